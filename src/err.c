@@ -1,0 +1,57 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int cfw_err_set(struct cfw_err *err, int code, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (err == NULL)
+    return code;
+  err->code = code;
+  va_start(ap, fmt);
+  /* Truncation is acceptable: a long message is still useful cut short. */
+  (void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int cfw_err_prefix(struct cfw_err *err, const char *fmt, ...)
+{
+  char head[256];
+  char old[sizeof(err->msg)];
+  size_t n;
+  size_t rest;
+  va_list ap;
+
+  if (err == NULL)
+    return 0;
+  va_start(ap, fmt);
+  (void)vsnprintf(head, sizeof(head), fmt, ap);
+  va_end(ap);
+  memcpy(old, err->msg, sizeof(old));
+  /* Build by hand: snprintf of two buffers into one of the same size is
+   * flagged as possible truncation, which is exactly what we accept. */
+  n = strlen(head);
+  if (n > sizeof(err->msg) - 3)
+    n = sizeof(err->msg) - 3;
+  memcpy(err->msg, head, n);
+  memcpy(err->msg + n, ": ", 2);
+  n += 2;
+  rest = strnlen(old, sizeof(old));
+  if (rest > sizeof(err->msg) - 1 - n)
+    rest = sizeof(err->msg) - 1 - n;
+  memcpy(err->msg + n, old, rest);
+  err->msg[n + rest] = '\0';
+  return err->code;
+}
+
+void cfw_err_clear(struct cfw_err *err)
+{
+  if (err == NULL)
+    return;
+  err->code = 0;
+  err->msg[0] = '\0';
+}

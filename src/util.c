@@ -1,0 +1,56 @@
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <strings.h>
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+  unsigned long long v;
+  char *end;
+
+  /* strtoull accepts leading space and a minus sign; we accept neither. */
+  if (s == NULL || *s < '0' || *s > '9')
+    return -EINVAL;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno == ERANGE)
+    return -ERANGE;
+  if (errno != 0 || *end != '\0')
+    return -EINVAL;
+  if (v < min || v > max)
+    return -ERANGE;
+  *out = v;
+  return 0;
+}
+
+int parse_bool(const char *s, int *out)
+{
+  static const char *const yes[] = {"true", "yes", "on", "1"};
+  static const char *const no[] = {"false", "no", "off", "0"};
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(yes); i++) {
+    if (strcasecmp(s, yes[i]) == 0) {
+      *out = 1;
+      return 0;
+    }
+    if (strcasecmp(s, no[i]) == 0) {
+      *out = 0;
+      return 0;
+    }
+  }
+  return -EINVAL;
+}
+
+void hex_encode(const unsigned char *p, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 0xf];
+  }
+  out[2 * n] = '\0';
+}

@@ -1,0 +1,181 @@
+#ifndef CFW_TEST_H
+#define CFW_TEST_H
+
+/* A small test harness in the spirit of libuv's test/: every case runs in
+ * its own forked process under a timeout, failures print both values and
+ * the line, and the run ends with "N passed, N failed".
+ *
+ *   static void test_x_does_y(void) { CHECK_EQ_INT(f(), 3); }
+ *   TEST_MAIN(TEST(test_x_does_y), TEST(test_other))
+ *
+ * "./test_foo NAME" runs one case in-process, for gdb. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct test_case {
+  const char *name;
+  void (*fn)(void);
+};
+
+/* Failures of the current case; the harness is per-process test code. */
+static int test_failures;
+
+#define TEST(fn) {#fn, fn}
+
+#define TEST_FAIL_(...)                                                        \
+  do {                                                                         \
+    fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
+    fprintf(stderr, __VA_ARGS__);                                              \
+    fputc('\n', stderr);                                                       \
+    test_failures++;                                                           \
+  } while (0)
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      TEST_FAIL_("CHECK failed: %s", #cond);                                   \
+  } while (0)
+
+#define CHECK_EQ_INT(a, b)                                                     \
+  do {                                                                         \
+    long long a_ = (long long)(a), b_ = (long long)(b);                        \
+    if (a_ != b_)                                                              \
+      TEST_FAIL_("%s == %s failed: %lld != %lld", #a, #b, a_, b_);             \
+  } while (0)
+
+#define CHECK_EQ_STR(a, b)                                                     \
+  do {                                                                         \
+    const char *a_ = (a), *b_ = (b);                                           \
+    if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                       \
+      TEST_FAIL_("%s == %s failed: \"%s\" != \"%s\"", #a, #b,                  \
+                 a_ ? a_ : "(null)", b_ ? b_ : "(null)");                      \
+  } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                            \
+  do {                                                                         \
+    const char *h_ = (hay), *n_ = (needle);                                    \
+    if (h_ == NULL || strstr(h_, n_) == NULL)                                  \
+      TEST_FAIL_("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);    \
+  } while (0)
+
+/* Creates a fresh directory under $TMPDIR (or /tmp); aborts the case on
+ * failure because nothing after it could mean anything. */
+static inline void test_tmpdir(char *out, size_t n)
+{
+  const char *base = getenv("TMPDIR");
+  int len;
+
+  len = snprintf(out, n, "%s/cfwtest.XXXXXX", base ? base : "/tmp");
+  if (len < 0 || (size_t)len >= n || mkdtemp(out) == NULL) {
+    perror("mkdtemp");
+    exit(2);
+  }
+}
+
+/* Writes content to dir/rel, creating parent directories. */
+static inline void test_write(const char *dir, const char *rel,
+                              const char *content)
+{
+  char path[4096];
+  char *p;
+  int fd;
+  size_t len = strlen(content);
+
+  if (snprintf(path, sizeof(path), "%s/%s", dir, rel) >= (int)sizeof(path))
+    exit(2);
+  for (p = path + strlen(dir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+    *p = '\0';
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+      exit(2);
+    *p = '/';
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, content, len) != (ssize_t)len || close(fd) < 0) {
+    perror(path);
+    exit(2);
+  }
+}
+
+/* Removes a tree made by a test (best effort). */
+static inline void test_rmtree(const char *dir)
+{
+  char cmd[4200];
+
+  if (snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) < (int)sizeof(cmd))
+    if (system(cmd) != 0)
+      fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static int test_run_one(const struct test_case *tc, unsigned timeout_s)
+{
+  pid_t pid;
+  int status;
+
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    alarm(timeout_s);
+    tc->fn();
+    exit(test_failures ? 1 : 0);
+  }
+  if (waitpid(pid, &status, 0) < 0)
+    return -1;
+  if (WIFSIGNALED(status)) {
+    fprintf(stderr, "%s: killed by signal %d%s\n", tc->name,
+            WTERMSIG(status),
+            WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
+    return -1;
+  }
+  return WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static inline int test_main(const struct test_case *cases, size_t n, int argc,
+                            char **argv)
+{
+  const char *t = getenv("CFW_TEST_TIMEOUT");
+  unsigned timeout_s = t ? (unsigned)strtoul(t, NULL, 10) : 60;
+  size_t i;
+  int passed = 0;
+  int failed = 0;
+
+  for (i = 0; i < n; i++) {
+    if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
+      continue;
+    if (argc > 1) {
+      cases[i].fn();
+      printf("%s %s\n", test_failures ? "FAIL" : "ok  ", cases[i].name);
+      return test_failures ? 1 : 0;
+    }
+    if (test_run_one(&cases[i], timeout_s) == 0) {
+      passed++;
+      printf("ok   %s\n", cases[i].name);
+    } else {
+      failed++;
+      printf("FAIL %s\n", cases[i].name);
+    }
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
+
+#define TEST_MAIN(...)                                                         \
+  int main(int argc, char **argv)                                              \
+  {                                                                            \
+    static const struct test_case cases_[] = {__VA_ARGS__};                    \
+    return test_main(cases_, sizeof(cases_) / sizeof(cases_[0]), argc, argv);  \
+  }
+
+#endif

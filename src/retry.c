@@ -1,0 +1,107 @@
+#include "retry.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+static int retry_code_in(const char *code, const char *const *list, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (strcmp(code, list[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static enum cf_verdict retry_classify_code(int status, const char *code,
+                                           const char *message)
+{
+  static const char *const transient[] = {
+      "Throttling",      "ThrottlingException",  "RequestLimitExceeded",
+      "TooManyRequests", "ServiceUnavailable",   "InternalError",
+      "InternalFailure", "RequestTimeout",       "PriorRequestNotComplete",
+      "SlowDown",        "EC2ThrottledException"};
+
+  if (retry_code_in(code, transient, ARRAY_SIZE(transient)))
+    return CF_RETRY;
+  if (strcmp(code, "TooManyInvalidationsInProgress") == 0)
+    return CF_WAIT;
+  if (strcmp(code, "InvalidationBatchAlreadyExists") == 0)
+    return CF_CONFLICT;
+  /* What users see for a reused CallerReference (vectors README). */
+  if (strcmp(code, "InvalidArgument") == 0 && message != NULL &&
+      strcasestr(message, "caller reference") != NULL)
+    return CF_CONFLICT;
+  if (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "RequestExpired") == 0)
+    return CF_REFRESH;
+  return status >= 500 ? CF_RETRY : CF_FATAL;
+}
+
+enum cf_verdict retry_classify(int transport_ok, int tls_failed, int status,
+                               const char *code, const char *message)
+{
+  if (!transport_ok)
+    return tls_failed ? CF_FATAL : CF_RETRY;
+  if (status >= 200 && status < 300)
+    return CF_DONE;
+  if (code != NULL && code[0] != '\0')
+    return retry_classify_code(status, code, message);
+  /* No error document (a proxy, a load balancer): go by status alone. */
+  if (status >= 500 || status == 429 || status == 408)
+    return CF_RETRY;
+  return CF_FATAL;
+}
+
+const char *retry_hint(const char *code, int status)
+{
+  static const struct {
+    const char *code;
+    const char *hint;
+  } hints[] = {
+      {"AccessDenied", "check that these credentials may call "
+                       "cloudfront:CreateInvalidation on this distribution"},
+      {"NoSuchDistribution", "check the distribution id"},
+      {"InvalidArgument", "CloudFront refused an argument, usually a path: "
+                          "see its message"},
+      {"SignatureDoesNotMatch", "check the secret access key, and that the "
+                                "clock is right (within 5 minutes)"},
+      {"InvalidClientTokenId", "check the access key id (is it active?)"},
+      {"RequestTimeTooSkewed", "this machine's clock is off: sync it (NTP)"},
+      {"MissingAuthenticationToken", "no credentials were sent"},
+      {"ExpiredToken", "the session token expired: refresh the credentials"},
+      {"TLS", "the endpoint's certificate could not be verified: check "
+              "--ca-file and --endpoint"},
+  };
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(hints); i++)
+    if (code != NULL && strcmp(code, hints[i].code) == 0)
+      return hints[i].hint;
+  if (status == 403)
+    return "check the credentials and their permissions";
+  return "see the message above";
+}
+
+uint64_t retry_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+                          uint32_t rand)
+{
+  uint64_t top = base_ms;
+
+  while (attempt-- > 0 && top < cap_ms)
+    top *= 2;
+  if (top > cap_ms)
+    top = cap_ms;
+  if (top <= base_ms)
+    return top;
+  return base_ms + (uint64_t)rand % (top - base_ms + 1);
+}
+
+const char *retry_verdict_str(enum cf_verdict v)
+{
+  static const char *const names[] = {"done",     "retry",   "wait",
+                                      "conflict", "refresh", "fatal"};
+
+  return (unsigned)v < ARRAY_SIZE(names) ? names[v] : "?";
+}

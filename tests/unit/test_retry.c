@@ -1,0 +1,92 @@
+#include "retry.h"
+#include "test.h"
+
+static void test_2xx_is_done(void)
+{
+  CHECK_EQ_INT(retry_classify(1, 0, 201, "", ""), CF_DONE);
+  CHECK_EQ_INT(retry_classify(1, 0, 200, "", ""), CF_DONE);
+}
+
+static void test_transport_failures_retry_except_tls(void)
+{
+  CHECK_EQ_INT(retry_classify(0, 0, 0, "", ""), CF_RETRY);
+  CHECK_EQ_INT(retry_classify(0, 1, 0, "", ""), CF_FATAL);
+}
+
+static void test_server_errors_and_throttling_retry(void)
+{
+  CHECK_EQ_INT(retry_classify(1, 0, 503, "ServiceUnavailable", ""), CF_RETRY);
+  CHECK_EQ_INT(retry_classify(1, 0, 500, "InternalError", ""), CF_RETRY);
+  CHECK_EQ_INT(retry_classify(1, 0, 502, "", ""), CF_RETRY);
+  CHECK_EQ_INT(retry_classify(1, 0, 400, "Throttling", "Rate exceeded"),
+               CF_RETRY);
+  CHECK_EQ_INT(retry_classify(1, 0, 400, "RequestLimitExceeded", ""), CF_RETRY);
+  CHECK_EQ_INT(retry_classify(1, 0, 429, "", ""), CF_RETRY);
+}
+
+static void test_too_many_in_progress_waits(void)
+{
+  CHECK_EQ_INT(retry_classify(1, 0, 400, "TooManyInvalidationsInProgress", ""),
+               CF_WAIT);
+}
+
+static void test_caller_reference_reuse_is_a_conflict(void)
+{
+  CHECK_EQ_INT(retry_classify(1, 0, 409, "InvalidationBatchAlreadyExists", ""),
+               CF_CONFLICT);
+  CHECK_EQ_INT(retry_classify(1, 0, 400, "InvalidArgument",
+                              "Your request contains a caller reference "
+                              "that was used for a previous invalidation "
+                              "batch for the same distribution."),
+               CF_CONFLICT);
+  CHECK_EQ_INT(retry_classify(1, 0, 400, "InvalidArgument", "bad path"),
+               CF_FATAL);
+}
+
+static void test_stopping_errors_are_fatal(void)
+{
+  static const char *const codes[] = {"AccessDenied",
+                                      "NoSuchDistribution",
+                                      "InvalidArgument",
+                                      "SignatureDoesNotMatch",
+                                      "InvalidClientTokenId",
+                                      "RequestTimeTooSkewed",
+                                      "MissingAuthenticationToken"};
+  size_t i;
+
+  for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    CHECK_EQ_INT(retry_classify(1, 0, 403, codes[i], ""), CF_FATAL);
+    CHECK(strcmp(retry_hint(codes[i], 403), "see the message above") != 0);
+  }
+}
+
+static void test_expired_token_refreshes(void)
+{
+  CHECK_EQ_INT(retry_classify(1, 0, 403, "ExpiredToken", ""), CF_REFRESH);
+}
+
+static void test_backoff_stays_within_bounds_and_grows(void)
+{
+  unsigned a;
+  uint32_t r;
+  uint64_t d;
+
+  for (a = 0; a < 40; a++) {
+    for (r = 0; r < 100000; r += 997) {
+      d = retry_backoff_ms(a, 500, 60000, r * 2654435761u);
+      CHECK(d >= 500 && d <= 60000);
+    }
+  }
+  CHECK_EQ_INT(retry_backoff_ms(0, 500, 60000, 12345), 500);
+  CHECK_EQ_INT(retry_backoff_ms(3, 500, 60000, UINT32_MAX) <= 4000, 1);
+  CHECK_EQ_INT(retry_backoff_ms(30, 500, 60000, 0xffffffffu) <= 60000, 1);
+}
+
+TEST_MAIN(TEST(test_2xx_is_done),
+          TEST(test_transport_failures_retry_except_tls),
+          TEST(test_server_errors_and_throttling_retry),
+          TEST(test_too_many_in_progress_waits),
+          TEST(test_caller_reference_reuse_is_a_conflict),
+          TEST(test_stopping_errors_are_fatal),
+          TEST(test_expired_token_refreshes),
+          TEST(test_backoff_stays_within_bounds_and_grows))

@@ -1,0 +1,102 @@
+#ifndef CFW_CONFIG_H
+#define CFW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "log.h"
+#include "strlist.h"
+
+/* Configuration from an INI file and the command line.
+ *
+ * The file has one [cfwatch] section and optional [site NAME] sections;
+ * keys are the long options with '-' written '_', plus root.  A [site]
+ * key overrides [cfwatch], and a command-line value overrides both, for
+ * every site.  A scalar key given twice in one section keeps the last
+ * value (as git and systemd do); exclude appends, and excludes from
+ * [cfwatch], the site and the command line all apply.  log_level and
+ * log_format are global: only [cfwatch] and the command line set them.
+ *
+ * Call order: config_init, config_load_file (optional), config_set_cli
+ * for each command-line value, config_finish, then config_sites. */
+
+#define CONFIG_KEYS     18          /* entries in the key table */
+#define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
+
+struct site_config {
+  char *name;            /* owned; "" for the site made from [cfwatch], NULL in
+                            the [cfwatch] and command-line layers */
+  char *root;            /* owned; absolute, lexically normalised */
+  char *distribution_id; /* owned; NULL if unset */
+  char *profile;         /* owned; NULL if unset */
+  char *endpoint;        /* owned; no trailing '/' */
+  char *ca_file;         /* owned; absolute; NULL if unset */
+  char *state_dir;       /* owned; absolute */
+  uint64_t quiet_ms;
+  uint64_t max_delay_ms;
+  uint64_t retry_for_s;
+  bool dry_run;
+  char *url_prefix; /* owned; "" or "/x" without a trailing '/' */
+  char *index_name; /* owned; "index.html" by default */
+  bool dir_without_slash;
+  bool pretty_urls;
+  bool no_default_excludes;
+  struct strlist excludes; /* globs, in the order given */
+
+  /* Private bookkeeping: a bit per key set in this layer, and where each
+   * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */
+  uint32_t set_mask;
+  unsigned line[CONFIG_KEYS];
+};
+
+struct config {
+  /* Before config_finish: the [cfwatch] layer.  After it, unchanged; read
+   * the sites through config_sites() instead. */
+  struct site_config base;
+  /* Before config_finish: the raw [site NAME] layers.  After it: every
+   * site resolved (defaults < [cfwatch] < [site] < command line), in
+   * file order.  With no [site] section, one site named "" made from
+   * [cfwatch]; with any, [cfwatch] only gives defaults. */
+  struct site_config *sites; /* owned */
+  size_t n_sites;
+  enum log_level log_level; /* LOG_INFO by default */
+  enum log_format log_format;
+  char *path;             /* owned; the file as given, NULL if none */
+  struct site_config cli; /* private: the command-line layer */
+};
+
+/* Sets the defaults; cannot fail.  Pair with config_free. */
+void config_init(struct config *c);
+void config_free(struct config *c); /* NULL is fine */
+
+/* Reads an INI file.  Relative root, state_dir and ca_file are taken
+ * relative to the file's folder.  Stops at the first error and returns a
+ * negative errno (-EINVAL for any bad content, the open(2) error for a
+ * file that cannot be read) with a one-line message such as
+ * "cfwatch.ini:7: quiet_msec: unknown key" or "cfwatch.ini:9: syntax
+ * error".  Call it at most once per config. */
+int config_load_file(struct config *c, const char *path, struct cfw_err *err);
+
+/* Sets one command-line value.  key is in the file's spelling
+ * ("quiet_ms"); the message names the option ("--quiet-ms: ...", or
+ * "ROOT: ..." for root).  A relative path is taken relative to the
+ * current directory.  Returns 0 or a negative errno. */
+int config_set_cli(struct config *c, const char *key, const char *value,
+                   struct cfw_err *err);
+
+/* Resolves every site: inheritance, string defaults, the default
+ * state_dir ($XDG_STATE_HOME/cfwatch/<id>, else
+ * $HOME/.local/state/cfwatch/<id>, where <id> is 16 hex digits of
+ * SHA-256(root "\n" distribution_id)), and the checks that span keys: a
+ * root is required, max_delay_ms >= quiet_ms, and no two sites share a
+ * state_dir.  distribution_id stays optional here (plan needs none).
+ * Call once; returns 0 or a negative errno. */
+int config_finish(struct config *c, struct cfw_err *err);
+
+/* The resolved sites (>= 1 after a successful config_finish); borrowed
+ * from c. */
+const struct site_config *config_sites(const struct config *c, size_t *n);
+
+#endif

@@ -1,0 +1,1049 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "util.h"
+
+#define DEFAULT_ENDPOINT   "https://cloudfront.amazonaws.com"
+#define DEFAULT_INDEX_NAME "index.html"
+#define DIST_ID_MAX        64        /* CloudFront IDs are far shorter */
+#define SITE_NAME_MAX      40        /* inih keeps 49 bytes of a section name */
+#define STATE_ID_BYTES     8         /* 16 hex digits of SHA-256 */
+#define QUIET_MS_MAX       3600000u  /* an hour */
+#define MAX_DELAY_MS_MAX   86400000u /* a day */
+#define RETRY_FOR_S_MAX    86400u    /* a day */
+
+enum key_type {
+  KT_PATH,   /* made absolute and normalised */
+  KT_STR,    /* checked by key_def.check */
+  KT_URL,    /* the endpoint */
+  KT_PREFIX, /* url_prefix */
+  KT_U64,
+  KT_BOOL,
+  KT_GLOB,  /* repeatable */
+  KT_LEVEL, /* global: config.log_level */
+  KT_FORMAT /* global: config.log_format */
+};
+
+/* The order is the bit order in site_config.set_mask. */
+enum key_id {
+  K_ROOT,
+  K_DISTRIBUTION_ID,
+  K_PROFILE,
+  K_ENDPOINT,
+  K_CA_FILE,
+  K_STATE_DIR,
+  K_QUIET_MS,
+  K_MAX_DELAY_MS,
+  K_RETRY_FOR,
+  K_DRY_RUN,
+  K_LOG_FORMAT,
+  K_LOG_LEVEL,
+  K_URL_PREFIX,
+  K_INDEX_NAME,
+  K_DIR_WITHOUT_SLASH,
+  K_PRETTY_URLS,
+  K_EXCLUDE,
+  K_NO_DEFAULT_EXCLUDES,
+  K_COUNT
+};
+
+struct key_def {
+  const char *name;
+  enum key_type type;
+  size_t off; /* the field in struct site_config, for per-site keys */
+  uint64_t min;
+  uint64_t max;
+  int (*check)(const char *value, struct cfw_err *err); /* KT_STR */
+};
+
+struct load_ctx {
+  struct config *c;  /* borrowed */
+  FILE *f;           /* borrowed */
+  const char *dir;   /* borrowed; the config file's folder */
+  unsigned line;     /* lines read so far */
+  unsigned err_line; /* line of the first error we found, 0 if none */
+  struct cfw_err err;
+};
+
+static int check_dist_id(const char *v, struct cfw_err *err);
+static int check_profile(const char *v, struct cfw_err *err);
+static int check_index_name(const char *v, struct cfw_err *err);
+
+#define SITE_FIELD(f) offsetof(struct site_config, f)
+
+static const struct key_def keys[K_COUNT] = {
+    [K_ROOT] = {"root", KT_PATH, SITE_FIELD(root), 0, 0, NULL},
+    [K_DISTRIBUTION_ID] = {"distribution_id", KT_STR,
+                           SITE_FIELD(distribution_id), 0, 0, check_dist_id},
+    [K_PROFILE] = {"profile", KT_STR, SITE_FIELD(profile), 0, 0, check_profile},
+    [K_ENDPOINT] = {"endpoint", KT_URL, SITE_FIELD(endpoint), 0, 0, NULL},
+    [K_CA_FILE] = {"ca_file", KT_PATH, SITE_FIELD(ca_file), 0, 0, NULL},
+    [K_STATE_DIR] = {"state_dir", KT_PATH, SITE_FIELD(state_dir), 0, 0, NULL},
+    [K_QUIET_MS] = {"quiet_ms", KT_U64, SITE_FIELD(quiet_ms), 0, QUIET_MS_MAX,
+                    NULL},
+    [K_MAX_DELAY_MS] = {"max_delay_ms", KT_U64, SITE_FIELD(max_delay_ms), 1,
+                        MAX_DELAY_MS_MAX, NULL},
+    [K_RETRY_FOR] = {"retry_for", KT_U64, SITE_FIELD(retry_for_s), 0,
+                     RETRY_FOR_S_MAX, NULL},
+    [K_DRY_RUN] = {"dry_run", KT_BOOL, SITE_FIELD(dry_run), 0, 0, NULL},
+    [K_LOG_FORMAT] = {"log_format", KT_FORMAT, 0, 0, 0, NULL},
+    [K_LOG_LEVEL] = {"log_level", KT_LEVEL, 0, 0, 0, NULL},
+    [K_URL_PREFIX] = {"url_prefix", KT_PREFIX, SITE_FIELD(url_prefix), 0, 0,
+                      NULL},
+    [K_INDEX_NAME] = {"index_name", KT_STR, SITE_FIELD(index_name), 0, 0,
+                      check_index_name},
+    [K_DIR_WITHOUT_SLASH] = {"dir_without_slash", KT_BOOL,
+                             SITE_FIELD(dir_without_slash), 0, 0, NULL},
+    [K_PRETTY_URLS] = {"pretty_urls", KT_BOOL, SITE_FIELD(pretty_urls), 0, 0,
+                       NULL},
+    [K_EXCLUDE] = {"exclude", KT_GLOB, SITE_FIELD(excludes), 0, 0, NULL},
+    [K_NO_DEFAULT_EXCLUDES] = {"no_default_excludes", KT_BOOL,
+                               SITE_FIELD(no_default_excludes), 0, 0, NULL},
+};
+
+_Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
+_Static_assert(K_COUNT <= 32, "set_mask has 32 bits");
+
+static const char *const level_names[] = {"error", "warn", "info", "debug",
+                                          "trace"};
+static const char *const format_names[] = {"text", "json"};
+
+/* Field access by offset keeps one generic setter for all keys. */
+static void *field(struct site_config *s, const struct key_def *k)
+{
+  return (char *)s + k->off;
+}
+
+static const void *cfield(const struct site_config *s, const struct key_def *k)
+{
+  return (const char *)s + k->off;
+}
+
+static char **str_field(struct site_config *s, const struct key_def *k)
+{
+  return field(s, k);
+}
+
+static int key_find(const char *name)
+{
+  int i;
+
+  for (i = 0; i < K_COUNT; i++)
+    if (strcmp(keys[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+static bool key_is_global(int ki)
+{
+  return keys[ki].type == KT_LEVEL || keys[ki].type == KT_FORMAT;
+}
+
+/* The command-line spelling of a key: "--quiet-ms", or "ROOT". */
+static void key_cli_name(int ki, char *out, size_t outlen)
+{
+  size_t i;
+  int n;
+
+  if (ki == K_ROOT) {
+    n = snprintf(out, outlen, "ROOT");
+  } else {
+    n = snprintf(out, outlen, "--%s", keys[ki].name);
+  }
+  if (n < 0 || (size_t)n >= outlen) {
+    out[0] = '\0';
+    return;
+  }
+  for (i = 0; out[i] != '\0'; i++)
+    if (out[i] == '_')
+      out[i] = '-';
+}
+
+static void site_init(struct site_config *s)
+{
+  memset(s, 0, sizeof(*s));
+  s->quiet_ms = 2000;
+  s->max_delay_ms = 60000;
+  s->retry_for_s = 120;
+  strlist_init(&s->excludes);
+}
+
+static void site_free(struct site_config *s)
+{
+  if (s == NULL)
+    return;
+  free(s->name);
+  free(s->root);
+  free(s->distribution_id);
+  free(s->profile);
+  free(s->endpoint);
+  free(s->ca_file);
+  free(s->state_dir);
+  free(s->url_prefix);
+  free(s->index_name);
+  strlist_free(&s->excludes);
+  site_init(s);
+}
+
+void config_init(struct config *c)
+{
+  memset(c, 0, sizeof(*c));
+  site_init(&c->base);
+  site_init(&c->cli);
+  c->log_level = LOG_INFO;
+  c->log_format = LOG_TEXT;
+}
+
+void config_free(struct config *c)
+{
+  size_t i;
+
+  if (c == NULL)
+    return;
+  site_free(&c->base);
+  site_free(&c->cli);
+  for (i = 0; i < c->n_sites; i++)
+    site_free(&c->sites[i]);
+  free(c->sites);
+  free(c->path);
+  config_init(c);
+}
+
+/* ---- value checks; each message follows "<where>: <key>: " ---- */
+
+static bool has_space_or_control(const char *v)
+{
+  for (; *v != '\0'; v++)
+    if ((unsigned char)*v <= ' ' || *v == 0x7f)
+      return true;
+  return false;
+}
+
+static int check_nonempty(const char *v, struct cfw_err *err)
+{
+  if (*v == '\0')
+    return cfw_err_set(err, -EINVAL, "must not be empty");
+  return 0;
+}
+
+static int check_dist_id(const char *v, struct cfw_err *err)
+{
+  size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
+  if (n == 0 || v[n] != '\0' || n > DIST_ID_MAX)
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\" is not a distribution ID (1 to %d of A-Z and "
+                       "0-9, e.g. E2QWRUHAPOMQZL)",
+                       v, DIST_ID_MAX);
+  return 0;
+}
+
+static int check_profile(const char *v, struct cfw_err *err)
+{
+  if (*v == '\0' || has_space_or_control(v))
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\" is not a profile name (non-empty, no spaces "
+                       "or control characters)",
+                       v);
+  return 0;
+}
+
+static int check_index_name(const char *v, struct cfw_err *err)
+{
+  if (*v == '\0' || strchr(v, '/') != NULL || strcmp(v, ".") == 0 ||
+      strcmp(v, "..") == 0)
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\" is not a file name (non-empty, no '/')", v);
+  return 0;
+}
+
+static int check_url_prefix(const char *v, struct cfw_err *err)
+{
+  if (*v == '\0')
+    return 0;
+  if (*v != '/' || has_space_or_control(v) || strpbrk(v, "*?#") != NULL)
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\" is not a URL prefix (empty, or starting with "
+                       "'/' without spaces, '*', '?' or '#')",
+                       v);
+  return 0;
+}
+
+/* ---- the endpoint ---- */
+
+static bool host_is_loopback(const char *host, bool bracketed)
+{
+  unsigned char a[16];
+
+  if (bracketed)
+    return inet_pton(AF_INET6, host, a) == 1 &&
+           memcmp(a, &in6addr_loopback, sizeof(a)) == 0;
+  if (strcasecmp(host, "localhost") == 0)
+    return true;
+  return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+static int endpoint_port(const char *p, size_t n, struct cfw_err *err)
+{
+  char port[8];
+  uint64_t v;
+
+  if (n == 0 || n >= sizeof(port))
+    return cfw_err_set(err, -EINVAL, "bad port");
+  memcpy(port, p, n);
+  port[n] = '\0';
+  if (parse_u64(port, 1, 65535, &v) < 0)
+    return cfw_err_set(err, -EINVAL, "bad port \"%s\"", port);
+  return 0;
+}
+
+/* Copies the host of an authority ("h:port", "[::1]:port") into host. */
+static int endpoint_host(const char *auth, size_t n, char *host, size_t hostlen,
+                         bool *bracketed, struct cfw_err *err)
+{
+  const char *end;
+  const char *close;
+
+  *bracketed = auth[0] == '[';
+  close = *bracketed ? memchr(auth, ']', n) : NULL;
+  if (*bracketed && close == NULL)
+    return cfw_err_set(err, -EINVAL, "no ']' after the IPv6 address");
+  if (*bracketed)
+    auth++;
+  end = *bracketed ? close : auth + strcspn(auth, ":/");
+  if (end == auth || (size_t)(end - auth) >= hostlen)
+    return cfw_err_set(err, -EINVAL, "no host, or a host too long");
+  memcpy(host, auth, (size_t)(end - auth));
+  host[end - auth] = '\0';
+  if (*bracketed)
+    end++; /* past the ']' */
+  if (*end == ':')
+    return endpoint_port(end + 1, strcspn(end + 1, "/"), err);
+  if (*end != '\0' && *end != '/')
+    return cfw_err_set(err, -EINVAL, "junk after the host");
+  return 0;
+}
+
+static int endpoint_check(const char *v, struct cfw_err *err)
+{
+  char host[256];
+  const char *auth;
+  size_t n;
+  bool https = strncasecmp(v, "https://", 8) == 0;
+  bool bracketed;
+
+  if (!https && strncasecmp(v, "http://", 7) != 0)
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\" must start with https:// (or http:// for a "
+                       "loopback host)",
+                       v);
+  if (has_space_or_control(v) || strpbrk(v, "?#") != NULL)
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\": no spaces, query or fragment in the endpoint",
+                       v);
+  auth = v + (https ? 8 : 7);
+  n = strcspn(auth, "/");
+  if (memchr(auth, '@', n) != NULL)
+    return cfw_err_set(err, -EINVAL,
+                       "credentials do not belong in the endpoint URL");
+  if (endpoint_host(auth, n, host, sizeof(host), &bracketed, err) < 0)
+    return cfw_err_prefix(err, "\"%s\"", v);
+  if (!https && !host_is_loopback(host, bracketed))
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\": plain http:// would send signed requests "
+                       "in the clear; it is allowed only to 127.0.0.0/8, "
+                       "localhost or [::1], so use https://",
+                       v);
+  return 0;
+}
+
+/* A copy of v without trailing slashes. */
+static char *dup_without_trailing_slash(const char *v)
+{
+  size_t n = strlen(v);
+
+  while (n > 0 && v[n - 1] == '/')
+    n--;
+  return strndup(v, n);
+}
+
+/* ---- paths ---- */
+
+/* Resolves ".", ".." and repeated '/' in an absolute path by text alone;
+ * the path need not exist.  Returns NULL on ENOMEM. */
+static char *path_normalise(const char *in)
+{
+  char *out = malloc(strlen(in) + 2);
+  size_t o = 0;
+  size_t n;
+
+  if (out == NULL)
+    return NULL;
+  while (*in != '\0') {
+    n = strcspn(in, "/");
+    if (n == 2 && in[0] == '.' && in[1] == '.') {
+      while (o > 0 && out[o - 1] != '/')
+        o--;
+      if (o > 0)
+        o--;
+    } else if (n > 0 && !(n == 1 && in[0] == '.')) {
+      out[o++] = '/';
+      memcpy(out + o, in, n);
+      o += n;
+    }
+    in += n + (in[n] == '/');
+  }
+  if (o == 0)
+    out[o++] = '/';
+  out[o] = '\0';
+  return out;
+}
+
+/* Makes p absolute against dir (the current directory if NULL). */
+static int path_absolute(const char *dir, const char *p, char **out,
+                         struct cfw_err *err)
+{
+  char cwd[PATH_MAX];
+  struct buf b;
+  int rc;
+
+  if (p[0] != '/' && dir == NULL) {
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+      rc = -errno;
+      return cfw_err_set(err, rc, "current directory: %s", strerror(-rc));
+    }
+    dir = cwd;
+  }
+  buf_init(&b, PATH_MAX);
+  if (p[0] == '/')
+    rc = buf_adds(&b, p);
+  else
+    rc = buf_addf(&b, "%s/%s", dir, p);
+  if (rc < 0) {
+    buf_free(&b);
+    return cfw_err_set(err, rc == -E2BIG ? -ENAMETOOLONG : rc,
+                       "path too long or out of memory");
+  }
+  *out = path_normalise(buf_str(&b));
+  buf_free(&b);
+  if (*out == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  return 0;
+}
+
+/* ---- storing a value in a layer ---- */
+
+static int enum_parse(const char *v, const char *const *names, size_t n,
+                      int *out, struct cfw_err *err)
+{
+  struct buf list;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (strcasecmp(v, names[i]) == 0) {
+      *out = (int)i;
+      return 0;
+    }
+  }
+  buf_init(&list, 256);
+  for (i = 0; i < n; i++)
+    if (buf_addf(&list, "%s%s", i ? ", " : "", names[i]) < 0)
+      break;
+  cfw_err_set(err, -EINVAL, "\"%s\" is not one of %s", v, buf_str(&list));
+  buf_free(&list);
+  return -EINVAL;
+}
+
+/* log_level and log_format belong to the whole program.  The command
+ * line wins whichever of the two is read first. */
+static int store_global(struct config *c, const struct site_config *layer,
+                        int ki, const char *v, struct cfw_err *err)
+{
+  int val;
+  int rc;
+
+  if (ki == K_LOG_LEVEL)
+    rc = enum_parse(v, level_names, ARRAY_SIZE(level_names), &val, err);
+  else
+    rc = enum_parse(v, format_names, ARRAY_SIZE(format_names), &val, err);
+  if (rc < 0)
+    return rc;
+  if (layer != &c->cli && (c->cli.set_mask & (1u << ki)) != 0)
+    return 0;
+  if (ki == K_LOG_LEVEL)
+    c->log_level = (enum log_level)val;
+  else
+    c->log_format = (enum log_format)val;
+  return 0;
+}
+
+static int store_scalar(struct site_config *layer, const struct key_def *k,
+                        const char *v, struct cfw_err *err)
+{
+  int b;
+
+  if (k->type == KT_BOOL) {
+    if (parse_bool(v, &b) < 0)
+      return cfw_err_set(err, -EINVAL,
+                         "\"%s\" is not a boolean (true/false, yes/no, "
+                         "on/off, 1/0)",
+                         v);
+    *(bool *)field(layer, k) = b != 0;
+    return 0;
+  }
+  if (parse_u64(v, k->min, k->max, field(layer, k)) < 0)
+    return cfw_err_set(
+        err, -EINVAL, "\"%s\" is not a number between %" PRIu64 " and %" PRIu64,
+        v, k->min, k->max);
+  return 0;
+}
+
+/* A shell would expand "~/www"; we cannot know which home was meant. */
+static int check_path(const char *v, struct cfw_err *err)
+{
+  if (v[0] == '~')
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\": '~' is not expanded; write the whole path", v);
+  return check_nonempty(v, err);
+}
+
+static int check_string(const struct key_def *k, const char *v,
+                        struct cfw_err *err)
+{
+  if (k->type == KT_PATH)
+    return check_path(v, err);
+  if (k->type == KT_GLOB)
+    return check_nonempty(v, err);
+  if (k->type == KT_URL)
+    return endpoint_check(v, err);
+  if (k->type == KT_PREFIX)
+    return check_url_prefix(v, err);
+  return k->check(v, err);
+}
+
+static int store_string(struct site_config *layer, const struct key_def *k,
+                        const char *v, const char *dir, struct cfw_err *err)
+{
+  char *s = NULL;
+  int rc;
+
+  rc = check_string(k, v, err);
+  if (rc < 0)
+    return rc;
+  if (k->type == KT_GLOB) {
+    rc = strlist_push(&layer->excludes, v);
+    return rc < 0 ? cfw_err_set(err, rc, "out of memory") : 0;
+  }
+  if (k->type == KT_PATH) {
+    rc = path_absolute(dir, v, &s, err);
+    if (rc < 0)
+      return rc;
+  } else if (k->type == KT_URL || k->type == KT_PREFIX) {
+    s = dup_without_trailing_slash(v);
+  } else {
+    s = strdup(v);
+  }
+  if (s == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  free(*str_field(layer, k));
+  *str_field(layer, k) = s;
+  return 0;
+}
+
+/* Validates v and stores it in layer; relative paths are taken against
+ * dir (the current directory if NULL).  The message has no key. */
+static int key_store(struct config *c, struct site_config *layer, int ki,
+                     const char *v, const char *dir, unsigned line,
+                     struct cfw_err *err)
+{
+  const struct key_def *k = &keys[ki];
+  int rc;
+
+  if (key_is_global(ki))
+    rc = store_global(c, layer, ki, v, err);
+  else if (k->type == KT_U64 || k->type == KT_BOOL)
+    rc = store_scalar(layer, k, v, err);
+  else
+    rc = store_string(layer, k, v, dir, err);
+  if (rc < 0)
+    return rc;
+  layer->set_mask |= 1u << ki;
+  layer->line[ki] = line;
+  return 0;
+}
+
+/* ---- the file ---- */
+
+static int check_site_name(const char *name, const char *section,
+                           struct cfw_err *err)
+{
+  size_t n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "abcdefghijklmnopqrstuvwxyz0123456789._-");
+
+  if (n == 0 || name[n] != '\0' || n > SITE_NAME_MAX)
+    return cfw_err_set(err, -EINVAL,
+                       "[%s]: a site name is 1 to %d of A-Z, a-z, 0-9, '.', "
+                       "'_' and '-', as in [site docs]",
+                       section, SITE_NAME_MAX);
+  return 0;
+}
+
+static int site_add(struct config *c, const char *name,
+                    struct site_config **out, struct cfw_err *err)
+{
+  struct site_config *v;
+  char *copy;
+
+  if (c->n_sites >= SIZE_MAX / sizeof(*v) - 1)
+    return cfw_err_set(err, -ENOMEM, "too many sites");
+  copy = strdup(name);
+  if (copy == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  v = realloc(c->sites, (c->n_sites + 1) * sizeof(*v));
+  if (v == NULL) {
+    free(copy);
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  c->sites = v;
+  site_init(&v[c->n_sites]);
+  v[c->n_sites].name = copy;
+  *out = &v[c->n_sites++];
+  return 0;
+}
+
+/* Finds the layer for a section, adding a site the first time.  A
+ * section given twice continues where it left off. */
+static int section_get(struct config *c, const char *section,
+                       struct site_config **out, struct cfw_err *err)
+{
+  const char *name = section + 5;
+  size_t i;
+  int rc;
+
+  if (strcmp(section, "cfwatch") == 0) {
+    *out = &c->base;
+    return 0;
+  }
+  if (strncmp(section, "site", 4) != 0 || (section[4] != ' ' && section[4]))
+    return cfw_err_set(err, -EINVAL,
+                       "[%s]: unknown section (expected [cfwatch] or "
+                       "[site NAME])",
+                       section);
+  if (section[4] == '\0')
+    name = "";
+  rc = check_site_name(name, section, err);
+  if (rc < 0)
+    return rc;
+  for (i = 0; i < c->n_sites; i++) {
+    if (strcmp(c->sites[i].name, name) == 0) {
+      *out = &c->sites[i];
+      return 0;
+    }
+  }
+  return site_add(c, name, out, err);
+}
+
+static int load_key(struct load_ctx *lc, const char *section, const char *name,
+                    const char *value, struct cfw_err *err)
+{
+  struct site_config *layer;
+  int ki;
+  int rc;
+
+  if (*section == '\0')
+    return cfw_err_set(err, -EINVAL,
+                       "%s: key before any section; put it under [cfwatch]",
+                       name);
+  rc = section_get(lc->c, section, &layer, err);
+  if (rc < 0)
+    return rc;
+  ki = key_find(name);
+  if (ki < 0)
+    return cfw_err_set(err, -EINVAL, "%s: unknown key", name);
+  if (key_is_global(ki) && layer != &lc->c->base)
+    return cfw_err_set(err, -EINVAL, "%s: allowed only in [cfwatch]", name);
+  rc = key_store(lc->c, layer, ki, value, lc->dir, lc->line, err);
+  if (rc < 0)
+    return cfw_err_prefix(err, "%s", name);
+  return 0;
+}
+
+/* inih's handler: keeps the first error only, with the line it is on. */
+static int config_on_key(void *user, const char *section, const char *name,
+                         const char *value)
+{
+  struct load_ctx *lc = user;
+
+  if (lc->err_line != 0)
+    return 1;
+  if (load_key(lc, section, name, value, &lc->err) < 0) {
+    lc->err_line = lc->line;
+    return 0;
+  }
+  return 1;
+}
+
+/* A "[...]" at the start of a line is always a section header to inih.
+ * Checking it here names the header's line, and catches a section that
+ * holds no keys. */
+static void read_section_header(struct load_ctx *lc, const char *line)
+{
+  char section[INI_MAX_LINE];
+  struct site_config *layer;
+  const char *end = strchr(line, ']');
+  size_t n;
+
+  if (end == NULL)
+    return; /* inih reports the syntax error */
+  n = (size_t)(end - line - 1);
+  memcpy(section, line + 1, n);
+  section[n] = '\0';
+  if (section_get(lc->c, section, &layer, &lc->err) < 0)
+    lc->err_line = lc->line;
+}
+
+/* inih's reader: fgets that counts lines, so errors found in the handler
+ * know their line.  A line too long for inih is an error here, and its
+ * rest is dropped so that our count stays in step with inih's. */
+static char *config_read_line(char *str, int num, void *stream)
+{
+  struct load_ctx *lc = stream;
+  const char *start = str;
+  int ch;
+
+  if (fgets(str, num, lc->f) == NULL)
+    return NULL;
+  lc->line++;
+  if (strchr(str, '\n') == NULL && !feof(lc->f)) {
+    do {
+      ch = getc(lc->f);
+    } while (ch != '\n' && ch != EOF);
+    str[num - 2] = '\n';
+    if (lc->err_line == 0) {
+      lc->err_line = lc->line;
+      cfw_err_set(&lc->err, -EINVAL, "line longer than %d bytes", num - 2);
+    }
+    return str;
+  }
+  if (lc->line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
+    start += 3;
+  if (*start == '[' && lc->err_line == 0)
+    read_section_header(lc, start);
+  return str;
+}
+
+/* The folder of a file, absolute. */
+static int file_dir(const char *path, char **out, struct cfw_err *err)
+{
+  char *slash;
+  int rc;
+
+  rc = path_absolute(NULL, path, out, err);
+  if (rc < 0)
+    return rc;
+  /* Keep the '/' of a file in the root folder. */
+  slash = strrchr(*out, '/');
+  if (slash == *out)
+    slash[1] = '\0';
+  else
+    *slash = '\0';
+  return 0;
+}
+
+static int load_result(struct config *c, const struct load_ctx *lc, int rc,
+                       struct cfw_err *err)
+{
+  if (rc == -2)
+    return cfw_err_set(err, -ENOMEM, "%s: out of memory", c->path);
+  if (ferror(lc->f))
+    return cfw_err_set(err, -EIO, "%s: read error", c->path);
+  if (rc > 0 && (lc->err_line == 0 || (unsigned)rc < lc->err_line))
+    return cfw_err_set(err, -EINVAL, "%s:%d: syntax error", c->path, rc);
+  if (lc->err_line == 0)
+    return 0;
+  *err = lc->err;
+  return cfw_err_prefix(err, "%s:%u", c->path, lc->err_line);
+}
+
+int config_load_file(struct config *c, const char *path, struct cfw_err *err)
+{
+  struct cfw_err scratch;
+  struct load_ctx lc;
+  char *dir;
+  int rc;
+
+  if (err == NULL)
+    err = &scratch; /* cfw_err_prefix needs one to return the code */
+  memset(&lc, 0, sizeof(lc));
+  free(c->path);
+  c->path = strdup(path);
+  if (c->path == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  rc = file_dir(path, &dir, err);
+  if (rc < 0)
+    return cfw_err_prefix(err, "%s", path);
+  lc.f = fopen(path, "re");
+  if (lc.f == NULL) {
+    rc = -errno;
+    free(dir);
+    return cfw_err_set(err, rc, "%s: %s", path, strerror(-rc));
+  }
+  lc.c = c;
+  lc.dir = dir;
+  rc = ini_parse_stream(config_read_line, &lc, config_on_key, &lc);
+  rc = load_result(c, &lc, rc, err);
+  if (fclose(lc.f) != 0 && rc == 0)
+    rc = cfw_err_set(err, -EIO, "%s: read error", path);
+  free(dir);
+  return rc;
+}
+
+int config_set_cli(struct config *c, const char *key, const char *value,
+                   struct cfw_err *err)
+{
+  struct cfw_err scratch;
+  char opt[48];
+  int ki = key_find(key);
+  int rc;
+
+  if (err == NULL)
+    err = &scratch; /* cfw_err_prefix needs one to return the code */
+  if (ki < 0)
+    return cfw_err_set(err, -EINVAL, "%s: unknown key", key);
+  rc = key_store(c, &c->cli, ki, value, NULL, CONFIG_LINE_CLI, err);
+  if (rc < 0) {
+    key_cli_name(ki, opt, sizeof(opt));
+    return cfw_err_prefix(err, "%s", opt);
+  }
+  return 0;
+}
+
+/* ---- resolving the sites ---- */
+
+/* Copies one key's value from src to dst; excludes add up. */
+static int site_copy_key(struct site_config *dst, const struct site_config *src,
+                         const struct key_def *k)
+{
+  char *s;
+  size_t i;
+
+  if (k->type == KT_U64) {
+    *(uint64_t *)field(dst, k) = *(const uint64_t *)cfield(src, k);
+  } else if (k->type == KT_BOOL) {
+    *(bool *)field(dst, k) = *(const bool *)cfield(src, k);
+  } else if (k->type == KT_GLOB) {
+    for (i = 0; i < src->excludes.n; i++)
+      if (strlist_push(&dst->excludes, src->excludes.v[i]) < 0)
+        return -ENOMEM;
+  } else {
+    s = strdup(*(char *const *)cfield(src, k));
+    if (s == NULL)
+      return -ENOMEM;
+    free(*str_field(dst, k));
+    *str_field(dst, k) = s;
+  }
+  return 0;
+}
+
+/* Copies the keys src set over dst. */
+static int site_apply(struct site_config *dst, const struct site_config *src)
+{
+  int ki;
+
+  for (ki = 0; ki < K_COUNT; ki++) {
+    if ((src->set_mask & (1u << ki)) == 0 || key_is_global(ki))
+      continue;
+    if (site_copy_key(dst, src, &keys[ki]) < 0)
+      return -ENOMEM;
+    dst->set_mask |= 1u << ki;
+    dst->line[ki] = src->line[ki];
+  }
+  return 0;
+}
+
+static int site_string_defaults(struct site_config *s)
+{
+  if (s->endpoint == NULL)
+    s->endpoint = strdup(DEFAULT_ENDPOINT);
+  if (s->index_name == NULL)
+    s->index_name = strdup(DEFAULT_INDEX_NAME);
+  if (s->url_prefix == NULL)
+    s->url_prefix = strdup("");
+  if (s->endpoint == NULL || s->index_name == NULL || s->url_prefix == NULL)
+    return -ENOMEM;
+  return 0;
+}
+
+/* Names where a key's value came from: "file:3: quiet_ms", "--quiet-ms"
+ * or "quiet_ms" for the default. */
+static void key_origin(const struct config *c, const struct site_config *s,
+                       int ki, char *out, size_t outlen)
+{
+  int n;
+
+  if (s->line[ki] == CONFIG_LINE_CLI) {
+    key_cli_name(ki, out, outlen);
+    return;
+  }
+  if (s->line[ki] == 0)
+    n = snprintf(out, outlen, "%s", keys[ki].name);
+  else
+    n = snprintf(out, outlen, "%s:%u: %s", c->path, s->line[ki], keys[ki].name);
+  if (n < 0 || (size_t)n >= outlen)
+    (void)snprintf(out, outlen, "%s", keys[ki].name); /* fits: short */
+}
+
+static int check_delays(const struct config *c, const struct site_config *s,
+                        struct cfw_err *err)
+{
+  char where[300];
+  int ki;
+
+  if (s->max_delay_ms >= s->quiet_ms)
+    return 0;
+  /* Blame the key that was set; the defaults agree with each other. */
+  ki = s->line[K_MAX_DELAY_MS] != 0 ? K_MAX_DELAY_MS : K_QUIET_MS;
+  key_origin(c, s, ki, where, sizeof(where));
+  return cfw_err_set(err, -EINVAL,
+                     "%s: max_delay_ms (%" PRIu64
+                     ") must be at least quiet_ms (%" PRIu64 ")",
+                     where, s->max_delay_ms, s->quiet_ms);
+}
+
+/* 16 hex digits of SHA-256(root "\n" distribution_id). */
+static int state_id(const struct site_config *s, char *out, struct cfw_err *err)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  struct buf b;
+  int rc;
+
+  buf_init(&b, (size_t)2 * PATH_MAX);
+  rc = buf_addf(&b, "%s\n%s", s->root,
+                s->distribution_id ? s->distribution_id : "");
+  if (rc == 0 && EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL) != 1)
+    rc = -EIO;
+  buf_free(&b);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "cannot hash the root for the state dir");
+  hex_encode(md, STATE_ID_BYTES, out);
+  return 0;
+}
+
+static int state_dir_default(struct site_config *s, struct cfw_err *err)
+{
+  const char *xdg = getenv("XDG_STATE_HOME");
+  const char *home = getenv("HOME");
+  char id[2 * STATE_ID_BYTES + 1];
+  char path[PATH_MAX];
+  int n;
+  int rc;
+
+  rc = state_id(s, id, err);
+  if (rc < 0)
+    return rc;
+  /* The XDG spec ignores a relative XDG_STATE_HOME. */
+  if (xdg != NULL && xdg[0] == '/')
+    n = snprintf(path, sizeof(path), "%s/cfwatch/%s", xdg, id);
+  else if (home != NULL && home[0] == '/')
+    n = snprintf(path, sizeof(path), "%s/.local/state/cfwatch/%s", home, id);
+  else
+    return cfw_err_set(err, -EINVAL,
+                       "no state_dir: set state_dir, XDG_STATE_HOME or HOME");
+  if (n < 0 || (size_t)n >= sizeof(path))
+    return cfw_err_set(err, -ENAMETOOLONG, "state_dir: path too long");
+  s->state_dir = path_normalise(path);
+  if (s->state_dir == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  return 0;
+}
+
+/* Builds the resolved site from defaults, [cfwatch], the site and the
+ * command line, in rising priority, and checks it. */
+static int site_resolve(const struct config *c, const struct site_config *raw,
+                        struct site_config *r, struct cfw_err *err)
+{
+  int rc;
+
+  site_init(r);
+  r->name = strdup(raw->name);
+  if (r->name == NULL || site_apply(r, &c->base) < 0 ||
+      site_apply(r, raw) < 0 || site_apply(r, &c->cli) < 0 ||
+      site_string_defaults(r) < 0)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  if (r->root == NULL)
+    return cfw_err_set(err, -EINVAL,
+                       "no root: give ROOT or root = in the config");
+  rc = check_delays(c, r, err);
+  if (rc == 0 && r->state_dir == NULL)
+    rc = state_dir_default(r, err);
+  return rc;
+}
+
+/* Two sites writing one manifest would each lose the other's work. */
+static int check_state_dirs(const struct config *c, struct cfw_err *err)
+{
+  size_t i;
+  size_t j;
+
+  for (i = 0; i < c->n_sites; i++) {
+    for (j = 0; j < i; j++) {
+      if (strcmp(c->sites[i].state_dir, c->sites[j].state_dir) != 0)
+        continue;
+      return cfw_err_set(err, -EINVAL,
+                         "[site %s] and [site %s] share state_dir %s; give "
+                         "each its own root, distribution_id or state_dir",
+                         c->sites[j].name, c->sites[i].name,
+                         c->sites[i].state_dir);
+    }
+  }
+  return 0;
+}
+
+int config_finish(struct config *c, struct cfw_err *err)
+{
+  struct cfw_err scratch;
+  struct site_config *raw;
+  struct site_config r;
+  size_t i;
+  int rc;
+
+  if (err == NULL)
+    err = &scratch; /* cfw_err_prefix needs one to return the code */
+  if (c->n_sites == 0) {
+    rc = site_add(c, "", &raw, err);
+    if (rc < 0)
+      return rc;
+  }
+  for (i = 0; i < c->n_sites; i++) {
+    raw = &c->sites[i];
+    rc = site_resolve(c, raw, &r, err);
+    if (rc < 0) {
+      site_free(&r);
+      if (raw->name[0] != '\0')
+        return cfw_err_prefix(err, "[site %s]", raw->name);
+      return rc;
+    }
+    site_free(raw);
+    *raw = r;
+  }
+  return check_state_dirs(c, err);
+}
+
+const struct site_config *config_sites(const struct config *c, size_t *n)
+{
+  *n = c->n_sites;
+  return c->sites;
+}

@@ -1,0 +1,803 @@
+#include "config.h"
+
+#include <limits.h>
+
+#include "test.h"
+#include "util.h"
+
+/* The first 16 hex digits of SHA-256("/srv/a\nEA"). */
+#define CFW_TEST_STATE_ID "67c283d13acd15ad"
+
+#ifndef CFW_SOURCE_DIR
+#error "CFW_SOURCE_DIR must name the source tree"
+#endif
+
+/* Ends the case if snprintf truncated, which would void the test. */
+static void fmt_check(int r, size_t n)
+{
+  if (r < 0 || (size_t)r >= n)
+    exit(2);
+}
+
+#define FMT(out, n, ...) fmt_check(snprintf(out, n, __VA_ARGS__), n)
+
+/* Writes text to DIR/cfwatch.ini and loads it into c; path receives the
+ * file's name.  Returns config_load_file's result. */
+static int load_text(struct config *c, const char *text, char *dir, char *path,
+                     struct cfw_err *err)
+{
+  test_tmpdir(dir, PATH_MAX);
+  test_write(dir, "cfwatch.ini", text);
+  FMT(path, PATH_MAX, "%s/cfwatch.ini", dir);
+  config_init(c);
+  cfw_err_clear(err);
+  return config_load_file(c, path, err);
+}
+
+/* Loads text and expects an error whose message is "<file>:<suffix>", or
+ * success when suffix is NULL. */
+static void expect_file_error(const char *text, const char *suffix)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  char want[PATH_MAX + 256];
+  struct config c;
+  struct cfw_err err;
+
+  if (suffix == NULL) {
+    CHECK_EQ_INT(load_text(&c, text, dir, path, &err), 0);
+    CHECK_EQ_STR(err.msg, "");
+  } else {
+    CHECK(load_text(&c, text, dir, path, &err) < 0);
+    FMT(want, sizeof(want), "%s:%s", path, suffix);
+    CHECK_EQ_STR(err.msg, want);
+  }
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+/* Loads text and finishes; returns the first resolved site, or NULL. */
+static const struct site_config *load_finish(struct config *c, const char *text,
+                                             char *dir, struct cfw_err *err)
+{
+  char path[PATH_MAX];
+  size_t n = 0;
+  const struct site_config *s;
+
+  if (load_text(c, text, dir, path, err) < 0 || config_finish(c, err) < 0) {
+    CHECK_EQ_STR(err->msg, ""); /* shows the message */
+    return NULL;
+  }
+  s = config_sites(c, &n);
+  CHECK(n >= 1);
+  return s;
+}
+
+static void test_syntax_error_names_line(void)
+{
+  expect_file_error("[cfwatch]\nquiet_ms = 5\nthis line has no equals\n",
+                    "3: syntax error");
+}
+
+static void test_unterminated_section_is_syntax_error(void)
+{
+  expect_file_error("[cfwatch]\n[site docs\n", "2: syntax error");
+}
+
+static void test_unknown_key_names_line(void)
+{
+  expect_file_error("[cfwatch]\n\n; c\nroot = /x\n\n\nquiet_msec = 5\n",
+                    "7: quiet_msec: unknown key");
+}
+
+static void test_unknown_section_names_its_header_line(void)
+{
+  expect_file_error("[cfwatch]\nroot = /x\n[cfwach]\nquiet_ms = 5\n",
+                    "3: [cfwach]: unknown section (expected [cfwatch] or "
+                    "[site NAME])");
+}
+
+static void test_empty_unknown_section_is_an_error(void)
+{
+  expect_file_error("[cfwatch]\n[bogus]\n",
+                    "2: [bogus]: unknown section (expected [cfwatch] or "
+                    "[site NAME])");
+}
+
+static void test_site_without_name_is_an_error(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK(load_text(&c, "[cfwatch]\n[site]\n", dir, path, &err) < 0);
+  CHECK_CONTAINS(err.msg, "cfwatch.ini:2: [site]: a site name is");
+  config_free(&c);
+  CHECK(load_text(&c, "[site a/b]\n", dir, path, &err) < 0);
+  CHECK_CONTAINS(err.msg, "cfwatch.ini:1: [site a/b]: a site name is");
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_key_before_any_section_is_an_error(void)
+{
+  expect_file_error("quiet_ms = 5\n[cfwatch]\n",
+                    "1: quiet_ms: key before any section; put it under "
+                    "[cfwatch]");
+}
+
+static void test_bad_number_names_line(void)
+{
+  expect_file_error("[cfwatch]\nroot = /x\nquiet_ms = abc\n",
+                    "3: quiet_ms: \"abc\" is not a number between 0 and "
+                    "3600000");
+}
+
+static void test_negative_number_is_refused(void)
+{
+  expect_file_error("[cfwatch]\nretry_for = -1\n",
+                    "2: retry_for: \"-1\" is not a number between 0 and "
+                    "86400");
+}
+
+static void test_out_of_range_number_names_line(void)
+{
+  expect_file_error("[cfwatch]\nmax_delay_ms = 0\n",
+                    "2: max_delay_ms: \"0\" is not a number between 1 and "
+                    "86400000");
+  expect_file_error("[cfwatch]\nquiet_ms = 3600001\n",
+                    "2: quiet_ms: \"3600001\" is not a number between 0 and "
+                    "3600000");
+}
+
+static void test_bad_bool_names_line(void)
+{
+  expect_file_error("[cfwatch]\n[site a]\nroot = /a\ndry_run = maybe\n",
+                    "4: dry_run: \"maybe\" is not a boolean (true/false, "
+                    "yes/no, on/off, 1/0)");
+}
+
+static void test_bad_enum_names_line(void)
+{
+  expect_file_error("[cfwatch]\nlog_level = loud\n",
+                    "2: log_level: \"loud\" is not one of error, warn, info, "
+                    "debug, trace");
+  expect_file_error("[cfwatch]\nlog_format = xml\n",
+                    "2: log_format: \"xml\" is not one of text, json");
+}
+
+static void test_log_level_in_site_is_an_error(void)
+{
+  expect_file_error("[site a]\nlog_level = debug\n",
+                    "2: log_level: allowed only in [cfwatch]");
+}
+
+static void test_bad_distribution_id_names_line(void)
+{
+  expect_file_error("[cfwatch]\ndistribution_id = e2abc\n",
+                    "2: distribution_id: \"e2abc\" is not a distribution ID "
+                    "(1 to 64 of A-Z and 0-9, e.g. E2QWRUHAPOMQZL)");
+}
+
+static void test_too_long_distribution_id_is_refused(void)
+{
+  char id[66];
+  char text[200];
+  char want[300];
+
+  memset(id, 'E', 65);
+  id[65] = '\0';
+  FMT(text, sizeof(text), "[cfwatch]\ndistribution_id = %s\n", id);
+  FMT(want, sizeof(want),
+      "2: distribution_id: \"%s\" is not a distribution ID (1 to 64 "
+      "of A-Z and 0-9, e.g. E2QWRUHAPOMQZL)",
+      id);
+  expect_file_error(text, want);
+  id[64] = '\0'; /* 64 is fine */
+  FMT(text, sizeof(text), "[cfwatch]\ndistribution_id = %s\n", id);
+  expect_file_error(text, NULL);
+}
+
+static void test_plain_http_to_remote_host_is_refused(void)
+{
+  expect_file_error("[cfwatch]\nendpoint = http://example.com:8080/\n",
+                    "2: endpoint: \"http://example.com:8080/\": plain "
+                    "http:// would send signed requests in the clear; it "
+                    "is allowed only to 127.0.0.0/8, localhost or [::1], "
+                    "so use https://");
+}
+
+static void test_plain_http_cannot_hide_a_remote_host(void)
+{
+  expect_file_error("[cfwatch]\nendpoint = http://127.0.0.1@evil.test/\n",
+                    "2: endpoint: credentials do not belong in the "
+                    "endpoint URL");
+  expect_file_error("[cfwatch]\nendpoint = http://127.0.0.1.evil.test/\n",
+                    "2: endpoint: \"http://127.0.0.1.evil.test/\": plain "
+                    "http:// would send signed requests in the clear; it "
+                    "is allowed only to 127.0.0.0/8, localhost or [::1], "
+                    "so use https://");
+}
+
+static void test_endpoint_needs_http_scheme(void)
+{
+  expect_file_error("[cfwatch]\nendpoint = ftp://127.0.0.1/\n",
+                    "2: endpoint: \"ftp://127.0.0.1/\" must start with "
+                    "https:// (or http:// for a loopback host)");
+  expect_file_error("[cfwatch]\nendpoint = https://\n",
+                    "2: endpoint: \"https://\": no host, or a host too long");
+  expect_file_error("[cfwatch]\nendpoint = https://h:99999\n",
+                    "2: endpoint: \"https://h:99999\": bad port \"99999\"");
+}
+
+static void test_plain_http_to_loopback_is_allowed(void)
+{
+  static const char *const ok[] = {
+      "http://127.0.0.1:8443", "http://127.9.8.7/",  "http://localhost:1/",
+      "http://LOCALHOST",      "http://[::1]:8080/", "https://example.com/x/"};
+  struct config c;
+  struct cfw_err err;
+  size_t i;
+
+  config_init(&c);
+  for (i = 0; i < ARRAY_SIZE(ok); i++) {
+    cfw_err_clear(&err);
+    CHECK_EQ_INT(config_set_cli(&c, "endpoint", ok[i], &err), 0);
+    CHECK_EQ_STR(err.msg, "");
+  }
+  CHECK_EQ_STR(c.cli.endpoint, "https://example.com/x");
+  config_free(&c);
+}
+
+static void test_bad_index_name_is_refused(void)
+{
+  expect_file_error("[cfwatch]\nindex_name = a/index.html\n",
+                    "2: index_name: \"a/index.html\" is not a file name "
+                    "(non-empty, no '/')");
+}
+
+static void test_bad_url_prefix_is_refused(void)
+{
+  expect_file_error("[cfwatch]\nurl_prefix = docs\n",
+                    "2: url_prefix: \"docs\" is not a URL prefix (empty, or "
+                    "starting with '/' without spaces, '*', '?' or '#')");
+}
+
+static void test_empty_root_is_refused(void)
+{
+  expect_file_error("[cfwatch]\nroot =\n", "2: root: must not be empty");
+}
+
+static void test_tilde_path_is_refused(void)
+{
+  expect_file_error("[cfwatch]\nroot = ~/www\n",
+                    "2: root: \"~/www\": '~' is not expanded; write the "
+                    "whole path");
+}
+
+/* inih would split a long line and read its tail as a line of its own. */
+static void test_long_line_is_an_error(void)
+{
+  char text[600];
+
+  FMT(text, sizeof(text), "[cfwatch]\nurl_prefix = /%0300d\n%s", 0,
+      "nonsense\n");
+  expect_file_error(text, "2: line longer than 198 bytes");
+  /* Even a comment: its tail could look like a key. */
+  FMT(text, sizeof(text), "[cfwatch]\n;%0300d\nquiet_msec = 1\n", 0);
+  expect_file_error(text, "2: line longer than 198 bytes");
+}
+
+static void test_first_error_wins(void)
+{
+  /* A syntax error before a bad key is reported, and the other way. */
+  expect_file_error("[cfwatch]\nnonsense\nquiet_msec = 1\n", "2: syntax error");
+  expect_file_error("[cfwatch]\nquiet_msec = 1\nnonsense\nroot = \n",
+                    "2: quiet_msec: unknown key");
+}
+
+static void test_missing_file_names_path(void)
+{
+  struct config c;
+  struct cfw_err err;
+
+  config_init(&c);
+  CHECK_EQ_INT(config_load_file(&c, "/nonexistent/cfwatch.ini", &err), -ENOENT);
+  CHECK_EQ_STR(err.msg, "/nonexistent/cfwatch.ini: No such file or directory");
+  config_free(&c);
+}
+
+static void test_max_delay_below_quiet_names_line(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  char want[PATH_MAX + 128];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK_EQ_INT(load_text(&c,
+                         "[cfwatch]\nroot = /x\nquiet_ms = 5000\n"
+                         "max_delay_ms = 1000\n",
+                         dir, path, &err),
+               0);
+  CHECK_EQ_INT(config_finish(&c, &err), -EINVAL);
+  FMT(want, sizeof(want),
+      "%s:4: max_delay_ms: max_delay_ms (1000) must be at least "
+      "quiet_ms (5000)",
+      path);
+  CHECK_EQ_STR(err.msg, want);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_quiet_above_default_max_delay_names_quiet(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK_EQ_INT(
+      load_text(&c, "[cfwatch]\nroot = /x\n[site a]\n", dir, path, &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "quiet_ms", "70000", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "[site a]: --quiet-ms: max_delay_ms (60000) must be "
+                        "at least quiet_ms (70000)");
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_cli_error_names_option(void)
+{
+  struct config c;
+  struct cfw_err err;
+
+  config_init(&c);
+  CHECK_EQ_INT(config_set_cli(&c, "quiet_ms", "soon", NULL), -EINVAL);
+  CHECK_EQ_INT(config_set_cli(&c, "quiet_ms", "soon", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "--quiet-ms: \"soon\" is not a number between 0 "
+                        "and 3600000");
+  CHECK_EQ_INT(config_set_cli(&c, "root", "", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "ROOT: must not be empty");
+  CHECK_EQ_INT(config_set_cli(&c, "distribution_id", "x", &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, "--distribution-id: \"x\" is not a distribution");
+  config_free(&c);
+}
+
+static void test_cli_overrides_file(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX + 16];
+  struct config c;
+  struct cfw_err err;
+
+  test_tmpdir(dir, sizeof(dir));
+  test_write(dir, "cfwatch.ini",
+             "[cfwatch]\nroot = /x\nquiet_ms = 10\nlog_level = warn\n"
+             "dry_run = no\n");
+  FMT(path, sizeof(path), "%s/cfwatch.ini", dir);
+  config_init(&c);
+  /* Set before the file is read, and still the winner. */
+  CHECK_EQ_INT(config_set_cli(&c, "log_level", "debug", &err), 0);
+  CHECK_EQ_INT(config_load_file(&c, path, &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "quiet_ms", "20", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "dry_run", "yes", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "root", "/y", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  CHECK_EQ_INT(c.n_sites, 1);
+  CHECK_EQ_INT(c.sites[0].quiet_ms, 20);
+  CHECK(c.sites[0].dry_run);
+  CHECK_EQ_STR(c.sites[0].root, "/y");
+  CHECK_EQ_INT(c.log_level, LOG_DEBUG);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_cli_overrides_site(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+  size_t n = 0;
+
+  CHECK_EQ_INT(load_text(&c,
+                         "[cfwatch]\nquiet_ms = 10\n"
+                         "[site a]\nroot = /a\nquiet_ms = 30\n"
+                         "endpoint = https://a.test\n"
+                         "[site b]\nroot = /b\n",
+                         dir, path, &err),
+               0);
+  CHECK_EQ_INT(config_set_cli(&c, "quiet_ms", "20", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "endpoint", "http://127.0.0.1:9", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  s = config_sites(&c, &n);
+  CHECK_EQ_INT(n, 2);
+  CHECK_EQ_STR(s[0].name, "a");
+  CHECK_EQ_INT(s[0].quiet_ms, 20);
+  CHECK_EQ_STR(s[0].endpoint, "http://127.0.0.1:9");
+  CHECK_EQ_STR(s[1].name, "b");
+  CHECK_EQ_INT(s[1].quiet_ms, 20);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_site_inherits_base(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+  size_t n = 0;
+
+  CHECK_EQ_INT(load_text(&c,
+                         "[cfwatch]\ndistribution_id = EBASE\nquiet_ms = 10\n"
+                         "profile = prod\npretty_urls = yes\n"
+                         "[site docs]\nroot = /d\nquiet_ms = 30\n"
+                         "distribution_id = EDOCS\n"
+                         "[site blog]\nroot = /b\n",
+                         dir, path, &err),
+               0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  s = config_sites(&c, &n);
+  CHECK_EQ_INT(n, 2);
+  CHECK_EQ_STR(s[0].name, "docs");
+  CHECK_EQ_STR(s[0].distribution_id, "EDOCS");
+  CHECK_EQ_INT(s[0].quiet_ms, 30);
+  CHECK_EQ_STR(s[0].profile, "prod");
+  CHECK(s[0].pretty_urls);
+  CHECK_EQ_STR(s[1].name, "blog");
+  CHECK_EQ_STR(s[1].distribution_id, "EBASE");
+  CHECK_EQ_INT(s[1].quiet_ms, 10);
+  CHECK_EQ_INT(s[1].max_delay_ms, 60000);
+  CHECK_EQ_STR(s[1].root, "/b");
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_section_given_twice_continues(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c,
+                  "[site a]\nroot = /a\n[cfwatch]\nquiet_ms = 7\n"
+                  "[site a]\ndry_run = on\n",
+                  dir, &err);
+  CHECK(s != NULL);
+  CHECK_EQ_INT(c.n_sites, 1);
+  if (s != NULL) {
+    CHECK_EQ_STR(s->root, "/a");
+    CHECK(s->dry_run);
+    CHECK_EQ_INT(s->quiet_ms, 7);
+  }
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_duplicate_key_last_wins(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c, "[cfwatch]\nroot = /a\nquiet_ms = 1\nquiet_ms = 2\n", dir,
+                  &err);
+  CHECK(s != NULL);
+  if (s != NULL)
+    CHECK_EQ_INT(s->quiet_ms, 2);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_defaults(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c, "[cfwatch]\nroot = /srv/www\n", dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  CHECK_EQ_STR(s->name, "");
+  CHECK(s->distribution_id == NULL);
+  CHECK(s->profile == NULL);
+  CHECK(s->ca_file == NULL);
+  CHECK_EQ_STR(s->endpoint, "https://cloudfront.amazonaws.com");
+  CHECK_EQ_INT(s->quiet_ms, 2000);
+  CHECK_EQ_INT(s->max_delay_ms, 60000);
+  CHECK_EQ_INT(s->retry_for_s, 120);
+  CHECK(!s->dry_run && !s->pretty_urls && !s->dir_without_slash);
+  CHECK(!s->no_default_excludes);
+  CHECK_EQ_STR(s->url_prefix, "");
+  CHECK_EQ_STR(s->index_name, "index.html");
+  CHECK_EQ_INT(s->excludes.n, 0);
+  CHECK_EQ_INT(c.log_level, LOG_INFO);
+  CHECK_EQ_INT(c.log_format, LOG_TEXT);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_relative_root_is_relative_to_config_folder(void)
+{
+  char dir[PATH_MAX];
+  char want[PATH_MAX + 32];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  CHECK_EQ_INT(chdir("/"), 0);
+  s = load_finish(&c,
+                  "[cfwatch]\nroot = ./public/../site//out/\n"
+                  "state_dir = st\nca_file = ../ca.pem\n",
+                  dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  FMT(want, sizeof(want), "%s/site/out", dir);
+  CHECK_EQ_STR(s->root, want);
+  FMT(want, sizeof(want), "%s/st", dir);
+  CHECK_EQ_STR(s->state_dir, want);
+  *strrchr(dir, '/') = '\0';
+  FMT(want, sizeof(want), "%s/ca.pem", dir);
+  CHECK_EQ_STR(s->ca_file, want);
+  config_free(&c);
+}
+
+static void test_relative_cli_root_is_relative_to_cwd(void)
+{
+  char dir[PATH_MAX];
+  char want[PATH_MAX + 32];
+  struct config c;
+  struct cfw_err err;
+
+  test_tmpdir(dir, sizeof(dir));
+  CHECK_EQ_INT(chdir(dir), 0);
+  config_init(&c);
+  CHECK_EQ_INT(config_set_cli(&c, "root", "a/./b/..", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "state_dir",
+                              "../../../../../../../../"
+                              "../../../../../../../s",
+                              &err),
+               0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  FMT(want, sizeof(want), "%s/a", dir);
+  CHECK_EQ_STR(c.sites[0].root, want);
+  CHECK_EQ_STR(c.sites[0].state_dir, "/s");
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_missing_root_is_an_error(void)
+{
+  struct config c;
+  struct cfw_err err;
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+
+  config_init(&c);
+  CHECK_EQ_INT(config_finish(&c, &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "no root: give ROOT or root = in the config");
+  config_free(&c);
+  CHECK_EQ_INT(load_text(&c, "[site a]\nquiet_ms = 1\n", dir, path, &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "[site a]: no root: give ROOT or root = in the config");
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+/* Resolves a state_dir for root and distribution id with the current
+ * environment. */
+static void state_dir_for(const char *root, const char *id, char *out, size_t n)
+{
+  struct config c;
+  struct cfw_err err;
+
+  config_init(&c);
+  CHECK_EQ_INT(config_set_cli(&c, "root", root, &err), 0);
+  if (id != NULL)
+    CHECK_EQ_INT(config_set_cli(&c, "distribution_id", id, &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  FMT(out, n, "%s", c.n_sites ? c.sites[0].state_dir : "");
+  config_free(&c);
+}
+
+static void test_default_state_dir_differs_by_root_and_distribution(void)
+{
+  char a[PATH_MAX];
+  char b[PATH_MAX];
+  char d[PATH_MAX];
+  char a2[PATH_MAX];
+
+  CHECK_EQ_INT(setenv("XDG_STATE_HOME", "/xdg", 1), 0);
+  state_dir_for("/srv/a", "EA", a, sizeof(a));
+  state_dir_for("/srv/b", "EA", b, sizeof(b));
+  state_dir_for("/srv/a", "EB", d, sizeof(d));
+  state_dir_for("/srv/x/../a/", "EA", a2, sizeof(a2));
+  CHECK(strcmp(a, b) != 0);
+  CHECK(strcmp(a, d) != 0);
+  CHECK_EQ_STR(a, a2); /* the same root, however spelt */
+}
+
+static void test_default_state_dir_honours_xdg_state_home(void)
+{
+  char got[PATH_MAX];
+
+  CHECK_EQ_INT(setenv("XDG_STATE_HOME", "/xdg/state/", 1), 0);
+  state_dir_for("/srv/a", "EA", got, sizeof(got));
+  CHECK_EQ_STR(got, "/xdg/state/cfwatch/" CFW_TEST_STATE_ID);
+  CHECK_EQ_INT(unsetenv("XDG_STATE_HOME"), 0);
+  CHECK_EQ_INT(setenv("HOME", "/home/u", 1), 0);
+  state_dir_for("/srv/a", "EA", got, sizeof(got));
+  CHECK_EQ_STR(got, "/home/u/.local/state/cfwatch/" CFW_TEST_STATE_ID);
+  /* A relative XDG_STATE_HOME is ignored, as the XDG spec says. */
+  CHECK_EQ_INT(setenv("XDG_STATE_HOME", "rel", 1), 0);
+  state_dir_for("/srv/a", "EA", got, sizeof(got));
+  CHECK_EQ_STR(got, "/home/u/.local/state/cfwatch/" CFW_TEST_STATE_ID);
+}
+
+static void test_sites_sharing_state_dir_are_refused(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK_EQ_INT(setenv("XDG_STATE_HOME", "/xdg", 1), 0);
+  CHECK_EQ_INT(load_text(&c, "[cfwatch]\nroot = /srv/www\n[site a]\n[site b]\n",
+                         dir, path, &err),
+               0);
+  CHECK_EQ_INT(config_finish(&c, &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, "[site a] and [site b] share state_dir /xdg/");
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_excludes_repeat_and_add_up(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct strlist *x;
+
+  CHECK_EQ_INT(load_text(&c,
+                         "[cfwatch]\nexclude = *.map\nexclude = drafts/**\n"
+                         "[site a]\nroot = /a\nexclude = *.tmp\n"
+                         "  *.bak\n",
+                         dir, path, &err),
+               0);
+  CHECK_EQ_INT(config_set_cli(&c, "exclude", "cli", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  x = &c.sites[0].excludes;
+  CHECK_EQ_INT(x->n, 5);
+  if (x->n == 5) {
+    CHECK_EQ_STR(x->v[0], "*.map");
+    CHECK_EQ_STR(x->v[1], "drafts/**");
+    CHECK_EQ_STR(x->v[2], "*.tmp");
+    CHECK_EQ_STR(x->v[3], "*.bak");
+    CHECK_EQ_STR(x->v[4], "cli");
+  }
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_shipped_example_loads(void)
+{
+  struct config c;
+  struct cfw_err err;
+
+  config_init(&c);
+  cfw_err_clear(&err);
+  CHECK_EQ_INT(
+      config_load_file(&c, CFW_SOURCE_DIR "/conf/cfwatch.ini.example", &err),
+      0);
+  CHECK_EQ_STR(err.msg, "");
+  CHECK_EQ_INT(config_set_cli(&c, "root", "/srv/www", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  CHECK_EQ_INT(c.n_sites, 1);
+  config_free(&c);
+}
+
+/* Removes the ';' from every ";key = value" and ";[section]" line, so
+ * that each documented value is checked too. */
+static void uncomment_example(const char *src, const char *dst)
+{
+  char line[512];
+  FILE *in = fopen(src, "r");
+  FILE *out = fopen(dst, "w");
+
+  CHECK(in != NULL && out != NULL);
+  if (in == NULL || out == NULL)
+    exit(2);
+  while (fgets(line, sizeof(line), in) != NULL) {
+    if (line[0] == ';' && line[1] != ' ' && line[1] != '\n')
+      CHECK(fputs(line + 1, out) >= 0);
+    else
+      CHECK(fputs(line, out) >= 0);
+  }
+  CHECK_EQ_INT(fclose(in), 0);
+  CHECK_EQ_INT(fclose(out), 0);
+}
+
+static void test_example_with_keys_uncommented_loads(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX + 16];
+  struct config c;
+  struct cfw_err err;
+
+  test_tmpdir(dir, sizeof(dir));
+  FMT(path, sizeof(path), "%s/all.ini", dir);
+  uncomment_example(CFW_SOURCE_DIR "/conf/cfwatch.ini.example", path);
+  config_init(&c);
+  cfw_err_clear(&err);
+  CHECK_EQ_INT(config_load_file(&c, path, &err), 0);
+  CHECK_EQ_STR(err.msg, "");
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  CHECK_EQ_STR(err.msg, "");
+  CHECK_EQ_INT(c.n_sites, 1);
+  if (c.n_sites == 1) {
+    CHECK_EQ_STR(c.sites[0].name, "docs");
+    CHECK_EQ_INT(c.sites[0].quiet_ms, 2000);
+    CHECK_EQ_INT(c.sites[0].excludes.n, 1);
+  }
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_free_accepts_null_and_twice(void)
+{
+  struct config c;
+
+  config_free(NULL);
+  config_init(&c);
+  config_free(&c);
+  config_free(&c);
+  CHECK(c.sites == NULL && c.path == NULL);
+}
+
+TEST_MAIN(
+    TEST(test_syntax_error_names_line),
+    TEST(test_unterminated_section_is_syntax_error),
+    TEST(test_unknown_key_names_line),
+    TEST(test_unknown_section_names_its_header_line),
+    TEST(test_empty_unknown_section_is_an_error),
+    TEST(test_site_without_name_is_an_error),
+    TEST(test_key_before_any_section_is_an_error),
+    TEST(test_bad_number_names_line), TEST(test_negative_number_is_refused),
+    TEST(test_out_of_range_number_names_line), TEST(test_bad_bool_names_line),
+    TEST(test_bad_enum_names_line), TEST(test_log_level_in_site_is_an_error),
+    TEST(test_bad_distribution_id_names_line),
+    TEST(test_too_long_distribution_id_is_refused),
+    TEST(test_plain_http_to_remote_host_is_refused),
+    TEST(test_plain_http_cannot_hide_a_remote_host),
+    TEST(test_endpoint_needs_http_scheme),
+    TEST(test_plain_http_to_loopback_is_allowed),
+    TEST(test_bad_index_name_is_refused), TEST(test_bad_url_prefix_is_refused),
+    TEST(test_empty_root_is_refused), TEST(test_tilde_path_is_refused),
+    TEST(test_long_line_is_an_error), TEST(test_first_error_wins),
+    TEST(test_missing_file_names_path),
+    TEST(test_max_delay_below_quiet_names_line),
+    TEST(test_quiet_above_default_max_delay_names_quiet),
+    TEST(test_cli_error_names_option), TEST(test_cli_overrides_file),
+    TEST(test_cli_overrides_site), TEST(test_site_inherits_base),
+    TEST(test_section_given_twice_continues),
+    TEST(test_duplicate_key_last_wins), TEST(test_defaults),
+    TEST(test_relative_root_is_relative_to_config_folder),
+    TEST(test_relative_cli_root_is_relative_to_cwd),
+    TEST(test_missing_root_is_an_error),
+    TEST(test_default_state_dir_differs_by_root_and_distribution),
+    TEST(test_default_state_dir_honours_xdg_state_home),
+    TEST(test_sites_sharing_state_dir_are_refused),
+    TEST(test_excludes_repeat_and_add_up), TEST(test_shipped_example_loads),
+    TEST(test_example_with_keys_uncommented_loads),
+    TEST(test_free_accepts_null_and_twice))

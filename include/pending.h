@@ -1,0 +1,63 @@
+#ifndef CFW_PENDING_H
+#define CFW_PENDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "batch.h"
+#include "config.h"
+#include "diff.h"
+#include "err.h"
+#include "log.h"
+#include "manifest.h"
+#include "urlmap.h"
+
+/* The work a site has pending: diff(tree on disk, manifest), mapped to
+ * URL paths.  Nothing here writes state until pending_commit, so `plan`
+ * can run as often as it likes. */
+struct pending {
+  struct manifest *manifest; /* owned */
+  struct urlmap *urlmap;     /* owned */
+  struct change *changes;    /* owned */
+  size_t n_changes;
+  struct batch batch;
+  bool first_run; /* there was no manifest */
+  bool baseline;  /* first run without --all: record, send nothing */
+  size_t n_files;
+  size_t n_hashed;
+  uint64_t scan_ms;
+};
+
+struct pending_opts {
+  const struct site_config *site; /* borrowed */
+  bool all; /* on a first run, plan every file instead of a baseline */
+  struct log *log;
+  uv_loop_t *loop; /* run until the scan is done */
+};
+
+void pending_init(struct pending *p);
+void pending_free(struct pending *p); /* NULL is fine */
+
+/* Loads the manifest (a missing one means first run; a corrupt one is an
+ * error, never an empty manifest), scans the root and fills p. */
+int pending_load(struct pending *p, const struct pending_opts *o,
+                 struct cfw_err *err);
+
+/* Records every change in p as acknowledged and saves the manifest
+ * atomically.  Call only once CloudFront accepted the batch (or, in a dry
+ * run, once it was printed), or for a baseline. */
+int pending_commit(struct pending *p, const char *state_dir,
+                   struct cfw_err *err);
+
+/* Saves the manifest as loaded (empty on a first run), so that what is
+ * sent next has a manifest identity that survives a crash. */
+int pending_save_empty(struct pending *p, const char *state_dir,
+                       struct cfw_err *err);
+
+/* Builds the URL mapper a site's options describe. */
+int pending_urlmap_new(struct urlmap **out, const struct site_config *site,
+                       struct cfw_err *err);
+
+#endif

@@ -1,0 +1,50 @@
+#ifndef CFW_SCAN_H
+#define CFW_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "diff.h"
+#include "err.h"
+#include "log.h"
+#include "manifest.h"
+#include "urlmap.h"
+
+/* Walks a root and diffs it against a manifest off the loop thread: the
+ * walk runs on the libuv threadpool, then the files the stat shortcut
+ * cannot rule out are hashed in parallel chunks, so both cores work and
+ * the loop stays free. */
+struct scan;
+
+struct scan_opts {
+  const char *root;                /* borrowed */
+  const struct manifest *manifest; /* borrowed; must not change until cb */
+  const struct urlmap *urlmap;     /* borrowed; its excludes prune the walk */
+  struct log *log;                 /* borrowed */
+};
+
+struct scan_result {
+  int status; /* 0 or a negative errno; err says more */
+  struct cfw_err err;
+  struct change *changes; /* owned by the result: take it or scan_destroy
+                             frees it */
+  size_t n_changes;
+  size_t n_files;  /* files on disk after excludes */
+  size_t n_hashed; /* files the shortcut could not rule out */
+  uint64_t elapsed_ms;
+};
+
+typedef void (*scan_cb)(struct scan *s, struct scan_result *r, void *arg);
+
+/* Starts a scan; cb runs once on the loop thread unless this fails.  The
+ * caller destroys s after (or inside) cb. */
+int scan_start(struct scan **out, uv_loop_t *loop, const struct scan_opts *o,
+               scan_cb cb, void *arg, struct cfw_err *err);
+
+/* Frees the scan and any changes not taken from its result.  Only after
+ * cb ran: work queued on the threadpool cannot be recalled. */
+void scan_destroy(struct scan *s);
+
+#endif

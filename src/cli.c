@@ -1,0 +1,193 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Options that are not config keys. */
+enum {
+  OPT_CONFIG = 'c',
+  OPT_HELP = 'h',
+  OPT_QUIET = 'q',
+  OPT_VERBOSE = 'v',
+  OPT_ALL = 256,
+  OPT_WAIT,
+  OPT_JSON,
+  OPT_VERSION,
+  OPT_KEY /* a config key: index into cli_keys is val - OPT_KEY */
+};
+
+/* Each long option that mirrors a config key; a flag sets it to "true". */
+static const struct {
+  const char *opt;
+  const char *key;
+  bool flag;
+} cli_keys[] = {
+    {"distribution-id", "distribution_id", false},
+    {"profile", "profile", false},
+    {"endpoint", "endpoint", false},
+    {"ca-file", "ca_file", false},
+    {"state-dir", "state_dir", false},
+    {"quiet-ms", "quiet_ms", false},
+    {"max-delay-ms", "max_delay_ms", false},
+    {"retry-for", "retry_for", false},
+    {"dry-run", "dry_run", true},
+    {"log-format", "log_format", false},
+    {"log-level", "log_level", false},
+    {"url-prefix", "url_prefix", false},
+    {"index-name", "index_name", false},
+    {"dir-without-slash", "dir_without_slash", true},
+    {"pretty-urls", "pretty_urls", true},
+    {"exclude", "exclude", false},
+    {"no-default-excludes", "no_default_excludes", true},
+};
+
+static const struct {
+  const char *name;
+  enum cli_cmd cmd;
+} cli_cmds[] = {
+    {"once", CLI_ONCE},
+    {"plan", CLI_PLAN},
+    {"status", CLI_STATUS},
+    {"invalidate", CLI_INVALIDATE},
+};
+
+void cli_init(struct cli *c)
+{
+  memset(c, 0, sizeof(*c));
+  strlist_init(&c->keys);
+  strlist_init(&c->values);
+  strlist_init(&c->args);
+}
+
+void cli_free(struct cli *c)
+{
+  if (c == NULL)
+    return;
+  strlist_free(&c->keys);
+  strlist_free(&c->values);
+  strlist_free(&c->args);
+}
+
+const char *cli_cmd_name(enum cli_cmd cmd)
+{
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(cli_cmds); i++)
+    if (cli_cmds[i].cmd == cmd)
+      return cli_cmds[i].name;
+  return "watch";
+}
+
+static void cli_fill_options(struct option *o)
+{
+  static const struct option fixed[] = {
+      {"config", required_argument, NULL, OPT_CONFIG},
+      {"help", no_argument, NULL, OPT_HELP},
+      {"quiet", no_argument, NULL, OPT_QUIET},
+      {"verbose", no_argument, NULL, OPT_VERBOSE},
+      {"all", no_argument, NULL, OPT_ALL},
+      {"wait", no_argument, NULL, OPT_WAIT},
+      {"json", no_argument, NULL, OPT_JSON},
+      {"version", no_argument, NULL, OPT_VERSION},
+  };
+  size_t i;
+
+  memcpy(o, fixed, sizeof(fixed));
+  o += ARRAY_SIZE(fixed);
+  for (i = 0; i < ARRAY_SIZE(cli_keys); i++) {
+    o[i].name = cli_keys[i].opt;
+    o[i].has_arg = cli_keys[i].flag ? no_argument : required_argument;
+    o[i].flag = NULL;
+    o[i].val = OPT_KEY + (int)i;
+  }
+  memset(&o[i], 0, sizeof(o[i]));
+}
+
+static int cli_add_key(struct cli *c, size_t i, const char *value)
+{
+  if (strlist_push(&c->keys, cli_keys[i].key) < 0 ||
+      strlist_push(&c->values, cli_keys[i].flag ? "true" : value) < 0)
+    return -ENOMEM;
+  return 0;
+}
+
+static int cli_option(struct cli *c, int opt, const char *arg)
+{
+  switch (opt) {
+  case OPT_CONFIG:
+    c->config_path = arg;
+    return 0;
+  case OPT_HELP:
+    c->help = true;
+    return 0;
+  case OPT_QUIET:
+    c->quiet++;
+    return 0;
+  case OPT_VERBOSE:
+    c->verbose++;
+    return 0;
+  case OPT_ALL:
+    c->all = true;
+    return 0;
+  case OPT_WAIT:
+    c->wait = true;
+    return 0;
+  case OPT_JSON:
+    c->json = true;
+    return 0;
+  case OPT_VERSION:
+    c->version = true;
+    return 0;
+  case 'd':
+    return cli_add_key(c, 0, arg);
+  default:
+    if (opt >= OPT_KEY && (size_t)(opt - OPT_KEY) < ARRAY_SIZE(cli_keys))
+      return cli_add_key(c, (size_t)(opt - OPT_KEY), arg);
+    return -EINVAL;
+  }
+}
+
+/* The command word, if any, comes first so that ROOT may be "plan". */
+static int cli_command(struct cli *c, int argc, char **argv)
+{
+  size_t i;
+
+  if (argc < 2)
+    return 1;
+  for (i = 0; i < ARRAY_SIZE(cli_cmds); i++) {
+    if (strcmp(argv[1], cli_cmds[i].name) == 0) {
+      c->cmd = cli_cmds[i].cmd;
+      return 2;
+    }
+  }
+  return 1;
+}
+
+int cli_parse(struct cli *c, int argc, char **argv, struct cfw_err *err)
+{
+  struct option opts[8 + ARRAY_SIZE(cli_keys) + 1];
+  int opt;
+  int rc;
+
+  cli_fill_options(opts);
+  /* Skip the command word by parsing from it; "+" would stop at ROOT, so
+   * GNU permutation stays on and options may follow positional ones. */
+  optind = cli_command(c, argc, argv);
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":c:d:hqv", opts, NULL)) != -1) {
+    if (opt == '?')
+      return cfw_err_set(err, -EINVAL, "unknown option %s", argv[optind - 1]);
+    if (opt == ':')
+      return cfw_err_set(err, -EINVAL, "%s: missing value", argv[optind - 1]);
+    rc = cli_option(c, opt, optarg);
+    if (rc < 0)
+      return cfw_err_set(err, rc, "%s: %s", argv[optind - 1], strerror(-rc));
+  }
+  for (; optind < argc; optind++)
+    if (strlist_push(&c->args, argv[optind]) < 0)
+      return cfw_err_set(err, -ENOMEM, "out of memory");
+  return 0;
+}

@@ -1,0 +1,191 @@
+#include "scan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tree.h"
+#include "util.h"
+
+/* Hashing is split into more chunks than threads so a few large files do
+ * not leave one worker busy while the others idle. */
+#define SCAN_CHUNKS_PER_THREAD 4
+#define SCAN_MIN_CHUNK         64
+
+struct scan_chunk {
+  uv_work_t work;
+  struct scan *scan; /* borrowed back-pointer */
+  size_t from;
+  size_t to;
+};
+
+struct scan {
+  uv_loop_t *loop;
+  struct scan_opts opts;
+  scan_cb cb;
+  void *arg;
+  uv_work_t walk;
+  struct tree tree;          /* owned */
+  struct diff *diff;         /* owned */
+  struct scan_chunk *chunks; /* owned */
+  size_t n_chunks;
+  size_t chunks_left;
+  uint64_t start_ns;
+  struct scan_result result;
+};
+
+static bool scan_skip(void *ctx, const char *relpath, bool is_dir)
+{
+  const struct scan *s = ctx;
+
+  return s->opts.urlmap != NULL &&
+         urlmap_excluded(s->opts.urlmap, relpath, is_dir);
+}
+
+/* Runs on a worker thread; the log is safe to share (one fwrite each). */
+static void scan_warn(void *ctx, const char *relpath, int errnum)
+{
+  const struct scan *s = ctx;
+
+  if (errnum == -ENOENT || errnum == ENOENT)
+    return; /* vanished between readdir and stat: a later event tells */
+  log_msg(s->opts.log, LOG_WARN, "%s/%s: %s; skipped", s->opts.root, relpath,
+          strerror(errnum < 0 ? -errnum : errnum));
+}
+
+static void scan_on_walk(uv_work_t *req)
+{
+  struct scan *s = container_of(req, struct scan, walk);
+  struct tree_scan_opts to = {scan_skip, scan_warn, s};
+  struct scan_result *r = &s->result;
+
+  r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
+  if (r->status < 0)
+    return;
+  r->n_files = s->tree.n;
+  r->status = diff_begin(&s->diff, &s->tree, s->opts.manifest, &r->err);
+}
+
+static void scan_on_hash(uv_work_t *req)
+{
+  struct scan_chunk *c = container_of(req, struct scan_chunk, work);
+
+  /* Per-file failures are recorded in the diff and reported by finish. */
+  (void)diff_hash_range(c->scan->diff, c->scan->opts.root, c->from, c->to);
+}
+
+static void scan_done(struct scan *s)
+{
+  struct scan_result *r = &s->result;
+
+  if (r->status == 0)
+    r->status = diff_finish(s->diff, &r->changes, &r->n_changes, &r->err);
+  r->elapsed_ms = (uv_hrtime() - s->start_ns) / 1000000;
+  s->cb(s, r, s->arg);
+}
+
+static void scan_on_hash_done(uv_work_t *req, int status)
+{
+  struct scan_chunk *c = container_of(req, struct scan_chunk, work);
+  struct scan *s = c->scan;
+
+  if (status < 0 && s->result.status == 0)
+    s->result.status =
+        cfw_err_set(&s->result.err, status, "hashing: %s", uv_strerror(status));
+  if (--s->chunks_left == 0)
+    scan_done(s);
+}
+
+static size_t scan_chunk_count(size_t n)
+{
+  uint64_t threads = 4; /* libuv's default pool size */
+  const char *env = getenv("UV_THREADPOOL_SIZE");
+  size_t k;
+
+  if (env != NULL && parse_u64(env, 1, 1024, &threads) < 0)
+    threads = 4;
+  k = (size_t)threads * SCAN_CHUNKS_PER_THREAD;
+
+  if (n / SCAN_MIN_CHUNK < k)
+    k = n / SCAN_MIN_CHUNK;
+  return k == 0 ? 1 : k;
+}
+
+static int scan_queue_hashing(struct scan *s)
+{
+  size_t n = diff_hash_count(s->diff);
+  size_t k = scan_chunk_count(n);
+  size_t i;
+  int rc;
+
+  s->result.n_hashed = n;
+  s->chunks = calloc(k, sizeof(*s->chunks));
+  if (s->chunks == NULL)
+    return -ENOMEM;
+  s->n_chunks = k;
+  for (i = 0; i < k; i++) {
+    s->chunks[i].scan = s;
+    s->chunks[i].from = n * i / k;
+    s->chunks[i].to = n * (i + 1) / k;
+    rc = uv_queue_work(s->loop, &s->chunks[i].work, scan_on_hash,
+                       scan_on_hash_done);
+    if (rc < 0)
+      return rc; /* only with a bad loop, so earlier chunks cannot run */
+    s->chunks_left++;
+  }
+  return 0;
+}
+
+static void scan_on_walk_done(uv_work_t *req, int status)
+{
+  struct scan *s = container_of(req, struct scan, walk);
+  struct scan_result *r = &s->result;
+  int rc;
+
+  if (status < 0 && r->status == 0)
+    r->status = cfw_err_set(&r->err, status, "walk: %s", uv_strerror(status));
+  if (r->status < 0) {
+    scan_done(s);
+    return;
+  }
+  rc = scan_queue_hashing(s);
+  if (rc < 0)
+    r->status = cfw_err_set(&r->err, rc, "hashing: %s", uv_strerror(rc));
+  /* Chunks already queued finish first; the last one calls scan_done. */
+  if (rc < 0 && s->chunks_left == 0)
+    scan_done(s);
+}
+
+int scan_start(struct scan **out, uv_loop_t *loop, const struct scan_opts *o,
+               scan_cb cb, void *arg, struct cfw_err *err)
+{
+  struct scan *s;
+  int rc;
+
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  s->loop = loop;
+  s->opts = *o;
+  s->cb = cb;
+  s->arg = arg;
+  s->start_ns = uv_hrtime();
+  rc = uv_queue_work(loop, &s->walk, scan_on_walk, scan_on_walk_done);
+  if (rc < 0) {
+    free(s);
+    return cfw_err_set(err, rc, "scan: %s", uv_strerror(rc));
+  }
+  *out = s;
+  return 0;
+}
+
+void scan_destroy(struct scan *s)
+{
+  if (s == NULL)
+    return;
+  changes_free(s->result.changes, s->result.n_changes);
+  diff_destroy(s->diff);
+  tree_free(&s->tree);
+  free(s->chunks);
+  free(s);
+}

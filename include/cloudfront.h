@@ -1,0 +1,84 @@
+#ifndef CFW_CLOUDFRONT_H
+#define CFW_CLOUDFRONT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cfxml.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "retry.h"
+
+/* CloudFront's invalidation API (2020-05-31), one call at a time per
+ * request: the credentials chain, SigV4 signing (service cloudfront,
+ * region us-east-1, the global endpoint), the HTTP exchange on the loop,
+ * and the XML in and out.  Retrying is the caller's business; each
+ * result carries a verdict from retry_classify. */
+struct cf_client;
+
+struct cf_client_opts {
+  const char *endpoint;        /* "https://cloudfront.amazonaws.com" */
+  const char *distribution_id; /* borrowed */
+  const char *profile;         /* NULL: AWS_PROFILE or default */
+  struct http *http;           /* borrowed */
+  struct log *log;             /* borrowed */
+  /* Reads the environment for credentials; NULL means getenv. */
+  const char *(*getenv)(const char *name);
+};
+
+enum cf_op { CF_OP_CREATE, CF_OP_GET, CF_OP_LIST };
+
+struct cf_result {
+  enum cf_op op;
+  enum cf_verdict verdict;
+  int status;                       /* HTTP status; 0 if none arrived */
+  enum http_fail fail;              /* transport outcome */
+  struct cf_error error;            /* parsed ErrorResponse, if any */
+  struct cf_invalidation inv;       /* CF_OP_CREATE / CF_OP_GET */
+  struct cf_invalidation_list list; /* CF_OP_LIST */
+  struct cfw_err err;               /* a one-line summary when not done */
+  uint64_t elapsed_ms;
+};
+
+/* Runs once per accepted call; r is valid only during the call. */
+typedef void (*cf_cb)(struct cf_result *r, void *arg);
+
+int cf_client_new(struct cf_client **out, uv_loop_t *loop,
+                  const struct cf_client_opts *o, struct cfw_err *err);
+
+/* Frees the client.  Calls still waiting for credentials run their
+ * callbacks with CF_FATAL and "cancelled" first; calls already handed to
+ * http are finished by http_close.  NULL is fine. */
+void cf_client_destroy(struct cf_client *c);
+
+/* Makes sure usable credentials are loaded (running credential_process
+ * if the profile says so), then calls cb with the verdict: CF_DONE, or
+ * CF_FATAL with err set.  Lets `once` fail early, before any scan. */
+int cf_client_prepare(struct cf_client *c, cf_cb cb, void *arg,
+                      struct cfw_err *err);
+
+/* POST .../invalidation with paths (percent-encoded, unique). */
+int cf_create_invalidation(struct cf_client *c, const char *caller_ref,
+                           const char *const *paths, size_t n, cf_cb cb,
+                           void *arg, struct cfw_err *err);
+
+/* GET .../invalidation/{id}. */
+int cf_get_invalidation(struct cf_client *c, const char *id, cf_cb cb,
+                        void *arg, struct cfw_err *err);
+
+/* GET .../invalidation?Marker=...&MaxItems=...; marker NULL for the
+ * first page. */
+int cf_list_invalidations(struct cf_client *c, const char *marker,
+                          unsigned max_items, cf_cb cb, void *arg,
+                          struct cfw_err *err);
+
+/* Forgets the credentials so the next call resolves them again (after
+ * CF_REFRESH). */
+void cf_client_drop_creds(struct cf_client *c);
+
+/* "…WXYZ" for the key in use, or "" before one is loaded. */
+const char *cf_client_key_hint(const struct cf_client *c);
+
+#endif

@@ -1,0 +1,271 @@
+#include "cfsend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "retry.h"
+#include "strlist.h"
+#include "util.h"
+
+#define CFSEND_BASE_MS       500
+#define CFSEND_CAP_MS        30000
+#define CFSEND_DAEMON_CAP_MS (5 * 60 * 1000)
+#define CFSEND_BUSY_MS       20000
+#define CFSEND_POLL_FIRST_MS 2000
+#define CFSEND_POLL_CAP_MS   30000
+/* Two refreshes in a row that do not help mean the source is broken. */
+#define CFSEND_MAX_REFRESH 2
+
+enum cfsend_phase { CFSEND_CREATE, CFSEND_POLL };
+
+struct cfsend {
+  uv_loop_t *loop;
+  uv_timer_t timer;
+  struct cfsend_opts o;
+  struct strlist paths; /* owned */
+  char base_ref[200];
+  unsigned conflicts; /* suffix for the CallerReference after a conflict */
+  unsigned retry;     /* consecutive failures, for the backoff */
+  unsigned refreshes;
+  unsigned polls;
+  enum cfsend_phase phase;
+  bool in_flight;
+  bool cancelled;
+  bool finished;
+  uint64_t start_ms;
+  uint64_t rng; /* xorshift state for jitter; no global */
+  cfsend_cb cb;
+  void *arg;
+  struct cfsend_result r;
+};
+
+static void cfsend_next(struct cfsend *s);
+
+static uint32_t cfsend_rand(struct cfsend *s)
+{
+  s->rng ^= s->rng << 13;
+  s->rng ^= s->rng >> 7;
+  s->rng ^= s->rng << 17;
+  return (uint32_t)(s->rng >> 32);
+}
+
+static void cfsend_on_close(uv_handle_t *h)
+{
+  struct cfsend *s = container_of((uv_timer_t *)h, struct cfsend, timer);
+
+  s->cb(s, &s->r, s->arg);
+  strlist_free(&s->paths);
+  free(s);
+}
+
+static void cfsend_finish(struct cfsend *s, int status)
+{
+  if (s->finished)
+    return;
+  s->finished = true;
+  s->r.status = status;
+  s->r.elapsed_ms = uv_now(s->loop) - s->start_ms;
+  (void)uv_timer_stop(&s->timer); /* cannot fail */
+  uv_close((uv_handle_t *)&s->timer, cfsend_on_close);
+}
+
+static void cfsend_on_timer(uv_timer_t *t)
+{
+  struct cfsend *s = container_of(t, struct cfsend, timer);
+
+  cfsend_next(s);
+}
+
+/* Waits ms, unless that would pass the deadline: then gives up. */
+static void cfsend_later(struct cfsend *s, uint64_t ms)
+{
+  uint64_t spent = uv_now(s->loop) - s->start_ms;
+
+  if (s->o.retry_for_ms != 0 && spent + ms > s->o.retry_for_ms) {
+    cfw_err_prefix(&s->r.err, "gave up after %llu s and %u attempts",
+                   (unsigned long long)((spent + 999) / 1000), s->r.attempts);
+    cfsend_finish(s, -ETIMEDOUT);
+    return;
+  }
+  (void)uv_timer_start(&s->timer, cfsend_on_timer, ms, 0); /* handle live */
+}
+
+static uint64_t cfsend_backoff(struct cfsend *s)
+{
+  return retry_backoff_ms(s->retry++, s->o.backoff_base_ms, s->o.backoff_cap_ms,
+                          cfsend_rand(s));
+}
+
+static void cfsend_failed(struct cfsend *s, struct cf_result *r)
+{
+  s->r.err = r->err;
+  snprintf(s->r.code, sizeof(s->r.code), "%s", r->error.code);
+  switch (r->verdict) {
+  case CF_RETRY:
+    s->r.faults++;
+    log_msg(s->o.log, LOG_WARN, "%s; retrying", r->err.msg);
+    cfsend_later(s, cfsend_backoff(s));
+    return;
+  case CF_WAIT:
+    s->r.faults++;
+    log_msg(s->o.log, LOG_INFO,
+            "too many invalidations in progress on this distribution; "
+            "waiting for some to complete");
+    cfsend_later(s, s->o.busy_wait_ms + cfsend_rand(s) % 2000);
+    return;
+  case CF_CONFLICT:
+    /* The reference names another batch (a reset state dir, another
+     * tool): a fresh one makes this batch a new invalidation. */
+    s->conflicts++;
+    log_msg(s->o.log, LOG_WARN, "%s; using a new caller reference", r->err.msg);
+    cfsend_next(s);
+    return;
+  case CF_REFRESH:
+    if (++s->refreshes <= CFSEND_MAX_REFRESH) {
+      cf_client_drop_creds(s->o.cf);
+      cfsend_next(s);
+      return;
+    }
+    break;
+  default:
+    break;
+  }
+  cfw_err_prefix(&s->r.err, "%s", "invalidation refused");
+  cfsend_finish(s, -EACCES);
+}
+
+static void cfsend_accepted(struct cfsend *s, const struct cf_result *r)
+{
+  snprintf(s->r.id, sizeof(s->r.id), "%s", r->inv.id);
+  snprintf(s->r.inv_status, sizeof(s->r.inv_status), "%s", r->inv.status);
+  if (s->phase == CFSEND_CREATE) {
+    s->r.accepted_ms = uv_now(s->loop) - s->start_ms;
+    log_msg(s->o.log, LOG_DEBUG, "invalidation %s accepted (%s)", s->r.id,
+            s->r.inv_status);
+  }
+  s->retry = 0;
+  s->refreshes = 0;
+  if (!s->o.wait_complete || strcmp(r->inv.status, "Completed") == 0 ||
+      s->cancelled) {
+    cfsend_finish(s, 0);
+    return;
+  }
+  if (s->phase == CFSEND_POLL)
+    log_msg(s->o.log, LOG_INFO, "invalidation %s: %s, %llu s", s->r.id,
+            s->r.inv_status,
+            (unsigned long long)((uv_now(s->loop) - s->start_ms) / 1000));
+  s->phase = CFSEND_POLL;
+  /* Completion takes from seconds to minutes: poll ever more slowly. */
+  (void)uv_timer_start(&s->timer, cfsend_on_timer,
+                       retry_backoff_ms(s->polls++, CFSEND_POLL_FIRST_MS,
+                                        CFSEND_POLL_CAP_MS, UINT32_MAX),
+                       0);
+}
+
+static void cfsend_on_result(struct cf_result *r, void *arg)
+{
+  struct cfsend *s = arg;
+
+  s->in_flight = false;
+  if (r->verdict == CF_DONE) {
+    cfsend_accepted(s, r);
+    return;
+  }
+  if (s->cancelled) {
+    s->r.err = r->err;
+    cfsend_finish(s, -ECANCELED);
+    return;
+  }
+  cfsend_failed(s, r);
+}
+
+static void cfsend_ref(const struct cfsend *s, char *out, size_t n)
+{
+  if (s->conflicts == 0)
+    snprintf(out, n, "%s", s->base_ref);
+  else
+    snprintf(out, n, "%s-%u", s->base_ref, s->conflicts);
+}
+
+static void cfsend_next(struct cfsend *s)
+{
+  struct cfw_err err = {0, ""};
+  int rc;
+
+  if (s->cancelled) {
+    cfsend_finish(s, -ECANCELED);
+    return;
+  }
+  if (s->phase == CFSEND_POLL) {
+    rc = cf_get_invalidation(s->o.cf, s->r.id, cfsend_on_result, s, &err);
+  } else {
+    cfsend_ref(s, s->r.caller_ref, sizeof(s->r.caller_ref));
+    s->r.attempts++;
+    rc = cf_create_invalidation(s->o.cf, s->r.caller_ref,
+                                (const char *const *)s->paths.v, s->paths.n,
+                                cfsend_on_result, s, &err);
+  }
+  if (rc < 0) {
+    s->r.err = err;
+    cfsend_finish(s, rc == -ENOMEM ? -ENOMEM : -EACCES);
+    return;
+  }
+  s->in_flight = true;
+}
+
+static void cfsend_defaults(struct cfsend_opts *o)
+{
+  if (o->backoff_base_ms == 0)
+    o->backoff_base_ms = CFSEND_BASE_MS;
+  if (o->backoff_cap_ms == 0)
+    o->backoff_cap_ms =
+        o->retry_for_ms == 0 ? CFSEND_DAEMON_CAP_MS : CFSEND_CAP_MS;
+  if (o->busy_wait_ms == 0)
+    o->busy_wait_ms = CFSEND_BUSY_MS;
+}
+
+int cfsend_start(struct cfsend **out, uv_loop_t *loop,
+                 const struct cfsend_opts *o, const char *caller_ref,
+                 const char *const *paths, size_t n, cfsend_cb cb, void *arg,
+                 struct cfw_err *err)
+{
+  struct cfsend *s;
+  size_t i;
+
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  s->loop = loop;
+  s->o = *o;
+  cfsend_defaults(&s->o);
+  s->cb = cb;
+  s->arg = arg;
+  s->start_ms = uv_now(loop);
+  s->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)s;
+  s->rng |= 1; /* xorshift must not start at zero */
+  snprintf(s->base_ref, sizeof(s->base_ref), "%s", caller_ref);
+  strlist_init(&s->paths);
+  for (i = 0; i < n; i++) {
+    if (strlist_push(&s->paths, paths[i]) < 0) {
+      strlist_free(&s->paths);
+      free(s);
+      return cfw_err_set(err, -ENOMEM, "out of memory");
+    }
+  }
+  (void)uv_timer_init(loop, &s->timer); /* cannot fail */
+  *out = s;
+  cfsend_next(s);
+  return 0;
+}
+
+void cfsend_cancel(struct cfsend *s)
+{
+  if (s == NULL || s->finished)
+    return;
+  s->cancelled = true;
+  if (!s->in_flight)
+    cfsend_finish(s, -ECANCELED);
+}

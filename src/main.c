@@ -1,0 +1,249 @@
+/* cfwatch: invalidate exactly the CloudFront objects a build changed.
+ *
+ * main owns the process: it parses the command line and the config,
+ * creates the loop and the log, runs one command and picks the exit
+ * status.  Only this file prints a command's output or calls exit(). */
+#include <errno.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "config.h"
+#include "exitcode.h"
+#include "log.h"
+#include "http.h"
+#include "once.h"
+
+#ifndef CFWATCH_VERSION
+#define CFWATCH_VERSION "0.0.0"
+#endif
+
+struct app {
+  uv_loop_t loop;
+  struct log *log; /* owned */
+  struct cli cli;
+  struct config cfg;
+  struct http *http; /* owned; made when something is sent */
+};
+
+static const char usage_text[] =
+    "usage: cfwatch [OPTIONS] [ROOT]          watch ROOT until SIGINT/SIGTERM\n"
+    "       cfwatch once [OPTIONS] [ROOT]     diff ROOT against the manifest,\n"
+    "                                         invalidate, exit\n"
+    "       cfwatch plan [OPTIONS] [ROOT]     print the URL paths `once` "
+    "would\n"
+    "                                         send; send nothing\n"
+    "       cfwatch status [OPTIONS] [ROOT]   pending changes and this "
+    "month's\n"
+    "                                         paths\n"
+    "\n"
+    "  -c, --config FILE        INI file ([cfwatch] keys mirror long options)\n"
+    "  -d, --distribution-id ID CloudFront distribution (none: dry run)\n"
+    "      --profile NAME       AWS profile\n"
+    "      --endpoint URL       API base URL (https; http only for loopback)\n"
+    "      --ca-file FILE       extra CA bundle (PEM) for the endpoint\n"
+    "      --state-dir DIR      manifest and state\n"
+    "                           (default $XDG_STATE_HOME/cfwatch/<id>)\n"
+    "      --quiet-ms N         debounce quiet period (default 2000)\n"
+    "      --max-delay-ms N     longest a change may wait (default 60000)\n"
+    "      --dry-run            print batches instead of sending them\n"
+    "      --all                on a first run, invalidate every file\n"
+    "                           instead of recording a baseline\n"
+    "      --wait               (once) wait until invalidations complete\n"
+    "      --retry-for SECONDS  (once) keep retrying transient errors\n"
+    "      --url-prefix PATH    URL path the root is served under\n"
+    "      --index-name NAME    directory index document (index.html)\n"
+    "      --pretty-urls        a/b.html is also served as /a/b\n"
+    "      --dir-without-slash  a/index.html is also served as /a\n"
+    "      --exclude GLOB       skip matching files (repeatable)\n"
+    "      --no-default-excludes  do not skip editor and VCS files\n"
+    "      --log-format text|json\n"
+    "  -v, --verbose / -q, --quiet / --version / -h, --help\n"
+    "\n"
+    "Exit status: 0 ok, 1 gave up on transient errors (changes stay pending),\n"
+    "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
+    "5 another cfwatch owns the state dir.\n";
+
+static int app_config(struct app *a, struct cfw_err *err)
+{
+  struct cli *c = &a->cli;
+  size_t i;
+  int rc;
+
+  if (c->config_path != NULL) {
+    rc = config_load_file(&a->cfg, c->config_path, err);
+    if (rc < 0)
+      return rc;
+  }
+  for (i = 0; i < c->keys.n; i++) {
+    rc = config_set_cli(&a->cfg, c->keys.v[i], c->values.v[i], err);
+    if (rc < 0)
+      return rc;
+  }
+  if (c->args.n > 1 && c->cmd != CLI_INVALIDATE)
+    return cfw_err_set(err, -EINVAL, "%s: one ROOT at most, got \"%s\"",
+                       cli_cmd_name(c->cmd), c->args.v[1]);
+  if (c->args.n == 1 && c->cmd != CLI_INVALIDATE) {
+    rc = config_set_cli(&a->cfg, "root", c->args.v[0], err);
+    if (rc < 0)
+      return rc;
+  }
+  return config_finish(&a->cfg, err);
+}
+
+static enum log_level app_level(const struct app *a)
+{
+  int level = (int)a->cfg.log_level + a->cli.verbose - a->cli.quiet;
+
+  if (level < (int)LOG_ERROR)
+    return LOG_ERROR;
+  if (level > (int)LOG_TRACE)
+    return LOG_TRACE;
+  return (enum log_level)level;
+}
+
+/* Maps an error code to the exit status the README documents. */
+static int app_exit_status(int rc)
+{
+  switch (rc) {
+  case -EINVAL:
+    return CFW_EXIT_USAGE;
+  case -EWOULDBLOCK:
+    return CFW_EXIT_LOCKED;
+  case -EACCES:
+  case -EPERM:
+    return CFW_EXIT_REFUSED;
+  case -ETIMEDOUT:
+  case -ECANCELED:
+    return CFW_EXIT_TRANSIENT;
+  default:
+    return CFW_EXIT_STATE;
+  }
+}
+
+static void print_paths(const struct batch *b, void *arg)
+{
+  size_t i;
+
+  (void)arg; /* stdout is the only place paths go */
+  for (i = 0; i < b->paths.n; i++)
+    printf("%s\n", b->paths.v[i]);
+  (void)fflush(stdout); /* a closed stdout shows in ferror at exit */
+}
+
+static void app_on_http_closed(void *arg)
+{
+  (void)arg; /* nothing else waits for it */
+}
+
+/* The HTTP client, made on first use: dry runs never need one. */
+static int app_http(struct app *a, const struct site_config *s,
+                    struct cfw_err *err)
+{
+  struct http_opts ho = {0};
+
+  if (a->http != NULL || once_is_dry(s))
+    return 0;
+  ho.ca_file = s->ca_file;
+  ho.log = a->log;
+  ho.trace = app_level(a) >= LOG_TRACE;
+  return http_new(&a->http, &a->loop, &ho, err);
+}
+
+static int app_run(struct app *a, struct cfw_err *err)
+{
+  struct once_opts o = {0};
+  const struct site_config *sites;
+  size_t n;
+  size_t i;
+  int rc;
+
+  if (a->cli.cmd != CLI_PLAN && a->cli.cmd != CLI_ONCE)
+    return cfw_err_set(err, -ENOSYS, "%s: not available yet",
+                       cli_cmd_name(a->cli.cmd));
+  o.loop = &a->loop;
+  o.log = a->log;
+  o.plan_only = a->cli.cmd == CLI_PLAN;
+  o.all = a->cli.all;
+  o.wait = a->cli.wait;
+  o.print = print_paths;
+  sites = config_sites(&a->cfg, &n);
+  for (i = 0, rc = 0; rc == 0 && i < n; i++) {
+    if (!o.plan_only)
+      rc = app_http(a, &sites[i], err);
+    o.http = a->http;
+    if (rc == 0)
+      rc = once_site(&o, &sites[i], err);
+  }
+  return rc;
+}
+
+static int app_main(struct app *a, int argc, char **argv)
+{
+  struct cfw_err err = {0, ""};
+  int rc;
+
+  if (cli_parse(&a->cli, argc, argv, &err) < 0 || a->cli.help) {
+    if (a->cli.help) {
+      fputs(usage_text, stdout);
+      return CFW_EXIT_OK;
+    }
+    fprintf(stderr, "cfwatch: %s\nTry 'cfwatch --help'.\n", err.msg);
+    return CFW_EXIT_USAGE;
+  }
+  if (a->cli.version) {
+    printf("cfwatch %s\n", CFWATCH_VERSION);
+    return CFW_EXIT_OK;
+  }
+  if (app_config(a, &err) < 0) {
+    fprintf(stderr, "cfwatch: %s\n", err.msg);
+    return CFW_EXIT_USAGE;
+  }
+  log_set_level(a->log, app_level(a));
+  log_set_format(a->log, a->cfg.log_format);
+  rc = app_run(a, &err);
+  if (rc < 0) {
+    log_msg(a->log, LOG_ERROR, "%s", err.msg);
+    return app_exit_status(rc);
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    log_msg(a->log, LOG_ERROR, "writing to stdout: %s", strerror(errno));
+    return CFW_EXIT_STATE;
+  }
+  return CFW_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+  struct app a;
+  int status;
+
+  memset(&a, 0, sizeof(a));
+  cli_init(&a.cli);
+  config_init(&a.cfg);
+  a.log = log_new(stderr, LOG_INFO, LOG_TEXT);
+  if (a.log == NULL || uv_loop_init(&a.loop) < 0) {
+    fputs("cfwatch: out of memory\n", stderr);
+    return CFW_EXIT_STATE;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+    fputs("cfwatch: libcurl failed to initialise\n", stderr);
+    return CFW_EXIT_STATE;
+  }
+  status = app_main(&a, argc, argv);
+  if (a.http != NULL) {
+    http_close(a.http, app_on_http_closed, NULL);
+    (void)uv_run(&a.loop, UV_RUN_DEFAULT); /* only close callbacks left */
+  }
+  curl_global_cleanup();
+  config_free(&a.cfg);
+  cli_free(&a.cli);
+  /* Nothing is left on the loop once a command returns. */
+  if (uv_loop_close(&a.loop) != 0)
+    log_msg(a.log, LOG_DEBUG, "loop closed with handles open");
+  log_destroy(a.log);
+  return status;
+}

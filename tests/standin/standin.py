@@ -1,0 +1,221 @@
+"""StandIn: start cfstandin.py for a test and drive its control API.
+
+    from standin import StandIn
+    with StandIn() as cf:
+        cf.configure(completion_delay=0)
+        cf.inject("503", {"fault": "hang", "seconds": 3}, op="create")
+        ... run cfwatch with --endpoint cf.endpoint --ca-file cf.ca_file ...
+        assert len(cf.invalidations()) == 1
+
+Control calls use urllib + ssl only (verified against the stand-in's CA), so
+a test needs no botocore itself; the server process does.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = os.path.join(HERE, "cfstandin.py")
+
+DISTRIBUTION = "EDFDVBD6EXAMPLE"
+ACCESS_KEY = "AKIDEXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+def server_python():
+    """An interpreter that can import botocore: $CFSTANDIN_PYTHON, this one, or
+    Debian's /usr/bin/python3 (python3-botocore)."""
+    env = os.environ.get("CFSTANDIN_PYTHON")
+    if env:
+        return env
+    if importlib.util.find_spec("botocore") is not None:
+        return sys.executable
+    return "/usr/bin/python3"
+
+
+class StandInError(RuntimeError):
+    pass
+
+
+class StandIn:
+    """A running cfstandin.py.  Attributes: endpoint, ca_file, port, pid, dir."""
+
+    def __init__(self, dir=None, plain_http=False, host="127.0.0.1", python=None,
+                 config=None, start=True, timeout=30, keep_dir=False):
+        self._own_dir = dir is None
+        self.dir = dir or tempfile.mkdtemp(prefix="cfstandin-")
+        self.plain_http = plain_http
+        self.host = host
+        self.python = python or server_python()
+        self.initial_config = config
+        self.timeout = timeout
+        self.keep_dir = keep_dir
+        self.proc = None
+        self.endpoint = self.ca_file = self.port = self.pid = None
+        self.returncode = None
+        self._ctx = None
+        if start:
+            self.start()
+
+    # ---- lifecycle
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        ready = os.path.join(self.dir, "ready.json")
+        if os.path.exists(ready):
+            os.remove(ready)
+        cmd = [self.python, SERVER, "--dir", self.dir, "--port", "0", "--host", self.host,
+               "--exit-with-parent"]
+        if self.plain_http:
+            cmd.append("--plain-http")
+        if self.initial_config:
+            path = os.path.join(self.dir, "initial-config.json")
+            with open(path, "w") as f:
+                json.dump(self.initial_config, f)
+            cmd += ["--config", path]
+        out = open(os.path.join(self.dir, "stdout.log"), "ab")
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        finally:
+            out.close()
+        deadline = time.monotonic() + self.timeout
+        while not os.path.exists(ready):
+            if self.proc.poll() is not None:
+                raise StandInError("cfstandin exited with %s: %s"
+                                   % (self.proc.returncode, self._tail()))
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StandInError("cfstandin not ready after %ss: %s"
+                                   % (self.timeout, self._tail()))
+            time.sleep(0.02)
+        with open(ready) as f:
+            info = json.load(f)
+        self.port, self.pid, self.ca_file = info["port"], info["pid"], info["ca_file"]
+        self.endpoint = info["endpoint"]
+        if self.ca_file:
+            self._ctx = ssl.create_default_context(cafile=self.ca_file)
+        return self
+
+    def _tail(self):
+        parts = []
+        for name in ("stdout.log", "standin.log"):
+            try:
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    parts.append(f.read()[-2000:])
+            except OSError:
+                pass
+        return "\n".join(parts)
+
+    def stop(self, timeout=10):
+        """SIGTERM the server and wait; returns its exit status."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.returncode = self.proc.returncode
+        if self._own_dir and not self.keep_dir and os.path.isdir(self.dir):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- control API
+    def call(self, method, path, obj=None, timeout=30):
+        data = None if obj is None else json.dumps(obj).encode()
+        req = urllib.request.Request(self.endpoint + "/__standin/" + path.lstrip("/"),
+                                     data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=self._ctx) as r:
+                return json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:
+            raise StandInError("%s %s: %s %s" % (method, path, e.code,
+                                                 e.read().decode(errors="replace")))
+
+    def configure(self, **kw):
+        """Merge settings (see README): distributions, credentials, limits,
+        completion_delay, clock_offset, ...  Returns the whole config."""
+        return self.call("POST", "config", kw)
+
+    def config(self):
+        return self.call("GET", "config")
+
+    def inject(self, *faults, op=None):
+        """Queue faults: names ("503") or dicts ({"fault": "hang", "seconds": 3,
+        "op": "get", "count": 2, "process": True}).  op applies to all that do
+        not name one.  Returns the queue."""
+        return self.call("POST", "faults", {"faults": list(faults), "op": op})["faults"]
+
+    def faults(self):
+        return self.call("GET", "faults")["faults"]
+
+    def clear_faults(self):
+        return self.call("DELETE", "faults")["faults"]
+
+    def chaos(self, seed=0, rate=0.0, faults=None, op=None):
+        """Random faults: each API request gets one with probability rate
+        (0 switches it off), drawn by random.Random(seed)."""
+        body = {"seed": seed, "rate": rate, "op": op}
+        if faults is not None:
+            body["faults"] = list(faults)
+        return self.call("POST", "chaos", body)["chaos"]
+
+    def invalidations(self, distribution=None):
+        q = "?distribution=" + urllib.parse.quote(distribution) if distribution else ""
+        return self.call("GET", "invalidations" + q)["invalidations"]
+
+    def log(self, since=0):
+        return self.call("GET", "log?since=%d" % since)["requests"]
+
+    def tls_errors(self):
+        return self.call("GET", "log")["tls_errors"]
+
+    def reset(self, config=False):
+        """Forget invalidations, log, faults and chaos (and config if asked)."""
+        return self.call("POST", "reset", {"config": bool(config)})
+
+    def complete_all(self, id=None, distribution=None):
+        """Complete in-progress invalidations now; returns their ids."""
+        body = {}
+        if id:
+            body["id"] = id
+        if distribution:
+            body["distribution"] = distribution
+        return self.call("POST", "complete", body)["completed"]
+
+    def set_clock(self, offset=None, at=None):
+        """Shift the server clock by offset seconds, or to `at` (YYYYMMDDTHHMMSSZ)."""
+        body = {"at": at} if at else {"offset": offset or 0}
+        return self.call("POST", "clock", body)
+
+    # ---- convenience for Python tests
+    def client(self, access_key=ACCESS_KEY, secret_key=SECRET_KEY, token=None,
+               attempts=1, read_timeout=10, **config):
+        """A botocore CloudFront client for this stand-in (needs botocore here)."""
+        import botocore.session
+        from botocore.config import Config
+        cfg = Config(retries={"total_max_attempts": attempts}, read_timeout=read_timeout,
+                     connect_timeout=5, **config)
+        return botocore.session.get_session().create_client(
+            "cloudfront", endpoint_url=self.endpoint, region_name="us-east-1",
+            verify=self.ca_file if self.ca_file else False, aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key, aws_session_token=token, config=cfg)

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "log.h"
 #include "manifest.h"
+#include "strlist.h"
 #include "urlmap.h"
 
 /* Walks a root and diffs it against a manifest off the loop thread: the
@@ -23,6 +24,9 @@ struct scan_opts {
   const struct manifest *manifest; /* borrowed; must not change until cb */
   const struct urlmap *urlmap;     /* borrowed; its excludes prune the walk */
   struct log *log;                 /* borrowed */
+  /* Only these paths (relative; normalised with subscan_normalise) and
+   * what lies under them; NULL for the whole tree.  Borrowed. */
+  const struct strlist *paths;
 };
 
 struct scan_result {

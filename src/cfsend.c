@@ -99,6 +99,18 @@ static uint64_t cfsend_backoff(struct cfsend *s)
                           cfsend_rand(s));
 }
 
+/* The message for an error retrying cannot fix: what happened, then
+ * what to check. */
+static void cfsend_refused(struct cfsend *s, const struct cf_result *r)
+{
+  char msg[sizeof(s->r.err.msg)];
+  const char *code = r->fail == HTTP_TLS ? "TLS" : r->error.code;
+
+  snprintf(msg, sizeof(msg), "%s", r->err.msg);
+  cfw_err_set(&s->r.err, -EACCES, "%.300s; %s", msg,
+              retry_hint(code, r->status));
+}
+
 static void cfsend_failed(struct cfsend *s, struct cf_result *r)
 {
   s->r.err = r->err;
@@ -133,7 +145,7 @@ static void cfsend_failed(struct cfsend *s, struct cf_result *r)
   default:
     break;
   }
-  cfw_err_prefix(&s->r.err, "%s", "invalidation refused");
+  cfsend_refused(s, r);
   cfsend_finish(s, -EACCES);
 }
 

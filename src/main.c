@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <curl/curl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -13,8 +14,10 @@
 #include "cli.h"
 #include "config.h"
 #include "exitcode.h"
+#include "util.h"
 #include "log.h"
 #include "http.h"
+#include "daemon.h"
 #include "once.h"
 
 #ifndef CFWATCH_VERSION
@@ -27,7 +30,17 @@ struct app {
   struct cli cli;
   struct config cfg;
   struct http *http; /* owned; made when something is sent */
+  /* Watch mode only. */
+  struct daemon *daemon; /* owned until daemon_stop */
+  struct config next;    /* a reloaded config waiting for the swap */
+  uv_signal_t sig[3];    /* SIGINT, SIGTERM, SIGHUP */
+  uv_timer_t stop_timer; /* bounds how long a stop may take */
+  int status;
 };
+
+/* How long SIGTERM waits for a request in flight before cancelling it;
+ * the manifest keeps whatever was not acknowledged. */
+#define APP_STOP_GRACE_MS 10000
 
 static const char usage_text[] =
     "usage: cfwatch [OPTIONS] [ROOT]          watch ROOT until SIGINT/SIGTERM\n"
@@ -67,19 +80,20 @@ static const char usage_text[] =
     "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
     "5 another cfwatch owns the state dir.\n";
 
-static int app_config(struct app *a, struct cfw_err *err)
+static int app_config(const struct app *a, struct config *cfg,
+                      struct cfw_err *err)
 {
-  struct cli *c = &a->cli;
+  const struct cli *c = &a->cli;
   size_t i;
   int rc;
 
   if (c->config_path != NULL) {
-    rc = config_load_file(&a->cfg, c->config_path, err);
+    rc = config_load_file(cfg, c->config_path, err);
     if (rc < 0)
       return rc;
   }
   for (i = 0; i < c->keys.n; i++) {
-    rc = config_set_cli(&a->cfg, c->keys.v[i], c->values.v[i], err);
+    rc = config_set_cli(cfg, c->keys.v[i], c->values.v[i], err);
     if (rc < 0)
       return rc;
   }
@@ -87,11 +101,11 @@ static int app_config(struct app *a, struct cfw_err *err)
     return cfw_err_set(err, -EINVAL, "%s: one ROOT at most, got \"%s\"",
                        cli_cmd_name(c->cmd), c->args.v[1]);
   if (c->args.n == 1 && c->cmd != CLI_INVALIDATE) {
-    rc = config_set_cli(&a->cfg, "root", c->args.v[0], err);
+    rc = config_set_cli(cfg, "root", c->args.v[0], err);
     if (rc < 0)
       return rc;
   }
-  return config_finish(&a->cfg, err);
+  return config_finish(cfg, err);
 }
 
 static enum log_level app_level(const struct app *a)
@@ -153,6 +167,153 @@ static int app_http(struct app *a, const struct site_config *s,
   return http_new(&a->http, &a->loop, &ho, err);
 }
 
+/* Watch mode: a daemon on the loop until SIGINT or SIGTERM; SIGHUP
+ * reloads the config and restarts the sites (the manifests carry every
+ * pending change across). */
+static int app_daemon_start(struct app *a, struct cfw_err *err)
+{
+  struct daemon_opts o = {0};
+  const struct site_config *sites;
+  size_t n;
+  size_t i;
+  int rc = 0;
+
+  sites = config_sites(&a->cfg, &n);
+  for (i = 0; i < n && rc == 0; i++)
+    rc = app_http(a, &sites[i], err);
+  if (rc < 0)
+    return rc;
+  o.loop = &a->loop;
+  o.log = a->log;
+  o.http = a->http;
+  o.all = a->cli.all;
+  o.print = print_paths;
+  return daemon_start(&a->daemon, &o, sites, n, err);
+}
+
+static void app_close_handles(struct app *a)
+{
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(a->sig); i++)
+    uv_close((uv_handle_t *)&a->sig[i], NULL);
+  uv_close((uv_handle_t *)&a->stop_timer, NULL);
+  if (a->http != NULL)
+    http_close(a->http, app_on_http_closed, NULL);
+  a->http = NULL;
+}
+
+static void app_on_stopped(void *arg)
+{
+  struct app *a = arg;
+
+  log_msg(a->log, LOG_INFO, "stopped");
+  app_close_handles(a);
+}
+
+static void app_on_stop_timeout(uv_timer_t *t)
+{
+  struct app *a = container_of(t, struct app, stop_timer);
+
+  log_msg(a->log, LOG_WARN, "a request is still in flight after %d s; "
+                            "abandoning it (its changes stay pending)",
+          APP_STOP_GRACE_MS / 1000);
+  if (a->http != NULL)
+    http_close(a->http, app_on_http_closed, NULL);
+  a->http = NULL;
+}
+
+static void app_stop(struct app *a)
+{
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(a->sig); i++)
+    (void)uv_signal_stop(&a->sig[i]); /* live handles: cannot fail */
+  (void)uv_timer_start(&a->stop_timer, app_on_stop_timeout,
+                       APP_STOP_GRACE_MS, 0);
+  uv_unref((uv_handle_t *)&a->stop_timer);
+  daemon_stop(a->daemon, app_on_stopped, a);
+  a->daemon = NULL;
+}
+
+static void app_on_reload_stopped(void *arg)
+{
+  struct app *a = arg;
+  struct cfw_err err = {0, ""};
+
+  config_free(&a->cfg);
+  a->cfg = a->next;
+  config_init(&a->next);
+  if (a->http != NULL)
+    http_close(a->http, app_on_http_closed, NULL); /* new CA, maybe */
+  a->http = NULL;
+  log_set_level(a->log, app_level(a));
+  log_set_format(a->log, a->cfg.log_format);
+  if (app_daemon_start(a, &err) < 0) {
+    log_msg(a->log, LOG_ERROR, "after reload: %s", err.msg);
+    a->status = app_exit_status(err.code);
+    app_close_handles(a);
+    return;
+  }
+  log_msg(a->log, LOG_INFO, "configuration reloaded");
+}
+
+static void app_reload(struct app *a)
+{
+  struct cfw_err err = {0, ""};
+
+  config_free(&a->next);
+  config_init(&a->next);
+  if (app_config(a, &a->next, &err) < 0) {
+    log_msg(a->log, LOG_ERROR, "reload: %s; keeping the running "
+                               "configuration", err.msg);
+    return;
+  }
+  daemon_stop(a->daemon, app_on_reload_stopped, a);
+  a->daemon = NULL;
+}
+
+static void app_on_signal(uv_signal_t *h, int signum)
+{
+  struct app *a = h->data;
+
+  if (a->daemon == NULL)
+    return; /* a reload or stop is under way */
+  if (signum == SIGHUP) {
+    log_msg(a->log, LOG_INFO, "SIGHUP: reloading the configuration");
+    app_reload(a);
+    return;
+  }
+  log_msg(a->log, LOG_INFO, "%s: stopping", strsignal(signum));
+  app_stop(a);
+}
+
+static int app_watch(struct app *a, struct cfw_err *err)
+{
+  static const int signums[] = {SIGINT, SIGTERM, SIGHUP};
+  size_t i;
+  int rc;
+
+  (void)uv_timer_init(&a->loop, &a->stop_timer); /* cannot fail */
+  for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
+    (void)uv_signal_init(&a->loop, &a->sig[i]); /* cannot fail */
+    a->sig[i].data = a;
+    rc = uv_signal_start(&a->sig[i], app_on_signal, signums[i]);
+    if (rc < 0)
+      return cfw_err_set(err, rc, "signal: %s", uv_strerror(rc));
+  }
+  rc = app_daemon_start(a, err);
+  if (rc < 0) {
+    app_close_handles(a);
+    (void)uv_run(&a->loop, UV_RUN_DEFAULT); /* close callbacks only */
+    return rc;
+  }
+  (void)uv_run(&a->loop, UV_RUN_DEFAULT); /* until every handle closed */
+  if (a->status != 0)
+    return cfw_err_set(err, -EIO, "stopped after a failed reload");
+  return 0;
+}
+
 static int app_run(struct app *a, struct cfw_err *err)
 {
   struct once_opts o = {0};
@@ -161,6 +322,8 @@ static int app_run(struct app *a, struct cfw_err *err)
   size_t i;
   int rc;
 
+  if (a->cli.cmd == CLI_WATCH)
+    return app_watch(a, err);
   if (a->cli.cmd != CLI_PLAN && a->cli.cmd != CLI_ONCE)
     return cfw_err_set(err, -ENOSYS, "%s: not available yet",
                        cli_cmd_name(a->cli.cmd));
@@ -198,7 +361,7 @@ static int app_main(struct app *a, int argc, char **argv)
     printf("cfwatch %s\n", CFWATCH_VERSION);
     return CFW_EXIT_OK;
   }
-  if (app_config(a, &err) < 0) {
+  if (app_config(a, &a->cfg, &err) < 0) {
     fprintf(stderr, "cfwatch: %s\n", err.msg);
     return CFW_EXIT_USAGE;
   }
@@ -224,6 +387,7 @@ int main(int argc, char **argv)
   memset(&a, 0, sizeof(a));
   cli_init(&a.cli);
   config_init(&a.cfg);
+  config_init(&a.next);
   a.log = log_new(stderr, LOG_INFO, LOG_TEXT);
   if (a.log == NULL || uv_loop_init(&a.loop) < 0) {
     fputs("cfwatch: out of memory\n", stderr);
@@ -240,6 +404,7 @@ int main(int argc, char **argv)
   }
   curl_global_cleanup();
   config_free(&a.cfg);
+  config_free(&a.next);
   cli_free(&a.cli);
   /* Nothing is left on the loop once a command returns. */
   if (uv_loop_close(&a.loop) != 0)

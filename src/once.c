@@ -7,6 +7,7 @@
 #include "cloudfront.h"
 #include "manifest.h"
 #include "pending.h"
+#include "statelock.h"
 
 /* What cfsend's callback hands back to the uv_run in once_send. */
 struct once_wait {
@@ -129,11 +130,18 @@ int once_site(const struct once_opts *o, const struct site_config *s,
 {
   struct pending_opts po = {s, o->all, o->log, o->loop};
   struct pending p;
+  int lock = -1;
   int rc;
 
   if (!o->plan_only && s->distribution_id == NULL)
     log_msg(o->log, LOG_INFO, "%s: no distribution configured: dry run",
             s->root);
+  /* `once` writes the manifest: never next to a running daemon. */
+  if (!o->plan_only) {
+    lock = statelock_acquire(s->state_dir, err);
+    if (lock < 0)
+      return lock;
+  }
   pending_init(&p);
   rc = pending_load(&p, &po, err);
   if (rc == 0) {
@@ -144,5 +152,6 @@ int once_site(const struct once_opts *o, const struct site_config *s,
       rc = once_deliver(o, s, &p, err);
   }
   pending_free(&p);
+  statelock_release(lock);
   return rc;
 }

@@ -85,7 +85,7 @@ static int pending_scan(struct pending *p, const struct pending_opts *o,
                         struct cfw_err *err)
 {
   struct pending_wait w = {p, err, 0, false};
-  struct scan_opts so;
+  struct scan_opts so = {0};
   struct scan *s;
   int rc;
 

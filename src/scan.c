@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "subscan.h"
 #include "tree.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ struct scan {
   void *arg;
   uv_work_t walk;
   struct tree tree;          /* owned */
+  struct manifest *sub;      /* owned: the manifest under opts.paths */
   struct diff *diff;         /* owned */
   struct scan_chunk *chunks; /* owned */
   size_t n_chunks;
@@ -59,11 +61,21 @@ static void scan_on_walk(uv_work_t *req)
   struct tree_scan_opts to = {scan_skip, scan_warn, s};
   struct scan_result *r = &s->result;
 
-  r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
+  const struct manifest *m = s->opts.manifest;
+
+  if (s->opts.paths == NULL) {
+    r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
+  } else {
+    r->status = subscan_tree(&s->tree, s->opts.root, s->opts.paths, &to,
+                             &r->err);
+    if (r->status == 0)
+      r->status = subscan_manifest(&s->sub, m, s->opts.paths, &r->err);
+    m = s->sub;
+  }
   if (r->status < 0)
     return;
   r->n_files = s->tree.n;
-  r->status = diff_begin(&s->diff, &s->tree, s->opts.manifest, &r->err);
+  r->status = diff_begin(&s->diff, &s->tree, m, &r->err);
 }
 
 static void scan_on_hash(uv_work_t *req)
@@ -185,6 +197,7 @@ void scan_destroy(struct scan *s)
     return;
   changes_free(s->result.changes, s->result.n_changes);
   diff_destroy(s->diff);
+  manifest_destroy(s->sub);
   tree_free(&s->tree);
   free(s->chunks);
   free(s);

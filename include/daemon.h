@@ -1,0 +1,44 @@
+#ifndef CFW_DAEMON_H
+#define CFW_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "batch.h"
+#include "config.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+
+/* `cfwatch ROOT`: follows live builds of one or more sites on one loop.
+ * Per site: events mark paths dirty, the debounce decides when a burst
+ * has settled, the dirty paths are diffed by content against the
+ * manifest, and the batch is sent (never giving up on transient errors)
+ * and recorded once CloudFront accepted it.  At start the whole tree is
+ * diffed, so changes made while cfwatch was stopped or killed are sent. */
+struct daemon;
+
+struct daemon_opts {
+  uv_loop_t *loop;
+  struct log *log;   /* borrowed */
+  struct http *http; /* borrowed; NULL if every site is dry */
+  bool all;          /* first run: invalidate every file */
+  const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
+  /* Prints a dry-run batch. */
+  void (*print)(const struct batch *b, void *arg);
+  void *print_arg;
+};
+
+/* Starts every site (lock, manifest, watch, first scan).  sites must
+ * outlive the daemon.  On error nothing is left running. */
+int daemon_start(struct daemon **out, const struct daemon_opts *o,
+                 const struct site_config *sites, size_t n,
+                 struct cfw_err *err);
+
+/* Stops watching and retrying: a request in flight is finished (its
+ * acknowledgement still recorded) unless http is closed meanwhile.
+ * done runs once everything is closed; d is freed after it. */
+void daemon_stop(struct daemon *d, void (*done)(void *arg), void *arg);
+
+#endif

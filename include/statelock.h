@@ -1,0 +1,19 @@
+#ifndef CFW_STATELOCK_H
+#define CFW_STATELOCK_H
+
+#include "err.h"
+
+/* One cfwatch per state dir: an flock(2) on <state_dir>/lock, held for
+ * the life of the process (the kernel drops it when the process dies,
+ * even by SIGKILL, so there is no stale lock to clean up).  The file
+ * holds the owner's pid, for the message only. */
+
+/* Creates the state dir (0700) if needed and takes the lock.  Returns
+ * the lock's fd (keep it open), -EWOULDBLOCK if another process holds
+ * it (the message names its pid), or another negative errno. */
+int statelock_acquire(const char *state_dir, struct cfw_err *err);
+
+/* Releases a lock taken by statelock_acquire; a negative fd is fine. */
+void statelock_release(int fd);
+
+#endif

@@ -1,0 +1,77 @@
+#include "statelock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "buf.h"
+
+static void statelock_owner(int fd, char *out, size_t n)
+{
+  ssize_t len;
+
+  len = pread(fd, out, n - 1, 0);
+  out[len > 0 ? (size_t)len : 0] = '\0';
+  out[strcspn(out, "\n")] = '\0';
+}
+
+static int statelock_open(const char *state_dir, struct cfw_err *err)
+{
+  struct buf path;
+  int fd;
+
+  buf_init(&path, 8192);
+  if (buf_addf(&path, "%s/lock", state_dir) < 0) {
+    buf_free(&path);
+    return cfw_err_set(err, -ENAMETOOLONG, "state dir %s: path too long",
+                       state_dir);
+  }
+  fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    cfw_err_set(err, -errno, "%s: %s", buf_str(&path), strerror(errno));
+  buf_free(&path);
+  return fd < 0 ? err->code : fd;
+}
+
+int statelock_acquire(const char *state_dir, struct cfw_err *err)
+{
+  char pid[32];
+  int fd;
+  int len;
+
+  fd = atomicfile_mkdirs(state_dir, 0700, err);
+  if (fd < 0)
+    return fd;
+  fd = statelock_open(state_dir, err);
+  if (fd < 0)
+    return fd;
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+
+    statelock_owner(fd, pid, sizeof(pid));
+    (void)close(fd); /* never locked: nothing to release */
+    if (e == EWOULDBLOCK)
+      return cfw_err_set(err, -EWOULDBLOCK,
+                         "another cfwatch (pid %s) is using state dir %s; "
+                         "stop it first, or give this one its own "
+                         "--state-dir",
+                         pid[0] ? pid : "?", state_dir);
+    return cfw_err_set(err, -e, "%s/lock: %s", state_dir, strerror(e));
+  }
+  len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+  /* The pid is only for the message above; failing to write it is
+   * harmless, so the results are not checked. */
+  if (ftruncate(fd, 0) == 0 && len > 0)
+    (void)!pwrite(fd, pid, (size_t)len, 0);
+  return fd;
+}
+
+void statelock_release(int fd)
+{
+  if (fd >= 0)
+    (void)close(fd); /* closing drops the flock; nothing to report */
+}

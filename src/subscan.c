@@ -1,0 +1,263 @@
+#include "subscan.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "buf.h"
+
+/* True if path is prefix itself or lies under it. */
+static bool subscan_covers(const char *prefix, const char *path)
+{
+  size_t n = strlen(prefix);
+
+  return strncmp(prefix, path, n) == 0 &&
+         (path[n] == '\0' || path[n] == '/');
+}
+
+void subscan_normalise(struct strlist *paths)
+{
+  size_t i;
+  size_t j;
+
+  strlist_sort_unique(paths);
+  /* Sorted, a descendant follows its ancestor ("a" < "a/b"), though not
+   * always directly ("a" < "a-b" < "a/b"): compare with the last kept. */
+  for (i = 0, j = 0; i < paths->n; i++) {
+    if (j > 0 && subscan_covers(paths->v[j - 1], paths->v[i])) {
+      free(paths->v[i]);
+      continue;
+    }
+    paths->v[j++] = paths->v[i];
+  }
+  paths->n = j;
+}
+
+static int subscan_grow(struct tree *t)
+{
+  struct tree_entry *v;
+  size_t cap;
+
+  if (t->n < t->cap)
+    return 0;
+  cap = t->cap ? t->cap * 2 : 64;
+  if (cap > SIZE_MAX / sizeof(*v))
+    return -ENOMEM;
+  v = realloc(t->v, cap * sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  t->v = v;
+  t->cap = cap;
+  return 0;
+}
+
+static int64_t subscan_ns(const struct timespec *ts)
+{
+  return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* Appends e, taking its path; frees the path on failure. */
+static int subscan_push(struct tree *t, struct tree_entry *e)
+{
+  if (subscan_grow(t) < 0) {
+    free(e->path);
+    return -ENOMEM;
+  }
+  t->v[t->n++] = *e;
+  return 0;
+}
+
+static int subscan_file(struct tree *t, const char *rel, const struct stat *st)
+{
+  struct tree_entry e;
+
+  memset(&e, 0, sizeof(e));
+  e.path = strdup(rel);
+  if (e.path == NULL)
+    return -ENOMEM;
+  e.size = (uint64_t)st->st_size;
+  e.mtime_ns = subscan_ns(&st->st_mtim);
+  e.ctime_ns = subscan_ns(&st->st_ctim);
+  e.ino = (uint64_t)st->st_ino;
+  e.dev = (uint64_t)st->st_dev;
+  return subscan_push(t, &e);
+}
+
+struct subscan_ctx {
+  const struct tree_scan_opts *o; /* the caller's, for whole paths */
+  const char *prefix;
+  struct buf path;
+};
+
+static const char *subscan_full(struct subscan_ctx *c, const char *rel)
+{
+  buf_reset(&c->path);
+  if (buf_addf(&c->path, "%s/%s", c->prefix, rel) < 0)
+    return NULL;
+  return buf_str(&c->path);
+}
+
+static bool subscan_skip(void *ctx, const char *rel, bool is_dir)
+{
+  struct subscan_ctx *c = ctx;
+  const char *full = subscan_full(c, rel);
+
+  if (full == NULL)
+    return true;
+  return c->o->skip != NULL && c->o->skip(c->o->ctx, full, is_dir);
+}
+
+static void subscan_warn(void *ctx, const char *rel, int code)
+{
+  struct subscan_ctx *c = ctx;
+  const char *full = subscan_full(c, rel);
+
+  if (c->o->warn != NULL)
+    c->o->warn(c->o->ctx, full ? full : rel, code);
+}
+
+/* Moves the entries of sub (scanned at root/prefix) into t as
+ * prefix/path. */
+static int subscan_adopt(struct tree *t, struct tree *sub, const char *prefix)
+{
+  struct buf p;
+  size_t i;
+  int rc = 0;
+
+  buf_init(&p, SIZE_MAX / 2);
+  for (i = 0; i < sub->n && rc == 0; i++) {
+    buf_reset(&p);
+    rc = buf_addf(&p, "%s/%s", prefix, sub->v[i].path);
+    free(sub->v[i].path);
+    sub->v[i].path = rc == 0 ? buf_take(&p) : NULL;
+    rc = rc == 0 && sub->v[i].path != NULL ? subscan_push(t, &sub->v[i])
+                                           : -ENOMEM;
+  }
+  for (; i < sub->n; i++)
+    free(sub->v[i].path);
+  sub->n = 0; /* the paths now belong to t, or are freed */
+  buf_free(&p);
+  tree_free(sub);
+  return rc;
+}
+
+static int subscan_dir(struct tree *t, const char *root, const char *rel,
+                       const struct tree_scan_opts *o, struct cfw_err *err)
+{
+  struct subscan_ctx c = {o, rel, {0}};
+  struct tree_scan_opts so = {subscan_skip, subscan_warn, &c};
+  struct buf dir;
+  struct tree sub;
+  int rc;
+
+  buf_init(&c.path, SIZE_MAX / 2);
+  buf_init(&dir, SIZE_MAX / 2);
+  tree_init(&sub);
+  rc = buf_addf(&dir, "%s/%s", root, rel);
+  if (rc == 0)
+    rc = tree_scan(&sub, buf_str(&dir), &so, err);
+  /* A directory that vanished meanwhile simply has no files. */
+  if (rc == -ENOENT || rc == -ENOTDIR)
+    rc = 0;
+  if (rc == 0)
+    rc = subscan_adopt(t, &sub, rel);
+  tree_free(&sub);
+  buf_free(&dir);
+  buf_free(&c.path);
+  return rc;
+}
+
+static int subscan_one(struct tree *t, const char *root, const char *rel,
+                       const struct tree_scan_opts *o, struct cfw_err *err)
+{
+  struct stat st;
+  struct buf p;
+  int rc;
+
+  buf_init(&p, SIZE_MAX / 2);
+  rc = buf_addf(&p, "%s/%s", root, rel);
+  /* stat, not lstat: symlinks to files count by their target. */
+  if (rc == 0 && stat(buf_str(&p), &st) < 0)
+    rc = 1; /* gone (or unreachable): the manifest side makes it DELETED */
+  buf_free(&p);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  if (S_ISREG(st.st_mode))
+    return o->skip && o->skip(o->ctx, rel, false) ? 0
+                                                  : subscan_file(t, rel, &st);
+  if (S_ISDIR(st.st_mode) && !(o->skip && o->skip(o->ctx, rel, true)))
+    return subscan_dir(t, root, rel, o, err);
+  return 0; /* FIFOs, sockets, devices: never files of a site */
+}
+
+int subscan_tree(struct tree *t, const char *root,
+                 const struct strlist *paths, const struct tree_scan_opts *o,
+                 struct cfw_err *err)
+{
+  struct timespec now;
+  size_t i;
+  int rc = 0;
+
+  clock_gettime(CLOCK_REALTIME, &now);
+  t->scanned_at_ns = subscan_ns(&now);
+  for (i = 0; i < paths->n && rc == 0; i++)
+    rc = subscan_one(t, root, paths->v[i], o, err);
+  if (rc < 0) {
+    tree_free(t);
+    return cfw_err_set(err, rc, "scanning changed paths: %s", strerror(-rc));
+  }
+  qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
+  return 0;
+}
+
+/* The first entry not before key, by binary search. */
+static size_t subscan_lower(const struct manifest *m, const char *key)
+{
+  size_t lo = 0;
+  size_t hi = manifest_count(m);
+  size_t mid;
+
+  while (lo < hi) {
+    mid = lo + (hi - lo) / 2;
+    if (strcmp(manifest_at(m, mid)->path, key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+int subscan_manifest(struct manifest **out, const struct manifest *m,
+                     const struct strlist *paths, struct cfw_err *err)
+{
+  const struct tree_entry *e;
+  struct manifest *sub;
+  size_t i;
+  size_t j;
+  int rc;
+
+  rc = manifest_new(&sub);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  for (i = 0; i < paths->n && rc == 0; i++) {
+    /* The path itself, then "path/..." which sorts right after it,
+     * possibly with siblings like "path-x" in between. */
+    j = subscan_lower(m, paths->v[i]);
+    for (; rc == 0 && j < manifest_count(m); j++) {
+      e = manifest_at(m, j);
+      if (strncmp(e->path, paths->v[i], strlen(paths->v[i])) != 0)
+        break;
+      if (subscan_covers(paths->v[i], e->path))
+        rc = manifest_put(sub, e);
+    }
+  }
+  if (rc < 0) {
+    manifest_destroy(sub);
+    return cfw_err_set(err, rc, "out of memory");
+  }
+  *out = sub;
+  return 0;
+}

@@ -1,0 +1,24 @@
+#ifndef CFW_ATOMICFILE_H
+#define CFW_ATOMICFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Replaces dir/name with data so that a crash at any moment leaves either
+ * the old or the new file whole: it writes dir/name.tmp (mode 0600,
+ * replacing any stale one left by a crash), fsyncs it, renames it over
+ * dir/name and fsyncs dir.  On failure the old file is untouched and the
+ * temp file removed; ENOSPC, EDQUOT and EROFS say so plainly.  Returns 0
+ * or a negative errno.  dir must exist.  Two processes must not write the
+ * same name at once (the caller holds the state directory). */
+int atomicfile_write(const char *dir, const char *name, const void *data,
+                     size_t len, struct cfw_err *err);
+
+/* Creates path and its missing parents (like mkdir -p) with mode, which
+ * the umask narrows; existing directories are left as they are.  0, or
+ * a negative errno (-ENOTDIR when a component is a file). */
+int atomicfile_mkdirs(const char *path, mode_t mode, struct cfw_err *err);
+
+#endif

@@ -1,0 +1,86 @@
+#ifndef CFW_DIFF_H
+#define CFW_DIFF_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "manifest.h"
+#include "tree.h"
+
+/* Pending work is diff(tree on disk, manifest), in three steps so that
+ * hashing can run on worker threads:
+ *
+ *   diff_begin(&d, &tree, m, err);          decide what needs hashing
+ *   diff_hash_range(d, root, 0, diff_hash_count(d));   any split, any thread
+ *   diff_finish(d, &v, &n, err);            the changes, sorted by path
+ *   ... invalidate them; once CloudFront acknowledged:
+ *   manifest_apply(m, v, n, err); manifest_save(m, state_dir, err);
+ *
+ * A baseline (first run) is the same walk against an empty manifest
+ * (manifest_new): every file comes out ADDED and hashed, and applying the
+ * changes records them without invalidating anything.
+ *
+ * A file is taken as unchanged without hashing only if size, mtime_ns,
+ * ctime_ns and ino all equal the manifest's and the manifest's entry is
+ * not TREE_RACY.  Otherwise it is hashed and compared by content. */
+
+enum change_kind {
+  CHANGE_ADDED,
+  CHANGE_MODIFIED,
+  CHANGE_DELETED,
+  /* Same bytes, new stat or flags: refresh the shortcut only; nothing to
+   * invalidate. */
+  CHANGE_TOUCHED
+};
+
+struct change {
+  enum change_kind kind;
+  /* Owned.  The file as now on disk, hashed; for DELETED the manifest's
+   * old entry. */
+  struct tree_entry entry;
+};
+
+struct diff; /* opaque */
+
+/* Compares t with m and records, in path order, which tree entries need
+ * hashing.  Neither t nor m is referenced afterwards.  An entry is marked
+ * TREE_RACY if its mtime or ctime lies within TREE_RACY_WINDOW_NS of
+ * t->scanned_at_ns (or after it).  t must be sorted by path with no
+ * duplicates, as tree_scan leaves it (else -EINVAL).  0, -EINVAL or
+ * -ENOMEM.  O(n + m). */
+int diff_begin(struct diff **out, const struct tree *t,
+               const struct manifest *m, struct cfw_err *err);
+
+/* Entries still to hash: items [0, count) for diff_hash_range. */
+size_t diff_hash_count(const struct diff *d);
+
+/* Hashes items [from, to) of the files under root.  Safe to call from
+ * several threads at once for disjoint ranges.  A file that vanished (or
+ * is no longer a regular file) is recorded as gone; one that cannot be
+ * read is recorded as failed and reported by diff_failed_*; neither stops
+ * the range.  Returns 0, -EINVAL for a bad range, or the error opening
+ * root (then every item in the range is recorded as failed). */
+int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to);
+
+/* Hands over the changes, sorted by path, in *out (free with
+ * changes_free; NULL when n is 0).  A file that could not be hashed is
+ * left out, so it stays pending; see diff_failed_*.  Call once, after
+ * every item was hashed (else -EINVAL).  0, -EINVAL or -ENOMEM. */
+int diff_finish(struct diff *d, struct change **out, size_t *n_out,
+                struct cfw_err *err);
+
+/* Files that could not be hashed, valid until diff_destroy: the i-th
+ * path (borrowed) and its negative errno in *code. */
+size_t diff_failed_count(const struct diff *d);
+const char *diff_failed_at(const struct diff *d, size_t i, int *code);
+
+void diff_destroy(struct diff *d);             /* NULL is fine */
+void changes_free(struct change *v, size_t n); /* NULL is fine */
+
+/* Records acknowledged changes: ADDED, MODIFIED and TOUCHED are put,
+ * DELETED removed, in one merge.  All or nothing: 0, -EINVAL or
+ * -ENOMEM, and m unchanged on failure. */
+int manifest_apply(struct manifest *m, const struct change *v, size_t n,
+                   struct cfw_err *err);
+
+#endif

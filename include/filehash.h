@@ -1,0 +1,22 @@
+#ifndef CFW_FILEHASH_H
+#define CFW_FILEHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Bytes read at a time; memory use per call is bounded by this. */
+#define FILEHASH_CHUNK ((size_t)64 * 1024)
+
+/* Computes the SHA-256 of the regular file path (relative to dirfd, or
+ * AT_FDCWD) into out and its length into *size_out (may be NULL).  A
+ * symlink is followed.  The file is opened non-blocking and checked with
+ * fstat before any read, so a FIFO or device swapped in never blocks:
+ * that gives -EINVAL ("not a regular file").  Other errors are the
+ * open/read errno (-ENOENT when the file vanished, -EACCES...), or
+ * -ENOMEM.  Thread-safe: it touches nothing but its arguments. */
+int filehash_file(int dirfd, const char *path, unsigned char out[32],
+                  uint64_t *size_out, struct cfw_err *err);
+
+#endif

@@ -1,0 +1,76 @@
+#ifndef CFW_TREE_H
+#define CFW_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* The entry's hash holds the SHA-256 of its content. */
+#define TREE_HASHED 0x1u
+/* The entry was stat'ed within TREE_RACY_WINDOW_NS of its last change, so
+ * a later write in the same timestamp tick could leave every stat field
+ * as it was: the (size, mtime, ctime, ino) shortcut must not be trusted
+ * for it, and it is hashed again next time (git's "racy index"). */
+#define TREE_RACY        0x2u
+#define TREE_FLAGS_KNOWN (TREE_HASHED | TREE_RACY)
+
+/* Two seconds covers the coarsest common timestamp (FAT) and the lag of
+ * the kernel's coarse clock behind CLOCK_REALTIME. */
+#define TREE_RACY_WINDOW_NS (2 * INT64_C(1000000000))
+
+/* One regular file (or symlink to one: then the stat is the target's). */
+struct tree_entry {
+  char *path; /* owned; relative to the root, '/'-separated, raw bytes */
+  uint64_t size;
+  int64_t mtime_ns;
+  int64_t ctime_ns;
+  uint64_t ino;
+  uint64_t dev;
+  unsigned char hash[32]; /* SHA-256 of the content if TREE_HASHED */
+  uint32_t flags;         /* TREE_* */
+};
+
+/* The regular files under a root, sorted by strcmp(path) after a scan. */
+struct tree {
+  struct tree_entry *v; /* owned, and each entry's path */
+  size_t n;
+  size_t cap;
+  int64_t scanned_at_ns; /* CLOCK_REALTIME when the scan began */
+};
+
+struct tree_scan_opts {
+  /* Returns true to leave relpath out; for a directory, its whole
+   * subtree is pruned before it is opened.  May be NULL. */
+  bool (*skip)(void *ctx, const char *relpath, bool is_dir);
+  /* Told about what was left out and why, as a negative errno: -EACCES
+   * (unreadable subtree), -ENOENT (vanished, or a dangling symlink),
+   * -ELOOP (symlinked directory loop), -ENAMETOOLONG, -EMFILE...  The
+   * scan goes on.  May be NULL. */
+  void (*warn)(void *ctx, const char *relpath, int err);
+  void *ctx; /* borrowed; passed to both */
+};
+
+void tree_init(struct tree *t);
+void tree_free(struct tree *t); /* NULL is fine; leaves t empty */
+
+/* Lists the regular files under root into t (overwritten, not freed: free
+ * an old tree first).  Symlinks to files and directories are followed;
+ * FIFOs, sockets and devices are skipped without being opened.  Only the
+ * root failing fails the scan (-ENOENT, -ENOTDIR, -EACCES...), and
+ * -ENOMEM; then t is left empty.  o may be NULL.  Cost: one fstatat per
+ * file, one open+fstat per directory, then a sort. */
+int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
+              struct cfw_err *err);
+
+/* Copies src into dst with a fresh path.  0 or -ENOMEM (dst untouched). */
+int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
+
+/* Frees e's path (NULL is fine). */
+void tree_entry_free(struct tree_entry *e);
+
+/* qsort/bsearch comparator on path. */
+int tree_entry_cmp(const void *a, const void *b);
+
+#endif

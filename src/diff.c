@@ -1,0 +1,369 @@
+#include "diff.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "filehash.h"
+
+enum item_state { ITEM_PENDING, ITEM_HASHED, ITEM_GONE, ITEM_FAILED };
+
+/* A tree entry the shortcut could not rule out. */
+struct diff_item {
+  struct tree_entry cur; /* owned path; hash filled by diff_hash_range */
+  struct tree_entry old; /* the manifest's, path NULL; if has_old */
+  bool has_old;
+  enum item_state state; /* written only by the range that holds it */
+  int code;              /* negative errno when ITEM_FAILED */
+};
+
+struct diff {
+  struct diff_item *items; /* owned; in path order */
+  size_t n_items;
+  struct change *deleted; /* owned; in path order */
+  size_t n_deleted;
+  size_t *failed; /* owned; indexes of ITEM_FAILED items */
+  size_t n_failed;
+  bool finished;
+};
+
+static bool entry_racy(const struct tree_entry *e, int64_t scanned_at_ns)
+{
+  int64_t changed = e->mtime_ns > e->ctime_ns ? e->mtime_ns : e->ctime_ns;
+
+  return changed > scanned_at_ns - TREE_RACY_WINDOW_NS;
+}
+
+/* True if cur is certainly what old recorded, without reading it. */
+static bool certainly_unchanged(const struct tree_entry *cur,
+                                const struct tree_entry *old)
+{
+  return (old->flags & TREE_HASHED) && !(old->flags & TREE_RACY) &&
+         cur->size == old->size && cur->mtime_ns == old->mtime_ns &&
+         cur->ctime_ns == old->ctime_ns && cur->ino == old->ino;
+}
+
+static int add_item(struct diff *d, const struct tree_entry *cur,
+                    const struct tree_entry *old, int64_t scanned_at_ns)
+{
+  struct diff_item *it = &d->items[d->n_items];
+
+  memset(it, 0, sizeof(*it));
+  if (tree_entry_copy(&it->cur, cur) < 0)
+    return -ENOMEM;
+  it->cur.flags = entry_racy(cur, scanned_at_ns) ? TREE_RACY : 0;
+  memset(it->cur.hash, 0, sizeof(it->cur.hash));
+  if (old != NULL) {
+    it->old = *old;
+    it->old.path = NULL;
+    it->has_old = true;
+  }
+  d->n_items++;
+  return 0;
+}
+
+static int add_deleted(struct diff *d, const struct tree_entry *old)
+{
+  struct change *c = &d->deleted[d->n_deleted];
+
+  c->kind = CHANGE_DELETED;
+  if (tree_entry_copy(&c->entry, old) < 0)
+    return -ENOMEM;
+  d->n_deleted++;
+  return 0;
+}
+
+/* Walks the sorted tree and manifest side by side. */
+static int diff_walk(struct diff *d, const struct tree *t,
+                     const struct manifest *m)
+{
+  const struct tree_entry *old;
+  size_t nm = manifest_count(m);
+  size_t i = 0;
+  size_t j = 0;
+  int c;
+  int rc = 0;
+
+  while (rc == 0 && (i < t->n || j < nm)) {
+    old = j < nm ? manifest_at(m, j) : NULL;
+    if (i == t->n)
+      c = 1;
+    else if (old == NULL)
+      c = -1;
+    else
+      c = strcmp(t->v[i].path, old->path);
+    if (c > 0) {
+      rc = add_deleted(d, old);
+      j++;
+      continue;
+    }
+    if (c < 0)
+      old = NULL;
+    else
+      j++;
+    if (old == NULL || !certainly_unchanged(&t->v[i], old))
+      rc = add_item(d, &t->v[i], old, t->scanned_at_ns);
+    i++;
+  }
+  return rc;
+}
+
+static bool tree_sorted(const struct tree *t)
+{
+  size_t i;
+
+  for (i = 1; i < t->n; i++)
+    if (strcmp(t->v[i - 1].path, t->v[i].path) >= 0)
+      return false;
+  return true;
+}
+
+int diff_begin(struct diff **out, const struct tree *t,
+               const struct manifest *m, struct cfw_err *err)
+{
+  size_t nm = manifest_count(m);
+  struct diff *d;
+  int rc = -ENOMEM;
+
+  *out = NULL;
+  if (!tree_sorted(t))
+    return cfw_err_set(err, -EINVAL, "diff: tree not sorted by path");
+  d = calloc(1, sizeof(*d));
+  if (d == NULL)
+    return cfw_err_set(err, -ENOMEM, "diff: out of memory");
+  if (t->n < SIZE_MAX / sizeof(*d->items) &&
+      nm < SIZE_MAX / sizeof(*d->deleted)) {
+    d->items = malloc(t->n * sizeof(*d->items) + 1);
+    d->deleted = malloc(nm * sizeof(*d->deleted) + 1);
+  }
+  if (d->items != NULL && d->deleted != NULL)
+    rc = diff_walk(d, t, m);
+  if (rc < 0) {
+    diff_destroy(d);
+    return cfw_err_set(err, rc, "diff: out of memory");
+  }
+  *out = d;
+  return 0;
+}
+
+size_t diff_hash_count(const struct diff *d)
+{
+  return d->n_items;
+}
+
+static void hash_item(struct diff_item *it, int rootfd)
+{
+  uint64_t size;
+  int rc;
+
+  rc = filehash_file(rootfd, it->cur.path, it->cur.hash, &size, NULL);
+  if (rc == -ENOENT || rc == -ENOTDIR || rc == -EINVAL || rc == -ELOOP) {
+    it->state = ITEM_GONE;
+    return;
+  }
+  if (rc < 0) {
+    it->state = ITEM_FAILED;
+    it->code = rc;
+    return;
+  }
+  it->cur.flags |= TREE_HASHED;
+  /* The file changed between scan and read: keep the scanned stat so the
+   * next scan sees a difference, and distrust it in any case. */
+  if (size != it->cur.size)
+    it->cur.flags |= TREE_RACY;
+  it->state = ITEM_HASHED;
+}
+
+int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to)
+{
+  size_t i;
+  int fd;
+  int rc;
+
+  if (from > to || to > d->n_items || d->finished)
+    return -EINVAL;
+  fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    rc = -errno;
+    for (i = from; i < to; i++) {
+      d->items[i].state = ITEM_FAILED;
+      d->items[i].code = rc;
+    }
+    return rc;
+  }
+  for (i = from; i < to; i++)
+    hash_item(&d->items[i], fd);
+  (void)close(fd); /* read-only directory fd: nothing to lose */
+  return 0;
+}
+
+static bool same_stat(const struct tree_entry *a, const struct tree_entry *b)
+{
+  return a->size == b->size && a->mtime_ns == b->mtime_ns &&
+         a->ctime_ns == b->ctime_ns && a->ino == b->ino && a->dev == b->dev &&
+         a->flags == b->flags;
+}
+
+/* The change an item amounts to, or -1 for none. */
+static int item_kind(const struct diff_item *it)
+{
+  if (it->state == ITEM_GONE)
+    return it->has_old ? CHANGE_DELETED : -1;
+  if (it->state != ITEM_HASHED)
+    return -1; /* failed: reported, and left pending */
+  if (!it->has_old)
+    return CHANGE_ADDED;
+  if (memcmp(it->cur.hash, it->old.hash, sizeof(it->cur.hash)) != 0)
+    return CHANGE_MODIFIED;
+  return same_stat(&it->cur, &it->old) ? -1 : CHANGE_TOUCHED;
+}
+
+/* Moves item's outcome, if any, to out[*k]. */
+static void emit_item(struct diff_item *it, struct change *out, size_t *k)
+{
+  struct change *c = &out[*k];
+  int kind = item_kind(it);
+
+  if (kind < 0)
+    return;
+  c->kind = (enum change_kind)kind;
+  c->entry = kind == CHANGE_DELETED ? it->old : it->cur;
+  c->entry.path = it->cur.path;
+  it->cur.path = NULL;
+  (*k)++;
+}
+
+static int collect_failed(struct diff *d)
+{
+  size_t i;
+
+  for (i = 0; i < d->n_items; i++)
+    if (d->items[i].state == ITEM_PENDING)
+      return -EINVAL;
+  d->failed = malloc(d->n_items * sizeof(*d->failed) + 1);
+  if (d->failed == NULL)
+    return -ENOMEM;
+  for (i = 0; i < d->n_items; i++)
+    if (d->items[i].state == ITEM_FAILED)
+      d->failed[d->n_failed++] = i;
+  return 0;
+}
+
+/* Merges the hashed items and the deletions, both in path order. */
+static size_t merge_changes(struct diff *d, struct change *out)
+{
+  size_t i = 0;
+  size_t j = 0;
+  size_t k = 0;
+
+  while (i < d->n_items || j < d->n_deleted) {
+    if (j == d->n_deleted ||
+        (i < d->n_items &&
+         strcmp(d->items[i].cur.path, d->deleted[j].entry.path) < 0)) {
+      emit_item(&d->items[i++], out, &k);
+      continue;
+    }
+    out[k++] = d->deleted[j];
+    d->deleted[j++].entry.path = NULL;
+  }
+  d->n_deleted = 0;
+  return k;
+}
+
+int diff_finish(struct diff *d, struct change **out, size_t *n_out,
+                struct cfw_err *err)
+{
+  struct change *v;
+  int rc;
+
+  *out = NULL;
+  *n_out = 0;
+  if (d->finished)
+    return cfw_err_set(err, -EINVAL, "diff: finished twice");
+  rc = collect_failed(d);
+  if (rc == -EINVAL)
+    return cfw_err_set(err, rc,
+                       "diff: finished before every file was "
+                       "hashed");
+  /* n_items + n_deleted <= tree size + manifest size: no wrap. */
+  v = rc < 0 ? NULL : malloc((d->n_items + d->n_deleted) * sizeof(*v) + 1);
+  if (v == NULL)
+    return cfw_err_set(err, -ENOMEM, "diff: out of memory");
+  d->finished = true;
+  *n_out = merge_changes(d, v);
+  if (*n_out == 0) {
+    free(v);
+    v = NULL;
+  }
+  *out = v;
+  return 0;
+}
+
+size_t diff_failed_count(const struct diff *d)
+{
+  return d->n_failed;
+}
+
+const char *diff_failed_at(const struct diff *d, size_t i, int *code)
+{
+  const struct diff_item *it;
+
+  if (i >= d->n_failed)
+    return NULL;
+  it = &d->items[d->failed[i]];
+  if (code != NULL)
+    *code = it->code;
+  return it->cur.path;
+}
+
+void diff_destroy(struct diff *d)
+{
+  size_t i;
+
+  if (d == NULL)
+    return;
+  for (i = 0; i < d->n_items; i++)
+    tree_entry_free(&d->items[i].cur);
+  changes_free(d->deleted, d->n_deleted);
+  free(d->items);
+  free(d->failed);
+  free(d);
+}
+
+void changes_free(struct change *v, size_t n)
+{
+  size_t i;
+
+  if (v == NULL)
+    return;
+  for (i = 0; i < n; i++)
+    tree_entry_free(&v[i].entry);
+  free(v);
+}
+
+int manifest_apply(struct manifest *m, const struct change *v, size_t n,
+                   struct cfw_err *err)
+{
+  struct manifest_edit *ed;
+  size_t i;
+  int rc;
+
+  if (n > SIZE_MAX / sizeof(*ed))
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  ed = malloc(n * sizeof(*ed) + 1);
+  if (ed == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  for (i = 0; i < n; i++) {
+    ed[i].entry = &v[i].entry;
+    ed[i].remove = v[i].kind == CHANGE_DELETED;
+  }
+  rc = manifest_edit(m, ed, n, err);
+  free(ed);
+  if (rc < 0)
+    return cfw_err_prefix(err, "recording changes");
+  return 0;
+}

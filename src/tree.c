@@ -1,0 +1,344 @@
+#include "tree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+/* Relative paths are built in one buffer; deeper than this, a path could
+ * not be opened from the root anyway. */
+#define TREE_PATH_MAX ((size_t)64 * 1024)
+
+#define TREE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
+
+/* A directory on the current descent, for loop detection. */
+struct dir_id {
+  uint64_t dev;
+  uint64_t ino;
+};
+
+struct walk {
+  struct tree *t;                 /* borrowed */
+  const struct tree_scan_opts *o; /* borrowed */
+  struct buf path;                /* relative path of the current item */
+  struct dir_id *stack;           /* owned; directories being walked */
+  size_t depth;
+  size_t stack_cap;
+};
+
+static int walk_dir(struct walk *w, int fd);
+
+void tree_init(struct tree *t)
+{
+  t->v = NULL;
+  t->n = 0;
+  t->cap = 0;
+  t->scanned_at_ns = 0;
+}
+
+void tree_entry_free(struct tree_entry *e)
+{
+  if (e == NULL)
+    return;
+  free(e->path);
+  e->path = NULL;
+}
+
+void tree_free(struct tree *t)
+{
+  size_t i;
+
+  if (t == NULL)
+    return;
+  for (i = 0; i < t->n; i++)
+    tree_entry_free(&t->v[i]);
+  free(t->v);
+  tree_init(t);
+}
+
+int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
+{
+  char *p;
+
+  p = strdup(src->path);
+  if (p == NULL)
+    return -ENOMEM;
+  *dst = *src;
+  dst->path = p;
+  return 0;
+}
+
+int tree_entry_cmp(const void *a, const void *b)
+{
+  const struct tree_entry *x = a;
+  const struct tree_entry *y = b;
+
+  return strcmp(x->path, y->path);
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+  return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static int tree_push(struct tree *t, const char *path, const struct stat *st)
+{
+  struct tree_entry *e;
+  struct tree_entry *v;
+  size_t cap;
+
+  if (t->n == t->cap) {
+    cap = t->cap ? t->cap * 2 : 256;
+    if (cap > SIZE_MAX / sizeof(*v))
+      return -ENOMEM;
+    v = realloc(t->v, cap * sizeof(*v));
+    if (v == NULL)
+      return -ENOMEM;
+    t->v = v;
+    t->cap = cap;
+  }
+  e = &t->v[t->n];
+  memset(e, 0, sizeof(*e));
+  e->path = strdup(path);
+  if (e->path == NULL)
+    return -ENOMEM;
+  e->size = (uint64_t)st->st_size;
+  e->mtime_ns = ts_ns(&st->st_mtim);
+  e->ctime_ns = ts_ns(&st->st_ctim);
+  e->ino = (uint64_t)st->st_ino;
+  e->dev = (uint64_t)st->st_dev;
+  t->n++;
+  return 0;
+}
+
+/* Appends "/name" (or "name" at the root) to the current path and stores
+ * the old length in *old.  -ENAMETOOLONG or -ENOMEM. */
+static int path_enter(struct walk *w, const char *name, size_t *old)
+{
+  int rc = 0;
+
+  *old = w->path.len;
+  if (w->path.len > 0)
+    rc = buf_addc(&w->path, '/');
+  if (rc == 0)
+    rc = buf_adds(&w->path, name);
+  if (rc == -E2BIG)
+    rc = -ENAMETOOLONG;
+  if (rc < 0 && w->path.data != NULL) {
+    w->path.len = *old;
+    w->path.data[*old] = '\0';
+  }
+  return rc;
+}
+
+static void path_leave(struct walk *w, size_t old)
+{
+  w->path.len = old;
+  if (w->path.data != NULL)
+    w->path.data[old] = '\0';
+}
+
+/* Reports code for the current path; only -ENOMEM stops the walk. */
+static int walk_warn(struct walk *w, int code)
+{
+  if (code == -ENOMEM)
+    return code;
+  if (w->o != NULL && w->o->warn != NULL)
+    w->o->warn(w->o->ctx, buf_str(&w->path), code);
+  return 0;
+}
+
+static bool walk_skip(const struct walk *w, bool is_dir)
+{
+  return w->o != NULL && w->o->skip != NULL &&
+         w->o->skip(w->o->ctx, buf_str(&w->path), is_dir);
+}
+
+static int stack_push(struct walk *w, const struct stat *st)
+{
+  struct dir_id *s;
+  size_t cap;
+  size_t i;
+
+  for (i = 0; i < w->depth; i++)
+    if (w->stack[i].dev == (uint64_t)st->st_dev &&
+        w->stack[i].ino == (uint64_t)st->st_ino)
+      return -ELOOP;
+  if (w->depth == w->stack_cap) {
+    cap = w->stack_cap ? w->stack_cap * 2 : 32;
+    s = realloc(w->stack, cap * sizeof(*s));
+    if (s == NULL)
+      return -ENOMEM;
+    w->stack = s;
+    w->stack_cap = cap;
+  }
+  w->stack[w->depth].dev = (uint64_t)st->st_dev;
+  w->stack[w->depth].ino = (uint64_t)st->st_ino;
+  w->depth++;
+  return 0;
+}
+
+/* Walks the directory name in dfd (the current path already names it),
+ * following a symlink, unless it is excluded or already on the stack. */
+static int walk_subdir(struct walk *w, int dfd, const char *name)
+{
+  struct stat st;
+  int fd;
+  int rc;
+
+  if (walk_skip(w, true))
+    return 0;
+  fd = openat(dfd, name, TREE_DIR_FLAGS);
+  if (fd < 0)
+    return walk_warn(w, -errno);
+  if (fstat(fd, &st) < 0) {
+    rc = -errno;
+    close(fd);
+    return walk_warn(w, rc);
+  }
+  rc = stack_push(w, &st);
+  if (rc < 0) {
+    close(fd);
+    return walk_warn(w, rc);
+  }
+  rc = walk_dir(w, fd);
+  w->depth--;
+  return rc;
+}
+
+/* Stats name (following a symlink once seen) and records or descends. */
+static int walk_stat(struct walk *w, int dfd, const char *name, bool follow)
+{
+  struct stat st;
+
+  if (fstatat(dfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+    return walk_warn(w, -errno);
+  if (S_ISLNK(st.st_mode))
+    return walk_stat(w, dfd, name, true);
+  if (S_ISDIR(st.st_mode))
+    return walk_subdir(w, dfd, name);
+  if (!S_ISREG(st.st_mode) || walk_skip(w, false))
+    return 0;
+  return tree_push(w->t, buf_str(&w->path), &st);
+}
+
+static int walk_entry(struct walk *w, int dfd, const struct dirent *de)
+{
+  const char *name = de->d_name;
+  size_t old;
+  int rc;
+
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return 0;
+  /* FIFOs, sockets and devices are never stat'ed, let alone opened. */
+  if (de->d_type != DT_DIR && de->d_type != DT_REG && de->d_type != DT_LNK &&
+      de->d_type != DT_UNKNOWN)
+    return 0;
+  rc = path_enter(w, name, &old);
+  if (rc < 0)
+    return walk_warn(w, rc);
+  if (de->d_type == DT_DIR)
+    rc = walk_subdir(w, dfd, name);
+  else
+    rc = walk_stat(w, dfd, name, de->d_type == DT_LNK);
+  path_leave(w, old);
+  return rc;
+}
+
+/* Walks the open directory fd, which it takes over and closes. */
+static int walk_dir(struct walk *w, int fd)
+{
+  const struct dirent *de;
+  DIR *d;
+  int rc = 0;
+
+  d = fdopendir(fd);
+  if (d == NULL) {
+    rc = -errno;
+    close(fd);
+    return walk_warn(w, rc);
+  }
+  for (;;) {
+    errno = 0;
+    de = readdir(d);
+    if (de == NULL) {
+      if (errno != 0)
+        rc = walk_warn(w, -errno);
+      break;
+    }
+    rc = walk_entry(w, dirfd(d), de);
+    if (rc < 0)
+      break;
+  }
+  /* A read-only directory stream has nothing to flush; close cannot lose
+   * data here. */
+  (void)closedir(d);
+  return rc;
+}
+
+/* errno as a negative code, never 0 (which a caller would take as an
+ * fd or as success). */
+static int neg_errno(void)
+{
+  int e = errno;
+
+  return e > 0 ? -e : -EIO;
+}
+
+/* Opens root and stats it; returns the fd or a negative errno. */
+static int open_root(const char *root, struct stat *st)
+{
+  int fd;
+  int rc;
+
+  fd = open(root, TREE_DIR_FLAGS);
+  if (fd < 0)
+    return neg_errno();
+  if (fstat(fd, st) < 0) {
+    rc = neg_errno();
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
+              struct cfw_err *err)
+{
+  struct walk w = {.t = t, .o = o};
+  struct timespec now;
+  struct stat st = {0};
+  int fd;
+  int rc;
+
+  tree_init(t);
+  if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+    return cfw_err_set(err, -errno, "clock_gettime: %s", strerror(errno));
+  t->scanned_at_ns = ts_ns(&now);
+  fd = open_root(root, &st);
+  if (fd == -ENOENT)
+    return cfw_err_set(err, fd, "root %s does not exist", root);
+  if (fd < 0)
+    return cfw_err_set(err, fd, "root %s: %s", root, strerror(-fd));
+  buf_init(&w.path, TREE_PATH_MAX);
+  rc = stack_push(&w, &st);
+  if (rc == 0)
+    rc = walk_dir(&w, fd);
+  else
+    close(fd);
+  buf_free(&w.path);
+  free(w.stack);
+  if (rc < 0) {
+    tree_free(t);
+    return cfw_err_set(err, rc, "scanning %s: %s", root, strerror(-rc));
+  }
+  if (t->n > 1)
+    qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
+  return 0;
+}

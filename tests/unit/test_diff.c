@@ -1,0 +1,442 @@
+#include "diff.h"
+
+#include "test.h"
+
+#include <pthread.h>
+#include <time.h>
+
+/* Pretends the scan ran this long after the files were written, so fresh
+ * test files are not racy; 0 keeps the real scan time. */
+#define LATER_NS (10 * INT64_C(1000000000))
+
+struct run {
+  struct change *v; /* owned */
+  size_t n;
+  size_t hashed; /* items the shortcut could not rule out */
+};
+
+/* Scans root (shifting the scan time by shift_ns) and diffs it with m. */
+static void run_diff(const char *root, const struct manifest *m,
+                     int64_t shift_ns, struct run *r)
+{
+  struct cfw_err err = {0};
+  struct diff *d = NULL;
+  struct tree t;
+
+  memset(r, 0, sizeof(*r));
+  CHECK_EQ_INT(tree_scan(&t, root, NULL, &err), 0);
+  t.scanned_at_ns += shift_ns;
+  CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
+  tree_free(&t);
+  if (d == NULL)
+    return;
+  r->hashed = diff_hash_count(d);
+  CHECK_EQ_INT(diff_hash_range(d, root, 0, r->hashed), 0);
+  CHECK_EQ_INT(diff_finish(d, &r->v, &r->n, &err), 0);
+  CHECK_EQ_INT(diff_failed_count(d), 0);
+  diff_destroy(d);
+}
+
+/* Diffs root against m and records the changes in m. */
+static void apply_diff(const char *root, struct manifest *m, int64_t shift_ns)
+{
+  struct cfw_err err = {0};
+  struct run r;
+
+  run_diff(root, m, shift_ns, &r);
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, &err), 0);
+  changes_free(r.v, r.n);
+}
+
+static struct manifest *baseline(const char *root)
+{
+  struct manifest *m;
+
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  apply_diff(root, m, LATER_NS);
+  return m;
+}
+
+static void join(char *out, size_t n, const char *dir, const char *rel)
+{
+  if (snprintf(out, n, "%s/%s", dir, rel) >= (int)n)
+    exit(2);
+}
+
+static void site(char *dir, size_t n)
+{
+  test_tmpdir(dir, n);
+  test_write(dir, "index.html", "<h1>home</h1>");
+  test_write(dir, "a/page.html", "page one");
+  test_write(dir, "a/style.css", "body{}");
+}
+
+static void test_baseline_adds_every_file_hashed(void)
+{
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  size_t i;
+
+  site(dir, sizeof(dir));
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.n, 3);
+  CHECK_EQ_INT(r.hashed, 3);
+  for (i = 0; i < r.n; i++) {
+    CHECK_EQ_INT(r.v[i].kind, CHANGE_ADDED);
+    CHECK_EQ_INT(r.v[i].entry.flags, TREE_HASHED);
+  }
+  if (r.n == 3) {
+    CHECK_EQ_STR(r.v[0].entry.path, "a/page.html");
+    CHECK_EQ_STR(r.v[2].entry.path, "index.html");
+  }
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
+  CHECK_EQ_INT(manifest_count(m), 3);
+  changes_free(r.v, r.n);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_untouched_tree_needs_no_hashing(void)
+{
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 0);
+  CHECK_EQ_INT(r.n, 0);
+  CHECK(r.v == NULL);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_added_file_is_added(void)
+{
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  test_write(dir, "a/new.html", "new");
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 1);
+  CHECK_EQ_INT(r.n, 1);
+  if (r.n == 1) {
+    CHECK_EQ_INT(r.v[0].kind, CHANGE_ADDED);
+    CHECK_EQ_STR(r.v[0].entry.path, "a/new.html");
+  }
+  changes_free(r.v, r.n);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_deleted_file_is_deleted_with_old_entry(void)
+{
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  char path[512];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  join(path, sizeof(path), dir, "a/style.css");
+  CHECK_EQ_INT(unlink(path), 0);
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 0);
+  CHECK_EQ_INT(r.n, 1);
+  if (r.n == 1) {
+    CHECK_EQ_INT(r.v[0].kind, CHANGE_DELETED);
+    CHECK_EQ_STR(r.v[0].entry.path, "a/style.css");
+    CHECK(memcmp(r.v[0].entry.hash, manifest_find(m, "a/style.css")->hash,
+                 32) == 0);
+  }
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
+  CHECK(manifest_find(m, "a/style.css") == NULL);
+  CHECK_EQ_INT(manifest_count(m), 2);
+  changes_free(r.v, r.n);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_new_mtime_same_bytes_is_touched_only(void)
+{
+  struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  char path[512];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  join(path, sizeof(path), dir, "index.html");
+  CHECK_EQ_INT(utimensat(AT_FDCWD, path, ts, 0), 0);
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 1);
+  CHECK_EQ_INT(r.n, 1);
+  if (r.n == 1) {
+    CHECK_EQ_INT(r.v[0].kind, CHANGE_TOUCHED);
+    CHECK_EQ_INT(r.v[0].entry.mtime_ns, INT64_C(1000000000000000000));
+  }
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
+  changes_free(r.v, r.n);
+  /* The refreshed shortcut holds: nothing to hash next time. */
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 0);
+  CHECK_EQ_INT(r.n, 0);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+/* A generator that writes a new file and renames it over the old one,
+ * resetting the mtime (Jekyll does): same size and mtime, new inode. */
+static void test_new_inode_same_mtime_and_size_is_modified(void)
+{
+  struct timespec ts[2];
+  struct manifest *m;
+  struct stat st;
+  struct run r;
+  char dir[256];
+  char path[512];
+  char tmp[512];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  join(path, sizeof(path), dir, "a/page.html");
+  join(tmp, sizeof(tmp), dir, "a/.page.tmp");
+  CHECK_EQ_INT(stat(path, &st), 0);
+  test_write(dir, "a/.page.tmp", "page two");
+  ts[0] = st.st_atim;
+  ts[1] = st.st_mtim;
+  CHECK_EQ_INT(utimensat(AT_FDCWD, tmp, ts, 0), 0);
+  CHECK_EQ_INT(rename(tmp, path), 0);
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.n, 1);
+  if (r.n == 1) {
+    CHECK_EQ_INT(r.v[0].kind, CHANGE_MODIFIED);
+    CHECK_EQ_STR(r.v[0].entry.path, "a/page.html");
+    CHECK(r.v[0].entry.ino != st.st_ino);
+    CHECK_EQ_INT(r.v[0].entry.mtime_ns,
+                 manifest_find(m, "a/page.html")->mtime_ns);
+  }
+  changes_free(r.v, r.n);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_racy_entry_is_hashed_again(void)
+{
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+
+  site(dir, sizeof(dir));
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  /* Hashed at the real scan time, just after the files were written. */
+  apply_diff(dir, m, 0);
+  CHECK(manifest_find(m, "index.html")->flags & TREE_RACY);
+  run_diff(dir, m, 0, &r);
+  CHECK_EQ_INT(r.hashed, 3);
+  CHECK_EQ_INT(r.n, 0); /* still racy, same bytes: nothing to record */
+  /* Scanned well after the last write: the flag clears (TOUCHED), and the
+   * shortcut is trusted from then on. */
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 3);
+  CHECK_EQ_INT(r.n, 3);
+  if (r.n == 3)
+    CHECK_EQ_INT(r.v[0].kind, CHANGE_TOUCHED);
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
+  changes_free(r.v, r.n);
+  run_diff(dir, m, LATER_NS, &r);
+  CHECK_EQ_INT(r.hashed, 0);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_file_vanishing_before_hash_is_deleted(void)
+{
+  struct cfw_err err = {0};
+  struct manifest *m;
+  struct diff *d;
+  struct change *v;
+  struct tree t;
+  size_t n;
+  char dir[256];
+  char path[512];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  test_write(dir, "index.html", "<h1>new home</h1>");
+  test_write(dir, "extra.html", "brief");
+  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
+  tree_free(&t);
+  CHECK_EQ_INT(diff_hash_count(d), 2);
+  join(path, sizeof(path), dir, "index.html");
+  CHECK_EQ_INT(unlink(path), 0);
+  join(path, sizeof(path), dir, "extra.html");
+  CHECK_EQ_INT(unlink(path), 0);
+  CHECK_EQ_INT(diff_hash_range(d, dir, 0, 2), 0);
+  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
+  CHECK_EQ_INT(n, 1);
+  if (n == 1) {
+    CHECK_EQ_INT(v[0].kind, CHANGE_DELETED);
+    CHECK_EQ_STR(v[0].entry.path, "index.html");
+  }
+  CHECK_EQ_INT(diff_failed_count(d), 0);
+  changes_free(v, n);
+  diff_destroy(d);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+/* A path the kernel refuses to open (too long) stands in for an
+ * unreadable file, which root could read anyway. */
+static void test_unreadable_file_is_reported_and_left_pending(void)
+{
+  struct cfw_err err = {0};
+  struct tree_entry e = {0};
+  struct tree t = {&e, 1, 1, 0};
+  struct manifest *m;
+  struct diff *d;
+  struct change *v;
+  size_t n;
+  int code = 0;
+  char dir[256];
+  char *path;
+
+  test_tmpdir(dir, sizeof(dir));
+  path = malloc(6001);
+  memset(path, 'x', 6000);
+  path[6000] = '\0';
+  e.path = path;
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_hash_range(d, dir, 0, 1), 0);
+  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT(diff_failed_count(d), 1);
+  CHECK(diff_failed_at(d, 0, &code) != NULL);
+  CHECK_EQ_INT(code, -ENAMETOOLONG);
+  CHECK(diff_failed_at(d, 1, &code) == NULL);
+  diff_destroy(d);
+  manifest_destroy(m);
+  free(path);
+  test_rmtree(dir);
+}
+
+static void test_finish_before_hashing_is_einval(void)
+{
+  struct cfw_err err = {0};
+  struct manifest *m;
+  struct diff *d;
+  struct change *v;
+  struct tree t;
+  size_t n;
+  char dir[256];
+
+  site(dir, sizeof(dir));
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_hash_range(d, dir, 0, 1), 0);
+  CHECK_EQ_INT(diff_hash_range(d, dir, 2, 4), -EINVAL);
+  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), -EINVAL);
+  CHECK_EQ_INT(diff_hash_range(d, dir, 1, 3), 0);
+  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
+  CHECK_EQ_INT(n, 3);
+  changes_free(v, n);
+  diff_destroy(d);
+  tree_free(&t);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+static void test_unsorted_tree_is_rejected(void)
+{
+  struct tree_entry e[2] = {{.path = (char *)"b"}, {.path = (char *)"a"}};
+  struct tree t = {e, 2, 2, 0};
+  struct cfw_err err = {0};
+  struct manifest *m;
+  struct diff *d = (struct diff *)1;
+
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  CHECK_EQ_INT(diff_begin(&d, &t, m, &err), -EINVAL);
+  CHECK(d == NULL);
+  CHECK_CONTAINS(err.msg, "sorted");
+  manifest_destroy(m);
+}
+
+struct range_job {
+  struct diff *d;
+  const char *root;
+  size_t from;
+  size_t to;
+  int rc;
+};
+
+static void *range_thread(void *arg)
+{
+  struct range_job *j = arg;
+
+  j->rc = diff_hash_range(j->d, j->root, j->from, j->to);
+  return NULL;
+}
+
+static void test_disjoint_ranges_hash_in_parallel(void)
+{
+  struct range_job jobs[4];
+  pthread_t th[4];
+  struct cfw_err err = {0};
+  struct manifest *m;
+  struct diff *d;
+  struct change *v;
+  struct tree t;
+  size_t n;
+  size_t i;
+  char dir[256];
+  char name[32];
+
+  test_tmpdir(dir, sizeof(dir));
+  for (i = 0; i < 200; i++) {
+    (void)snprintf(name, sizeof(name), "f%03zu.html", i);
+    test_write(dir, name, name);
+  }
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
+  for (i = 0; i < 4; i++) {
+    jobs[i] = (struct range_job){d, dir, i * 50, i * 50 + 50, -1};
+    CHECK_EQ_INT(pthread_create(&th[i], NULL, range_thread, &jobs[i]), 0);
+  }
+  for (i = 0; i < 4; i++) {
+    CHECK_EQ_INT(pthread_join(th[i], NULL), 0);
+    CHECK_EQ_INT(jobs[i].rc, 0);
+  }
+  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
+  CHECK_EQ_INT(n, 200);
+  CHECK_EQ_INT(manifest_apply(m, v, n, &err), 0);
+  CHECK_EQ_INT(manifest_count(m), 200);
+  changes_free(v, n);
+  diff_destroy(d);
+  tree_free(&t);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
+TEST_MAIN(TEST(test_baseline_adds_every_file_hashed),
+          TEST(test_untouched_tree_needs_no_hashing),
+          TEST(test_added_file_is_added),
+          TEST(test_deleted_file_is_deleted_with_old_entry),
+          TEST(test_new_mtime_same_bytes_is_touched_only),
+          TEST(test_new_inode_same_mtime_and_size_is_modified),
+          TEST(test_racy_entry_is_hashed_again),
+          TEST(test_file_vanishing_before_hash_is_deleted),
+          TEST(test_unreadable_file_is_reported_and_left_pending),
+          TEST(test_finish_before_hashing_is_einval),
+          TEST(test_unsorted_tree_is_rejected),
+          TEST(test_disjoint_ranges_hash_in_parallel))

@@ -51,8 +51,10 @@ int manifest_load(struct manifest **out, const char *state_dir,
                   struct cfw_err *err);
 
 /* Writes m to <state_dir>/manifest atomically (see atomicfile.h),
- * creating state_dir with mode 0700 if needed; the file is 0600. */
-int manifest_save(const struct manifest *m, const char *state_dir,
+ * creating state_dir with mode 0700 if needed; the file is 0600.  On
+ * success m's written time becomes the one saved, and it only grows, so
+ * every saved version of the manifest has its own identity. */
+int manifest_save(struct manifest *m, const char *state_dir,
                   struct cfw_err *err);
 
 /* The entry for path, borrowed from m until it changes; NULL if none.

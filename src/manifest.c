@@ -430,8 +430,8 @@ static int sha256(const void *data, size_t len, unsigned char *out)
                                                                    : -ENOMEM;
 }
 
-static int manifest_encode(const struct manifest *m, unsigned char **out,
-                           size_t *len_out)
+static int manifest_encode(const struct manifest *m, int64_t written_ns,
+                           unsigned char **out, size_t *len_out)
 {
   size_t len = encoded_len(m);
   unsigned char *buf;
@@ -447,7 +447,7 @@ static int manifest_encode(const struct manifest *m, unsigned char **out,
   p = put_u32(p, MANIFEST_VERSION);
   p = put_u32(p, 0);
   p = put_u64(p, len);
-  p = put_u64(p, (uint64_t)now_ns());
+  p = put_u64(p, (uint64_t)written_ns);
   p = put_u64(p, m->n);
   p = put_u32(p, (uint32_t)strlen(m->root));
   p = put_bytes(p, m->root, strlen(m->root));
@@ -462,14 +462,19 @@ static int manifest_encode(const struct manifest *m, unsigned char **out,
   return 0;
 }
 
-int manifest_save(const struct manifest *m, const char *state_dir,
+int manifest_save(struct manifest *m, const char *state_dir,
                   struct cfw_err *err)
 {
+  int64_t written_ns = now_ns();
   unsigned char *data;
   size_t len;
   int rc;
 
-  rc = manifest_encode(m, &data, &len);
+  /* Strictly increasing, even if the clock steps back: the time names
+   * this version of the manifest in CallerReferences. */
+  if (written_ns <= m->written_at_ns)
+    written_ns = m->written_at_ns + 1;
+  rc = manifest_encode(m, written_ns, &data, &len);
   if (rc == -EFBIG)
     return cfw_err_set(err, rc, "manifest: too large to save");
   if (rc < 0)
@@ -480,6 +485,7 @@ int manifest_save(const struct manifest *m, const char *state_dir,
   free(data);
   if (rc < 0)
     return cfw_err_prefix(err, "saving manifest");
+  m->written_at_ns = written_ns;
   return 0;
 }
 

@@ -86,12 +86,28 @@ static void scan_on_hash(uv_work_t *req)
   (void)diff_hash_range(c->scan->diff, c->scan->opts.root, c->from, c->to);
 }
 
+/* Files that could not be read stay pending; say which. */
+static void scan_report_failed(const struct scan *s)
+{
+  size_t i;
+  int code;
+  const char *path;
+
+  for (i = 0; i < diff_failed_count(s->diff); i++) {
+    path = diff_failed_at(s->diff, i, &code);
+    log_msg(s->opts.log, LOG_WARN, "%s/%s: %s; left pending", s->opts.root,
+            path, strerror(-code));
+  }
+}
+
 static void scan_done(struct scan *s)
 {
   struct scan_result *r = &s->result;
 
   if (r->status == 0)
     r->status = diff_finish(s->diff, &r->changes, &r->n_changes, &r->err);
+  if (r->status == 0)
+    scan_report_failed(s);
   r->elapsed_ms = (uv_hrtime() - s->start_ns) / 1000000;
   s->cb(s, r, s->arg);
 }

@@ -1,0 +1,93 @@
+#ifndef CFW_CREDS_H
+#define CFW_CREDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfw_err;
+
+/* AWS credentials, found in the AWS CLI's (botocore's) order:
+ *
+ * 1. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN,
+ *    unless a profile was given explicitly (--profile), which skips the
+ *    environment as the CLI does.  A key id without a secret is an error;
+ *    AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN is "not supported yet".
+ * 2. The profile (--profile, else AWS_PROFILE, else "default") in the
+ *    shared credentials file ([name]) and the config file ([profile name]
+ *    or [default]):
+ *    a. role_arn, web_identity_token_file, sso_account_id or sso_role_name
+ *       in either file: an error ("not supported yet", with a workaround);
+ *    b. aws_access_key_id and friends in the credentials file;
+ *    c. login_session in either file: "not supported yet";
+ *    d. credential_process in either file (the credentials file wins);
+ *    e. aws_access_key_id and friends in the config file.
+ *    Container and instance-metadata credentials are not tried.
+ *
+ * inih splits the files, but values never pass through its buffers, so
+ * no line limit applies and a value is kept verbatim after "=" or ":"
+ * (trimmed; ";" and "#" start a comment only at the start of a line, as
+ * in the AWS CLI).  Secrets are never put into an error message, and every
+ * copy this module makes is wiped with OPENSSL_cleanse before it is
+ * freed. */
+
+#define CREDS_REFRESH_MARGIN_S 300 /* refresh this long before expiry */
+#define CREDS_MAX_FILE_SIZE    (1024L * 1024)
+#define CREDS_SOURCE_LEN       128
+
+struct creds {
+  char *access_key_id;     /* owned */
+  char *secret_access_key; /* owned; wiped on free */
+  char *session_token;     /* owned or NULL; wiped on free */
+  int64_t expiration_s;    /* seconds since the epoch; 0: none */
+  /* "environment", "profile default in /root/.aws/credentials",
+   * "credential_process of profile x"; no secrets; may be cut short. */
+  char source[CREDS_SOURCE_LEN];
+};
+
+/* Wipes the secrets and frees the strings; *c is left empty and can be
+ * filled again.  NULL is fine. */
+void creds_free(struct creds *c);
+
+/* Moves *from into *to (freeing what *to held) and empties *from. */
+void creds_move(struct creds *to, struct creds *from);
+
+struct creds_opts {
+  const char *profile; /* borrowed; --profile, or NULL for AWS_PROFILE or
+                          "default" */
+  /* Reads the environment; NULL means getenv().  Tests inject one. */
+  const char *(*getenv)(const char *name);
+};
+
+enum creds_next { CREDS_READY = 0, CREDS_RUN_PROCESS = 1 };
+
+/* Walks the chain above as far as it can without running a process.
+ * Returns CREDS_READY with *out filled; or CREDS_RUN_PROCESS with
+ * *cmd_out set to the credential_process command (owned by the caller,
+ * free() it) and only out->source filled, for credproc_start(); or a
+ * negative errno with err set: -EINVAL (a partial, unsupported or
+ * unreadable configuration), -ENOENT (a named profile is missing, or no
+ * credentials anywhere; the message lists what was tried), -EACCES,
+ * -E2BIG or -ENOMEM.  *out must be empty on entry.
+ *
+ * Reads two small files synchronously: call it at startup or from
+ * uv_queue_work, not on the loop thread once the daemon runs. */
+int creds_resolve(const struct creds_opts *o, struct creds *out, char **cmd_out,
+                  struct cfw_err *err);
+
+/* Fills the keys of an empty c with copies (token may be NULL or "").
+ * 0, or -ENOMEM with c left empty. */
+int creds_set_keys(struct creds *c, const char *id, const char *secret,
+                   const char *token, struct cfw_err *err);
+
+/* Writes "…WXYZ" (the last four characters of id after an ellipsis) into
+ * out, for logs.  Ids shorter than 8 characters, and NULL, give "…". */
+void creds_mask_key_id(const char *id, char out[8]);
+
+/* True when c expires within CREDS_REFRESH_MARGIN_S of now_s (or has
+ * expired), so the caller should run the chain again; false for
+ * credentials without expiration.  The caller should rate-limit refreshes:
+ * a credential_process may keep returning short-lived credentials. */
+bool creds_need_refresh(const struct creds *c, int64_t now_s);
+
+#endif

@@ -14,7 +14,7 @@ struct buf {
 };
 
 void buf_init(struct buf *b, size_t max);
-void buf_free(struct buf *b); /* NULL is fine */
+void buf_free(struct buf *b);  /* NULL is fine */
 void buf_reset(struct buf *b); /* len = 0, memory kept */
 
 /* Each returns 0, -ENOMEM or -E2BIG; on failure b is unchanged. */

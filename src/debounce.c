@@ -1,7 +1,6 @@
 #include "debounce.h"
 
-void debounce_init(struct debounce *d, uint64_t quiet_ms,
-                   uint64_t max_delay_ms)
+void debounce_init(struct debounce *d, uint64_t quiet_ms, uint64_t max_delay_ms)
 {
   d->quiet_ms = quiet_ms;
   d->max_delay_ms = max_delay_ms;

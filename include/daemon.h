@@ -26,7 +26,7 @@ struct daemon_opts {
   bool all;          /* first run: invalidate every file */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* Prints a dry-run batch. */
-  void (*print)(const struct batch *b, void *arg);
+  void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;
 };
 

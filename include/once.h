@@ -22,7 +22,7 @@ struct once_opts {
   bool wait;         /* follow the invalidation until it completes */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* Prints a batch that is planned or, in a dry run, "sent". */
-  void (*print)(const struct batch *b, void *arg);
+  void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;
 };
 

@@ -1,6 +1,8 @@
 #ifndef CFW_STATELOCK_H
 #define CFW_STATELOCK_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 /* One cfwatch per state dir: an flock(2) on <state_dir>/lock, held for
@@ -12,6 +14,10 @@
  * the lock's fd (keep it open), -EWOULDBLOCK if another process holds
  * it (the message names its pid), or another negative errno. */
 int statelock_acquire(const char *state_dir, struct cfw_err *err);
+
+/* Tells whether a process holds the lock now, without taking it: 1 with
+ * its pid in pid_out (possibly ""), 0 if free or never created. */
+int statelock_holder(const char *state_dir, char *pid_out, size_t n);
 
 /* Releases a lock taken by statelock_acquire; a negative fd is fine. */
 void statelock_release(int fd);

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfsend.h"
 #include "cloudfront.h"
 #include "debounce.h"
 #include "diff.h"
+#include "ledger.h"
 #include "manifest.h"
 #include "pending.h"
 #include "scan.h"
@@ -26,12 +28,12 @@
 #define SITE_FALLBACK_RESCAN_MS 30000
 
 struct site {
-  struct daemon *d;                /* borrowed */
-  const struct site_config *cfg;   /* borrowed */
+  struct daemon *d;              /* borrowed */
+  const struct site_config *cfg; /* borrowed */
   int lock_fd;
-  struct manifest *m;  /* owned */
-  struct urlmap *um;   /* owned */
-  struct watch *w;     /* owned; closed by site_close */
+  struct manifest *m;   /* owned */
+  struct urlmap *um;    /* owned */
+  struct watch *w;      /* owned; closed by site_close */
   struct cf_client *cf; /* owned; NULL in a dry run */
   struct debounce deb;
   uv_timer_t timer;
@@ -46,7 +48,7 @@ struct site {
   struct change *changes; /* owned: the batch in flight */
   size_t n_changes;
   struct batch batch;
-  uint64_t flush_ms; /* when the batch in flight was flushed */
+  uint64_t flush_ms;    /* when the batch in flight was flushed */
   uint64_t retry_at_ms; /* after a failure: no flush before this */
   int closing;          /* handles still to close */
   bool closed;
@@ -178,6 +180,16 @@ static void site_commit(struct site *s)
   (void)site_save(s); /* logged inside; retried with the next batch */
 }
 
+static void site_ledger(struct site *s, const struct cfsend_result *r)
+{
+  struct cfw_err err = {0, ""};
+
+  if (ledger_record(s->cfg->state_dir, r->id, (uint32_t)s->batch.paths.n,
+                    (uint32_t)s->batch.n_wildcards, r->inv_status,
+                    (int64_t)time(NULL), &err) < 0)
+    log_msg(s->d->o.log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
+}
+
 static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
                          void *arg)
 {
@@ -188,6 +200,7 @@ static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
   s->send = NULL;
   if (r->status == 0) {
     site_commit(s);
+    site_ledger(s, r);
     log_msg(log, LOG_INFO,
             "%s: batch: %zu files, %zu paths, invalidation %s (%u request%s, "
             "%llu ms after the batch settled)",
@@ -195,8 +208,9 @@ static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
             r->attempts, r->attempts == 1 ? "" : "s",
             (unsigned long long)(uv_now(s->d->o.loop) - s->flush_ms));
   } else if (r->status != -ECANCELED) {
-    log_msg(log, LOG_ERROR, "%s: %s; keeping the changes, trying again in "
-                            "%u min or at the next change",
+    log_msg(log, LOG_ERROR,
+            "%s: %s; keeping the changes, trying again in "
+            "%u min or at the next change",
             s->cfg->root, r->err.msg, SITE_RETRY_MS / 60000);
     site_retry_later(s, SITE_RETRY_MS);
   }
@@ -211,7 +225,7 @@ static void site_send(struct site *s)
   int rc;
 
   if (s->cf == NULL) {
-    s->d->o.print(&s->batch, s->d->o.print_arg);
+    s->d->o.print(&s->batch.paths, s->d->o.print_arg);
     site_commit(s);
     log_msg(s->d->o.log, LOG_INFO, "%s: batch: %zu files, %zu paths (dry run)",
             s->cfg->root, s->batch.n_files, s->batch.paths.n);
@@ -258,8 +272,7 @@ static void site_scanned(struct site *s, struct scan_result *r)
     return;
   }
   s->first_run = false;
-  if (batch_add_changes(&s->batch, s->changes, s->n_changes, s->um, &err) <
-      0) {
+  if (batch_add_changes(&s->batch, s->changes, s->n_changes, s->um, &err) < 0) {
     log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
     site_idle(s);
     return;
@@ -278,16 +291,17 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   struct site *s = arg;
 
   s->scan = NULL;
-  log_msg(s->d->o.log, LOG_DEBUG, "%s: scanned %zu files, hashed %zu, %zu "
-                                  "changes in %llu ms",
+  log_msg(s->d->o.log, LOG_DEBUG,
+          "%s: scanned %zu files, hashed %zu, %zu "
+          "changes in %llu ms",
           s->cfg->root, r->n_files, r->n_hashed, r->n_changes,
           (unsigned long long)r->elapsed_ms);
   if (r->status == 0 && !s->stopping) {
     site_scanned(s, r);
   } else {
     if (r->status < 0 && !s->stopping)
-      log_msg(s->d->o.log, r->status == -ENOENT ? LOG_INFO : LOG_WARN,
-              "%s%s", r->err.msg,
+      log_msg(s->d->o.log, r->status == -ENOENT ? LOG_INFO : LOG_WARN, "%s%s",
+              r->err.msg,
               r->status == -ENOENT ? "; waiting for it" : "; will retry");
     s->dirty_all = true;
     if (r->status != -ENOENT && !s->stopping)
@@ -433,8 +447,8 @@ static int site_start(struct site *s, struct cfw_err *err)
   rc = watch_start(&s->w, s->d->o.loop, &wo, site_on_event, s, err);
   if (rc < 0)
     return rc;
-  log_msg(s->d->o.log, LOG_INFO, "%s: watching %zu directories%s",
-          s->cfg->root, watch_dir_count(s->w),
+  log_msg(s->d->o.log, LOG_INFO, "%s: watching %zu directories%s", s->cfg->root,
+          watch_dir_count(s->w),
           watch_root_present(s->w) ? "" : " (the root does not exist yet)");
   /* Whatever changed while cfwatch was not running is sent first. */
   s->dirty_all = true;
@@ -457,15 +471,15 @@ static void site_init(struct site *s, struct daemon *d,
 }
 
 int daemon_start(struct daemon **out, const struct daemon_opts *o,
-                 const struct site_config *sites, size_t n,
-                 struct cfw_err *err)
+                 const struct site_config *sites, size_t n, struct cfw_err *err)
 {
   struct daemon *d;
   size_t i;
   int rc = 0;
 
   d = calloc(1, sizeof(*d));
-  if (d == NULL || n == 0 || (d->sites = calloc(n, sizeof(*d->sites))) == NULL) {
+  if (d == NULL || n == 0 ||
+      (d->sites = calloc(n, sizeof(*d->sites))) == NULL) {
     free(d);
     return cfw_err_set(err, -ENOMEM, "out of memory");
   }

@@ -3,22 +3,24 @@
  * main owns the process: it parses the command line and the config,
  * creates the loop and the log, runs one command and picks the exit
  * status.  Only this file prints a command's output or calls exit(). */
-#include <errno.h>
 #include <curl/curl.h>
-#include <stdio.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "cli.h"
 #include "config.h"
-#include "exitcode.h"
-#include "util.h"
-#include "log.h"
-#include "http.h"
 #include "daemon.h"
+#include "exitcode.h"
+#include "http.h"
+#include "invalidate.h"
+#include "log.h"
 #include "once.h"
+#include "status.h"
+#include "util.h"
 
 #ifndef CFWATCH_VERSION
 #define CFWATCH_VERSION "0.0.0"
@@ -49,9 +51,13 @@ static const char usage_text[] =
     "       cfwatch plan [OPTIONS] [ROOT]     print the URL paths `once` "
     "would\n"
     "                                         send; send nothing\n"
-    "       cfwatch status [OPTIONS] [ROOT]   pending changes and this "
-    "month's\n"
-    "                                         paths\n"
+    "       cfwatch status [OPTIONS] [ROOT]   pending changes, invalidations "
+    "in\n"
+    "                                         flight, this month's paths "
+    "(--json)\n"
+    "       cfwatch invalidate [OPTIONS] PATH...  send these URL paths as "
+    "they are\n"
+    "                                         (- reads them from stdin)\n"
     "\n"
     "  -c, --config FILE        INI file ([cfwatch] keys mirror long options)\n"
     "  -d, --distribution-id ID CloudFront distribution (none: dry run)\n"
@@ -85,7 +91,7 @@ static int app_config(const struct app *a, struct config *cfg,
 {
   const struct cli *c = &a->cli;
   size_t i;
-  int rc;
+  int rc = 0;
 
   if (c->config_path != NULL) {
     rc = config_load_file(cfg, c->config_path, err);
@@ -105,6 +111,11 @@ static int app_config(const struct app *a, struct config *cfg,
     if (rc < 0)
       return rc;
   }
+  /* invalidate needs no tree; the root only names the state dir. */
+  if (c->cmd == CLI_INVALIDATE && cfg->base.root == NULL && cfg->n_sites == 0)
+    rc = config_set_cli(cfg, "root", ".", err);
+  if (rc < 0)
+    return rc;
   return config_finish(cfg, err);
 }
 
@@ -138,13 +149,13 @@ static int app_exit_status(int rc)
   }
 }
 
-static void print_paths(const struct batch *b, void *arg)
+static void print_paths(const struct strlist *paths, void *arg)
 {
   size_t i;
 
   (void)arg; /* stdout is the only place paths go */
-  for (i = 0; i < b->paths.n; i++)
-    printf("%s\n", b->paths.v[i]);
+  for (i = 0; i < paths->n; i++)
+    printf("%s\n", paths->v[i]);
   (void)fflush(stdout); /* a closed stdout shows in ferror at exit */
 }
 
@@ -215,8 +226,9 @@ static void app_on_stop_timeout(uv_timer_t *t)
 {
   struct app *a = container_of(t, struct app, stop_timer);
 
-  log_msg(a->log, LOG_WARN, "a request is still in flight after %d s; "
-                            "abandoning it (its changes stay pending)",
+  log_msg(a->log, LOG_WARN,
+          "a request is still in flight after %d s; "
+          "abandoning it (its changes stay pending)",
           APP_STOP_GRACE_MS / 1000);
   if (a->http != NULL)
     http_close(a->http, app_on_http_closed, NULL);
@@ -229,8 +241,8 @@ static void app_stop(struct app *a)
 
   for (i = 0; i < ARRAY_SIZE(a->sig); i++)
     (void)uv_signal_stop(&a->sig[i]); /* live handles: cannot fail */
-  (void)uv_timer_start(&a->stop_timer, app_on_stop_timeout,
-                       APP_STOP_GRACE_MS, 0);
+  (void)uv_timer_start(&a->stop_timer, app_on_stop_timeout, APP_STOP_GRACE_MS,
+                       0);
   uv_unref((uv_handle_t *)&a->stop_timer);
   daemon_stop(a->daemon, app_on_stopped, a);
   a->daemon = NULL;
@@ -265,8 +277,10 @@ static void app_reload(struct app *a)
   config_free(&a->next);
   config_init(&a->next);
   if (app_config(a, &a->next, &err) < 0) {
-    log_msg(a->log, LOG_ERROR, "reload: %s; keeping the running "
-                               "configuration", err.msg);
+    log_msg(a->log, LOG_ERROR,
+            "reload: %s; keeping the running "
+            "configuration",
+            err.msg);
     return;
   }
   daemon_stop(a->daemon, app_on_reload_stopped, a);
@@ -314,6 +328,71 @@ static int app_watch(struct app *a, struct cfw_err *err)
   return 0;
 }
 
+/* The paths of `invalidate`: its arguments, or stdin's lines for "-". */
+static int app_read_paths(const struct app *a, struct strlist *out,
+                          struct cfw_err *err)
+{
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  size_t i;
+  int rc = 0;
+
+  for (i = 0; rc == 0 && i < a->cli.args.n; i++) {
+    if (strcmp(a->cli.args.v[i], "-") != 0) {
+      rc = strlist_push(out, a->cli.args.v[i]);
+      continue;
+    }
+    while (rc == 0 && (n = getline(&line, &cap, stdin)) > 0) {
+      line[strcspn(line, "\r\n")] = '\0';
+      if (line[0] != '\0')
+        rc = strlist_push(out, line);
+    }
+  }
+  free(line);
+  return rc < 0 ? cfw_err_set(err, rc, "out of memory") : 0;
+}
+
+static int app_status(struct app *a, const struct site_config *s,
+                      struct cfw_err *err)
+{
+  struct status_report r;
+  struct buf out;
+  int rc;
+
+  buf_init(&out, 1024 * 1024);
+  rc = status_gather(&r, s, &a->loop, a->log, err);
+  if (rc == 0)
+    rc = a->cli.json ? status_format_json(&r, &out)
+                     : status_format_text(&r, &out);
+  if (rc == 0)
+    fputs(buf_str(&out), stdout);
+  else if (err->code == 0)
+    cfw_err_set(err, rc, "status: out of memory");
+  status_report_free(&r);
+  buf_free(&out);
+  return rc;
+}
+
+/* One site of a one-shot command. */
+static int app_site(struct app *a, const struct once_opts *o,
+                    const struct site_config *s, struct cfw_err *err)
+{
+  struct strlist paths;
+  int rc;
+
+  if (a->cli.cmd == CLI_STATUS)
+    return app_status(a, s, err);
+  if (a->cli.cmd != CLI_INVALIDATE)
+    return once_site(o, s, err);
+  strlist_init(&paths);
+  rc = app_read_paths(a, &paths, err);
+  if (rc == 0)
+    rc = invalidate_run(o, s, &paths, err);
+  strlist_free(&paths);
+  return rc;
+}
+
 static int app_run(struct app *a, struct cfw_err *err)
 {
   struct once_opts o = {0};
@@ -324,9 +403,6 @@ static int app_run(struct app *a, struct cfw_err *err)
 
   if (a->cli.cmd == CLI_WATCH)
     return app_watch(a, err);
-  if (a->cli.cmd != CLI_PLAN && a->cli.cmd != CLI_ONCE)
-    return cfw_err_set(err, -ENOSYS, "%s: not available yet",
-                       cli_cmd_name(a->cli.cmd));
   o.loop = &a->loop;
   o.log = a->log;
   o.plan_only = a->cli.cmd == CLI_PLAN;
@@ -335,11 +411,11 @@ static int app_run(struct app *a, struct cfw_err *err)
   o.print = print_paths;
   sites = config_sites(&a->cfg, &n);
   for (i = 0, rc = 0; rc == 0 && i < n; i++) {
-    if (!o.plan_only)
+    if (!o.plan_only && a->cli.cmd != CLI_STATUS)
       rc = app_http(a, &sites[i], err);
     o.http = a->http;
     if (rc == 0)
-      rc = once_site(&o, &sites[i], err);
+      rc = app_site(a, &o, &sites[i], err);
   }
   return rc;
 }

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfsend.h"
 #include "cloudfront.h"
+#include "ledger.h"
 #include "manifest.h"
 #include "pending.h"
 #include "statelock.h"
@@ -47,6 +49,18 @@ static void once_on_sent(struct cfsend *s, struct cfsend_result *r, void *arg)
   w->done = true;
 }
 
+/* Counts the accepted batch for `status` and the month's cost. */
+static void once_ledger(const struct once_opts *o, const char *state_dir,
+                        const struct batch *b, const struct cfsend_result *r)
+{
+  struct cfw_err err = {0, ""};
+
+  if (ledger_record(state_dir, r->id, (uint32_t)b->paths.n,
+                    (uint32_t)b->n_wildcards, r->inv_status,
+                    (int64_t)time(NULL), &err) < 0)
+    log_msg(o->log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
+}
+
 static int once_send(const struct once_opts *o, const struct site_config *s,
                      struct cf_client *cf, const struct pending *p,
                      struct cfw_err *err)
@@ -76,6 +90,7 @@ static int once_send(const struct once_opts *o, const struct site_config *s,
     *err = w.r.err;
     return w.done ? w.r.status : -EIO;
   }
+  once_ledger(o, s->state_dir, &p->batch, &w.r);
   log_msg(o->log, LOG_INFO,
           "batch: %zu files, %zu paths, invalidation %s (%s) after %u "
           "request%s in %llu ms",
@@ -108,7 +123,7 @@ static int once_deliver(const struct once_opts *o, const struct site_config *s,
 
   if (once_is_dry(s) || p->batch.paths.n == 0) {
     if (p->batch.paths.n > 0)
-      o->print(&p->batch, o->print_arg);
+      o->print(&p->batch.paths, o->print_arg);
     return pending_commit(p, s->state_dir, err);
   }
   /* A first run with --all has no manifest yet; writing an empty one
@@ -147,7 +162,7 @@ int once_site(const struct once_opts *o, const struct site_config *s,
   if (rc == 0) {
     once_report(o, s, &p);
     if (o->plan_only && !p.baseline && p.batch.paths.n > 0)
-      o->print(&p.batch, o->print_arg);
+      o->print(&p.batch.paths, o->print_arg);
     else if (!o->plan_only)
       rc = once_deliver(o, s, &p, err);
   }

@@ -70,6 +70,28 @@ int statelock_acquire(const char *state_dir, struct cfw_err *err)
   return fd;
 }
 
+int statelock_holder(const char *state_dir, char *pid_out, size_t n)
+{
+  struct buf path;
+  int held = 0;
+  int fd;
+
+  pid_out[0] = '\0';
+  buf_init(&path, 8192);
+  fd = buf_addf(&path, "%s/lock", state_dir) == 0
+           ? open(buf_str(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+           : -1;
+  buf_free(&path);
+  if (fd < 0)
+    return 0;
+  if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+    held = 1;
+    statelock_owner(fd, pid_out, n);
+  }
+  (void)close(fd); /* drops the shared lock if we got it */
+  return held;
+}
+
 void statelock_release(int fd)
 {
   if (fd >= 0)

@@ -1,0 +1,57 @@
+#ifndef CFW_LEDGER_H
+#define CFW_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* What a state dir has sent: the invalidations it created (for `status`
+ * and for the in-progress budget) and the paths sent this month (for the
+ * cost).  Bookkeeping, not the invariant: the manifest alone decides
+ * what is pending, so a damaged ledger is reported and started afresh.
+ *
+ * <state_dir>/ledger is a small text file, rewritten atomically under an
+ * flock on <state_dir>/ledger.lock, so a daemon and `cfwatch invalidate`
+ * can both record into it. */
+
+#define LEDGER_KEEP 200 /* invalidations remembered */
+
+struct ledger_entry {
+  char id[64];
+  int64_t created_s; /* seconds since the epoch */
+  uint32_t n_paths;
+  uint32_t n_wildcards;
+  char status[16]; /* "InProgress" or "Completed", as last seen */
+};
+
+struct ledger {
+  char month[8]; /* "2026-11": the month month_paths counts */
+  uint64_t month_paths;
+  struct ledger_entry *v; /* owned; oldest first */
+  size_t n;
+};
+
+void ledger_init(struct ledger *l);
+void ledger_free(struct ledger *l);
+
+/* Reads <state_dir>/ledger; a missing file gives an empty ledger.
+ * -EBADMSG for a damaged one (l is then empty and usable). */
+int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err);
+
+/* Records an accepted invalidation (or updates its status if id is
+ * known) and adds its paths to the month of now_s, in one locked
+ * read-modify-write of the file.  n_paths counts wildcards too: each
+ * costs as one path. */
+int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
+                  uint32_t n_wildcards, const char *status, int64_t now_s,
+                  struct cfw_err *err);
+
+/* Paths sent in the month of now_s (0 if the ledger counts another). */
+uint64_t ledger_month_paths(const struct ledger *l, int64_t now_s);
+
+/* The estimated price of a month's paths: the first
+ * CF_FREE_PATHS_PER_MONTH are free. */
+double ledger_cost_usd(uint64_t month_paths);
+
+#endif

@@ -1,0 +1,287 @@
+#include "ledger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "buf.h"
+#include "cflimits.h"
+#include "util.h"
+
+#define LEDGER_FILE   "ledger"
+#define LEDGER_LOCK   "ledger.lock"
+#define LEDGER_HEADER "cfwatch-ledger 1"
+#define LEDGER_MAX    (1024 * 1024)
+
+void ledger_init(struct ledger *l)
+{
+  memset(l, 0, sizeof(*l));
+}
+
+void ledger_free(struct ledger *l)
+{
+  if (l == NULL)
+    return;
+  free(l->v);
+  ledger_init(l);
+}
+
+static void ledger_month_of(int64_t now_s, char out[8])
+{
+  time_t t = (time_t)now_s;
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  if (strftime(out, 8, "%Y-%m", &tm) == 0)
+    out[0] = '\0';
+}
+
+uint64_t ledger_month_paths(const struct ledger *l, int64_t now_s)
+{
+  char month[8];
+
+  ledger_month_of(now_s, month);
+  return strcmp(month, l->month) == 0 ? l->month_paths : 0;
+}
+
+double ledger_cost_usd(uint64_t month_paths)
+{
+  if (month_paths <= CF_FREE_PATHS_PER_MONTH)
+    return 0.0;
+  return (double)(month_paths - CF_FREE_PATHS_PER_MONTH) *
+         CF_PRICE_PER_PATH_USD;
+}
+
+static int ledger_push(struct ledger *l, const struct ledger_entry *e)
+{
+  struct ledger_entry *v;
+
+  if (l->n == LEDGER_KEEP) {
+    memmove(l->v, l->v + 1, (l->n - 1) * sizeof(*l->v));
+    l->n--;
+  }
+  v = realloc(l->v, (l->n + 1) * sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  l->v = v;
+  l->v[l->n++] = *e;
+  return 0;
+}
+
+/* "inv ID CREATED PATHS WILDCARDS STATUS" */
+static int ledger_parse_inv(struct ledger *l, char *line)
+{
+  struct ledger_entry e;
+  char *f[6];
+  uint64_t num[3];
+  size_t n = 0;
+  char *save = NULL;
+  char *tok;
+
+  memset(&e, 0, sizeof(e));
+  for (tok = strtok_r(line, " ", &save); tok && n < 6;
+       tok = strtok_r(NULL, " ", &save))
+    f[n++] = tok;
+  if (n != 6 || strlen(f[1]) >= sizeof(e.id) ||
+      strlen(f[5]) >= sizeof(e.status) ||
+      parse_u64(f[2], 0, INT64_MAX, &num[0]) < 0 ||
+      parse_u64(f[3], 0, UINT32_MAX, &num[1]) < 0 ||
+      parse_u64(f[4], 0, UINT32_MAX, &num[2]) < 0)
+    return -EBADMSG;
+  memcpy(e.id, f[1], strlen(f[1]) + 1);
+  memcpy(e.status, f[5], strlen(f[5]) + 1);
+  e.created_s = (int64_t)num[0];
+  e.n_paths = (uint32_t)num[1];
+  e.n_wildcards = (uint32_t)num[2];
+  return ledger_push(l, &e);
+}
+
+/* "month YYYY-MM PATHS" */
+static int ledger_parse_month(struct ledger *l, char *line)
+{
+  char *save = NULL;
+  char *month;
+  char *count;
+
+  (void)strtok_r(line, " ", &save); /* the keyword, checked by the caller */
+  month = strtok_r(NULL, " ", &save);
+  count = strtok_r(NULL, " ", &save);
+  if (month == NULL || count == NULL || strlen(month) != 7 ||
+      parse_u64(count, 0, UINT64_MAX / 2, &l->month_paths) < 0)
+    return -EBADMSG;
+  memcpy(l->month, month, 8);
+  return 0;
+}
+
+static int ledger_parse(struct ledger *l, char *text)
+{
+  char *save = NULL;
+  char *line;
+  int rc = 0;
+
+  line = strtok_r(text, "\n", &save);
+  if (line == NULL || strcmp(line, LEDGER_HEADER) != 0)
+    return -EBADMSG;
+  while (rc == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL) {
+    if (strncmp(line, "inv ", 4) == 0)
+      rc = ledger_parse_inv(l, line);
+    else if (strncmp(line, "month ", 6) == 0)
+      rc = ledger_parse_month(l, line);
+    else
+      rc = -EBADMSG;
+  }
+  return rc;
+}
+
+static int ledger_read(const char *path, struct buf *b)
+{
+  char chunk[4096];
+  ssize_t n;
+  int fd;
+  int rc = 0;
+
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) != 0)
+    rc = n < 0 ? (errno == EINTR ? 0 : -errno) : buf_add(b, chunk, (size_t)n);
+  (void)close(fd); /* read-only */
+  return rc;
+}
+
+int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err)
+{
+  struct buf path;
+  struct buf text;
+  int rc;
+
+  ledger_init(l);
+  buf_init(&path, 8192);
+  buf_init(&text, LEDGER_MAX);
+  rc = buf_addf(&path, "%s/" LEDGER_FILE, state_dir);
+  if (rc == 0)
+    rc = ledger_read(buf_str(&path), &text);
+  if (rc == 0 && text.len > 0)
+    rc = ledger_parse(l, text.data);
+  if (rc == -ENOENT)
+    rc = 0;
+  if (rc < 0) {
+    ledger_free(l);
+    cfw_err_set(err, rc, "%s: %s", buf_str(&path),
+                rc == -EBADMSG ? "damaged; starting a new one" : strerror(-rc));
+  }
+  buf_free(&path);
+  buf_free(&text);
+  return rc;
+}
+
+static int ledger_format(const struct ledger *l, struct buf *b)
+{
+  size_t i;
+  int rc;
+
+  rc = buf_addf(b, LEDGER_HEADER "\nmonth %s %llu\n",
+                l->month[0] ? l->month : "0000-00",
+                (unsigned long long)l->month_paths);
+  for (i = 0; rc == 0 && i < l->n; i++)
+    rc = buf_addf(b, "inv %s %lld %u %u %s\n", l->v[i].id,
+                  (long long)l->v[i].created_s, l->v[i].n_paths,
+                  l->v[i].n_wildcards, l->v[i].status);
+  return rc;
+}
+
+static struct ledger_entry *ledger_find(struct ledger *l, const char *id)
+{
+  size_t i;
+
+  for (i = 0; i < l->n; i++)
+    if (strcmp(l->v[i].id, id) == 0)
+      return &l->v[i];
+  return NULL;
+}
+
+/* Adds (or updates) the entry in memory. */
+static int ledger_add(struct ledger *l, const char *id, uint32_t n_paths,
+                      uint32_t n_wildcards, const char *status, int64_t now_s)
+{
+  struct ledger_entry e;
+  struct ledger_entry *old = ledger_find(l, id);
+  char month[8];
+
+  if (old != NULL) {
+    (void)snprintf(old->status, sizeof(old->status), "%s", status);
+    return 0; /* a replay or a status update: not sent twice */
+  }
+  ledger_month_of(now_s, month);
+  if (strcmp(month, l->month) != 0) {
+    memcpy(l->month, month, sizeof(month));
+    l->month_paths = 0;
+  }
+  l->month_paths += n_paths;
+  memset(&e, 0, sizeof(e));
+  (void)snprintf(e.id, sizeof(e.id), "%s", id);
+  (void)snprintf(e.status, sizeof(e.status), "%s", status);
+  e.created_s = now_s;
+  e.n_paths = n_paths;
+  e.n_wildcards = n_wildcards;
+  return ledger_push(l, &e);
+}
+
+static int ledger_lock(const char *state_dir)
+{
+  struct buf path;
+  int fd;
+
+  buf_init(&path, 8192);
+  if (buf_addf(&path, "%s/" LEDGER_LOCK, state_dir) < 0) {
+    buf_free(&path);
+    return -ENAMETOOLONG;
+  }
+  fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  buf_free(&path);
+  if (fd < 0)
+    return -errno;
+  /* Held for one small read and write, so waiting is short. */
+  if (flock(fd, LOCK_EX) < 0) {
+    (void)close(fd); /* never locked */
+    return -errno;
+  }
+  return fd;
+}
+
+int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
+                  uint32_t n_wildcards, const char *status, int64_t now_s,
+                  struct cfw_err *err)
+{
+  struct ledger l;
+  struct buf text;
+  int fd;
+  int rc;
+
+  rc = atomicfile_mkdirs(state_dir, 0700, err);
+  if (rc < 0)
+    return rc;
+  fd = ledger_lock(state_dir);
+  if (fd < 0)
+    return cfw_err_set(err, fd, "%s/" LEDGER_LOCK ": %s", state_dir,
+                       strerror(-fd));
+  (void)ledger_load(&l, state_dir, NULL); /* damaged: start afresh */
+  buf_init(&text, LEDGER_MAX);
+  rc = ledger_add(&l, id, n_paths, n_wildcards, status, now_s);
+  if (rc == 0)
+    rc = ledger_format(&l, &text);
+  if (rc == 0)
+    rc = atomicfile_write(state_dir, LEDGER_FILE, text.data, text.len, err);
+  else
+    cfw_err_set(err, rc, "ledger: %s", strerror(-rc));
+  buf_free(&text);
+  ledger_free(&l);
+  (void)close(fd); /* drops the flock */
+  return rc;
+}

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -9,16 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "confcheck.h"
 #include "util.h"
 
 #define DEFAULT_ENDPOINT   "https://cloudfront.amazonaws.com"
 #define DEFAULT_INDEX_NAME "index.html"
-#define DIST_ID_MAX        64        /* CloudFront IDs are far shorter */
-#define SITE_NAME_MAX      40        /* inih keeps 49 bytes of a section name */
 #define STATE_ID_BYTES     8         /* 16 hex digits of SHA-256 */
 #define QUIET_MS_MAX       3600000u  /* an hour */
 #define MAX_DELAY_MS_MAX   86400000u /* a day */
@@ -77,17 +73,15 @@ struct load_ctx {
   struct cfw_err err;
 };
 
-static int check_dist_id(const char *v, struct cfw_err *err);
-static int check_profile(const char *v, struct cfw_err *err);
-static int check_index_name(const char *v, struct cfw_err *err);
-
 #define SITE_FIELD(f) offsetof(struct site_config, f)
 
 static const struct key_def keys[K_COUNT] = {
     [K_ROOT] = {"root", KT_PATH, SITE_FIELD(root), 0, 0, NULL},
     [K_DISTRIBUTION_ID] = {"distribution_id", KT_STR,
-                           SITE_FIELD(distribution_id), 0, 0, check_dist_id},
-    [K_PROFILE] = {"profile", KT_STR, SITE_FIELD(profile), 0, 0, check_profile},
+                           SITE_FIELD(distribution_id), 0, 0,
+                           confcheck_dist_id},
+    [K_PROFILE] = {"profile", KT_STR, SITE_FIELD(profile), 0, 0,
+                   confcheck_profile},
     [K_ENDPOINT] = {"endpoint", KT_URL, SITE_FIELD(endpoint), 0, 0, NULL},
     [K_CA_FILE] = {"ca_file", KT_PATH, SITE_FIELD(ca_file), 0, 0, NULL},
     [K_STATE_DIR] = {"state_dir", KT_PATH, SITE_FIELD(state_dir), 0, 0, NULL},
@@ -103,7 +97,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_URL_PREFIX] = {"url_prefix", KT_PREFIX, SITE_FIELD(url_prefix), 0, 0,
                       NULL},
     [K_INDEX_NAME] = {"index_name", KT_STR, SITE_FIELD(index_name), 0, 0,
-                      check_index_name},
+                      confcheck_index_name},
     [K_DIR_WITHOUT_SLASH] = {"dir_without_slash", KT_BOOL,
                              SITE_FIELD(dir_without_slash), 0, 0, NULL},
     [K_PRETTY_URLS] = {"pretty_urls", KT_BOOL, SITE_FIELD(pretty_urls), 0, 0,
@@ -221,250 +215,7 @@ void config_free(struct config *c)
   config_init(c);
 }
 
-/* ---- value checks; each message follows "<where>: <key>: " ---- */
-
-static bool has_space_or_control(const char *v)
-{
-  for (; *v != '\0'; v++)
-    if ((unsigned char)*v <= ' ' || *v == 0x7f)
-      return true;
-  return false;
-}
-
-static int check_nonempty(const char *v, struct cfw_err *err)
-{
-  if (*v == '\0')
-    return cfw_err_set(err, -EINVAL, "must not be empty");
-  return 0;
-}
-
-static int check_dist_id(const char *v, struct cfw_err *err)
-{
-  size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-
-  if (n == 0 || v[n] != '\0' || n > DIST_ID_MAX)
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\" is not a distribution ID (1 to %d of A-Z and "
-                       "0-9, e.g. E2QWRUHAPOMQZL)",
-                       v, DIST_ID_MAX);
-  return 0;
-}
-
-static int check_profile(const char *v, struct cfw_err *err)
-{
-  if (*v == '\0' || has_space_or_control(v))
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\" is not a profile name (non-empty, no spaces "
-                       "or control characters)",
-                       v);
-  return 0;
-}
-
-static int check_index_name(const char *v, struct cfw_err *err)
-{
-  if (*v == '\0' || strchr(v, '/') != NULL || strcmp(v, ".") == 0 ||
-      strcmp(v, "..") == 0)
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\" is not a file name (non-empty, no '/')", v);
-  return 0;
-}
-
-static int check_url_prefix(const char *v, struct cfw_err *err)
-{
-  if (*v == '\0')
-    return 0;
-  if (*v != '/' || has_space_or_control(v) || strpbrk(v, "*?#") != NULL)
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\" is not a URL prefix (empty, or starting with "
-                       "'/' without spaces, '*', '?' or '#')",
-                       v);
-  return 0;
-}
-
-/* ---- the endpoint ---- */
-
-static bool host_is_loopback(const char *host, bool bracketed)
-{
-  unsigned char a[16];
-
-  if (bracketed)
-    return inet_pton(AF_INET6, host, a) == 1 &&
-           memcmp(a, &in6addr_loopback, sizeof(a)) == 0;
-  if (strcasecmp(host, "localhost") == 0)
-    return true;
-  return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
-}
-
-static int endpoint_port(const char *p, size_t n, struct cfw_err *err)
-{
-  char port[8];
-  uint64_t v;
-
-  if (n == 0 || n >= sizeof(port))
-    return cfw_err_set(err, -EINVAL, "bad port");
-  memcpy(port, p, n);
-  port[n] = '\0';
-  if (parse_u64(port, 1, 65535, &v) < 0)
-    return cfw_err_set(err, -EINVAL, "bad port \"%s\"", port);
-  return 0;
-}
-
-/* Copies the host of an authority ("h:port", "[::1]:port") into host. */
-static int endpoint_host(const char *auth, size_t n, char *host, size_t hostlen,
-                         bool *bracketed, struct cfw_err *err)
-{
-  const char *end;
-  const char *close;
-
-  *bracketed = auth[0] == '[';
-  close = *bracketed ? memchr(auth, ']', n) : NULL;
-  if (*bracketed && close == NULL)
-    return cfw_err_set(err, -EINVAL, "no ']' after the IPv6 address");
-  if (*bracketed)
-    auth++;
-  end = *bracketed ? close : auth + strcspn(auth, ":/");
-  if (end == auth || (size_t)(end - auth) >= hostlen)
-    return cfw_err_set(err, -EINVAL, "no host, or a host too long");
-  memcpy(host, auth, (size_t)(end - auth));
-  host[end - auth] = '\0';
-  if (*bracketed)
-    end++; /* past the ']' */
-  if (*end == ':')
-    return endpoint_port(end + 1, strcspn(end + 1, "/"), err);
-  if (*end != '\0' && *end != '/')
-    return cfw_err_set(err, -EINVAL, "junk after the host");
-  return 0;
-}
-
-static int endpoint_check(const char *v, struct cfw_err *err)
-{
-  char host[256];
-  const char *auth;
-  size_t n;
-  bool https = strncasecmp(v, "https://", 8) == 0;
-  bool bracketed;
-
-  if (!https && strncasecmp(v, "http://", 7) != 0)
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\" must start with https:// (or http:// for a "
-                       "loopback host)",
-                       v);
-  if (has_space_or_control(v) || strpbrk(v, "?#") != NULL)
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\": no spaces, query or fragment in the endpoint",
-                       v);
-  auth = v + (https ? 8 : 7);
-  n = strcspn(auth, "/");
-  if (memchr(auth, '@', n) != NULL)
-    return cfw_err_set(err, -EINVAL,
-                       "credentials do not belong in the endpoint URL");
-  if (endpoint_host(auth, n, host, sizeof(host), &bracketed, err) < 0)
-    return cfw_err_prefix(err, "\"%s\"", v);
-  if (!https && !host_is_loopback(host, bracketed))
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\": plain http:// would send signed requests "
-                       "in the clear; it is allowed only to 127.0.0.0/8, "
-                       "localhost or [::1], so use https://",
-                       v);
-  return 0;
-}
-
-/* A copy of v without trailing slashes. */
-static char *dup_without_trailing_slash(const char *v)
-{
-  size_t n = strlen(v);
-
-  while (n > 0 && v[n - 1] == '/')
-    n--;
-  return strndup(v, n);
-}
-
-/* ---- paths ---- */
-
-/* Resolves ".", ".." and repeated '/' in an absolute path by text alone;
- * the path need not exist.  Returns NULL on ENOMEM. */
-static char *path_normalise(const char *in)
-{
-  char *out = malloc(strlen(in) + 2);
-  size_t o = 0;
-  size_t n;
-
-  if (out == NULL)
-    return NULL;
-  while (*in != '\0') {
-    n = strcspn(in, "/");
-    if (n == 2 && in[0] == '.' && in[1] == '.') {
-      while (o > 0 && out[o - 1] != '/')
-        o--;
-      if (o > 0)
-        o--;
-    } else if (n > 0 && !(n == 1 && in[0] == '.')) {
-      out[o++] = '/';
-      memcpy(out + o, in, n);
-      o += n;
-    }
-    in += n + (in[n] == '/');
-  }
-  if (o == 0)
-    out[o++] = '/';
-  out[o] = '\0';
-  return out;
-}
-
-/* Makes p absolute against dir (the current directory if NULL). */
-static int path_absolute(const char *dir, const char *p, char **out,
-                         struct cfw_err *err)
-{
-  char cwd[PATH_MAX];
-  struct buf b;
-  int rc;
-
-  if (p[0] != '/' && dir == NULL) {
-    if (getcwd(cwd, sizeof(cwd)) == NULL) {
-      rc = -errno;
-      return cfw_err_set(err, rc, "current directory: %s", strerror(-rc));
-    }
-    dir = cwd;
-  }
-  buf_init(&b, PATH_MAX);
-  if (p[0] == '/')
-    rc = buf_adds(&b, p);
-  else
-    rc = buf_addf(&b, "%s/%s", dir, p);
-  if (rc < 0) {
-    buf_free(&b);
-    return cfw_err_set(err, rc == -E2BIG ? -ENAMETOOLONG : rc,
-                       "path too long or out of memory");
-  }
-  *out = path_normalise(buf_str(&b));
-  buf_free(&b);
-  if (*out == NULL)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  return 0;
-}
-
 /* ---- storing a value in a layer ---- */
-
-static int enum_parse(const char *v, const char *const *names, size_t n,
-                      int *out, struct cfw_err *err)
-{
-  struct buf list;
-  size_t i;
-
-  for (i = 0; i < n; i++) {
-    if (strcasecmp(v, names[i]) == 0) {
-      *out = (int)i;
-      return 0;
-    }
-  }
-  buf_init(&list, 256);
-  for (i = 0; i < n; i++)
-    if (buf_addf(&list, "%s%s", i ? ", " : "", names[i]) < 0)
-      break;
-  cfw_err_set(err, -EINVAL, "\"%s\" is not one of %s", v, buf_str(&list));
-  buf_free(&list);
-  return -EINVAL;
-}
 
 /* log_level and log_format belong to the whole program.  The command
  * line wins whichever of the two is read first. */
@@ -475,9 +226,9 @@ static int store_global(struct config *c, const struct site_config *layer,
   int rc;
 
   if (ki == K_LOG_LEVEL)
-    rc = enum_parse(v, level_names, ARRAY_SIZE(level_names), &val, err);
+    rc = confcheck_enum(v, level_names, ARRAY_SIZE(level_names), &val, err);
   else
-    rc = enum_parse(v, format_names, ARRAY_SIZE(format_names), &val, err);
+    rc = confcheck_enum(v, format_names, ARRAY_SIZE(format_names), &val, err);
   if (rc < 0)
     return rc;
   if (layer != &c->cli && (c->cli.set_mask & (1u << ki)) != 0)
@@ -510,26 +261,17 @@ static int store_scalar(struct site_config *layer, const struct key_def *k,
   return 0;
 }
 
-/* A shell would expand "~/www"; we cannot know which home was meant. */
-static int check_path(const char *v, struct cfw_err *err)
-{
-  if (v[0] == '~')
-    return cfw_err_set(err, -EINVAL,
-                       "\"%s\": '~' is not expanded; write the whole path", v);
-  return check_nonempty(v, err);
-}
-
 static int check_string(const struct key_def *k, const char *v,
                         struct cfw_err *err)
 {
   if (k->type == KT_PATH)
-    return check_path(v, err);
+    return confcheck_path(v, err);
   if (k->type == KT_GLOB)
-    return check_nonempty(v, err);
+    return confcheck_nonempty(v, err);
   if (k->type == KT_URL)
-    return endpoint_check(v, err);
+    return confcheck_endpoint(v, err);
   if (k->type == KT_PREFIX)
-    return check_url_prefix(v, err);
+    return confcheck_url_prefix(v, err);
   return k->check(v, err);
 }
 
@@ -547,11 +289,11 @@ static int store_string(struct site_config *layer, const struct key_def *k,
     return rc < 0 ? cfw_err_set(err, rc, "out of memory") : 0;
   }
   if (k->type == KT_PATH) {
-    rc = path_absolute(dir, v, &s, err);
+    rc = confcheck_path_absolute(dir, v, &s, err);
     if (rc < 0)
       return rc;
   } else if (k->type == KT_URL || k->type == KT_PREFIX) {
-    s = dup_without_trailing_slash(v);
+    s = confcheck_dup_no_trailing_slash(v);
   } else {
     s = strdup(v);
   }
@@ -585,20 +327,6 @@ static int key_store(struct config *c, struct site_config *layer, int ki,
 }
 
 /* ---- the file ---- */
-
-static int check_site_name(const char *name, const char *section,
-                           struct cfw_err *err)
-{
-  size_t n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                          "abcdefghijklmnopqrstuvwxyz0123456789._-");
-
-  if (n == 0 || name[n] != '\0' || n > SITE_NAME_MAX)
-    return cfw_err_set(err, -EINVAL,
-                       "[%s]: a site name is 1 to %d of A-Z, a-z, 0-9, '.', "
-                       "'_' and '-', as in [site docs]",
-                       section, SITE_NAME_MAX);
-  return 0;
-}
 
 static int site_add(struct config *c, const char *name,
                     struct site_config **out, struct cfw_err *err)
@@ -643,7 +371,7 @@ static int section_get(struct config *c, const char *section,
                        section);
   if (section[4] == '\0')
     name = "";
-  rc = check_site_name(name, section, err);
+  rc = confcheck_site_name(name, section, err);
   if (rc < 0)
     return rc;
   for (i = 0; i < c->n_sites; i++) {
@@ -750,7 +478,7 @@ static int file_dir(const char *path, char **out, struct cfw_err *err)
   char *slash;
   int rc;
 
-  rc = path_absolute(NULL, path, out, err);
+  rc = confcheck_path_absolute(NULL, path, out, err);
   if (rc < 0)
     return rc;
   /* Keep the '/' of a file in the root folder. */
@@ -964,7 +692,7 @@ static int state_dir_default(struct site_config *s, struct cfw_err *err)
                        "no state_dir: set state_dir, XDG_STATE_HOME or HOME");
   if (n < 0 || (size_t)n >= sizeof(path))
     return cfw_err_set(err, -ENAMETOOLONG, "state_dir: path too long");
-  s->state_dir = path_normalise(path);
+  s->state_dir = confcheck_path_normalise(path);
   if (s->state_dir == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   return 0;

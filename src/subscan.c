@@ -209,7 +209,8 @@ int subscan_tree(struct tree *t, const char *root,
     tree_free(t);
     return cfw_err_set(err, rc, "scanning changed paths: %s", strerror(-rc));
   }
-  qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
+  if (t->n > 1) /* qsort wants a valid pointer even for 0 items */
+    qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
   return 0;
 }
 

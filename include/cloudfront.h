@@ -74,6 +74,11 @@ int cf_list_invalidations(struct cf_client *c, const char *marker,
                           unsigned max_items, cf_cb cb, void *arg,
                           struct cfw_err *err);
 
+/* Bounds each following request to ms in total (0: the http client's
+ * default), so a caller with a deadline is not held past it by one
+ * request that hangs. */
+void cf_client_set_timeout(struct cf_client *c, uint64_t ms);
+
 /* Forgets the credentials so the next call resolves them again (after
  * CF_REFRESH). */
 void cf_client_drop_creds(struct cf_client *c);

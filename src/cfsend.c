@@ -16,6 +16,9 @@
 #define CFSEND_BUSY_MS       20000
 #define CFSEND_POLL_FIRST_MS 2000
 #define CFSEND_POLL_CAP_MS   30000
+/* A request's own time bound under a deadline. */
+#define CFSEND_MIN_REQUEST_MS 1000
+#define CFSEND_MAX_REQUEST_MS 60000
 /* Two refreshes in a row that do not help mean the source is broken. */
 #define CFSEND_MAX_REFRESH 2
 
@@ -85,8 +88,9 @@ static void cfsend_later(struct cfsend *s, uint64_t ms)
   uint64_t spent = uv_now(s->loop) - s->start_ms;
 
   if (s->o.retry_for_ms != 0 && spent + ms > s->o.retry_for_ms) {
-    cfw_err_prefix(&s->r.err, "gave up after %llu s and %u attempts",
-                   (unsigned long long)((spent + 999) / 1000), s->r.attempts);
+    cfw_err_prefix(&s->r.err, "gave up after %llu s and %u attempt%s",
+                   (unsigned long long)((spent + 999) / 1000), s->r.attempts,
+                   s->r.attempts == 1 ? "" : "s");
     cfsend_finish(s, -ETIMEDOUT);
     return;
   }
@@ -107,6 +111,12 @@ static void cfsend_refused(struct cfsend *s, const struct cf_result *r)
   const char *code = r->fail == HTTP_TLS ? "TLS" : r->error.code;
 
   snprintf(msg, sizeof(msg), "%s", r->err.msg);
+  /* Nothing reached CloudFront (credentials, a bad request): the
+   * message says it all. */
+  if (r->status == 0 && r->fail == HTTP_OK) {
+    cfw_err_set(&s->r.err, -EACCES, "%s", msg);
+    return;
+  }
   cfw_err_set(&s->r.err, -EACCES, "%.300s; %s", msg,
               retry_hint(code, r->status));
 }
@@ -202,6 +212,23 @@ static void cfsend_ref(const struct cfsend *s, char *out, size_t n)
     snprintf(out, n, "%s-%u", s->base_ref, s->conflicts);
 }
 
+/* With a deadline, one request may not run past it (at least 1 s, so
+ * a nearly spent deadline still gets a real try). */
+static void cfsend_bound_request(struct cfsend *s)
+{
+  uint64_t spent = uv_now(s->loop) - s->start_ms;
+  uint64_t left;
+
+  if (s->o.retry_for_ms == 0)
+    return;
+  left = spent < s->o.retry_for_ms ? s->o.retry_for_ms - spent : 0;
+  if (left < CFSEND_MIN_REQUEST_MS)
+    left = CFSEND_MIN_REQUEST_MS;
+  cf_client_set_timeout(s->o.cf, left < CFSEND_MAX_REQUEST_MS
+                                     ? left
+                                     : CFSEND_MAX_REQUEST_MS);
+}
+
 static void cfsend_next(struct cfsend *s)
 {
   struct cfw_err err = {0, ""};
@@ -211,6 +238,7 @@ static void cfsend_next(struct cfsend *s)
     cfsend_finish(s, -ECANCELED);
     return;
   }
+  cfsend_bound_request(s);
   if (s->phase == CFSEND_POLL) {
     rc = cf_get_invalidation(s->o.cf, s->r.id, cfsend_on_result, s, &err);
   } else {

@@ -49,6 +49,7 @@ struct cf_client {
   struct credproc *proc;   /* running credential_process, or NULL */
   struct cf_call *waiting; /* FIFO of calls waiting for credentials */
   bool destroyed;          /* freed when the running credproc reports back */
+  uint64_t timeout_ms;     /* per request; 0: the http client's */
   char key_hint[8];
 };
 
@@ -235,6 +236,7 @@ static int cf_call_send(struct cf_call *call, struct cfw_err *err)
     req.headers = hd;
     req.body = call->body.data;
     req.body_len = call->body.len;
+    req.total_timeout_ms = c->timeout_ms;
     rc = http_send(c->http, &req, cf_on_response, call, err);
   } else if (err->code == 0) {
     cfw_err_set(err, rc, "CloudFront: URL too long");
@@ -278,10 +280,16 @@ static void cf_flush_waiting(struct cf_client *c, const struct cfw_err *err)
 
 static void cf_got_creds(struct cf_client *c)
 {
+  int64_t now = (int64_t)time(NULL);
+
   c->have_creds = true;
   creds_mask_key_id(c->creds.access_key_id, c->key_hint);
   log_msg(c->log, LOG_DEBUG, "credentials: key %s from %s", c->key_hint,
           c->creds.source);
+  if (c->creds.expiration_s != 0 && c->creds.expiration_s <= now)
+    log_msg(c->log, LOG_WARN,
+            "credentials from %s expired %lld s ago; trying them anyway",
+            c->creds.source, (long long)(now - c->creds.expiration_s));
   cf_flush_waiting(c, NULL);
 }
 
@@ -558,6 +566,11 @@ void cf_client_destroy(struct cf_client *c)
   free(c->base_path);
   free(c->host);
   free(c);
+}
+
+void cf_client_set_timeout(struct cf_client *c, uint64_t ms)
+{
+  c->timeout_ms = ms;
 }
 
 void cf_client_drop_creds(struct cf_client *c)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "cli.h"
@@ -86,6 +87,22 @@ static const char usage_text[] =
     "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
     "5 another cfwatch owns the state dir.\n";
 
+/* Files the config names must be there now: a usage error (status 2)
+ * before anything runs, not a failure halfway. */
+static int app_check_files(const struct config *cfg, struct cfw_err *err)
+{
+  const struct site_config *sites;
+  size_t n;
+  size_t i;
+
+  sites = config_sites(cfg, &n);
+  for (i = 0; i < n; i++)
+    if (sites[i].ca_file != NULL && access(sites[i].ca_file, R_OK) < 0)
+      return cfw_err_set(err, -EINVAL, "ca_file %s: %s", sites[i].ca_file,
+                         strerror(errno));
+  return 0;
+}
+
 static int app_config(const struct app *a, struct config *cfg,
                       struct cfw_err *err)
 {
@@ -116,7 +133,8 @@ static int app_config(const struct app *a, struct config *cfg,
     rc = config_set_cli(cfg, "root", ".", err);
   if (rc < 0)
     return rc;
-  return config_finish(cfg, err);
+  rc = config_finish(cfg, err);
+  return rc < 0 ? rc : app_check_files(cfg, err);
 }
 
 static enum log_level app_level(const struct app *a)

@@ -416,7 +416,9 @@ def path_warnings(p):
         if b == 0x7E:
             out.append("%r: '%%7E' is accepted but reportedly does not invalidate "
                        "'~' objects" % p)
-        elif 0x21 <= b < 0x7F and chr(b) not in UNSAFE and chr(b) != "%":
+        # '?' must be encoded too when it is part of a name: a literal one
+        # would start a query string.
+        elif 0x21 <= b < 0x7F and chr(b) not in UNSAFE and chr(b) not in "%?":
             out.append("%r: '%s' encodes %r, which must not be encoded (CloudFront "
                        "would not invalidate the cached object)" % (p, m.group(0), chr(b)))
     return out

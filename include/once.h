@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "batch.h"
+#include "cloudfront.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -25,6 +26,11 @@ struct once_opts {
   void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;
 };
+
+/* The CloudFront client for site s, with o's loop, http, log and
+ * environment. */
+int once_client_new(struct cf_client **out, const struct once_opts *o,
+                    const struct site_config *s, struct cfw_err *err);
 
 /* True if the site sends nothing: --dry-run or no distribution. */
 bool once_is_dry(const struct site_config *s);

@@ -11,6 +11,7 @@
 #include "diff.h"
 #include "ledger.h"
 #include "manifest.h"
+#include "once.h"
 #include "pending.h"
 #include "scan.h"
 #include "statelock.h"
@@ -410,7 +411,7 @@ static int site_open_state(struct site *s, struct cfw_err *err)
 
 static int site_open_cf(struct site *s, struct cfw_err *err)
 {
-  struct cf_client_opts co = {0};
+  struct once_opts oo = {0};
 
   if (s->cfg->dry_run || s->cfg->distribution_id == NULL) {
     log_msg(s->d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
@@ -418,13 +419,11 @@ static int site_open_cf(struct site *s, struct cfw_err *err)
             s->cfg->dry_run ? "--dry-run" : "no distribution configured");
     return 0;
   }
-  co.endpoint = s->cfg->endpoint;
-  co.distribution_id = s->cfg->distribution_id;
-  co.profile = s->cfg->profile;
-  co.http = s->d->o.http;
-  co.log = s->d->o.log;
-  co.getenv = s->d->o.getenv;
-  return cf_client_new(&s->cf, s->d->o.loop, &co, err);
+  oo.loop = s->d->o.loop;
+  oo.log = s->d->o.log;
+  oo.http = s->d->o.http;
+  oo.getenv = s->d->o.getenv;
+  return once_client_new(&s->cf, &oo, s->cfg, err);
 }
 
 static int site_start(struct site *s, struct cfw_err *err)

@@ -164,7 +164,6 @@ static int invalidate_check_all(struct strlist *paths, struct cfw_err *err)
 int invalidate_run(const struct once_opts *o, const struct site_config *s,
                    struct strlist *paths, struct cfw_err *err)
 {
-  struct cf_client_opts co = {0};
   struct cf_client *cf = NULL;
   int rc;
 
@@ -177,13 +176,7 @@ int invalidate_run(const struct once_opts *o, const struct site_config *s,
     o->print(paths, o->print_arg);
     return 0;
   }
-  co.endpoint = s->endpoint;
-  co.distribution_id = s->distribution_id;
-  co.profile = s->profile;
-  co.http = o->http;
-  co.log = o->log;
-  co.getenv = o->getenv;
-  rc = cf_client_new(&cf, o->loop, &co, err);
+  rc = once_client_new(&cf, o, s, err);
   if (rc == 0)
     rc = invalidate_send(o, s, cf, paths, err);
   cf_client_destroy(cf);

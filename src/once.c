@@ -100,8 +100,8 @@ static int once_send(const struct once_opts *o, const struct site_config *s,
   return 0;
 }
 
-static int once_cf_new(const struct once_opts *o, const struct site_config *s,
-                       struct cf_client **cf, struct cfw_err *err)
+int once_client_new(struct cf_client **out, const struct once_opts *o,
+                    const struct site_config *s, struct cfw_err *err)
 {
   struct cf_client_opts co = {0};
 
@@ -111,7 +111,7 @@ static int once_cf_new(const struct once_opts *o, const struct site_config *s,
   co.http = o->http;
   co.log = o->log;
   co.getenv = o->getenv;
-  return cf_client_new(cf, o->loop, &co, err);
+  return cf_client_new(out, o->loop, &co, err);
 }
 
 /* Sends (or prints) the batch, then records it. */
@@ -131,7 +131,7 @@ static int once_deliver(const struct once_opts *o, const struct site_config *s,
   if (p->first_run)
     rc = pending_save_empty(p, s->state_dir, err);
   if (rc == 0)
-    rc = once_cf_new(o, s, &cf, err);
+    rc = once_client_new(&cf, o, s, err);
   if (rc == 0)
     rc = once_send(o, s, cf, p, err);
   cf_client_destroy(cf);

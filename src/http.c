@@ -1,18 +1,15 @@
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <limits.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "http_req.h"
 #include "log.h"
 #include "util.h"
 
@@ -21,16 +18,9 @@
 #error "libcurl 7.85 or newer is needed (curl_easy_header, PROTOCOLS_STR)"
 #endif
 
-#ifndef CFWATCH_VERSION
-#define CFWATCH_VERSION "0.0.0-dev"
-#endif
-
-#define HTTP_USER_AGENT         "cfwatch/" CFWATCH_VERSION
 #define HTTP_DEFAULT_CONNECT_MS 10000
 #define HTTP_DEFAULT_TOTAL_MS   60000
 #define HTTP_DEFAULT_MAX_BODY   ((size_t)4 * 1024 * 1024)
-#define HTTP_MAX_HEADER_LINE    ((size_t)64 * 1024)
-#define HTTP_MAX_TRACE_LINE     ((size_t)2048)
 
 /* An intrusive circular list, as libuv's queue: the head is a sentinel. */
 struct http_link {
@@ -47,46 +37,29 @@ struct http_sock {
 };
 
 /* One request in flight. */
-struct http_req {
-  struct http *h;             /* borrowed */
-  CURL *easy;                 /* owned */
-  CURLU *url;                 /* owned; the easy handle uses it */
-  struct curl_slist *headers; /* owned; wiped before free */
+struct http_xfer {
+  struct http_req req; /* owned: the easy handle and the response */
+  struct http *h;      /* borrowed */
   http_cb cb;
   void *arg;
-  uint64_t id;       /* for trace lines */
   uint64_t start_ns; /* uv_hrtime() at http_send */
-  bool too_large;
-  bool nomem;
-  char errbuf[CURL_ERROR_SIZE];
-  struct http_response resp;
   struct http_link link;
 };
 
 struct http {
   uv_loop_t *loop; /* borrowed */
   uv_timer_t timer;
-  CURLM *multi;    /* owned; NULL once closing */
-  struct log *log; /* borrowed */
-  char *ca_file;   /* owned; NULL: system store only */
-  uint64_t connect_timeout_ms;
-  uint64_t total_timeout_ms;
-  size_t max_body;
-  bool trace;
+  CURLM *multi;              /* owned; NULL once closing */
+  char *ca_file;             /* owned; NULL: system store only */
+  struct http_req_conf conf; /* conf.ca_file borrows ca_file */
   bool closing;
   uint64_t next_id;
   size_t n_handles;        /* open uv handles: the timer and the sockets */
   struct http_link socks;  /* struct http_sock */
-  struct http_link reqs;   /* struct http_req */
+  struct http_link reqs;   /* struct http_xfer */
   void (*done)(void *arg); /* from http_close */
   void *done_arg;
 };
-
-/* Substrings after which a trace line is cut: header names whose values
- * are secrets, wherever they appear (HTTP/1 header blocks, libcurl's
- * HTTP/2 text lines, presigned query strings). */
-static const char *const http_secret_names[] = {
-    "authorization", "x-amz-security-token", "x-amz-signature"};
 
 static void http_on_poll(uv_poll_t *poll, int status, int events);
 
@@ -139,28 +112,12 @@ const char *http_fail_str(enum http_fail f)
   return "other";
 }
 
-static long http_ms_to_long(uint64_t ms)
-{
-  return ms > (uint64_t)LONG_MAX ? LONG_MAX : (long)ms;
-}
-
 /* Frees everything a request owns.  The easy handle must already be out
  * of the multi handle (or never have been in it). */
-static void http_req_free(struct http_req *r)
+static void http_xfer_free(struct http_xfer *x)
 {
-  struct curl_slist *l;
-
-  if (r == NULL)
-    return;
-  if (r->easy != NULL)
-    curl_easy_cleanup(r->easy);
-  /* The headers may hold a signature or a session token. */
-  for (l = r->headers; l != NULL; l = l->next)
-    OPENSSL_cleanse(l->data, strlen(l->data));
-  curl_slist_free_all(r->headers);
-  curl_url_cleanup(r->url);
-  buf_free(&r->resp.body);
-  free(r);
+  http_req_free(&x->req);
+  free(x);
 }
 
 /* ---- Closing ------------------------------------------------------- */
@@ -251,7 +208,7 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
   if (s == NULL) {
     rc = http_sock_new(h, fd, &s);
     if (rc < 0) {
-      log_msg(h->log, LOG_ERROR, "http: watching socket %d: %s", (int)fd,
+      log_msg(h->conf.log, LOG_ERROR, "http: watching socket %d: %s", (int)fd,
               uv_strerror(rc));
       return -1;
     }
@@ -262,7 +219,7 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     events |= UV_WRITABLE;
   rc = uv_poll_start(&s->poll, events, http_on_poll);
   if (rc < 0) {
-    log_msg(h->log, LOG_ERROR, "http: uv_poll_start: %s", uv_strerror(rc));
+    log_msg(h->conf.log, LOG_ERROR, "http: uv_poll_start: %s", uv_strerror(rc));
     return -1;
   }
   return 0;
@@ -332,9 +289,10 @@ static void http_copy_header(CURL *easy, const char *name, char *out,
     out[0] = '\0';
 }
 
-static void http_fill_response(struct http_req *r, CURLcode code)
+static void http_fill_response(struct http_xfer *x, CURLcode code)
 {
-  struct http_response *resp = &r->resp;
+  const struct http_req *r = &x->req;
+  struct http_response *resp = &x->req.resp;
   long status = 0;
 
   if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
@@ -342,7 +300,7 @@ static void http_fill_response(struct http_req *r, CURLcode code)
   resp->curl_code = (int)code;
   resp->fail = r->too_large ? HTTP_TOO_LARGE : http_classify(code);
   if (resp->fail == HTTP_TOO_LARGE)
-    http_set_error(resp, "response body over %zu bytes", r->h->max_body);
+    http_set_error(resp, "response body over %zu bytes", r->conf->max_body);
   else if (r->nomem)
     http_set_error(resp, "out of memory buffering the response body");
   else if (code != CURLE_OK)
@@ -355,30 +313,30 @@ static void http_fill_response(struct http_req *r, CURLcode code)
                    sizeof(resp->content_type));
   http_copy_header(r->easy, "Retry-After", resp->retry_after,
                    sizeof(resp->retry_after));
-  resp->elapsed_ms = (uv_hrtime() - r->start_ns) / 1000000;
+  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
 }
 
-/* Takes r out of the multi handle and the list, runs its callback once,
+/* Takes x out of the multi handle and the list, runs its callback once,
  * and frees it. */
-static void http_finish(struct http_req *r)
+static void http_finish(struct http_xfer *x)
 {
-  struct http *h = r->h;
+  struct http *h = x->h;
   CURLMcode mc;
 
-  mc = curl_multi_remove_handle(h->multi, r->easy);
+  mc = curl_multi_remove_handle(h->multi, x->req.easy);
   if (mc != CURLM_OK)
-    log_msg(h->log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
+    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
             curl_multi_strerror(mc));
-  http_link_remove(&r->link);
-  r->cb(&r->resp, r->arg);
-  http_req_free(r);
+  http_link_remove(&x->link);
+  x->cb(&x->req.resp, x->arg);
+  http_xfer_free(x);
 }
 
 /* Finishes every transfer libcurl reports done.  A callback may close the
  * client, after which the multi handle is gone and we stop. */
 static void http_collect(struct http *h)
 {
-  struct http_req *r;
+  struct http_xfer *x;
   CURLMsg *msg;
   char *priv;
   int left;
@@ -392,12 +350,13 @@ static void http_collect(struct http *h)
     if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) !=
             CURLE_OK ||
         priv == NULL) {
-      log_msg(h->log, LOG_ERROR, "http: finished transfer has no request");
+      log_msg(h->conf.log, LOG_ERROR, "http: finished transfer has no request");
       continue;
     }
-    r = (struct http_req *)(void *)priv;
-    http_fill_response(r, msg->data.result);
-    http_finish(r);
+    /* http_req_init points CURLOPT_PRIVATE at the embedded request. */
+    x = container_of((struct http_req *)(void *)priv, struct http_xfer, req);
+    http_fill_response(x, msg->data.result);
+    http_finish(x);
   }
 }
 
@@ -410,7 +369,7 @@ static void http_drive(struct http *h, curl_socket_t fd, int flags)
     return;
   mc = curl_multi_socket_action(h->multi, fd, flags, &running);
   if (mc != CURLM_OK)
-    log_msg(h->log, LOG_ERROR, "http: curl_multi_socket_action: %s",
+    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_socket_action: %s",
             curl_multi_strerror(mc));
   http_collect(h);
 }
@@ -455,419 +414,43 @@ static int http_on_timer_update(CURLM *multi, long timeout_ms, void *userp)
   else
     rc = uv_timer_start(&h->timer, http_on_timeout, (uint64_t)timeout_ms, 0);
   if (rc < 0) {
-    log_msg(h->log, LOG_ERROR, "http: timer: %s", uv_strerror(rc));
+    log_msg(h->conf.log, LOG_ERROR, "http: timer: %s", uv_strerror(rc));
     return -1;
   }
   return 0;
 }
 
-/* ---- Per-transfer callbacks ------------------------------------------ */
-
-static size_t http_on_write(char *p, size_t size, size_t n, void *userp)
-{
-  struct http_req *r = userp;
-  int rc;
-
-  /* libcurl documents size as always 1; be safe anyway. */
-  if (size != 0 && n > SIZE_MAX / size) {
-    r->too_large = true;
-    return 0;
-  }
-  rc = buf_add(&r->resp.body, p, size * n);
-  if (rc == -E2BIG)
-    r->too_large = true;
-  else if (rc < 0)
-    r->nomem = true;
-  /* Returning less than we were given aborts the transfer. */
-  return rc < 0 ? 0 : size * n;
-}
-
-/* Returns where name occurs in line (case-insensitive), or SIZE_MAX. */
-static size_t http_find_ci(const char *line, size_t len, const char *name)
-{
-  size_t n = strlen(name);
-  size_t i;
-
-  for (i = 0; n <= len && i <= len - n; i++)
-    if (strncasecmp(line + i, name, n) == 0)
-      return i;
-  return SIZE_MAX;
-}
-
-/* Logs one trace line, cut after the earliest secret header name (and at
- * HTTP_MAX_TRACE_LINE bytes). */
-static void http_trace_line(const struct http_req *r, const char *tag,
-                            const char *line, size_t len)
-{
-  const char *tail = "";
-  size_t i;
-  size_t at;
-
-  for (i = 0; i < ARRAY_SIZE(http_secret_names); i++) {
-    at = http_find_ci(line, len, http_secret_names[i]);
-    if (at != SIZE_MAX) {
-      len = at + strlen(http_secret_names[i]);
-      tail = " [redacted]";
-    }
-  }
-  if (len > HTTP_MAX_TRACE_LINE) {
-    len = HTTP_MAX_TRACE_LINE;
-    tail = " [cut]";
-  }
-  log_msg(r->h->log, LOG_TRACE, "http #%llu: %s %.*s%s",
-          (unsigned long long)r->id, tag, (int)len, line, tail);
-}
-
-static void http_trace_lines(const struct http_req *r, const char *tag,
-                             const char *data, size_t size)
-{
-  const char *end = data + size;
-  const char *nl;
-  size_t len;
-
-  while (data < end) {
-    nl = memchr(data, '\n', (size_t)(end - data));
-    len = nl != NULL ? (size_t)(nl - data) : (size_t)(end - data);
-    if (len > 0 && data[len - 1] == '\r')
-      len--;
-    if (len > 0)
-      http_trace_line(r, tag, data, len);
-    data = nl != NULL ? nl + 1 : end;
-  }
-}
-
-static int http_on_debug(CURL *easy, curl_infotype type, char *data,
-                         size_t size, void *userp)
-{
-  const struct http_req *r = userp;
-
-  (void)easy; /* r says which transfer this is */
-  if (r->h->log == NULL || !log_enabled(r->h->log, LOG_TRACE))
-    return 0;
-  switch (type) {
-  case CURLINFO_TEXT:
-    http_trace_lines(r, "*", data, size);
-    break;
-  case CURLINFO_HEADER_IN:
-    http_trace_lines(r, "<", data, size);
-    break;
-  case CURLINFO_HEADER_OUT:
-    http_trace_lines(r, ">", data, size);
-    break;
-  case CURLINFO_DATA_IN:
-  case CURLINFO_DATA_OUT:
-    log_msg(r->h->log, LOG_TRACE, "http #%llu: %s %zu bytes of body",
-            (unsigned long long)r->id, type == CURLINFO_DATA_IN ? "<" : ">",
-            size);
-    break;
-  default:
-    break; /* TLS records say nothing a reader needs */
-  }
-  return 0;
-}
-
-/* ---- Building a request ---------------------------------------------- */
-
-static bool http_is_loopback(const char *host)
-{
-  struct in_addr a4;
-  struct in6_addr a6;
-  char inner[INET6_ADDRSTRLEN + 1];
-  size_t n = strlen(host);
-
-  if (strcasecmp(host, "localhost") == 0)
-    return true;
-  if (inet_pton(AF_INET, host, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
-  if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(inner))
-    return false;
-  memcpy(inner, host + 1, n - 2);
-  inner[n - 2] = '\0';
-  return inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-/* Checks the scheme against the host: https anywhere, http on loopback. */
-static int http_check_scheme(CURLU *u, bool *loopback, struct cfw_err *err)
-{
-  char *scheme = NULL;
-  char *host = NULL;
-  int rc = 0;
-
-  if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-    rc = cfw_err_set(err, -EINVAL, "http: URL has no scheme or host");
-    goto out;
-  }
-  *loopback = http_is_loopback(host);
-  if (strcasecmp(scheme, "https") == 0)
-    goto out;
-  if (strcasecmp(scheme, "http") != 0)
-    rc = cfw_err_set(err, -EINVAL, "http: unsupported scheme %s", scheme);
-  else if (!*loopback)
-    rc = cfw_err_set(err, -EPERM,
-                     "http: plain http to %s refused; use https (http is "
-                     "only allowed for loopback hosts)",
-                     host);
-out:
-  curl_free(scheme);
-  curl_free(host);
-  return rc;
-}
-
-static int http_parse_url(const char *url, CURLU **out, bool *loopback,
-                          struct cfw_err *err)
-{
-  CURLU *u;
-  CURLUcode uc;
-  int rc;
-
-  *out = NULL;
-  if (url == NULL)
-    return cfw_err_set(err, -EINVAL, "http: no URL");
-  u = curl_url();
-  if (u == NULL)
-    return cfw_err_set(err, -ENOMEM, "http: out of memory");
-  uc = curl_url_set(u, CURLUPART_URL, url, 0);
-  if (uc != CURLUE_OK) {
-    curl_url_cleanup(u);
-    /* The URL itself stays out: a presigned one would carry a token. */
-    return cfw_err_set(err, uc == CURLUE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL,
-                       "http: bad URL: %s", curl_url_strerror(uc));
-  }
-  rc = http_check_scheme(u, loopback, err);
-  if (rc < 0) {
-    curl_url_cleanup(u);
-    return rc;
-  }
-  *out = u;
-  return 0;
-}
-
-static void http_set_long(CURL *e, CURLoption opt, long v, CURLcode *rc)
-{
-  if (*rc == CURLE_OK)
-    *rc = curl_easy_setopt(e, opt, v);
-}
-
-static void http_set_ptr(CURL *e, CURLoption opt, const void *v, CURLcode *rc)
-{
-  if (*rc == CURLE_OK)
-    *rc = curl_easy_setopt(e, opt, v);
-}
-
-static void http_set_off(CURL *e, CURLoption opt, curl_off_t v, CURLcode *rc)
-{
-  if (*rc == CURLE_OK)
-    *rc = curl_easy_setopt(e, opt, v);
-}
-
-static int http_setopt_err(CURLcode rc, struct cfw_err *err)
-{
-  if (rc == CURLE_OK)
-    return 0;
-  return cfw_err_set(err, rc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO,
-                     "http: curl_easy_setopt: %s", curl_easy_strerror(rc));
-}
-
-/* Everything that does not depend on the method, body or headers. */
-static int http_setup_transport(struct http_req *r, bool loopback,
-                                uint64_t total_ms, struct cfw_err *err)
-{
-  const struct http *h = r->h;
-  CURL *e = r->easy;
-  CURLcode rc = CURLE_OK;
-
-  http_set_ptr(e, CURLOPT_PRIVATE, r, &rc);
-  http_set_ptr(e, CURLOPT_CURLU, r->url, &rc);
-  http_set_ptr(e, CURLOPT_PROTOCOLS_STR, "http,https", &rc);
-  http_set_long(e, CURLOPT_NOSIGNAL, 1L, &rc);
-  http_set_long(e, CURLOPT_FOLLOWLOCATION, 0L, &rc);
-  http_set_long(e, CURLOPT_SSL_VERIFYPEER, 1L, &rc);
-  http_set_long(e, CURLOPT_SSL_VERIFYHOST, 2L, &rc);
-  if (h->ca_file != NULL)
-    http_set_ptr(e, CURLOPT_CAINFO, h->ca_file, &rc);
-  if (loopback)
-    http_set_ptr(e, CURLOPT_PROXY, "", &rc);
-  http_set_long(e, CURLOPT_CONNECTTIMEOUT_MS,
-                http_ms_to_long(h->connect_timeout_ms), &rc);
-  http_set_long(e, CURLOPT_TIMEOUT_MS, http_ms_to_long(total_ms), &rc);
-  http_set_ptr(e, CURLOPT_USERAGENT, HTTP_USER_AGENT, &rc);
-  http_set_ptr(e, CURLOPT_ERRORBUFFER, r->errbuf, &rc);
-  http_set_off(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body, &rc);
-  http_set_ptr(e, CURLOPT_WRITEDATA, r, &rc);
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_write);
-  if (h->trace) {
-    http_set_long(e, CURLOPT_VERBOSE, 1L, &rc);
-    http_set_ptr(e, CURLOPT_DEBUGDATA, r, &rc);
-    if (rc == CURLE_OK)
-      rc = curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, http_on_debug);
-  }
-  return http_setopt_err(rc, err);
-}
-
-static bool http_method_ok(const char *m)
-{
-  if (*m == '\0')
-    return false;
-  for (; *m != '\0'; m++)
-    if (*m < 'A' || *m > 'Z')
-      return false;
-  return true;
-}
-
-static int http_setup_method(struct http_req *r, const struct http_request *q,
-                             struct cfw_err *err)
-{
-  const char *m = q->method != NULL ? q->method : "GET";
-  bool post = strcmp(m, "POST") == 0;
-  CURL *e = r->easy;
-  CURLcode rc = CURLE_OK;
-
-  if (!http_method_ok(m))
-    return cfw_err_set(err, -EINVAL, "http: bad method");
-  if (q->body_len > 0 && q->body == NULL)
-    return cfw_err_set(err, -EINVAL, "http: body_len without body");
-  if (strcmp(m, "GET") == 0)
-    http_set_long(e, CURLOPT_HTTPGET, 1L, &rc);
-  else if (strcmp(m, "HEAD") == 0)
-    http_set_long(e, CURLOPT_NOBODY, 1L, &rc);
-  else if (!post)
-    http_set_ptr(e, CURLOPT_CUSTOMREQUEST, m, &rc);
-  if (post || q->body_len > 0) {
-    /* The size first, so that COPYPOSTFIELDS copies binary data whole. */
-    http_set_off(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len, &rc);
-    http_set_ptr(e, CURLOPT_COPYPOSTFIELDS, q->body_len > 0 ? q->body : "",
-                 &rc);
-  }
-  return http_setopt_err(rc, err);
-}
-
-static bool http_header_ok(const struct http_header *hd)
-{
-  if (hd->name == NULL || hd->value == NULL || hd->name[0] == '\0')
-    return false;
-  if (strpbrk(hd->name, ":\r\n \t") != NULL)
-    return false;
-  return strpbrk(hd->value, "\r\n") == NULL;
-}
-
-/* Appends "name: value" (or "name;" for an empty value, which is how
- * libcurl spells it). */
-static int http_add_header(struct http_req *r, const char *name,
-                           const char *value)
-{
-  struct curl_slist *l;
-  struct buf b;
-  int rc;
-
-  buf_init(&b, HTTP_MAX_HEADER_LINE);
-  if (value[0] == '\0')
-    rc = buf_addf(&b, "%s;", name);
-  else
-    rc = buf_addf(&b, "%s: %s", name, value);
-  l = rc == 0 ? curl_slist_append(r->headers, buf_str(&b)) : NULL;
-  if (b.data != NULL)
-    OPENSSL_cleanse(b.data, b.len);
-  buf_free(&b);
-  if (rc < 0)
-    return rc;
-  if (l == NULL)
-    return -ENOMEM;
-  r->headers = l;
-  return 0;
-}
-
-static int http_setup_headers(struct http_req *r, const struct http_request *q,
-                              struct cfw_err *err)
-{
-  CURLcode cc;
-  size_t i;
-  int rc;
-
-  /* "Expect:" (no value) drops libcurl's Expect: 100-continue, which
-   * would stall bodies over 1 MiB waiting for a go-ahead. */
-  r->headers = curl_slist_append(NULL, "Expect:");
-  if (r->headers == NULL)
-    return cfw_err_set(err, -ENOMEM, "http: out of memory");
-  rc = 0;
-  for (i = 0; rc == 0 && i < q->n_headers; i++) {
-    if (!http_header_ok(&q->headers[i]))
-      return cfw_err_set(err, -EINVAL, "http: header #%zu is malformed", i);
-    rc = http_add_header(r, q->headers[i].name, q->headers[i].value);
-  }
-  if (rc < 0) /* The header may be a secret: name its index only. */
-    return cfw_err_set(err, rc, "http: header #%zu: %s", i, strerror(-rc));
-  cc = curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-  return http_setopt_err(cc, err);
-}
-
-/* Takes u; returns NULL (with err set) on failure. */
-static struct http_req *http_req_new(struct http *h, CURLU *u, http_cb cb,
-                                     void *arg, struct cfw_err *err)
-{
-  struct http_req *r;
-
-  r = calloc(1, sizeof(*r));
-  if (r == NULL) {
-    curl_url_cleanup(u);
-    cfw_err_set(err, -ENOMEM, "http: out of memory");
-    return NULL;
-  }
-  r->url = u;
-  r->h = h;
-  r->cb = cb;
-  r->arg = arg;
-  r->id = ++h->next_id;
-  buf_init(&r->resp.body, h->max_body);
-  http_link_init(&r->link);
-  r->easy = curl_easy_init();
-  if (r->easy == NULL) {
-    http_req_free(r);
-    cfw_err_set(err, -ENOMEM, "http: curl_easy_init failed");
-    return NULL;
-  }
-  return r;
-}
-
 int http_send(struct http *h, const struct http_request *req, http_cb cb,
               void *arg, struct cfw_err *err)
 {
-  struct http_req *r;
+  struct http_xfer *x;
   CURLMcode mc;
-  CURLU *u;
-  bool loopback = false;
   int rc;
 
   assert(cb != NULL);
   if (h->closing)
     return cfw_err_set(err, -ESHUTDOWN, "http: client is closing");
-  rc = http_parse_url(req->url, &u, &loopback, err);
-  if (rc < 0)
-    return rc;
-  r = http_req_new(h, u, cb, arg, err);
-  if (r == NULL)
-    return -ENOMEM;
-  rc = http_setup_transport(
-      r, loopback,
-      req->total_timeout_ms ? req->total_timeout_ms : h->total_timeout_ms, err);
-  if (rc == 0)
-    rc = http_setup_method(r, req, err);
-  if (rc == 0)
-    rc = http_setup_headers(r, req, err);
+  x = calloc(1, sizeof(*x));
+  if (x == NULL)
+    return cfw_err_set(err, -ENOMEM, "http: out of memory");
+  rc = http_req_init(&x->req, &h->conf, req, &h->next_id, err);
   if (rc < 0) {
-    http_req_free(r);
+    free(x); /* a failed init leaves nothing in x->req to free */
     return rc;
   }
-  r->start_ns = uv_hrtime();
-  mc = curl_multi_add_handle(h->multi, r->easy);
+  x->h = h;
+  x->cb = cb;
+  x->arg = arg;
+  http_link_init(&x->link);
+  x->start_ns = uv_hrtime();
+  mc = curl_multi_add_handle(h->multi, x->req.easy);
   if (mc != CURLM_OK) {
-    http_req_free(r);
+    http_xfer_free(x);
     return cfw_err_set(err, mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO,
                        "http: curl_multi_add_handle: %s",
                        curl_multi_strerror(mc));
   }
-  http_link_insert(&h->reqs, &r->link);
+  http_link_insert(&h->reqs, &x->link);
   return 0;
 }
 
@@ -891,7 +474,7 @@ static int http_multi_init(struct http *h, struct cfw_err *err)
   if (mc == CURLM_OK)
     return 0;
   if (curl_multi_cleanup(h->multi) != CURLM_OK)
-    log_msg(h->log, LOG_WARN, "http: curl_multi_cleanup failed");
+    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
   h->multi = NULL;
   return cfw_err_set(err, -EIO, "http: curl_multi_setopt: %s",
                      curl_multi_strerror(mc));
@@ -900,13 +483,13 @@ static int http_multi_init(struct http *h, struct cfw_err *err)
 static int http_copy_opts(struct http *h, const struct http_opts *o,
                           struct cfw_err *err)
 {
-  h->log = o->log;
-  h->trace = o->trace;
-  h->connect_timeout_ms =
+  h->conf.log = o->log;
+  h->conf.trace = o->trace;
+  h->conf.connect_timeout_ms =
       o->connect_timeout_ms ? o->connect_timeout_ms : HTTP_DEFAULT_CONNECT_MS;
-  h->total_timeout_ms =
+  h->conf.total_timeout_ms =
       o->total_timeout_ms ? o->total_timeout_ms : HTTP_DEFAULT_TOTAL_MS;
-  h->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+  h->conf.max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
   if (o->ca_file == NULL)
     return 0;
   /* Fail at startup rather than on the first handshake. */
@@ -916,6 +499,7 @@ static int http_copy_opts(struct http *h, const struct http_opts *o,
   h->ca_file = strdup(o->ca_file);
   if (h->ca_file == NULL)
     return cfw_err_set(err, -ENOMEM, "http: out of memory");
+  h->conf.ca_file = h->ca_file;
   return 0;
 }
 
@@ -945,7 +529,7 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
   if (rc == 0) {
     rc = uv_timer_init(loop, &h->timer);
     if (rc < 0 && curl_multi_cleanup(h->multi) != CURLM_OK)
-      log_msg(h->log, LOG_WARN, "http: curl_multi_cleanup failed");
+      log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
     if (rc < 0)
       cfw_err_set(err, rc, "http: uv_timer_init: %s", uv_strerror(rc));
   }
@@ -965,24 +549,26 @@ static void http_cancel_all(struct http *h)
 {
   struct http_link *l;
   struct http_link *next;
-  struct http_req *r;
+  struct http_response *resp;
+  struct http_xfer *x;
   CURLMcode mc;
 
   for (l = h->reqs.next; l != &h->reqs; l = next) {
     next = l->next;
-    r = container_of(l, struct http_req, link);
-    mc = curl_multi_remove_handle(h->multi, r->easy);
+    x = container_of(l, struct http_xfer, link);
+    mc = curl_multi_remove_handle(h->multi, x->req.easy);
     if (mc != CURLM_OK)
-      log_msg(h->log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
+      log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
               curl_multi_strerror(mc));
-    http_link_remove(&r->link);
-    buf_reset(&r->resp.body);
-    r->resp.fail = HTTP_CANCELLED;
-    r->resp.curl_code = CURLE_ABORTED_BY_CALLBACK;
-    http_set_error(&r->resp, "request cancelled: http client closing");
-    r->resp.elapsed_ms = (uv_hrtime() - r->start_ns) / 1000000;
-    r->cb(&r->resp, r->arg);
-    http_req_free(r);
+    http_link_remove(&x->link);
+    resp = &x->req.resp;
+    buf_reset(&resp->body);
+    resp->fail = HTTP_CANCELLED;
+    resp->curl_code = CURLE_ABORTED_BY_CALLBACK;
+    http_set_error(resp, "request cancelled: http client closing");
+    resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
+    x->cb(resp, x->arg);
+    http_xfer_free(x);
   }
 }
 
@@ -995,7 +581,7 @@ static void http_close_socks(struct http *h)
   while (!http_link_empty(&h->socks)) {
     s = container_of(h->socks.next, struct http_sock, link);
     if (curl_multi_assign(h->multi, s->fd, NULL) != CURLM_OK)
-      log_msg(h->log, LOG_WARN, "http: curl_multi_assign failed");
+      log_msg(h->conf.log, LOG_WARN, "http: curl_multi_assign failed");
     http_sock_close(s);
   }
 }
@@ -1012,7 +598,7 @@ void http_close(struct http *h, void (*done)(void *arg), void *arg)
   http_close_socks(h);
   mc = curl_multi_cleanup(h->multi);
   if (mc != CURLM_OK)
-    log_msg(h->log, LOG_WARN, "http: curl_multi_cleanup: %s",
+    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup: %s",
             curl_multi_strerror(mc));
   h->multi = NULL;
   uv_close((uv_handle_t *)&h->timer, http_on_timer_close);

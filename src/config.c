@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -11,6 +10,7 @@
 
 #include "buf.h"
 #include "confcheck.h"
+#include "config_layer.h"
 #include "util.h"
 
 #define DEFAULT_ENDPOINT   "https://cloudfront.amazonaws.com"
@@ -62,15 +62,6 @@ struct key_def {
   uint64_t min;
   uint64_t max;
   int (*check)(const char *value, struct cfw_err *err); /* KT_STR */
-};
-
-struct load_ctx {
-  struct config *c;  /* borrowed */
-  FILE *f;           /* borrowed */
-  const char *dir;   /* borrowed; the config file's folder */
-  unsigned line;     /* lines read so far */
-  unsigned err_line; /* line of the first error we found, 0 if none */
-  struct cfw_err err;
 };
 
 #define SITE_FIELD(f) offsetof(struct site_config, f)
@@ -130,7 +121,7 @@ static char **str_field(struct site_config *s, const struct key_def *k)
   return field(s, k);
 }
 
-static int key_find(const char *name)
+int config_key_find(const char *name)
 {
   int i;
 
@@ -140,7 +131,7 @@ static int key_find(const char *name)
   return -1;
 }
 
-static bool key_is_global(int ki)
+bool config_key_is_global(int ki)
 {
   return keys[ki].type == KT_LEVEL || keys[ki].type == KT_FORMAT;
 }
@@ -213,6 +204,29 @@ void config_free(struct config *c)
   free(c->sites);
   free(c->path);
   config_init(c);
+}
+
+int config_site_add(struct config *c, const char *name,
+                    struct site_config **out, struct cfw_err *err)
+{
+  struct site_config *v;
+  char *copy;
+
+  if (c->n_sites >= SIZE_MAX / sizeof(*v) - 1)
+    return cfw_err_set(err, -ENOMEM, "too many sites");
+  copy = strdup(name);
+  if (copy == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  v = realloc(c->sites, (c->n_sites + 1) * sizeof(*v));
+  if (v == NULL) {
+    free(copy);
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  c->sites = v;
+  site_init(&v[c->n_sites]);
+  v[c->n_sites].name = copy;
+  *out = &v[c->n_sites++];
+  return 0;
 }
 
 /* ---- storing a value in a layer ---- */
@@ -306,14 +320,14 @@ static int store_string(struct site_config *layer, const struct key_def *k,
 
 /* Validates v and stores it in layer; relative paths are taken against
  * dir (the current directory if NULL).  The message has no key. */
-static int key_store(struct config *c, struct site_config *layer, int ki,
+int config_key_store(struct config *c, struct site_config *layer, int ki,
                      const char *v, const char *dir, unsigned line,
                      struct cfw_err *err)
 {
   const struct key_def *k = &keys[ki];
   int rc;
 
-  if (key_is_global(ki))
+  if (config_key_is_global(ki))
     rc = store_global(c, layer, ki, v, err);
   else if (k->type == KT_U64 || k->type == KT_BOOL)
     rc = store_scalar(layer, k, v, err);
@@ -326,231 +340,19 @@ static int key_store(struct config *c, struct site_config *layer, int ki,
   return 0;
 }
 
-/* ---- the file ---- */
-
-static int site_add(struct config *c, const char *name,
-                    struct site_config **out, struct cfw_err *err)
-{
-  struct site_config *v;
-  char *copy;
-
-  if (c->n_sites >= SIZE_MAX / sizeof(*v) - 1)
-    return cfw_err_set(err, -ENOMEM, "too many sites");
-  copy = strdup(name);
-  if (copy == NULL)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  v = realloc(c->sites, (c->n_sites + 1) * sizeof(*v));
-  if (v == NULL) {
-    free(copy);
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  }
-  c->sites = v;
-  site_init(&v[c->n_sites]);
-  v[c->n_sites].name = copy;
-  *out = &v[c->n_sites++];
-  return 0;
-}
-
-/* Finds the layer for a section, adding a site the first time.  A
- * section given twice continues where it left off. */
-static int section_get(struct config *c, const char *section,
-                       struct site_config **out, struct cfw_err *err)
-{
-  const char *name = section + 5;
-  size_t i;
-  int rc;
-
-  if (strcmp(section, "cfwatch") == 0) {
-    *out = &c->base;
-    return 0;
-  }
-  if (strncmp(section, "site", 4) != 0 || (section[4] != ' ' && section[4]))
-    return cfw_err_set(err, -EINVAL,
-                       "[%s]: unknown section (expected [cfwatch] or "
-                       "[site NAME])",
-                       section);
-  if (section[4] == '\0')
-    name = "";
-  rc = confcheck_site_name(name, section, err);
-  if (rc < 0)
-    return rc;
-  for (i = 0; i < c->n_sites; i++) {
-    if (strcmp(c->sites[i].name, name) == 0) {
-      *out = &c->sites[i];
-      return 0;
-    }
-  }
-  return site_add(c, name, out, err);
-}
-
-static int load_key(struct load_ctx *lc, const char *section, const char *name,
-                    const char *value, struct cfw_err *err)
-{
-  struct site_config *layer;
-  int ki;
-  int rc;
-
-  if (*section == '\0')
-    return cfw_err_set(err, -EINVAL,
-                       "%s: key before any section; put it under [cfwatch]",
-                       name);
-  rc = section_get(lc->c, section, &layer, err);
-  if (rc < 0)
-    return rc;
-  ki = key_find(name);
-  if (ki < 0)
-    return cfw_err_set(err, -EINVAL, "%s: unknown key", name);
-  if (key_is_global(ki) && layer != &lc->c->base)
-    return cfw_err_set(err, -EINVAL, "%s: allowed only in [cfwatch]", name);
-  rc = key_store(lc->c, layer, ki, value, lc->dir, lc->line, err);
-  if (rc < 0)
-    return cfw_err_prefix(err, "%s", name);
-  return 0;
-}
-
-/* inih's handler: keeps the first error only, with the line it is on. */
-static int config_on_key(void *user, const char *section, const char *name,
-                         const char *value)
-{
-  struct load_ctx *lc = user;
-
-  if (lc->err_line != 0)
-    return 1;
-  if (load_key(lc, section, name, value, &lc->err) < 0) {
-    lc->err_line = lc->line;
-    return 0;
-  }
-  return 1;
-}
-
-/* A "[...]" at the start of a line is always a section header to inih.
- * Checking it here names the header's line, and catches a section that
- * holds no keys. */
-static void read_section_header(struct load_ctx *lc, const char *line)
-{
-  char section[INI_MAX_LINE];
-  struct site_config *layer;
-  const char *end = strchr(line, ']');
-  size_t n;
-
-  if (end == NULL)
-    return; /* inih reports the syntax error */
-  n = (size_t)(end - line - 1);
-  memcpy(section, line + 1, n);
-  section[n] = '\0';
-  if (section_get(lc->c, section, &layer, &lc->err) < 0)
-    lc->err_line = lc->line;
-}
-
-/* inih's reader: fgets that counts lines, so errors found in the handler
- * know their line.  A line too long for inih is an error here, and its
- * rest is dropped so that our count stays in step with inih's. */
-static char *config_read_line(char *str, int num, void *stream)
-{
-  struct load_ctx *lc = stream;
-  const char *start = str;
-  int ch;
-
-  if (fgets(str, num, lc->f) == NULL)
-    return NULL;
-  lc->line++;
-  if (strchr(str, '\n') == NULL && !feof(lc->f)) {
-    do {
-      ch = getc(lc->f);
-    } while (ch != '\n' && ch != EOF);
-    str[num - 2] = '\n';
-    if (lc->err_line == 0) {
-      lc->err_line = lc->line;
-      cfw_err_set(&lc->err, -EINVAL, "line longer than %d bytes", num - 2);
-    }
-    return str;
-  }
-  if (lc->line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
-    start += 3;
-  if (*start == '[' && lc->err_line == 0)
-    read_section_header(lc, start);
-  return str;
-}
-
-/* The folder of a file, absolute. */
-static int file_dir(const char *path, char **out, struct cfw_err *err)
-{
-  char *slash;
-  int rc;
-
-  rc = confcheck_path_absolute(NULL, path, out, err);
-  if (rc < 0)
-    return rc;
-  /* Keep the '/' of a file in the root folder. */
-  slash = strrchr(*out, '/');
-  if (slash == *out)
-    slash[1] = '\0';
-  else
-    *slash = '\0';
-  return 0;
-}
-
-static int load_result(struct config *c, const struct load_ctx *lc, int rc,
-                       struct cfw_err *err)
-{
-  if (rc == -2)
-    return cfw_err_set(err, -ENOMEM, "%s: out of memory", c->path);
-  if (ferror(lc->f))
-    return cfw_err_set(err, -EIO, "%s: read error", c->path);
-  if (rc > 0 && (lc->err_line == 0 || (unsigned)rc < lc->err_line))
-    return cfw_err_set(err, -EINVAL, "%s:%d: syntax error", c->path, rc);
-  if (lc->err_line == 0)
-    return 0;
-  *err = lc->err;
-  return cfw_err_prefix(err, "%s:%u", c->path, lc->err_line);
-}
-
-int config_load_file(struct config *c, const char *path, struct cfw_err *err)
-{
-  struct cfw_err scratch;
-  struct load_ctx lc;
-  char *dir;
-  int rc;
-
-  if (err == NULL)
-    err = &scratch; /* cfw_err_prefix needs one to return the code */
-  memset(&lc, 0, sizeof(lc));
-  free(c->path);
-  c->path = strdup(path);
-  if (c->path == NULL)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  rc = file_dir(path, &dir, err);
-  if (rc < 0)
-    return cfw_err_prefix(err, "%s", path);
-  lc.f = fopen(path, "re");
-  if (lc.f == NULL) {
-    rc = -errno;
-    free(dir);
-    return cfw_err_set(err, rc, "%s: %s", path, strerror(-rc));
-  }
-  lc.c = c;
-  lc.dir = dir;
-  rc = ini_parse_stream(config_read_line, &lc, config_on_key, &lc);
-  rc = load_result(c, &lc, rc, err);
-  if (fclose(lc.f) != 0 && rc == 0)
-    rc = cfw_err_set(err, -EIO, "%s: read error", path);
-  free(dir);
-  return rc;
-}
-
 int config_set_cli(struct config *c, const char *key, const char *value,
                    struct cfw_err *err)
 {
   struct cfw_err scratch;
   char opt[48];
-  int ki = key_find(key);
+  int ki = config_key_find(key);
   int rc;
 
   if (err == NULL)
     err = &scratch; /* cfw_err_prefix needs one to return the code */
   if (ki < 0)
     return cfw_err_set(err, -EINVAL, "%s: unknown key", key);
-  rc = key_store(c, &c->cli, ki, value, NULL, CONFIG_LINE_CLI, err);
+  rc = config_key_store(c, &c->cli, ki, value, NULL, CONFIG_LINE_CLI, err);
   if (rc < 0) {
     key_cli_name(ki, opt, sizeof(opt));
     return cfw_err_prefix(err, "%s", opt);
@@ -591,7 +393,7 @@ static int site_apply(struct site_config *dst, const struct site_config *src)
   int ki;
 
   for (ki = 0; ki < K_COUNT; ki++) {
-    if ((src->set_mask & (1u << ki)) == 0 || key_is_global(ki))
+    if ((src->set_mask & (1u << ki)) == 0 || config_key_is_global(ki))
       continue;
     if (site_copy_key(dst, src, &keys[ki]) < 0)
       return -ENOMEM;
@@ -751,7 +553,7 @@ int config_finish(struct config *c, struct cfw_err *err)
   if (err == NULL)
     err = &scratch; /* cfw_err_prefix needs one to return the code */
   if (c->n_sites == 0) {
-    rc = site_add(c, "", &raw, err);
+    rc = config_site_add(c, "", &raw, err);
     if (rc < 0)
       return rc;
   }

@@ -1,0 +1,36 @@
+#ifndef CFW_CONFIG_LAYER_H
+#define CFW_CONFIG_LAYER_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+
+/* Internal to config.c and config_ini.c: what the INI reader needs of the
+ * key table and the layers.  config.c owns the table, the layers and site
+ * resolution; config_ini.c only turns a file's sections and lines into
+ * calls to these.  A key is named by its index in the table (0 to
+ * CONFIG_KEYS - 1), which config_key_find gives. */
+
+/* The index of the key spelt name ("quiet_ms"), or -1 if there is none. */
+int config_key_find(const char *name);
+
+/* True for log_level and log_format, which only [cfwatch] and the command
+ * line may set. */
+bool config_key_is_global(int ki);
+
+/* Checks v for key ki and stores it in layer, one of c's layers, noting
+ * line as where it came from.  Relative paths are taken against dir (the
+ * current directory if NULL).  Returns 0, or a negative errno with a
+ * message that names no key (the caller adds where and which). */
+int config_key_store(struct config *c, struct site_config *layer, int ki,
+                     const char *v, const char *dir, unsigned line,
+                     struct cfw_err *err);
+
+/* Appends an empty [site name] layer to c->sites and points *out at it;
+ * that pointer lasts until the next call.  name is copied.  Returns 0 or
+ * -ENOMEM; on failure c is unchanged. */
+int config_site_add(struct config *c, const char *name,
+                    struct site_config **out, struct cfw_err *err);
+
+#endif

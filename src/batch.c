@@ -83,7 +83,10 @@ int batch_caller_ref(const char *distribution_id, int64_t manifest_written_ns,
   EVP_MD_CTX_free(md);
   if (!ok)
     return cfw_err_set(err, -EIO, "SHA-256 failed");
-  memcpy(out, "cfw-", 4);
-  hex_encode(digest, 20, out + 4);
+  out[0] = 'c';
+  out[1] = 'f';
+  out[2] = 'w';
+  out[3] = '-';
+  hex_encode(digest, 20, out + 4); /* 40 digits and the NUL */
   return 0;
 }

@@ -110,7 +110,7 @@ static void cfsend_refused(struct cfsend *s, const struct cf_result *r)
   char msg[sizeof(s->r.err.msg)];
   const char *code = r->fail == HTTP_TLS ? "TLS" : r->error.code;
 
-  snprintf(msg, sizeof(msg), "%s", r->err.msg);
+  str_copy(msg, sizeof(msg), r->err.msg);
   /* Nothing reached CloudFront (credentials, a bad request): the
    * message says it all. */
   if (r->status == 0 && r->fail == HTTP_OK) {
@@ -124,7 +124,7 @@ static void cfsend_refused(struct cfsend *s, const struct cf_result *r)
 static void cfsend_failed(struct cfsend *s, struct cf_result *r)
 {
   s->r.err = r->err;
-  snprintf(s->r.code, sizeof(s->r.code), "%s", r->error.code);
+  str_copy(s->r.code, sizeof(s->r.code), r->error.code);
   switch (r->verdict) {
   case CF_RETRY:
     s->r.faults++;
@@ -161,8 +161,8 @@ static void cfsend_failed(struct cfsend *s, struct cf_result *r)
 
 static void cfsend_accepted(struct cfsend *s, const struct cf_result *r)
 {
-  snprintf(s->r.id, sizeof(s->r.id), "%s", r->inv.id);
-  snprintf(s->r.inv_status, sizeof(s->r.inv_status), "%s", r->inv.status);
+  str_copy(s->r.id, sizeof(s->r.id), r->inv.id);
+  str_copy(s->r.inv_status, sizeof(s->r.inv_status), r->inv.status);
   if (s->phase == CFSEND_CREATE) {
     s->r.accepted_ms = uv_now(s->loop) - s->start_ms;
     log_msg(s->o.log, LOG_DEBUG, "invalidation %s accepted (%s)", s->r.id,
@@ -207,9 +207,9 @@ static void cfsend_on_result(struct cf_result *r, void *arg)
 static void cfsend_ref(const struct cfsend *s, char *out, size_t n)
 {
   if (s->conflicts == 0)
-    snprintf(out, n, "%s", s->base_ref);
-  else
-    snprintf(out, n, "%s-%u", s->base_ref, s->conflicts);
+    str_copy(out, n, s->base_ref);
+  else /* base_ref is at most 199 bytes: the suffix always fits */
+    (void)snprintf(out, n, "%s-%u", s->base_ref, s->conflicts);
 }
 
 /* With a deadline, one request may not run past it (at least 1 s, so
@@ -286,7 +286,7 @@ int cfsend_start(struct cfsend **out, uv_loop_t *loop,
   s->start_ms = uv_now(loop);
   s->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)s;
   s->rng |= 1; /* xorshift must not start at zero */
-  snprintf(s->base_ref, sizeof(s->base_ref), "%s", caller_ref);
+  str_copy(s->base_ref, sizeof(s->base_ref), caller_ref);
   strlist_init(&s->paths);
   for (i = 0; i < n; i++) {
     if (strlist_push(&s->paths, paths[i]) < 0) {

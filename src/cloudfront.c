@@ -536,7 +536,7 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
   rc = cf_parse_endpoint(c, o->endpoint, err);
   if (rc == 0 && (c->dist == NULL || (o->profile && c->profile == NULL)))
     rc = cfw_err_set(err, -ENOMEM, "out of memory");
-  if (rc == 0 && !cf_id_ok(c->dist))
+  if (rc == 0 && c->dist != NULL && !cf_id_ok(c->dist))
     rc = cfw_err_set(err, -EINVAL, "bad distribution id");
   if (rc < 0) {
     cf_client_destroy(c);

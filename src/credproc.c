@@ -407,34 +407,55 @@ static int credproc_parse_offset(const char *p, int64_t *off_s)
   return 0;
 }
 
-int credproc_parse_time(const char *s, int64_t *out_s)
+/* ISO 8601 allows a lowercase 't' between date and time. */
+static bool credproc_sep_ok(char c, char want)
 {
-  int f[6]; /* year, month, day, hour, minute, second */
+  return c == want || (want == 'T' && c == 't');
+}
+
+/* Reads "YYYY-MM-DDTHH:MM:SS" into f (year, month, day, hour, minute,
+ * second); 0 or -EINVAL. */
+static int credproc_parse_fields(const char *s, int f[6])
+{
   static const int pos[6] = {0, 5, 8, 11, 14, 17};
   static const char seps[] = "--T::";
-  const char *p;
-  int64_t off_s;
   int i;
 
   if (strlen(s) < 20)
     return -EINVAL;
   for (i = 0; i < 6; i++) {
     f[i] = credproc_digits(s + pos[i], i == 0 ? 4 : 2);
-    if (f[i] < 0 ||
-        (i < 5 && toupper((unsigned char)s[pos[i + 1] - 1]) != seps[i]))
+    if (f[i] < 0 || (i < 5 && !credproc_sep_ok(s[pos[i + 1] - 1], seps[i])))
       return -EINVAL;
   }
-  p = s + 19;
-  if (*p == '.') {
+  return 0;
+}
+
+/* Skips ".123" fractional seconds; NULL if the dot has no digits. */
+static const char *credproc_skip_fraction(const char *p)
+{
+  if (*p != '.')
+    return p;
+  p++;
+  if (!isdigit((unsigned char)*p))
+    return NULL;
+  while (isdigit((unsigned char)*p))
     p++;
-    if (!isdigit((unsigned char)*p))
-      return -EINVAL;
-    while (isdigit((unsigned char)*p))
-      p++;
-  }
-  if (credproc_parse_offset(p, &off_s) < 0 || f[1] < 1 || f[1] > 12 ||
-      f[2] < 1 || f[2] > credproc_month_days(f[0], f[1]) || f[3] > 23 ||
-      f[4] > 59 || f[5] > 60)
+  return p;
+}
+
+int credproc_parse_time(const char *s, int64_t *out_s)
+{
+  const char *p;
+  int64_t off_s;
+  int f[6]; /* year, month, day, hour, minute, second */
+
+  if (credproc_parse_fields(s, f) < 0)
+    return -EINVAL;
+  p = credproc_skip_fraction(s + 19);
+  if (p == NULL || credproc_parse_offset(p, &off_s) < 0 || f[1] < 1 ||
+      f[1] > 12 || f[2] < 1 || f[2] > credproc_month_days(f[0], f[1]) ||
+      f[3] > 23 || f[4] > 59 || f[5] > 60)
     return -EINVAL;
   *out_s = credproc_days_from_civil(f[0], f[1], f[2]) * 86400 +
            (int64_t)f[3] * 3600 + (int64_t)f[4] * 60 + f[5] - off_s;

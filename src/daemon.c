@@ -24,7 +24,7 @@
 #define SITE_DIRTY_MAX 20000
 /* After a refusal or a failed scan, try again this much later (or at the
  * next change, whichever is first). */
-#define SITE_RETRY_MS (5 * 60 * 1000)
+#define SITE_RETRY_MS (UINT64_C(5) * 60 * 1000)
 /* Where inotify watches ran out, rescan this often. */
 #define SITE_FALLBACK_RESCAN_MS 30000
 
@@ -211,8 +211,9 @@ static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
   } else if (r->status != -ECANCELED) {
     log_msg(log, LOG_ERROR,
             "%s: %s; keeping the changes, trying again in "
-            "%u min or at the next change",
-            s->cfg->root, r->err.msg, SITE_RETRY_MS / 60000);
+            "%llu min or at the next change",
+            s->cfg->root, r->err.msg,
+            (unsigned long long)(SITE_RETRY_MS / 60000));
     site_retry_later(s, SITE_RETRY_MS);
   }
   site_idle(s);

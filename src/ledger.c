@@ -17,7 +17,7 @@
 #define LEDGER_FILE   "ledger"
 #define LEDGER_LOCK   "ledger.lock"
 #define LEDGER_HEADER "cfwatch-ledger 1"
-#define LEDGER_MAX    (1024 * 1024)
+#define LEDGER_MAX    ((size_t)1024 * 1024)
 
 void ledger_init(struct ledger *l)
 {

@@ -352,7 +352,6 @@ static int app_read_paths(const struct app *a, struct strlist *out,
 {
   char *line = NULL;
   size_t cap = 0;
-  ssize_t n;
   size_t i;
   int rc = 0;
 
@@ -361,7 +360,7 @@ static int app_read_paths(const struct app *a, struct strlist *out,
       rc = strlist_push(out, a->cli.args.v[i]);
       continue;
     }
-    while (rc == 0 && (n = getline(&line, &cap, stdin)) > 0) {
+    while (rc == 0 && getline(&line, &cap, stdin) > 0) {
       line[strcspn(line, "\r\n")] = '\0';
       if (line[0] != '\0')
         rc = strlist_push(out, line);
@@ -378,13 +377,13 @@ static int app_status(struct app *a, const struct site_config *s,
   struct buf out;
   int rc;
 
-  buf_init(&out, 1024 * 1024);
+  buf_init(&out, (size_t)1024 * 1024);
   rc = status_gather(&r, s, &a->loop, a->log, err);
   if (rc == 0)
     rc = a->cli.json ? status_format_json(&r, &out)
                      : status_format_text(&r, &out);
   if (rc == 0)
-    fputs(buf_str(&out), stdout);
+    (void)fputs(buf_str(&out), stdout); /* checked by ferror at exit */
   else if (err->code == 0)
     cfw_err_set(err, rc, "status: out of memory");
   status_report_free(&r);
@@ -445,10 +444,10 @@ static int app_main(struct app *a, int argc, char **argv)
 
   if (cli_parse(&a->cli, argc, argv, &err) < 0 || a->cli.help) {
     if (a->cli.help) {
-      fputs(usage_text, stdout);
+      (void)fputs(usage_text, stdout); /* nothing to do if it fails */
       return CFW_EXIT_OK;
     }
-    fprintf(stderr, "cfwatch: %s\nTry 'cfwatch --help'.\n", err.msg);
+    (void)fprintf(stderr, "cfwatch: %s\nTry 'cfwatch --help'.\n", err.msg);
     return CFW_EXIT_USAGE;
   }
   if (a->cli.version) {
@@ -456,7 +455,7 @@ static int app_main(struct app *a, int argc, char **argv)
     return CFW_EXIT_OK;
   }
   if (app_config(a, &a->cfg, &err) < 0) {
-    fprintf(stderr, "cfwatch: %s\n", err.msg);
+    (void)fprintf(stderr, "cfwatch: %s\n", err.msg); /* stderr: last resort */
     return CFW_EXIT_USAGE;
   }
   log_set_level(a->log, app_level(a));
@@ -484,11 +483,11 @@ int main(int argc, char **argv)
   config_init(&a.next);
   a.log = log_new(stderr, LOG_INFO, LOG_TEXT);
   if (a.log == NULL || uv_loop_init(&a.loop) < 0) {
-    fputs("cfwatch: out of memory\n", stderr);
+    (void)fputs("cfwatch: out of memory\n", stderr);
     return CFW_EXIT_STATE;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-    fputs("cfwatch: libcurl failed to initialise\n", stderr);
+    (void)fputs("cfwatch: libcurl failed to initialise\n", stderr);
     return CFW_EXIT_STATE;
   }
   status = app_main(&a, argc, argv);

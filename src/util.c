@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -41,6 +42,16 @@ int parse_bool(const char *s, int *out)
     }
   }
   return -EINVAL;
+}
+
+size_t str_copy(char *dst, size_t n, const char *src)
+{
+  size_t len = strlen(src);
+  size_t k = len < n ? len : n - 1;
+
+  memcpy(dst, src, k);
+  dst[k] = '\0';
+  return len;
 }
 
 void hex_encode(const unsigned char *p, size_t n, char *out)

@@ -28,6 +28,12 @@ struct daemon_opts {
   /* Prints a dry-run batch. */
   void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;
+  /* Runs once per daemon_start, when every site has finished its first
+   * diff, whatever its outcome (a failed scan is retried later and a
+   * batch CloudFront does not take yet is retried for ever, so neither
+   * may hold it up).  It may run before daemon_start returns.  NULL: none. */
+  void (*on_ready)(void *arg);
+  void *ready_arg;
 };
 
 /* Starts every site (lock, manifest, watch, first scan).  sites must

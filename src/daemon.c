@@ -42,6 +42,7 @@ struct site {
   bool dirty_all;
   bool first_run;
   bool busy; /* a scan or a send is running */
+  bool scanned_once; /* the first diff has finished */
   bool stopping;
   struct strlist scan_paths; /* what the running scan looks at */
   struct scan *scan;
@@ -59,7 +60,8 @@ struct daemon {
   struct daemon_opts o;
   struct site *sites; /* owned */
   size_t n;
-  size_t open; /* sites not yet fully closed */
+  size_t open;      /* sites not yet fully closed */
+  size_t unscanned; /* sites whose first diff has not finished */
   void (*done)(void *arg);
   void *done_arg;
 };
@@ -288,11 +290,24 @@ static void site_scanned(struct site *s, struct scan_result *r)
   site_send(s);
 }
 
+/* Counts a site's first diff; the last one makes the daemon ready. */
+static void site_first_scan_done(struct site *s)
+{
+  struct daemon *d = s->d;
+
+  if (s->scanned_once)
+    return;
+  s->scanned_once = true;
+  if (--d->unscanned == 0 && d->o.on_ready != NULL)
+    d->o.on_ready(d->o.ready_arg);
+}
+
 static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
 {
   struct site *s = arg;
 
   s->scan = NULL;
+  site_first_scan_done(s);
   log_msg(s->d->o.log, LOG_DEBUG,
           "%s: scanned %zu files, hashed %zu, %zu "
           "changes in %llu ms",
@@ -335,6 +350,7 @@ static void site_flush(struct site *s)
   strlist_free(&s->dirty);
   if (scan_start(&s->scan, s->d->o.loop, &so, site_on_scan, s, &err) < 0) {
     log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
+    site_first_scan_done(s);
     s->dirty_all = true;
     site_retry_later(s, SITE_FALLBACK_RESCAN_MS);
     site_idle(s);
@@ -486,6 +502,7 @@ int daemon_start(struct daemon **out, const struct daemon_opts *o,
   d->o = *o;
   d->n = n;
   d->open = n;
+  d->unscanned = n;
   for (i = 0; i < n; i++)
     site_init(&d->sites[i], d, &sites[i]);
   for (i = 0; i < n && rc == 0; i++) {

@@ -20,6 +20,7 @@
 #include "invalidate.h"
 #include "log.h"
 #include "once.h"
+#include "sdnotify.h"
 #include "status.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ struct app {
   struct config next;    /* a reloaded config waiting for the swap */
   uv_signal_t sig[3];    /* SIGINT, SIGTERM, SIGHUP */
   uv_timer_t stop_timer; /* bounds how long a stop may take */
+  uv_timer_t watchdog;   /* WATCHDOG=1 to systemd, if it asks */
   int status;
 };
 
@@ -196,6 +198,49 @@ static int app_http(struct app *a, const struct site_config *s,
   return http_new(&a->http, &a->loop, &ho, err);
 }
 
+/* Tells systemd (Type=notify) about the daemon; a no-op elsewhere.  A
+ * lost notification costs nothing lasting, so it is only logged. */
+static void app_notify(const struct app *a, const char *state)
+{
+  int rc = sdnotify_send(state);
+
+  if (rc < 0)
+    log_msg(a->log, LOG_DEBUG, "sd_notify: %s", strerror(-rc));
+}
+
+static void app_on_ready(void *arg)
+{
+  struct app *a = arg;
+  char state[128];
+  size_t n;
+  int len;
+
+  (void)config_sites(&a->cfg, &n);
+  len = snprintf(state, sizeof(state), "READY=1\nSTATUS=watching %zu site%s", n,
+                 n == 1 ? "" : "s");
+  if (len > 0 && (size_t)len < sizeof(state))
+    app_notify(a, state);
+}
+
+static void app_on_watchdog(uv_timer_t *t)
+{
+  app_notify(container_of(t, struct app, watchdog), "WATCHDOG=1");
+}
+
+/* Pings systemd's watchdog at half its interval while the loop runs. */
+static void app_watchdog_start(struct app *a)
+{
+  uint64_t usec;
+  uint64_t ms;
+
+  if (!sdnotify_watchdog_usec(&usec))
+    return;
+  ms = usec / 2000;
+  if (ms == 0)
+    ms = 1;
+  (void)uv_timer_start(&a->watchdog, app_on_watchdog, ms, ms); /* live */
+}
+
 /* Watch mode: a daemon on the loop until SIGINT or SIGTERM; SIGHUP
  * reloads the config and restarts the sites (the manifests carry every
  * pending change across). */
@@ -217,6 +262,8 @@ static int app_daemon_start(struct app *a, struct cfw_err *err)
   o.http = a->http;
   o.all = a->cli.all;
   o.print = print_paths;
+  o.on_ready = app_on_ready;
+  o.ready_arg = a;
   return daemon_start(&a->daemon, &o, sites, n, err);
 }
 
@@ -227,6 +274,7 @@ static void app_close_handles(struct app *a)
   for (i = 0; i < ARRAY_SIZE(a->sig); i++)
     uv_close((uv_handle_t *)&a->sig[i], NULL);
   uv_close((uv_handle_t *)&a->stop_timer, NULL);
+  uv_close((uv_handle_t *)&a->watchdog, NULL);
   if (a->http != NULL)
     http_close(a->http, app_on_http_closed, NULL);
   a->http = NULL;
@@ -257,6 +305,7 @@ static void app_stop(struct app *a)
 {
   size_t i;
 
+  app_notify(a, "STOPPING=1\nSTATUS=stopping");
   for (i = 0; i < ARRAY_SIZE(a->sig); i++)
     (void)uv_signal_stop(&a->sig[i]); /* live handles: cannot fail */
   (void)uv_timer_start(&a->stop_timer, app_on_stop_timeout, APP_STOP_GRACE_MS,
@@ -291,6 +340,8 @@ static void app_on_reload_stopped(void *arg)
 static void app_reload(struct app *a)
 {
   struct cfw_err err = {0, ""};
+  char state[128];
+  int n;
 
   config_free(&a->next);
   config_init(&a->next);
@@ -299,8 +350,16 @@ static void app_reload(struct app *a)
             "reload: %s; keeping the running "
             "configuration",
             err.msg);
+    app_notify(a, "STATUS=reload failed; running the previous configuration");
     return;
   }
+  /* READY=1 follows from app_on_ready once the new sites have scanned. */
+  n = snprintf(state, sizeof(state),
+               "RELOADING=1\nSTATUS=reloading the configuration\n"
+               "MONOTONIC_USEC=%llu",
+               (unsigned long long)(uv_hrtime() / 1000));
+  if (n > 0 && (size_t)n < sizeof(state))
+    app_notify(a, state);
   daemon_stop(a->daemon, app_on_reload_stopped, a);
   a->daemon = NULL;
 }
@@ -327,6 +386,8 @@ static int app_watch(struct app *a, struct cfw_err *err)
   int rc;
 
   (void)uv_timer_init(&a->loop, &a->stop_timer); /* cannot fail */
+  (void)uv_timer_init(&a->loop, &a->watchdog);   /* cannot fail */
+  app_watchdog_start(a);
   for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
     (void)uv_signal_init(&a->loop, &a->sig[i]); /* cannot fail */
     a->sig[i].data = a;

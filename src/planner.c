@@ -1,0 +1,553 @@
+#include "planner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cflimits.h"
+#include "planner_tree.h"
+
+/* Budget arithmetic is in doubles; this keeps 0.015 / 0.005 from coming
+ * out as 2.999... paths. */
+#define PLANNER_COST_EPSILON 1e-9
+
+/* What goes into one batch together: one file's URLs, or a collapsed
+ * directory's wildcard with the changes under it (and the few URLs of
+ * theirs the wildcard does not cover). */
+struct planner_unit {
+  size_t node;      /* the collapsed node, or PLANNER_NONE for one file */
+  size_t first;     /* its first change */
+  size_t nf;        /* file paths, before the batch drops duplicates */
+  size_t nw;        /* wildcards, likewise */
+  size_t n_changes; /* changes in the unit */
+  bool left;        /* over the budget: not planned */
+  bool ready;       /* placed in a ready batch */
+  size_t seq;       /* the batch, counted among ready or queued ones */
+};
+
+/* The batch being filled, ready or queued. */
+struct planner_bin {
+  bool open;
+  size_t seq;
+  size_t nf;
+  size_t nw;
+};
+
+struct planner_pack {
+  size_t ready_f; /* file paths still free in progress now */
+  size_t ready_w; /* wildcards still free in progress now */
+  size_t batch_f; /* file paths per batch */
+  size_t budget;  /* paths the month may still take; SIZE_MAX: any */
+  size_t spent;   /* paths placed so far, duplicates included */
+  struct planner_bin ready;
+  struct planner_bin queued;
+  size_t n_ready;
+  size_t n_queued;
+};
+
+/* Everything planner_plan works with; freed as one. */
+struct planner_work {
+  struct planner_tree pt;
+  struct planner_unit *units; /* owned */
+  size_t n_units;
+  size_t *unit_of_node;   /* owned; per node, PLANNER_NONE if none */
+  size_t *unit_of_change; /* owned; per change, PLANNER_NONE if TOUCHED */
+};
+
+void planner_opts_init(struct planner_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->max_paths_per_batch = CF_MAX_FILE_PATHS_IN_PROGRESS;
+  o->wildcard_threshold = PLANNER_DEFAULT_WILDCARD_THRESHOLD;
+  o->max_evict_ratio = PLANNER_DEFAULT_MAX_EVICT_RATIO;
+  o->monthly_free_paths = CF_FREE_PATHS_PER_MONTH;
+}
+
+void planner_plan_init(struct planner_plan *p)
+{
+  memset(p, 0, sizeof(*p));
+}
+
+void planner_plan_free(struct planner_plan *p)
+{
+  size_t i;
+
+  if (p == NULL)
+    return;
+  for (i = 0; i < p->n; i++) {
+    batch_free(&p->v[i].b);
+    free(p->v[i].changes);
+  }
+  free(p->v);
+  free(p->no_send);
+  free(p->left);
+  planner_plan_init(p);
+}
+
+double planner_cost_usd(uint64_t month_paths, uint64_t n, uint64_t free_paths)
+{
+  uint64_t before = month_paths > free_paths ? month_paths - free_paths : 0;
+  uint64_t after;
+
+  after = month_paths + n > free_paths ? month_paths + n - free_paths : 0;
+  return (double)(after - before) * CF_PRICE_PER_PATH_USD;
+}
+
+void planner_batch_gather(const struct planner_batch *b, const struct change *v,
+                          struct change *out)
+{
+  size_t i;
+
+  for (i = 0; i < b->n_changes; i++)
+    out[i] = v[b->changes[i]];
+}
+
+static int planner_check_opts(const struct planner_opts *o, struct cfw_err *err)
+{
+  if (o->max_paths_per_batch < URLMAP_MAX_PATHS_PER_FILE ||
+      o->max_paths_per_batch > CF_MAX_FILE_PATHS_IN_PROGRESS)
+    return cfw_err_set(err, -EINVAL, "max_paths_per_batch %zu: not in [%d, %d]",
+                       o->max_paths_per_batch, URLMAP_MAX_PATHS_PER_FILE,
+                       CF_MAX_FILE_PATHS_IN_PROGRESS);
+  /* Written so that NaN fails too. */
+  if (!(o->max_evict_ratio >= 0 && o->max_evict_ratio <= 1))
+    return cfw_err_set(err, -EINVAL, "max_evict_ratio %g: not in [0, 1]",
+                       o->max_evict_ratio);
+  if (o->has_budget &&
+      !(o->monthly_budget_usd >= 0 && isfinite(o->monthly_budget_usd)))
+    return cfw_err_set(err, -EINVAL,
+                       "monthly_budget_usd %g: not a finite amount >= 0",
+                       o->monthly_budget_usd);
+  return 0;
+}
+
+static uint64_t planner_sat_add(uint64_t a, uint64_t b)
+{
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* What is left of total after used, as a size_t below SIZE_MAX (which
+ * means "no limit" elsewhere). */
+static size_t planner_left_of(uint64_t total, uint64_t used)
+{
+  uint64_t left = total > used ? total - used : 0;
+
+  return left >= SIZE_MAX ? SIZE_MAX - 1 : (size_t)left;
+}
+
+/* Paths the month may still take within the budget; SIZE_MAX if none is
+ * set or it may be passed. */
+static size_t planner_budget_paths(const struct planner_opts *o,
+                                   uint64_t month_paths)
+{
+  double paid;
+  uint64_t total;
+
+  if (!o->has_budget || o->allow_over_budget)
+    return SIZE_MAX;
+  /* The conversion truncates, which for an amount >= 0 is floor(). */
+  paid = o->monthly_budget_usd / CF_PRICE_PER_PATH_USD + PLANNER_COST_EPSILON;
+  total = paid >= (double)(UINT64_MAX / 2) ? UINT64_MAX / 2 : (uint64_t)paid;
+  return planner_left_of(planner_sat_add(total, o->monthly_free_paths),
+                         month_paths);
+}
+
+static size_t planner_free_now(size_t limit, size_t in_progress)
+{
+  return in_progress < limit ? limit - in_progress : 0;
+}
+
+static void planner_goal_init(struct planner_goal *g,
+                              const struct planner_input *in,
+                              const struct planner_opts *o)
+{
+  size_t free_f =
+      planner_free_now(CF_MAX_FILE_PATHS_IN_PROGRESS, in->inflight.file_paths);
+  size_t free_w =
+      planner_free_now(CF_MAX_WILDCARDS_IN_PROGRESS, in->inflight.wildcards);
+
+  g->threshold = o->wildcard_threshold;
+  g->max_ratio = o->max_evict_ratio;
+  g->never = o->never_wildcard;
+  g->strict = o->strict_evict_ratio;
+  g->soft_paths = planner_left_of(o->monthly_free_paths, in->month_paths);
+  g->hard_paths = planner_budget_paths(o, in->month_paths);
+  /* With nothing free now, everything waits anyway: aim for batches
+   * that fit an idle distribution instead. */
+  g->cap_files = free_f > 0 ? free_f : o->max_paths_per_batch;
+  g->cap_wild = free_w > 0 ? free_w : CF_MAX_WILDCARDS_IN_PROGRESS;
+  g->batch_files = o->max_paths_per_batch;
+}
+
+/* Starts a unit for change i under node (PLANNER_NONE: the file alone). */
+static void planner_unit_start(struct planner_work *w, size_t i, size_t node)
+{
+  const struct planner_tree *pt = &w->pt;
+  struct planner_unit *u = &w->units[w->n_units];
+  size_t k;
+
+  memset(u, 0, sizeof(*u));
+  u->node = node;
+  u->first = i;
+  if (node != PLANNER_NONE) {
+    u->nf = pt->nodes[node].ef;
+    u->nw = pt->nodes[node].ew + 1;
+    w->unit_of_node[node] = w->n_units++;
+    return;
+  }
+  for (k = pt->url_off[i]; k < pt->url_off[i + 1]; k++) {
+    if (urlmap_is_wildcard(pt->urls.v[k]))
+      u->nw++;
+    else
+      u->nf++;
+  }
+  w->n_units++;
+}
+
+/* Groups the changes into units, in change order. */
+static int planner_make_units(struct planner_work *w, size_t n_changes)
+{
+  size_t n_nodes = w->pt.n_nodes;
+  size_t node;
+  size_t i;
+
+  w->units = calloc(n_changes + 1, sizeof(*w->units));
+  w->unit_of_node = malloc(n_nodes * sizeof(*w->unit_of_node));
+  w->unit_of_change = malloc((n_changes + 1) * sizeof(*w->unit_of_change));
+  if (w->units == NULL || w->unit_of_node == NULL || w->unit_of_change == NULL)
+    return -ENOMEM;
+  for (i = 0; i < n_nodes; i++)
+    w->unit_of_node[i] = PLANNER_NONE;
+  for (i = 0; i < n_changes; i++) {
+    w->unit_of_change[i] = PLANNER_NONE;
+    if (w->pt.file_node[i] == PLANNER_NONE)
+      continue;
+    node = planner_cover_unit(&w->pt, i);
+    if (node == PLANNER_NONE || w->unit_of_node[node] == PLANNER_NONE)
+      planner_unit_start(w, i, node);
+    w->unit_of_change[i] =
+        node == PLANNER_NONE ? w->n_units - 1 : w->unit_of_node[node];
+    w->units[w->unit_of_change[i]].n_changes++;
+  }
+  return 0;
+}
+
+/* Puts u into bin b, opening a new batch if it does not fit there; every
+ * unit fits an empty batch (planner_cover_choose sees to that). */
+static size_t planner_bin_put(struct planner_bin *b,
+                              const struct planner_unit *u, size_t batch_f,
+                              size_t *n_opened)
+{
+  if (!b->open || b->nf + u->nf > batch_f ||
+      b->nw + u->nw > CF_MAX_WILDCARDS_IN_PROGRESS) {
+    b->open = true;
+    b->seq = (*n_opened)++;
+    b->nf = 0;
+    b->nw = 0;
+  }
+  b->nf += u->nf;
+  b->nw += u->nw;
+  return b->seq;
+}
+
+/* Places u: left out if over the budget, else in a ready batch if it
+ * fits what is free in progress now, else in a queued one.  Counts are
+ * upper bounds (duplicates still in), so the limits hold after the
+ * batches drop them. */
+static void planner_place(struct planner_pack *pk, struct planner_unit *u)
+{
+  size_t paths = u->nf + u->nw;
+
+  if (pk->budget != SIZE_MAX && paths > pk->budget - pk->spent) {
+    u->left = true;
+    return;
+  }
+  pk->spent += paths;
+  u->ready = u->nf <= pk->ready_f && u->nw <= pk->ready_w;
+  if (u->ready) {
+    pk->ready_f -= u->nf;
+    pk->ready_w -= u->nw;
+    u->seq = planner_bin_put(&pk->ready, u, pk->batch_f, &pk->n_ready);
+  } else {
+    u->seq = planner_bin_put(&pk->queued, u, pk->batch_f, &pk->n_queued);
+  }
+}
+
+static void planner_pack_units(struct planner_work *w, struct planner_pack *pk,
+                               const struct planner_input *in,
+                               const struct planner_opts *o)
+{
+  size_t i;
+
+  memset(pk, 0, sizeof(*pk));
+  pk->ready_f =
+      planner_free_now(CF_MAX_FILE_PATHS_IN_PROGRESS, in->inflight.file_paths);
+  pk->ready_w =
+      planner_free_now(CF_MAX_WILDCARDS_IN_PROGRESS, in->inflight.wildcards);
+  pk->batch_f = o->max_paths_per_batch;
+  pk->budget = planner_budget_paths(o, in->month_paths);
+  for (i = 0; i < w->n_units; i++)
+    planner_place(pk, &w->units[i]);
+}
+
+/* The batch index of a placed unit: ready batches come first. */
+static size_t planner_batch_of(const struct planner_unit *u,
+                               const struct planner_pack *pk)
+{
+  return u->ready ? u->seq : pk->n_ready + u->seq;
+}
+
+/* An array for n indices; never a zero-size allocation. */
+static size_t *planner_indices(size_t n)
+{
+  return malloc((n + 1) * sizeof(size_t));
+}
+
+/* Allocates the batches and every index array of the plan. */
+static int planner_alloc_plan(struct planner_plan *out,
+                              const struct planner_work *w,
+                              const struct planner_pack *pk, size_t n_changes)
+{
+  const struct planner_unit *u;
+  size_t i;
+
+  /* calloc leaves each batch as batch_init would. */
+  out->v = calloc(pk->n_ready + pk->n_queued + 1, sizeof(*out->v));
+  out->left = planner_indices(n_changes);
+  out->no_send = planner_indices(n_changes);
+  if (out->v == NULL || out->left == NULL || out->no_send == NULL)
+    return -ENOMEM;
+  out->n = pk->n_ready + pk->n_queued;
+  for (i = 0; i < out->n; i++)
+    out->v[i].ready = i < pk->n_ready;
+  for (i = 0; i < w->n_units; i++) {
+    u = &w->units[i];
+    if (!u->left)
+      out->v[planner_batch_of(u, pk)].n_changes += u->n_changes;
+  }
+  for (i = 0; i < out->n; i++) {
+    out->v[i].changes = planner_indices(out->v[i].n_changes);
+    if (out->v[i].changes == NULL)
+      return -ENOMEM;
+    out->v[i].n_changes = 0; /* counted again as they are filled in */
+  }
+  return 0;
+}
+
+/* Appends "<stem>*". */
+static int planner_push_wildcard(struct strlist *l, const char *stem)
+{
+  size_t len = strlen(stem);
+  char *s = malloc(len + 2);
+
+  if (s == NULL)
+    return -ENOMEM;
+  memcpy(s, stem, len);
+  s[len] = '*';
+  s[len + 1] = '\0';
+  return strlist_push_take(l, s);
+}
+
+/* Adds change i's URLs to its batch, after the unit's wildcard if i is
+ * the unit's first change; URLs the wildcard covers are not copied. */
+static int planner_add_urls(struct planner_batch *pb,
+                            const struct planner_work *w,
+                            const struct planner_unit *u, size_t i)
+{
+  const struct planner_tree *pt = &w->pt;
+  const char *stem = NULL;
+  size_t stem_len = 0;
+  size_t k;
+  int rc = 0;
+
+  if (u->node != PLANNER_NONE) {
+    stem = pt->nodes[u->node].stem;
+    stem_len = strlen(stem);
+    if (u->first == i)
+      rc = planner_push_wildcard(&pb->b.paths, stem);
+  }
+  for (k = pt->url_off[i]; k < pt->url_off[i + 1] && rc == 0; k++) {
+    if (stem != NULL && strncmp(stem, pt->urls.v[k], stem_len) == 0)
+      continue;
+    rc = strlist_push(&pb->b.paths, pt->urls.v[k]);
+  }
+  return rc;
+}
+
+/* Files every change into its batch, the left-out list or no_send. */
+static int planner_fill(struct planner_plan *out, const struct planner_work *w,
+                        const struct planner_pack *pk, size_t n_changes)
+{
+  const struct planner_unit *u;
+  struct planner_batch *pb;
+  size_t i;
+  int rc;
+
+  for (i = 0; i < n_changes; i++) {
+    if (w->unit_of_change[i] == PLANNER_NONE) {
+      out->no_send[out->n_no_send++] = i;
+      continue;
+    }
+    u = &w->units[w->unit_of_change[i]];
+    if (u->left) {
+      out->left[out->n_left++] = i;
+      continue;
+    }
+    /* Cannot fail, as planner_alloc_plan sized every batch the units
+     * use; the check keeps a broken invariant from writing anywhere. */
+    if (planner_batch_of(u, pk) >= out->n)
+      return -EINVAL;
+    pb = &out->v[planner_batch_of(u, pk)];
+    if (pb->changes == NULL)
+      return -EINVAL;
+    pb->changes[pb->n_changes++] = i;
+    rc = planner_add_urls(pb, w, u, i);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* True if wildcard w covers p, another path. */
+static bool planner_covers(const char *w, const char *p)
+{
+  size_t stem = strlen(w) - 1;
+
+  return strcmp(w, p) != 0 && strncmp(w, p, stem) == 0;
+}
+
+/* Drops the paths that a wildcard of the same list covers: CloudFront
+ * would invalidate them twice over.  Every path is judged before any is
+ * freed, and covering is transitive, so a covered wildcard may still
+ * judge others.  A batch holds at most CF_MAX_WILDCARDS_IN_PROGRESS
+ * wildcards, so this is O(paths). */
+static int planner_drop_covered(struct strlist *l)
+{
+  size_t *wild = planner_indices(l->n);
+  bool *drop = calloc(l->n + 1, sizeof(*drop));
+  size_t n_wild = 0;
+  size_t i, j, k;
+
+  if (wild == NULL || drop == NULL) {
+    free(wild);
+    free(drop);
+    return -ENOMEM;
+  }
+  for (i = 0; i < l->n; i++)
+    if (urlmap_is_wildcard(l->v[i]))
+      wild[n_wild++] = i;
+  for (i = 0; i < l->n; i++)
+    for (k = 0; k < n_wild && !drop[i]; k++)
+      drop[i] = planner_covers(l->v[wild[k]], l->v[i]);
+  for (i = 0, j = 0; i < l->n; i++) {
+    if (drop[i])
+      free(l->v[i]);
+    else
+      l->v[j++] = l->v[i];
+  }
+  l->n = j;
+  free(wild);
+  free(drop);
+  return 0;
+}
+
+/* Sorts and trims each batch, then prices them in order. */
+static int planner_finish(struct planner_plan *out,
+                          const struct planner_input *in,
+                          const struct planner_opts *o)
+{
+  uint64_t month = in->month_paths;
+  struct planner_batch *pb;
+  size_t i, k;
+
+  for (i = 0; i < out->n; i++) {
+    pb = &out->v[i];
+    strlist_sort_unique(&pb->b.paths);
+    if (planner_drop_covered(&pb->b.paths) < 0)
+      return -ENOMEM;
+    pb->b.n_files = pb->n_changes;
+    for (k = 0; k < pb->b.paths.n; k++)
+      pb->b.n_wildcards += urlmap_is_wildcard(pb->b.paths.v[k]) ? 1 : 0;
+    pb->cost_usd =
+        planner_cost_usd(month, pb->b.paths.n, o->monthly_free_paths);
+    month += pb->b.paths.n;
+    out->n_paths += pb->b.paths.n;
+    out->n_wildcards += pb->b.n_wildcards;
+    out->cost_usd += pb->cost_usd;
+  }
+  return 0;
+}
+
+/* Sets over_budget, evict_forced and n_evicted. */
+static void planner_flags(struct planner_plan *out,
+                          const struct planner_work *w,
+                          const struct planner_input *in,
+                          const struct planner_opts *o)
+{
+  const struct planner_node *n;
+  double month_cost;
+  bool passes;
+  size_t i;
+
+  for (i = 0; i < w->n_units; i++) {
+    if (w->units[i].node == PLANNER_NONE || w->units[i].left)
+      continue;
+    n = &w->pt.nodes[w->units[i].node];
+    out->n_evicted += planner_node_evicted(n);
+    if (!planner_node_ratio_ok(n, o->max_evict_ratio))
+      out->evict_forced = true;
+  }
+  month_cost = planner_cost_usd(0, in->month_paths + out->n_paths,
+                                o->monthly_free_paths);
+  passes = month_cost > o->monthly_budget_usd + PLANNER_COST_EPSILON;
+  /* A month already past the budget is not this plan's doing. */
+  out->over_budget =
+      out->n_left > 0 || (o->has_budget && out->n_paths > 0 && passes);
+}
+
+static void planner_work_free(struct planner_work *w)
+{
+  planner_tree_free(&w->pt);
+  free(w->units);
+  free(w->unit_of_node);
+  free(w->unit_of_change);
+}
+
+int planner_plan(struct planner_plan *out, const struct planner_input *in,
+                 const struct planner_opts *o, struct cfw_err *err)
+{
+  struct planner_work w;
+  struct planner_pack pk;
+  struct planner_goal g;
+  int rc;
+
+  planner_plan_free(out);
+  cfw_err_clear(err);
+  rc = planner_check_opts(o, err);
+  if (rc < 0)
+    return rc;
+  memset(&w, 0, sizeof(w));
+  rc = planner_tree_build(&w.pt, in, err);
+  if (rc < 0)
+    return rc;
+  planner_goal_init(&g, in, o);
+  planner_cover_choose(&w.pt, &g);
+  rc = planner_make_units(&w, in->n_changes);
+  if (rc == 0) {
+    planner_pack_units(&w, &pk, in, o);
+    rc = planner_alloc_plan(out, &w, &pk, in->n_changes);
+  }
+  if (rc == 0)
+    rc = planner_fill(out, &w, &pk, in->n_changes);
+  if (rc == 0)
+    rc = planner_finish(out, in, o);
+  if (rc == 0)
+    planner_flags(out, &w, in, o);
+  planner_work_free(&w);
+  if (rc < 0) {
+    planner_plan_free(out);
+    return cfw_err_set(err, rc, "planner: %s", strerror(-rc));
+  }
+  return 0;
+}

@@ -1,0 +1,409 @@
+/* The planner's directory tree: nodes for every directory of the site,
+ * the URLs of every change, and the counts planner_cover.c chooses
+ * wildcards from.  See planner_tree.h. */
+#include "planner_tree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cflimits.h"
+#include "urlmap.h"
+
+/* The directory hash starts with this many slots and is kept at most
+ * half full. */
+#define PLANNER_SLOTS_MIN 64
+
+/* FNV-1a: short keys, no adversary (the paths are the user's own). */
+static size_t planner_hash(const char *s, size_t len)
+{
+  uint64_t h = UINT64_C(14695981039346656037);
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    h ^= (unsigned char)s[i];
+    h *= UINT64_C(1099511628211);
+  }
+  return (size_t)h;
+}
+
+static bool planner_dir_is(const struct planner_node *n, const char *dir,
+                           size_t len)
+{
+  return strlen(n->dir) == len && memcmp(n->dir, dir, len) == 0;
+}
+
+/* The slot holding dir[0..len), or the empty slot where it would go. */
+static size_t planner_slot(const struct planner_tree *pt, const char *dir,
+                           size_t len)
+{
+  size_t mask = pt->n_slots - 1;
+  size_t i = planner_hash(dir, len) & mask;
+
+  while (pt->slots[i] != 0 &&
+         !planner_dir_is(&pt->nodes[pt->slots[i] - 1], dir, len))
+    i = (i + 1) & mask;
+  return i;
+}
+
+static int planner_grow_slots(struct planner_tree *pt)
+{
+  size_t *old = pt->slots;
+  size_t old_n = pt->n_slots;
+  size_t n = old_n > 0 ? old_n * 2 : PLANNER_SLOTS_MIN;
+  const struct planner_node *nd;
+  size_t i;
+
+  if (n > SIZE_MAX / sizeof(*old))
+    return -ENOMEM;
+  pt->slots = calloc(n, sizeof(*pt->slots));
+  if (pt->slots == NULL) {
+    pt->slots = old;
+    return -ENOMEM;
+  }
+  pt->n_slots = n;
+  for (i = 0; i < old_n; i++) {
+    if (old[i] == 0)
+      continue;
+    nd = &pt->nodes[old[i] - 1];
+    pt->slots[planner_slot(pt, nd->dir, strlen(nd->dir))] = old[i];
+  }
+  free(old);
+  return 0;
+}
+
+static int planner_reserve_node(struct planner_tree *pt)
+{
+  struct planner_node *v;
+  size_t cap;
+
+  if (pt->n_nodes + 1 > pt->n_slots / 2 && planner_grow_slots(pt) < 0)
+    return -ENOMEM;
+  if (pt->n_nodes < pt->cap_nodes)
+    return 0;
+  cap = pt->cap_nodes > 0 ? pt->cap_nodes * 2 : PLANNER_SLOTS_MIN;
+  if (cap > SIZE_MAX / sizeof(*v))
+    return -ENOMEM;
+  v = realloc(pt->nodes, cap * sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  pt->nodes = v;
+  pt->cap_nodes = cap;
+  return 0;
+}
+
+static int planner_add_node(struct planner_tree *pt, const char *dir,
+                            size_t len, size_t parent, size_t *out)
+{
+  struct planner_node *n;
+  size_t i;
+
+  if (planner_reserve_node(pt) < 0)
+    return -ENOMEM;
+  i = pt->n_nodes;
+  n = &pt->nodes[i];
+  memset(n, 0, sizeof(*n));
+  n->dir = strndup(dir, len);
+  if (n->dir == NULL)
+    return -ENOMEM;
+  n->parent = parent;
+  n->first_child = PLANNER_NONE;
+  n->next_sibling = PLANNER_NONE;
+  if (parent != PLANNER_NONE) {
+    n->next_sibling = pt->nodes[parent].first_child;
+    pt->nodes[parent].first_child = i;
+  }
+  pt->slots[planner_slot(pt, dir, len)] = i + 1;
+  pt->n_nodes++;
+  *out = i;
+  return 0;
+}
+
+/* The node of dir[0..len), created with its parents if need be.  Parents
+ * get smaller indices than their children. */
+static int planner_node_of(struct planner_tree *pt, const char *dir, size_t len,
+                           size_t *out)
+{
+  size_t i = planner_slot(pt, dir, len);
+  size_t parent = PLANNER_NONE;
+  const char *slash;
+  int rc;
+
+  if (pt->slots[i] != 0) {
+    *out = pt->slots[i] - 1;
+    return 0;
+  }
+  if (len > 0) {
+    slash = memrchr(dir, '/', len);
+    rc = planner_node_of(pt, dir, slash != NULL ? (size_t)(slash - dir) : 0,
+                         &parent);
+    if (rc < 0)
+      return rc;
+  }
+  return planner_add_node(pt, dir, len, parent, out);
+}
+
+static int planner_node_of_file(struct planner_tree *pt, const char *path,
+                                size_t *out)
+{
+  const char *slash = strrchr(path, '/');
+
+  return planner_node_of(pt, path, slash != NULL ? (size_t)(slash - path) : 0,
+                         out);
+}
+
+/* urlmap keeps its URL prefix to itself, but a file's first URL is always
+ * "<prefix>/<relpath>", so one probe tells it. */
+static int planner_probe_prefix(struct planner_tree *pt, const struct urlmap *m,
+                                struct cfw_err *err)
+{
+  static const char probe[] = "/x";
+  struct strlist l;
+  size_t len = 0;
+  int rc;
+
+  strlist_init(&l);
+  rc = urlmap_paths(m, probe + 1, &l, err);
+  if (rc == 0 && l.n > 0)
+    len = strlen(l.v[0]);
+  if (rc == 0 && (len < sizeof(probe) - 1 ||
+                  strcmp(l.v[0] + len - (sizeof(probe) - 1), probe) != 0))
+    rc = cfw_err_set(err, -EINVAL, "urlmap: no URL prefix found");
+  if (rc == 0) {
+    pt->prefix = strndup(l.v[0], len - (sizeof(probe) - 1));
+    if (pt->prefix == NULL)
+      rc = -ENOMEM;
+  }
+  strlist_free(&l);
+  return rc;
+}
+
+static int planner_add_manifest(struct planner_tree *pt,
+                                const struct manifest *m)
+{
+  size_t n = m != NULL ? manifest_count(m) : 0;
+  size_t node;
+  size_t i;
+  int rc;
+
+  for (i = 0; i < n; i++) {
+    rc = planner_node_of_file(pt, manifest_at(m, i)->path, &node);
+    if (rc < 0)
+      return rc;
+    pt->nodes[node].m_files++;
+  }
+  return 0;
+}
+
+/* Maps every change to its URLs and its directory's node. */
+static int planner_add_changes(struct planner_tree *pt,
+                               const struct planner_input *in,
+                               struct cfw_err *err)
+{
+  const struct change *c;
+  size_t i;
+  int rc;
+
+  for (i = 0; i < in->n_changes; i++) {
+    c = &in->changes[i];
+    pt->url_off[i] = pt->urls.n;
+    pt->file_node[i] = PLANNER_NONE;
+    if (c->kind == CHANGE_TOUCHED)
+      continue;
+    rc = urlmap_paths(in->urlmap, c->entry.path, &pt->urls, err);
+    if (rc < 0)
+      return cfw_err_prefix(err, "%s", c->entry.path);
+    rc = planner_node_of_file(pt, c->entry.path, &pt->file_node[i]);
+    if (rc < 0)
+      return rc;
+  }
+  pt->url_off[in->n_changes] = pt->urls.n;
+  return 0;
+}
+
+/* Builds "<parent stem><encoded name>/" for node i.  A stem that would
+ * hold '*' or '~' (CloudFront cannot name them) or not leave room for
+ * the final '*' stays NULL: no wildcard on that directory or below. */
+static int planner_make_stem(struct planner_tree *pt, size_t i, struct buf *b)
+{
+  struct planner_node *n = &pt->nodes[i];
+  const char *name = strrchr(n->dir, '/');
+  const char *parent;
+  int rc;
+
+  parent = n->parent != PLANNER_NONE ? pt->nodes[n->parent].stem : pt->prefix;
+  if (parent == NULL)
+    return 0;
+  name = name != NULL ? name + 1 : n->dir;
+  buf_reset(b);
+  rc = buf_adds(b, parent);
+  if (rc == 0 && n->parent != PLANNER_NONE)
+    rc = urlmap_encode(name, strlen(name), b);
+  if (rc == 0)
+    rc = buf_addc(b, '/');
+  if (rc == -E2BIG || (rc == 0 && strpbrk(buf_str(b), "*~") != NULL))
+    return 0;
+  if (rc == 0)
+    n->stem = strdup(buf_str(b));
+  return rc == 0 && n->stem == NULL ? -ENOMEM : rc;
+}
+
+static int planner_make_stems(struct planner_tree *pt)
+{
+  struct buf b;
+  size_t i;
+  int rc = 0;
+
+  /* Room for the '*' that makes the stem a wildcard. */
+  buf_init(&b, CF_MAX_PATH_LEN - 1);
+  for (i = 0; i < pt->n_nodes && rc == 0; i++)
+    rc = planner_make_stem(pt, i, &b);
+  buf_free(&b);
+  return rc;
+}
+
+/* The deepest node from i up whose wildcard covers url, or PLANNER_NONE.
+ * Stems of ancestors are prefixes of each other, so every node above the
+ * answer covers url too. */
+static size_t planner_covering(const struct planner_tree *pt, size_t i,
+                               const char *url)
+{
+  const char *s;
+
+  for (; i != PLANNER_NONE; i = pt->nodes[i].parent) {
+    s = pt->nodes[i].stem;
+    if (s != NULL && strncmp(s, url, strlen(s)) == 0)
+      return i;
+  }
+  return PLANNER_NONE;
+}
+
+/* Counts each change on its own node.  ef/ew first count, on the node
+ * that covers it, each URL some wildcard covers; planner_sum_up turns
+ * that into what the node's own wildcard leaves uncovered. */
+static void planner_count_changes(struct planner_tree *pt,
+                                  const struct planner_input *in)
+{
+  struct planner_node *n;
+  const char *url;
+  size_t cov;
+  size_t i;
+  size_t u;
+  bool wild;
+
+  for (i = 0; i < in->n_changes; i++) {
+    if (pt->file_node[i] == PLANNER_NONE)
+      continue;
+    n = &pt->nodes[pt->file_node[i]];
+    n->c_files++;
+    if (in->manifest != NULL &&
+        manifest_find(in->manifest, in->changes[i].entry.path) != NULL)
+      n->c_in_m++;
+    for (u = pt->url_off[i]; u < pt->url_off[i + 1]; u++) {
+      url = pt->urls.v[u];
+      wild = urlmap_is_wildcard(url);
+      n->xf += wild ? 0 : 1;
+      n->xw += wild ? 1 : 0;
+      cov = planner_covering(pt, pt->file_node[i], url);
+      if (cov != PLANNER_NONE && wild)
+        pt->nodes[cov].ew++;
+      else if (cov != PLANNER_NONE)
+        pt->nodes[cov].ef++;
+    }
+  }
+}
+
+/* Adds every node's counts into its parent's (children come after
+ * parents), then derives what each wildcard would leave uncovered: the
+ * subtree's URLs minus those covered at or below the node. */
+static void planner_sum_up(struct planner_tree *pt)
+{
+  struct planner_node *n;
+  struct planner_node *p;
+  size_t i;
+
+  for (i = pt->n_nodes; i-- > 1;) {
+    n = &pt->nodes[i];
+    p = &pt->nodes[n->parent];
+    p->m_files += n->m_files;
+    p->c_files += n->c_files;
+    p->c_in_m += n->c_in_m;
+    p->xf += n->xf;
+    p->xw += n->xw;
+    p->ef += n->ef;
+    p->ew += n->ew;
+  }
+  for (i = 0; i < pt->n_nodes; i++) {
+    n = &pt->nodes[i];
+    n->ef = n->xf - n->ef;
+    n->ew = n->xw - n->ew;
+    n->cf = n->xf;
+    n->cw = n->xw;
+  }
+}
+
+static int planner_tree_alloc(struct planner_tree *pt, size_t n_changes)
+{
+  size_t root;
+
+  if (n_changes >= SIZE_MAX / sizeof(size_t))
+    return -ENOMEM;
+  pt->url_off = calloc(n_changes + 1, sizeof(*pt->url_off));
+  pt->file_node = calloc(n_changes + 1, sizeof(*pt->file_node));
+  if (pt->url_off == NULL || pt->file_node == NULL ||
+      planner_grow_slots(pt) < 0)
+    return -ENOMEM;
+  return planner_add_node(pt, "", 0, PLANNER_NONE, &root);
+}
+
+int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
+                       struct cfw_err *err)
+{
+  int rc;
+
+  memset(pt, 0, sizeof(*pt));
+  strlist_init(&pt->urls);
+  rc = planner_tree_alloc(pt, in->n_changes);
+  if (rc == 0)
+    rc = planner_probe_prefix(pt, in->urlmap, err);
+  if (rc == 0)
+    rc = planner_add_manifest(pt, in->manifest);
+  if (rc == 0)
+    rc = planner_add_changes(pt, in, err);
+  if (rc == 0)
+    rc = planner_make_stems(pt);
+  if (rc == 0) {
+    pt->cands = calloc(pt->n_nodes + 1, sizeof(*pt->cands));
+    rc = pt->cands != NULL ? 0 : -ENOMEM;
+  }
+  if (rc < 0) {
+    planner_tree_free(pt);
+    if (err != NULL && err->code == 0)
+      cfw_err_set(err, rc, "planner: %s", strerror(-rc));
+    return rc;
+  }
+  planner_count_changes(pt, in);
+  planner_sum_up(pt);
+  return 0;
+}
+
+void planner_tree_free(struct planner_tree *pt)
+{
+  size_t i;
+
+  if (pt == NULL)
+    return;
+  for (i = 0; i < pt->n_nodes; i++) {
+    free(pt->nodes[i].dir);
+    free(pt->nodes[i].stem);
+  }
+  free(pt->nodes);
+  free(pt->slots);
+  strlist_free(&pt->urls);
+  free(pt->url_off);
+  free(pt->file_node);
+  free(pt->prefix);
+  free(pt->cands);
+  memset(pt, 0, sizeof(*pt));
+}

@@ -101,4 +101,8 @@ int urlmap_encode(const char *in, size_t len, struct buf *out);
 /* True if path, an already-built URL path, is a wildcard: ends in '*'. */
 bool urlmap_is_wildcard(const char *path);
 
+/* The URL prefix every path starts with: "" or "/x", already encoded,
+ * without a trailing '/'.  Borrowed from m. */
+const char *urlmap_prefix(const struct urlmap *m);
+
 #endif

@@ -153,30 +153,11 @@ static int planner_node_of_file(struct planner_tree *pt, const char *path,
                          out);
 }
 
-/* urlmap keeps its URL prefix to itself, but a file's first URL is always
- * "<prefix>/<relpath>", so one probe tells it. */
-static int planner_probe_prefix(struct planner_tree *pt, const struct urlmap *m,
-                                struct cfw_err *err)
+static int planner_take_prefix(struct planner_tree *pt,
+                               const struct urlmap *m)
 {
-  static const char probe[] = "/x";
-  struct strlist l;
-  size_t len = 0;
-  int rc;
-
-  strlist_init(&l);
-  rc = urlmap_paths(m, probe + 1, &l, err);
-  if (rc == 0 && l.n > 0)
-    len = strlen(l.v[0]);
-  if (rc == 0 && (len < sizeof(probe) - 1 ||
-                  strcmp(l.v[0] + len - (sizeof(probe) - 1), probe) != 0))
-    rc = cfw_err_set(err, -EINVAL, "urlmap: no URL prefix found");
-  if (rc == 0) {
-    pt->prefix = strndup(l.v[0], len - (sizeof(probe) - 1));
-    if (pt->prefix == NULL)
-      rc = -ENOMEM;
-  }
-  strlist_free(&l);
-  return rc;
+  pt->prefix = strdup(urlmap_prefix(m));
+  return pt->prefix != NULL ? 0 : -ENOMEM;
 }
 
 static int planner_add_manifest(struct planner_tree *pt,
@@ -366,7 +347,7 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
   strlist_init(&pt->urls);
   rc = planner_tree_alloc(pt, in->n_changes);
   if (rc == 0)
-    rc = planner_probe_prefix(pt, in->urlmap, err);
+    rc = planner_take_prefix(pt, in->urlmap);
   if (rc == 0)
     rc = planner_add_manifest(pt, in->manifest);
   if (rc == 0)

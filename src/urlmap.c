@@ -498,3 +498,8 @@ int urlmap_paths(const struct urlmap *m, const char *relpath,
                        rc == -ENOMEM ? "out of memory" : "too long");
   return 0;
 }
+
+const char *urlmap_prefix(const struct urlmap *m)
+{
+  return m->prefix;
+}

@@ -13,9 +13,13 @@
  * AT_FDCWD) into out and its length into *size_out (may be NULL).  A
  * symlink is followed.  The file is opened non-blocking and checked with
  * fstat before any read, so a FIFO or device swapped in never blocks:
- * that gives -EINVAL ("not a regular file").  Other errors are the
- * open/read errno (-ENOENT when the file vanished, -EACCES...), or
- * -ENOMEM.  Thread-safe: it touches nothing but its arguments. */
+ * that gives -EINVAL ("not a regular file").  Only the length fstat gave
+ * at open is read, so a file that keeps growing cannot hold the caller
+ * for ever; if it grew, *size_out exceeds what was hashed, a size that
+ * moved, and the caller must not trust the hash (as for any size it did
+ * not expect).  Other errors are the open/read errno (-ENOENT when the
+ * file vanished, -EACCES...), or -ENOMEM.  Thread-safe: it touches
+ * nothing but its arguments. */
 int filehash_file(int dirfd, const char *path, unsigned char out[32],
                   uint64_t *size_out, struct cfw_err *err);
 

@@ -19,6 +19,17 @@ int statelock_acquire(const char *state_dir, struct cfw_err *err);
  * its pid in pid_out (possibly ""), 0 if free or never created. */
 int statelock_holder(const char *state_dir, char *pid_out, size_t n);
 
+/* Checks that the lock held on *fd is still <state_dir>/lock.  A state
+ * dir deleted (or replaced) under a running cfwatch takes the lock with
+ * it, and a second cfwatch could then take a new one and write the same
+ * manifest; call this before writing state.  If the lock file is gone or
+ * another file, it recreates the state dir (0700), locks the new file
+ * and swaps *fd.  Returns 0 if the lock was in place, 1 if it was taken
+ * anew (worth a warning), -EWOULDBLOCK if another process got there
+ * first (then *fd is unchanged and the caller must not write), or
+ * another negative errno.  Cost: an fstat and an lstat. */
+int statelock_renew(int *fd, const char *state_dir, struct cfw_err *err);
+
 /* Releases a lock taken by statelock_acquire; a negative fd is fine. */
 void statelock_release(int fd);
 

@@ -50,19 +50,41 @@ struct tree_scan_opts {
    * scan goes on.  May be NULL. */
   void (*warn)(void *ctx, const char *relpath, int err);
   void *ctx; /* borrowed; passed to both */
+  /* A symlink whose target resolves (realpath) outside the root is left
+   * out with -EXDEV unless this is set: a build folder must not make
+   * cfwatch read /etc or a home directory.  Links that stay inside, by
+   * any route, are followed either way.  Default false. */
+  bool follow_outside;
+  /* The directory symlinks must stay inside, when it is not the root
+   * itself: a partial scan of ROOT/sub passes ROOT, so sub's links to
+   * elsewhere in the site count as inside.  Borrowed; NULL: the root. */
+  const char *contain;
 };
 
 void tree_init(struct tree *t);
 void tree_free(struct tree *t); /* NULL is fine; leaves t empty */
 
 /* Lists the regular files under root into t (overwritten, not freed: free
- * an old tree first).  Symlinks to files and directories are followed;
- * FIFOs, sockets and devices are skipped without being opened.  Only the
- * root failing fails the scan (-ENOENT, -ENOTDIR, -EACCES...), and
- * -ENOMEM; then t is left empty.  o may be NULL.  Cost: one fstatat per
- * file, one open+fstat per directory, then a sort. */
+ * an old tree first).  Symlinks to files and directories are followed
+ * while they stay inside (see follow_outside); FIFOs, sockets and devices
+ * are skipped without being opened.  Only the root failing fails the scan
+ * (-ENOENT, -ENOTDIR, -EACCES..., -EXDEV if root lies outside
+ * o->contain), and -ENOMEM; then t is left empty.  o may be NULL (links
+ * stay inside).  Cost: one fstatat per file, one open+fstat per
+ * directory, a realpath per symlink unless follow_outside, then a sort. */
 int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
               struct cfw_err *err);
+
+/* True if path is base or lies under it; both are absolute and
+ * canonical (realpath results). */
+bool tree_path_within(const char *base, const char *path);
+
+/* Resolves path with realpath(3) and checks that the result lies within
+ * base (a realpath result).  0 with the result in *out (the caller frees
+ * it), -EXDEV if it lies outside, or realpath's error as a negative errno
+ * (-ENOENT for a dangling link, -ELOOP, -EACCES, -ENAMETOOLONG, -ENOMEM);
+ * then *out is NULL. */
+int tree_resolve_within(const char *base, const char *path, char **out);
 
 /* Copies src into dst with a fresh path.  0 or -ENOMEM (dst untouched). */
 int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);

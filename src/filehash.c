@@ -9,27 +9,38 @@
 
 #include <openssl/evp.h>
 
-/* Feeds all of fd to ctx; returns the byte count or a negative errno. */
-static int64_t hash_fd(int fd, EVP_MD_CTX *ctx, unsigned char *chunk)
+/* Feeds fd to ctx up to limit bytes (its size at open), so a file that
+ * keeps growing cannot keep a worker busy for ever; returns the byte
+ * count or a negative errno.  One more read tells whether the file went
+ * on: then the count exceeds what was hashed, which callers see as a
+ * size that moved. */
+static int64_t hash_fd(int fd, EVP_MD_CTX *ctx, unsigned char *chunk,
+                       uint64_t limit)
 {
-  int64_t total = 0;
+  uint64_t total = 0;
+  size_t want;
   ssize_t n;
 
   for (;;) {
-    n = read(fd, chunk, FILEHASH_CHUNK);
+    want = limit - total < FILEHASH_CHUNK ? (size_t)(limit - total)
+                                          : FILEHASH_CHUNK;
+    n = read(fd, chunk, want > 0 ? want : 1);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       return -errno;
     if (n == 0)
-      return total;
+      return (int64_t)total;
+    if (want == 0)
+      return (int64_t)total + n; /* grew since open: not hashed */
     if (EVP_DigestUpdate(ctx, chunk, (size_t)n) != 1)
       return -ENOMEM;
-    total += n;
+    total += (uint64_t)n;
   }
 }
 
-static int hash_open_fd(int fd, unsigned char out[32], uint64_t *size_out)
+static int hash_open_fd(int fd, uint64_t limit, unsigned char out[32],
+                        uint64_t *size_out)
 {
   EVP_MD_CTX *ctx;
   unsigned char *chunk;
@@ -39,7 +50,7 @@ static int hash_open_fd(int fd, unsigned char out[32], uint64_t *size_out)
   chunk = malloc(FILEHASH_CHUNK);
   if (ctx != NULL && chunk != NULL &&
       EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
-    n = hash_fd(fd, ctx, chunk);
+    n = hash_fd(fd, ctx, chunk, limit);
   if (n >= 0 && EVP_DigestFinal_ex(ctx, out, NULL) != 1)
     n = -ENOMEM;
   free(chunk);
@@ -68,7 +79,7 @@ int filehash_file(int dirfd, const char *path, unsigned char out[32],
   } else if (!S_ISREG(st.st_mode)) {
     rc = cfw_err_set(err, -EINVAL, "%s: not a regular file", path);
   } else {
-    rc = hash_open_fd(fd, out, size_out);
+    rc = hash_open_fd(fd, (uint64_t)st.st_size, out, size_out);
     if (rc < 0)
       rc = cfw_err_set(err, rc, "%s: %s", path, strerror(-rc));
   }

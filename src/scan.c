@@ -58,7 +58,7 @@ static void scan_warn(void *ctx, const char *relpath, int errnum)
 static void scan_on_walk(uv_work_t *req)
 {
   struct scan *s = container_of(req, struct scan, walk);
-  struct tree_scan_opts to = {scan_skip, scan_warn, s};
+  struct tree_scan_opts to = {.skip = scan_skip, .warn = scan_warn, .ctx = s};
   struct scan_result *r = &s->result;
 
   const struct manifest *m = s->opts.manifest;

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -90,6 +92,37 @@ int statelock_holder(const char *state_dir, char *pid_out, size_t n)
   }
   (void)close(fd); /* drops the shared lock if we got it */
   return held;
+}
+
+/* True if fd is still the file <state_dir>/lock names. */
+static bool statelock_in_place(int fd, const char *state_dir)
+{
+  struct stat held;
+  struct stat named;
+  struct buf path;
+  int rc;
+
+  buf_init(&path, 8192);
+  rc = buf_addf(&path, "%s/lock", state_dir);
+  if (rc == 0)
+    rc = lstat(buf_str(&path), &named);
+  buf_free(&path);
+  return rc == 0 && fstat(fd, &held) == 0 && held.st_nlink > 0 &&
+         held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+int statelock_renew(int *fd, const char *state_dir, struct cfw_err *err)
+{
+  int nfd;
+
+  if (statelock_in_place(*fd, state_dir))
+    return 0;
+  nfd = statelock_acquire(state_dir, err);
+  if (nfd < 0)
+    return nfd;
+  statelock_release(*fd);
+  *fd = nfd;
+  return 1;
 }
 
 void statelock_release(int fd)

@@ -148,19 +148,25 @@ static int subscan_dir(struct tree *t, const char *root, const char *rel,
                        const struct tree_scan_opts *o, struct cfw_err *err)
 {
   struct subscan_ctx c = {o, rel, {0}};
-  struct tree_scan_opts so = {subscan_skip, subscan_warn, &c};
+  struct tree_scan_opts so = {
+      .skip = subscan_skip, .warn = subscan_warn, .ctx = &c};
   struct buf dir;
   struct tree sub;
   int rc;
 
+  /* Links are judged by the site root, as a full walk judges them, not
+   * by the subdirectory: blog/latest -> ../posts/x stays inside. */
+  so.follow_outside = o->follow_outside;
+  so.contain = o->contain != NULL ? o->contain : root;
   buf_init(&c.path, SIZE_MAX / 2);
   buf_init(&dir, SIZE_MAX / 2);
   tree_init(&sub);
   rc = buf_addf(&dir, "%s/%s", root, rel);
   if (rc == 0)
     rc = tree_scan(&sub, buf_str(&dir), &so, err);
-  /* A directory that vanished meanwhile simply has no files. */
-  if (rc == -ENOENT || rc == -ENOTDIR)
+  /* A directory that vanished meanwhile simply has no files, and one
+   * that now leads outside has none the full walk would list. */
+  if (rc == -ENOENT || rc == -ENOTDIR || rc == -EXDEV)
     rc = 0;
   if (rc == 0)
     rc = subscan_adopt(t, &sub, rel);
@@ -170,19 +176,45 @@ static int subscan_dir(struct tree *t, const char *root, const char *rel,
   return rc;
 }
 
-static int subscan_one(struct tree *t, const char *root, const char *rel,
-                       const struct tree_scan_opts *o, struct cfw_err *err)
+/* Stats root/rel as a full walk would reach it: through symlinks only
+ * while they stay within base (NULL: anywhere).  0 with *st filled, 1 if
+ * it is gone or left out (told to o->warn, as the walk tells it), or
+ * -ENOMEM. */
+static int subscan_stat(const char *root, const char *rel, const char *base,
+                        const struct tree_scan_opts *o, struct stat *st)
 {
-  struct stat st;
   struct buf p;
+  char *res = NULL;
   int rc;
 
   buf_init(&p, SIZE_MAX / 2);
   rc = buf_addf(&p, "%s/%s", root, rel);
-  /* stat, not lstat: symlinks to files count by their target. */
-  if (rc == 0 && stat(buf_str(&p), &st) < 0)
-    rc = 1; /* gone (or unreachable): the manifest side makes it DELETED */
+  if (rc == 0 && base != NULL)
+    rc = tree_resolve_within(base, buf_str(&p), &res);
+  /* Symlinks to files count by their target: stat, or lstat of the
+   * resolved path, where a symlink can only have appeared since (it is
+   * changing: a later event tells).  Gone makes it DELETED. */
+  if (rc == 0 && res == NULL && stat(buf_str(&p), st) < 0)
+    rc = -ENOENT;
+  if (rc == 0 && res != NULL && (lstat(res, st) < 0 || S_ISLNK(st->st_mode)))
+    rc = -ENOENT;
   buf_free(&p);
+  free(res);
+  if (rc == -ENOMEM || rc == 0)
+    return rc;
+  if (rc != -ENOENT && rc != -ENOTDIR && o->warn != NULL)
+    o->warn(o->ctx, rel, rc);
+  return 1;
+}
+
+static int subscan_one(struct tree *t, const char *root, const char *rel,
+                       const char *base, const struct tree_scan_opts *o,
+                       struct cfw_err *err)
+{
+  struct stat st;
+  int rc;
+
+  rc = subscan_stat(root, rel, base, o, &st);
   if (rc != 0)
     return rc < 0 ? rc : 0;
   if (S_ISREG(st.st_mode))
@@ -193,18 +225,39 @@ static int subscan_one(struct tree *t, const char *root, const char *rel,
   return 0; /* FIFOs, sockets, devices: never files of a site */
 }
 
+/* The directory links must stay in, resolved: NULL when they may lead
+ * anywhere, or when it cannot be resolved (then nothing under it can be
+ * reached either, and every path is gone).  0 or -ENOMEM. */
+static int subscan_base(const char *root, const struct tree_scan_opts *o,
+                        char **base, bool *gone)
+{
+  *base = NULL;
+  *gone = false;
+  if (o->follow_outside)
+    return 0;
+  *base = realpath(o->contain != NULL ? o->contain : root, NULL);
+  if (*base == NULL && errno == ENOMEM)
+    return -ENOMEM;
+  *gone = *base == NULL;
+  return 0;
+}
+
 int subscan_tree(struct tree *t, const char *root,
                  const struct strlist *paths, const struct tree_scan_opts *o,
                  struct cfw_err *err)
 {
   struct timespec now;
+  char *base;
+  bool gone;
   size_t i;
-  int rc = 0;
+  int rc;
 
   clock_gettime(CLOCK_REALTIME, &now);
   t->scanned_at_ns = subscan_ns(&now);
-  for (i = 0; i < paths->n && rc == 0; i++)
-    rc = subscan_one(t, root, paths->v[i], o, err);
+  rc = subscan_base(root, o, &base, &gone);
+  for (i = 0; i < paths->n && rc == 0 && !gone; i++)
+    rc = subscan_one(t, root, paths->v[i], base, o, err);
+  free(base);
   if (rc < 0) {
     tree_free(t);
     return cfw_err_set(err, rc, "scanning changed paths: %s", strerror(-rc));

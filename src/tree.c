@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,9 +31,18 @@ struct walk {
   struct dir_id *stack;           /* owned; directories being walked */
   size_t depth;
   size_t stack_cap;
+  /* Unless symlinks may lead out (follow_outside), each one is resolved
+   * as real_root/path and must land under base; both are realpath(3)
+   * results, so the root may itself be reached through a symlink. */
+  char *base;      /* owned; NULL when links are followed anywhere */
+  char *real_root; /* owned; NULL when links are followed anywhere */
+  struct buf link; /* scratch: real_root/path */
+  int dir_flags;   /* open flags for directories */
 };
 
 static int walk_dir(struct walk *w, int fd);
+static int walk_link(struct walk *w, int dfd, const char *name);
+static int walk_stat(struct walk *w, int dfd, const char *name, bool again);
 
 void tree_init(struct tree *t)
 {
@@ -185,8 +195,12 @@ static int stack_push(struct walk *w, const struct stat *st)
 }
 
 /* Walks the directory name in dfd (the current path already names it),
- * following a symlink, unless it is excluded or already on the stack. */
-static int walk_subdir(struct walk *w, int dfd, const char *name)
+ * unless it is excluded or already on the stack.  When links must stay
+ * inside, directories are opened with O_NOFOLLOW, so one swapped for a
+ * symlink since it was seen fails (ELOOP, or ENOTDIR with O_DIRECTORY)
+ * instead of being followed out; with again, such an entry is looked at
+ * once more and judged for what it has become. */
+static int walk_subdir(struct walk *w, int dfd, const char *name, bool again)
 {
   struct stat st;
   int fd;
@@ -194,7 +208,9 @@ static int walk_subdir(struct walk *w, int dfd, const char *name)
 
   if (walk_skip(w, true))
     return 0;
-  fd = openat(dfd, name, TREE_DIR_FLAGS);
+  fd = openat(dfd, name, w->dir_flags);
+  if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && again)
+    return walk_stat(w, dfd, name, false);
   if (fd < 0)
     return walk_warn(w, -errno);
   if (fstat(fd, &st) < 0) {
@@ -212,20 +228,92 @@ static int walk_subdir(struct walk *w, int dfd, const char *name)
   return rc;
 }
 
-/* Stats name (following a symlink once seen) and records or descends. */
-static int walk_stat(struct walk *w, int dfd, const char *name, bool follow)
+/* Records a regular file or descends into a directory; name in dfd is
+ * what st describes.  Anything else (FIFO, socket, device) is left out
+ * without being opened. */
+static int walk_found(struct walk *w, int dfd, const char *name,
+                      const struct stat *st, bool again)
+{
+  if (S_ISDIR(st->st_mode))
+    return walk_subdir(w, dfd, name, again);
+  if (!S_ISREG(st->st_mode) || walk_skip(w, false))
+    return 0;
+  return tree_push(w->t, buf_str(&w->path), st);
+}
+
+bool tree_path_within(const char *base, const char *path)
+{
+  size_t n = strlen(base);
+
+  if (n == 1 && base[0] == '/')
+    return path[0] == '/';
+  return strncmp(base, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int tree_resolve_within(const char *base, const char *path, char **out)
+{
+  char *res;
+  int e;
+
+  *out = NULL;
+  res = realpath(path, NULL);
+  if (res == NULL) {
+    e = errno;
+    return e > 0 ? -e : -EIO;
+  }
+  if (!tree_path_within(base, res)) {
+    free(res);
+    return -EXDEV;
+  }
+  *out = res;
+  return 0;
+}
+
+/* Follows the symlink name in dfd (the current path names it) if its
+ * target stays inside, from the resolved path, so that what was checked
+ * is what gets stat'ed or opened; else warns -EXDEV. */
+static int walk_link(struct walk *w, int dfd, const char *name)
+{
+  struct stat st;
+  char *res = NULL;
+  int rc;
+
+  if (w->base == NULL) {
+    if (fstatat(dfd, name, &st, 0) < 0)
+      return walk_warn(w, -errno);
+    return walk_found(w, dfd, name, &st, false);
+  }
+  buf_reset(&w->link);
+  rc = buf_addf(&w->link, "%s/%s", w->real_root, buf_str(&w->path));
+  if (rc < 0)
+    return walk_warn(w, rc == -E2BIG ? -ENAMETOOLONG : rc);
+  rc = tree_resolve_within(w->base, buf_str(&w->link), &res);
+  if (rc < 0 || res == NULL)
+    return walk_warn(w, rc < 0 ? rc : -ENOMEM);
+  /* realpath left no symlink in res.  If its last part is one now, the
+   * tree is changing under the walk: leave it out as vanished, and a
+   * later scan sees how it ends. */
+  if (fstatat(AT_FDCWD, res, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    rc = walk_warn(w, -errno);
+  else if (S_ISLNK(st.st_mode))
+    rc = walk_warn(w, -ENOENT);
+  else
+    rc = walk_found(w, AT_FDCWD, res, &st, false);
+  free(res);
+  return rc;
+}
+
+/* Stats name without following it, then records, descends or judges
+ * the link; again as for walk_subdir. */
+static int walk_stat(struct walk *w, int dfd, const char *name, bool again)
 {
   struct stat st;
 
-  if (fstatat(dfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return walk_warn(w, -errno);
   if (S_ISLNK(st.st_mode))
-    return walk_stat(w, dfd, name, true);
-  if (S_ISDIR(st.st_mode))
-    return walk_subdir(w, dfd, name);
-  if (!S_ISREG(st.st_mode) || walk_skip(w, false))
-    return 0;
-  return tree_push(w->t, buf_str(&w->path), &st);
+    return walk_link(w, dfd, name);
+  return walk_found(w, dfd, name, &st, again);
 }
 
 static int walk_entry(struct walk *w, int dfd, const struct dirent *de)
@@ -244,9 +332,11 @@ static int walk_entry(struct walk *w, int dfd, const struct dirent *de)
   if (rc < 0)
     return walk_warn(w, rc);
   if (de->d_type == DT_DIR)
-    rc = walk_subdir(w, dfd, name);
+    rc = walk_subdir(w, dfd, name, true);
+  else if (de->d_type == DT_LNK)
+    rc = walk_link(w, dfd, name);
   else
-    rc = walk_stat(w, dfd, name, de->d_type == DT_LNK);
+    rc = walk_stat(w, dfd, name, true);
   path_leave(w, old);
   return rc;
 }
@@ -291,6 +381,13 @@ static int neg_errno(void)
   return e > 0 ? -e : -EIO;
 }
 
+static int root_error(struct cfw_err *err, const char *root, int rc)
+{
+  if (rc == -ENOENT)
+    return cfw_err_set(err, rc, "root %s does not exist", root);
+  return cfw_err_set(err, rc, "root %s: %s", root, strerror(-rc));
+}
+
 /* Opens root and stats it; returns the fd or a negative errno. */
 static int open_root(const char *root, struct stat *st)
 {
@@ -308,6 +405,58 @@ static int open_root(const char *root, struct stat *st)
   return fd;
 }
 
+/* Resolves the root and the directory links must stay in (the root
+ * unless o->contain says otherwise), unless links may lead anywhere. */
+static int walk_contain(struct walk *w, const char *root,
+                        const struct tree_scan_opts *o, struct cfw_err *err)
+{
+  const char *contain = o != NULL ? o->contain : NULL;
+  int rc;
+
+  if (o != NULL && o->follow_outside) {
+    w->dir_flags = TREE_DIR_FLAGS;
+    return 0;
+  }
+  w->dir_flags = TREE_DIR_FLAGS | O_NOFOLLOW;
+  w->real_root = realpath(root, NULL);
+  if (w->real_root == NULL)
+    return root_error(err, root, neg_errno());
+  if (contain == NULL) {
+    w->base = strdup(w->real_root);
+    return w->base != NULL ? 0 : cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  w->base = realpath(contain, NULL);
+  if (w->base == NULL) {
+    rc = neg_errno();
+    return cfw_err_set(err, rc, "%s: %s", contain, strerror(-rc));
+  }
+  if (!tree_path_within(w->base, w->real_root))
+    return cfw_err_set(err, -EXDEV, "%s leads outside %s", root, contain);
+  return 0;
+}
+
+static void walk_free(struct walk *w)
+{
+  buf_free(&w->path);
+  buf_free(&w->link);
+  free(w->stack);
+  free(w->base);
+  free(w->real_root);
+}
+
+/* Walks the opened root fd, which it takes over. */
+static int walk_root(struct walk *w, int fd, const struct stat *st)
+{
+  int rc;
+
+  rc = stack_push(w, st);
+  if (rc < 0) {
+    close(fd);
+    return rc;
+  }
+  return walk_dir(w, fd);
+}
+
 int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
               struct cfw_err *err)
 {
@@ -321,22 +470,24 @@ int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
   if (clock_gettime(CLOCK_REALTIME, &now) < 0)
     return cfw_err_set(err, -errno, "clock_gettime: %s", strerror(errno));
   t->scanned_at_ns = ts_ns(&now);
-  fd = open_root(root, &st);
-  if (fd == -ENOENT)
-    return cfw_err_set(err, fd, "root %s does not exist", root);
-  if (fd < 0)
-    return cfw_err_set(err, fd, "root %s: %s", root, strerror(-fd));
   buf_init(&w.path, TREE_PATH_MAX);
-  rc = stack_push(&w, &st);
-  if (rc == 0)
-    rc = walk_dir(&w, fd);
-  else
-    close(fd);
-  buf_free(&w.path);
-  free(w.stack);
+  buf_init(&w.link, TREE_PATH_MAX + PATH_MAX);
+  rc = walk_contain(&w, root, o, err);
+  if (rc == 0) {
+    /* The resolved root is the very directory links are judged against,
+     * even if the root's own symlink is swapped meanwhile. */
+    fd = open_root(w.real_root != NULL ? w.real_root : root, &st);
+    if (fd < 0)
+      rc = root_error(err, root, fd);
+    else
+      rc = walk_root(&w, fd, &st);
+    if (rc < 0 && fd >= 0)
+      rc = cfw_err_set(err, rc, "scanning %s: %s", root, strerror(-rc));
+  }
+  walk_free(&w);
   if (rc < 0) {
     tree_free(t);
-    return cfw_err_set(err, rc, "scanning %s: %s", root, strerror(-rc));
+    return rc;
   }
   if (t->n > 1)
     qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);

@@ -1,10 +1,14 @@
 #include "filehash.h"
+#include "strlist.h"
+#include "subscan.h"
 #include "tree.h"
 
 #include "test.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 
 /* What the callbacks saw. */
 struct seen {
@@ -34,7 +38,7 @@ static bool skip_pruned(void *ctx, const char *relpath, bool is_dir)
 
 static int scan(struct tree *t, const char *root, struct seen *s)
 {
-  struct tree_scan_opts o = {skip_pruned, on_warn, s};
+  struct tree_scan_opts o = {.skip = skip_pruned, .warn = on_warn, .ctx = s};
   struct cfw_err err = {0};
 
   return tree_scan(t, root, &o, &err);
@@ -319,6 +323,465 @@ static void test_filehash_refuses_fifo_without_blocking(void)
   test_rmtree(dir);
 }
 
+/* Issue 6: hostile trees.  A site root and, beside it, a directory that
+ * stands for the rest of the file system (/etc, a home directory). */
+struct hostile {
+  char top[256];     /* the test's temp dir */
+  char root[512];    /* top/site */
+  char outside[512]; /* top/outside */
+};
+
+static void hostile_init(struct hostile *h)
+{
+  test_tmpdir(h->top, sizeof(h->top));
+  join(h->root, sizeof(h->root), h->top, "site");
+  join(h->outside, sizeof(h->outside), h->top, "outside");
+  test_write(h->top, "site/index.html", "i");
+  test_write(h->top, "outside/secret.html", "s");
+  test_write(h->top, "outside/sub/deep.html", "d");
+}
+
+/* Makes root/rel a symlink to target. */
+static void hostile_link(const struct hostile *h, const char *target,
+                         const char *rel)
+{
+  char path[1024];
+
+  join(path, sizeof(path), h->root, rel);
+  CHECK_EQ_INT(symlink(target, path), 0);
+}
+
+static int scan_opts(struct tree *t, const char *root, struct seen *s,
+                     bool follow_outside)
+{
+  struct tree_scan_opts o = {.skip = skip_pruned, .warn = on_warn, .ctx = s};
+  struct cfw_err err = {0};
+
+  o.follow_outside = follow_outside;
+  return tree_scan(t, root, &o, &err);
+}
+
+static bool tree_has(const struct tree *t, const char *path)
+{
+  size_t i;
+
+  for (i = 0; i < t->n; i++)
+    if (strcmp(t->v[i].path, path) == 0)
+      return true;
+  return false;
+}
+
+static void test_symlink_to_dir_outside_root_is_skipped_exdev(void)
+{
+  struct hostile h;
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  hostile_link(&h, "../outside", "out");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, false), 0);
+  CHECK_EQ_INT(t.n, 1);
+  CHECK(tree_has(&t, "index.html"));
+  CHECK_EQ_INT(s.warned, 1);
+  CHECK_EQ_INT(s.last_warn, -EXDEV);
+  CHECK_EQ_STR(s.warn_path, "out");
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+static void test_symlink_to_file_outside_root_is_skipped_exdev(void)
+{
+  struct hostile h;
+  char target[1024];
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  join(target, sizeof(target), h.outside, "secret.html");
+  hostile_link(&h, target, "leak.html"); /* absolute */
+  hostile_link(&h, "/etc/passwd", "passwd.html");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, false), 0);
+  CHECK_EQ_INT(t.n, 1);
+  CHECK(!tree_has(&t, "leak.html"));
+  CHECK(!tree_has(&t, "passwd.html"));
+  CHECK_EQ_INT(s.warned, 2);
+  CHECK_EQ_INT(s.last_warn, -EXDEV);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+static void test_symlink_outside_root_is_followed_when_allowed(void)
+{
+  struct hostile h;
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  hostile_link(&h, "../outside", "out");
+  hostile_link(&h, "../outside/secret.html", "leak.html");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, true), 0);
+  CHECK_EQ_INT(t.n, 4);
+  CHECK(tree_has(&t, "out/sub/deep.html"));
+  CHECK(tree_has(&t, "leak.html"));
+  CHECK_EQ_INT(s.warned, 0);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* A link that climbs out and back in ("../site/x") or names the root by
+ * an absolute path stays inside. */
+static void test_symlink_back_into_root_is_followed(void)
+{
+  struct hostile h;
+  char target[1024];
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  test_write(h.root, "real/x.html", "x");
+  hostile_link(&h, "../site/real", "via-parent");
+  join(target, sizeof(target), h.root, "real/x.html");
+  hostile_link(&h, target, "absolute.html");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, false), 0);
+  CHECK(tree_has(&t, "via-parent/x.html"));
+  CHECK(tree_has(&t, "absolute.html"));
+  CHECK_EQ_INT(t.n, 4);
+  CHECK_EQ_INT(s.warned, 0);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* The root named through a symlink (public -> build/v2, as deploy
+ * scripts do): links into the real root, by either name, are inside. */
+static void test_root_reached_through_symlink_keeps_inside_links(void)
+{
+  struct hostile h;
+  char alias[1024];
+  char target[1024];
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  test_write(h.root, "real/x.html", "x");
+  join(alias, sizeof(alias), h.top, "public");
+  CHECK_EQ_INT(symlink("site", alias), 0);
+  join(target, sizeof(target), alias, "real/x.html");
+  hostile_link(&h, target, "by-alias.html");
+  hostile_link(&h, "real", "rel-dir");
+  hostile_link(&h, "../outside", "out");
+  CHECK_EQ_INT(scan_opts(&t, alias, &s, false), 0);
+  CHECK(tree_has(&t, "by-alias.html"));
+  CHECK(tree_has(&t, "rel-dir/x.html"));
+  CHECK(!tree_has(&t, "out/secret.html"));
+  CHECK_EQ_INT(t.n, 4);
+  CHECK_EQ_INT(s.warned, 1);
+  CHECK_EQ_STR(s.warn_path, "out");
+  CHECK_EQ_INT(s.last_warn, -EXDEV);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* A chain of links is judged by where it ends. */
+static void test_symlink_chain_leaving_root_is_skipped(void)
+{
+  struct hostile h;
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  hostile_link(&h, "../outside", "hop2");
+  hostile_link(&h, "hop2", "hop1");
+  test_write(h.root, "d/keep.html", "k");
+  hostile_link(&h, "../hop1/sub", "d/deep");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, false), 0);
+  CHECK_EQ_INT(t.n, 2);
+  CHECK(tree_has(&t, "d/keep.html"));
+  CHECK_EQ_INT(s.warned, 3);
+  CHECK_EQ_INT(s.last_warn, -EXDEV);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+static void test_symlink_cycle_between_links_warns_eloop(void)
+{
+  struct hostile h;
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  hostile_link(&h, "b", "a");
+  hostile_link(&h, "a", "b");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, false), 0);
+  CHECK_EQ_INT(t.n, 1);
+  CHECK_EQ_INT(s.warned, 2);
+  CHECK_EQ_INT(s.last_warn, -ELOOP);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* Deletes what the walk is about to open, from the skip callback, so the
+ * race between readdir and open is hit every time. */
+struct racer {
+  struct seen seen;
+  const char *root;
+  int deleted;
+};
+
+static bool skip_deleting(void *ctx, const char *relpath, bool is_dir)
+{
+  struct racer *r = ctx;
+  char path[1024];
+  char cmd[1200];
+
+  if (strcmp(relpath, "gone") != 0 && strcmp(relpath, "gone.html") != 0)
+    return false;
+  join(path, sizeof(path), r->root, relpath);
+  if (snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path) >= (int)sizeof(cmd))
+    exit(2);
+  if (system(cmd) == 0)
+    r->deleted++;
+  (void)is_dir; /* files and directories alike are deleted, never skipped */
+  return false;
+}
+
+static void racer_warn(void *ctx, const char *relpath, int code)
+{
+  struct racer *r = ctx;
+
+  on_warn(&r->seen, relpath, code);
+}
+
+static void test_entries_vanishing_during_walk_are_left_out(void)
+{
+  struct hostile h;
+  struct racer r = {{0}, NULL, 0};
+  struct tree_scan_opts o = {
+      .skip = skip_deleting, .warn = racer_warn, .ctx = &r};
+  struct cfw_err err = {0};
+  unsigned char hash[32];
+  struct tree t;
+  int dfd;
+
+  hostile_init(&h);
+  r.root = h.root;
+  test_write(h.root, "gone/a.html", "a");
+  test_write(h.root, "gone.html", "g");
+  CHECK_EQ_INT(tree_scan(&t, h.root, &o, &err), 0);
+  CHECK_EQ_INT(r.deleted, 2);
+  /* The directory vanished before it was opened: warned, not listed. */
+  CHECK(!tree_has(&t, "gone/a.html"));
+  CHECK_EQ_INT(r.seen.warned, 1);
+  CHECK_EQ_INT(r.seen.last_warn, -ENOENT);
+  CHECK_EQ_STR(r.seen.warn_path, "gone");
+  /* The file vanished after its stat: hashing it says so plainly. */
+  dfd = open(h.root, O_RDONLY | O_DIRECTORY);
+  CHECK(dfd >= 0);
+  if (tree_has(&t, "gone.html"))
+    CHECK_EQ_INT(filehash_file(dfd, "gone.html", hash, NULL, &err), -ENOENT);
+  CHECK(tree_has(&t, "index.html"));
+  close(dfd);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* Swaps directory "swap" for a symlink out of the root just before the
+ * walk opens it: the race a hostile build could win between readdir and
+ * open. */
+static bool skip_swapping(void *ctx, const char *relpath, bool is_dir)
+{
+  struct racer *r = ctx;
+  char path[1024];
+  char cmd[2200];
+
+  if (!is_dir || strcmp(relpath, "swap") != 0 || r->deleted > 0)
+    return false;
+  join(path, sizeof(path), r->root, relpath);
+  if (snprintf(cmd, sizeof(cmd), "rm -rf '%s' && ln -s ../outside '%s'", path,
+               path) >= (int)sizeof(cmd))
+    exit(2);
+  if (system(cmd) == 0)
+    r->deleted++;
+  return false;
+}
+
+static void test_directory_swapped_for_outside_link_is_not_followed(void)
+{
+  struct hostile h;
+  struct racer r = {{0}, NULL, 0};
+  struct tree_scan_opts o = {
+      .skip = skip_swapping, .warn = racer_warn, .ctx = &r};
+  struct cfw_err err = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  r.root = h.root;
+  test_write(h.root, "swap/page.html", "p");
+  CHECK_EQ_INT(tree_scan(&t, h.root, &o, &err), 0);
+  CHECK_EQ_INT(r.deleted, 1);
+  CHECK_EQ_INT(t.n, 1);
+  CHECK(tree_has(&t, "index.html"));
+  CHECK_EQ_INT(r.seen.warned, 1);
+  CHECK_EQ_INT(r.seen.last_warn, -EXDEV);
+  CHECK_EQ_STR(r.seen.warn_path, "swap");
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+static void test_device_node_is_skipped_without_opening(void)
+{
+  struct hostile h;
+  char path[1024];
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  join(path, sizeof(path), h.root, "tty");
+  /* /dev/tty: opening it could hang or steal the terminal. */
+  if (mknod(path, S_IFCHR | 0600, makedev(5, 0)) < 0) {
+    printf("skipped: mknod needs CAP_MKNOD\n");
+    test_rmtree(h.top);
+    return;
+  }
+  hostile_link(&h, "tty", "tty-link");
+  CHECK_EQ_INT(scan_opts(&t, h.root, &s, false), 0);
+  CHECK_EQ_INT(t.n, 1);
+  CHECK(tree_has(&t, "index.html"));
+  CHECK_EQ_INT(s.warned, 0);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* Watch mode rescans single paths; it must list what a full walk lists. */
+static int subscan_one_path(struct tree *t, const char *root, const char *rel,
+                            struct seen *s, bool follow_outside)
+{
+  struct tree_scan_opts o = {.warn = on_warn, .ctx = s};
+  struct cfw_err err = {0};
+  struct strlist paths;
+  int rc;
+
+  o.follow_outside = follow_outside;
+  strlist_init(&paths);
+  CHECK_EQ_INT(strlist_push(&paths, rel), 0);
+  tree_init(t);
+  rc = subscan_tree(t, root, &paths, &o, &err);
+  strlist_free(&paths);
+  return rc;
+}
+
+static void test_subscan_skips_symlink_outside_root_like_full_scan(void)
+{
+  struct hostile h;
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  hostile_link(&h, "../outside/secret.html", "leak.html");
+  hostile_link(&h, "../outside", "out");
+  CHECK_EQ_INT(subscan_one_path(&t, h.root, "leak.html", &s, false), 0);
+  CHECK_EQ_INT(t.n, 0);
+  CHECK_EQ_INT(s.last_warn, -EXDEV);
+  CHECK_EQ_STR(s.warn_path, "leak.html");
+  tree_free(&t);
+  CHECK_EQ_INT(subscan_one_path(&t, h.root, "out", &s, false), 0);
+  CHECK_EQ_INT(t.n, 0);
+  CHECK_EQ_STR(s.warn_path, "out");
+  tree_free(&t);
+  CHECK_EQ_INT(subscan_one_path(&t, h.root, "out/sub/deep.html", &s, false), 0);
+  CHECK_EQ_INT(t.n, 0);
+  tree_free(&t);
+  CHECK_EQ_INT(s.warned, 3);
+  CHECK_EQ_INT(subscan_one_path(&t, h.root, "out", &s, true), 0);
+  CHECK_EQ_INT(t.n, 2);
+  CHECK(tree_has(&t, "out/sub/deep.html"));
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* A partial scan of a subdirectory judges links by the site root, not by
+ * the subdirectory: blog/latest -> ../posts/x is inside the site. */
+static void test_subscan_of_subdir_follows_links_elsewhere_in_root(void)
+{
+  struct hostile h;
+  struct seen s = {0};
+  struct tree t;
+
+  hostile_init(&h);
+  test_write(h.root, "posts/x.html", "x");
+  test_write(h.root, "blog/index.html", "b");
+  hostile_link(&h, "../posts/x.html", "blog/latest.html");
+  hostile_link(&h, "../posts", "blog/all");
+  hostile_link(&h, "../../outside", "blog/out");
+  CHECK_EQ_INT(subscan_one_path(&t, h.root, "blog", &s, false), 0);
+  CHECK_EQ_INT(t.n, 3);
+  CHECK(tree_has(&t, "blog/latest.html"));
+  CHECK(tree_has(&t, "blog/all/x.html"));
+  CHECK(tree_has(&t, "blog/index.html"));
+  CHECK_EQ_INT(s.warned, 1);
+  CHECK_EQ_STR(s.warn_path, "blog/out");
+  CHECK_EQ_INT(s.last_warn, -EXDEV);
+  tree_free(&t);
+  test_rmtree(h.top);
+}
+
+/* A writer that keeps extending the file (here by holes, which cost no
+ * disk) faster than it can be read must not keep the hash going: only
+ * the length at open is hashed. */
+static void grow_forever(const char *path, int ready)
+{
+  off_t size = (off_t)1024 * 1024;
+  int fd;
+  int i;
+
+  fd = open(path, O_WRONLY);
+  for (i = 0; fd >= 0 && i < 20000; i++) {
+    size += (off_t)4 * 1024 * 1024; /* 4 GB/s: more than SHA-256 reads */
+    if (ftruncate(fd, size) < 0)
+      break;
+    if (i == 0 && write(ready, "g", 1) != 1)
+      break;
+    usleep(1000);
+  }
+  _exit(0);
+}
+
+static void test_filehash_of_a_growing_file_ends(void)
+{
+  struct cfw_err err = {0};
+  struct timespec t0;
+  struct timespec t1;
+  char dir[256];
+  char path[512];
+  unsigned char h[32];
+  uint64_t size = 0;
+  char c;
+  int ready[2];
+  pid_t pid;
+  int fd;
+
+  test_tmpdir(dir, sizeof(dir));
+  join(path, sizeof(path), dir, "growing");
+  fd = open(path, O_WRONLY | O_CREAT, 0644);
+  CHECK(fd >= 0 && ftruncate(fd, (off_t)1024 * 1024) == 0);
+  close(fd);
+  CHECK_EQ_INT(pipe(ready), 0);
+  (void)fflush(NULL); /* a failed flush only risks doubled output */
+  pid = fork();
+  if (pid == 0)
+    grow_forever(path, ready[1]);
+  CHECK_EQ_INT(read(ready[0], &c, 1), 1); /* the writer is going */
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK_EQ_INT(filehash_file(AT_FDCWD, path, h, &size, &err), 0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  close(ready[0]);
+  close(ready[1]);
+  CHECK(t1.tv_sec - t0.tv_sec < 5);
+  CHECK(size >= (uint64_t)5 * 1024 * 1024);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_scan_lists_regular_files_sorted),
           TEST(test_symlink_to_file_records_target_stat),
           TEST(test_symlink_to_dir_is_followed),
@@ -330,4 +793,17 @@ TEST_MAIN(TEST(test_scan_lists_regular_files_sorted),
           TEST(test_unreadable_subdir_is_warned_and_skipped),
           TEST(test_filehash_matches_sha256),
           TEST(test_filehash_reads_large_file_in_chunks),
-          TEST(test_filehash_refuses_fifo_without_blocking))
+          TEST(test_filehash_refuses_fifo_without_blocking),
+          TEST(test_filehash_of_a_growing_file_ends),
+          TEST(test_symlink_to_dir_outside_root_is_skipped_exdev),
+          TEST(test_symlink_to_file_outside_root_is_skipped_exdev),
+          TEST(test_symlink_outside_root_is_followed_when_allowed),
+          TEST(test_symlink_back_into_root_is_followed),
+          TEST(test_root_reached_through_symlink_keeps_inside_links),
+          TEST(test_symlink_chain_leaving_root_is_skipped),
+          TEST(test_symlink_cycle_between_links_warns_eloop),
+          TEST(test_entries_vanishing_during_walk_are_left_out),
+          TEST(test_directory_swapped_for_outside_link_is_not_followed),
+          TEST(test_device_node_is_skipped_without_opening),
+          TEST(test_subscan_skips_symlink_outside_root_like_full_scan),
+          TEST(test_subscan_of_subdir_follows_links_elsewhere_in_root))

@@ -37,6 +37,10 @@ _cfwatch()
     --ca-file --state-dir --dry-run --url-prefix --index-name --pretty-urls
     --dir-without-slash --exclude --no-default-excludes --log-format
     --log-level -v --verbose -q --quiet --version -h --help"
+  # The planner's options, for the commands that plan.
+  local planning="--max-paths-per-batch --wildcard-threshold
+    --never-wildcard --max-evict-ratio --strict-evict-ratio
+    --monthly-free-paths --monthly-budget-usd --allow-over-budget"
 
   COMPREPLY=()
   # "--config=FILE": bash splits at '=' (COMP_WORDBREAKS).
@@ -71,7 +75,9 @@ _cfwatch()
     return 0
     ;;
   -d | --distribution-id | --endpoint | --quiet-ms | --max-delay-ms | \
-    --retry-for | --url-prefix | --index-name | --exclude)
+    --retry-for | --url-prefix | --index-name | --exclude | \
+    --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
+    --monthly-free-paths | --monthly-budget-usd)
     return 0 # a value only the user knows
     ;;
   esac
@@ -81,9 +87,9 @@ _cfwatch()
     [[ ${COMP_WORDS[1]} == "$i" ]] && ((COMP_CWORD > 1)) && cmd=$i
   done
   case $cmd in
-  "") opts="$opts --quiet-ms --max-delay-ms --all" ;;
-  once) opts="$opts --wait --retry-for --all" ;;
-  plan) opts="$opts --all" ;;
+  "") opts="$opts --quiet-ms --max-delay-ms --all $planning" ;;
+  once) opts="$opts --wait --retry-for --all $planning" ;;
+  plan) opts="$opts --all $planning" ;;
   status) opts="$opts --json" ;;
   invalidate) opts="$opts --wait --retry-for" ;;
   esac

@@ -22,7 +22,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     18          /* entries in the key table */
+#define CONFIG_KEYS     26          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 struct site_config {
@@ -44,6 +44,18 @@ struct site_config {
   bool pretty_urls;
   bool no_default_excludes;
   struct strlist excludes; /* globs, in the order given */
+
+  /* The planner's options; config_planner_opts() (planner_config.h)
+   * turns them into struct planner_opts. */
+  uint64_t max_paths_per_batch; /* file paths per invalidation */
+  uint64_t wildcard_threshold;  /* paths a directory needs to collapse */
+  uint64_t monthly_free_paths;  /* CloudFront's free tier */
+  bool never_wildcard;
+  bool strict_evict_ratio;
+  bool allow_over_budget;
+  bool has_budget;           /* monthly_budget_usd was set; 0 is a budget */
+  double max_evict_ratio;    /* in [0, 1] */
+  double monthly_budget_usd; /* >= 0; meaningful only with has_budget */
 
   /* Private bookkeeping: a bit per key set in this layer, and where each
    * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */

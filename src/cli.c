@@ -42,6 +42,14 @@ static const struct {
     {"pretty-urls", "pretty_urls", true},
     {"exclude", "exclude", false},
     {"no-default-excludes", "no_default_excludes", true},
+    {"max-paths-per-batch", "max_paths_per_batch", false},
+    {"wildcard-threshold", "wildcard_threshold", false},
+    {"never-wildcard", "never_wildcard", true},
+    {"max-evict-ratio", "max_evict_ratio", false},
+    {"strict-evict-ratio", "strict_evict_ratio", true},
+    {"monthly-free-paths", "monthly_free_paths", false},
+    {"monthly-budget-usd", "monthly_budget_usd", false},
+    {"allow-over-budget", "allow_over_budget", true},
 };
 
 static const struct {

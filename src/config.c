@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cflimits.h"
 #include "confcheck.h"
 #include "config_layer.h"
+#include "planner.h" /* its defaults only: config calls no planner code */
+#include "urlmap.h"
 #include "util.h"
 
 #define DEFAULT_ENDPOINT   "https://cloudfront.amazonaws.com"
@@ -19,6 +22,11 @@
 #define QUIET_MS_MAX       3600000u  /* an hour */
 #define MAX_DELAY_MS_MAX   86400000u /* a day */
 #define RETRY_FOR_S_MAX    86400u    /* a day */
+/* Past these, a value is surely a typo: no site changes 10 million
+ * files at once, and the free tier is 1,000 paths, not a billion. */
+#define WILDCARD_THRESHOLD_MAX 10000000u
+#define MONTHLY_FREE_PATHS_MAX 1000000000u
+#define MONTHLY_BUDGET_USD_MAX 1000000u
 
 enum key_type {
   KT_PATH,   /* made absolute and normalised */
@@ -27,9 +35,10 @@ enum key_type {
   KT_PREFIX, /* url_prefix */
   KT_U64,
   KT_BOOL,
-  KT_GLOB,  /* repeatable */
-  KT_LEVEL, /* global: config.log_level */
-  KT_FORMAT /* global: config.log_format */
+  KT_DOUBLE, /* a decimal in [min, max], whole-number bounds */
+  KT_GLOB,   /* repeatable */
+  KT_LEVEL,  /* global: config.log_level */
+  KT_FORMAT  /* global: config.log_format */
 };
 
 /* The order is the bit order in site_config.set_mask. */
@@ -52,6 +61,14 @@ enum key_id {
   K_PRETTY_URLS,
   K_EXCLUDE,
   K_NO_DEFAULT_EXCLUDES,
+  K_MAX_PATHS_PER_BATCH,
+  K_WILDCARD_THRESHOLD,
+  K_NEVER_WILDCARD,
+  K_MAX_EVICT_RATIO,
+  K_STRICT_EVICT_RATIO,
+  K_MONTHLY_FREE_PATHS,
+  K_MONTHLY_BUDGET_USD,
+  K_ALLOW_OVER_BUDGET,
   K_COUNT
 };
 
@@ -96,6 +113,27 @@ static const struct key_def keys[K_COUNT] = {
     [K_EXCLUDE] = {"exclude", KT_GLOB, SITE_FIELD(excludes), 0, 0, NULL},
     [K_NO_DEFAULT_EXCLUDES] = {"no_default_excludes", KT_BOOL,
                                SITE_FIELD(no_default_excludes), 0, 0, NULL},
+    [K_MAX_PATHS_PER_BATCH] = {"max_paths_per_batch", KT_U64,
+                               SITE_FIELD(max_paths_per_batch),
+                               URLMAP_MAX_PATHS_PER_FILE,
+                               CF_MAX_FILE_PATHS_IN_PROGRESS, NULL},
+    [K_WILDCARD_THRESHOLD] = {"wildcard_threshold", KT_U64,
+                              SITE_FIELD(wildcard_threshold), 1,
+                              WILDCARD_THRESHOLD_MAX, NULL},
+    [K_NEVER_WILDCARD] = {"never_wildcard", KT_BOOL, SITE_FIELD(never_wildcard),
+                          0, 0, NULL},
+    [K_MAX_EVICT_RATIO] = {"max_evict_ratio", KT_DOUBLE,
+                           SITE_FIELD(max_evict_ratio), 0, 1, NULL},
+    [K_STRICT_EVICT_RATIO] = {"strict_evict_ratio", KT_BOOL,
+                              SITE_FIELD(strict_evict_ratio), 0, 0, NULL},
+    [K_MONTHLY_FREE_PATHS] = {"monthly_free_paths", KT_U64,
+                              SITE_FIELD(monthly_free_paths), 0,
+                              MONTHLY_FREE_PATHS_MAX, NULL},
+    [K_MONTHLY_BUDGET_USD] = {"monthly_budget_usd", KT_DOUBLE,
+                              SITE_FIELD(monthly_budget_usd), 0,
+                              MONTHLY_BUDGET_USD_MAX, NULL},
+    [K_ALLOW_OVER_BUDGET] = {"allow_over_budget", KT_BOOL,
+                             SITE_FIELD(allow_over_budget), 0, 0, NULL},
 };
 
 _Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
@@ -162,6 +200,10 @@ static void site_init(struct site_config *s)
   s->quiet_ms = 2000;
   s->max_delay_ms = 60000;
   s->retry_for_s = 120;
+  s->max_paths_per_batch = CF_MAX_FILE_PATHS_IN_PROGRESS;
+  s->wildcard_threshold = PLANNER_DEFAULT_WILDCARD_THRESHOLD;
+  s->max_evict_ratio = PLANNER_DEFAULT_MAX_EVICT_RATIO;
+  s->monthly_free_paths = CF_FREE_PATHS_PER_MONTH;
   strlist_init(&s->excludes);
 }
 
@@ -268,6 +310,14 @@ static int store_scalar(struct site_config *layer, const struct key_def *k,
     *(bool *)field(layer, k) = b != 0;
     return 0;
   }
+  if (k->type == KT_DOUBLE) {
+    if (parse_double(v, (double)k->min, (double)k->max, field(layer, k)) < 0)
+      return cfw_err_set(err, -EINVAL,
+                         "\"%s\" is not a number between %" PRIu64
+                         " and %" PRIu64,
+                         v, k->min, k->max);
+    return 0;
+  }
   if (parse_u64(v, k->min, k->max, field(layer, k)) < 0)
     return cfw_err_set(
         err, -EINVAL, "\"%s\" is not a number between %" PRIu64 " and %" PRIu64,
@@ -318,6 +368,13 @@ static int store_string(struct site_config *layer, const struct key_def *k,
   return 0;
 }
 
+/* A budget of 0 means "stay within the free tier", so whether there is a
+ * budget at all follows the key's set bit, not its value. */
+static void site_note_budget(struct site_config *s)
+{
+  s->has_budget = (s->set_mask & (1u << K_MONTHLY_BUDGET_USD)) != 0;
+}
+
 /* Validates v and stores it in layer; relative paths are taken against
  * dir (the current directory if NULL).  The message has no key. */
 int config_key_store(struct config *c, struct site_config *layer, int ki,
@@ -329,7 +386,7 @@ int config_key_store(struct config *c, struct site_config *layer, int ki,
 
   if (config_key_is_global(ki))
     rc = store_global(c, layer, ki, v, err);
-  else if (k->type == KT_U64 || k->type == KT_BOOL)
+  else if (k->type == KT_U64 || k->type == KT_BOOL || k->type == KT_DOUBLE)
     rc = store_scalar(layer, k, v, err);
   else
     rc = store_string(layer, k, v, dir, err);
@@ -337,6 +394,7 @@ int config_key_store(struct config *c, struct site_config *layer, int ki,
     return rc;
   layer->set_mask |= 1u << ki;
   layer->line[ki] = line;
+  site_note_budget(layer);
   return 0;
 }
 
@@ -373,6 +431,8 @@ static int site_copy_key(struct site_config *dst, const struct site_config *src,
     *(uint64_t *)field(dst, k) = *(const uint64_t *)cfield(src, k);
   } else if (k->type == KT_BOOL) {
     *(bool *)field(dst, k) = *(const bool *)cfield(src, k);
+  } else if (k->type == KT_DOUBLE) {
+    *(double *)field(dst, k) = *(const double *)cfield(src, k);
   } else if (k->type == KT_GLOB) {
     for (i = 0; i < src->excludes.n; i++)
       if (strlist_push(&dst->excludes, src->excludes.v[i]) < 0)
@@ -400,6 +460,7 @@ static int site_apply(struct site_config *dst, const struct site_config *src)
     dst->set_mask |= 1u << ki;
     dst->line[ki] = src->line[ki];
   }
+  site_note_budget(dst);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +23,34 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
   if (v < min || v > max)
     return -ERANGE;
   *out = v;
+  return 0;
+}
+
+int parse_double(const char *s, double min, double max, double *out)
+{
+  const char *p = s;
+  double v;
+  char *end;
+
+  /* strtod also takes leading space, hex, "nan" and "inf"; a plain
+   * decimal has a digit or '.' after the sign and no other letters. */
+  if (s == NULL)
+    return -EINVAL;
+  if (*p == '+' || *p == '-')
+    p++;
+  if ((*p < '0' || *p > '9') && *p != '.')
+    return -EINVAL;
+  if (p[strspn(p, "0123456789.eE+-")] != '\0')
+    return -EINVAL;
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno == ERANGE)
+    return -ERANGE;
+  if (errno != 0 || end == s || *end != '\0')
+    return -EINVAL;
+  if (!isfinite(v) || v < min || v > max)
+    return -ERANGE;
+  *out = v == 0 ? 0.0 : v; /* "-0" is 0, not -0 */
   return 0;
 }
 

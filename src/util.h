@@ -14,6 +14,14 @@
  * a number, or trailing bytes) or -ERANGE. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Parses a whole decimal number such as "0.25", "3" or "1e3" into
+ * [min, max]: an optional sign, digits with an optional '.', an optional
+ * exponent.  Leading spaces, hex, "nan" and "inf" are refused, as are
+ * numbers that overflow or underflow.  The decimal point is '.', the C
+ * locale's, which cfwatch never changes.  Returns 0, -EINVAL (not such a
+ * number, or trailing bytes) or -ERANGE; *out is set only on success. */
+int parse_double(const char *s, double min, double max, double *out);
+
 /* Parses "true/false/yes/no/on/off/1/0" (any case).  0 or -EINVAL. */
 int parse_bool(const char *s, int *out);
 

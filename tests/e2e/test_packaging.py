@@ -244,7 +244,14 @@ class BashCompletionTest(unittest.TestCase):
     def test_command_options(self):
         self.assertEqual(self.complete("status", "--j"), ["--json"])
         self.assertEqual(self.complete("plan", "--j"), [])
-        self.assertEqual(self.complete("once", "--w"), ["--wait"])
+        self.assertEqual(self.complete("once", "--wa"), ["--wait"])
+        # The planner's options only where something is planned.
+        self.assertEqual(self.complete("once", "--w"),
+                         ["--wait", "--wildcard-threshold"])
+        self.assertEqual(self.complete("plan", "--never"),
+                         ["--never-wildcard"])
+        self.assertEqual(self.complete("invalidate", "--never"), [])
+        self.assertEqual(self.complete("status", "--monthly"), [])
 
     def test_every_help_option_is_offered(self):
         offered = set()
@@ -317,6 +324,10 @@ class ZshCompletionTest(unittest.TestCase):
     def test_option_value(self):
         self.assertEqual(self.complete("cfwatch --log-level=de"),
                          "--log-level=debug")
+
+    def test_planner_option(self):
+        self.assertEqual(self.complete("cfwatch plan --never-w"),
+                         "plan --never-wildcard")
 
     def test_every_help_option_is_declared(self):
         text = read(ZSH_COMP)

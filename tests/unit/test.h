@@ -64,6 +64,14 @@ static int test_failures;
                  a_ ? a_ : "(null)", b_ ? b_ : "(null)");                      \
   } while (0)
 
+/* Exact: for values parsed from text or copied, not computed. */
+#define CHECK_EQ_DBL(a, b)                                                     \
+  do {                                                                         \
+    double a_ = (a), b_ = (b);                                                 \
+    if (!(a_ == b_))                                                           \
+      TEST_FAIL_("%s == %s failed: %.17g != %.17g", #a, #b, a_, b_);           \
+  } while (0)
+
 #define CHECK_CONTAINS(hay, needle)                                            \
   do {                                                                         \
     const char *h_ = (hay), *n_ = (needle);                                    \

@@ -2,7 +2,10 @@
 
 #include <limits.h>
 
+#include "cflimits.h"
+#include "planner.h"
 #include "test.h"
+#include "urlmap.h"
 #include "util.h"
 
 /* The first 16 hex digits of SHA-256("/srv/a\nEA"). */
@@ -749,9 +752,286 @@ static void test_example_with_keys_uncommented_loads(void)
     CHECK_EQ_STR(c.sites[0].name, "docs");
     CHECK_EQ_INT(c.sites[0].quiet_ms, 2000);
     CHECK_EQ_INT(c.sites[0].excludes.n, 1);
+    CHECK(c.sites[0].has_budget); /* an example; no budget by default */
   }
   config_free(&c);
   test_rmtree(dir);
+}
+
+/* ---- the planner's keys ---- */
+
+static void test_planner_keys_default(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c, "[cfwatch]\nroot = /srv/www\n", dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  CHECK_EQ_INT(s->max_paths_per_batch, CF_MAX_FILE_PATHS_IN_PROGRESS);
+  CHECK_EQ_INT(s->wildcard_threshold, PLANNER_DEFAULT_WILDCARD_THRESHOLD);
+  CHECK(!s->never_wildcard);
+  CHECK_EQ_DBL(s->max_evict_ratio, PLANNER_DEFAULT_MAX_EVICT_RATIO);
+  CHECK(!s->strict_evict_ratio);
+  CHECK_EQ_INT(s->monthly_free_paths, CF_FREE_PATHS_PER_MONTH);
+  CHECK(!s->has_budget);
+  CHECK_EQ_DBL(s->monthly_budget_usd, 0);
+  CHECK(!s->allow_over_budget);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_planner_keys_from_file(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c,
+                  "[cfwatch]\nroot = /srv/www\nmax_paths_per_batch = 3\n"
+                  "wildcard_threshold = 10000000\nnever_wildcard = yes\n"
+                  "max_evict_ratio = 0.5\nstrict_evict_ratio = on\n"
+                  "monthly_free_paths = 0\nmonthly_budget_usd = 12.34\n"
+                  "allow_over_budget = true\n",
+                  dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  CHECK_EQ_INT(s->max_paths_per_batch, URLMAP_MAX_PATHS_PER_FILE);
+  CHECK_EQ_INT(s->wildcard_threshold, 10000000);
+  CHECK(s->never_wildcard);
+  CHECK_EQ_DBL(s->max_evict_ratio, 0.5);
+  CHECK(s->strict_evict_ratio);
+  CHECK_EQ_INT(s->monthly_free_paths, 0);
+  CHECK(s->has_budget);
+  CHECK_EQ_DBL(s->monthly_budget_usd, 12.34);
+  CHECK(s->allow_over_budget);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_planner_keys_site_overrides_base(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c,
+                  "[cfwatch]\nmax_evict_ratio = 0.5\nmonthly_free_paths = 5\n"
+                  "never_wildcard = yes\n"
+                  "[site a]\nroot = /a\nmax_evict_ratio = 1\n"
+                  "never_wildcard = no\n"
+                  "[site b]\nroot = /b\n",
+                  dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  CHECK_EQ_DBL(s[0].max_evict_ratio, 1);
+  CHECK_EQ_INT(s[0].monthly_free_paths, 5);
+  CHECK(!s[0].never_wildcard);
+  CHECK_EQ_DBL(s[1].max_evict_ratio, 0.5);
+  CHECK(s[1].never_wildcard);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_planner_keys_cli_overrides_file(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  CHECK_EQ_INT(load_text(&c,
+                         "[cfwatch]\nroot = /x\nmax_paths_per_batch = 100\n"
+                         "wildcard_threshold = 7\nnever_wildcard = no\n"
+                         "max_evict_ratio = 0.1\nstrict_evict_ratio = no\n"
+                         "monthly_free_paths = 9\nmonthly_budget_usd = 3\n"
+                         "allow_over_budget = no\n",
+                         dir, path, &err),
+               0);
+  /* The flags' options set "true", as cli.c does. */
+  CHECK_EQ_INT(config_set_cli(&c, "max_paths_per_batch", "3000", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "wildcard_threshold", "1", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "never_wildcard", "true", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "max_evict_ratio", "0", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "strict_evict_ratio", "true", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "monthly_free_paths", "1000000000", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "monthly_budget_usd", "0", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "allow_over_budget", "true", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  s = &c.sites[0];
+  CHECK_EQ_INT(s->max_paths_per_batch, 3000);
+  CHECK_EQ_INT(s->wildcard_threshold, 1);
+  CHECK(s->never_wildcard);
+  CHECK_EQ_DBL(s->max_evict_ratio, 0);
+  CHECK(s->strict_evict_ratio);
+  CHECK_EQ_INT(s->monthly_free_paths, 1000000000);
+  CHECK(s->has_budget);
+  CHECK_EQ_DBL(s->monthly_budget_usd, 0);
+  CHECK(s->allow_over_budget);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_bad_planner_numbers_name_line(void)
+{
+  expect_file_error("[cfwatch]\nroot = /x\n\n\nmax_evict_ratio = 1.5\n",
+                    "5: max_evict_ratio: \"1.5\" is not a number between 0 "
+                    "and 1");
+  expect_file_error("[cfwatch]\nmax_evict_ratio = -0.1\n",
+                    "2: max_evict_ratio: \"-0.1\" is not a number between 0 "
+                    "and 1");
+  expect_file_error("[cfwatch]\nmax_evict_ratio = a quarter\n",
+                    "2: max_evict_ratio: \"a quarter\" is not a number "
+                    "between 0 and 1");
+  expect_file_error("[cfwatch]\nmax_paths_per_batch = 2\n",
+                    "2: max_paths_per_batch: \"2\" is not a number between 3 "
+                    "and 3000");
+  expect_file_error("[cfwatch]\nmax_paths_per_batch = 3001\n",
+                    "2: max_paths_per_batch: \"3001\" is not a number "
+                    "between 3 and 3000");
+  expect_file_error("[cfwatch]\nwildcard_threshold = 0\n",
+                    "2: wildcard_threshold: \"0\" is not a number between 1 "
+                    "and 10000000");
+  expect_file_error("[cfwatch]\nwildcard_threshold = 1e3\n",
+                    "2: wildcard_threshold: \"1e3\" is not a number between "
+                    "1 and 10000000");
+  expect_file_error("[cfwatch]\nmonthly_free_paths = 1000000001\n",
+                    "2: monthly_free_paths: \"1000000001\" is not a number "
+                    "between 0 and 1000000000");
+}
+
+static void test_bad_budget_names_line(void)
+{
+  expect_file_error("[cfwatch]\nmonthly_budget_usd = -1\n",
+                    "2: monthly_budget_usd: \"-1\" is not a number between 0 "
+                    "and 1000000");
+  expect_file_error("[cfwatch]\nmonthly_budget_usd = 1000000.01\n",
+                    "2: monthly_budget_usd: \"1000000.01\" is not a number "
+                    "between 0 and 1000000");
+  expect_file_error("[cfwatch]\nmonthly_budget_usd = $5\n",
+                    "2: monthly_budget_usd: \"$5\" is not a number between 0 "
+                    "and 1000000");
+  expect_file_error("[cfwatch]\nmonthly_budget_usd =\n",
+                    "2: monthly_budget_usd: \"\" is not a number between 0 "
+                    "and 1000000");
+  expect_file_error("[cfwatch]\nmonthly_budget_usd = nan\n",
+                    "2: monthly_budget_usd: \"nan\" is not a number between "
+                    "0 and 1000000");
+  expect_file_error("[cfwatch]\nmonthly_budget_usd = inf\n",
+                    "2: monthly_budget_usd: \"inf\" is not a number between "
+                    "0 and 1000000");
+  expect_file_error("[cfwatch]\nmonthly_budget_usd = 0x10\n",
+                    "2: monthly_budget_usd: \"0x10\" is not a number between "
+                    "0 and 1000000");
+}
+
+static void test_bad_planner_bools_name_line(void)
+{
+  static const char *const flags[] = {"never_wildcard", "strict_evict_ratio",
+                                      "allow_over_budget"};
+  char text[128];
+  char want[256];
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(flags); i++) {
+    FMT(text, sizeof(text), "[cfwatch]\n%s = sometimes\n", flags[i]);
+    FMT(want, sizeof(want),
+        "2: %s: \"sometimes\" is not a boolean (true/false, yes/no, "
+        "on/off, 1/0)",
+        flags[i]);
+    expect_file_error(text, want);
+  }
+}
+
+static void test_bad_planner_cli_value_names_option(void)
+{
+  struct config c;
+  struct cfw_err err;
+
+  config_init(&c);
+  CHECK_EQ_INT(config_set_cli(&c, "max_evict_ratio", " 0.5", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "--max-evict-ratio: \" 0.5\" is not a number between "
+                        "0 and 1");
+  CHECK_EQ_INT(config_set_cli(&c, "monthly_budget_usd", "ten", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "--monthly-budget-usd: \"ten\" is not a number "
+                        "between 0 and 1000000");
+  CHECK_EQ_INT(config_set_cli(&c, "max_paths_per_batch", "0", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "--max-paths-per-batch: \"0\" is not a number "
+                        "between 3 and 3000");
+  CHECK(!c.cli.has_budget); /* a refused value sets nothing */
+  config_free(&c);
+}
+
+/* Resolves text and returns the first site's (has_budget, budget). */
+static void budget_of(const char *text, const char *cli_budget, bool *has,
+                      double *usd)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+
+  *has = false;
+  *usd = -1;
+  CHECK_EQ_INT(load_text(&c, text, dir, path, &err), 0);
+  if (cli_budget != NULL)
+    CHECK_EQ_INT(config_set_cli(&c, "monthly_budget_usd", cli_budget, &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  CHECK_EQ_STR(err.msg, "");
+  if (c.n_sites > 0) {
+    *has = c.sites[0].has_budget;
+    *usd = c.sites[0].monthly_budget_usd;
+  }
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_budget_unset_is_no_budget_and_zero_is_one(void)
+{
+  bool has;
+  double usd;
+
+  budget_of("[cfwatch]\nroot = /x\n", NULL, &has, &usd);
+  CHECK(!has);
+  budget_of("[cfwatch]\nroot = /x\nmonthly_budget_usd = 0\n", NULL, &has, &usd);
+  CHECK(has);
+  CHECK_EQ_DBL(usd, 0);
+  budget_of("[cfwatch]\nroot = /x\nmonthly_budget_usd = 0.00\n", NULL, &has,
+            &usd);
+  CHECK(has);
+  CHECK_EQ_DBL(usd, 0);
+}
+
+static void test_budget_set_in_any_layer_applies(void)
+{
+  bool has;
+  double usd;
+
+  /* [cfwatch] gives a [site] its budget. */
+  budget_of("[cfwatch]\nmonthly_budget_usd = 5\n[site a]\nroot = /a\n", NULL,
+            &has, &usd);
+  CHECK(has);
+  CHECK_EQ_DBL(usd, 5);
+  /* The site's own. */
+  budget_of("[site a]\nroot = /a\nmonthly_budget_usd = 2.5\n", NULL, &has,
+            &usd);
+  CHECK(has);
+  CHECK_EQ_DBL(usd, 2.5);
+  /* The command line's, over the file's. */
+  budget_of("[cfwatch]\nroot = /x\n", "1000000", &has, &usd);
+  CHECK(has);
+  CHECK_EQ_DBL(usd, 1000000);
+  budget_of("[cfwatch]\nroot = /x\nmonthly_budget_usd = 9\n", "0", &has, &usd);
+  CHECK(has);
+  CHECK_EQ_DBL(usd, 0);
 }
 
 static void test_free_accepts_null_and_twice(void)
@@ -800,4 +1080,12 @@ TEST_MAIN(
     TEST(test_sites_sharing_state_dir_are_refused),
     TEST(test_excludes_repeat_and_add_up), TEST(test_shipped_example_loads),
     TEST(test_example_with_keys_uncommented_loads),
+    TEST(test_planner_keys_default), TEST(test_planner_keys_from_file),
+    TEST(test_planner_keys_site_overrides_base),
+    TEST(test_planner_keys_cli_overrides_file),
+    TEST(test_bad_planner_numbers_name_line), TEST(test_bad_budget_names_line),
+    TEST(test_bad_planner_bools_name_line),
+    TEST(test_bad_planner_cli_value_names_option),
+    TEST(test_budget_unset_is_no_budget_and_zero_is_one),
+    TEST(test_budget_set_in_any_layer_applies),
     TEST(test_free_accepts_null_and_twice))

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "batch.h"
+#include "planner.h"
 #include "config.h"
 #include "diff.h"
 #include "err.h"
@@ -22,7 +23,7 @@ struct pending {
   struct urlmap *urlmap;     /* owned */
   struct change *changes;    /* owned */
   size_t n_changes;
-  struct batch batch;
+  struct planner_plan plan; /* the batches, as once would send them */
   bool first_run; /* there was no manifest */
   bool baseline;  /* first run without --all: record, send nothing */
   size_t n_files;
@@ -35,6 +36,8 @@ struct pending_opts {
   bool all; /* on a first run, plan every file instead of a baseline */
   struct log *log;
   uv_loop_t *loop; /* run until the scan is done */
+  /* In progress at the distribution now; NULL: nothing (plan, dry run). */
+  const struct planner_inflight *inflight;
 };
 
 void pending_init(struct pending *p);
@@ -46,10 +49,25 @@ int pending_load(struct pending *p, const struct pending_opts *o,
                  struct cfw_err *err);
 
 /* Records every change in p as acknowledged and saves the manifest
- * atomically.  Call only once CloudFront accepted the batch (or, in a dry
- * run, once it was printed), or for a baseline. */
+ * atomically: for a baseline. */
 int pending_commit(struct pending *p, const char *state_dir,
                    struct cfw_err *err);
+
+/* Records the changes v[idx[0..n)] in m and saves m atomically.  Call
+ * only once CloudFront accepted the batch that covers them (or, in a dry
+ * run, once it was printed).  n == 0 saves nothing. */
+int pending_apply(struct manifest *m, const struct change *v,
+                  const size_t *idx, size_t n, const char *state_dir,
+                  struct cfw_err *err);
+
+/* Plans changes v[0..n) of site s against m (as it was before them),
+ * with what is in progress (NULL: nothing) and the month's paths from
+ * the state dir's ledger. */
+int pending_plan(struct planner_plan *out, const struct manifest *m,
+                 const struct change *v, size_t n, const struct urlmap *um,
+                 const struct site_config *s,
+                 const struct planner_inflight *inflight, struct log *log,
+                 struct cfw_err *err);
 
 /* Saves the manifest as loaded (empty on a first run), so that what is
  * sent next has a manifest identity that survives a crash. */

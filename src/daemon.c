@@ -5,7 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cfsend.h"
+#include "deliver.h"
+#include "inflight.h"
 #include "cloudfront.h"
 #include "debounce.h"
 #include "diff.h"
@@ -46,10 +47,11 @@ struct site {
   bool stopping;
   struct strlist scan_paths; /* what the running scan looks at */
   struct scan *scan;
-  struct cfsend *send;
-  struct change *changes; /* owned: the batch in flight */
+  struct inflight *inflight; /* owned; NULL in a dry run */
+  struct deliver *deliver;   /* the plan being delivered, or NULL */
+  struct change *changes;    /* owned: the changes being delivered */
   size_t n_changes;
-  struct batch batch;
+  struct planner_plan plan;
   uint64_t flush_ms;    /* when the batch in flight was flushed */
   uint64_t retry_at_ms; /* after a failure: no flush before this */
   int closing;          /* handles still to close */
@@ -140,7 +142,7 @@ static void site_batch_free(struct site *s)
   changes_free(s->changes, s->n_changes);
   s->changes = NULL;
   s->n_changes = 0;
-  batch_free(&s->batch);
+  planner_plan_free(&s->plan);
   strlist_free(&s->scan_paths);
 }
 
@@ -183,37 +185,17 @@ static void site_commit(struct site *s)
   (void)site_save(s); /* logged inside; retried with the next batch */
 }
 
-static void site_ledger(struct site *s, const struct cfsend_result *r)
-{
-  struct cfw_err err = {0, ""};
-
-  if (ledger_record(s->cfg->state_dir, r->id, (uint32_t)s->batch.paths.n,
-                    (uint32_t)s->batch.n_wildcards, r->inv_status,
-                    (int64_t)time(NULL), &err) < 0)
-    log_msg(s->d->o.log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
-}
-
-static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
-                         void *arg)
+static void site_on_delivered(struct deliver *del, struct deliver_result *r,
+                              void *arg)
 {
   struct site *s = arg;
-  struct log *log = s->d->o.log;
 
-  (void)send; /* frees itself after this */
-  s->send = NULL;
-  if (r->status == 0) {
-    site_commit(s);
-    site_ledger(s, r);
-    log_msg(log, LOG_INFO,
-            "%s: batch: %zu files, %zu paths, invalidation %s (%u request%s, "
-            "%llu ms after the batch settled)",
-            s->cfg->root, s->batch.n_files, s->batch.paths.n, r->id,
-            r->attempts, r->attempts == 1 ? "" : "s",
-            (unsigned long long)(uv_now(s->d->o.loop) - s->flush_ms));
-  } else if (r->status != -ECANCELED) {
-    log_msg(log, LOG_ERROR,
-            "%s: %s; keeping the changes, trying again in "
-            "%llu min or at the next change",
+  (void)del; /* frees itself after this */
+  s->deliver = NULL;
+  if (r->status < 0 && r->status != -ECANCELED) {
+    log_msg(s->d->o.log, LOG_ERROR,
+            "%s: %s; keeping the changes, trying again in %llu min or at the "
+            "next change",
             s->cfg->root, r->err.msg,
             (unsigned long long)(SITE_RETRY_MS / 60000));
     site_retry_later(s, SITE_RETRY_MS);
@@ -221,35 +203,82 @@ static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
   site_idle(s);
 }
 
-static void site_send(struct site *s)
+static void site_deliver(struct site *s)
 {
-  struct cfsend_opts so = {0};
+  struct deliver_opts d = {0};
   struct cfw_err err = {0, ""};
-  char ref[BATCH_REF_LEN];
-  int rc;
 
-  if (s->cf == NULL) {
-    s->d->o.print(&s->batch.paths, s->d->o.print_arg);
-    site_commit(s);
-    log_msg(s->d->o.log, LOG_INFO, "%s: batch: %zu files, %zu paths (dry run)",
-            s->cfg->root, s->batch.n_files, s->batch.paths.n);
-    site_idle(s);
-    return;
-  }
-  so.cf = s->cf;
-  so.log = s->d->o.log;
-  so.retry_for_ms = 0; /* the daemon never gives up */
-  rc = batch_caller_ref(s->cfg->distribution_id, manifest_written_at_ns(s->m),
-                        s->changes, s->n_changes, ref, &err);
-  if (rc == 0)
-    rc = cfsend_start(&s->send, s->d->o.loop, &so, ref,
-                      (const char *const *)s->batch.paths.v, s->batch.paths.n,
-                      site_on_sent, s, &err);
-  if (rc < 0) {
+  d.loop = s->d->o.loop;
+  d.log = s->d->o.log;
+  d.cf = s->cf;
+  d.inflight = s->inflight;
+  d.m = s->m;
+  d.changes = s->changes;
+  d.plan = &s->plan;
+  d.root = s->cfg->root;
+  d.state_dir = s->cfg->state_dir;
+  d.distribution_id = s->cfg->distribution_id;
+  d.retry_for_ms = 0; /* the daemon never gives up */
+  d.settled_ms = s->flush_ms;
+  d.print = s->d->o.print;
+  d.print_arg = s->d->o.print_arg;
+  if (deliver_start(&s->deliver, &d, site_on_delivered, s, &err) < 0) {
     log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
     site_retry_later(s, SITE_RETRY_MS);
     site_idle(s);
   }
+}
+
+/* Plans the changes against what is in progress and delivers them. */
+static void site_plan(struct site *s)
+{
+  struct planner_inflight now = {0, 0};
+  struct cfw_err err = {0, ""};
+
+  if (s->inflight != NULL)
+    inflight_counts(s->inflight, &now.file_paths, &now.wildcards);
+  if (pending_plan(&s->plan, s->m, s->changes, s->n_changes, s->um, s->cfg,
+                   &now, s->d->o.log, &err) < 0) {
+    log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
+    site_idle(s);
+    return;
+  }
+  if (s->plan.n_left > 0)
+    log_msg(s->d->o.log, LOG_WARN,
+            "%s: %zu changed files held back by the monthly budget; they "
+            "stay pending",
+            s->cfg->root, s->plan.n_left);
+  site_deliver(s);
+}
+
+static void site_on_refresh(struct inflight *f, const struct inflight_result *r,
+                            void *arg)
+{
+  struct site *s = arg;
+
+  (void)f; /* the table is updated already */
+  if (r->status < 0)
+    log_msg(s->d->o.log, LOG_WARN,
+            "could not list the invalidations in progress (%s); going by "
+            "what cfwatch sent itself",
+            r->err.msg);
+  if (s->stopping) {
+    site_idle(s);
+    return;
+  }
+  site_plan(s);
+}
+
+/* What is in progress changes without us (completions, other tools), so
+ * each plan starts from a fresh look when there is anything to send. */
+static void site_refresh_then_plan(struct site *s)
+{
+  struct cfw_err err = {0, ""};
+
+  if (s->inflight == NULL || inflight_refresh(s->inflight, s->cf,
+                                              (int64_t)time(NULL),
+                                              site_on_refresh, s, &err) < 0)
+    site_plan(s);
 }
 
 static void site_baseline(struct site *s)
@@ -263,10 +292,18 @@ static void site_baseline(struct site *s)
   site_idle(s);
 }
 
+static bool site_only_touched(const struct site *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_changes; i++)
+    if (s->changes[i].kind != CHANGE_TOUCHED)
+      return false;
+  return true;
+}
+
 static void site_scanned(struct site *s, struct scan_result *r)
 {
-  struct cfw_err err = {0, ""};
-
   s->changes = r->changes;
   s->n_changes = r->n_changes;
   r->changes = NULL; /* taken */
@@ -276,18 +313,13 @@ static void site_scanned(struct site *s, struct scan_result *r)
     return;
   }
   s->first_run = false;
-  if (batch_add_changes(&s->batch, s->changes, s->n_changes, s->um, &err) < 0) {
-    log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
-    site_idle(s);
-    return;
-  }
-  if (s->batch.paths.n == 0) {
+  if (site_only_touched(s)) {
     if (s->n_changes > 0) /* same bytes, new stat: refresh the shortcut */
       site_commit(s);
     site_idle(s);
     return;
   }
-  site_send(s);
+  site_refresh_then_plan(s);
 }
 
 /* Counts a site's first diff; the last one makes the daemon ready. */
@@ -366,6 +398,8 @@ static void site_on_closed(void *arg)
     return;
   site_batch_free(s);
   strlist_free(&s->dirty);
+  inflight_destroy(s->inflight);
+  s->inflight = NULL;
   cf_client_destroy(s->cf);
   s->cf = NULL;
   urlmap_destroy(s->um);
@@ -392,8 +426,8 @@ static void site_close(struct site *s)
   if (s->closed)
     return;
   s->stopping = true;
-  if (s->send != NULL)
-    cfsend_cancel(s->send);
+  if (s->deliver != NULL)
+    deliver_cancel(s->deliver);
   if (s->busy) {
     /* site_idle runs from the scan or send callback; close then. */
     return;
@@ -440,6 +474,8 @@ static int site_open_cf(struct site *s, struct cfw_err *err)
   oo.log = s->d->o.log;
   oo.http = s->d->o.http;
   oo.getenv = s->d->o.getenv;
+  if (inflight_new(&s->inflight) < 0)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
   return once_client_new(&s->cf, &oo, s->cfg, err);
 }
 
@@ -481,7 +517,7 @@ static void site_init(struct site *s, struct daemon *d,
   s->lock_fd = -1;
   strlist_init(&s->dirty);
   strlist_init(&s->scan_paths);
-  batch_init(&s->batch);
+  planner_plan_init(&s->plan);
   debounce_init(&s->deb, cfg->quiet_ms, cfg->max_delay_ms);
   (void)uv_timer_init(d->o.loop, &s->timer); /* cannot fail */
 }

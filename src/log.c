@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,21 +53,51 @@ int log_enabled(const struct log *log, enum log_level level)
   return log != NULL && level <= log->level;
 }
 
-/* JSON string escaping; bytes >= 0x80 pass through, so valid UTF-8 stays
- * readable and invalid bytes are at worst replaced by the reader. */
-static void log_json_escape(struct buf *b, const char *s)
+/* Length of the valid UTF-8 sequence at s, or 0.  Overlong forms and
+ * surrogates are invalid, as JSON readers insist. */
+static size_t log_utf8_len(const unsigned char *s)
 {
-  for (; *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
+  size_t n;
+  size_t i;
+  unsigned long cp;
 
-    if (c == '"' || c == '\\')
-      (void)buf_addf(b, "\\%c", c);
-    else if (c == '\n')
+  if (s[0] < 0xc2 || s[0] > 0xf4)
+    return 0;
+  n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+  cp = s[0] & (0x3f >> (n - 1));
+  for (i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return n;
+}
+
+/* Messages carry file names, which may hold any byte: a newline must not
+ * forge a second log line, and a JSON line must stay valid JSON.  Control
+ * bytes become \n, \t or \xHH; in JSON, bytes that are not UTF-8
+ * become the text \xHH too. */
+static void log_escape(struct buf *b, const char *msg, bool json)
+{
+  const unsigned char *s = (const unsigned char *)msg;
+  size_t n;
+
+  while (*s != '\0') {
+    n = *s >= 0x80 ? log_utf8_len(s) : 1;
+    if (*s == '\n')
       (void)buf_adds(b, "\\n");
-    else if (c < 0x20 || c == 0x7f)
-      (void)buf_addf(b, "\\u%04x", c);
+    else if (*s == '\t')
+      (void)buf_adds(b, "\\t");
+    else if (json && (*s == '"' || *s == '\\'))
+      (void)buf_addf(b, "\\%c", *s);
+    else if (*s < 0x20 || *s == 0x7f || (json && n == 0))
+      (void)buf_addf(b, json ? "\\\\x%02x" : "\\x%02x", *s);
     else
-      (void)buf_addc(b, (char)c);
+      (void)buf_add(b, s, n ? n : 1);
+    s += n ? n : 1;
   }
 }
 
@@ -93,12 +124,14 @@ static void log_write(struct log *log, enum log_level level, const char *msg)
     log_timestamp(ts, sizeof(ts));
     (void)buf_addf(&b, "{\"ts\":\"%sZ\",\"level\":\"%s\",\"msg\":\"", ts,
                    level_names[level]);
-    log_json_escape(&b, msg);
+    log_escape(&b, msg, true);
     (void)buf_adds(&b, "\"}\n");
-  } else if (level == LOG_INFO) {
-    (void)buf_addf(&b, "cfwatch: %s\n", msg);
   } else {
-    (void)buf_addf(&b, "cfwatch: %s: %s\n", level_names[level], msg);
+    (void)buf_adds(&b, "cfwatch: ");
+    if (level != LOG_INFO)
+      (void)buf_addf(&b, "%s: ", level_names[level]);
+    log_escape(&b, msg, false);
+    (void)buf_addc(&b, '\n');
   }
   (void)fwrite(buf_str(&b), 1, b.len, log->out);
   (void)fflush(log->out);

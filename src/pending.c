@@ -1,9 +1,13 @@
 #include "pending.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "atomicfile.h"
+#include "ledger.h"
+#include "planner_config.h"
 #include "scan.h"
 
 /* What the scan callback hands back to pending_load's uv_run. */
@@ -17,7 +21,7 @@ struct pending_wait {
 void pending_init(struct pending *p)
 {
   memset(p, 0, sizeof(*p));
-  batch_init(&p->batch);
+  planner_plan_init(&p->plan);
 }
 
 void pending_free(struct pending *p)
@@ -27,7 +31,7 @@ void pending_free(struct pending *p)
   manifest_destroy(p->manifest);
   urlmap_destroy(p->urlmap);
   changes_free(p->changes, p->n_changes);
-  batch_free(&p->batch);
+  planner_plan_free(&p->plan);
   pending_init(p);
 }
 
@@ -123,7 +127,57 @@ int pending_load(struct pending *p, const struct pending_opts *o,
   p->baseline = p->first_run && !o->all;
   if (p->baseline)
     return 0;
-  return batch_add_changes(&p->batch, p->changes, p->n_changes, p->urlmap, err);
+  return pending_plan(&p->plan, p->manifest, p->changes, p->n_changes,
+                      p->urlmap, o->site, o->inflight, o->log, err);
+}
+
+int pending_plan(struct planner_plan *out, const struct manifest *m,
+                 const struct change *v, size_t n, const struct urlmap *um,
+                 const struct site_config *s,
+                 const struct planner_inflight *inflight, struct log *log,
+                 struct cfw_err *err)
+{
+  struct planner_input in = {0};
+  struct planner_opts po;
+  struct cfw_err lerr = {0, ""};
+  struct ledger l;
+
+  /* The ledger only informs the budget: a damaged one counts nothing. */
+  if (ledger_load(&l, s->state_dir, &lerr) < 0)
+    log_msg(log, LOG_WARN, "%s", lerr.msg);
+  in.month_paths = ledger_month_paths(&l, (int64_t)time(NULL));
+  ledger_free(&l);
+  in.manifest = m;
+  in.changes = v;
+  in.n_changes = n;
+  in.urlmap = um;
+  if (inflight != NULL)
+    in.inflight = *inflight;
+  config_planner_opts(s, &po);
+  return planner_plan(out, &in, &po, err);
+}
+
+int pending_apply(struct manifest *m, const struct change *v,
+                  const size_t *idx, size_t n, const char *state_dir,
+                  struct cfw_err *err)
+{
+  struct change *sel;
+  size_t i;
+  int rc;
+
+  if (n == 0)
+    return 0;
+  sel = calloc(n, sizeof(*sel));
+  if (sel == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  for (i = 0; i < n; i++)
+    sel[i] = v[idx[i]]; /* shallow: the paths stay v's */
+  rc = manifest_apply(m, sel, n, err);
+  free(sel);
+  if (rc < 0)
+    return rc;
+  rc = atomicfile_mkdirs(state_dir, 0700, err);
+  return rc < 0 ? rc : manifest_save(m, state_dir, err);
 }
 
 int pending_save_empty(struct pending *p, const char *state_dir,

@@ -18,11 +18,15 @@ void status_report_free(struct status_report *r)
 static void status_from_pending(struct status_report *r,
                                 const struct pending *p)
 {
+  size_t i;
+
   r->has_manifest = !p->first_run;
   r->manifest_files = manifest_count(p->manifest);
   r->manifest_written_ns = manifest_written_at_ns(p->manifest);
-  r->pending_files = p->batch.n_files;
-  r->pending_paths = p->batch.paths.n;
+  for (i = 0; i < p->plan.n; i++)
+    r->pending_files += p->plan.v[i].n_changes;
+  r->pending_files += p->plan.n_left;
+  r->pending_paths = p->plan.n_paths;
 }
 
 static void status_from_ledger(struct status_report *r, struct log *log)
@@ -43,7 +47,7 @@ static void status_from_ledger(struct status_report *r, struct log *log)
 int status_gather(struct status_report *r, const struct site_config *s,
                   uv_loop_t *loop, struct log *log, struct cfw_err *err)
 {
-  struct pending_opts po = {s, false, log, loop};
+  struct pending_opts po = {s, false, log, loop, NULL};
   struct pending p;
   int rc;
 

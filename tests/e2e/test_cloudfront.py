@@ -135,8 +135,10 @@ class Send(StandInTest):
     fault."""
 
     def test_changed_files_give_one_exact_invalidation(self):
-        # Replies: 201.  Expected: one signed POST with exactly the URLs of
-        # two edits, one deletion and one new file; no GetInvalidation.
+        # Replies: 201.  Expected: one ListInvalidations (what is in
+        # progress shapes the batches), then one signed POST with exactly
+        # the URLs of two edits, one deletion and one new file; no
+        # GetInvalidation.
         self.baseline()
         write(self.root, "a/index.html", "<h1>a, edited</h1>")
         write(self.root, "css/site.css", "body{color:red}")
@@ -147,14 +149,15 @@ class Send(StandInTest):
                     "/new/page.html", "/old.html"]
         self.assertEqual(self.plan(), expected)
         res = self.check(self.once())
-        self.assertEqual(len(self.cf.log()), 1, self.cf.log())
+        ops = [r["operation"] for r in self.cf.log()]
+        self.assertEqual(ops, ["list", "create"], self.cf.log())
         self.assert_sent_once(expected)
         inv = self.cf.invalidations()[0]
         self.assertIn(inv["id"], res.err)
         self.assertTrue(inv["caller_reference"])
         # A second run finds nothing and sends nothing.
         self.check(self.once())
-        self.assertEqual(len(self.cf.log()), 1, self.cf.log())
+        self.assertEqual(len(self.cf.log()), 2, self.cf.log())
 
     def test_lost_201_is_replayed_into_the_same_invalidation(self):
         # Replies: the first POST creates the invalidation but its 201 is

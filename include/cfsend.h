@@ -32,7 +32,8 @@ struct cfsend_opts {
 
 struct cfsend_result {
   /* 0 accepted (and completed, if asked); -ETIMEDOUT gave up on
-   * transient errors; -EACCES refused for good; -ECANCELED. */
+   * transient errors; -EREMOTEIO refused for good (by CloudFront, or
+   * for want of credentials); -ECANCELED. */
   int status;
   struct cfw_err err;
   char id[64];          /* the invalidation, once accepted */

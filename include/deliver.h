@@ -44,7 +44,7 @@ struct deliver_opts {
 
 struct deliver_result {
   /* 0: every batch accepted; else as cfsend (-ETIMEDOUT gave up,
-   * -EACCES refused, -ECANCELED) or a state error recording one. */
+   * -EREMOTEIO refused, -ECANCELED) or a state error recording one. */
   int status;
   struct cfw_err err;
   size_t accepted; /* batches accepted (or printed) */

@@ -36,7 +36,7 @@ int once_client_new(struct cf_client **out, const struct once_opts *o,
 bool once_is_dry(const struct site_config *s);
 
 /* Returns 0, or a negative errno with err set: -ETIMEDOUT (gave up on
- * transient errors; the changes stay pending), -EACCES (refused by AWS),
+ * transient errors; the changes stay pending), -EREMOTEIO (refused by AWS),
  * -EINVAL (bad input), others for the root or state dir. */
 int once_site(const struct once_opts *o, const struct site_config *s,
               struct cfw_err *err);

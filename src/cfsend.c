@@ -114,10 +114,10 @@ static void cfsend_refused(struct cfsend *s, const struct cf_result *r)
   /* Nothing reached CloudFront (credentials, a bad request): the
    * message says it all. */
   if (r->status == 0 && r->fail == HTTP_OK) {
-    cfw_err_set(&s->r.err, -EACCES, "%s", msg);
+    cfw_err_set(&s->r.err, -EREMOTEIO, "%s", msg);
     return;
   }
-  cfw_err_set(&s->r.err, -EACCES, "%.300s; %s", msg,
+  cfw_err_set(&s->r.err, -EREMOTEIO, "%.300s; %s", msg,
               retry_hint(code, r->status));
 }
 
@@ -156,7 +156,7 @@ static void cfsend_failed(struct cfsend *s, struct cf_result *r)
     break;
   }
   cfsend_refused(s, r);
-  cfsend_finish(s, -EACCES);
+  cfsend_finish(s, -EREMOTEIO);
 }
 
 static void cfsend_accepted(struct cfsend *s, const struct cf_result *r)
@@ -250,7 +250,7 @@ static void cfsend_next(struct cfsend *s)
   }
   if (rc < 0) {
     s->r.err = err;
-    cfsend_finish(s, rc == -ENOMEM ? -ENOMEM : -EACCES);
+    cfsend_finish(s, rc == -ENOMEM ? -ENOMEM : -EREMOTEIO);
     return;
   }
   s->in_flight = true;

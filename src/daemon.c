@@ -159,11 +159,32 @@ static void site_idle(struct site *s)
   site_arm(s);
 }
 
+/* A state dir deleted under us took our lock with it: take it again
+ * before writing, or another cfwatch could write the same manifest. */
+static int site_relock(struct site *s)
+{
+  struct cfw_err err = {0, ""};
+  int rc;
+
+  rc = statelock_renew(&s->lock_fd, s->cfg->state_dir, &err);
+  if (rc == 1)
+    log_msg(s->d->o.log, LOG_WARN, "%s: the state dir %s was removed or "
+                                   "replaced; it is locked again",
+            s->cfg->root, s->cfg->state_dir);
+  else if (rc < 0)
+    log_msg(s->d->o.log, LOG_ERROR, "%s; not writing the manifest",
+            err.msg);
+  return rc < 0 ? rc : 0;
+}
+
 static int site_save(struct site *s)
 {
   struct cfw_err err = {0, ""};
   int rc;
 
+  rc = site_relock(s);
+  if (rc < 0)
+    return rc;
   rc = manifest_save(s->m, s->cfg->state_dir, &err);
   if (rc < 0)
     log_msg(s->d->o.log, LOG_ERROR,
@@ -367,6 +388,10 @@ static void site_flush(struct site *s)
 
   debounce_flushed(&s->deb);
   s->busy = true;
+  /* Whatever this flush sends is recorded in the state dir: make sure
+   * it is still ours.  On failure site_relock logged why; the flush goes
+   * on and its saves fail, keeping the changes pending. */
+  (void)site_relock(s);
   s->flush_ms = uv_now(s->d->o.loop);
   so.root = s->cfg->root;
   so.manifest = s->m;

@@ -172,8 +172,7 @@ static int app_exit_status(int rc)
     return CFW_EXIT_USAGE;
   case -EWOULDBLOCK:
     return CFW_EXIT_LOCKED;
-  case -EACCES:
-  case -EPERM:
+  case -EREMOTEIO: /* CloudFront or the credentials said no */
     return CFW_EXIT_REFUSED;
   case -ETIMEDOUT:
   case -ECANCELED:

@@ -354,6 +354,10 @@ int manifest_save(struct manifest *m, const char *state_dir,
    * this version of the manifest in CallerReferences. */
   if (c.written_at_ns <= m->written_at_ns)
     c.written_at_ns = m->written_at_ns + 1;
+  /* The in-memory version advances even if the write fails: batches
+   * acknowledged meanwhile must never share a CallerReference with an
+   * earlier one (an A->B->A->B edit while the disk is full). */
+  m->written_at_ns = c.written_at_ns;
   rc = manifest_codec_encode(&c, &data, &len);
   if (rc == -EFBIG)
     return cfw_err_set(err, rc, "manifest: too large to save");
@@ -365,7 +369,6 @@ int manifest_save(struct manifest *m, const char *state_dir,
   free(data);
   if (rc < 0)
     return cfw_err_prefix(err, "saving manifest");
-  m->written_at_ns = c.written_at_ns;
   return 0;
 }
 
@@ -397,7 +400,7 @@ static int read_fd(int fd, unsigned char *p, size_t want, size_t *got)
 }
 
 /* Reads the whole file into a fresh buffer (one read for the usual case)
- * and returns it, or NULL with a negative errno in *code (-EINVAL: not a
+ * and returns it, or NULL with a negative errno in *code (-EBADMSG: not a
  * regular file).  The buffer is zeroed first, so no byte is ever read
  * uninitialised. */
 static unsigned char *read_whole(const char *file, size_t *len, int *code)
@@ -416,7 +419,7 @@ static unsigned char *read_whole(const char *file, size_t *len, int *code)
   if (fstat(fd, &st) < 0)
     rc = neg_errno();
   else if (!S_ISREG(st.st_mode))
-    rc = -EINVAL;
+    rc = -EBADMSG; /* damaged state, as a corrupt file is */
   else if ((uint64_t)st.st_size > MANIFEST_MAX_BYTES)
     rc = -EFBIG;
   else if ((p = calloc((size_t)st.st_size + 1, 1)) == NULL)
@@ -437,7 +440,7 @@ static int read_error(struct cfw_err *err, const char *file, int rc)
   if (rc == -ENOENT)
     return cfw_err_set(err, rc, "no manifest at %s (first run)", file);
   return cfw_err_set(err, rc, "manifest %s: %s", file,
-                     rc == -EINVAL ? "not a regular file" : strerror(-rc));
+                     rc == -EBADMSG ? "not a regular file" : strerror(-rc));
 }
 
 /* Hands the decoded content c over to m, which is fresh from

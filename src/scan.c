@@ -30,6 +30,9 @@ struct scan {
   struct manifest *sub;      /* owned: the manifest under opts.paths */
   struct diff *diff;         /* owned */
   struct scan_chunk *chunks; /* owned */
+  /* Subtrees the walk could not read: what the manifest has there is
+   * unknown, not deleted.  Written by the walk thread only, read after. */
+  struct strlist unreadable;
   size_t n_chunks;
   size_t chunks_left;
   uint64_t start_ns;
@@ -44,15 +47,61 @@ static bool scan_skip(void *ctx, const char *relpath, bool is_dir)
          urlmap_excluded(s->opts.urlmap, relpath, is_dir);
 }
 
-/* Runs on a worker thread; the log is safe to share (one fwrite each). */
+/* Runs on the walk's worker thread; the log is safe to share (one
+ * fwrite a line), and only this thread touches `unreadable` until the
+ * walk is done. */
 static void scan_warn(void *ctx, const char *relpath, int errnum)
 {
-  const struct scan *s = ctx;
+  struct scan *s = ctx;
+  int e = errnum < 0 ? -errnum : errnum;
 
-  if (errnum == -ENOENT || errnum == ENOENT)
+  if (e == ENOENT)
     return; /* vanished between readdir and stat: a later event tells */
+  if (e == EXDEV) {
+    log_msg(s->opts.log, LOG_WARN,
+            "%s/%s: symlink leads outside the root; not followed",
+            s->opts.root, relpath);
+    return;
+  }
+  if ((e == EACCES || e == EIO) &&
+      strlist_push(&s->unreadable, relpath) == 0) {
+    log_msg(s->opts.log, LOG_WARN, "%s/%s: %s; what it holds stays pending",
+            s->opts.root, relpath, strerror(e));
+    return;
+  }
   log_msg(s->opts.log, LOG_WARN, "%s/%s: %s; skipped", s->opts.root, relpath,
-          strerror(errnum < 0 ? -errnum : errnum));
+          strerror(e));
+}
+
+static bool scan_under(const char *prefix, const char *path)
+{
+  size_t n = strlen(prefix);
+
+  return strncmp(prefix, path, n) == 0 && (path[n] == '/' || path[n] == 0);
+}
+
+/* A file the walk could not see because its directory was unreadable
+ * is not deleted: drop those DELETED changes, so the manifest keeps it. */
+static void scan_keep_unreadable(struct scan *s)
+{
+  struct scan_result *r = &s->result;
+  size_t i;
+  size_t j;
+  size_t k;
+
+  for (i = 0, j = 0; i < r->n_changes; i++) {
+    for (k = 0; r->changes[i].kind == CHANGE_DELETED &&
+                k < s->unreadable.n &&
+                !scan_under(s->unreadable.v[k], r->changes[i].entry.path);
+         k++)
+      ;
+    if (r->changes[i].kind == CHANGE_DELETED && k < s->unreadable.n) {
+      tree_entry_free(&r->changes[i].entry);
+      continue;
+    }
+    r->changes[j++] = r->changes[i];
+  }
+  r->n_changes = j;
 }
 
 static void scan_on_walk(uv_work_t *req)
@@ -108,6 +157,8 @@ static void scan_done(struct scan *s)
     r->status = diff_finish(s->diff, &r->changes, &r->n_changes, &r->err);
   if (r->status == 0)
     scan_report_failed(s);
+  if (r->status == 0 && s->unreadable.n > 0)
+    scan_keep_unreadable(s);
   r->elapsed_ms = (uv_hrtime() - s->start_ns) / 1000000;
   s->cb(s, r, s->arg);
 }
@@ -214,6 +265,7 @@ void scan_destroy(struct scan *s)
   changes_free(s->result.changes, s->result.n_changes);
   diff_destroy(s->diff);
   manifest_destroy(s->sub);
+  strlist_free(&s->unreadable);
   tree_free(&s->tree);
   free(s->chunks);
   free(s);

@@ -53,9 +53,10 @@ int pending_load(struct pending *p, const struct pending_opts *o,
 int pending_commit(struct pending *p, const char *state_dir,
                    struct cfw_err *err);
 
-/* Records the changes v[idx[0..n)] in m and saves m atomically.  Call
- * only once CloudFront accepted the batch that covers them (or, in a dry
- * run, once it was printed).  n == 0 saves nothing. */
+/* Records the changes v[idx[0..n)] in m and saves m atomically (unless
+ * state_dir is NULL: the caller saves).  Call only once CloudFront
+ * accepted the batch that covers them (or, in a dry run, once it was
+ * printed).  n == 0 saves nothing. */
 int pending_apply(struct manifest *m, const struct change *v,
                   const size_t *idx, size_t n, const char *state_dir,
                   struct cfw_err *err);

@@ -1,6 +1,9 @@
 #include "daemon.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +72,15 @@ struct daemon {
 };
 
 static void site_arm(struct site *s);
+
+/* A scan frees a tree's worth of small blocks; glibc keeps them unless
+ * asked, which a long-running daemon pays for in resident memory. */
+static void site_trim(void)
+{
+#ifdef __GLIBC__
+  (void)malloc_trim(0); /* returns whether memory was released */
+#endif
+}
 static void site_flush(struct site *s);
 
 static bool site_skip(void *ctx, const char *rel, bool is_dir)
@@ -379,6 +391,7 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
     site_idle(s);
   }
   scan_destroy(scan);
+  site_trim();
 }
 
 static void site_flush(struct site *s)

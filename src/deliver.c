@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "atomicfile.h"
 #include "batch.h"
+#include "manifest.h"
 #include "cfsend.h"
 #include "ledger.h"
 #include "pending.h"
@@ -20,6 +22,10 @@ struct deliver {
   struct cfsend *send;
   size_t next;        /* the batch to deliver next */
   uint64_t wait_start; /* uv_now() when the current wait began */
+  uv_work_t save;       /* the manifest is written off the loop thread */
+  int save_rc;
+  struct cfw_err save_err;
+  bool saving;
   bool refreshing;
   bool cancelled;
   bool finished;
@@ -48,18 +54,49 @@ static void deliver_finish(struct deliver *d, int status)
   uv_close((uv_handle_t *)&d->timer, deliver_on_close);
 }
 
-/* Records batch i's changes; the manifest saved is the acknowledgement
- * that survives a crash. */
+static void deliver_on_save(uv_work_t *w)
+{
+  struct deliver *d = container_of(w, struct deliver, save);
+
+  d->save_rc = atomicfile_mkdirs(d->o.state_dir, 0700, &d->save_err);
+  if (d->save_rc == 0)
+    d->save_rc = manifest_save(d->o.m, d->o.state_dir, &d->save_err);
+}
+
+static void deliver_on_saved(uv_work_t *w, int status)
+{
+  struct deliver *d = container_of(w, struct deliver, save);
+
+  d->saving = false;
+  if (status < 0 && d->save_rc == 0)
+    d->save_rc = cfw_err_set(&d->save_err, status, "saving manifest: %s",
+                             uv_strerror(status));
+  if (d->save_rc < 0) {
+    d->r.err = d->save_err;
+    deliver_finish(d, d->save_rc);
+    return;
+  }
+  deliver_next(d);
+}
+
+/* Records a batch's changes; the manifest saved is the acknowledgement
+ * that survives a crash.  Writing it (a large file at 100k files, and an
+ * fsync) runs on the threadpool; nothing touches the manifest meanwhile,
+ * since the next batch waits for it. */
 static int deliver_record(struct deliver *d, const struct planner_batch *pb)
 {
   int rc;
 
-  rc = pending_apply(d->o.m, d->o.changes, pb->changes, pb->n_changes,
-                     d->o.state_dir, &d->r.err);
+  rc = pending_apply(d->o.m, d->o.changes, pb->changes, pb->n_changes, NULL,
+                     &d->r.err);
   if (rc < 0)
     return rc;
   d->r.accepted++;
   d->next++;
+  rc = uv_queue_work(d->o.loop, &d->save, deliver_on_save, deliver_on_saved);
+  if (rc < 0)
+    return cfw_err_set(&d->r.err, rc, "saving manifest: %s", uv_strerror(rc));
+  d->saving = true;
   return 0;
 }
 
@@ -98,11 +135,8 @@ static void deliver_on_sent(struct cfsend *send, struct cfsend_result *r,
           d->o.root, pb->n_changes, pb->b.paths.n, r->id, r->inv_status,
           r->attempts, r->attempts == 1 ? "" : "s",
           (unsigned long long)(uv_now(d->o.loop) - d->o.settled_ms));
-  if (deliver_record(d, pb) < 0) {
+  if (deliver_record(d, pb) < 0)
     deliver_finish(d, d->r.err.code);
-    return;
-  }
-  deliver_next(d);
 }
 
 /* The batch's CallerReference: its changes and the manifest's version,
@@ -232,10 +266,9 @@ static void deliver_next(struct deliver *d)
       return;
     }
     deliver_print(d, pb);
-    if (deliver_record(d, pb) < 0) {
+    if (deliver_record(d, pb) < 0)
       deliver_finish(d, d->r.err.code);
-      return;
-    }
+    return; /* deliver_on_saved goes on */
   }
   deliver_finish(d, d->cancelled && d->next < d->o.plan->n ? -ECANCELED : 0);
 }
@@ -272,6 +305,6 @@ void deliver_cancel(struct deliver *d)
     cfsend_cancel(d->send); /* its callback ends the delivery */
     return;
   }
-  if (!d->refreshing)
+  if (!d->refreshing && !d->saving)
     deliver_finish(d, -ECANCELED);
 }

@@ -174,7 +174,7 @@ int pending_apply(struct manifest *m, const struct change *v,
     sel[i] = v[idx[i]]; /* shallow: the paths stay v's */
   rc = manifest_apply(m, sel, n, err);
   free(sel);
-  if (rc < 0)
+  if (rc < 0 || state_dir == NULL)
     return rc;
   rc = atomicfile_mkdirs(state_dir, 0700, err);
   return rc < 0 ? rc : manifest_save(m, state_dir, err);

@@ -24,8 +24,10 @@ struct diff_item {
 struct diff {
   struct diff_item *items; /* owned; in path order */
   size_t n_items;
+  size_t cap_items;
   struct change *deleted; /* owned; in path order */
   size_t n_deleted;
+  size_t cap_deleted;
   size_t *failed; /* owned; indexes of ITEM_FAILED items */
   size_t n_failed;
   bool finished;
@@ -47,10 +49,34 @@ static bool certainly_unchanged(const struct tree_entry *cur,
          cur->ctime_ns == old->ctime_ns && cur->ino == old->ino;
 }
 
+/* Makes room for one more element in *v (n used, *cap allocated):
+ * arrays grow with what changed, not with the size of the tree, since
+ * most files of a rescan are certainly unchanged. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+  size_t want = *cap ? *cap * 2 : 64;
+  void *p;
+
+  if (n < *cap)
+    return v;
+  if (want > SIZE_MAX / size)
+    return NULL;
+  p = realloc(v, want * size);
+  if (p != NULL)
+    *cap = want;
+  return p; /* NULL: v is untouched and still the caller's */
+}
+
 static int add_item(struct diff *d, const struct tree_entry *cur,
                     const struct tree_entry *old, int64_t scanned_at_ns)
 {
-  struct diff_item *it = &d->items[d->n_items];
+  struct diff_item *it;
+
+  it = grow(d->items, d->n_items, &d->cap_items, sizeof(*d->items));
+  if (it == NULL)
+    return -ENOMEM;
+  d->items = it;
+  it = &d->items[d->n_items];
 
   memset(it, 0, sizeof(*it));
   if (tree_entry_copy(&it->cur, cur) < 0)
@@ -68,7 +94,13 @@ static int add_item(struct diff *d, const struct tree_entry *cur,
 
 static int add_deleted(struct diff *d, const struct tree_entry *old)
 {
-  struct change *c = &d->deleted[d->n_deleted];
+  struct change *c;
+
+  c = grow(d->deleted, d->n_deleted, &d->cap_deleted, sizeof(*d->deleted));
+  if (c == NULL)
+    return -ENOMEM;
+  d->deleted = c;
+  c = &d->deleted[d->n_deleted];
 
   c->kind = CHANGE_DELETED;
   if (tree_entry_copy(&c->entry, old) < 0)
@@ -125,9 +157,8 @@ static bool tree_sorted(const struct tree *t)
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err)
 {
-  size_t nm = manifest_count(m);
   struct diff *d;
-  int rc = -ENOMEM;
+  int rc;
 
   *out = NULL;
   if (!tree_sorted(t))
@@ -135,13 +166,7 @@ int diff_begin(struct diff **out, const struct tree *t,
   d = calloc(1, sizeof(*d));
   if (d == NULL)
     return cfw_err_set(err, -ENOMEM, "diff: out of memory");
-  if (t->n < SIZE_MAX / sizeof(*d->items) &&
-      nm < SIZE_MAX / sizeof(*d->deleted)) {
-    d->items = malloc(t->n * sizeof(*d->items) + 1);
-    d->deleted = malloc(nm * sizeof(*d->deleted) + 1);
-  }
-  if (d->items != NULL && d->deleted != NULL)
-    rc = diff_walk(d, t, m);
+  rc = diff_walk(d, t, m);
   if (rc < 0) {
     diff_destroy(d);
     return cfw_err_set(err, rc, "diff: out of memory");

@@ -5,6 +5,9 @@
  * status.  Only this file prints a command's output or calls exit(). */
 #include <curl/curl.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +101,15 @@ static const char usage_text[] =
     "      --monthly-free-paths N   paths a month that are free (1000)\n"
     "      --monthly-budget-usd D   the month's cap in USD (default: none)\n"
     "      --allow-over-budget      send all, only warn past the budget\n"
+    "\n"
+    "Uploading (before a batch is invalidated, so the origin has the new "
+    "bytes):\n"
+    "      --upload-cmd CMD         sh command run in ROOT; invalidate only "
+    "if\n"
+    "                               it exits 0 ($CFWATCH_CHANGED_FILES lists "
+    "the\n"
+    "                               files, one a line)\n"
+    "      --upload-timeout S       kill it after S seconds (default 600)\n"
     "\n"
     "Exit status: 0 ok, 1 gave up on transient errors (changes stay pending),\n"
     "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
@@ -552,6 +564,14 @@ int main(int argc, char **argv)
   int status;
 
   memset(&a, 0, sizeof(a));
+#ifdef __GLIBC__
+  /* The manifest and its encoding are buffers of megabytes that come and
+   * go with every batch.  glibc's default raises the mmap threshold after
+   * the first such free, so later ones land on the heap and stay there;
+   * a fixed threshold hands them back (bench/: 75 -> 45 MiB peak for a
+   * daemon on 100k files).  Failure only costs memory. */
+  (void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   cli_init(&a.cli);
   config_init(&a.cfg);
   config_init(&a.next);

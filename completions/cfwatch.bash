@@ -41,6 +41,8 @@ _cfwatch()
   local planning="--max-paths-per-batch --wildcard-threshold
     --never-wildcard --max-evict-ratio --strict-evict-ratio
     --monthly-free-paths --monthly-budget-usd --allow-over-budget"
+  # The upload step, for the commands that invalidate changes.
+  local upload="--upload-cmd --upload-timeout"
 
   COMPREPLY=()
   # "--config=FILE": bash splits at '=' (COMP_WORDBREAKS).
@@ -77,8 +79,12 @@ _cfwatch()
   -d | --distribution-id | --endpoint | --quiet-ms | --max-delay-ms | \
     --retry-for | --url-prefix | --index-name | --exclude | \
     --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
-    --monthly-free-paths | --monthly-budget-usd)
+    --monthly-free-paths | --monthly-budget-usd | --upload-timeout)
     return 0 # a value only the user knows
+    ;;
+  --upload-cmd)
+    mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+    return 0
     ;;
   esac
 
@@ -87,8 +93,8 @@ _cfwatch()
     [[ ${COMP_WORDS[1]} == "$i" ]] && ((COMP_CWORD > 1)) && cmd=$i
   done
   case $cmd in
-  "") opts="$opts --quiet-ms --max-delay-ms --all $planning" ;;
-  once) opts="$opts --wait --retry-for --all $planning" ;;
+  "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload" ;;
+  once) opts="$opts --wait --retry-for --all $planning $upload" ;;
   plan) opts="$opts --all $planning" ;;
   status) opts="$opts --json" ;;
   invalidate) opts="$opts --wait --retry-for" ;;

@@ -22,7 +22,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     26          /* entries in the key table */
+#define CONFIG_KEYS     28          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 struct site_config {
@@ -56,6 +56,10 @@ struct site_config {
   bool has_budget;           /* monthly_budget_usd was set; 0 is a budget */
   double max_evict_ratio;    /* in [0, 1] */
   double monthly_budget_usd; /* >= 0; meaningful only with has_budget */
+
+  /* Run before each batch is invalidated (upload.h); NULL if unset. */
+  char *upload_cmd;          /* owned; never "" */
+  uint64_t upload_timeout_s; /* 1 to 86400; 600 by default */
 
   /* Private bookkeeping: a bit per key set in this layer, and where each
    * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */

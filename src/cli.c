@@ -50,6 +50,8 @@ static const struct {
     {"monthly-free-paths", "monthly_free_paths", false},
     {"monthly-budget-usd", "monthly_budget_usd", false},
     {"allow-over-budget", "allow_over_budget", true},
+    {"upload-cmd", "upload_cmd", false},
+    {"upload-timeout", "upload_timeout", false},
 };
 
 static const struct {

@@ -13,6 +13,7 @@
 #include "confcheck.h"
 #include "config_layer.h"
 #include "planner.h" /* its defaults only: config calls no planner code */
+#include "upload.h"  /* its default only */
 #include "urlmap.h"
 #include "util.h"
 
@@ -27,6 +28,7 @@
 #define WILDCARD_THRESHOLD_MAX 10000000u
 #define MONTHLY_FREE_PATHS_MAX 1000000000u
 #define MONTHLY_BUDGET_USD_MAX 1000000u
+#define UPLOAD_TIMEOUT_S_MAX   86400u /* a day */
 
 enum key_type {
   KT_PATH,   /* made absolute and normalised */
@@ -69,6 +71,8 @@ enum key_id {
   K_MONTHLY_FREE_PATHS,
   K_MONTHLY_BUDGET_USD,
   K_ALLOW_OVER_BUDGET,
+  K_UPLOAD_CMD,
+  K_UPLOAD_TIMEOUT,
   K_COUNT
 };
 
@@ -134,6 +138,11 @@ static const struct key_def keys[K_COUNT] = {
                               MONTHLY_BUDGET_USD_MAX, NULL},
     [K_ALLOW_OVER_BUDGET] = {"allow_over_budget", KT_BOOL,
                              SITE_FIELD(allow_over_budget), 0, 0, NULL},
+    [K_UPLOAD_CMD] = {"upload_cmd", KT_STR, SITE_FIELD(upload_cmd), 0, 0,
+                      confcheck_nonempty},
+    [K_UPLOAD_TIMEOUT] = {"upload_timeout", KT_U64,
+                          SITE_FIELD(upload_timeout_s), 1, UPLOAD_TIMEOUT_S_MAX,
+                          NULL},
 };
 
 _Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
@@ -204,6 +213,7 @@ static void site_init(struct site_config *s)
   s->wildcard_threshold = PLANNER_DEFAULT_WILDCARD_THRESHOLD;
   s->max_evict_ratio = PLANNER_DEFAULT_MAX_EVICT_RATIO;
   s->monthly_free_paths = CF_FREE_PATHS_PER_MONTH;
+  s->upload_timeout_s = UPLOAD_TIMEOUT_MS / 1000;
   strlist_init(&s->excludes);
 }
 
@@ -220,6 +230,7 @@ static void site_free(struct site_config *s)
   free(s->state_dir);
   free(s->url_prefix);
   free(s->index_name);
+  free(s->upload_cmd);
   strlist_free(&s->excludes);
   site_init(s);
 }

@@ -1045,6 +1045,93 @@ static void test_free_accepts_null_and_twice(void)
   CHECK(c.sites == NULL && c.path == NULL);
 }
 
+static void test_upload_keys_default(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  s = load_finish(&c, "[cfwatch]\nroot = /srv/www\n", dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  CHECK(s->upload_cmd == NULL);
+  CHECK_EQ_INT(s->upload_timeout_s, 600);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_upload_keys_per_site(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+
+  /* The value keeps its '=', quotes and a ';' with no space before it. */
+  s = load_finish(&c,
+                  "[cfwatch]\nupload_timeout = 86400\n"
+                  "upload_cmd = rsync -a ./ host:/srv/ --exclude='*.tmp'\n"
+                  "[site a]\nroot = /a\n"
+                  "upload_cmd = aws s3 sync . s3://a --delete; echo a=1\n"
+                  "upload_timeout = 1\n"
+                  "[site b]\nroot = /b\n",
+                  dir, &err);
+  CHECK(s != NULL);
+  if (s == NULL)
+    return;
+  CHECK_EQ_STR(s[0].upload_cmd, "aws s3 sync . s3://a --delete; echo a=1");
+  CHECK_EQ_INT(s[0].upload_timeout_s, 1);
+  CHECK_EQ_STR(s[1].upload_cmd, "rsync -a ./ host:/srv/ --exclude='*.tmp'");
+  CHECK_EQ_INT(s[1].upload_timeout_s, 86400);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_upload_keys_cli_overrides_file(void)
+{
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK_EQ_INT(load_text(&c,
+                         "[cfwatch]\nroot = /x\nupload_cmd = false\n"
+                         "upload_timeout = 5\n",
+                         dir, path, &err),
+               0);
+  CHECK_EQ_INT(config_set_cli(&c, "upload_cmd", "true", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "upload_timeout", "30", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), 0);
+  CHECK_EQ_STR(c.sites[0].upload_cmd, "true");
+  CHECK_EQ_INT(c.sites[0].upload_timeout_s, 30);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+static void test_bad_upload_values_name_line_or_option(void)
+{
+  struct config c;
+  struct cfw_err err;
+
+  expect_file_error("[cfwatch]\nroot = /x\nupload_cmd =\n",
+                    "3: upload_cmd: must not be empty");
+  expect_file_error("[cfwatch]\nupload_timeout = 0\n",
+                    "2: upload_timeout: \"0\" is not a number between 1 and "
+                    "86400");
+  expect_file_error("[cfwatch]\nupload_timeout = 86401\n",
+                    "2: upload_timeout: \"86401\" is not a number between 1 "
+                    "and 86400");
+  config_init(&c);
+  CHECK_EQ_INT(config_set_cli(&c, "upload_cmd", "", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "--upload-cmd: must not be empty");
+  CHECK_EQ_INT(config_set_cli(&c, "upload_timeout", "10m", &err), -EINVAL);
+  CHECK_EQ_STR(err.msg, "--upload-timeout: \"10m\" is not a number between 1 "
+                        "and 86400");
+  config_free(&c);
+}
+
 TEST_MAIN(
     TEST(test_syntax_error_names_line),
     TEST(test_unterminated_section_is_syntax_error),
@@ -1088,4 +1175,6 @@ TEST_MAIN(
     TEST(test_bad_planner_cli_value_names_option),
     TEST(test_budget_unset_is_no_budget_and_zero_is_one),
     TEST(test_budget_set_in_any_layer_applies),
-    TEST(test_free_accepts_null_and_twice))
+    TEST(test_free_accepts_null_and_twice), TEST(test_upload_keys_default),
+    TEST(test_upload_keys_per_site), TEST(test_upload_keys_cli_overrides_file),
+    TEST(test_bad_upload_values_name_line_or_option))

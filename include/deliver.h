@@ -21,6 +21,8 @@
  * changes a batch covers are recorded in the manifest as soon as
  * CloudFront accepted it, so a crash between batches loses nothing and
  * resends nothing accepted.  In a dry run each batch is printed instead.
+ * With an upload command, it runs first and must succeed (retried with
+ * backoff within the deadline) before anything is invalidated.
  * `once` and the daemon share it. */
 struct deliver;
 
@@ -38,6 +40,11 @@ struct deliver_opts {
   uint64_t retry_for_ms;       /* per batch and per wait; 0: never give up */
   bool wait_complete;          /* follow each invalidation to Completed */
   uint64_t settled_ms;         /* uv_now() when the changes settled */
+  /* Run once before the first batch, so the origin has the new bytes
+   * before CloudFront is told to fetch them (upload.h); NULL: none.
+   * Never in a dry run. */
+  const char *upload_cmd;
+  uint64_t upload_timeout_ms;
   void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;
 };

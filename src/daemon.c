@@ -255,6 +255,8 @@ static void site_deliver(struct site *s)
   d.settled_ms = s->flush_ms;
   d.print = s->d->o.print;
   d.print_arg = s->d->o.print_arg;
+  d.upload_cmd = s->cfg->upload_cmd;
+  d.upload_timeout_ms = s->cfg->upload_timeout_s * 1000;
   if (deliver_start(&s->deliver, &d, site_on_delivered, s, &err) < 0) {
     log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
     site_retry_later(s, SITE_RETRY_MS);

@@ -11,15 +11,24 @@
 #include "cfsend.h"
 #include "ledger.h"
 #include "pending.h"
+#include "retry.h"
+#include "upload.h"
 #include "util.h"
 
 /* How long a queued batch waits between looks at what is in progress. */
 #define DELIVER_CAPACITY_POLL_MS 20000
+/* A failed upload_cmd is tried again after 2 s, 4 s, ... up to 5 min. */
+#define DELIVER_UPLOAD_BASE_MS 2000
+#define DELIVER_UPLOAD_CAP_MS  (UINT64_C(5) * 60 * 1000)
 
 struct deliver {
   struct deliver_opts o;
-  uv_timer_t timer; /* capacity waits; its close ends the delivery */
+  uv_timer_t timer; /* capacity and upload waits; its close ends it */
   struct cfsend *send;
+  struct upload *upload;   /* running upload_cmd, or NULL */
+  bool uploaded;           /* upload_cmd succeeded (or there is none) */
+  unsigned upload_tries;
+  uint64_t rng;            /* jitter for the upload backoff */
   size_t next;        /* the batch to deliver next */
   uint64_t wait_start; /* uv_now() when the current wait began */
   uv_work_t save;       /* the manifest is written off the loop thread */
@@ -197,10 +206,17 @@ static void deliver_on_refresh(struct inflight *f,
   deliver_next(d);
 }
 
+static void deliver_upload(struct deliver *d);
+
 static void deliver_on_timer(uv_timer_t *t)
 {
   struct deliver *d = container_of(t, struct deliver, timer);
   struct cfw_err err = {0, ""};
+
+  if (!d->uploaded) {
+    deliver_upload(d);
+    return;
+  }
 
   d->refreshing = true;
   if (inflight_refresh(d->o.inflight, d->o.cf, (int64_t)time(NULL),
@@ -273,6 +289,75 @@ static void deliver_next(struct deliver *d)
   deliver_finish(d, d->cancelled && d->next < d->o.plan->n ? -ECANCELED : 0);
 }
 
+static void deliver_on_uploaded(struct upload *u, int status,
+                                const struct cfw_err *err, void *arg)
+{
+  struct deliver *d = arg;
+  uint64_t wait;
+
+  (void)u; /* frees itself after this */
+  d->upload = NULL;
+  if (status == 0) {
+    d->uploaded = true;
+    deliver_next(d);
+    return;
+  }
+  d->r.err = *err;
+  if (status == -ECANCELED || d->cancelled) {
+    deliver_finish(d, -ECANCELED);
+    return;
+  }
+  d->rng ^= d->rng << 13;
+  d->rng ^= d->rng >> 7;
+  d->rng ^= d->rng << 17;
+  wait = retry_backoff_ms(d->upload_tries++, DELIVER_UPLOAD_BASE_MS,
+                          DELIVER_UPLOAD_CAP_MS, (uint32_t)(d->rng >> 32));
+  if (d->o.retry_for_ms != 0 &&
+      uv_now(d->o.loop) - d->o.settled_ms + wait > d->o.retry_for_ms) {
+    cfw_err_prefix(&d->r.err, "%s: gave up on upload_cmd", d->o.root);
+    deliver_finish(d, -ETIMEDOUT);
+    return;
+  }
+  log_msg(d->o.log, LOG_WARN, "%s: %s; nothing invalidated, trying again in "
+                              "%llu s",
+          d->o.root, err->msg, (unsigned long long)(wait / 1000));
+  (void)uv_timer_start(&d->timer, deliver_on_timer, wait, 0); /* live */
+}
+
+/* Runs upload_cmd with every file the plan's batches cover. */
+static void deliver_upload(struct deliver *d)
+{
+  struct upload_opts uo = {0};
+  const char **paths;
+  size_t n = 0;
+  size_t i;
+  size_t k;
+  int rc;
+
+  for (i = 0; i < d->o.plan->n; i++)
+    n += d->o.plan->v[i].n_changes;
+  paths = calloc(n ? n : 1, sizeof(*paths));
+  if (paths == NULL) {
+    deliver_finish(d, cfw_err_set(&d->r.err, -ENOMEM, "out of memory"));
+    return;
+  }
+  for (i = 0, n = 0; i < d->o.plan->n; i++)
+    for (k = 0; k < d->o.plan->v[i].n_changes; k++)
+      paths[n++] = d->o.changes[d->o.plan->v[i].changes[k]].entry.path;
+  uo.cmd = d->o.upload_cmd;
+  uo.root = d->o.root;
+  uo.state_dir = d->o.state_dir;
+  uo.paths = paths;
+  uo.n = n;
+  uo.timeout_ms = d->o.upload_timeout_ms;
+  uo.log = d->o.log;
+  rc = upload_start(&d->upload, d->o.loop, &uo, deliver_on_uploaded, d,
+                    &d->r.err);
+  free(paths); /* upload_start copied what it needs */
+  if (rc < 0)
+    deliver_finish(d, rc);
+}
+
 int deliver_start(struct deliver **out, const struct deliver_opts *o,
                   deliver_cb cb, void *arg, struct cfw_err *err)
 {
@@ -291,8 +376,15 @@ int deliver_start(struct deliver **out, const struct deliver_opts *o,
   d->cb = cb;
   d->arg = arg;
   (void)uv_timer_init(o->loop, &d->timer); /* cannot fail */
+  d->rng = uv_hrtime() | 1; /* xorshift must not start at zero */
   *out = d;
-  deliver_next(d);
+  /* The origin first: invalidating before it has the new bytes makes
+   * CloudFront fetch the old ones again. */
+  d->uploaded = o->upload_cmd == NULL || o->cf == NULL || o->plan->n == 0;
+  if (d->uploaded)
+    deliver_next(d);
+  else
+    deliver_upload(d);
   return 0;
 }
 
@@ -301,6 +393,10 @@ void deliver_cancel(struct deliver *d)
   if (d == NULL || d->finished)
     return;
   d->cancelled = true;
+  if (d->upload != NULL) {
+    upload_cancel(d->upload); /* its callback ends the delivery */
+    return;
+  }
   if (d->send != NULL) {
     cfsend_cancel(d->send); /* its callback ends the delivery */
     return;

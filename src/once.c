@@ -169,6 +169,8 @@ static int once_deliver(const struct once_opts *o, struct once_run *run,
   d.settled_ms = uv_now(o->loop);
   d.print = o->print;
   d.print_arg = o->print_arg;
+  d.upload_cmd = run->s->upload_cmd;
+  d.upload_timeout_ms = run->s->upload_timeout_s * 1000;
   if (rc == 0)
     rc = deliver_start(&del, &d, once_on_delivered, &w, err);
   if (rc < 0)

@@ -15,8 +15,10 @@
 #include "upload.h"
 #include "util.h"
 
-/* How long a queued batch waits between looks at what is in progress. */
-#define DELIVER_CAPACITY_POLL_MS 20000
+/* How long a queued batch waits between looks at what is in progress:
+ * 2 s, then doubling up to 20 s (invalidations take seconds to minutes). */
+#define DELIVER_CAPACITY_FIRST_MS 2000
+#define DELIVER_CAPACITY_POLL_MS  20000
 /* A failed upload_cmd is tried again after 2 s, 4 s, ... up to 5 min. */
 #define DELIVER_UPLOAD_BASE_MS 2000
 #define DELIVER_UPLOAD_CAP_MS  (UINT64_C(5) * 60 * 1000)
@@ -31,6 +33,7 @@ struct deliver {
   uint64_t rng;            /* jitter for the upload backoff */
   size_t next;        /* the batch to deliver next */
   uint64_t wait_start; /* uv_now() when the current wait began */
+  unsigned wait_tries; /* looks at what is in progress in this wait */
   uv_work_t save;       /* the manifest is written off the loop thread */
   int save_rc;
   struct cfw_err save_err;
@@ -237,6 +240,7 @@ static bool deliver_wait(struct deliver *d, const struct planner_batch *pb)
 
   if (inflight_fits(d->o.inflight, files, pb->b.n_wildcards)) {
     d->wait_start = 0;
+    d->wait_tries = 0;
     return true;
   }
   if (d->wait_start == 0)
@@ -251,7 +255,10 @@ static bool deliver_wait(struct deliver *d, const struct planner_batch *pb)
   log_msg(d->o.log, LOG_INFO,
           "%s: batch %zu/%zu waits for in-progress invalidations to complete",
           d->o.root, d->next + 1, d->o.plan->n);
-  (void)uv_timer_start(&d->timer, deliver_on_timer, DELIVER_CAPACITY_POLL_MS,
+  (void)uv_timer_start(&d->timer, deliver_on_timer,
+                       retry_backoff_ms(d->wait_tries++,
+                                        DELIVER_CAPACITY_FIRST_MS,
+                                        DELIVER_CAPACITY_POLL_MS, UINT32_MAX),
                        0); /* live handle: cannot fail */
   return false;
 }

@@ -86,6 +86,14 @@ bool tree_path_within(const char *base, const char *path);
  * then *out is NULL. */
 int tree_resolve_within(const char *base, const char *path, char **out);
 
+/* Appends the file at path (relative) with st's size, times, inode and
+ * device.  0 or -ENOMEM. */
+struct stat;
+int tree_add(struct tree *t, const char *path, const struct stat *st);
+
+/* Appends *e, taking its path (freed on -ENOMEM). */
+int tree_append(struct tree *t, struct tree_entry *e);
+
 /* Copies src into dst with a fresh path.  0 or -ENOMEM (dst untouched). */
 int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 

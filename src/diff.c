@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "filehash.h"
+#include "util.h"
 
 enum item_state { ITEM_PENDING, ITEM_HASHED, ITEM_GONE, ITEM_FAILED };
 
@@ -49,30 +50,14 @@ static bool certainly_unchanged(const struct tree_entry *cur,
          cur->ctime_ns == old->ctime_ns && cur->ino == old->ino;
 }
 
-/* Makes room for one more element in *v (n used, *cap allocated):
- * arrays grow with what changed, not with the size of the tree, since
- * most files of a rescan are certainly unchanged. */
-static void *grow(void *v, size_t n, size_t *cap, size_t size)
-{
-  size_t want = *cap ? *cap * 2 : 64;
-  void *p;
-
-  if (n < *cap)
-    return v;
-  if (want > SIZE_MAX / size)
-    return NULL;
-  p = realloc(v, want * size);
-  if (p != NULL)
-    *cap = want;
-  return p; /* NULL: v is untouched and still the caller's */
-}
-
+/* The item and deletion arrays grow with what changed, not with the
+ * size of the tree: most files of a rescan are certainly unchanged. */
 static int add_item(struct diff *d, const struct tree_entry *cur,
                     const struct tree_entry *old, int64_t scanned_at_ns)
 {
   struct diff_item *it;
 
-  it = grow(d->items, d->n_items, &d->cap_items, sizeof(*d->items));
+  it = array_grow(d->items, d->n_items, &d->cap_items, sizeof(*d->items));
   if (it == NULL)
     return -ENOMEM;
   d->items = it;
@@ -96,7 +81,8 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
 {
   struct change *c;
 
-  c = grow(d->deleted, d->n_deleted, &d->cap_deleted, sizeof(*d->deleted));
+  c = array_grow(d->deleted, d->n_deleted, &d->cap_deleted,
+                 sizeof(*d->deleted));
   if (c == NULL)
     return -ENOMEM;
   d->deleted = c;

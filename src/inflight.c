@@ -8,6 +8,7 @@
 #include "cflimits.h"
 #include "strlist.h"
 #include "urlmap.h"
+#include "util.h"
 
 /* The status CloudFront gives an invalidation still running. */
 #define INFLIGHT_IN_PROGRESS "InProgress"
@@ -53,18 +54,11 @@ static int inflight_push(struct inflight_table *t,
                          const struct inflight_entry *e)
 {
   struct inflight_entry *v;
-  size_t cap;
 
-  if (t->n == t->cap) {
-    cap = t->cap > 0 ? t->cap * 2 : 8;
-    if (cap > SIZE_MAX / sizeof(*v))
-      return -ENOMEM;
-    v = realloc(t->v, cap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    t->v = v;
-    t->cap = cap;
-  }
+  v = array_grow(t->v, t->n, &t->cap, sizeof(*t->v));
+  if (v == NULL)
+    return -ENOMEM;
+  t->v = v;
   t->v[t->n++] = *e;
   return 0;
 }

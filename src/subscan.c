@@ -14,8 +14,7 @@ static bool subscan_covers(const char *prefix, const char *path)
 {
   size_t n = strlen(prefix);
 
-  return strncmp(prefix, path, n) == 0 &&
-         (path[n] == '\0' || path[n] == '/');
+  return strncmp(prefix, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
 void subscan_normalise(struct strlist *paths)
@@ -36,54 +35,9 @@ void subscan_normalise(struct strlist *paths)
   paths->n = j;
 }
 
-static int subscan_grow(struct tree *t)
-{
-  struct tree_entry *v;
-  size_t cap;
-
-  if (t->n < t->cap)
-    return 0;
-  cap = t->cap ? t->cap * 2 : 64;
-  if (cap > SIZE_MAX / sizeof(*v))
-    return -ENOMEM;
-  v = realloc(t->v, cap * sizeof(*v));
-  if (v == NULL)
-    return -ENOMEM;
-  t->v = v;
-  t->cap = cap;
-  return 0;
-}
-
 static int64_t subscan_ns(const struct timespec *ts)
 {
   return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-}
-
-/* Appends e, taking its path; frees the path on failure. */
-static int subscan_push(struct tree *t, struct tree_entry *e)
-{
-  if (subscan_grow(t) < 0) {
-    free(e->path);
-    return -ENOMEM;
-  }
-  t->v[t->n++] = *e;
-  return 0;
-}
-
-static int subscan_file(struct tree *t, const char *rel, const struct stat *st)
-{
-  struct tree_entry e;
-
-  memset(&e, 0, sizeof(e));
-  e.path = strdup(rel);
-  if (e.path == NULL)
-    return -ENOMEM;
-  e.size = (uint64_t)st->st_size;
-  e.mtime_ns = subscan_ns(&st->st_mtim);
-  e.ctime_ns = subscan_ns(&st->st_ctim);
-  e.ino = (uint64_t)st->st_ino;
-  e.dev = (uint64_t)st->st_dev;
-  return subscan_push(t, &e);
 }
 
 struct subscan_ctx {
@@ -133,7 +87,7 @@ static int subscan_adopt(struct tree *t, struct tree *sub, const char *prefix)
     rc = buf_addf(&p, "%s/%s", prefix, sub->v[i].path);
     free(sub->v[i].path);
     sub->v[i].path = rc == 0 ? buf_take(&p) : NULL;
-    rc = rc == 0 && sub->v[i].path != NULL ? subscan_push(t, &sub->v[i])
+    rc = rc == 0 && sub->v[i].path != NULL ? tree_append(t, &sub->v[i])
                                            : -ENOMEM;
   }
   for (; i < sub->n; i++)
@@ -218,8 +172,7 @@ static int subscan_one(struct tree *t, const char *root, const char *rel,
   if (rc != 0)
     return rc < 0 ? rc : 0;
   if (S_ISREG(st.st_mode))
-    return o->skip && o->skip(o->ctx, rel, false) ? 0
-                                                  : subscan_file(t, rel, &st);
+    return o->skip && o->skip(o->ctx, rel, false) ? 0 : tree_add(t, rel, &st);
   if (S_ISDIR(st.st_mode) && !(o->skip && o->skip(o->ctx, rel, true)))
     return subscan_dir(t, root, rel, o, err);
   return 0; /* FIFOs, sockets, devices: never files of a site */
@@ -242,9 +195,8 @@ static int subscan_base(const char *root, const struct tree_scan_opts *o,
   return 0;
 }
 
-int subscan_tree(struct tree *t, const char *root,
-                 const struct strlist *paths, const struct tree_scan_opts *o,
-                 struct cfw_err *err)
+int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
+                 const struct tree_scan_opts *o, struct cfw_err *err)
 {
   struct timespec now;
   char *base;

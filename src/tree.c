@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "util.h"
 
 /* Relative paths are built in one buffer; deeper than this, a path could
  * not be opened from the root anyway. */
@@ -97,34 +98,34 @@ static int64_t ts_ns(const struct timespec *ts)
   return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-static int tree_push(struct tree *t, const char *path, const struct stat *st)
+int tree_append(struct tree *t, struct tree_entry *e)
 {
-  struct tree_entry *e;
   struct tree_entry *v;
-  size_t cap;
 
-  if (t->n == t->cap) {
-    cap = t->cap ? t->cap * 2 : 256;
-    if (cap > SIZE_MAX / sizeof(*v))
-      return -ENOMEM;
-    v = realloc(t->v, cap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    t->v = v;
-    t->cap = cap;
-  }
-  e = &t->v[t->n];
-  memset(e, 0, sizeof(*e));
-  e->path = strdup(path);
-  if (e->path == NULL)
+  v = array_grow(t->v, t->n, &t->cap, sizeof(*t->v));
+  if (v == NULL) {
+    tree_entry_free(e);
     return -ENOMEM;
-  e->size = (uint64_t)st->st_size;
-  e->mtime_ns = ts_ns(&st->st_mtim);
-  e->ctime_ns = ts_ns(&st->st_ctim);
-  e->ino = (uint64_t)st->st_ino;
-  e->dev = (uint64_t)st->st_dev;
-  t->n++;
+  }
+  t->v = v;
+  t->v[t->n++] = *e;
   return 0;
+}
+
+int tree_add(struct tree *t, const char *path, const struct stat *st)
+{
+  struct tree_entry e;
+
+  memset(&e, 0, sizeof(e));
+  e.path = strdup(path);
+  if (e.path == NULL)
+    return -ENOMEM;
+  e.size = (uint64_t)st->st_size;
+  e.mtime_ns = ts_ns(&st->st_mtim);
+  e.ctime_ns = ts_ns(&st->st_ctim);
+  e.ino = (uint64_t)st->st_ino;
+  e.dev = (uint64_t)st->st_dev;
+  return tree_append(t, &e);
 }
 
 /* Appends "/name" (or "name" at the root) to the current path and stores
@@ -238,7 +239,7 @@ static int walk_found(struct walk *w, int dfd, const char *name,
     return walk_subdir(w, dfd, name, again);
   if (!S_ISREG(st->st_mode) || walk_skip(w, false))
     return 0;
-  return tree_push(w->t, buf_str(&w->path), st);
+  return tree_add(w->t, buf_str(&w->path), st);
 }
 
 bool tree_path_within(const char *base, const char *path)

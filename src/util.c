@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -81,6 +82,21 @@ size_t str_copy(char *dst, size_t n, const char *src)
   memcpy(dst, src, k);
   dst[k] = '\0';
   return len;
+}
+
+void *array_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+  size_t want = *cap ? *cap * 2 : 16;
+  void *p;
+
+  if (n < *cap)
+    return v;
+  if (want > SIZE_MAX / size)
+    return NULL;
+  p = realloc(v, want * size);
+  if (p != NULL)
+    *cap = want;
+  return p;
 }
 
 void hex_encode(const unsigned char *p, size_t n, char *out)

@@ -30,6 +30,12 @@ int parse_bool(const char *s, int *out);
  * it was cut. */
 size_t str_copy(char *dst, size_t n, const char *src);
 
+/* Makes room for element n of an array of elements of `size` bytes with
+ * *cap allocated: returns v itself if there is room, a larger copy (and
+ * a doubled *cap) if not, or NULL on overflow or ENOMEM, when v is left
+ * as it was and is still the caller's. */
+void *array_grow(void *v, size_t n, size_t *cap, size_t size);
+
 /* Lowercase hex of n bytes into out, which holds 2n+1 bytes. */
 void hex_encode(const unsigned char *p, size_t n, char *out);
 

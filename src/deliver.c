@@ -371,9 +371,13 @@ int deliver_start(struct deliver **out, const struct deliver_opts *o,
   struct deliver *d;
   int rc;
 
-  /* Same bytes, new stat: refreshing the shortcut needs no CloudFront. */
+  /* Same bytes, new stat: refreshing the shortcut needs no CloudFront.
+   * With batches to send it is saved along with the first one: saving it
+   * now would give the manifest a new version, and so the batches new
+   * CallerReferences, and a batch whose 201 was lost before a crash must
+   * get its old one back to be replayed rather than sent twice. */
   rc = pending_apply(o->m, o->changes, o->plan->no_send, o->plan->n_no_send,
-                     o->state_dir, err);
+                     o->plan->n == 0 ? o->state_dir : NULL, err);
   if (rc < 0)
     return rc;
   d = calloc(1, sizeof(*d));

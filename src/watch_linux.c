@@ -1,6 +1,6 @@
 #include "watch.h"
 
-#ifdef __linux__
+#if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
 
 #include <dirent.h>
 #include <errno.h>

@@ -89,7 +89,7 @@ FAULT_RATE = 0.3
 KILL_RATE = 0.3
 # Kill modes and their weights; see Run.kill().
 KILL_MODES = [("quiet", 2), ("request", 3), ("response", 2), ("manifest", 2),
-              ("lost201", 2), ("random", 1)]
+              ("lost201", 2), ("failed", 2), ("random", 1)]
 # How long a kill waits for the moment it aims at before killing anyway.
 KILL_WAIT_S = 2.5
 SETTLE_QUIET_S = 1.5
@@ -750,6 +750,8 @@ class Run:
           few ms later);
         lost201: in the backoff after a lost 201: the next daemon must
           replay that invalidation, not create another;
+        failed: in the backoff after a 503: the next daemon must send
+          the batch;
         random: at any moment of the next 1.5 s."""
         self.check_alive()
         d = self.daemon
@@ -771,15 +773,29 @@ class Run:
             self.cf.inject("lost201", op="create")
             hit = tail.wait(RETRYING, KILL_WAIT_S)
             time.sleep(delay * 0.4)
+        elif mode == "failed":
+            # The same after a 503: nothing was created, and the next
+            # daemon must send the batch.
+            self.cf.inject("503", op="create")
+            hit = tail.wait(RETRYING, KILL_WAIT_S)
+            time.sleep(delay * 0.4)
         elif mode == "manifest":
+            # Writing it takes about a millisecond (an fsync): half of
+            # these kills come at once, from inside the wait.
+            def at_once(name, mask):
+                if name != "manifest.tmp":
+                    return False
+                if delay < 0.5:
+                    os.kill(d.pid, signal.SIGKILL)
+                return True
+
             ino = Inotify(self.state, Inotify.IN_CREATE)
             try:
-                hit = ino.wait(lambda name, mask: name == "manifest.tmp",
-                               KILL_WAIT_S)
+                hit = ino.wait(at_once, KILL_WAIT_S)
             finally:
                 ino.close()
-            if delay < 0.5:
-                time.sleep(delay * 0.004)
+            if delay >= 0.5:
+                time.sleep((delay - 0.5) * 0.004)
         else:
             time.sleep(delay * 1.5)
         t = time.time()

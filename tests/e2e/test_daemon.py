@@ -297,6 +297,11 @@ class Batching(DaemonTest):
         plan = ("plan", "--state-dir", self.state, self.root)
         self.assertEqual(self.check(self.cfw(*plan)).lines, ["/a.html"])
         self.assertEqual(d.wait_batches(1)[0].paths, ["/a.html"])
+        # The batch is logged when accepted; the manifest is written just
+        # after, off the loop thread.
+        deadline = time.time() + 10
+        while read(manifest) == before and time.time() < deadline:
+            time.sleep(0.05)
         self.assertNotEqual(read(manifest), before)
         self.assertEqual(self.check(self.cfw(*plan)).lines, [])
 

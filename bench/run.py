@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """cfwatch benchmarks: the goals of issue 7, measured as ratios.
 
 Builds a static-site-like tree in a temp dir, then runs cfwatch and a

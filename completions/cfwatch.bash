@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bash completion for cfwatch(1).
 #
 # Installed as /usr/share/bash-completion/completions/cfwatch, where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_ATOMICFILE_H
 #define CFW_ATOMICFILE_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_BATCH_H
 #define CFW_BATCH_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_BUF_H
 #define CFW_BUF_H
 

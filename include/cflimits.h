@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CFLIMITS_H
 #define CFW_CFLIMITS_H
 

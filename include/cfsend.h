@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CFSEND_H
 #define CFW_CFSEND_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CFXML_H
 #define CFW_CFXML_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CHILD_H
 #define CFW_CHILD_H
 

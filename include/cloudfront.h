@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CLOUDFRONT_H
 #define CFW_CLOUDFRONT_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CREDPROC_H
 #define CFW_CREDPROC_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CREDS_H
 #define CFW_CREDS_H
 

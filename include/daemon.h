@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_DAEMON_H
 #define CFW_DAEMON_H
 

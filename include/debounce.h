@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_DEBOUNCE_H
 #define CFW_DEBOUNCE_H
 

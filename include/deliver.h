@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_DELIVER_H
 #define CFW_DELIVER_H
 

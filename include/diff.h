@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_DIFF_H
 #define CFW_DIFF_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_ERR_H
 #define CFW_ERR_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_EXITCODE_H
 #define CFW_EXITCODE_H
 

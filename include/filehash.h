@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_FILEHASH_H
 #define CFW_FILEHASH_H
 

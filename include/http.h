@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_HTTP_H
 #define CFW_HTTP_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_INFLIGHT_H
 #define CFW_INFLIGHT_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_INVALIDATE_H
 #define CFW_INVALIDATE_H
 

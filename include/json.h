@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_JSON_H
 #define CFW_JSON_H
 

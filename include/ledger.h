@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_LEDGER_H
 #define CFW_LEDGER_H
 

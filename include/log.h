@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_LOG_H
 #define CFW_LOG_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_MANIFEST_H
 #define CFW_MANIFEST_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_ONCE_H
 #define CFW_ONCE_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_PENDING_H
 #define CFW_PENDING_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_PLANNER_CONFIG_H
 #define CFW_PLANNER_CONFIG_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_RETRY_H
 #define CFW_RETRY_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_SCAN_H
 #define CFW_SCAN_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_SDNOTIFY_H
 #define CFW_SDNOTIFY_H
 

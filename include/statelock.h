@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_STATELOCK_H
 #define CFW_STATELOCK_H
 

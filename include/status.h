@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_STATUS_H
 #define CFW_STATUS_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_STRLIST_H
 #define CFW_STRLIST_H
 

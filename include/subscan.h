@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_SUBSCAN_H
 #define CFW_SUBSCAN_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_TREE_H
 #define CFW_TREE_H
 

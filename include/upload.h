@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_UPLOAD_H
 #define CFW_UPLOAD_H
 

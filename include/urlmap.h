@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_URLMAP_H
 #define CFW_URLMAP_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_WATCH_H
 #define CFW_WATCH_H
 

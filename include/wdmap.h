@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_WDMAP_H
 #define CFW_WDMAP_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cfsend.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cloudfront.h"
 
 #include <curl/curl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "confcheck.h"
 
 #include <arpa/inet.h>

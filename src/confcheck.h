@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CONFCHECK_H
 #define CFW_CONFCHECK_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_CONFIG_LAYER_H
 #define CFW_CONFIG_LAYER_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "credproc.h"
 
 #include "child.h"

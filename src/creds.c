@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "creds.h"
 
 #include "err.h"

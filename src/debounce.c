@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "debounce.h"
 
 void debounce_init(struct debounce *d, uint64_t quiet_ms, uint64_t max_delay_ms)

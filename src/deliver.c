@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "deliver.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "inflight.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "invalidate.h"
 
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfwatch: invalidate exactly the CloudFront objects a build changed.
  *
  * main owns the process: it parses the command line and the config,
@@ -114,6 +115,9 @@ static const char usage_text[] =
     "Exit status: 0 ok, 1 gave up on transient errors (changes stay pending),\n"
     "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
     "5 another cfwatch owns the state dir.\n";
+
+static const char licence_text[] =
+    "MIT License, Copyright (c) 2026 The cfwatch authors; no warranty.";
 
 /* Files the config names must be there now: a usage error (status 2)
  * before anything runs, not a failure halfway. */
@@ -537,7 +541,7 @@ static int app_main(struct app *a, int argc, char **argv)
     return CFW_EXIT_USAGE;
   }
   if (a->cli.version) {
-    printf("cfwatch %s\n", CFWATCH_VERSION);
+    printf("cfwatch %s\n%s\n", CFWATCH_VERSION, licence_text);
     return CFW_EXIT_OK;
   }
   if (app_config(a, &a->cfg, &err) < 0) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "manifest_codec.h"
 
 #include <errno.h>

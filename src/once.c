@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "once.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "planner.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The planner's choice of wildcards over the tree planner_tree.c built.
  * See planner_tree.h and the passes in planner.h. */
 #include "planner_tree.h"

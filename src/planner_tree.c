@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The planner's directory tree: nodes for every directory of the site,
  * the URLs of every change, and the counts planner_cover.c chooses
  * wildcards from.  See planner_tree.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_PLANNER_TREE_H
 #define CFW_PLANNER_TREE_H
 

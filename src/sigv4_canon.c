@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sigv4_canon.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_SIGV4_CANON_H
 #define CFW_SIGV4_CANON_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "subscan.h"
 
 #include <errno.h>

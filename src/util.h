@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_UTIL_H
 #define CFW_UTIL_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "watch.h"
 
 #if defined(__linux__) && !defined(CFW_WATCH_LIBUV)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "watch.h"
 
 /* The watch for systems without inotify: libuv's uv_fs_event, which is

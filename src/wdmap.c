@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "wdmap.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "xmltab.h"
 
 #include <assert.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_XMLTAB_H
 #define CFW_XMLTAB_H
 

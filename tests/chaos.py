@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Chaos test of the watch daemon (issue 6).
 
 A seeded random workload of edits, same-bytes writes, creates, deletes,

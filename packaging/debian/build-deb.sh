@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # packaging/debian/build-deb.sh OUTDIR: builds cfwatch's binary .deb
 # from this checkout and copies it (with its -dbgsym .deb) to OUTDIR.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # packaging/debian/test-deb.sh: builds the .deb (build-deb.sh), installs
 # it with dpkg -i, checks what it installed, and purges it again.  As
 # root, on Debian 12 or similar; a few minutes, most of it the build.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for end-to-end tests: run the real cfwatch binary on real
 folders in fresh temp dirs."""
 import os

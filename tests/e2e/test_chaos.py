@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The chaos test of the watch daemon (issue 6), bounded for the suite:
 a few seeds of tests/chaos.py, each a random workload on a real tree
 while the daemon is SIGKILLed and restarted and the stand-in injects

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`once` against the CloudFront stand-in over loopback TLS: what is sent,
 which faults are survived, what stops cfwatch, and where credentials come
 from.

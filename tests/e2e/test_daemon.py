@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Watch mode (`cfwatch [OPTIONS] ROOT`) end to end: the real binary as a
 daemon on real folders, real inotify, real signals.
 

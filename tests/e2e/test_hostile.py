@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Hostile trees and hostile settings (issue 6): what a build folder may
 hold besides plain files, and what cfwatch refuses to do whatever it is
 told.  The real binary runs on real folders; the watch-mode cases use a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The planner end to end: a change set larger than CloudFront allows in
 progress reaches the stand-in in batches that fit, with no limit
 rejection caused by cfwatch."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`plan` and `once --dry-run` on real folders (issue 2)."""
 import os
 import shutil
@@ -146,7 +147,9 @@ class OneShot(TempTest):
 class CommandLine(TempTest):
     def test_version(self):
         res = self.check(self.cfw("--version"))
-        self.assertRegex(res.out, r"^cfwatch \d+\.\d+\.\d+\n$")
+        self.assertRegex(res.out, r"^cfwatch \d+\.\d+\.\d+\nMIT License, "
+                         r"Copyright \(c\) 2026 The cfwatch authors; "
+                         r"no warranty\.\n$")
 
     def test_help(self):
         res = self.check(self.cfw("--help"))

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Packaging checks: the systemd user unit, the man pages, the bash and
 zsh completions and the launchd plist.  A check whose tool is missing
 (systemd-analyze, mandoc or groff, zsh) is skipped, not failed; the
@@ -362,3 +363,55 @@ class LaunchdPlistTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LicenceTest(unittest.TestCase):
+    """Issue 17: MIT, stated where a user or a packager looks."""
+
+    CHECK = os.path.join(SRC, "scripts", "check-licence")
+
+    def repo(self, files):
+        d = tempfile.mkdtemp(prefix="cfw-licence-")
+        self.addCleanup(shutil.rmtree, d)
+        subprocess.run(["git", "init", "-q", d], check=True)
+        for rel, text in files.items():
+            path = os.path.join(d, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+        return d
+
+    def check(self, d):
+        return subprocess.run([self.CHECK, d], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=30)
+
+    def test_this_checkout_is_clean(self):
+        res = self.check(SRC)
+        self.assertEqual(res.returncode, 0, res.stdout.decode())
+
+    def test_new_source_file_without_the_line_fails(self):
+        d = self.repo({"src/ok.c": "/* SPDX-License-Identifier: MIT */\n",
+                       "src/new.c": "int x;\n",
+                       "tests/vectors/v.py": "x = 1\n"})
+        res = self.check(d)
+        self.assertEqual(res.returncode, 1)
+        out = res.stdout.decode()
+        self.assertIn("src/new.c", out)
+        self.assertNotIn("src/ok.c", out)
+        self.assertNotIn("vectors", out)
+
+    def test_script_after_its_shebang_passes(self):
+        d = self.repo({"scripts/x": "#!/bin/sh\n# SPDX-License-Identifier: "
+                       "MIT\n"})
+        self.assertEqual(self.check(d).returncode, 0)
+
+    def test_licence_file_and_debian_copyright(self):
+        self.assertIn("MIT License", read(os.path.join(SRC, "LICENSE")))
+        self.assertIn("The cfwatch authors", read(os.path.join(SRC,
+                                                              "LICENSE")))
+        cp = read(os.path.join(SRC, "packaging", "debian", "debian",
+                               "copyright"))
+        self.assertRegex(cp, r"Files: \*\nCopyright: 2026 The cfwatch "
+                         r"authors\nLicense: MIT\n")
+        self.assertIn("\nLicense: MIT\n Permission is hereby granted", cp)
+        self.assertNotIn("none-yet", cp)

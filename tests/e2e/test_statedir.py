@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """State-dir faults (issue 6): a full disk, a read-only state dir, a
 damaged manifest, a temp file left by a crash, a state dir deleted under
 a running daemon, and the permissions of what cfwatch writes.  Each gives

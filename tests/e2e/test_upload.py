@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The upload step: `upload_cmd` runs after the changes settle and before
 anything is invalidated, so the origin has the new bytes before CloudFront
 is told to fetch them.  Real processes, the real binary, the stand-in."""

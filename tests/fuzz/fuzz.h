@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_FUZZ_H
 #define CFW_FUZZ_H
 

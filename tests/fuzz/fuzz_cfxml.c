@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzzes the parsers of CloudFront's answers: every input goes through
  * cfxml_parse_invalidation, cfxml_parse_invalidation_list and
  * cfxml_parse_error (each refuses the others' roots), and each result is

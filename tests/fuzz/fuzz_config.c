@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzzes the configuration: config_load_file on a file, config_set_cli
  * for command-line values, then config_finish, and checks what a resolved
  * site promises (config.h).

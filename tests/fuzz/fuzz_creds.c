@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzzes the AWS shared files: creds_resolve with AWS_SHARED_CREDENTIALS_FILE
  * and AWS_CONFIG_FILE naming in-memory files written from the input, through
  * the getenv injection of struct creds_opts, so the real ~/.aws is never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzzes what a credential_process prints: json_object_parse with the
  * policy json.h states, credproc_parse_output on the same bytes, and
  * credproc_parse_time on them as a C string.  Seeds hold the marker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzzes the manifest decoder: manifest_load on a state dir whose
  * manifest file is the input, twice per input.
  *

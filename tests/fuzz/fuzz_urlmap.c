@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzzes the URL mapper: urlmap_paths, urlmap_encode and urlmap_excluded
  * on arbitrary relative paths, checking what urlmap.h promises about every
  * path it makes.

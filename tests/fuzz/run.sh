@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/fuzz/run.sh [SECONDS] [NAME...]: builds the fuzzers in build-fuzz
 # (clang, ASan+UBSan) and fuzzes each NAME (default: all) for SECONDS
 # (default 300), one after the other, from its seeds and what earlier runs

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """cfstandin — a local stand-in for the Amazon CloudFront invalidation API.
 
 Serves CreateInvalidation, GetInvalidation and ListInvalidations (API

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """StandIn: start cfstandin.py for a test and drive its control API.
 
     from standin import StandIn

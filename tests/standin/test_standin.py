@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Self-tests for the CloudFront stand-in, driven by a real botocore client.
 
     cd tests/standin && python3 -m unittest -v test_standin

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Loopback HTTPS and HTTP server for tests/unit/test_http.c.
 
 Usage: http_test_server.py DIR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef CFW_TEST_H
 #define CFW_TEST_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cfxml.h"
 
 #include "cflimits.h"

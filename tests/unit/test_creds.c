@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "credproc.h"
 #include "creds.h"
 #include "err.h"

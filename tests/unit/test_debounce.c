@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "debounce.h"
 #include "test.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "err.h"
 #include "json.h"
 #include "test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "planner_config.h"
 
 #include <string.h>

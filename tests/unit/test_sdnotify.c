@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sdnotify: datagrams reach a real AF_UNIX socket bound where
  * $NOTIFY_SOCKET points, as systemd's would, and the watchdog variables
  * are read as sd_watchdog_enabled(3) reads them.  Each case runs in its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sigv4.h"
 #include "strlist.h"
 #include "test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "statelock.h"
 
 #include "test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "filehash.h"
 #include "strlist.h"
 #include "subscan.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "upload.h"
 
 #include <limits.h>

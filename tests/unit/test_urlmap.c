@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "urlmap.h"
 
 #include "buf.h"

@@ -32,7 +32,10 @@ struct test_case {
 /* Failures of the current case; the harness is per-process test code. */
 static int test_failures;
 
-#define TEST(fn) {#fn, fn}
+#define TEST(fn)                                                               \
+  {                                                                            \
+#fn, fn                                                                    \
+  }
 
 /* A failure report that cannot be written changes nothing: the case
  * still fails through test_failures, so the results are not checked. */
@@ -48,6 +51,16 @@ static int test_failures;
   do {                                                                         \
     if (!(cond))                                                               \
       TEST_FAIL_("CHECK failed: %s", #cond);                                   \
+  } while (0)
+
+/* Fatal: the case stops here, for a condition nothing after it could
+ * survive (a NULL that would be dereferenced, a setup step). */
+#define REQUIRE(cond)                                                          \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      TEST_FAIL_("REQUIRE failed: %s", #cond);                                 \
+      exit(1);                                                                 \
+    }                                                                          \
   } while (0)
 
 #define CHECK_EQ_INT(a, b)                                                     \
@@ -145,8 +158,7 @@ static int test_run_one(const struct test_case *tc, unsigned timeout_s)
   if (waitpid(pid, &status, 0) < 0)
     return -1;
   if (WIFSIGNALED(status)) {
-    fprintf(stderr, "%s: killed by signal %d%s\n", tc->name,
-            WTERMSIG(status),
+    fprintf(stderr, "%s: killed by signal %d%s\n", tc->name, WTERMSIG(status),
             WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
     return -1;
   }

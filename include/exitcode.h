@@ -10,7 +10,8 @@ enum cfw_exit {
   CFW_EXIT_USAGE = 2,     /* bad flag or config; nothing was done */
   CFW_EXIT_STATE = 3,     /* root, state dir or manifest unusable */
   CFW_EXIT_REFUSED = 4,   /* CloudFront or AWS refused: fix and rerun */
-  CFW_EXIT_LOCKED = 5     /* another cfwatch owns this state dir */
+  CFW_EXIT_LOCKED = 5,    /* another cfwatch owns this state dir */
+  CFW_EXIT_HELD = 6       /* held back for safety: needs the user's word */
 };
 
 #endif

@@ -19,9 +19,8 @@ void subscan_normalise(struct strlist *paths);
 /* Lists the regular files at or under each of the (normalised) paths,
  * relative to root, into the empty tree t, sorted by path.  A path that
  * is gone lists nothing.  o's skip and warn see whole relative paths. */
-int subscan_tree(struct tree *t, const char *root,
-                 const struct strlist *paths, const struct tree_scan_opts *o,
-                 struct cfw_err *err);
+int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
+                 const struct tree_scan_opts *o, struct cfw_err *err);
 
 /* Copies the entries of m at or under each of the (normalised) paths
  * into a new manifest *out.  O(k log n) for k entries copied. */

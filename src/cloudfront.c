@@ -251,7 +251,7 @@ static int cf_call_send(struct cf_call *call, struct cfw_err *err)
 static void cf_call_go(struct cf_call *call)
 {
   struct cf_result r;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   if (call->prepare_only) {
     cf_result_init(&r, call->op);
@@ -318,7 +318,7 @@ static void cf_load_creds(struct cf_client *c)
 {
   struct creds_opts o = {c->profile, c->getenv};
   struct credproc_opts po = {0};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   char *cmd = NULL;
   int rc;
 
@@ -549,7 +549,8 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
 
 void cf_client_destroy(struct cf_client *c)
 {
-  struct cfw_err err = {-ECANCELED, "CloudFront: cancelled"};
+  struct cfw_err err = {-ECANCELED, "CloudFront: cancelled",
+                        CFW_CLASS_TRANSIENT};
 
   if (c == NULL)
     return;

@@ -12,6 +12,7 @@ int cfw_err_set(struct cfw_err *err, int code, const char *fmt, ...)
   if (err == NULL)
     return code;
   err->code = code;
+  err->cls = CFW_CLASS_NONE;
   va_start(ap, fmt);
   /* Truncation is acceptable: a long message is still useful cut short. */
   (void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -55,4 +56,13 @@ void cfw_err_clear(struct cfw_err *err)
     return;
   err->code = 0;
   err->msg[0] = '\0';
+  err->cls = CFW_CLASS_NONE;
+}
+
+int cfw_err_class(struct cfw_err *err, enum cfw_class cls)
+{
+  if (err == NULL)
+    return 0;
+  err->cls = cls;
+  return err->code;
 }

@@ -283,7 +283,7 @@ static void inflight_on_list(struct cf_result *r, void *arg);
 
 static void inflight_list(struct inflight *f)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   int rc;
 
   f->pages++;
@@ -297,7 +297,7 @@ static void inflight_on_list(struct cf_result *r, void *arg)
 {
   struct inflight *f = arg;
   const struct cf_invalidation_list *l = &r->list;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   if (inflight_gone(f))
     return;
@@ -343,7 +343,7 @@ static int inflight_note_inv(struct inflight *f,
 static void inflight_on_get(struct cf_result *r, void *arg)
 {
   struct inflight *f = arg;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   if (inflight_gone(f))
     return;
@@ -363,7 +363,7 @@ static void inflight_on_get(struct cf_result *r, void *arg)
 
 static void inflight_next_get(struct inflight *f)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   int rc;
 
   if (f->next == f->todo.n) {

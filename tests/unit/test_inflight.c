@@ -222,7 +222,7 @@ static struct inflight *new_inflight(void)
 static int refresh(struct inflight *f, struct fake *k, struct seen *s)
 {
   struct inflight_calls c = {fake_list, fake_get, k};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   int rc;
 
   rc = inflight_refresh_with(f, &c, NOW_S, on_refresh, s, &err);
@@ -362,7 +362,7 @@ static void test_refused_get_ends_the_refresh(void)
 {
   struct inflight *f = new_inflight();
   struct inflight_calls c = {fake_list, fake_get, NULL};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct seen s = {0};
   struct fake k;
 
@@ -383,7 +383,7 @@ static void test_second_refresh_while_running_is_refused(void)
 {
   struct inflight *f = new_inflight();
   struct inflight_calls c = {fake_list, fake_get, NULL};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct seen s = {0};
   struct fake k;
 
@@ -456,7 +456,7 @@ static void test_added_during_refresh_is_kept(void)
 {
   struct inflight *f = new_inflight();
   struct inflight_calls c = {fake_list, fake_get, NULL};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct seen s = {0};
   struct fake k;
 
@@ -493,7 +493,7 @@ static void test_destroy_while_refreshing_never_calls_back(void)
 {
   struct inflight *f = new_inflight();
   struct inflight_calls c = {fake_list, fake_get, NULL};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct seen s = {0};
   struct fake k;
 

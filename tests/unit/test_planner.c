@@ -85,7 +85,7 @@ static void fx_change(struct fx *f, enum change_kind kind, const char *path)
 
 static void fx_input(struct fx *f, struct planner_input *in)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   if (f->map == NULL && urlmap_new(&f->map, &f->uo, &err) < 0) {
     TEST_FAIL_("urlmap_new: %s", err.msg);
@@ -110,7 +110,7 @@ static int fx_try(struct fx *f, struct cfw_err *err)
 
 static void fx_plan(struct fx *f)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   int rc = fx_try(f, &err);
 
   if (rc < 0)
@@ -721,7 +721,7 @@ static void test_same_input_gives_same_plan(void)
 
 static void test_bad_options_are_refused(void)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct fx f;
 
   fx_init(&f);
@@ -744,7 +744,7 @@ static void test_bad_options_are_refused(void)
 
 static void test_bad_change_path_is_named(void)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct fx f;
 
   fx_init(&f);
@@ -777,7 +777,7 @@ static void test_gather_copies_the_batch_changes(void)
 static void test_null_manifest_is_empty(void)
 {
   struct planner_input in;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct fx f;
 
   fx_init(&f);
@@ -1046,7 +1046,7 @@ static void prop_batch_shape(const struct fx *f, const struct planner_batch *pb)
 static void prop_batch_covers(const struct fx *f,
                               const struct planner_batch *pb)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct strlist urls;
   size_t k, u;
 
@@ -1103,7 +1103,7 @@ static size_t prop_dir_of(const struct tsite *t, const char *w)
 static bool prop_is_own_url(const struct fx *f, const struct planner_batch *pb,
                             const char *w)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct strlist urls;
   bool own = false;
   size_t k;

@@ -183,7 +183,7 @@ static int sign_case(const char *dir, const char *name,
   struct sigv4_creds c = {SUITE_KEY_ID, SUITE_SECRET, cfg->token};
   struct sigv4_params p = {SUITE_REGION, cfg->service, SUITE_DATE,
                            cfg->s3_style_path};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct req_file rf;
   char path[4096];
   int rc;

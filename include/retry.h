@@ -28,6 +28,10 @@ enum cf_verdict retry_classify(int transport_ok, int tls_failed, int status,
  * Never NULL. */
 const char *retry_hint(const char *code, int status);
 
+/* 32 random bits for the jitter from a xorshift64 state (never zero:
+ * seed it with something | 1), advanced in place.  Not for secrets. */
+uint32_t retry_jitter(uint64_t *state);
+
 /* Full-jitter exponential backoff: a delay in [base, min(cap, base *
  * 2^attempt)], picked with rand (any 32 random bits). */
 uint64_t retry_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,

@@ -50,10 +50,7 @@ static void cfsend_next(struct cfsend *s);
 
 static uint32_t cfsend_rand(struct cfsend *s)
 {
-  s->rng ^= s->rng << 13;
-  s->rng ^= s->rng >> 7;
-  s->rng ^= s->rng << 17;
-  return (uint32_t)(s->rng >> 32);
+  return retry_jitter(&s->rng);
 }
 
 static void cfsend_on_close(uv_handle_t *h)
@@ -71,6 +68,10 @@ static void cfsend_finish(struct cfsend *s, int status)
     return;
   s->finished = true;
   s->r.status = status;
+  if (status == -EREMOTEIO)
+    (void)cfw_err_class(&s->r.err, CFW_CLASS_REFUSED);
+  else if (status == -ETIMEDOUT || status == -ECANCELED)
+    (void)cfw_err_class(&s->r.err, CFW_CLASS_TRANSIENT);
   s->r.elapsed_ms = uv_now(s->loop) - s->start_ms;
   (void)uv_timer_stop(&s->timer); /* cannot fail */
   uv_close((uv_handle_t *)&s->timer, cfsend_on_close);
@@ -160,8 +161,54 @@ static void cfsend_failed(struct cfsend *s, struct cf_result *r)
   cfsend_finish(s, -EREMOTEIO);
 }
 
+static int cfsend_path_cmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True if the 201 names the batch that was sent: its reference and the
+ * same set of paths.  An answer about another batch (a broken proxy, a
+ * stand-in gone wrong) must never count as this batch's invalidation. */
+static bool cfsend_answer_matches(const struct cfsend *s,
+                                  const struct cf_invalidation *inv)
+{
+  char **v;
+  size_t i;
+  bool same;
+
+  if (strcmp(inv->caller_reference, s->r.caller_ref) != 0 ||
+      inv->paths.n != s->paths.n)
+    return false;
+  v = calloc(inv->paths.n + 1, sizeof(*v));
+  if (v == NULL)
+    return false; /* retried: out of memory now is not proof of a match */
+  memcpy(v, inv->paths.v, inv->paths.n * sizeof(*v));
+  qsort(v, inv->paths.n, sizeof(*v), cfsend_path_cmp);
+  for (i = 0, same = true; same && i < s->paths.n; i++)
+    same = strcmp(v[i], s->paths.v[i]) == 0;
+  free(v);
+  return same;
+}
+
+static void cfsend_mismatch(struct cfsend *s, const struct cf_result *r)
+{
+  s->r.faults++;
+  cfw_err_set(&s->r.err, -EPROTO,
+              "CloudFront answered 201 for another batch (invalidation %s, "
+              "reference %.60s, %zu paths) than the one sent (reference %s, "
+              "%zu paths); not recording it",
+              r->inv.id, r->inv.caller_reference, r->inv.paths.n,
+              s->r.caller_ref, s->paths.n);
+  log_msg(s->o.log, LOG_WARN, "%s; retrying", s->r.err.msg);
+  cfsend_later(s, cfsend_backoff(s));
+}
+
 static void cfsend_accepted(struct cfsend *s, const struct cf_result *r)
 {
+  if (s->phase == CFSEND_CREATE && !cfsend_answer_matches(s, &r->inv)) {
+    cfsend_mismatch(s, r);
+    return;
+  }
   str_copy(s->r.id, sizeof(s->r.id), r->inv.id);
   str_copy(s->r.inv_status, sizeof(s->r.inv_status), r->inv.status);
   if (s->phase == CFSEND_CREATE) {
@@ -225,14 +272,13 @@ static void cfsend_bound_request(struct cfsend *s)
   left = spent < s->o.retry_for_ms ? s->o.retry_for_ms - spent : 0;
   if (left < CFSEND_MIN_REQUEST_MS)
     left = CFSEND_MIN_REQUEST_MS;
-  cf_client_set_timeout(s->o.cf, left < CFSEND_MAX_REQUEST_MS
-                                     ? left
-                                     : CFSEND_MAX_REQUEST_MS);
+  cf_client_set_timeout(
+      s->o.cf, left < CFSEND_MAX_REQUEST_MS ? left : CFSEND_MAX_REQUEST_MS);
 }
 
 static void cfsend_next(struct cfsend *s)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   int rc;
 
   if (s->cancelled) {
@@ -296,6 +342,8 @@ int cfsend_start(struct cfsend **out, uv_loop_t *loop,
       return cfw_err_set(err, -ENOMEM, "out of memory");
     }
   }
+  /* Sorted, as the answer's paths are compared with them. */
+  strlist_sort_unique(&s->paths);
   (void)uv_timer_init(loop, &s->timer); /* cannot fail */
   *out = s;
   cfsend_next(s);

@@ -106,3 +106,11 @@ const char *retry_verdict_str(enum cf_verdict v)
 
   return (unsigned)v < ARRAY_SIZE(names) ? names[v] : "?";
 }
+
+uint32_t retry_jitter(uint64_t *state)
+{
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return (uint32_t)(*state >> 32);
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cflimits.h"
+#include "cfpath.h"
 #include "util.h"
 #include "xmltab.h"
 
@@ -25,34 +26,17 @@ _Static_assert(CFXML_MAX_DEPTH == XMLTAB_MAX_DEPTH, "cfxml.h names the cap");
 
 /* ---- The request body ---- */
 
-/* Paths come percent-encoded (urlmap), so anything outside printable
- * ASCII means the caller skipped that step; CloudFront would refuse the
- * batch or, worse, invalidate the wrong object. */
+/* Paths come percent-encoded (urlmap); anything else means the caller
+ * skipped that step, and CloudFront would refuse the batch or, worse,
+ * invalidate the wrong object. */
 static int batch_check_path(const char *path, size_t *n_wild,
                             struct cfw_err *err)
 {
-  size_t len = strlen(path);
-  const char *star = strchr(path, '*');
-  size_t i;
+  int rc = cfpath_check(path, err);
 
-  if (path[0] != '/')
-    return cfw_err_set(err, -EINVAL, "path \"%.64s\" does not start with /",
-                       path);
-  if (len > CF_MAX_PATH_LEN)
-    return cfw_err_set(err, -EINVAL, "path of %zu bytes is over %d", len,
-                       CF_MAX_PATH_LEN);
-  if (star != NULL && star != path + len - 1)
-    return cfw_err_set(err, -EINVAL, "path \"%.64s\": '*' before the end",
-                       path);
-  for (i = 0; i < len; i++) {
-    if (path[i] <= ' ' || path[i] > '~')
-      return cfw_err_set(err, -EINVAL,
-                         "path \"%.64s\": byte 0x%02x is not percent-encoded",
-                         path, (unsigned)(unsigned char)path[i]);
-  }
-  if (star != NULL)
+  if (rc == 0 && path[strlen(path) - 1] == '*')
     (*n_wild)++;
-  return 0;
+  return rc;
 }
 
 static int batch_check(const char *caller_ref, const char *const *paths,

@@ -78,7 +78,7 @@ static void check_batch_equals(const char *rel, const char *caller_ref,
                                const char *const *paths, size_t n)
 {
   struct buf b;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   char *want = read_vector(rel, NULL);
 
   buf_init(&b, 1 << 20);
@@ -158,7 +158,7 @@ static void check_batch_refused(const char *caller_ref, const char *path,
                                 const char *why)
 {
   const char *paths[] = {path};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct buf b;
 
   buf_init(&b, 4096);
@@ -171,20 +171,20 @@ static void check_batch_refused(const char *caller_ref, const char *path,
 
 static void test_batch_refuses_path_without_leading_slash(void)
 {
-  check_batch_refused("r", "a/b.html", "does not start with /");
-  check_batch_refused("r", "#tag", "does not start with /");
+  check_batch_refused("r", "a/b.html", "a path starts with '/'");
+  check_batch_refused("r", "#tag", "a path starts with '/'");
 }
 
 static void test_batch_refuses_unencoded_bytes(void)
 {
-  check_batch_refused("r", "/a b", "0x20 is not percent-encoded");
-  check_batch_refused("r", "/caf\xc3\xa9", "0xc3 is not percent-encoded");
-  check_batch_refused("r", "/a\nb", "0x0a is not percent-encoded");
+  check_batch_refused("r", "/a b", "byte 2 must be written %20");
+  check_batch_refused("r", "/caf\xc3\xa9", "must be written %C3");
+  check_batch_refused("r", "/a\nb", "must be written %0A");
 }
 
 static void test_batch_refuses_star_before_end(void)
 {
-  check_batch_refused("r", "/a*/b", "'*' before the end");
+  check_batch_refused("r", "/a*/b", "'*' may only come last");
 }
 
 static void test_batch_refuses_bad_caller_reference(void)
@@ -195,7 +195,7 @@ static void test_batch_refuses_bad_caller_reference(void)
 
 static void test_batch_refuses_empty_path_list(void)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct buf b;
 
   buf_init(&b, 4096);
@@ -211,7 +211,7 @@ static void test_batch_refuses_path_over_cloudfront_length(void)
   memset(path, 'a', CF_MAX_PATH_LEN + 1);
   path[0] = '/';
   path[CF_MAX_PATH_LEN + 1] = '\0';
-  check_batch_refused("r", path, "is over 4000");
+  check_batch_refused("r", path, "longer than 4000 characters");
   path[CF_MAX_PATH_LEN] = '\0';
   {
     const char *paths[] = {path};
@@ -227,7 +227,7 @@ static void test_batch_refuses_path_over_cloudfront_length(void)
 static void test_batch_refuses_more_wildcards_than_allowed(void)
 {
   const char *paths[CF_MAX_WILDCARDS_IN_PROGRESS + 1];
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct buf b;
   size_t i;
 
@@ -246,7 +246,7 @@ static void test_batch_refuses_more_wildcards_than_allowed(void)
 static void test_batch_over_buffer_cap_leaves_buffer_unchanged(void)
 {
   static const char *const paths[] = {"/image1.jpg"};
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   struct buf b;
 
   buf_init(&b, 100);
@@ -261,7 +261,7 @@ static void test_batch_over_buffer_cap_leaves_buffer_unchanged(void)
 static void check_parses_invalidation(const char *rel,
                                       struct cf_invalidation *inv)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   size_t len;
   char *doc = read_vector(rel, &len);
 
@@ -328,7 +328,7 @@ static void test_parse_get_completed_unescapes_ampersands(void)
 static void test_parse_list_reads_paging_fields_newest_first(void)
 {
   struct cf_invalidation_list l;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   size_t len;
   char *doc = read_vector("xml/list-invalidations-response.xml", &len);
 
@@ -372,7 +372,7 @@ static void test_parse_list_refuses_truncated_without_next_marker(void)
       "<InvalidationList><IsTruncated>true</IsTruncated>"
       "<NextMarker></NextMarker><Quantity>0</Quantity></InvalidationList>";
   struct cf_invalidation_list l;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   cf_invalidation_list_init(&l);
   CHECK_EQ_INT(cfxml_parse_invalidation_list(doc, strlen(doc), &l, &err),
@@ -433,7 +433,7 @@ static void check_error_document(const char *rel, const char *code,
                                  const char *type)
 {
   struct cf_error e;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   size_t len;
   char *doc = read_vector(rel, &len);
   char *message = between(doc, "<Message>", "</Message>");
@@ -539,7 +539,7 @@ static void test_parse_error_requires_code(void)
   static const char doc[] = "<ErrorResponse><Error><Message>m</Message>"
                             "</Error></ErrorResponse>";
   struct cf_error e;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   CHECK_EQ_INT(cfxml_parse_error(doc, strlen(doc), &e, &err), -EBADMSG);
   CHECK_CONTAINS(err.msg, "<Error> without <Code>");
@@ -552,7 +552,7 @@ static void check_invalidation_refused(const char *doc, size_t len, int rc,
                                        const char *why)
 {
   struct cf_invalidation inv;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   cf_invalidation_init(&inv);
   CHECK_EQ_INT(cfxml_parse_invalidation(doc, len, &inv, &err), rc);
@@ -675,7 +675,7 @@ static void test_parse_refuses_doctype_with_entities(void)
       " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
       "]>\n<Invalidation><Id>&c;</Id></Invalidation>";
   struct cf_error e;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   check_invalidation_refused(doc, strlen(doc), -EBADMSG, "DOCTYPE refused");
   CHECK_EQ_INT(cfxml_parse_error(doc, strlen(doc), &e, &err), -EBADMSG);
@@ -694,7 +694,7 @@ static void test_parse_refuses_over_cap_body(void)
   size_t len = CFXML_MAX_INVALIDATION_BODY + 1;
   char *doc = calloc(1, len);
   struct cf_error e;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   CHECK(doc != NULL);
   CHECK_EQ_INT(cfxml_parse_error(doc, CFXML_MAX_ERROR_BODY + 1, &e, &err),

@@ -2,6 +2,7 @@
 #include "subscan.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,22 +19,55 @@ static bool subscan_covers(const char *prefix, const char *path)
   return strncmp(prefix, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+static int subscan_strcmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True if a proper ancestor of path ("a" for "a/b/c", "a/b") is in the
+ * sorted v[0..n).  O(depth log n); prefix has room for path. */
+static bool subscan_has_ancestor(char *const *v, size_t n, const char *path,
+                                 char *prefix)
+{
+  const char *slash;
+  bool found = false;
+
+  for (slash = strchr(path, '/'); slash != NULL && !found;
+       slash = strchr(slash + 1, '/')) {
+    memcpy(prefix, path, (size_t)(slash - path));
+    prefix[slash - path] = '\0';
+    found = bsearch(&prefix, v, n, sizeof(*v), subscan_strcmp) != NULL;
+  }
+  return found;
+}
+
 void subscan_normalise(struct strlist *paths)
 {
+  bool *drop;
   size_t i;
   size_t j;
 
   strlist_sort_unique(paths);
-  /* Sorted, a descendant follows its ancestor ("a" < "a/b"), though not
-   * always directly ("a" < "a-b" < "a/b"): compare with the last kept. */
+  /* Sorted, a descendant follows its ancestor but not always directly
+   * ("a" < "a.html" < "a/x.html"), so each path looks its ancestors up
+   * rather than comparing with its neighbour. */
+  drop = calloc(paths->n + 1, sizeof(*drop));
+  for (i = 0; drop != NULL && i < paths->n; i++) {
+    char *prefix = strdup(paths->v[i]);
+
+    if (prefix != NULL)
+      drop[i] = subscan_has_ancestor(paths->v, paths->n, paths->v[i], prefix);
+    free(prefix);
+  }
   for (i = 0, j = 0; i < paths->n; i++) {
-    if (j > 0 && subscan_covers(paths->v[j - 1], paths->v[i])) {
+    if (drop != NULL && drop[i]) {
       free(paths->v[i]);
       continue;
     }
     paths->v[j++] = paths->v[i];
   }
   paths->n = j;
+  free(drop);
 }
 
 static int64_t subscan_ns(const struct timespec *ts)
@@ -196,6 +230,24 @@ static int subscan_base(const char *root, const struct tree_scan_opts *o,
   return 0;
 }
 
+/* A file reached by two listed paths (a path and its ancestor, kept
+ * when normalising ran out of memory) is listed once: the diff wants a
+ * tree sorted with no duplicates. */
+static void subscan_dedupe(struct tree *t)
+{
+  size_t i;
+  size_t j;
+
+  for (i = 1, j = t->n > 0 ? 1 : 0; i < t->n; i++) {
+    if (strcmp(t->v[i].path, t->v[j - 1].path) == 0) {
+      tree_entry_free(&t->v[i]);
+      continue;
+    }
+    t->v[j++] = t->v[i];
+  }
+  t->n = j;
+}
+
 int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
                  const struct tree_scan_opts *o, struct cfw_err *err)
 {
@@ -217,6 +269,7 @@ int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
   }
   if (t->n > 1) /* qsort wants a valid pointer even for 0 items */
     qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
+  subscan_dedupe(t);
   return 0;
 }
 

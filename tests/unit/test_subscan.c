@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+#include "subscan.h"
+
+#include "test.h"
+
+static void normalise(struct strlist *l, const char *const *in, size_t n)
+{
+  size_t i;
+
+  strlist_init(l);
+  for (i = 0; i < n; i++)
+    REQUIRE(strlist_push(l, in[i]) == 0);
+  subscan_normalise(l);
+}
+
+/* Issue 11, item 6: "a", "a.html" and "a/x.html" in one window kept
+ * "a/x.html" (it was compared with "a.html" only), so the file was
+ * listed twice and the scan failed with "tree not sorted by path". */
+static void test_descendant_after_a_sibling_is_dropped(void)
+{
+  static const char *const in[] = {"a/x.html", "a.html", "a", "a-b/c",
+                                   "a-b", "a/y/z.html"};
+  struct strlist l;
+
+  normalise(&l, in, 6);
+  REQUIRE(l.n == 3);
+  CHECK_EQ_STR(l.v[0], "a");
+  CHECK_EQ_STR(l.v[1], "a-b");
+  CHECK_EQ_STR(l.v[2], "a.html");
+  strlist_free(&l);
+}
+
+static void test_deep_paths_keep_only_the_highest(void)
+{
+  static const char *const in[] = {"d/e/f", "d/e", "d/e/f/g", "d/ef",
+                                   "d/e", "x"};
+  struct strlist l;
+
+  normalise(&l, in, 6);
+  REQUIRE(l.n == 3);
+  CHECK_EQ_STR(l.v[0], "d/e");
+  CHECK_EQ_STR(l.v[1], "d/ef");
+  CHECK_EQ_STR(l.v[2], "x");
+  strlist_free(&l);
+}
+
+/* Even listed twice, a file is in the tree once. */
+static void test_tree_lists_a_file_once(void)
+{
+  struct tree_scan_opts o = {0};
+  struct cfw_err err = {0};
+  struct strlist paths;
+  struct tree t;
+  char dir[256];
+
+  test_tmpdir(dir, sizeof(dir));
+  test_write(dir, "a/x.html", "x");
+  test_write(dir, "a.html", "a");
+  strlist_init(&paths);
+  REQUIRE(strlist_push(&paths, "a") == 0);
+  REQUIRE(strlist_push(&paths, "a.html") == 0);
+  REQUIRE(strlist_push(&paths, "a/x.html") == 0);
+  tree_init(&t);
+  CHECK_EQ_INT(subscan_tree(&t, dir, &paths, &o, &err), 0);
+  REQUIRE(t.n == 2);
+  CHECK_EQ_STR(t.v[0].path, "a.html");
+  CHECK_EQ_STR(t.v[1].path, "a/x.html");
+  tree_free(&t);
+  strlist_free(&paths);
+  test_rmtree(dir);
+}
+
+TEST_MAIN(TEST(test_descendant_after_a_sibling_is_dropped),
+          TEST(test_deep_paths_keep_only_the_highest),
+          TEST(test_tree_lists_a_file_once))

@@ -28,16 +28,16 @@ void batch_free(struct batch *b); /* NULL is fine */
 int batch_add_changes(struct batch *b, const struct change *v, size_t n,
                       const struct urlmap *m, struct cfw_err *err);
 
-/* Derives the batch's CallerReference ("cfw-" and 40 hex digits, in out)
- * from the distribution, the manifest's identity (the time it was last
- * written: it changes with every acknowledged batch, so an A->B->A->B
- * edit sequence never repeats a reference) and every change: kind, path
- * and content hash.  The same pending work always gets the same
- * reference, so re-sending it after a lost answer replays the earlier
- * invalidation instead of creating a second one. */
+/* Derives a batch's CallerReference ("cfw-" and 40 hex digits, in out)
+ * from the distribution, the state's random id, the sequence number of
+ * the batch's intent (unique within the state: state.h) and every
+ * change: kind, path and content hash.  So a reference is never used
+ * for other content, and a recorded batch sent again after a lost
+ * answer replays the invalidation CloudFront made instead of creating
+ * a second one. */
 #define BATCH_REF_LEN 45
-int batch_caller_ref(const char *distribution_id, int64_t manifest_written_ns,
-                     const struct change *v, size_t n, char out[BATCH_REF_LEN],
-                     struct cfw_err *err);
+int batch_caller_ref(const char *distribution_id, const unsigned char *state_id,
+                     size_t id_len, uint64_t seq, const struct change *v,
+                     size_t n, char out[BATCH_REF_LEN], struct cfw_err *err);
 
 #endif

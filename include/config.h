@@ -23,8 +23,12 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     28          /* entries in the key table */
+#define CONFIG_KEYS     32          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
+
+#define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
+#define CONFIG_DEFAULT_MAX_DELETE_SHARE 0.5
+#define CONFIG_DEFAULT_DELETE_GRACE_MS  30000
 
 struct site_config {
   char *name;            /* owned; "" for the site made from [cfwatch], NULL in
@@ -62,9 +66,18 @@ struct site_config {
   char *upload_cmd;          /* owned; never "" */
   uint64_t upload_timeout_s; /* 1 to 86400; 600 by default */
 
+  /* The mass-deletion guard (guard.h): a pass that deletes more than
+   * max_delete files, or more than max_delete_share of them (when that
+   * is at least GUARD_SHARE_FLOOR files), is held until allow_delete or,
+   * in the daemon, delete_grace_ms of quiet. */
+  uint64_t max_delete;
+  double max_delete_share;
+  uint64_t delete_grace_ms;
+  bool allow_delete;
+
   /* Private bookkeeping: a bit per key set in this layer, and where each
    * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */
-  uint32_t set_mask;
+  uint64_t set_mask;
   unsigned line[CONFIG_KEYS];
 };
 

@@ -14,10 +14,12 @@
 
 /* `cfwatch ROOT`: follows live builds of one or more sites on one loop.
  * Per site: events mark paths dirty, the debounce decides when a burst
- * has settled, the dirty paths are diffed by content against the
- * manifest, and the batch is sent (never giving up on transient errors)
- * and recorded once CloudFront accepted it.  At start the whole tree is
- * diffed, so changes made while cfwatch was stopped or killed are sent. */
+ * has settled, and the dirty paths go through the site's pipeline
+ * (site.h: diffed by content, sent, recorded; never giving up on
+ * transient errors).  At start the whole tree is diffed, so changes made
+ * while cfwatch was stopped or killed are sent, and batches recorded but
+ * not acknowledged are sent again.  A pass held by the mass-deletion
+ * guard goes through once no event came for delete_grace_ms. */
 struct daemon;
 
 struct daemon_opts {
@@ -35,10 +37,18 @@ struct daemon_opts {
    * may hold it up).  It may run before daemon_start returns.  NULL: none. */
   void (*on_ready)(void *arg);
   void *ready_arg;
+  /* Runs if a site cannot open (its state dir is locked by another
+   * cfwatch, its state is damaged or belongs to another site, its root
+   * does not exist and never did): the caller should stop the daemon
+   * and exit with err's class.  err is borrowed for the call. */
+  void (*on_error)(const struct cfw_err *err, void *arg);
+  void *error_arg;
 };
 
-/* Starts every site (lock, manifest, watch, first scan).  sites must
- * outlive the daemon.  On error nothing is left running. */
+/* Starts every site: its watch now; its pipeline opens (lock, state)
+ * and diffs the whole tree on the threadpool, reporting failures to
+ * on_error.  sites must outlive the daemon.  On error nothing is left
+ * running. */
 int daemon_start(struct daemon **out, const struct daemon_opts *o,
                  const struct site_config *sites, size_t n,
                  struct cfw_err *err);

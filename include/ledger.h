@@ -51,8 +51,4 @@ int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
 /* Paths sent in the month of now_s (0 if the ledger counts another). */
 uint64_t ledger_month_paths(const struct ledger *l, int64_t now_s);
 
-/* The estimated price of a month's paths: the first
- * CF_FREE_PATHS_PER_MONTH are free. */
-double ledger_cost_usd(uint64_t month_paths);
-
 #endif

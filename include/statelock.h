@@ -31,6 +31,15 @@ int statelock_holder(const char *state_dir, char *pid_out, size_t n);
  * another negative errno.  Cost: an fstat and an lstat. */
 int statelock_renew(int *fd, const char *state_dir, struct cfw_err *err);
 
+/* Two cfwatch with different state dirs on one root would each send
+ * every change.  This takes a lock named by the root's real path, under
+ * $XDG_RUNTIME_DIR/cfwatch (else /tmp/cfwatch-UID), holding our pid and
+ * state dir; if another process holds it, it logs a warning naming that
+ * one.  It never refuses: two state dirs may be meant (two
+ * distributions).  Returns the fd to keep, or -1 (nothing to release). */
+struct log;
+int statelock_root(const char *root, const char *state_dir, struct log *log);
+
 /* Releases a lock taken by statelock_acquire; a negative fd is fine. */
 void statelock_release(int fd);
 

@@ -14,7 +14,8 @@
 #include "log.h"
 
 /* `cfwatch status`: what a site has pending, what it has in flight and
- * what this month cost, gathered without writing anything. */
+ * what this month cost, gathered through the site's pipeline in plan
+ * mode (site.h) without writing anything. */
 struct status_report {
   const char *root;            /* borrowed from the site */
   const char *state_dir;       /* borrowed */
@@ -24,21 +25,29 @@ struct status_report {
   int64_t manifest_written_ns;
   size_t pending_files; /* changed, added or deleted */
   size_t pending_paths;
+  size_t unacknowledged; /* batches recorded, not yet acknowledged */
+  size_t held;           /* deletions `once` would hold (guard.h) */
   bool root_missing;
   char daemon_pid[32]; /* "" unless a cfwatch holds the state dir */
   bool daemon_running;
   struct ledger ledger; /* owned */
   size_t in_flight;     /* ledger entries not seen Completed */
   uint64_t month_paths;
+  uint64_t free_paths; /* the month's free paths the cost assumes */
   double month_cost_usd;
 };
 
 void status_report_free(struct status_report *r);
 
-/* Fills r for site s; loop runs the scan.  A missing root is reported
- * in r, not as an error; a corrupt manifest is an error. */
-int status_gather(struct status_report *r, const struct site_config *s,
-                  uv_loop_t *loop, struct log *log, struct cfw_err *err);
+/* Runs when the report is ready: status 0 with r filled (borrowed for
+ * the call), or a negative errno with err set.  A missing root is
+ * reported in r, not as an error; a damaged state is an error. */
+typedef void (*status_cb)(int status, const struct status_report *r,
+                          const struct cfw_err *err, void *arg);
+
+/* Gathers site s's status on loop; cb runs once unless this fails. */
+int status_start(const struct site_config *s, uv_loop_t *loop, struct log *log,
+                 status_cb cb, void *arg, struct cfw_err *err);
 
 /* Appends r as aligned "key: value" lines, or as one JSON object. */
 int status_format_text(const struct status_report *r, struct buf *out);

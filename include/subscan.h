@@ -13,7 +13,9 @@
  * changed rather than to the site. */
 
 /* Sorts and dedupes paths and drops those under another one in the list
- * ("a" covers "a/b"). */
+ * ("a" covers "a/b", also with "a.html" between them).  Out of memory,
+ * it keeps them all: a path listed twice is walked twice, which the
+ * caller's sort and dedupe absorb. */
 void subscan_normalise(struct strlist *paths);
 
 /* Lists the regular files at or under each of the (normalised) paths,

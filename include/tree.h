@@ -14,8 +14,13 @@
  * a later write in the same timestamp tick could leave every stat field
  * as it was: the (size, mtime, ctime, ino) shortcut must not be trusted
  * for it, and it is hashed again next time (git's "racy index"). */
-#define TREE_RACY        0x2u
-#define TREE_FLAGS_KNOWN (TREE_HASHED | TREE_RACY)
+#define TREE_RACY 0x2u
+/* The file changed between the scan that read it and the invalidation
+ * that covered it, so the edges may cache bytes other than those the
+ * entry names (it was written after CloudFront had evicted it).  The
+ * next diff sends it again even if its bytes are the recorded ones. */
+#define TREE_STALE       0x4u
+#define TREE_FLAGS_KNOWN (TREE_HASHED | TREE_RACY | TREE_STALE)
 
 /* Two seconds covers the coarsest common timestamp (FAT) and the lag of
  * the kernel's coarse clock behind CLOCK_REALTIME. */
@@ -91,6 +96,14 @@ int tree_resolve_within(const char *base, const char *path, char **out);
  * device.  0 or -ENOMEM. */
 struct stat;
 int tree_add(struct tree *t, const char *path, const struct stat *st);
+
+/* Sets e's size, times, inode and device from st. */
+void tree_entry_set_stat(struct tree_entry *e, const struct stat *st);
+
+/* True if a and b have the same size, mtime, ctime and inode: the
+ * shortcut for "certainly unchanged" (diff.h says when it may be used). */
+bool tree_entry_same_stat(const struct tree_entry *a,
+                          const struct tree_entry *b);
 
 /* Appends *e, taking its path (freed on -ENOMEM). */
 int tree_append(struct tree *t, struct tree_entry *e);

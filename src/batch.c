@@ -57,9 +57,9 @@ static int batch_digest_change(EVP_MD_CTX *md, const struct change *c)
          EVP_DigestUpdate(md, c->entry.hash, sizeof(c->entry.hash));
 }
 
-int batch_caller_ref(const char *distribution_id, int64_t manifest_written_ns,
-                     const struct change *v, size_t n, char out[BATCH_REF_LEN],
-                     struct cfw_err *err)
+int batch_caller_ref(const char *distribution_id, const unsigned char *state_id,
+                     size_t id_len, uint64_t seq, const struct change *v,
+                     size_t n, char out[BATCH_REF_LEN], struct cfw_err *err)
 {
   unsigned char digest[EVP_MAX_MD_SIZE];
   char head[128];
@@ -68,14 +68,15 @@ int batch_caller_ref(const char *distribution_id, int64_t manifest_written_ns,
   int ok;
   int len;
 
-  len = snprintf(head, sizeof(head), "cfwatch-ref-v1\n%s\n%" PRId64 "\n",
-                 distribution_id ? distribution_id : "", manifest_written_ns);
+  len = snprintf(head, sizeof(head), "cfwatch-ref-v2\n%s\n%" PRIu64 "\n",
+                 distribution_id ? distribution_id : "", seq);
   if (len < 0 || (size_t)len >= sizeof(head))
     return cfw_err_set(err, -EINVAL, "distribution id too long");
   md = EVP_MD_CTX_new();
   if (md == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+       EVP_DigestUpdate(md, state_id, id_len) &&
        EVP_DigestUpdate(md, head, (size_t)len);
   for (i = 0; ok && i < n; i++)
     if (v[i].kind != CHANGE_TOUCHED)

@@ -53,6 +53,10 @@ static const struct {
     {"allow-over-budget", "allow_over_budget", true},
     {"upload-cmd", "upload_cmd", false},
     {"upload-timeout", "upload_timeout", false},
+    {"max-delete", "max_delete", false},
+    {"max-delete-share", "max_delete_share", false},
+    {"delete-grace-ms", "delete_grace_ms", false},
+    {"allow-delete", "allow_delete", true},
 };
 
 static const struct {

@@ -30,6 +30,8 @@
 #define MONTHLY_FREE_PATHS_MAX 1000000000u
 #define MONTHLY_BUDGET_USD_MAX 1000000u
 #define UPLOAD_TIMEOUT_S_MAX   86400u /* a day */
+#define MAX_DELETE_MAX         100000000u
+#define DELETE_GRACE_MS_MAX    86400000u /* a day */
 
 enum key_type {
   KT_PATH,   /* made absolute and normalised */
@@ -74,6 +76,10 @@ enum key_id {
   K_ALLOW_OVER_BUDGET,
   K_UPLOAD_CMD,
   K_UPLOAD_TIMEOUT,
+  K_MAX_DELETE,
+  K_MAX_DELETE_SHARE,
+  K_DELETE_GRACE_MS,
+  K_ALLOW_DELETE,
   K_COUNT
 };
 
@@ -144,10 +150,19 @@ static const struct key_def keys[K_COUNT] = {
     [K_UPLOAD_TIMEOUT] = {"upload_timeout", KT_U64,
                           SITE_FIELD(upload_timeout_s), 1, UPLOAD_TIMEOUT_S_MAX,
                           NULL},
+    [K_MAX_DELETE] = {"max_delete", KT_U64, SITE_FIELD(max_delete), 0,
+                      MAX_DELETE_MAX, NULL},
+    [K_MAX_DELETE_SHARE] = {"max_delete_share", KT_DOUBLE,
+                            SITE_FIELD(max_delete_share), 0, 1, NULL},
+    [K_DELETE_GRACE_MS] = {"delete_grace_ms", KT_U64,
+                           SITE_FIELD(delete_grace_ms), 0, DELETE_GRACE_MS_MAX,
+                           NULL},
+    [K_ALLOW_DELETE] = {"allow_delete", KT_BOOL, SITE_FIELD(allow_delete), 0, 0,
+                        NULL},
 };
 
 _Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
-_Static_assert(K_COUNT <= 32, "set_mask has 32 bits");
+_Static_assert(K_COUNT <= 64, "set_mask has 64 bits");
 
 static const char *const level_names[] = {"error", "warn", "info", "debug",
                                           "trace"};
@@ -215,6 +230,9 @@ static void site_init(struct site_config *s)
   s->max_evict_ratio = PLANNER_DEFAULT_MAX_EVICT_RATIO;
   s->monthly_free_paths = CF_FREE_PATHS_PER_MONTH;
   s->upload_timeout_s = UPLOAD_TIMEOUT_MS / 1000;
+  s->max_delete = CONFIG_DEFAULT_MAX_DELETE;
+  s->max_delete_share = CONFIG_DEFAULT_MAX_DELETE_SHARE;
+  s->delete_grace_ms = CONFIG_DEFAULT_DELETE_GRACE_MS;
   strlist_init(&s->excludes);
 }
 
@@ -299,7 +317,7 @@ static int store_global(struct config *c, const struct site_config *layer,
     rc = confcheck_enum(v, format_names, ARRAY_SIZE(format_names), &val, err);
   if (rc < 0)
     return rc;
-  if (layer != &c->cli && (c->cli.set_mask & (1u << ki)) != 0)
+  if (layer != &c->cli && (c->cli.set_mask & (UINT64_C(1) << ki)) != 0)
     return 0;
   if (ki == K_LOG_LEVEL)
     c->log_level = (enum log_level)val;
@@ -384,7 +402,7 @@ static int store_string(struct site_config *layer, const struct key_def *k,
  * budget at all follows the key's set bit, not its value. */
 static void site_note_budget(struct site_config *s)
 {
-  s->has_budget = (s->set_mask & (1u << K_MONTHLY_BUDGET_USD)) != 0;
+  s->has_budget = (s->set_mask & (UINT64_C(1) << K_MONTHLY_BUDGET_USD)) != 0;
 }
 
 /* Validates v and stores it in layer; relative paths are taken against
@@ -404,7 +422,7 @@ int config_key_store(struct config *c, struct site_config *layer, int ki,
     rc = store_string(layer, k, v, dir, err);
   if (rc < 0)
     return rc;
-  layer->set_mask |= 1u << ki;
+  layer->set_mask |= UINT64_C(1) << ki;
   layer->line[ki] = line;
   site_note_budget(layer);
   return 0;
@@ -465,11 +483,11 @@ static int site_apply(struct site_config *dst, const struct site_config *src)
   int ki;
 
   for (ki = 0; ki < K_COUNT; ki++) {
-    if ((src->set_mask & (1u << ki)) == 0 || config_key_is_global(ki))
+    if ((src->set_mask & (UINT64_C(1) << ki)) == 0 || config_key_is_global(ki))
       continue;
     if (site_copy_key(dst, src, &keys[ki]) < 0)
       return -ENOMEM;
-    dst->set_mask |= 1u << ki;
+    dst->set_mask |= UINT64_C(1) << ki;
     dst->line[ki] = src->line[ki];
   }
   site_note_budget(dst);

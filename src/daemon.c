@@ -2,451 +2,226 @@
 #include "daemon.h"
 
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "deliver.h"
-#include "inflight.h"
-#include "cloudfront.h"
 #include "debounce.h"
-#include "diff.h"
-#include "ledger.h"
-#include "manifest.h"
-#include "once.h"
-#include "pending.h"
-#include "scan.h"
-#include "statelock.h"
-#include "subscan.h"
-#include "urlmap.h"
+#include "site.h"
 #include "util.h"
 #include "watch.h"
 
 /* Past this many dirty paths a full walk is cheaper than the list. */
-#define SITE_DIRTY_MAX 20000
-/* After a refusal or a failed scan, try again this much later (or at the
- * next change, whichever is first). */
-#define SITE_RETRY_MS (UINT64_C(5) * 60 * 1000)
-/* Where inotify watches ran out, rescan this often. */
-#define SITE_FALLBACK_RESCAN_MS 30000
+#define DSITE_DIRTY_MAX 20000
+/* After a refusal, try again this much later (or at the next change,
+ * whichever is first). */
+#define DSITE_RETRY_MS (UINT64_C(5) * 60 * 1000)
+/* After a failed scan, and where inotify watches ran out, rescan this
+ * often. */
+#define DSITE_RESCAN_MS 30000
 
-struct site {
+/* One site of the daemon: its pipeline, kicked by its watch through the
+ * debounce. */
+struct dsite {
   struct daemon *d;              /* borrowed */
   const struct site_config *cfg; /* borrowed */
-  int lock_fd;
-  struct manifest *m;   /* owned */
-  struct urlmap *um;    /* owned */
-  struct watch *w;      /* owned; closed by site_close */
-  struct cf_client *cf; /* owned; NULL in a dry run */
+  struct site *site;             /* owned; closed by dsite_close */
+  struct watch *w;               /* owned; closed by dsite_close */
   struct debounce deb;
-  uv_timer_t timer;
-  struct strlist dirty; /* paths events pointed at since the last flush */
+  uv_timer_t timer;     /* the next flush */
+  uv_timer_t grace;     /* a held pass: quiet for delete_grace_ms */
+  struct strlist dirty; /* paths events named since the last flush */
+  size_t dirty_unique;  /* dirty.n after the last dedupe */
   bool dirty_all;
-  bool first_run;
-  bool busy; /* a scan or a send is running */
-  bool scanned_once; /* the first diff has finished */
-  bool stopping;
-  struct strlist scan_paths; /* what the running scan looks at */
-  struct scan *scan;
-  struct inflight *inflight; /* owned; NULL in a dry run */
-  struct deliver *deliver;   /* the plan being delivered, or NULL */
-  struct change *changes;    /* owned: the changes being delivered */
-  size_t n_changes;
-  struct planner_plan plan;
-  uint64_t flush_ms;    /* when the batch in flight was flushed */
+  bool holding;         /* the last pass was held by the guard */
+  bool reported;        /* the first pass has reported */
   uint64_t retry_at_ms; /* after a failure: no flush before this */
-  int closing;          /* handles still to close */
-  bool closed;
+  int closing;          /* handles and parts still to close */
 };
 
 struct daemon {
   struct daemon_opts o;
-  struct site *sites; /* owned */
+  struct dsite *sites; /* owned */
   size_t n;
-  size_t open;      /* sites not yet fully closed */
-  size_t unscanned; /* sites whose first diff has not finished */
+  size_t open;       /* sites not yet fully closed */
+  size_t unreported; /* sites whose first pass has not reported */
+  bool stopping;
   void (*done)(void *arg);
   void *done_arg;
 };
 
-static void site_arm(struct site *s);
+static void dsite_arm(struct dsite *ds);
 
-/* A scan frees a tree's worth of small blocks; glibc keeps them unless
- * asked, which a long-running daemon pays for in resident memory. */
-static void site_trim(void)
+static uint64_t dsite_now(const struct dsite *ds)
 {
-#ifdef __GLIBC__
-  (void)malloc_trim(0); /* returns whether memory was released */
-#endif
-}
-static void site_flush(struct site *s);
-
-static bool site_skip(void *ctx, const char *rel, bool is_dir)
-{
-  const struct site *s = ctx;
-
-  return urlmap_excluded(s->um, rel, is_dir);
+  return uv_now(ds->d->o.loop);
 }
 
-static void site_on_event(struct watch *w, const char *rel, void *arg)
+static bool dsite_skip(void *ctx, const char *rel, bool is_dir)
 {
-  struct site *s = arg;
+  const struct dsite *ds = ctx;
+
+  return site_excluded(ds->site, rel, is_dir);
+}
+
+/* Generators rewrite a file many times per build; the list keeps each
+ * path once, deduped whenever it has doubled. */
+static void dsite_mark(struct dsite *ds, const char *rel)
+{
+  if (rel == NULL || ds->dirty.n >= DSITE_DIRTY_MAX) {
+    ds->dirty_all = true;
+    strlist_free(&ds->dirty);
+    ds->dirty_unique = 0;
+    return;
+  }
+  if (ds->dirty_all)
+    return;
+  if (strlist_push(&ds->dirty, rel) < 0) {
+    ds->dirty_all = true; /* out of memory: a full walk needs no list */
+    return;
+  }
+  if (ds->dirty.n >= 2 * ds->dirty_unique + 64) {
+    strlist_sort_unique(&ds->dirty);
+    ds->dirty_unique = ds->dirty.n;
+  }
+}
+
+static void dsite_on_grace(uv_timer_t *t)
+{
+  struct dsite *ds = container_of(t, struct dsite, grace);
+
+  log_msg(ds->d->o.log, LOG_INFO,
+          "%s: quiet for %llu s: sending what the guard held", ds->cfg->root,
+          (unsigned long long)(ds->cfg->delete_grace_ms / 1000));
+  (void)site_kick(ds->site, NULL, SITE_ALLOW_DELETE); /* only if closing */
+}
+
+static void dsite_on_event(struct watch *w, const char *rel, void *arg)
+{
+  struct dsite *ds = arg;
 
   (void)w;
-  if (s->stopping)
+  if (ds->d->stopping)
     return;
-  if (rel == NULL || s->dirty.n >= SITE_DIRTY_MAX) {
-    s->dirty_all = true;
-    strlist_free(&s->dirty);
-  } else if (!s->dirty_all && strlist_push(&s->dirty, rel) < 0) {
-    s->dirty_all = true; /* out of memory: a full walk needs no list */
-  }
-  s->retry_at_ms = 0; /* a new change is worth a new try at once */
-  debounce_event(&s->deb, uv_now(s->d->o.loop));
-  site_arm(s);
+  dsite_mark(ds, rel);
+  ds->retry_at_ms = 0; /* a new change is worth a new try at once */
+  debounce_event(&ds->deb, dsite_now(ds));
+  if (ds->holding) /* the folder is not quiet yet */
+    (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,
+                         0); /* live handle: cannot fail */
+  dsite_arm(ds);
 }
 
-static void site_on_timer(uv_timer_t *t)
+/* Hands the dirty paths to the pipeline, which runs them now or right
+ * after the pass in progress. */
+static void dsite_flush(struct dsite *ds)
 {
-  struct site *s = container_of(t, struct site, timer);
+  debounce_flushed(&ds->deb);
+  if (ds->dirty_all) {
+    strlist_free(&ds->dirty);
+    (void)site_kick(ds->site, NULL, 0); /* fails only when closing */
+  } else {
+    (void)site_kick(ds->site, &ds->dirty, 0); /* takes the list */
+  }
+  ds->dirty_all = false;
+  ds->dirty_unique = 0;
+}
 
-  uint64_t now = uv_now(s->d->o.loop);
+static void dsite_on_timer(uv_timer_t *t)
+{
+  struct dsite *ds = container_of(t, struct dsite, timer);
+  uint64_t now = dsite_now(ds);
 
-  if (s->busy || s->stopping)
-    return;
-  if (debounce_due(&s->deb, now) && now >= s->retry_at_ms)
-    site_flush(s);
+  if (debounce_due(&ds->deb, now) && now >= ds->retry_at_ms)
+    dsite_flush(ds);
   else
-    site_arm(s);
+    dsite_arm(ds);
 }
 
 /* Arms the timer for the next flush; nothing when idle (no wakeups). */
-static void site_arm(struct site *s)
+static void dsite_arm(struct dsite *ds)
 {
-  uint64_t now = uv_now(s->d->o.loop);
-  uint64_t wait = debounce_wait_ms(&s->deb, now);
+  uint64_t now = dsite_now(ds);
+  uint64_t wait = debounce_wait_ms(&ds->deb, now);
 
-  if (s->busy || s->stopping || wait == UINT64_MAX)
+  if (ds->d->stopping || wait == UINT64_MAX)
     return;
-  if (s->retry_at_ms > now && s->retry_at_ms - now > wait)
-    wait = s->retry_at_ms - now;
-  (void)uv_timer_start(&s->timer, site_on_timer, wait, 0); /* live handle */
+  if (ds->retry_at_ms > now && ds->retry_at_ms - now > wait)
+    wait = ds->retry_at_ms - now;
+  (void)uv_timer_start(&ds->timer, dsite_on_timer, wait, 0); /* live */
 }
 
-/* Keeps the work of a batch that did not go through for a later flush. */
-static void site_retry_later(struct site *s, uint64_t ms)
+/* After a failure the whole tree is looked at again later. */
+static void dsite_retry_later(struct dsite *ds, uint64_t ms)
 {
-  size_t i;
-
-  for (i = 0; i < s->n_changes && !s->dirty_all; i++)
-    if (strlist_push(&s->dirty, s->changes[i].entry.path) < 0)
-      s->dirty_all = true;
-  if (s->scan_paths.n == 0 && s->n_changes == 0)
-    s->dirty_all = true;
-  debounce_event(&s->deb, uv_now(s->d->o.loop));
-  s->retry_at_ms = uv_now(s->d->o.loop) + ms;
+  dsite_mark(ds, NULL);
+  debounce_event(&ds->deb, dsite_now(ds));
+  ds->retry_at_ms = dsite_now(ds) + ms;
+  dsite_arm(ds);
 }
 
-static void site_batch_free(struct site *s)
+static void dsite_first_report(struct dsite *ds, const struct site_report *r)
 {
-  changes_free(s->changes, s->n_changes);
-  s->changes = NULL;
-  s->n_changes = 0;
-  planner_plan_free(&s->plan);
-  strlist_free(&s->scan_paths);
-}
+  struct daemon *d = ds->d;
 
-static void site_close(struct site *s);
-
-static void site_idle(struct site *s)
-{
-  site_batch_free(s);
-  s->busy = false;
-  if (s->stopping) {
-    site_close(s);
+  ds->reported = true;
+  if (!r->opened && r->status < 0 && d->o.on_error != NULL) {
+    d->o.on_error(&r->err, d->o.error_arg);
     return;
   }
-  site_arm(s);
-}
-
-/* A state dir deleted under us took our lock with it: take it again
- * before writing, or another cfwatch could write the same manifest. */
-static int site_relock(struct site *s)
-{
-  struct cfw_err err = {0, ""};
-  int rc;
-
-  rc = statelock_renew(&s->lock_fd, s->cfg->state_dir, &err);
-  if (rc == 1)
-    log_msg(s->d->o.log, LOG_WARN, "%s: the state dir %s was removed or "
-                                   "replaced; it is locked again",
-            s->cfg->root, s->cfg->state_dir);
-  else if (rc < 0)
-    log_msg(s->d->o.log, LOG_ERROR, "%s; not writing the manifest",
-            err.msg);
-  return rc < 0 ? rc : 0;
-}
-
-static int site_save(struct site *s)
-{
-  struct cfw_err err = {0, ""};
-  int rc;
-
-  rc = site_relock(s);
-  if (rc < 0)
-    return rc;
-  rc = manifest_save(s->m, s->cfg->state_dir, &err);
-  if (rc < 0)
-    log_msg(s->d->o.log, LOG_ERROR,
-            "%s; the next batch saves it again (nothing is lost: a restart "
-            "sends the changes again)",
-            err.msg);
-  return rc;
-}
-
-/* Records the changes of the batch as what CloudFront has been told. */
-static void site_commit(struct site *s)
-{
-  struct cfw_err err = {0, ""};
-
-  if (manifest_apply(s->m, s->changes, s->n_changes, &err) < 0) {
-    log_msg(s->d->o.log, LOG_ERROR, "%s", err.msg);
-    return;
-  }
-  (void)site_save(s); /* logged inside; retried with the next batch */
-}
-
-static void site_on_delivered(struct deliver *del, struct deliver_result *r,
-                              void *arg)
-{
-  struct site *s = arg;
-
-  (void)del; /* frees itself after this */
-  s->deliver = NULL;
-  if (r->status < 0 && r->status != -ECANCELED) {
-    log_msg(s->d->o.log, LOG_ERROR,
-            "%s: %s; keeping the changes, trying again in %llu min or at the "
-            "next change",
-            s->cfg->root, r->err.msg,
-            (unsigned long long)(SITE_RETRY_MS / 60000));
-    site_retry_later(s, SITE_RETRY_MS);
-  }
-  site_idle(s);
-}
-
-static void site_deliver(struct site *s)
-{
-  struct deliver_opts d = {0};
-  struct cfw_err err = {0, ""};
-
-  d.loop = s->d->o.loop;
-  d.log = s->d->o.log;
-  d.cf = s->cf;
-  d.inflight = s->inflight;
-  d.m = s->m;
-  d.changes = s->changes;
-  d.plan = &s->plan;
-  d.root = s->cfg->root;
-  d.state_dir = s->cfg->state_dir;
-  d.distribution_id = s->cfg->distribution_id;
-  d.retry_for_ms = 0; /* the daemon never gives up */
-  d.settled_ms = s->flush_ms;
-  d.print = s->d->o.print;
-  d.print_arg = s->d->o.print_arg;
-  d.upload_cmd = s->cfg->upload_cmd;
-  d.upload_timeout_ms = s->cfg->upload_timeout_s * 1000;
-  if (deliver_start(&s->deliver, &d, site_on_delivered, s, &err) < 0) {
-    log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
-    site_retry_later(s, SITE_RETRY_MS);
-    site_idle(s);
-  }
-}
-
-/* Plans the changes against what is in progress and delivers them. */
-static void site_plan(struct site *s)
-{
-  struct planner_inflight now = {0, 0};
-  struct cfw_err err = {0, ""};
-
-  if (s->inflight != NULL)
-    inflight_counts(s->inflight, &now.file_paths, &now.wildcards);
-  if (pending_plan(&s->plan, s->m, s->changes, s->n_changes, s->um, s->cfg,
-                   &now, s->d->o.log, &err) < 0) {
-    log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
-    site_idle(s);
-    return;
-  }
-  if (s->plan.n_left > 0)
-    log_msg(s->d->o.log, LOG_WARN,
-            "%s: %zu changed files held back by the monthly budget; they "
-            "stay pending",
-            s->cfg->root, s->plan.n_left);
-  site_deliver(s);
-}
-
-static void site_on_refresh(struct inflight *f, const struct inflight_result *r,
-                            void *arg)
-{
-  struct site *s = arg;
-
-  (void)f; /* the table is updated already */
-  if (r->status < 0)
-    log_msg(s->d->o.log, LOG_WARN,
-            "could not list the invalidations in progress (%s); going by "
-            "what cfwatch sent itself",
-            r->err.msg);
-  if (s->stopping) {
-    site_idle(s);
-    return;
-  }
-  site_plan(s);
-}
-
-/* What is in progress changes without us (completions, other tools), so
- * each plan starts from a fresh look when there is anything to send. */
-static void site_refresh_then_plan(struct site *s)
-{
-  struct cfw_err err = {0, ""};
-
-  if (s->inflight == NULL || inflight_refresh(s->inflight, s->cf,
-                                              (int64_t)time(NULL),
-                                              site_on_refresh, s, &err) < 0)
-    site_plan(s);
-}
-
-static void site_baseline(struct site *s)
-{
-  log_msg(s->d->o.log, LOG_INFO,
-          "%s: no manifest in %s yet: recording a baseline of %zu files and "
-          "invalidating nothing (start with --all to invalidate every file)",
-          s->cfg->root, s->cfg->state_dir, s->n_changes);
-  s->first_run = false;
-  site_commit(s);
-  site_idle(s);
-}
-
-static bool site_only_touched(const struct site *s)
-{
-  size_t i;
-
-  for (i = 0; i < s->n_changes; i++)
-    if (s->changes[i].kind != CHANGE_TOUCHED)
-      return false;
-  return true;
-}
-
-static void site_scanned(struct site *s, struct scan_result *r)
-{
-  s->changes = r->changes;
-  s->n_changes = r->n_changes;
-  r->changes = NULL; /* taken */
-  r->n_changes = 0;
-  if (s->first_run && !s->d->o.all) {
-    site_baseline(s);
-    return;
-  }
-  s->first_run = false;
-  if (site_only_touched(s)) {
-    if (s->n_changes > 0) /* same bytes, new stat: refresh the shortcut */
-      site_commit(s);
-    site_idle(s);
-    return;
-  }
-  site_refresh_then_plan(s);
-}
-
-/* Counts a site's first diff; the last one makes the daemon ready. */
-static void site_first_scan_done(struct site *s)
-{
-  struct daemon *d = s->d;
-
-  if (s->scanned_once)
-    return;
-  s->scanned_once = true;
-  if (--d->unscanned == 0 && d->o.on_ready != NULL)
+  if (--d->unreported == 0 && d->o.on_ready != NULL)
     d->o.on_ready(d->o.ready_arg);
 }
 
-static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
+static void dsite_failed(struct dsite *ds, const struct site_report *r)
 {
-  struct site *s = arg;
-
-  s->scan = NULL;
-  site_first_scan_done(s);
-  log_msg(s->d->o.log, LOG_DEBUG,
-          "%s: scanned %zu files, hashed %zu, %zu "
-          "changes in %llu ms",
-          s->cfg->root, r->n_files, r->n_hashed, r->n_changes,
-          (unsigned long long)r->elapsed_ms);
-  if (r->status == 0 && !s->stopping) {
-    site_scanned(s, r);
-  } else {
-    if (r->status < 0 && !s->stopping)
-      log_msg(s->d->o.log, r->status == -ENOENT ? LOG_INFO : LOG_WARN, "%s%s",
-              r->err.msg,
-              r->status == -ENOENT ? "; waiting for it" : "; will retry");
-    s->dirty_all = true;
-    if (r->status != -ENOENT && !s->stopping)
-      site_retry_later(s, SITE_FALLBACK_RESCAN_MS);
-    site_idle(s);
-  }
-  scan_destroy(scan);
-  site_trim();
-}
-
-static void site_flush(struct site *s)
-{
-  struct scan_opts so = {0};
-  struct cfw_err err = {0, ""};
-
-  debounce_flushed(&s->deb);
-  s->busy = true;
-  /* Whatever this flush sends is recorded in the state dir: make sure
-   * it is still ours.  On failure site_relock logged why; the flush goes
-   * on and its saves fail, keeping the changes pending. */
-  (void)site_relock(s);
-  s->flush_ms = uv_now(s->d->o.loop);
-  so.root = s->cfg->root;
-  so.manifest = s->m;
-  so.urlmap = s->um;
-  so.log = s->d->o.log;
-  if (!s->dirty_all) {
-    s->scan_paths = s->dirty; /* moved */
-    strlist_init(&s->dirty);
-    subscan_normalise(&s->scan_paths);
-    so.paths = &s->scan_paths;
-  }
-  s->dirty_all = false;
-  strlist_free(&s->dirty);
-  if (scan_start(&s->scan, s->d->o.loop, &so, site_on_scan, s, &err) < 0) {
-    log_msg(s->d->o.log, LOG_ERROR, "%s: %s", s->cfg->root, err.msg);
-    site_first_scan_done(s);
-    s->dirty_all = true;
-    site_retry_later(s, SITE_FALLBACK_RESCAN_MS);
-    site_idle(s);
-  }
-}
-
-static void site_on_closed(void *arg)
-{
-  struct site *s = arg;
-  struct daemon *d = s->d;
-
-  if (--s->closing > 0)
+  if (r->root_missing) {
+    log_msg(ds->d->o.log, LOG_INFO, "%s; waiting for it", r->err.msg);
     return;
-  site_batch_free(s);
-  strlist_free(&s->dirty);
-  inflight_destroy(s->inflight);
-  s->inflight = NULL;
-  cf_client_destroy(s->cf);
-  s->cf = NULL;
-  urlmap_destroy(s->um);
-  manifest_destroy(s->m);
-  statelock_release(s->lock_fd);
-  s->lock_fd = -1;
+  }
+  if (!r->opened) /* the daemon stops: on_error told main */
+    return;
+  log_msg(
+      ds->d->o.log, LOG_ERROR,
+      "%s: %s; keeping the changes, trying again in %llu s or at the "
+      "next change",
+      ds->cfg->root, r->err.msg,
+      (unsigned long long)((r->scan_failed ? DSITE_RESCAN_MS : DSITE_RETRY_MS) /
+                           1000));
+  dsite_retry_later(ds, r->scan_failed ? DSITE_RESCAN_MS : DSITE_RETRY_MS);
+}
+
+static void dsite_on_pass(struct site *site, const struct site_report *r,
+                          void *arg)
+{
+  struct dsite *ds = arg;
+
+  (void)site;
+  log_msg(ds->d->o.log, LOG_DEBUG,
+          "%s: scanned %zu files, hashed %zu, %zu changes in %llu ms",
+          ds->cfg->root, r->n_files, r->n_hashed, r->n_changes,
+          (unsigned long long)r->scan_ms);
+  if (!ds->reported)
+    dsite_first_report(ds, r);
+  if (r->status < 0 && r->status != -ECANCELED)
+    dsite_failed(ds, r);
+  ds->holding = r->status == 0 && r->held > 0;
+  if (ds->holding)
+    (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,
+                         0); /* live handle: cannot fail */
+  else
+    (void)uv_timer_stop(&ds->grace); /* live handle: cannot fail */
+}
+
+/* Closing. */
+
+static void dsite_closed_one(void *arg)
+{
+  struct dsite *ds = arg;
+  struct daemon *d = ds->d;
+
+  if (--ds->closing > 0)
+    return;
+  strlist_free(&ds->dirty);
   if (--d->open > 0)
     return;
   if (d->done != NULL)
@@ -455,112 +230,82 @@ static void site_on_closed(void *arg)
   free(d);
 }
 
-static void site_on_timer_closed(uv_handle_t *h)
+static void dsite_on_handle_closed(uv_handle_t *h)
 {
-  site_on_closed(container_of((uv_timer_t *)h, struct site, timer));
+  dsite_closed_one(h->data);
 }
 
-/* Closes what a site holds.  A running scan or send ends first: its
- * callback sees `stopping` and the site closes once it returned. */
-static void site_close(struct site *s)
+static void dsite_close(struct dsite *ds)
 {
-  if (s->closed)
-    return;
-  s->stopping = true;
-  if (s->deliver != NULL)
-    deliver_cancel(s->deliver);
-  if (s->busy) {
-    /* site_idle runs from the scan or send callback; close then. */
-    return;
-  }
-  s->closed = true;
-  s->closing = 2;
-  uv_close((uv_handle_t *)&s->timer, site_on_timer_closed);
-  watch_close(s->w, site_on_closed, s);
-  if (s->w == NULL)
-    site_on_closed(s);
-  s->w = NULL;
+  ds->closing = 4; /* two timers, the watch, the site */
+  ds->timer.data = ds;
+  ds->grace.data = ds;
+  uv_close((uv_handle_t *)&ds->timer, dsite_on_handle_closed);
+  uv_close((uv_handle_t *)&ds->grace, dsite_on_handle_closed);
+  if (ds->w != NULL)
+    watch_close(ds->w, dsite_closed_one, ds);
+  else
+    dsite_closed_one(ds);
+  ds->w = NULL;
+  if (ds->site != NULL)
+    site_close(ds->site, dsite_closed_one, ds);
+  else
+    dsite_closed_one(ds);
+  ds->site = NULL;
 }
 
-static int site_open_state(struct site *s, struct cfw_err *err)
+/* Starting. */
+
+static int dsite_start(struct dsite *ds, struct cfw_err *err)
 {
-  int rc;
-
-  s->lock_fd = statelock_acquire(s->cfg->state_dir, err);
-  if (s->lock_fd < 0)
-    return s->lock_fd;
-  rc = manifest_load(&s->m, s->cfg->state_dir, err);
-  if (rc == -ENOENT) {
-    s->first_run = true;
-    rc = manifest_new(&s->m);
-    if (rc < 0)
-      return cfw_err_set(err, rc, "out of memory");
-  }
-  if (rc == 0)
-    rc = manifest_set_root(s->m, s->cfg->root);
-  return rc;
-}
-
-static int site_open_cf(struct site *s, struct cfw_err *err)
-{
-  struct once_opts oo = {0};
-
-  if (s->cfg->dry_run || s->cfg->distribution_id == NULL) {
-    log_msg(s->d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
-            s->cfg->root,
-            s->cfg->dry_run ? "--dry-run" : "no distribution configured");
-    return 0;
-  }
-  oo.loop = s->d->o.loop;
-  oo.log = s->d->o.log;
-  oo.http = s->d->o.http;
-  oo.getenv = s->d->o.getenv;
-  if (inflight_new(&s->inflight) < 0)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  return once_client_new(&s->cf, &oo, s->cfg, err);
-}
-
-static int site_start(struct site *s, struct cfw_err *err)
-{
+  struct daemon *d = ds->d;
+  struct site_opts so = {0};
   struct watch_opts wo = {0};
   int rc;
 
-  rc = site_open_state(s, err);
-  if (rc == 0)
-    rc = pending_urlmap_new(&s->um, s->cfg, err);
-  if (rc == 0)
-    rc = site_open_cf(s, err);
+  so.loop = d->o.loop;
+  so.log = d->o.log;
+  so.http = d->o.http;
+  so.cfg = ds->cfg;
+  so.mode = SITE_WATCH;
+  so.all = d->o.all;
+  so.getenv = d->o.getenv;
+  so.print = d->o.print;
+  so.print_arg = d->o.print_arg;
+  if (site_is_dry(ds->cfg))
+    log_msg(d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
+            ds->cfg->root,
+            ds->cfg->dry_run ? "--dry-run" : "no distribution configured");
+  /* The pipeline opens and diffs the whole tree first, so what changed
+   * while cfwatch was not running is sent; the watch starts at once so
+   * that nothing changed meanwhile is missed. */
+  rc = site_start(&ds->site, &so, dsite_on_pass, ds, err);
   if (rc < 0)
     return rc;
-  wo.root = s->cfg->root;
-  wo.log = s->d->o.log;
-  wo.skip = site_skip;
-  wo.skip_ctx = s;
-  wo.fallback_rescan_ms = SITE_FALLBACK_RESCAN_MS;
-  rc = watch_start(&s->w, s->d->o.loop, &wo, site_on_event, s, err);
+  wo.root = ds->cfg->root;
+  wo.log = d->o.log;
+  wo.skip = dsite_skip;
+  wo.skip_ctx = ds;
+  wo.fallback_rescan_ms = DSITE_RESCAN_MS;
+  rc = watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
   if (rc < 0)
     return rc;
-  log_msg(s->d->o.log, LOG_INFO, "%s: watching %zu directories%s", s->cfg->root,
-          watch_dir_count(s->w),
-          watch_root_present(s->w) ? "" : " (the root does not exist yet)");
-  /* Whatever changed while cfwatch was not running is sent first. */
-  s->dirty_all = true;
-  site_flush(s);
+  log_msg(d->o.log, LOG_INFO, "%s: watching %zu directories%s", ds->cfg->root,
+          watch_dir_count(ds->w),
+          watch_root_present(ds->w) ? "" : " (the root does not exist yet)");
   return 0;
 }
 
-static void site_init(struct site *s, struct daemon *d,
-                      const struct site_config *cfg)
+static void dsite_init(struct dsite *ds, struct daemon *d,
+                       const struct site_config *cfg)
 {
-  memset(s, 0, sizeof(*s));
-  s->d = d;
-  s->cfg = cfg;
-  s->lock_fd = -1;
-  strlist_init(&s->dirty);
-  strlist_init(&s->scan_paths);
-  planner_plan_init(&s->plan);
-  debounce_init(&s->deb, cfg->quiet_ms, cfg->max_delay_ms);
-  (void)uv_timer_init(d->o.loop, &s->timer); /* cannot fail */
+  memset(ds, 0, sizeof(*ds));
+  ds->d = d;
+  ds->cfg = cfg;
+  strlist_init(&ds->dirty);
+  debounce_init(&ds->deb, cfg->quiet_ms, cfg->max_delay_ms);
+  (void)uv_timer_init(d->o.loop, &ds->timer); /* cannot fail */
+  (void)uv_timer_init(d->o.loop, &ds->grace); /* cannot fail */
 }
 
 int daemon_start(struct daemon **out, const struct daemon_opts *o,
@@ -579,11 +324,11 @@ int daemon_start(struct daemon **out, const struct daemon_opts *o,
   d->o = *o;
   d->n = n;
   d->open = n;
-  d->unscanned = n;
+  d->unreported = n;
   for (i = 0; i < n; i++)
-    site_init(&d->sites[i], d, &sites[i]);
+    dsite_init(&d->sites[i], d, &sites[i]);
   for (i = 0; i < n && rc == 0; i++) {
-    rc = site_start(&d->sites[i], err);
+    rc = dsite_start(&d->sites[i], err);
     if (rc < 0)
       cfw_err_prefix(err, "%s", sites[i].root);
   }
@@ -601,8 +346,9 @@ void daemon_stop(struct daemon *d, void (*done)(void *arg), void *arg)
 
   if (d == NULL)
     return;
+  d->stopping = true;
   d->done = done;
   d->done_arg = arg;
   for (i = 0; i < d->n; i++)
-    site_close(&d->sites[i]);
+    dsite_close(&d->sites[i]);
 }

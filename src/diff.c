@@ -46,9 +46,9 @@ static bool entry_racy(const struct tree_entry *e, int64_t scanned_at_ns)
 static bool certainly_unchanged(const struct tree_entry *cur,
                                 const struct tree_entry *old)
 {
-  return (old->flags & TREE_HASHED) && !(old->flags & TREE_RACY) &&
-         cur->size == old->size && cur->mtime_ns == old->mtime_ns &&
-         cur->ctime_ns == old->ctime_ns && cur->ino == old->ino;
+  return (old->flags & TREE_HASHED) &&
+         !(old->flags & (TREE_RACY | TREE_STALE)) &&
+         tree_entry_same_stat(cur, old);
 }
 
 /* The item and deletion arrays grow with what changed, not with the
@@ -229,7 +229,8 @@ static int item_kind(const struct diff_item *it)
     return -1; /* failed: reported, and left pending */
   if (!it->has_old)
     return CHANGE_ADDED;
-  if (memcmp(it->cur.hash, it->old.hash, sizeof(it->cur.hash)) != 0)
+  if (memcmp(it->cur.hash, it->old.hash, sizeof(it->cur.hash)) != 0 ||
+      (it->old.flags & TREE_STALE) != 0)
     return CHANGE_MODIFIED;
   return same_stat(&it->cur, &it->old) ? -1 : CHANGE_TOUCHED;
 }

@@ -1,70 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 #include "invalidate.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "cflimits.h"
+#include "cfpath.h"
 #include "cfsend.h"
 #include "cloudfront.h"
 #include "ledger.h"
+#include "site.h"
 #include "urlmap.h"
 #include "util.h"
 
-/* What cfsend's callback hands back to invalidate_run's uv_run. */
-struct invalidate_wait {
-  bool done;
+struct invalidate {
+  struct invalidate_opts o;
+  const struct site_config *site; /* borrowed */
+  struct strlist paths;           /* owned */
+  struct cf_client *cf;           /* owned */
+  uv_work_t work;                 /* the ledger, off the loop */
   struct cfsend_result r;
+  invalidate_cb cb;
+  void *arg;
 };
-
-static bool invalidate_escape_at(const char *p)
-{
-  return p[0] == '%' && isxdigit((unsigned char)p[1]) &&
-         isxdigit((unsigned char)p[2]);
-}
-
-int invalidate_check_path(const char *path, struct cfw_err *err)
-{
-  size_t len = strlen(path);
-  struct buf enc;
-  size_t i;
-  int rc;
-
-  if (path[0] != '/')
-    return cfw_err_set(err, -EINVAL, "%s: a path starts with '/'", path);
-  if (len > CF_MAX_PATH_LEN)
-    return cfw_err_set(err, -EINVAL, "%.40s...: longer than %d characters",
-                       path, CF_MAX_PATH_LEN);
-  if (strcspn(path, "*") < len - 1)
-    return cfw_err_set(err, -EINVAL, "%s: '*' may only come last", path);
-  if (strchr(path, '~') != NULL)
-    return cfw_err_set(err, -EINVAL,
-                       "%s: CloudFront refuses '~' (and %%7E does not "
-                       "invalidate): use a wildcard before it",
-                       path);
-  for (i = 0; i < len; i++) {
-    if (invalidate_escape_at(path + i)) {
-      i += 2;
-      continue;
-    }
-    buf_init(&enc, 16);
-    rc = urlmap_encode(path + i, 1, &enc);
-    if (rc == 0 && (enc.len != 1 || path[i] == '%')) {
-      rc = cfw_err_set(err, -EINVAL, "%s: byte %zu must be written %s", path, i,
-                       buf_str(&enc));
-    }
-    buf_free(&enc);
-    if (rc < 0)
-      return rc;
-  }
-  return 0;
-}
 
 /* A reference unique to this run: retries within it replay, while the
  * same paths sent again tomorrow make a new invalidation, as asked. */
@@ -91,16 +53,6 @@ static int invalidate_ref(const struct strlist *paths, char *out, size_t n,
   return 0;
 }
 
-static void invalidate_on_sent(struct cfsend *s, struct cfsend_result *r,
-                               void *arg)
-{
-  struct invalidate_wait *w = arg;
-
-  (void)s; /* frees itself after this */
-  w->r = *r;
-  w->done = true;
-}
-
 static uint32_t invalidate_wildcards(const struct strlist *paths)
 {
   uint32_t n = 0;
@@ -111,39 +63,56 @@ static uint32_t invalidate_wildcards(const struct strlist *paths)
   return n;
 }
 
-static int invalidate_send(const struct once_opts *o,
-                           const struct site_config *s, struct cf_client *cf,
-                           const struct strlist *paths, struct cfw_err *err)
+static void invalidate_end(struct invalidate *inv, int status,
+                           const struct cfw_err *err)
 {
-  struct cfsend_opts so = {0};
-  struct invalidate_wait w = {0};
-  struct cfsend *send;
-  char ref[64];
-  int rc;
+  inv->cb(status, err, inv->arg);
+  cf_client_destroy(inv->cf);
+  strlist_free(&inv->paths);
+  free(inv);
+}
 
-  rc = invalidate_ref(paths, ref, sizeof(ref), err);
-  so.cf = cf;
-  so.log = o->log;
-  so.retry_for_ms = s->retry_for_s * 1000;
-  so.wait_complete = o->wait;
-  if (rc == 0)
-    rc = cfsend_start(&send, o->loop, &so, ref, (const char *const *)paths->v,
-                      paths->n, invalidate_on_sent, &w, err);
-  if (rc < 0)
-    return rc;
-  while (!w.done && uv_run(o->loop, UV_RUN_ONCE) != 0)
-    ;
-  if (!w.done || w.r.status < 0) {
-    *err = w.r.err;
-    return w.done ? w.r.status : -EIO;
+/* The ledger takes an flock and rewrites a file: off the loop. */
+static void invalidate_on_count(uv_work_t *w)
+{
+  struct invalidate *inv = container_of(w, struct invalidate, work);
+  struct cfw_err err = {0};
+
+  if (ledger_record(inv->site->state_dir, inv->r.id, (uint32_t)inv->paths.n,
+                    invalidate_wildcards(&inv->paths), inv->r.inv_status,
+                    (int64_t)time(NULL), &err) < 0)
+    log_msg(inv->o.log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
+}
+
+static void invalidate_nothing(uv_work_t *w)
+{
+  (void)w; /* a dry run only needs its callback to run from the loop */
+}
+
+static void invalidate_on_counted(uv_work_t *w, int status)
+{
+  struct invalidate *inv = container_of(w, struct invalidate, work);
+
+  (void)status; /* only the statistics could suffer; said above */
+  invalidate_end(inv, 0, NULL);
+}
+
+static void invalidate_on_sent(struct cfsend *s, struct cfsend_result *r,
+                               void *arg)
+{
+  struct invalidate *inv = arg;
+
+  (void)s; /* frees itself after this */
+  if (r->status < 0) {
+    invalidate_end(inv, r->status, &r->err);
+    return;
   }
-  log_msg(o->log, LOG_INFO, "invalidation %s (%s): %zu paths", w.r.id,
-          w.r.inv_status, paths->n);
-  if (ledger_record(s->state_dir, w.r.id, (uint32_t)paths->n,
-                    invalidate_wildcards(paths), w.r.inv_status,
-                    (int64_t)time(NULL), err) < 0)
-    log_msg(o->log, LOG_WARN, "%s (only the statistics suffer)", err->msg);
-  return 0;
+  inv->r = *r;
+  log_msg(inv->o.log, LOG_INFO, "invalidation %s (%s): %zu paths", r->id,
+          r->inv_status, inv->paths.n);
+  if (uv_queue_work(inv->o.loop, &inv->work, invalidate_on_count,
+                    invalidate_on_counted) < 0)
+    invalidate_end(inv, 0, NULL);
 }
 
 static int invalidate_check_all(struct strlist *paths, struct cfw_err *err)
@@ -154,7 +123,7 @@ static int invalidate_check_all(struct strlist *paths, struct cfw_err *err)
   if (paths->n == 0)
     return cfw_err_set(err, -EINVAL, "invalidate: no paths given");
   for (i = 0; i < paths->n; i++) {
-    rc = invalidate_check_path(paths->v[i], err);
+    rc = cfpath_check(paths->v[i], err);
     if (rc < 0)
       return rc;
   }
@@ -162,24 +131,61 @@ static int invalidate_check_all(struct strlist *paths, struct cfw_err *err)
   return 0;
 }
 
-int invalidate_run(const struct once_opts *o, const struct site_config *s,
-                   struct strlist *paths, struct cfw_err *err)
+static int invalidate_send(struct invalidate *inv, struct cfw_err *err)
 {
-  struct cf_client *cf = NULL;
+  struct cfsend_opts so = {0};
+  struct cfsend *send;
+  char ref[64];
+  int rc;
+
+  rc = site_client_new(&inv->cf, inv->o.loop, inv->site, inv->o.http,
+                       inv->o.log, inv->o.getenv, err);
+  if (rc == 0)
+    rc = invalidate_ref(&inv->paths, ref, sizeof(ref), err);
+  so.cf = inv->cf;
+  so.log = inv->o.log;
+  so.retry_for_ms = inv->site->retry_for_s * 1000;
+  so.wait_complete = inv->o.wait;
+  if (rc == 0)
+    rc = cfsend_start(&send, inv->o.loop, &so, ref,
+                      (const char *const *)inv->paths.v, inv->paths.n,
+                      invalidate_on_sent, inv, err);
+  return rc;
+}
+
+int invalidate_start(const struct invalidate_opts *o,
+                     const struct site_config *s, struct strlist *paths,
+                     invalidate_cb cb, void *arg, struct cfw_err *err)
+{
+  struct invalidate *inv;
   int rc;
 
   rc = invalidate_check_all(paths, err);
   if (rc < 0)
-    return rc;
-  if (once_is_dry(s)) {
+    return cfw_err_class(err, CFW_CLASS_USAGE);
+  inv = calloc(1, sizeof(*inv));
+  if (inv == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  inv->o = *o;
+  inv->site = s;
+  inv->paths = *paths; /* taken */
+  strlist_init(paths);
+  inv->cb = cb;
+  inv->arg = arg;
+  if (site_is_dry(s)) {
     log_msg(o->log, LOG_INFO, "%s: printing instead of sending",
             s->distribution_id ? "--dry-run" : "no distribution configured");
-    o->print(paths, o->print_arg);
-    return 0;
+    o->print(&inv->paths, o->print_arg);
+    /* cb runs from the loop, never from here. */
+    rc = uv_queue_work(o->loop, &inv->work, invalidate_nothing,
+                       invalidate_on_counted);
+  } else {
+    rc = invalidate_send(inv, err);
   }
-  rc = once_client_new(&cf, o, s, err);
-  if (rc == 0)
-    rc = invalidate_send(o, s, cf, paths, err);
-  cf_client_destroy(cf);
+  if (rc < 0) {
+    cf_client_destroy(inv->cf);
+    strlist_free(&inv->paths);
+    free(inv);
+  }
   return rc;
 }

@@ -51,14 +51,6 @@ uint64_t ledger_month_paths(const struct ledger *l, int64_t now_s)
   return strcmp(month, l->month) == 0 ? l->month_paths : 0;
 }
 
-double ledger_cost_usd(uint64_t month_paths)
-{
-  if (month_paths <= CF_FREE_PATHS_PER_MONTH)
-    return 0.0;
-  return (double)(month_paths - CF_FREE_PATHS_PER_MONTH) *
-         CF_PRICE_PER_PATH_USD;
-}
-
 static int ledger_push(struct ledger *l, const struct ledger_entry *e)
 {
   struct ledger_entry *v;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "once.h"
 #include "sdnotify.h"
+#include "site.h"
 #include "status.h"
 #include "util.h"
 
@@ -44,7 +45,13 @@ struct app {
   uv_signal_t sig[3];    /* SIGINT, SIGTERM, SIGHUP */
   uv_timer_t stop_timer; /* bounds how long a stop may take */
   uv_timer_t watchdog;   /* WATCHDOG=1 to systemd, if it asks */
-  int status;
+  bool handles;          /* the signals and timers above are open */
+  bool reload_again;     /* a SIGHUP came during a reload */
+  /* The command's outcome. */
+  int rc;
+  struct cfw_err err;
+  size_t site;          /* one-shot commands: the site running */
+  struct strlist paths; /* invalidate: the paths to send */
 };
 
 /* How long SIGTERM waits for a request in flight before cancelling it;
@@ -112,9 +119,20 @@ static const char usage_text[] =
     "                               files, one a line)\n"
     "      --upload-timeout S       kill it after S seconds (default 600)\n"
     "\n"
+    "Deletions (a build that empties its folder first must not empty the "
+    "site):\n"
+    "      --max-delete N           more deletions than this hold a pass "
+    "(256)\n"
+    "      --max-delete-share R     as does this share of the files (0.5)\n"
+    "      --delete-grace-ms N      (watch) send a held pass after N ms of "
+    "quiet\n"
+    "                               (30000)\n"
+    "      --allow-delete           send mass deletions at once\n"
+    "\n"
     "Exit status: 0 ok, 1 gave up on transient errors (changes stay pending),\n"
     "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
-    "5 another cfwatch owns the state dir.\n";
+    "5 another cfwatch owns the state dir, 6 held back for safety (mass\n"
+    "deletion: --allow-delete).\n";
 
 static const char licence_text[] =
     "MIT License, Copyright (c) 2026 The cfwatch authors; no warranty.";
@@ -180,22 +198,25 @@ static enum log_level app_level(const struct app *a)
   return (enum log_level)level;
 }
 
-/* Maps an error code to the exit status the README documents. */
-static int app_exit_status(int rc)
+/* The exit status the README documents, from the failure's class. */
+static int app_exit_status(const struct cfw_err *err)
 {
-  switch (rc) {
-  case -EINVAL:
+  switch (err->cls) {
+  case CFW_CLASS_USAGE:
     return CFW_EXIT_USAGE;
-  case -EWOULDBLOCK:
+  case CFW_CLASS_LOCKED:
     return CFW_EXIT_LOCKED;
-  case -EREMOTEIO: /* CloudFront or the credentials said no */
+  case CFW_CLASS_REFUSED:
     return CFW_EXIT_REFUSED;
-  case -ETIMEDOUT:
-  case -ECANCELED:
+  case CFW_CLASS_TRANSIENT:
     return CFW_EXIT_TRANSIENT;
-  default:
-    return CFW_EXIT_STATE;
+  case CFW_CLASS_HELD:
+    return CFW_EXIT_HELD;
+  case CFW_CLASS_STATE:
+  case CFW_CLASS_NONE:
+    break;
   }
+  return CFW_EXIT_STATE;
 }
 
 static void print_paths(const struct strlist *paths, void *arg)
@@ -219,7 +240,7 @@ static int app_http(struct app *a, const struct site_config *s,
 {
   struct http_opts ho = {0};
 
-  if (a->http != NULL || once_is_dry(s))
+  if (a->http != NULL || site_is_dry(s))
     return 0;
   ho.ca_file = s->ca_file;
   ho.log = a->log;
@@ -270,9 +291,50 @@ static void app_watchdog_start(struct app *a)
   (void)uv_timer_start(&a->watchdog, app_on_watchdog, ms, ms); /* live */
 }
 
+/* Ends the command: closes what main opened, so the one uv_run
+ * returns once the last close callback ran. */
+static void app_finish(struct app *a)
+{
+  size_t i;
+
+  if (a->handles) {
+    for (i = 0; i < ARRAY_SIZE(a->sig); i++)
+      uv_close((uv_handle_t *)&a->sig[i], NULL);
+    uv_close((uv_handle_t *)&a->stop_timer, NULL);
+    uv_close((uv_handle_t *)&a->watchdog, NULL);
+    a->handles = false;
+  }
+  if (a->http != NULL)
+    http_close(a->http, app_on_http_closed, NULL);
+  a->http = NULL;
+}
+
+/* Records a failure of the command (the first one wins). */
+static void app_failed(struct app *a, int rc, const struct cfw_err *err)
+{
+  if (a->rc != 0)
+    return;
+  a->rc = rc;
+  if (err != NULL)
+    a->err = *err;
+  if (a->err.code == 0)
+    (void)cfw_err_set(&a->err, rc, "%s", strerror(-rc));
+}
+
 /* Watch mode: a daemon on the loop until SIGINT or SIGTERM; SIGHUP
- * reloads the config and restarts the sites (the manifests carry every
+ * reloads the config and restarts the sites (the state carries every
  * pending change across). */
+static void app_stop(struct app *a);
+
+static void app_on_daemon_error(const struct cfw_err *err, void *arg)
+{
+  struct app *a = arg;
+
+  app_failed(a, err->code, err);
+  if (a->daemon != NULL)
+    app_stop(a);
+}
+
 static int app_daemon_start(struct app *a, struct cfw_err *err)
 {
   struct daemon_opts o = {0};
@@ -293,20 +355,9 @@ static int app_daemon_start(struct app *a, struct cfw_err *err)
   o.print = print_paths;
   o.on_ready = app_on_ready;
   o.ready_arg = a;
+  o.on_error = app_on_daemon_error;
+  o.error_arg = a;
   return daemon_start(&a->daemon, &o, sites, n, err);
-}
-
-static void app_close_handles(struct app *a)
-{
-  size_t i;
-
-  for (i = 0; i < ARRAY_SIZE(a->sig); i++)
-    uv_close((uv_handle_t *)&a->sig[i], NULL);
-  uv_close((uv_handle_t *)&a->stop_timer, NULL);
-  uv_close((uv_handle_t *)&a->watchdog, NULL);
-  if (a->http != NULL)
-    http_close(a->http, app_on_http_closed, NULL);
-  a->http = NULL;
 }
 
 static void app_on_stopped(void *arg)
@@ -314,7 +365,7 @@ static void app_on_stopped(void *arg)
   struct app *a = arg;
 
   log_msg(a->log, LOG_INFO, "stopped");
-  app_close_handles(a);
+  app_finish(a);
 }
 
 static void app_on_stop_timeout(uv_timer_t *t)
@@ -344,10 +395,12 @@ static void app_stop(struct app *a)
   a->daemon = NULL;
 }
 
+static void app_reload(struct app *a);
+
 static void app_on_reload_stopped(void *arg)
 {
   struct app *a = arg;
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
 
   config_free(&a->cfg);
   a->cfg = a->next;
@@ -359,16 +412,23 @@ static void app_on_reload_stopped(void *arg)
   log_set_format(a->log, a->cfg.log_format);
   if (app_daemon_start(a, &err) < 0) {
     log_msg(a->log, LOG_ERROR, "after reload: %s", err.msg);
-    a->status = app_exit_status(err.code);
-    app_close_handles(a);
+    app_failed(a, err.code, &err);
+    app_finish(a);
     return;
   }
   log_msg(a->log, LOG_INFO, "configuration reloaded");
+  if (a->reload_again) {
+    a->reload_again = false;
+    log_msg(a->log, LOG_INFO,
+            "SIGHUP: reloading again (one came during "
+            "the reload)");
+    app_reload(a);
+  }
 }
 
 static void app_reload(struct app *a)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   char state[128];
   int n;
 
@@ -397,8 +457,16 @@ static void app_on_signal(uv_signal_t *h, int signum)
 {
   struct app *a = h->data;
 
+  if (a->daemon == NULL && signum == SIGHUP) {
+    /* A reload is under way; its config may already be stale. */
+    log_msg(a->log, LOG_INFO,
+            "SIGHUP during a reload: reloading again "
+            "once it is done");
+    a->reload_again = true;
+    return;
+  }
   if (a->daemon == NULL)
-    return; /* a reload or stop is under way */
+    return; /* a stop is under way */
   if (signum == SIGHUP) {
     log_msg(a->log, LOG_INFO, "SIGHUP: reloading the configuration");
     app_reload(a);
@@ -416,24 +484,18 @@ static int app_watch(struct app *a, struct cfw_err *err)
 
   (void)uv_timer_init(&a->loop, &a->stop_timer); /* cannot fail */
   (void)uv_timer_init(&a->loop, &a->watchdog);   /* cannot fail */
-  app_watchdog_start(a);
   for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
     (void)uv_signal_init(&a->loop, &a->sig[i]); /* cannot fail */
     a->sig[i].data = a;
+  }
+  a->handles = true;
+  app_watchdog_start(a);
+  for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
     rc = uv_signal_start(&a->sig[i], app_on_signal, signums[i]);
     if (rc < 0)
       return cfw_err_set(err, rc, "signal: %s", uv_strerror(rc));
   }
-  rc = app_daemon_start(a, err);
-  if (rc < 0) {
-    app_close_handles(a);
-    (void)uv_run(&a->loop, UV_RUN_DEFAULT); /* close callbacks only */
-    return rc;
-  }
-  (void)uv_run(&a->loop, UV_RUN_DEFAULT); /* until every handle closed */
-  if (a->status != 0)
-    return cfw_err_set(err, -EIO, "stopped after a failed reload");
-  return 0;
+  return app_daemon_start(a, err);
 }
 
 /* The paths of `invalidate`: its arguments, or stdin's lines for "-". */
@@ -460,76 +522,144 @@ static int app_read_paths(const struct app *a, struct strlist *out,
   return rc < 0 ? cfw_err_set(err, rc, "out of memory") : 0;
 }
 
-static int app_status(struct app *a, const struct site_config *s,
-                      struct cfw_err *err)
+/* One-shot commands run their sites one after the other. */
+static int app_next_site(struct app *a);
+
+static void app_site_done(struct app *a, int rc, const struct cfw_err *err)
 {
-  struct status_report r;
+  size_t n;
+
+  if (rc < 0)
+    app_failed(a, rc, err);
+  (void)config_sites(&a->cfg, &n);
+  if (rc < 0 || ++a->site >= n) {
+    app_finish(a);
+    return;
+  }
+  rc = app_next_site(a);
+  if (rc < 0) {
+    app_failed(a, rc, &a->err);
+    app_finish(a);
+  }
+}
+
+static void app_on_status(int rc, const struct status_report *r,
+                          const struct cfw_err *err, void *arg)
+{
+  struct app *a = arg;
   struct buf out;
-  int rc;
 
   buf_init(&out, (size_t)1024 * 1024);
-  rc = status_gather(&r, s, &a->loop, a->log, err);
   if (rc == 0)
-    rc = a->cli.json ? status_format_json(&r, &out)
-                     : status_format_text(&r, &out);
+    rc =
+        a->cli.json ? status_format_json(r, &out) : status_format_text(r, &out);
   if (rc == 0)
     (void)fputs(buf_str(&out), stdout); /* checked by ferror at exit */
-  else if (err->code == 0)
-    cfw_err_set(err, rc, "status: out of memory");
-  status_report_free(&r);
   buf_free(&out);
-  return rc;
+  if (rc < 0 && (err == NULL || err->code == 0)) {
+    struct cfw_err e = {0};
+
+    (void)cfw_err_set(&e, rc, "status: out of memory");
+    app_site_done(a, rc, &e);
+    return;
+  }
+  app_site_done(a, rc, err);
 }
 
-/* One site of a one-shot command. */
-static int app_site(struct app *a, const struct once_opts *o,
-                    const struct site_config *s, struct cfw_err *err)
+static void app_on_invalidated(int rc, const struct cfw_err *err, void *arg)
 {
-  struct strlist paths;
-  int rc;
+  app_site_done(arg, rc, err);
+}
 
+static void app_on_once(int rc, const struct cfw_err *err, void *arg)
+{
+  struct app *a = arg;
+
+  if (rc < 0)
+    app_failed(a, rc, err);
+  app_finish(a);
+}
+
+static int app_next_site(struct app *a)
+{
+  struct invalidate_opts io = {0};
+  const struct site_config *sites;
+  struct strlist copy;
+  size_t n;
+  size_t i;
+  int rc = 0;
+
+  sites = config_sites(&a->cfg, &n);
   if (a->cli.cmd == CLI_STATUS)
-    return app_status(a, s, err);
-  if (a->cli.cmd != CLI_INVALIDATE)
-    return once_site(o, s, err);
-  strlist_init(&paths);
-  rc = app_read_paths(a, &paths, err);
+    return status_start(&sites[a->site], &a->loop, a->log, app_on_status, a,
+                        &a->err);
+  rc = app_http(a, &sites[a->site], &a->err);
+  strlist_init(&copy);
+  for (i = 0; rc == 0 && i < a->paths.n; i++)
+    rc = strlist_push(&copy, a->paths.v[i]);
+  io.loop = &a->loop;
+  io.log = a->log;
+  io.http = a->http;
+  io.wait = a->cli.wait;
+  io.print = print_paths;
   if (rc == 0)
-    rc = invalidate_run(o, s, &paths, err);
-  strlist_free(&paths);
+    rc = invalidate_start(&io, &sites[a->site], &copy, app_on_invalidated, a,
+                          &a->err);
+  strlist_free(&copy);
   return rc;
 }
 
-static int app_run(struct app *a, struct cfw_err *err)
+static int app_once(struct app *a, struct cfw_err *err)
 {
   struct once_opts o = {0};
   const struct site_config *sites;
   size_t n;
   size_t i;
-  int rc;
+  int rc = 0;
 
-  if (a->cli.cmd == CLI_WATCH)
-    return app_watch(a, err);
+  sites = config_sites(&a->cfg, &n);
+  o.plan_only = a->cli.cmd == CLI_PLAN;
+  for (i = 0; !o.plan_only && rc == 0 && i < n; i++)
+    rc = app_http(a, &sites[i], err);
+  if (rc < 0)
+    return rc;
   o.loop = &a->loop;
   o.log = a->log;
-  o.plan_only = a->cli.cmd == CLI_PLAN;
+  o.http = a->http;
   o.all = a->cli.all;
   o.wait = a->cli.wait;
   o.print = print_paths;
-  sites = config_sites(&a->cfg, &n);
-  for (i = 0, rc = 0; rc == 0 && i < n; i++) {
-    if (!o.plan_only && a->cli.cmd != CLI_STATUS)
-      rc = app_http(a, &sites[i], err);
-    o.http = a->http;
-    if (rc == 0)
-      rc = app_site(a, &o, &sites[i], err);
+  return once_start(&o, sites, n, app_on_once, a, err);
+}
+
+/* Starts the command on the loop; main's one uv_run runs it. */
+static int app_start(struct app *a, struct cfw_err *err)
+{
+  int rc;
+
+  switch (a->cli.cmd) {
+  case CLI_WATCH:
+    return app_watch(a, err);
+  case CLI_ONCE:
+  case CLI_PLAN:
+    return app_once(a, err);
+  case CLI_INVALIDATE:
+    rc = app_read_paths(a, &a->paths, err);
+    if (rc < 0)
+      return rc;
+    /* FALLTHROUGH */
+  case CLI_STATUS:
+    rc = app_next_site(a);
+    if (rc < 0)
+      *err = a->err;
+    return rc;
   }
-  return rc;
+  return cfw_err_set(err, -EINVAL, "unknown command");
 }
 
 static int app_main(struct app *a, int argc, char **argv)
 {
-  struct cfw_err err = {0, ""};
+  struct cfw_err err = {0};
   int rc;
 
   if (cli_parse(&a->cli, argc, argv, &err) < 0 || a->cli.help) {
@@ -550,10 +680,16 @@ static int app_main(struct app *a, int argc, char **argv)
   }
   log_set_level(a->log, app_level(a));
   log_set_format(a->log, a->cfg.log_format);
-  rc = app_run(a, &err);
+  rc = app_start(a, &err);
   if (rc < 0) {
-    log_msg(a->log, LOG_ERROR, "%s", err.msg);
-    return app_exit_status(rc);
+    app_failed(a, rc, &err);
+    app_finish(a);
+  }
+  /* The one run of the command: until everything it opened is closed. */
+  (void)uv_run(&a->loop, UV_RUN_DEFAULT);
+  if (a->rc < 0) {
+    log_msg(a->log, LOG_ERROR, "%s", a->err.msg);
+    return app_exit_status(&a->err);
   }
   if (fflush(stdout) != 0 || ferror(stdout)) {
     log_msg(a->log, LOG_ERROR, "writing to stdout: %s", strerror(errno));
@@ -577,6 +713,7 @@ int main(int argc, char **argv)
   (void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
   cli_init(&a.cli);
+  strlist_init(&a.paths);
   config_init(&a.cfg);
   config_init(&a.next);
   a.log = log_new(stderr, LOG_INFO, LOG_TEXT);
@@ -589,14 +726,11 @@ int main(int argc, char **argv)
     return CFW_EXIT_STATE;
   }
   status = app_main(&a, argc, argv);
-  if (a.http != NULL) {
-    http_close(a.http, app_on_http_closed, NULL);
-    (void)uv_run(&a.loop, UV_RUN_DEFAULT); /* only close callbacks left */
-  }
   curl_global_cleanup();
   config_free(&a.cfg);
   config_free(&a.next);
   cli_free(&a.cli);
+  strlist_free(&a.paths);
   /* Nothing is left on the loop once a command returns. */
   if (uv_loop_close(&a.loop) != 0)
     log_msg(a.log, LOG_DEBUG, "loop closed with handles open");

@@ -2,24 +2,16 @@
 #include "manifest.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "atomicfile.h"
-#include "manifest_codec.h"
 
 struct manifest {
   struct tree_entry *v; /* owned, and each path; sorted by path */
   size_t n;
   size_t cap;
-  char *root; /* owned */
-  int64_t written_at_ns;
 };
+
+static int manifest_reserve(struct manifest *m, size_t n);
 
 int manifest_new(struct manifest **out)
 {
@@ -29,12 +21,42 @@ int manifest_new(struct manifest **out)
   m = calloc(1, sizeof(*m));
   if (m == NULL)
     return -ENOMEM;
-  m->root = strdup("");
-  if (m->root == NULL) {
-    free(m);
+  *out = m;
+  return 0;
+}
+
+int manifest_adopt(struct manifest **out, struct tree_entry *v, size_t n)
+{
+  int rc;
+
+  rc = manifest_new(out);
+  if (rc < 0)
+    return rc;
+  (*out)->v = v;
+  (*out)->n = n;
+  (*out)->cap = n;
+  return 0;
+}
+
+int manifest_copy(struct manifest **out, const struct manifest *m)
+{
+  struct manifest *c;
+  size_t i;
+  int rc;
+
+  rc = manifest_new(&c);
+  if (rc == 0)
+    rc = manifest_reserve(c, m->n);
+  for (i = 0; rc == 0 && i < m->n; i++) {
+    rc = tree_entry_copy(&c->v[i], &m->v[i]);
+    if (rc == 0)
+      c->n++;
+  }
+  if (rc < 0) {
+    manifest_destroy(c);
     return -ENOMEM;
   }
-  *out = m;
+  *out = c;
   return 0;
 }
 
@@ -47,7 +69,6 @@ void manifest_destroy(struct manifest *m)
   for (i = 0; i < m->n; i++)
     tree_entry_free(&m->v[i]);
   free(m->v);
-  free(m->root);
   free(m);
 }
 
@@ -59,28 +80,6 @@ size_t manifest_count(const struct manifest *m)
 const struct tree_entry *manifest_at(const struct manifest *m, size_t i)
 {
   return i < m->n ? &m->v[i] : NULL;
-}
-
-const char *manifest_root(const struct manifest *m)
-{
-  return m->root;
-}
-
-int64_t manifest_written_at_ns(const struct manifest *m)
-{
-  return m->written_at_ns;
-}
-
-int manifest_set_root(struct manifest *m, const char *root)
-{
-  char *p;
-
-  p = strdup(root);
-  if (p == NULL)
-    return -ENOMEM;
-  free(m->root);
-  m->root = p;
-  return 0;
 }
 
 bool manifest_path_ok(const char *path, size_t len)
@@ -331,163 +330,5 @@ int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
   m->cap = total;
   free(p);
   free(s);
-  return 0;
-}
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-
-  if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-    return 0;
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int manifest_save(struct manifest *m, const char *state_dir,
-                  struct cfw_err *err)
-{
-  struct manifest_codec_content c = {m->v, m->n, m->root, now_ns()};
-  unsigned char *data;
-  size_t len;
-  int rc;
-
-  /* Strictly increasing, even if the clock steps back: the time names
-   * this version of the manifest in CallerReferences. */
-  if (c.written_at_ns <= m->written_at_ns)
-    c.written_at_ns = m->written_at_ns + 1;
-  /* The in-memory version advances even if the write fails: batches
-   * acknowledged meanwhile must never share a CallerReference with an
-   * earlier one (an A->B->A->B edit while the disk is full). */
-  m->written_at_ns = c.written_at_ns;
-  rc = manifest_codec_encode(&c, &data, &len);
-  if (rc == -EFBIG)
-    return cfw_err_set(err, rc, "manifest: too large to save");
-  if (rc < 0)
-    return cfw_err_set(err, rc, "manifest: out of memory");
-  rc = atomicfile_mkdirs(state_dir, 0700, err);
-  if (rc == 0)
-    rc = atomicfile_write(state_dir, MANIFEST_FILE, data, len, err);
-  free(data);
-  if (rc < 0)
-    return cfw_err_prefix(err, "saving manifest");
-  return 0;
-}
-
-/* errno as a negative code, never 0 (which a caller would take as
- * success). */
-static int neg_errno(void)
-{
-  int e = errno;
-
-  return e > 0 ? -e : -EIO;
-}
-
-static int read_fd(int fd, unsigned char *p, size_t want, size_t *got)
-{
-  ssize_t n;
-
-  *got = 0;
-  while (*got < want) {
-    n = read(fd, p + *got, want - *got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return neg_errno();
-    if (n == 0)
-      break;
-    *got += (size_t)n;
-  }
-  return 0;
-}
-
-/* Reads the whole file into a fresh buffer (one read for the usual case)
- * and returns it, or NULL with a negative errno in *code (-EBADMSG: not a
- * regular file).  The buffer is zeroed first, so no byte is ever read
- * uninitialised. */
-static unsigned char *read_whole(const char *file, size_t *len, int *code)
-{
-  struct stat st;
-  unsigned char *p = NULL;
-  int fd;
-  int rc;
-
-  *len = 0;
-  fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    *code = neg_errno();
-    return NULL;
-  }
-  if (fstat(fd, &st) < 0)
-    rc = neg_errno();
-  else if (!S_ISREG(st.st_mode))
-    rc = -EBADMSG; /* damaged state, as a corrupt file is */
-  else if ((uint64_t)st.st_size > MANIFEST_MAX_BYTES)
-    rc = -EFBIG;
-  else if ((p = calloc((size_t)st.st_size + 1, 1)) == NULL)
-    rc = -ENOMEM;
-  else
-    rc = read_fd(fd, p, (size_t)st.st_size, len);
-  (void)close(fd); /* read-only: close cannot lose data */
-  if (rc < 0) {
-    free(p);
-    *code = rc;
-    return NULL;
-  }
-  return p;
-}
-
-static int read_error(struct cfw_err *err, const char *file, int rc)
-{
-  if (rc == -ENOENT)
-    return cfw_err_set(err, rc, "no manifest at %s (first run)", file);
-  return cfw_err_set(err, rc, "manifest %s: %s", file,
-                     rc == -EBADMSG ? "not a regular file" : strerror(-rc));
-}
-
-/* Hands the decoded content c over to m, which is fresh from
- * manifest_new; c is left empty. */
-static void manifest_take_content(struct manifest *m,
-                                  struct manifest_codec_content *c)
-{
-  free(m->root);
-  m->root = c->root;
-  m->v = c->v;
-  m->n = c->n;
-  m->cap = c->n;
-  m->written_at_ns = c->written_at_ns;
-  memset(c, 0, sizeof(*c));
-}
-
-int manifest_load(struct manifest **out, const char *state_dir,
-                  struct cfw_err *err)
-{
-  struct manifest_codec_content c;
-  char file[4096];
-  unsigned char *data;
-  struct manifest *m;
-  size_t len;
-  int rc = -EIO;
-  int n;
-
-  *out = NULL;
-  n = snprintf(file, sizeof(file), "%s/%s", state_dir, MANIFEST_FILE);
-  if (n < 0 || (size_t)n >= sizeof(file))
-    return cfw_err_set(err, -ENAMETOOLONG, "state dir too long: %s", state_dir);
-  data = read_whole(file, &len, &rc);
-  if (data == NULL)
-    return read_error(err, file, rc);
-  rc = manifest_new(&m);
-  if (rc < 0) {
-    free(data);
-    return cfw_err_set(err, rc, "manifest %s: out of memory", file);
-  }
-  rc = manifest_codec_decode(data, len, file, &c, err);
-  free(data);
-  if (rc < 0) {
-    manifest_destroy(m);
-    return rc;
-  }
-  manifest_take_content(m, &c);
-  *out = m;
   return 0;
 }

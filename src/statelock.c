@@ -10,8 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <stdlib.h>
+
 #include "atomicfile.h"
 #include "buf.h"
+#include "log.h"
+#include "util.h"
 
 static void statelock_owner(int fd, char *out, size_t n)
 {
@@ -124,6 +129,67 @@ int statelock_renew(int *fd, const char *state_dir, struct cfw_err *err)
   statelock_release(*fd);
   *fd = nfd;
   return 1;
+}
+
+/* $XDG_RUNTIME_DIR/cfwatch or /tmp/cfwatch-UID, then the lock's name:
+ * 32 hex digits of SHA-256 of the root's real path. */
+static int statelock_root_path(const char *real, struct buf *p)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  const char *run = getenv("XDG_RUNTIME_DIR");
+  char hex[33];
+  int rc;
+
+  if (EVP_Digest(real, strlen(real), md, NULL, EVP_sha256(), NULL) != 1)
+    return -ENOMEM;
+  hex_encode(md, 16, hex);
+  if (run != NULL && run[0] == '/')
+    rc = buf_addf(p, "%s/cfwatch", run);
+  else
+    rc = buf_addf(p, "/tmp/cfwatch-%lu", (unsigned long)getuid());
+  if (rc == 0 && atomicfile_mkdirs(buf_str(p), 0700, NULL) < 0)
+    rc = -EACCES;
+  return rc == 0 ? buf_addf(p, "/root-%s.lock", hex) : rc;
+}
+
+static void statelock_root_warn(int fd, const char *root, struct log *log)
+{
+  char other[1024];
+
+  statelock_owner(fd, other, sizeof(other));
+  log_msg(log, LOG_WARN,
+          "%s: another cfwatch (%s) watches this root with another state "
+          "dir: each sends every change. Stop one, or give both the same "
+          "--state-dir",
+          root, other[0] ? other : "pid ?");
+}
+
+int statelock_root(const char *root, const char *state_dir, struct log *log)
+{
+  char *real = realpath(root, NULL);
+  struct buf path;
+  struct buf who;
+  int fd = -1;
+
+  buf_init(&path, 8192);
+  buf_init(&who, 8192);
+  if (real != NULL && statelock_root_path(real, &path) == 0)
+    fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK)
+      statelock_root_warn(fd, root, log);
+    (void)close(fd); /* not ours: nothing to release */
+    fd = -1;
+  }
+  if (fd >= 0 &&
+      buf_addf(&who, "pid %ld, state dir %s\n", (long)getpid(), state_dir) ==
+          0 &&
+      ftruncate(fd, 0) == 0)
+    (void)!pwrite(fd, buf_str(&who), who.len, 0); /* for the message only */
+  buf_free(&path);
+  buf_free(&who);
+  free(real);
+  return fd;
 }
 
 void statelock_release(int fd)

@@ -5,9 +5,29 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdlib.h>
+
+#include "guard.h"
 #include "manifest.h"
-#include "pending.h"
+#include "planner.h"
+#include "site.h"
+#include "state.h"
 #include "statelock.h"
+#include "util.h"
+
+/* One status run: the site in plan mode, then the ledger and the lock on
+ * the threadpool. */
+struct status_run {
+  const struct site_config *cfg; /* borrowed */
+  struct log *log;               /* borrowed */
+  uv_loop_t *loop;
+  uv_work_t work;
+  struct status_report r;
+  int status;
+  struct cfw_err err;
+  status_cb cb;
+  void *arg;
+};
 
 void status_report_free(struct status_report *r)
 {
@@ -16,59 +36,122 @@ void status_report_free(struct status_report *r)
   ledger_free(&r->ledger);
 }
 
-static void status_from_pending(struct status_report *r,
-                                const struct pending *p)
+static void status_from_pass(struct status_report *r,
+                             const struct site_config *cfg, struct site *site,
+                             const struct site_report *rep)
 {
+  const struct state *st = site_state(site);
+  const struct planner_plan *pl = rep->plan;
   size_t i;
 
-  r->has_manifest = !p->first_run;
-  r->manifest_files = manifest_count(p->manifest);
-  r->manifest_written_ns = manifest_written_at_ns(p->manifest);
-  for (i = 0; i < p->plan.n; i++)
-    r->pending_files += p->plan.v[i].n_changes;
-  r->pending_files += p->plan.n_left;
-  r->pending_paths = p->plan.n_paths;
+  r->root_missing = rep->root_missing;
+  if (st == NULL)
+    return;
+  r->has_manifest = !state_fresh(st);
+  r->manifest_files = manifest_count(state_manifest(st));
+  r->manifest_written_ns = state_snapshot_ns(st);
+  r->unacknowledged = state_intent_count(st);
+  for (i = 0; pl != NULL && i < pl->n; i++)
+    r->pending_files += pl->v[i].n_changes;
+  if (pl != NULL) {
+    r->pending_files += pl->n_left;
+    r->pending_paths = pl->n_paths;
+  }
+  if (!cfg->allow_delete &&
+      guard_mass_deletion(rep->n_deleted, r->manifest_files, cfg->max_delete,
+                          cfg->max_delete_share))
+    r->held = rep->n_deleted;
 }
 
-static void status_from_ledger(struct status_report *r, struct log *log)
+static void status_on_work(uv_work_t *w)
 {
-  struct cfw_err err = {0, ""};
+  struct status_run *run = container_of(w, struct status_run, work);
+  struct status_report *r = &run->r;
+  struct cfw_err err = {0};
   int64_t now = (int64_t)time(NULL);
   size_t i;
 
+  r->daemon_running =
+      statelock_holder(r->state_dir, r->daemon_pid, sizeof(r->daemon_pid));
   if (ledger_load(&r->ledger, r->state_dir, &err) < 0)
-    log_msg(log, LOG_WARN, "%s", err.msg);
+    log_msg(run->log, LOG_WARN, "%s", err.msg);
   for (i = 0; i < r->ledger.n; i++)
     if (strcmp(r->ledger.v[i].status, "Completed") != 0)
       r->in_flight++;
   r->month_paths = ledger_month_paths(&r->ledger, now);
-  r->month_cost_usd = ledger_cost_usd(r->month_paths);
+  r->free_paths = run->cfg->monthly_free_paths;
+  r->month_cost_usd = planner_cost_usd(0, r->month_paths, r->free_paths);
 }
 
-int status_gather(struct status_report *r, const struct site_config *s,
-                  uv_loop_t *loop, struct log *log, struct cfw_err *err)
+static void status_on_work_done(uv_work_t *w, int rc)
 {
-  struct pending_opts po = {s, false, log, loop, NULL};
-  struct pending p;
+  struct status_run *run = container_of(w, struct status_run, work);
+
+  if (rc < 0 && run->status == 0)
+    run->status = cfw_err_set(&run->err, rc, "threadpool: %s", uv_strerror(rc));
+  run->cb(run->status, &run->r, &run->err, run->arg);
+  status_report_free(&run->r);
+  free(run);
+}
+
+static void status_on_closed(void *arg)
+{
+  struct status_run *run = arg;
   int rc;
 
-  memset(r, 0, sizeof(*r));
-  r->root = s->root;
-  r->state_dir = s->state_dir;
-  r->distribution_id = s->distribution_id;
-  r->daemon_running =
-      statelock_holder(s->state_dir, r->daemon_pid, sizeof(r->daemon_pid));
-  pending_init(&p);
-  rc = pending_load(&p, &po, err);
-  if (rc == -ENOENT) {
-    r->root_missing = true;
-    rc = 0;
-  } else if (rc == 0) {
-    status_from_pending(r, &p);
-  }
-  pending_free(&p);
+  rc = run->status < 0 ? run->status
+                       : uv_queue_work(run->loop, &run->work, status_on_work,
+                                       status_on_work_done);
   if (rc == 0)
-    status_from_ledger(r, log);
+    return;
+  if (run->status == 0)
+    run->status = cfw_err_set(&run->err, rc, "threadpool: %s", uv_strerror(rc));
+  run->cb(run->status, &run->r, &run->err, run->arg);
+  status_report_free(&run->r);
+  free(run);
+}
+
+static void status_on_pass(struct site *site, const struct site_report *rep,
+                           void *arg)
+{
+  struct status_run *run = arg;
+
+  if (rep->status < 0 && !rep->root_missing) {
+    run->status = rep->status;
+    run->err = rep->err;
+  } else {
+    status_from_pass(&run->r, run->cfg, site, rep);
+  }
+  site_close(site, status_on_closed, run);
+}
+
+int status_start(const struct site_config *s, uv_loop_t *loop, struct log *log,
+                 status_cb cb, void *arg, struct cfw_err *err)
+{
+  struct site_opts so = {0};
+  struct status_run *run;
+  struct site *site;
+  int rc;
+
+  run = calloc(1, sizeof(*run));
+  if (run == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  run->cfg = s;
+  run->log = log;
+  run->loop = loop;
+  run->cb = cb;
+  run->arg = arg;
+  run->r.root = s->root;
+  run->r.state_dir = s->state_dir;
+  run->r.distribution_id = s->distribution_id;
+  ledger_init(&run->r.ledger);
+  so.loop = loop;
+  so.log = log;
+  so.cfg = s;
+  so.mode = SITE_PLAN;
+  rc = site_start(&site, &so, status_on_pass, run, err);
+  if (rc < 0)
+    free(run);
   return rc;
 }
 
@@ -109,9 +192,20 @@ int status_format_text(const struct status_report *r, struct buf *out)
     rc = buf_addf(out,
                   "in flight:    %zu invalidation%s (as last seen)\n"
                   "this month:   %llu paths, estimated $%.2f (the first "
-                  "1,000 are free)\n",
+                  "%llu are free)\n",
                   r->in_flight, r->in_flight == 1 ? "" : "s",
-                  (unsigned long long)r->month_paths, r->month_cost_usd);
+                  (unsigned long long)r->month_paths, r->month_cost_usd,
+                  (unsigned long long)r->free_paths);
+  if (rc == 0 && r->unacknowledged > 0)
+    rc = buf_addf(out,
+                  "unacknowledged: %zu batch%s recorded but not acknowledged "
+                  "(sent first by the next run)\n",
+                  r->unacknowledged, r->unacknowledged == 1 ? "" : "es");
+  if (rc == 0 && r->held > 0)
+    rc = buf_addf(out,
+                  "held:         %zu deletions, more than max_delete or "
+                  "max_delete_share allow (once: --allow-delete)\n",
+                  r->held);
   return rc;
 }
 
@@ -174,12 +268,16 @@ int status_format_json(const struct status_report *r, struct buf *out)
                   "\"has_manifest\":%s,\"manifest_files\":%zu,"
                   "\"pending_files\":%zu,\"pending_paths\":%zu,"
                   "\"in_flight\":%zu,\"month_paths\":%llu,"
-                  "\"month_cost_usd\":%.3f,\"invalidations\":",
+                  "\"month_free_paths\":%llu,\"month_cost_usd\":%.3f,"
+                  "\"unacknowledged\":%zu,\"held_deletions\":%zu,"
+                  "\"invalidations\":",
                   r->root_missing ? "true" : "false",
                   r->daemon_running ? "true" : "false",
                   r->has_manifest ? "true" : "false", r->manifest_files,
                   r->pending_files, r->pending_paths, r->in_flight,
-                  (unsigned long long)r->month_paths, r->month_cost_usd);
+                  (unsigned long long)r->month_paths,
+                  (unsigned long long)r->free_paths, r->month_cost_usd,
+                  r->unacknowledged, r->held);
   if (rc == 0)
     rc = status_json_entries(r, out);
   return rc == 0 ? buf_adds(out, "}\n") : rc;

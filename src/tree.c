@@ -113,6 +113,22 @@ int tree_append(struct tree *t, struct tree_entry *e)
   return 0;
 }
 
+void tree_entry_set_stat(struct tree_entry *e, const struct stat *st)
+{
+  e->size = (uint64_t)st->st_size;
+  e->mtime_ns = ts_ns(&st->st_mtim);
+  e->ctime_ns = ts_ns(&st->st_ctim);
+  e->ino = (uint64_t)st->st_ino;
+  e->dev = (uint64_t)st->st_dev;
+}
+
+bool tree_entry_same_stat(const struct tree_entry *a,
+                          const struct tree_entry *b)
+{
+  return a->size == b->size && a->mtime_ns == b->mtime_ns &&
+         a->ctime_ns == b->ctime_ns && a->ino == b->ino;
+}
+
 int tree_add(struct tree *t, const char *path, const struct stat *st)
 {
   struct tree_entry e;
@@ -121,11 +137,7 @@ int tree_add(struct tree *t, const char *path, const struct stat *st)
   e.path = strdup(path);
   if (e.path == NULL)
     return -ENOMEM;
-  e.size = (uint64_t)st->st_size;
-  e.mtime_ns = ts_ns(&st->st_mtim);
-  e.ctime_ns = ts_ns(&st->st_ctim);
-  e.ino = (uint64_t)st->st_ino;
-  e.dev = (uint64_t)st->st_dev;
+  tree_entry_set_stat(&e, st);
   return tree_append(t, &e);
 }
 

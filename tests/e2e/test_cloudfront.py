@@ -427,12 +427,41 @@ class Refused(StandInTest):
 
     def test_unknown_distribution_stops(self):
         # Replies: 404 NoSuchDistribution (EUNKNOWN1 is not configured).
-        paths = self.edit()
+        # The state dir is EUNKNOWN1's own: a state serves one
+        # distribution (test_state_of_another_distribution_is_refused).
+        for rel, data in SITE.items():
+            write(self.root, rel, data)
+        self.check(self.once("--dry-run", dist="EUNKNOWN1"))
+        write(self.root, "a/index.html", "<h1>a, edited</h1>")
         res = self.once(dist="EUNKNOWN1")
         self.assert_refused(res, "check the distribution id")
         self.assertIn("NoSuchDistribution", res.err)
         self.assertEqual(self.requests()[0]["distribution"], "EUNKNOWN1")
-        self.assertEqual(self.plan(), paths)
+        res = self.check(self.cfw("plan", *self.cf_args("EUNKNOWN1"),
+                                  self.root))
+        self.assertEqual(res.lines, ["/a/", "/a/index.html"])
+
+    def test_state_of_another_distribution_is_refused(self):
+        # Issue 11, item 5: a state dir used for staging and then for
+        # production sent nothing to production and exited 0.  Replies:
+        # none; nothing may be sent.
+        self.edit()
+        res = self.once(dist="E2QWRUHAPOMQZL")
+        self.assertEqual(res.status, 3, repr(res))
+        self.assertIn("belongs to distribution " + DISTRIBUTION, res.err)
+        self.assertIn("nothing was sent", res.err)
+        self.assertEqual(self.cf.log(), [])
+
+    def test_state_of_another_root_is_refused(self):
+        # Issue 11, item 5: another site's manifest in the state dir sent
+        # that site's paths.  Replies: none.
+        self.edit()
+        other = os.path.join(self.tmp, "other")
+        write(other, "x.html", "x")
+        res = self.cfw("once", *self.cf_args(), other, env=self.env)
+        self.assertEqual(res.status, 3, repr(res))
+        self.assertIn("belongs to the root " + self.root, res.err)
+        self.assertEqual(self.cf.log(), [])
 
     def test_wrong_secret_stops(self):
         # Replies: 403 SignatureDoesNotMatch, whose message holds the

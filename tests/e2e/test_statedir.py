@@ -9,6 +9,7 @@ The tests run as root (they mount tmpfs and bind mounts); each skips with
 the reason when it cannot mount."""
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -125,7 +126,7 @@ class DiskFull(StateTest):
         res = self.once()
         self.assertEqual(res.status, 3, repr(res))
         self.assertIn("no space left", res.err)
-        self.assertIn("previous manifest is unchanged", res.err)
+        self.assertIn("nothing was recorded", res.err)
         self.assertEqual(read(self.manifest()), before)
         self.assertEqual(sorted(os.listdir(self.state)), ["lock", "manifest"])
         self.assertEqual(self.plan(), ["/a/b.html"])
@@ -153,7 +154,7 @@ class DiskFull(StateTest):
         filler = self.fill(fs)
         write(self.root, "a/b.html", "b, edited")
         self.assertEqual(d.wait_batches(1)[0].paths, ["/a/b.html"])
-        d.wait_for(r"error: (.*: )?saving manifest: .*no space left")
+        d.wait_for(r"error: .*journal: no space left")
         self.assertIsNone(d.proc.poll(), repr(d))  # logged, not fatal
         self.assertEqual(d.stop(), 0, repr(d))
         self.assertEqual(read(self.manifest()), before)
@@ -199,7 +200,7 @@ class ReadOnly(StateTest):
         self.mount("-o", "remount,bind,ro", fs)
         write(self.root, "a/b.html", "b, edited")
         self.assertEqual(d.wait_batches(1)[0].paths, ["/a/b.html"])
-        d.wait_for(r"error: (.*: )?saving manifest: .*read-only")
+        d.wait_for(r"error: .*journal: .*read-only")
         self.assertIsNone(d.proc.poll(), repr(d))  # logged, not fatal
         self.assertEqual(d.stop(), 0, repr(d))
         subprocess.run(["umount", fs], check=True)
@@ -293,25 +294,38 @@ class Damaged(StateTest):
 
 
 class Crash(StateTest):
+    """A crash while the snapshot was being written leaves its temp file;
+    the next snapshot (here the baseline's) replaces it, never through
+    what is planted under its name."""
+
     def test_stale_temp_file_is_replaced(self):
-        self.check(self.once())
-        with open(self.manifest() + ".tmp", "wb") as f:
-            f.write(b"CFWMANI\n half-written by a crash")
+        os.makedirs(self.state, mode=0o700)
+        write(self.state, "manifest.tmp", "CFWMANI\n half-written by a crash")
+        self.assertIn("baseline", self.check(self.once()).err)
+        self.assertEqual(sorted(os.listdir(self.state)), ["lock", "manifest"])
         write(self.root, "a/b.html", "b, edited")
         self.assertEqual(self.plan(), ["/a/b.html"])
         self.assertEqual(self.check(self.once()).lines, ["/a/b.html"])
-        self.assertEqual(sorted(os.listdir(self.state)), ["lock", "manifest"])
         self.assertEqual(self.plan(), [])
 
     def test_planted_temp_symlink_is_not_followed(self):
-        self.check(self.once())
+        os.makedirs(self.state, mode=0o700)
         victim = write(self.tmp, "victim", "keep me")
         os.symlink(victim, self.manifest() + ".tmp")
-        write(self.root, "a/b.html", "b, edited")
         self.check(self.once())
         self.assertEqual(read(victim), b"keep me")
         self.assertFalse(os.path.lexists(self.manifest() + ".tmp"))
         self.assertEqual(self.plan(), [])
+
+    def test_planted_journal_symlink_is_not_followed(self):
+        self.check(self.once())
+        victim = write(self.tmp, "victim", "keep me")
+        os.symlink(victim, os.path.join(self.state, "journal"))
+        write(self.root, "a/b.html", "b, edited")
+        res = self.once()
+        self.assertEqual(res.status, 3, repr(res))
+        self.assertIn("journal", res.err)
+        self.assertEqual(read(victim), b"keep me")
 
     def test_temp_file_without_manifest_is_a_first_run(self):
         # A crash before the first rename: nothing was ever sent.
@@ -322,14 +336,12 @@ class Crash(StateTest):
         self.assertEqual(self.plan(), [])
 
     def test_temp_name_taken_by_a_directory_is_a_clear_error(self):
-        self.check(self.once())
-        before = read(self.manifest())
+        os.makedirs(self.state, mode=0o700)
         os.mkdir(self.manifest() + ".tmp")
-        write(self.root, "a/b.html", "b, edited")
         res = self.once()
         self.assertEqual(res.status, 3, repr(res))
         self.assertIn("manifest.tmp", res.err)
-        self.assertEqual(read(self.manifest()), before)
+        self.assertFalse(os.path.exists(self.manifest()))
 
 
 class Deleted(StateTest):
@@ -413,10 +425,10 @@ class WithStandIn(StateTest):
                                      stderr=subprocess.PIPE,
                                      preexec_fn=preexec_fn, timeout=60))
 
-    def test_disk_full_after_a_send_replays_the_same_invalidation(self):
-        # Replies: 201 twice.  Expected: the save after the first 201
-        # fails (exit 3, changes pending); the next run sends the same
-        # CallerReference, which replays the first invalidation.
+    def test_disk_full_sends_nothing_that_cannot_be_recorded(self):
+        # Replies: 201 once.  A batch is recorded (its intent) before it
+        # is sent; on a full disk it cannot be, so it is not sent: exit
+        # 3, the change pending, and sent once there is room.
         fs = self.small_fs()
         self.check(self.send())
         filler = self.fill(fs)
@@ -424,25 +436,23 @@ class WithStandIn(StateTest):
         res = self.send()
         self.assertEqual(res.status, 3, repr(res))
         self.assertIn("no space left", res.err)
-        self.assertEqual(len(self.cf.invalidations()), 1)
+        self.assertIn("not sent, since it could not be recorded", res.err)
+        self.assertEqual(self.cf.invalidations(), [])
         self.assertEqual(self.plan(), ["/a/b.html"])
         os.unlink(filler)
         self.check(self.send())
-        creates = [e for e in self.cf.log() if e["operation"] == "create"]
-        self.assertEqual(len(creates), 2, creates)
-        self.assertIs(creates[1]["replay"], True, creates)
-        self.assertEqual(creates[0]["invalidation"],
-                         creates[1]["invalidation"])
         self.assertEqual(len(self.cf.invalidations()), 1)
         self.assertEqual(self.plan(), [])
 
-    # Bug (src/daemon.c site_commit / src/manifest.c manifest_save): when
-    # a save fails the daemon keeps the manifest's version, which names
-    # every later batch's CallerReference.  A file changed to B, back to
-    # A and to B again then repeats the first batch's reference, and
-    # CloudFront answers with the first invalidation instead of making a
-    # new one: the edges keep A.  Expected: three invalidations.
-    def test_daemon_failing_saves_never_reuse_a_caller_reference(self):
+    # Issue 11, item 1: with the state dir on a full disk, a file going
+    # A0 -> A1 -> A2 -> A1 got, after a reload, the reference of an
+    # earlier batch for its last batch: CloudFront returned that old
+    # invalidation (made before A2 existed) and the edges could keep A2.
+    # Now a batch is sent only once its intent is recorded, and every
+    # intent's reference is new: whether the full disk refuses a record
+    # or not (tmpfs takes an append into a page it already has), no
+    # create is ever a replay, and the last bytes are invalidated.
+    def test_full_disk_never_reuses_a_caller_reference(self):
         fs = self.small_fs()
         self.check(self.send())
         d = Daemon(self.tmp, "-v", "-d", DISTRIBUTION, "--endpoint",
@@ -451,14 +461,27 @@ class WithStandIn(StateTest):
                    env=self.env)
         self.daemons.append(d)
         d.wait_for(SCANNED)
-        self.fill(fs)
-        for i, data in enumerate(["B", "b", "B"]):
+        outcome = r"batch: 1 files, 1 paths, invalidation|could not be recorded"
+        write(self.root, "a/b.html", "A1")
+        d.wait_for(outcome)
+        filler = self.fill(fs)
+        for i, data in enumerate(["A2", "A1"]):
             write(self.root, "a/b.html", data)
-            d.wait_for(r"batch: 1 files, 1 paths, invalidation", count=i + 1)
-        self.assertEqual(d.count(r"error: (.*: )?saving manifest"), 3, repr(d))
+            d.wait_for(outcome, count=i + 2)
+        d.send(signal.SIGHUP)
+        d.wait_for(r"configuration reloaded")
+        os.unlink(filler)
+        sent = r"batch: 1 files, 1 paths, invalidation"
+        n = d.count(sent)
+        write(self.root, "a/b.html", "A3")
+        d.wait_for(sent, count=n + 1)
+        self.assertEqual(d.stop(), 0, repr(d))
         creates = [e for e in self.cf.log() if e["operation"] == "create"]
-        self.assertEqual([c["replay"] for c in creates], [False] * 3)
-        self.assertEqual(len(self.cf.invalidations()), 3)
+        self.assertEqual([c["replay"] for c in creates],
+                         [False] * len(creates), repr(d))
+        refs = [i["caller_reference"] for i in self.cf.invalidations()]
+        self.assertEqual(len(refs), len(set(refs)), refs)
+        self.assertEqual(self.plan(), [])
 
     def test_ledger_and_its_lock_are_private_even_with_umask_0(self):
         self.check(self.send())

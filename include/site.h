@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_SITE_H
+#define CFW_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cloudfront.h"
+#include "config.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "planner.h"
+#include "strlist.h"
+
+/* One site's pipeline, the one thing `once`, `plan`, `status` and the
+ * daemon drive:
+ *
+ *   open (lock, load the state)
+ *     -> scan (the whole tree, or the paths events named; hash; diff)
+ *     -> plan (URL paths, CloudFront's limits, cost)
+ *     -> upload (upload_cmd)
+ *     -> for each batch: wait for room in progress, record its intent,
+ *        invalidate, commit (and count it in the ledger)
+ *     -> compact the journal if it outgrew the snapshot
+ *     -> idle, reporting what the pass did.
+ *
+ * Batches recorded by an earlier run and never acknowledged go first, with
+ * their recorded references.  A first run records a baseline instead of
+ * sending (unless `all`).  A scan that finds more deletions than the
+ * site allows (max_delete, max_delete_share) holds the whole pass: nothing
+ * is uploaded or invalidated until the caller passes SITE_ALLOW_DELETE
+ * (the daemon does once the tree has been quiet for delete_grace_ms).
+ *
+ * Everything that may block (the lock, the state, the ledger, planning)
+ * runs on the libuv threadpool; HTTP on the loop.  One pass at a time: a
+ * kick while busy is refused. */
+struct site;
+
+enum site_mode {
+  SITE_PLAN, /* plan and status: read-only, no lock, nothing sent */
+  SITE_ONCE, /* once: lock, send, record */
+  SITE_WATCH /* the daemon: as once, and never gives up on retries */
+};
+
+struct site_opts {
+  uv_loop_t *loop;
+  struct log *log;               /* borrowed */
+  struct http *http;             /* borrowed; NULL when nothing is sent */
+  const struct site_config *cfg; /* borrowed; outlives the site */
+  enum site_mode mode;
+  bool all;  /* a first run plans every file instead of a baseline */
+  bool wait; /* follow each invalidation until it completes */
+  const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
+  /* Prints a batch's paths (plan, dry runs); NULL prints nothing. */
+  void (*print)(const struct strlist *paths, void *arg);
+  void *print_arg;
+};
+
+/* Kick flags. */
+#define SITE_ALLOW_DELETE 0x1u /* send a mass deletion now */
+
+/* What one pass did, handed to the callback when it ends. */
+struct site_report {
+  int status;         /* 0, or the negative errno of what failed */
+  struct cfw_err err; /* with its class (err.h) when status < 0 */
+  bool opened;        /* the state was loaded (first pass) */
+  bool baseline;      /* a first run: recorded (or would record) a baseline */
+  bool root_missing;  /* the root is not there: nothing was diffed */
+  bool scan_failed;   /* the walk or the hashing failed */
+  size_t n_files;     /* files on disk after excludes */
+  size_t n_hashed;
+  uint64_t scan_ms;
+  size_t n_changes; /* added, modified, deleted (not touched) */
+  size_t n_deleted;
+  size_t held;      /* changes held by the mass-deletion guard */
+  size_t recovered; /* batches of an earlier run sent again */
+  size_t batches;   /* batches accepted (or printed) */
+  size_t paths;     /* paths in them */
+  /* The plan of this pass (borrowed, valid only in the callback); NULL
+   * if none was made. */
+  const struct planner_plan *plan;
+};
+
+typedef void (*site_cb)(struct site *s, const struct site_report *r, void *arg);
+
+/* Opens the site and starts its first pass over the whole tree; cb runs
+ * at the end of every pass, from the loop.  On error nothing is left
+ * and cb never runs. */
+int site_start(struct site **out, const struct site_opts *o, site_cb cb,
+               void *arg, struct cfw_err *err);
+
+/* Starts a pass over paths (relative to the root; NULL: the whole
+ * tree), which it takes over (left empty).  -EBUSY while a pass runs. */
+int site_kick(struct site *s, struct strlist *paths, unsigned flags);
+bool site_busy(const struct site *s);
+
+/* Stops: a request in flight finishes (and is recorded) unless http is
+ * closed meanwhile; nothing new starts.  done runs once everything is
+ * closed, after the pass's callback if one was running; s is freed
+ * after it. */
+void site_close(struct site *s, void (*done)(void *arg), void *arg);
+
+/* True if the site's excludes leave rel out (for its watch). */
+bool site_excluded(const struct site *s, const char *rel, bool is_dir);
+
+/* The site's state, for status: borrowed, NULL before it is open. */
+const struct state *site_state(const struct site *s);
+
+/* True if the site sends nothing: --dry-run or no distribution. */
+bool site_is_dry(const struct site_config *cfg);
+
+/* The CloudFront client a site's options describe. */
+int site_client_new(struct cf_client **out, uv_loop_t *loop,
+                    const struct site_config *cfg, struct http *http,
+                    struct log *log, const char *(*getenv)(const char *),
+                    struct cfw_err *err);
+
+/* Builds the URL mapper a site's options describe. */
+int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
+                    struct cfw_err *err);
+
+#endif

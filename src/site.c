@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: MIT */
+#include "site.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard.h"
+#include "site_int.h"
+#include "statelock.h"
+#include "subscan.h"
+#include "util.h"
+
+bool site_is_dry(const struct site_config *cfg)
+{
+  return cfg->dry_run || cfg->distribution_id == NULL;
+}
+
+bool site_sends(const struct site *s)
+{
+  return s->o.mode != SITE_PLAN && s->cf != NULL;
+}
+
+int site_client_new(struct cf_client **out, uv_loop_t *loop,
+                    const struct site_config *cfg, struct http *http,
+                    struct log *log, const char *(*getenv_fn)(const char *),
+                    struct cfw_err *err)
+{
+  struct cf_client_opts co = {0};
+
+  co.endpoint = cfg->endpoint;
+  co.distribution_id = cfg->distribution_id;
+  co.profile = cfg->profile;
+  co.http = http;
+  co.log = log;
+  co.getenv = getenv_fn;
+  return cf_client_new(out, loop, &co, err);
+}
+
+int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
+                    struct cfw_err *err)
+{
+  struct urlmap_opts o;
+
+  memset(&o, 0, sizeof(o));
+  o.prefix = cfg->url_prefix != NULL ? cfg->url_prefix : "";
+  o.index_name = cfg->index_name;
+  o.dir_without_slash = cfg->dir_without_slash;
+  o.pretty = cfg->pretty_urls;
+  o.excludes = (const char *const *)cfg->excludes.v;
+  o.n_excludes = cfg->excludes.n;
+  o.no_default_excludes = cfg->no_default_excludes;
+  return urlmap_new(out, &o, err);
+}
+
+bool site_excluded(const struct site *s, const char *rel, bool is_dir)
+{
+  return urlmap_excluded(s->um, rel, is_dir);
+}
+
+const struct state *site_state(const struct site *s)
+{
+  return s->st == SITE_OPENING ? NULL : s->state;
+}
+
+bool site_busy(const struct site *s)
+{
+  return s->st != SITE_IDLE;
+}
+
+static void site_enter(struct site *s, enum site_state st)
+{
+  s->st = st;
+}
+
+/* Ending a pass. */
+
+static void site_close_now(struct site *s);
+static void site_pass(struct site *s);
+
+static void site_release(struct site *s)
+{
+  changes_free(s->changes, s->n_changes);
+  s->changes = NULL;
+  s->n_changes = 0;
+  planner_plan_free(&s->plan);
+  s->planned = false;
+  manifest_destroy(s->view);
+  s->view = NULL;
+  free(s->items);
+  s->items = NULL;
+  s->n_items = 0;
+  s->next = 0;
+  strlist_free(&s->paths);
+  s->paths_set = false;
+  s->uploaded = false;
+  s->tries = 0;
+  s->wait_start = 0;
+}
+
+/* Reports the pass, then starts a kick that came meanwhile or goes
+ * idle (or closes). */
+static void site_finish(struct site *s)
+{
+  struct site_report rep = s->rep;
+
+  rep.plan = s->planned ? &s->plan : NULL;
+  if (rep.status == 0 && s->closing && s->st != SITE_IDLE)
+    rep.status = -ECANCELED;
+  site_enter(s, SITE_IDLE);
+  s->reporting = true;
+  s->cb(s, &rep, s->arg);
+  s->reporting = false;
+  site_release(s);
+  if (s->closing) {
+    site_close_now(s);
+    return;
+  }
+  if (s->queued && s->state != NULL)
+    site_pass(s);
+}
+
+void site_fail(struct site *s, int rc, const struct cfw_err *err)
+{
+  s->rep.status = rc;
+  if (err != NULL)
+    s->rep.err = *err;
+  if (s->rep.err.code == 0)
+    (void)cfw_err_set(&s->rep.err, rc, "%s", strerror(-rc));
+  site_finish(s);
+}
+
+static void site_cancelled(struct site *s)
+{
+  struct cfw_err err = {0};
+
+  (void)cfw_err_set(&err, -ECANCELED, "stopped");
+  (void)cfw_err_class(&err, CFW_CLASS_TRANSIENT);
+  site_fail(s, -ECANCELED, &err);
+}
+
+/* Scanning. */
+
+static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
+{
+  struct site *s = arg;
+  int rc = r->status;
+  struct cfw_err err = r->err;
+
+  s->scan = NULL;
+  s->changes = r->changes;
+  s->n_changes = r->n_changes;
+  r->changes = NULL; /* taken */
+  r->n_changes = 0;
+  s->rep.n_files = r->n_files;
+  s->rep.n_hashed = r->n_hashed;
+  s->rep.scan_ms = r->elapsed_ms;
+  scan_destroy(scan);
+  if (rc == -ENOENT)
+    s->rep.root_missing = true;
+  s->rep.scan_failed = rc < 0;
+  if (rc < 0) {
+    (void)cfw_err_class(&err, CFW_CLASS_STATE);
+    site_fail(s, rc, &err);
+    return;
+  }
+  site_advance(s);
+}
+
+static void site_scan(struct site *s)
+{
+  struct scan_opts so = {0};
+  struct cfw_err err = {0};
+  int rc;
+
+  so.root = s->cfg->root;
+  so.manifest = site_view(s);
+  so.urlmap = s->um;
+  so.log = s->o.log;
+  if (s->paths_set) {
+    subscan_normalise(&s->paths);
+    so.paths = &s->paths;
+  }
+  site_enter(s, SITE_SCANNING);
+  rc = scan_start(&s->scan, s->o.loop, &so, site_on_scan, s, &err);
+  if (rc < 0)
+    site_fail(s, rc, &err);
+}
+
+/* Starts the pass a kick asked for. */
+static void site_pass(struct site *s)
+{
+  site_release(s);
+  s->paths = s->next_paths; /* moved */
+  strlist_init(&s->next_paths);
+  s->paths_set = !s->next_all;
+  s->flags = s->next_flags;
+  s->queued = false;
+  s->next_all = false;
+  s->next_flags = 0;
+  memset(&s->rep, 0, sizeof(s->rep));
+  s->rep.opened = true;
+  s->pass_start = uv_now(s->o.loop);
+  if (state_intent_count(s->state) > 0) {
+    site_enter(s, SITE_PROJECTING);
+    site_queue(s, site_job_project);
+    return;
+  }
+  site_scan(s);
+}
+
+/* What the diff found decides the rest of the pass. */
+static void site_count(struct site *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_changes; i++) {
+    if (s->changes[i].kind == CHANGE_TOUCHED)
+      continue;
+    s->rep.n_changes++;
+    if (s->changes[i].kind == CHANGE_DELETED)
+      s->rep.n_deleted++;
+  }
+}
+
+static bool site_held(struct site *s)
+{
+  const struct site_config *c = s->cfg;
+
+  if (s->o.mode == SITE_PLAN || c->allow_delete ||
+      (s->flags & SITE_ALLOW_DELETE) != 0)
+    return false;
+  return guard_mass_deletion(s->rep.n_deleted, manifest_count(site_view(s)),
+                             c->max_delete, c->max_delete_share);
+}
+
+static void site_log_baseline(const struct site *s)
+{
+  log_msg(s->o.log, LOG_INFO,
+          "%s: no manifest in %s yet: %s a baseline of %zu files and "
+          "invalidating nothing (use --all to invalidate every file)",
+          s->cfg->root, s->cfg->state_dir,
+          s->o.mode == SITE_PLAN ? "would record" : "recording", s->n_changes);
+}
+
+static void site_log_held(const struct site *s)
+{
+  log_msg(s->o.log, LOG_WARN,
+          "%s: %zu of %zu files are gone: more than max_delete (%llu) or "
+          "max_delete_share (%g) allow, as when a build empties its folder "
+          "first; nothing is uploaded or invalidated until %s (--allow-delete "
+          "sends it now)",
+          s->cfg->root, s->rep.n_deleted, manifest_count(site_view(s)),
+          (unsigned long long)s->cfg->max_delete, s->cfg->max_delete_share,
+          s->o.mode == SITE_WATCH ? "the folder has been quiet for "
+                                    "delete_grace_ms"
+                                  : "you allow it");
+}
+
+static void site_scanned(struct site *s)
+{
+  site_count(s);
+  if (state_fresh(s->state) && !s->o.all) {
+    s->rep.baseline = true;
+    site_log_baseline(s);
+    if (s->o.mode == SITE_PLAN) {
+      site_finish(s);
+      return;
+    }
+    site_enter(s, SITE_BASELINING);
+    site_queue(s, site_job_baseline);
+    return;
+  }
+  if (site_held(s)) {
+    s->rep.held = s->rep.n_changes;
+    site_log_held(s);
+    site_finish(s);
+    return;
+  }
+  if (site_sends(s) &&
+      (s->rep.n_changes > 0 || state_intent_count(s->state) > 0)) {
+    site_enter(s, SITE_REFRESHING);
+    site_refresh(s);
+    return;
+  }
+  site_enter(s, SITE_PLANNING);
+  site_queue(s, site_job_plan);
+}
+
+/* Delivering. */
+
+static void site_compact_or_finish(struct site *s)
+{
+  if (s->o.mode != SITE_PLAN && state_compact_due(s->state)) {
+    site_enter(s, SITE_COMPACTING);
+    site_queue(s, site_job_compact);
+    return;
+  }
+  site_finish(s);
+}
+
+/* Delivers items until one waits for the disk, the network or a timer. */
+static void site_next_item(struct site *s)
+{
+  const struct site_item *it;
+
+  while (s->next < s->n_items) {
+    it = &s->items[s->next];
+    if (!site_sends(s)) {
+      site_print(s, it);
+      if (s->o.mode == SITE_PLAN) {
+        s->next++;
+        continue;
+      }
+      site_enter(s, SITE_COMMITTING);
+      site_queue(s, site_job_commit);
+      return;
+    }
+    switch (site_room(s)) {
+    case SITE_NO_ROOM:
+      site_enter(s, SITE_WAITING);
+      return;
+    case SITE_ROOM_GAVE_UP:
+      return; /* the pass has failed */
+    case SITE_ROOM:
+      break;
+    }
+    if (it->ref[0] == '\0') {
+      site_enter(s, SITE_INTENDING);
+      site_queue(s, site_job_intend);
+      return;
+    }
+    site_enter(s, SITE_SENDING);
+    site_send(s);
+    return;
+  }
+  if (s->o.mode != SITE_PLAN && s->planned && s->plan.n_no_send > 0) {
+    site_enter(s, SITE_RECORDING);
+    site_queue(s, site_job_record);
+    return;
+  }
+  site_compact_or_finish(s);
+}
+
+/* What the pass will send, before it sends it (the daemon logs each
+ * batch as it goes). */
+static void site_log_plan(const struct site *s)
+{
+  const struct planner_plan *pl = &s->plan;
+
+  if (pl->n_left > 0)
+    log_msg(s->o.log, LOG_WARN,
+            "%s: %zu changed files held back by the monthly budget; they "
+            "stay pending",
+            s->cfg->root, pl->n_left);
+  if (s->o.mode == SITE_WATCH)
+    return;
+  if (s->n_items == 0 && pl->n_left == 0) {
+    log_msg(s->o.log, LOG_INFO, "%s: nothing to invalidate", s->cfg->root);
+    return;
+  }
+  if (pl->n > 0)
+    log_msg(s->o.log, LOG_INFO,
+            "%s: %zu batch%s, %zu paths (%zu wildcard%s), estimated $%.2f%s",
+            s->cfg->root, pl->n, pl->n == 1 ? "" : "es", pl->n_paths,
+            pl->n_wildcards, pl->n_wildcards == 1 ? "" : "s", pl->cost_usd,
+            pl->evict_forced ? "; the budget forced wider wildcards" : "");
+  if (s->rep.recovered > 0)
+    log_msg(s->o.log, LOG_INFO,
+            "%s: %zu batch%s recorded by an earlier run and not acknowledged "
+            "go first, with their recorded references",
+            s->cfg->root, s->rep.recovered, s->rep.recovered == 1 ? "" : "es");
+}
+
+static void site_planned(struct site *s)
+{
+  struct cfw_err err = {0};
+
+  if (site_plan_items(s, &err) < 0) {
+    site_fail(s, err.code, &err);
+    return;
+  }
+  site_log_plan(s);
+  if (s->n_items > 0 && site_sends(s) && s->cfg->upload_cmd != NULL) {
+    site_enter(s, SITE_UPLOADING);
+    site_upload(s);
+    return;
+  }
+  site_next_item(s);
+}
+
+/* The transitions, in one place: what follows the step that just ended
+ * (s->st), once it succeeded.  A failure goes to site_fail instead. */
+void site_advance(struct site *s)
+{
+  /* Stopping: an accepted batch is still recorded, nothing new starts. */
+  if (s->closing && s->st != SITE_SENDING && s->st != SITE_OPENING) {
+    site_cancelled(s);
+    return;
+  }
+  switch (s->st) {
+  case SITE_OPENING:
+    site_enter(s, SITE_IDLE);
+    if (s->closing) {
+      site_close_now(s);
+      return;
+    }
+    site_pass(s);
+    return;
+  case SITE_PROJECTING:
+    site_scan(s);
+    return;
+  case SITE_SCANNING:
+    site_scanned(s);
+    return;
+  case SITE_REFRESHING:
+    site_enter(s, SITE_PLANNING);
+    site_queue(s, site_job_plan);
+    return;
+  case SITE_PLANNING:
+    site_planned(s);
+    return;
+  case SITE_UPLOADING:
+  case SITE_WAITING:
+    site_next_item(s);
+    return;
+  case SITE_INTENDING:
+    site_enter(s, SITE_SENDING);
+    site_send(s);
+    return;
+  case SITE_SENDING:
+    site_enter(s, SITE_COMMITTING);
+    site_queue(s, site_job_commit);
+    return;
+  case SITE_COMMITTING:
+    s->next++;
+    site_next_item(s);
+    return;
+  case SITE_RECORDING:
+    site_compact_or_finish(s);
+    return;
+  case SITE_BASELINING:
+  case SITE_COMPACTING:
+  case SITE_IDLE:
+  case SITE_CLOSED:
+    site_finish(s);
+    return;
+  }
+}
+
+/* Opening and closing. */
+
+static int site_init(struct site *s, const struct site_opts *o,
+                     struct cfw_err *err)
+{
+  int rc;
+
+  s->o = *o;
+  s->cfg = o->cfg;
+  s->lock_fd = -1;
+  s->root_fd = -1;
+  s->rng = uv_hrtime() | 1; /* xorshift must not start at zero */
+  strlist_init(&s->paths);
+  strlist_init(&s->next_paths);
+  planner_plan_init(&s->plan);
+  rc = site_urlmap_new(&s->um, s->cfg, err);
+  if (rc == 0 && o->mode != SITE_PLAN && !site_is_dry(s->cfg)) {
+    rc = site_client_new(&s->cf, o->loop, s->cfg, o->http, o->log, o->getenv,
+                         err);
+    if (rc == 0 && inflight_new(&s->inflight) < 0)
+      rc = cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  return rc;
+}
+
+static void site_destroy(struct site *s)
+{
+  site_release(s);
+  strlist_free(&s->next_paths);
+  inflight_destroy(s->inflight);
+  cf_client_destroy(s->cf);
+  urlmap_destroy(s->um);
+  state_close(s->state);
+  statelock_release(s->lock_fd);
+  statelock_release(s->root_fd);
+  free(s);
+}
+
+int site_start(struct site **out, const struct site_opts *o, site_cb cb,
+               void *arg, struct cfw_err *err)
+{
+  struct site *s;
+  int rc;
+
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  rc = site_init(s, o, err);
+  if (rc < 0) {
+    site_destroy(s);
+    return rc;
+  }
+  s->cb = cb;
+  s->arg = arg;
+  (void)uv_timer_init(o->loop, &s->timer); /* cannot fail */
+  s->handles = 1;
+  s->queued = true;
+  s->next_all = true;
+  site_enter(s, SITE_OPENING);
+  site_queue(s, site_job_open);
+  *out = s;
+  return 0;
+}
+
+int site_kick(struct site *s, struct strlist *paths, unsigned flags)
+{
+  size_t i;
+  int rc = 0;
+
+  if (s->closing)
+    return -ECANCELED;
+  if (s->state == NULL && s->st != SITE_OPENING)
+    return -ENOTCONN; /* it never opened */
+  s->next_flags |= flags;
+  if (paths == NULL)
+    s->next_all = true;
+  for (i = 0; paths != NULL && !s->next_all && i < paths->n && rc == 0; i++)
+    rc = strlist_push(&s->next_paths, paths->v[i]);
+  if (rc < 0)
+    s->next_all = true; /* a whole walk needs no list */
+  if (paths != NULL)
+    strlist_free(paths);
+  if (s->next_all)
+    strlist_free(&s->next_paths);
+  s->queued = true;
+  if (s->st == SITE_IDLE && !s->reporting)
+    site_pass(s);
+  return 0;
+}
+
+static void site_on_timer_closed(uv_handle_t *h)
+{
+  struct site *s = container_of((uv_timer_t *)h, struct site, timer);
+  void (*done)(void *arg) = s->closed;
+  void *arg = s->closed_arg;
+
+  site_destroy(s);
+  if (done != NULL)
+    done(arg);
+}
+
+static void site_close_now(struct site *s)
+{
+  site_enter(s, SITE_CLOSED);
+  uv_close((uv_handle_t *)&s->timer, site_on_timer_closed);
+}
+
+void site_close(struct site *s, void (*done)(void *arg), void *arg)
+{
+  if (s == NULL || s->closing)
+    return;
+  s->closing = true;
+  s->closed = done;
+  s->closed_arg = arg;
+  if (s->reporting)
+    return; /* site_finish closes once the callback returns */
+  if (s->st == SITE_IDLE) {
+    site_close_now(s);
+    return;
+  }
+  /* The running step ends (a request in flight finishes and is
+   * recorded); site_advance then sees closing. */
+  site_cancel_io(s);
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_SITE_INT_H
+#define CFW_SITE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cfsend.h"
+#include "inflight.h"
+#include "planner.h"
+#include "scan.h"
+#include "site.h"
+#include "state.h"
+#include "upload.h"
+#include "urlmap.h"
+
+/* Internal to site*.c: the pipeline's state machine.  site.c holds the
+ * transitions (site_advance), site_jobs.c what runs on the threadpool,
+ * site_send.c what talks to CloudFront and runs upload_cmd. */
+
+enum site_state {
+  SITE_OPENING,    /* lock and load (threadpool) */
+  SITE_IDLE,       /* between passes */
+  SITE_PROJECTING, /* open intents applied to a copy (threadpool) */
+  SITE_SCANNING,   /* walk, hash, diff (threadpool) */
+  SITE_REFRESHING, /* what is in progress at CloudFront */
+  SITE_PLANNING,   /* ledger and planner (threadpool) */
+  SITE_BASELINING, /* a first run's snapshot (threadpool) */
+  SITE_UPLOADING,  /* upload_cmd, and its backoff */
+  SITE_WAITING,    /* a batch waits for room in progress */
+  SITE_INTENDING,  /* recording a batch before it is sent (threadpool) */
+  SITE_SENDING,    /* CreateInvalidation with retries */
+  SITE_COMMITTING, /* recording an accepted or printed batch (threadpool) */
+  SITE_RECORDING,  /* recording same-bytes stat refreshes (threadpool) */
+  SITE_COMPACTING, /* a new snapshot (threadpool) */
+  SITE_CLOSED
+};
+
+/* One batch to deliver in this pass: an open intent of an earlier run
+ * (batch == SIZE_MAX), or one the planner made. */
+struct site_item {
+  char ref[STATE_REF_LEN]; /* "" until its intent is recorded */
+  size_t batch;            /* index into plan.v, or SIZE_MAX */
+  size_t file_paths;       /* for the in-progress limits */
+  size_t wildcards;
+};
+
+typedef int (*site_job_fn)(struct site *s, struct cfw_err *err);
+
+struct site {
+  struct site_opts o;
+  const struct site_config *cfg; /* borrowed, o.cfg */
+  site_cb cb;
+  void *arg;
+  enum site_state st;
+
+  /* Held for the site's life. */
+  int lock_fd;               /* the state dir's lock; -1 in SITE_PLAN */
+  int root_fd;               /* the root's lock (statelock.h); or -1 */
+  struct state *state;       /* owned */
+  struct urlmap *um;         /* owned */
+  struct cf_client *cf;      /* owned; NULL when nothing is sent */
+  struct inflight *inflight; /* owned; NULL when nothing is sent */
+  uv_timer_t timer;          /* capacity waits and upload backoff */
+  uv_work_t work;            /* the threadpool job, one at a time */
+  site_job_fn job;
+  int job_rc;
+  struct cfw_err job_err;
+
+  /* The next pass, asked for by a kick (or by the start). */
+  bool queued;
+  struct strlist next_paths; /* owned; ignored if next_all */
+  bool next_all;
+  unsigned next_flags;
+
+  /* The pass. */
+  struct strlist paths; /* what the pass scans; all if !paths_set */
+  bool paths_set;
+  unsigned flags;        /* SITE_ALLOW_DELETE */
+  struct manifest *view; /* owned: the projection (state.h), or NULL */
+  struct scan *scan;
+  struct change *changes; /* owned: the diff */
+  size_t n_changes;
+  struct planner_plan plan;
+  bool planned;
+  struct site_item *items; /* owned */
+  size_t n_items;
+  size_t next;     /* the item being delivered */
+  char inv_id[64]; /* the last accepted invalidation */
+  char inv_status[32];
+  uint64_t month_paths; /* read with the ledger */
+  struct cfsend *send;
+  struct upload *upload;
+  bool uploaded;
+  unsigned tries;      /* upload attempts, or looks at what is in progress */
+  uint64_t wait_start; /* uv_now() when the current wait began */
+  uint64_t pass_start; /* uv_now() when the pass began */
+  uint64_t rng;        /* jitter */
+  struct site_report rep;
+
+  bool reporting; /* the callback is running */
+  bool closing;
+  int handles; /* open handles, for the close */
+  void (*closed)(void *arg);
+  void *closed_arg;
+};
+
+/* site.c */
+void site_advance(struct site *s);
+void site_fail(struct site *s, int rc, const struct cfw_err *err);
+bool site_sends(const struct site *s);
+
+/* site_jobs.c: each queues its job; site_advance runs when it is done. */
+void site_queue(struct site *s, site_job_fn fn);
+int site_job_open(struct site *s, struct cfw_err *err);
+int site_job_project(struct site *s, struct cfw_err *err);
+const struct manifest *site_view(const struct site *s);
+int site_job_plan(struct site *s, struct cfw_err *err);
+int site_job_baseline(struct site *s, struct cfw_err *err);
+int site_job_intend(struct site *s, struct cfw_err *err);
+int site_job_commit(struct site *s, struct cfw_err *err);
+int site_job_record(struct site *s, struct cfw_err *err);
+int site_job_compact(struct site *s, struct cfw_err *err);
+int site_plan_items(struct site *s, struct cfw_err *err);
+
+/* site_send.c */
+void site_refresh(struct site *s);
+void site_upload(struct site *s);
+void site_send(struct site *s);
+enum site_room { SITE_ROOM, SITE_NO_ROOM, SITE_ROOM_GAVE_UP };
+enum site_room site_room(struct site *s);
+void site_cancel_io(struct site *s);
+void site_print(struct site *s, const struct site_item *it);
+
+#endif

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/* The pipeline's steps that may block (locks, the state, the ledger, the
+ * planner's CPU time): each runs on the libuv threadpool while the site
+ * waits in its state, so nothing else touches what the job uses. */
+#include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <fcntl.h>
+
+#include "filehash.h"
+#include "ledger.h"
+#include "planner_config.h"
+#include "site_int.h"
+#include "statelock.h"
+#include "util.h"
+
+static void site_on_work(uv_work_t *w)
+{
+  struct site *s = container_of(w, struct site, work);
+
+  s->job_rc = s->job(s, &s->job_err);
+}
+
+static void site_on_work_done(uv_work_t *w, int status)
+{
+  struct site *s = container_of(w, struct site, work);
+
+  if (status < 0 && s->job_rc == 0)
+    s->job_rc =
+        cfw_err_set(&s->job_err, status, "threadpool: %s", uv_strerror(status));
+  if (s->job_rc < 0) {
+    if (s->job_err.cls == CFW_CLASS_NONE)
+      (void)cfw_err_class(&s->job_err, CFW_CLASS_STATE);
+    site_fail(s, s->job_rc, &s->job_err);
+    return;
+  }
+  site_advance(s);
+}
+
+void site_queue(struct site *s, site_job_fn fn)
+{
+  struct cfw_err err = {0};
+  int rc;
+
+  cfw_err_clear(&s->job_err);
+  s->job = fn;
+  s->job_rc = 0;
+  rc = uv_queue_work(s->o.loop, &s->work, site_on_work, site_on_work_done);
+  if (rc < 0) {
+    (void)cfw_err_set(&err, rc, "threadpool: %s", uv_strerror(rc));
+    site_fail(s, rc, &err);
+  }
+}
+
+/* A pass frees a tree's worth of small blocks; glibc keeps them unless
+ * asked, which a long-running daemon pays for in resident memory. */
+static void site_trim(void)
+{
+#ifdef __GLIBC__
+  (void)malloc_trim(0); /* returns whether memory was released */
+#endif
+}
+
+/* A root that is not there is followed until it comes back, as `rm -rf
+ * public && build` needs; but one cfwatch never saw is a mistake (a
+ * typo, an option taken for ROOT), and waiting for it would hang. */
+static int site_check_root(struct site *s, struct cfw_err *err)
+{
+  struct stat st;
+
+  if (stat(s->cfg->root, &st) == 0 || errno != ENOENT || !state_fresh(s->state))
+    return 0;
+  (void)cfw_err_set(err, -ENOENT,
+                    "%s: no such directory, and cfwatch has no state for it "
+                    "(a typo?); build the site first",
+                    s->cfg->root);
+  return cfw_err_class(err, CFW_CLASS_STATE);
+}
+
+int site_job_open(struct site *s, struct cfw_err *err)
+{
+  const struct site_config *c = s->cfg;
+  int rc;
+
+  if (s->o.mode != SITE_PLAN) {
+    s->lock_fd = statelock_acquire(c->state_dir, err);
+    if (s->lock_fd == -EWOULDBLOCK)
+      return cfw_err_class(err, CFW_CLASS_LOCKED);
+    if (s->lock_fd < 0)
+      return s->lock_fd;
+    s->root_fd = statelock_root(c->root, c->state_dir, s->o.log);
+  }
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+                  s->o.mode == SITE_PLAN ? STATE_READONLY : 0, err);
+  if (rc < 0)
+    return cfw_err_prefix(err, "%s", c->root);
+  return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
+}
+
+/* What the pass diffs against: the committed manifest, or with open
+ * intents the projection (state_project). */
+const struct manifest *site_view(const struct site *s)
+{
+  return s->view != NULL ? s->view : state_manifest(s->state);
+}
+
+int site_job_project(struct site *s, struct cfw_err *err)
+{
+  return state_project(s->state, &s->view, err);
+}
+
+int site_job_plan(struct site *s, struct cfw_err *err)
+{
+  struct planner_input in = {0};
+  struct planner_opts po;
+  struct cfw_err lerr = {0};
+  struct ledger l;
+  int rc;
+
+  /* The ledger only informs the budget: a damaged one counts nothing. */
+  if (ledger_load(&l, s->cfg->state_dir, &lerr) < 0)
+    log_msg(s->o.log, LOG_WARN, "%s", lerr.msg);
+  s->month_paths = ledger_month_paths(&l, (int64_t)time(NULL));
+  ledger_free(&l);
+  in.manifest = site_view(s);
+  in.changes = s->changes;
+  in.n_changes = s->n_changes;
+  in.urlmap = s->um;
+  in.month_paths = s->month_paths;
+  if (s->inflight != NULL)
+    inflight_counts(s->inflight, &in.inflight.file_paths,
+                    &in.inflight.wildcards);
+  config_planner_opts(s->cfg, &po);
+  rc = planner_plan(&s->plan, &in, &po, err);
+  if (rc < 0)
+    return cfw_err_class(err, CFW_CLASS_USAGE);
+  s->planned = true;
+  return 0;
+}
+
+/* Before any write: a state dir deleted (or replaced) under us took our
+ * lock with it.  Lock it again, or another cfwatch could write it too,
+ * and write the whole state there, not a journal record. */
+static int site_relock(struct site *s, struct cfw_err *err)
+{
+  int rc;
+
+  rc = statelock_renew(&s->lock_fd, s->cfg->state_dir, err);
+  if (rc == -EWOULDBLOCK)
+    return cfw_err_class(err, CFW_CLASS_LOCKED);
+  if (rc < 0)
+    return rc;
+  if (rc == 1) {
+    log_msg(s->o.log, LOG_WARN,
+            "%s: the state dir %s was removed or replaced; it is locked "
+            "again and written whole",
+            s->cfg->root, s->cfg->state_dir);
+    state_relocated(s->state);
+  }
+  return 0;
+}
+
+int site_job_baseline(struct site *s, struct cfw_err *err)
+{
+  int rc;
+
+  rc = site_relock(s, err);
+  if (rc == 0)
+    rc = state_baseline(s->state, s->changes, s->n_changes, err);
+  site_trim();
+  return rc;
+}
+
+/* The changes a planned batch covers, as a fresh shallow array (free()
+ * it; the entries stay the pass's). */
+static struct change *site_gather(const struct site *s, const size_t *idx,
+                                  size_t n, struct cfw_err *err)
+{
+  struct change *v;
+  size_t i;
+
+  v = calloc(n + 1, sizeof(*v));
+  if (v == NULL) {
+    (void)cfw_err_set(err, -ENOMEM, "out of memory");
+    return NULL;
+  }
+  for (i = 0; i < n; i++)
+    v[i] = s->changes[idx[i]];
+  return v;
+}
+
+int site_job_intend(struct site *s, struct cfw_err *err)
+{
+  struct site_item *it = &s->items[s->next];
+  const struct planner_batch *pb = &s->plan.v[it->batch];
+  const struct intent *in;
+  struct change *v;
+  int rc;
+
+  rc = site_relock(s, err);
+  if (rc < 0)
+    return rc;
+  v = site_gather(s, pb->changes, pb->n_changes, err);
+  if (v == NULL)
+    return -ENOMEM;
+  rc = state_intend(s->state, s->cfg->distribution_id, &pb->b.paths, v,
+                    pb->n_changes, &in, err);
+  free(v);
+  if (rc < 0)
+    return cfw_err_prefix(err,
+                          "%s: not sent, since it could not be "
+                          "recorded first",
+                          s->cfg->root);
+  str_copy(it->ref, sizeof(it->ref), in->ref);
+  return 0;
+}
+
+/* Counts an accepted invalidation in the ledger; only the statistics
+ * suffer if that fails. */
+static void site_count_invalidation(struct site *s, const struct site_item *it)
+{
+  struct cfw_err err = {0};
+
+  if (ledger_record(s->cfg->state_dir, s->inv_id,
+                    (uint32_t)(it->file_paths + it->wildcards),
+                    (uint32_t)it->wildcards, s->inv_status, (int64_t)time(NULL),
+                    &err) < 0)
+    log_msg(s->o.log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
+}
+
+/* True if the file of change c is no longer what the scan read: its
+ * stat moved, or (for an entry the scan could not trust, TREE_RACY) its
+ * bytes did.  A deleted file is sent as added when it comes back. */
+static bool site_moved(const struct site *s, const struct change *c)
+{
+  struct tree_entry now;
+  unsigned char hash[32];
+  char path[8192];
+  struct stat st;
+  int n;
+
+  if (c->kind == CHANGE_DELETED)
+    return false;
+  n = snprintf(path, sizeof(path), "%s/%s", s->cfg->root, c->entry.path);
+  if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
+    return true;
+  tree_entry_set_stat(&now, &st);
+  if (!tree_entry_same_stat(&now, &c->entry))
+    return true;
+  if ((c->entry.flags & TREE_RACY) == 0)
+    return false;
+  return filehash_file(AT_FDCWD, path, hash, NULL, NULL) < 0 ||
+         memcmp(hash, c->entry.hash, sizeof(hash)) != 0;
+}
+
+/* The intent's files that changed since the scan read them: CloudFront
+ * evicted them after that, so the edges may cache bytes other than the
+ * recorded ones (state_commit marks them TREE_STALE).  One stat a file,
+ * a hash for the racy ones. */
+static int site_stale(const struct site *s, const char *ref, uint32_t **out,
+                      size_t *n_out)
+{
+  const struct intent *in = NULL;
+  uint32_t *v;
+  size_t i;
+
+  *out = NULL;
+  *n_out = 0;
+  for (i = 0; in == NULL && i < state_intent_count(s->state); i++)
+    if (strcmp(state_intent_at(s->state, i)->ref, ref) == 0)
+      in = state_intent_at(s->state, i);
+  if (in == NULL)
+    return 0;
+  v = calloc(in->n_changes + 1, sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  for (i = 0; i < in->n_changes; i++)
+    if (site_moved(s, &in->changes[i]))
+      v[(*n_out)++] = (uint32_t)i;
+  *out = v;
+  return 0;
+}
+
+int site_job_commit(struct site *s, struct cfw_err *err)
+{
+  const struct site_item *it = &s->items[s->next];
+  const struct planner_batch *pb;
+  struct change *v;
+  int rc;
+
+  rc = site_relock(s, err);
+  if (rc < 0)
+    return rc;
+  if (it->ref[0] != '\0') {
+    uint32_t *stale = NULL;
+    size_t n_stale = 0;
+
+    if (site_sends(s) && site_stale(s, it->ref, &stale, &n_stale) < 0)
+      return cfw_err_set(err, -ENOMEM, "out of memory");
+    rc = state_commit(s->state, it->ref, s->inv_id, stale, n_stale, err);
+    free(stale);
+    if (rc == 0 && site_sends(s))
+      site_count_invalidation(s, it);
+    return rc;
+  }
+  /* A dry run: the printed batch is recorded as told. */
+  pb = &s->plan.v[it->batch];
+  v = site_gather(s, pb->changes, pb->n_changes, err);
+  if (v == NULL)
+    return -ENOMEM;
+  rc = state_record(s->state, v, pb->n_changes, err);
+  free(v);
+  return rc;
+}
+
+int site_job_record(struct site *s, struct cfw_err *err)
+{
+  struct change *v;
+  int rc;
+
+  rc = site_relock(s, err);
+  if (rc < 0)
+    return rc;
+  v = site_gather(s, s->plan.no_send, s->plan.n_no_send, err);
+  if (v == NULL)
+    return -ENOMEM;
+  rc = state_record(s->state, v, s->plan.n_no_send, err);
+  free(v);
+  return rc;
+}
+
+int site_job_compact(struct site *s, struct cfw_err *err)
+{
+  int rc;
+
+  rc = site_relock(s, err);
+  if (rc == 0)
+    rc = state_compact(s->state, err);
+  site_trim();
+  return rc;
+}
+
+static void site_item_count(struct site_item *it, const struct strlist *paths)
+{
+  size_t i;
+
+  for (i = 0; i < paths->n; i++) {
+    if (urlmap_is_wildcard(paths->v[i]))
+      it->wildcards++;
+    else
+      it->file_paths++;
+  }
+}
+
+/* The pass's deliveries: batches an earlier run recorded and never saw
+ * acknowledged, oldest first, then the new plan's. */
+int site_plan_items(struct site *s, struct cfw_err *err)
+{
+  size_t n_open = state_intent_count(s->state);
+  size_t n = n_open + (s->planned ? s->plan.n : 0);
+  const struct intent *in;
+  size_t i;
+
+  s->items = calloc(n + 1, sizeof(*s->items));
+  if (s->items == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  for (i = 0; i < n_open; i++) {
+    in = state_intent_at(s->state, i);
+    str_copy(s->items[i].ref, sizeof(s->items[i].ref), in->ref);
+    s->items[i].batch = SIZE_MAX;
+    site_item_count(&s->items[i], &in->paths);
+  }
+  for (i = n_open; i < n; i++) {
+    s->items[i].batch = i - n_open;
+    site_item_count(&s->items[i], &s->plan.v[i - n_open].b.paths);
+  }
+  s->n_items = n;
+  s->rep.recovered = n_open;
+  return 0;
+}

@@ -1,0 +1,748 @@
+/* SPDX-License-Identifier: MIT */
+#include "state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "atomicfile.h"
+#include "batch.h"
+#include "statefile.h"
+#include "statefmt.h"
+#include "util.h"
+
+struct state {
+  char *dir;          /* owned */
+  char *root;         /* owned: the root the state names */
+  char *distribution; /* owned: "" if none yet */
+  unsigned char id[STATE_ID_LEN];
+  struct manifest *m;  /* owned */
+  struct intent *open; /* owned, oldest first */
+  size_t n_open;
+  size_t cap_open;
+  uint64_t next_seq;   /* the next record's */
+  int64_t snapshot_ns; /* when the snapshot was written */
+  uint64_t snapshot_bytes;
+  uint64_t journal_bytes; /* valid length of the journal file */
+  uint64_t compact_min;   /* STATE_COMPACT_MIN, or the test hook's */
+  int jfd;                /* the journal, open for appending; or -1 */
+  bool fresh;             /* no snapshot on disk yet */
+  bool snapshot_due;      /* the next write writes a snapshot first */
+  bool readonly;
+};
+
+#define STATE_RESTART                                                          \
+  "To start over, remove it: the next run records a new baseline (then "       \
+  "invalidate \"/*\" once if the cache may be stale)."
+
+void intent_free(struct intent *in)
+{
+  if (in == NULL)
+    return;
+  free(in->distribution);
+  strlist_free(&in->paths);
+  changes_free(in->changes, in->n_changes);
+  memset(in, 0, sizeof(*in));
+}
+
+static void state_free_open(struct state *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_open; i++)
+    intent_free(&s->open[i]);
+  free(s->open);
+  s->open = NULL;
+  s->n_open = 0;
+  s->cap_open = 0;
+}
+
+void state_close(struct state *s)
+{
+  if (s == NULL)
+    return;
+  if (s->jfd >= 0)
+    (void)close(s->jfd); /* every append was synced */
+  state_free_open(s);
+  manifest_destroy(s->m);
+  free(s->dir);
+  free(s->root);
+  free(s->distribution);
+  free(s);
+}
+
+bool state_fresh(const struct state *s)
+{
+  return s->fresh;
+}
+
+const struct manifest *state_manifest(const struct state *s)
+{
+  return s->m;
+}
+
+const char *state_dir(const struct state *s)
+{
+  return s->dir;
+}
+
+const char *state_distribution(const struct state *s)
+{
+  return s->distribution;
+}
+
+int64_t state_snapshot_ns(const struct state *s)
+{
+  return s->fresh ? 0 : s->snapshot_ns;
+}
+
+uint64_t state_journal_bytes(const struct state *s)
+{
+  return s->journal_bytes;
+}
+
+uint64_t state_snapshot_bytes(const struct state *s)
+{
+  return s->snapshot_bytes;
+}
+
+size_t state_intent_count(const struct state *s)
+{
+  return s->n_open;
+}
+
+const struct intent *state_intent_at(const struct state *s, size_t i)
+{
+  return i < s->n_open ? &s->open[i] : NULL;
+}
+
+/* Applying records: one home for replay and for live writes. */
+
+/* Takes *in over (it is left empty). */
+static int state_add_intent(struct state *s, struct intent *in)
+{
+  struct intent *v;
+
+  v = array_grow(s->open, s->n_open, &s->cap_open, sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  s->open = v;
+  s->open[s->n_open++] = *in;
+  memset(in, 0, sizeof(*in));
+  return 0;
+}
+
+static size_t state_find_intent(const struct state *s, const char *ref)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_open; i++)
+    if (strcmp(s->open[i].ref, ref) == 0)
+      return i;
+  return SIZE_MAX;
+}
+
+/* Records the intent's changes in the manifest and closes it; the
+ * stale ones keep TREE_STALE. */
+static int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
+                              size_t n_stale, struct cfw_err *err)
+{
+  struct intent *in = &s->open[i];
+  size_t k;
+  int rc;
+
+  for (k = 0; k < n_stale; k++)
+    if (stale[k] < in->n_changes)
+      in->changes[stale[k]].entry.flags |= TREE_STALE;
+  rc = manifest_apply(s->m, in->changes, in->n_changes, err);
+  if (rc < 0)
+    return rc;
+  intent_free(&s->open[i]);
+  memmove(&s->open[i], &s->open[i + 1], (s->n_open - i - 1) * sizeof(*s->open));
+  s->n_open--;
+  return 0;
+}
+
+static int state_apply(struct state *s, struct record *r, struct cfw_err *err)
+{
+  size_t i;
+
+  switch (r->type) {
+  case RECORD_INTENT:
+    if (state_add_intent(s, &r->intent) < 0)
+      return cfw_err_set(err, -ENOMEM, "out of memory");
+    return 0;
+  case RECORD_COMMIT:
+    /* A batch committed twice (its commit was durable but applying it
+     * failed in memory, and a replay committed it again) is done. */
+    i = state_find_intent(s, r->ref);
+    return i == SIZE_MAX ? 0
+                         : state_close_intent(s, i, r->stale, r->n_stale, err);
+  case RECORD_ENTRIES:
+    return manifest_apply(s->m, r->changes, r->n_changes, err);
+  }
+  return cfw_err_set(err, -EBADMSG, "unknown record type %d", (int)r->type);
+}
+
+/* Loading. */
+
+/* The chaos test makes compactions frequent so that kills fall into
+ * them too: CFWATCH_TEST_COMPACT_BYTES lowers the journal's minimum. */
+static uint64_t state_compact_min(void)
+{
+  const char *v = getenv("CFWATCH_TEST_COMPACT_BYTES");
+  uint64_t n;
+
+  if (v == NULL || parse_u64(v, 1, STATE_COMPACT_MIN, &n) < 0)
+    return STATE_COMPACT_MIN;
+  return n;
+}
+
+static int state_new(struct state **out, const char *dir, unsigned flags)
+{
+  struct state *s;
+
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return -ENOMEM;
+  s->jfd = -1;
+  s->readonly = (flags & STATE_READONLY) != 0;
+  s->next_seq = 1;
+  s->compact_min = state_compact_min();
+  s->dir = strdup(dir);
+  if (s->dir == NULL || manifest_new(&s->m) < 0) {
+    state_close(s);
+    return -ENOMEM;
+  }
+  *out = s;
+  return 0;
+}
+
+static int state_new_id(struct state *s, struct cfw_err *err)
+{
+  if (RAND_bytes(s->id, sizeof(s->id)) != 1)
+    return cfw_err_set(err, -EIO, "no random bytes for the state's id");
+  s->snapshot_due = true;
+  return 0;
+}
+
+/* The state names its site; one that names another is never used for
+ * this one: its manifest says what another root or distribution was
+ * told.  A state that has served no distribution yet adopts one. */
+static int state_check_identity(struct state *s, const char *root,
+                                const char *dist, const char *file,
+                                struct cfw_err *err)
+{
+  const char *want = dist != NULL ? dist : "";
+
+  if (s->root[0] != '\0' && strcmp(s->root, root) != 0)
+    return cfw_err_set(err, -ESTALE,
+                       "%s belongs to the root %s, not %s: nothing was sent. "
+                       "Give this site its own --state-dir, or remove it to "
+                       "start over",
+                       file, s->root, root);
+  if (s->distribution[0] == '\0' || (dist == NULL && s->readonly))
+    return 0;
+  if (strcmp(s->distribution, want) != 0)
+    return cfw_err_set(err, -ESTALE,
+                       "%s belongs to distribution %s, not %s: nothing was "
+                       "sent. Give this distribution its own --state-dir, or "
+                       "remove it to start over",
+                       file, s->distribution, want[0] ? want : "(none)");
+  return 0;
+}
+
+/* Takes the snapshot's content over. */
+static int state_adopt(struct state *s, struct snapshot *snap)
+{
+  size_t i;
+  int rc;
+
+  manifest_destroy(s->m);
+  s->m = NULL;
+  rc = manifest_adopt(&s->m, snap->v, snap->n);
+  if (rc < 0)
+    return rc;
+  snap->v = NULL;
+  snap->n = 0;
+  for (i = 0; i < snap->n_intents && rc == 0; i++)
+    rc = state_add_intent(s, &snap->intents[i]);
+  s->root = snap->root;
+  s->distribution = snap->distribution;
+  snap->root = NULL;
+  snap->distribution = NULL;
+  memcpy(s->id, snap->id, STATE_ID_LEN);
+  s->next_seq = snap->next_seq;
+  s->snapshot_ns = snap->written_at_ns;
+  return rc;
+}
+
+static int state_load_snapshot(struct state *s, const char *file,
+                               struct cfw_err *err)
+{
+  struct snapshot snap;
+  unsigned char *data;
+  size_t len;
+  int version;
+  int rc;
+
+  rc = statefile_read(s->dir, STATEFMT_SNAPSHOT_FILE, STATEFMT_MAX_BYTES, &data,
+                      &len, err);
+  if (rc < 0)
+    return rc;
+  rc = statefmt_get_snapshot(data, len, file, &snap, err);
+  free(data);
+  if (rc < 0)
+    return rc;
+  s->snapshot_bytes = len;
+  version = snap.version;
+  rc = state_adopt(s, &snap);
+  snapshot_free(&snap);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  /* Format 1 has no id: the first write makes one durable. */
+  return version == 1 ? state_new_id(s, err) : 0;
+}
+
+static int state_replay_one(struct state *s, struct record *r, const char *file,
+                            struct cfw_err *err)
+{
+  if (r->seq < s->next_seq)
+    return 0; /* in the snapshot already: a compaction was cut short */
+  if (r->seq != s->next_seq)
+    return cfw_err_set(
+        err, -EBADMSG,
+        "%s is corrupt (record %llu where %llu was expected). " STATE_RESTART,
+        file, (unsigned long long)r->seq, (unsigned long long)s->next_seq);
+  s->next_seq++;
+  return state_apply(s, r, err);
+}
+
+/* Applies the records from r's position; *valid is where the good ones
+ * end (before a torn last record). */
+static int state_replay(struct state *s, struct wire_in *r, const char *file,
+                        size_t *valid, struct cfw_err *err)
+{
+  struct record rec;
+  size_t at;
+  int rc = 0;
+
+  while (rc == 0 && wire_left(r) > 0) {
+    at = r->off;
+    rc = statefmt_get_record(r, &rec);
+    if (rc == STATEFMT_TORN)
+      break;
+    if (rc == -ENOMEM)
+      return cfw_err_set(err, rc, "out of memory");
+    if (rc < 0)
+      return cfw_err_set(err, -EBADMSG,
+                         "%s is corrupt (a damaged record at byte %zu, with "
+                         "more after it). " STATE_RESTART,
+                         file, at);
+    rc = state_replay_one(s, &rec, file, err);
+    record_free(&rec);
+  }
+  *valid = r->off;
+  return rc < 0 ? rc : 0;
+}
+
+/* A journal shorter than its header was cut short while being created:
+ * nothing was recorded in it. */
+static int state_load_journal(struct state *s, const char *file,
+                              struct cfw_err *err)
+{
+  unsigned char id[STATE_ID_LEN];
+  unsigned char *data;
+  struct wire_in r;
+  size_t valid = 0;
+  size_t len;
+  int rc;
+
+  rc = statefile_read(s->dir, STATEFMT_JOURNAL_FILE, STATEFMT_MAX_BYTES, &data,
+                      &len, err);
+  if (rc == -ENOENT)
+    return 0;
+  if (rc < 0)
+    return rc;
+  wire_in_init(&r, data, len);
+  if (len < STATEFMT_JOURNAL_HEADER_LEN)
+    rc = 0;
+  else if (s->fresh)
+    rc = cfw_err_set(
+        err, -EBADMSG,
+        "%s has no manifest beside it: the state is incomplete. " STATE_RESTART,
+        file);
+  else
+    rc = statefmt_get_journal_header(&r, file, id, err);
+  if (rc == 0 && len >= STATEFMT_JOURNAL_HEADER_LEN &&
+      (s->snapshot_due || memcmp(id, s->id, STATE_ID_LEN) != 0))
+    rc = cfw_err_set(
+        err, -EBADMSG,
+        "%s belongs to another state than its manifest. " STATE_RESTART, file);
+  if (rc == 0 && len >= STATEFMT_JOURNAL_HEADER_LEN)
+    rc = state_replay(s, &r, file, &valid, err);
+  free(data);
+  if (rc < 0 || s->readonly)
+    return rc;
+  s->journal_bytes = valid;
+  if (valid == len)
+    return 0;
+  if (valid == 0)
+    return statefile_remove(s->dir, STATEFMT_JOURNAL_FILE, err);
+  return statefile_truncate(s->dir, STATEFMT_JOURNAL_FILE, valid, err);
+}
+
+static int state_fresh_identity(struct state *s, const char *root,
+                                const char *dist, struct cfw_err *err)
+{
+  s->fresh = true;
+  s->root = strdup(root);
+  s->distribution = strdup(dist != NULL ? dist : "");
+  if (s->root == NULL || s->distribution == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  return state_new_id(s, err);
+}
+
+/* A state that served no root or distribution yet takes this one's;
+ * writing it is the next write's business. */
+static int state_adopt_identity(struct state *s, const char *root,
+                                const char *dist, struct cfw_err *err)
+{
+  char **slot[2] = {&s->root, &s->distribution};
+  const char *want[2] = {root, dist};
+  size_t i;
+  char *p;
+
+  for (i = 0; i < 2 && !s->readonly; i++) {
+    if ((*slot[i])[0] != '\0' || want[i] == NULL || want[i][0] == '\0')
+      continue;
+    p = strdup(want[i]);
+    if (p == NULL)
+      return cfw_err_set(err, -ENOMEM, "out of memory");
+    free(*slot[i]);
+    *slot[i] = p;
+    s->snapshot_due = true;
+  }
+  return 0;
+}
+
+static int state_load(struct state *s, const char *root, const char *dist,
+                      struct cfw_err *err)
+{
+  char snap_file[4200];
+  char journal_file[4200];
+  int rc;
+
+  if (snprintf(snap_file, sizeof(snap_file), "%s/%s", s->dir,
+               STATEFMT_SNAPSHOT_FILE) >= (int)sizeof(snap_file) ||
+      snprintf(journal_file, sizeof(journal_file), "%s/%s", s->dir,
+               STATEFMT_JOURNAL_FILE) >= (int)sizeof(journal_file))
+    return cfw_err_set(err, -ENAMETOOLONG, "state dir too long: %s", s->dir);
+  rc = state_load_snapshot(s, snap_file, err);
+  if (rc == -ENOENT) {
+    cfw_err_clear(err);
+    rc = state_fresh_identity(s, root, dist, err);
+  } else if (rc == 0)
+    rc = state_check_identity(s, root, dist, snap_file, err);
+  if (rc == 0)
+    rc = state_adopt_identity(s, root, dist, err);
+  if (rc == 0)
+    rc = state_load_journal(s, journal_file, err);
+  return rc;
+}
+
+int state_open(struct state **out, const char *dir, const char *root,
+               const char *distribution, unsigned flags, struct cfw_err *err)
+{
+  struct state *s;
+  int rc;
+
+  *out = NULL;
+  rc = state_new(&s, dir, flags);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  cfw_err_clear(err);
+  rc = state_load(s, root, distribution, err);
+  if (rc < 0) {
+    state_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+int state_project(const struct state *s, struct manifest **out,
+                  struct cfw_err *err)
+{
+  size_t i;
+  int rc;
+
+  rc = manifest_copy(out, s->m);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  for (i = 0; rc == 0 && i < s->n_open; i++)
+    rc = manifest_apply(*out, s->open[i].changes, s->open[i].n_changes, err);
+  if (rc < 0) {
+    manifest_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* Writing. */
+
+static int64_t state_now_ns(void)
+{
+  struct timespec ts;
+
+  if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+    return 0;
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int state_write_snapshot(struct state *s, struct cfw_err *err)
+{
+  struct snapshot hdr;
+  struct wire_out w;
+  int rc;
+
+  memset(&hdr, 0, sizeof(hdr));
+  /* Strictly increasing, even if the clock steps back. */
+  hdr.written_at_ns = state_now_ns();
+  if (hdr.written_at_ns <= s->snapshot_ns)
+    hdr.written_at_ns = s->snapshot_ns + 1;
+  memcpy(hdr.id, s->id, STATE_ID_LEN);
+  hdr.next_seq = s->next_seq;
+  hdr.root = s->root;
+  hdr.distribution = s->distribution;
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  rc = statefmt_put_snapshot(&w, &hdr, s->m, s->open, s->n_open);
+  if (rc == -EFBIG || rc == -E2BIG)
+    rc = cfw_err_set(err, -EFBIG, "%s/%s: too large to save", s->dir,
+                     STATEFMT_SNAPSHOT_FILE);
+  else if (rc < 0)
+    rc = cfw_err_set(err, rc, "saving the manifest: out of memory");
+  if (rc == 0)
+    rc = atomicfile_mkdirs(s->dir, 0700, err);
+  if (rc == 0)
+    rc = atomicfile_write(s->dir, STATEFMT_SNAPSHOT_FILE, w.b.data, w.b.len,
+                          err);
+  if (rc == 0) {
+    s->snapshot_ns = hdr.written_at_ns;
+    s->snapshot_bytes = w.b.len;
+  }
+  wire_out_free(&w);
+  return rc;
+}
+
+int state_compact(struct state *s, struct cfw_err *err)
+{
+  int rc;
+
+  if (s->readonly)
+    return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
+  rc = state_write_snapshot(s, err);
+  if (rc < 0)
+    return rc;
+  s->fresh = false;
+  s->snapshot_due = false;
+  /* Every record is in the snapshot now.  If the journal cannot go, its
+   * records are skipped at load (their sequence numbers come before the
+   * snapshot's) and new ones follow them. */
+  rc = statefile_remove(s->dir, STATEFMT_JOURNAL_FILE, err);
+  if (rc < 0)
+    return rc;
+  if (s->jfd >= 0)
+    (void)close(s->jfd); /* every append was synced */
+  s->jfd = -1;
+  s->journal_bytes = 0;
+  return 0;
+}
+
+void state_relocated(struct state *s)
+{
+  if (s->jfd >= 0)
+    (void)close(s->jfd); /* every append was synced */
+  s->jfd = -1;
+  s->journal_bytes = 0;
+  s->snapshot_due = true;
+}
+
+bool state_compact_due(const struct state *s)
+{
+  uint64_t limit = s->snapshot_bytes / STATE_COMPACT_RATIO;
+
+  if (limit < s->compact_min)
+    limit = s->compact_min;
+  return !s->readonly && (s->snapshot_due || s->journal_bytes > limit);
+}
+
+/* Appends one encoded record; the first one after a snapshot carries
+ * the journal's header. */
+static int state_append(struct state *s, const struct wire_out *rec,
+                        struct cfw_err *err)
+{
+  struct wire_out w;
+  int created = 0;
+  int rc = 0;
+
+  if (s->readonly)
+    return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
+  if (rec->rc != 0)
+    return cfw_err_set(err, rec->rc, "recording: %s",
+                       rec->rc == -ENOMEM ? "out of memory" : "too large");
+  if (s->snapshot_due)
+    rc = state_compact(s, err);
+  if (rc == 0 && s->jfd < 0) {
+    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, &created, err);
+    s->jfd = rc < 0 ? -1 : rc;
+    rc = rc < 0 ? rc : 0;
+  }
+  if (rc < 0)
+    return rc;
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  if (s->journal_bytes == 0)
+    statefmt_put_journal_header(&w, s->id);
+  wire_put_bytes(&w, rec->b.data, rec->b.len);
+  rc = w.rc;
+  if (rc == 0)
+    rc = statefile_append(s->jfd, s->dir, STATEFMT_JOURNAL_FILE,
+                          s->journal_bytes, w.b.data, w.b.len, created, err);
+  else
+    (void)cfw_err_set(err, rc, "recording: out of memory");
+  if (rc == 0)
+    s->journal_bytes += w.b.len;
+  wire_out_free(&w);
+  return rc;
+}
+
+static int changes_copy(const struct change *v, size_t n, struct change **out)
+{
+  struct change *c;
+  size_t i;
+
+  c = calloc(n + 1, sizeof(*c));
+  if (c == NULL)
+    return -ENOMEM;
+  for (i = 0; i < n; i++) {
+    c[i].kind = v[i].kind;
+    if (tree_entry_copy(&c[i].entry, &v[i].entry) < 0) {
+      changes_free(c, i);
+      return -ENOMEM;
+    }
+  }
+  *out = c;
+  return 0;
+}
+
+static int intent_fill(struct intent *in, const struct state *s,
+                       const char *dist, const struct strlist *paths,
+                       const struct change *v, size_t n, struct cfw_err *err)
+{
+  size_t i;
+  int rc = 0;
+
+  in->seq = s->next_seq;
+  in->created_ns = state_now_ns();
+  in->distribution = strdup(dist != NULL ? dist : "");
+  if (in->distribution == NULL)
+    rc = -ENOMEM;
+  for (i = 0; rc == 0 && i < paths->n; i++)
+    rc = strlist_push(&in->paths, paths->v[i]);
+  if (rc == 0)
+    rc = changes_copy(v, n, &in->changes);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  in->n_changes = n;
+  return batch_caller_ref(in->distribution, s->id, STATE_ID_LEN, in->seq,
+                          in->changes, n, in->ref, err);
+}
+
+int state_intend(struct state *s, const char *distribution,
+                 const struct strlist *paths, const struct change *v, size_t n,
+                 const struct intent **out, struct cfw_err *err)
+{
+  struct intent in;
+  struct wire_out w;
+  struct intent *grown;
+  int rc;
+
+  memset(&in, 0, sizeof(in));
+  /* Room first: once the record is durable, nothing may fail. */
+  grown = array_grow(s->open, s->n_open, &s->cap_open, sizeof(*grown));
+  if (grown == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  s->open = grown;
+  rc = intent_fill(&in, s, distribution, paths, v, n, err);
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  if (rc == 0) {
+    statefmt_put_intent(&w, &in);
+    rc = state_append(s, &w, err);
+  }
+  wire_out_free(&w);
+  if (rc < 0) {
+    intent_free(&in);
+    return rc;
+  }
+  s->next_seq++;
+  s->open[s->n_open++] = in;
+  *out = &s->open[s->n_open - 1];
+  return 0;
+}
+
+int state_commit(struct state *s, const char *ref, const char *inv_id,
+                 const uint32_t *stale, size_t n_stale, struct cfw_err *err)
+{
+  struct wire_out w;
+  size_t i;
+  int rc;
+
+  i = state_find_intent(s, ref);
+  if (i == SIZE_MAX)
+    return cfw_err_set(err, -ENOENT, "no open batch %s", ref);
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  statefmt_put_commit(&w, s->next_seq, ref, inv_id ? inv_id : "",
+                      state_now_ns(), stale, n_stale);
+  rc = state_append(s, &w, err);
+  wire_out_free(&w);
+  if (rc < 0)
+    return rc;
+  s->next_seq++;
+  return state_close_intent(s, i, stale, n_stale, err);
+}
+
+int state_record(struct state *s, const struct change *v, size_t n,
+                 struct cfw_err *err)
+{
+  struct wire_out w;
+  int rc;
+
+  if (n == 0)
+    return 0;
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  statefmt_put_entries(&w, s->next_seq, v, n);
+  rc = state_append(s, &w, err);
+  wire_out_free(&w);
+  if (rc < 0)
+    return rc;
+  s->next_seq++;
+  return manifest_apply(s->m, v, n, err);
+}
+
+int state_baseline(struct state *s, const struct change *v, size_t n,
+                   struct cfw_err *err)
+{
+  int rc;
+
+  rc = manifest_apply(s->m, v, n, err);
+  if (rc < 0)
+    return rc;
+  /* Until the snapshot is written the baseline lives in memory only;
+   * snapshot_due stays set, so the next write tries again. */
+  s->snapshot_due = true;
+  return state_compact(s, err);
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+#include "statefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+/* errno as a negative code, never 0 (which a caller would take as
+ * success). */
+static int neg_errno(void)
+{
+  int e = errno;
+
+  return e > 0 ? -e : -EIO;
+}
+
+static const char *why(int rc)
+{
+  if (rc == -ENOSPC || rc == -EDQUOT)
+    return "no space left on the device (or quota exceeded)";
+  if (rc == -EROFS)
+    return "the file system is read-only";
+  return strerror(-rc);
+}
+
+static int path_of(struct buf *p, const char *dir, const char *name,
+                   struct cfw_err *err)
+{
+  buf_init(p, 8192);
+  if (buf_addf(p, "%s/%s", dir, name) == 0)
+    return 0;
+  buf_free(p);
+  return cfw_err_set(err, -ENAMETOOLONG, "state dir too long: %s", dir);
+}
+
+static int read_fd(int fd, unsigned char *p, size_t want, size_t *got)
+{
+  ssize_t n;
+
+  *got = 0;
+  while (*got < want) {
+    n = read(fd, p + *got, want - *got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return neg_errno();
+    if (n == 0)
+      break;
+    *got += (size_t)n;
+  }
+  return 0;
+}
+
+/* The whole file, or NULL with a negative errno in *code. */
+static unsigned char *read_whole(const char *file, uint64_t max, size_t *len,
+                                 int *code)
+{
+  struct stat st;
+  unsigned char *p = NULL;
+  int fd;
+  int rc;
+
+  fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    *code = neg_errno();
+    return NULL;
+  }
+  if (fstat(fd, &st) < 0)
+    rc = neg_errno();
+  else if (!S_ISREG(st.st_mode))
+    rc = -EBADMSG; /* damaged state, as a corrupt file is */
+  else if ((uint64_t)st.st_size > max)
+    rc = -EFBIG;
+  else if ((p = calloc((size_t)st.st_size + 1, 1)) == NULL)
+    rc = -ENOMEM;
+  else
+    rc = read_fd(fd, p, (size_t)st.st_size, len);
+  (void)close(fd); /* read-only: close cannot lose data */
+  if (rc < 0) {
+    free(p);
+    *code = rc;
+    return NULL;
+  }
+  return p;
+}
+
+int statefile_read(const char *dir, const char *name, uint64_t max,
+                   unsigned char **out, size_t *len, struct cfw_err *err)
+{
+  struct buf p;
+  int rc = 0;
+
+  *out = NULL;
+  *len = 0;
+  rc = path_of(&p, dir, name, err);
+  if (rc < 0)
+    return rc;
+  *out = read_whole(buf_str(&p), max, len, &rc);
+  if (*out == NULL && rc == -ENOENT)
+    (void)cfw_err_set(err, rc, "no %s in %s (first run)", name, dir);
+  else if (*out == NULL)
+    (void)cfw_err_set(err, rc, "%s: %s", buf_str(&p),
+                      rc == -EBADMSG ? "not a regular file" : strerror(-rc));
+  buf_free(&p);
+  return *out == NULL ? rc : 0;
+}
+
+int statefile_open_append(const char *dir, const char *name, int *created,
+                          struct cfw_err *err)
+{
+  struct buf p;
+  int fd;
+  int rc;
+
+  *created = 0;
+  rc = path_of(&p, dir, name, err);
+  if (rc < 0)
+    return rc;
+  fd = open(buf_str(&p), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    fd = open(buf_str(&p),
+              O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+              0600);
+    *created = fd >= 0;
+  }
+  if (fd < 0) {
+    rc = neg_errno();
+    (void)cfw_err_set(err, rc, "opening %s: %s", buf_str(&p), why(rc));
+  }
+  buf_free(&p);
+  return fd < 0 ? rc : fd;
+}
+
+static int statefile_unlink(const char *dir, const char *name)
+{
+  struct buf p;
+  int rc = 0;
+
+  if (path_of(&p, dir, name, NULL) < 0)
+    return -ENAMETOOLONG;
+  if (unlink(buf_str(&p)) < 0)
+    rc = neg_errno();
+  buf_free(&p);
+  return rc;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+  ssize_t n;
+
+  while (len > 0) {
+    n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return neg_errno();
+    if (n == 0)
+      return -EIO;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+  int fd;
+  int rc = 0;
+
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return neg_errno();
+  if (fsync(fd) < 0)
+    rc = neg_errno();
+  (void)close(fd); /* read-only directory fd: nothing to lose */
+  return rc;
+}
+
+int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
+                     const void *p, size_t n, int created, struct cfw_err *err)
+{
+  const char *step = "appending to";
+  int rc;
+
+  rc = write_all(fd, p, n);
+  if (rc == 0) {
+    step = "syncing";
+    rc = fdatasync(fd) < 0 ? neg_errno() : 0;
+  }
+  if (rc == 0 && created)
+    rc = sync_dir(dir);
+  if (rc == 0)
+    return 0;
+  /* Best effort: a record cut short is dropped at the next load anyway,
+   * but cutting it here keeps the next append from following it; a
+   * file this append created goes. */
+  if (ftruncate(fd, (off_t)at) == 0)
+    (void)fdatasync(fd);
+  if (created && at == 0)
+    (void)statefile_unlink(dir, name);
+  return cfw_err_set(err, rc, "%s %s/%s: %s; nothing was recorded", step, dir,
+                     name, why(rc));
+}
+
+int statefile_truncate(const char *dir, const char *name, uint64_t len,
+                       struct cfw_err *err)
+{
+  struct buf p;
+  int fd;
+  int rc;
+
+  rc = path_of(&p, dir, name, err);
+  if (rc < 0)
+    return rc;
+  fd = open(buf_str(&p), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 || ftruncate(fd, (off_t)len) < 0 || fdatasync(fd) < 0) {
+    rc = neg_errno();
+    (void)cfw_err_set(err, rc, "cutting the torn end off %s: %s", buf_str(&p),
+                      why(rc));
+  }
+  if (fd >= 0)
+    (void)close(fd); /* synced above, or failing already */
+  buf_free(&p);
+  return rc;
+}
+
+int statefile_remove(const char *dir, const char *name, struct cfw_err *err)
+{
+  struct buf p;
+  int rc;
+
+  rc = path_of(&p, dir, name, err);
+  if (rc < 0)
+    return rc;
+  if (unlink(buf_str(&p)) < 0 && errno != ENOENT) {
+    rc = neg_errno();
+    (void)cfw_err_set(err, rc, "removing %s: %s", buf_str(&p), why(rc));
+  } else if ((rc = sync_dir(dir)) < 0)
+    rc = cfw_err_set(err, rc, "syncing %s: %s", dir, why(rc));
+  buf_free(&p);
+  return rc;
+}

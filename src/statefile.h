@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_STATEFILE_H
+#define CFW_STATEFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* The file operations behind state.c, each naming the failing step in
+ * its message ("appending to DIR/journal: no space left ..."). */
+
+/* Reads dir/name whole into a fresh buffer (*out, free() it; zeroed past
+ * the end).  0, -ENOENT, -EBADMSG (not a regular file), -EFBIG (over
+ * max) or another negative errno, with a message naming the file. */
+int statefile_read(const char *dir, const char *name, uint64_t max,
+                   unsigned char **out, size_t *len, struct cfw_err *err);
+
+/* Opens dir/name for appending, creating it (0600) if absent; with
+ * created set if it did not exist.  The fd, or a negative errno. */
+int statefile_open_append(const char *dir, const char *name, int *created,
+                          struct cfw_err *err);
+
+/* Appends p[0..n) at offset at (the file's valid length) and syncs it
+ * (and the directory when created is set, so a new file's name is
+ * durable too).  On failure the file is cut back to at, and the message
+ * says nothing was recorded. */
+int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
+                     const void *p, size_t n, int created, struct cfw_err *err);
+
+/* Cuts dir/name to len bytes and syncs it: a torn last record goes. */
+int statefile_truncate(const char *dir, const char *name, uint64_t len,
+                       struct cfw_err *err);
+
+/* Removes dir/name (absent is fine) and syncs the directory. */
+int statefile_remove(const char *dir, const char *name, struct cfw_err *err);
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_STATEFMT_H
+#define CFW_STATEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "manifest.h"
+#include "state.h"
+#include "wire.h"
+
+/* The byte layout of a state dir's files (state.h says what they are
+ * for), to and from memory; nothing here touches the file system.
+ * Integers, strings and entries are laid out as wire.h says.
+ *
+ * manifest (the snapshot), format 2:
+ *   "CFWMANI\n"  u32 version (2)  u32 flags (0)  u64 file length
+ *   i64 written_at_ns  16-byte state id  u64 next journal sequence
+ *   str root  str distribution ("" if none yet)
+ *   u64 entry count, entries (sorted by path, unique)
+ *   u32 open intent count, intents (u64 seq, then as in an INTENT)
+ *   32-byte SHA-256 of everything before it
+ * Format 1 (cfwatch 0.1: no id, no distribution, no intents) is still
+ * read: "CFWMANI\n" u32 1, u32 flags, u64 length, i64 written_at_ns,
+ * u64 count, str root, entries, SHA-256.
+ *
+ * journal:
+ *   "CFWJRNL\n"  u32 version (1)  16-byte state id
+ *   records, each: u32 body length, body, 32-byte SHA-256 of the
+ *   length and the body; a body is u64 seq, u8 type, then
+ *     INTENT   str ref, str distribution, i64 created_ns,
+ *              u32 n, n path strings, u32 m, m changes
+ *     COMMIT   str ref, str invalidation id, i64 at_ns, u32 k, k u32
+ *              indices of the intent's changes found stale (TREE_STALE)
+ *     ENTRIES  u32 m, m changes
+ *   a change being u8 kind (enum change_kind) and an entry. */
+
+#define STATEFMT_SNAPSHOT_FILE      "manifest"
+#define STATEFMT_JOURNAL_FILE       "journal"
+#define STATEFMT_JOURNAL_HEADER_LEN (8 + 4 + STATE_ID_LEN)
+/* Bigger files and records are refused rather than read. */
+#define STATEFMT_MAX_BYTES (UINT64_C(1) << 32)
+#define STATEFMT_ID_MAX    128 /* distribution ids, invalidation ids */
+
+struct snapshot {
+  int version;
+  int64_t written_at_ns;
+  unsigned char id[STATE_ID_LEN]; /* all zero in format 1 */
+  uint64_t next_seq;
+  char *root;           /* owned */
+  char *distribution;   /* owned; "" if none */
+  struct tree_entry *v; /* owned, sorted; with each path */
+  size_t n;
+  struct intent *intents; /* owned */
+  size_t n_intents;
+};
+
+void snapshot_free(struct snapshot *s); /* NULL is fine; leaves it empty */
+
+/* Encodes a format-2 snapshot of hdr's header fields, m's entries and
+ * the intents v[0..n) into w (which must be empty).  0, -EFBIG or
+ * -ENOMEM. */
+int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,
+                          const struct manifest *m, const struct intent *v,
+                          size_t n);
+
+/* Decodes a snapshot file's bytes, trusting no length in them: magic,
+ * version and length first, then the checksum, then the body.  0,
+ * -EBADMSG (the message names file, what is wrong and how to start
+ * over), -EPROTO (unknown version) or -ENOMEM. */
+int statefmt_get_snapshot(const unsigned char *p, size_t len, const char *file,
+                          struct snapshot *out, struct cfw_err *err);
+
+/* The journal's header. */
+void statefmt_put_journal_header(struct wire_out *w,
+                                 const unsigned char id[STATE_ID_LEN]);
+/* 0, or -EBADMSG / -EPROTO with a message naming file. */
+int statefmt_get_journal_header(struct wire_in *r, const char *file,
+                                unsigned char id[STATE_ID_LEN],
+                                struct cfw_err *err);
+
+enum record_type { RECORD_INTENT = 1, RECORD_COMMIT = 2, RECORD_ENTRIES = 3 };
+
+struct record {
+  uint64_t seq;
+  enum record_type type;
+  struct intent intent;         /* INTENT; intent.seq == seq */
+  char ref[STATE_REF_LEN];      /* COMMIT */
+  char inv_id[STATEFMT_ID_MAX]; /* COMMIT */
+  int64_t at_ns;                /* COMMIT */
+  uint32_t *stale;              /* COMMIT; owned */
+  size_t n_stale;
+  struct change *changes; /* ENTRIES; owned */
+  size_t n_changes;
+};
+
+void record_free(struct record *r); /* NULL is fine; leaves it empty */
+
+/* Appends one framed record to w. */
+void statefmt_put_intent(struct wire_out *w, const struct intent *in);
+void statefmt_put_commit(struct wire_out *w, uint64_t seq, const char *ref,
+                         const char *inv_id, int64_t at_ns,
+                         const uint32_t *stale, size_t n_stale);
+void statefmt_put_entries(struct wire_out *w, uint64_t seq,
+                          const struct change *v, size_t n);
+
+/* Reads the next framed record from r into *out (empty on entry).
+ * Returns 0 with a record, STATEFMT_TORN if what is left is a record
+ * cut short or damaged at the very end of the input (a crash
+ * mid-append: r is left at its start), -EBADMSG for damage with more
+ * after it or a checksummed body that does not parse, or -ENOMEM. */
+#define STATEFMT_TORN 1
+int statefmt_get_record(struct wire_in *r, struct record *out);
+
+#endif

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "manifest.h"
+
+void wire_out_init(struct wire_out *w, size_t max)
+{
+  buf_init(&w->b, max);
+  w->rc = 0;
+}
+
+void wire_out_free(struct wire_out *w)
+{
+  if (w == NULL)
+    return;
+  buf_free(&w->b);
+  w->rc = 0;
+}
+
+void wire_put_bytes(struct wire_out *w, const void *p, size_t n)
+{
+  if (w->rc == 0 && n > 0)
+    w->rc = buf_add(&w->b, p, n);
+}
+
+static void wire_put_le(struct wire_out *w, uint64_t v, int n)
+{
+  unsigned char p[8];
+  int i;
+
+  for (i = 0; i < n; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+  wire_put_bytes(w, p, (size_t)n);
+}
+
+void wire_put_u8(struct wire_out *w, uint8_t v)
+{
+  wire_put_le(w, v, 1);
+}
+
+void wire_put_u32(struct wire_out *w, uint32_t v)
+{
+  wire_put_le(w, v, 4);
+}
+
+void wire_put_u64(struct wire_out *w, uint64_t v)
+{
+  wire_put_le(w, v, 8);
+}
+
+void wire_put_str(struct wire_out *w, const char *s, size_t max)
+{
+  size_t n = strlen(s);
+
+  if (n > max && w->rc == 0)
+    w->rc = -EFBIG;
+  wire_put_u32(w, (uint32_t)n);
+  wire_put_bytes(w, s, n);
+}
+
+void wire_put_entry(struct wire_out *w, const struct tree_entry *e)
+{
+  wire_put_str(w, e->path, MANIFEST_PATH_MAX);
+  wire_put_u64(w, e->size);
+  wire_put_u64(w, (uint64_t)e->mtime_ns);
+  wire_put_u64(w, (uint64_t)e->ctime_ns);
+  wire_put_u64(w, e->ino);
+  wire_put_u64(w, e->dev);
+  wire_put_u32(w, e->flags);
+  wire_put_bytes(w, e->hash, WIRE_HASH_LEN);
+}
+
+void wire_patch_u32(struct wire_out *w, size_t off, uint32_t v)
+{
+  int i;
+
+  if (w->rc != 0 || off + 4 > w->b.len)
+    return;
+  for (i = 0; i < 4; i++)
+    w->b.data[off + (size_t)i] = (char)(unsigned char)(v >> (8 * i));
+}
+
+void wire_in_init(struct wire_in *r, const void *p, size_t len)
+{
+  r->p = p;
+  r->len = len;
+  r->off = 0;
+}
+
+size_t wire_left(const struct wire_in *r)
+{
+  return r->len - r->off;
+}
+
+bool wire_get_bytes(struct wire_in *r, size_t n, const unsigned char **out)
+{
+  if (n > r->len - r->off)
+    return false;
+  *out = r->p + r->off;
+  r->off += n;
+  return true;
+}
+
+static bool wire_get_le(struct wire_in *r, int n, uint64_t *v)
+{
+  const unsigned char *p;
+  int i;
+
+  if (!wire_get_bytes(r, (size_t)n, &p))
+    return false;
+  *v = 0;
+  for (i = n - 1; i >= 0; i--)
+    *v = (*v << 8) | p[i];
+  return true;
+}
+
+bool wire_get_u8(struct wire_in *r, uint8_t *v)
+{
+  uint64_t u;
+
+  if (!wire_get_le(r, 1, &u))
+    return false;
+  *v = (uint8_t)u;
+  return true;
+}
+
+bool wire_get_u32(struct wire_in *r, uint32_t *v)
+{
+  uint64_t u;
+
+  if (!wire_get_le(r, 4, &u))
+    return false;
+  *v = (uint32_t)u;
+  return true;
+}
+
+bool wire_get_u64(struct wire_in *r, uint64_t *v)
+{
+  return wire_get_le(r, 8, v);
+}
+
+bool wire_get_i64(struct wire_in *r, int64_t *v)
+{
+  uint64_t u;
+
+  if (!wire_get_le(r, 8, &u))
+    return false;
+  *v = (int64_t)u;
+  return true;
+}
+
+/* The bytes of a string of at most max bytes, borrowed. */
+static int wire_get_span(struct wire_in *r, size_t max, const unsigned char **p,
+                         uint32_t *len)
+{
+  if (!wire_get_u32(r, len) || *len > max || !wire_get_bytes(r, *len, p))
+    return -EBADMSG;
+  if (memchr(*p, '\0', *len) != NULL)
+    return -EBADMSG;
+  return 0;
+}
+
+int wire_get_str(struct wire_in *r, size_t max, char **out)
+{
+  const unsigned char *p;
+  uint32_t len;
+  int rc;
+
+  *out = NULL;
+  rc = wire_get_span(r, max, &p, &len);
+  if (rc < 0)
+    return rc;
+  *out = malloc((size_t)len + 1);
+  if (*out == NULL)
+    return -ENOMEM;
+  memcpy(*out, p, len);
+  (*out)[len] = '\0';
+  return 0;
+}
+
+int wire_get_strbuf(struct wire_in *r, char *out, size_t n)
+{
+  const unsigned char *p;
+  uint32_t len;
+  int rc;
+
+  rc = wire_get_span(r, n - 1, &p, &len);
+  if (rc < 0)
+    return rc;
+  memcpy(out, p, len);
+  out[len] = '\0';
+  return 0;
+}
+
+int wire_get_entry(struct wire_in *r, struct tree_entry *e)
+{
+  const unsigned char *h;
+  int rc;
+
+  memset(e, 0, sizeof(*e));
+  rc = wire_get_str(r, MANIFEST_PATH_MAX, &e->path);
+  if (rc < 0)
+    return rc;
+  if (!wire_get_u64(r, &e->size) || !wire_get_i64(r, &e->mtime_ns) ||
+      !wire_get_i64(r, &e->ctime_ns) || !wire_get_u64(r, &e->ino) ||
+      !wire_get_u64(r, &e->dev) || !wire_get_u32(r, &e->flags) ||
+      !wire_get_bytes(r, WIRE_HASH_LEN, &h)) {
+    tree_entry_free(e);
+    return -EBADMSG;
+  }
+  memcpy(e->hash, h, WIRE_HASH_LEN);
+  return 0;
+}
+
+int wire_sha256(const void *p, size_t n, unsigned char out[WIRE_HASH_LEN])
+{
+  return EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_WIRE_H
+#define CFW_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "tree.h"
+
+/* The byte layout shared by the state files (statefmt.h): integers
+ * little-endian whatever the host is, strings as a u32 length and their
+ * bytes (no NUL), file entries as manifest.h describes them.
+ *
+ * The writer keeps its first error, so an encoder writes every field
+ * and checks once at the end.  The reader trusts no length: every get
+ * is bounds-checked against what is left. */
+
+#define WIRE_HASH_LEN 32
+
+struct wire_out {
+  struct buf b; /* owned */
+  int rc;       /* 0, or the first error (-ENOMEM, -E2BIG) */
+};
+
+struct wire_in {
+  const unsigned char *p; /* borrowed */
+  size_t len;
+  size_t off;
+};
+
+/* max caps the buffer (-E2BIG past it).  Pair with wire_out_free. */
+void wire_out_init(struct wire_out *w, size_t max);
+void wire_out_free(struct wire_out *w); /* NULL is fine */
+
+void wire_put_u8(struct wire_out *w, uint8_t v);
+void wire_put_u32(struct wire_out *w, uint32_t v);
+void wire_put_u64(struct wire_out *w, uint64_t v);
+void wire_put_bytes(struct wire_out *w, const void *p, size_t n);
+/* A u32 length then the bytes of s; -EFBIG into w->rc past max bytes. */
+void wire_put_str(struct wire_out *w, const char *s, size_t max);
+/* Path, size, mtime, ctime, inode, device, flags, hash. */
+void wire_put_entry(struct wire_out *w, const struct tree_entry *e);
+/* Overwrites 4 bytes at off, written earlier (a length known late). */
+void wire_patch_u32(struct wire_out *w, size_t off, uint32_t v);
+
+void wire_in_init(struct wire_in *r, const void *p, size_t len);
+size_t wire_left(const struct wire_in *r);
+bool wire_get_u8(struct wire_in *r, uint8_t *v);
+bool wire_get_u32(struct wire_in *r, uint32_t *v);
+bool wire_get_u64(struct wire_in *r, uint64_t *v);
+bool wire_get_i64(struct wire_in *r, int64_t *v);
+/* Borrows n bytes from the input. */
+bool wire_get_bytes(struct wire_in *r, size_t n, const unsigned char **out);
+/* A fresh NUL-terminated copy of a string of at most max bytes without
+ * NUL bytes: 0, -EBADMSG or -ENOMEM (then *out is NULL). */
+int wire_get_str(struct wire_in *r, size_t max, char **out);
+/* The same into out[n] (max n - 1 bytes), no allocation: 0 or -EBADMSG. */
+int wire_get_strbuf(struct wire_in *r, char *out, size_t n);
+/* An entry; its path is a fresh copy.  0, -EBADMSG or -ENOMEM. */
+int wire_get_entry(struct wire_in *r, struct tree_entry *e);
+
+/* SHA-256 of p[0..n) into out.  0 or -ENOMEM. */
+int wire_sha256(const void *p, size_t n, unsigned char out[WIRE_HASH_LEN]);
+
+#endif

@@ -89,7 +89,8 @@ FAULTS = ["503", "500", "throttle", "reset", "lost201", "lost201",
 FAULT_RATE = 0.3
 KILL_RATE = 0.3
 # Kill modes and their weights; see Run.kill().
-KILL_MODES = [("quiet", 2), ("request", 3), ("response", 2), ("manifest", 2),
+KILL_MODES = [("quiet", 2), ("request", 3), ("response", 2), ("journal", 2),
+              ("snapshot", 1),
               ("lost201", 2), ("failed", 2), ("random", 1)]
 # How long a kill waits for the moment it aims at before killing anyway.
 KILL_WAIT_S = 2.5
@@ -647,7 +648,7 @@ class Outcome:
     def summary(self):
         f = self.figures
         return ("seed %d: %d rounds, %d kills (%d mid-request, %d after a "
-                "201, %d mid-manifest-write), %d faults, %d changes "
+                "201, %d mid-snapshot-write), %d faults, %d changes "
                 "(%d same-bytes writes), %d invalidations, %d replays, "
                 "paths sent %d / needed %d (%d wildcards evicting %d "
                 "unchanged files), %d exempt (%d stale risk), %.0f s" % (
@@ -707,7 +708,10 @@ class Run:
         self.env = {"HOME": self.tmp,
                     "XDG_STATE_HOME": os.path.join(self.tmp, "xdg"),
                     "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                    "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+                    "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                    # Compactions every few batches, so kills fall into
+                    # them too (state.h).
+                    "CFWATCH_TEST_COMPACT_BYTES": "2048"}
         self.work = Workload(seed, self.root, os.path.join(self.tmp, "scr"))
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
         self.daemon = None
@@ -747,8 +751,11 @@ class Run:
         quiet: within the quiet window of the change just made;
         request: just after a request's body went out;
         response: the moment a 201 has arrived;
-        manifest: the moment the manifest's temp file appears (or a
-          few ms later);
+        journal: the moment a record is appended to the journal (an
+          intent before its request, a commit after its 201), or a few
+          ms later;
+        snapshot: the moment a new snapshot's temp file appears (a
+          compaction: the test makes them frequent), or a few ms later;
         lost201: in the backoff after a lost 201: the next daemon must
           replay that invalidation, not create another;
         failed: in the backoff after a 503: the next daemon must send
@@ -780,17 +787,19 @@ class Run:
             self.cf.inject("503", op="create")
             hit = tail.wait(RETRYING, KILL_WAIT_S)
             time.sleep(delay * 0.4)
-        elif mode == "manifest":
-            # Writing it takes about a millisecond (an fsync): half of
-            # these kills come at once, from inside the wait.
+        elif mode in ("journal", "snapshot"):
+            # A record or a snapshot takes about a millisecond (an fsync):
+            # half of these kills come at once, from inside the wait.
+            want = "journal" if mode == "journal" else "manifest.tmp"
+
             def at_once(name, mask):
-                if name != "manifest.tmp":
+                if name != want:
                     return False
                 if delay < 0.5:
                     os.kill(d.pid, signal.SIGKILL)
                 return True
 
-            ino = Inotify(self.state, Inotify.IN_CREATE)
+            ino = Inotify(self.state, Inotify.IN_CREATE | Inotify.IN_MODIFY)
             try:
                 hit = ino.wait(at_once, KILL_WAIT_S)
             finally:
@@ -842,7 +851,7 @@ class Run:
             tags.append("after-201")
         tmp = self.manifest_tmp()
         if tmp is not None and tmp != tmp_before:
-            tags.append("mid-manifest-write")
+            tags.append("mid-snapshot-write")
         return tags
 
     def plan(self):
@@ -962,7 +971,7 @@ class Run:
         return {"kills": len(self.kills),
                 "kills_mid_request": tags.count("mid-request"),
                 "kills_after_201": tags.count("after-201"),
-                "kills_mid_manifest": tags.count("mid-manifest-write")}
+                "kills_mid_manifest": tags.count("mid-snapshot-write")}
 
     def sanitizer_reports(self):
         for life in self.lives:

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -165,20 +166,25 @@ static int cli_option(struct cli *c, int opt, const char *arg)
   }
 }
 
-/* The command word, if any, comes first so that ROOT may be "plan". */
-static int cli_command(struct cli *c, int argc, char **argv)
+/* The command word is the first argument that is not an option, so
+ * options may come before it (`cfwatch -c FILE plan`); a root named
+ * like a command is written "./plan".  Takes it out of args. */
+static void cli_command(struct cli *c)
 {
   size_t i;
 
-  if (argc < 2)
-    return 1;
+  if (c->args.n == 0)
+    return;
   for (i = 0; i < ARRAY_SIZE(cli_cmds); i++) {
-    if (strcmp(argv[1], cli_cmds[i].name) == 0) {
+    if (strcmp(c->args.v[0], cli_cmds[i].name) == 0) {
       c->cmd = cli_cmds[i].cmd;
-      return 2;
+      free(c->args.v[0]);
+      memmove(&c->args.v[0], &c->args.v[1],
+              (c->args.n - 1) * sizeof(*c->args.v));
+      c->args.n--;
+      return;
     }
   }
-  return 1;
 }
 
 int cli_parse(struct cli *c, int argc, char **argv, struct cfw_err *err)
@@ -188,9 +194,9 @@ int cli_parse(struct cli *c, int argc, char **argv, struct cfw_err *err)
   int rc;
 
   cli_fill_options(opts);
-  /* Skip the command word by parsing from it; "+" would stop at ROOT, so
-   * GNU permutation stays on and options may follow positional ones. */
-  optind = cli_command(c, argc, argv);
+  /* GNU permutation: options may come before or after the command word
+   * and ROOT. */
+  optind = 1;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":c:d:hqv", opts, NULL)) != -1) {
     if (opt == '?')
@@ -204,5 +210,6 @@ int cli_parse(struct cli *c, int argc, char **argv, struct cfw_err *err)
   for (; optind < argc; optind++)
     if (strlist_push(&c->args, argv[optind]) < 0)
       return cfw_err_set(err, -ENOMEM, "out of memory");
+  cli_command(c);
   return 0;
 }

@@ -8,11 +8,12 @@ the exact requests and invalidations expected.  One stand-in serves a whole
 class; setUp resets it (invalidations, log, faults, config, clock)."""
 import datetime
 import os
+import signal
 import sys
 import time
 import unittest
 
-from cfw import TempTest, write
+from cfw import Daemon, TempTest, write
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "standin"))
@@ -400,6 +401,46 @@ class Send(StandInTest):
         self.assertIn("127.0.0.0/8", res.err)
         self.assertEqual(self.cf.log(), [])
         self.assertEqual(self.plan(), paths)
+
+
+class Reload(StandInTest):
+    # Issue 11, item 13: a second SIGHUP during a reload was dropped
+    # without a word, so an edit to the config made meanwhile (here the
+    # URL prefix) never took effect.  Replies: the first create is held
+    # 3 s (the reload waits for it), then 201s.
+    def test_sighup_during_a_reload_reloads_again(self):
+        conf = os.path.join(self.tmp, "cfwatch.ini")
+
+        def config(prefix):
+            write(self.tmp, "cfwatch.ini",
+                  "[cfwatch]\nroot = public\nquiet_ms = 200\n"
+                  "url_prefix = %s\n" % prefix)
+
+        for rel, data in SITE.items():
+            write(self.root, rel, data)
+        config("/a")
+        d = Daemon(self.tmp, "-v", "-v", "-c", conf, *self.cf_args(),
+                   env=self.env)
+        self.addCleanup(d.kill)
+        d.wait_for("baseline")
+        self.cf.inject({"fault": "delay", "seconds": 3}, op="create")
+        write(self.root, "b.html", "b, edited")
+        d.wait_for(r"trace: http #\d+: > \d+ bytes of body", timeout=10)
+        config("/b")
+        d.send(signal.SIGHUP)
+        d.wait_for("SIGHUP: reloading the configuration")
+        config("/c")
+        d.send(signal.SIGHUP)
+        d.wait_for("SIGHUP during a reload: reloading again")
+        d.wait_for("configuration reloaded", count=2, timeout=20)
+        n = len(self.cf.invalidations())
+        write(self.root, "b.html", "b, edited again")
+        deadline = time.monotonic() + 20
+        while len(self.cf.invalidations()) <= n:
+            self.assertLess(time.monotonic(), deadline, repr(d))
+            time.sleep(0.05)
+        self.assertEqual(self.cf.invalidations()[-1]["paths"], ["/c/b.html"])
+        self.assertEqual(d.stop(), 0, repr(d))
 
 
 class Refused(StandInTest):

@@ -189,6 +189,24 @@ class CommandLine(TempTest):
                             "--state-dir", self.state))
         self.assertTrue(os.path.exists(os.path.join(self.state, "manifest")))
 
+    # Issue 11, item 11: `cfwatch -c FILE plan` took "plan" as the root
+    # and started a daemon waiting for ./plan for ever (a hung CI job).
+    def test_options_may_come_before_the_command(self):
+        write(self.root, "index.html", "x")
+        conf = write(self.tmp, "cfwatch.ini",
+                     "[cfwatch]\nroot = public\nstate_dir = state\n")
+        self.check(self.cfw("-c", conf, "once", "--dry-run"))
+        write(self.root, "index.html", "y")
+        res = self.cfw("-c", conf, "-v", "plan", timeout=20)
+        self.assertEqual(res.status, 0, repr(res))
+        self.assertEqual(res.lines, ["/", "/index.html"])
+
+    def test_watching_a_root_that_never_existed_is_an_error(self):
+        res = self.cfw("--state-dir", self.state,
+                       os.path.join(self.tmp, "nope"), timeout=20)
+        self.assertEqual(res.status, 3, repr(res))
+        self.assertIn("no such directory", res.err)
+
     def test_json_log_format(self):
         write(self.root, "index.html", "x")
         res = self.check(self.cfw("plan", "--log-format", "json",

@@ -19,7 +19,6 @@ import copy
 import datetime
 import email.utils
 import hashlib
-import hmac
 import http.server
 import json
 import logging
@@ -41,10 +40,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.compat import HTTPHeaders
-from botocore.credentials import Credentials
+import sigv4check
 
 API_VERSION = "2020-05-31"
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
@@ -180,38 +176,82 @@ def error_reply(e, request_id):
 
 # ---------------------------------------------------------------- SigV4
 
-def _auth_params(value):
-    if not value.startswith("AWS4-HMAC-SHA256 "):
-        raise err(400, "IncompleteSignature",
-                  "Authorization header requires 'Credential' parameter. Authorization "
-                  "header requires 'Signature' parameter. Authorization header requires "
-                  "'SignedHeaders' parameter. Authorization=%s" % value.split(" ")[0])
-    params = {}
-    for part in value[len("AWS4-HMAC-SHA256 "):].split(","):
-        k, sep, v = part.strip().partition("=")
-        if sep:
-            params[k.strip()] = v.strip()
-    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if not params.get(k)]
-    if missing:
-        raise err(400, "IncompleteSignature",
-                  " ".join("Authorization header requires '%s' parameter." % k
-                           for k in missing) + " Authorization=AWS4-HMAC-SHA256")
-    return params
+def _cf_auth_error(pr, service, region):
+    """CloudFront's wording for a failed SigV4 check (sigv4check.Problem)."""
+    i, k = pr.info, pr.kind
+    if k == "presigned":
+        return err(403, "AccessDenied", "Query-string (presigned) authentication "
+                   "is not supported by the stand-in.")
+    if k == "missing":
+        return err(403, "MissingAuthenticationToken", "Missing Authentication Token")
+    if k == "malformed" and i["why"] == "more than one Authorization header":
+        return err(400, "IncompleteSignature", "More than one Authorization header.")
+    if k == "malformed":
+        auth = (i["value"].split(" ")[0] if i["why"] == "algorithm"
+                else "AWS4-HMAC-SHA256")
+        return err(400, "IncompleteSignature",
+                   " ".join("Authorization header requires '%s' parameter." % m
+                            for m in i["missing"]) + " Authorization=%s" % auth)
+    if k == "credential":
+        return err(400, "IncompleteSignature",
+                   "Credential should be scoped to a valid region, service and "
+                   "terminator: '%s'" % i["credential"])
+    if k in ("unknown_key", "token_bad"):
+        return err(403, "InvalidClientTokenId",
+                   "The security token included in the request is invalid.")
+    if k == "bad_date":
+        return err(400, "IncompleteSignature", "X-Amz-Date must be in the ISO8601 "
+                   "Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    if k == "scope_date":
+        return err(403, "SignatureDoesNotMatch",
+                   "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+                   "version of date from HTTP: '%s' != '%s', from '%s'."
+                   % (i["date"], i["amz"][:8], i["amz"]))
+    messages = {
+        "region": "Credential should be scoped to a valid region, not '%s'. "
+                  % i.get("got"),
+        "service": "Credential should be scoped to correct service: '%s'. " % service,
+        "terminator": "Credential should be scoped with a valid terminator: "
+                      "'aws4_request', not '%s'. " % i.get("got"),
+        "signed_headers": "SignedHeaders must be lower case, sorted and separated "
+                          "by ';'.",
+        "host_unsigned": "'Host' or ':authority' must be a 'SignedHeader' in the "
+                         "AWS Authorization.",
+        "header_absent": "The signed header '%s' is not present in the request."
+                         % i.get("header"),
+        "token_unsigned": "X-Amz-Security-Token is present but is not a "
+                          "SignedHeader.",
+    }
+    if k in messages:
+        return err(403, "SignatureDoesNotMatch", messages[k])
+    if k == "signature":
+        return err(403, "SignatureDoesNotMatch",
+                   "The request signature we calculated does not match the signature "
+                   "you provided. Check your AWS Secret Access Key and signing method. "
+                   "Consult the service documentation for details.\n\nThe Canonical "
+                   "String for this request should have been\n'%s'\n\nThe "
+                   "String-to-Sign should have been\n'%s'\n"
+                   % (i["canonical_request"], i["string_to_sign"]))
+    raise AssertionError("unmapped SigV4 problem %s" % k)
 
 
-class _VerifyingSigV4Auth(SigV4Auth):
-    """botocore's SigV4Auth, except that it takes the headers to sign from the
-    request as given.  botocore's own signer never signs Expect, User-Agent or
-    X-Amzn-Trace-Id, but a client may, and AWS checks whatever it signed; the
-    request passed in holds exactly the client's SignedHeaders.  Everything
-    else (path, query, header and payload canonicalisation, string to sign,
-    key derivation) is botocore's unchanged."""
-
-    def headers_to_sign(self, request):
-        header_map = HTTPHeaders()
-        for name, value in request.headers.items():
-            header_map[name.lower()] = value
-        return header_map
+def _cf_skew_error(pr, skew_code):
+    i = pr.info
+    max_skew, now, amz = i["max_skew"], i["now"], i["amz"]
+    mins = int(max_skew // 60)
+    nows = now.strftime(AMZ_FMT)
+    if i["skew"] < 0:
+        bound = (now - datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
+        msg = "Signature expired: %s is now earlier than %s (%s - %d min.)" % (
+            amz, bound, nows, mins)
+    else:
+        bound = (now + datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
+        msg = "Signature not yet current: %s is still later than %s (%s + %d min.)" % (
+            amz, bound, nows, mins)
+    if skew_code == "RequestTimeTooSkewed":
+        msg = ("The difference between the request time and the current time is too "
+               "large. " + msg)
+    return err(403, skew_code, msg)
 
 
 def verify_sigv4(method, target, headers, body, scheme, credentials, now,
@@ -221,123 +261,40 @@ def verify_sigv4(method, target, headers, body, scheme, credentials, now,
 
     headers: list of (name, value) as received.  credentials: access key ->
     {"secret", "token"}.  now: aware datetime (the server's, possibly shifted).
-    Returns the access key; raises ApiError.  The canonical request, string to
-    sign and signature are computed by botocore's SigV4Auth over an AWSRequest
-    rebuilt from exactly the signed headers.
+    Returns the access key; raises ApiError.  The checks are sigv4check's,
+    in CloudFront's order and with its wording.
     """
-    lower = {}
-    for name, value in headers:
-        lower.setdefault(name.lower(), []).append(value)
-    authz = lower.get("authorization")
-    if not authz:
-        query = urlsplit(target).query
-        if "X-Amz-Signature=" in query or "X-Amz-Algorithm=" in query:
-            raise err(403, "AccessDenied", "Query-string (presigned) authentication "
-                      "is not supported by the stand-in.")
-        raise err(403, "MissingAuthenticationToken", "Missing Authentication Token")
-    if len(authz) > 1:
-        raise err(400, "IncompleteSignature", "More than one Authorization header.")
-    params = _auth_params(authz[0])
-    cred = params["Credential"].split("/")
-    if len(cred) != 5:
-        raise err(400, "IncompleteSignature",
-                  "Credential should be scoped to a valid region, service and terminator: "
-                  "'%s'" % params["Credential"])
-    access_key, cdate, cregion, cservice, term = cred
-    entry = credentials.get(access_key)
-    if entry is None:
-        raise err(403, "InvalidClientTokenId",
-                  "The security token included in the request is invalid.")
-    amz = lower.get("x-amz-date")
-    if not amz:
-        raise err(400, "IncompleteSignature", "Authorization header requires existence "
-                  "of either a 'X-Amz-Date' or a 'Date' header. Authorization=%s"
-                  % authz[0].split(",")[0])
-    amz = amz[0].strip()
     try:
-        amz_dt = datetime.datetime.strptime(amz, AMZ_FMT).replace(
-            tzinfo=datetime.timezone.utc)
-    except ValueError:
-        raise err(400, "IncompleteSignature",
-                  "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    if cdate != amz[:8]:
-        raise err(403, "SignatureDoesNotMatch",
-                  "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
-                  "of date from HTTP: '%s' != '%s', from '%s'." % (cdate, amz[:8], amz))
-    if cregion != region:
-        raise err(403, "SignatureDoesNotMatch",
-                  "Credential should be scoped to a valid region, not '%s'. " % cregion)
-    if cservice != service:
-        raise err(403, "SignatureDoesNotMatch",
-                  "Credential should be scoped to correct service: '%s'. " % service)
-    if term != "aws4_request":
-        raise err(403, "SignatureDoesNotMatch", "Credential should be scoped with a valid "
-                  "terminator: 'aws4_request', not '%s'. " % term)
-    signed = params["SignedHeaders"].split(";")
-    if signed != sorted(signed) or any(h != h.lower() or not h for h in signed):
-        raise err(403, "SignatureDoesNotMatch",
-                  "SignedHeaders must be lower case, sorted and separated by ';'.")
-    if "host" not in signed:
-        raise err(403, "SignatureDoesNotMatch",
-                  "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
-    for h in signed:
-        if h not in lower:
-            raise err(403, "SignatureDoesNotMatch",
-                      "The signed header '%s' is not present in the request." % h)
-    token = lower.get("x-amz-security-token")
-    want_token = entry.get("token")
-    if want_token:
-        if not token or token[0] != want_token:
-            raise err(403, "InvalidClientTokenId",
-                      "The security token included in the request is invalid.")
-        if "x-amz-security-token" not in signed:
-            raise err(403, "SignatureDoesNotMatch",
-                      "X-Amz-Security-Token is present but is not a SignedHeader.")
-    elif token:
-        raise err(403, "InvalidClientTokenId",
-                  "The security token included in the request is invalid.")
-    csha = lower.get("x-amz-content-sha256")
-    if csha and csha[0] != "UNSIGNED-PAYLOAD" and csha[0] != hashlib.sha256(body).hexdigest():
-        raise err(400, "XAmzContentSHA256Mismatch",
-                  "The provided 'x-amz-content-sha256' header does not match what was "
-                  "computed.")
-
-    host = lower["host"][0].strip()
-    req = AWSRequest(method=method, url="%s://%s%s" % (scheme, host, target),
-                     headers={}, data=body)
-    for name, value in headers:
-        if name.lower() in signed:
-            req.headers[name] = value          # HTTPHeaders: appends, keeps repeats
-    req.context["timestamp"] = amz
-    auth = _VerifyingSigV4Auth(Credentials(access_key, entry["secret"], want_token),
-                               service, region)
-    creq = auth.canonical_request(req)
-    sts = auth.string_to_sign(req, creq)
-    expected = auth.signature(sts, req)
-    if not hmac.compare_digest(expected, params["Signature"]):
-        raise err(403, "SignatureDoesNotMatch",
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your AWS Secret Access Key and signing method. Consult "
-                  "the service documentation for details.\n\nThe Canonical String for this "
-                  "request should have been\n'%s'\n\nThe String-to-Sign should have been\n"
-                  "'%s'\n" % (creq, sts))
-    skew = (amz_dt - now).total_seconds()
-    if abs(skew) > max_skew:
-        mins = int(max_skew // 60)
-        nows = now.strftime(AMZ_FMT)
-        if skew < 0:
-            bound = (now - datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
-            msg = "Signature expired: %s is now earlier than %s (%s - %d min.)" % (
-                amz, bound, nows, mins)
-        else:
-            bound = (now + datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
-            msg = "Signature not yet current: %s is still later than %s (%s + %d min.)" % (
-                amz, bound, nows, mins)
-        if skew_code == "RequestTimeTooSkewed":
-            msg = ("The difference between the request time and the current time is too "
-                   "large. " + msg)
-        raise err(403, skew_code, msg)
-    return access_key
+        p = sigv4check.parse_authorization(headers, target)
+        entry = credentials.get(p.access_key)
+        if entry is None:
+            raise sigv4check.Problem("unknown_key")
+        try:
+            sigv4check.parse_date(p)
+        except sigv4check.Problem as pr:
+            if pr.kind == "no_date":
+                raise err(400, "IncompleteSignature",
+                          "Authorization header requires existence of either a "
+                          "'X-Amz-Date' or a 'Date' header. Authorization=%s"
+                          % p.authorization.split(",")[0])
+            raise
+        sigv4check.check_scope(p, region, service)
+        sigv4check.check_signed_headers(p)
+        sigv4check.check_token(p, entry)
+        csha = p.first("x-amz-content-sha256")
+        if (csha and csha != "UNSIGNED-PAYLOAD"
+                and csha != hashlib.sha256(body).hexdigest()):
+            raise err(400, "XAmzContentSHA256Mismatch",
+                      "The provided 'x-amz-content-sha256' header does not match what "
+                      "was computed.")
+        sigv4check.check_signature(p, method, target, body, scheme, entry)
+    except sigv4check.Problem as pr:
+        raise _cf_auth_error(pr, service, region)
+    try:
+        sigv4check.check_skew(p, now, max_skew)
+    except sigv4check.Problem as pr:
+        raise _cf_skew_error(pr, skew_code)
+    return p.access_key
 
 
 # ---------------------------------------------------------------- request body

@@ -40,6 +40,9 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+import s3
+import s3control
+import s3store
 import sigv4check
 
 API_VERSION = "2020-05-31"
@@ -70,7 +73,10 @@ DEFAULT_CONFIG = {
     "list_max_items": 100,                    # default and maximum MaxItems
 }
 
-OPS = ("create", "get", "list", "other")
+DEFAULT_CONFIG.update(copy.deepcopy(s3control.DEFAULT_CONFIG))
+
+# "s3" matches every S3 op
+OPS = ("create", "get", "list", "other") + s3.OPS + ("s3",)
 ACTIONS = {"create": "CreateInvalidation", "get": "GetInvalidation",
            "list": "ListInvalidations", "other": "Unknown"}
 
@@ -80,6 +86,9 @@ FAULTS = {
     "too_many": False, "error": False, "reset": False, "hang": False,
     "delay": True, "slow": True, "lost201": True, "huge": False,
     "garbage": False, "bad_length": True,
+    # mostly for S3: RequestTimeout, ConditionalRequestConflict, a response
+    # lost after the request was handled, and a request held before it is
+    "request_timeout": False, "conflict": False, "lost": True, "hold": True,
 }
 DEFAULT_CHAOS_FAULTS = ["503", "500", "throttle", "reset", "lost201",
                         "bad_length", "garbage", "slow"]
@@ -422,6 +431,9 @@ def normalize_fault(spec, op=None):
         spec["op"] = "create"
     if spec.get("op") is not None and spec["op"] not in OPS:
         raise ValueError("unknown op %r (known: %s)" % (spec["op"], ", ".join(OPS)))
+    if spec.get("action") is not None and spec["action"] not in s3.ACTION_OPS:
+        raise ValueError("unknown S3 action %r (known: %s)"
+                         % (spec["action"], ", ".join(s3.ACTION_OPS)))
     spec.setdefault("op", None)
     spec.setdefault("process", FAULTS[name])
     count = int(spec.get("count", 1))
@@ -444,6 +456,7 @@ class App:
 
     def _clear_state(self):
         self.invalidations = {}      # id -> Invalidation
+        self.s3 = s3store.Store()    # objects and uploads; buckets are config
         self.seq = 0
         self.requests = []
         self.req_seq = 0
@@ -489,6 +502,8 @@ class App:
                 if value not in ("InvalidArgument", "InvalidationBatchAlreadyExists"):
                     raise ValueError("caller_reference_conflict: InvalidArgument or "
                                      "InvalidationBatchAlreadyExists")
+            elif key in s3control.DEFAULT_CONFIG:
+                value = s3control.check_config(key, value)
             elif key == "skew_error_code":
                 if value not in ("SignatureDoesNotMatch", "RequestTimeTooSkewed"):
                     raise ValueError("skew_error_code: SignatureDoesNotMatch or "
@@ -499,6 +514,9 @@ class App:
     def configure(self, update):
         with self.lock:
             self.config = self._merged(self.config, update)
+            for bucket in list(self.s3.objects):
+                if bucket not in self.config["buckets"]:
+                    self.s3.drop_bucket(bucket)
             return self.public_config()
 
     def public_config(self):
@@ -539,10 +557,17 @@ class App:
             self.chaos_rng = random.Random(seed)
             return copy.deepcopy(self.chaos)
 
-    def take_fault(self, op):
+    @staticmethod
+    def _fault_matches(f, op, action):
+        return ((f["op"] is None or f["op"] == op
+                 or (f["op"] == "s3" and op.startswith("s3:")))
+                and f.get("action") in (None, action))
+
+    def take_fault(self, op, action=None):
+        """The fault for a request of op (and S3 action), if one is due."""
         with self.lock:
             for i, f in enumerate(self.faults):
-                if f["op"] is None or f["op"] == op:
+                if self._fault_matches(f, op, action):
                     f["count"] -= 1
                     if f["count"] <= 0:
                         del self.faults[i]
@@ -550,12 +575,13 @@ class App:
                     out["source"] = "queue"
                     return out
             ch = self.chaos
-            if ch and (ch["op"] is None or ch["op"] == op):
+            if ch and self._fault_matches({"op": ch["op"]}, op, action):
                 ch["considered"] += 1
                 # always draw twice so the sequence depends on the seed only
                 hit = self.chaos_rng.random() < ch["rate"]
                 pick = self.chaos_rng.randrange(len(ch["faults"]))
-                candidates = [f for f in ch["faults"] if f["op"] in (None, op)]
+                candidates = [f for f in ch["faults"]
+                              if self._fault_matches(f, op, action)]
                 if hit and candidates:
                     ch["injected"] += 1
                     f = candidates[pick % len(candidates)]
@@ -839,6 +865,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self):
         t0 = time.monotonic()
         split = urlsplit(self.path)
+        if not split.path.startswith("/__standin") and s3.is_s3(split.path, self.headers):
+            return self.dispatch_s3(split, t0)
         try:
             body = self.read_body()
         except (ValueError, OSError):
@@ -859,7 +887,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif self.command == "GET":
                 op = "list"
         entry = {"time": iso_ms(datetime.datetime.now(datetime.timezone.utc)),
-                 "method": self.command, "path": self.path, "operation": op,
+                 "service": "cloudfront", "method": self.command, "path": self.path, "operation": op,
                  "distribution": dist, "request_id": request_id,
                  "client": "%s:%s" % self.client_address[:2],
                  "access_key": None, "signature_ok": None, "auth_error": None,
@@ -889,6 +917,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
             self.app.record(entry)
+
+    def dispatch_s3(self, split, t0):
+        """An S3 request: routed (and a conditional write's in-flight window
+        opened) before its body is read, then answered by s3.run."""
+        req = s3.Request(self, split, iso_ms(datetime.datetime.now(datetime.timezone.utc)))
+        try:
+            body = self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        fault = self.app.take_fault(req.op, req.action)
+        if fault:
+            req.entry["fault"] = fault["fault"]
+            req.entry["fault_source"] = fault["source"]
+        try:
+            s3.run(self, req, body, fault)
+        except (Dropped, OSError):
+            raise
+        except Exception as e:
+            log.exception("stand-in bug while handling %s %s", self.command, self.path)
+            req.entry["status"], req.entry["error_code"] = 500, "StandInBug"
+            req.entry["detail"] = "stand-in bug: %r" % e
+            self.close_connection = True
+            try:
+                s3.bug_reply(self, req, req.entry["detail"])
+            except OSError:
+                pass
+        finally:
+            req.entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
+            self.app.record(req.entry)
+
+    def dribble(self, data, seconds):
+        """Write data in about 20 pieces a second over seconds."""
+        steps = max(1, min(len(data), int(seconds * 20)))
+        chunk = -(-len(data) // steps)
+        for i in range(0, len(data), chunk):
+            self.wfile.write(data[i:i + chunk])
+            self.wait(seconds / steps)
 
     def process(self, op, dist, inv_id, split, body, request_id, entry):
         app = self.app
@@ -930,6 +996,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not fault:
             return finish(self.process(op, dist, inv_id, split, body, request_id, entry))
         name = fault["fault"]
+        if name == "hold":
+            self.wait(fault.get("seconds", 2))
+            return finish(self.process(op, dist, inv_id, split, body, request_id, entry))
         reply = None
         if fault["process"] or name in ("delay", "slow"):
             reply = self.process(op, dist, inv_id, split, body, request_id, entry)
@@ -958,6 +1027,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "cloudfront:%s on resource: arn:aws:cloudfront::123456789012:distribution/%s "
                 "because no identity-based policy allows the cloudfront:%s action"
                 % (action, dist or "", action), "Sender")
+        if name == "request_timeout":
+            return fault_error(400, "RequestTimeout", "Your socket connection to the "
+                               "server was not read from or written to within the "
+                               "timeout period.", "Sender")
+        if name == "conflict":
+            return fault_error(409, "ConditionalRequestConflict", "A conflicting "
+                               "conditional operation is currently in progress against "
+                               "this resource. Please try again.", "Sender")
         if name == "too_many":
             return fault_error(400, "TooManyInvalidationsInProgress",
                                "Processing your request will cause you to exceed the "
@@ -967,7 +1044,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return fault_error(status, fault.get("code", "InternalError"),
                                fault.get("message", "Injected error."),
                                fault.get("type", "Receiver" if status >= 500 else "Sender"))
-        if name in ("reset", "lost201"):
+        if name in ("reset", "lost201", "lost"):
             entry["status"] = "reset"
             self.drop(rst=True)
         if name == "hang":
@@ -981,14 +1058,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"] = reply.status
             entry["error_code"] = reply.code
             head, body_bytes = self.raw_response(reply, request_id)
-            data = head + body_bytes
-            seconds = float(fault.get("seconds", 3))
-            steps = max(1, min(len(data), int(seconds * 20)))
-            chunk = -(-len(data) // steps)
-            for i in range(0, len(data), chunk):
-                self.wfile.write(data[i:i + chunk])
-                self.wait(seconds / steps)
-            return
+            return self.dribble(head + body_bytes, float(fault.get("seconds", 3)))
         default_status = 201 if op == "create" else 200
         if name == "garbage":
             status = int(fault.get("status", reply.status if reply else default_status))
@@ -1077,6 +1147,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = {"ok": True}
             elif path == "/__standin/complete" and method == "POST":
                 out = {"completed": app.complete(data.get("id"), data.get("distribution"))}
+            elif path.startswith("/__standin/s3/"):
+                out = s3control.control(app, method, path, qs, data)
+                if isinstance(out, bytes):
+                    return self.control_raw(200, out)
             elif path == "/__standin/clock":
                 if method == "POST":
                     if "at" in data:
@@ -1092,13 +1166,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.control_reply(404, {"error": "no such control endpoint %s %s"
                                                 % (self.command, path)})
             return self.control_reply(200, out)
+        except s3control.NoEndpoint as e:
+            return self.control_reply(404, {"error": str(e)})
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             return self.control_reply(400, {"error": str(e)})
 
     def control_reply(self, status, obj):
-        data = json.dumps(obj, indent=1).encode()
-        hdr = ("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-               % (status, REASONS.get(status, "X"), len(data)))
+        self.control_raw(status, json.dumps(obj, indent=1).encode(), "application/json")
+
+    def control_raw(self, status, data, ctype="application/octet-stream"):
+        hdr = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+               % (status, REASONS.get(status, "X"), ctype, len(data)))
         if self.close_connection:
             hdr += "Connection: close\r\n"
         self.wfile.write(hdr.encode() + b"\r\n" + data)

@@ -205,6 +205,9 @@ def head_object(ctx):
 
 
 def delete_object(ctx):
+    if _delete_refused(ctx.cfg["buckets"][ctx.bucket], ctx.key):
+        raise Bad(403, "AccessDenied", "Access Denied",
+                  detail="refuse_delete covers %s" % ctx.key)
     existed = ctx.store.delete(ctx.bucket, ctx.key, ctx.header("if-match"))
     ctx.entry["deleted"] = [ctx.key] if existed else []
     return Reply(204)

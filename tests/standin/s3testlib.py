@@ -4,6 +4,7 @@ client, raw signed requests, and extra headers for operations that Debian's
 botocore does not model yet (If-None-Match / If-Match on PutObject, added to
 the S3 model in 2024)."""
 
+import atexit
 import contextlib
 import hashlib
 import http.client
@@ -72,18 +73,29 @@ def extra_headers(client, operation, headers):
         client.meta.events.unregister(event, add)
 
 
+_shared = []
+
+
+def shared_standin():
+    """One stand-in for every test class of a process (each test resets
+    it): starting one costs about a second."""
+    if not _shared:
+        _shared.append(StandIn())
+        atexit.register(_shared[0].stop)
+    return _shared[0]
+
+
 class S3TestCase(unittest.TestCase):
     cf = None
 
     @classmethod
     def setUpClass(cls):
-        cls.cf = StandIn()
+        cls.cf = shared_standin()
         cls.c = cls.cf.s3_client()
 
     @classmethod
     def tearDownClass(cls):
         close_client(cls.c)
-        cls.cf.stop()
 
     def setUp(self):
         self.cf.reset(config=True)

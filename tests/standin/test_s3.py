@@ -130,6 +130,9 @@ class TestObjects(S3TestCase):
         self.assertNotIn("Deleted", r)                   # quiet: errors only
         self.assertEqual([e["Key"] for e in r["Errors"]], ["keep/c"])
         self.assertEqual([o["key"] for o in self.cf.objects()], ["keep/c"])
+        with self.assertRaises(ClientError) as ctx:
+            self.c.delete_object(Bucket=BUCKET, Key="keep/c")
+        self.assertCode(ctx, "AccessDenied", 403)
 
     def test_delete_objects_limits_and_digest(self):
         self.cf.put_objects({"k%04d" % i: "x" for i in range(1001)})

@@ -326,8 +326,11 @@ def _upload(ctx):
 
 
 def upload_part(ctx):
-    number = _int_param(ctx.q, "partNumber", None, 1, MAX_PART_NUMBER,
-                        "Part number must be an integer between 1 and 10000, inclusive")
+    message = "Part number must be an integer between 1 and 10000, inclusive"
+    number = _int_param(ctx.q, "partNumber", None, 1, MAX_PART_NUMBER, message)
+    if number is None:
+        raise Bad(400, "InvalidArgument", message, ArgumentName="partNumber",
+                  ArgumentValue="")
     up = _upload(ctx)
     given = _check_integrity(ctx)
     alg = up.checksum_algorithm

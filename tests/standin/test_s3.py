@@ -10,8 +10,7 @@ import hashlib
 import os
 import unittest
 
-from s3testlib import (ACCESS_KEY, BUCKET, MiB, ClientError, S3TestCase,  # noqa: F401
-                       error_fields)
+from s3testlib import BUCKET, ClientError, S3TestCase
 from s3checks import checksum
 
 

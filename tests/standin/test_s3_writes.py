@@ -17,8 +17,8 @@ import unittest
 import botocore.exceptions
 import botocore.parsers
 
-from s3testlib import (ACCESS_KEY, BUCKET, MiB, SECRET_KEY, ClientError,  # noqa: F401
-                       S3TestCase, Signer, extra_headers)
+from s3testlib import (ACCESS_KEY, BUCKET, MiB, SECRET_KEY, ClientError, S3TestCase,
+                       Signer, extra_headers)
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from s3checks import checksum
@@ -56,42 +56,46 @@ class TestConditionalWrites(S3TestCase):
         self.assertCode(ctx, "NoSuchKey", 404)                       # the user guide
         self.assertEqual([o["key"] for o in self.cf.objects()], ["state"])
 
-    def test_overlapping_conditional_writes_conflict(self):
-        """A write held in flight while another commits answers 409."""
-        self.cf.inject({"fault": "hold", "seconds": 0.8}, op="s3:put")
-        out = {}
+    def held_write(self, seconds, out):
+        """Start a conditional PutObject that the stand-in holds in flight
+        for seconds; returns its thread once the hold has begun."""
+        c = self.client()
+        self.cf.inject({"fault": "hold", "seconds": seconds}, op="s3:put")
 
-        def slow_writer():
-            c = self.client()
+        def write():
             try:
-                out["slow"] = self.put_if("lock", b"slow", CREATE, client=c)
+                out["held"] = self.put_if("lock", b"held", CREATE, client=c)
             except ClientError as e:
-                out["slow"] = e
-        t = threading.Thread(target=slow_writer)
+                out["held"] = e
+        t = threading.Thread(target=write)
         t.start()
         deadline = time.monotonic() + 5
         while self.cf.faults() and time.monotonic() < deadline:
-            time.sleep(0.02)                  # the slow write has taken its hold
-        fast = self.put_if("lock", b"fast", CREATE, client=self.client())
+            time.sleep(0.02)                  # taken: the hold has begun
+        self.assertEqual(self.cf.faults(), [])
+        return t
+
+    def test_overlapping_conditional_writes_conflict(self):
+        """A write held in flight while another commits answers 409."""
+        out, other = {}, self.client()
+        t = self.held_write(1.0, out)
+        fast = self.put_if("lock", b"fast", CREATE, client=other)
         t.join()
         self.assertEqual(fast["ResponseMetadata"]["HTTPStatusCode"], 200)
-        self.assertEqual(out["slow"].response["Error"]["Code"], "ConditionalRequestConflict")
-        self.assertEqual(out["slow"].response["ResponseMetadata"]["HTTPStatusCode"], 409)
+        self.assertEqual(out["held"].response["Error"]["Code"], "ConditionalRequestConflict")
+        self.assertEqual(out["held"].response["ResponseMetadata"]["HTTPStatusCode"], 409)
         self.assertEqual(self.cf.object_bytes("lock"), b"fast")
         # without overlap the same write is a plain 412
         with self.assertRaises(ClientError) as ctx:
             self.put_if("lock", b"late", CREATE)
         self.assertCode(ctx, "PreconditionFailed", 412)
-        # the setting off: overlap is judged at commit only
+        # the setting off: only the condition at commit counts
         self.cf.configure(s3_conflict_on_overlap=False)
-        self.cf.inject({"fault": "hold", "seconds": 0.3}, op="s3:put")
-        t = threading.Thread(target=slow_writer)
-        t.start()
-        while self.cf.faults():
-            time.sleep(0.02)
-        self.c.delete_object(Bucket=BUCKET, Key="lock")
+        t = self.held_write(1.0, out)
+        other.delete_object(Bucket=BUCKET, Key="lock")
         t.join()
-        self.assertEqual(out["slow"]["ResponseMetadata"]["HTTPStatusCode"], 200)
+        self.assertEqual(out["held"]["ResponseMetadata"]["HTTPStatusCode"], 200)
+        self.assertEqual(self.cf.object_bytes("lock"), b"held")
 
     def test_a_slow_body_overlaps_too(self):
         """The window opens with the request line: a body still arriving
@@ -303,13 +307,17 @@ class TestFaults(S3TestCase):
         with self.assertRaises(botocore.exceptions.ReadTimeoutError):
             c.get_object(Bucket=BUCKET, Key="k")
         self.assertLess(time.monotonic() - t0, 0.95)
+        deadline = time.monotonic() + 5       # logged when the hang ends
+        while not self.cf.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertEqual(self.cf.log()[-1]["status"], "hang")
         for fault in ("slow", "delay", "hold"):
             with self.subTest(fault=fault):
-                self.cf.inject({"fault": fault, "seconds": 0.3}, op="s3:put")
+                # slow writes its last piece a step (1/20 s) before the end
+                self.cf.inject({"fault": fault, "seconds": 0.4}, op="s3:put")
                 t0 = time.monotonic()
                 self.put("k", fault.encode())
-                self.assertGreaterEqual(time.monotonic() - t0, 0.28)
+                self.assertGreaterEqual(time.monotonic() - t0, 0.3)
                 self.assertEqual(self.cf.object_bytes("k"), fault.encode())
 
     def test_garbage_huge_bad_length(self):

@@ -387,5 +387,42 @@ class TestAuth(S3TestCase):
         self.assertEqual([e["service"] for e in self.cf.log()], ["cloudfront", "s3"])
 
 
+
+class TestControl(S3TestCase):
+    def test_buckets_objects_and_reset(self):
+        from standin import StandInError
+        self.cf.create_bucket("site", region="eu-west-1", refuse_delete=["keep/"])
+        self.assertEqual([(b["name"], b["region"], b["refuse_delete"])
+                          for b in self.cf.buckets()],
+                         [(BUCKET, "us-east-1", []), ("site", "eu-west-1", ["keep/"])])
+        o = self.cf.put_object("a.html", "<p>", bucket="site",
+                               headers={"Content-Type": "text/html", "x-amz-meta-h": "1"})
+        self.assertEqual((o["headers"]["content-type"], o["metadata"], o["etag"]),
+                         ("text/html", {"x-amz-meta-h": "1"},
+                          '"%s"' % hashlib.md5(b"<p>").hexdigest()))
+        self.assertEqual(self.cf.buckets()[1]["objects"], 1)
+        for bad in [lambda: self.cf.create_bucket("Bad_Name"),
+                    lambda: self.cf.create_bucket("site", colour="red"),
+                    lambda: self.cf.create_bucket("site", refuse=["s3:nope"]),
+                    lambda: self.cf.create_bucket("2020-05-31"),
+                    lambda: self.cf.objects("no-such-bucket"),
+                    lambda: self.cf.object_bytes("missing", bucket="site"),
+                    lambda: self.cf.inject("503", op="s3:nope"),
+                    lambda: self.cf.inject({"fault": "500", "action": "Nope"}),
+                    lambda: self.cf.call("GET", "s3/nothing")]:
+            with self.assertRaises(StandInError):
+                bad()
+        self.assertTrue(self.cf.delete_object("a.html", bucket="site"))
+        self.cf.put_object("b", "x", bucket="site")
+        self.cf.delete_bucket("site")
+        self.assertEqual([b["name"] for b in self.cf.buckets()], [BUCKET])
+        self.cf.create_bucket("site")
+        self.assertEqual(self.cf.objects("site"), [])        # dropped with the bucket
+        self.cf.put_object("c", "x")
+        self.cf.reset(config=True)
+        self.assertEqual(([b["name"] for b in self.cf.buckets()], self.cf.objects()),
+                         ([BUCKET], []))
+
+
 if __name__ == "__main__":
     unittest.main()

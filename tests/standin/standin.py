@@ -12,7 +12,7 @@ The same server speaks S3 (path-style, https://127.0.0.1:PORT/BUCKET/KEY):
 
         cf.create_bucket("site", region="eu-west-1")
         cf.inject("503", op="s3:put")
-        ... cfwatch --s3-endpoint cf.endpoint ...
+        ... run cfwatch with its S3 endpoint at cf.endpoint ...
         assert [o["key"] for o in cf.objects("site")] == ["index.html"]
 
 Control calls use urllib + ssl only (verified against the stand-in's CA), so

@@ -19,7 +19,6 @@ import copy
 import datetime
 import email.utils
 import hashlib
-import hmac
 import http.server
 import json
 import logging
@@ -41,10 +40,10 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.compat import HTTPHeaders
-from botocore.credentials import Credentials
+import s3
+import s3control
+import s3store
+import sigv4check
 
 API_VERSION = "2020-05-31"
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
@@ -74,7 +73,10 @@ DEFAULT_CONFIG = {
     "list_max_items": 100,                    # default and maximum MaxItems
 }
 
-OPS = ("create", "get", "list", "other")
+DEFAULT_CONFIG.update(copy.deepcopy(s3control.DEFAULT_CONFIG))
+
+# "s3" matches every S3 op
+OPS = ("create", "get", "list", "other") + s3.OPS + ("s3",)
 ACTIONS = {"create": "CreateInvalidation", "get": "GetInvalidation",
            "list": "ListInvalidations", "other": "Unknown"}
 
@@ -84,6 +86,9 @@ FAULTS = {
     "too_many": False, "error": False, "reset": False, "hang": False,
     "delay": True, "slow": True, "lost201": True, "huge": False,
     "garbage": False, "bad_length": True,
+    # mostly for S3: RequestTimeout, ConditionalRequestConflict, a response
+    # lost after the request was handled, and a request held before it is
+    "request_timeout": False, "conflict": False, "lost": True, "hold": True,
 }
 DEFAULT_CHAOS_FAULTS = ["503", "500", "throttle", "reset", "lost201",
                         "bad_length", "garbage", "slow"]
@@ -180,38 +185,82 @@ def error_reply(e, request_id):
 
 # ---------------------------------------------------------------- SigV4
 
-def _auth_params(value):
-    if not value.startswith("AWS4-HMAC-SHA256 "):
-        raise err(400, "IncompleteSignature",
-                  "Authorization header requires 'Credential' parameter. Authorization "
-                  "header requires 'Signature' parameter. Authorization header requires "
-                  "'SignedHeaders' parameter. Authorization=%s" % value.split(" ")[0])
-    params = {}
-    for part in value[len("AWS4-HMAC-SHA256 "):].split(","):
-        k, sep, v = part.strip().partition("=")
-        if sep:
-            params[k.strip()] = v.strip()
-    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if not params.get(k)]
-    if missing:
-        raise err(400, "IncompleteSignature",
-                  " ".join("Authorization header requires '%s' parameter." % k
-                           for k in missing) + " Authorization=AWS4-HMAC-SHA256")
-    return params
+def _cf_auth_error(pr, service, region):
+    """CloudFront's wording for a failed SigV4 check (sigv4check.Problem)."""
+    i, k = pr.info, pr.kind
+    if k == "presigned":
+        return err(403, "AccessDenied", "Query-string (presigned) authentication "
+                   "is not supported by the stand-in.")
+    if k == "missing":
+        return err(403, "MissingAuthenticationToken", "Missing Authentication Token")
+    if k == "malformed" and i["why"] == "more than one Authorization header":
+        return err(400, "IncompleteSignature", "More than one Authorization header.")
+    if k == "malformed":
+        auth = (i["value"].split(" ")[0] if i["why"] == "algorithm"
+                else "AWS4-HMAC-SHA256")
+        return err(400, "IncompleteSignature",
+                   " ".join("Authorization header requires '%s' parameter." % m
+                            for m in i["missing"]) + " Authorization=%s" % auth)
+    if k == "credential":
+        return err(400, "IncompleteSignature",
+                   "Credential should be scoped to a valid region, service and "
+                   "terminator: '%s'" % i["credential"])
+    if k in ("unknown_key", "token_bad"):
+        return err(403, "InvalidClientTokenId",
+                   "The security token included in the request is invalid.")
+    if k == "bad_date":
+        return err(400, "IncompleteSignature", "X-Amz-Date must be in the ISO8601 "
+                   "Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    if k == "scope_date":
+        return err(403, "SignatureDoesNotMatch",
+                   "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+                   "version of date from HTTP: '%s' != '%s', from '%s'."
+                   % (i["date"], i["amz"][:8], i["amz"]))
+    messages = {
+        "region": "Credential should be scoped to a valid region, not '%s'. "
+                  % i.get("got"),
+        "service": "Credential should be scoped to correct service: '%s'. " % service,
+        "terminator": "Credential should be scoped with a valid terminator: "
+                      "'aws4_request', not '%s'. " % i.get("got"),
+        "signed_headers": "SignedHeaders must be lower case, sorted and separated "
+                          "by ';'.",
+        "host_unsigned": "'Host' or ':authority' must be a 'SignedHeader' in the "
+                         "AWS Authorization.",
+        "header_absent": "The signed header '%s' is not present in the request."
+                         % i.get("header"),
+        "token_unsigned": "X-Amz-Security-Token is present but is not a "
+                          "SignedHeader.",
+    }
+    if k in messages:
+        return err(403, "SignatureDoesNotMatch", messages[k])
+    if k == "signature":
+        return err(403, "SignatureDoesNotMatch",
+                   "The request signature we calculated does not match the signature "
+                   "you provided. Check your AWS Secret Access Key and signing method. "
+                   "Consult the service documentation for details.\n\nThe Canonical "
+                   "String for this request should have been\n'%s'\n\nThe "
+                   "String-to-Sign should have been\n'%s'\n"
+                   % (i["canonical_request"], i["string_to_sign"]))
+    raise AssertionError("unmapped SigV4 problem %s" % k)
 
 
-class _VerifyingSigV4Auth(SigV4Auth):
-    """botocore's SigV4Auth, except that it takes the headers to sign from the
-    request as given.  botocore's own signer never signs Expect, User-Agent or
-    X-Amzn-Trace-Id, but a client may, and AWS checks whatever it signed; the
-    request passed in holds exactly the client's SignedHeaders.  Everything
-    else (path, query, header and payload canonicalisation, string to sign,
-    key derivation) is botocore's unchanged."""
-
-    def headers_to_sign(self, request):
-        header_map = HTTPHeaders()
-        for name, value in request.headers.items():
-            header_map[name.lower()] = value
-        return header_map
+def _cf_skew_error(pr, skew_code):
+    i = pr.info
+    max_skew, now, amz = i["max_skew"], i["now"], i["amz"]
+    mins = int(max_skew // 60)
+    nows = now.strftime(AMZ_FMT)
+    if i["skew"] < 0:
+        bound = (now - datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
+        msg = "Signature expired: %s is now earlier than %s (%s - %d min.)" % (
+            amz, bound, nows, mins)
+    else:
+        bound = (now + datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
+        msg = "Signature not yet current: %s is still later than %s (%s + %d min.)" % (
+            amz, bound, nows, mins)
+    if skew_code == "RequestTimeTooSkewed":
+        msg = ("The difference between the request time and the current time is too "
+               "large. " + msg)
+    return err(403, skew_code, msg)
 
 
 def verify_sigv4(method, target, headers, body, scheme, credentials, now,
@@ -221,123 +270,40 @@ def verify_sigv4(method, target, headers, body, scheme, credentials, now,
 
     headers: list of (name, value) as received.  credentials: access key ->
     {"secret", "token"}.  now: aware datetime (the server's, possibly shifted).
-    Returns the access key; raises ApiError.  The canonical request, string to
-    sign and signature are computed by botocore's SigV4Auth over an AWSRequest
-    rebuilt from exactly the signed headers.
+    Returns the access key; raises ApiError.  The checks are sigv4check's,
+    in CloudFront's order and with its wording.
     """
-    lower = {}
-    for name, value in headers:
-        lower.setdefault(name.lower(), []).append(value)
-    authz = lower.get("authorization")
-    if not authz:
-        query = urlsplit(target).query
-        if "X-Amz-Signature=" in query or "X-Amz-Algorithm=" in query:
-            raise err(403, "AccessDenied", "Query-string (presigned) authentication "
-                      "is not supported by the stand-in.")
-        raise err(403, "MissingAuthenticationToken", "Missing Authentication Token")
-    if len(authz) > 1:
-        raise err(400, "IncompleteSignature", "More than one Authorization header.")
-    params = _auth_params(authz[0])
-    cred = params["Credential"].split("/")
-    if len(cred) != 5:
-        raise err(400, "IncompleteSignature",
-                  "Credential should be scoped to a valid region, service and terminator: "
-                  "'%s'" % params["Credential"])
-    access_key, cdate, cregion, cservice, term = cred
-    entry = credentials.get(access_key)
-    if entry is None:
-        raise err(403, "InvalidClientTokenId",
-                  "The security token included in the request is invalid.")
-    amz = lower.get("x-amz-date")
-    if not amz:
-        raise err(400, "IncompleteSignature", "Authorization header requires existence "
-                  "of either a 'X-Amz-Date' or a 'Date' header. Authorization=%s"
-                  % authz[0].split(",")[0])
-    amz = amz[0].strip()
     try:
-        amz_dt = datetime.datetime.strptime(amz, AMZ_FMT).replace(
-            tzinfo=datetime.timezone.utc)
-    except ValueError:
-        raise err(400, "IncompleteSignature",
-                  "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    if cdate != amz[:8]:
-        raise err(403, "SignatureDoesNotMatch",
-                  "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
-                  "of date from HTTP: '%s' != '%s', from '%s'." % (cdate, amz[:8], amz))
-    if cregion != region:
-        raise err(403, "SignatureDoesNotMatch",
-                  "Credential should be scoped to a valid region, not '%s'. " % cregion)
-    if cservice != service:
-        raise err(403, "SignatureDoesNotMatch",
-                  "Credential should be scoped to correct service: '%s'. " % service)
-    if term != "aws4_request":
-        raise err(403, "SignatureDoesNotMatch", "Credential should be scoped with a valid "
-                  "terminator: 'aws4_request', not '%s'. " % term)
-    signed = params["SignedHeaders"].split(";")
-    if signed != sorted(signed) or any(h != h.lower() or not h for h in signed):
-        raise err(403, "SignatureDoesNotMatch",
-                  "SignedHeaders must be lower case, sorted and separated by ';'.")
-    if "host" not in signed:
-        raise err(403, "SignatureDoesNotMatch",
-                  "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
-    for h in signed:
-        if h not in lower:
-            raise err(403, "SignatureDoesNotMatch",
-                      "The signed header '%s' is not present in the request." % h)
-    token = lower.get("x-amz-security-token")
-    want_token = entry.get("token")
-    if want_token:
-        if not token or token[0] != want_token:
-            raise err(403, "InvalidClientTokenId",
-                      "The security token included in the request is invalid.")
-        if "x-amz-security-token" not in signed:
-            raise err(403, "SignatureDoesNotMatch",
-                      "X-Amz-Security-Token is present but is not a SignedHeader.")
-    elif token:
-        raise err(403, "InvalidClientTokenId",
-                  "The security token included in the request is invalid.")
-    csha = lower.get("x-amz-content-sha256")
-    if csha and csha[0] != "UNSIGNED-PAYLOAD" and csha[0] != hashlib.sha256(body).hexdigest():
-        raise err(400, "XAmzContentSHA256Mismatch",
-                  "The provided 'x-amz-content-sha256' header does not match what was "
-                  "computed.")
-
-    host = lower["host"][0].strip()
-    req = AWSRequest(method=method, url="%s://%s%s" % (scheme, host, target),
-                     headers={}, data=body)
-    for name, value in headers:
-        if name.lower() in signed:
-            req.headers[name] = value          # HTTPHeaders: appends, keeps repeats
-    req.context["timestamp"] = amz
-    auth = _VerifyingSigV4Auth(Credentials(access_key, entry["secret"], want_token),
-                               service, region)
-    creq = auth.canonical_request(req)
-    sts = auth.string_to_sign(req, creq)
-    expected = auth.signature(sts, req)
-    if not hmac.compare_digest(expected, params["Signature"]):
-        raise err(403, "SignatureDoesNotMatch",
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your AWS Secret Access Key and signing method. Consult "
-                  "the service documentation for details.\n\nThe Canonical String for this "
-                  "request should have been\n'%s'\n\nThe String-to-Sign should have been\n"
-                  "'%s'\n" % (creq, sts))
-    skew = (amz_dt - now).total_seconds()
-    if abs(skew) > max_skew:
-        mins = int(max_skew // 60)
-        nows = now.strftime(AMZ_FMT)
-        if skew < 0:
-            bound = (now - datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
-            msg = "Signature expired: %s is now earlier than %s (%s - %d min.)" % (
-                amz, bound, nows, mins)
-        else:
-            bound = (now + datetime.timedelta(seconds=max_skew)).strftime(AMZ_FMT)
-            msg = "Signature not yet current: %s is still later than %s (%s + %d min.)" % (
-                amz, bound, nows, mins)
-        if skew_code == "RequestTimeTooSkewed":
-            msg = ("The difference between the request time and the current time is too "
-                   "large. " + msg)
-        raise err(403, skew_code, msg)
-    return access_key
+        p = sigv4check.parse_authorization(headers, target)
+        entry = credentials.get(p.access_key)
+        if entry is None:
+            raise sigv4check.Problem("unknown_key")
+        try:
+            sigv4check.parse_date(p)
+        except sigv4check.Problem as pr:
+            if pr.kind == "no_date":
+                raise err(400, "IncompleteSignature",
+                          "Authorization header requires existence of either a "
+                          "'X-Amz-Date' or a 'Date' header. Authorization=%s"
+                          % p.authorization.split(",")[0])
+            raise
+        sigv4check.check_scope(p, region, service)
+        sigv4check.check_signed_headers(p)
+        sigv4check.check_token(p, entry)
+        csha = p.first("x-amz-content-sha256")
+        if (csha and csha != "UNSIGNED-PAYLOAD"
+                and csha != hashlib.sha256(body).hexdigest()):
+            raise err(400, "XAmzContentSHA256Mismatch",
+                      "The provided 'x-amz-content-sha256' header does not match what "
+                      "was computed.")
+        sigv4check.check_signature(p, method, target, body, scheme, entry)
+    except sigv4check.Problem as pr:
+        raise _cf_auth_error(pr, service, region)
+    try:
+        sigv4check.check_skew(p, now, max_skew)
+    except sigv4check.Problem as pr:
+        raise _cf_skew_error(pr, skew_code)
+    return p.access_key
 
 
 # ---------------------------------------------------------------- request body
@@ -465,6 +431,9 @@ def normalize_fault(spec, op=None):
         spec["op"] = "create"
     if spec.get("op") is not None and spec["op"] not in OPS:
         raise ValueError("unknown op %r (known: %s)" % (spec["op"], ", ".join(OPS)))
+    if spec.get("action") is not None and spec["action"] not in s3.ACTION_OPS:
+        raise ValueError("unknown S3 action %r (known: %s)"
+                         % (spec["action"], ", ".join(s3.ACTION_OPS)))
     spec.setdefault("op", None)
     spec.setdefault("process", FAULTS[name])
     count = int(spec.get("count", 1))
@@ -487,6 +456,7 @@ class App:
 
     def _clear_state(self):
         self.invalidations = {}      # id -> Invalidation
+        self.s3 = s3store.Store()    # objects and uploads; buckets are config
         self.seq = 0
         self.requests = []
         self.req_seq = 0
@@ -532,6 +502,8 @@ class App:
                 if value not in ("InvalidArgument", "InvalidationBatchAlreadyExists"):
                     raise ValueError("caller_reference_conflict: InvalidArgument or "
                                      "InvalidationBatchAlreadyExists")
+            elif key in s3control.DEFAULT_CONFIG:
+                value = s3control.check_config(key, value)
             elif key == "skew_error_code":
                 if value not in ("SignatureDoesNotMatch", "RequestTimeTooSkewed"):
                     raise ValueError("skew_error_code: SignatureDoesNotMatch or "
@@ -542,6 +514,9 @@ class App:
     def configure(self, update):
         with self.lock:
             self.config = self._merged(self.config, update)
+            for bucket in list(self.s3.objects):
+                if bucket not in self.config["buckets"]:
+                    self.s3.drop_bucket(bucket)
             return self.public_config()
 
     def public_config(self):
@@ -582,10 +557,17 @@ class App:
             self.chaos_rng = random.Random(seed)
             return copy.deepcopy(self.chaos)
 
-    def take_fault(self, op):
+    @staticmethod
+    def _fault_matches(f, op, action):
+        return ((f["op"] is None or f["op"] == op
+                 or (f["op"] == "s3" and op.startswith("s3:")))
+                and f.get("action") in (None, action))
+
+    def take_fault(self, op, action=None):
+        """The fault for a request of op (and S3 action), if one is due."""
         with self.lock:
             for i, f in enumerate(self.faults):
-                if f["op"] is None or f["op"] == op:
+                if self._fault_matches(f, op, action):
                     f["count"] -= 1
                     if f["count"] <= 0:
                         del self.faults[i]
@@ -593,12 +575,13 @@ class App:
                     out["source"] = "queue"
                     return out
             ch = self.chaos
-            if ch and (ch["op"] is None or ch["op"] == op):
+            if ch and self._fault_matches({"op": ch["op"]}, op, action):
                 ch["considered"] += 1
                 # always draw twice so the sequence depends on the seed only
                 hit = self.chaos_rng.random() < ch["rate"]
                 pick = self.chaos_rng.randrange(len(ch["faults"]))
-                candidates = [f for f in ch["faults"] if f["op"] in (None, op)]
+                candidates = [f for f in ch["faults"]
+                              if self._fault_matches(f, op, action)]
                 if hit and candidates:
                     ch["injected"] += 1
                     f = candidates[pick % len(candidates)]
@@ -882,6 +865,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self):
         t0 = time.monotonic()
         split = urlsplit(self.path)
+        if not split.path.startswith("/__standin") and s3.is_s3(split.path, self.headers):
+            return self.dispatch_s3(split, t0)
         try:
             body = self.read_body()
         except (ValueError, OSError):
@@ -902,7 +887,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif self.command == "GET":
                 op = "list"
         entry = {"time": iso_ms(datetime.datetime.now(datetime.timezone.utc)),
-                 "method": self.command, "path": self.path, "operation": op,
+                 "service": "cloudfront", "method": self.command, "path": self.path, "operation": op,
                  "distribution": dist, "request_id": request_id,
                  "client": "%s:%s" % self.client_address[:2],
                  "access_key": None, "signature_ok": None, "auth_error": None,
@@ -932,6 +917,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
             self.app.record(entry)
+
+    def dispatch_s3(self, split, t0):
+        """An S3 request: routed (and a conditional write's in-flight window
+        opened) before its body is read, then answered by s3.run."""
+        req = s3.Request(self, split, iso_ms(datetime.datetime.now(datetime.timezone.utc)))
+        try:
+            body = self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        fault = self.app.take_fault(req.op, req.action)
+        if fault:
+            req.entry["fault"] = fault["fault"]
+            req.entry["fault_source"] = fault["source"]
+        try:
+            s3.run(self, req, body, fault)
+        except (Dropped, OSError):
+            raise
+        except Exception as e:
+            log.exception("stand-in bug while handling %s %s", self.command, self.path)
+            req.entry["status"], req.entry["error_code"] = 500, "StandInBug"
+            req.entry["detail"] = "stand-in bug: %r" % e
+            self.close_connection = True
+            try:
+                s3.bug_reply(self, req, req.entry["detail"])
+            except OSError:
+                pass
+        finally:
+            req.entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
+            self.app.record(req.entry)
+
+    def dribble(self, data, seconds):
+        """Write data in about 20 pieces a second over seconds."""
+        steps = max(1, min(len(data), int(seconds * 20)))
+        chunk = -(-len(data) // steps)
+        for i in range(0, len(data), chunk):
+            self.wfile.write(data[i:i + chunk])
+            self.wait(seconds / steps)
 
     def process(self, op, dist, inv_id, split, body, request_id, entry):
         app = self.app
@@ -973,6 +996,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not fault:
             return finish(self.process(op, dist, inv_id, split, body, request_id, entry))
         name = fault["fault"]
+        if name == "hold":
+            self.wait(fault.get("seconds", 2))
+            return finish(self.process(op, dist, inv_id, split, body, request_id, entry))
         reply = None
         if fault["process"] or name in ("delay", "slow"):
             reply = self.process(op, dist, inv_id, split, body, request_id, entry)
@@ -1001,6 +1027,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "cloudfront:%s on resource: arn:aws:cloudfront::123456789012:distribution/%s "
                 "because no identity-based policy allows the cloudfront:%s action"
                 % (action, dist or "", action), "Sender")
+        if name == "request_timeout":
+            return fault_error(400, "RequestTimeout", "Your socket connection to the "
+                               "server was not read from or written to within the "
+                               "timeout period.", "Sender")
+        if name == "conflict":
+            return fault_error(409, "ConditionalRequestConflict", "A conflicting "
+                               "conditional operation is currently in progress against "
+                               "this resource. Please try again.", "Sender")
         if name == "too_many":
             return fault_error(400, "TooManyInvalidationsInProgress",
                                "Processing your request will cause you to exceed the "
@@ -1010,7 +1044,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return fault_error(status, fault.get("code", "InternalError"),
                                fault.get("message", "Injected error."),
                                fault.get("type", "Receiver" if status >= 500 else "Sender"))
-        if name in ("reset", "lost201"):
+        if name in ("reset", "lost201", "lost"):
             entry["status"] = "reset"
             self.drop(rst=True)
         if name == "hang":
@@ -1024,14 +1058,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"] = reply.status
             entry["error_code"] = reply.code
             head, body_bytes = self.raw_response(reply, request_id)
-            data = head + body_bytes
-            seconds = float(fault.get("seconds", 3))
-            steps = max(1, min(len(data), int(seconds * 20)))
-            chunk = -(-len(data) // steps)
-            for i in range(0, len(data), chunk):
-                self.wfile.write(data[i:i + chunk])
-                self.wait(seconds / steps)
-            return
+            return self.dribble(head + body_bytes, float(fault.get("seconds", 3)))
         default_status = 201 if op == "create" else 200
         if name == "garbage":
             status = int(fault.get("status", reply.status if reply else default_status))
@@ -1120,6 +1147,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = {"ok": True}
             elif path == "/__standin/complete" and method == "POST":
                 out = {"completed": app.complete(data.get("id"), data.get("distribution"))}
+            elif path.startswith("/__standin/s3/"):
+                out = s3control.control(app, method, path, qs, data)
+                if isinstance(out, bytes):
+                    return self.control_raw(200, out)
             elif path == "/__standin/clock":
                 if method == "POST":
                     if "at" in data:
@@ -1135,13 +1166,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.control_reply(404, {"error": "no such control endpoint %s %s"
                                                 % (self.command, path)})
             return self.control_reply(200, out)
+        except s3control.NoEndpoint as e:
+            return self.control_reply(404, {"error": str(e)})
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             return self.control_reply(400, {"error": str(e)})
 
     def control_reply(self, status, obj):
-        data = json.dumps(obj, indent=1).encode()
-        hdr = ("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-               % (status, REASONS.get(status, "X"), len(data)))
+        self.control_raw(status, json.dumps(obj, indent=1).encode(), "application/json")
+
+    def control_raw(self, status, data, ctype="application/octet-stream"):
+        hdr = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+               % (status, REASONS.get(status, "X"), ctype, len(data)))
         if self.close_connection:
             hdr += "Connection: close\r\n"
         self.wfile.write(hdr.encode() + b"\r\n" + data)

@@ -29,16 +29,10 @@
  * cut, never inside a %XX escape, and ends in '*'.  One file never yields
  * the same path twice, nor a path that one of its own wildcards covers.
  *
- * Excludes are fnmatch(3) globs, checked against a relpath ('/'-separated,
- * no leading '/'):
- *   - a glob without '/' matches any single component (the file's name or
- *     that of any parent directory): "*.swp", ".git/";
- *   - a glob with a '/' matches the whole relpath with FNM_PATHNAME, so
- *     '*' stops at '/'; a leading '/' is allowed and changes nothing, the
- *     match being anchored at the root anyway: "/blog/2019-*";
- *   - a glob ending in '/' matches directories only;
- *   - a glob that matches a directory also excludes everything under it.
- * There is no "**" and no negation.  Leading dots are matched by '*'.
+ * Excludes are fnmatch(3) globs, checked against a relpath by exclude.h,
+ * which states what they match: a glob without '/' matches any single
+ * component, one with '/' the whole relpath, one ending in '/'
+ * directories only, and a matched directory excludes all under it.
  * Default excludes, unless no_default_excludes is set:
  *   *.swp *.swo *.swx 4913   vim swap files and vim's write-probe file
  *   *~                       backups of vim, emacs, gedit and others
@@ -77,8 +71,9 @@ int urlmap_new(struct urlmap **out, const struct urlmap_opts *o,
 void urlmap_destroy(struct urlmap *m); /* NULL is fine */
 
 /* True if relpath (a file, or a directory if is_dir) or one of its parent
- * directories matches an exclude glob.  Allocates nothing, so it is safe
- * to call from several threads at once.  O(globs * components). */
+ * directories matches an exclude glob: exclude_match(), which tests every
+ * component, allocates nothing and is safe to call from several threads
+ * at once.  O(globs * components). */
 bool urlmap_excluded(const struct urlmap *m, const char *relpath, bool is_dir);
 
 /* Appends the URL paths of one file to out, at most

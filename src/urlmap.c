@@ -2,20 +2,12 @@
 #include "urlmap.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cflimits.h"
-#include "util.h"
-
-/* One exclude glob, split into what fnmatch sees and how it applies. */
-struct urlmap_glob {
-  char *glob;    /* owned; without a leading or trailing '/' */
-  bool anchored; /* had a '/': matched against the whole relpath */
-  bool dir_only; /* ended in '/' */
-};
+#include "exclude.h"
 
 struct urlmap {
   char *prefix; /* owned; "" or "/x" without a trailing '/' */
@@ -23,14 +15,7 @@ struct urlmap {
   char *index_name; /* owned */
   bool dir_without_slash;
   bool pretty;
-  struct urlmap_glob *globs; /* owned, and each glob in it */
-  size_t n_globs;
-};
-
-/* See the list and its reasons in urlmap.h. */
-static const char *const urlmap_default_excludes[] = {
-    "*.swp", "*.swo",     "*.swx",     "4913",  "*~",   ".#*",
-    "#*#",   ".~lock.*#", ".DS_Store", ".git/", ".hg/", ".svn/",
+  struct exclude *excludes; /* owned */
 };
 
 /* Printable ASCII that is escaped: RFC 1738's unsafe set without '~'
@@ -209,53 +194,21 @@ static int urlmap_set_index(struct urlmap *m, const char *name,
   return 0;
 }
 
-/* Parses one exclude glob into m->globs[m->n_globs]. */
-static int urlmap_add_glob(struct urlmap *m, const char *pat,
-                           struct cfw_err *err)
+static int urlmap_set_excludes(struct urlmap *m, const struct urlmap_opts *o,
+                               struct cfw_err *err)
 {
-  struct urlmap_glob *g = &m->globs[m->n_globs];
-  const char *p = pat;
-  size_t len = strlen(pat);
-
-  while (len > 0 && p[len - 1] == '/') {
-    len--;
-    g->dir_only = true;
-  }
-  if (len > 0 && p[0] == '/') {
-    p++;
-    len--;
-    g->anchored = true;
-  }
-  if (len == 0)
-    return cfw_err_set(err, -EINVAL, "exclude \"%s\": empty glob", pat);
-  if (memchr(p, '/', len) != NULL)
-    g->anchored = true;
-  g->glob = strndup(p, len);
-  if (g->glob == NULL)
-    return cfw_err_set(err, -ENOMEM, "exclude: out of memory");
-  m->n_globs++;
-  return 0;
-}
-
-static int urlmap_set_globs(struct urlmap *m, const struct urlmap_opts *o,
-                            struct cfw_err *err)
-{
-  size_t n_def =
-      o->no_default_excludes ? 0 : ARRAY_SIZE(urlmap_default_excludes);
+  const char *const *def;
+  size_t n_def = exclude_defaults(&def);
   size_t i;
-  int rc = 0;
+  int rc;
 
-  if (o->n_excludes > SIZE_MAX - n_def)
-    return cfw_err_set(err, -ENOMEM, "exclude: too many globs");
-  if (n_def + o->n_excludes == 0)
-    return 0;
-  m->globs = calloc(n_def + o->n_excludes, sizeof(*m->globs));
-  if (m->globs == NULL)
-    return cfw_err_set(err, -ENOMEM, "exclude: out of memory");
+  if (o->no_default_excludes)
+    n_def = 0;
+  rc = exclude_new(&m->excludes, err);
   for (i = 0; i < n_def && rc == 0; i++)
-    rc = urlmap_add_glob(m, urlmap_default_excludes[i], err);
+    rc = exclude_add(m->excludes, def[i], err);
   for (i = 0; i < o->n_excludes && rc == 0; i++)
-    rc = urlmap_add_glob(m, o->excludes[i], err);
+    rc = exclude_add(m->excludes, o->excludes[i], err);
   return rc;
 }
 
@@ -275,7 +228,7 @@ int urlmap_new(struct urlmap **out, const struct urlmap_opts *o,
   if (rc == 0)
     rc = urlmap_set_index(m, o->index_name, err);
   if (rc == 0)
-    rc = urlmap_set_globs(m, o, err);
+    rc = urlmap_set_excludes(m, o, err);
   if (rc < 0) {
     urlmap_destroy(m);
     return rc;
@@ -286,61 +239,17 @@ int urlmap_new(struct urlmap **out, const struct urlmap_opts *o,
 
 void urlmap_destroy(struct urlmap *m)
 {
-  size_t i;
-
   if (m == NULL)
     return;
-  for (i = 0; i < m->n_globs; i++)
-    free(m->globs[i].glob);
-  free(m->globs);
+  exclude_destroy(m->excludes);
   free(m->index_name);
   free(m->prefix);
   free(m);
 }
 
-/* A glob with '/' matches the whole relpath, or with FNM_LEADING_DIR one
- * of its parent directories; FNM_PATHNAME makes the number of components
- * fixed, so the two cases cannot both hold. */
-static bool urlmap_anchored_matches(const struct urlmap_glob *g,
-                                    const char *rel, bool is_dir)
-{
-  if (fnmatch(g->glob, rel, FNM_PATHNAME) == 0)
-    return is_dir || !g->dir_only;
-  return fnmatch(g->glob, rel, FNM_PATHNAME | FNM_LEADING_DIR) == 0;
-}
-
-/* A glob without '/' is tried on each component; FNM_PATHNAME with
- * FNM_LEADING_DIR makes it match exactly the component at p, whatever
- * follows, without copying it out. */
-static bool urlmap_glob_matches(const struct urlmap_glob *g, const char *rel,
-                                bool is_dir)
-{
-  const char *p;
-  const char *slash;
-  bool dir;
-
-  if (g->anchored)
-    return urlmap_anchored_matches(g, rel, is_dir);
-  for (p = rel; p != NULL; p = slash != NULL ? slash + 1 : NULL) {
-    slash = strchr(p, '/');
-    dir = slash != NULL || is_dir;
-    if ((dir || !g->dir_only) &&
-        fnmatch(g->glob, p, FNM_PATHNAME | FNM_LEADING_DIR) == 0)
-      return true;
-  }
-  return false;
-}
-
 bool urlmap_excluded(const struct urlmap *m, const char *relpath, bool is_dir)
 {
-  size_t i;
-
-  if (relpath[0] == '\0')
-    return false;
-  for (i = 0; i < m->n_globs; i++)
-    if (urlmap_glob_matches(&m->globs[i], relpath, is_dir))
-      return true;
-  return false;
+  return exclude_match(m->excludes, relpath, is_dir);
 }
 
 /* Replaces the URL in b by a wildcard if it holds a '*' or '~' or is too

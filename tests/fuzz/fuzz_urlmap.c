@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzzes the URL mapper: urlmap_paths, urlmap_encode and urlmap_excluded
  * on arbitrary relative paths, checking what urlmap.h promises about every
- * path it makes.
+ * path it makes, and that urlmap_excluded answers as the fnmatch(3)
+ * matcher it replaced (tests/unit/exclude_ref.h) does, for the relpath
+ * and each of its parents, as a file and as a directory.
  *
  * Input: one flag byte, then fields split by NUL bytes (the one byte a
  * file name cannot hold): relpath, prefix, index name, then up to
@@ -15,13 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/exclude_ref.h"
 #include "buf.h"
 #include "cflimits.h"
+#include "exclude.h"
 #include "fuzz.h"
 #include "strlist.h"
 #include "urlmap.h"
 
 #define MAX_GLOBS     8
+#define MAX_DEFAULTS  16
 #define MAX_FORMS     URLMAP_MAX_PATHS_PER_FILE
 #define MAX_ANCESTORS 32
 
@@ -274,6 +279,50 @@ static void check_excluded(const struct urlmap *m, const struct input *in)
   free(dir);
 }
 
+/* The globs urlmap_new was given: the defaults unless dropped, then the
+ * user's; returns how many. */
+static size_t all_globs(const char **globs, const struct input *in)
+{
+  const char *const *def;
+  size_t n = 0;
+  size_t n_def = exclude_defaults(&def);
+  size_t i;
+
+  FUZZ_CHECK(n_def <= MAX_DEFAULTS);
+  for (i = 0; i < n_def && !(in->flags & F_NO_DEFAULTS); i++)
+    globs[n++] = def[i];
+  for (i = 0; i < in->n_globs; i++)
+    globs[n++] = in->globs[i];
+  return n;
+}
+
+static void check_same_as_fnmatch(const struct urlmap *m, const char *const *g,
+                                  size_t n, const char *rel)
+{
+  FUZZ_CHECK(urlmap_excluded(m, rel, false) == ref_excluded(g, n, rel, false));
+  FUZZ_CHECK(urlmap_excluded(m, rel, true) == ref_excluded(g, n, rel, true));
+}
+
+/* urlmap_excluded against the reference on any relpath, valid or not,
+ * and on its first MAX_ANCESTORS parents. */
+static void check_excluded_ref(const struct urlmap *m, const struct input *in)
+{
+  const char *globs[MAX_DEFAULTS + MAX_GLOBS];
+  size_t n = all_globs(globs, in);
+  char *dir = strdup(in->rel);
+  char *p;
+  size_t k = 0;
+
+  FUZZ_CHECK(dir != NULL);
+  check_same_as_fnmatch(m, globs, n, in->rel);
+  for (p = dir; k++ < MAX_ANCESTORS && (p = strchr(p, '/')) != NULL; p++) {
+    *p = '\0';
+    check_same_as_fnmatch(m, globs, n, dir);
+    *p = '/';
+  }
+  free(dir);
+}
+
 static void run_paths(const struct urlmap *m, const struct input *in)
 {
   struct form fs[MAX_FORMS];
@@ -378,6 +427,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   o.excludes = in.globs;
   o.n_excludes = in.n_globs;
   if (urlmap_new(&m, &o, &err) == 0) {
+    check_excluded_ref(m, &in);
     run_paths(m, &in);
     urlmap_destroy(m);
   } else {

@@ -39,8 +39,9 @@ enum cfgfile_eol { CFGFILE_EOL_LF, CFGFILE_EOL_UNIVERSAL };
 /* The lines of a file in memory.  Plain: the caller fills it, or calls
  * cfgfile_lines_init. */
 struct cfgfile_lines {
-  char *p;              /* borrowed: the next line's first byte */
-  char *end;            /* borrowed: one past the file's last byte */
+  const char *data;     /* borrowed: the file */
+  size_t len;           /* its length */
+  size_t pos;           /* where the next line starts */
   unsigned lineno;      /* of the line cfgfile_next_line last gave */
   enum cfgfile_eol eol; /* where lines end */
   size_t max_len;       /* longest line, its end not counted; 0: any */
@@ -48,17 +49,17 @@ struct cfgfile_lines {
 };
 
 /* Starts at the first line of data[0..len). */
-void cfgfile_lines_init(struct cfgfile_lines *it, char *data, size_t len,
+void cfgfile_lines_init(struct cfgfile_lines *it, const char *data, size_t len,
                         enum cfgfile_eol eol, size_t max_len, bool nul_ok);
 
-/* Gives the next line without its end in *line and *n (borrowed from the
- * data; line[n] is the byte that ended it, or the NUL after the file, and
- * the caller may overwrite it) and returns 1; returns 0 after the last
- * line.  A final line without a newline is a line; a file that ends in a
- * newline has no empty line after it.  Returns -EINVAL with err set to
- * "NUL byte at column C" or "line longer than MAX bytes" (no file name
- * or line number: it->lineno has the number). */
-int cfgfile_next_line(struct cfgfile_lines *it, char **line, size_t *n,
+/* Gives where the next line starts in the data, *off, and its length
+ * without its end, *n, and returns 1 (data[off + n] is the byte that
+ * ended it, or the byte after the file); returns 0 after the last line.  A
+ * final line without a newline is a line; a file that ends in a newline has no
+ * empty line after it.  Returns -EINVAL with err set to "NUL byte at column C"
+ * or "line longer than MAX bytes" (no file name or line number: it->lineno has
+ * the number). */
+int cfgfile_next_line(struct cfgfile_lines *it, size_t *off, size_t *n,
                       struct cfw_err *err);
 
 #endif

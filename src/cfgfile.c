@@ -120,51 +120,56 @@ int cfgfile_read(const char *path, size_t max_size, bool regular_only,
   return rc;
 }
 
-void cfgfile_lines_init(struct cfgfile_lines *it, char *data, size_t len,
+void cfgfile_lines_init(struct cfgfile_lines *it, const char *data, size_t len,
                         enum cfgfile_eol eol, size_t max_len, bool nul_ok)
 {
-  it->p = data;
-  it->end = data + len;
+  it->data = data;
+  it->len = len;
+  it->pos = 0;
   it->lineno = 0;
   it->eol = eol;
   it->max_len = max_len;
   it->nul_ok = nul_ok;
 }
 
-/* The end of the line starting at p: its '\n', or its '\r' too with
+/* The length of the line at p, up to its '\n', or its '\r' too with
  * universal newlines, or the end of the file. */
-static char *cfgfile_line_end(const struct cfgfile_lines *it, char *p)
+static size_t cfgfile_line_len(const struct cfgfile_lines *it, const char *p)
 {
-  char *nl = memchr(p, '\n', (size_t)(it->end - p));
-  char *cr;
+  size_t left = it->len - it->pos;
+  const char *nl = memchr(p, '\n', left);
+  const char *cr;
+  size_t n = nl != NULL ? (size_t)(nl - p) : left;
 
-  if (nl == NULL)
-    nl = it->end;
   if (it->eol != CFGFILE_EOL_UNIVERSAL)
-    return nl;
-  cr = memchr(p, '\r', (size_t)(nl - p));
-  return cr != NULL ? cr : nl;
+    return n;
+  cr = memchr(p, '\r', n);
+  return cr != NULL ? (size_t)(cr - p) : n;
 }
 
-int cfgfile_next_line(struct cfgfile_lines *it, char **line, size_t *n,
+int cfgfile_next_line(struct cfgfile_lines *it, size_t *off, size_t *n,
                       struct cfw_err *err)
 {
-  char *e;
+  const char *line = it->data + it->pos;
   const char *nul;
+  size_t end;
 
-  if (it->p >= it->end)
+  if (it->pos >= it->len)
     return 0;
-  e = cfgfile_line_end(it, it->p);
-  *line = it->p;
-  *n = (size_t)(e - it->p);
+  *off = it->pos;
+  *n = cfgfile_line_len(it, line);
   it->lineno++;
-  it->p = e;
-  if (e < it->end) /* past "\n", "\r" or "\r\n" */
-    it->p += (*e == '\r' && e + 1 < it->end && e[1] == '\n') ? 2 : 1;
-  nul = it->nul_ok ? NULL : memchr(*line, '\0', *n);
+  end = it->pos + *n;
+  it->pos = end;
+  if (end < it->len) /* past "\n", "\r" or "\r\n" */
+    it->pos += (it->data[end] == '\r' && end + 1 < it->len &&
+                it->data[end + 1] == '\n')
+                   ? 2
+                   : 1;
+  nul = it->nul_ok ? NULL : memchr(line, '\0', *n);
   if (nul != NULL)
     return cfw_err_set(err, -EINVAL, "NUL byte at column %zu",
-                       (size_t)(nul - *line) + 1);
+                       (size_t)(nul - line) + 1);
   if (it->max_len > 0 && *n > it->max_len)
     return cfw_err_set(err, -EINVAL, "line longer than %zu bytes", it->max_len);
   return 1;

@@ -113,15 +113,15 @@ static int load_lines(struct load_ctx *lc, char *data, size_t len,
   struct site_config *layer = NULL;
   const char *name = NULL;
   const char *value = NULL;
-  char *line;
+  size_t off;
   size_t n;
   int rc;
 
   memset(&lx, 0, sizeof(lx));
   cfgfile_lines_init(&it, data, len, CFGFILE_EOL_LF, CONFIG_MAX_LINE, false);
-  while ((rc = cfgfile_next_line(&it, &line, &n, err)) > 0) {
+  while ((rc = cfgfile_next_line(&it, &off, &n, err)) > 0) {
     lc->line = it.lineno;
-    switch (inilex_line(&lx, line, n, &name, &value)) {
+    switch (inilex_line(&lx, data + off, n, &name, &value)) {
     case INILEX_SECTION:
       /* Checked here, so that the message names the header's line and a
        * section without keys is checked too. */

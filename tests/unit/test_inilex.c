@@ -40,15 +40,15 @@ static void lex_ours(const char *text, struct record *r)
   const char *name = NULL;
   const char *value = NULL;
   char *copy = strdup(text);
-  char *line;
+  size_t off;
   size_t n;
   unsigned first_error = 0;
 
   CHECK(copy != NULL);
   memset(&lx, 0, sizeof(lx));
   cfgfile_lines_init(&it, copy, strlen(copy), CFGFILE_EOL_LF, 0, false);
-  while (cfgfile_next_line(&it, &line, &n, &err) > 0) {
-    switch (inilex_line(&lx, line, n, &name, &value)) {
+  while (cfgfile_next_line(&it, &off, &n, &err) > 0) {
+    switch (inilex_line(&lx, copy + off, n, &name, &value)) {
     case INILEX_KEY:
       (void)on_pair(r, lx.section, name, value); /* it always returns 1 */
       break;

@@ -119,8 +119,11 @@ static int load_lines(struct load_ctx *lc, char *data, size_t len,
 
   memset(&lx, 0, sizeof(lx));
   cfgfile_lines_init(&it, data, len, CFGFILE_EOL_LF, CONFIG_MAX_LINE, false);
-  while ((rc = cfgfile_next_line(&it, &off, &n, err)) > 0) {
+  for (;;) {
+    rc = cfgfile_next_line(&it, &off, &n, err);
     lc->line = it.lineno;
+    if (rc <= 0)
+      break;
     switch (inilex_line(&lx, data + off, n, &name, &value)) {
     case INILEX_SECTION:
       /* Checked here, so that the message names the header's line and a
@@ -140,7 +143,6 @@ static int load_lines(struct load_ctx *lc, char *data, size_t len,
     if (rc < 0)
       return rc;
   }
-  lc->line = it.lineno;
   return rc;
 }
 

@@ -25,12 +25,14 @@ struct cfw_err;
  *    e. aws_access_key_id and friends in the config file.
  *    Container and instance-metadata credentials are not tried.
  *
- * inih splits the files, but values never pass through its buffers, so
- * no line limit applies and a value is kept verbatim after "=" or ":"
- * (trimmed; ";" and "#" start a comment only at the start of a line, as
- * in the AWS CLI).  Secrets are never put into an error message, and every
- * copy this module makes is wiped with OPENSSL_cleanse before it is
- * freed. */
+ * Both files are read as botocore reads them (awsconfig.h): no line
+ * limit, a value kept verbatim after "=" or ":" (trimmed; ';' and '#'
+ * start a comment only at the start of a line), and a file the AWS CLI
+ * refuses (a key or section given twice, a line that is none of
+ * section, key or continuation, a byte order mark, text that is not
+ * UTF-8) is an error here too.  Secrets are never put into an error
+ * message, and every copy this module makes is wiped with
+ * OPENSSL_cleanse before it is freed. */
 
 #define CREDS_REFRESH_MARGIN_S 300 /* refresh this long before expiry */
 #define CREDS_MAX_FILE_SIZE    (1024L * 1024)
@@ -69,7 +71,7 @@ enum creds_next { CREDS_READY = 0, CREDS_RUN_PROCESS = 1 };
  * negative errno with err set: -EINVAL (a partial, unsupported or
  * unreadable configuration), -ENOENT (a named profile is missing, or no
  * credentials anywhere; the message lists what was tried), -EACCES,
- * -E2BIG or -ENOMEM.  *out must be empty on entry.
+ * -E2BIG (a file over CREDS_MAX_FILE_SIZE) or -ENOMEM.  *out must be empty on entry.
  *
  * Reads two small files synchronously: call it at startup or from
  * uv_queue_work, not on the loop thread once the daemon runs. */

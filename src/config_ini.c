@@ -2,25 +2,30 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfgfile.h"
 #include "confcheck.h"
 #include "config_layer.h"
+#include "inilex.h"
 
-/* Reading the INI file: inih does the lexing, and this file maps its
- * sections to layers and counts lines so that every message names one.
- * Checking and storing each value is config.c's. */
+/* Reading the INI file: cfgfile.c splits it into lines, inilex.c lexes
+ * each as inih did, and this file maps sections to layers and counts
+ * lines so that every message names one.  Checking and storing each
+ * value is config.c's. */
+
+/* The longest line: room for a long upload_cmd, and still below Linux's
+ * 128 KiB limit on one argument (MAX_ARG_STRLEN), which /bin/sh -c
+ * COMMAND must pass.  man/cfwatch.ini.5 states both limits. */
+#define CONFIG_MAX_LINE 65536
+#define CONFIG_MAX_SIZE ((size_t)1024 * 1024)
 
 struct load_ctx {
-  struct config *c;  /* borrowed */
-  FILE *f;           /* borrowed */
-  const char *dir;   /* borrowed; the config file's folder */
-  unsigned line;     /* lines read so far */
-  unsigned err_line; /* line of the first error we found, 0 if none */
-  struct cfw_err err;
+  struct config *c; /* borrowed */
+  const char *dir;  /* borrowed; the config file's folder */
+  unsigned line;    /* the line being read */
 };
 
 /* Finds the layer for a section, adding a site the first time.  A
@@ -58,7 +63,7 @@ static int section_get(struct config *c, const char *section,
 static int load_key(struct load_ctx *lc, const char *section, const char *name,
                     const char *value, struct cfw_err *err)
 {
-  struct site_config *layer;
+  struct site_config *layer = NULL;
   int ki;
   int rc;
 
@@ -80,70 +85,6 @@ static int load_key(struct load_ctx *lc, const char *section, const char *name,
   return 0;
 }
 
-/* inih's handler: keeps the first error only, with the line it is on. */
-static int config_on_key(void *user, const char *section, const char *name,
-                         const char *value)
-{
-  struct load_ctx *lc = user;
-
-  if (lc->err_line != 0)
-    return 1;
-  if (load_key(lc, section, name, value, &lc->err) < 0) {
-    lc->err_line = lc->line;
-    return 0;
-  }
-  return 1;
-}
-
-/* A "[...]" at the start of a line is always a section header to inih.
- * Checking it here names the header's line, and catches a section that
- * holds no keys. */
-static void read_section_header(struct load_ctx *lc, const char *line)
-{
-  char section[INI_MAX_LINE];
-  struct site_config *layer;
-  const char *end = strchr(line, ']');
-  size_t n;
-
-  if (end == NULL)
-    return; /* inih reports the syntax error */
-  n = (size_t)(end - line - 1);
-  memcpy(section, line + 1, n);
-  section[n] = '\0';
-  if (section_get(lc->c, section, &layer, &lc->err) < 0)
-    lc->err_line = lc->line;
-}
-
-/* inih's reader: fgets that counts lines, so errors found in the handler
- * know their line.  A line too long for inih is an error here, and its
- * rest is dropped so that our count stays in step with inih's. */
-static char *config_read_line(char *str, int num, void *stream)
-{
-  struct load_ctx *lc = stream;
-  const char *start = str;
-  int ch;
-
-  if (fgets(str, num, lc->f) == NULL)
-    return NULL;
-  lc->line++;
-  if (strchr(str, '\n') == NULL && !feof(lc->f)) {
-    do {
-      ch = getc(lc->f);
-    } while (ch != '\n' && ch != EOF);
-    str[num - 2] = '\n';
-    if (lc->err_line == 0) {
-      lc->err_line = lc->line;
-      cfw_err_set(&lc->err, -EINVAL, "line longer than %d bytes", num - 2);
-    }
-    return str;
-  }
-  if (lc->line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
-    start += 3;
-  if (*start == '[' && lc->err_line == 0)
-    read_section_header(lc, start);
-  return str;
-}
-
 /* The folder of a file, absolute. */
 static int file_dir(const char *path, char **out, struct cfw_err *err)
 {
@@ -162,26 +103,56 @@ static int file_dir(const char *path, char **out, struct cfw_err *err)
   return 0;
 }
 
-static int load_result(struct config *c, const struct load_ctx *lc, int rc,
-                       struct cfw_err *err)
+/* Lexes the lines of data and stores what they set; stops at the first
+ * error, with err set and lc->line at its line. */
+static int load_lines(struct load_ctx *lc, char *data, size_t len,
+                      struct cfw_err *err)
 {
-  if (rc == -2)
-    return cfw_err_set(err, -ENOMEM, "%s: out of memory", c->path);
-  if (ferror(lc->f))
-    return cfw_err_set(err, -EIO, "%s: read error", c->path);
-  if (rc > 0 && (lc->err_line == 0 || (unsigned)rc < lc->err_line))
-    return cfw_err_set(err, -EINVAL, "%s:%d: syntax error", c->path, rc);
-  if (lc->err_line == 0)
-    return 0;
-  *err = lc->err;
-  return cfw_err_prefix(err, "%s:%u", c->path, lc->err_line);
+  struct cfgfile_lines it;
+  struct inilex lx;
+  struct site_config *layer = NULL;
+  const char *name = NULL;
+  const char *value = NULL;
+  size_t off;
+  size_t n;
+  int rc;
+
+  memset(&lx, 0, sizeof(lx));
+  cfgfile_lines_init(&it, data, len, CFGFILE_EOL_LF, CONFIG_MAX_LINE, false);
+  for (;;) {
+    rc = cfgfile_next_line(&it, &off, &n, err);
+    lc->line = it.lineno;
+    if (rc <= 0)
+      break;
+    switch (inilex_line(&lx, data + off, n, &name, &value)) {
+    case INILEX_SECTION:
+      /* Checked here, so that the message names the header's line and a
+       * section without keys is checked too. */
+      rc = section_get(lc->c, name, &layer, err);
+      break;
+    case INILEX_KEY:
+      rc = load_key(lc, lx.section, name, value, err);
+      break;
+    case INILEX_ERROR:
+      rc = cfw_err_set(err, -EINVAL, "syntax error");
+      break;
+    default:
+      rc = 0;
+      break;
+    }
+    if (rc < 0)
+      return rc;
+  }
+  return rc;
 }
 
 int config_load_file(struct config *c, const char *path, struct cfw_err *err)
 {
   struct cfw_err scratch;
   struct load_ctx lc;
+  char *data;
   char *dir;
+  size_t len;
   int rc;
 
   if (err == NULL)
@@ -194,18 +165,17 @@ int config_load_file(struct config *c, const char *path, struct cfw_err *err)
   rc = file_dir(path, &dir, err);
   if (rc < 0)
     return cfw_err_prefix(err, "%s", path);
-  lc.f = fopen(path, "re");
-  if (lc.f == NULL) {
-    rc = -errno;
-    free(dir);
-    return cfw_err_set(err, rc, "%s: %s", path, strerror(-rc));
+  rc = cfgfile_read(path, CONFIG_MAX_SIZE, false, &data, &len, err);
+  if (rc == -EFBIG)
+    err->code = rc = -EINVAL; /* bad content, as the header says */
+  if (rc == 0) {
+    lc.c = c;
+    lc.dir = dir;
+    rc = load_lines(&lc, data, len, err);
+    if (rc < 0)
+      rc = cfw_err_prefix(err, "%s:%u", path, lc.line);
   }
-  lc.c = c;
-  lc.dir = dir;
-  rc = ini_parse_stream(config_read_line, &lc, config_on_key, &lc);
-  rc = load_result(c, &lc, rc, err);
-  if (fclose(lc.f) != 0 && rc == 0)
-    rc = cfw_err_set(err, -EIO, "%s: read error", path);
+  cfgfile_free(data, len);
   free(dir);
   return rc;
 }

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "creds.h"
 
+#include "awsconfig.h"
+#include "cfgfile.h"
 #include "err.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ini.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <pwd.h>
@@ -15,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* The profile keys we read.  Those from CREDS_K_ROLE_ARN on need STS, SSO
@@ -57,33 +54,6 @@ struct creds_chain {
   bool named;                 /* --profile or AWS_PROFILE: must exist */
   bool explicit_profile;      /* --profile: the environment was skipped */
   struct creds_file files[2]; /* credentials, then config */
-};
-
-/* inih keeps lines in a 200-byte stack buffer, too short for a session
- * token, and strips " ;" comments that the AWS CLI keeps.  So our reader
- * hands inih each key line as "name=\x1fN", N indexing the span of the
- * real value in the file, and tracks sections itself (inih also cuts
- * section names at 50 bytes).  It mirrors inih's rule that an indented
- * line after a key continues that key's value. */
-struct creds_span {
-  size_t off;
-  size_t len;
-  bool cont; /* a continuation line */
-};
-
-struct creds_ini {
-  const char *data; /* borrowed file contents */
-  size_t len;
-  size_t pos;
-  unsigned lineno;
-  bool prev_name; /* inih would treat an indented line as continuation */
-  bool in_target; /* the current section is the wanted profile */
-  struct creds_span *spans; /* owned */
-  size_t nspans;
-  size_t spans_cap;
-  int rc; /* first reader or handler failure */
-  struct creds_file *f;
-  const char *profile;
 };
 
 static void creds_wipe_free(char *s)
@@ -164,250 +134,62 @@ int creds_set_keys(struct creds *c, const char *id, const char *secret,
   return 0;
 }
 
-/* Reads a whole regular file into *data (owned; wipe it).  A missing file
- * is not an error: f->exists says so. */
-static int creds_read_file(struct creds_file *f, char **data, size_t *len,
-                           struct cfw_err *err)
+/* Copies the value of key k of section sect into f->v[k]. */
+static int creds_file_key(struct creds_file *f, const struct awsconfig *cfg,
+                          size_t sect, const char *profile, enum creds_key k,
+                          struct cfw_err *err)
 {
-  struct stat st;
-  ssize_t n;
-  int fd;
+  struct awsconfig_value v;
 
-  *data = NULL;
-  fd = open(f->path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+  if (!awsconfig_get(cfg, sect, creds_key_names[k], &v))
     return 0;
-  if (fd < 0)
-    return cfw_err_set(err, -errno, "%s: %s", f->path, strerror(errno));
-  f->exists = true;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-      st.st_size > CREDS_MAX_FILE_SIZE) {
-    (void)close(fd); /* read-only: nothing to lose */
-    return cfw_err_set(err, -EINVAL, "%s: not a regular file under %ld bytes",
-                       f->path, CREDS_MAX_FILE_SIZE);
-  }
-  *data = malloc((size_t)st.st_size + 1);
-  if (*data == NULL) {
-    (void)close(fd); /* read-only: nothing to lose */
+  if (v.sub)
+    return cfw_err_set(err, -EINVAL,
+                       "profile %s in %s:%u: %s is a sub-section (indented "
+                       "lines after an empty value), not a value",
+                       profile, f->path, v.line, creds_key_names[k]);
+  if (memchr(v.text.s, '\0', v.text.len) != NULL)
+    return cfw_err_set(err, -EINVAL, "profile %s in %s:%u: %s holds a NUL byte",
+                       profile, f->path, v.line, creds_key_names[k]);
+  f->v[k] = strndup(v.text.s, v.text.len);
+  if (f->v[k] == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  }
-  *len = 0;
-  do {
-    n = read(fd, *data + *len, (size_t)st.st_size - *len);
-    *len += n > 0 ? (size_t)n : 0;
-  } while ((n > 0 || (n < 0 && errno == EINTR)) && *len < (size_t)st.st_size);
-  if (n < 0 && errno != EINTR)
-    n = -errno;
-  (void)close(fd); /* read-only: nothing to lose */
-  if (n < 0)
-    return cfw_err_set(err, (int)n, "%s: %s", f->path, strerror((int)-n));
-  if (memchr(*data, '\0', *len) != NULL)
-    return cfw_err_set(err, -EINVAL, "%s: holds a NUL byte", f->path);
   return 0;
 }
 
-/* Whether "[s]" (n bytes between the brackets) names the profile. */
-static bool creds_section_matches(const struct creds_ini *ini, const char *s,
-                                  size_t n)
-{
-  size_t plen = strlen(ini->profile);
-
-  if (!ini->f->is_config || (n == 7 && memcmp(s, "default", 7) == 0))
-    return n == plen && memcmp(s, ini->profile, n) == 0;
-  /* The CLI splits "profile x" as a shell would: allow extra blanks and
-   * one pair of double quotes. */
-  if (n < 8 || memcmp(s, "profile", 7) != 0 || !isspace((unsigned char)s[7]))
-    return false;
-  s += 7;
-  n -= 7;
-  while (n > 0 && isspace((unsigned char)*s)) {
-    s++;
-    n--;
-  }
-  while (n > 0 && isspace((unsigned char)s[n - 1]))
-    n--;
-  if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
-    s++;
-    n -= 2;
-  }
-  return n == plen && memcmp(s, ini->profile, n) == 0;
-}
-
-static int creds_ini_span(struct creds_ini *ini, const char *v, size_t n,
-                          bool cont)
-{
-  struct creds_span *p;
-  size_t cap;
-
-  if (ini->nspans == ini->spans_cap) {
-    cap = ini->spans_cap ? ini->spans_cap * 2 : 16;
-    p = realloc(ini->spans, cap * sizeof(*p));
-    if (p == NULL)
-      return -ENOMEM;
-    ini->spans = p;
-    ini->spans_cap = cap;
-  }
-  ini->spans[ini->nspans].off = (size_t)(v - ini->data);
-  ini->spans[ini->nspans].len = n;
-  ini->spans[ini->nspans].cont = cont;
-  ini->nspans++;
-  return 0;
-}
-
-/* Writes one line for inih into str; name is NULL for a line given as is,
- * else the value [v, e) is replaced by a span reference. */
-static int creds_ini_out(struct creds_ini *ini, char *str, size_t num,
-                         const char *name, size_t name_len, const char *v,
-                         const char *e, bool cont)
-{
-  int n;
-
-  if (name == NULL) {
-    n = snprintf(str, num, "%.*s\n", (int)name_len, v);
-  } else {
-    ini->rc = creds_ini_span(ini, v, (size_t)(e - v), cont);
-    if (ini->rc < 0)
-      return ini->rc;
-    n = snprintf(str, num, "%s%.*s%s\x1f%zu\n", cont ? " " : "", (int)name_len,
-                 name, cont ? "" : "=", ini->nspans - 1);
-  }
-  if (n < 0 || (size_t)n >= num)
-    ini->rc = -E2BIG;
-  return ini->rc;
-}
-
-/* Classifies the trimmed line [s, e) (line is where it began) as inih
- * would, and writes what inih should see. */
-static int creds_ini_line(struct creds_ini *ini, char *str, size_t num,
-                          const char *line, const char *s, const char *e)
-{
-  const char *sep;
-  const char *name_end;
-  const char *close;
-
-  if (s == e || *s == ';' || *s == '#')
-    return creds_ini_out(ini, str, num, NULL, 0, "", e, false);
-  if (s > line && ini->prev_name)
-    return creds_ini_out(ini, str, num, "", 0, s, e, true);
-  if (*s == '[') {
-    ini->prev_name = false;
-    close = memchr(s, ']', (size_t)(e - s));
-    ini->in_target = close != NULL &&
-                     creds_section_matches(ini, s + 1, (size_t)(close - s - 1));
-    ini->f->section_found |= ini->in_target;
-    return creds_ini_out(ini, str, num, NULL, (size_t)(e - s), s, e, false);
-  }
-  sep = s;
-  while (sep < e && *sep != '=' && *sep != ':')
-    sep++;
-  if (sep == e) /* inih reports the missing '=' */
-    return creds_ini_out(ini, str, num, NULL, (size_t)(e - s), s, e, false);
-  name_end = sep;
-  while (name_end > s && isspace((unsigned char)name_end[-1]))
-    name_end--;
-  ini->prev_name = name_end > s;
-  sep++;
-  while (sep < e && isspace((unsigned char)*sep))
-    sep++;
-  return creds_ini_out(ini, str, num, s, (size_t)(name_end - s), sep, e, false);
-}
-
-/* inih's fgets-like reader over the file in memory. */
-static char *creds_ini_read(char *str, int num, void *stream)
-{
-  struct creds_ini *ini = stream;
-  const char *line = ini->data + ini->pos;
-  const char *nl;
-  const char *s;
-  const char *e;
-
-  if (ini->rc < 0 || ini->pos >= ini->len || num < 2)
-    return NULL;
-  nl = memchr(line, '\n', ini->len - ini->pos);
-  e = nl != NULL ? nl : ini->data + ini->len;
-  ini->pos = (size_t)(e - ini->data) + (nl != NULL);
-  ini->lineno++;
-  while (e > line && isspace((unsigned char)e[-1]))
-    e--;
-  s = line;
-  while (s < e && isspace((unsigned char)*s))
-    s++;
-  if (creds_ini_line(ini, str, (size_t)num, line, s, e) < 0)
-    return NULL;
-  return str;
-}
-
-static int creds_file_store(struct creds_file *f, enum creds_key k,
-                            const char *v, size_t n, bool cont)
-{
-  char *copy;
-
-  /* "key =" followed by an indented value is the one use of continuation
-   * lines that makes sense for these keys. */
-  if (cont && creds_set(f->v[k]))
-    return 0;
-  copy = strndup(v, n);
-  if (copy == NULL)
-    return -ENOMEM;
-  creds_wipe_free(f->v[k]);
-  f->v[k] = copy;
-  return 0;
-}
-
-static int creds_ini_on_pair(void *user, const char *section, const char *name,
-                             const char *value)
-{
-  struct creds_ini *ini = user;
-  const struct creds_span *sp;
-  uint64_t i;
-  size_t k;
-
-  (void)section; /* cut at 50 bytes by inih; the reader tracks it */
-  if (!ini->in_target || value[0] != '\x1f' ||
-      parse_u64(value + 1, 0, ini->nspans - 1, &i) < 0)
-    return 1;
-  sp = &ini->spans[i];
-  for (k = 0; k < CREDS_K_COUNT; k++) {
-    if (strcasecmp(name, creds_key_names[k]) != 0)
-      continue;
-    ini->rc = creds_file_store(ini->f, (enum creds_key)k, ini->data + sp->off,
-                               sp->len, sp->cont);
-    return ini->rc == 0;
-  }
-  return 1;
-}
-
-/* Parses f->path, keeping the keys of the wanted profile. */
+/* Reads f->path as botocore does (awsconfig.h) and keeps the keys of the
+ * wanted profile.  A missing file is not an error: f->exists says so. */
 static int creds_file_load(struct creds_file *f, const char *profile,
                            struct cfw_err *err)
 {
-  struct creds_ini ini;
+  enum awsconfig_file kind =
+      f->is_config ? AWSCONFIG_CONFIG : AWSCONFIG_CREDENTIALS;
+  struct awsconfig *cfg = NULL;
   char *data;
-  size_t len = 0;
+  size_t len;
+  size_t sect = 0;
+  size_t k;
   int rc;
 
-  rc = creds_read_file(f, &data, &len, err);
-  if (rc == 0 && data != NULL) {
-    memset(&ini, 0, sizeof(ini));
-    ini.data = data;
-    ini.len = len;
-    ini.f = f;
-    ini.profile = profile;
-    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
-      ini.pos = 3; /* a UTF-8 byte order mark */
-    rc = ini_parse_stream(creds_ini_read, &ini, creds_ini_on_pair, &ini);
-    free(ini.spans);
-    if (ini.rc == -E2BIG)
-      rc =
-          cfw_err_set(err, -E2BIG, "%s:%u: line too long", f->path, ini.lineno);
-    else if (ini.rc < 0 || rc < 0)
-      rc = cfw_err_set(err, -ENOMEM, "%s: out of memory", f->path);
-    else if (rc > 0)
-      rc = cfw_err_set(err, -EINVAL, "%s:%d: syntax error", f->path, rc);
-  }
-  if (data != NULL)
-    OPENSSL_cleanse(data, len);
-  free(data);
+  rc = cfgfile_read(f->path, CREDS_MAX_FILE_SIZE, true, &data, &len, err);
+  if (rc == -ENOENT || rc == -ENOTDIR)
+    return 0;
+  f->exists = true;
+  if (rc == -EFBIG)
+    err->code = rc = -E2BIG;
+  if (rc == 0)
+    rc = awsconfig_parse(&cfg, data, len, f->path, err);
+  if (rc == 0)
+    rc = awsconfig_profile(cfg, kind, profile, strlen(profile), &sect);
+  if (rc == -ENOMEM)
+    cfw_err_set(err, rc, "out of memory");
+  f->section_found = rc == 1;
+  if (rc == 1)
+    rc = 0;
+  for (k = 0; rc == 0 && f->section_found && k < CREDS_K_COUNT; k++)
+    rc = creds_file_key(f, cfg, sect, profile, (enum creds_key)k, err);
+  awsconfig_destroy(cfg);
+  cfgfile_free(data, len);
   return rc;
 }
 

@@ -5,18 +5,25 @@
  * read.
  *
  * Input: one flag byte, then the credentials file, a NUL, and the config
- * file (which may hold more NULs: an error the reader must report).
+ * file (which may hold more NULs: text to botocore, an error only in a
+ * value cfwatch uses).
  * Flags: bits 0-1 pick the profile (0: default, 1: --profile dev,
  * 2: AWS_PROFILE=dev, 3: AWS_PROFILE=default); 0x04 sets AWS_ACCESS_KEY_ID,
  * 0x08 AWS_SECRET_ACCESS_KEY, 0x10 AWS_SESSION_TOKEN, 0x20 the web
  * identity pair; 0x40 and 0x80 make the config and credentials file
  * missing.  Seeds hold the marker FUZZ_SECRET in their secrets: it must
- * never reach an error message or a source label. */
+ * never reach an error message or a source label.
+ *
+ * Each file is also given to awsconfig_parse directly, and what it made
+ * of the file is checked against awsconfig.h: keys in lower case, values
+ * and names trimmed, sub-sections that walk to their end, each profile
+ * found where awsconfig_section_profile says it is. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "awsconfig.h"
 #include "creds.h"
 #include "err.h"
 #include "fuzz.h"
@@ -112,6 +119,103 @@ static void check_result(int rc, const struct creds *c, const char *cmd,
   FUZZ_CHECK(strstr(err->msg, FUZZ_SECRET) == NULL);
 }
 
+/* Python's str.isspace() on the character that starts or ends s: the
+ * ASCII ones, and the first bytes of the others in UTF-8. */
+static bool blank_edge(struct awsconfig_str s)
+{
+  static const char ascii[] = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ";
+  unsigned char first = (unsigned char)s.s[0];
+  unsigned char last = (unsigned char)s.s[s.len - 1];
+
+  return (first != '\0' && strchr(ascii, first) != NULL) ||
+         (last != '\0' && strchr(ascii, last) != NULL) ||
+         (s.len >= 2 && memcmp(s.s, "\xc2\xa0", 2) == 0) ||
+         (s.len >= 3 && memcmp(s.s, "\xe3\x80\x80", 3) == 0);
+}
+
+static void check_value(const struct awsconfig_value *v)
+{
+  struct awsconfig_str name;
+  struct awsconfig_str value;
+  size_t pos = 0;
+  size_t last = 0;
+  int rc;
+
+  if (v->text.len == 0)
+    return;
+  FUZZ_CHECK(v->text.s[v->text.len - 1] != '\n');
+  FUZZ_CHECK(v->sub == (v->text.s[0] == '\n'));
+  if (!v->sub) {
+    FUZZ_CHECK(!blank_edge(v->text));
+    return;
+  }
+  /* A sub-section botocore reads has an '=' on every line. */
+  for (;;) {
+    rc = awsconfig_sub_next(v, &pos, &name, &value);
+    if (rc <= 0)
+      break;
+    FUZZ_CHECK(pos > last && pos <= v->text.len);
+    FUZZ_CHECK(name.len == 0 || !blank_edge(name));
+    FUZZ_CHECK(value.len == 0 || !blank_edge(value));
+    last = pos;
+  }
+  FUZZ_CHECK(rc == 0);
+}
+
+static void check_section(const struct awsconfig *c, enum awsconfig_file f,
+                          size_t i)
+{
+  struct awsconfig_str name;
+  struct awsconfig_value v;
+  struct awsconfig_value again;
+  char key[64];
+  char *profile;
+  size_t len;
+  size_t at = 0;
+  size_t k;
+  size_t j;
+
+  for (k = 0; awsconfig_key(c, i, k, &name, &v); k++) {
+    for (j = 0; j < name.len; j++)
+      FUZZ_CHECK(name.s[j] < 'A' || name.s[j] > 'Z');
+    FUZZ_CHECK(name.len == 0 || !blank_edge(name));
+    check_value(&v);
+    /* awsconfig_get finds the same value, for a plain C name. */
+    if (name.len < sizeof(key) && memchr(name.s, '\0', name.len) == NULL) {
+      memcpy(key, name.s, name.len);
+      key[name.len] = '\0';
+      FUZZ_CHECK(awsconfig_get(c, i, key, &again));
+      FUZZ_CHECK(again.text.s == v.text.s && again.text.len == v.text.len);
+    }
+  }
+  if (awsconfig_section_profile(c, f, i, &profile, &len) == 1) {
+    FUZZ_CHECK(awsconfig_profile(c, f, profile, len, &at) == 1);
+    FUZZ_CHECK(at >= i);
+    free(profile);
+  }
+}
+
+/* Parses one file directly and checks what came out. */
+static void check_parse(const uint8_t *data, size_t size, enum awsconfig_file f)
+{
+  struct awsconfig *c = NULL;
+  struct cfw_err err;
+  size_t i;
+  int rc;
+
+  memset(&err, 0, sizeof(err));
+  rc = awsconfig_parse(&c, (const char *)data, size, "f", &err);
+  if (rc < 0) {
+    FUZZ_CHECK(rc == -EINVAL && c == NULL);
+    FUZZ_CHECK(strncmp(err.msg, "f:", 2) == 0);
+    FUZZ_CHECK(strstr(err.msg, FUZZ_SECRET) == NULL);
+    return;
+  }
+  for (i = 0; i < awsconfig_sections(c); i++)
+    check_section(c, f, i);
+  awsconfig_destroy(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   struct creds_opts o;
@@ -125,6 +229,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   int rc;
 
   cur_flags = size > 0 ? data[0] : 0;
+  check_parse(body, first, AWSCONFIG_CREDENTIALS);
+  if (nul != NULL)
+    check_parse(nul + 1, len - first - 1, AWSCONFIG_CONFIG);
   fuzz_memfile_set(&creds_file, body, first);
   fuzz_memfile_set(&config_file, nul != NULL ? nul + 1 : body + len,
                    nul != NULL ? len - first - 1 : 0);

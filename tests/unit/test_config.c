@@ -280,17 +280,101 @@ static void test_tilde_path_is_refused(void)
                     "whole path");
 }
 
-/* inih would split a long line and read its tail as a line of its own. */
-static void test_long_line_is_an_error(void)
+/* A line of n bytes: prefix, then fill up to n, then "\n". */
+static char *long_line(const char *head, const char *prefix, size_t n,
+                       char fill, const char *tail)
 {
-  char text[600];
+  size_t hl = strlen(head);
+  size_t pl = strlen(prefix);
+  size_t tl = strlen(tail);
+  char *t = malloc(hl + n + 1 + tl + 1);
 
-  FMT(text, sizeof(text), "[cfwatch]\nurl_prefix = /%0300d\n%s", 0,
-      "nonsense\n");
-  expect_file_error(text, "2: line longer than 198 bytes");
-  /* Even a comment: its tail could look like a key. */
-  FMT(text, sizeof(text), "[cfwatch]\n;%0300d\nquiet_msec = 1\n", 0);
-  expect_file_error(text, "2: line longer than 198 bytes");
+  if (t == NULL || pl > n)
+    exit(2);
+  memcpy(t, head, hl);
+  memcpy(t + hl, prefix, pl);
+  memset(t + hl + pl, fill, n - pl);
+  t[hl + n] = '\n';
+  memcpy(t + hl + n + 1, tail, tl + 1);
+  return t;
+}
+
+/* inih cut lines at 198 bytes; a realistic upload_cmd is longer. */
+static void test_upload_cmd_of_8_kib_is_read_whole(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct site_config *s;
+  char *text = long_line("[cfwatch]\nroot = /srv/www\n",
+                         "upload_cmd = aws s3 sync . s3://b --exclude x", 8200,
+                         'x', "quiet_ms = 7\n");
+
+  s = load_finish(&c, text, dir, &err);
+  CHECK(s != NULL);
+  if (s != NULL) {
+    CHECK(s->upload_cmd != NULL);
+    CHECK_EQ_INT(s->upload_cmd ? strlen(s->upload_cmd) : 0, 8200 - 13);
+    CHECK(s->upload_cmd &&
+          strncmp(s->upload_cmd, "aws s3 sync . s3://b", 20) == 0);
+    CHECK_EQ_INT(s->quiet_ms, 7);
+    config_free(&c);
+    test_rmtree(dir);
+  }
+  free(text);
+}
+
+/* Up to the documented limit a line is read, comments too; past it the
+ * error names the limit. */
+static void test_line_over_the_limit_names_the_limit(void)
+{
+  char *text;
+
+  text = long_line("[cfwatch]\n", ";", 65536, 'c', "quiet_ms = 5\n");
+  expect_file_error(text, NULL);
+  free(text);
+  text = long_line("[cfwatch]\n", "url_prefix = /", 65537, 'p', "nonsense\n");
+  expect_file_error(text, "2: line longer than 65536 bytes");
+  free(text);
+  /* Even a comment: what follows it must not be read as if it fit. */
+  text = long_line("[cfwatch]\n", ";", 70000, 'c', "quiet_msec = 1\n");
+  expect_file_error(text, "2: line longer than 65536 bytes");
+  free(text);
+}
+
+/* Writes n bytes (NULs included) to DIR/cfwatch.ini and loads it. */
+static int load_bytes(struct config *c, const char *bytes, size_t n, char *dir,
+                      char *path, struct cfw_err *err)
+{
+  int fd;
+
+  test_tmpdir(dir, PATH_MAX);
+  FMT(path, PATH_MAX, "%s/cfwatch.ini", dir);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, bytes, n) != (ssize_t)n || close(fd) < 0)
+    exit(2);
+  config_init(c);
+  cfw_err_clear(err);
+  return config_load_file(c, path, err);
+}
+
+/* inih read a NUL byte as the end of the line and reported the line as
+ * too long. */
+static void test_nul_byte_is_reported_as_such(void)
+{
+  static const char text[] = "[cfwatch]\nroot = /x\nquiet_ms = 5\0\n";
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  char want[PATH_MAX + 64];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK_EQ_INT(load_bytes(&c, text, sizeof(text) - 1, dir, path, &err),
+               -EINVAL);
+  FMT(want, sizeof(want), "%s:3: NUL byte at column 13", path);
+  CHECK_EQ_STR(err.msg, want);
+  config_free(&c);
+  test_rmtree(dir);
 }
 
 static void test_first_error_wins(void)
@@ -1152,7 +1236,9 @@ TEST_MAIN(
     TEST(test_plain_http_to_loopback_is_allowed),
     TEST(test_bad_index_name_is_refused), TEST(test_bad_url_prefix_is_refused),
     TEST(test_empty_root_is_refused), TEST(test_tilde_path_is_refused),
-    TEST(test_long_line_is_an_error), TEST(test_first_error_wins),
+    TEST(test_upload_cmd_of_8_kib_is_read_whole),
+    TEST(test_line_over_the_limit_names_the_limit),
+    TEST(test_nul_byte_is_reported_as_such), TEST(test_first_error_wins),
     TEST(test_missing_file_names_path),
     TEST(test_max_delay_below_quiet_names_line),
     TEST(test_quiet_above_default_max_delay_names_quiet),

@@ -72,9 +72,12 @@ static void check_no_secret(const struct cfw_err *err)
   CHECK(strstr(err->msg, TOKEN) == NULL);
 }
 
-static const char static_profile[] = "[default]\n"
-                                     "aws_access_key_id = " KEY_ID "\n"
-                                     "aws_secret_access_key = " SECRET "\n";
+#define STATIC_PROFILE                                                         \
+  "[default]\n"                                                                \
+  "aws_access_key_id = " KEY_ID "\n"                                           \
+  "aws_secret_access_key = " SECRET "\n"
+
+static const char static_profile[] = STATIC_PROFILE;
 
 static void test_env_wins_over_files(void)
 {
@@ -311,7 +314,10 @@ static void test_values_keep_semicolons_and_profile_names_any_length(void)
   test_rmtree(dir);
 }
 
-static void test_continuation_line_gives_empty_key_its_value(void)
+/* botocore parses "key =" and indented lines as a sub-section (like
+ * "s3 =\n  max_concurrent_requests = 10"), and refuses the whole file if
+ * one of its lines has no '='. */
+static void test_sub_section_is_no_credential_value(void)
 {
   char dir[256];
   struct creds c;
@@ -319,11 +325,22 @@ static void test_continuation_line_gives_empty_key_its_value(void)
   char *cmd = NULL;
 
   setup_home(dir, sizeof(dir),
-             "[default]\ncredential_process =\n    /usr/bin/tool --json\n"
-             "s3 =\n  max_concurrent_requests = 10\n",
+             "[default]\ncredential_process =\n    /usr/bin/tool --json\n",
              NULL);
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, ".aws/credentials:2: a line of this key's "
+                          "sub-section has no '='");
+  test_write(dir, ".aws/credentials",
+             "[default]\ncredential_process =\n    tool = --json\n");
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, ".aws/credentials:2: credential_process is a "
+                          "sub-section");
+  /* One where the CLI expects it is fine. */
+  test_write(dir, ".aws/credentials",
+             "[default]\ns3 =\n  max_concurrent_requests = 10\n"
+             "credential_process = tool\n");
   CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_RUN_PROCESS);
-  CHECK_EQ_STR(cmd, "/usr/bin/tool --json");
+  CHECK_EQ_STR(cmd, "tool");
   free(cmd);
   test_rmtree(dir);
 }
@@ -553,20 +570,177 @@ static void test_syntax_error_names_file_and_line(void)
   test_rmtree(dir);
 }
 
-static void test_overlong_section_line_is_an_error(void)
+/* A section name or line of any length: inih cut them at 50 and 200
+ * bytes. */
+static void test_long_section_names_and_lines_are_read(void)
 {
   char dir[256];
-  char file[600];
+  char name[700];
+  char file[2000];
   struct creds c;
   struct cfw_err err;
   char *cmd;
 
-  memset(file, 'x', sizeof(file));
-  file[0] = '[';
-  memcpy(file + sizeof(file) - 3, "]\n", 3);
+  memset(name, 'x', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  CHECK(snprintf(file, sizeof(file), "[%s]\n%s", name, static_profile + 10) <
+        (int)sizeof(file));
   setup_home(dir, sizeof(dir), file, NULL);
-  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -E2BIG);
-  CHECK_CONTAINS(err.msg, ".aws/credentials:1: line too long");
+  CHECK_EQ_INT(resolve(name, &c, &cmd, &err), CREDS_READY);
+  CHECK_EQ_STR(c.secret_access_key, SECRET);
+  creds_free(&c);
+  name[50] = '\0';
+  CHECK_EQ_INT(resolve(name, &c, &cmd, &err), -ENOENT);
+  test_rmtree(dir);
+}
+
+/* configparser takes an indented line for a continuation only when it
+ * is indented deeper than its key; inih took any indented line. */
+static void test_indented_profile_keys_are_keys(void)
+{
+  char dir[256];
+  struct creds c;
+  struct cfw_err err;
+  char *cmd;
+
+  setup_home(dir, sizeof(dir),
+             "[default]\n  aws_access_key_id = " KEY_ID "\n"
+             "  aws_secret_access_key = " SECRET "\n",
+             NULL);
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_READY);
+  CHECK_EQ_STR(c.access_key_id, KEY_ID);
+  CHECK_EQ_STR(c.secret_access_key, SECRET);
+  creds_free(&c);
+  test_rmtree(dir);
+}
+
+/* configparser's [DEFAULT] lends its keys to every section. */
+static void test_default_section_lends_its_keys(void)
+{
+  char dir[256];
+  struct creds c;
+  struct cfw_err err;
+  char *cmd;
+
+  setup_home(dir, sizeof(dir),
+             "[DEFAULT]\naws_secret_access_key = " SECRET "\n"
+             "[default]\naws_access_key_id = " KEY_ID "\n",
+             NULL);
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_READY);
+  CHECK_EQ_STR(c.secret_access_key, SECRET);
+  creds_free(&c);
+  /* It is no profile of its own. */
+  CHECK_EQ_INT(resolve("DEFAULT", &c, &cmd, &err), -ENOENT);
+  test_rmtree(dir);
+}
+
+/* What the AWS CLI refuses, cfwatch refuses: a key or section given
+ * twice, a byte order mark.  Secrets stay out of the message. */
+static void test_files_the_cli_refuses_are_refused(void)
+{
+  static const char *const files[][2] = {
+      {"[default]\naws_access_key_id = " KEY_ID "\n"
+       "AWS_ACCESS_KEY_ID = " SECRET "\n",
+       ".aws/credentials:3: key given twice"},
+      {"[default]\naws_access_key_id = " KEY_ID "\n[x]\n[default]\n",
+       ".aws/credentials:4: section given twice"},
+      {"\xef\xbb\xbf[default]\naws_access_key_id = " KEY_ID "\n",
+       ".aws/credentials:1: the file starts with a UTF-8 byte order mark"},
+      {"[default]\naws_secret_access_key = " SECRET "\xff\n",
+       ".aws/credentials:2: not UTF-8 text"},
+  };
+  char dir[256];
+  struct creds c;
+  struct cfw_err err;
+  char *cmd;
+  size_t i;
+
+  for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    setup_home(dir, sizeof(dir), files[i][0], NULL);
+    CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -EINVAL);
+    CHECK_CONTAINS(err.msg, files[i][1]);
+    check_no_secret(&err);
+    test_rmtree(dir);
+  }
+}
+
+/* Lines end at "\r" too, and blanks are Python's, U+00A0 among them. */
+static void test_lines_and_blanks_as_python_reads_them(void)
+{
+  char dir[256];
+  struct creds c;
+  struct cfw_err err;
+  char *cmd;
+
+  setup_home(dir, sizeof(dir),
+             "[default]\raws_access_key_id = " KEY_ID "\r"
+             "aws_secret_access_key = " SECRET "\xc2\xa0\x1f",
+             NULL);
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_READY);
+  CHECK_EQ_STR(c.access_key_id, KEY_ID);
+  CHECK_EQ_STR(c.secret_access_key, SECRET);
+  creds_free(&c);
+  test_rmtree(dir);
+}
+
+/* Of [default] and [profile default] in the config file the last one
+ * is the profile, whole: botocore does not merge them. */
+static void test_config_last_default_section_wins_whole(void)
+{
+  char dir[256];
+  struct creds c;
+  struct cfw_err err;
+  char *cmd = NULL;
+
+  setup_home(dir, sizeof(dir), NULL,
+             "[default]\naws_access_key_id = " KEY_ID "\n"
+             "aws_secret_access_key = " SECRET "\n"
+             "[profile default]\ncredential_process = tool\n");
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_RUN_PROCESS);
+  CHECK_EQ_STR(cmd, "tool");
+  free(cmd);
+  test_write(dir, ".aws/config",
+             "[profile default]\ncredential_process = tool\n"
+             "[default]\nregion = eu-west-1\n");
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -ENOENT);
+  /* Names are split as a shell would. */
+  test_write(dir, ".aws/config",
+             "[profile 'my dev']\ncredential_process = tool\n");
+  cmd = NULL;
+  CHECK_EQ_INT(resolve("my dev", &c, &cmd, &err), CREDS_RUN_PROCESS);
+  free(cmd);
+  test_rmtree(dir);
+}
+
+/* A NUL byte is text to botocore; only a value cfwatch uses must not
+ * hold one. */
+static void test_nul_byte_only_matters_in_a_used_value(void)
+{
+  static const char ok[] = "# a\0b\n[x]\nk = \0\n" STATIC_PROFILE;
+  static const char bad[] = "[default]\naws_access_key_id = " KEY_ID "\n"
+                            "aws_secret_access_key = " SECRET "\0x\n";
+  char dir[256];
+  char path[300];
+  struct creds c;
+  struct cfw_err err;
+  char *cmd;
+  int fd;
+
+  setup_home(dir, sizeof(dir), "", NULL);
+  CHECK(snprintf(path, sizeof(path), "%s/.aws/credentials", dir) <
+        (int)sizeof(path));
+  fd = open(path, O_WRONLY | O_TRUNC);
+  CHECK(fd >= 0 && write(fd, ok, sizeof(ok) - 1) == sizeof(ok) - 1);
+  CHECK_EQ_INT(close(fd), 0);
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_READY);
+  creds_free(&c);
+  fd = open(path, O_WRONLY | O_TRUNC);
+  CHECK(fd >= 0 && write(fd, bad, sizeof(bad) - 1) == sizeof(bad) - 1);
+  CHECK_EQ_INT(close(fd), 0);
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, ".aws/credentials:3: aws_secret_access_key holds "
+                          "a NUL byte");
+  check_no_secret(&err);
   test_rmtree(dir);
 }
 
@@ -876,7 +1050,7 @@ TEST_MAIN(TEST(test_env_wins_over_files), TEST(test_env_session_token_is_read),
           TEST(test_session_token_read_from_file),
           TEST(test_long_session_token_line_is_read_whole),
           TEST(test_values_keep_semicolons_and_profile_names_any_length),
-          TEST(test_continuation_line_gives_empty_key_its_value),
+          TEST(test_sub_section_is_no_credential_value),
           TEST(test_config_file_static_keys_come_last),
           TEST(test_credential_process_in_credentials_file_wins),
           TEST(test_file_key_id_without_secret_is_an_error),
@@ -888,7 +1062,13 @@ TEST_MAIN(TEST(test_env_wins_over_files), TEST(test_env_session_token_is_read),
           TEST(test_no_credentials_anywhere_lists_what_was_tried),
           TEST(test_file_variables_override_default_paths),
           TEST(test_syntax_error_names_file_and_line),
-          TEST(test_overlong_section_line_is_an_error),
+          TEST(test_long_section_names_and_lines_are_read),
+          TEST(test_indented_profile_keys_are_keys),
+          TEST(test_default_section_lends_its_keys),
+          TEST(test_files_the_cli_refuses_are_refused),
+          TEST(test_lines_and_blanks_as_python_reads_them),
+          TEST(test_config_last_default_section_wins_whole),
+          TEST(test_nul_byte_only_matters_in_a_used_value),
           TEST(test_process_output_is_parsed),
           TEST(test_process_output_must_be_version_1_with_keys),
           TEST(test_expiration_formats_are_parsed),

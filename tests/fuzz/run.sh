@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 seconds="${1:-300}"
 [ $# -gt 0 ] && shift
-names="${*:-config urlmap cfxml json creds manifest}"
+names="${*:-config urlmap cfxml credproc creds manifest}"
 bin=build-fuzz/tests/fuzz
 work="$bin/work"
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "log.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,8 +11,16 @@
 
 #include "buf.h"
 
-/* A log line is capped so one runaway message cannot eat memory. */
-#define LOG_LINE_MAX 8192
+/* A message keeps up to LOG_MSG_MAX bytes: two PATH_MAX paths (a rename
+ * names two) and room for the reason.  A longer one loses its middle,
+ * never its end, where the reason is (issue 11, item 14). */
+#define LOG_REASON_ROOM 1024
+#define LOG_MSG_MAX     (2 * PATH_MAX + LOG_REASON_ROOM)
+/* Escaping grows a byte to at most 5 (\\xNN in JSON), so a line never
+ * reaches its cap. */
+#define LOG_LINE_MAX (5 * LOG_MSG_MAX + 256)
+/* Messages that fit here need no heap. */
+#define LOG_SMALL 1024
 
 struct log {
   FILE *out; /* borrowed */
@@ -102,6 +112,32 @@ static void log_escape(struct buf *b, const char *msg, bool json)
   }
 }
 
+/* Whether s[i] continues a UTF-8 character (10xxxxxx). */
+static bool log_is_cont(const char *s, size_t i)
+{
+  return ((unsigned char)s[i] & 0xc0) == 0x80;
+}
+
+/* Writes the first and last LOG_MSG_MAX / 2 bytes of msg to out, the
+ * middle replaced by a marker.  The cuts move by at most 3 bytes so as
+ * not to split a UTF-8 character.  0 or -ENOMEM. */
+static int log_elide(struct buf *out, const char *msg, size_t len)
+{
+  size_t head = LOG_MSG_MAX / 2;
+  size_t tail = len - LOG_MSG_MAX / 2;
+  int i;
+
+  for (i = 0; i < 3 && log_is_cont(msg, head); i++)
+    head--;
+  for (i = 0; i < 3 && log_is_cont(msg, tail); i++)
+    tail++;
+  if (buf_add(out, msg, head) < 0 ||
+      buf_addf(out, "[...%zu bytes cut...]", tail - head) < 0 ||
+      buf_add(out, msg + tail, len - tail) < 0)
+    return -ENOMEM;
+  return 0;
+}
+
 static void log_timestamp(char *out, size_t n)
 {
   struct timespec ts;
@@ -109,21 +145,24 @@ static void log_timestamp(char *out, size_t n)
 
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  if (strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+  if (strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
     out[0] = '\0';
 }
 
-static void log_write(struct log *log, enum log_level level, const char *msg)
+static void log_write(struct log *log, enum log_level level, const char *msg,
+                      size_t len)
 {
+  struct buf cut;
   struct buf b;
-  char ts[32];
+  char ts[40];
 
-  /* Write failures of stderr cannot be reported anywhere; the buf calls
-   * below only fail at LOG_LINE_MAX, which truncates the line. */
+  buf_init(&cut, LOG_MSG_MAX + 64);
+  if (len > LOG_MSG_MAX && log_elide(&cut, msg, len) == 0)
+    msg = buf_str(&cut);
   buf_init(&b, LOG_LINE_MAX);
   if (log->format == LOG_JSON) {
     log_timestamp(ts, sizeof(ts));
-    (void)buf_addf(&b, "{\"ts\":\"%sZ\",\"level\":\"%s\",\"msg\":\"", ts,
+    (void)buf_addf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
                    level_names[level]);
     log_escape(&b, msg, true);
     (void)buf_adds(&b, "\"}\n");
@@ -134,21 +173,39 @@ static void log_write(struct log *log, enum log_level level, const char *msg)
     log_escape(&b, msg, false);
     (void)buf_addc(&b, '\n');
   }
+  /* Write failures of stderr cannot be reported anywhere. */
   (void)fwrite(buf_str(&b), 1, b.len, log->out);
   (void)fflush(log->out);
   buf_free(&b);
+  buf_free(&cut);
 }
 
 void log_msg(struct log *log, enum log_level level, const char *fmt, ...)
 {
-  char msg[LOG_LINE_MAX / 2];
+  char small[LOG_SMALL];
+  char *msg = small;
   va_list ap;
+  int n;
 
   if (!log_enabled(log, level))
     return;
   va_start(ap, fmt);
-  /* A message longer than msg is cut short, which beats losing it. */
-  (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+  n = vsnprintf(small, sizeof(small), fmt, ap);
   va_end(ap);
-  log_write(log, level, msg);
+  if (n < 0)
+    return; /* an encoding error: there is nothing to write */
+  if ((size_t)n >= sizeof(small)) {
+    msg = malloc((size_t)n + 1);
+    if (msg != NULL) {
+      va_start(ap, fmt);
+      (void)vsnprintf(msg, (size_t)n + 1, fmt, ap); /* n again */
+      va_end(ap);
+    } else { /* cut short beats lost */
+      msg = small;
+      n = (int)sizeof(small) - 1;
+    }
+  }
+  log_write(log, level, msg, (size_t)n);
+  if (msg != small)
+    free(msg);
 }

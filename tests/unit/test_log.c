@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include "jsonmem.h"
 #include "log.h"
 #include "test.h"
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 
@@ -68,6 +70,27 @@ static bool ends_with(const struct logged *l, const char *tail)
   size_t n = strlen(tail);
 
   return l->len >= n && memcmp(l->text + l->len - n, tail, n) == 0;
+}
+
+/* Decodes a jsonout string (\\ and \xNN) back into bytes. */
+static size_t unmap(const char *s, char *out)
+{
+  size_t n = 0;
+  unsigned v;
+
+  while (*s != '\0') {
+    if (s[0] == '\\' && s[1] == '\\') {
+      out[n++] = '\\';
+      s += 2;
+    } else if (s[0] == '\\' && s[1] == 'x' && sscanf(s + 2, "%2x", &v) == 1) {
+      out[n++] = (char)v;
+      s += 4;
+    } else {
+      out[n++] = *s++;
+    }
+  }
+  out[n] = '\0';
+  return n;
 }
 
 /* Issue 11 item 14: a warning about a ~4.5 KB path lost its reason to
@@ -137,6 +160,30 @@ static void test_overlong_message_loses_its_middle(void)
   free(path);
 }
 
+/* The cut never splits a UTF-8 character: only bytes that were invalid
+ * in the message come out as \xNN. */
+static void test_cut_keeps_utf8_characters_whole(void)
+{
+  size_t n = 40000;
+  char *msg = malloc(n + 1);
+  struct logged l;
+  json_t *doc;
+  size_t i;
+
+  jsonmem_init(); /* before the test's own jansson calls */
+  CHECK(msg != NULL);
+  for (i = 0; i + 2 <= n; i += 2)
+    memcpy(msg + i, "\xc3\xa9", 2); /* é */
+  msg[n] = '\0';
+  log_one(LOG_JSON, LOG_INFO, msg, &l);
+  doc = json_loadb(l.text, l.len, 0, NULL);
+  CHECK(doc != NULL);
+  CHECK(strstr(l.text, "\\\\x") == NULL);
+  json_decref(doc);
+  free(l.text);
+  free(msg);
+}
+
 /* The text format, as the e2e tests pin it: control bytes as \xNN, a
  * newline and a tab as \n and \t, other bytes as they are. */
 static void test_text_escapes_control_bytes_only(void)
@@ -148,6 +195,36 @@ static void test_text_escapes_control_bytes_only(void)
   free(l.text);
   log_one(LOG_TEXT, LOG_INFO, "plain", &l);
   CHECK_EQ_STR(l.text, "cfwatch: plain\n");
+  free(l.text);
+}
+
+/* A JSON line is valid JSON whatever the bytes, and its msg maps back
+ * to them. */
+static void test_json_line_is_valid_for_any_bytes(void)
+{
+  static const char msg[] = "bad\xff\xfe name\\x41 \xc3\xa9 \xed\xa0\x80 "
+                            "\xf0\x9f\x98\x80 \"q\"\n\x01 \xc3";
+  char back[sizeof(msg) * 4];
+  struct logged l;
+  json_error_t jerr;
+  json_t *doc;
+  const char *got;
+
+  jsonmem_init(); /* before the test's own jansson calls */
+  log_one(LOG_JSON, LOG_ERROR, msg, &l);
+  CHECK(ends_with(&l, "}\n"));
+  CHECK_EQ_INT(strchr(l.text, '\n') - l.text, (long long)l.len - 1);
+  doc = json_loadb(l.text, l.len, 0, &jerr);
+  CHECK(doc != NULL);
+  CHECK_EQ_STR(json_string_value(json_object_get(doc, "level")), "error");
+  got = json_string_value(json_object_get(doc, "msg"));
+  CHECK(got != NULL);
+  if (got != NULL) {
+    CHECK_EQ_INT(unmap(got, back), sizeof(msg) - 1);
+    CHECK(memcmp(back, msg, sizeof(msg) - 1) == 0);
+  }
+  CHECK(strncmp(l.text, "{\"ts\":\"", 7) == 0);
+  json_decref(doc);
   free(l.text);
 }
 
@@ -170,5 +247,7 @@ static void test_level_filters_and_null_log_drops(void)
 TEST_MAIN(TEST(test_long_path_warning_keeps_its_reason),
           TEST(test_two_max_paths_and_a_reason_fit_whole),
           TEST(test_overlong_message_loses_its_middle),
+          TEST(test_cut_keeps_utf8_characters_whole),
           TEST(test_text_escapes_control_bytes_only),
+          TEST(test_json_line_is_valid_for_any_bytes),
           TEST(test_level_filters_and_null_log_drops))

@@ -53,8 +53,14 @@ void credproc_cancel(struct credproc *p);
  * "AccessKeyId", "SecretAccessKey" and optionally "SessionToken" and
  * "Expiration" (ISO 8601: 2026-11-25T12:00:00Z, fractional seconds and
  * a +hh:mm offset allowed; null or absent means none).  Other members are
- * ignored.  Returns 0 with the keys and expiration of the empty *out set,
- * -EINVAL or -ENOMEM.  json is not modified; the caller wipes it. */
+ * ignored.  jansson's json_loadb parses it (jsonmem.h: every block it
+ * allocated is wiped when freed), strictly: one object and nothing after
+ * it, valid UTF-8, no duplicate key (two readers could pick different
+ * values), no \u0000, numbers that fit a double, at most
+ * CREDPROC_MAX_OUTPUT bytes.  An error reads "json: offset N: reason" or
+ * names the member at fault, and never quotes the input.  Returns 0 with
+ * the keys and expiration of the empty *out set, -EINVAL, -E2BIG or
+ * -ENOMEM.  json is not modified; the caller wipes it. */
 int credproc_parse_output(const char *json, size_t len, struct creds *out,
                           struct cfw_err *err);
 

@@ -8,8 +8,13 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
 /* The only writer of diagnostics.  Text lines look like
- * "cfwatch: warn: message"; JSON lines are one object per line with
- * "ts", "level" and "msg".  Messages must never hold a secret. */
+ * "cfwatch: warn: message", control bytes written as \n, \t or \xNN and
+ * other bytes as they are.  JSON lines are one object per line with
+ * "ts", "level" and "msg", built with jansson; msg is mapped by
+ * jsonout_bytes (jsonout.h), so the line is valid JSON for any bytes.
+ * A message over 2 * PATH_MAX + 1024 bytes loses its middle, replaced
+ * by "[...N bytes cut...]", so the reason at its end survives.
+ * Messages must never hold a secret. */
 struct log;
 
 /* out is borrowed (stderr in the binary); returns NULL on ENOMEM. */

@@ -4,11 +4,13 @@
 #include "child.h"
 #include "creds.h"
 #include "err.h"
-#include "json.h"
+#include "jsonmem.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,44 +235,109 @@ int credproc_parse_time(const char *s, int64_t *out_s)
   return *out_s > 0 ? 0 : -EINVAL;
 }
 
-/* A string or null member; -EINVAL if it has another type. */
-static int credproc_json_opt_string(const struct json_object *o,
-                                    const char *key, const char **out,
-                                    struct cfw_err *err)
+/* jansson's messages for invalid syntax, mapped to ours: its own text
+ * may quote up to 20 bytes of the input ("near '...'") or a byte's
+ * value, and the input holds secrets, so only the fixed words at its
+ * start are looked at and none of it is copied. */
+static const char *credproc_syntax_reason(const char *text)
 {
-  const struct json_value *v = json_get(o, key);
+  static const char *const map[][2] = {
+      {"unexpected newline", "control character in string"},
+      {"control character", "control character in string"},
+      {"invalid escape", "invalid escape"},
+      {"invalid Unicode", "invalid \\u escape"},
+      {"string or '}' expected", "expected a string key"},
+      {"':' expected", "expected ':'"},
+      {"'}' expected", "expected ',' or '}'"},
+      {"']' expected", "expected ',' or ']'"},
+      {"'[' or '{' expected", "expected an object"},
+      {"invalid token", "invalid value"},
+      {"unexpected token", "unexpected token"},
+  };
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(map); i++) {
+    if (strncmp(text, map[i][0], strlen(map[i][0])) == 0)
+      return map[i][1];
+  }
+  return "invalid syntax";
+}
+
+/* Turns a json_loadb failure into err: "json: offset N: reason". */
+static int credproc_json_error(const json_error_t *je, struct cfw_err *err)
+{
+  const char *why;
+
+  switch (json_error_code(je)) {
+  case json_error_out_of_memory:
+    return cfw_err_set(err, -ENOMEM, "json: out of memory");
+  case json_error_stack_overflow:
+    why = "nesting too deep";
+    break;
+  case json_error_invalid_utf8:
+    why = "invalid UTF-8";
+    break;
+  case json_error_premature_end_of_input:
+    why = "unexpected end of input";
+    break;
+  case json_error_end_of_input_expected:
+    why = "trailing data after the object";
+    break;
+  case json_error_null_character:
+  case json_error_null_byte_in_key:
+    why = "\\u0000 is not allowed";
+    break;
+  case json_error_duplicate_key:
+    why = "duplicate key";
+    break;
+  case json_error_numeric_overflow:
+    why = "number out of range";
+    break;
+  default:
+    why = credproc_syntax_reason(je->text);
+    break;
+  }
+  return cfw_err_set(err, -EINVAL, "json: offset %d: %s", je->position, why);
+}
+
+/* A string or null member; -EINVAL if it has another type. */
+static int credproc_opt_string(const json_t *o, const char *key,
+                               const char **out, struct cfw_err *err)
+{
+  const json_t *v = json_object_get(o, key);
 
   *out = NULL;
-  if (v == NULL || v->type == JSON_NULL)
+  if (v == NULL || json_is_null(v))
     return 0;
-  if (v->type != JSON_STRING)
+  if (!json_is_string(v))
     return cfw_err_set(err, -EINVAL, "%s is not a string", key);
-  *out = v->str;
+  *out = json_string_value(v);
   return 0;
 }
 
-static int credproc_fields(const struct json_object *o, struct creds *out,
+static int credproc_fields(const json_t *o, struct creds *out,
                            struct cfw_err *err)
 {
-  const char *id = json_get_string(o, "AccessKeyId");
-  const char *secret = json_get_string(o, "SecretAccessKey");
+  const json_t *v = json_object_get(o, "Version");
+  const char *id = json_string_value(json_object_get(o, "AccessKeyId"));
+  const char *secret = json_string_value(json_object_get(o, "SecretAccessKey"));
   const char *token;
   const char *exp;
   int64_t exp_s = 0;
-  double version;
 
-  if (json_get_number(o, "Version", &version) < 0)
+  /* JSON_DECODE_INT_AS_REAL: 1 and 1.0 both arrive as reals. */
+  if (!json_is_number(v))
     return cfw_err_set(err, -EINVAL, "no numeric Version");
-  if (version != 1.0)
+  if (json_number_value(v) != 1.0)
     return cfw_err_set(err, -EINVAL, "Version %g is not supported (only 1)",
-                       version);
+                       json_number_value(v));
   if (!credproc_nonempty(id))
     return cfw_err_set(err, -EINVAL, "no AccessKeyId string");
   if (!credproc_nonempty(secret))
     return cfw_err_set(err, -EINVAL, "no SecretAccessKey string");
-  if (credproc_json_opt_string(o, "SessionToken", &token, err) < 0 ||
-      credproc_json_opt_string(o, "Expiration", &exp, err) < 0)
-    return err != NULL ? err->code : -EINVAL;
+  if (credproc_opt_string(o, "SessionToken", &token, err) < 0 ||
+      credproc_opt_string(o, "Expiration", &exp, err) < 0)
+    return -EINVAL;
   if (exp != NULL && credproc_parse_time(exp, &exp_s) < 0)
     return cfw_err_set(err, -EINVAL, "Expiration is not an ISO 8601 UTC time");
   if (creds_set_keys(out, id, secret, token, err) < 0)
@@ -282,13 +349,24 @@ static int credproc_fields(const struct json_object *o, struct creds *out,
 int credproc_parse_output(const char *json, size_t len, struct creds *out,
                           struct cfw_err *err)
 {
-  struct json_object o;
+  json_error_t je;
+  json_t *doc;
   int rc;
 
-  rc = json_object_parse(json, len, &o, err);
-  if (rc < 0)
-    return rc;
-  rc = credproc_fields(&o, out, err);
-  json_object_free(&o);
+  if (len > CREDPROC_MAX_OUTPUT)
+    return cfw_err_set(err, -E2BIG, "json: document over %zu bytes",
+                       CREDPROC_MAX_OUTPUT);
+  jsonmem_init(); /* before jansson allocates: it wipes what it frees */
+  doc = json_loadb(json != NULL ? json : "", len,
+                   JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
+  if (doc == NULL)
+    rc = credproc_json_error(&je, err);
+  else if (!json_is_object(doc))
+    rc = cfw_err_set(err, -EINVAL, "json: not an object");
+  else
+    rc = credproc_fields(doc, out, err);
+  json_decref(doc);
+  /* je.text may quote part of the input. */
+  OPENSSL_cleanse(&je, sizeof(je));
   return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "guard.h"
+#include "jsonout.h"
 #include "manifest.h"
 #include "planner.h"
 #include "site.h"
@@ -209,76 +210,97 @@ int status_format_text(const struct status_report *r, struct buf *out)
   return rc;
 }
 
-/* JSON string: quotes, backslashes and control bytes escaped; other
- * bytes as they are (a path is bytes, not always UTF-8). */
-static int status_json_str(struct buf *out, const char *s)
+/* A path or ledger field as a JSON string: bytes that are not UTF-8
+ * are mapped by jsonout_bytes (see jsonout.h), so any root is valid
+ * JSON. */
+static json_t *status_json_str(const char *s)
 {
-  int rc = buf_addc(out, '"');
-
-  for (; rc == 0 && s != NULL && *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
-
-    if (c == '"' || c == '\\')
-      rc = buf_addf(out, "\\%c", c);
-    else if (c < 0x20)
-      rc = buf_addf(out, "\\u%04x", c);
-    else
-      rc = buf_addc(out, (char)c);
-  }
-  return rc == 0 ? buf_addc(out, '"') : rc;
+  return s != NULL ? jsonout_bytes(s, strlen(s)) : json_null();
 }
 
-static int status_json_entries(const struct status_report *r, struct buf *out)
+static json_t *status_json_entry(const struct ledger_entry *e)
 {
-  const struct ledger_entry *e;
-  size_t i;
-  int rc = buf_adds(out, "[");
+  json_t *o = jsonout_object();
+  int rc;
 
-  for (i = 0; rc == 0 && i < r->ledger.n; i++) {
-    e = &r->ledger.v[i];
-    rc = buf_addf(out, "%s{\"id\":", i ? "," : "");
-    if (rc == 0)
-      rc = status_json_str(out, e->id);
-    if (rc == 0)
-      rc = buf_addf(out,
-                    ",\"created\":%lld,\"paths\":%u,\"wildcards\":%u,"
-                    "\"status\":",
-                    (long long)e->created_s, e->n_paths, e->n_wildcards);
-    if (rc == 0)
-      rc = status_json_str(out, e->status);
-    if (rc == 0)
-      rc = buf_addc(out, '}');
+  rc = jsonout_set(o, "id", status_json_str(e->id));
+  if (rc == 0)
+    rc = jsonout_set(o, "created", json_integer(e->created_s));
+  if (rc == 0)
+    rc = jsonout_set(o, "paths", json_integer(e->n_paths));
+  if (rc == 0)
+    rc = jsonout_set(o, "wildcards", json_integer(e->n_wildcards));
+  if (rc == 0)
+    rc = jsonout_set(o, "status", status_json_str(e->status));
+  if (rc == 0)
+    return o;
+  json_decref(o);
+  return NULL;
+}
+
+static json_t *status_json_entries(const struct status_report *r)
+{
+  json_t *a = json_array();
+  size_t i;
+
+  for (i = 0; a != NULL && i < r->ledger.n; i++) {
+    if (json_array_append_new(a, status_json_entry(&r->ledger.v[i])) < 0) {
+      json_decref(a);
+      a = NULL;
+    }
   }
-  return rc == 0 ? buf_adds(out, "]") : rc;
+  return a;
+}
+
+/* The counters, in the order `status --json` has always printed them. */
+static int status_json_counts(json_t *o, const struct status_report *r)
+{
+  const struct {
+    const char *key;
+    uint64_t v;
+  } counts[] = {
+      {"manifest_files", r->manifest_files},
+      {"pending_files", r->pending_files},
+      {"pending_paths", r->pending_paths},
+      {"unacknowledged", r->unacknowledged},
+      {"held_deletions", r->held},
+      {"in_flight", r->in_flight},
+      {"month_paths", r->month_paths},
+      {"month_free_paths", r->free_paths},
+  };
+  size_t i;
+  int rc;
+
+  rc = jsonout_set(o, "root_missing", json_boolean(r->root_missing));
+  if (rc == 0)
+    rc = jsonout_set(o, "daemon_running", json_boolean(r->daemon_running));
+  if (rc == 0)
+    rc = jsonout_set(o, "has_manifest", json_boolean(r->has_manifest));
+  for (i = 0; rc == 0 && i < ARRAY_SIZE(counts); i++)
+    rc = jsonout_set(o, counts[i].key, json_integer((json_int_t)counts[i].v));
+  /* Rounded to a tenth of a cent, as printed before jansson; the cost
+   * is never negative, so the conversion rounds half up. */
+  if (rc == 0)
+    rc = jsonout_set(
+        o, "month_cost_usd",
+        json_real((double)(uint64_t)(r->month_cost_usd * 1000 + 0.5) / 1000));
+  return rc;
 }
 
 int status_format_json(const struct status_report *r, struct buf *out)
 {
-  int rc = buf_adds(out, "{\"root\":");
+  json_t *o = jsonout_object();
+  int rc;
 
+  rc = jsonout_set(o, "root", status_json_str(r->root));
   if (rc == 0)
-    rc = status_json_str(out, r->root);
+    rc = jsonout_set(o, "state_dir", status_json_str(r->state_dir));
   if (rc == 0)
-    rc = buf_adds(out, ",\"state_dir\":");
+    rc = status_json_counts(o, r);
   if (rc == 0)
-    rc = status_json_str(out, r->state_dir);
+    rc = jsonout_set(o, "invalidations", status_json_entries(r));
   if (rc == 0)
-    rc = buf_addf(out,
-                  ",\"root_missing\":%s,\"daemon_running\":%s,"
-                  "\"has_manifest\":%s,\"manifest_files\":%zu,"
-                  "\"pending_files\":%zu,\"pending_paths\":%zu,"
-                  "\"in_flight\":%zu,\"month_paths\":%llu,"
-                  "\"month_free_paths\":%llu,\"month_cost_usd\":%.3f,"
-                  "\"unacknowledged\":%zu,\"held_deletions\":%zu,"
-                  "\"invalidations\":",
-                  r->root_missing ? "true" : "false",
-                  r->daemon_running ? "true" : "false",
-                  r->has_manifest ? "true" : "false", r->manifest_files,
-                  r->pending_files, r->pending_paths, r->in_flight,
-                  (unsigned long long)r->month_paths,
-                  (unsigned long long)r->free_paths, r->month_cost_usd,
-                  r->unacknowledged, r->held);
-  if (rc == 0)
-    rc = status_json_entries(r, out);
-  return rc == 0 ? buf_adds(out, "}\n") : rc;
+    rc = jsonout_dump(o, out);
+  json_decref(o);
+  return rc == 0 ? buf_adds(out, "\n") : rc;
 }

@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 seconds="${1:-300}"
 [ $# -gt 0 ] && shift
-names="${*:-config urlmap cfxml json creds manifest}"
+names="${*:-config urlmap cfxml credproc jsonout creds manifest}"
 bin=build-fuzz/tests/fuzz
 work="$bin/work"
 
@@ -29,8 +29,11 @@ for name in $names; do
   set -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$work/$name-"
   [ -f "tests/fuzz/$name.dict" ] && set -- "$@" -dict="tests/fuzz/$name.dict"
-  # As in CMakeLists.txt: these two need inputs past 4096 bytes.
-  case "$name" in urlmap | cfxml) set -- "$@" -max_len=8192 ;; esac
+  # As in CMakeLists.txt: these need inputs past 4096 bytes.
+  case "$name" in
+  urlmap | cfxml) set -- "$@" -max_len=8192 ;;
+  jsonout) set -- "$@" -max_len=12288 ;;
+  esac
   echo "== $name: $seconds s"
   log="$work/$name.log"
   if ! "$bin/fuzz_$name" "$@" "$work/$name" "tests/fuzz/corpus/$name" \

@@ -48,6 +48,9 @@ static void test_fields_and_their_order(void)
   r.pending_paths = 3;
   r.in_flight = 1;
   r.month_paths = 1234;
+  r.free_paths = 1000;
+  r.unacknowledged = 1;
+  r.held = 300;
   r.month_cost_usd = 1.17;
   r.ledger.v = e;
   r.ledger.n = 2;
@@ -57,8 +60,9 @@ static void test_fields_and_their_order(void)
                "\"/var/lib/cfwatch\",\"root_missing\":false,"
                "\"daemon_running\":false,\"has_manifest\":true,"
                "\"manifest_files\":120,\"pending_files\":2,"
-               "\"pending_paths\":3,\"in_flight\":1,\"month_paths\":1234,"
-               "\"month_cost_usd\":1.17,\"invalidations\":["
+               "\"pending_paths\":3,\"unacknowledged\":1,"
+               "\"held_deletions\":300,\"in_flight\":1,\"month_paths\":1234,"
+               "\"month_free_paths\":1000,\"month_cost_usd\":1.17,\"invalidations\":["
                "{\"id\":\"I2J0I21PCUYOIK\",\"created\":1795608000,"
                "\"paths\":3,\"wildcards\":1,\"status\":\"Completed\"},"
                "{\"id\":\"IEXAMPLE2\",\"created\":1795609000,\"paths\":15,"

@@ -39,10 +39,6 @@ void fuzz_memfile_open(struct fuzz_memfile *f, const char *name);
 void fuzz_memfile_set(const struct fuzz_memfile *f, const void *data,
                       size_t size);
 
-/* A fresh directory under $TMPDIR (or /tmp) for the process, removed with
- * its files[] at exit; traps on failure.  Returns a borrowed path. */
-const char *fuzz_tmpdir(const char *const *files, size_t n_files);
-
 /* True if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
  * no surrogates, nothing past U+10FFFF). */
 int fuzz_utf8_valid(const char *s, size_t len);

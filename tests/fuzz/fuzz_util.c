@@ -9,12 +9,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The directory of fuzz_tmpdir() and the files to remove from it at exit.
- * atexit() takes no argument, so this one harness-wide state is static. */
-static char tmp_dir[PATH_MAX];
-static const char *const *tmp_files;
-static size_t tmp_n_files;
-
 void fuzz_fail(const char *file, int line, const char *what)
 {
   /* Nothing is left to do if stderr is gone: the trap still reports. */
@@ -49,38 +43,6 @@ void fuzz_memfile_set(const struct fuzz_memfile *f, const void *data,
   }
 }
 
-static void fuzz_tmpdir_remove(void)
-{
-  char path[PATH_MAX + 64];
-  size_t i;
-  int n;
-
-  for (i = 0; i < tmp_n_files; i++) {
-    n = snprintf(path, sizeof(path), "%s/%s", tmp_dir, tmp_files[i]);
-    /* Best effort at exit: a file that is already gone is fine. */
-    if (n > 0 && (size_t)n < sizeof(path))
-      (void)unlink(path);
-  }
-  (void)rmdir(tmp_dir); /* best effort, as above */
-}
-
-const char *fuzz_tmpdir(const char *const *files, size_t n_files)
-{
-  const char *base = getenv("TMPDIR");
-  int n;
-
-  if (tmp_dir[0] != '\0')
-    return tmp_dir;
-  if (base == NULL || base[0] != '/')
-    base = "/tmp";
-  n = snprintf(tmp_dir, sizeof(tmp_dir), "%s/cfwatch-fuzz.XXXXXX", base);
-  FUZZ_CHECK(n > 0 && (size_t)n < sizeof(tmp_dir));
-  FUZZ_CHECK(mkdtemp(tmp_dir) != NULL);
-  tmp_files = files;
-  tmp_n_files = n_files;
-  FUZZ_CHECK(atexit(fuzz_tmpdir_remove) == 0);
-  return tmp_dir;
-}
 
 /* The length of the sequence that lead byte c starts, 0 if none, and the
  * range its second byte must be in (the first continuation byte carries

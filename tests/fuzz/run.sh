@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 seconds="${1:-300}"
 [ $# -gt 0 ] && shift
-names="${*:-config urlmap cfxml credproc jsonout creds manifest}"
+names="${*:-config urlmap cfxml credproc jsonout creds state}"
 bin=build-fuzz/tests/fuzz
 work="$bin/work"
 

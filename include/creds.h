@@ -71,7 +71,8 @@ enum creds_next { CREDS_READY = 0, CREDS_RUN_PROCESS = 1 };
  * negative errno with err set: -EINVAL (a partial, unsupported or
  * unreadable configuration), -ENOENT (a named profile is missing, or no
  * credentials anywhere; the message lists what was tried), -EACCES,
- * -E2BIG (a file over CREDS_MAX_FILE_SIZE) or -ENOMEM.  *out must be empty on entry.
+ * -E2BIG (a file over CREDS_MAX_FILE_SIZE) or -ENOMEM.  *out must be empty on
+ * entry.
  *
  * Reads two small files synchronously: call it at startup or from
  * uv_queue_work, not on the loop thread once the daemon runs. */

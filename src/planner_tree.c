@@ -154,8 +154,7 @@ static int planner_node_of_file(struct planner_tree *pt, const char *path,
                          out);
 }
 
-static int planner_take_prefix(struct planner_tree *pt,
-                               const struct urlmap *m)
+static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
 {
   pt->prefix = strdup(urlmap_prefix(m));
   return pt->prefix != NULL ? 0 : -ENOMEM;

@@ -60,12 +60,11 @@ static void scan_warn(void *ctx, const char *relpath, int errnum)
     return; /* vanished between readdir and stat: a later event tells */
   if (e == EXDEV) {
     log_msg(s->opts.log, LOG_WARN,
-            "%s/%s: symlink leads outside the root; not followed",
-            s->opts.root, relpath);
+            "%s/%s: symlink leads outside the root; not followed", s->opts.root,
+            relpath);
     return;
   }
-  if ((e == EACCES || e == EIO) &&
-      strlist_push(&s->unreadable, relpath) == 0) {
+  if ((e == EACCES || e == EIO) && strlist_push(&s->unreadable, relpath) == 0) {
     log_msg(s->opts.log, LOG_WARN, "%s/%s: %s; what it holds stays pending",
             s->opts.root, relpath, strerror(e));
     return;
@@ -91,8 +90,7 @@ static void scan_keep_unreadable(struct scan *s)
   size_t k;
 
   for (i = 0, j = 0; i < r->n_changes; i++) {
-    for (k = 0; r->changes[i].kind == CHANGE_DELETED &&
-                k < s->unreadable.n &&
+    for (k = 0; r->changes[i].kind == CHANGE_DELETED && k < s->unreadable.n &&
                 !scan_under(s->unreadable.v[k], r->changes[i].entry.path);
          k++)
       ;
@@ -116,8 +114,8 @@ static void scan_on_walk(uv_work_t *req)
   if (s->opts.paths == NULL) {
     r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
   } else {
-    r->status = subscan_tree(&s->tree, s->opts.root, s->opts.paths, &to,
-                             &r->err);
+    r->status =
+        subscan_tree(&s->tree, s->opts.root, s->opts.paths, &to, &r->err);
     if (r->status == 0)
       r->status = subscan_manifest(&s->sub, m, s->opts.paths, &r->err);
     m = s->sub;

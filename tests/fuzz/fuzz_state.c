@@ -145,8 +145,8 @@ static void fix_snapshot(unsigned char *p, size_t n)
   put_le(p + MAGIC_LEN, 2, 4);
   put_le(p + MAGIC_LEN + 4, 0, 4);
   put_le(p + MAGIC_LEN + 8, n, 8);
-  FUZZ_CHECK(EVP_Digest(p, n - HASH_LEN, p + n - HASH_LEN, NULL,
-                        EVP_sha256(), NULL) == 1);
+  FUZZ_CHECK(EVP_Digest(p, n - HASH_LEN, p + n - HASH_LEN, NULL, EVP_sha256(),
+                        NULL) == 1);
 }
 
 /* Seals each record whose stated length fits, and stops at the first
@@ -162,8 +162,8 @@ static void fix_journal(unsigned char *p, size_t n)
       len = (len << 8) | p[at + (size_t)i];
     if (len < 9 || len > n - at - 4 - HASH_LEN)
       return;
-    FUZZ_CHECK(EVP_Digest(p + at, 4 + len, p + at + 4 + len, NULL,
-                          EVP_sha256(), NULL) == 1);
+    FUZZ_CHECK(EVP_Digest(p + at, 4 + len, p + at + 4 + len, NULL, EVP_sha256(),
+                          NULL) == 1);
     at += 4 + len + HASH_LEN;
   }
 }

@@ -43,7 +43,6 @@ void fuzz_memfile_set(const struct fuzz_memfile *f, const void *data,
   }
 }
 
-
 /* The length of the sequence that lead byte c starts, 0 if none, and the
  * range its second byte must be in (the first continuation byte carries
  * the overlong, surrogate and U+10FFFF limits). */

@@ -113,7 +113,6 @@ static void test_keeps_only_the_latest_entries(void)
   test_rmtree(dir);
 }
 
-
 TEST_MAIN(TEST(test_record_then_load_round_trip),
           TEST(test_replay_is_not_counted_twice),
           TEST(test_new_month_starts_from_zero),

@@ -18,8 +18,8 @@ static void normalise(struct strlist *l, const char *const *in, size_t n)
  * listed twice and the scan failed with "tree not sorted by path". */
 static void test_descendant_after_a_sibling_is_dropped(void)
 {
-  static const char *const in[] = {"a/x.html", "a.html", "a", "a-b/c",
-                                   "a-b", "a/y/z.html"};
+  static const char *const in[] = {"a/x.html", "a.html", "a",
+                                   "a-b/c",    "a-b",    "a/y/z.html"};
   struct strlist l;
 
   normalise(&l, in, 6);
@@ -32,8 +32,8 @@ static void test_descendant_after_a_sibling_is_dropped(void)
 
 static void test_deep_paths_keep_only_the_highest(void)
 {
-  static const char *const in[] = {"d/e/f", "d/e", "d/e/f/g", "d/ef",
-                                   "d/e", "x"};
+  static const char *const in[] = {"d/e/f", "d/e", "d/e/f/g",
+                                   "d/ef",  "d/e", "x"};
   struct strlist l;
 
   normalise(&l, in, 6);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "wdmap.h"
 #include "test.h"
+#include "wdmap.h"
 
 static void test_put_get_del_round_trip(void)
 {

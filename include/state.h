@@ -148,7 +148,7 @@ void state_relocated(struct state *s);
  * (STATE_COMPACT_RATIO, at least STATE_COMPACT_MIN bytes; tests may
  * lower the minimum with CFWATCH_TEST_COMPACT_BYTES). */
 #define STATE_COMPACT_RATIO 4 /* journal > snapshot / 4 */
-#define STATE_COMPACT_MIN   (64 * 1024)
+#define STATE_COMPACT_MIN   ((uint64_t)64 * 1024)
 bool state_compact_due(const struct state *s);
 
 /* Writes a new snapshot holding everything, then starts an empty

@@ -418,7 +418,8 @@ static int state_adopt_identity(struct state *s, const char *root,
   char *p;
 
   for (i = 0; i < 2 && !s->readonly; i++) {
-    if ((*slot[i])[0] != '\0' || want[i] == NULL || want[i][0] == '\0')
+    if (*slot[i] == NULL || (*slot[i])[0] != '\0' || want[i] == NULL ||
+        want[i][0] == '\0')
       continue;
     p = strdup(want[i]);
     if (p == NULL)
@@ -639,27 +640,36 @@ static int changes_copy(const struct change *v, size_t n, struct change **out)
   return 0;
 }
 
-static int intent_fill(struct intent *in, const struct state *s,
+/* Builds the intent for a batch of s: copies of paths and changes, the
+ * next sequence number and the reference.  On failure nothing is left. */
+static int intent_fill(struct intent *out, const struct state *s,
                        const char *dist, const struct strlist *paths,
                        const struct change *v, size_t n, struct cfw_err *err)
 {
+  struct intent in;
   size_t i;
   int rc = 0;
 
-  in->seq = s->next_seq;
-  in->created_ns = state_now_ns();
-  in->distribution = strdup(dist != NULL ? dist : "");
-  if (in->distribution == NULL)
+  memset(&in, 0, sizeof(in));
+  in.seq = s->next_seq;
+  in.created_ns = state_now_ns();
+  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, v, n, in.ref, err);
+  if (rc < 0)
+    return rc;
+  in.distribution = strdup(dist != NULL ? dist : "");
+  if (in.distribution == NULL)
     rc = -ENOMEM;
   for (i = 0; rc == 0 && i < paths->n; i++)
-    rc = strlist_push(&in->paths, paths->v[i]);
+    rc = strlist_push(&in.paths, paths->v[i]);
   if (rc == 0)
-    rc = changes_copy(v, n, &in->changes);
-  if (rc < 0)
+    rc = changes_copy(v, n, &in.changes);
+  if (rc < 0) {
+    intent_free(&in);
     return cfw_err_set(err, rc, "out of memory");
-  in->n_changes = n;
-  return batch_caller_ref(in->distribution, s->id, STATE_ID_LEN, in->seq,
-                          in->changes, n, in->ref, err);
+  }
+  in.n_changes = n;
+  *out = in;
+  return 0;
 }
 
 int state_intend(struct state *s, const char *distribution,

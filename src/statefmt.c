@@ -87,7 +87,7 @@ static void put_intent_body(struct wire_out *w, const struct intent *in)
   wire_put_u64(w, (uint64_t)in->created_ns);
   wire_put_u32(w, (uint32_t)in->paths.n);
   for (i = 0; i < in->paths.n; i++)
-    wire_put_str(w, in->paths.v[i], MANIFEST_PATH_MAX * 4);
+    wire_put_str(w, in->paths.v[i], STATEFMT_URL_MAX);
   wire_put_u32(w, (uint32_t)in->n_changes);
   for (i = 0; i < in->n_changes; i++)
     put_change(w, &in->changes[i]);
@@ -148,13 +148,13 @@ static int get_changes(struct wire_in *r, struct change **out, size_t *n_out)
 static int get_paths(struct wire_in *r, struct strlist *out)
 {
   char *p = NULL;
-  size_t n;
+  size_t n = 0;
   size_t i;
   int rc;
 
   rc = get_count(r, 4, &n);
   for (i = 0; i < n && rc == 0; i++) {
-    rc = wire_get_str(r, MANIFEST_PATH_MAX * 4, &p);
+    rc = wire_get_str(r, STATEFMT_URL_MAX, &p);
     if (rc == 0 && p[0] != '/') {
       free(p);
       rc = -EBADMSG;
@@ -440,7 +440,8 @@ int statefmt_get_journal_header(struct wire_in *r, const char *file,
   const unsigned char *p;
   uint32_t v;
 
-  if (!wire_get_bytes(r, MAGIC_LEN, &p) || memcmp(p, JOURNAL_MAGIC, MAGIC_LEN))
+  if (!wire_get_bytes(r, MAGIC_LEN, &p) ||
+      memcmp(p, JOURNAL_MAGIC, MAGIC_LEN) != 0)
     return corrupt(err, file, "not a cfwatch journal: bad magic");
   if (!wire_get_u32(r, &v) || !wire_get_bytes(r, STATE_ID_LEN, &p))
     return corrupt(err, file, "header cut short");

@@ -42,6 +42,8 @@
 /* Bigger files and records are refused rather than read. */
 #define STATEFMT_MAX_BYTES (UINT64_C(1) << 32)
 #define STATEFMT_ID_MAX    128 /* distribution ids, invalidation ids */
+/* A URL path: a file path, each byte percent-encoded at worst. */
+#define STATEFMT_URL_MAX ((size_t)MANIFEST_PATH_MAX * 4)
 
 struct snapshot {
   int version;

@@ -50,6 +50,7 @@ struct site {
   bool scanned_once; /* the first diff has finished */
   bool stopping;
   struct strlist scan_paths; /* what the running scan looks at */
+  uint64_t scan_gen;         /* the watch's root generation at its start */
   struct scan *scan;
   struct inflight *inflight; /* owned; NULL in a dry run */
   struct deliver *deliver;   /* the plan being delivered, or NULL */
@@ -381,6 +382,14 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
           "changes in %llu ms",
           s->cfg->root, r->n_files, r->n_hashed, r->n_changes,
           (unsigned long long)r->elapsed_ms);
+  /* A root gone (an unmounted mount point reads as empty) or replaced
+   * during the scan is not the site we watch: no diff of it.  The watch
+   * has reported a rescan, to run once it is back (watch.h). */
+  if (r->status == 0 && s->w != NULL &&
+      (!watch_root_present(s->w) || watch_root_gen(s->w) != s->scan_gen))
+    r->status =
+        cfw_err_set(&r->err, -ENOENT,
+                    "%s is gone or was replaced; not diffing it", s->cfg->root);
   if (r->status == 0 && !s->stopping) {
     site_scanned(s, r);
   } else {
@@ -409,6 +418,7 @@ static void site_flush(struct site *s)
    * on and its saves fail, keeping the changes pending. */
   (void)site_relock(s);
   s->flush_ms = uv_now(s->d->o.loop);
+  s->scan_gen = s->w != NULL ? watch_root_gen(s->w) : 0;
   so.root = s->cfg->root;
   so.manifest = s->m;
   so.urlmap = s->um;

@@ -54,6 +54,14 @@ struct site_opts {
   bool all;  /* a first run plans every file instead of a baseline */
   bool wait; /* follow each invalidation until it completes */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
+  /* The daemon's watch tells what the root is (watch.h): a number that
+   * changes when the root path leads to another directory, or
+   * UINT64_MAX while it is absent (an unmounted mount point, a swap in
+   * progress).  A scan during which it changed is dropped, reported as
+   * root_missing: an absent or replaced root is never read as every file
+   * deleted.  NULL: no such check (once, plan). */
+  uint64_t (*root_gen)(void *ctx);
+  void *root_ctx;
   /* Prints a batch's paths (plan, dry runs); NULL prints nothing. */
   void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;

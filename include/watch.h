@@ -10,13 +10,35 @@
 #include "err.h"
 #include "log.h"
 
-/* Follows a directory tree and reports paths that may have changed.
+/* Follows a directory tree and reports paths that may have changed: the
+ * paths a full scan (tree_scan) would list, so symlinks inside the root
+ * are followed as the scan follows them.
  *
  * On Linux it reads inotify itself (libuv's uv_fs_event is not recursive
  * there, drops IN_Q_OVERFLOW and goes deaf when a watched directory is
  * deleted and recreated): one watch per directory, added before the
- * directory is listed so nothing created in between is missed, plus a
- * watch on the root's parent so `rm -rf public && build` is followed.
+ * directory is listed so nothing created in between is missed.
+ *
+ *  - Symlinks: a directory reached through a link is reported under
+ *    every path that reaches it (inotify has one watch per inode), a file
+ *    changed under every link to it; a link that is removed or re-pointed
+ *    is reported by its own path, which stands for everything behind it.
+ *  - Hard links: a write through one name reports the file's other names
+ *    in the tree too (found by a walk, see hardlinks.h).
+ *  - Writes are seen at close, and also while the writer keeps the file
+ *    open or without any close (truncate(2)): IN_MODIFY and IN_ATTRIB are
+ *    coalesced per file, at most one report per 250 ms (watch_hold.h).
+ *  - The root: it may be a symlink (the resolved directory is watched,
+ *    and the link itself in its parent), it may be removed and rebuilt,
+ *    renamed, swapped (renameat2 RENAME_EXCHANGE), a mount point
+ *    unmounted and mounted again (the mount table is followed): each time
+ *    the watch looks at what the root path leads to now.
+ *
+ * Not seen, so left to the next full rescan: writes through a shared
+ * mmap(2) that no write(2) or close follows, a hard link's name outside
+ * the tree, a file system mounted inside the tree after start, and the
+ * re-pointing of a symlink among the root's ancestors (only the root's
+ * own link is watched).
  *
  * Events only say where to look; what changed is decided by content. */
 struct watch;
@@ -32,9 +54,10 @@ struct watch_opts {
 };
 
 /* rel is a file or directory, relative to the root, that may have
- * changed, appeared or vanished; a directory stands for everything under
- * it.  rel == NULL means anything may have changed: rescan everything
- * (queue overflow, an unknown watch, the root coming back). */
+ * changed, appeared or vanished; a directory (or a symlink to one)
+ * stands for everything under it.  rel == NULL means anything may have
+ * changed: rescan everything (queue overflow, an unknown watch, the root
+ * gone, back or replaced: see watch_root_gen). */
 typedef void (*watch_cb)(struct watch *w, const char *rel, void *arg);
 
 /* Starts watching; cb runs on the loop thread for each event.  On error
@@ -46,8 +69,34 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
  * is freed.  NULL w is fine (done is not called then). */
 void watch_close(struct watch *w, void (*done)(void *arg), void *arg);
 
-/* Directories watched now, and whether the root exists. */
+/* Directories watched now. */
 size_t watch_dir_count(const struct watch *w);
+
+/* The root, for a consumer that must tell "the root is gone, or is not
+ * the directory it was" apart from "files were deleted": a scan of a
+ * missing, unmounted or swapped root would otherwise read as every file
+ * deleted.
+ *
+ * watch_root_present: the root path leads to a directory the watch
+ * follows.  False while there is nothing there (removed, renamed away, a
+ * dangling symlink, not a directory) and while the root is an unmounted
+ * mount point (what lies beneath a mount point is not the site): until
+ * a file system is mounted there again, or the directory is replaced.
+ *
+ * watch_root_gen: how many times the watch took a directory as the
+ * root: 1 for a root present at start, one more each time the root path
+ * leads to a directory other than the one followed just before (the
+ * root recreated or returned, a re-pointed root symlink, an exchange, a
+ * mount or remount).  It never changes when the root merely goes away.
+ *
+ * Each change of either is followed, in the same loop turn, by a report
+ * with rel == NULL.  A consumer notes the generation when it starts a
+ * scan; if at the end the root is not present or the generation moved,
+ * the scan saw a root that is gone or not the one watched now: drop its
+ * result and wait for the rescan already reported.  To refuse reading a
+ * replaced root as "every file deleted", compare the generation of the
+ * last committed scan with the current one. */
 bool watch_root_present(const struct watch *w);
+uint64_t watch_root_gen(const struct watch *w);
 
 #endif

@@ -56,6 +56,17 @@ static uint64_t dsite_now(const struct dsite *ds)
   return uv_now(ds->d->o.loop);
 }
 
+/* What the root is now, for the pipeline (site.h): absent, or which
+ * directory it leads to. */
+static uint64_t dsite_root_gen(void *ctx)
+{
+  const struct dsite *ds = ctx;
+
+  if (ds->w == NULL || !watch_root_present(ds->w))
+    return UINT64_MAX;
+  return watch_root_gen(ds->w);
+}
+
 static bool dsite_skip(void *ctx, const char *rel, bool is_dir)
 {
   const struct dsite *ds = ctx;
@@ -272,6 +283,8 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
   so.getenv = d->o.getenv;
   so.print = d->o.print;
   so.print_arg = d->o.print_arg;
+  so.root_gen = dsite_root_gen;
+  so.root_ctx = ds;
   if (site_is_dry(ds->cfg))
     log_msg(d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
             ds->cfg->root,

@@ -156,6 +156,11 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   s->rep.n_hashed = r->n_hashed;
   s->rep.scan_ms = r->elapsed_ms;
   scan_destroy(scan);
+  if (rc == 0 && s->o.root_gen != NULL &&
+      s->o.root_gen(s->o.root_ctx) != s->scan_gen)
+    rc =
+        cfw_err_set(&err, -ENOENT, "%s is gone or was replaced; not diffing it",
+                    s->cfg->root);
   if (rc == -ENOENT)
     s->rep.root_missing = true;
   s->rep.scan_failed = rc < 0;
@@ -182,6 +187,8 @@ static void site_scan(struct site *s)
     so.paths = &s->paths;
   }
   site_enter(s, SITE_SCANNING);
+  if (s->o.root_gen != NULL)
+    s->scan_gen = s->o.root_gen(s->o.root_ctx);
   rc = scan_start(&s->scan, s->o.loop, &so, site_on_scan, s, &err);
   if (rc < 0)
     site_fail(s, rc, &err);

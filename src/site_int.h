@@ -81,6 +81,7 @@ struct site {
   unsigned flags;        /* SITE_ALLOW_DELETE */
   struct manifest *view; /* owned: the projection (state.h), or NULL */
   struct scan *scan;
+  uint64_t scan_gen;      /* o.root_gen when the scan began */
   struct change *changes; /* owned: the diff */
   size_t n_changes;
   struct planner_plan plan;

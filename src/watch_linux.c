@@ -3,9 +3,7 @@
 
 #if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,54 +12,27 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "strlist.h"
 #include "util.h"
-#include "wdmap.h"
-
-/* Directories only, never through a symlink, and no events for files
- * already unlinked but still open.  Close-write rather than modify: a file
- * is looked at once its writer is done with it. */
-#define WATCH_DIR_MASK                                                         \
-  (IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |      \
-   IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |   \
-   IN_EXCL_UNLINK)
-#define WATCH_PARENT_MASK                                                      \
-  (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR |          \
-   IN_EXCL_UNLINK)
+#include "watch_linux.h"
 
 /* Room for many events per read; the kernel never splits one. */
 #define WATCH_READ_BUF (64 * 1024)
 
-struct watch {
-  uv_loop_t *loop;
-  uv_poll_t poll;
-  uv_timer_t fallback; /* periodic rescans after ENOSPC */
-  int fd;
-  int parent_wd;
-  char *root;   /* owned */
-  char *parent; /* owned */
-  char *base;   /* owned: the root's name in its parent */
-  struct watch_opts opts;
-  watch_cb cb;
-  void *arg;
-  struct wdmap dirs;
-  size_t n_removing; /* entries in dirs waiting for their IN_IGNORED */
-  bool root_present;
-  bool fallback_on;
-  int closing;
-  void (*done)(void *arg);
-  void *done_arg;
-};
+/* What a file's name can go through; the rest is its content. */
+#define WATCH_NAME_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
+/* Events after which the file is looked at: a symlink that appeared, a
+ * hard-linked file named or written. */
+#define WATCH_STAT_EVENTS (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY)
 
-static void watch_add_tree(struct watch *w, const char *rel, bool report);
-
-static bool watch_skip(const struct watch *w, const char *rel, bool is_dir)
+bool watch_skip(const struct watch *w, const char *rel, bool is_dir)
 {
   return w->opts.skip != NULL && w->opts.skip(w->opts.skip_ctx, rel, is_dir);
 }
 
 /* Joins rel and name with '/', rel "" meaning the root.  NULL on ENOMEM
  * or a path too long to be a path. */
-static char *watch_join(const char *a, const char *b)
+char *watch_join(const char *a, const char *b)
 {
   struct buf p;
 
@@ -74,219 +45,221 @@ static char *watch_join(const char *a, const char *b)
   return buf_take(&p);
 }
 
-static void watch_report(struct watch *w, const char *rel)
+void watch_report(struct watch *w, const char *rel)
 {
-  w->cb(w, rel, w->arg);
+  if (!w->closing) /* the consumer may close us from its callback */
+    w->cb(w, rel, w->arg);
 }
 
-static void watch_on_fallback(uv_timer_t *t)
-{
-  struct watch *w = container_of(t, struct watch, fallback);
-
-  watch_report(w, NULL);
-}
-
-/* Running out of inotify watches must not stop the daemon: what cannot
- * be watched is rescanned on a timer instead. */
-static void watch_enospc(struct watch *w, const char *rel)
-{
-  uint64_t ms = w->opts.fallback_rescan_ms ? w->opts.fallback_rescan_ms : 30000;
-
-  if (w->fallback_on)
-    return;
-  log_msg(w->opts.log, LOG_WARN,
-          "%s/%s: out of inotify watches; rescanning every %llu s instead. "
-          "Raise the limit with: sysctl fs.inotify.max_user_watches=524288",
-          w->root, rel, (unsigned long long)(ms / 1000));
-  if (uv_timer_start(&w->fallback, watch_on_fallback, ms, ms) == 0)
-    w->fallback_on = true;
-}
-
-/* Adds one directory's watch; returns false if it cannot be listed. */
-static bool watch_add_dir(struct watch *w, const char *rel, const char *abs)
-{
-  int wd;
-
-  wd = inotify_add_watch(w->fd, abs, WATCH_DIR_MASK);
-  if (wd < 0) {
-    if (errno == ENOSPC)
-      watch_enospc(w, rel);
-    else if (errno != ENOENT && errno != ENOTDIR)
-      log_msg(w->opts.log, LOG_WARN, "%s: cannot watch: %s", abs,
-              strerror(errno));
-    return errno == ENOSPC; /* still list it: its files must be seen */
-  }
-  if (wdmap_put(&w->dirs, wd, rel) < 0) {
-    log_msg(w->opts.log, LOG_ERROR, "out of memory watching %s", abs);
-    return false;
-  }
-  return true;
-}
-
-static bool watch_entry_is_dir(int dfd, const struct dirent *de)
-{
-  struct stat st;
-
-  if (de->d_type != DT_UNKNOWN)
-    return de->d_type == DT_DIR;
-  return fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         S_ISDIR(st.st_mode);
-}
-
-static void watch_list_entry(struct watch *w, int dfd, const char *rel,
-                             const struct dirent *de, bool report)
-{
-  bool is_dir = watch_entry_is_dir(dfd, de);
-  char *child;
-
-  child = watch_join(rel, de->d_name);
-  if (child == NULL)
-    return;
-  if (!watch_skip(w, child, is_dir)) {
-    if (is_dir)
-      watch_add_tree(w, child, report);
-    else if (report)
-      watch_report(w, child);
-  }
-  free(child);
-}
-
-/* Lists a freshly watched directory.  It runs on the loop thread: the
- * watch-then-list order must hold against the events being read, and a
- * directory listing is short next to what it protects against. */
-static void watch_list(struct watch *w, const char *rel, const char *abs,
-                       bool report)
-{
-  struct dirent *de;
-  DIR *d;
-
-  d = opendir(abs);
-  if (d == NULL)
-    return; /* vanished already: its parent's event says so */
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    watch_list_entry(w, dirfd(d), rel, de, report);
-  }
-  (void)closedir(d); /* read-only: nothing to lose on close */
-}
-
-/* Watches rel and everything below it.  With report set (a directory
- * that appeared while we run) every file found is reported, since files
- * created before its watch existed produced no event. */
-static void watch_add_tree(struct watch *w, const char *rel, bool report)
-{
-  char *abs;
-
-  abs = rel[0] != '\0' ? watch_join(w->root, rel) : strdup(w->root);
-  if (abs == NULL)
-    return;
-  if (watch_add_dir(w, rel, abs))
-    watch_list(w, rel, abs, report);
-  free(abs);
-}
-
-/* Stops watching rel and everything below it (rel "" is the root). */
-static void watch_forget_tree(struct watch *w, const char *rel)
-{
-  size_t len = strlen(rel);
-  size_t i;
-  struct wdmap_entry *e;
-
-  for (i = 0; i < w->dirs.cap; i++) {
-    e = &w->dirs.v[i];
-    if (e->wd <= 0 || e->removing)
-      continue;
-    if (len != 0 && (strncmp(e->rel, rel, len) != 0 ||
-                     (e->rel[len] != '\0' && e->rel[len] != '/')))
-      continue;
-    /* An IN_IGNORED for this wd is queued now, either caused by this call
-     * or, when it fails, by the directory's deletion: it deletes the
-     * entry.  Until then events for this wd are stale and dropped. */
-    (void)inotify_rm_watch(w->fd, e->wd);
-    e->removing = true;
-    w->n_removing++;
-  }
-}
-
-static void watch_root_gone(struct watch *w)
-{
-  if (!w->root_present)
-    return;
-  w->root_present = false;
-  watch_forget_tree(w, "");
-  log_msg(w->opts.log, LOG_INFO, "%s was removed; waiting for it to return",
-          w->root);
-  watch_report(w, NULL);
-}
-
-/* Watches the root if it exists now; announce for a root that returned
- * (at start the caller scans anyway). */
-static void watch_root_back(struct watch *w, bool announce)
-{
-  struct stat st;
-
-  if (w->root_present || stat(w->root, &st) < 0 || !S_ISDIR(st.st_mode))
-    return;
-  w->root_present = true;
-  watch_add_tree(w, "", false);
-  if (!announce)
-    return;
-  log_msg(w->opts.log, LOG_INFO, "%s is back; watching it again", w->root);
-  watch_report(w, NULL);
-}
-
-static void watch_parent_event(struct watch *w, const struct inotify_event *ev)
-{
-  if (ev->len == 0 || strcmp(ev->name, w->base) != 0)
-    return;
-  if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-    watch_root_back(w, true);
-  else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
-    watch_root_gone(w);
-}
-
-/* Overflow or an event we cannot place: re-add every watch (adding an
- * existing one is harmless) and ask for a full rescan. */
+/* Overflow or an event we cannot place: look at the root again, re-add
+ * every watch (adding an existing one is harmless), check every link and
+ * ask for a full rescan. */
 static void watch_resync(struct watch *w, const char *why)
 {
   log_msg(w->opts.log, LOG_INFO, "%s; rescanning %s", why, w->root);
-  if (w->root_present)
-    watch_add_tree(w, "", false);
-  else
-    watch_root_back(w, false);
+  watch_root_check(w, false);
+  if (w->root_present) {
+    (void)watch_add_tree(w, "", w->real, false);
+    w->links_stale = true;
+    watch_links_settle(w);
+  }
   watch_report(w, NULL);
+}
+
+/* The paths of wd's directory, copied: reporting and watching may
+ * change the map.  0, or -ENOMEM; 1 if wd is not watched (any more). */
+static int watch_rels(const struct watch *w, int wd, struct strlist *out)
+{
+  const struct wdmap_entry *e = wdmap_get(&w->dirs, wd);
+  size_t i;
+
+  strlist_init(out);
+  if (e == NULL || e->removing)
+    return 1;
+  for (i = 0; i < e->n_rels; i++)
+    if (strlist_push(out, e->rels[i]) < 0) {
+      strlist_free(out);
+      return -ENOMEM;
+    }
+  return 0;
+}
+
+/* A file name at child (one of the paths of its directory) had the
+ * events in mask; st is what lstat found there, or NULL. */
+static void watch_name_at(struct watch *w, const char *child, uint32_t mask,
+                          const struct stat *st)
+{
+  if (mask & WATCH_NAME_EVENTS) {
+    if (watch_link_find(w, child) != NULL) {
+      /* A link removed, or replaced (`ln -sfn` renames over it): what
+       * was behind it changed as a whole. */
+      watch_forget_tree(w, child);
+      w->links_stale = true; /* others may lead through this one */
+    }
+    if (w->n_dangling > 0)
+      w->dangling_stale = true;
+  }
+  if ((mask & (IN_CREATE | IN_MOVED_TO)) && st != NULL &&
+      S_ISLNK(st->st_mode)) {
+    watch_link_add(w, child);
+    w->links_stale = true;
+  }
+  if (!watch_skip(w, child, false))
+    watch_report(w, child);
+}
+
+/* lstat(2) of rel, to tell a new symlink, and a hard-linked file. */
+static bool watch_lstat(const struct watch *w, const char *rel, struct stat *st)
+{
+  char *abs = watch_join(w->real, rel);
+  bool ok = abs != NULL && lstat(abs, st) == 0;
+
+  free(abs);
+  return ok;
+}
+
+/* Tells the hard-link index about a file event at rel. */
+static void watch_hardlinks(struct watch *w, const char *rel, uint32_t mask,
+                            const struct stat *st)
+{
+  if (mask & (IN_CREATE | IN_MOVED_TO))
+    hardlinks_named(w->hl, rel, st);
+  else if (mask & (IN_CLOSE_WRITE | IN_MODIFY))
+    hardlinks_changed(w->hl, rel, st);
+}
+
+/* A file name in wd's directory had the events in mask: it is reported
+ * under every path of the directory and every link to it. */
+static void watch_name_event(struct watch *w, int wd, const char *name,
+                             uint32_t mask)
+{
+  struct strlist rels;
+  struct stat st;
+  bool st_ok = false;
+  char *child;
+  size_t i;
+  int rc;
+
+  rc = watch_rels(w, wd, &rels);
+  if (rc != 0) {
+    if (rc < 0)
+      watch_resync(w, "out of memory");
+    return;
+  }
+  for (i = 0; i < rels.n && !w->closing; i++) {
+    child = watch_join(rels.v[i], name);
+    if (child == NULL)
+      continue;
+    if (i == 0 && (mask & WATCH_STAT_EVENTS))
+      st_ok = watch_lstat(w, child, &st);
+    watch_name_at(w, child, mask, st_ok ? &st : NULL);
+    if (i == 0 && st_ok && !w->closing)
+      watch_hardlinks(w, child, mask, &st);
+    free(child);
+  }
+  strlist_free(&rels);
+  if (!w->closing)
+    watch_report_link_targets(w, wd, name);
 }
 
 static void watch_dir_event(struct watch *w, const char *rel, uint32_t mask)
 {
-  if (mask & (IN_CREATE | IN_MOVED_TO))
-    watch_add_tree(w, rel, true);
-  else if (mask & (IN_DELETE | IN_MOVED_FROM))
+  if (watch_skip(w, rel, true))
+    return;
+  if (mask & (IN_CREATE | IN_MOVED_TO)) {
+    (void)watch_add_tree(w, rel, NULL, true);
+    if (w->n_dangling > 0)
+      w->dangling_stale = true;
+  } else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
     watch_forget_tree(w, rel);
-  else
+    if (w->n_links > 0)
+      w->links_stale = true; /* links into it lead nowhere now */
+  } else {
     return; /* attrib of a directory changes no object */
+  }
   watch_report(w, rel);
 }
 
-static void watch_child_event(struct watch *w, const struct wdmap_entry *e,
-                              const struct inotify_event *ev)
+/* A directory name in wd's directory had the events in mask. */
+static void watch_subdir_event(struct watch *w, int wd, const char *name,
+                               uint32_t mask)
 {
-  bool is_dir = (ev->mask & IN_ISDIR) != 0;
-  char *rel;
+  struct strlist rels;
+  char *child;
+  size_t i;
+  int rc;
 
-  rel = watch_join(e->rel, ev->name);
-  if (rel == NULL) {
-    watch_resync(w, "out of memory");
+  rc = watch_rels(w, wd, &rels);
+  if (rc != 0) {
+    if (rc < 0)
+      watch_resync(w, "out of memory");
     return;
   }
-  if (!watch_skip(w, rel, is_dir)) {
-    if (is_dir)
-      watch_dir_event(w, rel, ev->mask);
-    else
-      watch_report(w, rel);
+  for (i = 0; i < rels.n && !w->closing; i++) {
+    child = watch_join(rels.v[i], name);
+    if (child != NULL)
+      watch_dir_event(w, child, mask);
+    free(child);
   }
-  free(rel);
+  strlist_free(&rels);
+}
+
+static void watch_child_event(struct watch *w, const struct inotify_event *ev)
+{
+  if (ev->mask & IN_ISDIR) {
+    watch_subdir_event(w, ev->wd, ev->name, ev->mask);
+    return;
+  }
+  if ((ev->mask & ~(uint32_t)(IN_MODIFY | IN_ATTRIB)) == 0) {
+    hold_put(&w->hold, ev->wd, ev->name); /* reported once, soon */
+    return;
+  }
+  /* This report covers whatever was held for the name. */
+  (void)hold_take(&w->hold, ev->wd, ev->name);
+  watch_name_event(w, ev->wd, ev->name, ev->mask);
+}
+
+static void watch_on_held(void *ctx, int wd, const char *name)
+{
+  struct watch *w = ctx;
+
+  if (!w->closing && w->root_present)
+    watch_name_event(w, wd, name, IN_MODIFY);
+}
+
+/* A file system mounted inside the tree went away: its mount point now
+ * shows the directory beneath, which is watched and reported whole. */
+static void watch_unmounted_below(struct watch *w, int wd)
+{
+  struct strlist rels;
+  size_t i;
+
+  if (watch_rels(w, wd, &rels) != 0) {
+    watch_resync(w, "a file system inside the tree was unmounted");
+    return;
+  }
+  for (i = 0; i < rels.n && !w->closing; i++) {
+    watch_forget_tree(w, rels.v[i]);
+    (void)watch_add_tree(w, rels.v[i], NULL, false);
+    watch_report(w, rels.v[i]);
+  }
+  w->links_stale = w->n_links > 0;
+  strlist_free(&rels);
+}
+
+static void watch_ignored(struct watch *w, int wd, struct wdmap_entry *e)
+{
+  bool lost = !e->removing;
+
+  if (e->removing)
+    w->n_removing--;
+  if (lost && e->pins > 0)
+    w->links_stale = true; /* a linked file's directory is gone */
+  wdmap_del(&w->dirs, wd);
+  if (wd == w->root_wd) {
+    w->root_wd = -1;
+    watch_root_check(w, true); /* deleted, unmounted: what is there now? */
+  }
 }
 
 static void watch_event(struct watch *w, const struct inotify_event *ev)
@@ -297,29 +270,33 @@ static void watch_event(struct watch *w, const struct inotify_event *ev)
     watch_resync(w, "inotify queue overflowed");
     return;
   }
-  if (ev->wd == w->parent_wd) {
-    watch_parent_event(w, ev);
+  if (watch_parent_event(w, ev))
     return;
-  }
   e = wdmap_get(&w->dirs, ev->wd);
   if (e == NULL) {
-    watch_resync(w, "event for an unknown watch");
+    if (!(ev->mask & IN_IGNORED))
+      watch_resync(w, "event for an unknown watch");
     return;
   }
   if (ev->mask & IN_IGNORED) {
-    bool was_root = e->rel[0] == '\0' && !e->removing;
-
-    if (e->removing)
-      w->n_removing--;
-    wdmap_del(&w->dirs, ev->wd);
-    if (was_root)
-      watch_root_gone(w);
+    watch_ignored(w, ev->wd, e);
     return;
   }
-  if (e->removing || (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+  if (e->removing)
+    return; /* stale: queued before the watch was removed */
+  if (ev->wd == w->root_wd &&
+      (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))) {
+    watch_root_check(w, true);
+    return;
+  }
+  if (ev->mask & IN_UNMOUNT) {
+    watch_unmounted_below(w, ev->wd);
+    return;
+  }
+  if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
     return; /* the parent directory's event tells where it went */
   if (ev->len > 0)
-    watch_child_event(w, e, ev);
+    watch_child_event(w, ev);
 }
 
 static void watch_on_readable(uv_poll_t *poll, int status, int events)
@@ -347,25 +324,33 @@ static void watch_on_readable(uv_poll_t *poll, int status, int events)
         return;
     }
   }
+  /* Links are resolved again once per batch of events, not per event:
+   * a rebuild moves many things at once. */
+  watch_links_settle(w);
 }
 
-static int watch_split_root(struct watch *w, const char *root)
+/* Hard links' other names come from a walk without excludes: drop what
+ * the consumer excludes, as a scan would never reach it. */
+static void watch_on_hardlink(void *ctx, const char *rel)
 {
-  const char *slash;
+  struct watch *w = ctx;
+  char *dir;
+  char *slash;
+  bool skip;
 
-  w->root = strdup(root);
-  if (w->root == NULL)
-    return -ENOMEM;
-  /* Trailing slashes would hide the base name. */
-  while (strlen(w->root) > 1 && w->root[strlen(w->root) - 1] == '/')
-    w->root[strlen(w->root) - 1] = '\0';
-  slash = strrchr(w->root, '/');
-  if (slash == NULL || slash[1] == '\0')
-    return -EINVAL; /* not absolute, or "/": no parent to watch */
-  w->parent = slash == w->root ? strdup("/")
-                               : strndup(w->root, (size_t)(slash - w->root));
-  w->base = strdup(slash + 1);
-  return w->parent && w->base ? 0 : -ENOMEM;
+  if (w->closing || !w->root_present || watch_skip(w, rel, false))
+    return;
+  dir = strdup(rel);
+  if (dir == NULL)
+    return;
+  skip = false;
+  while (!skip && (slash = strrchr(dir, '/')) != NULL) {
+    *slash = '\0';
+    skip = watch_skip(w, dir, true);
+  }
+  free(dir);
+  if (!skip)
+    watch_report(w, rel);
 }
 
 static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
@@ -381,8 +366,10 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
     w->fd = -1;
     return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));
   }
-  /* From here on both handles exist and only watch_close frees w. */
+  /* From here on the handles exist and only watch_close frees w. */
   (void)uv_timer_init(loop, &w->fallback); /* cannot fail */
+  hold_init(&w->hold, loop, watch_on_held, w);
+  watch_mounts_start(w);
   rc = uv_poll_start(&w->poll, UV_READABLE, watch_on_readable);
   if (rc < 0)
     return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));
@@ -395,10 +382,14 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
 
 static void watch_free(struct watch *w)
 {
+  watch_links_free(w);
   wdmap_free(&w->dirs);
+  hardlinks_destroy(w->hl);
   free(w->root);
   free(w->parent);
   free(w->base);
+  free(w->real);
+  free(w->real_base);
   free(w);
 }
 
@@ -409,6 +400,8 @@ static void watch_on_close(uv_handle_t *h)
   if (--w->closing > 0)
     return;
   (void)close(w->fd); /* all watches go with it; nothing to report */
+  if (w->mounts_fd >= 0)
+    (void)close(w->mounts_fd); /* read-only, never read */
   if (w->done != NULL)
     w->done(w->done_arg);
   watch_free(w);
@@ -420,11 +413,41 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
     return;
   w->done = done;
   w->done_arg = arg;
-  w->closing = 2;
+  w->closing = w->mounts_fd >= 0 ? 4 : 3;
   w->poll.data = w;
   w->fallback.data = w;
+  w->hold.timer.data = w;
   uv_close((uv_handle_t *)&w->poll, watch_on_close);
   uv_close((uv_handle_t *)&w->fallback, watch_on_close);
+  hold_close(&w->hold, watch_on_close);
+  if (w->mounts_fd >= 0) {
+    w->mounts.data = w;
+    uv_close((uv_handle_t *)&w->mounts, watch_on_close);
+  }
+}
+
+static struct watch *watch_alloc(uv_loop_t *loop, const struct watch_opts *o,
+                                 watch_cb cb, void *arg)
+{
+  struct watch *w = calloc(1, sizeof(*w));
+
+  if (w == NULL)
+    return NULL;
+  w->loop = loop;
+  w->opts = *o;
+  w->cb = cb;
+  w->arg = arg;
+  w->fd = -1;
+  w->mounts_fd = -1;
+  w->parent_wd = -1;
+  w->real_parent_wd = -1;
+  w->root_wd = -1;
+  wdmap_init(&w->dirs);
+  if (hardlinks_new(&w->hl, loop, watch_on_hardlink, w) < 0) {
+    free(w);
+    return NULL;
+  }
+  return w;
 }
 
 int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
@@ -433,15 +456,9 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
   struct watch *w;
   int rc;
 
-  w = calloc(1, sizeof(*w));
+  w = watch_alloc(loop, o, cb, arg);
   if (w == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  w->loop = loop;
-  w->opts = *o;
-  w->cb = cb;
-  w->arg = arg;
-  w->fd = -1;
-  wdmap_init(&w->dirs);
   rc = watch_split_root(w, o->root);
   if (rc < 0) {
     watch_free(w);
@@ -456,7 +473,7 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     watch_close(w, NULL, NULL); /* freed once its handles are closed */
     return rc;
   }
-  watch_root_back(w, false);
+  watch_root_check(w, false);
   *out = w;
   return 0;
 }
@@ -469,6 +486,11 @@ size_t watch_dir_count(const struct watch *w)
 bool watch_root_present(const struct watch *w)
 {
   return w->root_present;
+}
+
+uint64_t watch_root_gen(const struct watch *w)
+{
+  return w->root_gen;
 }
 
 #endif /* __linux__ */

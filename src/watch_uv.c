@@ -9,7 +9,12 @@
  *
  * FSEvents coalesces and may drop events, so a status error or an event
  * without a name asks for a full rescan; the root's parent is watched
- * too, so a root deleted and rebuilt is picked up again. */
+ * too, so a root deleted and rebuilt is picked up again.  A symlinked
+ * root is watched resolved, and looked at again whenever its name in the
+ * parent changes: a re-pointed link or a swapped directory is a new
+ * root generation (watch.h).  Symlinks inside the tree, hard links,
+ * mounts and open writers get none of watch_linux.c's care: FSEvents
+ * reports what it reports, and full rescans do the rest. */
 #if !defined(__linux__) || defined(CFW_WATCH_LIBUV)
 
 #include <errno.h>
@@ -26,6 +31,10 @@ struct watch {
   char *root;          /* owned */
   char *parent;        /* owned */
   char *base;          /* owned: the root's name in its parent */
+  char *real;          /* owned: the root resolved when watched, or NULL */
+  uint64_t dev;        /* what real was when watched */
+  uint64_t ino;
+  uint64_t gen;
   struct watch_opts opts;
   watch_cb cb;
   void *arg;
@@ -50,21 +59,45 @@ static void watch_on_fallback(uv_timer_t *t)
   watch_report(w, NULL);
 }
 
-/* (Re)starts the recursive watch on the root; a failure falls back to
- * periodic rescans, as ENOSPC does on Linux. */
-static void watch_root_start(struct watch *w)
+/* Whether the root leads to the directory watched now; if not, real
+ * (owned by the caller) and st say where it leads. */
+static bool watch_root_same(const struct watch *w, const char *real,
+                            const struct stat *st)
+{
+  return w->root_present && w->real != NULL && strcmp(w->real, real) == 0 &&
+         w->dev == (uint64_t)st->st_dev && w->ino == (uint64_t)st->st_ino;
+}
+
+/* (Re)starts the recursive watch on the root if it leads elsewhere than
+ * before; a failure falls back to periodic rescans, as ENOSPC does on
+ * Linux.  Returns whether the root changed. */
+static bool watch_root_start(struct watch *w)
 {
   struct stat st;
+  char *real = realpath(w->root, NULL);
+  bool was = w->root_present;
   int rc;
 
-  w->root_present = stat(w->root, &st) == 0 && S_ISDIR(st.st_mode);
-  if (!w->root_present)
-    return;
+  if (real == NULL || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    free(real);
+    w->root_present = false;
+    return was;
+  }
+  if (watch_root_same(w, real, &st)) {
+    free(real);
+    return false;
+  }
+  free(w->real);
+  w->real = real;
+  w->dev = (uint64_t)st.st_dev;
+  w->ino = (uint64_t)st.st_ino;
+  w->root_present = true;
+  w->gen++;
   (void)uv_fs_event_stop(&w->root_ev); /* restarting: harmless if idle */
-  rc = uv_fs_event_start(&w->root_ev, watch_on_root, w->root,
+  rc = uv_fs_event_start(&w->root_ev, watch_on_root, w->real,
                          UV_FS_EVENT_RECURSIVE);
   if (rc == 0)
-    return;
+    return true;
   log_msg(w->opts.log, LOG_WARN,
           "%s: cannot watch: %s; rescanning every "
           "%llu s instead",
@@ -72,6 +105,7 @@ static void watch_root_start(struct watch *w)
           (unsigned long long)(w->opts.fallback_rescan_ms / 1000));
   (void)uv_timer_start(&w->fallback, watch_on_fallback,
                        w->opts.fallback_rescan_ms, w->opts.fallback_rescan_ms);
+  return true;
 }
 
 static void watch_on_root(uv_fs_event_t *h, const char *name, int events,
@@ -92,13 +126,11 @@ static void watch_on_parent(uv_fs_event_t *h, const char *name, int events,
                             int status)
 {
   struct watch *w = container_of(h, struct watch, parent_ev);
-  bool was = w->root_present;
 
   (void)events;
   if (status == 0 && name != NULL && strcmp(name, w->base) != 0)
     return; /* a sibling of the root */
-  watch_root_start(w);
-  if (was != w->root_present || !w->root_present)
+  if (watch_root_start(w) || !w->root_present)
     watch_report(w, NULL);
 }
 
@@ -126,6 +158,7 @@ static void watch_free(struct watch *w)
   free(w->root);
   free(w->parent);
   free(w->base);
+  free(w->real);
   free(w);
 }
 
@@ -158,7 +191,7 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     return cfw_err_set(err, rc, "%s: cannot watch: %s", w->parent,
                        uv_strerror(rc));
   }
-  watch_root_start(w);
+  (void)watch_root_start(w); /* at start the caller scans anyway */
   *out = w;
   return 0;
 }
@@ -197,6 +230,11 @@ size_t watch_dir_count(const struct watch *w)
 bool watch_root_present(const struct watch *w)
 {
   return w->root_present;
+}
+
+uint64_t watch_root_gen(const struct watch *w)
+{
+  return w->gen;
 }
 
 #endif

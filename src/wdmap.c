@@ -13,13 +13,26 @@ void wdmap_init(struct wdmap *m)
   memset(m, 0, sizeof(*m));
 }
 
+static void wdmap_entry_clear(struct wdmap_entry *e)
+{
+  size_t i;
+
+  for (i = 0; i < e->n_rels; i++)
+    free(e->rels[i]);
+  free(e->rels);
+  e->rels = NULL;
+  e->n_rels = 0;
+  e->pins = 0;
+  e->removing = false;
+}
+
 void wdmap_free(struct wdmap *m)
 {
   size_t i;
 
   for (i = 0; i < m->cap; i++)
     if (m->v[i].wd > 0)
-      free(m->v[i].rel);
+      wdmap_entry_clear(&m->v[i]);
   free(m->v);
   wdmap_init(m);
 }
@@ -85,33 +98,52 @@ static int wdmap_grow(struct wdmap *m)
   return 0;
 }
 
-int wdmap_put(struct wdmap *m, int wd, const char *rel)
-{
-  struct wdmap_entry *e;
-  char *copy;
-
-  if ((m->filled + 1) * 4 > m->cap * 3 && wdmap_grow(m) < 0)
-    return -ENOMEM;
-  copy = strdup(rel);
-  if (copy == NULL)
-    return -ENOMEM;
-  e = wdmap_find(m, wd, true);
-  if (e->wd == wd) {
-    free(e->rel);
-  } else {
-    if (e->wd == 0)
-      m->filled++;
-    m->used++;
-  }
-  e->wd = wd;
-  e->rel = copy;
-  e->removing = false;
-  return 0;
-}
-
 struct wdmap_entry *wdmap_get(const struct wdmap *m, int wd)
 {
   return wd > 0 ? wdmap_find(m, wd, false) : NULL;
+}
+
+/* Finds wd's entry, making an empty one if there is none. */
+static struct wdmap_entry *wdmap_entry(struct wdmap *m, int wd)
+{
+  struct wdmap_entry *e = wdmap_get(m, wd);
+
+  if (e != NULL)
+    return e;
+  if ((m->filled + 1) * 4 > m->cap * 3 && wdmap_grow(m) < 0)
+    return NULL;
+  e = wdmap_find(m, wd, true);
+  if (e->wd == 0)
+    m->filled++;
+  m->used++;
+  memset(e, 0, sizeof(*e));
+  e->wd = wd;
+  return e;
+}
+
+struct wdmap_entry *wdmap_add(struct wdmap *m, int wd, const char *rel)
+{
+  struct wdmap_entry *e;
+  char **v;
+  size_t i;
+
+  e = wdmap_entry(m, wd);
+  if (e == NULL || rel == NULL)
+    return e;
+  for (i = 0; i < e->n_rels; i++)
+    if (strcmp(e->rels[i], rel) == 0)
+      return e;
+  if (e->n_rels >= SIZE_MAX / sizeof(*v) - 1)
+    return NULL;
+  v = realloc(e->rels, (e->n_rels + 1) * sizeof(*v));
+  if (v == NULL)
+    return NULL;
+  e->rels = v;
+  v[e->n_rels] = strdup(rel);
+  if (v[e->n_rels] == NULL)
+    return NULL;
+  e->n_rels++;
+  return e;
 }
 
 void wdmap_del(struct wdmap *m, int wd)
@@ -120,9 +152,31 @@ void wdmap_del(struct wdmap *m, int wd)
 
   if (e == NULL)
     return;
-  free(e->rel);
-  e->rel = NULL;
+  wdmap_entry_clear(e);
   e->wd = WDMAP_DELETED;
-  e->removing = false;
   m->used--;
+}
+
+bool wdmap_covers(const char *prefix, const char *path)
+{
+  size_t n = strlen(prefix);
+
+  if (n == 0)
+    return true;
+  return strncmp(prefix, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+size_t wdmap_drop_under(struct wdmap_entry *e, const char *prefix)
+{
+  size_t i;
+  size_t j;
+
+  for (i = 0, j = 0; i < e->n_rels; i++) {
+    if (wdmap_covers(prefix, e->rels[i]))
+      free(e->rels[i]);
+    else
+      e->rels[j++] = e->rels[i];
+  }
+  e->n_rels = j;
+  return j;
 }

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_WATCH_LINUX_H
+#define CFW_WATCH_LINUX_H
+
+/* The inotify watch's state, shared by its three files: watch_linux.c
+ * (reading and dispatching events), watch_tree.c (which directories are
+ * watched under which paths, and the symlinks that lead to them) and
+ * watch_root.c (what the root is: its identity, its parents, mounts). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "hardlinks.h"
+#include "watch.h"
+#include "watch_hold.h"
+#include "wdmap.h"
+
+/* A symlink inside the tree, found by listing or by an event.  A full
+ * scan follows it while it resolves inside the root, so the watch does
+ * too: a link to a directory adds its path to that directory's watch
+ * (and below), a link to a file pins the watch of the file's directory,
+ * so that events there are reported under the link's path as well. */
+struct wlink {
+  char *path;   /* owned: where the link is, relative to the root */
+  char *target; /* owned: where it resolves, relative to the resolved
+                   root; NULL when it does not resolve inside */
+  int err;      /* 0, or why not: -ENOENT dangling (looked at again when
+                   something appears), -EXDEV outside, -ELOOP... */
+  int wd;       /* a link to a file: its directory's watch, else -1 */
+  bool is_dir;
+};
+
+/* The parents only say when the root's name comes or goes. */
+#define WATCH_PARENT_MASK                                                      \
+  (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR |          \
+   IN_EXCL_UNLINK)
+
+struct watch_id {
+  uint64_t dev;
+  uint64_t ino;
+};
+
+struct watch {
+  uv_loop_t *loop;
+  uv_poll_t poll;      /* the inotify fd */
+  uv_poll_t mounts;    /* /proc/self/mountinfo: POLLPRI when mounts change */
+  uv_timer_t fallback; /* periodic rescans after ENOSPC */
+  struct watch_hold hold;
+  struct hardlinks *hl; /* owned */
+  int fd;
+  int mounts_fd;      /* -1 when mounts are not followed */
+  int parent_wd;      /* the configured root's parent */
+  int real_parent_wd; /* the resolved root's parent; -1 if it is parent_wd's */
+  int root_wd;        /* the resolved root's own watch, or -1 */
+  char *root;         /* owned: as configured */
+  char *parent;       /* owned */
+  char *base;         /* owned: the root's name in its parent */
+  char *real;         /* owned: the root resolved (realpath) when watched */
+  char *real_base;    /* owned: its name in its parent */
+  struct watch_id root_id;      /* what real was when watched */
+  struct watch_id unmounted_id; /* the bare mount point, while unmounted */
+  bool root_mount;              /* the root was a mount point when watched */
+  bool unmounted;               /* the root's file system was unmounted */
+  bool root_present;
+  uint64_t root_gen;
+  struct watch_opts opts;
+  watch_cb cb;
+  void *arg;
+  struct wdmap dirs;
+  size_t n_removing;    /* entries in dirs waiting for their IN_IGNORED */
+  struct wlink **links; /* owned: sorted by path */
+  size_t n_links;
+  size_t cap_links;
+  size_t n_dangling;   /* links with err -ENOENT */
+  bool links_stale;    /* the tree's shape changed: check every link */
+  bool dangling_stale; /* something appeared: check the dangling links */
+  bool fallback_on;
+  int closing;
+  void (*done)(void *arg);
+  void *done_arg;
+};
+
+/* watch_linux.c */
+void watch_report(struct watch *w, const char *rel);
+bool watch_skip(const struct watch *w, const char *rel, bool is_dir);
+char *watch_join(const char *a, const char *b);
+
+/* watch_tree.c */
+/* Watches rel (whose directory is at abs, or under the resolved root if
+ * abs is NULL) and everything below it; with report, reports each file
+ * found.  Returns rel's watch, or -1. */
+int watch_add_tree(struct watch *w, const char *rel, const char *abs,
+                   bool report);
+/* Stops watching rel and everything below it ("" is everything), links
+ * included. */
+void watch_forget_tree(struct watch *w, const char *rel);
+/* rel is a symlink: follows it as a scan would. */
+void watch_link_add(struct watch *w, const char *rel);
+struct wlink *watch_link_find(const struct watch *w, const char *rel);
+/* Reports the links to the file name in wd's directory. */
+void watch_report_link_targets(struct watch *w, int wd, const char *name);
+/* Resolves links again after the tree's shape changed (every link if
+ * links_stale, the dangling ones if dangling_stale); each one that now
+ * leads elsewhere is followed anew and reported. */
+void watch_links_settle(struct watch *w);
+void watch_links_free(struct watch *w);
+
+/* watch_root.c */
+/* Looks at what the root path leads to now and follows it: watches a
+ * root that appeared or changed (and, with announce, reports a rescan),
+ * drops the watches of one that is gone. */
+void watch_root_check(struct watch *w, bool announce);
+/* Handles an event of a parent's watch; false if ev is not one. */
+struct inotify_event;
+bool watch_parent_event(struct watch *w, const struct inotify_event *ev);
+/* Follows the mount table, when the system allows. */
+void watch_mounts_start(struct watch *w);
+int watch_split_root(struct watch *w, const char *root);
+
+#endif

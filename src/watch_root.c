@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+#include "watch.h"
+
+#if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "watch_linux.h"
+
+/* What the root path leads to now. */
+struct watch_probe {
+  bool present; /* a directory */
+  bool mount;   /* the root of a mounted file system */
+  struct watch_id id;
+  char *real; /* owned: realpath, or NULL */
+};
+
+static struct watch_id watch_id_of(const struct statx *stx)
+{
+  struct watch_id id;
+
+  id.dev = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor);
+  id.ino = stx->stx_ino;
+  return id;
+}
+
+/* Whether real is a mount point: statx says so since Linux 5.8; before,
+ * a device other than its parent's does (missing bind mounts within one
+ * file system). */
+static bool watch_is_mount(const char *real, const struct statx *stx)
+{
+  struct stat up;
+  char *parent;
+  bool mount;
+
+  if (stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+    return (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  parent = watch_join(real, "..");
+  mount = parent != NULL && stat(parent, &up) == 0 &&
+          (uint64_t)up.st_dev != watch_id_of(stx).dev;
+  free(parent);
+  return mount;
+}
+
+static void watch_probe(const struct watch *w, struct watch_probe *p)
+{
+  struct statx stx;
+
+  memset(p, 0, sizeof(*p));
+  /* Resolved first, then looked at without following: the id is the
+   * resolved directory's even if the link is re-pointed in between. */
+  p->real = realpath(w->root, NULL);
+  if (p->real == NULL)
+    return;
+  if (statx(AT_FDCWD, p->real, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+            STATX_TYPE | STATX_INO, &stx) < 0 ||
+      !S_ISDIR(stx.stx_mode)) {
+    free(p->real);
+    p->real = NULL;
+    return;
+  }
+  p->present = true;
+  p->id = watch_id_of(&stx);
+  p->mount = watch_is_mount(p->real, &stx);
+}
+
+static bool watch_id_eq(const struct watch_id *a, const struct watch_id *b)
+{
+  return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Stops watching everything but the parents. */
+static void watch_drop_all(struct watch *w)
+{
+  watch_forget_tree(w, "");
+  hold_clear(&w->hold);
+  w->root_wd = -1;
+}
+
+static void watch_root_lost(struct watch *w, const char *what, bool announce)
+{
+  if (!w->root_present)
+    return;
+  watch_drop_all(w);
+  w->root_present = false;
+  log_msg(w->opts.log, LOG_INFO, "%s %s", w->root, what);
+  if (announce)
+    watch_report(w, NULL);
+}
+
+/* Removes a parent's old watch.  Events of it may be queued still: an
+ * entry marked removing drops them until its IN_IGNORED. */
+static void watch_retire(struct watch *w, int wd)
+{
+  struct wdmap_entry *e;
+
+  (void)inotify_rm_watch(w->fd, wd); /* fails only if it is gone already */
+  e = wdmap_add(&w->dirs, wd, NULL);
+  if (e != NULL && !e->removing) {
+    e->removing = true;
+    w->n_removing++;
+  }
+}
+
+/* Watches the resolved root's parent too, when it is not the configured
+ * root's: `rm -rf releases/5 && mkdir releases/5` under a link. */
+static void watch_real_parent(struct watch *w)
+{
+  const char *slash = strrchr(w->real, '/');
+  char *dir;
+  int wd = -1;
+
+  free(w->real_base);
+  w->real_base = strdup(slash != NULL ? slash + 1 : w->real);
+  dir = slash == NULL || slash == w->real
+            ? strdup("/")
+            : strndup(w->real, (size_t)(slash - w->real));
+  if (dir != NULL)
+    wd = inotify_add_watch(w->fd, dir, WATCH_PARENT_MASK);
+  free(dir);
+  if (w->real_parent_wd >= 0 && w->real_parent_wd != wd)
+    watch_retire(w, w->real_parent_wd);
+  w->real_parent_wd = wd == w->parent_wd ? -1 : wd;
+}
+
+/* Follows the directory p found at the root: a new one, or the one we
+ * knew under a new path, or one whose watch was lost. */
+static void watch_root_take(struct watch *w, struct watch_probe *p,
+                            bool announce)
+{
+  bool was = w->root_present;
+  bool moved = w->real != NULL && strcmp(w->real, p->real) != 0;
+
+  if (was)
+    watch_drop_all(w);
+  free(w->real);
+  w->real = p->real; /* taken */
+  p->real = NULL;
+  w->root_id = p->id;
+  w->root_mount = p->mount;
+  w->unmounted = false;
+  w->root_present = true;
+  w->root_gen++;
+  if (hardlinks_reset(w->hl, w->real) < 0)
+    log_msg(w->opts.log, LOG_WARN,
+            "out of memory: hard links of %s are "
+            "seen at the next full rescan only",
+            w->root);
+  watch_real_parent(w);
+  w->root_wd = watch_add_tree(w, "", w->real, false);
+  if (!announce)
+    return;
+  if (!was)
+    log_msg(w->opts.log, LOG_INFO, "%s is back; watching it again", w->root);
+  else if (moved)
+    log_msg(w->opts.log, LOG_INFO, "%s now leads to %s; watching it instead",
+            w->root, w->real);
+  else
+    log_msg(w->opts.log, LOG_INFO,
+            "%s was replaced by another directory; watching that one", w->root);
+  watch_report(w, NULL);
+}
+
+/* Whether p is what the watch follows now: the directory it watches,
+ * or the bare mount point it waits on. */
+static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
+{
+  if (w->unmounted && !p->mount && watch_id_eq(&p->id, &w->unmounted_id))
+    return true;
+  return w->root_present && w->root_wd >= 0 &&
+         watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
+}
+
+void watch_root_check(struct watch *w, bool announce)
+{
+  struct watch_probe p;
+
+  watch_probe(w, &p);
+  if (!p.present) {
+    watch_root_lost(w, "was removed; waiting for it to return", announce);
+  } else if (watch_root_same(w, &p)) {
+    /* Nothing changed. */
+  } else if (w->root_present && w->root_mount && !p.mount) {
+    /* What lies beneath a mount point is not the site: an unmounted
+     * root is a gone root, not an empty one. */
+    watch_root_lost(w,
+                    "was unmounted; waiting for a file system to be "
+                    "mounted there again",
+                    announce);
+    w->unmounted = true;
+    w->unmounted_id = p.id;
+  } else {
+    watch_root_take(w, &p, announce);
+  }
+  free(p.real);
+}
+
+bool watch_parent_event(struct watch *w, const struct inotify_event *ev)
+{
+  bool in_parent = ev->wd == w->parent_wd;
+  bool in_real =
+      ev->wd == w->real_parent_wd || (in_parent && w->real_parent_wd < 0);
+
+  if (!in_parent && ev->wd != w->real_parent_wd)
+    return false;
+  if (ev->mask & IN_IGNORED) {
+    if (ev->wd == w->real_parent_wd)
+      w->real_parent_wd = -1;
+    else
+      w->parent_wd = -1;
+    return true;
+  }
+  if (ev->len == 0)
+    return true;
+  /* Event order does not matter: what the root path leads to now does.
+   * (renameat2's RENAME_EXCHANGE reports the root's name moved in, then
+   * moved out, when the root is its second argument.) */
+  if ((in_parent && strcmp(ev->name, w->base) == 0) ||
+      (in_real && w->real_base != NULL && strcmp(ev->name, w->real_base) == 0))
+    watch_root_check(w, true);
+  return true;
+}
+
+static void watch_on_mounts(uv_poll_t *poll, int status, int events)
+{
+  struct watch *w = container_of(poll, struct watch, mounts);
+
+  (void)events; /* only UV_PRIORITIZED was asked for */
+  if (status < 0) {
+    log_msg(w->opts.log, LOG_WARN,
+            "/proc/self/mountinfo: %s; no longer following mounts",
+            uv_strerror(status));
+    (void)uv_poll_stop(poll); /* stopping cannot fail on a live handle */
+    return;
+  }
+  watch_root_check(w, true);
+}
+
+/* The kernel marks /proc/self/mountinfo with POLLPRI when the mount
+ * table changes (proc(5): "/proc/pid/mountinfo ... poll"); inotify says
+ * nothing of a mount on the root, and IN_UNMOUNT comes only when the
+ * file system itself goes, not when one of its mounts does. */
+void watch_mounts_start(struct watch *w)
+{
+  int rc;
+
+  w->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (w->mounts_fd < 0) {
+    log_msg(w->opts.log, LOG_DEBUG,
+            "/proc/self/mountinfo: %s; not "
+            "following mounts",
+            strerror(errno));
+    return;
+  }
+  rc = uv_poll_init(w->loop, &w->mounts, w->mounts_fd);
+  if (rc == 0) {
+    rc = uv_poll_start(&w->mounts, UV_PRIORITIZED, watch_on_mounts);
+    if (rc < 0)
+      uv_close((uv_handle_t *)&w->mounts, NULL); /* never started */
+  }
+  if (rc < 0) {
+    log_msg(w->opts.log, LOG_DEBUG,
+            "/proc/self/mountinfo: %s; not "
+            "following mounts",
+            uv_strerror(rc));
+    (void)close(w->mounts_fd); /* read-only, never read */
+    w->mounts_fd = -1;
+  }
+}
+
+int watch_split_root(struct watch *w, const char *root)
+{
+  const char *slash;
+
+  w->root = strdup(root);
+  if (w->root == NULL)
+    return -ENOMEM;
+  /* Trailing slashes would hide the base name. */
+  while (strlen(w->root) > 1 && w->root[strlen(w->root) - 1] == '/')
+    w->root[strlen(w->root) - 1] = '\0';
+  slash = strrchr(w->root, '/');
+  if (slash == NULL || slash[1] == '\0')
+    return -EINVAL; /* not absolute, or "/": no parent to watch */
+  w->parent = slash == w->root ? strdup("/")
+                               : strndup(w->root, (size_t)(slash - w->root));
+  w->base = strdup(slash + 1);
+  return w->parent && w->base ? 0 : -ENOMEM;
+}
+
+#endif /* __linux__ */

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+#include "watch.h"
+
+#if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "strlist.h"
+#include "tree.h"
+#include "util.h"
+#include "watch_linux.h"
+
+/* Directories only, never through a symlink (a link's target is watched
+ * by its resolved path), and no events for files already unlinked but
+ * still open.  IN_CLOSE_WRITE says a writer is done; IN_MODIFY and
+ * IN_ATTRIB catch what never closes (truncate(2), a writer that keeps
+ * its file open), coalesced by watch_hold. */
+#define WATCH_DIR_MASK                                                         \
+  (IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM |        \
+   IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
+   IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+
+/* Where rel lies on disk: under the resolved root.  NULL on ENOMEM. */
+static char *watch_abs(const struct watch *w, const char *rel)
+{
+  return rel[0] != '\0' ? watch_join(w->real, rel) : strdup(w->real);
+}
+
+/* Running out of inotify watches must not stop the daemon: what cannot
+ * be watched is rescanned on a timer instead. */
+static void watch_on_fallback(uv_timer_t *t)
+{
+  struct watch *w = container_of(t, struct watch, fallback);
+
+  watch_report(w, NULL);
+}
+
+static void watch_enospc(struct watch *w, const char *rel)
+{
+  uint64_t ms = w->opts.fallback_rescan_ms ? w->opts.fallback_rescan_ms : 30000;
+
+  if (w->fallback_on)
+    return;
+  log_msg(w->opts.log, LOG_WARN,
+          "%s/%s: out of inotify watches; rescanning every %llu s instead. "
+          "Raise the limit with: sysctl fs.inotify.max_user_watches=524288",
+          w->root, rel, (unsigned long long)(ms / 1000));
+  if (uv_timer_start(&w->fallback, watch_on_fallback, ms, ms) == 0)
+    w->fallback_on = true;
+}
+
+/* A full scan does not enter a directory it is already inside (tree.c's
+ * loop check): neither does the watch.  Every directory on the way to
+ * rel was watched before rel, under the paths that reach it, so rel's
+ * directory is its own ancestor iff one of its paths covers rel. */
+static bool watch_loops(const struct wdmap_entry *e, const char *rel)
+{
+  size_t i;
+
+  for (i = 0; i < e->n_rels; i++)
+    if (strcmp(e->rels[i], rel) != 0 && wdmap_covers(e->rels[i], rel))
+      return true;
+  return false;
+}
+
+static void watch_unwatch(struct watch *w, struct wdmap_entry *e)
+{
+  /* An IN_IGNORED for this wd is queued now, either caused by this call
+   * or, when it fails, by the directory's deletion: it deletes the
+   * entry.  Until then events for this wd are stale and dropped. */
+  (void)inotify_rm_watch(w->fd, e->wd);
+  e->removing = true;
+  w->n_removing++;
+}
+
+/* Adds rel to the watch of the directory at abs.  Returns the wd; -1 if
+ * it is not to be listed (gone, a loop); -2 after ENOSPC (list it
+ * anyway: its files must be seen). */
+static int watch_add_dir(struct watch *w, const char *rel, const char *abs)
+{
+  struct wdmap_entry *e;
+  int wd;
+
+  wd = inotify_add_watch(w->fd, abs, WATCH_DIR_MASK);
+  if (wd < 0) {
+    if (errno == ENOSPC)
+      watch_enospc(w, rel);
+    else if (errno != ENOENT && errno != ENOTDIR)
+      log_msg(w->opts.log, LOG_WARN, "%s: cannot watch: %s", abs,
+              strerror(errno));
+    return errno == ENOSPC ? -2 : -1;
+  }
+  e = wdmap_get(&w->dirs, wd);
+  if (e != NULL && e->removing) {
+    e->removing = false; /* watched anew before its IN_IGNORED came */
+    w->n_removing--;
+  }
+  if (e != NULL && watch_loops(e, rel))
+    return -1;
+  if (wdmap_add(&w->dirs, wd, rel) == NULL) {
+    log_msg(w->opts.log, LOG_ERROR, "out of memory watching %s", abs);
+    return -1;
+  }
+  return wd;
+}
+
+static bool watch_entry_is(int dfd, const struct dirent *de, mode_t type)
+{
+  struct stat st;
+
+  if (de->d_type != DT_UNKNOWN)
+    return (mode_t)DTTOIF(de->d_type) == type;
+  return fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         (st.st_mode & S_IFMT) == type;
+}
+
+static void watch_list_entry(struct watch *w, int dfd, const char *rel,
+                             const char *abs, const struct dirent *de,
+                             bool report)
+{
+  char *child = watch_join(rel, de->d_name);
+  char *child_abs = watch_join(abs, de->d_name);
+
+  if (child == NULL || child_abs == NULL) {
+    free(child);
+    free(child_abs);
+    return;
+  }
+  if (watch_entry_is(dfd, de, S_IFDIR)) {
+    if (!watch_skip(w, child, true))
+      (void)watch_add_tree(w, child, child_abs, report);
+  } else {
+    if (watch_entry_is(dfd, de, S_IFLNK))
+      watch_link_add(w, child);
+    if (report && !watch_skip(w, child, false))
+      watch_report(w, child);
+  }
+  free(child);
+  free(child_abs);
+}
+
+/* Lists a freshly watched directory.  It runs on the loop thread: the
+ * watch-then-list order must hold against the events being read, and a
+ * directory listing is short next to what it protects against. */
+static void watch_list(struct watch *w, const char *rel, const char *abs,
+                       bool report)
+{
+  struct dirent *de;
+  DIR *d;
+
+  d = opendir(abs);
+  if (d == NULL)
+    return; /* vanished already: its parent's event says so */
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    watch_list_entry(w, dirfd(d), rel, abs, de, report);
+  }
+  (void)closedir(d); /* read-only: nothing to lose on close */
+}
+
+int watch_add_tree(struct watch *w, const char *rel, const char *abs,
+                   bool report)
+{
+  char *own = NULL;
+  int wd;
+
+  if (abs == NULL) {
+    own = watch_abs(w, rel);
+    if (own == NULL)
+      return -1;
+    abs = own;
+  }
+  wd = watch_add_dir(w, rel, abs);
+  if (wd != -1)
+    watch_list(w, rel, abs, report);
+  free(own);
+  return wd < 0 ? -1 : wd;
+}
+
+/* ---- symlinks ---- */
+
+/* The index of the first link at or after path in the sorted table. */
+static size_t watch_link_pos(const struct watch *w, const char *path)
+{
+  size_t lo = 0;
+  size_t hi = w->n_links;
+  size_t mid;
+
+  while (lo < hi) {
+    mid = lo + (hi - lo) / 2;
+    if (strcmp(w->links[mid]->path, path) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+struct wlink *watch_link_find(const struct watch *w, const char *rel)
+{
+  size_t i = watch_link_pos(w, rel);
+
+  return i < w->n_links && strcmp(w->links[i]->path, rel) == 0 ? w->links[i]
+                                                               : NULL;
+}
+
+static void watch_link_free(struct wlink *l)
+{
+  if (l == NULL)
+    return;
+  free(l->path);
+  free(l->target);
+  free(l);
+}
+
+/* Drops link i: its file's directory is unpinned (and unwatched when
+ * nothing else needs it). */
+static void watch_link_drop(struct watch *w, size_t i)
+{
+  struct wlink *l = w->links[i];
+  struct wdmap_entry *e = l->wd > 0 ? wdmap_get(&w->dirs, l->wd) : NULL;
+  size_t tail;
+
+  if (e != NULL && e->pins > 0 && --e->pins == 0 && e->n_rels == 0 &&
+      !e->removing)
+    watch_unwatch(w, e);
+  if (l->err == -ENOENT)
+    w->n_dangling--;
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+  tail = (w->n_links - i - 1) * sizeof(*w->links);
+  memmove(&w->links[i], &w->links[i + 1], tail);
+  w->n_links--;
+  watch_link_free(l);
+}
+
+void watch_links_free(struct watch *w)
+{
+  while (w->n_links > 0)
+    watch_link_drop(w, w->n_links - 1);
+  free(w->links);
+  w->links = NULL;
+  w->cap_links = 0;
+}
+
+void watch_forget_tree(struct watch *w, const char *rel)
+{
+  struct wdmap_entry *e;
+  size_t i = watch_link_pos(w, rel);
+
+  /* Links under rel sort right after it ("a" < "a/b"), though not always
+   * contiguously ("a" < "a-b" < "a/b"): go on while the prefix matches. */
+  while (i < w->n_links && strncmp(w->links[i]->path, rel, strlen(rel)) == 0) {
+    if (wdmap_covers(rel, w->links[i]->path))
+      watch_link_drop(w, i);
+    else
+      i++;
+  }
+  for (i = 0; i < w->dirs.cap; i++) {
+    e = &w->dirs.v[i];
+    if (e->wd <= 0 || e->removing || e->n_rels == 0)
+      continue;
+    if (wdmap_drop_under(e, rel) == 0 && e->pins == 0)
+      watch_unwatch(w, e);
+  }
+}
+
+/* Where the resolved path res lies, relative to the resolved root. */
+static const char *watch_rel_of(const struct watch *w, const char *res)
+{
+  size_t n = strlen(w->real);
+
+  if (n == 1)
+    return res + 1; /* the root is "/" */
+  return res[n] == '\0' ? "" : res + n + 1;
+}
+
+/* Pins the watch of the directory holding the file res. */
+static int watch_pin(struct watch *w, const char *res)
+{
+  const char *slash = strrchr(res, '/');
+  struct wdmap_entry *e;
+  char *dir;
+  int wd;
+
+  dir = slash == res ? strdup("/") : strndup(res, (size_t)(slash - res));
+  if (dir == NULL)
+    return -1;
+  wd = inotify_add_watch(w->fd, dir, WATCH_DIR_MASK);
+  if (wd < 0 && errno == ENOSPC)
+    watch_enospc(w, watch_rel_of(w, dir));
+  free(dir);
+  e = wd > 0 ? wdmap_add(&w->dirs, wd, NULL) : NULL;
+  if (e == NULL)
+    return -1;
+  if (e->removing) {
+    e->removing = false;
+    w->n_removing--;
+  }
+  e->pins++;
+  return wd;
+}
+
+/* Resolves the link at rel as tree.c resolves it into l. */
+static void watch_link_resolve(const struct watch *w, const char *rel,
+                               struct wlink *l)
+{
+  struct stat st;
+  char *abs = watch_abs(w, rel);
+  char *res = NULL;
+
+  l->err = abs != NULL ? tree_resolve_within(w->real, abs, &res) : -ENOMEM;
+  if (l->err == 0 && lstat(res, &st) < 0)
+    l->err = -errno;
+  if (l->err == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+    l->err = -EINVAL; /* FIFOs, sockets, devices: never files of a site */
+  if (l->err == 0) {
+    l->is_dir = S_ISDIR(st.st_mode);
+    l->target = strdup(watch_rel_of(w, res));
+    if (l->target == NULL)
+      l->err = -ENOMEM;
+  }
+  free(abs);
+  free(res);
+}
+
+static bool watch_link_same(const struct wlink *a, const struct wlink *b)
+{
+  if (a->err != b->err || a->is_dir != b->is_dir)
+    return false;
+  if (a->target == NULL || b->target == NULL)
+    return a->target == b->target;
+  return strcmp(a->target, b->target) == 0;
+}
+
+static int watch_link_insert(struct watch *w, struct wlink *l)
+{
+  struct wlink **v;
+  size_t i = watch_link_pos(w, l->path);
+
+  /* The links are kept by pointer: following one adds others. */
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+  v = array_grow(w->links, w->n_links, &w->cap_links, sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  w->links = v;
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+  memmove(&v[i + 1], &v[i], (w->n_links - i) * sizeof(*v));
+  v[i] = l;
+  w->n_links++;
+  if (l->err == -ENOENT)
+    w->n_dangling++;
+  return 0;
+}
+
+/* Follows l, which is in the table: watches what it leads to. */
+static void watch_link_follow(struct watch *w, struct wlink *l)
+{
+  char *res;
+
+  if (l->err != 0 || watch_skip(w, l->path, l->is_dir))
+    return;
+  /* Without watches, loops among links go unnoticed (watch_loops): the
+   * periodic rescans cover what lies behind directory links then. */
+  if (l->is_dir && w->fallback_on)
+    return;
+  res = l->target[0] != '\0' ? watch_join(w->real, l->target) : strdup(w->real);
+  if (res == NULL)
+    return;
+  if (l->is_dir)
+    (void)watch_add_tree(w, l->path, res, false);
+  else
+    l->wd = watch_pin(w, res);
+  free(res);
+}
+
+void watch_link_add(struct watch *w, const char *rel)
+{
+  struct wlink *l = calloc(1, sizeof(*l));
+  struct wlink *old;
+
+  if (l == NULL || (l->path = strdup(rel)) == NULL) {
+    free(l);
+    return;
+  }
+  l->wd = -1;
+  watch_link_resolve(w, rel, l);
+  old = watch_link_find(w, rel);
+  if (old != NULL && watch_link_same(old, l)) {
+    /* Listed again (a rescan): what a linked directory holds may have
+     * grown meanwhile; a linked file's directory is pinned already. */
+    watch_link_free(l);
+    if (old->is_dir)
+      watch_link_follow(w, old);
+    return;
+  }
+  if (old != NULL)
+    watch_forget_tree(w, rel);
+  if (watch_link_insert(w, l) < 0) {
+    watch_link_free(l);
+    return;
+  }
+  watch_link_follow(w, l);
+}
+
+void watch_report_link_targets(struct watch *w, int wd, const char *name)
+{
+  const struct wdmap_entry *e = wdmap_get(&w->dirs, wd);
+  const struct wlink *l;
+  const char *slash;
+  size_t i;
+
+  /* O(links) for an event in a directory some link leads into; none
+   * for every other directory. */
+  if (e == NULL || e->pins == 0)
+    return;
+  for (i = 0; i < w->n_links; i++) {
+    l = w->links[i];
+    if (l->is_dir || l->wd != wd || l->target == NULL)
+      continue;
+    slash = strrchr(l->target, '/');
+    if (strcmp(slash != NULL ? slash + 1 : l->target, name) == 0 &&
+        !watch_skip(w, l->path, false))
+      watch_report(w, l->path);
+  }
+}
+
+/* Whether link l (at its path) leads elsewhere than it did. */
+static bool watch_link_moved(const struct watch *w, const struct wlink *l)
+{
+  struct wlink now = {0};
+  struct stat st;
+  char *abs = watch_abs(w, l->path);
+  bool moved;
+
+  if (abs == NULL)
+    return false;
+  moved = lstat(abs, &st) < 0 || !S_ISLNK(st.st_mode);
+  free(abs);
+  if (moved)
+    return true; /* gone or replaced: its own event may have been lost */
+  watch_link_resolve(w, l->path, &now);
+  moved = !watch_link_same(l, &now);
+  free(now.target);
+  return moved;
+}
+
+/* Follows the link at path anew (or forgets it if it is no link now). */
+static void watch_link_redo(struct watch *w, const char *path)
+{
+  struct stat st;
+  char *abs = watch_abs(w, path);
+  bool is_link;
+
+  if (abs == NULL)
+    return;
+  is_link = lstat(abs, &st) == 0 && S_ISLNK(st.st_mode);
+  free(abs);
+  watch_forget_tree(w, path);
+  if (is_link)
+    watch_link_add(w, path);
+  if (!watch_skip(w, path, false))
+    watch_report(w, path);
+}
+
+void watch_links_settle(struct watch *w)
+{
+  struct strlist moved;
+  bool all = w->links_stale;
+  size_t last;
+  size_t i;
+
+  if (!w->links_stale && !(w->dangling_stale && w->n_dangling > 0))
+    return;
+  w->links_stale = false;
+  w->dangling_stale = false;
+  strlist_init(&moved);
+  for (i = 0; i < w->n_links; i++)
+    if ((all || w->links[i]->err == -ENOENT) &&
+        watch_link_moved(w, w->links[i]) &&
+        strlist_push(&moved, w->links[i]->path) < 0)
+      break; /* out of memory: the rest waits for the next change */
+  /* Sorted, a link under another one that moved comes after it and was
+   * followed anew with it. */
+  for (i = 0, last = 0; i < moved.n; i++) {
+    if (i > 0 && wdmap_covers(moved.v[last], moved.v[i]))
+      continue;
+    last = i;
+    watch_link_redo(w, moved.v[i]);
+  }
+  strlist_free(&moved);
+}
+
+#endif /* __linux__ */

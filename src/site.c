@@ -141,6 +141,15 @@ static void site_cancelled(struct site *s)
 
 /* Scanning. */
 
+/* True if the watch says the root is absent now, or leads elsewhere
+ * than when the scan began. */
+static bool site_root_moved(const struct site *s)
+{
+  uint64_t now = s->o.root_gen(s->o.root_ctx);
+
+  return now == UINT64_MAX || now != s->scan_gen;
+}
+
 static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
 {
   struct site *s = arg;
@@ -156,8 +165,7 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   s->rep.n_hashed = r->n_hashed;
   s->rep.scan_ms = r->elapsed_ms;
   scan_destroy(scan);
-  if (rc == 0 && s->o.root_gen != NULL &&
-      s->o.root_gen(s->o.root_ctx) != s->scan_gen)
+  if (rc == 0 && s->o.root_gen != NULL && site_root_moved(s))
     rc =
         cfw_err_set(&err, -ENOENT, "%s is gone or was replaced; not diffing it",
                     s->cfg->root);

@@ -23,7 +23,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     32          /* entries in the key table */
+#define CONFIG_KEYS     35          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 #define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
@@ -74,6 +74,12 @@ struct site_config {
   double max_delete_share;
   uint64_t delete_grace_ms;
   bool allow_delete;
+
+  /* An S3 origin cfwatch uploads to itself (s3url.h), its region and an
+   * S3-compatible endpoint (path-style); NULL if unset. */
+  char *origin;      /* owned; "s3://bucket/prefix" as given */
+  char *region;      /* owned */
+  char *s3_endpoint; /* owned; no trailing '/' */
 
   /* Private bookkeeping: a bit per key set in this layer, and where each
    * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */

@@ -58,6 +58,9 @@ static const struct {
     {"max-delete-share", "max_delete_share", false},
     {"delete-grace-ms", "delete_grace_ms", false},
     {"allow-delete", "allow_delete", true},
+    {"origin", "origin", false},
+    {"region", "region", false},
+    {"s3-endpoint", "s3_endpoint", false},
 };
 
 static const struct {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "s3url.h"
 #include "util.h"
 
 #define DIST_ID_MAX   64 /* CloudFront IDs are far shorter */
@@ -283,4 +284,21 @@ int confcheck_enum(const char *v, const char *const *names, size_t n, int *out,
   cfw_err_set(err, -EINVAL, "\"%s\" is not one of %s", v, buf_str(&list));
   buf_free(&list);
   return -EINVAL;
+}
+
+int confcheck_origin(const char *v, struct cfw_err *err)
+{
+  struct s3url u;
+
+  return s3url_parse(v, &u, err);
+}
+
+int confcheck_region(const char *v, struct cfw_err *err)
+{
+  size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+  if (n == 0 || v[n] != '\0' || n > 32 || v[0] == '-' || v[n - 1] == '-')
+    return cfw_err_set(err, -EINVAL, "\"%s\": a region looks like eu-west-1",
+                       v);
+  return 0;
 }

@@ -31,6 +31,12 @@ int confcheck_url_prefix(const char *v, struct cfw_err *err);
  * port and no credentials, query or fragment. */
 int confcheck_endpoint(const char *v, struct cfw_err *err);
 
+/* An S3 origin: s3://BUCKET[/PREFIX] (s3url.h). */
+int confcheck_origin(const char *v, struct cfw_err *err);
+
+/* An AWS region name such as eu-west-1. */
+int confcheck_region(const char *v, struct cfw_err *err);
+
 /* A path as written in the config: non-empty, and no leading '~'. */
 int confcheck_path(const char *v, struct cfw_err *err);
 

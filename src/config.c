@@ -80,6 +80,9 @@ enum key_id {
   K_MAX_DELETE_SHARE,
   K_DELETE_GRACE_MS,
   K_ALLOW_DELETE,
+  K_ORIGIN,
+  K_REGION,
+  K_S3_ENDPOINT,
   K_COUNT
 };
 
@@ -159,6 +162,10 @@ static const struct key_def keys[K_COUNT] = {
                            NULL},
     [K_ALLOW_DELETE] = {"allow_delete", KT_BOOL, SITE_FIELD(allow_delete), 0, 0,
                         NULL},
+    [K_ORIGIN] = {"origin", KT_STR, SITE_FIELD(origin), 0, 0, confcheck_origin},
+    [K_REGION] = {"region", KT_STR, SITE_FIELD(region), 0, 0, confcheck_region},
+    [K_S3_ENDPOINT] = {"s3_endpoint", KT_URL, SITE_FIELD(s3_endpoint), 0, 0,
+                       NULL},
 };
 
 _Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
@@ -189,9 +196,19 @@ int config_key_find(const char *name)
   int i;
 
   for (i = 0; i < K_COUNT; i++)
-    if (strcmp(keys[i].name, name) == 0)
+    if (keys[i].name != NULL && strcmp(keys[i].name, name) == 0)
       return i;
   return -1;
+}
+
+bool config_key_table_whole(void)
+{
+  int i;
+
+  for (i = 0; i < K_COUNT; i++)
+    if (keys[i].name == NULL)
+      return false;
+  return true;
 }
 
 bool config_key_is_global(int ki)
@@ -250,6 +267,9 @@ static void site_free(struct site_config *s)
   free(s->url_prefix);
   free(s->index_name);
   free(s->upload_cmd);
+  free(s->origin);
+  free(s->region);
+  free(s->s3_endpoint);
   strlist_free(&s->excludes);
   site_init(s);
 }
@@ -608,6 +628,10 @@ static int site_resolve(const struct config *c, const struct site_config *raw,
     return cfw_err_set(err, -EINVAL,
                        "no root: give ROOT or root = in the config");
   rc = check_delays(c, r, err);
+  if (rc == 0 && r->origin != NULL && r->upload_cmd != NULL)
+    rc = cfw_err_set(err, -EINVAL,
+                     "origin and upload_cmd together: with an S3 origin "
+                     "cfwatch uploads the changes itself; drop one");
   if (rc == 0 && r->state_dir == NULL)
     rc = state_dir_default(r, err);
   return rc;

@@ -16,6 +16,10 @@
 /* The index of the key spelt name ("quiet_ms"), or -1 if there is none. */
 int config_key_find(const char *name);
 
+/* True if every key of the table has its entry: the designated
+ * initialisers let one be forgotten without a compiler warning. */
+bool config_key_table_whole(void);
+
 /* True for log_level and log_format, which only [cfwatch] and the command
  * line may set. */
 bool config_key_is_global(int ki);

@@ -4,6 +4,7 @@
 #include <limits.h>
 
 #include "cflimits.h"
+#include "config_layer.h"
 #include "planner.h"
 #include "test.h"
 #include "urlmap.h"
@@ -75,6 +76,34 @@ static const struct site_config *load_finish(struct config *c, const char *text,
   s = config_sites(c, &n);
   CHECK(n >= 1);
   return s;
+}
+
+/* A key added to the enum but not to the table crashed the first lookup
+ * (a NULL name); no compiler catches a missing designated initialiser. */
+static void test_every_key_has_its_table_entry(void)
+{
+  CHECK(config_key_table_whole());
+  CHECK(config_key_find("s3_endpoint") >= 0);
+  CHECK(config_key_find("no_such_key") < 0);
+}
+
+/* The origin: s3://BUCKET[/PREFIX], and not together with upload_cmd. */
+static void test_origin_is_checked_and_excludes_upload_cmd(void)
+{
+  struct cfw_err err = {0};
+  struct config c;
+
+  config_init(&c);
+  CHECK_EQ_INT(config_set_cli(&c, "origin", "s3://Bad_Bucket", &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, "bucket name");
+  CHECK_EQ_INT(config_set_cli(&c, "origin", "s3://www-example-com/site/", &err),
+               0);
+  CHECK_EQ_INT(config_set_cli(&c, "region", "eu-west-1", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "upload_cmd", "true", &err), 0);
+  CHECK_EQ_INT(config_set_cli(&c, "root", "/srv/site", &err), 0);
+  CHECK_EQ_INT(config_finish(&c, &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, "origin and upload_cmd");
+  config_free(&c);
 }
 
 static void test_syntax_error_names_line(void)
@@ -1218,6 +1247,9 @@ static void test_bad_upload_values_name_line_or_option(void)
 }
 
 TEST_MAIN(
+    TEST(test_every_key_has_its_table_entry),
+    TEST(test_origin_is_checked_and_excludes_upload_cmd),
+
     TEST(test_syntax_error_names_line),
     TEST(test_unterminated_section_is_syntax_error),
     TEST(test_unknown_key_names_line),

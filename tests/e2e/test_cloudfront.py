@@ -179,6 +179,30 @@ class Send(StandInTest):
         self.assertEqual(sorted(invs[0]["paths"]), paths)
         self.assertEqual(self.plan(), [])
 
+    # Issue 11, item 10: a 201 naming another CallerReference and other
+    # paths committed the change though nothing was invalidated.
+    # Replies: two 201s for another batch (nothing created), then a real
+    # 201.  Expected: the wrong answers are retried, never recorded.
+    def test_201_for_another_batch_is_not_recorded(self):
+        paths = self.edit()
+        self.cf.inject("other201", "other201", op="create")
+        res = self.check(self.once())
+        self.assertEqual(res.err.count("answered 201 for another batch"), 2,
+                         repr(res))
+        invs = self.cf.invalidations()
+        self.assertEqual(len(invs), 1, invs)
+        self.assertEqual(sorted(invs[0]["paths"]), paths)
+        self.assertEqual(self.plan(), [])
+        # And with only wrong answers, nothing is recorded and once gives
+        # up with the change pending.
+        write(self.root, "a/index.html", "<h1>a, again</h1>")
+        self.cf.inject({"fault": "other201", "count": 1000}, op="create")
+        res = self.once("--retry-for", "2")
+        self.assertEqual(res.status, 1, repr(res))
+        self.assertEqual(len(self.cf.invalidations()), 1)
+        self.cf.clear_faults()
+        self.assertEqual(self.plan(), paths)
+
     def test_batch_lost_by_a_failed_run_is_replayed_by_the_next(self):
         # Replies to the first run: the POST creates the invalidation but
         # its 201 is lost, then 503 until it gives up (exit 1, manifest

@@ -89,6 +89,9 @@ FAULTS = {
     # mostly for S3: RequestTimeout, ConditionalRequestConflict, a response
     # lost after the request was handled, and a request held before it is
     "request_timeout": False, "conflict": False, "lost": True, "hold": True,
+    # a 201 naming another batch (another CallerReference and other
+    # paths), as a broken proxy could: nothing is created
+    "other201": False,
 }
 DEFAULT_CHAOS_FAULTS = ["503", "500", "throttle", "reset", "lost201",
                         "bad_length", "garbage", "slow"]
@@ -1060,6 +1063,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             head, body_bytes = self.raw_response(reply, request_id)
             return self.dribble(head + body_bytes, float(fault.get("seconds", 3)))
         default_status = 201 if op == "create" else 200
+        if name == "other201":
+            body = render_invalidation("IOTHERBATCH0001", "InProgress",
+                                       iso_ms(self.app.now()), ["/not/yours"],
+                                       "someone-else")
+            entry["status"] = default_status
+            return self.send_reply(Reply(default_status, body), request_id)
         if name == "garbage":
             status = int(fault.get("status", reply.status if reply else default_status))
             junk = ('<?xml version="1.0" encoding="UTF-8"?>\n<Invalidation xmlns="%s">\n'

@@ -27,6 +27,7 @@ struct scan {
   scan_cb cb;
   void *arg;
   uv_work_t walk;
+  uv_work_t finish;
   struct tree tree;          /* owned */
   struct manifest *sub;      /* owned: the manifest under opts.paths */
   struct diff *diff;         /* owned */
@@ -124,6 +125,9 @@ static void scan_on_walk(uv_work_t *req)
     return;
   r->n_files = s->tree.n;
   r->status = diff_begin(&s->diff, &s->tree, m, &r->err);
+  /* The diff copied what it needs: a tree's worth of small frees runs
+   * here, off the loop thread. */
+  tree_free(&s->tree);
 }
 
 static void scan_on_hash(uv_work_t *req)
@@ -148,8 +152,11 @@ static void scan_report_failed(const struct scan *s)
   }
 }
 
-static void scan_done(struct scan *s)
+/* Collects the changes: O(changes) moves and frees, so on the
+ * threadpool too. */
+static void scan_on_finish(uv_work_t *req)
 {
+  struct scan *s = container_of(req, struct scan, finish);
   struct scan_result *r = &s->result;
 
   if (r->status == 0)
@@ -158,8 +165,23 @@ static void scan_done(struct scan *s)
     scan_report_failed(s);
   if (r->status == 0 && s->unreadable.n > 0)
     scan_keep_unreadable(s);
+}
+
+static void scan_on_finished(uv_work_t *req, int status)
+{
+  struct scan *s = container_of(req, struct scan, finish);
+  struct scan_result *r = &s->result;
+
+  if (status < 0 && r->status == 0)
+    r->status = cfw_err_set(&r->err, status, "scan: %s", uv_strerror(status));
   r->elapsed_ms = (uv_hrtime() - s->start_ns) / 1000000;
   s->cb(s, r, s->arg);
+}
+
+static void scan_done(struct scan *s)
+{
+  if (uv_queue_work(s->loop, &s->finish, scan_on_finish, scan_on_finished) < 0)
+    scan_on_finished(&s->finish, -EIO); /* only with a bad loop */
 }
 
 static void scan_on_hash_done(uv_work_t *req, int status)

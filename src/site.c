@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "guard.h"
 #include "site_int.h"
 #include "statelock.h"
@@ -98,8 +102,39 @@ static void site_release(struct site *s)
   s->wait_start = 0;
 }
 
-/* Reports the pass, then starts a kick that came meanwhile or goes
- * idle (or closes). */
+/* After the pass: a kick that came meanwhile starts the next one, else
+ * the site waits (or closes). */
+static void site_next(struct site *s)
+{
+  site_enter(s, SITE_IDLE);
+  if (s->closing) {
+    site_close_now(s);
+    return;
+  }
+  if (s->queued && s->state != NULL)
+    site_pass(s);
+}
+
+/* A pass frees a tree's worth of small blocks: off the loop thread,
+ * and glibc is asked to hand them back (a daemon's resident memory). */
+static void site_on_release(uv_work_t *w)
+{
+  site_release(container_of(w, struct site, release));
+#ifdef __GLIBC__
+  (void)malloc_trim(0); /* returns whether memory was released */
+#endif
+}
+
+static void site_on_released(uv_work_t *w, int status)
+{
+  struct site *s = container_of(w, struct site, release);
+
+  if (status < 0)
+    site_release(s); /* cancelled: nothing ran */
+  site_next(s);
+}
+
+/* Reports the pass, then frees it and goes on (site_next). */
 static void site_finish(struct site *s)
 {
   struct site_report rep = s->rep;
@@ -107,17 +142,15 @@ static void site_finish(struct site *s)
   rep.plan = s->planned ? &s->plan : NULL;
   if (rep.status == 0 && s->closing && s->st != SITE_IDLE)
     rep.status = -ECANCELED;
-  site_enter(s, SITE_IDLE);
+  site_enter(s, SITE_RELEASING);
   s->reporting = true;
   s->cb(s, &rep, s->arg);
   s->reporting = false;
-  site_release(s);
-  if (s->closing) {
-    site_close_now(s);
-    return;
+  if (uv_queue_work(s->o.loop, &s->release, site_on_release, site_on_released) <
+      0) {
+    site_release(s); /* only with a bad loop */
+    site_next(s);
   }
-  if (s->queued && s->state != NULL)
-    site_pass(s);
 }
 
 void site_fail(struct site *s, int rc, const struct cfw_err *err)
@@ -457,6 +490,7 @@ void site_advance(struct site *s)
   case SITE_BASELINING:
   case SITE_COMPACTING:
   case SITE_IDLE:
+  case SITE_RELEASING:
   case SITE_CLOSED:
     site_finish(s);
     return;
@@ -548,7 +582,7 @@ int site_kick(struct site *s, struct strlist *paths, unsigned flags)
   if (s->next_all)
     strlist_free(&s->next_paths);
   s->queued = true;
-  if (s->st == SITE_IDLE && !s->reporting)
+  if (s->st == SITE_IDLE)
     site_pass(s);
   return 0;
 }
@@ -577,8 +611,8 @@ void site_close(struct site *s, void (*done)(void *arg), void *arg)
   s->closing = true;
   s->closed = done;
   s->closed_arg = arg;
-  if (s->reporting)
-    return; /* site_finish closes once the callback returns */
+  if (s->reporting || s->st == SITE_RELEASING)
+    return; /* site_next closes once the pass is freed */
   if (s->st == SITE_IDLE) {
     site_close_now(s);
     return;

@@ -35,6 +35,7 @@ enum site_state {
   SITE_COMMITTING, /* recording an accepted or printed batch (threadpool) */
   SITE_RECORDING,  /* recording same-bytes stat refreshes (threadpool) */
   SITE_COMPACTING, /* a new snapshot (threadpool) */
+  SITE_RELEASING,  /* the pass's memory freed (threadpool) */
   SITE_CLOSED
 };
 
@@ -65,6 +66,7 @@ struct site {
   struct inflight *inflight; /* owned; NULL when nothing is sent */
   uv_timer_t timer;          /* capacity waits and upload backoff */
   uv_work_t work;            /* the threadpool job, one at a time */
+  uv_work_t release;         /* the pass's memory, freed after it */
   site_job_fn job;
   int job_rc;
   struct cfw_err job_err;

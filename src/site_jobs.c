@@ -3,9 +3,6 @@
  * planner's CPU time): each runs on the libuv threadpool while the site
  * waits in its state, so nothing else touches what the job uses. */
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,15 +53,6 @@ void site_queue(struct site *s, site_job_fn fn)
     (void)cfw_err_set(&err, rc, "threadpool: %s", uv_strerror(rc));
     site_fail(s, rc, &err);
   }
-}
-
-/* A pass frees a tree's worth of small blocks; glibc keeps them unless
- * asked, which a long-running daemon pays for in resident memory. */
-static void site_trim(void)
-{
-#ifdef __GLIBC__
-  (void)malloc_trim(0); /* returns whether memory was released */
-#endif
 }
 
 /* A root that is not there is followed until it comes back, as `rm -rf
@@ -173,7 +161,6 @@ int site_job_baseline(struct site *s, struct cfw_err *err)
   rc = site_relock(s, err);
   if (rc == 0)
     rc = state_baseline(s->state, s->changes, s->n_changes, err);
-  site_trim();
   return rc;
 }
 
@@ -342,7 +329,6 @@ int site_job_compact(struct site *s, struct cfw_err *err)
   rc = site_relock(s, err);
   if (rc == 0)
     rc = state_compact(s->state, err);
-  site_trim();
   return rc;
 }
 

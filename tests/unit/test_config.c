@@ -868,6 +868,7 @@ static void test_example_with_keys_uncommented_loads(void)
     CHECK_EQ_INT(c.sites[0].excludes.n, 1);
     CHECK(c.sites[0].has_budget); /* an example; no budget by default */
   }
+  CHECK_EQ_INT(c.headers.n, 4); /* each example rule, valid */
   config_free(&c);
   test_rmtree(dir);
 }

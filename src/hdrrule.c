@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "hdrrule.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,16 @@ static bool hdrrule_blank(char c)
   return c == ' ' || c == '\t';
 }
 
+/* True if glob[i] follows an odd run of backslashes. */
+static bool hdrrule_escaped(const char *glob, size_t i)
+{
+  size_t k = i;
+
+  while (k > 0 && glob[k - 1] == '\\')
+    k--;
+  return (i - k) % 2 == 1;
+}
+
 /* What the INI grammar lets a section header hold decides what a glob
  * there can be: the header ends at its first ']', so a '[' could only
  * open a class that is never closed (fnmatch would take it literally,
@@ -87,7 +98,7 @@ static int hdrrule_check_glob(const char *section, const char *glob,
                        "[%s]: a rule needs a glob, as in [headers *.html]",
                        section);
   if (hdrrule_blank(glob[0]) ||
-      (hdrrule_blank(glob[n - 1]) && (n < 2 || glob[n - 2] != '\\')))
+      (hdrrule_blank(glob[n - 1]) && !hdrrule_escaped(glob, n - 1)))
     return cfw_err_set(err, -EINVAL,
                        "[%s]: the glob starts or ends with a blank; write "
                        "'\\ ' for a space that belongs to it",
@@ -220,12 +231,14 @@ static int hdrrule_set_meta(struct hdrrule *h, const char *key,
 int hdrrules_set(struct hdrrules *r, const char *key, const char *value,
                  unsigned line, struct cfw_err *err)
 {
-  struct hdrrule *h = &r->v[r->n - 1];
+  struct hdrrule *h;
   char **field;
   char *copy;
   size_t i;
   int rc;
 
+  assert(r->n > 0); /* config_ini.c begins a rule at each header */
+  h = &r->v[r->n - 1];
   if (strncasecmp(key, HDRRULE_META_PREFIX, strlen(HDRRULE_META_PREFIX)) == 0)
     return hdrrule_set_meta(h, key, value, err);
   for (i = 0; i < ARRAY_SIZE(hdrrule_keys); i++)

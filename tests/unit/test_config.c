@@ -1403,6 +1403,9 @@ static void test_headers_bad_globs_name_the_header_line(void)
                     "1: [headers  *.html]: the glob starts or ends with a "
                     "blank; write '\\ ' for a space that belongs to it");
   expect_file_error("[headers a\\ ]\n[headers \\[x]\n", NULL);
+  expect_file_error("[headers a\\\\ ]\n", /* an escaped '\', then ' ' */
+                    "1: [headers a\\\\ ]: the glob starts or ends with a "
+                    "blank; write '\\ ' for a space that belongs to it");
 }
 
 static void test_headers_site_must_exist(void)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "hdrrule.h"
 #include "log.h"
 #include "strlist.h"
 
@@ -101,6 +102,10 @@ struct config {
   enum log_format log_format;
   char *path;             /* owned; the file as given, NULL if none */
   struct site_config cli; /* private: the command-line layer */
+  /* The file's [headers GLOB] sections, the headers of an S3 origin's
+   * objects (hdrrule.h), in file order: each applies to every site or
+   * names one; headers_set_new() (headers.h) picks a site's rules. */
+  struct hdrrules headers;
 };
 
 /* Sets the defaults; cannot fail.  Pair with config_free. */

@@ -4,11 +4,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
-/* A set of exclude globs, compiled once and matched against relative paths
- * ('/'-separated, no leading '/') of files and directories.
+/* A set of globs, compiled once and matched against relative paths
+ * ('/'-separated, no leading '/') of files and directories: the one home
+ * of cfwatch's glob rules, for the excludes (urlmap.c) and for the
+ * [headers GLOB] rules (headers.c), which match exactly as excludes do.
  *
  * A glob means what fnmatch(3) makes of it, without FNM_PERIOD (so '*'
  * matches a leading dot) and with '\' escaping the next byte:
@@ -35,8 +38,14 @@ int exclude_new(struct exclude **out, struct cfw_err *err);
 void exclude_destroy(struct exclude *x); /* NULL is fine */
 
 /* Adds a copy of glob.  Returns 0, -EINVAL (empty once its leading and
- * trailing '/' are taken off) or -ENOMEM, with x as it was. */
+ * trailing '/' are taken off) or -ENOMEM, with x as it was.  The globs
+ * added are numbered from 0 in the order added (a refused one takes no
+ * number), as exclude_first() reports them. */
 int exclude_add(struct exclude *x, const char *glob, struct cfw_err *err);
+
+/* What exclude_add() would say of glob, without a set: 0, -EINVAL or
+ * -ENOMEM.  For checking a config file's globs where they are read. */
+int exclude_glob_check(const char *glob, struct cfw_err *err);
 
 /* True if relpath (a file, or a directory if is_dir) or one of its parent
  * directories matches a glob of x; "" (the root) never does.  Every
@@ -45,6 +54,17 @@ int exclude_add(struct exclude *x, const char *glob, struct cfw_err *err);
  * several threads at once.  O(globs * components), with one pass over
  * relpath for the globs without '/'. */
 bool exclude_match(const struct exclude *x, const char *relpath, bool is_dir);
+
+/* No glob matched. */
+#define EXCLUDE_NONE SIZE_MAX
+
+/* The number (see exclude_add) of the first glob of x that matches
+ * relpath or one of its parent directories, as exclude_match() means it,
+ * or EXCLUDE_NONE: exclude_match() is exclude_first() != EXCLUDE_NONE.
+ * For rules where the first match wins.  Thread-safe like exclude_match,
+ * and as cheap but for trying every glob whose key a component holds
+ * instead of stopping at the first that matches. */
+size_t exclude_first(const struct exclude *x, const char *relpath, bool is_dir);
 
 /* The default excludes (listed with their reasons in urlmap.h): sets
  * *globs to a static array and returns its length. */

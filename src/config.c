@@ -295,6 +295,7 @@ void config_free(struct config *c)
     site_free(&c->sites[i]);
   free(c->sites);
   free(c->path);
+  hdrrules_free(&c->headers);
   config_init(c);
 }
 

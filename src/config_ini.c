@@ -9,12 +9,13 @@
 #include "cfgfile.h"
 #include "confcheck.h"
 #include "config_layer.h"
+#include "hdrrule.h"
 #include "inilex.h"
 
 /* Reading the INI file: cfgfile.c splits it into lines, inilex.c lexes
  * each as inih did, and this file maps sections to layers and counts
  * lines so that every message names one.  Checking and storing each
- * value is config.c's. */
+ * value is config.c's, and hdrrule.c's for [headers GLOB] sections. */
 
 /* The longest line: room for a long upload_cmd, and still below Linux's
  * 128 KiB limit on one argument (MAX_ARG_STRLEN), which /bin/sh -c
@@ -43,8 +44,8 @@ static int section_get(struct config *c, const char *section,
   }
   if (strncmp(section, "site", 4) != 0 || (section[4] != ' ' && section[4]))
     return cfw_err_set(err, -EINVAL,
-                       "[%s]: unknown section (expected [cfwatch] or "
-                       "[site NAME])",
+                       "[%s]: unknown section (expected [cfwatch], "
+                       "[site NAME] or [headers GLOB])",
                        section);
   if (section[4] == '\0')
     name = "";
@@ -71,6 +72,10 @@ static int load_key(struct load_ctx *lc, const char *section, const char *name,
     return cfw_err_set(err, -EINVAL,
                        "%s: key before any section; put it under [cfwatch]",
                        name);
+  if (hdrrules_is_section(section)) {
+    rc = hdrrules_set(&lc->c->headers, name, value, lc->line, err);
+    return rc < 0 ? cfw_err_prefix(err, "%s", name) : 0;
+  }
   rc = section_get(lc->c, section, &layer, err);
   if (rc < 0)
     return rc;
@@ -128,7 +133,10 @@ static int load_lines(struct load_ctx *lc, char *data, size_t len,
     case INILEX_SECTION:
       /* Checked here, so that the message names the header's line and a
        * section without keys is checked too. */
-      rc = section_get(lc->c, name, &layer, err);
+      if (hdrrules_is_section(name))
+        rc = hdrrules_begin(&lc->c->headers, name, lc->line, err);
+      else
+        rc = section_get(lc->c, name, &layer, err);
       break;
     case INILEX_KEY:
       rc = load_key(lc, lx.section, name, value, err);
@@ -143,6 +151,27 @@ static int load_lines(struct load_ctx *lc, char *data, size_t len,
     if (rc < 0)
       return rc;
   }
+  return rc;
+}
+
+/* The checks on the [headers GLOB] rules that need the whole file: the
+ * sites they name are its [site NAME] sections. */
+static int check_headers(struct load_ctx *lc, struct cfw_err *err)
+{
+  const struct config *c = lc->c;
+  const char **names;
+  size_t i;
+  int rc;
+
+  if (c->headers.n == 0)
+    return 0;
+  names = calloc(c->n_sites + 1, sizeof(*names));
+  if (names == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  for (i = 0; i < c->n_sites; i++)
+    names[i] = c->sites[i].name;
+  rc = hdrrules_check(&c->headers, names, c->n_sites, &lc->line, err);
+  free(names);
   return rc;
 }
 
@@ -172,6 +201,8 @@ int config_load_file(struct config *c, const char *path, struct cfw_err *err)
     lc.c = c;
     lc.dir = dir;
     rc = load_lines(&lc, data, len, err);
+    if (rc == 0)
+      rc = check_headers(&lc, err);
     if (rc < 0)
       rc = cfw_err_prefix(err, "%s:%u", path, lc.line);
   }

@@ -21,6 +21,7 @@ struct exclude_glob {
   char *lit;  /* in glob's block: glob unescaped, without its '*' */
   size_t lit_len;
   size_t head_len; /* bytes of lit before the '*'; 0 if LITERAL */
+  size_t order;    /* how many globs were added before this one */
   enum exclude_kind kind;
   bool dir_only; /* ended in '/' */
 };
@@ -40,6 +41,7 @@ struct exclude_list {
 #define EXCLUDE_SLOTS 64
 
 struct exclude {
+  size_t n_added;            /* globs in both lists */
   struct exclude_list names; /* globs without '/': one component */
   struct exclude_list paths; /* globs with '/': the whole relpath */
   uint64_t by_last[256];     /* by a component's last byte */
@@ -190,14 +192,28 @@ int exclude_add(struct exclude *x, const char *glob, struct cfw_err *err)
   rc = exclude_parse(&g, glob, &anchored, err);
   if (rc < 0)
     return rc;
+  g.order = x->n_added;
   rc = exclude_push(anchored ? &x->paths : &x->names, &g);
   if (rc < 0) {
     free(g.glob);
     return cfw_err_set(err, rc, "exclude: out of memory");
   }
+  x->n_added++;
   if (!anchored)
     exclude_index(x);
   return 0;
+}
+
+int exclude_glob_check(const char *glob, struct cfw_err *err)
+{
+  struct exclude_glob g;
+  bool anchored;
+  int rc;
+
+  rc = exclude_parse(&g, glob, &anchored, err);
+  if (rc == 0)
+    free(g.glob);
+  return rc;
 }
 
 /* memcmp for the few bytes of a name, inline: most calls differ at the
@@ -229,15 +245,17 @@ static bool exclude_one_name(const struct exclude_glob *g, const char *s,
          exclude_same(s, g->lit, g->head_len);
 }
 
-/* True if a glob of x without '/' matches the component s[0..n); dir
- * tells whether it names a directory.  Most components hold no key, and
- * cost three loads. */
-static bool exclude_any_name(const struct exclude *x, const char *s, size_t n,
-                             bool dir)
+/* The lowest order below limit among the globs of x without '/' that
+ * match the component s[0..n), or limit if none does; with any, the first
+ * slot's match will do, whatever its order.  dir tells whether s names a
+ * directory.  Most components hold no key, and cost three loads. */
+static size_t exclude_name_first(const struct exclude *x, const char *s,
+                                 size_t n, bool dir, size_t limit, bool any)
 {
   const struct exclude_list *l = &x->names;
   const struct exclude_glob *g;
   uint64_t slots = x->keyless;
+  size_t best = limit;
   size_t i;
 
   /* Every keyed glob needs at least one byte. */
@@ -245,13 +263,20 @@ static bool exclude_any_name(const struct exclude *x, const char *s, size_t n,
     slots |=
         x->by_last[(unsigned char)s[n - 1]] | x->by_first[(unsigned char)s[0]];
   for (; slots != 0; slots &= slots - 1) {
-    for (i = (size_t)__builtin_ctzll(slots); i < l->n; i += EXCLUDE_SLOTS) {
+    /* A slot's globs come in the order added, so its first match is its
+     * best, and none past best can beat it. */
+    for (i = (size_t)__builtin_ctzll(slots); i < l->n && l->v[i].order < best;
+         i += EXCLUDE_SLOTS) {
       g = &l->v[i];
-      if ((dir || !g->dir_only) && exclude_one_name(g, s, n))
-        return true;
+      if ((dir || !g->dir_only) && exclude_one_name(g, s, n)) {
+        best = g->order;
+        break;
+      }
     }
+    if (any && best < limit)
+      return best;
   }
-  return false;
+  return best;
 }
 
 /* A glob with '/' matches the whole relpath, or with FNM_LEADING_DIR one
@@ -272,11 +297,29 @@ static bool exclude_path_matches(const struct exclude_glob *g, const char *rel,
   return fnmatch(g->glob, rel, FNM_PATHNAME | FNM_LEADING_DIR) == 0;
 }
 
-bool exclude_match(const struct exclude *x, const char *rel, bool is_dir)
+/* The globs without '/' on each component of rel: the lowest order
+ * below best that matches, or best (see exclude_name_first for any). */
+static size_t exclude_walk(const struct exclude *x, const char *rel,
+                           bool is_dir, size_t best, bool any)
 {
   const char *p = rel;
-  const char *end;
+  const char *end = rel + strlen(rel);
   const char *slash;
+  size_t n;
+
+  /* One pass: each component is found once and tried on every glob. */
+  for (;;) {
+    slash = memchr(p, '/', (size_t)(end - p));
+    n = (size_t)((slash != NULL ? slash : end) - p);
+    best = exclude_name_first(x, p, n, is_dir || slash != NULL, best, any);
+    if (slash == NULL || (any && best != EXCLUDE_NONE))
+      return best;
+    p = slash + 1;
+  }
+}
+
+bool exclude_match(const struct exclude *x, const char *rel, bool is_dir)
+{
   size_t i;
 
   if (rel[0] == '\0')
@@ -286,15 +329,24 @@ bool exclude_match(const struct exclude *x, const char *rel, bool is_dir)
       return true;
   if (x->names.n == 0)
     return false;
-  end = rel + strlen(rel);
-  /* One pass: each component is found once and tried on every glob. */
-  for (;;) {
-    slash = memchr(p, '/', (size_t)(end - p));
-    if (exclude_any_name(x, p, (size_t)((slash != NULL ? slash : end) - p),
-                         is_dir || slash != NULL))
-      return true;
-    if (slash == NULL)
-      return false;
-    p = slash + 1;
+  return exclude_walk(x, rel, is_dir, EXCLUDE_NONE, true) != EXCLUDE_NONE;
+}
+
+size_t exclude_first(const struct exclude *x, const char *rel, bool is_dir)
+{
+  size_t best = EXCLUDE_NONE;
+  size_t i;
+
+  if (rel[0] == '\0')
+    return EXCLUDE_NONE;
+  /* The list is in the order added: its first match is its best. */
+  for (i = 0; i < x->paths.n; i++) {
+    if (exclude_path_matches(&x->paths.v[i], rel, is_dir)) {
+      best = x->paths.v[i].order;
+      break;
+    }
   }
+  if (x->names.n == 0)
+    return best;
+  return exclude_walk(x, rel, is_dir, best, false);
 }

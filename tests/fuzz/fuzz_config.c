@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzzes the configuration: config_load_file on a file, config_set_cli
  * for command-line values, then config_finish, and checks what a resolved
- * site promises (config.h).
+ * site promises (config.h), and what a [headers GLOB] rule promises
+ * (hdrrule.h, hdrval.h), through headers_for() for each site too.
  *
  * Input: the file up to the first NUL byte (it lives in memory and is
  * read by name), then NUL-separated key, value pairs for config_set_cli
@@ -13,7 +14,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "exclude.h"
 #include "fuzz.h"
+#include "hdrrule.h"
+#include "headers.h"
+#include "mime.h"
 
 #define MAX_CLI 8
 
@@ -39,12 +44,14 @@ static const struct {
 };
 
 static struct fuzz_memfile ini_file;
+static struct mime_table *mime;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   (void)argc;
   (void)argv;
   fuzz_memfile_open(&ini_file, "cfwatch.ini");
+  FUZZ_CHECK(mime_table_builtin(&mime, NULL) == 0);
   /* The default state_dir comes from these; fix them so that a run does
    * not depend on the caller's environment. */
   FUZZ_CHECK(setenv("XDG_STATE_HOME", "/fuzz/state", 1) == 0);
@@ -111,6 +118,72 @@ static void check_config(const struct config *c)
       FUZZ_CHECK(strcmp(sites[i].state_dir, sites[j].state_dir) != 0);
       FUZZ_CHECK(strcmp(sites[i].name, sites[j].name) != 0);
     }
+  }
+}
+
+/* A header value: NULL, or printable ASCII and not empty, so that no CR,
+ * LF or NUL can reach a request. */
+static bool header_value_ok(const char *v)
+{
+  const char *p;
+
+  if (v == NULL)
+    return true;
+  for (p = v; *p != '\0'; p++)
+    if (*p < ' ' || *p > '~')
+      return false;
+  return p > v;
+}
+
+static void check_rule(const struct hdrrule *h, const struct config *c)
+{
+  size_t bytes = 0;
+  size_t i;
+
+  FUZZ_CHECK(h->glob != NULL && exclude_glob_check(h->glob, NULL) == 0);
+  FUZZ_CHECK(h->line >= 1);
+  FUZZ_CHECK(header_value_ok(h->cache_control));
+  FUZZ_CHECK(header_value_ok(h->content_encoding));
+  FUZZ_CHECK(header_value_ok(h->content_disposition));
+  FUZZ_CHECK(header_value_ok(h->content_type));
+  FUZZ_CHECK(h->content_type == NULL || strchr(h->content_type, '/'));
+  for (i = 0; h->site != NULL && i < c->n_sites; i++)
+    if (strcmp(c->sites[i].name, h->site) == 0)
+      break;
+  FUZZ_CHECK(h->site == NULL || (i < c->n_sites && h->site_line >= 1));
+  for (i = 0; i < h->n_meta; i++) {
+    FUZZ_CHECK(h->meta[i].name[0] != '\0');
+    FUZZ_CHECK(strspn(h->meta[i].name,
+                      "abcdefghijklmnopqrstuvwxyz"
+                      "0123456789-_") == strlen(h->meta[i].name));
+    FUZZ_CHECK(header_value_ok(h->meta[i].value));
+    bytes += strlen(HDRRULE_META_PREFIX) + strlen(h->meta[i].name) +
+             strlen(h->meta[i].value);
+  }
+  FUZZ_CHECK(bytes <= HDRRULE_MAX_META_BYTES);
+}
+
+/* Each site's rules compile, and a file gets a type and its rule's
+ * headers. */
+static void check_headers(const struct config *c)
+{
+  static const char *const files[] = {"index.html", "a/b.js.gz", "x"};
+  struct headers_set *set;
+  struct headers_out out;
+  struct cfw_err err;
+  size_t i;
+  size_t k;
+
+  for (i = 0; i < c->headers.n; i++)
+    check_rule(&c->headers.v[i], c);
+  for (i = 0; i < c->n_sites; i++) {
+    FUZZ_CHECK(headers_set_new(&set, &c->headers, c->sites[i].name, &err) == 0);
+    for (k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+      headers_for(set, mime, files[k], &out);
+      FUZZ_CHECK(out.content_type != NULL);
+      FUZZ_CHECK((out.rule_glob == NULL) == (out.rule_line == 0));
+    }
+    headers_set_destroy(set);
   }
 }
 
@@ -200,6 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   if (rc == 0) {
     check_config(&c);
+    check_headers(&c);
     for (i = 0; i < n_keys; i++)
       check_cli_key(&c, keys[i]);
   }

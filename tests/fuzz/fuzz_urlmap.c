@@ -3,7 +3,9 @@
  * on arbitrary relative paths, checking what urlmap.h promises about every
  * path it makes, and that urlmap_excluded answers as the fnmatch(3)
  * matcher it replaced (tests/unit/exclude_ref.h) does, for the relpath
- * and each of its parents, as a file and as a directory.
+ * and each of its parents, as a file and as a directory; and that
+ * exclude_first(), which the [headers GLOB] rules use, names the first
+ * glob the reference matches alone.
  *
  * Input: one flag byte, then fields split by NUL bytes (the one byte a
  * file name cannot hold): relpath, prefix, index name, then up to
@@ -303,6 +305,36 @@ static void check_same_as_fnmatch(const struct urlmap *m, const char *const *g,
   FUZZ_CHECK(urlmap_excluded(m, rel, true) == ref_excluded(g, n, rel, true));
 }
 
+/* exclude_first on the same globs: the number of the first that the
+ * reference matches alone, counting only the globs exclude_add took. */
+static void check_first_as_fnmatch(const char *const *g, size_t n,
+                                   const char *rel)
+{
+  struct exclude *x;
+  struct ref_glob rg;
+  size_t want[2] = {EXCLUDE_NONE, EXCLUDE_NONE};
+  size_t num = 0;
+  size_t i;
+
+  FUZZ_CHECK(exclude_new(&x, NULL) == 0);
+  for (i = 0; i < n; i++) {
+    if (ref_glob_parse(&rg, g[i]) < 0) {
+      FUZZ_CHECK(exclude_add(x, g[i], NULL) == -EINVAL);
+      continue;
+    }
+    free(rg.glob);
+    FUZZ_CHECK(exclude_add(x, g[i], NULL) == 0);
+    if (want[0] == EXCLUDE_NONE && ref_excluded(&g[i], 1, rel, false))
+      want[0] = num;
+    if (want[1] == EXCLUDE_NONE && ref_excluded(&g[i], 1, rel, true))
+      want[1] = num;
+    num++;
+  }
+  FUZZ_CHECK(exclude_first(x, rel, false) == want[0]);
+  FUZZ_CHECK(exclude_first(x, rel, true) == want[1]);
+  exclude_destroy(x);
+}
+
 /* urlmap_excluded against the reference on any relpath, valid or not,
  * and on its first MAX_ANCESTORS parents. */
 static void check_excluded_ref(const struct urlmap *m, const struct input *in)
@@ -315,6 +347,7 @@ static void check_excluded_ref(const struct urlmap *m, const struct input *in)
 
   FUZZ_CHECK(dir != NULL);
   check_same_as_fnmatch(m, globs, n, in->rel);
+  check_first_as_fnmatch(globs, n, in->rel);
   for (p = dir; k++ < MAX_ANCESTORS && (p = strchr(p, '/')) != NULL; p++) {
     *p = '\0';
     check_same_as_fnmatch(m, globs, n, dir);

@@ -126,15 +126,15 @@ static void test_unknown_key_names_line(void)
 static void test_unknown_section_names_its_header_line(void)
 {
   expect_file_error("[cfwatch]\nroot = /x\n[cfwach]\nquiet_ms = 5\n",
-                    "3: [cfwach]: unknown section (expected [cfwatch] or "
-                    "[site NAME])");
+                    "3: [cfwach]: unknown section (expected [cfwatch], "
+                    "[site NAME] or [headers GLOB])");
 }
 
 static void test_empty_unknown_section_is_an_error(void)
 {
   expect_file_error("[cfwatch]\n[bogus]\n",
-                    "2: [bogus]: unknown section (expected [cfwatch] or "
-                    "[site NAME])");
+                    "2: [bogus]: unknown section (expected [cfwatch], "
+                    "[site NAME] or [headers GLOB])");
 }
 
 static void test_site_without_name_is_an_error(void)
@@ -868,6 +868,7 @@ static void test_example_with_keys_uncommented_loads(void)
     CHECK_EQ_INT(c.sites[0].excludes.n, 1);
     CHECK(c.sites[0].has_budget); /* an example; no budget by default */
   }
+  CHECK_EQ_INT(c.headers.n, 4); /* each example rule, valid */
   config_free(&c);
   test_rmtree(dir);
 }
@@ -1246,6 +1247,192 @@ static void test_bad_upload_values_name_line_or_option(void)
   config_free(&c);
 }
 
+/* ---- [headers GLOB] sections ---- */
+
+static void test_headers_sections_are_read_in_file_order(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+  const struct hdrrule *h;
+
+  CHECK(load_finish(&c,
+                    "[cfwatch]\nroot = /srv/www\n\n"
+                    "[headers _app/immutable/]\n"
+                    "cache_control = public, max-age=31536000, immutable\n"
+                    "x-amz-meta-Team = web\n"
+                    "\n[headers *.html]\n"
+                    "cache_control = max-age=300\n"
+                    "content_type = text/html; charset=\"utf-8\"\n"
+                    "[cfwatch]\nquiet_ms = 100\n"
+                    "[headers *.gz]\ncontent_encoding = gzip\n"
+                    "content_disposition = attachment; filename=\"a b.gz\"\n",
+                    dir, &err) != NULL);
+  REQUIRE(c.headers.n == 3);
+  h = &c.headers.v[0];
+  CHECK_EQ_STR(h->glob, "_app/immutable/");
+  CHECK_EQ_INT(h->line, 4);
+  CHECK_EQ_STR(h->cache_control, "public, max-age=31536000, immutable");
+  REQUIRE(h->n_meta == 1);
+  CHECK_EQ_STR(h->meta[0].name, "team");
+  CHECK_EQ_STR(h->meta[0].value, "web");
+  CHECK(h->site == NULL && h->content_type == NULL);
+  h = &c.headers.v[1];
+  CHECK_EQ_STR(h->glob, "*.html");
+  CHECK_EQ_INT(h->line, 8);
+  CHECK_EQ_STR(h->content_type, "text/html; charset=\"utf-8\"");
+  h = &c.headers.v[2];
+  CHECK_EQ_STR(h->glob, "*.gz");
+  CHECK_EQ_STR(h->content_encoding, "gzip");
+  CHECK_EQ_STR(h->content_disposition, "attachment; filename=\"a b.gz\"");
+  CHECK_EQ_INT(c.sites[0].quiet_ms, 100); /* [cfwatch] again: continued */
+  config_free(&c);
+  CHECK_EQ_INT(c.headers.n, 0);
+  test_rmtree(dir);
+}
+
+static void test_headers_site_key_names_a_site_section(void)
+{
+  char dir[PATH_MAX];
+  struct config c;
+  struct cfw_err err;
+
+  CHECK(load_finish(&c,
+                    "[headers *.pdf]\nsite = docs\ncontent_disposition = "
+                    "inline\n[site www]\nroot = /srv/www\n"
+                    "[site docs]\nroot = /srv/docs\n",
+                    dir, &err) != NULL);
+  REQUIRE(c.headers.n == 1);
+  CHECK_EQ_STR(c.headers.v[0].site, "docs");
+  CHECK_EQ_INT(c.headers.v[0].site_line, 2);
+  config_free(&c);
+  test_rmtree(dir);
+}
+
+/* Two rules of one glob are fine when the first is another site's. */
+static void test_headers_same_glob_for_another_site_is_fine(void)
+{
+  expect_file_error("[site a]\nroot = /a\n[site b]\nroot = /b\n"
+                    "[headers *.js]\nsite = a\ncache_control = no-cache\n"
+                    "[headers *.js]\ncache_control = max-age=60\n",
+                    NULL);
+}
+
+static void test_headers_errors_name_file_line_and_key(void)
+{
+  expect_file_error("[cfwatch]\n[headers *.html]\ncache-control = x\n",
+                    "3: cache-control: unknown key in [headers GLOB] "
+                    "(cache_control, content_type, content_encoding, "
+                    "content_disposition, x-amz-meta-NAME, site)");
+  expect_file_error("[headers *.html]\ncontent_type = html\n",
+                    "2: content_type: \"html\" is not a media type "
+                    "(type/subtype, then any \"; name=value\")");
+  expect_file_error("[headers *.html]\ncontent_type = text/html;\n",
+                    "2: content_type: \"text/html;\" is not a media type "
+                    "(type/subtype, then any \"; name=value\")");
+  expect_file_error("[headers *]\ncache_control = max-age:300\n",
+                    "2: cache_control: \"max-age:300\" is not a list of "
+                    "Cache-Control directives (name or name=value, "
+                    "separated by commas)");
+  expect_file_error("[headers *]\n\ncontent_encoding = gzp\n",
+                    "3: content_encoding: \"gzp\" is not a list of "
+                    "registered content codings (gzip, br, zstd, deflate, "
+                    "compress, ...)");
+  expect_file_error("[headers *]\ncontent_disposition = attachment; a\n",
+                    "2: content_disposition: \"attachment; a\" is not a "
+                    "Content-Disposition (inline or attachment, then any "
+                    "\"; name=value\")");
+  expect_file_error("[headers *]\ncache_control =\n",
+                    "2: cache_control: empty value: leave the key out");
+}
+
+/* A CR inside a line (the file's lines end at LF) would end the header
+ * on the wire: nothing but printable ASCII goes into a value. */
+static void test_headers_values_are_printable_ascii_only(void)
+{
+  expect_file_error("[headers *]\ncache_control = max-age=1\r, x\n",
+                    "2: cache_control: \"max-age=1\r, x\": only "
+                    "printable ASCII is allowed (byte 0x0d at 10)");
+  expect_file_error("[headers *]\nx-amz-meta-author = Zo\xc3\xab\n",
+                    "2: x-amz-meta-author: \"Zo\xc3\xab\": only printable "
+                    "ASCII is allowed (byte 0xc3 at 3)");
+  expect_file_error("[headers *]\nx-amz-meta-a.b = 1\n",
+                    "2: x-amz-meta-a.b: \"a.b\": a metadata name is "
+                    "letters, digits, '-' and '_'");
+  expect_file_error("[headers *]\nx-amz-meta- = 1\n",
+                    "2: x-amz-meta-: the metadata name is empty");
+}
+
+/* S3 takes 2 KB of user-defined metadata in a PUT. */
+static void test_headers_meta_past_2_kb_names_its_line(void)
+{
+  char *text = malloc(4096);
+  char v[1001];
+
+  REQUIRE(text != NULL);
+  memset(v, 'v', 1000);
+  v[1000] = '\0';
+  FMT(text, 4096,
+      "[headers *]\nx-amz-meta-a = %s\nx-amz-meta-a = %s\n"
+      "x-amz-meta-b = %s\n",
+      v, v, v);
+  expect_file_error(text, NULL); /* a replaced value counts once */
+  FMT(text, 4096,
+      "[headers *]\nx-amz-meta-a = %s\nx-amz-meta-b = %s\n"
+      "x-amz-meta-c = %s\n",
+      v, v, v);
+  expect_file_error(text, "4: x-amz-meta-c: the rule's metadata would pass "
+                          "S3's limit of 2048 bytes (names with their "
+                          "x-amz-meta- and values)");
+  free(text);
+}
+
+static void test_headers_bad_globs_name_the_header_line(void)
+{
+  expect_file_error("[cfwatch]\n[headers]\n",
+                    "2: [headers]: a rule needs a glob, as in [headers "
+                    "*.html]");
+  expect_file_error("[headers /]\n",
+                    "1: [headers /]: the glob is empty once its leading "
+                    "and trailing '/' are taken off");
+  expect_file_error("[cfwatch]\n\n[headers *.[ch]]\n",
+                    "3: [headers *.[ch]: a section header ends at its "
+                    "first ']', so its glob cannot hold a [...] class; use "
+                    "'?' or '*', or '\\[' for a '['");
+  expect_file_error("[headers  *.html]\n",
+                    "1: [headers  *.html]: the glob starts or ends with a "
+                    "blank; write '\\ ' for a space that belongs to it");
+  expect_file_error("[headers a\\ ]\n[headers \\[x]\n", NULL);
+  expect_file_error("[headers a\\\\ ]\n", /* an escaped '\', then ' ' */
+                    "1: [headers a\\\\ ]: the glob starts or ends with a "
+                    "blank; write '\\ ' for a space that belongs to it");
+}
+
+static void test_headers_site_must_exist(void)
+{
+  expect_file_error("[cfwatch]\nroot = /x\n[headers *]\n\nsite = www\n",
+                    "5: site: no [site www] in this file");
+  expect_file_error("[site www]\nroot = /x\n[headers *]\nsite = ww\n",
+                    "4: site: no [site ww] in this file");
+}
+
+/* Later sections do not override earlier ones: the first match wins, so
+ * a repeated glob is refused rather than silently dead. */
+static void test_headers_repeated_glob_is_refused(void)
+{
+  expect_file_error("[headers *.html]\ncache_control = no-cache\n"
+                    "[cfwatch]\nroot = /x\n"
+                    "[headers *.html]\ncache_control = max-age=60\n",
+                    "5: [headers *.html] can never match: the one at line "
+                    "1 matches every file it would, and the first match "
+                    "wins (put the keys in one section)");
+  expect_file_error("[site a]\nroot = /a\n[headers *.js]\nsite = a\n"
+                    "[headers *.js]\nsite = a\n",
+                    "5: [headers *.js] can never match: the one at line 3 "
+                    "matches every file it would, and the first match wins "
+                    "(put the keys in one section)");
+}
+
 TEST_MAIN(
     TEST(test_every_key_has_its_table_entry),
     TEST(test_origin_is_checked_and_excludes_upload_cmd),
@@ -1296,4 +1483,13 @@ TEST_MAIN(
     TEST(test_budget_set_in_any_layer_applies),
     TEST(test_free_accepts_null_and_twice), TEST(test_upload_keys_default),
     TEST(test_upload_keys_per_site), TEST(test_upload_keys_cli_overrides_file),
-    TEST(test_bad_upload_values_name_line_or_option))
+    TEST(test_bad_upload_values_name_line_or_option),
+    TEST(test_headers_sections_are_read_in_file_order),
+    TEST(test_headers_site_key_names_a_site_section),
+    TEST(test_headers_same_glob_for_another_site_is_fine),
+    TEST(test_headers_errors_name_file_line_and_key),
+    TEST(test_headers_values_are_printable_ascii_only),
+    TEST(test_headers_meta_past_2_kb_names_its_line),
+    TEST(test_headers_bad_globs_name_the_header_line),
+    TEST(test_headers_site_must_exist),
+    TEST(test_headers_repeated_glob_is_refused))

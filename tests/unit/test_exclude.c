@@ -2,6 +2,7 @@
 #include "exclude.h"
 
 #include "exclude_ref.h"
+#include "glob_gen.h"
 #include "test.h"
 #include "util.h"
 
@@ -234,6 +235,85 @@ static void test_empty_glob_is_refused_and_set_unchanged(void)
   exclude_destroy(x);
 }
 
+static void check_first_(const struct exclude *x, const char *rel, size_t want,
+                         int line)
+{
+  size_t got = exclude_first(x, rel, false);
+
+  if (got != want)
+    TEST_FAIL_("line %d: exclude_first(\"%s\") is %zd, want %zd", line, rel,
+               (ssize_t)got, (ssize_t)want);
+  if ((got != EXCLUDE_NONE) != exclude_match(x, rel, false))
+    TEST_FAIL_("line %d: exclude_match(\"%s\") disagrees", line, rel);
+}
+
+#define check_first(x, rel, want) check_first_(x, rel, want, __LINE__)
+
+static void test_first_is_the_earliest_glob_added(void)
+{
+  struct exclude *x =
+      SET_OF("*.js", "assets/", "/assets/app.js", "app.*", "/a/b.txt", "*");
+
+  check_first(x, "assets/app.js", 0); /* not 2: *.js came first */
+  check_first(x, "assets/x.css", 1);
+  check_first(x, "app.css", 3);
+  check_first(x, "a/b.txt", 4);
+  check_first(x, "z", 5);
+  check_first(x, "", EXCLUDE_NONE);
+  exclude_destroy(x);
+  x = SET_OF("*.txt", "/a/b.txt");
+  check_first(x, "a/b.txt", 0); /* a name glob before a path glob */
+  exclude_destroy(x);
+}
+
+static void test_first_of_a_parent_counts_like_the_file(void)
+{
+  struct exclude *x = SET_OF("*.md", "drafts/", "x/");
+
+  check_first(x, "drafts/a.md", 0);
+  check_first(x, "x/drafts/a.txt", 1); /* drafts/ before x/ */
+  check_first(x, "x/a.txt", 2);
+  check_first(x, "drafts.md/a", 0); /* a directory named like *.md */
+  exclude_destroy(x);
+}
+
+static void test_first_skips_refused_globs_in_numbering(void)
+{
+  struct exclude *x = SET_OF("a");
+  struct cfw_err err;
+
+  CHECK_EQ_INT(exclude_add(x, "/", &err), -EINVAL);
+  CHECK_EQ_INT(exclude_add(x, "b", &err), 0);
+  check_first(x, "b", 1);
+  CHECK_EQ_INT(exclude_glob_check("//", &err), -EINVAL);
+  CHECK_CONTAINS(err.msg, "empty glob");
+  CHECK_EQ_INT(exclude_glob_check("[a-", &err), 0);
+  exclude_destroy(x);
+}
+
+/* Past the 64 index slots, globs i and i + 64 share a slot: the earlier
+ * one wins whichever the component is tried on first. */
+static void test_first_past_64_globs_is_still_the_earliest(void)
+{
+  char names[80][16];
+  const char *globs[80];
+  struct exclude *x;
+  size_t i;
+
+  for (i = 0; i < 80; i++) {
+    (void)snprintf(names[i], sizeof(names[i]), "n%zu", i % 70);
+    globs[i] = names[i];
+  }
+  globs[75] = "*"; /* keyless */
+  x = set_of(globs, 80);
+  check_first(x, "n3", 3);
+  check_first(x, "n69", 69);
+  check_first(x, "d/n69", 69);
+  check_first(x, "n69/n5", 5);
+  check_first(x, "q", 75);
+  exclude_destroy(x);
+}
+
 static void test_defaults_are_the_documented_list(void)
 {
   const char *const *def;
@@ -244,21 +324,6 @@ static void test_defaults_are_the_documented_list(void)
   CHECK_EQ_STR(def[n - 1], ".svn/");
 }
 
-/* splitmix64: a seeded sequence that is the same on every machine. */
-static uint64_t rng_next(uint64_t *s)
-{
-  uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-
-static size_t rng_below(uint64_t *s, size_t n)
-{
-  return (size_t)(rng_next(s) % n);
-}
-
 static uint64_t diff_seed(void)
 {
   const char *e = getenv("CFW_EXCLUDE_SEED");
@@ -266,107 +331,38 @@ static uint64_t diff_seed(void)
   return e != NULL ? strtoull(e, NULL, 0) : DIFF_DEFAULT_SEED;
 }
 
-/* Appends one of toks to out[0..cap), if it fits. */
-static void add_tok(char *out, size_t cap, const char *const *toks,
-                    size_t n_toks, uint64_t *s)
-{
-  const char *t = toks[rng_below(s, n_toks)];
-  size_t len = strlen(out);
-
-  if (len + strlen(t) < cap)
-    memcpy(out + len, t, strlen(t) + 1);
-}
-
-/* Bytes every kind of glob is made of: wildcards, brackets with classes,
- * ranges, negation and ']' first, escapes of each special byte, dots,
- * '/', and non-ASCII bytes. */
-static const char *const any_toks[] = {
-    "a",           "b",     ".",    "*",    "**",   "?",   "/",    "\\",
-    "\\*",         "\\?",   "\\[",  "\\\\", "\\/",  "\\a", "[ab]", "[!a]",
-    "[^b]",        "[a-c]", "[]a]", "[!]]", "[",    "]",   "-",    "#",
-    "~",           "swp",   ".git", "4913", "[.]",  "[/]", "!",    "^",
-    "[[:alpha:]]", "\xc3",  "\xa9", "\xff", "[\\]]"};
-
-/* What the bytewise classes are made of: literals, escapes, '*'. */
-static const char *const lit_toks[] = {
-    "a",   "b",    ".",   "#",   "~", "swp",      "git", "\\*",
-    "\\?", "\\\\", "\\[", "\\a", "-", "\xc3\xa9", "*",   "**"};
-
-static void random_glob(char *out, size_t cap, uint64_t *s)
-{
-  bool lit = rng_below(s, 2) == 0;
-  size_t n = 1 + rng_below(s, 4);
-
-  out[0] = '\0';
-  if (rng_below(s, 6) == 0)
-    add_tok(out, cap, (const char *const[]){"/"}, 1, s);
-  while (n-- > 0) {
-    if (lit)
-      add_tok(out, cap, lit_toks, ARRAY_SIZE(lit_toks), s);
-    else
-      add_tok(out, cap, any_toks, ARRAY_SIZE(any_toks), s);
-    if (lit && rng_below(s, 8) == 0)
-      add_tok(out, cap, (const char *const[]){"/"}, 1, s);
-  }
-  if (rng_below(s, 4) == 0)
-    add_tok(out, cap, (const char *const[]){"/"}, 1, s);
-}
-
-/* A name made to match g often: its wildcards filled in, and its escapes
- * sometimes kept and sometimes resolved. */
-static void name_like(char *out, size_t cap, const char *g, uint64_t *s)
-{
-  static const char *const fill[] = {"", "a", ".", "xy", "/", "*"};
-  char one[2] = {0, 0};
-
-  out[0] = '\0';
-  /* A relpath has no leading '/' and a directory's no trailing one. */
-  if (*g == '/' && rng_below(s, 8) != 0)
-    g++;
-  for (; *g != '\0'; g++) {
-    if (*g == '/' && g[1] == '\0' && rng_below(s, 8) != 0)
-      break;
-    if (*g == '*' && rng_below(s, 4) != 0) {
-      add_tok(out, cap, fill, ARRAY_SIZE(fill), s);
-      continue;
-    }
-    if (*g == '\\' && g[1] != '\0' && rng_below(s, 4) != 0)
-      g++;
-    one[0] = *g;
-    if (*g == '?' && rng_below(s, 2) == 0)
-      one[0] = 'q';
-    add_tok(out, cap, (const char *const[]){one}, 1, s);
-  }
-}
-
-/* A relpath of one to four components, one of them like a glob of the
- * set if there is one. */
-static void random_path(char *out, size_t cap, char globs[][64], size_t n,
-                        uint64_t *s)
-{
-  size_t parts = 1 + rng_below(s, 4);
-  size_t like = rng_below(s, parts + 1);
-  size_t i;
-  char part[128];
-
-  out[0] = '\0';
-  for (i = 0; i < parts; i++) {
-    if (i > 0)
-      add_tok(out, cap, (const char *const[]){"/"}, 1, s);
-    part[0] = '\0';
-    if (i == like && n > 0)
-      name_like(part, sizeof(part), globs[rng_below(s, n)], s);
-    else
-      add_tok(part, sizeof(part), any_toks, ARRAY_SIZE(any_toks), s);
-    add_tok(out, cap, (const char *const[]){part}, 1, s);
-  }
-}
-
 struct diff_stats {
   size_t hits;
   size_t misses;
   size_t failures;
 };
+
+/* exclude_first against the reference, glob by glob: the first that
+ * matches alone, numbered as exclude_add numbers them. */
+static void diff_first(const struct exclude *x, const char *const *globs,
+                       size_t n, const char *rel, bool is_dir,
+                       struct diff_stats *st)
+{
+  struct ref_glob rg;
+  size_t want = EXCLUDE_NONE;
+  size_t num = 0;
+  size_t got;
+  size_t i;
+
+  for (i = 0; i < n && want == EXCLUDE_NONE; i++) {
+    if (ref_glob_parse(&rg, globs[i]) < 0)
+      continue;
+    free(rg.glob);
+    if (ref_excluded(&globs[i], 1, rel, is_dir))
+      want = num;
+    num++;
+  }
+  got = exclude_first(x, rel, is_dir);
+  if (got != want && st->failures++ < 5)
+    TEST_FAIL_("seed 0x%llx: first \"%s\" (%s): %zd, fnmatch says %zd",
+               (unsigned long long)diff_seed(), rel, is_dir ? "dir" : "file",
+               (ssize_t)got, (ssize_t)want);
+}
 
 static void diff_one(const struct exclude *x, const char *const *globs,
                      size_t n, const char *rel, struct diff_stats *st)
@@ -380,6 +376,7 @@ static void diff_one(const struct exclude *x, const char *const *globs,
     got = exclude_match(x, rel, is_dir);
     want = ref_excluded(globs, n, rel, is_dir);
     *(want ? &st->hits : &st->misses) += 1;
+    diff_first(x, globs, n, rel, is_dir, st);
     if (got != want && st->failures++ < 5) {
       TEST_FAIL_("seed 0x%llx: \"%s\" (%s): %d, fnmatch says %d",
                  (unsigned long long)diff_seed(), rel, is_dir ? "dir" : "file",
@@ -474,6 +471,10 @@ TEST_MAIN(TEST(test_literal_name_matches_whole_component_only),
           TEST(test_root_and_empty_set_match_nothing),
           TEST(test_more_than_64_globs_are_all_tried),
           TEST(test_empty_glob_is_refused_and_set_unchanged),
+          TEST(test_first_is_the_earliest_glob_added),
+          TEST(test_first_of_a_parent_counts_like_the_file),
+          TEST(test_first_skips_refused_globs_in_numbering),
+          TEST(test_first_past_64_globs_is_still_the_earliest),
           TEST(test_defaults_are_the_documented_list),
           TEST(test_matches_fnmatch_reference_on_random_globs),
           TEST(test_matches_fnmatch_reference_on_defaults))

@@ -412,9 +412,11 @@ class Reload(StandInTest):
         conf = os.path.join(self.tmp, "cfwatch.ini")
 
         def config(prefix):
-            write(self.tmp, "cfwatch.ini",
+            # Renamed into place: a reload never reads half a file.
+            write(self.tmp, "cfwatch.ini.new",
                   "[cfwatch]\nroot = public\nquiet_ms = 200\n"
                   "url_prefix = %s\n" % prefix)
+            os.replace(conf + ".new", conf)
 
         for rel, data in SITE.items():
             write(self.root, rel, data)

@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from cfw import BIN, SOURCE_DIR, clean_env
+from tests.e2e.cfw import BIN, SOURCE_DIR, clean_env
 
 DEMO = os.path.join(SOURCE_DIR, "scripts", "demo")
 LIMIT_S = 60  # the README promises under a minute

@@ -12,14 +12,11 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import unittest
 
-from cfw import BIN, Daemon, Result, TempTest, clean_env, write
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "standin"))
-from standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn  # noqa: E402
+from tests.e2e.cfw import BIN, Result, TempTest, clean_env, write
+from tests.e2e.daemon import Daemon
+from tests.standin.standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn
 
 SCANNED = r": scanned \d+ files"
 NOBODY = 65534

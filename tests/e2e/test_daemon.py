@@ -413,6 +413,9 @@ class Trees(DaemonTest):
         away = os.path.join(self.tmp, "away")
         os.rename(os.path.join(self.root, "gone"), away)
         self.wait_paths(d, ["/gone/a.html", "/gone/sub/b.html"])
+        # The scan's line may come after its batch: the start's scan and
+        # this one.
+        d.wait_for(SCANNED, count=2)
         scans = d.count(SCANNED)
         write(away, "sub/b.html", "edited outside the root")
         write(away, "c.html", "new outside the root")
@@ -521,6 +524,7 @@ class Signals(DaemonTest):
         d = self.spawn("-v", "-c", conf)
         write(self.root, "a.html", "one")
         self.assertEqual(d.wait_batches(1)[0].paths, ["/old/a.html"])
+        d.wait_for(SCANNED, count=2)  # the start's and the batch's scans
         self.config("/new")
         scans = d.count(SCANNED)
         d.send(signal.SIGHUP)

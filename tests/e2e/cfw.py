@@ -46,6 +46,13 @@ def run(*args, env=None, stdin=None, timeout=120, binary=None):
     return Result(proc)
 
 
+def thread_sanitized(binary=None):
+    """Whether the binary (default BIN) was built with ThreadSanitizer
+    (CFWATCH_TSAN): its runtime keeps a thread of its own awake."""
+    with open(binary or BIN, "rb") as f:
+        return b"__tsan_init" in f.read()
+
+
 def write(root, rel, data):
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)

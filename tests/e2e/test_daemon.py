@@ -14,7 +14,7 @@ import sys
 import time
 import unittest
 
-from tests.e2e.cfw import TempTest, write
+from tests.e2e.cfw import TempTest, thread_sanitized, write
 from tests.e2e.daemon import Daemon
 
 SCANNED = r": scanned \d+ files"
@@ -560,6 +560,9 @@ class Signals(DaemonTest):
 
 class Performance(DaemonTest):
     def test_idle_daemon_makes_no_wakeups(self):
+        if thread_sanitized():
+            self.skipTest("ThreadSanitizer's own thread wakes the daemon "
+                          "about ten times a second")
         self.site(["a.html"])
         d = self.start()
         write(self.root, "a.html", "changed")  # a batch, then idle

@@ -18,7 +18,8 @@ def seed_list(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=chaos.__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python3 -m tests.chaos",
+                                description=chaos.__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--seeds", help="a range A-B, one run per seed")
     p.add_argument("--rounds", type=int, default=60)

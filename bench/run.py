@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """cfwatch benchmarks: the goals of issue 7, measured as ratios.
 
@@ -17,7 +16,9 @@ regression (the thresholds in GROSS, loose enough that timing noise on a
 busy CI machine never trips them), 2 on a usage error.  --smoke runs a
 tiny tree in a few seconds for CI.
 
-Python 3 standard library only.  Linux only (inotify, /proc).
+Python 3 standard library only.  Linux only (inotify, /proc).  Run it
+from the source root: python3 -m bench.run [OPTIONS].  The daemon is
+started and followed by tests.e2e.daemon, the helper the tests use.
 """
 
 import argparse
@@ -27,13 +28,15 @@ import platform
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+from tests.e2e import cfw
+from tests.e2e.daemon import Daemon
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_BIN = os.path.join(HERE, "..", "build", "cfwatch")
@@ -92,7 +95,7 @@ RE_SCANNED = re.compile(
 # "batch: 1 files, 1 paths (dry run)", or with more said between "paths"
 # and "(dry run", as newer builds do ("(dry run; 2 wildcards)").
 RE_BATCH = re.compile(r": batch: (\d+) files, (\d+) paths\b.*\(dry run")
-RE_LATENCY_PATH = re.compile(r"^stdout: /bench-latency\.html$")
+RE_LATENCY_PATH = re.compile(r"^/bench-latency\.html$")  # on stdout
 
 
 class BenchError(Exception):
@@ -211,13 +214,9 @@ class Run:
         return self
 
 
-def clean_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["LC_ALL"] = "C"
-    return env
-
-
-ENV = clean_env()
+# The environment of every command: the tests' (no AWS_*), in the C locale.
+ENV_EXTRA = {"LC_ALL": "C"}
+ENV = cfw.clean_env(ENV_EXTRA)
 
 
 def _wait(procs, timeout):
@@ -317,84 +316,25 @@ def kib(field):
     return int(field.split()[0])
 
 
-class Daemon:
-    """cfwatch in watch mode, its output lines stamped as they arrive:
-    stderr as it is, stdout (the dry run's URL paths, flushed as each batch
-    is printed) prefixed with "stdout: "."""
+def wait_line(d, regex, start=0, timeout=600, stream="err"):
+    """The first line of d's stream, from Line number start on, that
+    matches regex: (Line, match).  BenchError, after killing the daemon,
+    if it exits or the time runs out."""
+    try:
+        line = d.wait_for(regex, start=start, timeout=timeout, stream=stream)
+    except AssertionError as e:
+        d.kill()
+        raise BenchError(str(e)) from None
+    return line, regex.search(line.text)
 
-    def __init__(self, argv):
-        self.argv = argv
-        self.lines = []  # (perf_counter, text)
-        self.cv = threading.Condition()
-        self.open_streams = 2
-        self.eof = False
-        self.t0 = time.perf_counter()
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=ENV)
-        self.readers = [
-            threading.Thread(target=self._read, args=(self.p.stderr, ""),
-                             daemon=True),
-            threading.Thread(target=self._read,
-                             args=(self.p.stdout, "stdout: "), daemon=True)]
-        for r in self.readers:
-            r.start()
 
-    def _read(self, stream, tag):
-        for raw in stream:
-            t = time.perf_counter()
-            with self.cv:
-                self.lines.append((t, tag + raw.decode("utf-8", "replace")
-                                   .rstrip("\n")))
-                self.cv.notify_all()
-        with self.cv:
-            self.open_streams -= 1
-            self.eof = self.open_streams == 0
-            self.cv.notify_all()
-
-    def mark(self):
-        with self.cv:
-            return len(self.lines)
-
-    def wait_for(self, regex, start=0, timeout=600):
-        """The first line from index start that matches: (index, time,
-        match).  BenchError if the daemon exits or the time runs out."""
-        deadline = time.monotonic() + timeout
-        i = start
-        with self.cv:
-            while True:
-                while i < len(self.lines):
-                    m = regex.search(self.lines[i][1])
-                    if m:
-                        return i, self.lines[i][0], m
-                    i += 1
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    break
-                self.cv.wait(left)
-        self.stop()
-        raise BenchError("daemon: no line matching %r (%s)\n%s" % (
-            regex.pattern, "exited %s" % self.p.returncode if self.eof
-            else "timed out", self.tail()))
-
-    def tail(self, n=20):
-        with self.cv:
-            return "\n".join(t for _, t in self.lines[-n:])
-
-    def stop(self, timeout=30):
-        """SIGTERM, then the exit status; a kill after timeout."""
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        for r in self.readers:
-            r.join(5)
-        self.p.stderr.close()
-        self.p.stdout.close()
-        return self.p.returncode
+def stop(d, timeout=30):
+    """SIGTERM, then the exit status; a kill after timeout."""
+    try:
+        return d.stop(timeout=timeout)
+    except AssertionError:
+        d.kill()
+        return d.proc.returncode
 
 
 # ------------------------------------------------------------ formatting
@@ -645,28 +585,30 @@ class Bench:
         """A daemon on a copy of the manifest, up to its first scan."""
         state = self.state_dir("daemon-%d" % i)
         shutil.copytree(s0, state)
-        d = Daemon(self.cf("--dry-run", "-v", "--quiet-ms", self.a.quiet_ms,
-                           "--state-dir", state, root))
-        i_w, t_w, m_w = d.wait_for(RE_WATCHING)
-        _, t_s, m_s = d.wait_for(RE_SCANNED, i_w)
+        d = Daemon(None, "--dry-run", "-v", "--quiet-ms", self.a.quiet_ms,
+                   "--state-dir", state, root, binary=self.bin,
+                   env=ENV_EXTRA)
+        w, m_w = wait_line(d, RE_WATCHING)
+        sc, m_s = wait_line(d, RE_SCANNED, w.index)
         if int(m_s.group(1)) != n or int(m_s.group(2)) != 0:
-            d.stop()
+            stop(d)
             raise BenchError("daemon start-up scanned %s files, hashed %s "
                              "(expected %d, 0)" % (m_s.group(1),
                                                    m_s.group(2), n))
-        return d, {"watching": t_w - d.t0, "total": t_s - d.t0,
+        return d, {"watching": w.mono - d.started_mono,
+                   "total": sc.mono - d.started_mono,
                    "dirs": int(m_w.group(1))}
 
     def stop_daemon(self, d):
-        rc = d.stop()
+        rc = stop(d)
         if rc != 0:
-            raise BenchError("daemon exited %s on SIGTERM\n%s" % (rc,
-                                                                 d.tail()))
+            raise BenchError("daemon exited %s on SIGTERM\n%s" % (
+                rc, "\n".join(d.log()[-20:])))
 
     def daemon_running(self, d, root, n, rows, fig):
         a = self.a
         time.sleep(0.5)  # let the start-up's last writes settle
-        pid = d.p.pid
+        pid = d.pid
         hwm_start = kib(proc_status(pid)["VmHWM"]) / 1024
         log("daemon idle for %.0f s" % a.idle_s)
         c0 = ctxt_switches(pid)
@@ -745,15 +687,16 @@ class Bench:
             for k in range(self.a.latency_reps):
                 mark = d.mark()
                 data = ("<p>change %d at %f</p>\n" % (k, time.time())) * 40
-                t0 = time.perf_counter()
+                t0 = time.monotonic()  # the clock of Line.mono
                 with open(path, "w") as f:
                     f.write(data)
-                _, t_out, _ = d.wait_for(RE_LATENCY_PATH, mark, timeout=30)
-                _, t, m = d.wait_for(RE_BATCH, mark, timeout=30)
+                out_line, _ = wait_line(d, RE_LATENCY_PATH, mark, 30, "out")
+                batch, m = wait_line(d, RE_BATCH, mark, 30)
                 if m.group(1) != "1":
                     raise BenchError("one-file change made a batch of %s "
                                      "files" % m.group(1))
-                out.append(((t - t0) * 1000, (t_out - t0) * 1000))
+                out.append(((batch.mono - t0) * 1000,
+                            (out_line.mono - t0) * 1000))
                 time.sleep(0.3)
         finally:
             if os.path.exists(path):

@@ -1,6 +1,7 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The body of scripts/demo: cfwatch watching a live build.
+"""The body of scripts/demo: cfwatch watching a live build.  It runs as
+`python3 -m scripts.demo` from the source root, which makes the stand-in
+(tests.standin) importable.
 
 It starts the local CloudFront stand-in (tests/standin: loopback TLS with
 a throwaway CA, SigV4 checked by botocore), runs `cfwatch` in watch mode
@@ -27,9 +28,9 @@ import textwrap
 import threading
 import time
 
+from tests.standin import standin
+
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "standin"))
-import standin  # noqa: E402  (tests/standin is on the path only now)
 
 QUIET_MS = 500      # the daemon's debounce: long enough for a rebuild
 TIMEOUT_S = 30      # the longest any one step may take

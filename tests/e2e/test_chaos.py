@@ -1,30 +1,28 @@
 # SPDX-License-Identifier: MIT
 """The chaos test of the watch daemon (issue 6), bounded for the suite:
-a few seeds of tests/chaos.py, each a random workload on a real tree
-while the daemon is SIGKILLed and restarted and the stand-in injects
-random faults.  tests/chaos.py says what the checker requires; run it by
-hand for longer runs and other seeds:
+a few seeds of the chaos test (tests/chaos), each a random workload on a
+real tree while the daemon is SIGKILLed and restarted and the stand-in
+injects random faults.  tests/chaos/__init__.py says what the checker
+requires; run it by hand, from the source root, for longer runs and
+other seeds:
 
-    python3 tests/chaos.py --seeds 1-20 --rounds 80 --binary build/cfwatch
+    python3 -m tests.chaos --seeds 1-20 --rounds 80 --binary build/cfwatch
 
-Together these seeds kill the daemon in every way chaos.py knows (in the
-quiet window, with a request in flight, right after a 201, while the
-manifest is written, in the backoff after a lost 201 and after a 503),
+Together these seeds kill the daemon in every way the chaos test knows
+(in the quiet window, with a request in flight, right after a 201, while
+the manifest is written, in the backoff after a lost 201 and after a
+503),
 and each of them fails on at least one of the bugs the chaos test was
 checked against (a CallerReference that changes across a restart, a
 manifest written before the 201, deletions never sent, paths for files
 written with the same bytes).  They take about 45 s, under ASan too.
 """
-import os
 import sys
 import unittest
 
-from cfw import BIN
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                ".."))
-import chaos  # noqa: E402
-from standin import StandIn  # noqa: E402  (chaos put it on the path)
+from tests.chaos.run import run_seed
+from tests.e2e.cfw import BIN
+from tests.standin.standin import StandIn
 
 ROUNDS = 25
 
@@ -46,7 +44,7 @@ class Chaos(unittest.TestCase):
         cls.cf.stop()
 
     def survives(self, seed):
-        out = chaos.run_seed(seed, ROUNDS, BIN, self.cf)
+        out = run_seed(seed, ROUNDS, BIN, self.cf)
         figure(out.summary())
         self.assertEqual(out.failures, [], out.message())
         # The run was not vacuous: the seed kills, faults and changes.

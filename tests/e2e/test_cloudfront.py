@@ -13,11 +13,9 @@ import sys
 import time
 import unittest
 
-from cfw import Daemon, TempTest, write
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "standin"))
-from standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn  # noqa: E402
+from tests.e2e.cfw import TempTest, write
+from tests.e2e.daemon import Daemon
+from tests.standin.standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn
 
 KEY_ENV = {"AWS_ACCESS_KEY_ID": ACCESS_KEY,
            "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
@@ -436,9 +434,11 @@ class Reload(StandInTest):
         conf = os.path.join(self.tmp, "cfwatch.ini")
 
         def config(prefix):
-            write(self.tmp, "cfwatch.ini",
+            # Renamed into place: a reload never reads half a file.
+            write(self.tmp, "cfwatch.ini.new",
                   "[cfwatch]\nroot = public\nquiet_ms = 200\n"
                   "url_prefix = %s\n" % prefix)
+            os.replace(conf + ".new", conf)
 
         for rel, data in SITE.items():
             write(self.root, rel, data)

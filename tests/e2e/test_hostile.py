@@ -12,7 +12,8 @@ import sys
 import time
 import unittest
 
-from cfw import BIN, Daemon, Result, TempTest, clean_env, write
+from tests.e2e.cfw import BIN, Result, TempTest, clean_env, write
+from tests.e2e.daemon import Daemon
 
 SCANNED = r": scanned \d+ files"
 NOBODY = 65534

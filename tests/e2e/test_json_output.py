@@ -7,7 +7,7 @@ import os
 import re
 import unittest
 
-from cfw import TempTest, write
+from tests.e2e.cfw import TempTest, write
 
 
 def name_bytes(s):  # s: a string from json.loads

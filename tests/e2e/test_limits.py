@@ -4,8 +4,8 @@ progress reaches the stand-in in batches that fit, with no limit
 rejection caused by cfwatch."""
 import unittest
 
-from cfw import write
-from test_cloudfront import StandInTest
+from tests.e2e.cfw import write
+from tests.e2e.test_cloudfront import StandInTest
 
 
 class Limits(StandInTest):

@@ -4,7 +4,7 @@ import os
 import shutil
 import unittest
 
-from cfw import SOURCE_DIR, TempTest, write
+from tests.e2e.cfw import SOURCE_DIR, TempTest, write
 
 
 class OneShot(TempTest):

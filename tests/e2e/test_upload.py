@@ -6,8 +6,8 @@ import os
 import time
 import unittest
 
-from cfw import write
-from test_cloudfront import StandInTest
+from tests.e2e.cfw import write
+from tests.e2e.test_cloudfront import StandInTest
 
 
 class Upload(StandInTest):
@@ -41,7 +41,7 @@ class Upload(StandInTest):
             ran_at = float(f.read())
         self.assert_sent_once(paths + ["/new.html"])
         created = self.requests()[0]["time"]
-        from test_cloudfront import parse_time
+        from tests.e2e.test_cloudfront import parse_time
         self.assertLess(ran_at, parse_time(created), res.err)
 
     def test_failed_upload_invalidates_nothing_and_keeps_changes(self):

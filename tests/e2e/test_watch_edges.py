@@ -20,8 +20,9 @@ import subprocess
 import time
 import unittest
 
-from cfw import BATCH_RE, BIN, Daemon, clean_env, write
-from test_daemon import DaemonTest
+from tests.e2e.cfw import BIN, write
+from tests.e2e.daemon import BATCH_RE, Daemon
+from tests.e2e.test_daemon import DaemonTest
 
 RENAME_EXCHANGE = 2  # linux/fs.h
 
@@ -188,22 +189,12 @@ class NsDaemon(Daemon):
     is mounted on root first and seeded with the files of seed."""
 
     def __init__(self, dirpath, root, seed, *args, env=None):
-        Daemon._seq += 1
-        base = os.path.join(dirpath, "daemon%d" % Daemon._seq)
-        self.out_path = base + ".out"
-        self.err_path = base + ".err"
-        self.args = [str(a) for a in args]
-        self._seen = []
         script = "mount -t tmpfs cfwtest %s && cp -a %s/. %s && exec %s" % (
             shlex.quote(root), shlex.quote(seed), shlex.quote(root),
-            " ".join(shlex.quote(a) for a in [BIN] + self.args))
-        with open(self.out_path, "wb") as out, \
-                open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                ["unshare", "--mount", "--propagation", "private",
-                 "sh", "-c", script],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                env=clean_env(env))
+            " ".join(shlex.quote(str(a)) for a in [BIN] + list(args)))
+        super().__init__(dirpath, *args, env=env, argv=[
+            "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            script])
 
     def ns(self, cmd):
         """Runs the shell command cmd in the daemon's mount namespace."""

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """cfstandin — a local stand-in for the Amazon CloudFront invalidation API.
 
@@ -7,8 +6,9 @@ Serves CreateInvalidation, GetInvalidation and ListInvalidations (API
 signature with botocore's own signer, enforces the service's invalidation
 rules and limits, and injects faults on demand through an unsigned JSON
 control API under /__standin/.  Test-only: never expose it to a network.
+From the source root (it is part of the package tests.standin):
 
-    python3 cfstandin.py --dir DIR [--port 0] [--host 127.0.0.1] [--plain-http]
+    python3 -m tests.standin.cfstandin --dir DIR [--port 0] [--host 127.0.0.1] [--plain-http]
 
 See README.md next to this file for the control API and the fault names.
 Standard library + botocore only.
@@ -40,10 +40,10 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-import s3
-import s3control
-import s3store
-import sigv4check
+from tests.standin import s3
+from tests.standin import s3control
+from tests.standin import s3store
+from tests.standin import sigv4check
 
 API_VERSION = "2020-05-31"
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"

@@ -14,11 +14,11 @@ import re
 import secrets
 from urllib.parse import parse_qsl, unquote
 
-import s3auth
-import s3checks
-import s3ops
-import s3xml
-from s3checks import Bad
+from tests.standin import s3auth
+from tests.standin import s3checks
+from tests.standin import s3ops
+from tests.standin import s3xml
+from tests.standin.s3checks import Bad
 
 CLOUDFRONT_PREFIX = "/2020-05-31/"
 SCOPE_SERVICE = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]*)/")

@@ -13,8 +13,8 @@ error codes and elements.
   RequestTime, ServerTime and MaxAllowedSkewMilliseconds).
 """
 
-import sigv4check
-from s3checks import Bad, check_content_sha256
+from tests.standin import sigv4check
+from tests.standin.s3checks import Bad, check_content_sha256
 
 AMZ_FMT = sigv4check.AMZ_FMT
 MALFORMED = "The authorization header is malformed; "

@@ -6,9 +6,9 @@ import base64
 import copy
 import re
 
-import s3
-import s3ops
-import s3store
+from tests.standin import s3
+from tests.standin import s3ops
+from tests.standin import s3store
 
 DEFAULT_BUCKET = "amzn-s3-demo-bucket"      # the S3 docs' example bucket
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

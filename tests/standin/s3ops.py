@@ -14,10 +14,10 @@ import email.utils
 import json
 import re
 
-import s3checks
-import s3store
-import s3xml
-from s3checks import ALGORITHMS, Bad
+from tests.standin import s3checks
+from tests.standin import s3store
+from tests.standin import s3xml
+from tests.standin.s3checks import ALGORITHMS, Bad
 
 MAX_PART_NUMBER = 10000
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"

@@ -26,8 +26,8 @@ import json
 import secrets
 import threading
 
-import s3checks
-from s3checks import Bad
+from tests.standin import s3checks
+from tests.standin.s3checks import Bad
 
 STORED_HEADERS = ("content-type", "cache-control", "content-encoding",
                   "content-disposition", "content-language", "expires")

@@ -8,21 +8,16 @@ import atexit
 import contextlib
 import hashlib
 import http.client
-import os
 import ssl
-import sys
 import unittest
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+import botocore.exceptions
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
-import botocore.exceptions  # noqa: E402
-from botocore.auth import S3SigV4Auth, SigV4Auth  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
-
-from standin import ACCESS_KEY, BUCKET, SECRET_KEY, StandIn  # noqa: E402
+from tests.standin.standin import ACCESS_KEY, BUCKET, SECRET_KEY, StandIn
 
 MiB = 1024 * 1024
 ClientError = botocore.exceptions.ClientError

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from s3checks import ALGORITHMS, Bad
+from tests.standin.s3checks import ALGORITHMS, Bad
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'

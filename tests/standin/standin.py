@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """StandIn: start cfstandin.py for a test and drive its control API.
 
-    from standin import StandIn
+    from tests.standin.standin import StandIn
     with StandIn() as cf:
         cf.configure(completion_delay=0)
         cf.inject("503", {"fault": "hang", "seconds": 3}, op="create")
@@ -34,8 +34,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SERVER = os.path.join(HERE, "cfstandin.py")
+# The server runs as the module tests.standin.cfstandin, from the source
+# root, whatever the caller's directory.
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SERVER = "tests.standin.cfstandin"
 
 DISTRIBUTION = "EDFDVBD6EXAMPLE"
 BUCKET = "amzn-s3-demo-bucket"
@@ -64,7 +67,7 @@ class StandIn:
     def __init__(self, dir=None, plain_http=False, host="127.0.0.1", python=None,
                  config=None, start=True, timeout=30, keep_dir=False):
         self._own_dir = dir is None
-        self.dir = dir or tempfile.mkdtemp(prefix="cfstandin-")
+        self.dir = os.path.abspath(dir or tempfile.mkdtemp(prefix="cfstandin-"))
         self.plain_http = plain_http
         self.host = host
         self.python = python or server_python()
@@ -84,7 +87,7 @@ class StandIn:
         ready = os.path.join(self.dir, "ready.json")
         if os.path.exists(ready):
             os.remove(ready)
-        cmd = [self.python, SERVER, "--dir", self.dir, "--port", "0", "--host", self.host,
+        cmd = [self.python, "-m", SERVER, "--dir", self.dir, "--port", "0", "--host", self.host,
                "--exit-with-parent"]
         if self.plain_http:
             cmd.append("--plain-http")
@@ -96,7 +99,7 @@ class StandIn:
         out = open(os.path.join(self.dir, "stdout.log"), "ab")
         try:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, cwd=SOURCE_DIR)
         finally:
             out.close()
         deadline = time.monotonic() + self.timeout

@@ -2,7 +2,7 @@
 """Self-tests of the S3 stand-in: objects, listing, integrity and SigV4,
 driven by botocore's own S3 client and by raw signed requests.
 
-    cd tests/standin && python3 -m unittest -v test_s3
+    python3 -m unittest -v tests.standin.test_s3
 """
 
 import base64
@@ -10,8 +10,8 @@ import hashlib
 import os
 import unittest
 
-from s3testlib import BUCKET, ClientError, S3TestCase
-from s3checks import checksum
+from tests.standin.s3testlib import BUCKET, ClientError, S3TestCase
+from tests.standin.s3checks import checksum
 
 
 class TestObjects(S3TestCase):
@@ -390,7 +390,7 @@ class TestAuth(S3TestCase):
 
 class TestControl(S3TestCase):
     def test_buckets_objects_and_reset(self):
-        from standin import StandInError
+        from tests.standin.standin import StandInError
         self.cf.create_bucket("site", region="eu-west-1", refuse_delete=["keep/"])
         self.assertEqual([(b["name"], b["region"], b["refuse_delete"])
                           for b in self.cf.buckets()],

@@ -3,7 +3,7 @@
 installed by scripts/install-deps --test): aws s3 cp/sync/ls/rm and aws
 s3api, as a user would run them against --endpoint-url.
 
-    cd tests/standin && python3 -m unittest -v test_s3_cli
+    python3 -m unittest -v tests.standin.test_s3_cli
 """
 
 import hashlib
@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import unittest
 
-from s3testlib import BUCKET, MiB, S3TestCase
+from tests.standin.s3testlib import BUCKET, MiB, S3TestCase
 
 AWS = "/usr/bin/aws" if os.path.exists("/usr/bin/aws") else shutil.which("aws")
 # Parts of 5 MiB from 5 MiB on, so an 11 MiB file is a 3-part upload.

@@ -2,7 +2,7 @@
 """Self-tests of the S3 stand-in: conditional writes, multipart uploads and
 faults, driven by botocore's own S3 client.
 
-    cd tests/standin && python3 -m unittest -v test_s3_writes
+    python3 -m unittest -v tests.standin.test_s3_writes
 """
 
 import base64
@@ -17,11 +17,11 @@ import unittest
 import botocore.exceptions
 import botocore.parsers
 
-from s3testlib import (ACCESS_KEY, BUCKET, MiB, SECRET_KEY, ClientError, S3TestCase,
+from tests.standin.s3testlib import (ACCESS_KEY, BUCKET, MiB, SECRET_KEY, ClientError, S3TestCase,
                        Signer, extra_headers)
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from s3checks import checksum
+from tests.standin.s3checks import checksum
 
 CREATE = {"If-None-Match": "*"}
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Self-tests for the CloudFront stand-in, driven by a real botocore client.
 
-    cd tests/standin && python3 -m unittest -v test_standin
+    python3 -m unittest -v tests.standin.test_standin
 """
 
 import hashlib
@@ -11,22 +11,20 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import unittest
 
+import botocore.exceptions
+import botocore.parsers
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.standin import cfstandin
+from tests.standin.standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import botocore.exceptions  # noqa: E402
-import botocore.parsers  # noqa: E402
-from botocore.auth import SigV4Auth  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
-
-import cfstandin  # noqa: E402
-from standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn  # noqa: E402
 
 VECTORS = os.environ.get("CFWATCH_VECTORS_DIR") or os.path.join(
     HERE, "..", "vectors")
@@ -640,7 +638,7 @@ class TestFaults(StandInTestCase):
         self.c.list_invalidations(DistributionId=DISTRIBUTION)
 
     def test_control_api_errors(self):
-        from standin import StandInError
+        from tests.standin.standin import StandInError
         with self.assertRaises(StandInError):
             self.cf.inject("no-such-fault")
         with self.assertRaises(StandInError):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The AWS shared files as cfwatch reads them (src/awsconfig.c, through
 tests/unit/awsconfig_dump) against botocore reading the same bytes: the
@@ -10,7 +9,9 @@ botocore.configloader.raw_config_parse() for the credentials file, whose
 sections are profile names, and load_config()['profiles'] for the config
 file ("[profile x]" and "[default]").
 
-Usage: awsconfig_botocore.py PATH/TO/awsconfig_dump [unittest args]
+Usage, from the source root:
+
+    python3 -m tests.unit.awsconfig_botocore PATH/TO/awsconfig_dump [unittest args]
 """
 import configparser
 import json

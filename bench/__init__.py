@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""The benchmark: python3 -m bench.run (README.md)."""

@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: MIT
+"""Chaos test of the watch daemon (issue 6).
+
+A seeded random workload of edits, same-bytes writes, creates, deletes,
+renames and whole-directory replacements runs on a real tree while the
+real daemon is SIGKILLed at chosen moments (in the quiet window, with a
+request in flight, right after a 201 arrived, while the manifest is being
+written, in the backoff after a lost 201) and restarted, and the
+CloudFront stand-in injects random faults (5xx, throttling, resets, hangs,
+slow answers, lost 201s, garbage, short bodies).  At the end the faults
+stop, the daemon settles (`plan` prints nothing and nothing moves for a
+while) and gets SIGTERM.  The checker then holds the stand-in's
+invalidations against the test's own record of every file's history
+(times on this machine's clock, like the stand-in's):
+
+  (a) every file whose final bytes (or absence) differ from the bytes it
+      last had acknowledged was covered by an invalidation created after
+      its last change;
+  (b) no path was sent for a file that had not changed by then;
+  (c) no two created invalidations have the same paths unless one of
+      those files changed in between (a lost 201 is replayed through the
+      CallerReference, never created twice);
+  (d) the daemon never ended on its own, stopped with status 0 and an
+      empty plan, no request failed its signature, no CallerReference was
+      reused for other paths, no sanitizer spoke.
+
+By hand, from the source dir:
+
+    python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch
+    python3 -m tests.chaos --seeds 1-20 --rounds 80 --binary build/cfwatch
+
+The workload and the kill plan depend on the seed only; the stand-in's
+faults are drawn from the same seed, per request.  Timing still differs
+from run to run, so a replay repeats the same operations, not
+necessarily the same interleaving.  A failed seed keeps its work dir
+(daemon logs, standin.json, model.txt with every file's history).
+
+Why the checker is shaped as it is.  The daemon hashes a batch before it
+sends it, so the bytes an invalidation acknowledges are bytes the file
+held at some moment of a window: from the start of the scan that made the
+batch (the daemon logs each scan and its duration; the test notes when
+each log line appeared) to the creation of the invalidation.  A replay by
+a later daemon acknowledges the same bytes, since the CallerReference
+covers the content hashes.  So (a) accepts a final state that no later
+invalidation covers only if it is the baseline or was held within the
+window of an earlier invalidation of that file: the manifest may hold
+it.  Such files are counted as "exempt" (mostly a file that went away and
+came back between two batches).  Among them, "stale risk" counts those
+whose last invalidation was created while they held other bytes:
+CloudFront may have cached those bytes since and nothing will evict them.
+The issue's rule allows that (the final bytes are the acknowledged ones);
+--strict fails on it.
+
+The package: workload.py makes the changes and records them in a
+model.Model; run.py starts, kills and restarts the daemons (through
+tests.e2e.daemon, which stamps each log line with its window) and drives
+the stand-in; checker.py holds the result against the model;
+__main__.py is the command line.
+"""

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+"""python3 -m tests.chaos: see the package's docstring."""
+import argparse
+import sys
+
+from tests import chaos
+from tests.chaos.outcome import print_table
+from tests.chaos.run import FAULT_RATE, KILL_RATE, run_seed
+from tests.e2e import cfw
+from tests.standin.standin import StandIn
+
+
+def seed_list(args):
+    if args.seeds:
+        a, _, b = args.seeds.partition("-")
+        return list(range(int(a), int(b or a) + 1))
+    return [args.seed]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m tests.chaos",
+                                description=chaos.__doc__.split("\n\n")[0])
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seeds", help="a range A-B, one run per seed")
+    p.add_argument("--rounds", type=int, default=60)
+    p.add_argument("--binary", default=cfw.BIN)
+    p.add_argument("--fault-rate", type=float, default=FAULT_RATE)
+    p.add_argument("--kill-rate", type=float, default=KILL_RATE)
+    p.add_argument("--strict", action="store_true",
+                   help="fail on a stale risk too (see Checker.note_exempt)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the work dir even when the run passes")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    failed = 0
+    outs = []
+    with StandIn(config={"completion_delay": 0}) as cf:
+        for seed in seed_list(args):
+            out = run_seed(seed, args.rounds, args.binary, cf,
+                           verbose=args.verbose, keep=args.keep,
+                           fault_rate=args.fault_rate,
+                           kill_rate=args.kill_rate, strict=args.strict)
+            outs.append(out)
+            print(("PASS " if not out.failures else "FAIL ") + out.summary(),
+                  flush=True)
+            if args.verbose:
+                print("  faults: %s" % out.figures.get("fault_kinds"))
+                for note in out.notes:
+                    print("  note: " + note)
+            if out.failures:
+                failed += 1
+                print(out.message(), flush=True)
+            elif args.keep:
+                print("  kept " + out.workdir)
+    if len(outs) > 1:
+        print_table(outs)
+    print("%d of %d seeds failed" % (failed, len(outs)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: MIT
+"""What one chaos seed gave, and the table of several."""
+import os
+import shlex
+
+from tests.e2e import cfw
+
+
+class Failure(AssertionError):
+    pass
+
+
+class Outcome:
+    """What one seed gave: failures, notes and figures."""
+
+    def __init__(self, seed, rounds, binary, options=()):
+        self.seed = seed
+        self.rounds = rounds
+        self.binary = binary
+        self.options = list(options)  # non-default options, for the replay
+        self.failures = []
+        self.notes = []
+        self.figures = {}
+        self.workdir = None
+
+    def replay(self):
+        """The command that runs this seed again (from the source root,
+        which it names)."""
+        return " ".join(["cd", shlex.quote(cfw.SOURCE_DIR), "&&", "python3",
+                         "-m", "tests.chaos", "--seed", str(self.seed),
+                         "--rounds", str(self.rounds), "--binary",
+                         shlex.quote(os.path.abspath(self.binary))] +
+                        self.options + ["-v"])
+
+    def message(self):
+        lines = ["chaos seed %d: %d failure(s)" % (self.seed,
+                                                   len(self.failures))]
+        lines += ["  " + f for f in self.failures[:40]]
+        if len(self.failures) > 40:
+            lines.append("  ... %d more" % (len(self.failures) - 40))
+        lines.append("figures: " + self.summary())
+        if self.workdir:
+            lines.append("logs kept in " + self.workdir)
+        lines.append("replay: " + self.replay())
+        return "\n".join(lines)
+
+    def summary(self):
+        f = self.figures
+        return ("seed %d: %d rounds, %d kills (%d mid-request, %d after a "
+                "201, %d mid-snapshot-write), %d faults, %d changes "
+                "(%d same-bytes writes), %d invalidations, %d replays, "
+                "paths sent %d / needed %d (%d wildcards evicting %d "
+                "unchanged files), %d exempt (%d stale risk), %.0f s" % (
+                    self.seed, self.rounds, f.get("kills", 0),
+                    f.get("kills_mid_request", 0),
+                    f.get("kills_after_201", 0),
+                    f.get("kills_mid_manifest", 0), f.get("faults", 0),
+                    f.get("changes", 0), f.get("noops", 0),
+                    f.get("invalidations", 0), f.get("replays", 0),
+                    f.get("paths_sent", 0), f.get("paths_needed", 0),
+                    f.get("wildcards", 0), f.get("evicted", 0),
+                    f.get("exempt", 0), f.get("stale_risk", 0),
+                    f.get("elapsed_s", 0)))
+
+
+def print_table(outs):
+    cols = [("seed", None), ("kills", "kills"),
+            ("mid-req", "kills_mid_request"), ("after-201", "kills_after_201"),
+            ("mid-mfst", "kills_mid_manifest"), ("faults", "faults"),
+            ("changes", "changes"), ("noops", "noops"),
+            ("invs", "invalidations"), ("replays", "replays"),
+            ("sent", "paths_sent"), ("needed", "paths_needed"),
+            ("exempt", "exempt"), ("risk", "stale_risk"),
+            ("secs", "elapsed_s"), ("result", None)]
+    print(" ".join("%9s" % c for c, _ in cols))
+    for o in outs:
+        row = []
+        for c, k in cols:
+            if c == "seed":
+                row.append("%9d" % o.seed)
+            elif c == "result":
+                row.append("%9s" % ("FAIL" if o.failures else "pass"))
+            else:
+                row.append("%9.0f" % o.figures.get(k, 0))
+        print(" ".join(row))
+    tot = {k: sum(o.figures.get(k, 0) for o in outs) for _, k in cols if k}
+    print(" ".join(["%9s" % "total"] +
+                   ["%9.0f" % tot[k] for _, k in cols[1:-1]] + ["%9s" % ""]))

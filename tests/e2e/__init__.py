@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""End-to-end tests: the built binary on real folders."""

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""The unit tests' Python helpers (the C tests are in test_*.c)."""

@@ -44,6 +44,8 @@ _cfwatch()
     --monthly-free-paths --monthly-budget-usd --allow-over-budget"
   # The upload step, for the commands that invalidate changes.
   local upload="--upload-cmd --upload-timeout"
+  # The mass-deletion guard, for the commands that send.
+  local guard="--max-delete --max-delete-share --delete-grace-ms --allow-delete"
 
   COMPREPLY=()
   # "--config=FILE": bash splits at '=' (COMP_WORDBREAKS).
@@ -80,7 +82,8 @@ _cfwatch()
   -d | --distribution-id | --endpoint | --quiet-ms | --max-delay-ms | \
     --retry-for | --url-prefix | --index-name | --exclude | \
     --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
-    --monthly-free-paths | --monthly-budget-usd | --upload-timeout)
+    --monthly-free-paths | --monthly-budget-usd | --upload-timeout | \
+      --max-delete | --max-delete-share | --delete-grace-ms)
     return 0 # a value only the user knows
     ;;
   --upload-cmd)
@@ -94,8 +97,8 @@ _cfwatch()
     [[ ${COMP_WORDS[1]} == "$i" ]] && ((COMP_CWORD > 1)) && cmd=$i
   done
   case $cmd in
-  "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload" ;;
-  once) opts="$opts --wait --retry-for --all $planning $upload" ;;
+  "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $guard" ;;
+  once) opts="$opts --wait --retry-for --all $planning $upload $guard" ;;
   plan) opts="$opts --all $planning" ;;
   status) opts="$opts --json" ;;
   invalidate) opts="$opts --wait --retry-for" ;;

@@ -36,8 +36,8 @@ struct state {
 };
 
 #define STATE_RESTART                                                          \
-  "To start over, remove it: the next run records a new baseline (then "       \
-  "invalidate \"/*\" once if the cache may be stale)."
+  "To start over, remove the state dir: the next run records a new "           \
+  "baseline (then invalidate \"/*\" once if the cache may be stale)."
 
 void intent_free(struct intent *in)
 {

@@ -22,8 +22,9 @@
 #define RECORD_MIN_BODY (8 + 1)
 
 #define STATE_HINT                                                             \
-  " Nothing was sent. To start over, remove it: the next run records a "       \
-  "new baseline (then invalidate \"/*\" once if the cache may be stale)."
+  " Nothing was sent. To start over, remove the state dir: the next run "      \
+  "records a new baseline (then invalidate \"/*\" once if the cache may "      \
+  "be stale)."
 
 void snapshot_free(struct snapshot *s)
 {

@@ -241,7 +241,7 @@ class Damaged(StateTest):
             self.assertEqual(res.status, 3, repr(res))
             self.assertIn(self.manifest(), res.err)
             self.assertRegex(res.err, r"corrupt|format version")
-            self.assertIn("remove it", res.err)
+            self.assertIn("remove the state dir", res.err)
             self.assertNotIn("baseline of", res.err)
             self.assertEqual(res.lines, [])
             self.assertEqual(read(self.manifest()), damaged)

@@ -17,7 +17,7 @@
 #include "test.h"
 #include "util.h"
 
-#define STANDIN         CFW_SOURCE_DIR "/tests/standin/cfstandin.py"
+#define STANDIN         "tests.standin.cfstandin" /* run in CFW_SOURCE_DIR */
 #define DIST            "EDFDVBD6EXAMPLE"
 #define LOOP_GAP_MAX_MS 50
 #define TICK_MS         10
@@ -240,8 +240,10 @@ static void fx_standin(struct fx *fx)
 {
   char sdir[320];
   char ready[340];
-  char *argv[] = {"/usr/bin/python3",   STANDIN, "--dir", sdir, "--port", "0",
-                  "--exit-with-parent", NULL};
+  char *argv[] = {
+      "/usr/bin/python3",   "-m", STANDIN, "--dir", sdir, "--port", "0",
+      "--exit-with-parent", NULL};
+  posix_spawn_file_actions_t fa;
   json_error_t je;
   json_t *doc = NULL;
   int i;
@@ -249,7 +251,10 @@ static void fx_standin(struct fx *fx)
   REQUIRE(snprintf(sdir, sizeof(sdir), "%s/standin", fx->dir) > 0);
   REQUIRE(snprintf(ready, sizeof(ready), "%s/ready.json", sdir) > 0);
   REQUIRE(mkdir(sdir, 0700) == 0);
-  REQUIRE(posix_spawn(&fx->standin, argv[0], NULL, NULL, argv, environ) == 0);
+  REQUIRE(posix_spawn_file_actions_init(&fa) == 0);
+  REQUIRE(posix_spawn_file_actions_addchdir_np(&fa, CFW_SOURCE_DIR) == 0);
+  REQUIRE(posix_spawn(&fx->standin, argv[0], &fa, NULL, argv, environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
   for (i = 0; i < 600 && doc == NULL; i++) {
     doc = json_load_file(ready, 0, &je);
     if (doc == NULL)

@@ -312,7 +312,7 @@ static void test_snapshot_messages(void)
   CHECK_CONTAINS(err.msg, dir);
   CHECK_CONTAINS(err.msg, "checksum mismatch");
   CHECK_CONTAINS(err.msg, "Nothing was sent");
-  CHECK_CONTAINS(err.msg, "remove it");
+  CHECK_CONTAINS(err.msg, "remove the state dir");
   p[len / 2] ^= 0x40;
   p[OFF_VERSION] = 3;
   reseal(p, len);

@@ -46,6 +46,11 @@ struct sigv4_request {
   size_t n_headers;
   const void *payload; /* borrowed; may be NULL when payload_len is 0 */
   size_t payload_len;
+  /* Borrowed, or NULL to hash payload.  The payload's hash as the caller
+   * already knows it: 64 lowercase hex digits (S3's x-amz-content-sha256
+   * for a body streamed from a file, hashed once beforehand), or
+   * "UNSIGNED-PAYLOAD".  When set, payload is ignored. */
+  const char *payload_hash;
 };
 
 struct sigv4_creds {
@@ -90,6 +95,12 @@ void sigv4_result_free(struct sigv4_result *r);
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
                const struct sigv4_params *p, struct sigv4_result *out,
                struct cfw_err *err);
+
+/* Appends path to out as S3 wants it both in the request line and in
+ * the canonical request (s3_style_path): encoded once, every byte but
+ * A-Za-z0-9-._~ and '/' as %XX with uppercase hex.  Returns 0, -E2BIG
+ * (out's cap) or -ENOMEM. */
+int sigv4_encode_s3_path(struct buf *out, const char *path);
 
 /* Formats unix_s as the UTC time "YYYYMMDDTHHMMSSZ" (16 characters and a
  * NUL).  Returns 0, or -ERANGE before 1970 or after 9999. */

@@ -108,4 +108,18 @@ void aws_client_drop_creds(struct aws_client *c);
 /* "…WXYZ" for the key in use, or "" before one is loaded. */
 const char *aws_client_key_hint(const struct aws_client *c);
 
+/* An endpoint URL split into what a request and its signature need. */
+struct aws_endpoint {
+  char *base_url; /* owned: "scheme://host[:port]" */
+  char *host;     /* owned: "host[:port]", the Host header */
+  char *path;     /* owned: "" or "/prefix", without a trailing '/' */
+};
+
+/* Fills e from url.  0, or -EINVAL (not a URL) or -ENOMEM with e
+ * empty. */
+int aws_endpoint_parse(struct aws_endpoint *e, const char *url,
+                       struct cfw_err *err);
+
+void aws_endpoint_free(struct aws_endpoint *e); /* NULL is fine */
+
 #endif

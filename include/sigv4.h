@@ -96,11 +96,12 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
                const struct sigv4_params *p, struct sigv4_result *out,
                struct cfw_err *err);
 
-/* Appends path to out as S3 wants it both in the request line and in
- * the canonical request (s3_style_path): encoded once, every byte but
- * A-Za-z0-9-._~ and '/' as %XX with uppercase hex.  Returns 0, -E2BIG
- * (out's cap) or -ENOMEM. */
-int sigv4_encode_s3_path(struct buf *out, const char *path);
+/* Appends s to out percent-encoded as SigV4 encodes: every byte but
+ * A-Za-z0-9-._~ (and '/' if keep_slash) as %XX with uppercase hex.  With
+ * keep_slash, that is an S3 path as it must go both in the request line
+ * and in the canonical request (s3_style_path); without, a query value.
+ * Returns 0, -E2BIG (out's cap) or -ENOMEM. */
+int sigv4_uri_encode(struct buf *out, const char *s, bool keep_slash);
 
 /* Formats unix_s as the UTC time "YYYYMMDDTHHMMSSZ" (16 characters and a
  * NUL).  Returns 0, or -ERANGE before 1970 or after 9999. */

@@ -148,7 +148,7 @@ static int aws_url(const struct aws_request *rq, struct buf *url)
   int rc = buf_adds(url, rq->base_url);
 
   if (rc == 0 && rq->s3_path)
-    rc = sigv4_encode_s3_path(url, rq->path);
+    rc = sigv4_uri_encode(url, rq->path, true);
   else if (rc == 0)
     rc = buf_adds(url, rq->path);
   if (rc == 0 && rq->query != NULL)

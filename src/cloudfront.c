@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cloudfront.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +36,11 @@ struct cf_call {
 struct cf_client {
   struct aws_client *aws; /* owned if own_aws, else borrowed */
   bool own_aws;
-  struct log *log;       /* borrowed */
-  char *dist;            /* owned */
-  char *base_url;        /* owned: scheme://host[:port] */
-  char *base_path;       /* owned: "" or "/prefix" */
-  char *host;            /* owned: Host header value, signed */
-  struct cf_call *calls; /* not yet ended */
-  uint64_t timeout_ms;   /* per request; 0: the http client's */
+  struct log *log;        /* borrowed */
+  char *dist;             /* owned */
+  struct aws_endpoint ep; /* owned */
+  struct cf_call *calls;  /* not yet ended */
+  uint64_t timeout_ms;    /* per request; 0: the http client's */
 };
 
 static void cf_call_free(struct cf_call *call)
@@ -195,8 +192,8 @@ static int cf_call_start(struct cf_call *call, struct cfw_err *err)
     rq->method = call->op == CF_OP_CREATE ? "POST" : "GET";
     rq->service = CF_SERVICE;
     rq->region = CF_REGION;
-    rq->base_url = c->base_url;
-    rq->host = c->host;
+    rq->base_url = c->ep.base_url;
+    rq->host = c->ep.host;
     rq->path = call->path;
     rq->query = call->query;
     if (call->op == CF_OP_CREATE) {
@@ -245,7 +242,7 @@ static int cf_call_path(struct cf_call *call, const char *tail)
 
   buf_init(&p, CF_URL_MAX);
   rc = buf_addf(&p, "%s/" CF_API_VERSION "/distribution/%s/invalidation%s",
-                call->c->base_path, call->c->dist, tail);
+                call->c->ep.path, call->c->dist, tail);
   if (rc < 0) {
     buf_free(&p);
     return rc;
@@ -342,41 +339,6 @@ int cf_list_invalidations(struct cf_client *c, const char *marker,
   return cf_call_start(call, err);
 }
 
-/* Splits the endpoint into what the URL and the signature need. */
-static int cf_parse_endpoint(struct cf_client *c, const char *endpoint,
-                             struct cfw_err *err)
-{
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-  struct buf b;
-  int rc = -EINVAL;
-
-  buf_init(&b, CF_URL_MAX);
-  if (u != NULL && curl_url_set(u, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-    (void)curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: default */
-    while (path[0] != '\0' && path[strlen(path) - 1] == '/')
-      path[strlen(path) - 1] = '\0';
-    rc = buf_addf(&b, "%s%s%s", host, port ? ":" : "", port ? port : "");
-    c->host = rc == 0 ? buf_take(&b) : NULL;
-    rc = buf_addf(&b, "%s://%s", scheme, c->host ? c->host : "");
-    c->base_url = rc == 0 ? buf_take(&b) : NULL;
-    c->base_path = strdup(path);
-    rc = c->host && c->base_url && c->base_path ? 0 : -ENOMEM;
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_free(path);
-  curl_url_cleanup(u);
-  buf_free(&b);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "endpoint %s: not a URL", endpoint);
-  return 0;
-}
-
 static int cf_own_aws(struct cf_client *c, uv_loop_t *loop,
                       const struct cf_client_opts *o, struct cfw_err *err)
 {
@@ -401,7 +363,7 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
     return cfw_err_set(err, -ENOMEM, "out of memory");
   c->log = o->log;
   c->dist = strdup(o->distribution_id);
-  rc = cf_parse_endpoint(c, o->endpoint, err);
+  rc = aws_endpoint_parse(&c->ep, o->endpoint, err);
   if (rc == 0 && c->dist == NULL)
     rc = cfw_err_set(err, -ENOMEM, "out of memory");
   if (rc == 0 && !cf_id_ok(c->dist))
@@ -426,9 +388,7 @@ void cf_client_destroy(struct cf_client *c)
   if (c->own_aws)
     aws_client_destroy(c->aws);
   free(c->dist);
-  free(c->base_url);
-  free(c->base_path);
-  free(c->host);
+  aws_endpoint_free(&c->ep);
   free(c);
 }
 

@@ -330,9 +330,9 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
   return err != NULL ? cfw_err_prefix(err, "sigv4") : rc;
 }
 
-int sigv4_encode_s3_path(struct buf *out, const char *path)
+int sigv4_uri_encode(struct buf *out, const char *s, bool keep_slash)
 {
-  return sigv4_canon_uri_encode(out, path, strlen(path), true);
+  return sigv4_canon_uri_encode(out, s, strlen(s), keep_slash);
 }
 
 int sigv4_amz_date(int64_t unix_s, char out[17])

@@ -208,19 +208,22 @@ static void test_s3_path_keeps_dots_and_slashes(void)
 }
 
 /* The URL path must be exactly what was signed. */
-static void test_encode_s3_path_matches_signed_path(void)
+static void test_uri_encode_matches_signed_path(void)
 {
   struct buf b;
 
   buf_init(&b, 1024);
-  CHECK_EQ_INT(sigv4_encode_s3_path(&b, "/bkt/a b/ü/x$y%z?#&=+~._-"), 0);
+  CHECK_EQ_INT(sigv4_uri_encode(&b, "/bkt/a b/ü/x$y%z?#&=+~._-", true), 0);
   CHECK_EQ_STR(buf_str(&b), "/bkt/a%20b/%C3%BC/x%24y%25z%3F%23%26%3D%2B~._-");
   buf_reset(&b);
-  CHECK_EQ_INT(sigv4_encode_s3_path(&b, "/test$file.text"), 0);
+  CHECK_EQ_INT(sigv4_uri_encode(&b, "/test$file.text", true), 0);
   CHECK_EQ_STR(buf_str(&b), "/test%24file.text");
+  buf_reset(&b);
+  CHECK_EQ_INT(sigv4_uri_encode(&b, "a/b c+d", false), 0);
+  CHECK_EQ_STR(buf_str(&b), "a%2Fb%20c%2Bd");
   buf_free(&b);
   buf_init(&b, 4);
-  CHECK_EQ_INT(sigv4_encode_s3_path(&b, "/a b"), -E2BIG);
+  CHECK_EQ_INT(sigv4_uri_encode(&b, "/a b", true), -E2BIG);
   buf_free(&b);
 }
 
@@ -232,4 +235,4 @@ TEST_MAIN(TEST(test_doc_get_object_with_range),
           TEST(test_unsigned_payload_is_accepted),
           TEST(test_bad_payload_hash_is_einval),
           TEST(test_s3_path_keeps_dots_and_slashes),
-          TEST(test_encode_s3_path_matches_signed_path))
+          TEST(test_uri_encode_matches_signed_path))

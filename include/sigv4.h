@@ -26,11 +26,12 @@ struct sigv4_header {
 struct sigv4_request {
   const char *method; /* borrowed; "POST", used as given */
   /* Borrowed: the path exactly as it goes into the request line, starting
-   * with '/' and without '?' or '#'.  Unless s3_style_path is set, the
-   * signer removes dot segments, collapses repeated '/' and then encodes
-   * every byte except A-Za-z0-9-_.~ and '/'.  A '%' is encoded too, so a
-   * path sent as "/a%20b" is signed as "/a%2520b": that is the double
-   * encoding AWS specifies for services other than S3.  A raw path such as
+   * with '/' and without '?' or '#' (but see s3_style_path).  Unless
+   * s3_style_path is set, the signer removes dot segments, collapses repeated
+   * '/' and then encodes every byte except A-Za-z0-9-_.~ and '/'.  A '%' is
+   * encoded too, so a path sent as "/a%20b" is signed as "/a%2520b": that is
+   * the double encoding AWS specifies for services other than S3.  A raw path
+   * such as
    * "/a b" (the suite's form) is signed as "/a%20b". */
   const char *path;
   /* Borrowed: the query string after '?', or NULL.  Each key and value is
@@ -71,7 +72,8 @@ struct sigv4_params {
   const char *amz_date; /* borrowed; "20150830T123600Z", as in X-Amz-Date */
   /* false: normalise the path as for every service but S3.  true: keep dot
    * segments and repeated '/' (S3 object keys); the encoding is the same,
-   * so the caller then passes the key unencoded. */
+   * so the caller then passes the key unencoded (and it may hold '?' and
+   * '#', which are encoded like any other byte). */
   bool s3_style_path;
 };
 

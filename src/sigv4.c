@@ -232,13 +232,15 @@ static bool is_payload_hash(const char *s)
   return s[SHA256_HEX_LEN] == '\0';
 }
 
-static int check_request(const struct sigv4_request *req, struct cfw_err *err)
+static int check_request(const struct sigv4_request *req,
+                         const struct sigv4_params *p, struct cfw_err *err)
 {
   if (!sigv4_canon_all_of(req->method, sigv4_canon_is_tchar))
     return cfw_err_set(err, -EINVAL, "method is empty or not a token");
   if (req->path == NULL || req->path[0] != '/')
     return cfw_err_set(err, -EINVAL, "path does not start with '/'");
-  if (strpbrk(req->path, "?#") != NULL)
+  /* A raw S3 key may hold them: it is encoded whole. */
+  if (!p->s3_style_path && strpbrk(req->path, "?#") != NULL)
     return cfw_err_set(err, -EINVAL, "path contains '?' or '#'");
   if (req->headers == NULL && req->n_headers > 0)
     return cfw_err_set(err, -EINVAL, "headers missing");
@@ -313,7 +315,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
   int rc;
 
   result_wipe(out);
-  rc = check_request(req, err);
+  rc = check_request(req, p, err);
   if (rc == 0)
     rc = check_params(c, p, err);
   if (rc == 0)

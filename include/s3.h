@@ -147,6 +147,14 @@ void s3_client_destroy(struct s3_client *c);
  * has run. */
 void s3_cancel(struct s3_op *op);
 
+/* Bounds op's retries to ms from now instead of the client's
+ * retry_for_ms (0: no retry at all), e.g. for an abort at shutdown that
+ * must not retry for ever. */
+void s3_op_retry_for(struct s3_op *op, uint64_t ms);
+
+/* The bucket's name. */
+const char *s3_client_bucket(const struct s3_client *c);
+
 /* The region requests are signed for: the configured one, or the one a
  * redirect named. */
 const char *s3_client_region(const struct s3_client *c);

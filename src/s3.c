@@ -187,6 +187,23 @@ static void s3_describe(const struct http_response *h, const struct s3_error *e,
     (void)snprintf(out, n, "HTTP %d", h->status);
 }
 
+/* Whether waiting ms more passes the call's deadline. */
+static bool s3_past_deadline(const struct s3_op *op, uint64_t ms)
+{
+  const struct s3_client *c = op->c;
+  uint64_t now = uv_now(c->loop);
+
+  if (op->bounded)
+    return now + ms > op->retry_until_ms;
+  return c->retry_for_ms != 0 && now - op->start_ms + ms > c->retry_for_ms;
+}
+
+void s3_op_retry_for(struct s3_op *op, uint64_t ms)
+{
+  op->bounded = true;
+  op->retry_until_ms = uv_now(op->c->loop) + ms;
+}
+
 static void s3_retry_later(struct s3_op *op, const char *what)
 {
   struct s3_client *c = op->c;
@@ -194,7 +211,7 @@ static void s3_retry_later(struct s3_op *op, const char *what)
   uint64_t ms = retry_backoff_ms(op->retry++, c->base_ms, c->cap_ms,
                                  retry_jitter(&c->rng));
 
-  if (c->retry_for_ms != 0 && spent + ms > c->retry_for_ms) {
+  if (s3_past_deadline(op, ms)) {
     s3_op_fail(
         op, S3_GAVE_UP, -ETIMEDOUT, "gave up after %llu s and %u attempts: %s",
         (unsigned long long)((spent + 999) / 1000), op->r.attempts, what);

@@ -57,6 +57,8 @@ struct s3_op {
   unsigned refreshes;
   bool redirected;
   uint64_t start_ms;
+  uint64_t retry_until_ms; /* uv_now bound on retries; 0: the client's */
+  bool bounded;            /* retry_until_ms applies */
   s3_cb cb;
   void *arg;
   struct s3_result r;
@@ -87,8 +89,5 @@ int s3_op_start(struct s3_op *op, struct s3_op **out, struct cfw_err *err);
 enum s3_verdict s3ops_on_2xx(struct s3_op *op, struct http_response *resp,
                              struct s3_error *e, char *why, size_t n,
                              int *failed);
-
-/* The bucket's name, for paths and messages. */
-const char *s3_client_bucket(const struct s3_client *c);
 
 #endif

@@ -113,16 +113,23 @@ static size_t aws_headers(const struct aws_client *c,
   return n;
 }
 
+/* The texts the signed headers point to, which must live until
+ * http_start has copied the headers. */
+struct aws_texts {
+  char amz_date[17];
+  char hash[65];
+};
+
 static int aws_sign(const struct aws_client *c, const struct aws_request *rq,
-                    struct sigv4_header *sh, size_t *n_sh,
+                    struct aws_texts *t, struct sigv4_header *sh, size_t *n_sh,
                     struct sigv4_result *sig, struct cfw_err *err)
 {
   struct sigv4_creds cr = {c->creds.access_key_id, c->creds.secret_access_key,
                            c->creds.session_token};
   struct sigv4_request req = {0};
   struct sigv4_params p = {rq->region, rq->service, NULL, rq->s3_path};
-  char amz_date[17];
-  char hash[65];
+  char *amz_date = t->amz_date;
+  char *hash = t->hash;
   int rc;
 
   if (sigv4_amz_date((int64_t)time(NULL), amz_date) < 0)
@@ -166,6 +173,7 @@ static int aws_go(struct aws_call *call, struct cfw_err *err)
   struct http_header *hd = calloc(n, sizeof(*hd));
   struct http_request req = {0};
   struct sigv4_result sig;
+  struct aws_texts texts;
   struct buf url;
   size_t i;
   int rc = sh != NULL && hd != NULL ? 0 : -ENOMEM;
@@ -173,7 +181,7 @@ static int aws_go(struct aws_call *call, struct cfw_err *err)
   sigv4_result_init(&sig);
   buf_init(&url, AWS_URL_MAX);
   if (rc == 0)
-    rc = aws_sign(call->c, rq, sh, &n, &sig, err);
+    rc = aws_sign(call->c, rq, &texts, sh, &n, &sig, err);
   if (rc == 0 && aws_url(rq, &url) < 0)
     rc = cfw_err_set(err, -E2BIG, "URL over %d bytes", AWS_URL_MAX);
   if (rc == 0) {

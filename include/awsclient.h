@@ -113,6 +113,8 @@ struct aws_endpoint {
   char *base_url; /* owned: "scheme://host[:port]" */
   char *host;     /* owned: "host[:port]", the Host header */
   char *path;     /* owned: "" or "/prefix", without a trailing '/' */
+  bool https;     /* else plain http */
+  bool loopback;  /* the host is a loopback one (http_host_is_loopback) */
 };
 
 /* Fills e from url.  0, or -EINVAL (not a URL) or -ENOMEM with e

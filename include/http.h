@@ -158,6 +158,10 @@ const char *http_response_header(const struct http_response *r,
 bool http_response_next_header(const struct http_response *r, size_t *pos,
                                const char **name, const char **value);
 
+/* True for the hosts plain http may reach: 127.0.0.0/8, localhost and
+ * [::1] (as a URL spells them). */
+bool http_host_is_loopback(const char *host);
+
 /* A static name for f, e.g. "timeout". */
 const char *http_fail_str(enum http_fail f);
 

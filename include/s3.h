@@ -31,7 +31,14 @@ struct log;
  * and logs a warning naming the region to configure.
  *
  * Plain http is refused for anything but a loopback endpoint (http.h):
- * the call then fails with S3_REFUSED. */
+ * s3_client_new fails with -EPERM.
+ *
+ * A retried write may have been done by an attempt whose answer was
+ * lost (a reset or timeout after the request went out, or a 5xx): S3
+ * then applies it twice, which is harmless for a plain PutObject, but a
+ * conditional write's retry finds its own write and answers 412.  The
+ * result says so (unsure): the caller compares the object's ETag (a
+ * HEAD) with what it wrote before it concludes someone else won. */
 
 #define S3_DEFAULT_REGION "us-east-1"
 #define S3_GET_MAX        ((size_t)4 << 20) /* http's default body cap */
@@ -117,6 +124,7 @@ struct s3_result {
   char code[64]; /* the last S3 error code; "" if none */
   struct cfw_err err;
   unsigned attempts; /* requests sent, redirects and retries included */
+  bool unsure;       /* an earlier attempt may have been done: see above */
   uint64_t elapsed_ms;
   char etag[S3_ETAG_MAX + 1];           /* put, part, complete */
   char checksum[S3_CHECKSUM_MAX + 1];   /* put, part, complete: as stored */
@@ -133,7 +141,8 @@ struct s3_result {
 typedef void (*s3_cb)(struct s3_result *r, void *arg);
 
 /* Creates a client.  Returns 0, -EINVAL (a bad bucket, region or
- * endpoint) or -ENOMEM; on failure nothing is left behind. */
+ * endpoint), -EPERM (plain http to a host that is not loopback) or
+ * -ENOMEM; on failure nothing is left behind. */
 int s3_client_new(struct s3_client **out, uv_loop_t *loop,
                   const struct s3_client_opts *o, struct cfw_err *err);
 

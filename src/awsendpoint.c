@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 
@@ -35,6 +36,8 @@ static int aws_endpoint_fill(struct aws_endpoint *e, const char *scheme,
   rc = buf_addf(&b, "%s://%s", scheme, e->host ? e->host : "");
   e->base_url = rc == 0 ? buf_take(&b) : NULL;
   e->path = strdup(path);
+  e->https = strcasecmp(scheme, "https") == 0;
+  e->loopback = http_host_is_loopback(host);
   buf_free(&b);
   return e->host && e->base_url && e->path ? 0 : -ENOMEM;
 }

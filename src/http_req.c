@@ -159,7 +159,7 @@ static int http_on_debug(CURL *easy, curl_infotype type, char *data,
 
 /* ---- Building a request ---------------------------------------------- */
 
-static bool http_is_loopback(const char *host)
+bool http_host_is_loopback(const char *host)
 {
   struct in_addr a4;
   struct in6_addr a6;
@@ -189,7 +189,7 @@ static int http_check_scheme(CURLU *u, bool *loopback, struct cfw_err *err)
     rc = cfw_err_set(err, -EINVAL, "http: URL has no scheme or host");
     goto out;
   }
-  *loopback = http_is_loopback(host);
+  *loopback = http_host_is_loopback(host);
   if (strcasecmp(scheme, "https") == 0)
     goto out;
   if (strcasecmp(scheme, "http") != 0)

@@ -353,6 +353,8 @@ static void s3_on_http(struct s3_op *op, struct http_response *h)
     (void)s3xml_parse_error(buf_str(&h->body), h->body.len, &e, NULL);
   v = retry_classify_s3(ok, h->fail == HTTP_TLS, h->status, e.code,
                         s3_named_region(h, &e) != NULL);
+  if (v == S3V_RETRY && (!ok || h->status >= 500))
+    op->r.unsure = true; /* it may have been done all the same */
   if (v == S3V_DONE)
     v = s3ops_on_2xx(op, h, &e, why, sizeof(why), &failed);
   str_copy(op->r.code, sizeof(op->r.code), e.code);
@@ -561,6 +563,11 @@ static int s3_client_setup(struct s3_client *c, const struct s3_client_opts *o,
     rc = aws_endpoint_parse(&c->ep, o->endpoint, err);
     if (rc < 0)
       return rc;
+    if (!c->ep.https && !c->ep.loopback)
+      return cfw_err_set(err, -EPERM,
+                         "S3 endpoint %s: plain http is only for loopback "
+                         "hosts; use https",
+                         o->endpoint);
   }
   c->retry_for_ms = o->retry_for_ms;
   c->base_ms = o->backoff_base_ms ? o->backoff_base_ms : S3_BASE_MS;

@@ -112,6 +112,7 @@ struct s3got {
   char code[64];
   struct cfw_err err;
   unsigned attempts;
+  bool unsure;
   char etag[S3_ETAG_MAX + 1];
   char checksum[S3_CHECKSUM_MAX + 1];
   char upload_id[S3_UPLOAD_ID_MAX + 1];
@@ -133,6 +134,7 @@ static inline void s3got_on_result(struct s3_result *r, void *arg)
   str_copy(g->code, sizeof(g->code), r->code);
   g->err = r->err;
   g->attempts = r->attempts;
+  g->unsure = r->unsure;
   str_copy(g->etag, sizeof(g->etag), r->etag);
   str_copy(g->checksum, sizeof(g->checksum), r->checksum);
   str_copy(g->upload_id, sizeof(g->upload_id), r->upload_id);

@@ -415,6 +415,34 @@ static void test_bad_arguments_are_refused_before_sending(void)
   s3fx_done(&f);
 }
 
+/* Plain http is for loopback only: nothing is sent elsewhere. */
+static void test_plain_http_elsewhere_is_refused(void)
+{
+  struct s3_client_opts o = {0};
+  struct cfw_err err = {0};
+  struct s3_client *c = NULL;
+  uv_loop_t loop;
+
+  CHECK_EQ_INT(uv_loop_init(&loop), 0);
+  o.bucket = STANDIN_BUCKET;
+  o.endpoint = "http://s3.example.com";
+  CHECK_EQ_INT(s3_client_new(&c, &loop, &o, &err), -EPERM);
+  CHECK_CONTAINS(err.msg, "plain http");
+  CHECK(c == NULL);
+  o.endpoint = "http://127.0.0.1:9";
+  CHECK_EQ_INT(s3_client_new(&c, &loop, &o, &err), 0);
+  s3_client_destroy(c);
+  o.endpoint = "not a url";
+  CHECK_EQ_INT(s3_client_new(&c, &loop, &o, &err), -EINVAL);
+  o.endpoint = NULL;
+  o.region = "EU West";
+  CHECK_EQ_INT(s3_client_new(&c, &loop, &o, &err), -EINVAL);
+  o.region = NULL;
+  o.bucket = "Bad_Bucket";
+  CHECK_EQ_INT(s3_client_new(&c, &loop, &o, &err), -EINVAL);
+  CHECK_EQ_INT(uv_loop_close(&loop), 0);
+}
+
 TEST_MAIN(TEST(test_put_file_stores_bytes_checksum_and_headers),
           TEST(test_file_changed_after_hashing_is_changed),
           TEST(test_put_buf_then_get_and_head),
@@ -423,4 +451,5 @@ TEST_MAIN(TEST(test_put_file_stores_bytes_checksum_and_headers),
           TEST(test_list_pages_by_continuation_token),
           TEST(test_list_decodes_awkward_keys),
           TEST(test_delete_objects_reports_keys_it_kept),
-          TEST(test_bad_arguments_are_refused_before_sending))
+          TEST(test_bad_arguments_are_refused_before_sending),
+          TEST(test_plain_http_elsewhere_is_refused))

@@ -106,6 +106,39 @@ static void test_expired_token_gets_new_credentials(void)
                      "error/err -/200");
 }
 
+/* If-None-Match whose first answer is lost: the retry finds the
+ * object it wrote itself, and the result says it is unsure. */
+static void test_lost_conditional_write_is_unsure(void)
+{
+  struct s3_put_opts po = {0};
+  struct cfw_err err = {0};
+  struct s3fx f;
+  struct s3got g = {0};
+
+  s3fx_init(&f, NULL, NULL);
+  standin_inject(&f.si, "[\"lost\"]", "s3:put");
+  po.if_none_match = true;
+  g.f = &f;
+  CHECK_EQ_INT(s3_put_buf(f.s3, "state/lock", "mine", 4, &po, s3got_on_result,
+                          &g, NULL, &err),
+               0);
+  s3fx_run(&f, 1);
+  CHECK_EQ_INT(g.outcome, S3_PRECONDITION);
+  CHECK(g.unsure);
+  CHECK_EQ_INT(g.attempts, 2);
+  s3got_free(&g);
+  memset(&g, 0, sizeof(g));
+  g.f = &f;
+  CHECK_EQ_INT(s3_put_buf(f.s3, "state/lock", "again", 5, &po, s3got_on_result,
+                          &g, NULL, &err),
+               0);
+  s3fx_run(&f, 2);
+  CHECK_EQ_INT(g.outcome, S3_PRECONDITION);
+  CHECK(!g.unsure);
+  s3got_free(&g);
+  s3fx_done(&f);
+}
+
 static void test_hang_times_out_and_is_retried(void)
 {
   struct s3_client_opts o = {0};
@@ -343,6 +376,7 @@ TEST_MAIN(TEST(test_slow_down_is_retried), TEST(test_internal_error_is_retried),
           TEST(test_lost_response_is_retried),
           TEST(test_conditional_conflict_is_retried),
           TEST(test_expired_token_gets_new_credentials),
+          TEST(test_lost_conditional_write_is_unsure),
           TEST(test_hang_times_out_and_is_retried),
           TEST(test_garbled_answer_is_retried),
           TEST(test_transient_errors_give_up_at_the_deadline),

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "retry.h"
 #include "s3.h"
+#include "s3url.h"
 #include "strlist.h"
 
 /* Internal to s3.c (the client and the call engine: signing through
@@ -63,6 +64,29 @@ struct s3_op {
   void *arg;
   struct s3_result r;
 };
+
+#define S3_REGION_MAX 64
+
+struct s3_client {
+  uv_loop_t *loop;
+  struct aws_client *aws; /* borrowed */
+  struct log *log;        /* borrowed */
+  char bucket[S3URL_BUCKET_MAX + 1];
+  char region[S3_REGION_MAX];
+  bool default_endpoint; /* follows the region */
+  struct aws_endpoint ep;
+  uint64_t retry_for_ms;
+  uint64_t base_ms;
+  uint64_t cap_ms;
+  uint64_t timeout_ms;
+  uint64_t rng;      /* xorshift state for the jitter; never zero */
+  struct s3_op *ops; /* calls not yet ended */
+};
+
+/* Signs for region from now on; on the default endpoint, sends there
+ * too.  0, or -EINVAL (not a region name) or -ENOMEM. */
+int s3_client_set_region(struct s3_client *c, const char *region,
+                         struct cfw_err *err);
 
 /* Allocates a call; key is copied ("" for bucket calls).  NULL on
  * ENOMEM or a bad key (empty for an object call, over S3_KEY_MAX), with

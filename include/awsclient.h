@@ -74,11 +74,11 @@ typedef void (*aws_cb)(struct http_response *resp, const struct cfw_err *err,
 int aws_client_new(struct aws_client **out, uv_loop_t *loop,
                    const struct aws_client_opts *o, struct cfw_err *err);
 
-/* Frees the client.  Calls waiting for credentials end first (their
- * callbacks run with -ECANCELED); calls in flight must have been
- * cancelled by their owners, or be ended by http_close.  While the
- * chain is being resolved on the loop the client lingers until that
- * work returns, so run the loop before uv_loop_close.  NULL is fine. */
+/* Frees the client.  Every call not yet ended ends first: one in flight
+ * with the HTTP_CANCELLED response, one waiting for credentials with
+ * -ECANCELED.  While the chain is being resolved in the thread pool the
+ * client lingers until that work returns, so run the loop before
+ * uv_loop_close.  NULL is fine. */
 void aws_client_destroy(struct aws_client *c);
 
 /* Signs rq and sends it, once credentials are ready (resolving them

@@ -20,7 +20,9 @@
 #define AWS_OWN_HEADERS 5
 
 struct aws_call {
-  struct aws_call *next;        /* in the waiting queue */
+  struct aws_call *next;      /* in the waiting queue */
+  struct aws_call *sent_prev; /* in the list of calls in flight */
+  struct aws_call *sent_next;
   struct aws_client *c;         /* borrowed */
   const struct aws_request *rq; /* borrowed; NULL for a prepare */
   aws_cb cb;
@@ -40,6 +42,7 @@ struct aws_client {
   struct credproc *proc;     /* running credential_process, or NULL */
   struct aws_call *waiting;  /* FIFO of calls waiting for credentials */
   struct aws_call *flushing; /* calls being handed on by aws_flush */
+  struct aws_call *sent;     /* calls in flight */
   unsigned flush_depth;      /* aws_flush calls on the stack */
   bool destroyed;            /* freed once nothing holds it any more */
   /* creds_resolve runs in the thread pool (it reads two files). */
@@ -69,9 +72,29 @@ static void aws_call_end(struct aws_call *call, struct http_response *resp,
   free(call);
 }
 
+static void aws_sent_link(struct aws_call *call)
+{
+  struct aws_client *c = call->c;
+
+  call->in_flight = true;
+  call->sent_prev = NULL;
+  call->sent_next = c->sent;
+  if (c->sent != NULL)
+    c->sent->sent_prev = call;
+  c->sent = call;
+}
+
 static void aws_on_response(struct http_response *resp, void *arg)
 {
-  aws_call_end(arg, resp, NULL);
+  struct aws_call *call = arg;
+
+  if (call->sent_prev != NULL)
+    call->sent_prev->sent_next = call->sent_next;
+  else
+    call->c->sent = call->sent_next;
+  if (call->sent_next != NULL)
+    call->sent_next->sent_prev = call->sent_prev;
+  aws_call_end(call, resp, NULL);
 }
 
 /* The hex SHA-256 that signs the payload, and x-amz-content-sha256. */
@@ -163,8 +186,9 @@ static int aws_url(const struct aws_request *rq, struct buf *url)
   return rc;
 }
 
-/* Signs the call and hands it to http.  The signature's texts are only
- * needed until http_start has copied the headers. */
+/* Signs the call and hands it to http; the caller then links it into
+ * the list of calls in flight.  The signature's texts are only needed
+ * until http_start has copied the headers. */
 static int aws_go(struct aws_call *call, struct cfw_err *err)
 {
   const struct aws_request *rq = call->rq;
@@ -202,7 +226,6 @@ static int aws_go(struct aws_call *call, struct cfw_err *err)
   } else if (rc == -ENOMEM) {
     cfw_err_set(err, rc, "out of memory");
   }
-  call->in_flight = rc == 0;
   sigv4_result_free(&sig);
   buf_free(&url);
   free(sh);
@@ -221,6 +244,8 @@ static void aws_go_or_end(struct aws_call *call)
   }
   if (aws_go(call, &err) < 0)
     aws_call_end(call, NULL, &err);
+  else
+    aws_sent_link(call);
 }
 
 /* Hands every waiting call on, with the credentials or their error.  A
@@ -393,13 +418,17 @@ int aws_send(struct aws_client *c, const struct aws_request *rq, aws_cb cb,
   call = calloc(1, sizeof(*call));
   if (call == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  *call = (struct aws_call){NULL, c, rq, cb, arg, false, 0};
+  call->c = c;
+  call->rq = rq;
+  call->cb = cb;
+  call->arg = arg;
   if (aws_creds_ok(c) && c->waiting == NULL) {
     rc = aws_go(call, err);
     if (rc < 0) {
       free(call);
       return rc;
     }
+    aws_sent_link(call);
   } else {
     rc = aws_enqueue(c, call, false, err);
     if (rc < 0)
@@ -418,7 +447,9 @@ int aws_client_prepare(struct aws_client *c, aws_cb cb, void *arg,
 
   if (call == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  *call = (struct aws_call){NULL, c, NULL, cb, arg, false, 0};
+  call->c = c;
+  call->cb = cb;
+  call->arg = arg;
   rc = aws_enqueue(c, call, aws_creds_ok(c), err);
   if (rc == 0 && out != NULL)
     *out = call;
@@ -484,7 +515,9 @@ void aws_client_destroy(struct aws_client *c)
     return;
   /* A resolve or credproc in flight still holds c: its callback frees
    * it.  Otherwise the flush does, unless a flush further up the stack
-   * is still walking its list. */
+   * is still walking its list.  Calls in flight end first. */
+  while (c->sent != NULL)
+    (void)http_abort(c->http, c->sent->http_id); /* unlinks it */
   c->destroyed = true;
   if (c->proc != NULL)
     credproc_cancel(c->proc);

@@ -366,7 +366,7 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
   rc = aws_endpoint_parse(&c->ep, o->endpoint, err);
   if (rc == 0 && c->dist == NULL)
     rc = cfw_err_set(err, -ENOMEM, "out of memory");
-  if (rc == 0 && !cf_id_ok(c->dist))
+  if (rc == 0 && c->dist != NULL && !cf_id_ok(c->dist))
     rc = cfw_err_set(err, -EINVAL, "bad distribution id");
   if (rc == 0)
     rc = cf_own_aws(c, loop, o, err);

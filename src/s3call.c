@@ -19,7 +19,7 @@
 #define S3_SERVICE "s3"
 /* An attempt gets a second more per this many bytes of body: 64 KiB/s
  * is the slowest link it waits for. */
-#define S3_SLOWEST_BPS (64 * 1024)
+#define S3_SLOWEST_BPS ((uint64_t)64 * 1024)
 #define S3_MAX_REFRESH 2
 
 static void s3_attempt(struct s3_op *op);
@@ -302,12 +302,11 @@ static void s3_on_reply(struct http_response *h, const struct cfw_err *err,
   struct s3_op *op = arg;
 
   op->call = NULL;
-  if (h != NULL && h->fail == HTTP_CANCELLED)
+  if ((h != NULL && h->fail == HTTP_CANCELLED) ||
+      (h == NULL && err->code == -ECANCELED))
     s3_op_fail(op, S3_CANCELLED, -ECANCELED, "cancelled");
   else if (h != NULL)
     s3_on_http(op, h);
-  else if (err->code == -ECANCELED)
-    s3_op_fail(op, S3_CANCELLED, -ECANCELED, "cancelled");
   else /* nothing was sent: the credentials chain or the signer */
     s3_op_fail(op, S3_REFUSED, err->code, "%s", err->msg);
 }

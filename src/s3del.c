@@ -39,26 +39,28 @@ static size_t s3del_find(const struct s3del *d, const char *key, size_t *from)
 }
 
 /* Reports every key of a call that succeeded: O(keys + errors * keys)
- * at worst, errors being rare. */
+ * at worst, errors being rare.  err_of[i] is 1 + the index of key i's
+ * error, or 0. */
 static void s3del_report(struct s3del *d, const struct s3_delete_result *res)
 {
-  const struct s3_delete_error **by_key;
+  size_t *err_of = calloc(d->count, sizeof(size_t));
   size_t from = d->first;
   size_t i;
   size_t k;
 
-  by_key = calloc(d->count, sizeof(*by_key));
-  for (i = 0; by_key != NULL && i < res->n_errors; i++) {
+  for (i = 0; err_of != NULL && i < res->n_errors; i++) {
     k = s3del_find(d, res->errors[i].key ? res->errors[i].key : "", &from);
     if (k != SIZE_MAX)
-      by_key[k - d->first] = &res->errors[i];
+      err_of[k - d->first] = i + 1;
   }
   d->r.calls++;
   d->r.kept += res->n_errors;
   d->r.deleted += d->count - res->n_errors;
   for (i = 0; d->o.on_key != NULL && i < d->count; i++)
-    d->o.on_key(d->first + i, by_key ? by_key[i] : NULL, d->o.arg);
-  free(by_key);
+    d->o.on_key(d->first + i,
+                err_of && err_of[i] ? &res->errors[err_of[i] - 1] : NULL,
+                d->o.arg);
+  free(err_of);
 }
 
 static int s3del_next(struct s3del *d, struct cfw_err *err);

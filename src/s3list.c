@@ -12,7 +12,7 @@
 
 #define TOKEN (XMLTAB_TEXT | XMLTAB_TRIM)
 /* A key of S3_KEY_MAX bytes, each percent-encoded. */
-#define ENCODED_KEY_MAX (S3_KEY_MAX * 3)
+#define ENCODED_KEY_MAX ((size_t)S3_KEY_MAX * 3)
 
 enum list_node {
   L_ROOT,

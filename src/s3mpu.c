@@ -15,35 +15,35 @@
 #define S3MPU_MIB        ((uint64_t)1 << 20)
 
 struct s3mpu {
-  struct s3_client *s3; /* borrowed */
-  uv_loop_t *loop;      /* borrowed */
-  struct log *log;      /* borrowed */
-  char *key;            /* owned */
-  int fd;               /* borrowed */
-  uint64_t size;
-  unsigned char want[32]; /* the caller's digest of the whole file */
-  bool if_none_match;
-  char *if_match; /* owned or NULL */
-  uint64_t part_size;
-  unsigned n_parts;
-  unsigned next;         /* parts uploaded */
+  struct s3_client *s3;  /* borrowed */
+  uv_loop_t *loop;       /* borrowed */
+  struct log *log;       /* borrowed */
+  char *key;             /* owned */
+  char *if_match;        /* owned or NULL */
   struct s3_part *parts; /* owned; n_parts */
   EVP_MD_CTX *whole;     /* owned; fed part by part, in order */
-  char upload_id[S3_UPLOAD_ID_MAX + 1];
+  struct s3_op *op;      /* the request in flight */
+  s3mpu_cb cb;
+  void *arg;
+  uint64_t size;
+  uint64_t part_size;
   /* The part being hashed in the pool: its range, the buffer, and what
    * the loop reads back once it returns. */
   uv_work_t work;
   char *buf; /* owned; S3MPU_READ_CHUNK */
   uint64_t w_off;
   uint64_t w_len;
+  struct s3mpu_result r;
+  char upload_id[S3_UPLOAD_ID_MAX + 1];
+  unsigned char want[32]; /* the caller's digest of the whole file */
   unsigned char w_md[32];
   int w_err;
-  struct s3_op *op; /* the request in flight */
+  int fd; /* borrowed */
+  unsigned n_parts;
+  unsigned next; /* parts uploaded */
+  bool if_none_match;
   bool cancelled;
   bool failing; /* the outcome is known: aborting, then done */
-  s3mpu_cb cb;
-  void *arg;
-  struct s3mpu_result r;
 };
 
 static void s3mpu_next(struct s3mpu *m);

@@ -342,7 +342,7 @@ static const struct xmltab_node del_nodes[] = {
     [DEL_DELETED] = {"Deleted", DEL_ROOT, XMLTAB_REPEATS, 0},
     [DEL_ERROR] = {"Error", DEL_ROOT, XMLTAB_REPEATS, 0},
     [DEL_KEY] = {"Key", DEL_ERROR, XMLTAB_TEXT | XMLTAB_REQUIRED,
-                 S3_KEY_MAX * 4},
+                 (size_t)S3_KEY_MAX * 4},
     [DEL_CODE] = {"Code", DEL_ERROR, TOKEN,
                   FIELD_MAX(struct s3_delete_error, code)},
     [DEL_MESSAGE] = {"Message", DEL_ERROR, XMLTAB_TEXT | XMLTAB_TRUNCATE,

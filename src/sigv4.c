@@ -226,10 +226,10 @@ static bool is_payload_hash(const char *s)
 
   if (strcmp(s, "UNSIGNED-PAYLOAD") == 0)
     return true;
-  for (i = 0; i < SHA256_HEX_LEN; i++)
+  for (i = 0; i < (size_t)SHA256_HEX_LEN; i++)
     if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
       return false;
-  return s[SHA256_HEX_LEN] == '\0';
+  return s[(size_t)SHA256_HEX_LEN] == '\0';
 }
 
 static int check_request(const struct sigv4_request *req,

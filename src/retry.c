@@ -209,6 +209,9 @@ const char *retry_hint_s3(const char *code, int status)
     return "check the credentials and their permissions on the bucket";
   if (status == 301 || status == 307)
     return "the bucket is in another region: set region to it";
+  if (status == 400 && (code == NULL || code[0] == '\0'))
+    return "a 400 without a reason (a HEAD has no body) usually means the "
+           "bucket is in another region: check region";
   return "see the message above";
 }
 

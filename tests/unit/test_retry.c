@@ -140,6 +140,7 @@ static void test_s3_wrong_region_redirects(void)
   CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "", 1), S3V_REDIRECT);
   CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "", 0), S3V_FATAL);
   CHECK_CONTAINS(retry_hint_s3("PermanentRedirect", 301), "region");
+  CHECK_CONTAINS(retry_hint_s3("", 400), "check region");
 }
 
 TEST_MAIN(TEST(test_2xx_is_done),

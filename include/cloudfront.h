@@ -13,19 +13,26 @@
 #include "retry.h"
 
 /* CloudFront's invalidation API (2020-05-31), one call at a time per
- * request: the credentials chain, SigV4 signing (service cloudfront,
- * region us-east-1, the global endpoint), the HTTP exchange on the loop,
- * and the XML in and out.  Retrying is the caller's business; each
- * result carries a verdict from retry_classify. */
+ * request: the requests (service cloudfront, region us-east-1, the
+ * global endpoint), signed and sent by an aws_client (awsclient.h: the
+ * credentials chain, SigV4, the loop), and the XML in and out.
+ * Retrying is the caller's business; each result carries a verdict
+ * from retry_classify. */
+struct aws_client;
 struct cf_client;
 
 struct cf_client_opts {
   const char *endpoint;        /* "https://cloudfront.amazonaws.com" */
   const char *distribution_id; /* borrowed */
-  const char *profile;         /* NULL: AWS_PROFILE or default */
-  struct http *http;           /* borrowed */
-  struct log *log;             /* borrowed */
-  /* Reads the environment for credentials; NULL means getenv. */
+  /* Borrowed: the credentials and signing to share with another client
+   * (S3's).  NULL: the client makes its own from profile, http and
+   * getenv. */
+  struct aws_client *aws;
+  const char *profile; /* NULL: AWS_PROFILE or default */
+  struct http *http;   /* borrowed */
+  struct log *log;     /* borrowed */
+  /* Reads the environment for credentials (from a thread-pool thread);
+   * NULL means getenv. */
   const char *(*getenv)(const char *name);
 };
 
@@ -43,15 +50,18 @@ struct cf_result {
   uint64_t elapsed_ms;
 };
 
-/* Runs once per accepted call; r is valid only during the call. */
+/* Runs once per accepted call, from the loop (never from inside the
+ * call that started it); r is valid only during the call.  A call that
+ * returns an error never runs it. */
 typedef void (*cf_cb)(struct cf_result *r, void *arg);
 
 int cf_client_new(struct cf_client **out, uv_loop_t *loop,
                   const struct cf_client_opts *o, struct cfw_err *err);
 
-/* Frees the client.  Calls still waiting for credentials run their
- * callbacks with CF_FATAL and "cancelled" first; calls already handed to
- * http are finished by http_close.  NULL is fine. */
+/* Frees the client.  Every call not yet ended (waiting for credentials
+ * or in flight) runs its callback first, with CF_FATAL and -ECANCELED.
+ * A client that resolves its own credentials may linger in the loop
+ * until a resolve in the thread pool returns.  NULL is fine. */
 void cf_client_destroy(struct cf_client *c);
 
 /* Makes sure usable credentials are loaded (running credential_process

@@ -55,14 +55,34 @@ struct http_header {
   const char *value; /* borrowed; no CR or LF; "" sends it empty */
 };
 
+/* A body read from an open file, for uploads too large to hold in
+ * memory.  The bytes are read off the loop thread (uv_queue_work),
+ * HTTP_STREAM_CHUNK at a time and at most two chunks ahead, so a slow
+ * disk never stalls the loop and memory stays bounded whatever the
+ * size.  The file is read again from offset if libcurl must resend the
+ * body (a kept-alive connection found dead).  A read error, or a file
+ * that ends before offset + len, fails the request with HTTP_OTHER and
+ * says which in error. */
+#define HTTP_STREAM_CHUNK ((size_t)256 * 1024)
+
+struct http_file_body {
+  int fd;          /* borrowed: open until the callback has run */
+  uint64_t offset; /* first byte sent */
+  uint64_t len;    /* bytes sent, as Content-Length */
+};
+
 struct http_request {
   const char *method; /* "GET", "POST", ...; NULL means GET */
   const char *url;    /* https://..., or http:// for loopback only */
   const struct http_header *headers;
   size_t n_headers;
-  const void *body; /* sent when body_len > 0, or always for POST; set
-                     * Content-Type, or libcurl sends a form type */
+  const void *body; /* sent when body_len > 0, or always for POST and
+                     * PUT; set Content-Type, or libcurl sends a form
+                     * type */
   size_t body_len;
+  /* Copied; instead of body (which must then be NULL), a body streamed
+   * from a file. */
+  const struct http_file_body *file;
   uint64_t total_timeout_ms; /* 0: the client's */
 };
 
@@ -78,7 +98,15 @@ struct http_response {
   char content_type[128];
   char retry_after[64];
   uint64_t elapsed_ms; /* from http_send to completion */
+  /* Owned: every header of the final response, as "name\0value\0"
+   * pairs; read it with http_response_header(), or walk it with
+   * http_response_next_header().  At most HTTP_MAX_RESPONSE_HEADERS
+   * bytes are kept; headers_cut says some were dropped. */
+  struct buf headers;
+  bool headers_cut;
 };
+
+#define HTTP_MAX_RESPONSE_HEADERS ((size_t)64 * 1024)
 
 /* Runs exactly once for every request that http_send accepted, from the
  * loop and never inside http_send.  resp is valid only during the call.
@@ -101,6 +129,15 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
 int http_send(struct http *h, const struct http_request *req, http_cb cb,
               void *arg, struct cfw_err *err);
 
+/* As http_send, and stores the request's id in *id for http_abort. */
+int http_start(struct http *h, const struct http_request *req, http_cb cb,
+               void *arg, uint64_t *id, struct cfw_err *err);
+
+/* Ends request id now: its callback runs before this returns, with
+ * fail == HTTP_CANCELLED, status 0 and an empty body.  Returns 0, or
+ * -ENOENT if no such request is in flight (its callback has run). */
+int http_abort(struct http *h, uint64_t id);
+
 /* Cancels every request in flight: each callback runs before this returns,
  * with fail == HTTP_CANCELLED, status 0 and an empty body.  Then closes the
  * multi handle, every uv_poll and the timer.  done (may be NULL) runs from
@@ -109,6 +146,21 @@ int http_send(struct http *h, const struct http_request *req, http_cb cb,
  * http_send fails with -ESHUTDOWN; after done, h is gone.  The loop has
  * nothing of h's left once done has run, so uv_loop_close() can succeed. */
 void http_close(struct http *h, void (*done)(void *arg), void *arg);
+
+/* The value of the response's first header called name (any case), or
+ * NULL.  Borrowed from r. */
+const char *http_response_header(const struct http_response *r,
+                                 const char *name);
+
+/* Walks the response's headers in the order they came: *pos starts at
+ * 0.  Returns true with *name and *value set (borrowed from r), false
+ * after the last. */
+bool http_response_next_header(const struct http_response *r, size_t *pos,
+                               const char **name, const char **value);
+
+/* True for the hosts plain http may reach: 127.0.0.0/8, localhost and
+ * [::1] (as a URL spells them). */
+bool http_host_is_loopback(const char *host);
 
 /* A static name for f, e.g. "timeout". */
 const char *http_fail_str(enum http_fail f);

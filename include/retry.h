@@ -39,4 +39,35 @@ uint64_t retry_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
 
 const char *retry_verdict_str(enum cf_verdict v);
 
+/* What to do after an S3 call, from the same inputs and the error
+ * document's Code, following botocore's retry and region-redirect rules
+ * and the S3 error-code list. */
+enum s3_verdict {
+  S3V_DONE = 0,
+  /* Transient: 5xx (500 InternalError, 503 SlowDown), 400
+   * RequestTimeout, throttling, 409 ConditionalRequestConflict (two
+   * conditional writes raced), resets and timeouts. */
+  S3V_RETRY,
+  S3V_REFRESH,      /* ExpiredToken: new credentials, then retry */
+  S3V_REDIRECT,     /* the bucket is in another region (301/307, or 400
+                     * AuthorizationHeaderMalformed naming the region) */
+  S3V_PRECONDITION, /* 412: If-Match or If-None-Match did not hold */
+  S3V_CHANGED,      /* the bytes sent are not the ones hashed:
+                     * XAmzContentSHA256Mismatch, BadDigest */
+  S3V_NOT_FOUND,    /* 404 other than NoSuchBucket: no such key, upload */
+  S3V_FATAL         /* refused for good: tell the user what to check */
+};
+
+/* region_named is true when the answer names the bucket's region (an
+ * x-amz-bucket-region header or a <Region> element), which makes a 400
+ * a wrong-region answer. */
+enum s3_verdict retry_classify_s3(int transport_ok, int tls_failed, int status,
+                                  const char *code, int region_named);
+
+/* A one-line hint for an S3 error that retrying will not fix: what the
+ * user should check.  Never NULL. */
+const char *retry_hint_s3(const char *code, int status);
+
+const char *retry_s3_verdict_str(enum s3_verdict v);
+
 #endif

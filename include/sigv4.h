@@ -26,11 +26,12 @@ struct sigv4_header {
 struct sigv4_request {
   const char *method; /* borrowed; "POST", used as given */
   /* Borrowed: the path exactly as it goes into the request line, starting
-   * with '/' and without '?' or '#'.  Unless s3_style_path is set, the
-   * signer removes dot segments, collapses repeated '/' and then encodes
-   * every byte except A-Za-z0-9-_.~ and '/'.  A '%' is encoded too, so a
-   * path sent as "/a%20b" is signed as "/a%2520b": that is the double
-   * encoding AWS specifies for services other than S3.  A raw path such as
+   * with '/' and without '?' or '#' (but see s3_style_path).  Unless
+   * s3_style_path is set, the signer removes dot segments, collapses repeated
+   * '/' and then encodes every byte except A-Za-z0-9-_.~ and '/'.  A '%' is
+   * encoded too, so a path sent as "/a%20b" is signed as "/a%2520b": that is
+   * the double encoding AWS specifies for services other than S3.  A raw path
+   * such as
    * "/a b" (the suite's form) is signed as "/a%20b". */
   const char *path;
   /* Borrowed: the query string after '?', or NULL.  Each key and value is
@@ -46,6 +47,11 @@ struct sigv4_request {
   size_t n_headers;
   const void *payload; /* borrowed; may be NULL when payload_len is 0 */
   size_t payload_len;
+  /* Borrowed, or NULL to hash payload.  The payload's hash as the caller
+   * already knows it: 64 lowercase hex digits (S3's x-amz-content-sha256
+   * for a body streamed from a file, hashed once beforehand), or
+   * "UNSIGNED-PAYLOAD".  When set, payload is ignored. */
+  const char *payload_hash;
 };
 
 struct sigv4_creds {
@@ -66,7 +72,8 @@ struct sigv4_params {
   const char *amz_date; /* borrowed; "20150830T123600Z", as in X-Amz-Date */
   /* false: normalise the path as for every service but S3.  true: keep dot
    * segments and repeated '/' (S3 object keys); the encoding is the same,
-   * so the caller then passes the key unencoded. */
+   * so the caller then passes the key unencoded (and it may hold '?' and
+   * '#', which are encoded like any other byte). */
   bool s3_style_path;
 };
 
@@ -90,6 +97,13 @@ void sigv4_result_free(struct sigv4_result *r);
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
                const struct sigv4_params *p, struct sigv4_result *out,
                struct cfw_err *err);
+
+/* Appends s to out percent-encoded as SigV4 encodes: every byte but
+ * A-Za-z0-9-._~ (and '/' if keep_slash) as %XX with uppercase hex.  With
+ * keep_slash, that is an S3 path as it must go both in the request line
+ * and in the canonical request (s3_style_path); without, a query value.
+ * Returns 0, -E2BIG (out's cap) or -ENOMEM. */
+int sigv4_uri_encode(struct buf *out, const char *s, bool keep_slash);
 
 /* Formats unix_s as the UTC time "YYYYMMDDTHHMMSSZ" (16 characters and a
  * NUL).  Returns 0, or -ERANGE before 1970 or after 9999. */

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "cloudfront.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "awsclient.h"
 #include "buf.h"
-#include "credproc.h"
-#include "creds.h"
-#include "sigv4.h"
+#include "util.h"
 
 #define CF_API_VERSION "2020-05-31"
 /* CloudFront is global: always signed for us-east-1. */
@@ -20,38 +18,29 @@
 #define CF_URL_MAX  8192
 
 struct cf_call {
-  struct cf_call *next; /* in the client's waiting queue */
-  struct cf_client *c;  /* borrowed */
+  struct cf_call *prev; /* in the client's list of calls not yet ended */
+  struct cf_call *next;
+  struct cf_client *c; /* borrowed */
   enum cf_op op;
   bool prepare_only; /* cf_client_prepare: no request */
   char *path;        /* owned; as sent and signed */
   char *query;       /* owned or NULL */
   struct buf body;
+  struct http_header content_type;
+  struct aws_request rq;
+  struct aws_call *aws; /* until the callback runs */
   cf_cb cb;
   void *arg;
-  char amz_date[17];
 };
 
-/* Host, X-Amz-Date, X-Amz-Security-Token, Content-Type, Authorization. */
-#define CF_MAX_HEADERS 5
-
 struct cf_client {
-  uv_loop_t *loop;
-  struct http *http; /* borrowed */
-  struct log *log;   /* borrowed */
-  const char *(*getenv)(const char *name);
-  char *dist;      /* owned */
-  char *profile;   /* owned or NULL */
-  char *base_url;  /* owned: scheme://host[:port] */
-  char *base_path; /* owned: "" or "/prefix" */
-  char *host;      /* owned: Host header value, signed */
-  struct creds creds;
-  bool have_creds;
-  struct credproc *proc;   /* running credential_process, or NULL */
-  struct cf_call *waiting; /* FIFO of calls waiting for credentials */
-  bool destroyed;          /* freed when the running credproc reports back */
-  uint64_t timeout_ms;     /* per request; 0: the http client's */
-  char key_hint[8];
+  struct aws_client *aws; /* owned if own_aws, else borrowed */
+  bool own_aws;
+  struct log *log;        /* borrowed */
+  char *dist;             /* owned */
+  struct aws_endpoint ep; /* owned */
+  struct cf_call *calls;  /* not yet ended */
+  uint64_t timeout_ms;    /* per request; 0: the http client's */
 };
 
 static void cf_call_free(struct cf_call *call)
@@ -62,6 +51,17 @@ static void cf_call_free(struct cf_call *call)
   free(call->query);
   buf_free(&call->body);
   free(call);
+}
+
+static void cf_call_unlink(struct cf_call *call)
+{
+  if (call->prev != NULL)
+    call->prev->next = call->next;
+  else
+    call->c->calls = call->next;
+  if (call->next != NULL)
+    call->next->prev = call->prev;
+  call->prev = call->next = NULL;
 }
 
 static void cf_result_init(struct cf_result *r, enum cf_op op)
@@ -76,20 +76,6 @@ static void cf_result_free(struct cf_result *r)
 {
   cf_invalidation_free(&r->inv);
   cf_invalidation_list_free(&r->list);
-}
-
-/* Ends a call that never reached the network. */
-static void cf_call_fail(struct cf_call *call, enum cf_verdict v,
-                         const struct cfw_err *err)
-{
-  struct cf_result r;
-
-  cf_result_init(&r, call->op);
-  r.verdict = v;
-  r.err = *err;
-  call->cb(&r, call->arg);
-  cf_result_free(&r);
-  cf_call_free(call);
 }
 
 /* The first line of a message: SignatureDoesNotMatch carries the whole
@@ -151,212 +137,85 @@ static void cf_classify(struct cf_result *r, const struct http_response *h)
   }
 }
 
-static void cf_on_response(struct http_response *h, void *arg)
+static void cf_on_http(struct cf_call *call, struct cf_result *r,
+                       const struct http_response *h)
+{
+  r->status = h->status;
+  r->fail = h->fail;
+  r->elapsed_ms = h->elapsed_ms;
+  if (h->fail == HTTP_CANCELLED) {
+    r->verdict = CF_FATAL;
+    cfw_err_set(&r->err, -ECANCELED, "CloudFront: request cancelled");
+  } else {
+    cf_classify(r, h);
+  }
+  log_msg(call->c->log, LOG_DEBUG, "CloudFront %s%s: %d %s in %llu ms (%s)",
+          call->path, call->query ? "?..." : "", h->status,
+          r->error.code[0] ? r->error.code : http_fail_str(h->fail),
+          (unsigned long long)h->elapsed_ms, retry_verdict_str(r->verdict));
+}
+
+/* The call is out of the client's list before its callback runs, so the
+ * callback may destroy the client. */
+static void cf_on_reply(struct http_response *h, const struct cfw_err *err,
+                        void *arg)
 {
   struct cf_call *call = arg;
   struct cf_result r;
 
   cf_result_init(&r, call->op);
-  r.status = h->status;
-  r.fail = h->fail;
-  r.elapsed_ms = h->elapsed_ms;
-  if (h->fail == HTTP_CANCELLED) {
-    r.verdict = CF_FATAL;
-    cfw_err_set(&r.err, -ECANCELED, "CloudFront: request cancelled");
+  if (h != NULL) {
+    cf_on_http(call, &r, h);
+  } else if (err != NULL) {
+    r.verdict = CF_FATAL; /* credentials, or cancelled while waiting */
+    r.err = *err;
   } else {
-    cf_classify(&r, h);
+    r.verdict = CF_DONE; /* a prepare: the credentials are ready */
   }
-  log_msg(call->c->log, LOG_DEBUG, "CloudFront %s%s: %d %s in %llu ms (%s)",
-          call->path, call->query ? "?..." : "", h->status,
-          r.error.code[0] ? r.error.code : http_fail_str(h->fail),
-          (unsigned long long)h->elapsed_ms, retry_verdict_str(r.verdict));
+  cf_call_unlink(call);
   call->cb(&r, call->arg);
   cf_result_free(&r);
   cf_call_free(call);
 }
 
-/* Signs call with the client's credentials into hd (Host, X-Amz-Date,
- * maybe X-Amz-Security-Token and Content-Type, then Authorization). */
-static int cf_sign(struct cf_client *c, struct cf_call *call,
-                   struct http_header *hd, size_t *n_hd,
-                   struct sigv4_result *sig, struct cfw_err *err)
-{
-  struct sigv4_header sh[CF_MAX_HEADERS];
-  struct sigv4_request req = {0};
-  struct sigv4_creds cr = {c->creds.access_key_id, c->creds.secret_access_key,
-                           c->creds.session_token};
-  struct sigv4_params p = {CF_REGION, CF_SERVICE, call->amz_date, false};
-  size_t n = 0;
-  int rc;
-
-  rc = sigv4_amz_date((int64_t)time(NULL), call->amz_date);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "the clock is out of range");
-  sh[n++] = (struct sigv4_header){"Host", c->host};
-  sh[n++] = (struct sigv4_header){"X-Amz-Date", call->amz_date};
-  if (c->creds.session_token != NULL && c->creds.session_token[0] != '\0')
-    sh[n++] =
-        (struct sigv4_header){"X-Amz-Security-Token", c->creds.session_token};
-  if (call->op == CF_OP_CREATE)
-    sh[n++] = (struct sigv4_header){"Content-Type", "application/xml"};
-  req.method = call->op == CF_OP_CREATE ? "POST" : "GET";
-  req.path = call->path;
-  req.query = call->query;
-  req.headers = sh;
-  req.n_headers = n;
-  req.payload = call->body.data;
-  req.payload_len = call->body.len;
-  rc = sigv4_sign(&req, &cr, &p, sig, err);
-  if (rc < 0)
-    return rc;
-  for (size_t i = 0; i < n; i++)
-    hd[i] = (struct http_header){sh[i].name, sh[i].value};
-  hd[n++] = (struct http_header){"Authorization", buf_str(&sig->authorization)};
-  *n_hd = n;
-  return 0;
-}
-
-static int cf_call_send(struct cf_call *call, struct cfw_err *err)
+/* Hands the call to the AWS client, which signs it once credentials are
+ * ready.  On failure the call is freed and cb never runs. */
+static int cf_call_start(struct cf_call *call, struct cfw_err *err)
 {
   struct cf_client *c = call->c;
-  struct http_header hd[CF_MAX_HEADERS];
-  struct http_request req = {0};
-  struct sigv4_result sig;
-  struct buf url;
+  struct aws_request *rq = &call->rq;
   int rc;
-
-  sigv4_result_init(&sig);
-  buf_init(&url, CF_URL_MAX);
-  rc = cf_sign(c, call, hd, &req.n_headers, &sig, err);
-  if (rc == 0)
-    rc = buf_addf(&url, "%s%s%s%s", c->base_url, call->path,
-                  call->query ? "?" : "", call->query ? call->query : "");
-  if (rc == 0) {
-    req.method = call->op == CF_OP_CREATE ? "POST" : "GET";
-    req.url = buf_str(&url);
-    req.headers = hd;
-    req.body = call->body.data;
-    req.body_len = call->body.len;
-    req.total_timeout_ms = c->timeout_ms;
-    rc = http_send(c->http, &req, cf_on_response, call, err);
-  } else if (err->code == 0) {
-    cfw_err_set(err, rc, "CloudFront: URL too long");
-  }
-  sigv4_result_free(&sig); /* http copied the headers */
-  buf_free(&url);
-  return rc;
-}
-
-/* Sends a call whose credentials are ready, or ends it if it cannot go. */
-static void cf_call_go(struct cf_call *call)
-{
-  struct cf_result r;
-  struct cfw_err err = {0};
 
   if (call->prepare_only) {
-    cf_result_init(&r, call->op);
-    r.verdict = CF_DONE;
-    call->cb(&r, call->arg);
-    cf_result_free(&r);
+    rc = aws_client_prepare(c->aws, cf_on_reply, call, &call->aws, err);
+  } else {
+    rq->method = call->op == CF_OP_CREATE ? "POST" : "GET";
+    rq->service = CF_SERVICE;
+    rq->region = CF_REGION;
+    rq->base_url = c->ep.base_url;
+    rq->host = c->ep.host;
+    rq->path = call->path;
+    rq->query = call->query;
+    if (call->op == CF_OP_CREATE) {
+      call->content_type =
+          (struct http_header){"Content-Type", "application/xml"};
+      rq->headers = &call->content_type;
+      rq->n_headers = 1;
+    }
+    rq->body = call->body.data;
+    rq->body_len = call->body.len;
+    rq->timeout_ms = c->timeout_ms;
+    rc = aws_send(c->aws, rq, cf_on_reply, call, &call->aws, err);
+  }
+  if (rc < 0) {
     cf_call_free(call);
-    return;
+    return rc;
   }
-  if (cf_call_send(call, &err) < 0)
-    cf_call_fail(call, CF_FATAL, &err);
-}
-
-/* Hands every waiting call on, with the credentials or their error. */
-static void cf_flush_waiting(struct cf_client *c, const struct cfw_err *err)
-{
-  struct cf_call *call;
-
-  while ((call = c->waiting) != NULL) {
-    c->waiting = call->next;
-    if (err != NULL)
-      cf_call_fail(call, CF_FATAL, err);
-    else
-      cf_call_go(call);
-  }
-}
-
-static void cf_got_creds(struct cf_client *c)
-{
-  int64_t now = (int64_t)time(NULL);
-
-  c->have_creds = true;
-  creds_mask_key_id(c->creds.access_key_id, c->key_hint);
-  log_msg(c->log, LOG_DEBUG, "credentials: key %s from %s", c->key_hint,
-          c->creds.source);
-  if (c->creds.expiration_s != 0 && c->creds.expiration_s <= now)
-    log_msg(c->log, LOG_WARN,
-            "credentials from %s expired %lld s ago; trying them anyway",
-            c->creds.source, (long long)(now - c->creds.expiration_s));
-  cf_flush_waiting(c, NULL);
-}
-
-static void cf_on_creds(struct credproc *p, int status, struct creds *creds,
-                        const struct cfw_err *err, void *arg)
-{
-  struct cf_client *c = arg;
-
-  (void)p; /* frees itself after this callback */
-  c->proc = NULL;
-  if (c->destroyed) {
-    cf_client_destroy(c);
-    return;
-  }
-  if (status < 0) {
-    cf_flush_waiting(c, err);
-    return;
-  }
-  creds_free(&c->creds);
-  creds_move(&c->creds, creds);
-  cf_got_creds(c);
-}
-
-static void cf_load_creds(struct cf_client *c)
-{
-  struct creds_opts o = {c->profile, c->getenv};
-  struct credproc_opts po = {0};
-  struct cfw_err err = {0};
-  char *cmd = NULL;
-  int rc;
-
-  creds_free(&c->creds);
-  c->have_creds = false;
-  /* Two small files, read once per refresh: cheap enough on the loop. */
-  rc = creds_resolve(&o, &c->creds, &cmd, &err);
-  if (rc == CREDS_READY) {
-    cf_got_creds(c);
-    return;
-  }
-  if (rc == CREDS_RUN_PROCESS) {
-    po.cmd = cmd;
-    po.source = c->creds.source;
-    rc = credproc_start(&c->proc, c->loop, &po, cf_on_creds, c, &err);
-    free(cmd);
-    if (rc == 0)
-      return;
-  }
-  cfw_err_prefix(&err, "credentials");
-  cf_flush_waiting(c, &err);
-}
-
-static void cf_call_start(struct cf_call *call)
-{
-  struct cf_client *c = call->c;
-  struct cf_call **tail = &c->waiting;
-
-  if (c->have_creds && !creds_need_refresh(&c->creds, (int64_t)time(NULL))) {
-    cf_call_go(call);
-    return;
-  }
-  while (*tail != NULL)
-    tail = &(*tail)->next;
-  call->next = NULL;
-  *tail = call;
-  if (c->proc == NULL)
-    cf_load_creds(c);
+  call->next = c->calls;
+  if (c->calls != NULL)
+    c->calls->prev = call;
+  c->calls = call;
+  return 0;
 }
 
 static struct cf_call *cf_call_new(struct cf_client *c, enum cf_op op, cf_cb cb,
@@ -383,7 +242,7 @@ static int cf_call_path(struct cf_call *call, const char *tail)
 
   buf_init(&p, CF_URL_MAX);
   rc = buf_addf(&p, "%s/" CF_API_VERSION "/distribution/%s/invalidation%s",
-                call->c->base_path, call->c->dist, tail);
+                call->c->ep.path, call->c->dist, tail);
   if (rc < 0) {
     buf_free(&p);
     return rc;
@@ -400,8 +259,7 @@ int cf_client_prepare(struct cf_client *c, cf_cb cb, void *arg,
   if (call == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   call->prepare_only = true;
-  cf_call_start(call);
-  return 0;
+  return cf_call_start(call, err);
 }
 
 int cf_create_invalidation(struct cf_client *c, const char *caller_ref,
@@ -422,8 +280,7 @@ int cf_create_invalidation(struct cf_client *c, const char *caller_ref,
     cf_call_free(call);
     return rc;
   }
-  cf_call_start(call);
-  return 0;
+  return cf_call_start(call, err);
 }
 
 static bool cf_id_ok(const char *id)
@@ -454,8 +311,7 @@ int cf_get_invalidation(struct cf_client *c, const char *id, cf_cb cb,
     cf_call_free(call);
     return cfw_err_set(err, rc, "out of memory");
   }
-  cf_call_start(call);
-  return 0;
+  return cf_call_start(call, err);
 }
 
 int cf_list_invalidations(struct cf_client *c, const char *marker,
@@ -480,43 +336,20 @@ int cf_list_invalidations(struct cf_client *c, const char *marker,
     cf_call_free(call);
     return cfw_err_set(err, rc, "out of memory");
   }
-  cf_call_start(call);
-  return 0;
+  return cf_call_start(call, err);
 }
 
-/* Splits the endpoint into what the URL and the signature need. */
-static int cf_parse_endpoint(struct cf_client *c, const char *endpoint,
-                             struct cfw_err *err)
+static int cf_own_aws(struct cf_client *c, uv_loop_t *loop,
+                      const struct cf_client_opts *o, struct cfw_err *err)
 {
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-  struct buf b;
-  int rc = -EINVAL;
+  struct aws_client_opts ao = {o->profile, o->http, o->log, o->getenv};
 
-  buf_init(&b, CF_URL_MAX);
-  if (u != NULL && curl_url_set(u, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-    (void)curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: default */
-    while (path[0] != '\0' && path[strlen(path) - 1] == '/')
-      path[strlen(path) - 1] = '\0';
-    rc = buf_addf(&b, "%s%s%s", host, port ? ":" : "", port ? port : "");
-    c->host = rc == 0 ? buf_take(&b) : NULL;
-    rc = buf_addf(&b, "%s://%s", scheme, c->host ? c->host : "");
-    c->base_url = rc == 0 ? buf_take(&b) : NULL;
-    c->base_path = strdup(path);
-    rc = c->host && c->base_url && c->base_path ? 0 : -ENOMEM;
+  if (o->aws != NULL) {
+    c->aws = o->aws;
+    return 0;
   }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_free(path);
-  curl_url_cleanup(u);
-  buf_free(&b);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "endpoint %s: not a URL", endpoint);
-  return 0;
+  c->own_aws = true;
+  return aws_client_new(&c->aws, loop, &ao, err);
 }
 
 int cf_client_new(struct cf_client **out, uv_loop_t *loop,
@@ -528,17 +361,15 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
   c = calloc(1, sizeof(*c));
   if (c == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  c->loop = loop;
-  c->http = o->http;
   c->log = o->log;
-  c->getenv = o->getenv;
   c->dist = strdup(o->distribution_id);
-  c->profile = o->profile ? strdup(o->profile) : NULL;
-  rc = cf_parse_endpoint(c, o->endpoint, err);
-  if (rc == 0 && (c->dist == NULL || (o->profile && c->profile == NULL)))
+  rc = aws_endpoint_parse(&c->ep, o->endpoint, err);
+  if (rc == 0 && c->dist == NULL)
     rc = cfw_err_set(err, -ENOMEM, "out of memory");
   if (rc == 0 && c->dist != NULL && !cf_id_ok(c->dist))
     rc = cfw_err_set(err, -EINVAL, "bad distribution id");
+  if (rc == 0)
+    rc = cf_own_aws(c, loop, o, err);
   if (rc < 0) {
     cf_client_destroy(c);
     return rc;
@@ -549,24 +380,15 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
 
 void cf_client_destroy(struct cf_client *c)
 {
-  struct cfw_err err = {-ECANCELED, "CloudFront: cancelled",
-                        CFW_CLASS_TRANSIENT};
-
   if (c == NULL)
     return;
-  cf_flush_waiting(c, &err);
-  if (c->proc != NULL && !c->destroyed) {
-    /* Its callback still holds c: it finishes the job. */
-    c->destroyed = true;
-    credproc_cancel(c->proc);
-    return;
-  }
-  creds_free(&c->creds);
+  /* Each callback runs here, with CF_FATAL, and unlinks its call. */
+  while (c->calls != NULL)
+    aws_cancel(c->calls->aws);
+  if (c->own_aws)
+    aws_client_destroy(c->aws);
   free(c->dist);
-  free(c->profile);
-  free(c->base_url);
-  free(c->base_path);
-  free(c->host);
+  aws_endpoint_free(&c->ep);
   free(c);
 }
 
@@ -577,11 +399,10 @@ void cf_client_set_timeout(struct cf_client *c, uint64_t ms)
 
 void cf_client_drop_creds(struct cf_client *c)
 {
-  c->have_creds = false;
-  creds_free(&c->creds);
+  aws_client_drop_creds(c->aws);
 }
 
 const char *cf_client_key_hint(const struct cf_client *c)
 {
-  return c->have_creds ? c->key_hint : "";
+  return aws_client_key_hint(c->aws);
 }

@@ -56,6 +56,7 @@ struct http {
   bool closing;
   uint64_t next_id;
   size_t n_handles;        /* open uv handles: the timer and the sockets */
+  size_t n_streams;        /* file bodies not yet freed (http_stream.h) */
   struct http_link socks;  /* struct http_sock */
   struct http_link reqs;   /* struct http_xfer */
   void (*done)(void *arg); /* from http_close */
@@ -90,29 +91,6 @@ static bool http_link_empty(const struct http_link *head)
   return head->next == head;
 }
 
-const char *http_fail_str(enum http_fail f)
-{
-  switch (f) {
-  case HTTP_OK:
-    return "ok";
-  case HTTP_CONNECT:
-    return "connect";
-  case HTTP_TIMEOUT:
-    return "timeout";
-  case HTTP_RECV:
-    return "connection broken";
-  case HTTP_TLS:
-    return "tls";
-  case HTTP_TOO_LARGE:
-    return "response too large";
-  case HTTP_CANCELLED:
-    return "cancelled";
-  case HTTP_OTHER:
-    break;
-  }
-  return "other";
-}
-
 /* Frees everything a request owns.  The easy handle must already be out
  * of the multi handle (or never have been in it). */
 static void http_xfer_free(struct http_xfer *x)
@@ -128,12 +106,18 @@ static void http_maybe_finish(struct http *h)
   void (*done)(void *arg) = h->done;
   void *arg = h->done_arg;
 
-  if (!h->closing || h->n_handles > 0)
+  if (!h->closing || h->n_handles > 0 || h->n_streams > 0)
     return;
   free(h->ca_file);
   free(h);
   if (done != NULL)
     done(arg);
+}
+
+/* A file body released while its read was in flight is freed later. */
+static void http_on_stream_freed(void *arg)
+{
+  http_maybe_finish(arg);
 }
 
 static void http_on_poll_close(uv_handle_t *handle)
@@ -228,95 +212,6 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 
 /* ---- Completion ----------------------------------------------------- */
 
-static void http_set_error(struct http_response *resp, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void http_set_error(struct http_response *resp, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start(ap, fmt);
-  /* Truncation is acceptable: a long message is still useful cut short. */
-  (void)vsnprintf(resp->error, sizeof(resp->error), fmt, ap);
-  va_end(ap);
-}
-
-static enum http_fail http_classify(CURLcode code)
-{
-  switch (code) {
-  case CURLE_OK:
-    return HTTP_OK;
-  case CURLE_COULDNT_RESOLVE_PROXY:
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_CONNECT:
-    return HTTP_CONNECT;
-  case CURLE_OPERATION_TIMEDOUT:
-    return HTTP_TIMEOUT;
-  case CURLE_SEND_ERROR:
-  case CURLE_RECV_ERROR:
-  case CURLE_GOT_NOTHING:
-  case CURLE_PARTIAL_FILE:
-  case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM:
-    return HTTP_RECV;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    return HTTP_TLS;
-  case CURLE_FILESIZE_EXCEEDED:
-    return HTTP_TOO_LARGE;
-  default:
-    return HTTP_OTHER;
-  }
-}
-
-/* Copies one header of the final response; "" if absent or too long. */
-static void http_copy_header(CURL *easy, const char *name, char *out,
-                             size_t outlen)
-{
-  struct curl_header *hd;
-  int n;
-
-  out[0] = '\0';
-  if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
-    return;
-  n = snprintf(out, outlen, "%s", hd->value);
-  if (n < 0 || (size_t)n >= outlen)
-    out[0] = '\0';
-}
-
-static void http_fill_response(struct http_xfer *x, CURLcode code)
-{
-  const struct http_req *r = &x->req;
-  struct http_response *resp = &x->req.resp;
-  long status = 0;
-
-  if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
-    resp->status = (int)status;
-  resp->curl_code = (int)code;
-  resp->fail = r->too_large ? HTTP_TOO_LARGE : http_classify(code);
-  if (resp->fail == HTTP_TOO_LARGE)
-    http_set_error(resp, "response body over %zu bytes", r->conf->max_body);
-  else if (r->nomem)
-    http_set_error(resp, "out of memory buffering the response body");
-  else if (code != CURLE_OK)
-    http_set_error(resp, "%s",
-                   r->errbuf[0] ? r->errbuf : curl_easy_strerror(code));
-  http_copy_header(r->easy, "Location", resp->location, sizeof(resp->location));
-  http_copy_header(r->easy, "x-amz-request-id", resp->request_id,
-                   sizeof(resp->request_id));
-  http_copy_header(r->easy, "Content-Type", resp->content_type,
-                   sizeof(resp->content_type));
-  http_copy_header(r->easy, "Retry-After", resp->retry_after,
-                   sizeof(resp->retry_after));
-  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
-}
-
 /* Takes x out of the multi handle and the list, runs its callback once,
  * and frees it. */
 static void http_finish(struct http_xfer *x)
@@ -356,7 +251,7 @@ static void http_collect(struct http *h)
     }
     /* http_req_init points CURLOPT_PRIVATE at the embedded request. */
     x = container_of((struct http_req *)(void *)priv, struct http_xfer, req);
-    http_fill_response(x, msg->data.result);
+    http_resp_fill(&x->req, msg->data.result, x->start_ns);
     http_finish(x);
   }
 }
@@ -421,8 +316,8 @@ static int http_on_timer_update(CURLM *multi, long timeout_ms, void *userp)
   return 0;
 }
 
-int http_send(struct http *h, const struct http_request *req, http_cb cb,
-              void *arg, struct cfw_err *err)
+int http_start(struct http *h, const struct http_request *req, http_cb cb,
+               void *arg, uint64_t *id, struct cfw_err *err)
 {
   struct http_xfer *x;
   CURLMcode mc;
@@ -452,7 +347,15 @@ int http_send(struct http *h, const struct http_request *req, http_cb cb,
                        curl_multi_strerror(mc));
   }
   http_link_insert(&h->reqs, &x->link);
+  if (id != NULL)
+    *id = x->req.id;
   return 0;
+}
+
+int http_send(struct http *h, const struct http_request *req, http_cb cb,
+              void *arg, struct cfw_err *err)
+{
+  return http_start(h, req, cb, arg, NULL, err);
 }
 
 /* ---- Life cycle ------------------------------------------------------ */
@@ -491,6 +394,10 @@ static int http_copy_opts(struct http *h, const struct http_opts *o,
   h->conf.total_timeout_ms =
       o->total_timeout_ms ? o->total_timeout_ms : HTTP_DEFAULT_TOTAL_MS;
   h->conf.max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+  h->conf.streams.loop = h->loop;
+  h->conf.streams.live = &h->n_streams;
+  h->conf.streams.on_freed = http_on_stream_freed;
+  h->conf.streams.arg = h;
   if (o->ca_file == NULL)
     return 0;
   /* Fail at startup rather than on the first handshake. */
@@ -521,7 +428,7 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
   h = calloc(1, sizeof(*h));
   if (h == NULL)
     return cfw_err_set(err, -ENOMEM, "http: out of memory");
-  h->loop = loop;
+  h->loop = loop; /* before http_copy_opts, which hands it on */
   http_link_init(&h->socks);
   http_link_init(&h->reqs);
   rc = http_copy_opts(h, o, err);
@@ -544,32 +451,57 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
   return 0;
 }
 
+/* Takes x out of the multi handle and ends it as cancelled. */
+static void http_cancel_one(struct http *h, struct http_xfer *x,
+                            const char *why)
+{
+  struct http_response *resp = &x->req.resp;
+  CURLMcode mc;
+
+  mc = curl_multi_remove_handle(h->multi, x->req.easy);
+  if (mc != CURLM_OK)
+    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
+            curl_multi_strerror(mc));
+  http_link_remove(&x->link);
+  buf_reset(&resp->body);
+  buf_reset(&resp->headers);
+  resp->status = 0;
+  resp->fail = HTTP_CANCELLED;
+  resp->curl_code = CURLE_ABORTED_BY_CALLBACK;
+  http_resp_set_error(resp, "request cancelled: %s", why);
+  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
+  x->cb(resp, x->arg);
+  http_xfer_free(x);
+}
+
+int http_abort(struct http *h, uint64_t id)
+{
+  struct http_link *l;
+  struct http_xfer *x;
+
+  if (h->closing)
+    return -ENOENT;
+  for (l = h->reqs.next; l != &h->reqs; l = l->next) {
+    x = container_of(l, struct http_xfer, link);
+    if (x->req.id == id) {
+      http_cancel_one(h, x, "aborted");
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
 /* Callbacks run here cannot add requests (h is closing), so the list
  * only loses the entry at hand and a saved next pointer stays valid. */
 static void http_cancel_all(struct http *h)
 {
   struct http_link *l;
   struct http_link *next;
-  struct http_response *resp;
-  struct http_xfer *x;
-  CURLMcode mc;
 
   for (l = h->reqs.next; l != &h->reqs; l = next) {
     next = l->next;
-    x = container_of(l, struct http_xfer, link);
-    mc = curl_multi_remove_handle(h->multi, x->req.easy);
-    if (mc != CURLM_OK)
-      log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
-              curl_multi_strerror(mc));
-    http_link_remove(&x->link);
-    resp = &x->req.resp;
-    buf_reset(&resp->body);
-    resp->fail = HTTP_CANCELLED;
-    resp->curl_code = CURLE_ABORTED_BY_CALLBACK;
-    http_set_error(resp, "request cancelled: http client closing");
-    resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
-    x->cb(resp, x->arg);
-    http_xfer_free(x);
+    http_cancel_one(h, container_of(l, struct http_xfer, link),
+                    "http client closing");
   }
 }
 

@@ -47,6 +47,9 @@ void http_req_free(struct http_req *r)
   curl_slist_free_all(r->headers);
   curl_url_cleanup(r->url);
   buf_free(&r->resp.body);
+  buf_free(&r->resp.headers);
+  http_stream_release(r->stream);
+  r->stream = NULL;
 }
 
 /* ---- Per-transfer callbacks ------------------------------------------ */
@@ -156,7 +159,7 @@ static int http_on_debug(CURL *easy, curl_infotype type, char *data,
 
 /* ---- Building a request ---------------------------------------------- */
 
-static bool http_is_loopback(const char *host)
+bool http_host_is_loopback(const char *host)
 {
   struct in_addr a4;
   struct in6_addr a6;
@@ -186,7 +189,7 @@ static int http_check_scheme(CURLU *u, bool *loopback, struct cfw_err *err)
     rc = cfw_err_set(err, -EINVAL, "http: URL has no scheme or host");
     goto out;
   }
-  *loopback = http_is_loopback(host);
+  *loopback = http_host_is_loopback(host);
   if (strcasecmp(scheme, "https") == 0)
     goto out;
   if (strcasecmp(scheme, "http") != 0)
@@ -304,11 +307,38 @@ static bool http_method_ok(const char *m)
   return true;
 }
 
+/* A body streamed from a file: libcurl's upload, whatever the method. */
+static int http_setup_stream(struct http_req *r, const struct http_request *q,
+                             const char *m, struct cfw_err *err)
+{
+  CURL *e = r->easy;
+  CURLcode rc = CURLE_OK;
+  int src;
+
+  src = http_stream_new(&r->stream, &r->conf->streams, q->file);
+  if (src < 0)
+    return cfw_err_set(err, src, "http: file body: %s", strerror(-src));
+  http_stream_bind(r->stream, e);
+  http_set_long(e, CURLOPT_UPLOAD, 1L, &rc);
+  http_set_off(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->file->len, &rc);
+  http_set_long(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)HTTP_STREAM_CHUNK, &rc);
+  http_set_ptr(e, CURLOPT_READDATA, r->stream, &rc);
+  http_set_ptr(e, CURLOPT_SEEKDATA, r->stream, &rc);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, http_stream_on_read);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, http_stream_on_seek);
+  if (strcmp(m, "PUT") != 0)
+    http_set_ptr(e, CURLOPT_CUSTOMREQUEST, m, &rc);
+  return http_setopt_err(rc, err);
+}
+
 static int http_setup_method(struct http_req *r, const struct http_request *q,
                              struct cfw_err *err)
 {
   const char *m = q->method != NULL ? q->method : "GET";
   bool post = strcmp(m, "POST") == 0;
+  bool put = strcmp(m, "PUT") == 0;
   CURL *e = r->easy;
   CURLcode rc = CURLE_OK;
 
@@ -316,13 +346,18 @@ static int http_setup_method(struct http_req *r, const struct http_request *q,
     return cfw_err_set(err, -EINVAL, "http: bad method");
   if (q->body_len > 0 && q->body == NULL)
     return cfw_err_set(err, -EINVAL, "http: body_len without body");
+  if (q->file != NULL && q->body != NULL)
+    return cfw_err_set(err, -EINVAL, "http: both a body and a file body");
+  if (q->file != NULL)
+    return http_setup_stream(r, q, m, err);
   if (strcmp(m, "GET") == 0)
     http_set_long(e, CURLOPT_HTTPGET, 1L, &rc);
   else if (strcmp(m, "HEAD") == 0)
     http_set_long(e, CURLOPT_NOBODY, 1L, &rc);
   else if (!post)
     http_set_ptr(e, CURLOPT_CUSTOMREQUEST, m, &rc);
-  if (post || q->body_len > 0) {
+  /* A PUT always has a body, if empty: S3 wants its Content-Length. */
+  if (post || put || q->body_len > 0) {
     /* The size first, so that COPYPOSTFIELDS copies binary data whole. */
     http_set_off(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len, &rc);
     http_set_ptr(e, CURLOPT_COPYPOSTFIELDS, q->body_len > 0 ? q->body : "",
@@ -404,6 +439,7 @@ int http_req_init(struct http_req *r, const struct http_req_conf *conf,
     return rc;
   r->id = ++*next_id;
   buf_init(&r->resp.body, conf->max_body);
+  buf_init(&r->resp.headers, HTTP_MAX_RESPONSE_HEADERS);
   r->easy = curl_easy_init();
   if (r->easy == NULL)
     rc = cfw_err_set(err, -ENOMEM, "http: curl_easy_init failed");

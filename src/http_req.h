@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "http.h"
+#include "http_stream.h"
 
 struct log;
 
@@ -21,12 +22,13 @@ struct log;
 
 /* What every request of one client shares; http.c fills it once. */
 struct http_req_conf {
-  const char *ca_file;         /* borrowed; NULL: system store only */
-  uint64_t connect_timeout_ms; /* never 0 */
-  uint64_t total_timeout_ms;   /* never 0; a request may override */
-  size_t max_body;             /* response body cap; never 0 */
-  struct log *log;             /* borrowed; NULL is fine */
-  bool trace;                  /* log libcurl's trace at LOG_TRACE */
+  const char *ca_file;              /* borrowed; NULL: system store only */
+  uint64_t connect_timeout_ms;      /* never 0 */
+  uint64_t total_timeout_ms;        /* never 0; a request may override */
+  size_t max_body;                  /* response body cap; never 0 */
+  struct log *log;                  /* borrowed; NULL is fine */
+  bool trace;                       /* log libcurl's trace at LOG_TRACE */
+  struct http_stream_owner streams; /* for file bodies */
 };
 
 /* One request's easy handle and what it owns.  http.c embeds it in its
@@ -36,6 +38,7 @@ struct http_req {
   CURL *easy;                       /* owned */
   CURLU *url;                       /* owned; the easy handle uses it */
   struct curl_slist *headers;       /* owned; wiped before free */
+  struct http_stream *stream;       /* owned; a file body, or NULL */
   uint64_t id;                      /* for trace lines */
   bool too_large;                   /* the body passed conf->max_body */
   bool nomem;                       /* buffering the body failed */
@@ -57,5 +60,13 @@ int http_req_init(struct http_req *r, const struct http_req_conf *conf,
  * signature or a session token.  The easy handle must already be out of
  * the multi handle.  The storage of r stays the caller's; NULL is fine. */
 void http_req_free(struct http_req *r);
+
+/* Fills r->resp from the finished transfer: status, transport verdict
+ * and message, the headers; start_ns is when it was sent. */
+void http_resp_fill(struct http_req *r, CURLcode code, uint64_t start_ns);
+
+/* Formats resp->error (cut short if need be). */
+void http_resp_set_error(struct http_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -16,16 +16,17 @@ static int retry_code_in(const char *code, const char *const *list, size_t n)
   return 0;
 }
 
+/* botocore's transient and throttling codes, for every service. */
+static const char *const retry_transient[] = {
+    "Throttling",      "ThrottlingException",  "RequestLimitExceeded",
+    "TooManyRequests", "ServiceUnavailable",   "InternalError",
+    "InternalFailure", "RequestTimeout",       "PriorRequestNotComplete",
+    "SlowDown",        "EC2ThrottledException"};
+
 static enum cf_verdict retry_classify_code(int status, const char *code,
                                            const char *message)
 {
-  static const char *const transient[] = {
-      "Throttling",      "ThrottlingException",  "RequestLimitExceeded",
-      "TooManyRequests", "ServiceUnavailable",   "InternalError",
-      "InternalFailure", "RequestTimeout",       "PriorRequestNotComplete",
-      "SlowDown",        "EC2ThrottledException"};
-
-  if (retry_code_in(code, transient, ARRAY_SIZE(transient)))
+  if (retry_code_in(code, retry_transient, ARRAY_SIZE(retry_transient)))
     return CF_RETRY;
   if (strcmp(code, "TooManyInvalidationsInProgress") == 0)
     return CF_WAIT;
@@ -113,4 +114,112 @@ uint32_t retry_jitter(uint64_t *state)
   *state ^= *state >> 7;
   *state ^= *state << 17;
   return (uint32_t)(*state >> 32);
+}
+
+/* ---- S3 ---- */
+
+static enum s3_verdict retry_s3_code(int status, const char *code,
+                                     int region_named)
+{
+  static const char *const changed[] = {"XAmzContentSHA256Mismatch",
+                                        "BadDigest"};
+  static const char *const conflict[] = {"ConditionalRequestConflict",
+                                         "OperationAborted"};
+  static const char *const refresh[] = {"ExpiredToken", "TokenRefreshRequired"};
+
+  if (retry_code_in(code, retry_transient, ARRAY_SIZE(retry_transient)) ||
+      retry_code_in(code, conflict, ARRAY_SIZE(conflict)))
+    return S3V_RETRY;
+  if (retry_code_in(code, changed, ARRAY_SIZE(changed)))
+    return S3V_CHANGED;
+  if (retry_code_in(code, refresh, ARRAY_SIZE(refresh)))
+    return S3V_REFRESH;
+  if (strcmp(code, "PreconditionFailed") == 0)
+    return S3V_PRECONDITION;
+  if (strcmp(code, "PermanentRedirect") == 0 ||
+      strcmp(code, "TemporaryRedirect") == 0 ||
+      (strcmp(code, "AuthorizationHeaderMalformed") == 0 && region_named))
+    return S3V_REDIRECT;
+  if (strcmp(code, "NoSuchBucket") == 0)
+    return S3V_FATAL;
+  if (status == 404)
+    return S3V_NOT_FOUND;
+  return status >= 500 ? S3V_RETRY : S3V_FATAL;
+}
+
+/* An answer without an error document: a HEAD, a proxy. */
+static enum s3_verdict retry_s3_status(int status, int region_named)
+{
+  if (status == 301 || status == 307 || (status == 400 && region_named))
+    return S3V_REDIRECT;
+  if (status == 412)
+    return S3V_PRECONDITION;
+  if (status == 404)
+    return S3V_NOT_FOUND;
+  if (status >= 500 || status == 429 || status == 408 || status == 409)
+    return S3V_RETRY;
+  return S3V_FATAL;
+}
+
+enum s3_verdict retry_classify_s3(int transport_ok, int tls_failed, int status,
+                                  const char *code, int region_named)
+{
+  if (!transport_ok)
+    return tls_failed ? S3V_FATAL : S3V_RETRY;
+  if (status >= 200 && status < 300)
+    return S3V_DONE;
+  if (code != NULL && code[0] != '\0')
+    return retry_s3_code(status, code, region_named);
+  return retry_s3_status(status, region_named);
+}
+
+const char *retry_hint_s3(const char *code, int status)
+{
+  static const struct {
+    const char *code;
+    const char *hint;
+  } hints[] = {
+      {"AccessDenied", "check that these credentials may read, write, list "
+                       "and delete under the origin's prefix (s3:GetObject, "
+                       "s3:PutObject, s3:ListBucket, s3:DeleteObject), and "
+                       "the bucket policy"},
+      {"NoSuchBucket", "check the bucket name in origin (s3://BUCKET/...) "
+                       "and s3_endpoint"},
+      {"InvalidAccessKeyId", "check the access key id: is it active, and "
+                             "known to this endpoint?"},
+      {"SignatureDoesNotMatch", "check the secret access key, and that the "
+                                "clock is right"},
+      {"InvalidToken", "the session token is malformed: refresh the "
+                       "credentials"},
+      {"ExpiredToken", "the session token expired: refresh the credentials"},
+      {"RequestTimeTooSkewed", "this machine's clock is off: sync it (NTP)"},
+      {"AuthorizationHeaderMalformed", "set region to the bucket's region"},
+      {"PermanentRedirect", "the bucket is in another region: set region to "
+                            "it (or s3_endpoint to its endpoint)"},
+      {"AccountProblem", "the AWS account has a problem: see the console"},
+      {"TLS", "the endpoint's certificate could not be verified: check "
+              "--ca-file and s3_endpoint"},
+  };
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE(hints); i++)
+    if (code != NULL && strcmp(code, hints[i].code) == 0)
+      return hints[i].hint;
+  if (status == 403)
+    return "check the credentials and their permissions on the bucket";
+  if (status == 301 || status == 307)
+    return "the bucket is in another region: set region to it";
+  if (status == 400 && (code == NULL || code[0] == '\0'))
+    return "a 400 without a reason (a HEAD has no body) usually means the "
+           "bucket is in another region: check region";
+  return "see the message above";
+}
+
+const char *retry_s3_verdict_str(enum s3_verdict v)
+{
+  static const char *const names[] = {
+      "done",    "retry",     "refresh", "redirect", "precondition failed",
+      "changed", "not found", "fatal"};
+
+  return (unsigned)v < ARRAY_SIZE(names) ? names[v] : "?";
 }

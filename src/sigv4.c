@@ -51,7 +51,9 @@ static int add_request_tail(struct buf *b, struct buf *names,
     rc = buf_addc(b, '\n');
   if (rc == 0)
     rc = sigv4_canon_add_headers(b, names, req, token, err);
-  if (rc == 0)
+  if (rc == 0 && req->payload_hash != NULL)
+    str_copy(payload_hash, sizeof(payload_hash), req->payload_hash);
+  else if (rc == 0)
     rc = sha256_hex(req->payload, req->payload_len, payload_hash, err);
   if (rc == 0)
     rc = buf_addf(b, "\n%s\n%s", buf_str(names), payload_hash);
@@ -217,18 +219,36 @@ static int check_params(const struct sigv4_creds *c,
   return 0;
 }
 
-static int check_request(const struct sigv4_request *req, struct cfw_err *err)
+/* 64 lowercase hex digits, or the one literal S3 takes instead. */
+static bool is_payload_hash(const char *s)
+{
+  size_t i;
+
+  if (strcmp(s, "UNSIGNED-PAYLOAD") == 0)
+    return true;
+  for (i = 0; i < (size_t)SHA256_HEX_LEN; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return s[(size_t)SHA256_HEX_LEN] == '\0';
+}
+
+static int check_request(const struct sigv4_request *req,
+                         const struct sigv4_params *p, struct cfw_err *err)
 {
   if (!sigv4_canon_all_of(req->method, sigv4_canon_is_tchar))
     return cfw_err_set(err, -EINVAL, "method is empty or not a token");
   if (req->path == NULL || req->path[0] != '/')
     return cfw_err_set(err, -EINVAL, "path does not start with '/'");
-  if (strpbrk(req->path, "?#") != NULL)
+  /* A raw S3 key may hold them: it is encoded whole. */
+  if (!p->s3_style_path && strpbrk(req->path, "?#") != NULL)
     return cfw_err_set(err, -EINVAL, "path contains '?' or '#'");
   if (req->headers == NULL && req->n_headers > 0)
     return cfw_err_set(err, -EINVAL, "headers missing");
   if (req->payload == NULL && req->payload_len > 0)
     return cfw_err_set(err, -EINVAL, "payload missing");
+  if (req->payload_hash != NULL && !is_payload_hash(req->payload_hash))
+    return cfw_err_set(err, -EINVAL,
+                       "payload hash is not 64 lowercase hex digits");
   return 0;
 }
 
@@ -295,7 +315,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
   int rc;
 
   result_wipe(out);
-  rc = check_request(req, err);
+  rc = check_request(req, p, err);
   if (rc == 0)
     rc = check_params(c, p, err);
   if (rc == 0)
@@ -310,6 +330,11 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
   else if (rc == -ENOMEM)
     rc = cfw_err_set(err, rc, "out of memory");
   return err != NULL ? cfw_err_prefix(err, "sigv4") : rc;
+}
+
+int sigv4_uri_encode(struct buf *out, const char *s, bool keep_slash)
+{
+  return sigv4_canon_uri_encode(out, s, strlen(s), keep_slash);
 }
 
 int sigv4_amz_date(int64_t unix_s, char out[17])

@@ -7,7 +7,8 @@
 
 #include "err.h"
 
-/* Internal to cfxml.c: a table-driven reader on top of expat.
+/* Internal to cfxml.c, s3xml.c and s3list.c: a table-driven reader on
+ * top of expat.
  *
  * A document is a table of the elements we read, each naming its parent,
  * so an element counts only at its place under the root, in any order.

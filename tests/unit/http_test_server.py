@@ -19,8 +19,12 @@ Paths (any method):
   /big?n=N         N bytes of body with Content-Length
   /big?n=N&chunked=1  N bytes of body, chunked (size unknown in advance)
   /slow?ms=M       Content-Length body trickled in 10 pieces over M ms
+  /digest          200, JSON: method, the request body's length and
+                   SHA-256, Content-Length; X-Meta-One and X-Meta-Two
+                   headers in the answer
 """
 
+import hashlib
 import json
 import os
 import socket
@@ -87,6 +91,17 @@ class Handler(BaseHTTPRequestHandler):
         }
         self.reply(200, json.dumps(doc, sort_keys=True).encode(),
                    [("Content-Type", "application/json")])
+
+    def r_digest(self, q, got):
+        doc = {
+            "method": self.command,
+            "length": len(got),
+            "sha256": hashlib.sha256(got).hexdigest(),
+            "content-length": self.headers.get("Content-Length"),
+        }
+        self.reply(200, json.dumps(doc, sort_keys=True).encode(),
+                   [("Content-Type", "application/json"),
+                    ("X-Meta-One", "1"), ("x-meta-two", "zwei")])
 
     def r_created(self, q, got):
         self.reply(201, b"<Invalidation/>",

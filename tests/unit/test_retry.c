@@ -83,6 +83,66 @@ static void test_backoff_stays_within_bounds_and_grows(void)
   CHECK_EQ_INT(retry_backoff_ms(30, 500, 60000, 0xffffffffu) <= 60000, 1);
 }
 
+static void test_s3_transient_answers_retry(void)
+{
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 500, "InternalError", 0), S3V_RETRY);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 503, "SlowDown", 0), S3V_RETRY);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "RequestTimeout", 0), S3V_RETRY);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 409, "ConditionalRequestConflict", 0),
+               S3V_RETRY);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 502, "", 0), S3V_RETRY);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 503, "", 0), S3V_RETRY); /* HEAD */
+  CHECK_EQ_INT(retry_classify_s3(0, 0, 0, "", 0), S3V_RETRY);
+  CHECK_EQ_INT(retry_classify_s3(0, 1, 0, "", 0), S3V_FATAL);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 200, "", 0), S3V_DONE);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 204, "", 0), S3V_DONE);
+}
+
+static void test_s3_refusals_are_fatal_with_a_hint(void)
+{
+  static const char *const codes[] = {
+      "AccessDenied",          "NoSuchBucket", "InvalidAccessKeyId",
+      "SignatureDoesNotMatch", "InvalidToken", "RequestTimeTooSkewed"};
+  size_t i;
+
+  for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    CHECK_EQ_INT(retry_classify_s3(1, 0, 403, codes[i], 0), S3V_FATAL);
+    CHECK(strcmp(retry_hint_s3(codes[i], 403), "see the message above") != 0);
+  }
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 404, "NoSuchBucket", 0), S3V_FATAL);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 403, "", 0), S3V_FATAL);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "InvalidArgument", 0), S3V_FATAL);
+}
+
+static void test_s3_outcomes_of_their_own(void)
+{
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "XAmzContentSHA256Mismatch", 0),
+               S3V_CHANGED);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "BadDigest", 0), S3V_CHANGED);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 412, "PreconditionFailed", 0),
+               S3V_PRECONDITION);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 412, "", 0), S3V_PRECONDITION);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 404, "NoSuchKey", 0), S3V_NOT_FOUND);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 404, "", 0), S3V_NOT_FOUND);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "ExpiredToken", 0), S3V_REFRESH);
+}
+
+/* A wrong region: 301, or a 400 that names the bucket's region. */
+static void test_s3_wrong_region_redirects(void)
+{
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 301, "PermanentRedirect", 1),
+               S3V_REDIRECT);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 301, "", 0), S3V_REDIRECT);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "AuthorizationHeaderMalformed", 1),
+               S3V_REDIRECT);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "AuthorizationHeaderMalformed", 0),
+               S3V_FATAL);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "", 1), S3V_REDIRECT);
+  CHECK_EQ_INT(retry_classify_s3(1, 0, 400, "", 0), S3V_FATAL);
+  CHECK_CONTAINS(retry_hint_s3("PermanentRedirect", 301), "region");
+  CHECK_CONTAINS(retry_hint_s3("", 400), "check region");
+}
+
 TEST_MAIN(TEST(test_2xx_is_done),
           TEST(test_transport_failures_retry_except_tls),
           TEST(test_server_errors_and_throttling_retry),
@@ -90,4 +150,8 @@ TEST_MAIN(TEST(test_2xx_is_done),
           TEST(test_caller_reference_reuse_is_a_conflict),
           TEST(test_stopping_errors_are_fatal),
           TEST(test_expired_token_refreshes),
-          TEST(test_backoff_stays_within_bounds_and_grows))
+          TEST(test_backoff_stays_within_bounds_and_grows),
+          TEST(test_s3_transient_answers_retry),
+          TEST(test_s3_refusals_are_fatal_with_a_hint),
+          TEST(test_s3_outcomes_of_their_own),
+          TEST(test_s3_wrong_region_redirects))

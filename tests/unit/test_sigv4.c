@@ -479,7 +479,8 @@ static void fixture_init(struct fixture *f)
   memset(f, 0, sizeof(*f));
   f->headers[0] = (struct sigv4_header){"Host", "example.amazonaws.com"};
   f->headers[1] = (struct sigv4_header){"X-Amz-Date", SUITE_DATE};
-  f->req = (struct sigv4_request){"GET", "/", NULL, f->headers, 2, NULL, 0};
+  f->req =
+      (struct sigv4_request){"GET", "/", NULL, f->headers, 2, NULL, 0, NULL};
   f->creds = (struct sigv4_creds){SUITE_KEY_ID, SUITE_SECRET, NULL};
   f->params =
       (struct sigv4_params){SUITE_REGION, SUITE_SERVICE, SUITE_DATE, false};

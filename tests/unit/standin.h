@@ -18,7 +18,8 @@
  * test process goes away (--exit-with-parent).  Call curl_global_init
  * first.  The README next to the script describes the API. */
 
-#define STANDIN_SCRIPT CFW_SOURCE_DIR "/tests/standin/cfstandin.py"
+/* Run as the test package's module, from the source root. */
+#define STANDIN_MODULE "tests.standin.cfstandin"
 #define STANDIN_KEY_ID "AKIDEXAMPLE"
 #define STANDIN_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define STANDIN_BUCKET "amzn-s3-demo-bucket"
@@ -46,15 +47,20 @@ static inline const char *standin_python(void)
 static inline void standin_spawn(struct standin *s, const char *config_path)
 {
   char *argv[] = {(char *)standin_python(),
-                  STANDIN_SCRIPT,
+                  "-m",
+                  STANDIN_MODULE,
                   "--dir",
                   s->dir,
                   "--exit-with-parent",
                   config_path ? "--config" : NULL,
                   (char *)config_path,
                   NULL};
+  posix_spawn_file_actions_t fa;
 
-  REQUIRE(posix_spawnp(&s->pid, argv[0], NULL, NULL, argv, environ) == 0);
+  REQUIRE(posix_spawn_file_actions_init(&fa) == 0);
+  REQUIRE(posix_spawn_file_actions_addchdir_np(&fa, CFW_SOURCE_DIR) == 0);
+  REQUIRE(posix_spawnp(&s->pid, argv[0], &fa, NULL, argv, environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
 }
 
 /* Waits for ready.json (it is written atomically once the server

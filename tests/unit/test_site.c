@@ -7,13 +7,12 @@
  * ledger's lock for 2 s during a commit. */
 #include "site.h"
 
-#include <jansson.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/file.h>
 
 #include "config.h"
 #include "log.h"
+#include "standin.h"
 #include "test.h"
 #include "util.h"
 
@@ -21,8 +20,6 @@
 #define DIST            "EDFDVBD6EXAMPLE"
 #define LOOP_GAP_MAX_MS 50
 #define TICK_MS         10
-
-extern char **environ;
 
 struct fx {
   char dir[256];
@@ -40,17 +37,16 @@ struct fx {
   struct site_report rep;
   int passes;
   bool closed;
-  pid_t standin;
-  char endpoint[128];
-  char ca[300];
+  struct standin cf;
+  bool with_cf;
 };
 
 static const char *fx_getenv(const char *name)
 {
   if (strcmp(name, "AWS_ACCESS_KEY_ID") == 0)
-    return "AKIDEXAMPLE";
+    return STANDIN_KEY_ID;
   if (strcmp(name, "AWS_SECRET_ACCESS_KEY") == 0)
-    return "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    return STANDIN_SECRET;
   return NULL;
 }
 
@@ -173,10 +169,8 @@ static void fx_done(struct fx *fx)
   CHECK_EQ_INT(uv_loop_close(&fx->loop), 0);
   config_free(&fx->cfg);
   log_destroy(fx->log);
-  if (fx->standin > 0) {
-    (void)kill(fx->standin, SIGTERM);
-    (void)waitpid(fx->standin, NULL, 0);
-  }
+  if (fx->with_cf)
+    standin_stop(&fx->cf);
   test_rmtree(fx->dir);
 }
 
@@ -234,40 +228,6 @@ static void test_baseline_of_100k_files_never_blocks_the_loop(void)
   fx_done(&fx);
 }
 
-/* The CloudFront stand-in, started for the case; its ready.json gives
- * the endpoint and the CA. */
-static void fx_standin(struct fx *fx)
-{
-  char sdir[320];
-  char ready[340];
-  char *argv[] = {
-      "/usr/bin/python3",   "-m", STANDIN, "--dir", sdir, "--port", "0",
-      "--exit-with-parent", NULL};
-  posix_spawn_file_actions_t fa;
-  json_error_t je;
-  json_t *doc = NULL;
-  int i;
-
-  REQUIRE(snprintf(sdir, sizeof(sdir), "%s/standin", fx->dir) > 0);
-  REQUIRE(snprintf(ready, sizeof(ready), "%s/ready.json", sdir) > 0);
-  REQUIRE(mkdir(sdir, 0700) == 0);
-  REQUIRE(posix_spawn_file_actions_init(&fa) == 0);
-  REQUIRE(posix_spawn_file_actions_addchdir_np(&fa, CFW_SOURCE_DIR) == 0);
-  REQUIRE(posix_spawn(&fx->standin, argv[0], &fa, NULL, argv, environ) == 0);
-  posix_spawn_file_actions_destroy(&fa);
-  for (i = 0; i < 600 && doc == NULL; i++) {
-    doc = json_load_file(ready, 0, &je);
-    if (doc == NULL)
-      (void)usleep(50000); /* the stand-in makes its CA first */
-  }
-  REQUIRE(doc != NULL);
-  str_copy(fx->endpoint, sizeof(fx->endpoint),
-           json_string_value(json_object_get(doc, "endpoint")));
-  str_copy(fx->ca, sizeof(fx->ca),
-           json_string_value(json_object_get(doc, "ca_file")));
-  json_decref(doc);
-}
-
 /* Holds an exclusive lock on the ledger's lock file for ms, in a child
  * process, as `cfwatch invalidate` beside the daemon could. */
 static pid_t hold_ledger_lock(const char *state, unsigned ms)
@@ -309,10 +269,11 @@ static void test_ledger_lock_held_elsewhere_never_blocks_the_loop(void)
 
   fx_init(&fx);
   fx_tree(&fx, 2, 5);
-  fx_standin(&fx);
+  standin_start(&fx.cf, NULL);
+  fx.with_cf = true;
   fx_set(&fx, "distribution_id", DIST);
-  fx_set(&fx, "endpoint", fx.endpoint);
-  fx_set(&fx, "ca_file", fx.ca);
+  fx_set(&fx, "endpoint", fx.cf.endpoint);
+  fx_set(&fx, "ca_file", fx.cf.ca);
   cfg = fx_finish_config(&fx);
   ho.ca_file = cfg->ca_file;
   ho.log = fx.log;

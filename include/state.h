@@ -64,6 +64,13 @@ struct intent {
   struct strlist paths;    /* owned: the URL paths, as sent */
   struct change *changes;  /* owned: what the commit records */
   size_t n_changes;
+  /* With an S3 origin: the batch's files were uploaded (the origin holds
+   * them), except those at stale[0..n_stale) (indices into changes),
+   * which S3 refused as changed since the scan: their commit marks them
+   * TREE_STALE. */
+  bool uploaded;
+  uint32_t *stale; /* owned */
+  size_t n_stale;
 };
 
 void intent_free(struct intent *in); /* NULL is fine; leaves it empty */
@@ -118,12 +125,20 @@ int state_intend(struct state *s, const char *distribution,
                  const struct strlist *paths, const struct change *v, size_t n,
                  const struct intent **out, struct cfw_err *err);
 
+/* Records that the origin holds the files of the open intent with
+ * reference ref, but those at stale[0..n_stale), which were not what its
+ * scan read: after a crash it is sent again without uploading again.
+ * -ENOENT if no open intent has ref. */
+int state_uploaded(struct state *s, const char *ref, const uint32_t *stale,
+                   size_t n_stale, struct cfw_err *err);
+
 /* Records that CloudFront accepted the intent with reference ref (as
  * invalidation inv_id): appends the commit, then applies its changes
  * to the manifest and closes it.  The changes at stale[0..n_stale)
  * (indices into the intent's) are recorded TREE_STALE: their files
  * changed after the scan, so what the edges cache is not known and the
- * next diff sends them again.  -ENOENT if no open intent has ref. */
+ * next diff sends them again; so are those its upload found stale.
+ * -ENOENT if no open intent has ref. */
 int state_commit(struct state *s, const char *ref, const char *inv_id,
                  const uint32_t *stale, size_t n_stale, struct cfw_err *err);
 

@@ -4,36 +4,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
-#include "atomicfile.h"
-#include "batch.h"
+#include "state_int.h"
 #include "statefile.h"
 #include "statefmt.h"
 #include "util.h"
-
-struct state {
-  char *dir;          /* owned */
-  char *root;         /* owned: the root the state names */
-  char *distribution; /* owned: "" if none yet */
-  unsigned char id[STATE_ID_LEN];
-  struct manifest *m;  /* owned */
-  struct intent *open; /* owned, oldest first */
-  size_t n_open;
-  size_t cap_open;
-  uint64_t next_seq;   /* the next record's */
-  int64_t snapshot_ns; /* when the snapshot was written */
-  uint64_t snapshot_bytes;
-  uint64_t journal_bytes; /* valid length of the journal file */
-  uint64_t compact_min;   /* STATE_COMPACT_MIN, or the test hook's */
-  int jfd;                /* the journal, open for appending; or -1 */
-  bool fresh;             /* no snapshot on disk yet */
-  bool snapshot_due;      /* the next write writes a snapshot first */
-  bool readonly;
-};
 
 #define STATE_RESTART                                                          \
   "To start over, remove the state dir: the next run records a new "           \
@@ -46,6 +24,7 @@ void intent_free(struct intent *in)
   free(in->distribution);
   strlist_free(&in->paths);
   changes_free(in->changes, in->n_changes);
+  free(in->stale);
   memset(in, 0, sizeof(*in));
 }
 
@@ -123,7 +102,7 @@ const struct intent *state_intent_at(const struct state *s, size_t i)
 /* Applying records: one home for replay and for live writes. */
 
 /* Takes *in over (it is left empty). */
-static int state_add_intent(struct state *s, struct intent *in)
+int state_add_intent(struct state *s, struct intent *in)
 {
   struct intent *v;
 
@@ -136,7 +115,7 @@ static int state_add_intent(struct state *s, struct intent *in)
   return 0;
 }
 
-static size_t state_find_intent(const struct state *s, const char *ref)
+size_t state_find_intent(const struct state *s, const char *ref)
 {
   size_t i;
 
@@ -146,10 +125,21 @@ static size_t state_find_intent(const struct state *s, const char *ref)
   return SIZE_MAX;
 }
 
+/* Takes the stale list over (*stale is left NULL). */
+void state_mark_uploaded(struct intent *in, uint32_t **stale, size_t *n_stale)
+{
+  free(in->stale);
+  in->uploaded = true;
+  in->stale = *stale;
+  in->n_stale = *n_stale;
+  *stale = NULL;
+  *n_stale = 0;
+}
+
 /* Records the intent's changes in the manifest and closes it; the
  * stale ones keep TREE_STALE. */
-static int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
-                              size_t n_stale, struct cfw_err *err)
+int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
+                       size_t n_stale, struct cfw_err *err)
 {
   struct intent *in = &s->open[i];
   size_t k;
@@ -158,6 +148,9 @@ static int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
   for (k = 0; k < n_stale; k++)
     if (stale[k] < in->n_changes)
       in->changes[stale[k]].entry.flags |= TREE_STALE;
+  for (k = 0; k < in->n_stale; k++)
+    if (in->stale[k] < in->n_changes)
+      in->changes[in->stale[k]].entry.flags |= TREE_STALE;
   rc = manifest_apply(s->m, in->changes, in->n_changes, err);
   if (rc < 0)
     return rc;
@@ -184,6 +177,11 @@ static int state_apply(struct state *s, struct record *r, struct cfw_err *err)
                          : state_close_intent(s, i, r->stale, r->n_stale, err);
   case RECORD_ENTRIES:
     return manifest_apply(s->m, r->changes, r->n_changes, err);
+  case RECORD_UPLOADED:
+    i = state_find_intent(s, r->ref);
+    if (i != SIZE_MAX)
+      state_mark_uploaded(&s->open[i], &r->stale, &r->n_stale);
+    return 0;
   }
   return cfw_err_set(err, -EBADMSG, "unknown record type %d", (int)r->type);
 }
@@ -492,267 +490,4 @@ int state_project(const struct state *s, struct manifest **out,
     *out = NULL;
   }
   return rc;
-}
-
-/* Writing. */
-
-static int64_t state_now_ns(void)
-{
-  struct timespec ts;
-
-  if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-    return 0;
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int state_write_snapshot(struct state *s, struct cfw_err *err)
-{
-  struct snapshot hdr;
-  struct wire_out w;
-  int rc;
-
-  memset(&hdr, 0, sizeof(hdr));
-  /* Strictly increasing, even if the clock steps back. */
-  hdr.written_at_ns = state_now_ns();
-  if (hdr.written_at_ns <= s->snapshot_ns)
-    hdr.written_at_ns = s->snapshot_ns + 1;
-  memcpy(hdr.id, s->id, STATE_ID_LEN);
-  hdr.next_seq = s->next_seq;
-  hdr.root = s->root;
-  hdr.distribution = s->distribution;
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  rc = statefmt_put_snapshot(&w, &hdr, s->m, s->open, s->n_open);
-  if (rc == -EFBIG || rc == -E2BIG)
-    rc = cfw_err_set(err, -EFBIG, "%s/%s: too large to save", s->dir,
-                     STATEFMT_SNAPSHOT_FILE);
-  else if (rc < 0)
-    rc = cfw_err_set(err, rc, "saving the manifest: out of memory");
-  if (rc == 0)
-    rc = atomicfile_mkdirs(s->dir, 0700, err);
-  if (rc == 0)
-    rc = atomicfile_write(s->dir, STATEFMT_SNAPSHOT_FILE, w.b.data, w.b.len,
-                          err);
-  if (rc == 0) {
-    s->snapshot_ns = hdr.written_at_ns;
-    s->snapshot_bytes = w.b.len;
-  }
-  wire_out_free(&w);
-  return rc;
-}
-
-int state_compact(struct state *s, struct cfw_err *err)
-{
-  int rc;
-
-  if (s->readonly)
-    return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
-  rc = state_write_snapshot(s, err);
-  if (rc < 0)
-    return rc;
-  s->fresh = false;
-  s->snapshot_due = false;
-  /* Every record is in the snapshot now.  If the journal cannot go, its
-   * records are skipped at load (their sequence numbers come before the
-   * snapshot's) and new ones follow them. */
-  rc = statefile_remove(s->dir, STATEFMT_JOURNAL_FILE, err);
-  if (rc < 0)
-    return rc;
-  if (s->jfd >= 0)
-    (void)close(s->jfd); /* every append was synced */
-  s->jfd = -1;
-  s->journal_bytes = 0;
-  return 0;
-}
-
-void state_relocated(struct state *s)
-{
-  if (s->jfd >= 0)
-    (void)close(s->jfd); /* every append was synced */
-  s->jfd = -1;
-  s->journal_bytes = 0;
-  s->snapshot_due = true;
-}
-
-bool state_compact_due(const struct state *s)
-{
-  uint64_t limit = s->snapshot_bytes / STATE_COMPACT_RATIO;
-
-  if (limit < s->compact_min)
-    limit = s->compact_min;
-  return !s->readonly && (s->snapshot_due || s->journal_bytes > limit);
-}
-
-/* Appends one encoded record; the first one after a snapshot carries
- * the journal's header. */
-static int state_append(struct state *s, const struct wire_out *rec,
-                        struct cfw_err *err)
-{
-  struct wire_out w;
-  int created = 0;
-  int rc = 0;
-
-  if (s->readonly)
-    return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
-  if (rec->rc != 0)
-    return cfw_err_set(err, rec->rc, "recording: %s",
-                       rec->rc == -ENOMEM ? "out of memory" : "too large");
-  if (s->snapshot_due)
-    rc = state_compact(s, err);
-  if (rc == 0 && s->jfd < 0) {
-    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, &created, err);
-    s->jfd = rc < 0 ? -1 : rc;
-    rc = rc < 0 ? rc : 0;
-  }
-  if (rc < 0)
-    return rc;
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  if (s->journal_bytes == 0)
-    statefmt_put_journal_header(&w, s->id);
-  wire_put_bytes(&w, rec->b.data, rec->b.len);
-  rc = w.rc;
-  if (rc == 0)
-    rc = statefile_append(s->jfd, s->dir, STATEFMT_JOURNAL_FILE,
-                          s->journal_bytes, w.b.data, w.b.len, created, err);
-  else
-    (void)cfw_err_set(err, rc, "recording: out of memory");
-  if (rc == 0)
-    s->journal_bytes += w.b.len;
-  wire_out_free(&w);
-  return rc;
-}
-
-static int changes_copy(const struct change *v, size_t n, struct change **out)
-{
-  struct change *c;
-  size_t i;
-
-  c = calloc(n + 1, sizeof(*c));
-  if (c == NULL)
-    return -ENOMEM;
-  for (i = 0; i < n; i++) {
-    c[i].kind = v[i].kind;
-    if (tree_entry_copy(&c[i].entry, &v[i].entry) < 0) {
-      changes_free(c, i);
-      return -ENOMEM;
-    }
-  }
-  *out = c;
-  return 0;
-}
-
-/* Builds the intent for a batch of s: copies of paths and changes, the
- * next sequence number and the reference.  On failure nothing is left. */
-static int intent_fill(struct intent *out, const struct state *s,
-                       const char *dist, const struct strlist *paths,
-                       const struct change *v, size_t n, struct cfw_err *err)
-{
-  struct intent in;
-  size_t i;
-  int rc = 0;
-
-  memset(&in, 0, sizeof(in));
-  in.seq = s->next_seq;
-  in.created_ns = state_now_ns();
-  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, v, n, in.ref, err);
-  if (rc < 0)
-    return rc;
-  in.distribution = strdup(dist != NULL ? dist : "");
-  if (in.distribution == NULL)
-    rc = -ENOMEM;
-  for (i = 0; rc == 0 && i < paths->n; i++)
-    rc = strlist_push(&in.paths, paths->v[i]);
-  if (rc == 0)
-    rc = changes_copy(v, n, &in.changes);
-  if (rc < 0) {
-    intent_free(&in);
-    return cfw_err_set(err, rc, "out of memory");
-  }
-  in.n_changes = n;
-  *out = in;
-  return 0;
-}
-
-int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v, size_t n,
-                 const struct intent **out, struct cfw_err *err)
-{
-  struct intent in;
-  struct wire_out w;
-  struct intent *grown;
-  int rc;
-
-  memset(&in, 0, sizeof(in));
-  /* Room first: once the record is durable, nothing may fail. */
-  grown = array_grow(s->open, s->n_open, &s->cap_open, sizeof(*grown));
-  if (grown == NULL)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  s->open = grown;
-  rc = intent_fill(&in, s, distribution, paths, v, n, err);
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  if (rc == 0) {
-    statefmt_put_intent(&w, &in);
-    rc = state_append(s, &w, err);
-  }
-  wire_out_free(&w);
-  if (rc < 0) {
-    intent_free(&in);
-    return rc;
-  }
-  s->next_seq++;
-  s->open[s->n_open++] = in;
-  *out = &s->open[s->n_open - 1];
-  return 0;
-}
-
-int state_commit(struct state *s, const char *ref, const char *inv_id,
-                 const uint32_t *stale, size_t n_stale, struct cfw_err *err)
-{
-  struct wire_out w;
-  size_t i;
-  int rc;
-
-  i = state_find_intent(s, ref);
-  if (i == SIZE_MAX)
-    return cfw_err_set(err, -ENOENT, "no open batch %s", ref);
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  statefmt_put_commit(&w, s->next_seq, ref, inv_id ? inv_id : "",
-                      state_now_ns(), stale, n_stale);
-  rc = state_append(s, &w, err);
-  wire_out_free(&w);
-  if (rc < 0)
-    return rc;
-  s->next_seq++;
-  return state_close_intent(s, i, stale, n_stale, err);
-}
-
-int state_record(struct state *s, const struct change *v, size_t n,
-                 struct cfw_err *err)
-{
-  struct wire_out w;
-  int rc;
-
-  if (n == 0)
-    return 0;
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  statefmt_put_entries(&w, s->next_seq, v, n);
-  rc = state_append(s, &w, err);
-  wire_out_free(&w);
-  if (rc < 0)
-    return rc;
-  s->next_seq++;
-  return manifest_apply(s->m, v, n, err);
-}
-
-int state_baseline(struct state *s, const struct change *v, size_t n,
-                   struct cfw_err *err)
-{
-  int rc;
-
-  rc = manifest_apply(s->m, v, n, err);
-  if (rc < 0)
-    return rc;
-  /* Until the snapshot is written the baseline lives in memory only;
-   * snapshot_due stays set, so the next write tries again. */
-  s->snapshot_due = true;
-  return state_compact(s, err);
 }

@@ -78,6 +78,15 @@ static void put_change(struct wire_out *w, const struct change *c)
   wire_put_entry(w, &c->entry);
 }
 
+static void put_stale(struct wire_out *w, const uint32_t *v, size_t n)
+{
+  size_t i;
+
+  wire_put_u32(w, (uint32_t)n);
+  for (i = 0; i < n; i++)
+    wire_put_u32(w, v[i]);
+}
+
 static void put_intent_body(struct wire_out *w, const struct intent *in)
 {
   size_t i;
@@ -119,6 +128,26 @@ static int get_count(struct wire_in *r, size_t min_len, size_t *n)
   if (!wire_get_u32(r, &v) || v > wire_left(r) / min_len)
     return -EBADMSG;
   *n = v;
+  return 0;
+}
+
+/* A list of indices into an intent's changes; *out is owned. */
+static int get_stale(struct wire_in *r, uint32_t **out, size_t *n_out)
+{
+  size_t n = 0;
+  size_t i;
+  int rc;
+
+  rc = get_count(r, 4, &n);
+  if (rc < 0)
+    return rc;
+  *out = calloc(n + 1, sizeof(**out));
+  if (*out == NULL)
+    return -ENOMEM;
+  *n_out = n;
+  for (i = 0; i < n; i++)
+    if (!wire_get_u32(r, &(*out)[i]))
+      return -EBADMSG;
   return 0;
 }
 
@@ -214,6 +243,8 @@ int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,
   for (i = 0; i < n; i++) {
     wire_put_u64(w, v[i].seq);
     put_intent_body(w, &v[i]);
+    wire_put_u8(w, v[i].uploaded ? 1 : 0);
+    put_stale(w, v[i].stale, v[i].n_stale);
   }
   if (w->rc == 0 && w->b.len + WIRE_HASH_LEN > STATEFMT_MAX_BYTES)
     w->rc = -EFBIG;
@@ -322,6 +353,16 @@ static int get_entries(struct wire_in *r, uint64_t count, struct snapshot *s,
   return 0;
 }
 
+static int get_upload_state(struct wire_in *r, struct intent *in)
+{
+  uint8_t up;
+
+  if (!wire_get_u8(r, &up) || up > 1)
+    return -EBADMSG;
+  in->uploaded = up == 1;
+  return get_stale(r, &in->stale, &in->n_stale);
+}
+
 static int get_intents(struct wire_in *r, struct snapshot *s, const char *file,
                        struct cfw_err *err)
 {
@@ -337,6 +378,8 @@ static int get_intents(struct wire_in *r, struct snapshot *s, const char *file,
   for (; s->n_intents < n; s->n_intents++) {
     in = &s->intents[s->n_intents];
     rc = wire_get_u64(r, &in->seq) ? get_intent_body(r, in) : -EBADMSG;
+    if (rc == 0)
+      rc = get_upload_state(r, in);
     if (rc == -ENOMEM)
       return cfw_err_set(err, rc, "%s: out of memory", file);
     if (rc < 0) {
@@ -495,32 +538,22 @@ void statefmt_put_commit(struct wire_out *w, uint64_t seq, const char *ref,
                          const uint32_t *stale, size_t n_stale)
 {
   size_t at = record_start(w, seq, RECORD_COMMIT);
-  size_t i;
 
   wire_put_str(w, ref, STATE_REF_LEN - 1);
   wire_put_str(w, inv_id, STATEFMT_ID_MAX - 1);
   wire_put_u64(w, (uint64_t)at_ns);
-  wire_put_u32(w, (uint32_t)n_stale);
-  for (i = 0; i < n_stale; i++)
-    wire_put_u32(w, stale[i]);
+  put_stale(w, stale, n_stale);
   record_end(w, at);
 }
 
-static int get_stale(struct wire_in *r, struct record *out)
+void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
+                           const uint32_t *stale, size_t n_stale)
 {
-  size_t i;
-  int rc;
+  size_t at = record_start(w, seq, RECORD_UPLOADED);
 
-  rc = get_count(r, 4, &out->n_stale);
-  if (rc < 0)
-    return rc;
-  out->stale = calloc(out->n_stale + 1, sizeof(*out->stale));
-  if (out->stale == NULL)
-    return -ENOMEM;
-  for (i = 0; i < out->n_stale; i++)
-    if (!wire_get_u32(r, &out->stale[i]))
-      return -EBADMSG;
-  return 0;
+  wire_put_str(w, ref, STATE_REF_LEN - 1);
+  put_stale(w, stale, n_stale);
+  record_end(w, at);
 }
 
 void statefmt_put_entries(struct wire_out *w, uint64_t seq,
@@ -555,7 +588,12 @@ static int get_record_body(struct wire_in *r, struct record *out)
     if (rc == 0 && !wire_get_i64(r, &out->at_ns))
       rc = -EBADMSG;
     if (rc == 0)
-      rc = get_stale(r, out);
+      rc = get_stale(r, &out->stale, &out->n_stale);
+    break;
+  case RECORD_UPLOADED:
+    rc = wire_get_strbuf(r, out->ref, sizeof(out->ref));
+    if (rc == 0)
+      rc = get_stale(r, &out->stale, &out->n_stale);
     break;
   case RECORD_ENTRIES:
     rc = get_changes(r, &out->changes, &out->n_changes);

@@ -19,7 +19,8 @@
  *   i64 written_at_ns  16-byte state id  u64 next journal sequence
  *   str root  str distribution ("" if none yet)
  *   u64 entry count, entries (sorted by path, unique)
- *   u32 open intent count, intents (u64 seq, then as in an INTENT)
+ *   u32 open intent count, intents (u64 seq, then as in an INTENT, then
+ *   u8 uploaded, u32 k, k u32 stale indices as in UPLOADED)
  *   32-byte SHA-256 of everything before it
  * Format 1 (cfwatch 0.1: no id, no distribution, no intents) is still
  * read: "CFWMANI\n" u32 1, u32 flags, u64 length, i64 written_at_ns,
@@ -34,6 +35,8 @@
  *     COMMIT   str ref, str invalidation id, i64 at_ns, u32 k, k u32
  *              indices of the intent's changes found stale (TREE_STALE)
  *     ENTRIES  u32 m, m changes
+ *     UPLOADED str ref, u32 k, k u32 indices of the intent's changes S3
+ *              refused as changed
  *   a change being u8 kind (enum change_kind) and an entry. */
 
 #define STATEFMT_SNAPSHOT_FILE      "manifest"
@@ -82,7 +85,12 @@ int statefmt_get_journal_header(struct wire_in *r, const char *file,
                                 unsigned char id[STATE_ID_LEN],
                                 struct cfw_err *err);
 
-enum record_type { RECORD_INTENT = 1, RECORD_COMMIT = 2, RECORD_ENTRIES = 3 };
+enum record_type {
+  RECORD_INTENT = 1,
+  RECORD_COMMIT = 2,
+  RECORD_ENTRIES = 3,
+  RECORD_UPLOADED = 4
+};
 
 struct record {
   uint64_t seq;
@@ -106,6 +114,8 @@ void statefmt_put_commit(struct wire_out *w, uint64_t seq, const char *ref,
                          const uint32_t *stale, size_t n_stale);
 void statefmt_put_entries(struct wire_out *w, uint64_t seq,
                           const struct change *v, size_t n);
+void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
+                           const uint32_t *stale, size_t n_stale);
 
 /* Reads the next framed record from r into *out (empty on entry).
  * Returns 0 with a record, STATEFMT_TORN if what is left is a record

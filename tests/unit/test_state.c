@@ -720,6 +720,45 @@ static void test_record_that_cannot_be_written_is_not_open(void)
   test_rmtree(dir);
 }
 
+/* An upload recorded for an open intent survives a restart and a
+ * compaction; the files S3 refused as changed are committed stale. */
+static void test_uploaded_intent_survives_and_commits_stale(void)
+{
+  static const uint32_t stale[] = {0};
+  struct cfw_err err = {0};
+  const struct intent *in;
+  struct state *s;
+  char ref[STATE_REF_LEN];
+  char dir[256];
+
+  test_tmpdir(dir, sizeof(dir));
+  baseline(dir, 3);
+  s = open_ok(dir, DIST);
+  memcpy(ref, intend(s, "d/p1", 61)->ref, sizeof(ref));
+  CHECK_EQ_INT(state_uploaded(s, ref, stale, 1, &err), 0);
+  CHECK_EQ_INT(state_uploaded(s, "cfw-nope", NULL, 0, &err), -ENOENT);
+  state_close(s);
+  s = open_ok(dir, DIST);
+  REQUIRE(state_intent_count(s) == 1);
+  in = state_intent_at(s, 0);
+  CHECK(in->uploaded);
+  REQUIRE(in->n_stale == 1);
+  CHECK_EQ_INT(in->stale[0], 0);
+  CHECK_EQ_INT(state_compact(s, &err), 0);
+  state_close(s);
+  s = open_ok(dir, DIST);
+  REQUIRE(state_intent_count(s) == 1);
+  CHECK(state_intent_at(s, 0)->uploaded);
+  CHECK_EQ_INT(state_intent_at(s, 0)->n_stale, 1);
+  CHECK_EQ_INT(state_commit(s, ref, "I9", NULL, 0, &err), 0);
+  CHECK((manifest_find(state_manifest(s), "d/p1")->flags & TREE_STALE) != 0);
+  state_close(s);
+  s = open_ok(dir, DIST);
+  CHECK((manifest_find(state_manifest(s), "d/p1")->flags & TREE_STALE) != 0);
+  state_close(s);
+  test_rmtree(dir);
+}
+
 /* Identity. */
 
 static void test_state_of_another_site_is_refused(void)
@@ -779,5 +818,6 @@ TEST_MAIN(TEST(test_baseline_round_trips), TEST(test_open_writes_nothing),
           TEST(test_readonly_open_leaves_a_torn_journal_alone),
           TEST(test_compaction_keeps_open_intents_and_drops_the_journal),
           TEST(test_record_that_cannot_be_written_is_not_open),
+          TEST(test_uploaded_intent_survives_and_commits_stale),
           TEST(test_state_of_another_site_is_refused),
           TEST(test_state_without_distribution_adopts_one))

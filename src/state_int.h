@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_STATE_INT_H
+#define CFW_STATE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "manifest.h"
+#include "state.h"
+
+/* Internal to state.c (loading, replay, the records' effects) and
+ * state_write.c (appending records, snapshots). */
+
+struct state {
+  char *dir;          /* owned */
+  char *root;         /* owned: the root the state names */
+  char *distribution; /* owned: "" if none yet */
+  unsigned char id[STATE_ID_LEN];
+  struct manifest *m;  /* owned */
+  struct intent *open; /* owned, oldest first */
+  size_t n_open;
+  size_t cap_open;
+  uint64_t next_seq;   /* the next record's */
+  int64_t snapshot_ns; /* when the snapshot was written */
+  uint64_t snapshot_bytes;
+  uint64_t journal_bytes; /* valid length of the journal file */
+  uint64_t compact_min;   /* STATE_COMPACT_MIN, or the test hook's */
+  int jfd;                /* the journal, open for appending; or -1 */
+  bool fresh;             /* no snapshot on disk yet */
+  bool snapshot_due;      /* the next write writes a snapshot first */
+  bool readonly;
+};
+
+/* The records' effects, one home for replay and live writes. */
+int state_add_intent(struct state *s, struct intent *in); /* takes *in */
+size_t state_find_intent(const struct state *s, const char *ref);
+void state_mark_uploaded(struct intent *in, uint32_t **stale, size_t *n_stale);
+int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
+                       size_t n_stale, struct cfw_err *err);
+
+#endif

@@ -9,6 +9,7 @@
 #include "batch.h"
 #include "config.h"
 #include "err.h"
+#include "hdrrule.h"
 #include "http.h"
 #include "log.h"
 
@@ -24,9 +25,10 @@ struct daemon;
 
 struct daemon_opts {
   uv_loop_t *loop;
-  struct log *log;   /* borrowed */
-  struct http *http; /* borrowed; NULL if every site is dry */
-  bool all;          /* first run: invalidate every file */
+  struct log *log;              /* borrowed */
+  struct http *http;            /* borrowed; NULL if every site is dry */
+  bool all;                     /* first run: invalidate every file */
+  const struct hdrrules *rules; /* the config's [headers] rules; NULL: none */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* Prints a dry-run batch. */
   void (*print)(const struct strlist *paths, void *arg);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "hdrrule.h"
 #include "http.h"
 #include "log.h"
 #include "strlist.h"
@@ -23,6 +24,7 @@ struct once_opts {
   bool plan_only;    /* `plan` */
   bool all;          /* first run: every file instead of a baseline */
   bool wait;         /* follow each invalidation until it completes */
+  const struct hdrrules *rules; /* the config's [headers] rules; NULL: none */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* Prints a batch that is planned or, in a dry run, "sent". */
   void (*print)(const struct strlist *paths, void *arg);

@@ -50,6 +50,9 @@ struct site_opts {
   struct log *log;               /* borrowed */
   struct http *http;             /* borrowed; NULL when nothing is sent */
   const struct site_config *cfg; /* borrowed; outlives the site */
+  /* The [headers GLOB] rules (hdrrule.h) for an S3 origin's objects;
+   * borrowed, copied at start; NULL: none. */
+  const struct hdrrules *rules;
   enum site_mode mode;
   bool all;  /* a first run plans every file instead of a baseline */
   bool wait; /* follow each invalidation until it completes */
@@ -87,6 +90,9 @@ struct site_report {
   size_t recovered; /* batches of an earlier run sent again */
   size_t batches;   /* batches accepted (or printed) */
   size_t paths;     /* paths in them */
+  size_t uploaded;  /* files uploaded to the origin */
+  uint64_t uploaded_bytes;
+  size_t deleted_objects; /* objects deleted from the origin */
   /* The plan of this pass (borrowed, valid only in the callback); NULL
    * if none was made. */
   const struct planner_plan *plan;

@@ -280,6 +280,7 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
   so.cfg = ds->cfg;
   so.mode = SITE_WATCH;
   so.all = d->o.all;
+  so.rules = d->o.rules;
   so.getenv = d->o.getenv;
   so.print = d->o.print;
   so.print_arg = d->o.print_arg;

@@ -352,6 +352,7 @@ static int app_daemon_start(struct app *a, struct cfw_err *err)
   o.log = a->log;
   o.http = a->http;
   o.all = a->cli.all;
+  o.rules = &a->cfg.headers;
   o.print = print_paths;
   o.on_ready = app_on_ready;
   o.ready_arg = a;
@@ -628,6 +629,7 @@ static int app_once(struct app *a, struct cfw_err *err)
   o.http = a->http;
   o.all = a->cli.all;
   o.wait = a->cli.wait;
+  o.rules = &a->cfg.headers;
   o.print = print_paths;
   return once_start(&o, sites, n, app_on_once, a, err);
 }

@@ -87,6 +87,7 @@ static int once_next(struct once *run)
   so.mode = run->o.plan_only ? SITE_PLAN : SITE_ONCE;
   so.all = run->o.all;
   so.wait = run->o.wait;
+  so.rules = run->o.rules;
   so.getenv = run->o.getenv;
   so.print = run->o.print;
   so.print_arg = run->o.print_arg;

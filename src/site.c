@@ -97,6 +97,8 @@ static void site_release(struct site *s)
   s->next = 0;
   strlist_free(&s->paths);
   s->paths_set = false;
+  site_origin_free(s);
+  site_origin_free_keys(s);
   s->uploaded = false;
   s->tries = 0;
   s->wait_start = 0;
@@ -373,11 +375,6 @@ static void site_next_item(struct site *s)
     case SITE_ROOM:
       break;
     }
-    if (it->ref[0] == '\0') {
-      site_enter(s, SITE_INTENDING);
-      site_queue(s, site_job_intend);
-      return;
-    }
     site_enter(s, SITE_SENDING);
     site_send(s);
     return;
@@ -429,12 +426,44 @@ static void site_planned(struct site *s)
     return;
   }
   site_log_plan(s);
-  if (s->n_items > 0 && site_sends(s) && s->cfg->upload_cmd != NULL) {
+  if (s->n_items > 0 && site_sends(s)) {
+    site_enter(s, SITE_INTENDING);
+    site_queue(s, site_job_intend);
+    return;
+  }
+  site_next_item(s);
+}
+
+/* Once every batch is recorded: the origin gets the new bytes first. */
+static void site_intended(struct site *s)
+{
+  size_t i;
+
+  if (s->cfg->upload_cmd != NULL) {
     site_enter(s, SITE_UPLOADING);
     site_upload(s);
     return;
   }
+  for (i = 0; s->s3 != NULL && i < s->n_items; i++) {
+    if (!s->items[i].uploaded) {
+      site_enter(s, SITE_UPLOADING);
+      site_origin_upload(s);
+      return;
+    }
+  }
   site_next_item(s);
+}
+
+/* After CloudFront accepted a batch: its removed files' objects go. */
+static void site_sent(struct site *s)
+{
+  if (s->s3 != NULL) {
+    site_enter(s, SITE_DELETING);
+    if (site_origin_delete(s))
+      return; /* deleting, or failed */
+  }
+  site_enter(s, SITE_COMMITTING);
+  site_queue(s, site_job_commit);
 }
 
 /* The transitions, in one place: what follows the step that just ended
@@ -468,15 +497,25 @@ void site_advance(struct site *s)
   case SITE_PLANNING:
     site_planned(s);
     return;
+  case SITE_INTENDING:
+    site_intended(s);
+    return;
   case SITE_UPLOADING:
+    if (s->s3 != NULL) {
+      site_enter(s, SITE_MARKING);
+      site_queue(s, site_job_mark);
+      return;
+    }
+    site_next_item(s);
+    return;
+  case SITE_MARKING:
   case SITE_WAITING:
     site_next_item(s);
     return;
-  case SITE_INTENDING:
-    site_enter(s, SITE_SENDING);
-    site_send(s);
-    return;
   case SITE_SENDING:
+    site_sent(s);
+    return;
+  case SITE_DELETING:
     site_enter(s, SITE_COMMITTING);
     site_queue(s, site_job_commit);
     return;
@@ -499,6 +538,41 @@ void site_advance(struct site *s)
 
 /* Opening and closing. */
 
+/* The AWS side of a site that sends: one credentials chain for the
+ * CloudFront client and, with an origin, the S3 client. */
+static int site_init_clients(struct site *s, struct cfw_err *err)
+{
+  const struct site_config *c = s->cfg;
+  struct aws_client_opts ao = {0};
+  struct cf_client_opts co = {0};
+  struct s3_client_opts so = {0};
+  int rc;
+
+  ao.profile = c->profile;
+  ao.http = s->o.http;
+  ao.log = s->o.log;
+  ao.getenv = s->o.getenv;
+  rc = aws_client_new(&s->aws, s->o.loop, &ao, err);
+  co.endpoint = c->endpoint;
+  co.distribution_id = c->distribution_id;
+  co.aws = s->aws;
+  co.http = s->o.http;
+  co.log = s->o.log;
+  if (rc == 0)
+    rc = cf_client_new(&s->cf, s->o.loop, &co, err);
+  if (rc == 0 && inflight_new(&s->inflight) < 0)
+    rc = cfw_err_set(err, -ENOMEM, "out of memory");
+  if (rc < 0 || c->origin == NULL)
+    return rc;
+  so.bucket = s->origin.bucket;
+  so.region = c->region;
+  so.endpoint = c->s3_endpoint;
+  so.aws = s->aws;
+  so.log = s->o.log;
+  so.retry_for_ms = s->o.mode == SITE_WATCH ? 0 : c->retry_for_s * 1000;
+  return s3_client_new(&s->s3, s->o.loop, &so, err);
+}
+
 static int site_init(struct site *s, const struct site_opts *o,
                      struct cfw_err *err)
 {
@@ -513,12 +587,12 @@ static int site_init(struct site *s, const struct site_opts *o,
   strlist_init(&s->next_paths);
   planner_plan_init(&s->plan);
   rc = site_urlmap_new(&s->um, s->cfg, err);
-  if (rc == 0 && o->mode != SITE_PLAN && !site_is_dry(s->cfg)) {
-    rc = site_client_new(&s->cf, o->loop, s->cfg, o->http, o->log, o->getenv,
-                         err);
-    if (rc == 0 && inflight_new(&s->inflight) < 0)
-      rc = cfw_err_set(err, -ENOMEM, "out of memory");
-  }
+  if (rc == 0 && s->cfg->origin != NULL)
+    rc = s3url_parse(s->cfg->origin, &s->origin, err);
+  if (rc == 0 && s->cfg->origin != NULL)
+    rc = headers_set_new(&s->hdrs, o->rules, s->cfg->name, err);
+  if (rc == 0 && o->mode != SITE_PLAN && !site_is_dry(s->cfg))
+    rc = site_init_clients(s, err);
   return rc;
 }
 
@@ -527,7 +601,11 @@ static void site_destroy(struct site *s)
   site_release(s);
   strlist_free(&s->next_paths);
   inflight_destroy(s->inflight);
+  s3_client_destroy(s->s3);
   cf_client_destroy(s->cf);
+  aws_client_destroy(s->aws);
+  headers_set_destroy(s->hdrs);
+  mime_table_destroy(s->mime);
   urlmap_destroy(s->um);
   state_close(s->state);
   statelock_release(s->lock_fd);

@@ -7,9 +7,16 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "awsclient.h"
 #include "cfsend.h"
+#include "headers.h"
 #include "inflight.h"
+#include "mime.h"
 #include "planner.h"
+#include "s3.h"
+#include "s3del.h"
+#include "s3put.h"
+#include "s3url.h"
 #include "scan.h"
 #include "site.h"
 #include "state.h"
@@ -30,8 +37,10 @@ enum site_state {
   SITE_BASELINING, /* a first run's snapshot (threadpool) */
   SITE_UPLOADING,  /* upload_cmd, and its backoff */
   SITE_WAITING,    /* a batch waits for room in progress */
-  SITE_INTENDING,  /* recording a batch before it is sent (threadpool) */
+  SITE_INTENDING,  /* recording the batches before any is sent (threadpool) */
+  SITE_MARKING,    /* recording what the origin holds now (threadpool) */
   SITE_SENDING,    /* CreateInvalidation with retries */
+  SITE_DELETING,   /* the origin's objects of removed files */
   SITE_COMMITTING, /* recording an accepted or printed batch (threadpool) */
   SITE_RECORDING,  /* recording same-bytes stat refreshes (threadpool) */
   SITE_COMPACTING, /* a new snapshot (threadpool) */
@@ -46,6 +55,20 @@ struct site_item {
   size_t batch;            /* index into plan.v, or SIZE_MAX */
   size_t file_paths;       /* for the in-progress limits */
   size_t wildcards;
+  bool uploaded; /* the origin holds its files (state.h) */
+};
+
+/* One file to upload to the origin in this pass. */
+struct site_upload {
+  char *key;     /* owned: the object key */
+  char *path;    /* owned: the file */
+  size_t item;   /* its item */
+  size_t change; /* its index among the item's changes */
+  uint64_t size; /* as hashed */
+  unsigned char sha256[32];
+  struct headers_out h;  /* borrowed from hdrs and mime */
+  struct s3_put_opts po; /* made from h */
+  bool html;             /* uploaded in the second phase */
 };
 
 typedef int (*site_job_fn)(struct site *s, struct cfw_err *err);
@@ -62,8 +85,13 @@ struct site {
   int root_fd;               /* the root's lock (statelock.h); or -1 */
   struct state *state;       /* owned */
   struct urlmap *um;         /* owned */
+  struct aws_client *aws;    /* owned; NULL when nothing is sent */
   struct cf_client *cf;      /* owned; NULL when nothing is sent */
   struct inflight *inflight; /* owned; NULL when nothing is sent */
+  struct s3_client *s3;      /* owned; NULL without an origin or dry */
+  struct s3url origin;       /* when cfg->origin */
+  struct headers_set *hdrs;  /* owned; when cfg->origin */
+  struct mime_table *mime;   /* owned; loaded when cfg->origin */
   uv_timer_t timer;          /* capacity waits and upload backoff */
   uv_work_t work;            /* the threadpool job, one at a time */
   uv_work_t release;         /* the pass's memory, freed after it */
@@ -96,6 +124,17 @@ struct site {
   uint64_t month_paths; /* read with the ledger */
   struct cfsend *send;
   struct upload *upload;
+  struct s3put *put;
+  struct s3del *del;
+  struct site_upload *up; /* owned: this pass's uploads */
+  size_t n_up;
+  size_t *up_index;             /* owned: the phase's objects -> up */
+  struct s3put_object *up_objs; /* owned: the phase's objects */
+  size_t *up_stale;             /* owned: uploads S3 found changed */
+  size_t n_up_stale;
+  int up_phase;    /* 1 assets, 2 HTML */
+  char **del_keys; /* owned: the item's keys to delete */
+  size_t n_del;
   bool uploaded;
   unsigned tries;      /* upload attempts, or looks at what is in progress */
   uint64_t wait_start; /* uv_now() when the current wait began */
@@ -123,12 +162,21 @@ const struct manifest *site_view(const struct site *s);
 int site_job_plan(struct site *s, struct cfw_err *err);
 int site_job_baseline(struct site *s, struct cfw_err *err);
 int site_job_intend(struct site *s, struct cfw_err *err);
+int site_job_mark(struct site *s, struct cfw_err *err);
 int site_job_commit(struct site *s, struct cfw_err *err);
 int site_job_record(struct site *s, struct cfw_err *err);
 int site_job_compact(struct site *s, struct cfw_err *err);
 int site_plan_items(struct site *s, struct cfw_err *err);
 
+/* site_origin.c */
+void site_origin_upload(struct site *s);
+size_t site_origin_stale(const struct site *s, size_t i, uint32_t *out);
+bool site_origin_delete(struct site *s);
+void site_origin_free(struct site *s);
+void site_origin_free_keys(struct site *s);
+
 /* site_send.c */
+const struct intent *site_intent(const struct site *s, const char *ref);
 void site_refresh(struct site *s);
 void site_upload(struct site *s);
 void site_send(struct site *s);

@@ -71,6 +71,21 @@ static int site_check_root(struct site *s, struct cfw_err *err)
   return cfw_err_class(err, CFW_CLASS_STATE);
 }
 
+/* The system's MIME table, for the origin's Content-Type (mime.h); the
+ * built-in one, said once, without the media-types package. */
+static int site_load_mime(struct site *s, struct cfw_err *err)
+{
+  int rc;
+
+  rc = mime_table_load(&s->mime, MIME_DEFAULT_PATH, err);
+  if (rc == MIME_FROM_BUILTIN) {
+    log_msg(s->o.log, LOG_WARN, "%s", err->msg);
+    cfw_err_clear(err);
+    rc = 0;
+  }
+  return rc < 0 ? rc : 0;
+}
+
 int site_job_open(struct site *s, struct cfw_err *err)
 {
   const struct site_config *c = s->cfg;
@@ -83,6 +98,11 @@ int site_job_open(struct site *s, struct cfw_err *err)
     if (s->lock_fd < 0)
       return s->lock_fd;
     s->root_fd = statelock_root(c->root, c->state_dir, s->o.log);
+  }
+  if (c->origin != NULL) {
+    rc = site_load_mime(s, err);
+    if (rc < 0)
+      return rc;
   }
   rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
                   s->o.mode == SITE_PLAN ? STATE_READONLY : 0, err);
@@ -182,30 +202,63 @@ static struct change *site_gather(const struct site *s, const size_t *idx,
   return v;
 }
 
+/* Records every planned batch before any is sent (recovered ones are
+ * recorded already): the uploads come first, for all of them. */
 int site_job_intend(struct site *s, struct cfw_err *err)
 {
-  struct site_item *it = &s->items[s->next];
-  const struct planner_batch *pb = &s->plan.v[it->batch];
+  const struct planner_batch *pb;
   const struct intent *in;
+  struct site_item *it;
   struct change *v;
+  size_t i;
   int rc;
 
   rc = site_relock(s, err);
-  if (rc < 0)
-    return rc;
-  v = site_gather(s, pb->changes, pb->n_changes, err);
-  if (v == NULL)
-    return -ENOMEM;
-  rc = state_intend(s->state, s->cfg->distribution_id, &pb->b.paths, v,
-                    pb->n_changes, &in, err);
-  free(v);
+  for (i = 0; rc == 0 && i < s->n_items; i++) {
+    it = &s->items[i];
+    if (it->ref[0] != '\0')
+      continue;
+    pb = &s->plan.v[it->batch];
+    v = site_gather(s, pb->changes, pb->n_changes, err);
+    if (v == NULL)
+      return -ENOMEM;
+    rc = state_intend(s->state, s->cfg->distribution_id, &pb->b.paths, v,
+                      pb->n_changes, &in, err);
+    free(v);
+    if (rc == 0)
+      str_copy(it->ref, sizeof(it->ref), in->ref);
+  }
   if (rc < 0)
     return cfw_err_prefix(err,
                           "%s: not sent, since it could not be "
                           "recorded first",
                           s->cfg->root);
-  str_copy(it->ref, sizeof(it->ref), in->ref);
   return 0;
+}
+
+/* Records that the origin holds the items' files (but those S3 found
+ * changed): after a crash they are invalidated without a new upload. */
+int site_job_mark(struct site *s, struct cfw_err *err)
+{
+  uint32_t *stale;
+  size_t n;
+  size_t i;
+  int rc;
+
+  rc = site_relock(s, err);
+  stale = calloc(s->n_up + 1, sizeof(*stale));
+  if (stale == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  for (i = 0; rc == 0 && i < s->n_items; i++) {
+    if (s->items[i].uploaded)
+      continue;
+    n = site_origin_stale(s, i, stale);
+    rc = state_uploaded(s->state, s->items[i].ref, stale, n, err);
+    if (rc == 0)
+      s->items[i].uploaded = true;
+  }
+  free(stale);
+  return rc;
 }
 
 /* Counts an accepted invalidation in the ledger; only the statistics
@@ -360,6 +413,7 @@ int site_plan_items(struct site *s, struct cfw_err *err)
     in = state_intent_at(s->state, i);
     str_copy(s->items[i].ref, sizeof(s->items[i].ref), in->ref);
     s->items[i].batch = SIZE_MAX;
+    s->items[i].uploaded = in->uploaded;
     site_item_count(&s->items[i], &in->paths);
   }
   for (i = n_open; i < n; i++) {

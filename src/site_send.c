@@ -221,7 +221,7 @@ enum site_room site_room(struct site *s)
 
 /* Sending. */
 
-static const struct intent *site_intent(const struct site *s, const char *ref)
+const struct intent *site_intent(const struct site *s, const char *ref)
 {
   const struct intent *in;
   size_t i;
@@ -299,6 +299,29 @@ void site_send(struct site *s)
     site_fail(s, rc, &err);
 }
 
+/* With an origin, what plan and a dry run would upload and delete, on
+ * stderr beside the batch's header (stdout has the paths only). */
+static void site_print_origin(const struct site *s, const struct change *v,
+                              const size_t *idx, size_t n)
+{
+  struct headers_out h;
+  const struct change *c;
+  size_t i;
+
+  for (i = 0; s->cfg->origin != NULL && i < n; i++) {
+    c = idx != NULL ? &v[idx[i]] : &v[i];
+    if (c->kind == CHANGE_DELETED) {
+      log_msg(s->o.log, LOG_INFO, "  delete %s", c->entry.path);
+      continue;
+    }
+    headers_for(s->hdrs, s->mime, c->entry.path, &h);
+    log_msg(s->o.log, LOG_INFO, "  upload %s (%s, %llu bytes%s%s)",
+            c->entry.path, h.content_type, (unsigned long long)c->entry.size,
+            h.cache_control ? ", Cache-Control: " : "",
+            h.cache_control ? h.cache_control : "");
+  }
+}
+
 /* Printing: plan shows each batch with its cost; a dry run "sends" it. */
 void site_print(struct site *s, const struct site_item *it)
 {
@@ -311,6 +334,7 @@ void site_print(struct site *s, const struct site_item *it)
             "%s: batch: %zu files, %zu paths (recorded by an earlier run, "
             "not acknowledged)",
             s->cfg->root, site_sent_files(in), in->paths.n);
+    site_print_origin(s, in->changes, NULL, in->n_changes);
     if (s->o.print != NULL)
       s->o.print(&in->paths, s->o.print_arg);
     s->rep.batches++;
@@ -333,6 +357,7 @@ void site_print(struct site *s, const struct site_item *it)
             "%s: batch: %zu files, %zu paths (dry run; %zu wildcard%s)",
             s->cfg->root, pb->n_changes, pb->b.paths.n, pb->b.n_wildcards,
             pb->b.n_wildcards == 1 ? "" : "s");
+  site_print_origin(s, s->changes, pb->changes, pb->n_changes);
   if (s->o.print != NULL)
     s->o.print(&pb->b.paths, s->o.print_arg);
   s->rep.batches++;
@@ -351,6 +376,14 @@ void site_cancel_io(struct site *s)
   }
   if (s->upload != NULL) {
     upload_cancel(s->upload);
+    return;
+  }
+  if (s->put != NULL) {
+    s3put_cancel(s->put);
+    return;
+  }
+  if (s->del != NULL) {
+    s3del_cancel(s->del);
     return;
   }
   if (uv_is_active((uv_handle_t *)&s->timer)) {

@@ -9,6 +9,7 @@ import os
 import unittest
 
 from tests.e2e.cfw import TempTest, write
+from tests.e2e.daemon import Daemon
 from tests.standin.standin import (ACCESS_KEY, DISTRIBUTION, SECRET_KEY,
                                    StandIn)
 
@@ -60,6 +61,8 @@ class OriginTest(TempTest):
     def s3_ops(self, since=0):
         return [e for e in self.cf.log(since) if e.get("service") == "s3"]
 
+
+class Sync(OriginTest):
     def test_all_on_a_first_run_uploads_everything_then_invalidates(self):
         # Replies: 200 to every PUT, 201 to the invalidation.
         self.site()
@@ -132,6 +135,129 @@ class OriginTest(TempTest):
         self.assertEqual(res.lines, ["/css/site.css", "/img/logo.svg"])
         self.assertIn("upload css/site.css (text/css; charset=utf-8", res.err)
         self.assertIn("delete img/logo.svg", res.err)
+
+
+class Crashes(OriginTest):
+    """A kill in each window of the deploy loses nothing and does nothing
+    twice (issue 14, "crash safety")."""
+
+    def edited(self):
+        self.site()
+        self.check(self.once("--all"))
+        write(self.root, "blog/a/index.html", "<p>a, edited</p>")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        return ["/blog/a/", "/blog/a/index.html", "/img/logo.svg"]
+
+    def run_and_kill(self, pattern):
+        """once -v -v, SIGKILLed when a log line matches pattern."""
+        d = Daemon(self.tmp, "once", "-v", "-v", *self.args(), self.root,
+                   env=self.env)
+        d.wait_for(pattern, timeout=30)
+        d.kill()
+        return d
+
+    def test_kill_after_the_upload_invalidates_without_uploading_again(self):
+        # Replies: the PUT 200; the invalidation hangs and the process is
+        # killed.  Then: 201 and DeleteObjects, no PUT.
+        paths = self.edited()
+        self.cf.inject({"fault": "hang", "seconds": 20}, op="create")
+        self.run_and_kill(r"> POST /2020-05-31/distribution/\S+/invalidation")
+        self.assertEqual(self.objects()["site/blog/a/index.html"]["sha256"],
+                         hashlib.sha256(b"<p>a, edited</p>").hexdigest())
+        self.cf.clear_faults()
+        since = self.cf.log()[-1]["seq"]
+        self.check(self.once())
+        ops = [e["operation"] for e in self.cf.log(since)
+               if e["operation"] not in ("list", "get")]
+        self.assertEqual(ops, ["create", "s3:delete"])
+        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]), paths)
+        self.assertNotIn("site/img/logo.svg", self.objects())
+        self.assertEqual(self.plan().lines, [])
+
+    def test_kill_mid_delete_deletes_again_and_sends_nothing_twice(self):
+        # Replies: PUT 200, 201, then DeleteObjects hangs and the process
+        # is killed.  Then: the same invalidation replayed, the deletion.
+        self.edited()
+        self.cf.inject({"fault": "hang", "seconds": 20}, op="s3:delete")
+        self.run_and_kill(r"> POST /\S+\?delete")
+        self.assertIn("site/img/logo.svg", self.objects())
+        n = len(self.cf.invalidations())
+        self.cf.clear_faults()
+        self.check(self.once())
+        self.assertEqual(len(self.cf.invalidations()), n)  # a replay
+        self.assertNotIn("site/img/logo.svg", self.objects())
+        self.assertEqual(self.plan().lines, [])
+
+
+class Faults(OriginTest):
+    def test_slowdown_and_resets_are_retried(self):
+        # Replies: 503 SlowDown, a reset, then 200 to the PUT.
+        self.site()
+        self.check(self.once())  # baseline
+        write(self.root, "css/site.css", "body{}")
+        self.cf.inject({"fault": "error", "status": 503, "code": "SlowDown",
+                        "message": "Please reduce your request rate."},
+                       "reset", op="s3:put")
+        res = self.check(self.once())
+        self.assertIn("SlowDown", res.err)
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body{}").hexdigest())
+
+    def test_file_changed_during_the_upload_is_sent_again(self):
+        # Replies: the first PUT 400 XAmzContentSHA256Mismatch (as for a
+        # file rewritten between hashing and sending), then 200s.
+        self.site()
+        self.check(self.once())
+        write(self.root, "css/site.css", "body{}")
+        self.cf.inject({"fault": "error", "status": 400,
+                        "code": "XAmzContentSHA256Mismatch",
+                        "message": "The provided 'x-amz-content-sha256' "
+                        "header does not match what was computed."},
+                       op="s3:put")
+        res = self.check(self.once())
+        self.assertIn("changed since it was hashed", res.err)
+        self.assertEqual(self.plan().lines, ["/css/site.css"])
+        self.check(self.once())
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body{}").hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
+    def test_access_denied_stops_with_exit_4_and_a_hint(self):
+        self.site()
+        self.check(self.once())
+        write(self.root, "css/site.css", "body{}")
+        self.cf.create_bucket(BUCKET, region="eu-west-1", refuse=True)
+        res = self.once()
+        self.assertEqual(res.status, 4, repr(res))
+        self.assertIn("AccessDenied", res.err)
+        self.assertEqual(len(self.cf.invalidations()), 0)
+        self.assertEqual(self.plan().lines, ["/css/site.css"])
+
+    def test_no_such_bucket_stops_with_exit_4(self):
+        self.site()
+        self.check(self.once())
+        write(self.root, "css/site.css", "body{}")
+        res = self.cfw("once", *[a if a != "s3://%s/site" % BUCKET
+                                 else "s3://no-such-bucket-here"
+                                 for a in self.args()], self.root,
+                       env=self.env)
+        self.assertEqual(res.status, 4, repr(res))
+        self.assertIn("NoSuchBucket", res.err)
+
+    def test_mass_deletion_leaves_the_bucket_alone(self):
+        self.site()
+        for i in range(300):
+            write(self.root, "p/%d.html" % i, "page %d" % i)
+        self.check(self.once("--all"))
+        for i in range(300):
+            os.unlink(os.path.join(self.root, "p/%d.html" % i))
+        since = self.cf.log()[-1]["seq"]
+        res = self.once()
+        self.assertEqual(res.status, 6, repr(res))
+        self.assertEqual(self.s3_ops(since), [])
+        self.assertEqual(len(self.objects()), 304)
+        self.check(self.once("--allow-delete"))
+        self.assertEqual(len(self.objects()), 4)
 
 
 if __name__ == "__main__":

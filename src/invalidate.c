@@ -115,7 +115,33 @@ static void invalidate_on_sent(struct cfsend *s, struct cfsend_result *r,
     invalidate_end(inv, 0, NULL);
 }
 
-static int invalidate_check_all(struct strlist *paths, struct cfw_err *err)
+/* Drops a cache tag that an earlier item already names in another case:
+ * CloudFront compares tags without regard to case, so the second would
+ * only cost a path.  Quadratic in the tags given, which are few. */
+static void invalidate_dedupe_tags(struct strlist *paths, struct log *log)
+{
+  size_t i;
+  size_t j;
+  size_t n = 0;
+
+  for (i = 0; i < paths->n; i++) {
+    for (j = 0; j < n; j++)
+      if (cfpath_same_tag(paths->v[j], paths->v[i]))
+        break;
+    if (j < n) {
+      log_msg(log, LOG_INFO,
+              "%s: the same cache tag as %s (tags ignore case); sent once",
+              paths->v[i], paths->v[j]);
+      free(paths->v[i]);
+      continue;
+    }
+    paths->v[n++] = paths->v[i];
+  }
+  paths->n = n;
+}
+
+static int invalidate_check_all(struct strlist *paths, struct log *log,
+                                struct cfw_err *err)
 {
   size_t i;
   int rc;
@@ -128,6 +154,16 @@ static int invalidate_check_all(struct strlist *paths, struct cfw_err *err)
       return rc;
   }
   strlist_sort_unique(paths); /* CloudFront refuses duplicates */
+  invalidate_dedupe_tags(paths, log);
+  for (i = 0; i < paths->n; i++) {
+    if (cfpath_is_tag(paths->v[i])) {
+      log_msg(log, LOG_INFO,
+              "%s: a cache tag; it invalidates only on a distribution "
+              "with a CacheTagConfig (status --discover shows it)",
+              paths->v[i]);
+      break;
+    }
+  }
   return 0;
 }
 
@@ -160,7 +196,7 @@ int invalidate_start(const struct invalidate_opts *o,
   struct invalidate *inv;
   int rc;
 
-  rc = invalidate_check_all(paths, err);
+  rc = invalidate_check_all(paths, o->log, err);
   if (rc < 0)
     return cfw_err_class(err, CFW_CLASS_USAGE);
   inv = calloc(1, sizeof(*inv));

@@ -40,6 +40,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+from tests.standin import cfitems
 from tests.standin import s3
 from tests.standin import s3control
 from tests.standin import s3store
@@ -361,6 +362,8 @@ def parse_batch(body):
 
 def path_problem(p, max_len, strict):
     """Why CloudFront would refuse this invalidation path, or None."""
+    if cfitems.is_tag(p):
+        return cfitems.tag_problem(p)
     if not p.startswith("/"):
         return "path %r does not begin with '/'" % p
     if len(p) > max_len:
@@ -381,6 +384,8 @@ def path_problem(p, max_len, strict):
 def path_warnings(p):
     """Paths CloudFront accepts but which would not invalidate what was meant."""
     out = []
+    if cfitems.is_tag(p):
+        return out      # a tag is taken as it is: nothing in it is an escape
     for m in re.finditer(r"%([0-9A-Fa-f]{2})", p):
         b = int(m.group(1), 16)
         if b == 0x7E:
@@ -412,8 +417,11 @@ class Invalidation:
                 "paths": self.paths, "create_time": self.create_time,
                 "status": self.status, "completed_time": self.completed_at,
                 "replays": self.replays, "warnings": self.warnings,
-                "file_paths": sum(1 for p in self.paths if not p.endswith("*")),
-                "wildcard_paths": sum(1 for p in self.paths if p.endswith("*"))}
+                "file_paths": sum(1 for p in self.paths
+                                  if cfitems.kind(p) != "wildcard"),
+                "wildcard_paths": sum(1 for p in self.paths
+                                      if cfitems.kind(p) == "wildcard"),
+                "tag_paths": sum(1 for p in self.paths if cfitems.kind(p) == "tag")}
 
 
 def normalize_fault(spec, op=None):

@@ -172,7 +172,25 @@ static void check_batch_refused(const char *caller_ref, const char *path,
 static void test_batch_refuses_path_without_leading_slash(void)
 {
   check_batch_refused("r", "a/b.html", "a path starts with '/'");
-  check_batch_refused("r", "#tag", "a path starts with '/'");
+}
+
+/* An item starting with '#' is a cache tag (cfpath.h), sent as it is. */
+static void test_batch_carries_a_cache_tag(void)
+{
+  const char *paths[] = {"#product:tv", "/a"};
+  struct cfw_err err = {0};
+  struct buf b;
+
+  buf_init(&b, 4096);
+  CHECK_EQ_INT(cfxml_invalidation_batch(&b, "r", paths, 2, &err), 0);
+  CHECK_CONTAINS(buf_str(&b), "<Quantity>2</Quantity><Items><Path>"
+                              "#product:tv</Path><Path>/a</Path>");
+  buf_free(&b);
+}
+
+static void test_batch_refuses_bad_cache_tag(void)
+{
+  check_batch_refused("r", "#a,b", "holds no ','");
 }
 
 static void test_batch_refuses_unencoded_bytes(void)
@@ -782,6 +800,8 @@ TEST_MAIN(
     TEST(test_batch_escapes_all_five_markup_characters),
     TEST(test_batch_output_parses_back),
     TEST(test_batch_refuses_path_without_leading_slash),
+    TEST(test_batch_carries_a_cache_tag),
+    TEST(test_batch_refuses_bad_cache_tag),
     TEST(test_batch_refuses_unencoded_bytes),
     TEST(test_batch_refuses_star_before_end),
     TEST(test_batch_refuses_bad_caller_reference),

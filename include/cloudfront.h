@@ -6,24 +6,28 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cfdistxml.h"
 #include "cfxml.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
 #include "retry.h"
 
-/* CloudFront's invalidation API (2020-05-31), one call at a time per
- * request: the requests (service cloudfront, region us-east-1, the
- * global endpoint), signed and sent by an aws_client (awsclient.h: the
- * credentials chain, SigV4, the loop), and the XML in and out.
- * Retrying is the caller's business; each result carries a verdict
+/* CloudFront's invalidation API (2020-05-31) and the two read-only
+ * distribution calls cfwatch makes (ListDistributions,
+ * GetDistributionConfig), one call at a time per request: the requests (service
+ * cloudfront, region us-east-1, the global endpoint), signed and sent by an
+ * aws_client (awsclient.h: the credentials chain, SigV4, the loop), and the XML
+ * in and out. Retrying is the caller's business; each result carries a verdict
  * from retry_classify. */
 struct aws_client;
 struct cf_client;
 
 struct cf_client_opts {
-  const char *endpoint;        /* "https://cloudfront.amazonaws.com" */
-  const char *distribution_id; /* borrowed */
+  const char *endpoint; /* "https://cloudfront.amazonaws.com" */
+  /* Borrowed; NULL for a client that names the distribution in each
+   * call (the _of calls) or lists them. */
+  const char *distribution_id;
   /* Borrowed: the credentials and signing to share with another client
    * (S3's).  NULL: the client makes its own from profile, http and
    * getenv. */
@@ -36,17 +40,25 @@ struct cf_client_opts {
   const char *(*getenv)(const char *name);
 };
 
-enum cf_op { CF_OP_CREATE, CF_OP_GET, CF_OP_LIST };
+enum cf_op {
+  CF_OP_CREATE,
+  CF_OP_GET,
+  CF_OP_LIST,
+  CF_OP_LIST_DISTRIBUTIONS,
+  CF_OP_GET_CONFIG
+};
 
 struct cf_result {
   enum cf_op op;
   enum cf_verdict verdict;
-  int status;                       /* HTTP status; 0 if none arrived */
-  enum http_fail fail;              /* transport outcome */
-  struct cf_error error;            /* parsed ErrorResponse, if any */
-  struct cf_invalidation inv;       /* CF_OP_CREATE / CF_OP_GET */
-  struct cf_invalidation_list list; /* CF_OP_LIST */
-  struct cfw_err err;               /* a one-line summary when not done */
+  int status;                           /* HTTP status; 0 if none arrived */
+  enum http_fail fail;                  /* transport outcome */
+  struct cf_error error;                /* parsed ErrorResponse, if any */
+  struct cf_invalidation inv;           /* CF_OP_CREATE / CF_OP_GET */
+  struct cf_invalidation_list list;     /* CF_OP_LIST */
+  struct cf_distribution_list dists;    /* CF_OP_LIST_DISTRIBUTIONS */
+  struct cf_distribution_config config; /* CF_OP_GET_CONFIG */
+  struct cfw_err err;                   /* a one-line summary when not done */
   uint64_t elapsed_ms;
 };
 
@@ -84,6 +96,30 @@ int cf_get_invalidation(struct cf_client *c, const char *id, cf_cb cb,
 int cf_list_invalidations(struct cf_client *c, const char *marker,
                           unsigned max_items, cf_cb cb, void *arg,
                           struct cfw_err *err);
+
+/* The same two calls for the distribution dist, whatever the client's
+ * own (which may be NULL). */
+int cf_get_invalidation_of(struct cf_client *c, const char *dist,
+                           const char *id, cf_cb cb, void *arg,
+                           struct cfw_err *err);
+int cf_list_invalidations_of(struct cf_client *c, const char *dist,
+                             const char *marker, unsigned max_items, cf_cb cb,
+                             void *arg, struct cfw_err *err);
+
+/* GET /2020-05-31/distribution?Marker=...&MaxItems=...: the account's
+ * distributions, a page at a time; marker NULL for the first page
+ * (API Reference, ListDistributions; NextMarker is the Id of the last
+ * distribution of a page).  Read-only: IAM action
+ * cloudfront:ListDistributions. */
+int cf_list_distributions(struct cf_client *c, const char *marker,
+                          unsigned max_items, cf_cb cb, void *arg,
+                          struct cfw_err *err);
+
+/* GET /2020-05-31/distribution/{Id}/config: the distribution's
+ * configuration (API Reference, GetDistributionConfig).  Read-only: IAM
+ * action cloudfront:GetDistributionConfig. */
+int cf_get_distribution_config(struct cf_client *c, const char *dist, cf_cb cb,
+                               void *arg, struct cfw_err *err);
 
 /* Bounds each following request to ms in total (0: the http client's
  * default), so a caller with a deadline is not held past it by one

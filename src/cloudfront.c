@@ -70,12 +70,16 @@ static void cf_result_init(struct cf_result *r, enum cf_op op)
   r->op = op;
   cf_invalidation_init(&r->inv);
   cf_invalidation_list_init(&r->list);
+  cf_distribution_list_init(&r->dists);
+  cf_distribution_config_init(&r->config);
 }
 
 static void cf_result_free(struct cf_result *r)
 {
   cf_invalidation_free(&r->inv);
   cf_invalidation_list_free(&r->list);
+  cf_distribution_list_free(&r->dists);
+  cf_distribution_config_free(&r->config);
 }
 
 /* The first line of a message: SignatureDoesNotMatch carries the whole
@@ -109,8 +113,17 @@ static int cf_parse_ok(struct cf_result *r, const struct buf *body)
 {
   const char *p = buf_str(body);
 
-  if (r->op == CF_OP_LIST)
+  switch (r->op) {
+  case CF_OP_LIST:
     return cfxml_parse_invalidation_list(p, body->len, &r->list, &r->err);
+  case CF_OP_LIST_DISTRIBUTIONS:
+    return cfdistxml_parse_list(p, body->len, &r->dists, &r->err);
+  case CF_OP_GET_CONFIG:
+    return cfdistxml_parse_config(p, body->len, &r->config, &r->err);
+  case CF_OP_CREATE:
+  case CF_OP_GET:
+    break;
+  }
   return cfxml_parse_invalidation(p, body->len, &r->inv, &r->err);
 }
 
@@ -234,21 +247,41 @@ static struct cf_call *cf_call_new(struct cf_client *c, enum cf_op op, cf_cb cb,
   return call;
 }
 
-/* Builds "<base>/2020-05-31/distribution/<id>/invalidation<tail>". */
-static int cf_call_path(struct cf_call *call, const char *tail)
+/* Builds "<base>/2020-05-31/distribution" and then "/<dist>" (unless
+ * dist is NULL) and tail. */
+static int cf_call_path(struct cf_call *call, const char *dist,
+                        const char *tail)
 {
   struct buf p;
   int rc;
 
   buf_init(&p, CF_URL_MAX);
-  rc = buf_addf(&p, "%s/" CF_API_VERSION "/distribution/%s/invalidation%s",
-                call->c->ep.path, call->c->dist, tail);
+  rc =
+      buf_addf(&p, "%s/" CF_API_VERSION "/distribution%s%s%s", call->c->ep.path,
+               dist != NULL ? "/" : "", dist != NULL ? dist : "", tail);
   if (rc < 0) {
     buf_free(&p);
     return rc;
   }
   call->path = buf_take(&p);
   return call->path != NULL ? 0 : -ENOMEM;
+}
+
+/* Distribution and invalidation ids are upper-case letters and digits. */
+static bool cf_id_ok(const char *id)
+{
+  size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
+  return n > 0 && n < 128 && id[n] == '\0';
+}
+
+static int cf_check_dist(const char *dist, struct cfw_err *err)
+{
+  if (dist == NULL)
+    return cfw_err_set(err, -EINVAL, "no distribution id");
+  if (!cf_id_ok(dist))
+    return cfw_err_set(err, -EINVAL, "bad distribution id");
+  return 0;
 }
 
 int cf_client_prepare(struct cf_client *c, cf_cb cb, void *arg,
@@ -271,9 +304,11 @@ int cf_create_invalidation(struct cf_client *c, const char *caller_ref,
 
   if (call == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  rc = cfxml_invalidation_batch(&call->body, caller_ref, paths, n, err);
+  rc = cf_check_dist(c->dist, err);
   if (rc == 0)
-    rc = cf_call_path(call, "");
+    rc = cfxml_invalidation_batch(&call->body, caller_ref, paths, n, err);
+  if (rc == 0)
+    rc = cf_call_path(call, c->dist, "/invalidation");
   if (rc < 0) {
     if (err != NULL && err->code == 0)
       cfw_err_set(err, rc, "out of memory");
@@ -283,30 +318,60 @@ int cf_create_invalidation(struct cf_client *c, const char *caller_ref,
   return cf_call_start(call, err);
 }
 
-static bool cf_id_ok(const char *id)
-{
-  size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-
-  return n > 0 && n < 128 && id[n] == '\0';
-}
-
 int cf_get_invalidation(struct cf_client *c, const char *id, cf_cb cb,
                         void *arg, struct cfw_err *err)
+{
+  return cf_get_invalidation_of(c, c->dist, id, cb, arg, err);
+}
+
+int cf_get_invalidation_of(struct cf_client *c, const char *dist,
+                           const char *id, cf_cb cb, void *arg,
+                           struct cfw_err *err)
 {
   struct cf_call *call;
   struct buf tail;
   int rc;
 
+  rc = cf_check_dist(dist, err);
+  if (rc < 0)
+    return rc;
   if (!cf_id_ok(id))
     return cfw_err_set(err, -EINVAL, "bad invalidation id");
   call = cf_call_new(c, CF_OP_GET, cb, arg);
   if (call == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   buf_init(&tail, 256);
-  rc = buf_addf(&tail, "/%s", id);
+  rc = buf_addf(&tail, "/invalidation/%s", id);
   if (rc == 0)
-    rc = cf_call_path(call, buf_str(&tail));
+    rc = cf_call_path(call, dist, buf_str(&tail));
   buf_free(&tail);
+  if (rc < 0) {
+    cf_call_free(call);
+    return cfw_err_set(err, rc, "out of memory");
+  }
+  return cf_call_start(call, err);
+}
+
+/* A paged GET: "Marker=..&MaxItems=.." on dist's tail (dist NULL: the
+ * distributions themselves). */
+static int cf_list(struct cf_client *c, enum cf_op op, const char *dist,
+                   const char *tail, const char *marker, unsigned max_items,
+                   cf_cb cb, void *arg, struct cfw_err *err)
+{
+  struct cf_call *call;
+  struct buf q;
+  int rc;
+
+  if (marker != NULL && marker[0] != '\0' && !cf_id_ok(marker))
+    return cfw_err_set(err, -EINVAL, "bad list marker");
+  call = cf_call_new(c, op, cb, arg);
+  if (call == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  buf_init(&q, 512);
+  rc = buf_addf(&q, "Marker=%s&MaxItems=%u", marker ? marker : "", max_items);
+  call->query = rc == 0 ? buf_take(&q) : NULL;
+  buf_free(&q);
+  rc = call->query != NULL ? cf_call_path(call, dist, tail) : -ENOMEM;
   if (rc < 0) {
     cf_call_free(call);
     return cfw_err_set(err, rc, "out of memory");
@@ -318,20 +383,42 @@ int cf_list_invalidations(struct cf_client *c, const char *marker,
                           unsigned max_items, cf_cb cb, void *arg,
                           struct cfw_err *err)
 {
+  return cf_list_invalidations_of(c, c->dist, marker, max_items, cb, arg, err);
+}
+
+int cf_list_invalidations_of(struct cf_client *c, const char *dist,
+                             const char *marker, unsigned max_items, cf_cb cb,
+                             void *arg, struct cfw_err *err)
+{
+  int rc = cf_check_dist(dist, err);
+
+  if (rc < 0)
+    return rc;
+  return cf_list(c, CF_OP_LIST, dist, "/invalidation", marker, max_items, cb,
+                 arg, err);
+}
+
+int cf_list_distributions(struct cf_client *c, const char *marker,
+                          unsigned max_items, cf_cb cb, void *arg,
+                          struct cfw_err *err)
+{
+  return cf_list(c, CF_OP_LIST_DISTRIBUTIONS, NULL, "", marker, max_items, cb,
+                 arg, err);
+}
+
+int cf_get_distribution_config(struct cf_client *c, const char *dist, cf_cb cb,
+                               void *arg, struct cfw_err *err)
+{
   struct cf_call *call;
-  struct buf q;
   int rc;
 
-  if (marker != NULL && marker[0] != '\0' && !cf_id_ok(marker))
-    return cfw_err_set(err, -EINVAL, "bad list marker");
-  call = cf_call_new(c, CF_OP_LIST, cb, arg);
+  rc = cf_check_dist(dist, err);
+  if (rc < 0)
+    return rc;
+  call = cf_call_new(c, CF_OP_GET_CONFIG, cb, arg);
   if (call == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  buf_init(&q, 512);
-  rc = buf_addf(&q, "Marker=%s&MaxItems=%u", marker ? marker : "", max_items);
-  call->query = rc == 0 ? buf_take(&q) : NULL;
-  buf_free(&q);
-  rc = call->query != NULL ? cf_call_path(call, "") : -ENOMEM;
+  rc = cf_call_path(call, dist, "/config");
   if (rc < 0) {
     cf_call_free(call);
     return cfw_err_set(err, rc, "out of memory");
@@ -362,9 +449,9 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
   if (c == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   c->log = o->log;
-  c->dist = strdup(o->distribution_id);
+  c->dist = o->distribution_id ? strdup(o->distribution_id) : NULL;
   rc = aws_endpoint_parse(&c->ep, o->endpoint, err);
-  if (rc == 0 && c->dist == NULL)
+  if (rc == 0 && o->distribution_id != NULL && c->dist == NULL)
     rc = cfw_err_set(err, -ENOMEM, "out of memory");
   if (rc == 0 && c->dist != NULL && !cf_id_ok(c->dist))
     rc = cfw_err_set(err, -EINVAL, "bad distribution id");

@@ -40,6 +40,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+from tests.standin import cfdist
 from tests.standin import cfitems
 from tests.standin import s3
 from tests.standin import s3control
@@ -57,7 +58,7 @@ DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
 DEFAULT_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 DEFAULT_CONFIG = {
-    "distributions": [DEFAULT_DISTRIBUTION],
+    "distributions": cfdist.normalize([DEFAULT_DISTRIBUTION]),  # see cfdist.py
     # access key -> {"secret": ..., "token": None | required session token}
     "credentials": {DEFAULT_ACCESS_KEY: {"secret": DEFAULT_SECRET_KEY, "token": None}},
     "max_file_paths_in_progress": 3000,
@@ -77,9 +78,11 @@ DEFAULT_CONFIG = {
 DEFAULT_CONFIG.update(copy.deepcopy(s3control.DEFAULT_CONFIG))
 
 # "s3" matches every S3 op
-OPS = ("create", "get", "list", "other") + s3.OPS + ("s3",)
+OPS = ("create", "get", "list", "list_distributions", "get_config",
+       "other") + s3.OPS + ("s3",)
 ACTIONS = {"create": "CreateInvalidation", "get": "GetInvalidation",
-           "list": "ListInvalidations", "other": "Unknown"}
+           "list": "ListInvalidations", "list_distributions": "ListDistributions",
+           "get_config": "GetDistributionConfig", "other": "Unknown"}
 
 # fault name -> whether the request is really processed by default
 FAULTS = {
@@ -484,8 +487,7 @@ class App:
             if key not in DEFAULT_CONFIG:
                 raise ValueError("unknown config key %r" % key)
             if key == "distributions":
-                if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
-                    raise ValueError("distributions: a list of ids")
+                value = cfdist.normalize(value)
             elif key == "credentials":
                 if not isinstance(value, dict):
                     raise ValueError("credentials: {access_key: secret | {secret, token}}")
@@ -643,7 +645,7 @@ class App:
                 return inv_id
 
     def _check_dist(self, dist):
-        if dist not in self.config["distributions"]:
+        if dist not in cfdist.ids(self.config):
             raise err(404, "NoSuchDistribution", "The specified distribution does not exist.")
 
     def location(self, host, dist, inv_id):
@@ -711,6 +713,7 @@ class App:
                           % (busy_files, busy_wild, files, wild))
             self.seq += 1
             warnings = [w for p in paths for w in path_warnings(p)]
+            warnings += cfdist.tag_warnings(cfg, dist, paths)
             inv = Invalidation(self._new_id(), dist, ref, paths, self.now(), self.seq,
                                warnings)
             self.invalidations[inv.id] = inv
@@ -765,6 +768,29 @@ class App:
             return Reply(200, render_list(marker, next_marker, max_items, truncated,
                                           [(i.id, i.create_time, i.status) for i in page]))
 
+    def seed(self, body):
+        """Invalidations made as if earlier, for tests of the account's
+        month (cfdist.seed_specs); listed after those already there."""
+        dist, specs = cfdist.seed_specs(self.config, body)
+        made = []
+        with self.lock:
+            for paths, create_dt, status, ref in specs:
+                self.seq += 1
+                inv = Invalidation(self._new_id(), dist, ref, paths, create_dt,
+                                   self.seq, [])
+                if status == "Completed":
+                    self._complete(inv)
+                else:
+                    inv.created_mono = float("inf")   # never completes by itself
+                self.invalidations[inv.id] = inv
+                made.append(inv.id)
+        return made
+
+    def usage(self, month=None):
+        with self.lock:
+            return cfdist.usage(list(self.invalidations.values()),
+                                month or cfdist.month_of(self.now()))
+
     def record(self, entry):
         with self.lock:
             self.req_seq += 1
@@ -780,6 +806,7 @@ class App:
 # ---------------------------------------------------------------- HTTP
 
 API_RE = re.compile(r"^/%s/distribution/([^/]+)/invalidation(?:/([^/]+))?/?$" % API_VERSION)
+DIST_RE = re.compile(r"^/%s/distribution(?:/([^/]+)/config)?/?$" % API_VERSION)
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
            413: "Request Entity Too Large", 500: "Internal Server Error",
@@ -897,6 +924,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 op = "get"
             elif self.command == "GET":
                 op = "list"
+        m = DIST_RE.match(split.path)
+        if m and self.command == "GET":
+            dist = unquote(m.group(1)) if m.group(1) else None
+            op = "get_config" if dist else "list_distributions"
         entry = {"time": iso_ms(datetime.datetime.now(datetime.timezone.utc)),
                  "service": "cloudfront", "method": self.command, "path": self.path, "operation": op,
                  "distribution": dist, "request_id": request_id,
@@ -990,6 +1021,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return app.get(dist, inv_id)
             if op == "list":
                 return app.list(dist, split.query)
+            if op in ("list_distributions", "get_config"):
+                return self.dist_reply(op, dist, split.query)
             if API_RE.match(split.path):
                 raise err(405, "MethodNotAllowed", "The specified method is not allowed "
                           "against this resource.")
@@ -997,6 +1030,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ApiError as e:
             entry["detail"] = e.detail or e.message
             return error_reply(e, request_id)
+
+    def dist_reply(self, op, dist, query):
+        app = self.app
+        try:
+            with app.lock:
+                if op == "get_config":
+                    status, body, hdrs = cfdist.get_config(app.config, dist)
+                else:
+                    status, body, hdrs = cfdist.list_distributions(
+                        app.config, query, app.now())
+        except cfdist.Refused as e:
+            raise err(e.status, e.code, e.message)
+        return Reply(status, body, hdrs)
 
     def run(self, op, dist, inv_id, split, body, request_id, entry, fault):
         def finish(reply, **kw):
@@ -1156,6 +1202,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     out = {"requests": [copy.deepcopy(r) for r in app.requests
                                         if r["seq"] > since],
                            "tls_errors": list(app.tls_errors)}
+            elif path == "/__standin/usage":
+                out = app.usage(qs.get("month", [None])[0])
+            elif path == "/__standin/seed" and method == "POST":
+                out = {"ids": app.seed(data)}
             elif path == "/__standin/invalidations":
                 out = {"invalidations": app.list_invalidations(
                     qs.get("distribution", [None])[0])}

@@ -226,6 +226,20 @@ class StandIn:
             body["distribution"] = distribution
         return self.call("POST", "complete", body)["completed"]
 
+    def seed(self, distribution, invalidations):
+        """Make invalidations as if sent earlier: [{"paths": [...],
+        "create_time": "2026-04-30T23:59:59.000Z", "status": "Completed",
+        "caller_reference": ...}], oldest first.  Returns their ids."""
+        return self.call("POST", "seed", {"distribution": distribution,
+                                          "invalidations": list(invalidations)})["ids"]
+
+    def usage(self, month=None):
+        """The account's invalidation paths in month ("2026-05"; default: the
+        stand-in clock's): {"month", "paths", "invalidations",
+        "by_distribution"}, every item counted as one path."""
+        q = "?month=" + urllib.parse.quote(month) if month else ""
+        return self.call("GET", "usage" + q)
+
     def set_clock(self, offset=None, at=None):
         """Shift the server clock by offset seconds, or to `at` (YYYYMMDDTHHMMSSZ)."""
         body = {"at": at} if at else {"offset": offset or 0}

@@ -46,6 +46,8 @@ _cfwatch()
   local upload="--upload-cmd --upload-timeout"
   # The mass-deletion guard, for the commands that send.
   local guard="--max-delete --max-delete-share --delete-grace-ms --allow-delete"
+  # The read-only questions to CloudFront, for status, plan and once.
+  local ask="--account --account-budget --discover"
 
   COMPREPLY=()
   # "--config=FILE": bash splits at '=' (COMP_WORDBREAKS).
@@ -83,7 +85,7 @@ _cfwatch()
     --retry-for | --url-prefix | --index-name | --exclude | \
     --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
     --monthly-free-paths | --monthly-budget-usd | --upload-timeout | \
-      --max-delete | --max-delete-share | --delete-grace-ms)
+      --max-delete | --max-delete-share | --delete-grace-ms | --account-budget)
     return 0 # a value only the user knows
     ;;
   --upload-cmd)
@@ -98,9 +100,9 @@ _cfwatch()
   done
   case $cmd in
   "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $guard" ;;
-  once) opts="$opts --wait --retry-for --all $planning $upload $guard" ;;
-  plan) opts="$opts --all $planning" ;;
-  status) opts="$opts --json" ;;
+  once) opts="$opts --wait --retry-for --all $planning $upload $guard $ask" ;;
+  plan) opts="$opts --all $planning $ask" ;;
+  status) opts="$opts --json $ask" ;;
   invalidate) opts="$opts --wait --retry-for" ;;
   esac
 

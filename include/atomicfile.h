@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "err.h"
 
 /* Replaces dir/name with data so that a crash at any moment leaves either
@@ -21,5 +22,16 @@ int atomicfile_write(const char *dir, const char *name, const void *data,
  * the umask narrows; existing directories are left as they are.  0, or
  * a negative errno (-ENOTDIR when a component is a file). */
 int atomicfile_mkdirs(const char *path, mode_t mode, struct cfw_err *err);
+
+/* Appends the whole file at path to out (capped by out's max: -E2BIG).
+ * 0 or a negative errno (-ENOENT for a missing file); nothing is
+ * logged. */
+int atomicfile_read(const char *path, struct buf *out);
+
+/* Opens (creating it, mode 0600) dir/name and takes an exclusive flock on
+ * it, waiting for it: for small read-modify-writes of a file that two
+ * processes may share.  Returns the fd (close it to unlock) or a
+ * negative errno. */
+int atomicfile_lock(const char *dir, const char *name);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "err.h"
@@ -114,6 +115,11 @@ void cf_invalidation_list_free(struct cf_invalidation_list *l); /* NULL ok */
 int cfxml_parse_invalidation_list(const char *body, size_t len,
                                   struct cf_invalidation_list *out,
                                   struct cfw_err *err);
+
+/* Seconds since the epoch of CloudFront's CreateTime, an ISO 8601 UTC
+ * time such as "2019-10-17T14:32:47.123Z" (the fraction is dropped), or
+ * -1 if it does not read so. */
+int64_t cfxml_time_s(const char *iso);
 
 /* An ErrorResponse.  Plain data; nothing to free. */
 struct cf_error {

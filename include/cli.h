@@ -28,6 +28,8 @@ struct cli {
   bool all;
   bool wait;
   bool json;
+  bool account;  /* status, plan, once: count the account's month */
+  bool discover; /* status, plan, once: check the distribution's settings */
   bool help;
   bool version;
 };

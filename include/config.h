@@ -24,7 +24,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     35          /* entries in the key table */
+#define CONFIG_KEYS     36          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 #define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
@@ -81,6 +81,10 @@ struct site_config {
   char *origin;      /* owned; "s3://bucket/prefix" as given */
   char *region;      /* owned */
   char *s3_endpoint; /* owned; no trailing '/' */
+
+  /* Requests `--account` may make to count the account's month
+   * (cfaccount.h); past them the count is a lower bound. */
+  uint64_t account_budget;
 
   /* Private bookkeeping: a bit per key set in this layer, and where each
    * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */

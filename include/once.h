@@ -24,6 +24,11 @@ struct once_opts {
   bool plan_only;    /* `plan` */
   bool all;          /* first run: every file instead of a baseline */
   bool wait;         /* follow each invalidation until it completes */
+  /* Before each site's pass (remote.h): count the account's month, so
+   * the plan's cost and budget start from it, and check the
+   * distribution's settings.  Both need http. */
+  bool account;
+  bool discover;
   const struct hdrrules *rules; /* the config's [headers] rules; NULL: none */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* Prints a batch that is planned or, in a dry run, "sent". */

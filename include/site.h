@@ -65,6 +65,11 @@ struct site_opts {
    * deleted.  NULL: no such check (once, plan). */
   uint64_t (*root_gen)(void *ctx);
   void *root_ctx;
+  /* The account's paths this month (--account, cfaccount.h), when
+   * counted: the planner's budget and cost start from the larger of it
+   * and the site's own ledger. */
+  bool has_account_paths;
+  uint64_t account_paths;
   /* Prints a batch's paths (plan, dry runs); NULL prints nothing. */
   void (*print)(const struct strlist *paths, void *arg);
   void *print_arg;

@@ -10,12 +10,26 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "http.h"
 #include "ledger.h"
 #include "log.h"
+#include "remote.h"
 
 /* `cfwatch status`: what a site has pending, what it has in flight and
  * what this month cost, gathered through the site's pipeline in plan
- * mode (site.h) without writing anything. */
+ * mode (site.h) without writing anything to the site's state.  With
+ * --account it also counts the whole account's month (remote.h, which
+ * keeps a cache of path counts in the state dir), and with --discover it
+ * compares the distribution's settings with the site's. */
+struct status_opts {
+  uv_loop_t *loop;
+  struct log *log;   /* borrowed */
+  struct http *http; /* borrowed; only --account and --discover use it */
+  const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
+  bool account;
+  bool discover;
+};
+
 struct status_report {
   const char *root;            /* borrowed from the site */
   const char *state_dir;       /* borrowed */
@@ -32,9 +46,13 @@ struct status_report {
   bool daemon_running;
   struct ledger ledger; /* owned */
   size_t in_flight;     /* ledger entries not seen Completed */
-  uint64_t month_paths;
-  uint64_t free_paths; /* the month's free paths the cost assumes */
+  uint64_t month_paths; /* this state dir's ledger only */
+  uint64_t free_paths;  /* the month's free paths the cost assumes */
   double month_cost_usd;
+  /* --account and --discover: what was asked and answered (owned), and
+   * the account's estimated cost by the planner's rule. */
+  struct remote_report remote;
+  double account_cost_usd;
 };
 
 void status_report_free(struct status_report *r);
@@ -45,8 +63,8 @@ void status_report_free(struct status_report *r);
 typedef void (*status_cb)(int status, const struct status_report *r,
                           const struct cfw_err *err, void *arg);
 
-/* Gathers site s's status on loop; cb runs once unless this fails. */
-int status_start(const struct site_config *s, uv_loop_t *loop, struct log *log,
+/* Gathers site s's status; cb runs once unless this fails. */
+int status_start(const struct status_opts *o, const struct site_config *s,
                  status_cb cb, void *arg, struct cfw_err *err);
 
 /* Appends r as aligned "key: value" lines, or as one JSON object. */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,4 +158,41 @@ int atomicfile_mkdirs(const char *path, mode_t mode, struct cfw_err *err)
       return rc;
   }
   return 0;
+}
+
+int atomicfile_read(const char *path, struct buf *out)
+{
+  char chunk[4096];
+  ssize_t n;
+  int fd;
+  int rc = 0;
+
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) != 0)
+    rc = n < 0 ? (errno == EINTR ? 0 : -errno) : buf_add(out, chunk, (size_t)n);
+  (void)close(fd); /* read-only */
+  return rc;
+}
+
+int atomicfile_lock(const char *dir, const char *name)
+{
+  struct buf path;
+  int fd;
+
+  buf_init(&path, PATH_MAX);
+  if (buf_addf(&path, "%s/%s", dir, name) < 0) {
+    buf_free(&path);
+    return -ENAMETOOLONG;
+  }
+  fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  buf_free(&path);
+  if (fd < 0)
+    return -errno;
+  if (flock(fd, LOCK_EX) < 0) {
+    (void)close(fd); /* never locked */
+    return -errno;
+  }
+  return fd;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cflimits.h"
 #include "cfpath.h"
@@ -394,6 +395,20 @@ int cfxml_parse_invalidation_list(const char *body, size_t len,
   if (rc < 0)
     cf_invalidation_list_free(out);
   return rc;
+}
+
+/* ---- CreateTime ---- */
+
+int64_t cfxml_time_s(const char *iso)
+{
+  struct tm tm;
+  const char *end;
+
+  memset(&tm, 0, sizeof(tm));
+  end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == NULL)
+    return -1;
+  return (int64_t)timegm(&tm);
 }
 
 /* ---- ErrorResponse ---- */

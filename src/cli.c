@@ -18,6 +18,8 @@ enum {
   OPT_WAIT,
   OPT_JSON,
   OPT_VERSION,
+  OPT_ACCOUNT,
+  OPT_DISCOVER,
   OPT_KEY /* a config key: index into cli_keys is val - OPT_KEY */
 };
 
@@ -61,6 +63,7 @@ static const struct {
     {"origin", "origin", false},
     {"region", "region", false},
     {"s3-endpoint", "s3_endpoint", false},
+    {"account-budget", "account_budget", false},
 };
 
 static const struct {
@@ -100,6 +103,9 @@ const char *cli_cmd_name(enum cli_cmd cmd)
   return "watch";
 }
 
+/* The options that are not config keys, in cli_fill_options. */
+#define CLI_FIXED_OPTIONS 10
+
 static void cli_fill_options(struct option *o)
 {
   static const struct option fixed[] = {
@@ -111,9 +117,12 @@ static void cli_fill_options(struct option *o)
       {"wait", no_argument, NULL, OPT_WAIT},
       {"json", no_argument, NULL, OPT_JSON},
       {"version", no_argument, NULL, OPT_VERSION},
+      {"account", no_argument, NULL, OPT_ACCOUNT},
+      {"discover", no_argument, NULL, OPT_DISCOVER},
   };
   size_t i;
 
+  _Static_assert(ARRAY_SIZE(fixed) == CLI_FIXED_OPTIONS, "room in cli_parse");
   memcpy(o, fixed, sizeof(fixed));
   o += ARRAY_SIZE(fixed);
   for (i = 0; i < ARRAY_SIZE(cli_keys); i++) {
@@ -160,6 +169,12 @@ static int cli_option(struct cli *c, int opt, const char *arg)
   case OPT_VERSION:
     c->version = true;
     return 0;
+  case OPT_ACCOUNT:
+    c->account = true;
+    return 0;
+  case OPT_DISCOVER:
+    c->discover = true;
+    return 0;
   case 'd':
     return cli_add_key(c, 0, arg);
   default:
@@ -192,7 +207,7 @@ static void cli_command(struct cli *c)
 
 int cli_parse(struct cli *c, int argc, char **argv, struct cfw_err *err)
 {
-  struct option opts[8 + ARRAY_SIZE(cli_keys) + 1];
+  struct option opts[CLI_FIXED_OPTIONS + ARRAY_SIZE(cli_keys) + 1];
   int opt;
   int rc;
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cfaccount.h" /* its default only */
 #include "cflimits.h"
 #include "confcheck.h"
 #include "config_layer.h"
@@ -32,6 +33,7 @@
 #define UPLOAD_TIMEOUT_S_MAX   86400u /* a day */
 #define MAX_DELETE_MAX         100000000u
 #define DELETE_GRACE_MS_MAX    86400000u /* a day */
+#define ACCOUNT_BUDGET_MAX     100000u   /* requests: hours at the pace */
 
 enum key_type {
   KT_PATH,   /* made absolute and normalised */
@@ -83,6 +85,7 @@ enum key_id {
   K_ORIGIN,
   K_REGION,
   K_S3_ENDPOINT,
+  K_ACCOUNT_BUDGET,
   K_COUNT
 };
 
@@ -166,6 +169,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_REGION] = {"region", KT_STR, SITE_FIELD(region), 0, 0, confcheck_region},
     [K_S3_ENDPOINT] = {"s3_endpoint", KT_URL, SITE_FIELD(s3_endpoint), 0, 0,
                        NULL},
+    [K_ACCOUNT_BUDGET] = {"account_budget", KT_U64, SITE_FIELD(account_budget),
+                          1, ACCOUNT_BUDGET_MAX, NULL},
 };
 
 _Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
@@ -250,6 +255,7 @@ static void site_init(struct site_config *s)
   s->max_delete = CONFIG_DEFAULT_MAX_DELETE;
   s->max_delete_share = CONFIG_DEFAULT_MAX_DELETE_SHARE;
   s->delete_grace_ms = CONFIG_DEFAULT_DELETE_GRACE_MS;
+  s->account_budget = CFACCOUNT_DEFAULT_BUDGET;
   strlist_init(&s->excludes);
 }
 

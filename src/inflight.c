@@ -227,20 +227,6 @@ static bool inflight_gone(struct inflight *f)
   return true;
 }
 
-/* Seconds since the epoch of CloudFront's "2019-10-17T14:32:47.123Z", or
- * -1 if it does not read so. */
-static int64_t inflight_parse_time(const char *s)
-{
-  struct tm tm;
-  const char *end;
-
-  memset(&tm, 0, sizeof(tm));
-  end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == NULL)
-    return -1;
-  return (int64_t)timegm(&tm);
-}
-
 /* True if the page's oldest item (the last: newest come first) is past
  * the horizon.  An unreadable time does not stop the paging, which
  * INFLIGHT_MAX_PAGES still bounds. */
@@ -251,7 +237,7 @@ static bool inflight_page_is_old(const struct inflight *f,
 
   if (l->n == 0)
     return true;
-  t = inflight_parse_time(l->items[l->n - 1].create_time);
+  t = cfxml_time_s(l->items[l->n - 1].create_time);
   return t >= 0 && t + INFLIGHT_HORIZON_S < f->now_s;
 }
 

@@ -2,11 +2,9 @@
 #include "ledger.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,22 +130,6 @@ static int ledger_parse(struct ledger *l, char *text)
   return rc;
 }
 
-static int ledger_read(const char *path, struct buf *b)
-{
-  char chunk[4096];
-  ssize_t n;
-  int fd;
-  int rc = 0;
-
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) != 0)
-    rc = n < 0 ? (errno == EINTR ? 0 : -errno) : buf_add(b, chunk, (size_t)n);
-  (void)close(fd); /* read-only */
-  return rc;
-}
-
 int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err)
 {
   struct buf path;
@@ -159,7 +141,7 @@ int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err)
   buf_init(&text, LEDGER_MAX);
   rc = buf_addf(&path, "%s/" LEDGER_FILE, state_dir);
   if (rc == 0)
-    rc = ledger_read(buf_str(&path), &text);
+    rc = atomicfile_read(buf_str(&path), &text);
   if (rc == 0 && text.len > 0)
     rc = ledger_parse(l, text.data);
   if (rc == -ENOENT)
@@ -226,28 +208,6 @@ static int ledger_add(struct ledger *l, const char *id, uint32_t n_paths,
   return ledger_push(l, &e);
 }
 
-static int ledger_lock(const char *state_dir)
-{
-  struct buf path;
-  int fd;
-
-  buf_init(&path, 8192);
-  if (buf_addf(&path, "%s/" LEDGER_LOCK, state_dir) < 0) {
-    buf_free(&path);
-    return -ENAMETOOLONG;
-  }
-  fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  buf_free(&path);
-  if (fd < 0)
-    return -errno;
-  /* Held for one small read and write, so waiting is short. */
-  if (flock(fd, LOCK_EX) < 0) {
-    (void)close(fd); /* never locked */
-    return -errno;
-  }
-  return fd;
-}
-
 int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
                   uint32_t n_wildcards, const char *status, int64_t now_s,
                   struct cfw_err *err)
@@ -260,7 +220,8 @@ int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
   rc = atomicfile_mkdirs(state_dir, 0700, err);
   if (rc < 0)
     return rc;
-  fd = ledger_lock(state_dir);
+  /* Held for one small read and write, so waiting is short. */
+  fd = atomicfile_lock(state_dir, LEDGER_LOCK);
   if (fd < 0)
     return cfw_err_set(err, fd, "%s/" LEDGER_LOCK ": %s", state_dir,
                        strerror(-fd));

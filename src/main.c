@@ -110,6 +110,15 @@ static const char usage_text[] =
     "      --monthly-budget-usd D   the month's cap in USD (default: none)\n"
     "      --allow-over-budget      send all, only warn past the budget\n"
     "\n"
+    "Asking CloudFront (read-only; status, plan, once):\n"
+    "      --account                count the account's paths this month "
+    "over\n"
+    "                               all its distributions for the cost\n"
+    "      --account-budget N       requests that count may make (200)\n"
+    "      --discover               check the distribution's origin path "
+    "and\n"
+    "                               default root object against the site\n"
+    "\n"
     "Uploading (before a batch is invalidated, so the origin has the new "
     "bytes):\n"
     "      --upload-cmd CMD         sh command run in ROOT; invalidate only "
@@ -234,13 +243,15 @@ static void app_on_http_closed(void *arg)
   (void)arg; /* nothing else waits for it */
 }
 
-/* The HTTP client, made on first use: dry runs never need one. */
+/* The HTTP client, made on first use: dry runs never need one, unless
+ * they ask CloudFront something (--account, --discover). */
 static int app_http(struct app *a, const struct site_config *s,
                     struct cfw_err *err)
 {
   struct http_opts ho = {0};
+  bool asks = a->cli.account || a->cli.discover;
 
-  if (a->http != NULL || site_is_dry(s))
+  if (a->http != NULL || (site_is_dry(s) && !asks))
     return 0;
   ho.ca_file = s->ca_file;
   ho.log = a->log;
@@ -591,10 +602,13 @@ static int app_next_site(struct app *a)
   int rc = 0;
 
   sites = config_sites(&a->cfg, &n);
-  if (a->cli.cmd == CLI_STATUS)
-    return status_start(&sites[a->site], &a->loop, a->log, app_on_status, a,
-                        &a->err);
   rc = app_http(a, &sites[a->site], &a->err);
+  if (rc == 0 && a->cli.cmd == CLI_STATUS) {
+    struct status_opts so = {&a->loop, a->log,         a->http,
+                             NULL,     a->cli.account, a->cli.discover};
+
+    return status_start(&so, &sites[a->site], app_on_status, a, &a->err);
+  }
   strlist_init(&copy);
   for (i = 0; rc == 0 && i < a->paths.n; i++)
     rc = strlist_push(&copy, a->paths.v[i]);
@@ -620,7 +634,10 @@ static int app_once(struct app *a, struct cfw_err *err)
 
   sites = config_sites(&a->cfg, &n);
   o.plan_only = a->cli.cmd == CLI_PLAN;
-  for (i = 0; !o.plan_only && rc == 0 && i < n; i++)
+  o.account = a->cli.account;
+  o.discover = a->cli.discover;
+  for (i = 0; (!o.plan_only || o.account || o.discover) && rc == 0 && i < n;
+       i++)
     rc = app_http(a, &sites[i], err);
   if (rc < 0)
     return rc;

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "remote.h"
 #include "site.h"
 
 struct once {
@@ -72,7 +74,8 @@ static void once_on_pass(struct site *site, const struct site_report *r,
   site_close(site, once_on_closed, run);
 }
 
-static int once_next(struct once *run)
+/* Starts the site's pass; with the account's count, if it was read. */
+static int once_pass(struct once *run, const struct cfaccount_result *acct)
 {
   const struct site_config *s = &run->sites[run->i];
   struct site_opts so = {0};
@@ -91,7 +94,42 @@ static int once_next(struct once *run)
   so.getenv = run->o.getenv;
   so.print = run->o.print;
   so.print_arg = run->o.print_arg;
+  so.has_account_paths = acct != NULL && acct->status == 0;
+  so.account_paths = so.has_account_paths ? acct->month_paths : 0;
   run->status = site_start(&run->site, &so, once_on_pass, run, &run->err);
+  return run->status;
+}
+
+static void once_on_remote(struct remote_report *r, void *arg)
+{
+  struct once *run = arg;
+  const struct cfaccount_result *a = &r->acct;
+
+  if (r->account && a->status == 0)
+    log_msg(run->o.log, LOG_INFO,
+            "--account: %s%llu paths this month over %zu distributions; the "
+            "plan's cost counts from there",
+            a->complete ? "" : "at least ", (unsigned long long)a->month_paths,
+            a->distributions);
+  if (once_pass(run, r->account ? a : NULL) < 0)
+    once_done(run);
+}
+
+static int once_next(struct once *run)
+{
+  const struct site_config *s = &run->sites[run->i];
+  struct remote_opts ro = {0};
+
+  if ((!run->o.account && !run->o.discover) || run->o.http == NULL)
+    return once_pass(run, NULL);
+  ro.loop = run->o.loop;
+  ro.log = run->o.log;
+  ro.http = run->o.http;
+  ro.getenv = run->o.getenv;
+  ro.account = run->o.account;
+  ro.discover = run->o.discover;
+  ro.now_s = (int64_t)time(NULL);
+  run->status = remote_start(&ro, s, once_on_remote, run, &run->err);
   return run->status;
 }
 

@@ -136,6 +136,9 @@ int site_job_plan(struct site *s, struct cfw_err *err)
     log_msg(s->o.log, LOG_WARN, "%s", lerr.msg);
   s->month_paths = ledger_month_paths(&l, (int64_t)time(NULL));
   ledger_free(&l);
+  /* The account's count holds this site's paths too, when it is read. */
+  if (s->o.has_account_paths && s->o.account_paths > s->month_paths)
+    s->month_paths = s->o.account_paths;
   in.manifest = site_view(s);
   in.changes = s->changes;
   in.n_changes = s->n_changes;

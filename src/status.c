@@ -14,14 +14,14 @@
 #include "site.h"
 #include "state.h"
 #include "statelock.h"
+#include "status_int.h"
 #include "util.h"
 
 /* One status run: the site in plan mode, then the ledger and the lock on
  * the threadpool. */
 struct status_run {
   const struct site_config *cfg; /* borrowed */
-  struct log *log;               /* borrowed */
-  uv_loop_t *loop;
+  struct status_opts o;
   uv_work_t work;
   struct status_report r;
   int status;
@@ -35,6 +35,7 @@ void status_report_free(struct status_report *r)
   if (r == NULL)
     return;
   ledger_free(&r->ledger);
+  remote_report_free(&r->remote);
 }
 
 static void status_from_pass(struct status_report *r,
@@ -75,7 +76,7 @@ static void status_on_work(uv_work_t *w)
   r->daemon_running =
       statelock_holder(r->state_dir, r->daemon_pid, sizeof(r->daemon_pid));
   if (ledger_load(&r->ledger, r->state_dir, &err) < 0)
-    log_msg(run->log, LOG_WARN, "%s", err.msg);
+    log_msg(run->o.log, LOG_WARN, "%s", err.msg);
   for (i = 0; i < r->ledger.n; i++)
     if (strcmp(r->ledger.v[i].status, "Completed") != 0)
       r->in_flight++;
@@ -84,15 +85,54 @@ static void status_on_work(uv_work_t *w)
   r->month_cost_usd = planner_cost_usd(0, r->month_paths, r->free_paths);
 }
 
+static void status_deliver(struct status_run *run)
+{
+  run->cb(run->status, &run->r, &run->err, run->arg);
+  status_report_free(&run->r);
+  free(run);
+}
+
+static void status_on_remote(struct remote_report *rep, void *arg)
+{
+  struct status_run *run = arg;
+
+  remote_report_take(&run->r.remote, rep);
+  run->r.account_cost_usd = planner_cost_usd(0, run->r.remote.acct.month_paths,
+                                             run->cfg->monthly_free_paths);
+  status_deliver(run);
+}
+
+/* --account and --discover come last: the site's own status does not
+ * wait on them, and their failures are reported, not fatal. */
+static void status_ask(struct status_run *run)
+{
+  struct remote_opts ro = {0};
+  struct cfw_err err = {0};
+
+  ro.loop = run->o.loop;
+  ro.log = run->o.log;
+  ro.http = run->o.http;
+  ro.getenv = run->o.getenv;
+  ro.account = run->o.account;
+  ro.discover = run->o.discover;
+  ro.now_s = (int64_t)time(NULL);
+  if (remote_start(&ro, run->cfg, status_on_remote, run, &err) == 0)
+    return;
+  log_msg(run->o.log, LOG_WARN, "%s", err.msg);
+  status_deliver(run);
+}
+
 static void status_on_work_done(uv_work_t *w, int rc)
 {
   struct status_run *run = container_of(w, struct status_run, work);
 
   if (rc < 0 && run->status == 0)
     run->status = cfw_err_set(&run->err, rc, "threadpool: %s", uv_strerror(rc));
-  run->cb(run->status, &run->r, &run->err, run->arg);
-  status_report_free(&run->r);
-  free(run);
+  if (run->status == 0 && run->o.http != NULL &&
+      (run->o.account || run->o.discover))
+    status_ask(run);
+  else
+    status_deliver(run);
 }
 
 static void status_on_closed(void *arg)
@@ -101,7 +141,7 @@ static void status_on_closed(void *arg)
   int rc;
 
   rc = run->status < 0 ? run->status
-                       : uv_queue_work(run->loop, &run->work, status_on_work,
+                       : uv_queue_work(run->o.loop, &run->work, status_on_work,
                                        status_on_work_done);
   if (rc == 0)
     return;
@@ -126,7 +166,7 @@ static void status_on_pass(struct site *site, const struct site_report *rep,
   site_close(site, status_on_closed, run);
 }
 
-int status_start(const struct site_config *s, uv_loop_t *loop, struct log *log,
+int status_start(const struct status_opts *o, const struct site_config *s,
                  status_cb cb, void *arg, struct cfw_err *err)
 {
   struct site_opts so = {0};
@@ -138,16 +178,16 @@ int status_start(const struct site_config *s, uv_loop_t *loop, struct log *log,
   if (run == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   run->cfg = s;
-  run->log = log;
-  run->loop = loop;
+  run->o = *o;
   run->cb = cb;
   run->arg = arg;
   run->r.root = s->root;
   run->r.state_dir = s->state_dir;
   run->r.distribution_id = s->distribution_id;
   ledger_init(&run->r.ledger);
-  so.loop = loop;
-  so.log = log;
+  remote_report_init(&run->r.remote);
+  so.loop = o->loop;
+  so.log = o->log;
   so.cfg = s;
   so.mode = SITE_PLAN;
   rc = site_start(&site, &so, status_on_pass, run, err);
@@ -190,13 +230,10 @@ int status_format_text(const struct status_report *r, struct buf *out)
                   "pending:      %zu files, %zu paths\n",
                   r->manifest_files, when, r->pending_files, r->pending_paths);
   if (rc == 0)
-    rc = buf_addf(out,
-                  "in flight:    %zu invalidation%s (as last seen)\n"
-                  "this month:   %llu paths, estimated $%.2f (the first "
-                  "%llu are free)\n",
-                  r->in_flight, r->in_flight == 1 ? "" : "s",
-                  (unsigned long long)r->month_paths, r->month_cost_usd,
-                  (unsigned long long)r->free_paths);
+    rc = buf_addf(out, "in flight:    %zu invalidation%s (as last seen)\n",
+                  r->in_flight, r->in_flight == 1 ? "" : "s");
+  if (rc == 0)
+    rc = status_text_month(r, out);
   if (rc == 0 && r->unacknowledged > 0)
     rc = buf_addf(out,
                   "unacknowledged: %zu batch%s recorded but not acknowledged "
@@ -207,6 +244,8 @@ int status_format_text(const struct status_report *r, struct buf *out)
                   "held:         %zu deletions, more than max_delete or "
                   "max_delete_share allow (once: --allow-delete)\n",
                   r->held);
+  if (rc == 0)
+    rc = status_text_discover(r, out);
   return rc;
 }
 
@@ -278,12 +317,11 @@ static int status_json_counts(json_t *o, const struct status_report *r)
     rc = jsonout_set(o, "has_manifest", json_boolean(r->has_manifest));
   for (i = 0; rc == 0 && i < ARRAY_SIZE(counts); i++)
     rc = jsonout_set(o, counts[i].key, json_integer((json_int_t)counts[i].v));
-  /* Rounded to a tenth of a cent, as printed before jansson; the cost
-   * is never negative, so the conversion rounds half up. */
   if (rc == 0)
-    rc = jsonout_set(
-        o, "month_cost_usd",
-        json_real((double)(uint64_t)(r->month_cost_usd * 1000 + 0.5) / 1000));
+    rc = jsonout_set(o, "month_cost_usd", status_json_usd(r->month_cost_usd));
+  /* month_paths counts this state dir's ledger; "account" the account. */
+  if (rc == 0)
+    rc = jsonout_set(o, "month_paths_scope", json_string("site"));
   return rc;
 }
 
@@ -299,6 +337,8 @@ int status_format_json(const struct status_report *r, struct buf *out)
     rc = status_json_counts(o, r);
   if (rc == 0)
     rc = jsonout_set(o, "invalidations", status_json_entries(r));
+  if (rc == 0)
+    rc = status_json_remote(o, r);
   if (rc == 0)
     rc = jsonout_dump(o, out);
   json_decref(o);

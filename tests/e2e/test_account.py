@@ -7,6 +7,7 @@ settings (`--discover`).
 Every test states the stand-in's distributions and invalidations and the
 exact requests and counts expected.  One stand-in serves a whole class;
 setUp resets it."""
+import datetime
 import json
 import unittest
 
@@ -71,6 +72,104 @@ class CacheTags(StandInTest):
             res = self.check(self.cfw("invalidate", *self.cf_args(), item), 2)
             self.assertIn(why, res.err)
         self.assertEqual(self.cf.log(), [])
+
+
+WWW = "EWWWEXAMPLE0001"
+
+
+def month_start(days_before=0):
+    """The current UTC month's first second, minus days_before days, as
+    CloudFront writes a CreateTime."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first - datetime.timedelta(days=days_before)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class Account(StandInTest):
+    """`status --account` and `plan --account`: the account's month over
+    every distribution, as CloudFront bills it (PayingForInvalidation)."""
+
+    def setUp(self):
+        super().setUp()
+        self.cf.configure(distributions=[DISTRIBUTION, WWW])
+        # Last month's paths never count; this month's wildcard and tag
+        # count one each.
+        self.cf.seed(WWW, [{"paths": ["/old%d" % i for i in range(40)],
+                            "create_time": month_start(1)},
+                           {"paths": ["/x", "/y/*", "#t"] + [
+                               "/p%d" % i for i in range(7)],
+                            "create_time": month_start()}])
+        self.check(self.cfw("invalidate", *self.cf_args(), "/a", "/b"))
+        self.cf.complete_all()
+
+    def status(self, *extra):
+        return self.check(self.cfw("status", "--account", *self.cf_args(),
+                                   *extra, self.root))
+
+    def test_status_counts_the_whole_account_as_the_bill(self):
+        res = self.status()
+        self.assertEqual(self.cf.usage()["paths"], 12)
+        self.assertIn("this month:   12 paths over 2 distributions (1,000 free "
+                      "per account); estimated cost $0.00\n", res.out)
+        self.assertIn("this site:    2 paths this month (its ledger)", res.out)
+        doc = json.loads(self.status("--json").out)
+        self.assertEqual(doc["month_paths"], 2)
+        self.assertEqual(doc["month_paths_scope"], "site")
+        acct = doc["account"]
+        self.assertEqual((acct["month_paths"], acct["distributions"],
+                          acct["complete"], acct["cost_usd"]),
+                         (12, 2, True, 0.0))
+
+    def test_second_status_reads_only_the_lists(self):
+        self.status()
+        seq = self.cf.log()[-1]["seq"]
+        doc = json.loads(self.status("--json").out)
+        self.assertEqual(self.ops(seq), ["list_distributions", "list", "list"])
+        self.assertEqual(doc["account"]["from_cache"], 2)
+        self.assertEqual(doc["account"]["month_paths"], 12)
+
+    def test_spent_budget_says_the_count_is_a_lower_bound(self):
+        res = self.status("--account-budget", "3")
+        self.assertIn("this month:   at least ", res.out)
+        self.assertIn("a lower bound: 2 invalidations and 0 distributions not "
+                      "read (3 requests of a budget of 3: --account-budget)",
+                      res.out)
+        self.assertEqual(self.ops().count("get"), 0)
+
+    def test_refused_account_count_is_reported_not_fatal(self):
+        self.cf.inject("access_denied", op="list_distributions")
+        res = self.status()
+        self.assertIn("this month:   not counted: counting the account's "
+                      "paths: ListDistributions: CloudFront: 403 AccessDenied",
+                      res.out)
+        self.cf.inject("access_denied", op="list_distributions")
+        doc = json.loads(self.status("--json").out)
+        self.assertIn("AccessDenied", doc["account"]["error"])
+
+    def test_without_account_the_count_is_the_sites_only(self):
+        res = self.check(self.cfw("status", *self.cf_args(), self.root))
+        self.assertIn("this month:   2 paths, estimated $0.00 (the first "
+                      "1,000 are free; this site's ledger only: --account "
+                      "counts the account)", res.out)
+        self.assertNotIn("list_distributions", self.ops())
+
+    def test_plan_costs_from_the_accounts_count(self):
+        self.cf.seed(WWW, [{"paths": ["/q%d" % i for i in range(988)],
+                            "create_time": month_start()}])
+        write(self.root, "a/index.html", "a")
+        self.check(self.cfw("once", *self.cf_args(), self.root))  # baseline
+        write(self.root, "a/index.html", "a, edited")
+        res = self.check(self.cfw("plan", *self.cf_args(), self.root))
+        self.assertIn("2 paths (0 wildcards), estimated $0.00", res.err)
+        res = self.check(self.cfw("plan", "--account", *self.cf_args(),
+                                  self.root))
+        # 1,000 this month before the plan's 2: both are paid.
+        self.assertEqual(self.cf.usage()["paths"], 1000)
+        self.assertIn("--account: 1000 paths this month over 2 distributions",
+                      res.err)
+        self.assertIn("2 paths (0 wildcards), estimated $0.01", res.err)
+        self.assertEqual(res.lines, ["/a/", "/a/index.html"])
 
 
 if __name__ == "__main__":

@@ -55,19 +55,19 @@ static void test_fields_and_their_order(void)
   r.ledger.v = e;
   r.ledger.n = 2;
   doc = format(&r, &b);
-  CHECK_EQ_STR(
-      buf_str(&b),
-      "{\"root\":\"/srv/site/public\",\"state_dir\":"
-      "\"/var/lib/cfwatch\",\"root_missing\":false,"
-      "\"daemon_running\":false,\"has_manifest\":true,"
-      "\"manifest_files\":120,\"pending_files\":2,"
-      "\"pending_paths\":3,\"unacknowledged\":1,"
-      "\"held_deletions\":300,\"in_flight\":1,\"month_paths\":1234,"
-      "\"month_free_paths\":1000,\"month_cost_usd\":1.17,\"invalidations\":["
-      "{\"id\":\"I2J0I21PCUYOIK\",\"created\":1795608000,"
-      "\"paths\":3,\"wildcards\":1,\"status\":\"Completed\"},"
-      "{\"id\":\"IEXAMPLE2\",\"created\":1795609000,\"paths\":15,"
-      "\"wildcards\":0,\"status\":\"InProgress\"}]}\n");
+  CHECK_EQ_STR(buf_str(&b),
+               "{\"root\":\"/srv/site/public\",\"state_dir\":"
+               "\"/var/lib/cfwatch\",\"root_missing\":false,"
+               "\"daemon_running\":false,\"has_manifest\":true,"
+               "\"manifest_files\":120,\"pending_files\":2,"
+               "\"pending_paths\":3,\"unacknowledged\":1,"
+               "\"held_deletions\":300,\"in_flight\":1,\"month_paths\":1234,"
+               "\"month_free_paths\":1000,\"month_cost_usd\":1.17,"
+               "\"month_paths_scope\":\"site\",\"invalidations\":["
+               "{\"id\":\"I2J0I21PCUYOIK\",\"created\":1795608000,"
+               "\"paths\":3,\"wildcards\":1,\"status\":\"Completed\"},"
+               "{\"id\":\"IEXAMPLE2\",\"created\":1795609000,\"paths\":15,"
+               "\"wildcards\":0,\"status\":\"InProgress\"}]}\n");
   json_decref(doc);
   buf_free(&b);
 }

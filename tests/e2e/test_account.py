@@ -172,5 +172,76 @@ class Account(StandInTest):
         self.assertEqual(res.lines, ["/a/", "/a/index.html"])
 
 
+class Discover(StandInTest):
+    """`--discover`: the distribution's origin path and default root object
+    against the site's settings (s3_website #207), read-only."""
+
+    def use(self, **dist):
+        dist.setdefault("id", DISTRIBUTION)
+        self.cf.configure(distributions=[dist])
+
+    def test_status_warns_of_a_url_prefix_that_repeats_the_origin_path(self):
+        self.use(origins=[{"id": "web", "domain_name": "example.com",
+                           "origin_path": "/site", "s3": False}])
+        res = self.check(self.cfw("status", "--discover", "--url-prefix",
+                                  "/site", *self.cf_args(), self.root))
+        warning = ('url_prefix "/site" repeats the origin path "/site" of '
+                   'origin web')
+        self.assertIn("distribution %s: %s" % (DISTRIBUTION, warning), res.err)
+        self.assertIn("warning:      " + warning, res.out)
+        self.assertIn('origin:       web (example.com, origin path "/site", '
+                      'custom; found by the default cache behavior)', res.out)
+        doc = json.loads(self.check(self.cfw(
+            "status", "--json", "--discover", "--url-prefix", "/site",
+            *self.cf_args(), self.root)).out)
+        disc = doc["discover"]
+        self.assertEqual(disc["origin"]["origin_path"], "/site")
+        self.assertEqual(len(disc["warnings"]), 1)
+        self.assertIn(warning, disc["warnings"][0])
+        # Read-only: nothing but GETs of the distribution's config.
+        self.assertEqual(self.ops(), ["get_config", "get_config"])
+        self.assertTrue(all(e["method"] == "GET" for e in self.cf.log()))
+
+    def test_plan_finds_the_bucket_origin_and_its_key_prefix(self):
+        self.use(origins=[{"id": "other", "domain_name": "example.com"},
+                          {"id": "bucket", "origin_path": "/site",
+                           "domain_name": "amzn-s3-demo-bucket.s3.us-east-1."
+                                          "amazonaws.com"}],
+                 target_origin_id="other")
+        write(self.root, "index.html", "home")
+        res = self.check(self.cfw(
+            "plan", "--discover", *self.cf_args(), "--url-prefix", "/site",
+            "--origin", "s3://amzn-s3-demo-bucket/site", "--region",
+            "us-east-1", "--s3-endpoint", self.cf.endpoint, self.root))
+        self.assertIn("origin bucket has the origin path \"/site\" and "
+                      "url_prefix is \"/site\", so the object "
+                      "s3://amzn-s3-demo-bucket/site/x is served at /x while "
+                      "cfwatch invalidates /site/x: every invalidation misses "
+                      "(s3_website #207). Set url_prefix to \"\"", res.err)
+
+    def test_once_warns_of_another_root_object_and_goes_on(self):
+        self.use(default_root_object="home.html")
+        write(self.root, "index.html", "home")
+        res = self.check(self.cfw("once", "--discover", *self.cf_args(),
+                                  self.root))
+        self.assertIn('the default root object is "home.html" but index_name '
+                      'is "index.html"', res.err)
+        self.assertIn("baseline", res.err)
+
+    def test_refused_discovery_is_reported_not_fatal(self):
+        self.cf.inject("access_denied", op="get_config")
+        res = self.check(self.cfw("status", "--discover", *self.cf_args(),
+                                  self.root))
+        self.assertIn("discover:     --discover: GetDistributionConfig: "
+                      "CloudFront: 403 AccessDenied", res.out)
+
+    def test_tag_header_is_shown(self):
+        self.use(cache_tag_header="x-amz-meta-cache-tag")
+        res = self.check(self.cfw("status", "--discover", *self.cf_args(),
+                                  self.root))
+        self.assertIn("cache tags:   header x-amz-meta-cache-tag", res.out)
+        self.assertIn("root object:  index.html", res.out)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -98,7 +98,7 @@ _cfwatch()
   done
   case $cmd in
   "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $guard" ;;
-  once) opts="$opts --wait --retry-for --all $planning $upload $guard" ;;
+  once) opts="$opts --wait --retry-for --all --baseline $planning $upload $guard" ;;
   plan) opts="$opts --all $planning" ;;
   status) opts="$opts --json" ;;
   invalidate) opts="$opts --wait --retry-for" ;;

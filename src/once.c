@@ -86,6 +86,7 @@ static int once_next(struct once *run)
   so.cfg = s;
   so.mode = run->o.plan_only ? SITE_PLAN : SITE_ONCE;
   so.all = run->o.all;
+  so.baseline = run->o.baseline;
   so.wait = run->o.wait;
   so.rules = run->o.rules;
   so.getenv = run->o.getenv;

@@ -5,6 +5,7 @@ invalidates, then deletes removed objects, and survives a crash at any
 step.  Real cfwatch processes against the stand-in's CloudFront and S3
 over loopback TLS; each test says what the stand-in answers."""
 import hashlib
+import json
 import os
 import shutil
 import unittest
@@ -260,6 +261,81 @@ class Faults(OriginTest):
         self.assertEqual(len(self.objects()), 304)
         self.check(self.once("--allow-delete"))
         self.assertEqual(len(self.objects()), 4)
+
+
+class Live(OriginTest):
+    """The daemon deploys as the build writes: upload, invalidate, delete."""
+
+    def test_daemon_uploads_invalidates_then_deletes_each_batch(self):
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        d = Daemon(self.tmp, "-v", *self.args("--quiet-ms", "200"), self.root,
+                   env=self.env)
+        try:
+            d.wait_for(r"watching \d+ directories")
+            write(self.root, "blog/a/index.html", "<p>a, live</p>")
+            os.unlink(os.path.join(self.root, "img/logo.svg"))
+            d.wait_for(r"batch: 2 files, 3 paths, invalidation")
+            write(self.root, "css/site.css", "body { color: blue }")
+            d.wait_for(r"batch: 1 files, 1 paths, invalidation")
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        ops = [(e.get("service"), e["operation"]) for e in self.cf.log(since)
+               if e["operation"] not in ("list", "get")]
+        self.assertEqual(ops, [("s3", "s3:put"), ("cloudfront", "create"),
+                               ("s3", "s3:delete"), ("s3", "s3:put"),
+                               ("cloudfront", "create")], ops)
+        objs = self.objects()
+        self.assertNotIn("site/img/logo.svg", objs)
+        for rel, data in [("blog/a/index.html", b"<p>a, live</p>"),
+                          ("css/site.css", b"body { color: blue }")]:
+            self.assertEqual(objs["site/" + rel]["sha256"],
+                             hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
+
+class Status(OriginTest):
+    def status(self):
+        res = self.check(self.cfw("status", "--json", *self.args(), self.root,
+                                  env=self.env))
+        return json.loads(res.out)
+
+    def test_status_counts_uploads_and_deletions_pending(self):
+        self.site()
+        self.check(self.once("--all"))
+        st = self.status()
+        self.assertEqual(st["origin"], "s3://%s/site" % BUCKET)
+        self.assertEqual((st["pending_uploads"], st["pending_deletions"]),
+                         (0, 0))
+        write(self.root, "css/site.css", "body{}")
+        write(self.root, "new.html", "new")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        st = self.status()
+        self.assertEqual((st["pending_uploads"], st["pending_deletions"]),
+                         (2, 1))
+        text = self.check(self.cfw("status", *self.args(), self.root,
+                                   env=self.env)).out
+        self.assertIn("origin:       s3://%s/site: 2 uploads, 1 deletion "
+                      "pending" % BUCKET, text)
+
+    def test_status_after_a_kill_past_the_upload_counts_only_the_deletion(self):
+        # The batch's files are in the bucket (UPLOADED recorded); its
+        # invalidation and deletion are still to come.
+        self.site()
+        self.check(self.once("--all"))
+        write(self.root, "css/site.css", "body{}")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        self.cf.inject({"fault": "hang", "seconds": 20}, op="create")
+        d = Daemon(self.tmp, "once", "-v", "-v", *self.args(), self.root,
+                   env=self.env)
+        d.wait_for(r"> POST /2020-05-31/distribution/\S+/invalidation",
+                   timeout=30)
+        d.kill()
+        st = self.status()
+        self.assertEqual(st["unacknowledged"], 1)
+        self.assertEqual((st["pending_uploads"], st["pending_deletions"]),
+                         (0, 1))
 
 
 class FirstRun(OriginTest):

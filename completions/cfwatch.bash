@@ -100,7 +100,7 @@ _cfwatch()
   done
   case $cmd in
   "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $guard" ;;
-  once) opts="$opts --wait --retry-for --all $planning $upload $guard $ask" ;;
+  once) opts="$opts --wait --retry-for --all --baseline $planning $upload $guard $ask" ;;
   plan) opts="$opts --all $planning $ask" ;;
   status) opts="$opts --json $ask" ;;
   invalidate) opts="$opts --wait --retry-for" ;;

@@ -26,6 +26,7 @@ struct cli {
   int verbose;             /* count of -v */
   int quiet;               /* count of -q */
   bool all;
+  bool baseline;
   bool wait;
   bool json;
   bool account;  /* status, plan, once: count the account's month */

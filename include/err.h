@@ -16,7 +16,8 @@ enum cfw_class {
   CFW_CLASS_REFUSED,   /* AWS refused: credentials, permissions, input */
   CFW_CLASS_LOCKED,    /* another cfwatch owns the state dir */
   CFW_CLASS_TRANSIENT, /* gave up on transient errors; work stays pending */
-  CFW_CLASS_HELD       /* held back for safety until the user says so */
+  CFW_CLASS_HELD,      /* held back for safety until the user says so */
+  CFW_CLASS_BASELINE   /* no state: a baseline would hide changes */
 };
 
 struct cfw_err {

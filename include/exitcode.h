@@ -11,7 +11,8 @@ enum cfw_exit {
   CFW_EXIT_STATE = 3,     /* root, state dir or manifest unusable */
   CFW_EXIT_REFUSED = 4,   /* CloudFront or AWS refused: fix and rerun */
   CFW_EXIT_LOCKED = 5,    /* another cfwatch owns this state dir */
-  CFW_EXIT_HELD = 6       /* held back for safety: needs the user's word */
+  CFW_EXIT_HELD = 6,      /* held back for safety: needs the user's word */
+  CFW_EXIT_BASELINE = 7   /* no state and no origin: --baseline or --all */
 };
 
 #endif

@@ -24,4 +24,11 @@
 int filehash_file(int dirfd, const char *path, unsigned char out[32],
                   uint64_t *size_out, struct cfw_err *err);
 
+/* The same for the MD5 of the file, which is what S3 reports as the
+ * ETag of an object stored by one PutObject without SSE-KMS: how a first
+ * run tells which objects of an origin already hold a file's bytes
+ * (ground.h).  Never used to decide that content changed. */
+int filehash_md5(int dirfd, const char *path, unsigned char out[16],
+                 uint64_t *size_out, struct cfw_err *err);
+
 #endif

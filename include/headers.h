@@ -49,8 +49,8 @@ struct headers_out {
  * without site, and those with this one), in their order, into *out;
  * copies what it needs, so rules may be freed (a SIGHUP reload) while
  * the set is in use.  Returns 0, or -EINVAL (a glob the config reader
- * would have refused) or -ENOMEM with *out NULL.  No rule is fine: the
- * set then gives the MIME type alone. */
+ * would have refused) or -ENOMEM with *out NULL.  No rule (rules NULL
+ * or empty) is fine: the set then gives the MIME type alone. */
 int headers_set_new(struct headers_set **out, const struct hdrrules *rules,
                     const char *site, struct cfw_err *err);
 void headers_set_destroy(struct headers_set *s); /* NULL is fine */

@@ -23,6 +23,7 @@ struct once_opts {
   struct http *http; /* borrowed; NULL when nothing is sent */
   bool plan_only;    /* `plan` */
   bool all;          /* first run: every file instead of a baseline */
+  bool baseline;     /* first run: a baseline is what the user wants */
   bool wait;         /* follow each invalidation until it completes */
   /* Before each site's pass (remote.h): count the account's month, so
    * the plan's cost and budget start from it, and check the

@@ -28,11 +28,14 @@
  *     -> idle, reporting what the pass did.
  *
  * Batches recorded by an earlier run and never acknowledged go first, with
- * their recorded references.  A first run records a baseline instead of
- * sending (unless `all`).  A scan that finds more deletions than the
- * site allows (max_delete, max_delete_share) holds the whole pass: nothing
- * is uploaded or invalidated until the caller passes SITE_ALLOW_DELETE
- * (the daemon does once the tree has been quiet for delete_grace_ms).
+ * their recorded references.  A first run on an S3 origin takes the
+ * bucket as its baseline and sends what differs from it (ground.h);
+ * without one it records a baseline instead of sending (unless `all`;
+ * `once` only when asked, see baseline below).  A scan that finds more
+ * deletions than the site allows (max_delete, max_delete_share) holds the whole
+ * pass: nothing is uploaded or invalidated until the caller passes
+ * SITE_ALLOW_DELETE (the daemon does once the tree has been quiet for
+ * delete_grace_ms).
  *
  * Everything that may block (the lock, the state, the ledger, planning)
  * runs on the libuv threadpool; HTTP on the loop.  One pass at a time: a
@@ -54,7 +57,12 @@ struct site_opts {
    * borrowed, copied at start; NULL: none. */
   const struct hdrrules *rules;
   enum site_mode mode;
-  bool all;  /* a first run plans every file instead of a baseline */
+  bool all; /* a first run plans every file instead of a baseline */
+  /* A first run of `once` that sends and has no S3 origin to compare
+   * with records a baseline only if asked: else it fails with
+   * CFW_CLASS_BASELINE and records nothing, since a lost state dir looks
+   * just like a first run. */
+  bool baseline;
   bool wait; /* follow each invalidation until it completes */
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* The daemon's watch tells what the root is (watch.h): a number that
@@ -84,6 +92,7 @@ struct site_report {
   struct cfw_err err; /* with its class (err.h) when status < 0 */
   bool opened;        /* the state was loaded (first pass) */
   bool baseline;      /* a first run: recorded (or would record) a baseline */
+  bool grounded;      /* a first run took the S3 origin as its baseline */
   bool root_missing;  /* the root is not there: nothing was diffed */
   bool scan_failed;   /* the walk or the hashing failed */
   size_t n_files;     /* files on disk after excludes */

@@ -41,6 +41,12 @@ struct status_report {
   size_t pending_paths;
   size_t unacknowledged; /* batches recorded, not yet acknowledged */
   size_t held;           /* deletions `once` would hold (guard.h) */
+  /* With an S3 origin (NULL: none): files still to upload (changed, and
+   * those of recorded batches the origin does not hold yet), and objects
+   * still to delete. */
+  const char *origin; /* borrowed */
+  size_t pending_uploads;
+  size_t pending_deletions;
   bool root_missing;
   char daemon_pid[32]; /* "" unless a cfwatch holds the state dir */
   bool daemon_running;

@@ -15,6 +15,7 @@ enum {
   OPT_QUIET = 'q',
   OPT_VERBOSE = 'v',
   OPT_ALL = 256,
+  OPT_BASELINE,
   OPT_WAIT,
   OPT_JSON,
   OPT_VERSION,
@@ -103,28 +104,27 @@ const char *cli_cmd_name(enum cli_cmd cmd)
   return "watch";
 }
 
-/* The options that are not config keys, in cli_fill_options. */
-#define CLI_FIXED_OPTIONS 10
+/* Options that are not config keys. */
+static const struct option cli_fixed[] = {
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"baseline", no_argument, NULL, OPT_BASELINE},
+    {"wait", no_argument, NULL, OPT_WAIT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"account", no_argument, NULL, OPT_ACCOUNT},
+    {"discover", no_argument, NULL, OPT_DISCOVER},
+};
 
 static void cli_fill_options(struct option *o)
 {
-  static const struct option fixed[] = {
-      {"config", required_argument, NULL, OPT_CONFIG},
-      {"help", no_argument, NULL, OPT_HELP},
-      {"quiet", no_argument, NULL, OPT_QUIET},
-      {"verbose", no_argument, NULL, OPT_VERBOSE},
-      {"all", no_argument, NULL, OPT_ALL},
-      {"wait", no_argument, NULL, OPT_WAIT},
-      {"json", no_argument, NULL, OPT_JSON},
-      {"version", no_argument, NULL, OPT_VERSION},
-      {"account", no_argument, NULL, OPT_ACCOUNT},
-      {"discover", no_argument, NULL, OPT_DISCOVER},
-  };
   size_t i;
 
-  _Static_assert(ARRAY_SIZE(fixed) == CLI_FIXED_OPTIONS, "room in cli_parse");
-  memcpy(o, fixed, sizeof(fixed));
-  o += ARRAY_SIZE(fixed);
+  memcpy(o, cli_fixed, sizeof(cli_fixed));
+  o += ARRAY_SIZE(cli_fixed);
   for (i = 0; i < ARRAY_SIZE(cli_keys); i++) {
     o[i].name = cli_keys[i].opt;
     o[i].has_arg = cli_keys[i].flag ? no_argument : required_argument;
@@ -159,6 +159,9 @@ static int cli_option(struct cli *c, int opt, const char *arg)
     return 0;
   case OPT_ALL:
     c->all = true;
+    return 0;
+  case OPT_BASELINE:
+    c->baseline = true;
     return 0;
   case OPT_WAIT:
     c->wait = true;
@@ -207,7 +210,7 @@ static void cli_command(struct cli *c)
 
 int cli_parse(struct cli *c, int argc, char **argv, struct cfw_err *err)
 {
-  struct option opts[CLI_FIXED_OPTIONS + ARRAY_SIZE(cli_keys) + 1];
+  struct option opts[ARRAY_SIZE(cli_fixed) + ARRAY_SIZE(cli_keys) + 1];
   int opt;
   int rc;
 

@@ -40,8 +40,8 @@ static int64_t hash_fd(int fd, EVP_MD_CTX *ctx, unsigned char *chunk,
   }
 }
 
-static int hash_open_fd(int fd, uint64_t limit, unsigned char out[32],
-                        uint64_t *size_out)
+static int hash_open_fd(int fd, const EVP_MD *md, uint64_t limit,
+                        unsigned char *out, uint64_t *size_out)
 {
   EVP_MD_CTX *ctx;
   unsigned char *chunk;
@@ -49,8 +49,7 @@ static int hash_open_fd(int fd, uint64_t limit, unsigned char out[32],
 
   ctx = EVP_MD_CTX_new();
   chunk = malloc(FILEHASH_CHUNK);
-  if (ctx != NULL && chunk != NULL &&
-      EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
+  if (ctx != NULL && chunk != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1)
     n = hash_fd(fd, ctx, chunk, limit);
   if (n >= 0 && EVP_DigestFinal_ex(ctx, out, NULL) != 1)
     n = -ENOMEM;
@@ -63,8 +62,9 @@ static int hash_open_fd(int fd, uint64_t limit, unsigned char out[32],
   return 0;
 }
 
-int filehash_file(int dirfd, const char *path, unsigned char out[32],
-                  uint64_t *size_out, struct cfw_err *err)
+static int hash_path(int dirfd, const char *path, const EVP_MD *md,
+                     unsigned char *out, uint64_t *size_out,
+                     struct cfw_err *err)
 {
   struct stat st;
   int fd;
@@ -80,11 +80,23 @@ int filehash_file(int dirfd, const char *path, unsigned char out[32],
   } else if (!S_ISREG(st.st_mode)) {
     rc = cfw_err_set(err, -EINVAL, "%s: not a regular file", path);
   } else {
-    rc = hash_open_fd(fd, (uint64_t)st.st_size, out, size_out);
+    rc = hash_open_fd(fd, md, (uint64_t)st.st_size, out, size_out);
     if (rc < 0)
       rc = cfw_err_set(err, rc, "%s: %s", path, strerror(-rc));
   }
   /* Read-only: close cannot lose data. */
   (void)close(fd);
   return rc;
+}
+
+int filehash_file(int dirfd, const char *path, unsigned char out[32],
+                  uint64_t *size_out, struct cfw_err *err)
+{
+  return hash_path(dirfd, path, EVP_sha256(), out, size_out, err);
+}
+
+int filehash_md5(int dirfd, const char *path, unsigned char out[16],
+                 uint64_t *size_out, struct cfw_err *err)
+{
+  return hash_path(dirfd, path, EVP_md5(), out, size_out, err);
 }

@@ -60,7 +60,7 @@ int headers_set_new(struct headers_set **out, const struct hdrrules *rules,
   if (s == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   rc = exclude_new(&s->globs, err);
-  for (i = 0; rc == 0 && i < rules->n; i++) {
+  for (i = 0; rc == 0 && rules != NULL && i < rules->n; i++) {
     h = &rules->v[i];
     if (h->site == NULL || strcmp(h->site, site) == 0)
       rc = headers_add(s, h, err);

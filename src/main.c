@@ -85,6 +85,8 @@ static const char usage_text[] =
     "      --dry-run            print batches instead of sending them\n"
     "      --all                on a first run, invalidate every file\n"
     "                           instead of recording a baseline\n"
+    "      --baseline           (once) on a first run without an S3\n"
+    "                           origin, record a baseline (else exit 7)\n"
     "      --wait               (once) wait until invalidations complete\n"
     "      --retry-for SECONDS  (once) keep retrying transient errors\n"
     "      --url-prefix PATH    URL path the root is served under\n"
@@ -141,7 +143,8 @@ static const char usage_text[] =
     "Exit status: 0 ok, 1 gave up on transient errors (changes stay pending),\n"
     "2 usage or config error, 3 root or state unusable, 4 refused by AWS,\n"
     "5 another cfwatch owns the state dir, 6 held back for safety (mass\n"
-    "deletion: --allow-delete).\n";
+    "deletion: --allow-delete), 7 no state and no S3 origin to compare\n"
+    "with (once: --baseline or --all).\n";
 
 static const char licence_text[] =
     "MIT License, Copyright (c) 2026 The cfwatch authors; no warranty.";
@@ -221,6 +224,8 @@ static int app_exit_status(const struct cfw_err *err)
     return CFW_EXIT_TRANSIENT;
   case CFW_CLASS_HELD:
     return CFW_EXIT_HELD;
+  case CFW_CLASS_BASELINE:
+    return CFW_EXIT_BASELINE;
   case CFW_CLASS_STATE:
   case CFW_CLASS_NONE:
     break;
@@ -632,6 +637,12 @@ static int app_once(struct app *a, struct cfw_err *err)
   size_t i;
   int rc = 0;
 
+  if (a->cli.all && a->cli.baseline) {
+    (void)cfw_err_set(err, -EINVAL,
+                      "--all and --baseline: a first run either invalidates "
+                      "every file or records them as they are, not both");
+    return cfw_err_class(err, CFW_CLASS_USAGE);
+  }
   sites = config_sites(&a->cfg, &n);
   o.plan_only = a->cli.cmd == CLI_PLAN;
   o.account = a->cli.account;
@@ -645,6 +656,7 @@ static int app_once(struct app *a, struct cfw_err *err)
   o.log = a->log;
   o.http = a->http;
   o.all = a->cli.all;
+  o.baseline = a->cli.baseline;
   o.wait = a->cli.wait;
   o.rules = &a->cfg.headers;
   o.print = print_paths;

@@ -89,6 +89,7 @@ static int once_pass(struct once *run, const struct cfaccount_result *acct)
   so.cfg = s;
   so.mode = run->o.plan_only ? SITE_PLAN : SITE_ONCE;
   so.all = run->o.all;
+  so.baseline = run->o.baseline;
   so.wait = run->o.wait;
   so.rules = run->o.rules;
   so.getenv = run->o.getenv;

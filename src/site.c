@@ -99,6 +99,7 @@ static void site_release(struct site *s)
   s->paths_set = false;
   site_origin_free(s);
   site_origin_free_keys(s);
+  site_ground_free(s);
   s->uploaded = false;
   s->tries = 0;
   s->wait_start = 0;
@@ -286,11 +287,54 @@ static bool site_held(struct site *s)
 
 static void site_log_baseline(const struct site *s)
 {
-  log_msg(s->o.log, LOG_INFO,
-          "%s: no manifest in %s yet: %s a baseline of %zu files and "
-          "invalidating nothing (use --all to invalidate every file)",
+  /* Loud when it sends: a lost state dir looks just like a first run. */
+  log_msg(s->o.log, site_sends(s) ? LOG_WARN : LOG_INFO,
+          "%s: no state in %s yet: %s a baseline of %zu files and "
+          "invalidating nothing (--all invalidates every file)%s",
           s->cfg->root, s->cfg->state_dir,
-          s->o.mode == SITE_PLAN ? "would record" : "recording", s->n_changes);
+          s->o.mode == SITE_PLAN ? "would record" : "recording", s->n_changes,
+          s->cfg->origin != NULL ? "; a run that sends compares the tree "
+                                   "with the bucket instead"
+                                 : "");
+}
+
+/* `once` that would record a silent baseline: refused unless asked. */
+static void site_refuse_baseline(struct site *s)
+{
+  struct cfw_err err = {0};
+
+  (void)cfw_err_set(
+      &err, -ENOENT,
+      "%s: no state in %s: nothing was recorded or invalidated. On a first "
+      "deploy, run again with --baseline (records the %zu files as they "
+      "are). If the state was lost (an evicted CI cache), pages changed "
+      "since the last deploy may be stale at the edge: run again with --all "
+      "(invalidates every file) instead",
+      s->cfg->root, s->cfg->state_dir, s->n_changes);
+  (void)cfw_err_class(&err, CFW_CLASS_BASELINE);
+  site_fail(s, -ENOENT, &err);
+}
+
+/* A first run: the bucket, a baseline, or a refusal. */
+static void site_first_run(struct site *s)
+{
+  if (s->s3 != NULL) {
+    site_enter(s, SITE_LISTING);
+    site_ground(s);
+    return;
+  }
+  s->rep.baseline = true;
+  if (s->o.mode == SITE_ONCE && site_sends(s) && !s->o.baseline) {
+    site_refuse_baseline(s);
+    return;
+  }
+  site_log_baseline(s);
+  if (s->o.mode == SITE_PLAN) {
+    site_finish(s);
+    return;
+  }
+  site_enter(s, SITE_BASELINING);
+  site_queue(s, site_job_baseline);
 }
 
 static void site_log_held(const struct site *s)
@@ -311,14 +355,7 @@ static void site_scanned(struct site *s)
 {
   site_count(s);
   if (state_fresh(s->state) && !s->o.all) {
-    s->rep.baseline = true;
-    site_log_baseline(s);
-    if (s->o.mode == SITE_PLAN) {
-      site_finish(s);
-      return;
-    }
-    site_enter(s, SITE_BASELINING);
-    site_queue(s, site_job_baseline);
+    site_first_run(s);
     return;
   }
   if (site_held(s)) {
@@ -489,6 +526,14 @@ void site_advance(struct site *s)
     return;
   case SITE_SCANNING:
     site_scanned(s);
+    return;
+  case SITE_LISTING:
+    site_enter(s, SITE_GROUNDING);
+    site_queue(s, site_job_ground);
+    return;
+  case SITE_GROUNDING:
+    site_grounded(s);
+    site_scan(s); /* against what the bucket holds */
     return;
   case SITE_REFRESHING:
     site_enter(s, SITE_PLANNING);

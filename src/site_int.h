@@ -9,6 +9,7 @@
 
 #include "awsclient.h"
 #include "cfsend.h"
+#include "ground.h"
 #include "headers.h"
 #include "inflight.h"
 #include "mime.h"
@@ -32,6 +33,8 @@ enum site_state {
   SITE_IDLE,       /* between passes */
   SITE_PROJECTING, /* open intents applied to a copy (threadpool) */
   SITE_SCANNING,   /* walk, hash, diff (threadpool) */
+  SITE_LISTING,    /* a first run on an S3 origin lists the bucket */
+  SITE_GROUNDING,  /* ... and records it as the baseline (threadpool) */
   SITE_REFRESHING, /* what is in progress at CloudFront */
   SITE_PLANNING,   /* ledger and planner (threadpool) */
   SITE_BASELINING, /* a first run's snapshot (threadpool) */
@@ -136,6 +139,11 @@ struct site {
   char **del_keys; /* owned: the item's keys to delete */
   size_t n_del;
   bool uploaded;
+  struct ground ground; /* a first run's listing of the origin */
+  struct ground_stats ground_stats;
+  char *list_token; /* owned: the next page's */
+  struct s3_op *list_op;
+  size_t list_pages;
   unsigned tries;      /* upload attempts, or looks at what is in progress */
   uint64_t wait_start; /* uv_now() when the current wait began */
   uint64_t pass_start; /* uv_now() when the pass began */
@@ -161,6 +169,8 @@ int site_job_project(struct site *s, struct cfw_err *err);
 const struct manifest *site_view(const struct site *s);
 int site_job_plan(struct site *s, struct cfw_err *err);
 int site_job_baseline(struct site *s, struct cfw_err *err);
+int site_job_ground(struct site *s, struct cfw_err *err);
+int site_relock(struct site *s, struct cfw_err *err);
 int site_job_intend(struct site *s, struct cfw_err *err);
 int site_job_mark(struct site *s, struct cfw_err *err);
 int site_job_commit(struct site *s, struct cfw_err *err);
@@ -174,6 +184,12 @@ size_t site_origin_stale(const struct site *s, size_t i, uint32_t *out);
 bool site_origin_delete(struct site *s);
 void site_origin_free(struct site *s);
 void site_origin_free_keys(struct site *s);
+
+/* site_ground.c */
+void site_ground(struct site *s);
+void site_grounded(struct site *s);
+void site_ground_cancel(struct site *s);
+void site_ground_free(struct site *s);
 
 /* site_send.c */
 const struct intent *site_intent(const struct site *s, const char *ref);

@@ -158,7 +158,7 @@ int site_job_plan(struct site *s, struct cfw_err *err)
 /* Before any write: a state dir deleted (or replaced) under us took our
  * lock with it.  Lock it again, or another cfwatch could write it too,
  * and write the whole state there, not a journal record. */
-static int site_relock(struct site *s, struct cfw_err *err)
+int site_relock(struct site *s, struct cfw_err *err)
 {
   int rc;
 

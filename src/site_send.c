@@ -386,6 +386,10 @@ void site_cancel_io(struct site *s)
     s3del_cancel(s->del);
     return;
   }
+  if (s->list_op != NULL) {
+    site_ground_cancel(s);
+    return;
+  }
   if (uv_is_active((uv_handle_t *)&s->timer)) {
     (void)uv_timer_stop(&s->timer); /* live handle: cannot fail */
     (void)cfw_err_set(&err, -ECANCELED, "stopped");

@@ -38,6 +38,29 @@ void status_report_free(struct status_report *r)
   remote_report_free(&r->remote);
 }
 
+/* What the origin still lacks: the diff's new bytes and removals, and
+ * the files of recorded batches not uploaded yet (their deletions come
+ * after their invalidation). */
+static void status_origin(struct status_report *r, const struct state *st,
+                          const struct site_report *rep)
+{
+  const struct intent *in;
+  size_t i;
+  size_t k;
+
+  r->pending_uploads = rep->n_changes - rep->n_deleted;
+  r->pending_deletions = rep->n_deleted;
+  for (i = 0; i < state_intent_count(st); i++) {
+    in = state_intent_at(st, i);
+    for (k = 0; k < in->n_changes; k++) {
+      if (in->changes[k].kind == CHANGE_DELETED)
+        r->pending_deletions++;
+      else if (!in->uploaded)
+        r->pending_uploads++;
+    }
+  }
+}
+
 static void status_from_pass(struct status_report *r,
                              const struct site_config *cfg, struct site *site,
                              const struct site_report *rep)
@@ -63,6 +86,8 @@ static void status_from_pass(struct status_report *r,
       guard_mass_deletion(rep->n_deleted, r->manifest_files, cfg->max_delete,
                           cfg->max_delete_share))
     r->held = rep->n_deleted;
+  if (cfg->origin != NULL)
+    status_origin(r, st, rep);
 }
 
 static void status_on_work(uv_work_t *w)
@@ -184,6 +209,7 @@ int status_start(const struct status_opts *o, const struct site_config *s,
   run->r.root = s->root;
   run->r.state_dir = s->state_dir;
   run->r.distribution_id = s->distribution_id;
+  run->r.origin = s->origin;
   ledger_init(&run->r.ledger);
   remote_report_init(&run->r.remote);
   so.loop = o->loop;
@@ -239,6 +265,11 @@ int status_format_text(const struct status_report *r, struct buf *out)
                   "unacknowledged: %zu batch%s recorded but not acknowledged "
                   "(sent first by the next run)\n",
                   r->unacknowledged, r->unacknowledged == 1 ? "" : "es");
+  if (rc == 0 && r->origin != NULL)
+    rc = buf_addf(
+        out, "origin:       %s: %zu upload%s, %zu deletion%s pending\n",
+        r->origin, r->pending_uploads, r->pending_uploads == 1 ? "" : "s",
+        r->pending_deletions, r->pending_deletions == 1 ? "" : "s");
   if (rc == 0 && r->held > 0)
     rc = buf_addf(out,
                   "held:         %zu deletions, more than max_delete or "
@@ -306,6 +337,8 @@ static int status_json_counts(json_t *o, const struct status_report *r)
       {"in_flight", r->in_flight},
       {"month_paths", r->month_paths},
       {"month_free_paths", r->free_paths},
+      {"pending_uploads", r->pending_uploads},
+      {"pending_deletions", r->pending_deletions},
   };
   size_t i;
   int rc;
@@ -315,6 +348,8 @@ static int status_json_counts(json_t *o, const struct status_report *r)
     rc = jsonout_set(o, "daemon_running", json_boolean(r->daemon_running));
   if (rc == 0)
     rc = jsonout_set(o, "has_manifest", json_boolean(r->has_manifest));
+  if (rc == 0)
+    rc = jsonout_set(o, "origin", status_json_str(r->origin));
   for (i = 0; rc == 0 && i < ARRAY_SIZE(counts); i++)
     rc = jsonout_set(o, counts[i].key, json_integer((json_int_t)counts[i].v));
   if (rc == 0)

@@ -158,7 +158,8 @@ class Account(StandInTest):
         self.cf.seed(WWW, [{"paths": ["/q%d" % i for i in range(988)],
                             "create_time": month_start()}])
         write(self.root, "a/index.html", "a")
-        self.check(self.cfw("once", *self.cf_args(), self.root))  # baseline
+        self.check(self.cfw("once", "--baseline", *self.cf_args(),
+                            self.root))
         write(self.root, "a/index.html", "a, edited")
         res = self.check(self.cfw("plan", *self.cf_args(), self.root))
         self.assertIn("2 paths (0 wildcards), estimated $0.00", res.err)
@@ -222,8 +223,8 @@ class Discover(StandInTest):
     def test_once_warns_of_another_root_object_and_goes_on(self):
         self.use(default_root_object="home.html")
         write(self.root, "index.html", "home")
-        res = self.check(self.cfw("once", "--discover", *self.cf_args(),
-                                  self.root))
+        res = self.check(self.cfw("once", "--discover", "--baseline",
+                                  *self.cf_args(), self.root))
         self.assertIn('the default root object is "home.html" but index_name '
                       'is "index.html"', res.err)
         self.assertIn("baseline", res.err)

@@ -86,7 +86,7 @@ class StandInTest(TempTest):
         """Writes SITE and records its baseline: nothing may be sent."""
         for rel, data in SITE.items():
             write(self.root, rel, data)
-        res = self.check(self.once())
+        res = self.check(self.once("--baseline"))
         self.assertIn("baseline", res.err)
         self.assertEqual(self.cf.log(), [])
 
@@ -423,6 +423,52 @@ class Send(StandInTest):
         self.assertIn("127.0.0.0/8", res.err)
         self.assertEqual(self.cf.log(), [])
         self.assertEqual(self.plan(), paths)
+
+
+class FirstRun(StandInTest):
+    """Without an S3 origin there is nothing to compare a tree with, and a
+    lost state dir (an evicted CI cache) looks just like a first run:
+    `once` records a baseline only when asked (issue 15)."""
+
+    def site(self):
+        for rel, data in SITE.items():
+            write(self.root, rel, data)
+
+    def test_no_state_fails_instead_of_a_silent_baseline(self):
+        self.site()
+        res = self.once()
+        self.assertEqual(res.status, 7, repr(res))
+        self.assertIn("no state in", res.err)
+        self.assertIn("--baseline", res.err)
+        self.assertIn("--all", res.err)
+        self.assertEqual(self.cf.log(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.state, "manifest")))
+        self.assertEqual(self.once().status, 7)  # still nothing recorded
+
+    def test_baseline_records_and_the_next_run_sends_edits(self):
+        self.site()
+        res = self.check(self.once("--baseline"))
+        self.assertIn("recording a baseline of %d files" % len(SITE), res.err)
+        self.assertEqual(self.cf.log(), [])
+        write(self.root, "a/index.html", "<h1>a, edited</h1>")
+        self.check(self.once())
+        self.assert_sent_once(["/a/", "/a/index.html"])
+
+    def test_all_invalidates_every_file_instead(self):
+        self.site()
+        self.check(self.once("--all"))
+        self.assertEqual(len(self.cf.invalidations()), 1)
+
+    def test_all_and_baseline_together_is_a_usage_error(self):
+        self.site()
+        res = self.once("--all", "--baseline")
+        self.assertEqual(res.status, 2, repr(res))
+        self.assertEqual(self.cf.log(), [])
+
+    def test_a_dry_run_still_records_its_baseline(self):
+        self.site()
+        res = self.check(self.once("--dry-run"))
+        self.assertIn("baseline", res.err)
 
 
 class Reload(StandInTest):

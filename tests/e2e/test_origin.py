@@ -5,7 +5,9 @@ invalidates, then deletes removed objects, and survives a crash at any
 step.  Real cfwatch processes against the stand-in's CloudFront and S3
 over loopback TLS; each test says what the stand-in answers."""
 import hashlib
+import json
 import os
+import shutil
 import unittest
 
 from tests.e2e.cfw import TempTest, write
@@ -226,11 +228,12 @@ class Faults(OriginTest):
         self.site()
         self.check(self.once())
         write(self.root, "css/site.css", "body{}")
+        n = len(self.cf.invalidations())
         self.cf.create_bucket(BUCKET, region="eu-west-1", refuse=True)
         res = self.once()
         self.assertEqual(res.status, 4, repr(res))
         self.assertIn("AccessDenied", res.err)
-        self.assertEqual(len(self.cf.invalidations()), 0)
+        self.assertEqual(len(self.cf.invalidations()), n)
         self.assertEqual(self.plan().lines, ["/css/site.css"])
 
     def test_no_such_bucket_stops_with_exit_4(self):
@@ -258,6 +261,179 @@ class Faults(OriginTest):
         self.assertEqual(len(self.objects()), 304)
         self.check(self.once("--allow-delete"))
         self.assertEqual(len(self.objects()), 4)
+
+
+class Live(OriginTest):
+    """The daemon deploys as the build writes: upload, invalidate, delete."""
+
+    def test_daemon_uploads_invalidates_then_deletes_each_batch(self):
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        d = Daemon(self.tmp, "-v", *self.args("--quiet-ms", "200"), self.root,
+                   env=self.env)
+        try:
+            d.wait_for(r"watching \d+ directories")
+            write(self.root, "blog/a/index.html", "<p>a, live</p>")
+            os.unlink(os.path.join(self.root, "img/logo.svg"))
+            d.wait_for(r"batch: 2 files, 3 paths, invalidation")
+            write(self.root, "css/site.css", "body { color: blue }")
+            d.wait_for(r"batch: 1 files, 1 paths, invalidation")
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        ops = [(e.get("service"), e["operation"]) for e in self.cf.log(since)
+               if e["operation"] not in ("list", "get")]
+        self.assertEqual(ops, [("s3", "s3:put"), ("cloudfront", "create"),
+                               ("s3", "s3:delete"), ("s3", "s3:put"),
+                               ("cloudfront", "create")], ops)
+        objs = self.objects()
+        self.assertNotIn("site/img/logo.svg", objs)
+        for rel, data in [("blog/a/index.html", b"<p>a, live</p>"),
+                          ("css/site.css", b"body { color: blue }")]:
+            self.assertEqual(objs["site/" + rel]["sha256"],
+                             hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
+
+class Status(OriginTest):
+    def status(self):
+        res = self.check(self.cfw("status", "--json", *self.args(), self.root,
+                                  env=self.env))
+        return json.loads(res.out)
+
+    def test_status_counts_uploads_and_deletions_pending(self):
+        self.site()
+        self.check(self.once("--all"))
+        st = self.status()
+        self.assertEqual(st["origin"], "s3://%s/site" % BUCKET)
+        self.assertEqual((st["pending_uploads"], st["pending_deletions"]),
+                         (0, 0))
+        write(self.root, "css/site.css", "body{}")
+        write(self.root, "new.html", "new")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        st = self.status()
+        self.assertEqual((st["pending_uploads"], st["pending_deletions"]),
+                         (2, 1))
+        text = self.check(self.cfw("status", *self.args(), self.root,
+                                   env=self.env)).out
+        self.assertIn("origin:       s3://%s/site: 2 uploads, 1 deletion "
+                      "pending" % BUCKET, text)
+
+    def test_status_after_a_kill_past_the_upload_counts_only_the_deletion(self):
+        # The batch's files are in the bucket (UPLOADED recorded); its
+        # invalidation and deletion are still to come.
+        self.site()
+        self.check(self.once("--all"))
+        write(self.root, "css/site.css", "body{}")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        self.cf.inject({"fault": "hang", "seconds": 20}, op="create")
+        d = Daemon(self.tmp, "once", "-v", "-v", *self.args(), self.root,
+                   env=self.env)
+        d.wait_for(r"> POST /2020-05-31/distribution/\S+/invalidation",
+                   timeout=30)
+        d.kill()
+        st = self.status()
+        self.assertEqual(st["unacknowledged"], 1)
+        self.assertEqual((st["pending_uploads"], st["pending_deletions"]),
+                         (0, 1))
+
+
+class FirstRun(OriginTest):
+    """No state anywhere: the bucket is the ground truth (issue 15), so a
+    lost state dir (an evicted CI cache) never hides a change."""
+
+    def deployed_then_state_lost(self):
+        """A deploy, then edits made while the state dir is gone."""
+        self.site()
+        self.check(self.once("--all"))
+        shutil.rmtree(self.state)
+        write(self.root, "css/site.css", "body { color: red }")
+        write(self.root, "new.html", "<p>new</p>")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        return ["/css/site.css", "/img/logo.svg", "/new.html"]
+
+    def test_lost_state_sends_exactly_what_differs_from_the_bucket(self):
+        # Replies: ListObjectsV2, 2 PUTs, 201, DeleteObjects.  The two
+        # unchanged files cost no request and no path.
+        paths = self.deployed_then_state_lost()
+        n = len(self.cf.invalidations())
+        since = self.cf.log()[-1]["seq"]
+        res = self.check(self.once())
+        self.assertIn("2 files already in the bucket with their bytes, 1 "
+                      "with other bytes, 1 not there, 1 objects without a "
+                      "file", res.err)
+        puts = sorted(e["path"].split("/site/", 1)[1] for e in self.s3_ops(
+            since) if e["operation"] == "s3:put")
+        self.assertEqual(puts, ["css/site.css", "new.html"])
+        self.assertEqual(len(self.cf.invalidations()), n + 1)
+        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]), paths)
+        self.assertEqual(sorted(self.objects()), sorted(
+            "site/" + k for k in ["blog/a/index.html", "css/site.css",
+                                  "index.html", "new.html"]))
+        self.assertEqual(self.plan().lines, [])
+
+    def test_first_run_on_an_empty_bucket_deploys_everything(self):
+        self.site()
+        self.check(self.once())
+        self.assertEqual(sorted(self.objects()),
+                         sorted("site/" + k for k in SITE))
+        self.assertEqual(len(self.cf.invalidations()), 1)
+        self.assertEqual(self.plan().lines, [])
+
+    def test_kill_after_the_baseline_loses_no_deletion(self):
+        # The bucket's baseline is on disk before anything is sent: a kill
+        # right after it leaves a state that still says what the bucket
+        # holds, so the next run sends the same differences.
+        paths = self.deployed_then_state_lost()
+        n = len(self.cf.invalidations())
+        d = Daemon(self.tmp, "once", "-v", *self.args(), self.root,
+                   env=self.env)
+        d.wait_for(r"ListObjectsV2 requests", timeout=30)
+        d.kill()
+        self.check(self.once())
+        invs = self.cf.invalidations()[n:]
+        self.assertEqual(sorted(p for i in invs for p in i["paths"]), paths,
+                         invs)
+        self.assertNotIn("site/img/logo.svg", self.objects())
+        self.assertEqual(self.plan().lines, [])
+
+    def test_keys_that_name_no_file_are_left_alone(self):
+        # A folder marker, a key beside the prefix, a key that is no path
+        # and an excluded name: none is a file of the site, none deleted.
+        for key in ["site/dir/", "site2/x.html", "site/a//b.html",
+                    "site/.DS_Store", "other.html"]:
+            self.cf.put_object(key, "x", bucket=BUCKET)
+        self.site()
+        self.check(self.once())
+        objs = self.objects()
+        for key in ["site/dir/", "site2/x.html", "site/a//b.html",
+                    "site/.DS_Store", "other.html"]:
+            self.assertIn(key, objs)
+        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]),
+                         sorted(["/", "/index.html", "/css/site.css",
+                                 "/blog/a/", "/blog/a/index.html",
+                                 "/img/logo.svg"]))
+
+    def test_multipart_etag_counts_as_other_bytes(self):
+        # An object stored by a multipart upload has an ETag that is not
+        # its MD5: its file is uploaded and invalidated again (a cost, never
+        # a miss).
+        self.site()
+        self.cf.configure(s3_min_part_size=1)
+        s3 = self.cf.s3_client(region="eu-west-1")
+        key = "site/css/site.css"
+        up = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+        part = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=up,
+                              PartNumber=1,
+                              Body=SITE["css/site.css"].encode())
+        s3.complete_multipart_upload(
+            Bucket=BUCKET, Key=key, UploadId=up, MultipartUpload={
+                "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        self.assertIn("-", self.objects()[key]["etag"])
+        res = self.check(self.once())
+        self.assertIn("0 files already in the bucket with their bytes, 1 "
+                      "with other bytes", res.err)
+        self.assertNotIn("-", self.objects()[key]["etag"])
 
 
 if __name__ == "__main__":

@@ -413,10 +413,11 @@ class WithStandIn(StateTest):
         self.env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
                          "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
 
-    def send(self, preexec_fn=None):
+    def send(self, *extra, preexec_fn=None):
         args = [BIN, "once", "-d", DISTRIBUTION, "--endpoint",
                 self.cf.endpoint, "--ca-file", self.cf.ca_file,
-                "--state-dir", self.state, "--retry-for", "5", self.root]
+                "--state-dir", self.state, "--retry-for", "5", *extra,
+                self.root]
         return Result(subprocess.run(args, env=clean_env(self.env),
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE,
@@ -427,7 +428,7 @@ class WithStandIn(StateTest):
         # is sent; on a full disk it cannot be, so it is not sent: exit
         # 3, the change pending, and sent once there is room.
         fs = self.small_fs()
-        self.check(self.send())
+        self.check(self.send("--baseline"))
         filler = self.fill(fs)
         write(self.root, "a/b.html", "b, edited")
         res = self.send()
@@ -451,7 +452,7 @@ class WithStandIn(StateTest):
     # create is ever a replay, and the last bytes are invalidated.
     def test_full_disk_never_reuses_a_caller_reference(self):
         fs = self.small_fs()
-        self.check(self.send())
+        self.check(self.send("--baseline"))
         d = Daemon(self.tmp, "-v", "-d", DISTRIBUTION, "--endpoint",
                    self.cf.endpoint, "--ca-file", self.cf.ca_file,
                    "--state-dir", self.state, "--quiet-ms", "200", self.root,
@@ -488,7 +489,7 @@ class WithStandIn(StateTest):
         self.assertEqual(self.plan(), [], repr(d))
 
     def test_ledger_and_its_lock_are_private_even_with_umask_0(self):
-        self.check(self.send())
+        self.check(self.send("--baseline"))
         write(self.root, "a/b.html", "b, edited")
         self.check(self.send(preexec_fn=lambda: os.umask(0)))
         self.assertEqual(len(self.cf.invalidations()), 1)

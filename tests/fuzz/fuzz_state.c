@@ -100,6 +100,9 @@ static void reencode(struct wire_out *w, const struct record *r)
     statefmt_put_commit(w, r->seq, r->ref, r->inv_id, r->at_ns, r->stale,
                         r->n_stale);
     break;
+  case RECORD_UPLOADED:
+    statefmt_put_uploaded(w, r->seq, r->ref, r->stale, r->n_stale);
+    break;
   case RECORD_ENTRIES:
     statefmt_put_entries(w, r->seq, r->changes, r->n_changes);
     break;

@@ -203,4 +203,71 @@ static inline void s3fx_b64(const unsigned char md[32], char out[45])
   REQUIRE(EVP_EncodeBlock((unsigned char *)out, md, 32) == 44);
 }
 
+/* Calls fn(arg) once the stand-in has a multipart upload in progress:
+ * with part, once its injected UploadPart fault has been taken too (the
+ * part is in flight, held); without, 300 ms after the upload appeared,
+ * time for the client to read CreateMultipartUpload's answer (a cancel
+ * while that answer is in flight leaves an upload no one can name).
+ * Polls the stand-in, whatever the machine's speed: a fixed delay fails
+ * under TSan.  After 30 s it calls fn anyway. */
+struct s3fx_when {
+  uv_timer_t timer;
+  const struct standin *si;
+  void (*fn)(void *arg);
+  void *arg;
+  bool part;
+  int ticks;
+  int seen; /* ticks since the upload appeared */
+};
+
+/* True while the test's UploadPart fault waits for its request. */
+static inline bool s3fx_part_fault_queued(const struct standin *si)
+{
+  json_t *f = standin_json(si, "GET", "faults", NULL);
+  json_t *v;
+  const char *action;
+  size_t i;
+  bool queued = false;
+
+  json_array_foreach(json_object_get(f, "faults"), i, v)
+  {
+    action = json_string_value(json_object_get(v, "action"));
+    if (action != NULL && strcmp(action, "UploadPart") == 0)
+      queued = true;
+  }
+  json_decref(f);
+  return queued;
+}
+
+static inline void s3fx_when_tick(uv_timer_t *t)
+{
+  struct s3fx_when *w = container_of(t, struct s3fx_when, timer);
+  json_t *j =
+      standin_json(w->si, "GET", "s3/uploads?bucket=" STANDIN_BUCKET, NULL);
+  bool listed = json_array_size(json_object_get(j, "uploads")) > 0;
+  bool ready;
+
+  json_decref(j);
+  if (listed)
+    w->seen++;
+  ready = w->part ? listed && !s3fx_part_fault_queued(w->si) : w->seen > 15;
+  if (!ready && ++w->ticks < 1500)
+    return;
+  w->fn(w->arg);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static inline void s3fx_when_uploading(struct s3fx *f, struct s3fx_when *w,
+                                       bool part, void (*fn)(void *arg),
+                                       void *arg)
+{
+  memset(w, 0, sizeof(*w));
+  w->si = &f->si;
+  w->fn = fn;
+  w->arg = arg;
+  w->part = part;
+  REQUIRE(uv_timer_init(&f->loop, &w->timer) == 0);
+  REQUIRE(uv_timer_start(&w->timer, s3fx_when_tick, 20, 20) == 0);
+}
+
 #endif

@@ -225,22 +225,14 @@ static void test_condition_fails_at_completion(void)
   run_done(&run);
 }
 
-struct cancel_at {
-  uv_timer_t timer;
-  struct s3mpu *m;
-};
-
-static void cancel_on_timer(uv_timer_t *t)
+static void cancel_now(void *arg)
 {
-  struct cancel_at *c = container_of(t, struct cancel_at, timer);
-
-  s3mpu_cancel(c->m);
-  uv_close((uv_handle_t *)&c->timer, NULL);
+  s3mpu_cancel(arg);
 }
 
 static void test_cancel_aborts_the_upload(void)
 {
-  struct cancel_at c = {0};
+  struct s3fx_when w;
   struct mpu_run run;
 
   run_init(&run, NULL);
@@ -249,9 +241,7 @@ static void test_cancel_aborts_the_upload(void)
                  "\"UploadPart\"}]",
                  "s3:multipart");
   run_start(&run, NULL);
-  c.m = run.m;
-  CHECK_EQ_INT(uv_timer_init(&run.f.loop, &c.timer), 0);
-  CHECK_EQ_INT(uv_timer_start(&c.timer, cancel_on_timer, 400, 0), 0);
+  s3fx_when_uploading(&run.f, &w, true, cancel_now, run.m);
   s3fx_run(&run.f, 1);
   CHECK_EQ_INT(run.g.r.outcome, S3_CANCELLED);
   CHECK_EQ_INT(run.g.r.err.cls, CFW_CLASS_TRANSIENT);

@@ -51,6 +51,9 @@ static void test_fields_and_their_order(void)
   r.free_paths = 1000;
   r.unacknowledged = 1;
   r.held = 300;
+  r.origin = "s3://www-example-com/site";
+  r.pending_uploads = 4;
+  r.pending_deletions = 1;
   r.month_cost_usd = 1.17;
   r.ledger.v = e;
   r.ledger.n = 2;
@@ -59,10 +62,12 @@ static void test_fields_and_their_order(void)
                "{\"root\":\"/srv/site/public\",\"state_dir\":"
                "\"/var/lib/cfwatch\",\"root_missing\":false,"
                "\"daemon_running\":false,\"has_manifest\":true,"
+               "\"origin\":\"s3://www-example-com/site\","
                "\"manifest_files\":120,\"pending_files\":2,"
                "\"pending_paths\":3,\"unacknowledged\":1,"
                "\"held_deletions\":300,\"in_flight\":1,\"month_paths\":1234,"
-               "\"month_free_paths\":1000,\"month_cost_usd\":1.17,"
+               "\"month_free_paths\":1000,\"pending_uploads\":4,"
+               "\"pending_deletions\":1,\"month_cost_usd\":1.17,"
                "\"month_paths_scope\":\"site\",\"invalidations\":["
                "{\"id\":\"I2J0I21PCUYOIK\",\"created\":1795608000,"
                "\"paths\":3,\"wildcards\":1,\"status\":\"Completed\"},"

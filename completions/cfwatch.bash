@@ -36,7 +36,7 @@ _cfwatch()
   local cmd="" i
   local opts="-c --config -d --distribution-id --profile --endpoint
     --ca-file --state-dir --dry-run --url-prefix --index-name --pretty-urls
-    --dir-without-slash --exclude --no-default-excludes --log-format
+    --dir-without-slash --query-strings --exclude --no-default-excludes --log-format
     --log-level -v --verbose -q --quiet --version -h --help"
   # The planner's options, for the commands that plan.
   local planning="--max-paths-per-batch --wildcard-threshold

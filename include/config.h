@@ -24,7 +24,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     36          /* entries in the key table */
+#define CONFIG_KEYS     37          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 #define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
@@ -48,6 +48,7 @@ struct site_config {
   char *index_name; /* owned; "index.html" by default */
   bool dir_without_slash;
   bool pretty_urls;
+  bool query_strings; /* cached by query string: urlmap.h */
   bool no_default_excludes;
   struct strlist excludes; /* globs, in the order given */
 

@@ -29,19 +29,14 @@
  * cut, never inside a %XX escape, and ends in '*'.  One file never yields
  * the same path twice, nor a path that one of its own wildcards covers.
  *
- * Excludes are fnmatch(3) globs, checked against a relpath by exclude.h,
- * which states what they match: a glob without '/' matches any single
- * component, one with '/' the whole relpath, one ending in '/'
- * directories only, and a matched directory excludes all under it.
- * Default excludes, unless no_default_excludes is set:
- *   *.swp *.swo *.swx 4913   vim swap files and vim's write-probe file
- *   *~                       backups of vim, emacs, gedit and others
- *   .#* #*#                  emacs lock links and auto-save files
- *   .~lock.*#                LibreOffice lock files
- *   .DS_Store                macOS Finder metadata
- *   .git/ .hg/ .svn/         version-control directories
- * Other dot files (.well-known/, .htaccess) are served by some sites and
- * stay in; so do *.tmp files. */
+ * With query_strings (a distribution whose cache key holds the query
+ * string), "/a.css" does not drop "/a.css?v=2": each URL then ends in
+ * '*', as CloudFront's guide advises for query strings, and the file's
+ * own wildcards cover its other forms.  An index file "a/index.html"
+ * so yields one path, "/a/" then '*', covering its directory's whole
+ * subtree ("/a/?x=1" has no narrower cover), or "/a" then '*' with
+ * dir_without_slash; the root's index yields the site's top wildcard.
+ */
 
 /* The most paths urlmap_paths() appends for one file. */
 #define URLMAP_MAX_PATHS_PER_FILE 3
@@ -58,6 +53,7 @@ struct urlmap_opts {
   const char *index_name;      /* NULL means "index.html"; borrowed */
   bool dir_without_slash;      /* an index file also yields "/a" */
   bool pretty;                 /* a/b.html also yields /a/b */
+  bool query_strings;          /* each URL ends in '*' (see above) */
   const char *const *excludes; /* user globs added to the defaults */
   size_t n_excludes;
   bool no_default_excludes;

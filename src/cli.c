@@ -45,6 +45,7 @@ static const struct {
     {"index-name", "index_name", false},
     {"dir-without-slash", "dir_without_slash", true},
     {"pretty-urls", "pretty_urls", true},
+    {"query-strings", "query_strings", true},
     {"exclude", "exclude", false},
     {"no-default-excludes", "no_default_excludes", true},
     {"max-paths-per-batch", "max_paths_per_batch", false},

@@ -93,6 +93,7 @@ static const char usage_text[] =
     "      --index-name NAME    directory index document (index.html)\n"
     "      --pretty-urls        a/b.html is also served as /a/b\n"
     "      --dir-without-slash  a/index.html is also served as /a\n"
+    "      --query-strings      the distribution caches by query string\n"
     "      --exclude GLOB       skip matching files (repeatable)\n"
     "      --no-default-excludes  do not skip editor and VCS files\n"
     "      --log-format text|json\n"

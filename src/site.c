@@ -51,6 +51,7 @@ int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
   o.index_name = cfg->index_name;
   o.dir_without_slash = cfg->dir_without_slash;
   o.pretty = cfg->pretty_urls;
+  o.query_strings = cfg->query_strings;
   o.excludes = (const char *const *)cfg->excludes.v;
   o.n_excludes = cfg->excludes.n;
   o.no_default_excludes = cfg->no_default_excludes;

@@ -15,6 +15,7 @@ struct urlmap {
   char *index_name; /* owned */
   bool dir_without_slash;
   bool pretty;
+  bool query_strings;
   struct exclude *excludes; /* owned */
 };
 
@@ -224,6 +225,7 @@ int urlmap_new(struct urlmap **out, const struct urlmap_opts *o,
     return cfw_err_set(err, -ENOMEM, "urlmap: out of memory");
   m->dir_without_slash = o->dir_without_slash;
   m->pretty = o->pretty;
+  m->query_strings = o->query_strings;
   rc = urlmap_set_prefix(m, o->prefix, err);
   if (rc == 0)
     rc = urlmap_set_index(m, o->index_name, err);
@@ -252,15 +254,16 @@ bool urlmap_excluded(const struct urlmap *m, const char *relpath, bool is_dir)
   return exclude_match(m->excludes, relpath, is_dir);
 }
 
-/* Replaces the URL in b by a wildcard if it holds a '*' or '~' or is too
- * long.  Every '%' in b starts an escape we wrote, so backing off from a
- * '%' one or two bytes before the cut keeps escapes whole. */
-static int urlmap_cover(struct buf *b)
+/* Replaces the URL in b by a wildcard if it holds a '*' or '~', is too
+ * long, or always (query_strings: "/a.css*" is the one path that covers
+ * "/a.css?v=2").  Every '%' in b starts an escape we wrote, so backing
+ * off from a '%' one or two bytes before the cut keeps escapes whole. */
+static int urlmap_cover(struct buf *b, bool always)
 {
   size_t cut = strcspn(buf_str(b), "*~");
   size_t n = CF_MAX_PATH_LEN - 1;
 
-  if (b->len > CF_MAX_PATH_LEN) {
+  if (b->len + (always ? 1 : 0) > CF_MAX_PATH_LEN) {
     if (b->data[n - 1] == '%')
       n -= 1;
     else if (b->data[n - 2] == '%')
@@ -268,7 +271,7 @@ static int urlmap_cover(struct buf *b)
     if (n < cut)
       cut = n;
   }
-  if (cut >= b->len)
+  if (cut >= b->len && !always)
     return 0;
   b->len = cut;
   return buf_addc(b, '*');
@@ -287,7 +290,7 @@ static int urlmap_add(const struct urlmap *m, const char *rel, size_t n,
   if (rc == 0)
     rc = urlmap_encode(rel, n, b);
   if (rc == 0)
-    rc = urlmap_cover(b);
+    rc = urlmap_cover(b, m->query_strings);
   if (rc == 0)
     rc = strlist_push(cand, buf_str(b));
   return rc;

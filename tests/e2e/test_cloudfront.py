@@ -159,6 +159,21 @@ class Send(StandInTest):
         self.check(self.once())
         self.assertEqual(len(self.cf.log()), 2, self.cf.log())
 
+    def test_query_strings_send_one_wildcard_per_file(self):
+        # Config: --query-strings (the distribution caches by query
+        # string).  Expected: each changed file is one wildcard that
+        # covers its query-string variants and its other URL forms, and
+        # `plan` counts them as wildcards.
+        self.baseline()
+        write(self.root, "a/index.html", "<h1>a, edited</h1>")
+        write(self.root, "css/site.css", "body{color:red}")
+        res = self.check(self.cfw("plan", "--query-strings",
+                                  *self.cf_args(), self.root))
+        self.assertEqual(res.lines, ["/a/*", "/css/site.css*"])
+        self.assertIn("2 paths (2 wildcards)", res.err)
+        self.check(self.once("--query-strings"))
+        self.assert_sent_once(["/a/*", "/css/site.css*"])
+
     def test_lost_201_is_replayed_into_the_same_invalidation(self):
         # Replies: the first POST creates the invalidation but its 201 is
         # lost (TCP RST); then 201.  Expected: two POSTs with the same

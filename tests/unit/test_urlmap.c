@@ -434,6 +434,55 @@ static void test_long_index_keeps_dir_url_its_wildcard_misses(void)
   urlmap_destroy(m);
 }
 
+/* query_strings: "/a.css" does not drop "/a.css?v=2", so every URL ends
+ * in '*' and a file's wildcards cover its other forms. */
+static void test_query_strings_make_every_url_a_wildcard(void)
+{
+  struct urlmap_opts o = {.query_strings = true};
+
+  check_paths(&o, "css/site.css", "/css/site.css*");
+  check_paths(&o, "docs/index.html", "/docs/*");
+  check_paths(&o, "index.html", "/*");
+  check_paths(&o, "docs/caf\xc3\xa9 menu.html", "/docs/caf%C3%A9%20menu.html*");
+  check_paths(&o, "a~b.html", "/a*");
+}
+
+static void test_query_strings_cover_pretty_and_bare_forms(void)
+{
+  struct urlmap_opts o = {.query_strings = true, .pretty = true};
+
+  /* "/a/b*" covers "/a/b.html*" too: one path for both forms. */
+  check_paths(&o, "a/b.html", "/a/b*");
+  o.pretty = false;
+  o.dir_without_slash = true;
+  check_paths(&o, "docs/index.html", "/docs*");
+  o.prefix = "/blog";
+  check_paths(&o, "index.html", "/blog*");
+}
+
+/* A URL of exactly the limit has no room left for the '*': it is cut
+ * one byte shorter, so the wildcard still fits. */
+static void test_query_strings_keep_the_length_limit(void)
+{
+  struct urlmap_opts o = {.query_strings = true};
+  struct urlmap *m = new_map(&o);
+  char *rel = long_relpath(CF_MAX_PATH_LEN - 1, "zz");
+  char *got = paths_of(m, rel);
+
+  CHECK_EQ_INT(strlen(got), CF_MAX_PATH_LEN);
+  CHECK(urlmap_is_wildcard(got));
+  CHECK(strncmp(got + 1, rel, CF_MAX_PATH_LEN - 2) == 0);
+  free(got);
+  free(rel);
+  rel = long_relpath(CF_MAX_PATH_LEN - 2, "zz");
+  got = paths_of(m, rel);
+  CHECK_EQ_INT(strlen(got), CF_MAX_PATH_LEN);
+  CHECK(strncmp(got + 1, rel, CF_MAX_PATH_LEN - 2) == 0);
+  free(got);
+  free(rel);
+  urlmap_destroy(m);
+}
+
 static void test_paths_append_to_existing_list(void)
 {
   struct urlmap_opts o = {0};
@@ -934,6 +983,9 @@ TEST_MAIN(TEST(test_table_of_names_maps_exactly),
           TEST(test_long_path_becomes_wildcard_within_limit),
           TEST(test_long_path_cut_never_splits_escape),
           TEST(test_long_index_keeps_dir_url_its_wildcard_misses),
+          TEST(test_query_strings_make_every_url_a_wildcard),
+          TEST(test_query_strings_cover_pretty_and_bare_forms),
+          TEST(test_query_strings_keep_the_length_limit),
           TEST(test_paths_append_to_existing_list),
           TEST(test_bad_relpath_is_rejected_and_list_kept),
           TEST(test_encode_escapes_exactly_the_unsafe_bytes),

@@ -36,7 +36,20 @@
  * so yields one path, "/a/" then '*', covering its directory's whole
  * subtree ("/a/?x=1" has no narrower cover), or "/a" then '*' with
  * dir_without_slash; the root's index yields the site's top wildcard.
- */
+ *
+ * Excludes are fnmatch(3) globs, checked against a relpath by exclude.h,
+ * which states what they match: a glob without '/' matches any single
+ * component, one with '/' the whole relpath, one ending in '/'
+ * directories only, and a matched directory excludes all under it.
+ * Default excludes, unless no_default_excludes is set:
+ *   *.swp *.swo *.swx 4913   vim swap files and vim's write-probe file
+ *   *~                       backups of vim, emacs, gedit and others
+ *   .#* #*#                  emacs lock links and auto-save files
+ *   .~lock.*#                LibreOffice lock files
+ *   .DS_Store                macOS Finder metadata
+ *   .git/ .hg/ .svn/         version-control directories
+ * Other dot files (.well-known/, .htaccess) are served by some sites and
+ * stay in; so do *.tmp files. */
 
 /* The most paths urlmap_paths() appends for one file. */
 #define URLMAP_MAX_PATHS_PER_FILE 3

@@ -249,15 +249,16 @@ static void app_on_http_closed(void *arg)
   (void)arg; /* nothing else waits for it */
 }
 
-/* The HTTP client, made on first use: dry runs never need one, unless
- * they ask CloudFront something (--account, --discover). */
+/* The HTTP client, made on first use: dry runs and `status` never need
+ * one, unless they ask CloudFront something (--account, --discover). */
 static int app_http(struct app *a, const struct site_config *s,
                     struct cfw_err *err)
 {
   struct http_opts ho = {0};
   bool asks = a->cli.account || a->cli.discover;
+  bool quiet = site_is_dry(s) || a->cli.cmd == CLI_STATUS;
 
-  if (a->http != NULL || (site_is_dry(s) && !asks))
+  if (a->http != NULL || (quiet && !asks))
     return 0;
   ho.ca_file = s->ca_file;
   ho.log = a->log;

@@ -30,6 +30,12 @@
  * usual crash-safe steps: after a crash the baseline alone is on disk,
  * and it still says what the bucket holds.
  *
+ * An object without a file is deleted only when deletions are allowed
+ * (--allow-delete, allow_delete): its bytes were never cfwatch's to
+ * know, and it may be another tool's under the same prefix.  Until then
+ * it stays pending (ground_unknown_bytes() tells such entries) while the
+ * rest of the pass goes out.
+ *
  * What a listing cannot show: an object with the right bytes whose
  * invalidation was never accepted (a crash between the upload and the
  * invalidation, and then the state lost too).  --all covers that. */
@@ -76,5 +82,8 @@ int ground_baseline(struct ground *g, const char *root,
                     const struct change *tree, size_t n, struct change **out,
                     size_t *n_out, struct ground_stats *st,
                     struct cfw_err *err);
+
+/* True for an entry the baseline recorded with unknown bytes. */
+bool ground_unknown_bytes(const struct tree_entry *e);
 
 #endif

@@ -101,6 +101,7 @@ struct site_report {
   size_t n_changes; /* added, modified, deleted (not touched) */
   size_t n_deleted;
   size_t held;      /* changes held by the mass-deletion guard */
+  size_t kept;      /* objects without a file, not deleted (ground.h) */
   size_t recovered; /* batches of an earlier run sent again */
   size_t batches;   /* batches accepted (or printed) */
   size_t paths;     /* paths in them */

@@ -116,6 +116,14 @@ static int ground_unknown(struct change *c, const struct ground_object *o)
   return c->entry.path != NULL ? 0 : -ENOMEM;
 }
 
+bool ground_unknown_bytes(const struct tree_entry *e)
+{
+  static const unsigned char zero[sizeof(e->hash)];
+
+  return (e->flags & TREE_STALE) != 0 &&
+         memcmp(e->hash, zero, sizeof(zero)) == 0;
+}
+
 static int ground_known(struct change *c, const struct tree_entry *e)
 {
   memset(c, 0, sizeof(*c));

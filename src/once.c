@@ -59,6 +59,13 @@ static void once_judge(struct once *run, const struct site_report *r)
                               "--allow-delete",
                               s->root, r->n_deleted, r->n_changes);
     (void)cfw_err_class(&run->err, CFW_CLASS_HELD);
+  } else if (r->kept > 0) {
+    run->status = cfw_err_set(&run->err, -EAGAIN,
+                              "%s: %zu objects without a file were kept in "
+                              "the bucket (the rest went out); run again "
+                              "with --allow-delete to delete them",
+                              s->root, r->kept);
+    (void)cfw_err_class(&run->err, CFW_CLASS_HELD);
   }
 }
 

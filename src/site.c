@@ -261,11 +261,49 @@ static void site_pass(struct site *s)
   site_scan(s);
 }
 
-/* What the diff found decides the rest of the pass. */
+static bool site_deletes_allowed(const struct site *s)
+{
+  return s->cfg->allow_delete || (s->flags & SITE_ALLOW_DELETE) != 0;
+}
+
+/* Objects whose bytes cfwatch never knew (a grounded first run's objects
+ * without a file) are deleted only when allowed: ground.h.  They leave
+ * the pass and stay pending; the rest goes on. */
+static void site_keep_unknown(struct site *s)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < s->n_changes; i++) {
+    if (s->changes[i].kind == CHANGE_DELETED && !site_deletes_allowed(s) &&
+        ground_unknown_bytes(&s->changes[i].entry)) {
+      tree_entry_free(&s->changes[i].entry);
+      s->rep.kept++;
+      continue;
+    }
+    s->changes[n++] = s->changes[i];
+  }
+  s->n_changes = n;
+  if (s->rep.kept > 0)
+    log_msg(s->o.log, LOG_WARN,
+            "%s: %zu objects under %s have no file, and cfwatch never "
+            "recorded their bytes (its state was lost, or another tool "
+            "writes there): kept, neither deleted nor invalidated, until "
+            "deletions are allowed (--allow-delete); exclude their keys to "
+            "leave them for good",
+            s->cfg->root, s->rep.kept, s->cfg->origin);
+}
+
+/* What the diff found decides the rest of the pass.  A grounded first
+ * run scans twice: the second count is the pass's. */
 static void site_count(struct site *s)
 {
   size_t i;
 
+  s->rep.n_changes = 0;
+  s->rep.n_deleted = 0;
+  s->rep.kept = 0;
+  site_keep_unknown(s);
   for (i = 0; i < s->n_changes; i++) {
     if (s->changes[i].kind == CHANGE_TOUCHED)
       continue;
@@ -279,21 +317,20 @@ static bool site_held(struct site *s)
 {
   const struct site_config *c = s->cfg;
 
-  if (s->o.mode == SITE_PLAN || c->allow_delete ||
-      (s->flags & SITE_ALLOW_DELETE) != 0)
+  if (s->o.mode == SITE_PLAN || site_deletes_allowed(s))
     return false;
   return guard_mass_deletion(s->rep.n_deleted, manifest_count(site_view(s)),
                              c->max_delete, c->max_delete_share);
 }
 
-static void site_log_baseline(const struct site *s)
+static void site_log_baseline(const struct site *s, bool records)
 {
   /* Loud when it sends: a lost state dir looks just like a first run. */
   log_msg(s->o.log, site_sends(s) ? LOG_WARN : LOG_INFO,
           "%s: no state in %s yet: %s a baseline of %zu files and "
           "invalidating nothing (--all invalidates every file)%s",
           s->cfg->root, s->cfg->state_dir,
-          s->o.mode == SITE_PLAN ? "would record" : "recording", s->n_changes,
+          records ? "recording" : "would record", s->n_changes,
           s->cfg->origin != NULL ? "; a run that sends compares the tree "
                                    "with the bucket instead"
                                  : "");
@@ -329,11 +366,16 @@ static void site_first_run(struct site *s)
     site_refuse_baseline(s);
     return;
   }
-  site_log_baseline(s);
-  if (s->o.mode == SITE_PLAN) {
+  /* A one-shot dry run with an origin records nothing: the run that
+   * sends must compare the tree with the bucket, not trust a baseline
+   * nobody checked against it. */
+  if (s->o.mode == SITE_PLAN ||
+      (s->o.mode == SITE_ONCE && s->cfg->origin != NULL)) {
+    site_log_baseline(s, false);
     site_finish(s);
     return;
   }
+  site_log_baseline(s, true);
   site_enter(s, SITE_BASELINING);
   site_queue(s, site_job_baseline);
 }

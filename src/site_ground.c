@@ -4,6 +4,7 @@
  * it, so what changed while no state existed is uploaded and
  * invalidated instead of forgotten. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,12 +53,16 @@ static void site_on_list(struct s3_result *r, void *arg)
   site_advance(s);
 }
 
+/* The keys under "PREFIX/" only: "site" alone would list (and pay for)
+ * "site2/" too. */
 static void site_list_next(struct site *s)
 {
+  char prefix[S3URL_PREFIX_MAX + 2];
   struct cfw_err err = {0};
   int rc;
 
-  rc = s3_list(s->s3, s->origin.prefix[0] != '\0' ? s->origin.prefix : NULL,
+  (void)snprintf(prefix, sizeof(prefix), "%s/", s->origin.prefix);
+  rc = s3_list(s->s3, s->origin.prefix[0] != '\0' ? prefix : NULL,
                s->list_token, site_on_list, s, &s->list_op, &err);
   if (rc < 0)
     site_fail(s, rc, &err);

@@ -86,6 +86,8 @@ static void status_from_pass(struct status_report *r,
       guard_mass_deletion(rep->n_deleted, r->manifest_files, cfg->max_delete,
                           cfg->max_delete_share))
     r->held = rep->n_deleted;
+  r->held += rep->kept; /* objects without a file: ground.h */
+  r->pending_files += rep->kept;
   if (cfg->origin != NULL)
     status_origin(r, st, rep);
 }

@@ -353,24 +353,50 @@ class FirstRun(OriginTest):
         return ["/css/site.css", "/img/logo.svg", "/new.html"]
 
     def test_lost_state_sends_exactly_what_differs_from_the_bucket(self):
-        # Replies: ListObjectsV2, 2 PUTs, 201, DeleteObjects.  The two
-        # unchanged files cost no request and no path.
-        paths = self.deployed_then_state_lost()
+        # Replies: ListObjectsV2, 2 PUTs, 201.  The two unchanged files
+        # cost no request and no path.  The object without a file is
+        # kept (its bytes were never cfwatch's to know: another tool may
+        # own it) until deletions are allowed: then DeleteObjects.
+        self.deployed_then_state_lost()
         n = len(self.cf.invalidations())
         since = self.cf.log()[-1]["seq"]
-        res = self.check(self.once())
+        res = self.check(self.once(), status=6)
         self.assertIn("2 files already in the bucket with their bytes, 1 "
                       "with other bytes, 1 not there, 1 objects without a "
                       "file", res.err)
+        self.assertIn("1 objects without a file were kept in the bucket",
+                      res.err)
         puts = sorted(e["path"].split("/site/", 1)[1] for e in self.s3_ops(
             since) if e["operation"] == "s3:put")
         self.assertEqual(puts, ["css/site.css", "new.html"])
         self.assertEqual(len(self.cf.invalidations()), n + 1)
-        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]), paths)
+        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]),
+                         ["/css/site.css", "/new.html"])
+        self.assertIn("site/img/logo.svg", self.objects())
+        self.check(self.once(), status=6)  # kept again, nothing sent
+        self.assertEqual(len(self.cf.invalidations()), n + 1)
+        self.check(self.once("--allow-delete"))
+        self.assertEqual(self.cf.invalidations()[-1]["paths"],
+                         ["/img/logo.svg"])
         self.assertEqual(sorted(self.objects()), sorted(
             "site/" + k for k in ["blog/a/index.html", "css/site.css",
                                   "index.html", "new.html"]))
         self.assertEqual(self.plan().lines, [])
+
+    def test_a_dry_run_records_no_baseline(self):
+        # A dry run lists no bucket: a baseline it recorded would be
+        # trusted by the next real run, which would then never compare
+        # the tree with the bucket (a lost state's edits stay stale).
+        paths = self.deployed_then_state_lost()
+        n = len(self.cf.invalidations())
+        res = self.check(self.once("--dry-run"))
+        self.assertIn("would record a baseline", res.err)
+        self.assertFalse(os.path.exists(os.path.join(self.state,
+                                                     "manifest")))
+        self.check(self.once("--allow-delete"))
+        invs = self.cf.invalidations()[n:]
+        self.assertEqual(sorted(p for i in invs for p in i["paths"]), paths,
+                         invs)
 
     def test_first_run_on_an_empty_bucket_deploys_everything(self):
         self.site()
@@ -390,7 +416,7 @@ class FirstRun(OriginTest):
                    env=self.env)
         d.wait_for(r"ListObjectsV2 requests", timeout=30)
         d.kill()
-        self.check(self.once())
+        self.check(self.once("--allow-delete"))
         invs = self.cf.invalidations()[n:]
         self.assertEqual(sorted(p for i in invs for p in i["paths"]), paths,
                          invs)
@@ -409,6 +435,12 @@ class FirstRun(OriginTest):
         for key in ["site/dir/", "site2/x.html", "site/a//b.html",
                     "site/.DS_Store", "other.html"]:
             self.assertIn(key, objs)
+        # Only the keys under "site/" were listed (and paid for).
+        lists = [e["path"] for e in self.s3_ops() if "list-type=2" in
+                 e["path"]]
+        self.assertTrue(lists, self.s3_ops())
+        for p in lists:
+            self.assertIn("prefix=site%2F", p)
         self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]),
                          sorted(["/", "/index.html", "/css/site.css",
                                  "/blog/a/", "/blog/a/index.html",

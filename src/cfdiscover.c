@@ -59,12 +59,18 @@ static bool cfdiscover_names_bucket(const char *domain, const char *bucket)
          (domain[n + 3] == '.' || domain[n + 3] == '-');
 }
 
+/* The origin naming the bucket: the default cache behavior's target if
+ * it does (two origins may name one bucket with other origin paths),
+ * else the first that does. */
 static const struct cf_origin *
 cfdiscover_by_bucket(const struct cf_distribution_config *dc,
                      const char *bucket)
 {
+  const struct cf_origin *o = cf_distribution_origin(dc, dc->target_origin_id);
   size_t i;
 
+  if (o != NULL && cfdiscover_names_bucket(o->domain_name, bucket))
+    return o;
   for (i = 0; i < dc->n_origins; i++)
     if (cfdiscover_names_bucket(dc->origins[i].domain_name, bucket))
       return &dc->origins[i];
@@ -133,8 +139,9 @@ static int cfdiscover_root(struct cfdiscover_report *r,
 
   if (site->url_prefix[0] != '\0' || strcmp(dro, site->index_name) == 0)
     return 0;
-  if (dro[0] == '\0' && r->found && !r->origin.s3)
-    return 0; /* the custom origin (an S3 website) serves its own index */
+  if (dro[0] == '\0' && (!r->found || !r->origin.s3))
+    return 0; /* a custom origin (an S3 website) serves its own index;
+                 an origin not found is not known to be S3's REST API */
   if (dro[0] == '\0')
     return cfdiscover_warn(
         r,
@@ -175,8 +182,9 @@ static int cfdiscover_find(const struct cf_distribution_config *dc,
                            "what cfwatch uploads to s3://%s",
                            u->bucket, u->bucket);
   return cfdiscover_warn(r,
-                         "the default cache behavior names the origin %s, "
-                         "which the distribution does not have",
+                         "the default cache behavior's target %s is not one "
+                         "of the distribution's origins (an origin group?): "
+                         "its origin path is not checked",
                          dc->target_origin_id);
 }
 

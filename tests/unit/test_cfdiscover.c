@@ -62,6 +62,41 @@ static void test_origin_path_that_maps_the_key_prefix_is_quiet(void)
   cfdiscover_report_free(&r);
 }
 
+/* Two origins on one bucket: the one the default behavior targets is
+ * the one checked, not the first listed. */
+static void test_default_target_wins_among_origins_of_the_bucket(void)
+{
+  struct cf_distribution_config dc;
+  struct cfdiscover_report r;
+  struct cf_origin o[2];
+
+  dist(&dc, o, BUCKET_REST, "/site", true, "index.html");
+  (void)snprintf(o[1].domain_name, sizeof(o[1].domain_name), "%s", BUCKET_REST);
+  (void)snprintf(o[1].origin_path, sizeof(o[1].origin_path), "/old");
+  o[0] = o[1];
+  (void)snprintf(o[0].id, sizeof(o[0].id), "old");
+  (void)snprintf(o[1].id, sizeof(o[1].id), "site");
+  (void)snprintf(o[1].origin_path, sizeof(o[1].origin_path), "/site");
+  CHECK_EQ_INT(check(&dc, "", "s3://site-bucket/site", &r), 0);
+  CHECK_EQ_STR(r.origin.id, "site");
+  cfdiscover_report_free(&r);
+}
+
+/* A default behavior that targets an origin group names no origin:
+ * nothing is claimed about what serves "/". */
+static void test_unknown_target_claims_no_rest_endpoint(void)
+{
+  struct cf_distribution_config dc;
+  struct cfdiscover_report r;
+  struct cf_origin o[2];
+
+  dist(&dc, o, "www.example.com", "", false, "");
+  (void)snprintf(dc.target_origin_id, sizeof(dc.target_origin_id), "group");
+  REQUIRE(check(&dc, "", NULL, &r) == 1);
+  CHECK_CONTAINS(r.warnings.v[0], "an origin group?");
+  cfdiscover_report_free(&r);
+}
+
 static void test_url_prefix_repeating_the_origin_path_warns(void)
 {
   struct cf_distribution_config dc;
@@ -210,6 +245,8 @@ static void test_bad_origin_is_refused(void)
 }
 
 TEST_MAIN(TEST(test_origin_path_that_maps_the_key_prefix_is_quiet),
+          TEST(test_default_target_wins_among_origins_of_the_bucket),
+          TEST(test_unknown_target_claims_no_rest_endpoint),
           TEST(test_url_prefix_repeating_the_origin_path_warns),
           TEST(test_origin_path_outside_the_key_prefix_warns),
           TEST(test_no_origin_naming_the_bucket_warns),

@@ -76,6 +76,10 @@ int cf_client_new(struct cf_client **out, uv_loop_t *loop,
  * until a resolve in the thread pool returns.  NULL is fine. */
 void cf_client_destroy(struct cf_client *c);
 
+/* True if id can be a distribution or invalidation id: upper-case
+ * letters and digits, 1 to 127 of them. */
+bool cf_id_ok(const char *id);
+
 /* Makes sure usable credentials are loaded (running credential_process
  * if the profile says so), then calls cb with the verdict: CF_DONE, or
  * CF_FATAL with err set.  Lets `once` fail early, before any scan. */

@@ -11,6 +11,7 @@
 
 #include "atomicfile.h"
 #include "buf.h"
+#include "cloudfront.h"
 #include "util.h"
 
 #define CFACACHE_FILE   "account-paths"
@@ -46,9 +47,7 @@ const struct cfacache_entry *cfacache_find(const struct cfacache *c,
 
 static bool cfacache_id_ok(const char *id)
 {
-  size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-
-  return n > 0 && n < sizeof(((struct cfacache_entry *)0)->id) && id[n] == '\0';
+  return cf_id_ok(id) && strlen(id) < sizeof(((struct cfacache_entry *)0)->id);
 }
 
 int cfacache_add(struct cfacache *c, const char *id, uint32_t paths,
@@ -99,6 +98,7 @@ static int cfacache_parse_line(struct cfacache *c, char *line)
   char *save = NULL;
   char *tok;
   size_t n = 0;
+  int rc;
 
   for (tok = strtok_r(line, " ", &save); tok != NULL && n < 3;
        tok = strtok_r(NULL, " ", &save))
@@ -106,9 +106,8 @@ static int cfacache_parse_line(struct cfacache *c, char *line)
   if (n != 3 || tok != NULL || parse_u64(f[1], 0, UINT32_MAX, &paths) < 0 ||
       parse_u64(f[2], 0, INT64_MAX, &created) < 0)
     return -EBADMSG;
-  return cfacache_add(c, f[0], (uint32_t)paths, (int64_t)created) == -EINVAL
-             ? -EBADMSG
-             : 0;
+  rc = cfacache_add(c, f[0], (uint32_t)paths, (int64_t)created);
+  return rc == -EINVAL ? -EBADMSG : rc; /* -ENOMEM is not damage */
 }
 
 static int cfacache_parse(struct cfacache *c, char *text)

@@ -267,8 +267,7 @@ static int cf_call_path(struct cf_call *call, const char *dist,
   return call->path != NULL ? 0 : -ENOMEM;
 }
 
-/* Distribution and invalidation ids are upper-case letters and digits. */
-static bool cf_id_ok(const char *id)
+bool cf_id_ok(const char *id)
 {
   size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 

@@ -6,7 +6,8 @@ way the benchmark measures them:
   watchman (a private server: its own socket, state and log, the
   Debian package's defaults, settle 20 ms);
 - walkers, one-shot no-change checks: `rsync -n -a`, `find -printf`,
-  and bench/walkfloor.c, the getdents64+statx floor, compiled here.
+  and bench/walkfloor.c, the getdents64+statx floor, compiled here;
+- the AWS CLI (issue 14), which bench.origin runs.
 
 A watcher is followed line by line with tests.e2e.daemon.Daemon (the
 helper that follows cfwatch), which stamps every line it prints with
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import time
 
+from bench import machine
 from bench.procs import BenchError, ENV, ENV_EXTRA, run_cmd
 from tests.e2e.daemon import Daemon
 
@@ -28,6 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 INOTIFYWAIT = shutil.which("inotifywait")
 WATCHMAN = shutil.which("watchman")
 RSYNC = shutil.which("rsync")
+# Debian's awscli (scripts/install-deps --test), not a pip one on PATH.
+AWS = "/usr/bin/aws" if os.path.exists("/usr/bin/aws") else shutil.which(
+    "aws")
 CC = shutil.which("cc") or shutil.which("gcc")
 # The events a build watcher asks for (inotifywait's default is all).
 INOTIFY_EVENTS = "close_write,moved_to,moved_from,create,delete"
@@ -217,12 +222,8 @@ def versions():
     out = []
     for name, path, arg in (("inotifywait", INOTIFYWAIT, "--help"),
                             ("watchman", WATCHMAN, "--version"),
-                            ("rsync", RSYNC, "--version")):
-        if path is None:
-            out.append((name, "not installed"))
-            continue
-        r = subprocess.run([path, arg], capture_output=True, text=True,
-                           env=ENV, timeout=30)
-        text = (r.stdout or r.stderr).splitlines()
-        out.append((name, text[0].strip() if text else "?"))
+                            ("rsync", RSYNC, "--version"),
+                            ("aws", AWS, "--version")):
+        text = machine.version([path, arg]) if path else "not installed"
+        out.append((name, " ".join(text.split())))
     return out

@@ -34,7 +34,8 @@ import time
 
 from bench import machine, peers
 from bench.procs import BenchError, log, loadavg
-from bench.report import Judge, Row, fmt_s, render
+from bench.report import (Judge, Row, fmt_bytes, fmt_mib, fmt_ms,
+                          render)
 from bench.scan import Scan
 from bench.trees import RACY_WAIT_S, build_tree, parse_count, parse_counts
 from bench.watch import Watch
@@ -42,6 +43,15 @@ from bench.watch import Watch
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_BIN = os.path.join(HERE, "..", "build", "cfwatch")
 PARTS = ("scan", "watch", "origin")
+# Option: (its default, with --smoke).
+DEFAULTS = {
+    "files": ([100000], [2000]),
+    "origin_files": (100000, 300),
+    "upload_files": (1000, 100),
+    "repeat": (3, 1),
+    "idle_s": (10.0, 2.0),
+    "latency_reps": (5, 3),
+}
 
 
 class Ctx:
@@ -76,16 +86,6 @@ class Ctx:
         return self._walkfloor
 
 
-def refresh(ctx, scan, s0):
-    """After the same-bytes rewrite, records the new stats in s0 (a dry
-    `once` plans nothing and hashes exactly what was rewritten)."""
-    time.sleep(RACY_WAIT_S)
-    r = scan.once(s0)
-    if r.out.strip():
-        raise BenchError("refresh after the same-bytes rewrite planned:\n"
-                         + r.out[:500])
-
-
 def run_size(ctx, n):
     """Measures a tree of n files, appending to ctx.rows as it goes (so a
     crash half-way keeps what was measured)."""
@@ -106,7 +106,6 @@ def run_size(ctx, n):
     if "scan" in a.parts:
         scan.no_change(s0)
         scan.same_bytes(s0)
-        refresh(ctx, scan, s0)
     if "watch" in a.parts:
         Watch(ctx, tree, s0).run()
     ctx.fig["load"] = loadavg()
@@ -141,26 +140,38 @@ def header(ctx, work):
     return "\n".join("%-7s %s" % kv for kv in lines)
 
 
-def scaling(points, markdown):
-    """Time and memory per file at each size."""
-    hdr = ["files", "dirs", "full hash (once)", "µs/file", "no-change",
-           "µs/file", "ready", "µs/file", "idle RSS", "rewrite peak RSS",
-           "load"]
-    rows = []
-    for p in points:
-        n = p["files"]
+SCALING_HEADER = ["files", "dirs", "full hash", "no-change (× floor)",
+                  "ready (× inotifywait)", "latency over quiet",
+                  "state bytes a batch", "idle RSS",
+                  "rewrite peak RSS (watchman)", "load"]
 
-        def per(key):
-            v = p.get(key)
-            return (fmt_s(v), "%.2f" % (v / n * 1e6)) if v else ("—", "—")
-        rows.append(["{:,}".format(n), "{:,}".format(p.get("dirs", 0)),
-                     *per("full_once_s"), *per("nochange_s"),
-                     *per("ready_s"),
-                     "%.1f MiB" % p["idle_rss_mib"]
-                     if "idle_rss_mib" in p else "—",
-                     "%.1f MiB" % p["rewrite_peak_mib"]
-                     if "rewrite_peak_mib" in p else "—", p["load"]])
-    return render(rows, markdown, hdr)
+
+def per_file(p, key, peer_key=None):
+    """p[key] in µs a file, with its ratio to p[peer_key]; or —."""
+    v = p.get(key)
+    if v is None:
+        return "—"
+    text = "%.2f µs/file" % (v / p["files"] * 1e6)
+    peer = p.get(peer_key)
+    return text + (" (%.2f×)" % (v / peer) if peer else "")
+
+
+def scaling_row(p):
+    def mib(key):
+        return fmt_mib(p.get(key))
+
+    return ["{:,}".format(p["files"]), "{:,}".format(p.get("dirs", 0)),
+            per_file(p, "full_once_s"), per_file(p, "nochange_s", "floor_s"),
+            per_file(p, "ready_s", "ready_ino_s"), fmt_ms(p.get("latency_ms")),
+            fmt_bytes(p.get("state_bytes")), mib("idle_rss_mib"),
+            "%s (%s)" % (mib("rewrite_peak_mib"), mib("rewrite_peak_wm_mib")),
+            p["load"]]
+
+
+def scaling(points, markdown):
+    """How the goals' figures grow with the tree, one row a size."""
+    return render([scaling_row(p) for p in points], markdown,
+                  SCALING_HEADER)
 
 
 def parse_args(argv):
@@ -206,19 +217,9 @@ def parse_args(argv):
     a.parts = [p.strip() for p in a.parts.split(",") if p.strip()]
     if any(p not in PARTS for p in a.parts):
         ap.error("--parts: of %s" % ", ".join(PARTS))
-    smoke = a.smoke
-    if a.files is None:
-        a.files = [2000] if smoke else [100000]
-    if a.origin_files is None:
-        a.origin_files = 300 if smoke else 100000
-    if a.upload_files is None:
-        a.upload_files = 100 if smoke else 1000
-    if a.repeat is None:
-        a.repeat = 1 if smoke else 3
-    if a.idle_s is None:
-        a.idle_s = 2.0 if smoke else 10.0
-    if a.latency_reps is None:
-        a.latency_reps = 3 if smoke else 5
+    for key, (full, smoke) in DEFAULTS.items():
+        if getattr(a, key) is None:
+            setattr(a, key, smoke if a.smoke else full)
     if a.repeat < 1 or a.latency_reps < 1 or a.idle_s <= 0:
         ap.error("--repeat, --latency-reps and --idle-s must be positive")
     if not os.access(a.binary, os.X_OK):
@@ -245,9 +246,8 @@ def measure(ctx, out, title, fn):
 
 def run_all(ctx, out):
     a = ctx.a
-    for n in a.files:
-        if "scan" not in a.parts and "watch" not in a.parts:
-            break
+    sizes = a.files if "scan" in a.parts or "watch" in a.parts else []
+    for n in sizes:
         measure(ctx, out, lambda: "{:,} files, {:,} directories, "
                 "{:.0f} MB".format(n, ctx.fig.get("dirs", 0),
                                    ctx.fig.get("bytes", 0) / 1e6),

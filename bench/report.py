@@ -87,10 +87,12 @@ class Judge:
         self.slack = SANITIZER_SLACK if sanitized else 1.0
         self.problems = []
         self.missed = []
+        self.scope = ""  # the table being judged, e.g. "100k files"
 
     def miss(self, name, how, gross_msg=None):
         """Records a missed goal; the result cell."""
-        self.missed.append("%s: %s" % (name, how))
+        self.missed.append("%s%s: %s" % (
+            "[%s] " % self.scope if self.scope else "", name, how))
         if gross_msg:
             self.problems.append(gross_msg)
             return MISS + " (gross)"

@@ -129,8 +129,10 @@ class Watch:
         self.idle_rows(wake, rss)
 
     def peer_cell(self, values, fmt):
+        """The watchers' figures, or — when neither is installed."""
         return ", ".join("%s %s" % (n, fmt(values[n]))
-                         for n in ("inotifywait", "watchman") if n in values)
+                         for n in ("inotifywait", "watchman")
+                         if n in values) or "—"
 
     def idle_rows(self, wake, rss):
         c = self.c

@@ -50,8 +50,6 @@ class Cfwd:
     """A dry-running daemon with --quiet-ms quiet_ms on root, its state a
     copy of the complete state s0."""
 
-    name = "cfwatch"
-
     def __init__(self, binary, root, s0, state, quiet_ms, n_files,
                  timeout=900):
         shutil.rmtree(state, ignore_errors=True)

@@ -72,12 +72,9 @@ class Inotifywait:
     """`inotifywait -m -r -e EVENTS --format '%w%f %e' ROOT`: ready when it
     says "Watches established." (after a watch on every directory)."""
 
-    name = "inotifywait"
-
     def __init__(self, root, timeout=600):
-        self.root = root
         self.d = follow([INOTIFYWAIT, "-m", "-r", "-e", INOTIFY_EVENTS,
-                         "--format", "%w%f %e", root], self.name)
+                         "--format", "%w%f %e", root], "inotifywait")
         line, _ = wait_line(self.d, r"^Watches established", 0, timeout)
         self.ready_s = line.mono - self.d.started_mono
         self.pid = self.d.pid
@@ -100,8 +97,6 @@ class Watchman:
     file and log; config from WATCHMAN_CONFIG_FILE, empty) and `watch
     ROOT`.  Ready once `watch` has answered, which watchman 4.9 does
     after its initial crawl (cmd_watch waits for waitUntilReadyToQuery)."""
-
-    name = "watchman"
 
     def __init__(self, work, root, timeout=600):
         self.root = root

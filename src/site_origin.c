@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s3mpu.h"
 #include "site_int.h"
 #include "util.h"
 
@@ -151,6 +152,21 @@ static void site_on_put_object(size_t index, const struct s3put_report *rep,
 
 static void site_upload_phase(struct site *s);
 
+/* The chaos test sends files of a few MiB as multipart uploads, so that
+ * its kills and faults fall into them without 64 MiB files:
+ * CFWATCH_TEST_MULTIPART_BYTES lowers the threshold, and parts are then
+ * S3's least (5 MiB), so a file over it goes in two parts or more. */
+static void origin_test_multipart(struct s3put_opts *po)
+{
+  const char *v = getenv("CFWATCH_TEST_MULTIPART_BYTES");
+  uint64_t n;
+
+  if (v == NULL || parse_u64(v, 1, S3MPU_THRESHOLD, &n) < 0)
+    return;
+  po->multipart_threshold = n;
+  po->part_size = S3MPU_MIN_PART_SIZE;
+}
+
 static void site_on_put_done(struct s3put *p, const struct s3put_summary *sum,
                              void *arg)
 {
@@ -204,6 +220,7 @@ static void site_upload_phase(struct site *s)
   po.on_object = site_on_put_object;
   po.on_done = site_on_put_done;
   po.arg = s;
+  origin_test_multipart(&po);
   rc = s3put_start(&s->put, &po, &err);
   if (rc < 0)
     site_fail(s, rc, &err);

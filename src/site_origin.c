@@ -294,30 +294,84 @@ static void site_on_deleted(struct s3del *d, const struct s3del_result *r,
   site_fail(s, err.code < 0 ? err.code : -EIO, &err);
 }
 
-/* The keys of the item's deleted files; 0 when there are none. */
+static int origin_cmp_path(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The files the items after item i upload (added or modified), sorted,
+ * borrowed from the changes; NULL when there are none (*n = 0) or on
+ * -ENOMEM (*n = SIZE_MAX).  An item deleting a file must not delete it
+ * when a newer batch uploaded it again: the objects would be gone while
+ * the manifest, once both are committed, says the origin holds them.
+ * Only a batch recorded by an earlier pass can be followed by one that
+ * names its files again (a scan names each file once, and recorded
+ * batches go first), so the callers ask for those only.  O(L log L) for
+ * L later changes. */
+static const char **origin_later_uploads(const struct site *s, size_t i,
+                                         size_t *n)
+{
+  const struct change *c;
+  const char **v;
+  size_t total = 0;
+  size_t j;
+  size_t k;
+  size_t m;
+
+  *n = 0;
+  for (j = i + 1; j < s->n_items; j++) {
+    (void)origin_change(s, &s->items[j], 0, &m);
+    total += m;
+  }
+  if (total == 0)
+    return NULL;
+  v = calloc(total, sizeof(*v));
+  if (v == NULL) {
+    *n = SIZE_MAX;
+    return NULL;
+  }
+  for (j = i + 1; j < s->n_items; j++)
+    for (k = 0; (c = origin_change(s, &s->items[j], k, &m)) != NULL; k++)
+      if (c->kind == CHANGE_ADDED || c->kind == CHANGE_MODIFIED)
+        v[(*n)++] = c->entry.path;
+  qsort(v, *n, sizeof(*v), origin_cmp_path);
+  return v;
+}
+
+/* The keys of the item's deleted files but those a later item uploads;
+ * 0 when there are none, SIZE_MAX on -ENOMEM. */
 static size_t origin_delete_keys(struct site *s, const struct site_item *it)
 {
   const struct change *c;
   char key[S3_KEY_MAX + 1];
+  const char **later = NULL;
+  size_t n_later = 0;
   size_t n = 0;
   size_t k;
   size_t total;
 
   (void)origin_change(s, it, 0, &total);
   s->del_keys = calloc(total + 1, sizeof(*s->del_keys));
-  if (s->del_keys == NULL)
+  if (it->batch == SIZE_MAX)
+    later = origin_later_uploads(s, (size_t)(it - s->items), &n_later);
+  if (s->del_keys == NULL || n_later == SIZE_MAX) {
+    free(later);
     return SIZE_MAX;
+  }
   for (k = 0; (c = origin_change(s, it, k, &total)) != NULL; k++) {
     if (c->kind != CHANGE_DELETED ||
+        (later != NULL && bsearch(&c->entry.path, later, n_later,
+                                  sizeof(*later), origin_cmp_path)) ||
         s3url_key(&s->origin, c->entry.path, key, sizeof(key)) < 0)
       continue;
     s->del_keys[n] = strdup(key);
     if (s->del_keys[n] == NULL)
-      return SIZE_MAX;
+      break;
     n++;
   }
+  free(later);
   s->n_del = n;
-  return n;
+  return c != NULL ? SIZE_MAX : n;
 }
 
 /* Deletes the objects of the current item's removed files; false if

@@ -189,6 +189,31 @@ class Crashes(OriginTest):
         self.assertEqual(self.plan().lines, [])
 
 
+class Overlap(OriginTest):
+    """Two recorded batches that name the same file (the chaos test's
+    origin mode, seed 10): the older one removed it, the newer one
+    brought it back."""
+
+    def test_older_batch_deleting_a_file_spares_the_newer_upload(self):
+        # Replies: the first run's invalidation 403 AccessDenied, so its
+        # batch (removing img/logo.svg) stays recorded; the file comes
+        # back.  The next run sends that batch (201, DeleteObjects) and
+        # a newer one adding the file (PUT, 201): the bucket must end
+        # with the file, since the tree and the manifest have it.
+        self.site()
+        self.check(self.once("--all"))
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        self.cf.inject("access_denied", op="create")
+        self.assertEqual(self.once().status, 4)
+        write(self.root, "img/logo.svg", "<svg>2</svg>")
+        self.check(self.once())
+        self.assertEqual(self.plan().lines, [])
+        objs = self.objects()
+        self.assertIn("site/img/logo.svg", objs)
+        self.assertEqual(objs["site/img/logo.svg"]["sha256"],
+                         hashlib.sha256(b"<svg>2</svg>").hexdigest())
+
+
 class Faults(OriginTest):
     def test_slowdown_and_resets_are_retried(self):
         # Replies: 503 SlowDown, a reset, then 200 to the PUT.

@@ -201,6 +201,19 @@ static void dsite_failed(struct dsite *ds, const struct site_report *r)
   dsite_retry_later(ds, r->scan_failed ? DSITE_RESCAN_MS : DSITE_RETRY_MS);
 }
 
+/* Files a pass left stale are still pending, and their change may have
+ * come before this process watched (a batch an earlier one recorded):
+ * the whole tree is looked at again after the quiet period. */
+static void dsite_look_again(struct dsite *ds, size_t n)
+{
+  log_msg(ds->d->o.log, LOG_INFO,
+          "%s: %zu file%s changed while being sent; looking again",
+          ds->cfg->root, n, n == 1 ? "" : "s");
+  dsite_mark(ds, NULL);
+  debounce_event(&ds->deb, dsite_now(ds));
+  dsite_arm(ds);
+}
+
 static void dsite_on_pass(struct site *site, const struct site_report *r,
                           void *arg)
 {
@@ -215,6 +228,8 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
     dsite_first_report(ds, r);
   if (r->status < 0 && r->status != -ECANCELED)
     dsite_failed(ds, r);
+  if (r->status == 0 && r->stale > 0)
+    dsite_look_again(ds, r->stale);
   ds->holding = r->status == 0 && r->held > 0;
   if (ds->holding)
     (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,

@@ -214,6 +214,65 @@ class Overlap(OriginTest):
                          hashlib.sha256(b"<svg>2</svg>").hexdigest())
 
 
+class StaleUpload(OriginTest):
+    """An upload S3 refuses as changed since the scan, in a batch an
+    earlier run recorded, while the file now hashes as recorded (the
+    chaos test's origin mode, seed 16: a scan read a file rewritten
+    under it, so its intent holds the new bytes' hash with the old
+    size).  The same pass's diff finds the file TOUCHED against that
+    intent; recording that must not undo the commit's TREE_STALE."""
+
+    MISMATCH = {"fault": "error", "status": 400,
+                "code": "XAmzContentSHA256Mismatch",
+                "message": "The provided 'x-amz-content-sha256' header "
+                "does not match what was computed."}
+    SHA = hashlib.sha256(b"body{}").hexdigest()
+
+    def recorded_then_touched(self):
+        """A batch recorded, its PUT refused (403); then the file is
+        rewritten with the same bytes; the next PUT answers 400
+        XAmzContentSHA256Mismatch (as for a file rewritten between the
+        hash and the send)."""
+        self.site()
+        self.check(self.once("--all"))
+        write(self.root, "css/site.css", "body{}")
+        self.cf.inject("access_denied", op="s3:put")
+        self.assertEqual(self.once().status, 4)
+        path = write(self.root, "css/site.css", "body{}")  # same bytes
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        self.cf.inject(self.MISMATCH, op="s3:put")
+
+    def test_refused_upload_stays_pending_after_a_same_bytes_rewrite(self):
+        # Replies: the recorded batch's PUT 400 (refused as changed),
+        # its invalidation 201.  The file must stay pending, and the
+        # next run must upload it.
+        self.recorded_then_touched()
+        res = self.check(self.once())
+        self.assertIn("changed since it was hashed", res.err)
+        self.assertNotEqual(self.objects()["site/css/site.css"]["sha256"],
+                            self.SHA)
+        self.assertEqual(self.plan().lines, ["/css/site.css"])
+        self.check(self.once())
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         self.SHA)
+        self.assertEqual(self.plan().lines, [])
+
+    def test_daemon_sends_a_refused_upload_again_by_itself(self):
+        # Replies as above; then 200s.  No file changes after the
+        # daemon starts: it must pass again by itself.
+        self.recorded_then_touched()
+        d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
+                   env=self.env)
+        try:
+            d.wait_for("changed since it was hashed", timeout=30)
+            d.wait_until(lambda: self.objects()["site/css/site.css"][
+                "sha256"] == self.SHA, "the upload sent again", timeout=20)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.plan().lines, [])
+
+
 class Faults(OriginTest):
     def test_slowdown_and_resets_are_retried(self):
         # Replies: 503 SlowDown, a reset, then 200 to the PUT.

@@ -81,6 +81,7 @@ struct site_report {
   bool baseline;      /* a first run: recorded (or would record) a baseline */
   bool root_missing;  /* the root is not there: nothing was diffed */
   bool scan_failed;   /* the walk or the hashing failed */
+  bool whole;         /* the pass diffed the whole tree, not a path list */
   size_t n_files;     /* files on disk after excludes */
   size_t n_hashed;
   uint64_t scan_ms;

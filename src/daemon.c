@@ -32,8 +32,8 @@ struct dsite {
   struct strlist dirty; /* paths events named since the last flush */
   size_t dirty_unique;  /* dirty.n after the last dedupe */
   bool dirty_all;
-  bool holding;         /* the last pass was held by the guard */
-  bool reported;        /* the first pass has reported */
+  bool holding;  /* a pass was held by the guard, and no whole pass since */
+  bool reported; /* the first pass has reported */
   uint64_t retry_at_ms; /* after a failure: no flush before this */
   int closing;          /* handles and parts still to close */
 };
@@ -230,12 +230,17 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
     dsite_failed(ds, r);
   if (r->status == 0 && r->stale > 0)
     dsite_look_again(ds, r->stale);
-  ds->holding = r->status == 0 && r->held > 0;
-  if (ds->holding)
+  /* Only a pass over the whole tree can say the held deletions are
+   * gone: one over a few paths (an edit meanwhile) never looks at them,
+   * nor does one that failed, and they stay held until the grace. */
+  if (r->status == 0 && r->held > 0) {
+    ds->holding = true;
     (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,
                          0); /* live handle: cannot fail */
-  else
+  } else if (r->status == 0 && r->whole) {
+    ds->holding = false;
     (void)uv_timer_stop(&ds->grace); /* live handle: cannot fail */
+  }
 }
 
 /* Closing. */

@@ -203,13 +203,16 @@ static void dsite_failed(struct dsite *ds, const struct site_report *r)
 
 /* Files a pass left stale are still pending, and their change may have
  * come before this process watched (a batch an earlier one recorded):
- * the whole tree is looked at again after the quiet period. */
+ * the whole tree is looked at again after the quiet period.  As for a
+ * new change, an earlier failure's backoff does not apply: this pass
+ * went through. */
 static void dsite_look_again(struct dsite *ds, size_t n)
 {
   log_msg(ds->d->o.log, LOG_INFO,
           "%s: %zu file%s changed while being sent; looking again",
           ds->cfg->root, n, n == 1 ? "" : "s");
   dsite_mark(ds, NULL);
+  ds->retry_at_ms = 0;
   debounce_event(&ds->deb, dsite_now(ds));
   dsite_arm(ds);
 }

@@ -95,6 +95,7 @@ struct site_report {
   bool grounded;      /* a first run took the S3 origin as its baseline */
   bool root_missing;  /* the root is not there: nothing was diffed */
   bool scan_failed;   /* the walk or the hashing failed */
+  bool whole;         /* the pass diffed the whole tree, not a path list */
   size_t n_files;     /* files on disk after excludes */
   size_t n_hashed;
   uint64_t scan_ms;
@@ -108,6 +109,11 @@ struct site_report {
   size_t uploaded;  /* files uploaded to the origin */
   uint64_t uploaded_bytes;
   size_t deleted_objects; /* objects deleted from the origin */
+  /* Files committed TREE_STALE (S3 refused their upload as changed
+   * since the scan, or they moved before the commit): still pending,
+   * and no watch event may come for them (a change made before this
+   * process started), so the daemon passes again. */
+  size_t stale;
   /* The plan of this pass (borrowed, valid only in the callback); NULL
    * if none was made. */
   const struct planner_plan *plan;

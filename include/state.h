@@ -144,7 +144,10 @@ int state_commit(struct state *s, const char *ref, const char *inv_id,
 
 /* Records changes that need no invalidation (TOUCHED: same bytes with a
  * new stat) or were only printed (a dry run): appends them and applies
- * them to the manifest.  n == 0 writes nothing. */
+ * them to the manifest.  A TOUCHED change leaves an entry that is
+ * TREE_STALE (or holds other bytes) TREE_STALE: the pass diffed against
+ * the open intents, and committing them may have found the file stale.
+ * n == 0 writes nothing. */
 int state_record(struct state *s, const struct change *v, size_t n,
                  struct cfw_err *err);
 

@@ -32,8 +32,8 @@ struct dsite {
   struct strlist dirty; /* paths events named since the last flush */
   size_t dirty_unique;  /* dirty.n after the last dedupe */
   bool dirty_all;
-  bool holding;         /* the last pass was held by the guard */
-  bool reported;        /* the first pass has reported */
+  bool holding;  /* a pass was held by the guard, and no whole pass since */
+  bool reported; /* the first pass has reported */
   uint64_t retry_at_ms; /* after a failure: no flush before this */
   int closing;          /* handles and parts still to close */
 };
@@ -201,6 +201,22 @@ static void dsite_failed(struct dsite *ds, const struct site_report *r)
   dsite_retry_later(ds, r->scan_failed ? DSITE_RESCAN_MS : DSITE_RETRY_MS);
 }
 
+/* Files a pass left stale are still pending, and their change may have
+ * come before this process watched (a batch an earlier one recorded):
+ * the whole tree is looked at again after the quiet period.  As for a
+ * new change, an earlier failure's backoff does not apply: this pass
+ * went through. */
+static void dsite_look_again(struct dsite *ds, size_t n)
+{
+  log_msg(ds->d->o.log, LOG_INFO,
+          "%s: %zu file%s changed while being sent; looking again",
+          ds->cfg->root, n, n == 1 ? "" : "s");
+  dsite_mark(ds, NULL);
+  ds->retry_at_ms = 0;
+  debounce_event(&ds->deb, dsite_now(ds));
+  dsite_arm(ds);
+}
+
 static void dsite_on_pass(struct site *site, const struct site_report *r,
                           void *arg)
 {
@@ -215,12 +231,19 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
     dsite_first_report(ds, r);
   if (r->status < 0 && r->status != -ECANCELED)
     dsite_failed(ds, r);
-  ds->holding = r->status == 0 && r->held > 0;
-  if (ds->holding)
+  if (r->status == 0 && r->stale > 0)
+    dsite_look_again(ds, r->stale);
+  /* Only a pass over the whole tree can say the held deletions are
+   * gone: one over a few paths (an edit meanwhile) never looks at them,
+   * nor does one that failed, and they stay held until the grace. */
+  if (r->status == 0 && r->held > 0) {
+    ds->holding = true;
     (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,
                          0); /* live handle: cannot fail */
-  else
+  } else if (r->status == 0 && r->whole) {
+    ds->holding = false;
     (void)uv_timer_stop(&ds->grace); /* live handle: cannot fail */
+  }
 }
 
 /* Closing. */

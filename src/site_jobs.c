@@ -341,13 +341,18 @@ int site_job_commit(struct site *s, struct cfw_err *err)
   if (rc < 0)
     return rc;
   if (it->ref[0] != '\0') {
+    const struct intent *in = site_intent(s, it->ref);
     uint32_t *stale = NULL;
     size_t n_stale = 0;
+    size_t left;
 
     if (site_sends(s) && site_stale(s, it->ref, &stale, &n_stale) < 0)
       return cfw_err_set(err, -ENOMEM, "out of memory");
+    left = n_stale + (in != NULL ? in->n_stale : 0);
     rc = state_commit(s->state, it->ref, s->inv_id, stale, n_stale, err);
     free(stale);
+    if (rc == 0)
+      s->rep.stale += left;
     if (rc == 0 && site_sends(s))
       site_count_invalidation(s, it);
     return rc;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s3mpu.h"
 #include "site_int.h"
 #include "util.h"
 
@@ -151,6 +152,21 @@ static void site_on_put_object(size_t index, const struct s3put_report *rep,
 
 static void site_upload_phase(struct site *s);
 
+/* The chaos test sends files of a few MiB as multipart uploads, so that
+ * its kills and faults fall into them without 64 MiB files:
+ * CFWATCH_TEST_MULTIPART_BYTES lowers the threshold, and parts are then
+ * S3's least (5 MiB), so a file over it goes in two parts or more. */
+static void origin_test_multipart(struct s3put_opts *po)
+{
+  const char *v = getenv("CFWATCH_TEST_MULTIPART_BYTES");
+  uint64_t n;
+
+  if (v == NULL || parse_u64(v, 1, S3MPU_THRESHOLD, &n) < 0)
+    return;
+  po->multipart_threshold = n;
+  po->part_size = S3MPU_MIN_PART_SIZE;
+}
+
 static void site_on_put_done(struct s3put *p, const struct s3put_summary *sum,
                              void *arg)
 {
@@ -204,6 +220,7 @@ static void site_upload_phase(struct site *s)
   po.on_object = site_on_put_object;
   po.on_done = site_on_put_done;
   po.arg = s;
+  origin_test_multipart(&po);
   rc = s3put_start(&s->put, &po, &err);
   if (rc < 0)
     site_fail(s, rc, &err);
@@ -277,30 +294,84 @@ static void site_on_deleted(struct s3del *d, const struct s3del_result *r,
   site_fail(s, err.code < 0 ? err.code : -EIO, &err);
 }
 
-/* The keys of the item's deleted files; 0 when there are none. */
+static int origin_cmp_path(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The files the items after item i upload (added or modified), sorted,
+ * borrowed from the changes; NULL when there are none (*n = 0) or on
+ * -ENOMEM (*n = SIZE_MAX).  An item deleting a file must not delete it
+ * when a newer batch uploaded it again: the objects would be gone while
+ * the manifest, once both are committed, says the origin holds them.
+ * Only a batch recorded by an earlier pass can be followed by one that
+ * names its files again (a scan names each file once, and recorded
+ * batches go first), so the callers ask for those only.  O(L log L) for
+ * L later changes. */
+static const char **origin_later_uploads(const struct site *s, size_t i,
+                                         size_t *n)
+{
+  const struct change *c;
+  const char **v;
+  size_t total = 0;
+  size_t j;
+  size_t k;
+  size_t m;
+
+  *n = 0;
+  for (j = i + 1; j < s->n_items; j++) {
+    (void)origin_change(s, &s->items[j], 0, &m);
+    total += m;
+  }
+  if (total == 0)
+    return NULL;
+  v = calloc(total, sizeof(*v));
+  if (v == NULL) {
+    *n = SIZE_MAX;
+    return NULL;
+  }
+  for (j = i + 1; j < s->n_items; j++)
+    for (k = 0; (c = origin_change(s, &s->items[j], k, &m)) != NULL; k++)
+      if (c->kind == CHANGE_ADDED || c->kind == CHANGE_MODIFIED)
+        v[(*n)++] = c->entry.path;
+  qsort(v, *n, sizeof(*v), origin_cmp_path);
+  return v;
+}
+
+/* The keys of the item's deleted files but those a later item uploads;
+ * 0 when there are none, SIZE_MAX on -ENOMEM. */
 static size_t origin_delete_keys(struct site *s, const struct site_item *it)
 {
   const struct change *c;
   char key[S3_KEY_MAX + 1];
+  const char **later = NULL;
+  size_t n_later = 0;
   size_t n = 0;
   size_t k;
   size_t total;
 
   (void)origin_change(s, it, 0, &total);
   s->del_keys = calloc(total + 1, sizeof(*s->del_keys));
-  if (s->del_keys == NULL)
+  if (it->batch == SIZE_MAX)
+    later = origin_later_uploads(s, (size_t)(it - s->items), &n_later);
+  if (s->del_keys == NULL || n_later == SIZE_MAX) {
+    free(later);
     return SIZE_MAX;
+  }
   for (k = 0; (c = origin_change(s, it, k, &total)) != NULL; k++) {
     if (c->kind != CHANGE_DELETED ||
+        (later != NULL && bsearch(&c->entry.path, later, n_later,
+                                  sizeof(*later), origin_cmp_path)) ||
         s3url_key(&s->origin, c->entry.path, key, sizeof(key)) < 0)
       continue;
     s->del_keys[n] = strdup(key);
     if (s->del_keys[n] == NULL)
-      return SIZE_MAX;
+      break;
     n++;
   }
+  free(later);
   s->n_del = n;
-  return n;
+  return c != NULL ? SIZE_MAX : n;
 }
 
 /* Deletes the objects of the current item's removed files; false if

@@ -160,6 +160,54 @@ int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
   return 0;
 }
 
+/* Whether a TOUCHED change (the same bytes with a new stat) must keep
+ * the file pending: its entry is TREE_STALE, or holds other bytes.  A
+ * pass diffs against the projection of the open intents (state_project)
+ * and records its TOUCHED changes after committing those intents, so a
+ * commit may meanwhile have marked the entry stale: S3 refused its
+ * upload as changed, though the file now hashes as the intent recorded
+ * (a scan that read it while it was rewritten). */
+static bool state_touch_keeps_stale(const struct manifest *m,
+                                    const struct change *c)
+{
+  const struct tree_entry *old;
+
+  if (c->kind != CHANGE_TOUCHED)
+    return false;
+  old = manifest_find(m, c->entry.path);
+  return old != NULL &&
+         ((old->flags & TREE_STALE) != 0 ||
+          memcmp(old->hash, c->entry.hash, sizeof(old->hash)) != 0);
+}
+
+/* Applies an ENTRIES record, live or replayed: as manifest_apply, but
+ * a stat refresh never clears what keeps a file pending (see above).
+ * O(n log entries). */
+int state_apply_entries(struct state *s, const struct change *v, size_t n,
+                        struct cfw_err *err)
+{
+  struct change *w;
+  size_t i;
+  int rc;
+
+  for (i = 0; i < n && !state_touch_keeps_stale(s->m, &v[i]); i++)
+    ;
+  if (i == n)
+    return manifest_apply(s->m, v, n, err);
+  if (n > SIZE_MAX / sizeof(*w))
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  w = malloc(n * sizeof(*w)); /* shallow: manifest_apply copies paths */
+  if (w == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  memcpy(w, v, n * sizeof(*w));
+  for (; i < n; i++)
+    if (state_touch_keeps_stale(s->m, &v[i]))
+      w[i].entry.flags |= TREE_STALE;
+  rc = manifest_apply(s->m, w, n, err);
+  free(w);
+  return rc;
+}
+
 static int state_apply(struct state *s, struct record *r, struct cfw_err *err)
 {
   size_t i;
@@ -176,7 +224,7 @@ static int state_apply(struct state *s, struct record *r, struct cfw_err *err)
     return i == SIZE_MAX ? 0
                          : state_close_intent(s, i, r->stale, r->n_stale, err);
   case RECORD_ENTRIES:
-    return manifest_apply(s->m, r->changes, r->n_changes, err);
+    return state_apply_entries(s, r->changes, r->n_changes, err);
   case RECORD_UPLOADED:
     i = state_find_intent(s, r->ref);
     if (i != SIZE_MAX)

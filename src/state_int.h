@@ -36,6 +36,11 @@ struct state {
 /* The records' effects, one home for replay and live writes. */
 int state_add_intent(struct state *s, struct intent *in); /* takes *in */
 size_t state_find_intent(const struct state *s, const char *ref);
+/* Applies an ENTRIES record's changes (stat refreshes): as
+ * manifest_apply, but a TOUCHED change keeps an entry that is
+ * TREE_STALE, or holds other bytes, TREE_STALE.  0 or -ENOMEM. */
+int state_apply_entries(struct state *s, const struct change *v, size_t n,
+                        struct cfw_err *err);
 void state_mark_uploaded(struct intent *in, uint32_t **stale, size_t *n_stale);
 int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
                        size_t n_stale, struct cfw_err *err);

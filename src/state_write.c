@@ -288,7 +288,7 @@ int state_record(struct state *s, const struct change *v, size_t n,
   if (rc < 0)
     return rc;
   s->next_seq++;
-  return manifest_apply(s->m, v, n, err);
+  return state_apply_entries(s, v, n, err);
 }
 
 int state_baseline(struct state *s, const struct change *v, size_t n,

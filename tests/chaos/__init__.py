@@ -24,10 +24,29 @@ invalidations against the test's own record of every file's history
       empty plan, no request failed its signature, no CallerReference was
       reused for other paths, no sanitizer spoke.
 
+With --origin (issue 14) the daemon also deploys to an S3 origin on the
+stand-in (origin.py): `once --all` first puts the tree in the bucket,
+then each pass uploads (multipart for a few files of 5 to 8 MiB, through
+CFWATCH_TEST_MULTIPART_BYTES), invalidates and deletes.  The kills aim at
+the deploy's steps too (mid-upload, mid-multipart, at the UPLOADED
+record, after the 201 and before the deletions, mid-delete, in the
+backoff after an S3 write whose answer was lost), and S3 answers with
+503 SlowDown, 500 InternalError, 400 RequestTimeout, resets, lost
+answers, cut, slow and hung ones.  Beside (a) to (d), s3checker.py
+requires:
+
+  (e) the bucket holds exactly the tree, byte for byte, with the SHA-256
+      checksums S3 keeps;
+  (f) no invalidation was created before S3 held the bytes it covers;
+  (g) no object was deleted before CloudFront accepted an invalidation
+      covering its file.
+
 By hand, from the source dir:
 
     python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch
     python3 -m tests.chaos --seeds 1-20 --rounds 80 --binary build/cfwatch
+    python3 -m tests.chaos --seeds 1-20 --rounds 40 --binary build/cfwatch \
+        --strict --origin
 
 The workload and the kill plan depend on the seed only; the stand-in's
 faults are drawn from the same seed, per request.  Timing still differs
@@ -54,6 +73,7 @@ The issue's rule allows that (the final bytes are the acknowledged ones);
 The package: workload.py makes the changes and records them in a
 model.Model; run.py starts, kills and restarts the daemons (through
 tests.e2e.daemon, which stamps each log line with its window) and drives
-the stand-in; checker.py holds the result against the model;
-__main__.py is the command line.
+the stand-in; origin.py has what the S3 origin adds to that; checker.py
+and s3checker.py hold the result against the model; __main__.py is the
+command line.
 """

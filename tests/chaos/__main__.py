@@ -26,6 +26,9 @@ def main(argv=None):
     p.add_argument("--binary", default=cfw.BIN)
     p.add_argument("--fault-rate", type=float, default=FAULT_RATE)
     p.add_argument("--kill-rate", type=float, default=KILL_RATE)
+    p.add_argument("--origin", action="store_true",
+                   help="deploy to an S3 origin on the stand-in too "
+                   "(tests/chaos/origin.py)")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -39,7 +42,8 @@ def main(argv=None):
             out = run_seed(seed, args.rounds, args.binary, cf,
                            verbose=args.verbose, keep=args.keep,
                            fault_rate=args.fault_rate,
-                           kill_rate=args.kill_rate, strict=args.strict)
+                           kill_rate=args.kill_rate, strict=args.strict,
+                           s3=args.origin)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),
                   flush=True)

@@ -50,7 +50,7 @@ class Outcome:
                 "201, %d mid-snapshot-write), %d faults, %d changes "
                 "(%d same-bytes writes), %d invalidations, %d replays, "
                 "paths sent %d / needed %d (%d wildcards evicting %d "
-                "unchanged files), %d exempt (%d stale risk), %.0f s" % (
+                "unchanged files), %d exempt (%d stale risk)%s, %.0f s" % (
                     self.seed, self.rounds, f.get("kills", 0),
                     f.get("kills_mid_request", 0),
                     f.get("kills_after_201", 0),
@@ -60,7 +60,30 @@ class Outcome:
                     f.get("paths_sent", 0), f.get("paths_needed", 0),
                     f.get("wildcards", 0), f.get("evicted", 0),
                     f.get("exempt", 0), f.get("stale_risk", 0),
-                    f.get("elapsed_s", 0)))
+                    self.origin_summary(), f.get("elapsed_s", 0)))
+
+    def origin_summary(self):
+        """The S3 origin's figures (origin mode only)."""
+        f = self.figures
+        if "s3_requests" not in f:
+            return ""
+        return ("; S3 origin: kills %d mid-upload, %d mid-multipart, %d "
+                "uploaded, %d before a delete, %d mid-delete; %d S3 "
+                "requests, %d faulted; %d objects written (%d multipart), "
+                "%d deleted, %d uploads left behind; %d (file, "
+                "invalidation) orders checked, %d skipped, %d wide "
+                "windows" % (
+                    f.get("kills_mid_upload", 0),
+                    f.get("kills_mid_multipart", 0),
+                    f.get("kills_uploaded", 0),
+                    f.get("kills_before_delete", 0),
+                    f.get("kills_mid_delete", 0), f["s3_requests"],
+                    f.get("s3_faults", 0), f.get("s3_writes", 0),
+                    f.get("s3_multipart", 0), f.get("s3_deleted", 0),
+                    f.get("s3_leftover_uploads", 0),
+                    f.get("s3_pairs_checked", 0),
+                    f.get("s3_pairs_skipped", 0),
+                    f.get("s3_wide_windows", 0)))
 
 
 def print_table(outs):

@@ -11,9 +11,11 @@ import sys
 import tempfile
 import time
 
+from tests.chaos import origin
 from tests.chaos.checker import Checker
 from tests.chaos.inotify import Inotify
 from tests.chaos.outcome import Failure, Outcome
+from tests.chaos.s3checker import S3Checker
 from tests.chaos.workload import Workload
 from tests.e2e import cfw
 from tests.e2e.daemon import Daemon
@@ -74,7 +76,8 @@ class Run:
     """One seed: a tree, a state dir, a succession of daemons."""
 
     def __init__(self, seed, rounds, binary, cf, verbose=False,
-                 fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False):
+                 fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
+                 s3=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -83,7 +86,10 @@ class Run:
         self.fault_rate = fault_rate
         self.kill_rate = kill_rate
         self.strict = strict
-        options = []
+        self.s3 = s3  # an S3 origin (origin.py)
+        self.kill_modes = KILL_MODES + (origin.KILL_MODES if s3 else [])
+        self.base_seq = 0  # the stand-in's requests before the baseline
+        options = ["--origin"] if s3 else []
         if fault_rate != FAULT_RATE:
             options += ["--fault-rate", str(fault_rate)]
         if kill_rate != KILL_RATE:
@@ -101,7 +107,11 @@ class Run:
                     # Compactions every few batches, so kills fall into
                     # them too (state.h).
                     "CFWATCH_TEST_COMPACT_BYTES": "2048"}
-        self.work = Workload(seed, self.root, os.path.join(self.tmp, "scr"))
+        if s3:
+            self.env["CFWATCH_TEST_MULTIPART_BYTES"] = str(
+                origin.MULTIPART_BYTES)
+        self.work = Workload(seed, self.root, os.path.join(self.tmp, "scr"),
+                             big=s3)
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
         self.daemon = None
         self.lives = []  # a Life per process
@@ -117,7 +127,8 @@ class Run:
     # ---- daemons
     def cf_args(self):
         return ["-d", DISTRIBUTION, "--endpoint", self.cf.endpoint,
-                "--ca-file", self.cf.ca_file, "--state-dir", self.state]
+                "--ca-file", self.cf.ca_file, "--state-dir", self.state] + (
+                    origin.daemon_args(self.cf) if self.s3 else [])
 
     def spawn(self):
         if self.lives and time.time() < self.lives[-1].death + RESTART_DELAY_S:
@@ -149,14 +160,17 @@ class Run:
           replay that invalidation, not create another;
         failed: in the backoff after a 503: the next daemon must send
           the batch;
-        random: at any moment of the next 1.5 s."""
+        random: at any moment of the next 1.5 s;
+        and with an S3 origin those of origin.kill_wait."""
         self.check_alive()
         d = self.daemon
         mark = d.mark()
         tmp_before = self.manifest_tmp()
         delay = self.krng.random()
         hit = True
-        if mode == "quiet":
+        if mode in dict(origin.KILL_MODES):
+            hit = origin.kill_wait(self, mode, d, mark, delay, KILL_WAIT_S)
+        elif mode == "quiet":
             time.sleep(delay * QUIET_MS / 1000)
         elif mode == "request":
             hit = self.await_line(d, REQUEST_SENT, mark)
@@ -246,6 +260,8 @@ class Run:
         tmp = self.manifest_tmp()
         if tmp is not None and tmp != tmp_before:
             tags.append("mid-snapshot-write")
+        if self.s3:
+            tags += origin.classify(log)
         return tags
 
     def plan(self):
@@ -258,8 +274,11 @@ class Run:
     # ---- phases
     def start(self):
         self.work.initial()
-        self.spawn()
-        self.daemon.wait_for("recording a baseline", timeout=30)
+        if self.s3:
+            self.start_origin()
+        else:
+            self.spawn()
+            self.daemon.wait_for("recording a baseline", timeout=30)
         deadline = time.monotonic() + 30
         while not os.path.exists(os.path.join(self.state, "manifest")):
             if time.monotonic() > deadline:
@@ -267,14 +286,31 @@ class Run:
                               % self.daemon)
             time.sleep(0.01)
         self.work.model.baseline()
-        self.cf.chaos(seed=self.seed, rate=self.fault_rate, faults=FAULTS)
+        self.cf.chaos(seed=self.seed, rate=self.fault_rate,
+                      faults=origin.faults(FAULTS) if self.s3 else FAULTS)
+
+    def start_origin(self):
+        """The bucket starts with the tree: a daemon's baseline uploads
+        nothing (the origin is taken to hold it), so `once --all` deploys
+        it first.  The checker leaves out what it sent (base_seq)."""
+        self.cf.create_bucket(origin.BUCKET, region=origin.REGION)
+        res = cfw.run("once", "--all", *self.cf_args(), self.root,
+                      env=self.env, timeout=120, binary=self.binary)
+        if res.status != 0:
+            raise Failure("cfwatch once --all failed: %r" % res)
+        self.base_seq = self.cf.log()[-1]["seq"]
+        self.spawn()
+        self.daemon.wait_for(SCANNED.pattern, timeout=30)
 
     def rounds_(self):
         for i in range(self.rounds):
             what = self.work.step()
             r = self.krng.random()
-            mode = self.krng.choices([m for m, _ in KILL_MODES],
-                                     [w for _, w in KILL_MODES])[0]
+            mode = self.krng.choices([m for m, _ in self.kill_modes],
+                                     [w for _, w in self.kill_modes])[0]
+            if self.s3 and self.krng.random() < 0.6 and \
+                    what.startswith("big "):
+                mode = "multipart"  # a big file changed: aim at its upload
             extra = self.krng.random() < 0.4
             pause = self.krng.choice([0, 0.05, 0.15, 0.3, 0.6]) * \
                 self.krng.random()
@@ -354,7 +390,10 @@ class Run:
                 for life in self.lives:
                     life.daemon.kill()
                     life.ended(time.time())
-            Checker(self).check()
+            checker = Checker(self)
+            checker.check()
+            if self.s3 and self.work.model.hist is not None:
+                S3Checker(self, checker).check()
         finally:
             self.out.figures["elapsed_s"] = time.monotonic() - t0
             self.out.figures.update(self.kill_figures())
@@ -362,10 +401,15 @@ class Run:
 
     def kill_figures(self):
         tags = [t for _, _, tt in self.kills for t in tt]
-        return {"kills": len(self.kills),
-                "kills_mid_request": tags.count("mid-request"),
-                "kills_after_201": tags.count("after-201"),
-                "kills_mid_manifest": tags.count("mid-snapshot-write")}
+        out = {"kills": len(self.kills),
+               "kills_mid_request": tags.count("mid-request"),
+               "kills_after_201": tags.count("after-201"),
+               "kills_mid_manifest": tags.count("mid-snapshot-write")}
+        if self.s3:
+            for tag in ("mid-upload", "mid-multipart", "uploaded",
+                        "before-delete", "mid-delete"):
+                out["kills_" + tag.replace("-", "_")] = tags.count(tag)
+        return out
 
     def sanitizer_reports(self):
         for life in self.lives:
@@ -386,7 +430,11 @@ class Run:
         """What a failure needs to be understood, beside the daemon logs."""
         with open(os.path.join(self.tmp, "standin.json"), "w") as f:
             json.dump({"log": self.cf.log(),
-                       "invalidations": self.cf.invalidations()}, f, indent=1)
+                       "invalidations": self.cf.invalidations(),
+                       "objects": self.cf.objects(origin.BUCKET)
+                       if self.s3 else [],
+                       "uploads": self.cf.uploads(origin.BUCKET)
+                       if self.s3 else []}, f, indent=1)
         with open(os.path.join(self.tmp, "result.txt"), "w") as f:
             f.write(self.out.message() + "\n")
             f.write("\n".join("note: " + n for n in self.out.notes) + "\n")

@@ -20,9 +20,17 @@ class Workload:
     OPS = [("edit", 28), ("noop", 14), ("create", 12), ("delete", 9),
            ("rename", 9), ("dirreplace", 10), ("dirrename", 4),
            ("rootreplace", 3), ("burst", 11)]
+    # With big (an S3 origin): files the daemon uploads in parts
+    # (origin.MULTIPART_BYTES), written now and then.
+    BIG = ["assets/intro.mp4", "docs/manual.pdf", "shop/catalogue.pdf"]
+    BIG_OP = ("big", 8)
+    BIG_MIN = (5 << 20) + 1
+    BIG_MAX = 8 << 20
 
-    def __init__(self, seed, root, scratch):
+    def __init__(self, seed, root, scratch, big=False):
         self.rng = random.Random(seed)
+        self.big = big
+        self.ops = self.OPS + ([self.BIG_OP] if big else [])
         self.seed = seed
         self.model = Model(root)
         self.root = root
@@ -35,6 +43,14 @@ class Workload:
         return ("<p>%s seed %d v%d</p>\n%s" % (
             rel, self.seed, self.serial,
             "x" * self.rng.randrange(0, 300))).encode()
+
+    def big_content(self, rel):
+        """A file of 5 to 8 MiB: a first line that makes it unique, then
+        filler."""
+        self.serial += 1
+        head = ("%s seed %d v%d\n" % (rel, self.seed, self.serial)).encode()
+        return head + b"." * (self.rng.randrange(self.BIG_MIN, self.BIG_MAX)
+                              - len(head))
 
     def path(self, rel):
         return os.path.join(self.root, rel)
@@ -138,12 +154,14 @@ class Workload:
             for name in names:
                 rel = os.path.join(d, name) if d else name
                 self.write(rel, self.content(rel), atomic=False)
+        for rel in self.BIG[:2] if self.big else []:
+            self.write(rel, self.big_content(rel), atomic=False)
 
     # ---- the random steps
     def step(self):
         """One random operation; returns a short description."""
-        op = self.rng.choices([o for o, _ in self.OPS],
-                              [w for _, w in self.OPS])[0]
+        op = self.rng.choices([o for o, _ in self.ops],
+                              [w for _, w in self.ops])[0]
         return getattr(self, "op_" + op)()
 
     def op_edit(self):
@@ -153,6 +171,13 @@ class Workload:
         atomic = self.rng.random() < 0.5
         self.write(rel, self.content(rel), atomic)
         return "edit %s%s" % (rel, " (atomic)" if atomic else "")
+
+    def op_big(self):
+        """A big file written anew (or made): uploaded in parts."""
+        rel = self.rng.choice(self.BIG)
+        atomic = self.rng.random() < 0.5
+        self.write(rel, self.big_content(rel), atomic)
+        return "big %s%s" % (rel, " (atomic)" if atomic else "")
 
     def op_noop(self):
         rel = self.pick()

@@ -191,6 +191,90 @@ class Crashes(OriginTest):
         self.assertEqual(self.plan().lines, [])
 
 
+class Overlap(OriginTest):
+    """Two recorded batches that name the same file (the chaos test's
+    origin mode, seed 10): the older one removed it, the newer one
+    brought it back."""
+
+    def test_older_batch_deleting_a_file_spares_the_newer_upload(self):
+        # Replies: the first run's invalidation 403 AccessDenied, so its
+        # batch (removing img/logo.svg) stays recorded; the file comes
+        # back.  The next run sends that batch (201, DeleteObjects) and
+        # a newer one adding the file (PUT, 201): the bucket must end
+        # with the file, since the tree and the manifest have it.
+        self.site()
+        self.check(self.once("--all"))
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        self.cf.inject("access_denied", op="create")
+        self.assertEqual(self.once().status, 4)
+        write(self.root, "img/logo.svg", "<svg>2</svg>")
+        self.check(self.once())
+        self.assertEqual(self.plan().lines, [])
+        objs = self.objects()
+        self.assertIn("site/img/logo.svg", objs)
+        self.assertEqual(objs["site/img/logo.svg"]["sha256"],
+                         hashlib.sha256(b"<svg>2</svg>").hexdigest())
+
+
+class StaleUpload(OriginTest):
+    """An upload S3 refuses as changed since the scan, in a batch an
+    earlier run recorded, while the file now hashes as recorded (the
+    chaos test's origin mode, seed 16: a scan read a file rewritten
+    under it, so its intent holds the new bytes' hash with the old
+    size).  The same pass's diff finds the file TOUCHED against that
+    intent; recording that must not undo the commit's TREE_STALE."""
+
+    MISMATCH = {"fault": "error", "status": 400,
+                "code": "XAmzContentSHA256Mismatch",
+                "message": "The provided 'x-amz-content-sha256' header "
+                "does not match what was computed."}
+    SHA = hashlib.sha256(b"body{}").hexdigest()
+
+    def recorded_then_touched(self):
+        """A batch recorded, its PUT refused (403); then the file is
+        rewritten with the same bytes; the next PUT answers 400
+        XAmzContentSHA256Mismatch (as for a file rewritten between the
+        hash and the send)."""
+        self.site()
+        self.check(self.once("--all"))
+        write(self.root, "css/site.css", "body{}")
+        self.cf.inject("access_denied", op="s3:put")
+        self.assertEqual(self.once().status, 4)
+        path = write(self.root, "css/site.css", "body{}")  # same bytes
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        self.cf.inject(self.MISMATCH, op="s3:put")
+
+    def test_refused_upload_stays_pending_after_a_same_bytes_rewrite(self):
+        # Replies: the recorded batch's PUT 400 (refused as changed),
+        # its invalidation 201.  The file must stay pending, and the
+        # next run must upload it.
+        self.recorded_then_touched()
+        res = self.check(self.once())
+        self.assertIn("changed since it was hashed", res.err)
+        self.assertNotEqual(self.objects()["site/css/site.css"]["sha256"],
+                            self.SHA)
+        self.assertEqual(self.plan().lines, ["/css/site.css"])
+        self.check(self.once())
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         self.SHA)
+        self.assertEqual(self.plan().lines, [])
+
+    def test_daemon_sends_a_refused_upload_again_by_itself(self):
+        # Replies as above; then 200s.  No file changes after the
+        # daemon starts: it must pass again by itself.
+        self.recorded_then_touched()
+        d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
+                   env=self.env)
+        try:
+            d.wait_for("changed since it was hashed", timeout=30)
+            d.wait_until(lambda: self.objects()["site/css/site.css"][
+                "sha256"] == self.SHA, "the upload sent again", timeout=20)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.plan().lines, [])
+
+
 class Faults(OriginTest):
     def test_slowdown_and_resets_are_retried(self):
         # Replies: 503 SlowDown, a reset, then 200 to the PUT.

@@ -73,6 +73,11 @@ struct site_opts {
    * deleted.  NULL: no such check (once, plan). */
   uint64_t (*root_gen)(void *ctx);
   void *root_ctx;
+  /* Told of each directory the first pass's walk reads (tree.h): the
+   * daemon's watch adds its watches there, so start-up is one walk.
+   * Its done runs exactly once if site_start succeeds.  Borrowed; NULL:
+   * nobody. */
+  const struct tree_visit *first_walk;
   /* The account's paths this month (--account, cfaccount.h), when
    * counted: the planner's budget and cost start from the larger of it
    * and the site's own ledger. */
@@ -96,6 +101,7 @@ struct site_report {
   bool root_missing;  /* the root is not there: nothing was diffed */
   bool scan_failed;   /* the walk or the hashing failed */
   size_t n_files;     /* files on disk after excludes */
+  size_t n_dirs;      /* directories the walk read */
   size_t n_hashed;
   uint64_t scan_ms;
   size_t n_changes; /* added, modified, deleted (not touched) */
@@ -115,7 +121,9 @@ struct site_report {
 typedef void (*site_cb)(struct site *s, const struct site_report *r, void *arg);
 
 /* Opens the site and starts its first pass over the whole tree; cb runs
- * at the end of every pass, from the loop.  On error nothing is left
+ * at the end of every pass, from the loop.  The first pass's walk starts
+ * at once, beside the loading of the state, and its diff once both are
+ * done.  On error nothing is left
  * and cb never runs. */
 int site_start(struct site **out, const struct site_opts *o, site_cb cb,
                void *arg, struct cfw_err *err);

@@ -301,7 +301,7 @@ static void test_unreadable_file_is_reported_and_left_pending(void)
 {
   struct cfw_err err = {0};
   struct tree_entry e = {0};
-  struct tree t = {&e, 1, 1, 0};
+  struct tree t = {&e, 1, 1, 0, 0};
   struct manifest *m;
   struct diff *d;
   struct change *v;
@@ -360,7 +360,7 @@ static void test_finish_before_hashing_is_einval(void)
 static void test_unsorted_tree_is_rejected(void)
 {
   struct tree_entry e[2] = {{.path = (char *)"b"}, {.path = (char *)"a"}};
-  struct tree t = {e, 2, 2, 0};
+  struct tree t = {e, 2, 2, 0, 0};
   struct cfw_err err = {0};
   struct manifest *m;
   struct diff *d = (struct diff *)1;

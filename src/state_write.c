@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +108,7 @@ static int state_append(struct state *s, const struct wire_out *rec,
                         struct cfw_err *err)
 {
   struct wire_out w;
+  struct iovec iov[2];
   int created = 0;
   int rc = 0;
 
@@ -124,18 +126,23 @@ static int state_append(struct state *s, const struct wire_out *rec,
   }
   if (rc < 0)
     return rc;
+  /* The header goes in front of the record as a piece of its own: a
+   * batch of a whole-site rewrite is megabytes, not to be copied. */
   wire_out_init(&w, STATEFMT_MAX_BYTES);
   if (s->journal_bytes == 0)
     statefmt_put_journal_header(&w, s->id);
-  wire_put_bytes(&w, rec->b.data, rec->b.len);
+  iov[0].iov_base = w.b.data;
+  iov[0].iov_len = w.b.len;
+  iov[1].iov_base = rec->b.data;
+  iov[1].iov_len = rec->b.len;
   rc = w.rc;
   if (rc == 0)
     rc = statefile_append(s->jfd, s->dir, STATEFMT_JOURNAL_FILE,
-                          s->journal_bytes, w.b.data, w.b.len, created, err);
+                          s->journal_bytes, iov, 2, created, err);
   else
     (void)cfw_err_set(err, rc, "recording: out of memory");
   if (rc == 0)
-    s->journal_bytes += w.b.len;
+    s->journal_bytes += w.b.len + rec->b.len;
   wire_out_free(&w);
   return rc;
 }

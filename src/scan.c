@@ -111,7 +111,7 @@ static void scan_keep_unreadable(struct scan *s)
   r->n_changes = j;
 }
 
-/* Decides what needs hashing; the tree is freed after, off the loop. */
+/* Decides what needs hashing, off the loop. */
 static void scan_begin_diff(struct scan *s)
 {
   struct scan_result *r = &s->result;
@@ -121,11 +121,11 @@ static void scan_begin_diff(struct scan *s)
     r->status = subscan_manifest(&s->sub, m, s->opts.paths, &r->err);
     m = s->sub;
   }
+  /* The diff takes the tree over: the files to hash cost no copy, and
+   * diff_finish frees the tree off the loop thread. */
   if (r->status == 0)
-    r->status = diff_begin(&s->diff, &s->tree, m, &r->err);
-  /* The diff copied what it needs: a tree's worth of small frees runs
-   * here, off the loop thread. */
-  tree_free(&s->tree);
+    r->status = diff_begin_take(&s->diff, &s->tree, m, &r->err);
+  tree_free(&s->tree); /* empty, unless subscan_manifest failed */
 }
 
 static void scan_on_walk(uv_work_t *req)

@@ -394,6 +394,13 @@ int site_job_compact(struct site *s, struct cfw_err *err)
 {
   int rc;
 
+  /* The pass has recorded its changes and needs them no more (the
+   * report counts, the plan's batches only index them): they go before
+   * the snapshot is encoded beside them, so a whole-site rewrite does not
+   * hold both (issue 13). */
+  changes_free(s->changes, s->n_changes);
+  s->changes = NULL;
+  s->n_changes = 0;
   rc = site_relock(s, err);
   if (rc == 0)
     rc = state_compact(s->state, err);

@@ -78,6 +78,11 @@ struct site_opts {
    * Its done runs exactly once if site_start succeeds.  Borrowed; NULL:
    * nobody. */
   const struct tree_visit *first_walk;
+  /* Runs once, on the loop, when the first pass's diff is done or has
+   * failed, before the pass goes on (the daemon says it is watching
+   * then: a change from then on is the next pass's).  NULL: none. */
+  void (*first_scanned)(void *ctx);
+  void *first_scanned_ctx;
   /* The account's paths this month (--account, cfaccount.h), when
    * counted: the planner's budget and cost start from the larger of it
    * and the site's own ledger. */

@@ -299,8 +299,8 @@ static void dsite_on_walk_link(void *ctx, const char *rel)
   ds->seed->link(ds->seed->ctx, rel);
 }
 
-/* The first walk is over and the watch reads events: say what it
- * watches. */
+/* The first walk is over: the watch takes its watches and reads
+ * events. */
 static void dsite_on_walked(void *ctx, int status)
 {
   struct dsite *ds = ctx;
@@ -308,9 +308,17 @@ static void dsite_on_walked(void *ctx, int status)
 
   ds->seed = NULL;
   seed->done(seed->ctx, status);
-  if (ds->w == NULL || status == -ECANCELED)
-    return; /* closed meanwhile, or never started */
-  dsite_log_watching(ds);
+}
+
+/* The first diff is done: say what is watched.  A change from here on
+ * goes to the next pass, as it did when the watch listed the tree before
+ * the first walk began. */
+static void dsite_on_first_scan(void *ctx)
+{
+  struct dsite *ds = ctx;
+
+  if (ds->w != NULL)
+    dsite_log_watching(ds);
 }
 
 static int dsite_watch(struct dsite *ds, struct cfw_err *err)
@@ -370,7 +378,11 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
   rc = dsite_watch(ds, err);
   if (rc < 0)
     return rc;
-  so.first_walk = ds->seed != NULL ? &ds->visit : NULL;
+  if (ds->seed != NULL) {
+    so.first_walk = &ds->visit;
+    so.first_scanned = dsite_on_first_scan;
+    so.first_scanned_ctx = ds;
+  }
   rc = site_start(&ds->site, &so, dsite_on_pass, ds, err);
   if (rc < 0 && ds->seed != NULL)
     dsite_on_walked(ds, -ECANCELED); /* no walk will tell the watch */

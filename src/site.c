@@ -219,6 +219,9 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
     return;
   }
   s->scan = NULL;
+  if (!s->scanned_once && s->o.first_scanned != NULL)
+    s->o.first_scanned(s->o.first_scanned_ctx);
+  s->scanned_once = true;
   s->changes = r->changes;
   s->n_changes = r->n_changes;
   r->changes = NULL; /* taken */

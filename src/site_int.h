@@ -115,6 +115,7 @@ struct site {
   struct manifest *view; /* owned: the projection (state.h), or NULL */
   struct scan *scan;
   uint64_t scan_gen; /* o.root_gen when the scan began */
+  bool scanned_once; /* o.first_scanned has run */
   /* Opening failed while the first walk ran: reported once it ends. */
   int open_rc;
   struct cfw_err open_err;

@@ -70,11 +70,15 @@ static uint64_t dsite_root_gen(void *ctx)
   return watch_root_gen(ds->w);
 }
 
+/* The watch starts before the site (its first walk is the site's):
+ * should it list anything itself meanwhile (it only does when it cannot
+ * be seeded), it watches excluded directories too, whose events the
+ * scan then ignores. */
 static bool dsite_skip(void *ctx, const char *rel, bool is_dir)
 {
   const struct dsite *ds = ctx;
 
-  return site_excluded(ds->site, rel, is_dir);
+  return ds->site != NULL && site_excluded(ds->site, rel, is_dir);
 }
 
 /* Generators rewrite a file many times per build; the list keeps each

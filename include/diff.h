@@ -44,11 +44,17 @@ struct change {
 struct diff; /* opaque */
 
 /* Compares t with m and records, in path order, which tree entries need
- * hashing.  Neither t nor m is referenced afterwards.  An entry is marked
- * TREE_RACY if its mtime or ctime lies within TREE_RACY_WINDOW_NS of
- * t->scanned_at_ns (or after it).  t must be sorted by path with no
- * duplicates, as tree_scan leaves it (else -EINVAL).  0, -EINVAL or
- * -ENOMEM.  O(n + m). */
+ * hashing.  It takes t's entries over (t is left empty, also on error),
+ * so a file to hash costs 24 bytes more, not a copy of its entry; m's
+ * entries are referred to until diff_finish, so m must not change until
+ * then.  An entry is marked TREE_RACY if its mtime or ctime lies within
+ * TREE_RACY_WINDOW_NS of t->scanned_at_ns (or after it).  t must be
+ * sorted by path with no duplicates, as tree_scan leaves it (else
+ * -EINVAL).  0, -EINVAL or -ENOMEM.  O(n + m). */
+int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
+                    struct cfw_err *err);
+
+/* The same with a copy of t, which is not referenced afterwards. */
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err);
 
@@ -64,9 +70,9 @@ size_t diff_hash_count(const struct diff *d);
 int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to);
 
 /* Hands over the changes, sorted by path, in *out (free with
- * changes_free; NULL when n is 0).  A file that could not be hashed is
- * left out, so it stays pending; see diff_failed_*.  Call once, after
- * every item was hashed (else -EINVAL).  0, -EINVAL or -ENOMEM. */
+ * changes_free; NULL when n is 0), and frees the tree taken.  A file that could
+ * not be hashed is left out, so it stays pending; see diff_failed_*.  Call
+ * once, after every item was hashed (else -EINVAL).  0, -EINVAL or -ENOMEM. */
 int diff_finish(struct diff *d, struct change **out, size_t *n_out,
                 struct cfw_err *err);
 

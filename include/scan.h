@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "strlist.h"
+#include "tree.h"
 #include "urlmap.h"
 
 /* Walks a root and diffs it against a manifest off the loop thread: the
@@ -21,13 +22,21 @@
 struct scan;
 
 struct scan_opts {
-  const char *root;                /* borrowed */
-  const struct manifest *manifest; /* borrowed; must not change until cb */
-  const struct urlmap *urlmap;     /* borrowed; its excludes prune the walk */
-  struct log *log;                 /* borrowed */
+  const char *root; /* borrowed */
+  /* Borrowed; must not change until cb.  NULL: the walk starts now and
+   * the diff waits for scan_diff, so a manifest still loading costs
+   * max(load, walk), not the sum. */
+  const struct manifest *manifest;
+  const struct urlmap *urlmap; /* borrowed; its excludes prune the walk */
+  struct log *log;             /* borrowed */
   /* Only these paths (relative; normalised with subscan_normalise) and
    * what lies under them; NULL for the whole tree.  Borrowed. */
   const struct strlist *paths;
+  /* Told of each directory of a whole-tree walk as it is read, and of
+   * the walk's end (tree.h); its done runs on the loop thread before the
+   * hashing starts, whether the walk succeeded or not.  Borrowed; NULL:
+   * nobody. */
+  const struct tree_visit *visit;
 };
 
 struct scan_result {
@@ -37,6 +46,7 @@ struct scan_result {
                              frees it */
   size_t n_changes;
   size_t n_files;  /* files on disk after excludes */
+  size_t n_dirs;   /* directories the walk read */
   size_t n_hashed; /* files the shortcut could not rule out */
   uint64_t elapsed_ms;
 };
@@ -47,6 +57,11 @@ typedef void (*scan_cb)(struct scan *s, struct scan_result *r, void *arg);
  * caller destroys s after (or inside) cb. */
 int scan_start(struct scan **out, uv_loop_t *loop, const struct scan_opts *o,
                scan_cb cb, void *arg, struct cfw_err *err);
+
+/* Gives a scan started without a manifest the one to diff against
+ * (borrowed until cb); NULL drops the diff: cb then runs once the walk
+ * is over, with -ECANCELED.  Call once, on the loop thread. */
+void scan_diff(struct scan *s, const struct manifest *m);
 
 /* Frees the scan and any changes not taken from its result.  Only after
  * cb ran: work queued on the threadpool cannot be recalled. */

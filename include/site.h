@@ -73,6 +73,16 @@ struct site_opts {
    * deleted.  NULL: no such check (once, plan). */
   uint64_t (*root_gen)(void *ctx);
   void *root_ctx;
+  /* Told of each directory the first pass's walk reads (tree.h): the
+   * daemon's watch adds its watches there, so start-up is one walk.
+   * Its done runs exactly once if site_start succeeds.  Borrowed; NULL:
+   * nobody. */
+  const struct tree_visit *first_walk;
+  /* Runs once, on the loop, when the first pass's diff is done or has
+   * failed, before the pass goes on (the daemon says it is watching
+   * then: a change from then on is the next pass's).  NULL: none. */
+  void (*first_scanned)(void *ctx);
+  void *first_scanned_ctx;
   /* The account's paths this month (--account, cfaccount.h), when
    * counted: the planner's budget and cost start from the larger of it
    * and the site's own ledger. */
@@ -97,6 +107,7 @@ struct site_report {
   bool scan_failed;   /* the walk or the hashing failed */
   bool whole;         /* the pass diffed the whole tree, not a path list */
   size_t n_files;     /* files on disk after excludes */
+  size_t n_dirs;      /* directories the walk read */
   size_t n_hashed;
   uint64_t scan_ms;
   size_t n_changes; /* added, modified, deleted (not touched) */
@@ -122,7 +133,9 @@ struct site_report {
 typedef void (*site_cb)(struct site *s, const struct site_report *r, void *arg);
 
 /* Opens the site and starts its first pass over the whole tree; cb runs
- * at the end of every pass, from the loop.  On error nothing is left
+ * at the end of every pass, from the loop.  The first pass's walk starts
+ * at once, beside the loading of the state, and its diff once both are
+ * done.  On error nothing is left
  * and cb never runs. */
 int site_start(struct site **out, const struct site_opts *o, site_cb cb,
                void *arg, struct cfw_err *err);

@@ -44,6 +44,25 @@ struct tree {
   size_t n;
   size_t cap;
   int64_t scanned_at_ns; /* CLOCK_REALTIME when the scan began */
+  size_t n_dirs;         /* directories read (listed) by the scan */
+};
+
+/* Lets the caller see each directory as the walk reads it: the daemon's
+ * watch adds its inotify watches this way, so start-up is one walk
+ * (watch.h).  dir and link run on the walking thread and must only
+ * touch what ctx owns; done runs on the loop thread once the walk has
+ * ended, whatever its outcome (status 0 or a negative errno), and is
+ * called by whoever drives the walk (scan.c), never by tree_scan. */
+struct stat;
+struct tree_visit {
+  /* A directory about to be read: open as fd (borrowed: not to be
+   * closed), st its fstat, relpath "" for the root.  A directory the
+   * walk skips (excluded, a loop, unreadable) is not told. */
+  void (*dir)(void *ctx, const char *relpath, int fd, const struct stat *st);
+  /* A symlink met at relpath, followed or not. */
+  void (*link)(void *ctx, const char *relpath);
+  void (*done)(void *ctx, int status);
+  void *ctx; /* borrowed; passed to all three */
 };
 
 struct tree_scan_opts {
@@ -65,6 +84,9 @@ struct tree_scan_opts {
    * itself: a partial scan of ROOT/sub passes ROOT, so sub's links to
    * elsewhere in the site count as inside.  Borrowed; NULL: the root. */
   const char *contain;
+  /* Told of each directory and symlink as the walk meets it; NULL:
+   * nobody.  Borrowed. */
+  const struct tree_visit *visit;
 };
 
 void tree_init(struct tree *t);
@@ -94,7 +116,6 @@ int tree_resolve_within(const char *base, const char *path, char **out);
 
 /* Appends the file at path (relative) with st's size, times, inode and
  * device.  0 or -ENOMEM. */
-struct stat;
 int tree_add(struct tree *t, const char *path, const struct stat *st);
 
 /* Sets e's size, times, inode and device from st. */

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "tree.h"
 
 /* Follows a directory tree and reports paths that may have changed: the
  * paths a full scan (tree_scan) would list, so symlinks inside the root
@@ -51,6 +52,8 @@ struct watch_opts {
   void *skip_ctx;
   /* How often to rescan when watches could not be added (ENOSPC). */
   uint64_t fallback_rescan_ms;
+  /* Leave the start-up walk to the caller's (watch_deferred). */
+  bool deferred;
 };
 
 /* rel is a file or directory, relative to the root, that may have
@@ -71,6 +74,26 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg);
 
 /* Directories watched now. */
 size_t watch_dir_count(const struct watch *w);
+
+/* One walk at start-up.  With o->deferred, watch_start watches the
+ * root's parents but does not list the tree: the caller's walk does,
+ * through the visitor returned here (tree_scan_opts.visit), which adds
+ * each directory's watch just before the walk reads it.  Events are
+ * read once the walk is over (its done): until then they wait in the
+ * kernel's queue, so none is lost, and the reports start then.  If the
+ * walk failed, or read another root than the one watched by then, the
+ * watch lists the tree itself.
+ *
+ * NULL when there is nothing to walk (the root is absent; then watching
+ * has begun).  Otherwise the caller must make sure done runs once:
+ * hand the visitor to a walk, or call done with -ECANCELED when it
+ * gives up (the tree then stays unwatched: for a caller that closes).
+ * It stays valid until done, even past watch_close. */
+const struct tree_visit *watch_deferred(const struct watch *w);
+
+/* Directories the watch listed itself (at start, after a rescan, for a
+ * new directory): 0 after a seeded start-up. */
+size_t watch_listed_count(const struct watch *w);
 
 /* The root, for a consumer that must tell "the root is gone, or is not
  * the directory it was" apart from "files were deleted": a scan of a

@@ -27,10 +27,13 @@ struct dsite {
   struct site *site;             /* owned; closed by dsite_close */
   struct watch *w;               /* owned; closed by dsite_close */
   struct debounce deb;
-  uv_timer_t timer;     /* the next flush */
-  uv_timer_t grace;     /* a held pass: quiet for delete_grace_ms */
-  struct strlist dirty; /* paths events named since the last flush */
-  size_t dirty_unique;  /* dirty.n after the last dedupe */
+  /* The start-up walk: the watch's visitor, told when it is done. */
+  struct tree_visit visit;
+  const struct tree_visit *seed; /* borrowed from w until its done */
+  uv_timer_t timer;              /* the next flush */
+  uv_timer_t grace;              /* a held pass: quiet for delete_grace_ms */
+  struct strlist dirty;          /* paths events named since the last flush */
+  size_t dirty_unique;           /* dirty.n after the last dedupe */
   bool dirty_all;
   bool holding;  /* a pass was held by the guard, and no whole pass since */
   bool reported; /* the first pass has reported */
@@ -67,11 +70,15 @@ static uint64_t dsite_root_gen(void *ctx)
   return watch_root_gen(ds->w);
 }
 
+/* The watch starts before the site (its first walk is the site's):
+ * should it list anything itself meanwhile (it only does when it cannot
+ * be seeded), it watches excluded directories too, whose events the
+ * scan then ignores. */
 static bool dsite_skip(void *ctx, const char *rel, bool is_dir)
 {
   const struct dsite *ds = ctx;
 
-  return site_excluded(ds->site, rel, is_dir);
+  return ds->site != NULL && site_excluded(ds->site, rel, is_dir);
 }
 
 /* Generators rewrite a file many times per build; the list keeps each
@@ -227,6 +234,11 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
           "%s: scanned %zu files, hashed %zu, %zu changes in %llu ms",
           ds->cfg->root, r->n_files, r->n_hashed, r->n_changes,
           (unsigned long long)r->scan_ms);
+  if (!ds->reported && ds->w != NULL)
+    log_msg(ds->d->o.log, LOG_DEBUG,
+            "%s: start-up read %zu directories once; the watch listed %zu "
+            "itself",
+            ds->cfg->root, r->n_dirs, watch_listed_count(ds->w));
   if (!ds->reported)
     dsite_first_report(ds, r);
   if (r->status < 0 && r->status != -ECANCELED)
@@ -290,11 +302,83 @@ static void dsite_close(struct dsite *ds)
 
 /* Starting. */
 
+static void dsite_log_watching(const struct dsite *ds)
+{
+  log_msg(ds->d->o.log, LOG_INFO, "%s: watching %zu directories%s",
+          ds->cfg->root, watch_dir_count(ds->w),
+          watch_root_present(ds->w) ? "" : " (the root does not exist yet)");
+}
+
+/* The walk's thread passes each directory and link on to the watch;
+ * ds->seed is set before the walk starts and cleared only after it. */
+static void dsite_on_walk_dir(void *ctx, const char *rel, int fd,
+                              const struct stat *st)
+{
+  const struct dsite *ds = ctx;
+
+  ds->seed->dir(ds->seed->ctx, rel, fd, st);
+}
+
+static void dsite_on_walk_link(void *ctx, const char *rel)
+{
+  const struct dsite *ds = ctx;
+
+  ds->seed->link(ds->seed->ctx, rel);
+}
+
+/* The first walk is over: the watch takes its watches and reads
+ * events. */
+static void dsite_on_walked(void *ctx, int status)
+{
+  struct dsite *ds = ctx;
+  const struct tree_visit *seed = ds->seed;
+
+  ds->seed = NULL;
+  seed->done(seed->ctx, status);
+}
+
+/* The first diff is done: say what is watched.  A change from here on
+ * goes to the next pass, as it did when the watch listed the tree before
+ * the first walk began. */
+static void dsite_on_first_scan(void *ctx)
+{
+  struct dsite *ds = ctx;
+
+  if (ds->w != NULL)
+    dsite_log_watching(ds);
+}
+
+static int dsite_watch(struct dsite *ds, struct cfw_err *err)
+{
+  struct daemon *d = ds->d;
+  struct watch_opts wo = {0};
+  int rc;
+
+  wo.root = ds->cfg->root;
+  wo.log = d->o.log;
+  wo.skip = dsite_skip;
+  wo.skip_ctx = ds;
+  wo.fallback_rescan_ms = DSITE_RESCAN_MS;
+  wo.deferred = true;
+  rc = watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
+  if (rc < 0)
+    return rc;
+  ds->seed = watch_deferred(ds->w);
+  if (ds->seed == NULL) {
+    dsite_log_watching(ds); /* nothing to walk: watching already */
+    return 0;
+  }
+  ds->visit.dir = dsite_on_walk_dir;
+  ds->visit.link = dsite_on_walk_link;
+  ds->visit.done = dsite_on_walked;
+  ds->visit.ctx = ds;
+  return 0;
+}
+
 static int dsite_start(struct dsite *ds, struct cfw_err *err)
 {
   struct daemon *d = ds->d;
   struct site_opts so = {0};
-  struct watch_opts wo = {0};
   int rc;
 
   so.loop = d->o.loop;
@@ -314,23 +398,22 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
             ds->cfg->root,
             ds->cfg->dry_run ? "--dry-run" : "no distribution configured");
   /* The pipeline opens and diffs the whole tree first, so what changed
-   * while cfwatch was not running is sent; the watch starts at once so
-   * that nothing changed meanwhile is missed. */
+   * while cfwatch was not running is sent; the watch starts first so
+   * that nothing changed meanwhile is missed, and its directories are
+   * watched by the pipeline's first walk, as it reads them: the tree is
+   * read once. */
+  rc = dsite_watch(ds, err);
+  if (rc < 0)
+    return rc;
+  if (ds->seed != NULL) {
+    so.first_walk = &ds->visit;
+    so.first_scanned = dsite_on_first_scan;
+    so.first_scanned_ctx = ds;
+  }
   rc = site_start(&ds->site, &so, dsite_on_pass, ds, err);
-  if (rc < 0)
-    return rc;
-  wo.root = ds->cfg->root;
-  wo.log = d->o.log;
-  wo.skip = dsite_skip;
-  wo.skip_ctx = ds;
-  wo.fallback_rescan_ms = DSITE_RESCAN_MS;
-  rc = watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
-  if (rc < 0)
-    return rc;
-  log_msg(d->o.log, LOG_INFO, "%s: watching %zu directories%s", ds->cfg->root,
-          watch_dir_count(ds->w),
-          watch_root_present(ds->w) ? "" : " (the root does not exist yet)");
-  return 0;
+  if (rc < 0 && ds->seed != NULL)
+    dsite_on_walked(ds, -ECANCELED); /* no walk will tell the watch */
+  return rc;
 }
 
 static void dsite_init(struct dsite *ds, struct daemon *d,

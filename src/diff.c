@@ -14,23 +14,29 @@
 
 enum item_state { ITEM_PENDING, ITEM_HASHED, ITEM_GONE, ITEM_FAILED };
 
-/* A tree entry the shortcut could not rule out. */
+/* A tree entry the shortcut could not rule out: 24 bytes, not two
+ * entries, since a rewrite makes every file one (issue 13). */
 struct diff_item {
-  struct tree_entry cur; /* owned path; hash filled by diff_hash_range */
-  struct tree_entry old; /* the manifest's, path NULL; if has_old */
-  bool has_old;
-  enum item_state state; /* written only by the range that holds it */
-  int code;              /* negative errno when ITEM_FAILED */
+  size_t at;                    /* its entry in the diff's tree; hash filled by
+                                   diff_hash_range */
+  const struct tree_entry *old; /* the manifest's (borrowed until
+                                   diff_finish), or NULL */
+  enum item_state state;        /* written only by the range that holds it */
+  int code;                     /* negative errno when ITEM_FAILED */
 };
 
 struct diff {
+  /* Owned: the walk's entries, taken over; freed by diff_finish, once
+   * the changes have their paths. */
+  struct tree tree;
   struct diff_item *items; /* owned; in path order */
   size_t n_items;
   size_t cap_items;
   struct change *deleted; /* owned; in path order */
   size_t n_deleted;
   size_t cap_deleted;
-  size_t *failed; /* owned; indexes of ITEM_FAILED items */
+  size_t *failed;      /* owned; indexes of ITEM_FAILED items */
+  char **failed_paths; /* owned, each: their paths, after diff_finish */
   size_t n_failed;
   bool finished;
 };
@@ -53,9 +59,9 @@ static bool certainly_unchanged(const struct tree_entry *cur,
 
 /* The item and deletion arrays grow with what changed, not with the
  * size of the tree: most files of a rescan are certainly unchanged. */
-static int add_item(struct diff *d, const struct tree_entry *cur,
-                    const struct tree_entry *old, int64_t scanned_at_ns)
+static int add_item(struct diff *d, size_t at, const struct tree_entry *old)
 {
+  struct tree_entry *cur = &d->tree.v[at];
   struct diff_item *it;
 
   it = array_grow(d->items, d->n_items, &d->cap_items, sizeof(*d->items));
@@ -65,15 +71,10 @@ static int add_item(struct diff *d, const struct tree_entry *cur,
   it = &d->items[d->n_items];
 
   memset(it, 0, sizeof(*it));
-  if (tree_entry_copy(&it->cur, cur) < 0)
-    return -ENOMEM;
-  it->cur.flags = entry_racy(cur, scanned_at_ns) ? TREE_RACY : 0;
-  memset(it->cur.hash, 0, sizeof(it->cur.hash));
-  if (old != NULL) {
-    it->old = *old;
-    it->old.path = NULL;
-    it->has_old = true;
-  }
+  it->at = at;
+  it->old = old;
+  cur->flags = entry_racy(cur, d->tree.scanned_at_ns) ? TREE_RACY : 0;
+  memset(cur->hash, 0, sizeof(cur->hash));
   d->n_items++;
   return 0;
 }
@@ -97,9 +98,9 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
 }
 
 /* Walks the sorted tree and manifest side by side. */
-static int diff_walk(struct diff *d, const struct tree *t,
-                     const struct manifest *m)
+static int diff_walk(struct diff *d, const struct manifest *m)
 {
+  const struct tree *t = &d->tree;
   const struct tree_entry *old;
   size_t nm = manifest_count(m);
   size_t i = 0;
@@ -125,7 +126,7 @@ static int diff_walk(struct diff *d, const struct tree *t,
     else
       j++;
     if (old == NULL || !certainly_unchanged(&t->v[i], old))
-      rc = add_item(d, &t->v[i], old, t->scanned_at_ns);
+      rc = add_item(d, i, old);
     i++;
   }
   return rc;
@@ -141,19 +142,21 @@ static bool tree_sorted(const struct tree *t)
   return true;
 }
 
-int diff_begin(struct diff **out, const struct tree *t,
-               const struct manifest *m, struct cfw_err *err)
+/* Takes the sorted tree t over (left empty) and diffs it with m. */
+static int diff_take(struct diff **out, struct tree *t,
+                     const struct manifest *m, struct cfw_err *err)
 {
   struct diff *d;
   int rc;
 
-  *out = NULL;
-  if (!tree_sorted(t))
-    return cfw_err_set(err, -EINVAL, "diff: tree not sorted by path");
   d = calloc(1, sizeof(*d));
-  if (d == NULL)
+  if (d == NULL) {
+    tree_free(t);
     return cfw_err_set(err, -ENOMEM, "diff: out of memory");
-  rc = diff_walk(d, t, m);
+  }
+  d->tree = *t; /* taken */
+  tree_init(t);
+  rc = diff_walk(d, m);
   if (rc < 0) {
     diff_destroy(d);
     return cfw_err_set(err, rc, "diff: out of memory");
@@ -162,17 +165,57 @@ int diff_begin(struct diff **out, const struct tree *t,
   return 0;
 }
 
+int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
+                    struct cfw_err *err)
+{
+  *out = NULL;
+  if (!tree_sorted(t)) {
+    tree_free(t);
+    return cfw_err_set(err, -EINVAL, "diff: tree not sorted by path");
+  }
+  return diff_take(out, t, m, err);
+}
+
+int diff_begin(struct diff **out, const struct tree *t,
+               const struct manifest *m, struct cfw_err *err)
+{
+  struct tree copy;
+  size_t i;
+  int rc = 0;
+
+  *out = NULL;
+  if (!tree_sorted(t))
+    return cfw_err_set(err, -EINVAL, "diff: tree not sorted by path");
+  tree_init(&copy);
+  copy.scanned_at_ns = t->scanned_at_ns;
+  copy.v = calloc(t->n + 1, sizeof(*copy.v));
+  if (copy.v == NULL)
+    return cfw_err_set(err, -ENOMEM, "diff: out of memory");
+  copy.cap = t->n + 1;
+  for (i = 0; i < t->n; i++) {
+    rc = tree_entry_copy(&copy.v[i], &t->v[i]);
+    if (rc < 0)
+      break;
+    copy.n++;
+  }
+  if (rc == 0)
+    return diff_take(out, &copy, m, err);
+  tree_free(&copy);
+  return cfw_err_set(err, rc, "diff: out of memory");
+}
+
 size_t diff_hash_count(const struct diff *d)
 {
   return d->n_items;
 }
 
-static void hash_item(struct diff_item *it, int rootfd)
+static void hash_item(struct diff *d, struct diff_item *it, int rootfd)
 {
+  struct tree_entry *cur = &d->tree.v[it->at];
   uint64_t size;
   int rc;
 
-  rc = filehash_file(rootfd, it->cur.path, it->cur.hash, &size, NULL);
+  rc = filehash_file(rootfd, cur->path, cur->hash, &size, NULL);
   if (rc == -ENOENT || rc == -ENOTDIR || rc == -EINVAL || rc == -ELOOP) {
     it->state = ITEM_GONE;
     return;
@@ -182,11 +225,11 @@ static void hash_item(struct diff_item *it, int rootfd)
     it->code = rc;
     return;
   }
-  it->cur.flags |= TREE_HASHED;
+  cur->flags |= TREE_HASHED;
   /* The file changed between scan and read: keep the scanned stat so the
    * next scan sees a difference, and distrust it in any case. */
-  if (size != it->cur.size)
-    it->cur.flags |= TREE_RACY;
+  if (size != cur->size)
+    cur->flags |= TREE_RACY;
   it->state = ITEM_HASHED;
 }
 
@@ -208,7 +251,7 @@ int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to)
     return rc;
   }
   for (i = from; i < to; i++)
-    hash_item(&d->items[i], fd);
+    hash_item(d, &d->items[i], fd);
   (void)close(fd); /* read-only directory fd: nothing to lose */
   return 0;
 }
@@ -220,33 +263,35 @@ static bool same_stat(const struct tree_entry *a, const struct tree_entry *b)
          a->flags == b->flags;
 }
 
-/* The change an item amounts to, or -1 for none. */
-static int item_kind(const struct diff_item *it)
+/* The change an item (with its entry cur) amounts to, or -1 for none. */
+static int item_kind(const struct diff_item *it, const struct tree_entry *cur)
 {
   if (it->state == ITEM_GONE)
-    return it->has_old ? CHANGE_DELETED : -1;
+    return it->old != NULL ? CHANGE_DELETED : -1;
   if (it->state != ITEM_HASHED)
     return -1; /* failed: reported, and left pending */
-  if (!it->has_old)
+  if (it->old == NULL)
     return CHANGE_ADDED;
-  if (memcmp(it->cur.hash, it->old.hash, sizeof(it->cur.hash)) != 0 ||
-      (it->old.flags & TREE_STALE) != 0)
+  if (memcmp(cur->hash, it->old->hash, sizeof(cur->hash)) != 0 ||
+      (it->old->flags & TREE_STALE) != 0)
     return CHANGE_MODIFIED;
-  return same_stat(&it->cur, &it->old) ? -1 : CHANGE_TOUCHED;
+  return same_stat(cur, it->old) ? -1 : CHANGE_TOUCHED;
 }
 
 /* Moves item's outcome, if any, to out[*k]. */
-static void emit_item(struct diff_item *it, struct change *out, size_t *k)
+static void emit_item(struct diff *d, const struct diff_item *it,
+                      struct change *out, size_t *k)
 {
+  struct tree_entry *cur = &d->tree.v[it->at];
   struct change *c = &out[*k];
-  int kind = item_kind(it);
+  int kind = item_kind(it, cur);
 
   if (kind < 0)
     return;
   c->kind = (enum change_kind)kind;
-  c->entry = kind == CHANGE_DELETED ? it->old : it->cur;
-  c->entry.path = it->cur.path;
-  it->cur.path = NULL;
+  c->entry = kind == CHANGE_DELETED ? *it->old : *cur;
+  c->entry.path = cur->path;
+  cur->path = NULL;
   (*k)++;
 }
 
@@ -258,12 +303,33 @@ static int collect_failed(struct diff *d)
     if (d->items[i].state == ITEM_PENDING)
       return -EINVAL;
   d->failed = malloc(d->n_items * sizeof(*d->failed) + 1);
-  if (d->failed == NULL)
+  d->failed_paths = calloc(d->n_items + 1, sizeof(*d->failed_paths));
+  if (d->failed == NULL || d->failed_paths == NULL)
     return -ENOMEM;
   for (i = 0; i < d->n_items; i++)
     if (d->items[i].state == ITEM_FAILED)
       d->failed[d->n_failed++] = i;
   return 0;
+}
+
+/* Once the changes have their paths: the failed items' paths are kept
+ * for diff_failed_at, and the tree goes (here, on the caller's thread:
+ * a tree's worth of frees). */
+static void keep_failed(struct diff *d)
+{
+  struct tree_entry *e;
+  size_t i;
+  size_t k = 0;
+
+  /* In item order, as collect_failed listed them. */
+  for (i = 0; i < d->n_items && k < d->n_failed; i++) {
+    if (d->items[i].state != ITEM_FAILED)
+      continue;
+    e = &d->tree.v[d->items[i].at];
+    d->failed_paths[k++] = e->path;
+    e->path = NULL;
+  }
+  tree_free(&d->tree);
 }
 
 /* Merges the hashed items and the deletions, both in path order. */
@@ -275,9 +341,9 @@ static size_t merge_changes(struct diff *d, struct change *out)
 
   while (i < d->n_items || j < d->n_deleted) {
     if (j == d->n_deleted ||
-        (i < d->n_items &&
-         strcmp(d->items[i].cur.path, d->deleted[j].entry.path) < 0)) {
-      emit_item(&d->items[i++], out, &k);
+        (i < d->n_items && strcmp(d->tree.v[d->items[i].at].path,
+                                  d->deleted[j].entry.path) < 0)) {
+      emit_item(d, &d->items[i++], out, &k);
       continue;
     }
     out[k++] = d->deleted[j];
@@ -308,6 +374,7 @@ int diff_finish(struct diff *d, struct change **out, size_t *n_out,
     return cfw_err_set(err, -ENOMEM, "diff: out of memory");
   d->finished = true;
   *n_out = merge_changes(d, v);
+  keep_failed(d);
   if (*n_out == 0) {
     free(v);
     v = NULL;
@@ -323,14 +390,11 @@ size_t diff_failed_count(const struct diff *d)
 
 const char *diff_failed_at(const struct diff *d, size_t i, int *code)
 {
-  const struct diff_item *it;
-
   if (i >= d->n_failed)
     return NULL;
-  it = &d->items[d->failed[i]];
   if (code != NULL)
-    *code = it->code;
-  return it->cur.path;
+    *code = d->items[d->failed[i]].code;
+  return d->failed_paths[i];
 }
 
 void diff_destroy(struct diff *d)
@@ -339,11 +403,13 @@ void diff_destroy(struct diff *d)
 
   if (d == NULL)
     return;
-  for (i = 0; i < d->n_items; i++)
-    tree_entry_free(&d->items[i].cur);
+  for (i = 0; d->failed_paths != NULL && i < d->n_failed; i++)
+    free(d->failed_paths[i]);
+  tree_free(&d->tree);
   changes_free(d->deleted, d->n_deleted);
   free(d->items);
   free(d->failed);
+  free(d->failed_paths);
   free(d);
 }
 

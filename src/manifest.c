@@ -297,6 +297,45 @@ static size_t edits_merge(struct manifest *m, const struct manifest_edit *s,
   return k;
 }
 
+/* Whether every sorted edit s puts an entry whose path m holds already:
+ * then m changes in place.  O(n + size), no allocation. */
+static bool edits_replace_only(const struct manifest *m,
+                               const struct manifest_edit *s, size_t n)
+{
+  size_t i = 0;
+  size_t j;
+  int c = 1;
+
+  for (j = 0; j < n; j++) {
+    if (s[j].remove)
+      return false;
+    while (i < m->n && (c = strcmp(m->v[i].path, s[j].entry->path)) < 0)
+      i++;
+    if (i == m->n || c != 0)
+      return false;
+  }
+  return true;
+}
+
+/* Each edit replaces the entry with its path, which keeps its path
+ * string: a whole-site rewrite costs no second manifest and no path
+ * copies (issue 13). */
+static void edits_replace(struct manifest *m, const struct manifest_edit *s,
+                          size_t n)
+{
+  char *path;
+  size_t i = 0;
+  size_t j;
+
+  for (j = 0; j < n; j++) {
+    while (strcmp(m->v[i].path, s[j].entry->path) < 0)
+      i++;
+    path = m->v[i].path;
+    m->v[i] = *s[j].entry;
+    m->v[i].path = path;
+  }
+}
+
 int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
                   struct cfw_err *err)
 {
@@ -315,6 +354,11 @@ int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
     return cfw_err_set(err, rc, "%s %s", bad, why);
   if (rc < 0)
     return cfw_err_set(err, rc, "out of memory");
+  if (edits_replace_only(m, s, n)) {
+    edits_replace(m, s, n);
+    free(s);
+    return 0;
+  }
   total = m->n + n;
   v = NULL;
   if (total >= m->n && total <= SIZE_MAX / sizeof(*v))

@@ -27,6 +27,7 @@ struct scan {
   scan_cb cb;
   void *arg;
   uv_work_t walk;
+  uv_work_t diffing; /* a late manifest's diff_begin */
   uv_work_t finish;
   struct tree tree;          /* owned */
   struct manifest *sub;      /* owned: the manifest under opts.paths */
@@ -37,6 +38,12 @@ struct scan {
   struct strlist unreadable;
   size_t n_chunks;
   size_t chunks_left;
+  /* Started without a manifest: the diff waits until the walk is over
+   * (walked) and scan_diff gave one (manifest_in), or dropped it. */
+  bool late;
+  bool walked;
+  bool manifest_in;
+  bool cancelled;
   uint64_t start_ns;
   struct scan_result result;
 };
@@ -104,30 +111,47 @@ static void scan_keep_unreadable(struct scan *s)
   r->n_changes = j;
 }
 
+/* Decides what needs hashing, off the loop. */
+static void scan_begin_diff(struct scan *s)
+{
+  struct scan_result *r = &s->result;
+  const struct manifest *m = s->opts.manifest;
+
+  if (s->opts.paths != NULL) {
+    r->status = subscan_manifest(&s->sub, m, s->opts.paths, &r->err);
+    m = s->sub;
+  }
+  /* The diff takes the tree over: the files to hash cost no copy, and
+   * diff_finish frees the tree off the loop thread. */
+  if (r->status == 0)
+    r->status = diff_begin_take(&s->diff, &s->tree, m, &r->err);
+  tree_free(&s->tree); /* empty, unless subscan_manifest failed */
+}
+
 static void scan_on_walk(uv_work_t *req)
 {
   struct scan *s = container_of(req, struct scan, walk);
   struct tree_scan_opts to = {.skip = scan_skip, .warn = scan_warn, .ctx = s};
   struct scan_result *r = &s->result;
 
-  const struct manifest *m = s->opts.manifest;
-
   if (s->opts.paths == NULL) {
+    to.visit = s->opts.visit;
     r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
   } else {
     r->status =
         subscan_tree(&s->tree, s->opts.root, s->opts.paths, &to, &r->err);
-    if (r->status == 0)
-      r->status = subscan_manifest(&s->sub, m, s->opts.paths, &r->err);
-    m = s->sub;
   }
   if (r->status < 0)
     return;
   r->n_files = s->tree.n;
-  r->status = diff_begin(&s->diff, &s->tree, m, &r->err);
-  /* The diff copied what it needs: a tree's worth of small frees runs
-   * here, off the loop thread. */
-  tree_free(&s->tree);
+  r->n_dirs = s->tree.n_dirs;
+  if (!s->late)
+    scan_begin_diff(s);
+}
+
+static void scan_on_diff(uv_work_t *req)
+{
+  scan_begin_diff(container_of(req, struct scan, diffing));
 }
 
 static void scan_on_hash(uv_work_t *req)
@@ -236,14 +260,12 @@ static int scan_queue_hashing(struct scan *s)
   return 0;
 }
 
-static void scan_on_walk_done(uv_work_t *req, int status)
+/* After diff_begin: the hashing, in chunks. */
+static void scan_hash(struct scan *s)
 {
-  struct scan *s = container_of(req, struct scan, walk);
   struct scan_result *r = &s->result;
   int rc;
 
-  if (status < 0 && r->status == 0)
-    r->status = cfw_err_set(&r->err, status, "walk: %s", uv_strerror(status));
   if (r->status < 0) {
     scan_done(s);
     return;
@@ -254,6 +276,64 @@ static void scan_on_walk_done(uv_work_t *req, int status)
   /* Chunks already queued finish first; the last one calls scan_done. */
   if (rc < 0 && s->chunks_left == 0)
     scan_done(s);
+}
+
+static void scan_on_diff_done(uv_work_t *req, int status)
+{
+  struct scan *s = container_of(req, struct scan, diffing);
+  struct scan_result *r = &s->result;
+
+  if (status < 0 && r->status == 0)
+    r->status = cfw_err_set(&r->err, status, "diff: %s", uv_strerror(status));
+  scan_hash(s);
+}
+
+/* A late scan goes on once both its walk and its manifest are in. */
+static void scan_proceed(struct scan *s)
+{
+  struct scan_result *r = &s->result;
+  int rc;
+
+  if (!s->walked || !s->manifest_in)
+    return;
+  if (r->status == 0 && s->cancelled)
+    r->status = cfw_err_set(&r->err, -ECANCELED, "scan: no diff wanted");
+  if (r->status < 0) {
+    tree_free(&s->tree);
+    scan_done(s);
+    return;
+  }
+  rc = uv_queue_work(s->loop, &s->diffing, scan_on_diff, scan_on_diff_done);
+  if (rc < 0) {
+    r->status = cfw_err_set(&r->err, rc, "diff: %s", uv_strerror(rc));
+    scan_done(s);
+  }
+}
+
+static void scan_on_walk_done(uv_work_t *req, int status)
+{
+  struct scan *s = container_of(req, struct scan, walk);
+  struct scan_result *r = &s->result;
+  const struct tree_visit *v = s->opts.visit;
+
+  if (status < 0 && r->status == 0)
+    r->status = cfw_err_set(&r->err, status, "walk: %s", uv_strerror(status));
+  if (v != NULL && v->done != NULL)
+    v->done(v->ctx, r->status);
+  if (s->late) {
+    s->walked = true;
+    scan_proceed(s);
+    return;
+  }
+  scan_hash(s);
+}
+
+void scan_diff(struct scan *s, const struct manifest *m)
+{
+  s->opts.manifest = m;
+  s->cancelled = m == NULL;
+  s->manifest_in = true;
+  scan_proceed(s);
 }
 
 int scan_start(struct scan **out, uv_loop_t *loop, const struct scan_opts *o,
@@ -270,6 +350,7 @@ int scan_start(struct scan **out, uv_loop_t *loop, const struct scan_opts *o,
   s->cb = cb;
   s->arg = arg;
   s->start_ns = uv_hrtime();
+  s->late = o->manifest == NULL;
   rc = uv_queue_work(loop, &s->walk, scan_on_walk, scan_on_walk_done);
   if (rc < 0) {
     free(s);

@@ -159,6 +159,14 @@ static void site_finish(struct site *s)
 
 void site_fail(struct site *s, int rc, const struct cfw_err *err)
 {
+  if (s->st == SITE_OPENING && s->scan != NULL) {
+    /* The first walk cannot be recalled: report once it is over. */
+    s->open_rc = rc;
+    if (err != NULL)
+      s->open_err = *err;
+    scan_diff(s->scan, NULL);
+    return;
+  }
   s->rep.status = rc;
   if (err != NULL)
     s->rep.err = *err;
@@ -187,18 +195,40 @@ static bool site_root_moved(const struct site *s)
   return now == UINT64_MAX || now != s->scan_gen;
 }
 
+/* The first walk ended after opening failed, or while closing. */
+static void site_on_dropped_scan(struct site *s, struct scan *scan)
+{
+  struct cfw_err err = s->open_err;
+  int rc = s->open_rc;
+
+  s->scan = NULL;
+  scan_destroy(scan);
+  if (rc < 0)
+    site_fail(s, rc, &err);
+  else
+    site_advance(s); /* closing */
+}
+
 static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
 {
   struct site *s = arg;
   int rc = r->status;
   struct cfw_err err = r->err;
 
+  if (s->st == SITE_OPENING) {
+    site_on_dropped_scan(s, scan);
+    return;
+  }
   s->scan = NULL;
+  if (!s->scanned_once && s->o.first_scanned != NULL)
+    s->o.first_scanned(s->o.first_scanned_ctx);
+  s->scanned_once = true;
   s->changes = r->changes;
   s->n_changes = r->n_changes;
   r->changes = NULL; /* taken */
   r->n_changes = 0;
   s->rep.n_files = r->n_files;
+  s->rep.n_dirs = r->n_dirs;
   s->rep.n_hashed = r->n_hashed;
   s->rep.scan_ms = r->elapsed_ms;
   scan_destroy(scan);
@@ -223,6 +253,11 @@ static void site_scan(struct site *s)
   struct cfw_err err = {0};
   int rc;
 
+  if (s->scan != NULL && !s->paths_set) {
+    site_enter(s, SITE_SCANNING); /* the first walk, started with the open */
+    scan_diff(s->scan, site_view(s));
+    return;
+  }
   so.root = s->cfg->root;
   so.manifest = site_view(s);
   so.urlmap = s->um;
@@ -558,6 +593,10 @@ void site_advance(struct site *s)
   }
   switch (s->st) {
   case SITE_OPENING:
+    if (s->closing && s->scan != NULL) {
+      scan_diff(s->scan, NULL); /* site_on_dropped_scan comes back */
+      return;
+    }
     site_enter(s, SITE_IDLE);
     if (s->closing) {
       site_close_now(s);
@@ -702,6 +741,22 @@ static void site_destroy(struct site *s)
   free(s);
 }
 
+/* The first pass's walk, started with the open: start-up costs
+ * max(load, walk), not the sum.  Read-only, so the lock need not be
+ * held yet; its diff waits for the state (scan_diff). */
+static int site_prescan(struct site *s, struct cfw_err *err)
+{
+  struct scan_opts so = {0};
+
+  so.root = s->cfg->root;
+  so.urlmap = s->um;
+  so.log = s->o.log;
+  so.visit = s->o.first_walk;
+  if (s->o.root_gen != NULL)
+    s->scan_gen = s->o.root_gen(s->o.root_ctx);
+  return scan_start(&s->scan, s->o.loop, &so, site_on_scan, s, err);
+}
+
 int site_start(struct site **out, const struct site_opts *o, site_cb cb,
                void *arg, struct cfw_err *err)
 {
@@ -718,6 +773,11 @@ int site_start(struct site **out, const struct site_opts *o, site_cb cb,
   }
   s->cb = cb;
   s->arg = arg;
+  rc = site_prescan(s, err);
+  if (rc < 0) {
+    site_destroy(s);
+    return rc;
+  }
   (void)uv_timer_init(o->loop, &s->timer); /* cannot fail */
   s->handles = 1;
   s->queued = true;

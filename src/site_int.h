@@ -114,7 +114,11 @@ struct site {
   unsigned flags;        /* SITE_ALLOW_DELETE */
   struct manifest *view; /* owned: the projection (state.h), or NULL */
   struct scan *scan;
-  uint64_t scan_gen;      /* o.root_gen when the scan began */
+  uint64_t scan_gen; /* o.root_gen when the scan began */
+  bool scanned_once; /* o.first_scanned has run */
+  /* Opening failed while the first walk ran: reported once it ends. */
+  int open_rc;
+  struct cfw_err open_err;
   struct change *changes; /* owned: the diff */
   size_t n_changes;
   struct planner_plan plan;

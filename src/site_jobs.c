@@ -187,14 +187,22 @@ int site_job_baseline(struct site *s, struct cfw_err *err)
   return rc;
 }
 
-/* The changes a planned batch covers, as a fresh shallow array (free()
- * it; the entries stay the pass's). */
-static struct change *site_gather(const struct site *s, const size_t *idx,
-                                  size_t n, struct cfw_err *err)
+/* The changes a planned batch covers: a slice of the pass's changes
+ * when they are consecutive there (*copy NULL), as they are for most
+ * batches of a rewrite, else a fresh shallow array in *copy (free()
+ * it); the entries stay the pass's either way. */
+static const struct change *site_gather(const struct site *s, const size_t *idx,
+                                        size_t n, struct change **copy,
+                                        struct cfw_err *err)
 {
   struct change *v;
   size_t i;
 
+  *copy = NULL;
+  for (i = 1; i < n && idx[i] == idx[0] + i; i++)
+    ;
+  if (n > 0 && i == n)
+    return &s->changes[idx[0]];
   v = calloc(n + 1, sizeof(*v));
   if (v == NULL) {
     (void)cfw_err_set(err, -ENOMEM, "out of memory");
@@ -202,6 +210,7 @@ static struct change *site_gather(const struct site *s, const size_t *idx,
   }
   for (i = 0; i < n; i++)
     v[i] = s->changes[idx[i]];
+  *copy = v;
   return v;
 }
 
@@ -212,7 +221,8 @@ int site_job_intend(struct site *s, struct cfw_err *err)
   const struct planner_batch *pb;
   const struct intent *in;
   struct site_item *it;
-  struct change *v;
+  const struct change *v;
+  struct change *copy;
   size_t i;
   int rc;
 
@@ -222,12 +232,12 @@ int site_job_intend(struct site *s, struct cfw_err *err)
     if (it->ref[0] != '\0')
       continue;
     pb = &s->plan.v[it->batch];
-    v = site_gather(s, pb->changes, pb->n_changes, err);
+    v = site_gather(s, pb->changes, pb->n_changes, &copy, err);
     if (v == NULL)
       return -ENOMEM;
     rc = state_intend(s->state, s->cfg->distribution_id, &pb->b.paths, v,
                       pb->n_changes, &in, err);
-    free(v);
+    free(copy);
     if (rc == 0)
       str_copy(it->ref, sizeof(it->ref), in->ref);
   }
@@ -334,7 +344,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
 {
   const struct site_item *it = &s->items[s->next];
   const struct planner_batch *pb;
-  struct change *v;
+  const struct change *v;
+  struct change *copy;
   int rc;
 
   rc = site_relock(s, err);
@@ -359,27 +370,28 @@ int site_job_commit(struct site *s, struct cfw_err *err)
   }
   /* A dry run: the printed batch is recorded as told. */
   pb = &s->plan.v[it->batch];
-  v = site_gather(s, pb->changes, pb->n_changes, err);
+  v = site_gather(s, pb->changes, pb->n_changes, &copy, err);
   if (v == NULL)
     return -ENOMEM;
   rc = state_record(s->state, v, pb->n_changes, err);
-  free(v);
+  free(copy);
   return rc;
 }
 
 int site_job_record(struct site *s, struct cfw_err *err)
 {
-  struct change *v;
+  const struct change *v;
+  struct change *copy;
   int rc;
 
   rc = site_relock(s, err);
   if (rc < 0)
     return rc;
-  v = site_gather(s, s->plan.no_send, s->plan.n_no_send, err);
+  v = site_gather(s, s->plan.no_send, s->plan.n_no_send, &copy, err);
   if (v == NULL)
     return -ENOMEM;
   rc = state_record(s->state, v, s->plan.n_no_send, err);
-  free(v);
+  free(copy);
   return rc;
 }
 
@@ -387,6 +399,13 @@ int site_job_compact(struct site *s, struct cfw_err *err)
 {
   int rc;
 
+  /* The pass has recorded its changes and needs them no more (the
+   * report counts, the plan's batches only index them): they go before
+   * the snapshot is encoded beside them, so a whole-site rewrite does not
+   * hold both (issue 13). */
+  changes_free(s->changes, s->n_changes);
+  s->changes = NULL;
+  s->n_changes = 0;
   rc = site_relock(s, err);
   if (rc == 0)
     rc = state_compact(s->state, err);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,12 +102,17 @@ bool state_compact_due(const struct state *s)
   return !s->readonly && (s->snapshot_due || s->journal_bytes > limit);
 }
 
+/* The most entries state_record puts in one journal record: about half
+ * a megabyte encoded. */
+#define STATE_RECORD_ENTRIES 4096
+
 /* Appends one encoded record; the first one after a snapshot carries
  * the journal's header. */
 static int state_append(struct state *s, const struct wire_out *rec,
                         struct cfw_err *err)
 {
   struct wire_out w;
+  struct iovec iov[2];
   int created = 0;
   int rc = 0;
 
@@ -124,18 +130,23 @@ static int state_append(struct state *s, const struct wire_out *rec,
   }
   if (rc < 0)
     return rc;
+  /* The header goes in front of the record as a piece of its own: a
+   * batch of a whole-site rewrite is megabytes, not to be copied. */
   wire_out_init(&w, STATEFMT_MAX_BYTES);
   if (s->journal_bytes == 0)
     statefmt_put_journal_header(&w, s->id);
-  wire_put_bytes(&w, rec->b.data, rec->b.len);
+  iov[0].iov_base = w.b.data;
+  iov[0].iov_len = w.b.len;
+  iov[1].iov_base = rec->b.data;
+  iov[1].iov_len = rec->b.len;
   rc = w.rc;
   if (rc == 0)
     rc = statefile_append(s->jfd, s->dir, STATEFMT_JOURNAL_FILE,
-                          s->journal_bytes, w.b.data, w.b.len, created, err);
+                          s->journal_bytes, iov, 2, created, err);
   else
     (void)cfw_err_set(err, rc, "recording: out of memory");
   if (rc == 0)
-    s->journal_bytes += w.b.len;
+    s->journal_bytes += w.b.len + rec->b.len;
   wire_out_free(&w);
   return rc;
 }
@@ -273,14 +284,13 @@ int state_uploaded(struct state *s, const char *ref, const uint32_t *stale,
   return 0;
 }
 
-int state_record(struct state *s, const struct change *v, size_t n,
-                 struct cfw_err *err)
+/* One record of entries, appended then applied. */
+static int state_record_one(struct state *s, const struct change *v, size_t n,
+                            struct cfw_err *err)
 {
   struct wire_out w;
   int rc;
 
-  if (n == 0)
-    return 0;
   wire_out_init(&w, STATEFMT_MAX_BYTES);
   statefmt_put_entries(&w, s->next_seq, v, n);
   rc = state_append(s, &w, err);
@@ -289,6 +299,24 @@ int state_record(struct state *s, const struct change *v, size_t n,
     return rc;
   s->next_seq++;
   return state_apply_entries(s, v, n, err);
+}
+
+int state_record(struct state *s, const struct change *v, size_t n,
+                 struct cfw_err *err)
+{
+  size_t i;
+  size_t k;
+  int rc = 0;
+
+  /* Each of these changes stands on its own (none is an intent to keep
+   * whole), so a rewrite of the whole site is recorded a bounded
+   * record at a time, not encoded at once (issue 13); a crash between
+   * two records leaves the rest to be found again. */
+  for (i = 0; i < n && rc == 0; i += k) {
+    k = n - i < STATE_RECORD_ENTRIES ? n - i : STATE_RECORD_ENTRIES;
+    rc = state_record_one(s, v + i, k, err);
+  }
+  return rc;
 }
 
 int state_baseline(struct state *s, const struct change *v, size_t n,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -183,12 +184,15 @@ static int sync_dir(const char *dir)
 }
 
 int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
-                     const void *p, size_t n, int created, struct cfw_err *err)
+                     const struct iovec *iov, size_t n, int created,
+                     struct cfw_err *err)
 {
   const char *step = "appending to";
-  int rc;
+  size_t i;
+  int rc = 0;
 
-  rc = write_all(fd, p, n);
+  for (i = 0; i < n && rc == 0; i++)
+    rc = write_all(fd, iov[i].iov_base, iov[i].iov_len);
   if (rc == 0) {
     step = "syncing";
     rc = fdatasync(fd) < 0 ? neg_errno() : 0;

@@ -21,12 +21,15 @@ int statefile_read(const char *dir, const char *name, uint64_t max,
 int statefile_open_append(const char *dir, const char *name, int *created,
                           struct cfw_err *err);
 
-/* Appends p[0..n) at offset at (the file's valid length) and syncs it
- * (and the directory when created is set, so a new file's name is
- * durable too).  On failure the file is cut back to at, and the message
- * says nothing was recorded. */
+/* Appends the n pieces of iov, one after the other, at offset at (the
+ * file's valid length) and syncs them once (and the directory when
+ * created is set, so a new file's name is durable too): a record need
+ * not be copied to put a header in front of it.  On failure the file is
+ * cut back to at, and the message says nothing was recorded. */
+struct iovec;
 int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
-                     const void *p, size_t n, int created, struct cfw_err *err);
+                     const struct iovec *iov, size_t n, int created,
+                     struct cfw_err *err);
 
 /* Cuts dir/name to len bytes and syncs it: a torn last record goes. */
 int statefile_truncate(const char *dir, const char *name, uint64_t len,

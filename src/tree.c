@@ -52,6 +52,7 @@ void tree_init(struct tree *t)
   t->n = 0;
   t->cap = 0;
   t->scanned_at_ns = 0;
+  t->n_dirs = 0;
 }
 
 void tree_entry_free(struct tree_entry *e)
@@ -208,6 +209,18 @@ static int stack_push(struct walk *w, const struct stat *st)
   return 0;
 }
 
+/* Walks the open directory fd (taken over) at the current path, after
+ * telling the visitor, which must see it before any entry is read. */
+static int walk_read(struct walk *w, int fd, const struct stat *st)
+{
+  const struct tree_visit *v = w->o != NULL ? w->o->visit : NULL;
+
+  if (v != NULL && v->dir != NULL)
+    v->dir(v->ctx, buf_str(&w->path), fd, st);
+  w->t->n_dirs++;
+  return walk_dir(w, fd);
+}
+
 /* Walks the directory name in dfd (the current path already names it),
  * unless it is excluded or already on the stack.  When links must stay
  * inside, directories are opened with O_NOFOLLOW, so one swapped for a
@@ -237,7 +250,7 @@ static int walk_subdir(struct walk *w, int dfd, const char *name, bool again)
     close(fd);
     return walk_warn(w, rc);
   }
-  rc = walk_dir(w, fd);
+  rc = walk_read(w, fd, &st);
   w->depth--;
   return rc;
 }
@@ -288,10 +301,13 @@ int tree_resolve_within(const char *base, const char *path, char **out)
  * is what gets stat'ed or opened; else warns -EXDEV. */
 static int walk_link(struct walk *w, int dfd, const char *name)
 {
+  const struct tree_visit *v = w->o != NULL ? w->o->visit : NULL;
   struct stat st;
   char *res = NULL;
   int rc;
 
+  if (v != NULL && v->link != NULL)
+    v->link(v->ctx, buf_str(&w->path));
   if (w->base == NULL) {
     if (fstatat(dfd, name, &st, 0) < 0)
       return walk_warn(w, -errno);
@@ -468,7 +484,7 @@ static int walk_root(struct walk *w, int fd, const struct stat *st)
     close(fd);
     return rc;
   }
-  return walk_dir(w, fd);
+  return walk_read(w, fd, st);
 }
 
 int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,

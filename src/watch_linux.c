@@ -353,6 +353,11 @@ static void watch_on_hardlink(void *ctx, const char *rel)
     watch_report(w, rel);
 }
 
+int watch_poll_start(struct watch *w)
+{
+  return uv_poll_start(&w->poll, UV_READABLE, watch_on_readable);
+}
+
 static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
 {
   int rc;
@@ -370,9 +375,6 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
   (void)uv_timer_init(loop, &w->fallback); /* cannot fail */
   hold_init(&w->hold, loop, watch_on_held, w);
   watch_mounts_start(w);
-  rc = uv_poll_start(&w->poll, UV_READABLE, watch_on_readable);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));
   w->parent_wd = inotify_add_watch(w->fd, w->parent, WATCH_PARENT_MASK);
   if (w->parent_wd < 0)
     return cfw_err_set(err, -errno, "%s: cannot watch: %s", w->parent,
@@ -411,6 +413,7 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
 {
   if (w == NULL)
     return;
+  watch_seed_orphan(w);
   w->done = done;
   w->done_arg = arg;
   w->closing = w->mounts_fd >= 0 ? 4 : 3;
@@ -473,7 +476,15 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     watch_close(w, NULL, NULL); /* freed once its handles are closed */
     return rc;
   }
+  w->defer_walk = o->deferred;
   watch_root_check(w, false);
+  w->defer_walk = false;
+  /* A seeded watch reads events once the walk is over (watch_seed.c). */
+  rc = w->seed == NULL ? watch_poll_start(w) : 0;
+  if (rc < 0) {
+    watch_close(w, NULL, NULL);
+    return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));
+  }
   *out = w;
   return 0;
 }

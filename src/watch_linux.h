@@ -32,6 +32,16 @@ struct wlink {
   bool is_dir;
 };
 
+/* Directories only, never through a symlink (a link's target is watched
+ * by its resolved path), and no events for files already unlinked but
+ * still open.  IN_CLOSE_WRITE says a writer is done; IN_MODIFY and
+ * IN_ATTRIB catch what never closes (truncate(2), a writer that keeps
+ * its file open), coalesced by watch_hold. */
+#define WATCH_DIR_MASK                                                         \
+  (IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM |        \
+   IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
+   IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+
 /* The parents only say when the root's name comes or goes. */
 #define WATCH_PARENT_MASK                                                      \
   (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR |          \
@@ -77,6 +87,12 @@ struct watch {
   bool links_stale;    /* the tree's shape changed: check every link */
   bool dangling_stale; /* something appeared: check the dangling links */
   bool fallback_on;
+  /* The start-up walk is someone else's (watch_deferred): until it ends,
+   * events wait in the kernel's queue and root checks wait too. */
+  bool defer_walk;         /* the first root taken is seeded */
+  struct watch_seed *seed; /* shared with the walk; freed by its end */
+  bool recheck;            /* a root check waited for the seed */
+  size_t n_listed;         /* directories the watch listed itself */
   int closing;
   void (*done)(void *arg);
   void *done_arg;
@@ -88,6 +104,11 @@ bool watch_skip(const struct watch *w, const char *rel, bool is_dir);
 char *watch_join(const char *a, const char *b);
 
 /* watch_tree.c */
+/* Records that the directory rel is watched as wd (inotify_add_watch
+ * done); returns wd, or -1 if it is not to be listed (a loop, ENOMEM). */
+int watch_adopt_dir(struct watch *w, int wd, const char *rel);
+/* Out of inotify watches at rel: periodic rescans instead. */
+void watch_enospc(struct watch *w, const char *rel);
 /* Watches rel (whose directory is at abs, or under the resolved root if
  * abs is NULL) and everything below it; with report, reports each file
  * found.  Returns rel's watch, or -1. */
@@ -98,6 +119,9 @@ int watch_add_tree(struct watch *w, const char *rel, const char *abs,
 void watch_forget_tree(struct watch *w, const char *rel);
 /* rel is a symlink: follows it as a scan would. */
 void watch_link_add(struct watch *w, const char *rel);
+/* rel is a symlink a walk met (and followed, if a directory, as the
+ * watch would): records it, and pins a linked file's directory. */
+void watch_link_seed(struct watch *w, const char *rel);
 struct wlink *watch_link_find(const struct watch *w, const char *rel);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);
@@ -106,6 +130,15 @@ void watch_report_link_targets(struct watch *w, int wd, const char *name);
  * leads elsewhere is followed anew and reported. */
 void watch_links_settle(struct watch *w);
 void watch_links_free(struct watch *w);
+
+/* watch_seed.c */
+/* Makes w->seed for the root just taken: its directories are watched by
+ * the walk watch_deferred hands out.  0 or -ENOMEM (then nothing). */
+int watch_seed_new(struct watch *w);
+/* The watch closes: a walk in flight frees the seed when it ends. */
+void watch_seed_orphan(struct watch *w);
+/* Reads the inotify fd from now on. */
+int watch_poll_start(struct watch *w);
 
 /* watch_root.c */
 /* Looks at what the root path leads to now and follows it: watches a

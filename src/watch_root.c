@@ -156,7 +156,9 @@ static void watch_root_take(struct watch *w, struct watch_probe *p,
             "seen at the next full rescan only",
             w->root);
   watch_real_parent(w);
-  w->root_wd = watch_add_tree(w, "", w->real, false);
+  /* Seeded: the start-up walk watches the tree as it reads it. */
+  if (!w->defer_walk || watch_seed_new(w) < 0)
+    w->root_wd = watch_add_tree(w, "", w->real, false);
   if (!announce)
     return;
   if (!was)
@@ -184,6 +186,10 @@ void watch_root_check(struct watch *w, bool announce)
 {
   struct watch_probe p;
 
+  if (w->seed != NULL) {
+    w->recheck = true; /* once the walk's watches are in */
+    return;
+  }
   watch_probe(w, &p);
   if (!p.present) {
     watch_root_lost(w, "was removed; waiting for it to return", announce);

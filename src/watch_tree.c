@@ -17,16 +17,6 @@
 #include "util.h"
 #include "watch_linux.h"
 
-/* Directories only, never through a symlink (a link's target is watched
- * by its resolved path), and no events for files already unlinked but
- * still open.  IN_CLOSE_WRITE says a writer is done; IN_MODIFY and
- * IN_ATTRIB catch what never closes (truncate(2), a writer that keeps
- * its file open), coalesced by watch_hold. */
-#define WATCH_DIR_MASK                                                         \
-  (IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM |        \
-   IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
-   IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-
 /* Where rel lies on disk: under the resolved root.  NULL on ENOMEM. */
 static char *watch_abs(const struct watch *w, const char *rel)
 {
@@ -42,7 +32,7 @@ static void watch_on_fallback(uv_timer_t *t)
   watch_report(w, NULL);
 }
 
-static void watch_enospc(struct watch *w, const char *rel)
+void watch_enospc(struct watch *w, const char *rel)
 {
   uint64_t ms = w->opts.fallback_rescan_ms ? w->opts.fallback_rescan_ms : 30000;
 
@@ -80,12 +70,30 @@ static void watch_unwatch(struct watch *w, struct wdmap_entry *e)
   w->n_removing++;
 }
 
+int watch_adopt_dir(struct watch *w, int wd, const char *rel)
+{
+  struct wdmap_entry *e;
+
+  e = wdmap_get(&w->dirs, wd);
+  if (e != NULL && e->removing) {
+    e->removing = false; /* watched anew before its IN_IGNORED came */
+    w->n_removing--;
+  }
+  if (e != NULL && watch_loops(e, rel))
+    return -1;
+  if (wdmap_add(&w->dirs, wd, rel) == NULL) {
+    log_msg(w->opts.log, LOG_ERROR, "out of memory watching %s/%s", w->root,
+            rel);
+    return -1;
+  }
+  return wd;
+}
+
 /* Adds rel to the watch of the directory at abs.  Returns the wd; -1 if
  * it is not to be listed (gone, a loop); -2 after ENOSPC (list it
  * anyway: its files must be seen). */
 static int watch_add_dir(struct watch *w, const char *rel, const char *abs)
 {
-  struct wdmap_entry *e;
   int wd;
 
   wd = inotify_add_watch(w->fd, abs, WATCH_DIR_MASK);
@@ -97,18 +105,7 @@ static int watch_add_dir(struct watch *w, const char *rel, const char *abs)
               strerror(errno));
     return errno == ENOSPC ? -2 : -1;
   }
-  e = wdmap_get(&w->dirs, wd);
-  if (e != NULL && e->removing) {
-    e->removing = false; /* watched anew before its IN_IGNORED came */
-    w->n_removing--;
-  }
-  if (e != NULL && watch_loops(e, rel))
-    return -1;
-  if (wdmap_add(&w->dirs, wd, rel) == NULL) {
-    log_msg(w->opts.log, LOG_ERROR, "out of memory watching %s", abs);
-    return -1;
-  }
-  return wd;
+  return watch_adopt_dir(w, wd, rel);
 }
 
 static bool watch_entry_is(int dfd, const struct dirent *de, mode_t type)
@@ -158,6 +155,7 @@ static void watch_list(struct watch *w, const char *rel, const char *abs,
   d = opendir(abs);
   if (d == NULL)
     return; /* vanished already: its parent's event says so */
+  w->n_listed++;
   while ((de = readdir(d)) != NULL) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
@@ -381,17 +379,27 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   free(res);
 }
 
-void watch_link_add(struct watch *w, const char *rel)
+/* A link at rel, resolved; NULL on ENOMEM. */
+static struct wlink *watch_link_make(const struct watch *w, const char *rel)
 {
   struct wlink *l = calloc(1, sizeof(*l));
-  struct wlink *old;
 
   if (l == NULL || (l->path = strdup(rel)) == NULL) {
     free(l);
-    return;
+    return NULL;
   }
   l->wd = -1;
   watch_link_resolve(w, rel, l);
+  return l;
+}
+
+void watch_link_add(struct watch *w, const char *rel)
+{
+  struct wlink *l = watch_link_make(w, rel);
+  struct wlink *old;
+
+  if (l == NULL)
+    return;
   old = watch_link_find(w, rel);
   if (old != NULL && watch_link_same(old, l)) {
     /* Listed again (a rescan): what a linked directory holds may have
@@ -408,6 +416,23 @@ void watch_link_add(struct watch *w, const char *rel)
     return;
   }
   watch_link_follow(w, l);
+}
+
+void watch_link_seed(struct watch *w, const char *rel)
+{
+  struct wlink *l;
+
+  if (watch_link_find(w, rel) != NULL)
+    return; /* met twice: a link reached through a linked directory */
+  l = watch_link_make(w, rel);
+  if (l == NULL)
+    return;
+  if (watch_link_insert(w, l) < 0) {
+    watch_link_free(l);
+    return;
+  }
+  if (!l->is_dir)
+    watch_link_follow(w, l); /* the walk watched a linked directory */
 }
 
 void watch_report_link_targets(struct watch *w, int wd, const char *name)

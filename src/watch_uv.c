@@ -227,6 +227,18 @@ size_t watch_dir_count(const struct watch *w)
   return w->root_present ? 1 : 0; /* one recursive watch */
 }
 
+const struct tree_visit *watch_deferred(const struct watch *w)
+{
+  (void)w; /* FSEvents lists nothing: there is no walk to share */
+  return NULL;
+}
+
+size_t watch_listed_count(const struct watch *w)
+{
+  (void)w; /* as above */
+  return 0;
+}
+
 bool watch_root_present(const struct watch *w)
 {
   return w->root_present;

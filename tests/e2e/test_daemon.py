@@ -8,6 +8,7 @@ which is how these tests see batches.  The daemon runs with -v so each
 scan logs a "scanned" line: the tests wait for those instead of sleeping.
 """
 import os
+import re
 import shutil
 import signal
 import sys
@@ -105,6 +106,27 @@ class Start(DaemonTest):
         self.assertTrue(os.path.exists(os.path.join(self.state, "manifest")))
         self.assertEqual(self.check(self.cfw(
             "plan", "--state-dir", self.state, self.root)).lines, [])
+
+    def test_start_up_reads_the_tree_once(self):
+        """Issue 13: the watch adds its watches from the scan's own walk
+        instead of listing the tree first, so each directory is read
+        once at start-up; a change right after start is still seen."""
+        rels = ["index.html", "a/index.html", "a/b/c.html", "a/b/d/e.html",
+                "f/g.html", ".git/objects/x"]
+        self.site(rels)
+        os.symlink("a/b", os.path.join(self.root, "l"))
+        d = self.start()
+        line = d.wait_for(r"start-up read (\d+) directories once; the "
+                          r"watch listed (\d+) itself")
+        m = re.search(r"read (\d+) directories once; the watch listed "
+                      r"(\d+) itself", line.text)
+        # "", a, a/b, a/b/d, f, and l, l/d through the link; not .git.
+        self.assertEqual((int(m.group(1)), int(m.group(2))), (7, 0),
+                         repr(d))
+        d.wait_for(r"public: watching 5 directories$")
+        write(self.root, "a/b/d/new.html", "new")
+        self.assertEqual(d.wait_batches(1)[0].paths,
+                         ["/a/b/d/new.html", "/l/d/new.html"])
 
     def test_all_on_first_run_sends_every_file(self):
         rels = ["index.html", "a/index.html", "a/b/c.html"]

@@ -301,7 +301,7 @@ static void test_unreadable_file_is_reported_and_left_pending(void)
 {
   struct cfw_err err = {0};
   struct tree_entry e = {0};
-  struct tree t = {&e, 1, 1, 0};
+  struct tree t = {&e, 1, 1, 0, 0};
   struct manifest *m;
   struct diff *d;
   struct change *v;
@@ -360,7 +360,7 @@ static void test_finish_before_hashing_is_einval(void)
 static void test_unsorted_tree_is_rejected(void)
 {
   struct tree_entry e[2] = {{.path = (char *)"b"}, {.path = (char *)"a"}};
-  struct tree t = {e, 2, 2, 0};
+  struct tree t = {e, 2, 2, 0, 0};
   struct cfw_err err = {0};
   struct manifest *m;
   struct diff *d = (struct diff *)1;
@@ -429,6 +429,44 @@ static void test_disjoint_ranges_hash_in_parallel(void)
   test_rmtree(dir);
 }
 
+/* Issue 13: the diff takes the walk's entries over; a changed file's
+ * change carries the very path string the walk made, not a copy. */
+static void test_begin_take_moves_the_tree_into_the_changes(void)
+{
+  struct cfw_err err = {0};
+  struct diff *d = NULL;
+  struct manifest *m;
+  struct change *v;
+  const char *p0;
+  const char *p1;
+  char root[256];
+  struct tree t;
+  size_t n;
+
+  test_tmpdir(root, sizeof(root));
+  test_write(root, "a.html", "a");
+  test_write(root, "b/c.html", "c");
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  CHECK_EQ_INT(tree_scan(&t, root, NULL, &err), 0);
+  REQUIRE(t.n == 2);
+  p0 = t.v[0].path;
+  p1 = t.v[1].path;
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
+  CHECK(t.v == NULL && t.n == 0); /* taken */
+  REQUIRE(d != NULL);
+  CHECK_EQ_INT(diff_hash_range(d, root, 0, diff_hash_count(d)), 0);
+  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
+  REQUIRE(n == 2);
+  CHECK(v[0].entry.path == p0);
+  CHECK(v[1].entry.path == p1);
+  CHECK_EQ_STR(v[1].entry.path, "b/c.html");
+  CHECK(v[1].kind == CHANGE_ADDED && (v[1].entry.flags & TREE_HASHED));
+  diff_destroy(d);
+  changes_free(v, n);
+  manifest_destroy(m);
+  test_rmtree(root);
+}
+
 TEST_MAIN(TEST(test_baseline_adds_every_file_hashed),
           TEST(test_untouched_tree_needs_no_hashing),
           TEST(test_added_file_is_added),
@@ -440,4 +478,5 @@ TEST_MAIN(TEST(test_baseline_adds_every_file_hashed),
           TEST(test_unreadable_file_is_reported_and_left_pending),
           TEST(test_finish_before_hashing_is_einval),
           TEST(test_unsorted_tree_is_rejected),
-          TEST(test_disjoint_ranges_hash_in_parallel))
+          TEST(test_disjoint_ranges_hash_in_parallel),
+          TEST(test_begin_take_moves_the_tree_into_the_changes))

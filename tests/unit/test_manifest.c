@@ -145,8 +145,35 @@ static void test_edit_batch_is_all_or_nothing(void)
   manifest_destroy(m);
 }
 
+/* Issue 13: a rewrite of every file replaces entries; the manifest is
+ * edited in place (its array and path strings stay), not merged into a
+ * second one. */
+static void test_edit_replacing_entries_keeps_the_array(void)
+{
+  struct manifest *m = sample(3, 1); /* d/p0 .. d/p2 */
+  const struct tree_entry *v0 = manifest_at(m, 0);
+  const char *p1 = manifest_at(m, 1)->path;
+  struct tree_entry r2 = entry("d/p2", 52);
+  struct tree_entry r0 = entry("d/p0", 50);
+  struct tree_entry r1 = entry("d/p1", 51);
+  struct manifest_edit ed[] = {{&r2, false}, {&r0, false}, {&r1, false}};
+  struct cfw_err err = {0};
+
+  CHECK_EQ_INT(manifest_edit(m, ed, 3, &err), 0);
+  CHECK_EQ_INT(manifest_count(m), 3);
+  CHECK(manifest_at(m, 0) == v0);
+  CHECK(manifest_at(m, 1)->path == p1);
+  CHECK_EQ_STR(manifest_at(m, 1)->path, "d/p1");
+  CHECK_EQ_INT(manifest_at(m, 0)->size, 150);
+  CHECK_EQ_INT(manifest_at(m, 1)->ino, 1051);
+  CHECK_EQ_INT(manifest_at(m, 2)->hash[0], 52);
+  CHECK_EQ_INT(manifest_at(m, 1)->flags, TREE_HASHED | TREE_RACY);
+  manifest_destroy(m);
+}
+
 TEST_MAIN(TEST(test_mkdirs_refuses_a_file_in_the_way),
           TEST(test_put_replaces_and_keeps_order),
           TEST(test_put_refuses_unhashed_or_bad_path),
           TEST(test_edit_batch_merges_unsorted_edits),
-          TEST(test_edit_batch_is_all_or_nothing))
+          TEST(test_edit_batch_is_all_or_nothing),
+          TEST(test_edit_replacing_entries_keeps_the_array))

@@ -593,6 +593,37 @@ static void test_torn_last_record_is_dropped_and_cut(void)
   test_rmtree(dir);
 }
 
+/* Issue 13: a rewrite of the whole site is recorded a bounded record
+ * at a time, so one is never encoded whole in memory; a crash cuts off
+ * the last record only. */
+static void test_large_record_is_split_and_a_torn_tail_loses_one_part(void)
+{
+  enum { N = 10000 };
+  static char names[N][32];
+  struct cfw_err err = {0};
+  struct change *v = changes(N, 3, names);
+  struct state *s;
+  unsigned char *p;
+  char dir[256];
+  size_t len;
+
+  test_tmpdir(dir, sizeof(dir));
+  baseline(dir, 1);
+  s = open_ok(dir, DIST);
+  CHECK_EQ_INT(state_record(s, v, N, &err), 0);
+  CHECK_EQ_INT(manifest_count(state_manifest(s)), N);
+  state_close(s);
+  p = slurp(dir, "journal", &len);
+  spill(dir, "journal", p, len - 1); /* the last record torn */
+  s = open_ok(dir, DIST);
+  /* d/p0 from the baseline, then 4096 + 4096 of the 10000. */
+  CHECK_EQ_INT(manifest_count(state_manifest(s)), 8192);
+  state_close(s);
+  free(p);
+  free(v);
+  test_rmtree(dir);
+}
+
 static void test_damage_before_the_last_record_is_an_error(void)
 {
   struct cfw_err err = {0};
@@ -814,6 +845,7 @@ TEST_MAIN(TEST(test_baseline_round_trips), TEST(test_open_writes_nothing),
           TEST(test_intent_and_commit_survive_a_restart),
           TEST(test_references_are_never_reused),
           TEST(test_torn_last_record_is_dropped_and_cut),
+          TEST(test_large_record_is_split_and_a_torn_tail_loses_one_part),
           TEST(test_damage_before_the_last_record_is_an_error),
           TEST(test_readonly_open_leaves_a_torn_journal_alone),
           TEST(test_compaction_keeps_open_intents_and_drops_the_journal),

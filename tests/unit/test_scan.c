@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+#include "scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "test.h"
+
+/* What a scan and its visitor reported, on the loop. */
+struct run {
+  uv_loop_t loop;
+  struct strlist dirs;  /* as the visitor saw them, in walk order */
+  struct strlist links; /* symlinks met */
+  bool dir_open_first;  /* each directory was open and not yet read */
+  int walked;           /* visitor's done calls */
+  int walk_status;
+  int scanned; /* scan callbacks */
+  int status;
+  size_t n_changes;
+  size_t n_dirs;
+};
+
+static void on_dir(void *ctx, const char *rel, int fd, const struct stat *st)
+{
+  struct run *r = ctx;
+  struct stat now;
+
+  /* The visitor gets the open directory itself, before any entry. */
+  if (fstat(fd, &now) < 0 || !S_ISDIR(now.st_mode) ||
+      now.st_ino != st->st_ino || lseek(fd, 0, SEEK_CUR) != 0)
+    r->dir_open_first = false;
+  REQUIRE(strlist_push(&r->dirs, rel) == 0);
+}
+
+static void on_link(void *ctx, const char *rel)
+{
+  struct run *r = ctx;
+
+  REQUIRE(strlist_push(&r->links, rel) == 0);
+}
+
+static void on_walked(void *ctx, int status)
+{
+  struct run *r = ctx;
+
+  r->walked++;
+  r->walk_status = status;
+}
+
+static void on_scan(struct scan *s, struct scan_result *res, void *arg)
+{
+  struct run *r = arg;
+
+  r->scanned++;
+  r->status = res->status;
+  r->n_changes = res->n_changes;
+  r->n_dirs = res->n_dirs;
+  scan_destroy(s);
+}
+
+static void run_init(struct run *r)
+{
+  memset(r, 0, sizeof(*r));
+  REQUIRE(uv_loop_init(&r->loop) == 0);
+  strlist_init(&r->dirs);
+  strlist_init(&r->links);
+  r->dir_open_first = true;
+}
+
+static void run_free(struct run *r)
+{
+  CHECK_EQ_INT(uv_loop_close(&r->loop), 0);
+  strlist_free(&r->dirs);
+  strlist_free(&r->links);
+}
+
+/* Runs the loop until *count reaches want (the threadpool's replies
+ * come in); a loop with nothing left to run fails the test. */
+static void run_until(struct run *r, const int *count, int want)
+{
+  while (*count < want)
+    REQUIRE(uv_run(&r->loop, UV_RUN_ONCE) != 0 || *count >= want);
+}
+
+static struct scan *start_late(struct run *r, const char *dir,
+                               const struct tree_visit *v,
+                               const struct urlmap *um)
+{
+  struct scan_opts o = {0};
+  struct cfw_err err = {0};
+  struct scan *s = NULL;
+
+  o.root = dir;
+  o.visit = v;
+  o.urlmap = um;
+  REQUIRE(scan_start(&s, &r->loop, &o, on_scan, r, &err) == 0);
+  return s;
+}
+
+static void make_site(char *dir, size_t n)
+{
+  test_tmpdir(dir, n);
+  test_write(dir, "index.html", "i");
+  test_write(dir, "a/b.html", "b");
+  test_write(dir, "a/c/d.html", "d");
+}
+
+/* Issue 13: the walk does not wait for the manifest, and the diff waits
+ * for both. */
+static void test_walk_ends_before_the_manifest_is_given(void)
+{
+  struct tree_visit v = {.done = on_walked};
+  struct manifest *m;
+  struct scan *s;
+  struct run r;
+  char dir[256];
+
+  make_site(dir, sizeof(dir));
+  run_init(&r);
+  v.ctx = &r;
+  s = start_late(&r, dir, &v, NULL);
+  run_until(&r, &r.walked, 1);
+  CHECK_EQ_INT(r.walk_status, 0);
+  CHECK_EQ_INT(r.scanned, 0); /* no diff without a manifest */
+  REQUIRE(manifest_new(&m) == 0);
+  scan_diff(s, m);
+  run_until(&r, &r.scanned, 1);
+  CHECK_EQ_INT(r.status, 0);
+  CHECK_EQ_INT((int)r.n_changes, 3); /* every file is new */
+  CHECK_EQ_INT((int)r.n_dirs, 3);
+  manifest_destroy(m);
+  run_free(&r);
+  test_rmtree(dir);
+}
+
+static void test_dropped_diff_ends_cancelled_after_the_walk(void)
+{
+  struct tree_visit v = {.done = on_walked};
+  struct scan *s;
+  struct run r;
+  char dir[256];
+
+  make_site(dir, sizeof(dir));
+  run_init(&r);
+  v.ctx = &r;
+  s = start_late(&r, dir, &v, NULL);
+  scan_diff(s, NULL); /* before the walk is over */
+  run_until(&r, &r.scanned, 1);
+  CHECK_EQ_INT(r.walked, 1);
+  CHECK_EQ_INT(r.status, -ECANCELED);
+  CHECK_EQ_INT((int)r.n_changes, 0);
+  run_free(&r);
+  test_rmtree(dir);
+}
+
+/* The visitor sees each directory the walk reads, open and unread, the
+ * root as "", and the symlinks, as the watch needs them. */
+static void test_visitor_sees_each_directory_before_it_is_read(void)
+{
+  struct tree_visit v = {.dir = on_dir, .link = on_link, .done = on_walked};
+  struct urlmap_opts uo = {0};
+  struct cfw_err err = {0};
+  struct urlmap *um;
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  char link[300];
+
+  make_site(dir, sizeof(dir));
+  (void)snprintf(link, sizeof(link), "%s/x", dir);
+  REQUIRE(symlink("a/c", link) == 0);
+  test_write(dir, ".git/HEAD", "ref"); /* excluded: not read */
+  run_init(&r);
+  v.ctx = &r;
+  REQUIRE(urlmap_new(&um, &uo, &err) == 0); /* the default excludes */
+  REQUIRE(manifest_new(&m) == 0);
+  scan_diff(start_late(&r, dir, &v, um), m);
+  run_until(&r, &r.scanned, 1);
+  CHECK_EQ_INT(r.status, 0);
+  strlist_sort_unique(&r.dirs);
+  REQUIRE(r.dirs.n == 4);
+  CHECK_EQ_STR(r.dirs.v[0], "");
+  CHECK_EQ_STR(r.dirs.v[1], "a");
+  CHECK_EQ_STR(r.dirs.v[2], "a/c");
+  CHECK_EQ_STR(r.dirs.v[3], "x");
+  CHECK(r.dir_open_first);
+  REQUIRE(r.links.n == 1);
+  CHECK_EQ_STR(r.links.v[0], "x");
+  CHECK_EQ_INT(r.walked, 1);
+  CHECK_EQ_INT((int)r.n_dirs, 4);
+  manifest_destroy(m);
+  urlmap_destroy(um);
+  run_free(&r);
+  test_rmtree(dir);
+}
+
+TEST_MAIN(TEST(test_walk_ends_before_the_manifest_is_given),
+          TEST(test_dropped_diff_ends_cancelled_after_the_walk),
+          TEST(test_visitor_sees_each_directory_before_it_is_read))

@@ -25,12 +25,10 @@ static void st_on_result(struct s3state_result *r, void *arg)
   run->body = buf_take(&r->body);
   memset(&run->r.body, 0, sizeof(run->r.body));
   /* The seqs are the call's: keep a copy. */
-  run->r.seqs = NULL;
-  if (r->n_seqs > 0) {
-    run->r.seqs = calloc(r->n_seqs, sizeof(*r->seqs));
-    REQUIRE(run->r.seqs != NULL);
+  run->r.seqs = calloc(r->n_seqs + 1, sizeof(*r->seqs));
+  REQUIRE(run->r.seqs != NULL);
+  if (r->n_seqs > 0)
     memcpy(run->r.seqs, r->seqs, r->n_seqs * sizeof(*r->seqs));
-  }
   run->f.n_done++;
 }
 

@@ -249,14 +249,16 @@ static void app_on_http_closed(void *arg)
 }
 
 /* The HTTP client, made on first use: dry runs never need one, unless
- * they ask CloudFront something (--account, --discover). */
+ * they ask CloudFront something (--account, --discover) or keep their
+ * state in S3. */
 static int app_http(struct app *a, const struct site_config *s,
                     struct cfw_err *err)
 {
   struct http_opts ho = {0};
   bool asks = a->cli.account || a->cli.discover;
 
-  if (a->http != NULL || (site_is_dry(s) && !asks))
+  /* A state in S3 is read and written even by a dry run. */
+  if (a->http != NULL || (site_is_dry(s) && !asks && s->state_url == NULL))
     return 0;
   ho.ca_file = s->ca_file;
   ho.log = a->log;

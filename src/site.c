@@ -114,7 +114,7 @@ static void site_next(struct site *s)
     site_close_now(s);
     return;
   }
-  if (s->queued && s->state != NULL)
+  if (s->queued && (s->state != NULL || site_sync_due(s)))
     site_pass(s);
 }
 
@@ -145,6 +145,7 @@ static void site_finish(struct site *s)
   rep.plan = s->planned ? &s->plan : NULL;
   if (rep.status == 0 && s->closing && s->st != SITE_IDLE)
     rep.status = -ECANCELED;
+  site_sync_finish(s);
   site_enter(s, SITE_RELEASING);
   s->reporting = true;
   s->cb(s, &rep, s->arg);
@@ -238,9 +239,13 @@ static void site_scan(struct site *s)
     site_fail(s, rc, &err);
 }
 
-/* Starts the pass a kick asked for. */
+/* Starts the pass a kick asked for; a state in S3 is pulled first. */
 static void site_pass(struct site *s)
 {
+  if (site_sync_due(s)) {
+    site_sync_reopen(s);
+    return;
+  }
   site_release(s);
   s->paths = s->next_paths; /* moved */
   strlist_init(&s->next_paths);
@@ -416,7 +421,10 @@ static void site_next_item(struct site *s)
     site_send(s);
     return;
   }
-  if (s->o.mode != SITE_PLAN && s->planned && s->plan.n_no_send > 0) {
+  /* A state in S3 is shared by machines whose stats differ: refreshes
+   * alone are not worth a write there (each run would make one). */
+  if (s->o.mode != SITE_PLAN && s->planned && s->plan.n_no_send > 0 &&
+      (s->sync == NULL || s->n_items > 0)) {
     site_enter(s, SITE_RECORDING);
     site_queue(s, site_job_record);
     return;
@@ -521,6 +529,12 @@ void site_advance(struct site *s)
     }
     site_pass(s);
     return;
+  case SITE_LOADING:
+    s->pulled = true;
+    s->sync_opened = true;
+    site_enter(s, SITE_IDLE);
+    site_pass(s);
+    return;
   case SITE_PROJECTING:
     site_scan(s);
     return;
@@ -571,6 +585,7 @@ void site_advance(struct site *s)
   case SITE_RECORDING:
     site_compact_or_finish(s);
     return;
+  case SITE_PULLING: /* goes on to SITE_LOADING itself */
   case SITE_BASELINING:
   case SITE_COMPACTING:
   case SITE_IDLE:
@@ -583,21 +598,41 @@ void site_advance(struct site *s)
 
 /* Opening and closing. */
 
+/* The credentials chain a site's clients share. */
+int site_aws_init(struct site *s, struct cfw_err *err)
+{
+  struct aws_client_opts ao = {0};
+
+  ao.profile = s->cfg->profile;
+  ao.http = s->o.http;
+  ao.log = s->o.log;
+  ao.getenv = s->o.getenv;
+  return aws_client_new(&s->aws, s->o.loop, &ao, err);
+}
+
+/* An S3 client's options but the bucket: the origin's and the state's
+ * share the region, the endpoint and the retries. */
+void site_s3_opts(const struct site *s, struct s3_client_opts *so)
+{
+  const struct site_config *c = s->cfg;
+
+  so->region = c->region;
+  so->endpoint = c->s3_endpoint;
+  so->aws = s->aws;
+  so->log = s->o.log;
+  so->retry_for_ms = s->o.mode == SITE_WATCH ? 0 : c->retry_for_s * 1000;
+}
+
 /* The AWS side of a site that sends: one credentials chain for the
  * CloudFront client and, with an origin, the S3 client. */
 static int site_init_clients(struct site *s, struct cfw_err *err)
 {
   const struct site_config *c = s->cfg;
-  struct aws_client_opts ao = {0};
   struct cf_client_opts co = {0};
   struct s3_client_opts so = {0};
   int rc;
 
-  ao.profile = c->profile;
-  ao.http = s->o.http;
-  ao.log = s->o.log;
-  ao.getenv = s->o.getenv;
-  rc = aws_client_new(&s->aws, s->o.loop, &ao, err);
+  rc = site_aws_init(s, err);
   co.endpoint = c->endpoint;
   co.distribution_id = c->distribution_id;
   co.aws = s->aws;
@@ -609,12 +644,8 @@ static int site_init_clients(struct site *s, struct cfw_err *err)
     rc = cfw_err_set(err, -ENOMEM, "out of memory");
   if (rc < 0 || c->origin == NULL)
     return rc;
+  site_s3_opts(s, &so);
   so.bucket = s->origin.bucket;
-  so.region = c->region;
-  so.endpoint = c->s3_endpoint;
-  so.aws = s->aws;
-  so.log = s->o.log;
-  so.retry_for_ms = s->o.mode == SITE_WATCH ? 0 : c->retry_for_s * 1000;
   return s3_client_new(&s->s3, s->o.loop, &so, err);
 }
 
@@ -638,6 +669,8 @@ static int site_init(struct site *s, const struct site_opts *o,
     rc = headers_set_new(&s->hdrs, o->rules, s->cfg->name, err);
   if (rc == 0 && o->mode != SITE_PLAN && !site_is_dry(s->cfg))
     rc = site_init_clients(s, err);
+  if (rc == 0)
+    rc = site_sync_init(s, err);
   return rc;
 }
 
@@ -646,6 +679,7 @@ static void site_destroy(struct site *s)
   site_release(s);
   strlist_free(&s->next_paths);
   inflight_destroy(s->inflight);
+  site_sync_destroy(s);
   s3_client_destroy(s->s3);
   cf_client_destroy(s->cf);
   aws_client_destroy(s->aws);
@@ -691,7 +725,7 @@ int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 
   if (s->closing)
     return -ECANCELED;
-  if (s->state == NULL && s->st != SITE_OPENING)
+  if (s->state == NULL && s->st != SITE_OPENING && !site_sync_due(s))
     return -ENOTCONN; /* it never opened */
   s->next_flags |= flags;
   if (paths == NULL)

@@ -37,6 +37,8 @@ static void site_on_work_done(uv_work_t *w, int status)
     site_fail(s, s->job_rc, &s->job_err);
     return;
   }
+  if (site_sync_push(s))
+    return; /* a state in S3: site_advance after the push */
   site_advance(s);
 }
 
@@ -104,8 +106,30 @@ int site_job_open(struct site *s, struct cfw_err *err)
     if (rc < 0)
       return rc;
   }
+  if (s->sync != NULL)
+    return 0; /* loaded after each pull: site_job_load */
   rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
-                  s->o.mode == SITE_PLAN ? STATE_READONLY : 0, err);
+                  (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
+                      (c->state_url != NULL ? STATE_ANY_ROOT : 0),
+                  err);
+  if (rc < 0)
+    return cfw_err_prefix(err, "%s", c->root);
+  return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
+}
+
+/* A state in S3, after the pull (site_sync.c): the state the cache now
+ * holds replaces the one loaded for the last pass. */
+int site_job_load(struct site *s, struct cfw_err *err)
+{
+  const struct site_config *c = s->cfg;
+  int rc;
+
+  state_close(s->state);
+  s->state = NULL;
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+                  STATE_ANY_ROOT, err);
+  if (rc == 0)
+    rc = site_relock(s, err);
   if (rc < 0)
     return cfw_err_prefix(err, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;

@@ -128,6 +128,134 @@ class TwoMachines(S3StateTest):
         self.assertEqual(len(self.sent()), 2)
         self.assert_nothing_twice()
 
+    def test_requests_per_run(self):
+        # Replies: 200s and 201s.  The counts the README gives.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        since = self.seq()
+        self.check(self.once(a))
+        idle = self.state_requests(since)
+        self.assertEqual([e["action"] for e in idle], ["ListObjectsV2"])
+        a.write("a/b.html", "b2")
+        since = self.seq()
+        self.check(self.once(a))
+        batch = [e["action"] for e in self.state_requests(since)]
+        # The list, the intent, the commit.
+        self.assertEqual(batch, ["ListObjectsV2", "PutObject", "PutObject"])
+        # A new machine reads the snapshot and the two records too.
+        b = self.machine("b")
+        b.site({"index.html": "<h1>home</h1>", "a/index.html": "<p>a</p>",
+                "a/b.html": "b2", "css/site.css": "body{}"})
+        since = self.seq()
+        self.check(self.once(b))
+        fresh = [e["action"] for e in self.state_requests(since)]
+        self.assertEqual(fresh, ["ListObjectsV2", "GetObject", "GetObject",
+                                 "GetObject"])
+        self.assertEqual(len(self.sent()), 1)
+
+
+class StateLost(S3StateTest):
+    def test_deleted_cache_loses_no_change_and_sends_nothing_twice(self):
+        # Replies: 200s and 201s; between runs the cache is removed.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.check(self.once(a))
+        shutil.rmtree(a.cache)
+        a.write("css/site.css", "body{color:red}")
+        self.check(self.once(a))
+        self.assertEqual(self.sent()[1][1], ["/css/site.css"])
+        shutil.rmtree(a.cache)
+        res = self.check(self.once(a))
+        self.assertIn("nothing to invalidate", res.err)
+        self.assertEqual(len(self.sent()), 2)
+        self.assert_nothing_twice()
+
+    def test_deleted_remote_state_exits_7_as_a_lost_state_does(self):
+        # Replies: 200s; then every state object is deleted.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.check(self.once(a))
+        for key in self.state_objects():
+            self.cf.delete_object(key, bucket=STATE_BUCKET)
+        a.write("css/site.css", "body{color:red}")
+        for _ in range(2):  # the cache does not stand in for the state
+            res = self.once(a)
+            self.assertEqual(res.status, 7, repr(res))
+            self.assertIn("--baseline", res.err)
+            self.assertIn("--all", res.err)
+        self.assertEqual(len(self.sent()), 1)
+        self.assertEqual(self.state_objects(), [])
+        res = self.check(self.once(a, "--all"))
+        self.assertEqual(len(self.sent()), 2)
+        self.assertIn("/css/site.css", self.sent()[1][1])
+
+
+class Faults(S3StateTest):
+    """Faults on the state's objects: one edit, one invalidation."""
+
+    def edited(self):
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        return a
+
+    def assert_sent_once_and_recorded(self, a):
+        self.assertEqual(self.sent()[0][1], ["/a/b.html"])
+        self.assertEqual(len(self.sent()), 1)
+        shutil.rmtree(a.cache)  # what S3 holds, not the cache
+        res = self.check(self.once(a))
+        self.assertIn("nothing to invalidate", res.err)
+        self.assertEqual(len(self.sent()), 1)
+
+    def test_503_reset_and_lost_replies_on_each_write(self):
+        # Replies: on the intent's PUT (then on the commit's) a 503, a
+        # reset, or a reply lost after the write was made; then 200s.
+        for fault in ("503", "reset", "lost"):
+            for skip in (0, 1):
+                with self.subTest(fault=fault, write=skip):
+                    self.cf.reset()
+                    self.cf.create_bucket(STATE_BUCKET, region="eu-west-1")
+                    a = self.edited()
+                    holds = [{"fault": "hold", "seconds": 0}] * skip
+                    self.cf.inject(*holds, {"fault": fault}, op="s3:put")
+                    self.check(self.once(a))
+                    self.assertEqual(self.cf.faults(), [])
+                    self.assert_sent_once_and_recorded(a)
+                    shutil.rmtree(os.path.dirname(a.root))
+
+    def test_faults_on_reads_are_retried(self):
+        # Replies: a 503 on the list, a reset on the snapshot's GET.
+        a = self.edited()
+        shutil.rmtree(a.cache)
+        self.cf.inject("503", op="s3:list")
+        self.cf.inject("reset", op="s3:get")
+        self.check(self.once(a))
+        self.assertEqual(self.cf.faults(), [])
+        self.assert_sent_once_and_recorded(a)
+
+    def test_commit_never_written_is_sent_again_with_its_reference(self):
+        # Replies: 503 to every state PUT after the intent's, until the
+        # run gives up; then 200s.
+        a = self.edited()
+        self.cf.inject({"fault": "hold", "seconds": 0},
+                       {"fault": "503", "count": 1000}, op="s3:put")
+        res = self.once(a, "--retry-for", "2")
+        self.assertEqual(res.status, 1, repr(res))
+        self.cf.clear_faults()
+        self.assertEqual(len(self.sent()), 1)
+        self.check(self.once(a))
+        creates = [e for e in self.cf.log(service="cloudfront")
+                   if e["operation"] == "create"]
+        self.assertEqual(len(creates), 2)
+        self.assertTrue(creates[1]["replay"], creates[1])
+        self.assert_sent_once_and_recorded(a)
+
 
 if __name__ == "__main__":
     unittest.main()

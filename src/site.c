@@ -20,6 +20,11 @@ bool site_is_dry(const struct site_config *cfg)
   return cfg->dry_run || cfg->distribution_id == NULL;
 }
 
+const char *site_state_home(const struct site_config *cfg)
+{
+  return cfg->state_url != NULL ? cfg->state_url : cfg->state_dir;
+}
+
 bool site_sends(const struct site *s)
 {
   return s->o.mode != SITE_PLAN && s->cf != NULL;
@@ -296,7 +301,7 @@ static void site_log_baseline(const struct site *s)
   log_msg(s->o.log, site_sends(s) ? LOG_WARN : LOG_INFO,
           "%s: no state in %s yet: %s a baseline of %zu files and "
           "invalidating nothing (--all invalidates every file)%s",
-          s->cfg->root, s->cfg->state_dir,
+          s->cfg->root, site_state_home(s->cfg),
           s->o.mode == SITE_PLAN ? "would record" : "recording", s->n_changes,
           s->cfg->origin != NULL ? "; a run that sends compares the tree "
                                    "with the bucket instead"
@@ -315,7 +320,7 @@ static void site_refuse_baseline(struct site *s)
       "are). If the state was lost (an evicted CI cache), pages changed "
       "since the last deploy may be stale at the edge: run again with --all "
       "(invalidates every file) instead",
-      s->cfg->root, s->cfg->state_dir, s->n_changes);
+      s->cfg->root, site_state_home(s->cfg), s->n_changes);
   (void)cfw_err_class(&err, CFW_CLASS_BASELINE);
   site_fail(s, -ENOENT, &err);
 }

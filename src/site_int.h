@@ -173,6 +173,8 @@ struct site {
 void site_advance(struct site *s);
 void site_fail(struct site *s, int rc, const struct cfw_err *err);
 bool site_sends(const struct site *s);
+/* Where the state lives, for messages: its S3 URL, or the state dir. */
+const char *site_state_home(const struct site_config *cfg);
 
 /* site_jobs.c: each queues its job; site_advance runs when it is done. */
 void site_queue(struct site *s, site_job_fn fn);

@@ -303,7 +303,9 @@ static void site_count_invalidation(struct site *s, const struct site_item *it)
 
 /* True if the file of change c is no longer what the scan read: its
  * stat moved, or (for an entry the scan could not trust, TREE_RACY) its
- * bytes did.  A deleted file is sent as added when it comes back. */
+ * bytes did.  A deleted file is sent as added when it comes back.  In a
+ * state shared through S3 the intent may be another machine's, whose
+ * stats say nothing of this tree: only the bytes tell. */
 static bool site_moved(const struct site *s, const struct change *c)
 {
   struct tree_entry now;
@@ -318,10 +320,12 @@ static bool site_moved(const struct site *s, const struct change *c)
   if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
     return true;
   tree_entry_set_stat(&now, &st);
-  if (!tree_entry_same_stat(&now, &c->entry))
-    return true;
-  if ((c->entry.flags & TREE_RACY) == 0)
+  if (!tree_entry_same_stat(&now, &c->entry)) {
+    if (s->sync == NULL || (uint64_t)st.st_size != c->entry.size)
+      return true;
+  } else if ((c->entry.flags & TREE_RACY) == 0) {
     return false;
+  }
   return filehash_file(AT_FDCWD, path, hash, NULL, NULL) < 0 ||
          memcmp(hash, c->entry.hash, sizeof(hash)) != 0;
 }

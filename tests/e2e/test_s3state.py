@@ -14,7 +14,8 @@ import tempfile
 import time
 import unittest
 
-from tests.e2e.cfw import BIN, Result, TempTest, clean_env, write
+from tests.e2e.cfw import BIN, TempTest, clean_env, write
+from tests.e2e.daemon import Daemon
 from tests.standin.standin import (ACCESS_KEY, DISTRIBUTION, SECRET_KEY,
                                    StandIn)
 
@@ -133,6 +134,35 @@ class TwoMachines(S3StateTest):
         res = self.check(self.once(a))
         self.assertIn("nothing to invalidate", res.err)
         self.assertEqual(len(self.sent()), 2)
+        self.assert_nothing_twice()
+
+    def test_ci_runner_and_a_developers_daemon_share_the_state(self):
+        # Replies: 200s and 201s.  The README's two-machine story.
+        ci, dev = self.machine("ci"), self.machine("dev")
+        ci.site()
+        dev.site()
+        self.check(self.once(ci, "--baseline"))
+        d = Daemon(self.tmp, *self.args(dev, "--quiet-ms", "200"),
+                   env=self.env_of(dev))
+        try:
+            d.wait_for(r"watching \d+ directories")
+            passes = r"request\(s\) to the state in s3://\S+ this pass"
+            d.wait_for(passes)
+            # CI deploys a commit; the developer then builds it too.
+            ci.write("a/b.html", "b2")
+            self.check(self.once(ci))
+            dev.write("a/b.html", "b2")
+            d.wait_for(passes, count=2)
+            self.assertEqual(len(self.sent()), 1)
+            # The developer's edit goes out live; CI then has nothing.
+            dev.write("css/site.css", "body{color:red}")
+            d.wait_for(r"batch: 1 files, 1 paths, invalidation")
+            ci.write("css/site.css", "body{color:red}")
+            res = self.check(self.once(ci))
+            self.assertIn("nothing to invalidate", res.err)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.paths_sent(), ["/a/b.html", "/css/site.css"])
         self.assert_nothing_twice()
 
     def test_intent_left_by_one_machine_is_finished_by_another(self):

@@ -9,8 +9,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 

@@ -19,6 +19,7 @@ from tests.standin.standin import (ACCESS_KEY, DISTRIBUTION, SECRET_KEY,
 
 STATE_BUCKET = "www-example-com-state"
 STATE_URL = "s3://%s/cfwatch/site" % STATE_BUCKET
+ORIGIN_BUCKET = "www-example-com"
 SITE = {"index.html": "<h1>home</h1>", "a/index.html": "<p>a</p>",
         "a/b.html": "b", "css/site.css": "body{}"}
 # The race (Race): processes per round and seeds.  By hand, as issue 15
@@ -254,6 +255,32 @@ class StateLost(S3StateTest):
         res = self.check(self.once(a, "--all"))
         self.assertEqual(len(self.sent()), 2)
         self.assertIn("/css/site.css", self.sent()[1][1])
+
+    def test_deleted_remote_state_with_an_origin_compares_with_it(self):
+        # Replies: 200s and 201s; then every state object is deleted.
+        # The origin's bucket is then the ground truth, as on a first
+        # run: only what differs from it is uploaded and invalidated.
+        self.cf.create_bucket(ORIGIN_BUCKET, region="eu-west-1")
+        a = self.machine("a")
+        a.site()
+        origin = ("--origin", "s3://%s/site" % ORIGIN_BUCKET)
+        self.check(self.once(a, *origin))
+        self.assertEqual(len(self.cf.objects(ORIGIN_BUCKET)), len(SITE))
+        for key in self.state_objects():
+            self.cf.delete_object(key, bucket=STATE_BUCKET)
+        a.write("css/site.css", "body{color:red}")
+        since = self.seq()
+        res = self.check(self.once(a, *origin))
+        puts = [e["key"] for e in self.cf.log(since, service="s3")
+                if e.get("bucket") == ORIGIN_BUCKET
+                and e.get("action") == "PutObject"]
+        self.assertEqual(puts, ["site/css/site.css"])
+        self.assertIn("ground truth", res.err)
+        self.assertIn("s3://%s" % STATE_BUCKET, res.err)
+        self.assertEqual(self.sent()[-1][1], ["/css/site.css"])
+        self.assertIn("cfwatch/site/manifest", self.state_objects())
+        res = self.check(self.once(a, *origin))
+        self.assertIn("nothing to invalidate", res.err)
 
 
 class Faults(S3StateTest):

@@ -5,6 +5,7 @@ processes, each with its own cache as separate machines would have,
 against the stand-in's CloudFront and S3 over loopback TLS; each test
 says what the stand-in answers.  No test here has an S3 origin: the
 only S3 objects are the state's."""
+import json
 import os
 import random
 import shutil
@@ -134,6 +135,13 @@ class TwoMachines(S3StateTest):
         self.assertIn("nothing to invalidate", res.err)
         self.assertEqual(len(self.sent()), 2)
         self.assert_nothing_twice()
+        # status names the state's home, and reads a's cache as it is.
+        res = self.check(self.cfw("status", "--json", *self.args(a),
+                                  env=self.env_of(a)))
+        doc = json.loads(res.out)
+        self.assertEqual(doc["state_url"], STATE_URL)
+        self.assertTrue(doc["state_dir"].startswith(a.cache + "/cfwatch/"))
+        self.assertEqual((doc["pending_files"], doc["unacknowledged"]), (0, 0))
 
     def test_ci_runner_and_a_developers_daemon_share_the_state(self):
         # Replies: 200s and 201s.  The README's two-machine story.

@@ -201,9 +201,11 @@ int site_job_load(struct site *s, struct cfw_err *err);
 bool site_sync_push(struct site *s);
 void site_sync_finish(struct site *s);
 
-/* site.c: the AWS clients a site builds (site_sync.c reuses them). */
+/* site_clients.c: the AWS clients a site builds (site_sync.c reuses
+ * the chain and the S3 options). */
 int site_aws_init(struct site *s, struct cfw_err *err);
 void site_s3_opts(const struct site *s, struct s3_client_opts *so);
+int site_init_clients(struct site *s, struct cfw_err *err);
 
 /* site_origin.c */
 void site_origin_upload(struct site *s);

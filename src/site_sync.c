@@ -131,8 +131,12 @@ static void site_sync_on_push(const struct statesync_result *r, void *arg)
 {
   struct site *s = arg;
 
-  if (r->outcome == STATESYNC_CONFLICT && !s->closing) {
-    site_sync_restart(s);
+  /* Stopping: a conflict redoes nothing, and site_advance cancels. */
+  if (r->outcome == STATESYNC_CONFLICT) {
+    if (s->closing)
+      site_advance(s);
+    else
+      site_sync_restart(s);
     return;
   }
   if (r->outcome != STATESYNC_OK) {

@@ -40,6 +40,9 @@ struct site_config {
   char *endpoint;        /* owned; no trailing '/' */
   char *ca_file;         /* owned; absolute; NULL if unset */
   char *state_dir;       /* owned; absolute */
+  /* owned; "s3://BUCKET/PREFIX" when state_dir named one (the state
+   * lives in S3 and state_dir is its cache), else NULL */
+  char *state_url;
   uint64_t quiet_ms;
   uint64_t max_delay_ms;
   uint64_t retry_for_s;
@@ -135,7 +138,10 @@ int config_set_cli(struct config *c, const char *key, const char *value,
 /* Resolves every site: inheritance, string defaults, the default
  * state_dir ($XDG_STATE_HOME/cfwatch/<id>, else
  * $HOME/.local/state/cfwatch/<id>, where <id> is 16 hex digits of
- * SHA-256(root "\n" distribution_id)), and the checks that span keys: a
+ * SHA-256(root "\n" distribution_id)); a state_dir s3://BUCKET/PREFIX
+ * becomes state_url, with state_dir its cache
+ * ($XDG_CACHE_HOME/cfwatch/<id>, else $HOME/.cache/cfwatch/<id>, <id>
+ * of SHA-256(URL)); and the checks that span keys: a
  * root is required, max_delay_ms >= quiet_ms, and no two sites share a
  * state_dir.  distribution_id stays optional here (plan needs none).
  * Call once; returns 0 or a negative errno. */

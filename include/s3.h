@@ -206,6 +206,13 @@ int s3_head(struct s3_client *c, const char *key, s3_cb cb, void *arg,
 int s3_list(struct s3_client *c, const char *prefix, const char *token,
             s3_cb cb, void *arg, struct s3_op **op, struct cfw_err *err);
 
+/* The same, listing only the keys after the key after (NULL or "" for
+ * all): ListObjectsV2's start-after, so a listing of what follows a
+ * known key costs one request however many came before it. */
+int s3_list_after(struct s3_client *c, const char *prefix, const char *after,
+                  const char *token, s3_cb cb, void *arg, struct s3_op **op,
+                  struct cfw_err *err);
+
 /* DeleteObjects of keys[0..n) (1 to S3_DELETE_MAX), in Quiet mode, with
  * Content-MD5.  S3_OK means the call succeeded: keys it could not
  * delete are in r->deleted.errors (absent keys count as deleted). */

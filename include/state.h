@@ -78,6 +78,10 @@ void intent_free(struct intent *in); /* NULL is fine; leaves it empty */
 /* Opening never writes: read-only callers (plan, status) and fresh
  * states alike leave the disk as it was until the first write. */
 #define STATE_READONLY 0x1u
+/* A state shared by machines (a state in S3, statesync.h) belongs to
+ * its URL: each checks the site out at its own root, so the root it
+ * names is not checked (the distribution still is). */
+#define STATE_ANY_ROOT 0x2u
 
 /* Loads the state in dir for the site (root, distribution: NULL or ""
  * for a dry run).  A state dir without a manifest is a fresh state:

@@ -33,6 +33,7 @@ struct status_opts {
 struct status_report {
   const char *root;            /* borrowed from the site */
   const char *state_dir;       /* borrowed */
+  const char *state_url;       /* borrowed; NULL unless the state is in S3 */
   const char *distribution_id; /* borrowed; NULL if none */
   bool has_manifest;
   size_t manifest_files;

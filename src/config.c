@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,6 @@
 
 #define DEFAULT_ENDPOINT   "https://cloudfront.amazonaws.com"
 #define DEFAULT_INDEX_NAME "index.html"
-#define STATE_ID_BYTES     8         /* 16 hex digits of SHA-256 */
 #define QUIET_MS_MAX       3600000u  /* an hour */
 #define MAX_DELAY_MS_MAX   86400000u /* a day */
 #define RETRY_FOR_S_MAX    86400u    /* a day */
@@ -273,6 +271,7 @@ static void site_free(struct site_config *s)
   free(s->endpoint);
   free(s->ca_file);
   free(s->state_dir);
+  free(s->state_url);
   free(s->url_prefix);
   free(s->index_name);
   free(s->upload_cmd);
@@ -412,7 +411,12 @@ static int store_string(struct site_config *layer, const struct key_def *k,
     rc = strlist_push(&layer->excludes, v);
     return rc < 0 ? cfw_err_set(err, rc, "out of memory") : 0;
   }
-  if (k->type == KT_PATH) {
+  if (k->type == KT_PATH && k == &keys[K_STATE_DIR] && config_state_is_url(v)) {
+    rc = confcheck_origin(v, err);
+    if (rc < 0)
+      return rc;
+    s = strdup(v); /* config_state_home takes it apart */
+  } else if (k->type == KT_PATH) {
     rc = confcheck_path_absolute(dir, v, &s, err);
     if (rc < 0)
       return rc;
@@ -573,54 +577,6 @@ static int check_delays(const struct config *c, const struct site_config *s,
                      where, s->max_delay_ms, s->quiet_ms);
 }
 
-/* 16 hex digits of SHA-256(root "\n" distribution_id). */
-static int state_id(const struct site_config *s, char *out, struct cfw_err *err)
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  struct buf b;
-  int rc;
-
-  buf_init(&b, (size_t)2 * PATH_MAX);
-  rc = buf_addf(&b, "%s\n%s", s->root,
-                s->distribution_id ? s->distribution_id : "");
-  if (rc == 0 && EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL) != 1)
-    rc = -EIO;
-  buf_free(&b);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "cannot hash the root for the state dir");
-  hex_encode(md, STATE_ID_BYTES, out);
-  return 0;
-}
-
-static int state_dir_default(struct site_config *s, struct cfw_err *err)
-{
-  const char *xdg = getenv("XDG_STATE_HOME");
-  const char *home = getenv("HOME");
-  char id[2 * STATE_ID_BYTES + 1];
-  char path[PATH_MAX];
-  int n;
-  int rc;
-
-  rc = state_id(s, id, err);
-  if (rc < 0)
-    return rc;
-  /* The XDG spec ignores a relative XDG_STATE_HOME. */
-  if (xdg != NULL && xdg[0] == '/')
-    n = snprintf(path, sizeof(path), "%s/cfwatch/%s", xdg, id);
-  else if (home != NULL && home[0] == '/')
-    n = snprintf(path, sizeof(path), "%s/.local/state/cfwatch/%s", home, id);
-  else
-    return cfw_err_set(err, -EINVAL,
-                       "no state_dir: set state_dir, XDG_STATE_HOME or HOME");
-  if (n < 0 || (size_t)n >= sizeof(path))
-    return cfw_err_set(err, -ENAMETOOLONG, "state_dir: path too long");
-  s->state_dir = confcheck_path_normalise(path);
-  if (s->state_dir == NULL)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  return 0;
-}
-
 /* Builds the resolved site from defaults, [cfwatch], the site and the
  * command line, in rising priority, and checks it. */
 static int site_resolve(const struct config *c, const struct site_config *raw,
@@ -642,8 +598,8 @@ static int site_resolve(const struct config *c, const struct site_config *raw,
     rc = cfw_err_set(err, -EINVAL,
                      "origin and upload_cmd together: with an S3 origin "
                      "cfwatch uploads the changes itself; drop one");
-  if (rc == 0 && r->state_dir == NULL)
-    rc = state_dir_default(r, err);
+  if (rc == 0)
+    rc = config_state_home(r, err);
   return rc;
 }
 

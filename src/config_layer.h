@@ -38,4 +38,17 @@ int config_key_store(struct config *c, struct site_config *layer, int ki,
 int config_site_add(struct config *c, const char *name,
                     struct site_config **out, struct cfw_err *err);
 
+/* config_state.c: where a site's state lives. */
+
+/* True if a state_dir value names a state in S3 ("s3://..."). */
+bool config_state_is_url(const char *v);
+
+/* Resolves r's state_dir: an s3:// value moves to state_url and
+ * state_dir becomes its cache, $XDG_CACHE_HOME/cfwatch/<id> (else
+ * $HOME/.cache/cfwatch/<id>), <id> 16 hex digits of SHA-256(URL); an
+ * unset one becomes $XDG_STATE_HOME/cfwatch/<id> (else
+ * $HOME/.local/state/cfwatch/<id>), <id> of SHA-256(root "\n"
+ * distribution_id).  0 or a negative errno. */
+int config_state_home(struct site_config *r, struct cfw_err *err);
+
 #endif

@@ -79,7 +79,8 @@ static const char usage_text[] =
     "      --endpoint URL       API base URL (https; http only for loopback)\n"
     "      --ca-file FILE       extra CA bundle (PEM) for the endpoint\n"
     "      --state-dir DIR      manifest and state\n"
-    "                           (default $XDG_STATE_HOME/cfwatch/<id>)\n"
+    "                           (default $XDG_STATE_HOME/cfwatch/<id>;\n"
+    "                           s3://BUCKET/PREFIX: kept in S3, shared)\n"
     "      --quiet-ms N         debounce quiet period (default 2000)\n"
     "      --max-delay-ms N     longest a change may wait (default 60000)\n"
     "      --dry-run            print batches instead of sending them\n"
@@ -250,13 +251,15 @@ static void app_on_http_closed(void *arg)
 }
 
 /* The HTTP client, made on first use: dry runs and `status` never need
- * one, unless they ask CloudFront something (--account, --discover). */
+ * one, unless they ask CloudFront something (--account, --discover); a
+ * state in S3 is read and written even by a dry run. */
 static int app_http(struct app *a, const struct site_config *s,
                     struct cfw_err *err)
 {
   struct http_opts ho = {0};
   bool asks = a->cli.account || a->cli.discover;
-  bool quiet = site_is_dry(s) || a->cli.cmd == CLI_STATUS;
+  bool quiet =
+      (site_is_dry(s) && s->state_url == NULL) || a->cli.cmd == CLI_STATUS;
 
   if (a->http != NULL || (quiet && !asks))
     return 0;

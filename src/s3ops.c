@@ -207,6 +207,13 @@ static int add_param(struct buf *q, const char *name, const char *value)
 int s3_list(struct s3_client *c, const char *prefix, const char *token,
             s3_cb cb, void *arg, struct s3_op **op, struct cfw_err *err)
 {
+  return s3_list_after(c, prefix, NULL, token, cb, arg, op, err);
+}
+
+int s3_list_after(struct s3_client *c, const char *prefix, const char *after,
+                  const char *token, s3_cb cb, void *arg, struct s3_op **op,
+                  struct cfw_err *err)
+{
   struct s3_op *o = s3_op_new(c, S3K_LIST, "GET", "", cb, arg, err);
   struct buf q;
   int rc;
@@ -217,6 +224,8 @@ int s3_list(struct s3_client *c, const char *prefix, const char *token,
   rc = buf_adds(&q, "list-type=2&encoding-type=url&max-keys=1000");
   if (rc == 0 && prefix != NULL && prefix[0] != '\0')
     rc = add_param(&q, "prefix", prefix);
+  if (rc == 0 && after != NULL && after[0] != '\0')
+    rc = add_param(&q, "start-after", after);
   if (rc == 0 && token != NULL && token[0] != '\0')
     rc = add_param(&q, "continuation-token", token);
   o->query = rc == 0 ? buf_take(&q) : NULL;

@@ -20,25 +20,14 @@ bool site_is_dry(const struct site_config *cfg)
   return cfg->dry_run || cfg->distribution_id == NULL;
 }
 
+const char *site_state_home(const struct site_config *cfg)
+{
+  return cfg->state_url != NULL ? cfg->state_url : cfg->state_dir;
+}
+
 bool site_sends(const struct site *s)
 {
   return s->o.mode != SITE_PLAN && s->cf != NULL;
-}
-
-int site_client_new(struct cf_client **out, uv_loop_t *loop,
-                    const struct site_config *cfg, struct http *http,
-                    struct log *log, const char *(*getenv_fn)(const char *),
-                    struct cfw_err *err)
-{
-  struct cf_client_opts co = {0};
-
-  co.endpoint = cfg->endpoint;
-  co.distribution_id = cfg->distribution_id;
-  co.profile = cfg->profile;
-  co.http = http;
-  co.log = log;
-  co.getenv = getenv_fn;
-  return cf_client_new(out, loop, &co, err);
 }
 
 int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
@@ -115,7 +104,7 @@ static void site_next(struct site *s)
     site_close_now(s);
     return;
   }
-  if (s->queued && s->state != NULL)
+  if (s->queued && (s->state != NULL || site_sync_due(s)))
     site_pass(s);
 }
 
@@ -146,6 +135,7 @@ static void site_finish(struct site *s)
   rep.plan = s->planned ? &s->plan : NULL;
   if (rep.status == 0 && s->closing && s->st != SITE_IDLE)
     rep.status = -ECANCELED;
+  site_sync_finish(s);
   site_enter(s, SITE_RELEASING);
   s->reporting = true;
   s->cb(s, &rep, s->arg);
@@ -274,9 +264,13 @@ static void site_scan(struct site *s)
     site_fail(s, rc, &err);
 }
 
-/* Starts the pass a kick asked for. */
+/* Starts the pass a kick asked for; a state in S3 is pulled first. */
 static void site_pass(struct site *s)
 {
+  if (site_sync_due(s)) {
+    site_sync_reopen(s);
+    return;
+  }
   site_release(s);
   s->paths = s->next_paths; /* moved */
   strlist_init(&s->next_paths);
@@ -365,7 +359,7 @@ static void site_log_baseline(const struct site *s, bool records)
   log_msg(s->o.log, site_sends(s) ? LOG_WARN : LOG_INFO,
           "%s: no state in %s yet: %s a baseline of %zu files and "
           "invalidating nothing (--all invalidates every file)%s",
-          s->cfg->root, s->cfg->state_dir,
+          s->cfg->root, site_state_home(s->cfg),
           records ? "recording" : "would record", s->n_changes,
           s->cfg->origin != NULL ? "; a run that sends compares the tree "
                                    "with the bucket instead"
@@ -384,7 +378,7 @@ static void site_refuse_baseline(struct site *s)
       "are). If the state was lost (an evicted CI cache), pages changed "
       "since the last deploy may be stale at the edge: run again with --all "
       "(invalidates every file) instead",
-      s->cfg->root, s->cfg->state_dir, s->n_changes);
+      s->cfg->root, site_state_home(s->cfg), s->n_changes);
   (void)cfw_err_class(&err, CFW_CLASS_BASELINE);
   site_fail(s, -ENOENT, &err);
 }
@@ -495,7 +489,10 @@ static void site_next_item(struct site *s)
     site_send(s);
     return;
   }
-  if (s->o.mode != SITE_PLAN && s->planned && s->plan.n_no_send > 0) {
+  /* A state in S3 is shared by machines whose stats differ: refreshes
+   * alone are not worth a write there (each run would make one). */
+  if (s->o.mode != SITE_PLAN && s->planned && s->plan.n_no_send > 0 &&
+      (s->sync == NULL || s->n_items > 0)) {
     site_enter(s, SITE_RECORDING);
     site_queue(s, site_job_record);
     return;
@@ -604,6 +601,12 @@ void site_advance(struct site *s)
     }
     site_pass(s);
     return;
+  case SITE_LOADING:
+    s->pulled = true;
+    s->sync_opened = true;
+    site_enter(s, SITE_IDLE);
+    site_pass(s);
+    return;
   case SITE_PROJECTING:
     site_scan(s);
     return;
@@ -654,6 +657,7 @@ void site_advance(struct site *s)
   case SITE_RECORDING:
     site_compact_or_finish(s);
     return;
+  case SITE_PULLING: /* goes on to SITE_LOADING itself */
   case SITE_BASELINING:
   case SITE_COMPACTING:
   case SITE_IDLE:
@@ -665,41 +669,6 @@ void site_advance(struct site *s)
 }
 
 /* Opening and closing. */
-
-/* The AWS side of a site that sends: one credentials chain for the
- * CloudFront client and, with an origin, the S3 client. */
-static int site_init_clients(struct site *s, struct cfw_err *err)
-{
-  const struct site_config *c = s->cfg;
-  struct aws_client_opts ao = {0};
-  struct cf_client_opts co = {0};
-  struct s3_client_opts so = {0};
-  int rc;
-
-  ao.profile = c->profile;
-  ao.http = s->o.http;
-  ao.log = s->o.log;
-  ao.getenv = s->o.getenv;
-  rc = aws_client_new(&s->aws, s->o.loop, &ao, err);
-  co.endpoint = c->endpoint;
-  co.distribution_id = c->distribution_id;
-  co.aws = s->aws;
-  co.http = s->o.http;
-  co.log = s->o.log;
-  if (rc == 0)
-    rc = cf_client_new(&s->cf, s->o.loop, &co, err);
-  if (rc == 0 && inflight_new(&s->inflight) < 0)
-    rc = cfw_err_set(err, -ENOMEM, "out of memory");
-  if (rc < 0 || c->origin == NULL)
-    return rc;
-  so.bucket = s->origin.bucket;
-  so.region = c->region;
-  so.endpoint = c->s3_endpoint;
-  so.aws = s->aws;
-  so.log = s->o.log;
-  so.retry_for_ms = s->o.mode == SITE_WATCH ? 0 : c->retry_for_s * 1000;
-  return s3_client_new(&s->s3, s->o.loop, &so, err);
-}
 
 static int site_init(struct site *s, const struct site_opts *o,
                      struct cfw_err *err)
@@ -721,6 +690,8 @@ static int site_init(struct site *s, const struct site_opts *o,
     rc = headers_set_new(&s->hdrs, o->rules, s->cfg->name, err);
   if (rc == 0 && o->mode != SITE_PLAN && !site_is_dry(s->cfg))
     rc = site_init_clients(s, err);
+  if (rc == 0)
+    rc = site_sync_init(s, err);
   return rc;
 }
 
@@ -729,6 +700,7 @@ static void site_destroy(struct site *s)
   site_release(s);
   strlist_free(&s->next_paths);
   inflight_destroy(s->inflight);
+  site_sync_destroy(s);
   s3_client_destroy(s->s3);
   cf_client_destroy(s->cf);
   aws_client_destroy(s->aws);
@@ -795,7 +767,7 @@ int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 
   if (s->closing)
     return -ECANCELED;
-  if (s->state == NULL && s->st != SITE_OPENING)
+  if (s->state == NULL && s->st != SITE_OPENING && !site_sync_due(s))
     return -ENOTCONN; /* it never opened */
   s->next_flags |= flags;
   if (paths == NULL)

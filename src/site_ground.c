@@ -73,7 +73,7 @@ void site_ground(struct site *s)
   log_msg(s->o.log, LOG_INFO,
           "%s: no state in %s yet: comparing the tree with %s (the bucket "
           "is the ground truth)",
-          s->cfg->root, s->cfg->state_dir, s->cfg->origin);
+          s->cfg->root, site_state_home(s->cfg), s->cfg->origin);
   ground_free(&s->ground);
   s->list_pages = 0;
   site_list_next(s);

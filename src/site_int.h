@@ -17,10 +17,12 @@
 #include "s3.h"
 #include "s3del.h"
 #include "s3put.h"
+#include "s3state.h"
 #include "s3url.h"
 #include "scan.h"
 #include "site.h"
 #include "state.h"
+#include "statesync.h"
 #include "upload.h"
 #include "urlmap.h"
 
@@ -30,6 +32,8 @@
 
 enum site_state {
   SITE_OPENING,    /* lock and load (threadpool) */
+  SITE_PULLING,    /* a state in S3: the cache brought up to it ... */
+  SITE_LOADING,    /* ... and loaded (threadpool) */
   SITE_IDLE,       /* between passes */
   SITE_PROJECTING, /* open intents applied to a copy (threadpool) */
   SITE_SCANNING,   /* walk, hash, diff (threadpool) */
@@ -95,9 +99,17 @@ struct site {
   struct s3url origin;       /* when cfg->origin */
   struct headers_set *hdrs;  /* owned; when cfg->origin */
   struct mime_table *mime;   /* owned; loaded when cfg->origin */
-  uv_timer_t timer;          /* capacity waits and upload backoff */
-  uv_work_t work;            /* the threadpool job, one at a time */
-  uv_work_t release;         /* the pass's memory, freed after it */
+  /* A state in S3 (cfg->state_url; site_sync.c); NULL otherwise. */
+  struct s3_client *state_s3; /* owned */
+  struct s3state *remote;     /* owned */
+  struct statesync *sync;     /* owned */
+  bool pulled;                /* the state was pulled for this pass */
+  bool sync_opened;           /* a pull and load succeeded once */
+  unsigned restarts;          /* this pass's, after conflicts */
+  unsigned sync_req0;         /* s3state_requests() at the pass's start */
+  uv_timer_t timer;           /* capacity waits and upload backoff */
+  uv_work_t work;             /* the threadpool job, one at a time */
+  uv_work_t release;          /* the pass's memory, freed after it */
   site_job_fn job;
   int job_rc;
   struct cfw_err job_err;
@@ -165,6 +177,8 @@ struct site {
 void site_advance(struct site *s);
 void site_fail(struct site *s, int rc, const struct cfw_err *err);
 bool site_sends(const struct site *s);
+/* Where the state lives, for messages: its S3 URL, or the state dir. */
+const char *site_state_home(const struct site_config *cfg);
 
 /* site_jobs.c: each queues its job; site_advance runs when it is done. */
 void site_queue(struct site *s, site_job_fn fn);
@@ -181,6 +195,21 @@ int site_job_commit(struct site *s, struct cfw_err *err);
 int site_job_record(struct site *s, struct cfw_err *err);
 int site_job_compact(struct site *s, struct cfw_err *err);
 int site_plan_items(struct site *s, struct cfw_err *err);
+
+/* site_sync.c: a state in S3 (statesync.h). */
+int site_sync_init(struct site *s, struct cfw_err *err);
+void site_sync_destroy(struct site *s);
+bool site_sync_due(const struct site *s);
+void site_sync_reopen(struct site *s);
+int site_job_load(struct site *s, struct cfw_err *err);
+bool site_sync_push(struct site *s);
+void site_sync_finish(struct site *s);
+
+/* site_clients.c: the AWS clients a site builds (site_sync.c reuses
+ * the chain and the S3 options). */
+int site_aws_init(struct site *s, struct cfw_err *err);
+void site_s3_opts(const struct site *s, struct s3_client_opts *so);
+int site_init_clients(struct site *s, struct cfw_err *err);
 
 /* site_origin.c */
 void site_origin_upload(struct site *s);

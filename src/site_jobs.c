@@ -37,6 +37,8 @@ static void site_on_work_done(uv_work_t *w, int status)
     site_fail(s, s->job_rc, &s->job_err);
     return;
   }
+  if (site_sync_push(s))
+    return; /* a state in S3: site_advance after the push */
   site_advance(s);
 }
 
@@ -104,8 +106,30 @@ int site_job_open(struct site *s, struct cfw_err *err)
     if (rc < 0)
       return rc;
   }
+  if (s->sync != NULL)
+    return 0; /* loaded after each pull: site_job_load */
   rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
-                  s->o.mode == SITE_PLAN ? STATE_READONLY : 0, err);
+                  (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
+                      (c->state_url != NULL ? STATE_ANY_ROOT : 0),
+                  err);
+  if (rc < 0)
+    return cfw_err_prefix(err, "%s", c->root);
+  return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
+}
+
+/* A state in S3, after the pull (site_sync.c): the state the cache now
+ * holds replaces the one loaded for the last pass. */
+int site_job_load(struct site *s, struct cfw_err *err)
+{
+  const struct site_config *c = s->cfg;
+  int rc;
+
+  state_close(s->state);
+  s->state = NULL;
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+                  STATE_ANY_ROOT, err);
+  if (rc == 0)
+    rc = site_relock(s, err);
   if (rc < 0)
     return cfw_err_prefix(err, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
@@ -289,7 +313,9 @@ static void site_count_invalidation(struct site *s, const struct site_item *it)
 
 /* True if the file of change c is no longer what the scan read: its
  * stat moved, or (for an entry the scan could not trust, TREE_RACY) its
- * bytes did.  A deleted file is sent as added when it comes back. */
+ * bytes did.  A deleted file is sent as added when it comes back.  In a
+ * state shared through S3 the intent may be another machine's, whose
+ * stats say nothing of this tree: only the bytes tell. */
 static bool site_moved(const struct site *s, const struct change *c)
 {
   struct tree_entry now;
@@ -304,10 +330,12 @@ static bool site_moved(const struct site *s, const struct change *c)
   if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
     return true;
   tree_entry_set_stat(&now, &st);
-  if (!tree_entry_same_stat(&now, &c->entry))
-    return true;
-  if ((c->entry.flags & TREE_RACY) == 0)
+  if (!tree_entry_same_stat(&now, &c->entry)) {
+    if (s->sync == NULL || (uint64_t)st.st_size != c->entry.size)
+      return true;
+  } else if ((c->entry.flags & TREE_RACY) == 0) {
     return false;
+  }
   return filehash_file(AT_FDCWD, path, hash, NULL, NULL) < 0 ||
          memcmp(hash, c->entry.hash, sizeof(hash)) != 0;
 }

@@ -257,6 +257,7 @@ static int state_new(struct state **out, const char *dir, unsigned flags)
     return -ENOMEM;
   s->jfd = -1;
   s->readonly = (flags & STATE_READONLY) != 0;
+  s->any_root = (flags & STATE_ANY_ROOT) != 0;
   s->next_seq = 1;
   s->compact_min = state_compact_min();
   s->dir = strdup(dir);
@@ -285,7 +286,7 @@ static int state_check_identity(struct state *s, const char *root,
 {
   const char *want = dist != NULL ? dist : "";
 
-  if (s->root[0] != '\0' && strcmp(s->root, root) != 0)
+  if (!s->any_root && s->root[0] != '\0' && strcmp(s->root, root) != 0)
     return cfw_err_set(err, -ESTALE,
                        "%s belongs to the root %s, not %s: nothing was sent. "
                        "Give this site its own --state-dir, or remove it to "

@@ -31,6 +31,7 @@ struct state {
   bool fresh;             /* no snapshot on disk yet */
   bool snapshot_due;      /* the next write writes a snapshot first */
   bool readonly;
+  bool any_root; /* STATE_ANY_ROOT */
 };
 
 /* The records' effects, one home for replay and live writes. */

@@ -210,6 +210,7 @@ int status_start(const struct status_opts *o, const struct site_config *s,
   run->arg = arg;
   run->r.root = s->root;
   run->r.state_dir = s->state_dir;
+  run->r.state_url = s->state_url;
   run->r.distribution_id = s->distribution_id;
   run->r.origin = s->origin;
   ledger_init(&run->r.ledger);
@@ -249,6 +250,11 @@ int status_format_text(const struct status_report *r, struct buf *out)
                 r->distribution_id ? r->distribution_id : "none (dry run)",
                 r->state_dir, r->daemon_running ? "running, pid " : "",
                 r->daemon_running ? r->daemon_pid : "not running", "");
+  if (rc == 0 && r->state_url != NULL)
+    rc = buf_addf(out,
+                  "state:        %s (the state dir is its cache, as of the "
+                  "last run)\n",
+                  r->state_url);
   if (rc == 0 && !r->has_manifest)
     rc = buf_adds(out, "manifest:     none yet (the first run records a "
                        "baseline)\n");
@@ -370,6 +376,8 @@ int status_format_json(const struct status_report *r, struct buf *out)
   rc = jsonout_set(o, "root", status_json_str(r->root));
   if (rc == 0)
     rc = jsonout_set(o, "state_dir", status_json_str(r->state_dir));
+  if (rc == 0)
+    rc = jsonout_set(o, "state_url", status_json_str(r->state_url));
   if (rc == 0)
     rc = status_json_counts(o, r);
   if (rc == 0)

@@ -811,6 +811,24 @@ static void test_state_of_another_site_is_refused(void)
   test_rmtree(dir);
 }
 
+static void test_shared_state_takes_any_root_but_not_another_dist(void)
+{
+  struct cfw_err err = {0};
+  struct state *s = NULL;
+  char dir[256];
+
+  test_tmpdir(dir, sizeof(dir));
+  baseline(dir, 1);
+  CHECK_EQ_INT(state_open(&s, dir, "/home/ci/site", DIST, STATE_ANY_ROOT, &err),
+               0);
+  CHECK_EQ_INT((int)manifest_count(state_manifest(s)), 1);
+  state_close(s);
+  CHECK_EQ_INT(state_open(&s, dir, "/home/ci/site", "E2QWRUHAPOMQZL",
+                          STATE_ANY_ROOT, &err),
+               -ESTALE);
+  test_rmtree(dir);
+}
+
 static void test_state_without_distribution_adopts_one(void)
 {
   char names[1][32];
@@ -832,7 +850,9 @@ static void test_state_without_distribution_adopts_one(void)
   test_rmtree(dir);
 }
 
-TEST_MAIN(TEST(test_baseline_round_trips), TEST(test_open_writes_nothing),
+TEST_MAIN(TEST(test_baseline_round_trips),
+          TEST(test_shared_state_takes_any_root_but_not_another_dist),
+          TEST(test_open_writes_nothing),
           TEST(test_journal_without_manifest_is_refused),
           TEST(test_crash_before_rename_keeps_old_snapshot),
           TEST(test_failed_snapshot_leaves_the_old_one),

@@ -60,7 +60,8 @@ static void test_fields_and_their_order(void)
   doc = format(&r, &b);
   CHECK_EQ_STR(buf_str(&b),
                "{\"root\":\"/srv/site/public\",\"state_dir\":"
-               "\"/var/lib/cfwatch\",\"root_missing\":false,"
+               "\"/var/lib/cfwatch\",\"state_url\":null,"
+               "\"root_missing\":false,"
                "\"daemon_running\":false,\"has_manifest\":true,"
                "\"origin\":\"s3://www-example-com/site\","
                "\"manifest_files\":120,\"pending_files\":2,"

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_STATECACHE_H
+#define CFW_STATECACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "s3xml.h"
+#include "state.h"
+
+/* The local copy of a state kept in S3 (statesync.h): the state dir's
+ * own files (statefmt.h) plus STATECACHE_FILE, which says how far they
+ * are known to be in S3: the snapshot's ETag, the written_at of the
+ * snapshot that ETag names, and the first record S3 does not hold
+ * from us.  Blocking file work: call it off the loop. */
+
+#define STATECACHE_FILE "s3sync"
+
+struct statecache_rec {
+  uint64_t seq;
+  size_t off; /* its frame in journal */
+  size_t len;
+};
+
+struct statecache {
+  bool have_snapshot;
+  unsigned char id[STATE_ID_LEN];
+  uint64_t snap_next;  /* the snapshot's next_seq */
+  int64_t snap_ns;     /* its written_at */
+  unsigned char *snap; /* owned; with STATECACHE_SNAPSHOT, if it changed */
+  size_t snap_len;
+  unsigned char *journal; /* owned: the journal file, or NULL */
+  size_t journal_len;
+  struct statecache_rec *recs; /* owned: the journal's records */
+  size_t n_recs;
+  uint64_t next; /* the next sequence number */
+  /* STATECACHE_FILE: false if absent or not about this snapshot. */
+  bool synced;
+  char etag[S3_ETAG_MAX + 1];
+  uint64_t confirmed; /* records before it are in S3 */
+  int64_t synced_ns;
+};
+
+#define STATECACHE_SNAPSHOT 0x1u /* read the snapshot if not synced */
+
+/* Reads what dir holds.  A missing dir or file is not an error.  0,
+ * -EBADMSG (damage, named in the message) or -ENOMEM. */
+int statecache_load(struct statecache *c, const char *dir, unsigned flags,
+                    struct cfw_err *err);
+void statecache_free(struct statecache *c); /* NULL is fine */
+
+/* Writes STATECACHE_FILE. */
+int statecache_save_sync(const char *dir, const char *etag, uint64_t confirmed,
+                         int64_t snap_ns, struct cfw_err *err);
+
+/* Removes the state's files and STATECACHE_FILE from dir. */
+int statecache_forget(const char *dir, struct cfw_err *err);
+
+/* Reads a snapshot's header fields from its bytes (format 2 only). */
+int statecache_snapshot_header(const unsigned char *p, size_t len,
+                               unsigned char id[STATE_ID_LEN],
+                               uint64_t *next_seq, int64_t *written_ns);
+
+/* Checks an S3 record object (a journal header naming id, then one
+ * framed record numbered seq) and gives its frame: *frame_off. */
+int statecache_check_object(const unsigned char *p, size_t len,
+                            const unsigned char id[STATE_ID_LEN], uint64_t seq,
+                            size_t *frame_off);
+
+#endif

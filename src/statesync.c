@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: MIT */
+/* A state dir as the cache of a state in S3 (statesync.h): pull before
+ * a pass, push after each write.  The S3 calls are s3state.c's; the
+ * files are statecache.c's, on the threadpool. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomicfile.h"
+#include "buf.h"
+#include "log.h"
+#include "s3state.h"
+#include "statecache.h"
+#include "statefile.h"
+#include "statefmt.h"
+#include "statesync.h"
+#include "util.h"
+#include "wire.h"
+
+struct statesync {
+  uv_loop_t *loop;        /* borrowed */
+  struct s3state *remote; /* borrowed */
+  struct log *log;        /* borrowed */
+  char *dir;              /* owned */
+  uv_work_t work;
+  void (*job)(struct statesync *ss); /* on the threadpool */
+  void (*after)(struct statesync *ss);
+  int job_rc;
+  bool busy;
+  statesync_cb cb;
+  void *arg;
+  struct statesync_result res;
+  struct statecache c;
+  enum { PH_LIST, PH_SNAPSHOT, PH_RECORD, PH_PUT } ph; /* the S3 call */
+  bool snap_pending; /* push: the snapshot goes first */
+
+  /* pull */
+  uint64_t keep_below; /* the dir's records before it stay */
+  bool valid;          /* the dir's state agrees with what S3 had */
+  uint64_t next;
+  uint64_t list_after;
+  uint64_t *seqs; /* owned */
+  size_t n_seqs;
+  size_t i;
+  char etag[S3_ETAG_MAX + 1]; /* the snapshot's in S3 */
+  unsigned char *snap;        /* owned: S3's snapshot, to replace ours */
+  size_t snap_len;
+  unsigned char id[STATE_ID_LEN];
+  int64_t snap_ns;
+  bool wipe;
+  struct buf frames; /* the records pulled */
+
+  /* push */
+  uint64_t confirmed;
+};
+
+static void statesync_on_remote(struct s3state_result *r, void *arg);
+static void statesync_pull_next(struct statesync *ss);
+static void statesync_push_next(struct statesync *ss);
+
+int statesync_new(struct statesync **out, const struct statesync_opts *o,
+                  struct cfw_err *err)
+{
+  struct statesync *ss = calloc(1, sizeof(*ss));
+
+  *out = NULL;
+  if (ss == NULL || (ss->dir = strdup(o->dir)) == NULL) {
+    free(ss);
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  ss->loop = o->loop;
+  ss->remote = o->remote;
+  ss->log = o->log;
+  *out = ss;
+  return 0;
+}
+
+static void statesync_reset(struct statesync *ss)
+{
+  statecache_free(&ss->c);
+  free(ss->seqs);
+  ss->seqs = NULL;
+  ss->n_seqs = 0;
+  free(ss->snap);
+  ss->snap = NULL;
+  ss->snap_len = 0;
+  buf_free(&ss->frames);
+}
+
+void statesync_destroy(struct statesync *ss)
+{
+  if (ss == NULL)
+    return;
+  statesync_reset(ss);
+  free(ss->dir);
+  free(ss);
+}
+
+bool statesync_busy(const struct statesync *ss)
+{
+  return ss->busy;
+}
+
+static void statesync_done(struct statesync *ss, enum statesync_outcome o)
+{
+  struct statesync_result res = ss->res;
+
+  res.outcome = o;
+  statesync_reset(ss);
+  ss->busy = false;
+  ss->cb(&res, ss->arg);
+}
+
+static void statesync_fail(struct statesync *ss, int rc, const char *what)
+{
+  if (ss->res.err.code == 0)
+    (void)cfw_err_set(&ss->res.err, rc, "%s", what);
+  (void)cfw_err_prefix(&ss->res.err, "state in %s", s3state_where(ss->remote));
+  if (ss->res.err.cls == CFW_CLASS_NONE)
+    (void)cfw_err_class(&ss->res.err, CFW_CLASS_STATE);
+  statesync_done(ss, STATESYNC_FAILED);
+}
+
+static void statesync_on_work(uv_work_t *w)
+{
+  struct statesync *ss = container_of(w, struct statesync, work);
+
+  ss->job(ss);
+}
+
+static void statesync_on_work_done(uv_work_t *w, int status)
+{
+  struct statesync *ss = container_of(w, struct statesync, work);
+
+  if (status < 0)
+    statesync_fail(ss, status, "threadpool cancelled");
+  else if (ss->job_rc < 0)
+    statesync_fail(ss, ss->job_rc, "cache");
+  else
+    ss->after(ss);
+}
+
+static void statesync_queue(struct statesync *ss,
+                            void (*job)(struct statesync *),
+                            void (*after)(struct statesync *))
+{
+  int rc;
+
+  ss->job = job;
+  ss->after = after;
+  ss->job_rc = 0;
+  rc = uv_queue_work(ss->loop, &ss->work, statesync_on_work,
+                     statesync_on_work_done);
+  if (rc < 0)
+    statesync_fail(ss, rc, uv_strerror(rc));
+}
+
+static int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
+                           struct cfw_err *err)
+{
+  if (ss->busy)
+    return cfw_err_set(err, -EBUSY, "state sync: a call is in flight");
+  memset(&ss->res, 0, sizeof(ss->res));
+  statesync_reset(ss);
+  buf_init(&ss->frames, STATEFMT_MAX_BYTES);
+  ss->busy = true;
+  ss->cb = cb;
+  ss->arg = arg;
+  ss->wipe = false;
+  ss->valid = false;
+  ss->snap_pending = false;
+  return 0;
+}
+
+/* An S3 call that could not start, or ended badly. */
+static void statesync_remote_failed(struct statesync *ss,
+                                    const struct cfw_err *err)
+{
+  ss->res.err = *err;
+  statesync_fail(ss, err->code < 0 ? err->code : -EIO, "S3");
+}
+
+/* ---- Pull ---- */
+
+static void statesync_job_load(struct statesync *ss)
+{
+  ss->job_rc = statecache_load(&ss->c, ss->dir, 0, &ss->res.err);
+}
+
+static void statesync_list(struct statesync *ss, uint64_t after)
+{
+  struct cfw_err err = {0};
+
+  ss->list_after = after;
+  free(ss->seqs);
+  ss->seqs = NULL;
+  ss->n_seqs = 0;
+  ss->ph = PH_LIST;
+  if (s3state_list(ss->remote, after, statesync_on_remote, ss, &err) < 0)
+    statesync_remote_failed(ss, &err);
+}
+
+static void statesync_pull_loaded(struct statesync *ss)
+{
+  const struct statecache *c = &ss->c;
+
+  ss->valid = c->have_snapshot && c->synced && c->synced_ns == c->snap_ns &&
+              c->confirmed >= c->snap_next;
+  ss->next = 0;
+  if (ss->valid) {
+    ss->next = c->next < c->confirmed ? c->next : c->confirmed;
+    memcpy(ss->id, c->id, STATE_ID_LEN);
+    ss->snap_ns = c->snap_ns;
+  }
+  ss->keep_below = ss->next;
+  statesync_list(ss, ss->next > 1 ? ss->next - 1 : 0);
+}
+
+/* Writes what was pulled: the snapshot if S3's replaces ours, the
+ * journal's confirmed records and the new ones, the sync file. */
+static int statesync_save(struct statesync *ss, struct cfw_err *err)
+{
+  const struct statecache *c = &ss->c;
+  size_t keep = STATEFMT_JOURNAL_HEADER_LEN;
+  struct wire_out w;
+  size_t i;
+  int rc;
+
+  rc = atomicfile_mkdirs(ss->dir, 0700, err);
+  if (rc == 0 && ss->snap != NULL)
+    rc = atomicfile_write(ss->dir, STATEFMT_SNAPSHOT_FILE, ss->snap,
+                          ss->snap_len, err);
+  for (i = 0; ss->snap == NULL && i < c->n_recs; i++)
+    if (c->recs[i].seq < ss->keep_below)
+      keep = c->recs[i].off + c->recs[i].len;
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  if (ss->snap != NULL || c->journal == NULL)
+    statefmt_put_journal_header(&w, ss->id);
+  else
+    wire_put_bytes(&w, c->journal, keep);
+  wire_put_bytes(&w, ss->frames.data, ss->frames.len);
+  if (rc == 0 && w.rc < 0)
+    rc = cfw_err_set(err, w.rc, "out of memory");
+  if (rc == 0 && w.b.len == STATEFMT_JOURNAL_HEADER_LEN)
+    rc = statefile_remove(ss->dir, STATEFMT_JOURNAL_FILE, err);
+  else if (rc == 0 && (w.b.len != c->journal_len || ss->frames.len > 0))
+    rc = atomicfile_write(ss->dir, STATEFMT_JOURNAL_FILE, w.b.data, w.b.len,
+                          err);
+  wire_out_free(&w);
+  if (rc == 0)
+    rc = statecache_save_sync(ss->dir, ss->etag, ss->next, ss->snap_ns, err);
+  return rc;
+}
+
+static void statesync_job_save(struct statesync *ss)
+{
+  struct snapshot snap;
+
+  if (ss->wipe) {
+    ss->job_rc = statecache_forget(ss->dir, &ss->res.err);
+    return;
+  }
+  /* S3's snapshot is checked whole before it becomes ours. */
+  if (ss->snap != NULL) {
+    ss->job_rc = statefmt_get_snapshot(ss->snap, ss->snap_len, "snapshot",
+                                       &snap, &ss->res.err);
+    snapshot_free(&snap);
+    if (ss->job_rc < 0)
+      return;
+  }
+  ss->job_rc = statesync_save(ss, &ss->res.err);
+}
+
+static void statesync_saved(struct statesync *ss)
+{
+  log_msg(ss->log, LOG_DEBUG,
+          "state in %s: pulled %u object(s) in %u request(s)%s",
+          s3state_where(ss->remote), ss->res.objects, ss->res.requests,
+          ss->res.remote_empty ? "; S3 holds no state" : "");
+  statesync_done(ss, STATESYNC_OK);
+}
+
+static void statesync_on_list(struct statesync *ss, struct s3state_result *r)
+{
+  str_copy(ss->etag, sizeof(ss->etag), r->snapshot_etag);
+  ss->seqs = r->seqs; /* taken */
+  ss->n_seqs = r->n_seqs;
+  r->seqs = NULL;
+  ss->i = 0;
+  /* No snapshot and nothing after ours: S3 lost the state (every state
+   * in S3 starts with its snapshot), and the cache must not stand in
+   * for it. */
+  if (ss->etag[0] == '\0' && ss->n_seqs == 0) {
+    ss->wipe = true;
+    ss->res.remote_empty = true;
+    statesync_queue(ss, statesync_job_save, statesync_saved);
+    return;
+  }
+  if (ss->etag[0] == '\0') {
+    statesync_fail(ss, -EBADMSG, "records but no snapshot: damaged");
+    return;
+  }
+  if (!ss->valid || strcmp(ss->etag, ss->c.etag) != 0) {
+    struct cfw_err err = {0};
+
+    ss->ph = PH_SNAPSHOT;
+    if (s3state_get(ss->remote, 0, 0, statesync_on_remote, ss, &err) < 0)
+      statesync_remote_failed(ss, &err);
+    return;
+  }
+  statesync_pull_next(ss);
+}
+
+/* S3's snapshot: ours, or newer than what we hold: it replaces ours. */
+static void statesync_on_snapshot(struct statesync *ss,
+                                  struct s3state_result *r)
+{
+  unsigned char id[STATE_ID_LEN];
+  uint64_t next;
+  int64_t ns;
+
+  if (statecache_snapshot_header((const unsigned char *)r->body.data,
+                                 r->body.len, id, &next, &ns) < 0) {
+    statesync_fail(ss, -EBADMSG, "snapshot: not one cfwatch can read");
+    return;
+  }
+  str_copy(ss->etag, sizeof(ss->etag), r->etag);
+  if (ss->valid && memcmp(id, ss->id, STATE_ID_LEN) == 0 && next <= ss->next) {
+    statesync_pull_next(ss);
+    return;
+  }
+  ss->snap_len = r->body.len;
+  ss->snap = (unsigned char *)buf_take(&r->body);
+  memcpy(ss->id, id, STATE_ID_LEN);
+  ss->snap_ns = ns;
+  ss->next = next;
+  ss->valid = true;
+  if (ss->list_after != 0 && ss->list_after + 1 > next) {
+    statesync_list(ss, next > 1 ? next - 1 : 0);
+    return;
+  }
+  statesync_pull_next(ss);
+}
+
+static void statesync_pull_next(struct statesync *ss)
+{
+  struct cfw_err err = {0};
+
+  while (ss->i < ss->n_seqs && ss->seqs[ss->i] < ss->next)
+    ss->i++;
+  if (ss->i == ss->n_seqs) {
+    statesync_queue(ss, statesync_job_save, statesync_saved);
+    return;
+  }
+  if (ss->seqs[ss->i] != ss->next) {
+    statesync_fail(ss, -EBADMSG, "a record is missing: damaged");
+    return;
+  }
+  ss->ph = PH_RECORD;
+  if (s3state_get(ss->remote, ss->next, 0, statesync_on_remote, ss, &err) < 0)
+    statesync_remote_failed(ss, &err);
+}
+
+static void statesync_on_record(struct statesync *ss, struct s3state_result *r)
+{
+  const unsigned char *p = (const unsigned char *)r->body.data;
+  size_t off;
+
+  if (statecache_check_object(p, r->body.len, ss->id, ss->next, &off) < 0) {
+    statesync_fail(ss, -EBADMSG, "a record that does not follow: damaged");
+    return;
+  }
+  if (buf_add(&ss->frames, p + off, r->body.len - off) < 0) {
+    statesync_fail(ss, -ENOMEM, "out of memory");
+    return;
+  }
+  ss->res.objects++;
+  ss->next++;
+  ss->i++;
+  statesync_pull_next(ss);
+}
+
+int statesync_pull(struct statesync *ss, statesync_cb cb, void *arg,
+                   struct cfw_err *err)
+{
+  int rc = statesync_begin(ss, cb, arg, err);
+
+  if (rc == 0)
+    statesync_queue(ss, statesync_job_load, statesync_pull_loaded);
+  return rc;
+}
+
+/* ---- Push ---- */
+
+static void statesync_job_push_load(struct statesync *ss)
+{
+  ss->job_rc =
+      statecache_load(&ss->c, ss->dir, STATECACHE_SNAPSHOT, &ss->res.err);
+}
+
+static void statesync_job_push_save(struct statesync *ss)
+{
+  ss->job_rc = statecache_save_sync(ss->dir, ss->etag, ss->confirmed,
+                                    ss->c.snap_ns, &ss->res.err);
+}
+
+static void statesync_pushed(struct statesync *ss)
+{
+  log_msg(ss->log, LOG_DEBUG,
+          "state in %s: pushed %u object(s) in %u request(s)%s",
+          s3state_where(ss->remote), ss->res.objects, ss->res.requests,
+          ss->wipe ? "; another writer moved it" : "");
+  statesync_done(ss, ss->wipe ? STATESYNC_CONFLICT : STATESYNC_OK);
+}
+
+static void statesync_push_loaded(struct statesync *ss)
+{
+  const struct statecache *c = &ss->c;
+  struct cfw_err err = {0};
+
+  str_copy(ss->etag, sizeof(ss->etag), c->synced ? c->etag : "");
+  ss->confirmed = c->synced ? c->confirmed : 1;
+  ss->i = 0;
+  if (c->snap == NULL || !c->have_snapshot) {
+    statesync_push_next(ss);
+    return;
+  }
+  ss->snap_pending = true;
+  ss->ph = PH_PUT;
+  if (c->snap_next > ss->confirmed) {
+    statesync_fail(ss, -EBADMSG, "the snapshot covers records not in S3");
+    return;
+  }
+  if (s3state_put_snapshot(ss->remote, ss->etag, c->snap, c->snap_len,
+                           statesync_on_remote, ss, &err) < 0)
+    statesync_remote_failed(ss, &err);
+}
+
+static void statesync_push_next(struct statesync *ss)
+{
+  const struct statecache *c = &ss->c;
+  const struct statecache_rec *rec;
+  struct cfw_err err = {0};
+  struct wire_out w;
+  int rc;
+
+  while (ss->i < c->n_recs && c->recs[ss->i].seq < ss->confirmed)
+    ss->i++;
+  if (ss->i == c->n_recs) {
+    if (ss->res.objects == 0) {
+      statesync_done(ss, STATESYNC_OK);
+      return;
+    }
+    statesync_queue(ss, statesync_job_push_save, statesync_pushed);
+    return;
+  }
+  rec = &c->recs[ss->i];
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  statefmt_put_journal_header(&w, c->id);
+  wire_put_bytes(&w, c->journal + rec->off, rec->len);
+  rc = w.rc < 0 ? cfw_err_set(&err, w.rc, "out of memory") : 0;
+  ss->ph = PH_PUT;
+  if (rc == 0)
+    rc = s3state_put_record(ss->remote, rec->seq, w.b.data, w.b.len,
+                            statesync_on_remote, ss, &err);
+  wire_out_free(&w);
+  if (rc < 0)
+    statesync_remote_failed(ss, &err);
+}
+
+static void statesync_on_put(struct statesync *ss, struct s3state_result *r)
+{
+  if (r->outcome == S3STATE_CONFLICT) {
+    ss->wipe = true; /* here: the outcome */
+    statesync_queue(ss, statesync_job_push_save, statesync_pushed);
+    return;
+  }
+  ss->res.objects++;
+  if (ss->snap_pending) {
+    str_copy(ss->etag, sizeof(ss->etag), r->etag);
+    ss->snap_pending = false;
+  } else {
+    ss->confirmed = ss->c.recs[ss->i].seq + 1;
+    ss->i++;
+  }
+  statesync_push_next(ss);
+}
+
+int statesync_push(struct statesync *ss, statesync_cb cb, void *arg,
+                   struct cfw_err *err)
+{
+  int rc = statesync_begin(ss, cb, arg, err);
+
+  if (rc == 0)
+    statesync_queue(ss, statesync_job_push_load, statesync_push_loaded);
+  return rc;
+}
+
+/* ---- Both ---- */
+
+static void statesync_on_remote(struct s3state_result *r, void *arg)
+{
+  struct statesync *ss = arg;
+
+  ss->res.requests += r->requests;
+  if (r->outcome == S3STATE_FAILED ||
+      (r->outcome == S3STATE_NOT_FOUND && ss->ph != PH_PUT)) {
+    if (r->outcome == S3STATE_NOT_FOUND)
+      (void)cfw_err_set(&r->err, -EAGAIN,
+                        "an object went while being read; run again");
+    statesync_remote_failed(ss, &r->err);
+    return;
+  }
+  switch (ss->ph) {
+  case PH_LIST:
+    statesync_on_list(ss, r);
+    return;
+  case PH_SNAPSHOT:
+    statesync_on_snapshot(ss, r);
+    return;
+  case PH_RECORD:
+    statesync_on_record(ss, r);
+    return;
+  case PH_PUT:
+    statesync_on_put(ss, r);
+    return;
+  }
+}

@@ -740,7 +740,7 @@ int main(int argc, char **argv)
   int status;
 
   memset(&a, 0, sizeof(a));
-#ifdef __GLIBC__
+#ifdef CFW_GLIBC_MALLOC
   /* The manifest and its encoding are buffers of megabytes that come and
    * go with every batch.  glibc's default raises the mmap threshold after
    * the first such free, so later ones land on the heap and stay there;

@@ -113,7 +113,7 @@ static void site_next(struct site *s)
 static void site_on_release(uv_work_t *w)
 {
   site_release(container_of(w, struct site, release));
-#ifdef __GLIBC__
+#ifdef CFW_GLIBC_MALLOC
   (void)malloc_trim(0); /* returns whether memory was released */
 #endif
 }

@@ -2,6 +2,21 @@
 #ifndef CFW_UTIL_H
 #define CFW_UTIL_H
 
+/* glibc's allocator is tuned (mallopt) and trimmed (malloc_trim) for
+ * the daemon's memory; a sanitizer build has its own allocator, and
+ * glibc's, never initialised there, is not safe to trim from two
+ * threads at once. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CFW_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CFW_SANITIZED 1
+#endif
+#endif
+#if defined(__GLIBC__) && !defined(CFW_SANITIZED)
+#define CFW_GLIBC_MALLOC 1
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -9,7 +9,6 @@
 #include <malloc.h>
 #endif
 
-#include "guard.h"
 #include "site_int.h"
 #include "statelock.h"
 #include "subscan.h"
@@ -291,137 +290,25 @@ static void site_pass(struct site *s)
   site_scan(s);
 }
 
-static bool site_deletes_allowed(const struct site *s)
-{
-  return s->cfg->allow_delete || (s->flags & SITE_ALLOW_DELETE) != 0;
-}
-
-/* Objects whose bytes cfwatch never knew (a grounded first run's objects
- * without a file) are deleted only when allowed: ground.h.  They leave
- * the pass and stay pending; the rest goes on. */
-static void site_keep_unknown(struct site *s)
-{
-  size_t i;
-  size_t n = 0;
-
-  for (i = 0; i < s->n_changes; i++) {
-    if (s->changes[i].kind == CHANGE_DELETED && !site_deletes_allowed(s) &&
-        ground_unknown_bytes(&s->changes[i].entry)) {
-      tree_entry_free(&s->changes[i].entry);
-      s->rep.kept++;
-      continue;
-    }
-    s->changes[n++] = s->changes[i];
-  }
-  s->n_changes = n;
-  if (s->rep.kept > 0)
-    log_msg(s->o.log, LOG_WARN,
-            "%s: %zu objects under %s have no file, and cfwatch never "
-            "recorded their bytes (its state was lost, or another tool "
-            "writes there): kept, neither deleted nor invalidated, until "
-            "deletions are allowed (--allow-delete); exclude their keys to "
-            "leave them for good",
-            s->cfg->root, s->rep.kept, s->cfg->origin);
-}
-
-/* What the diff found decides the rest of the pass.  A grounded first
- * run scans twice: the second count is the pass's. */
-static void site_count(struct site *s)
-{
-  size_t i;
-
-  s->rep.n_changes = 0;
-  s->rep.n_deleted = 0;
-  s->rep.kept = 0;
-  site_keep_unknown(s);
-  for (i = 0; i < s->n_changes; i++) {
-    if (s->changes[i].kind == CHANGE_TOUCHED)
-      continue;
-    s->rep.n_changes++;
-    if (s->changes[i].kind == CHANGE_DELETED)
-      s->rep.n_deleted++;
-  }
-}
-
-static bool site_held(struct site *s)
-{
-  const struct site_config *c = s->cfg;
-
-  if (s->o.mode == SITE_PLAN || site_deletes_allowed(s))
-    return false;
-  return guard_mass_deletion(s->rep.n_deleted, manifest_count(site_view(s)),
-                             c->max_delete, c->max_delete_share);
-}
-
-static void site_log_baseline(const struct site *s, bool records)
-{
-  /* Loud when it sends: a lost state dir looks just like a first run. */
-  log_msg(s->o.log, site_sends(s) ? LOG_WARN : LOG_INFO,
-          "%s: no state in %s yet: %s a baseline of %zu files and "
-          "invalidating nothing (--all invalidates every file)%s",
-          s->cfg->root, site_state_home(s->cfg),
-          records ? "recording" : "would record", s->n_changes,
-          s->cfg->origin != NULL ? "; a run that sends compares the tree "
-                                   "with the bucket instead"
-                                 : "");
-}
-
-/* `once` that would record a silent baseline: refused unless asked. */
-static void site_refuse_baseline(struct site *s)
-{
-  struct cfw_err err = {0};
-
-  (void)cfw_err_set(
-      &err, -ENOENT,
-      "%s: no state in %s: nothing was recorded or invalidated. On a first "
-      "deploy, run again with --baseline (records the %zu files as they "
-      "are). If the state was lost (an evicted CI cache), pages changed "
-      "since the last deploy may be stale at the edge: run again with --all "
-      "(invalidates every file) instead",
-      s->cfg->root, site_state_home(s->cfg), s->n_changes);
-  (void)cfw_err_class(&err, CFW_CLASS_BASELINE);
-  site_fail(s, -ENOENT, &err);
-}
-
-/* A first run: the bucket, a baseline, or a refusal. */
+/* A first run: the bucket, a baseline, or a refusal (site_found.c). */
 static void site_first_run(struct site *s)
 {
-  if (s->s3 != NULL) {
+  switch (site_first_choice(s)) {
+  case SITE_FIRST_GROUND:
     site_enter(s, SITE_LISTING);
     site_ground(s);
     return;
-  }
-  s->rep.baseline = true;
-  if (s->o.mode == SITE_ONCE && site_sends(s) && !s->o.baseline) {
+  case SITE_FIRST_REFUSE:
     site_refuse_baseline(s);
     return;
-  }
-  /* A one-shot dry run with an origin records nothing: the run that
-   * sends must compare the tree with the bucket, not trust a baseline
-   * nobody checked against it. */
-  if (s->o.mode == SITE_PLAN ||
-      (s->o.mode == SITE_ONCE && s->cfg->origin != NULL)) {
-    site_log_baseline(s, false);
+  case SITE_FIRST_REPORT:
     site_finish(s);
     return;
+  case SITE_FIRST_BASELINE:
+    site_enter(s, SITE_BASELINING);
+    site_queue(s, site_job_baseline);
+    return;
   }
-  site_log_baseline(s, true);
-  site_enter(s, SITE_BASELINING);
-  site_queue(s, site_job_baseline);
-}
-
-static void site_log_held(const struct site *s)
-{
-  log_msg(s->o.log, LOG_WARN,
-          "%s: %zu of %zu files are gone: more than max_delete (%llu) or "
-          "max_delete_share (%g) allow, as when a build empties its folder "
-          "first; nothing is uploaded or invalidated until %s (--allow-delete "
-          "sends it now)",
-          s->cfg->root, s->rep.n_deleted, manifest_count(site_view(s)),
-          (unsigned long long)s->cfg->max_delete, s->cfg->max_delete_share,
-          s->o.mode == SITE_WATCH ? "the folder has been quiet for "
-                                    "delete_grace_ms"
-                                  : "you allow it");
 }
 
 static void site_scanned(struct site *s)

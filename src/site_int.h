@@ -218,6 +218,19 @@ bool site_origin_delete(struct site *s);
 void site_origin_free(struct site *s);
 void site_origin_free_keys(struct site *s);
 
+/* site_found.c */
+enum site_first {
+  SITE_FIRST_GROUND,   /* list the bucket: ground.h */
+  SITE_FIRST_REFUSE,   /* site_refuse_baseline */
+  SITE_FIRST_REPORT,   /* say what it would record, record nothing */
+  SITE_FIRST_BASELINE, /* record the tree as it is */
+};
+void site_count(struct site *s);
+bool site_held(struct site *s);
+void site_log_held(const struct site *s);
+enum site_first site_first_choice(struct site *s);
+void site_refuse_baseline(struct site *s);
+
 /* site_ground.c */
 void site_ground(struct site *s);
 void site_grounded(struct site *s);

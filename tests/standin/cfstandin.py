@@ -791,6 +791,14 @@ class App:
             return cfdist.usage(list(self.invalidations.values()),
                                 month or cfdist.month_of(self.now()))
 
+    def record_once(self, entry):
+        """record(entry) unless it was recorded already (s3.send logs a
+        request before it answers)."""
+        with self.lock:
+            if "seq" in entry:
+                return
+        self.record(entry)
+
     def record(self, entry):
         with self.lock:
             self.req_seq += 1
@@ -988,7 +996,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 pass
         finally:
             req.entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
-            self.app.record(req.entry)
+            self.app.record_once(req.entry)
 
     def dribble(self, data, seconds):
         """Write data in about 20 pieces a second over seconds."""

@@ -523,6 +523,20 @@ class Signals(DaemonTest):
         d2 = self.start()
         self.assertEqual(d2.wait_batches(1)[0].paths, ["/a.html"])
 
+    # Issue 11, item 9: two daemons on one root with different state dirs
+    # each sent every change without a word.  The second now warns,
+    # naming the first (a lock keyed by the resolved root).
+    def test_second_daemon_on_the_same_root_is_named(self):
+        self.site(["a.html"])
+        d = self.start()
+        other = os.path.join(self.tmp, "other-state")
+        d2 = self.spawn("-v", "--state-dir", other, "--quiet-ms",
+                        self.QUIET_MS, self.root)
+        d2.wait_for(r"another cfwatch \(pid %d, state dir %s\) watches "
+                    r"this root with another state dir" %
+                    (d.pid, re.escape(self.state)))
+        self.assertEqual(d.count("another cfwatch"), 0, repr(d))
+
     def test_second_instance_on_same_state_dir_is_refused(self):
         self.site(["a.html"])
         d = self.start()

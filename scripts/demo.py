@@ -5,8 +5,10 @@
 
 It starts the local CloudFront stand-in (tests/standin: loopback TLS with
 a throwaway CA, SigV4 checked by botocore), runs `cfwatch` in watch mode
-on a copy of examples/site, plays a rebuild and shows what happens: the
-daemon's log, the invalidation the stand-in received, `cfwatch status`,
+on a copy of examples/site with the stand-in's S3 bucket as its origin
+(already holding the site, as after an earlier deploy), plays a rebuild
+and shows what happens: the daemon's log, the uploads, the invalidation
+and the deletion the stand-in received in that order, `cfwatch status`,
 and the rebuild's cost next to invalidating /*.  With
 CFWATCH_DISTRIBUTION_ID set it talks to real CloudFront instead, with the
 user's own credentials, and there is no stand-in.
@@ -42,6 +44,8 @@ USD_PER_PATH = 0.005
 PR_SET_PDEATHSIG = 1  # prctl(2)
 OPERATIONS = {"create": "CreateInvalidation", "get": "GetInvalidation",
               "list": "ListInvalidations"}  # the stand-in's log's names
+ORIGIN_PREFIX = "site"  # the site's keys in the stand-in's bucket
+REGION = "us-east-1"
 
 # The rebuild: a new post, the blog index that now lists it, a fix to a
 # page whose name needs percent-encoding, and a tag page that went away.
@@ -256,7 +260,27 @@ class Demo:
             return ["-d", self.real_id, "--state-dir", "state", "public"]
         return ["-d", standin.DISTRIBUTION, "--endpoint", self.cf.endpoint,
                 "--ca-file", os.path.relpath(self.cf.ca_file, self.work),
+                "--origin", "s3://%s/%s" % (standin.BUCKET, ORIGIN_PREFIX),
+                "--region", REGION, "--s3-endpoint", self.cf.endpoint,
                 "--state-dir", "state", "public"]
+
+    def seed_origin(self):
+        """The bucket as an earlier deploy left it: every file of the
+        site under the prefix.  cfwatch's first pass compares the tree
+        with it (the bucket is the ground truth) and finds nothing to
+        send."""
+        self.cf.create_bucket(standin.BUCKET, region=REGION)
+        objects = {}
+        for d, _, names in os.walk(self.public):
+            for n in names:
+                path = os.path.join(d, n)
+                rel = os.path.relpath(path, self.public)
+                with open(path, "rb") as f:
+                    objects[ORIGIN_PREFIX + "/" + rel] = f.read()
+        self.cf.put_objects(objects, bucket=standin.BUCKET)
+        say("its S3 origin s3://%s/%s already holds the site's %d files\n"
+            "(an earlier deploy): cfwatch compares the tree with the bucket"
+            % (standin.BUCKET, ORIGIN_PREFIX, len(objects)))
 
     def start(self):
         if self.real_id:
@@ -271,6 +295,8 @@ class Demo:
         shutil.copytree(os.path.join(SOURCE_DIR, "examples", "site"),
                         self.public)
         say("in %s (paths below are relative to it)" % self.work)
+        if not self.real_id:
+            self.seed_origin()
         self.daemon = Cfwatch(self.binary, self.work,
                               cfwatch_env(self.real_id), self.site_args())
         self.daemon.start()
@@ -310,7 +336,9 @@ class Demo:
             sent = st["invalidations"]
         else:
             sent = self.cf.invalidations()
-        return sent and st["pending_files"] == 0
+        return (sent and st["pending_files"] == 0 and
+                st.get("pending_uploads", 0) == 0 and
+                st.get("pending_deletions", 0) == 0)
 
     def show_standin(self):
         """What the stand-in received, from its control API."""
@@ -324,13 +352,42 @@ class Demo:
                 % (inv["id"], inv["status"], inv["caller_reference"],
                    len(inv["paths"])))
             say("\n".join(inv["paths"]), indent=4)
-        reqs = [r for r in self.cf.log() if r["operation"] != "other"]
+        log = self.cf.log()
+        reqs = [r for r in log if r.get("service") != "s3" and
+                r["operation"] != "other"]
         good = sum(1 for r in reqs if r["signature_ok"])
         ops = ", ".join(OPERATIONS.get(r["operation"], r["operation"])
                         for r in reqs)
         say("%d signed requests (%s): %d signatures valid"
             % (len(reqs), ops, good))
+        self.show_origin(log)
         return invs[-1]["paths"]
+
+    def show_origin(self, log):
+        """The rebuild at the origin, in the order the stand-in saw it:
+        uploads, then the invalidation, then the deletion."""
+        start = max(r["seq"] for r in log if r.get("service") == "s3" and
+                    r["action"] == "ListObjectsV2")
+        steps = [r for r in log if r["seq"] > start and (
+            r["operation"] == "create" or r.get("action") in
+            ("PutObject", "DeleteObjects"))]
+        say("the rebuild, in the order the stand-in received it:")
+        for r in steps:
+            if r["operation"] == "create":
+                say("CreateInvalidation", indent=4)
+            elif r["action"] == "PutObject":
+                say("PutObject      %s" % r["key"], indent=4)
+            else:
+                say("DeleteObjects  (after the invalidation was accepted)",
+                    indent=4)
+        keys = [o["key"] for o in self.cf.objects(standin.BUCKET)]
+        added = ORIGIN_PREFIX + "/" + ADDED
+        gone = ORIGIN_PREFIX + "/" + DELETED
+        if added not in keys or gone in keys:
+            raise DemoError("the bucket does not hold the rebuild: %s"
+                            % sorted(keys))
+        say("the bucket now holds %d objects: %s is there, %s is not"
+            % (len(keys), added, gone))
 
     def show_accepted(self):
         """Real CloudFront: the invalidation as cfwatch recorded it, and
@@ -396,13 +453,15 @@ def show_next(binary, real):
         return
     say("1. Give your AWS user or role the minimum IAM policy in README.md\n"
         "   (cloudfront:CreateInvalidation, GetInvalidation and\n"
-        "   ListInvalidations on the distribution).\n"
+        "   ListInvalidations on the distribution; with an S3 origin, also\n"
+        "   s3:PutObject, s3:DeleteObject and s3:ListBucket).\n"
         "2. Export its credentials as the AWS CLI finds them:\n"
         "   AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE.\n"
         "3. Run this demo against it (one invalidation, a few paths):\n"
         "     CFWATCH_DISTRIBUTION_ID=E2QWRUHAPOMQZL scripts/demo\n"
         "   or watch your own build folder:\n"
-        "     " + watch)
+        "     " + watch + "\n"
+        "   adding --origin s3://BUCKET/PREFIX to upload what changed first.")
 
 
 def on_signal(signum, frame):

@@ -4,7 +4,9 @@ would, on the binary CFWATCH_BIN names (so that it builds nothing), in a
 session of its own so that every process it starts can be found
 afterwards.  It must send exactly one invalidation with exactly the
 rebuild's paths to its stand-in, finish by itself within a minute and
-leave no process and no scratch folder behind, also when interrupted."""
+leave no process and no scratch folder behind, also when interrupted;
+with the stand-in's S3 bucket as origin, the uploads go before the
+invalidation and the deletion after it."""
 import os
 import re
 import shutil
@@ -144,6 +146,19 @@ class DemoTest(unittest.TestCase):
         n, valid = re.search(r"(\d+) signed .*: (\d+) signatures", got[9]
                              ).groups()
         self.assertEqual(n, valid, out)
+        # The S3 origin: the changed files uploaded before the
+        # invalidation, the deleted one removed after it was accepted.
+        self.assertEqual(got[10], "  the rebuild, in the order the stand-in "
+                         "received it:", out)
+        steps = [g.split() for g in got[11:16]]
+        self.assertEqual(sorted(" ".join(g[1:]) for g in steps[:3]),
+                         ["site/blog/index.html",
+                          "site/blog/second-post/index.html",
+                          "site/docs/café menu.html"], out)
+        self.assertEqual([g[0] for g in steps],
+                         ["PutObject"] * 3 + ["CreateInvalidation",
+                                             "DeleteObjects"], out)
+        self.assertIn("site/blog/tags/c.html is not", got[16], out)
         self.assertIn("  pending:      0 files, 0 paths",
                       section(lines, "5. cfwatch status") or [], out)
         cost = section(lines, "6. This rebuild: exact paths compared with /*")

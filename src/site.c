@@ -466,6 +466,42 @@ static void site_sent(struct site *s)
   site_queue(s, site_job_commit);
 }
 
+/* The state is open (and the first walk done): the first pass, unless
+ * stopping meanwhile. */
+static void site_opened(struct site *s)
+{
+  if (s->closing && s->scan != NULL) {
+    scan_diff(s->scan, NULL); /* site_on_dropped_scan comes back */
+    return;
+  }
+  site_enter(s, SITE_IDLE);
+  if (s->closing) {
+    site_close_now(s);
+    return;
+  }
+  site_pass(s);
+}
+
+/* The state in S3 is pulled and loaded: the pass starts. */
+static void site_loaded(struct site *s)
+{
+  s->pulled = true;
+  s->sync_opened = true;
+  site_enter(s, SITE_IDLE);
+  site_pass(s);
+}
+
+/* The origin holds the batch: with S3, that is recorded first. */
+static void site_uploaded(struct site *s)
+{
+  if (s->s3 != NULL) {
+    site_enter(s, SITE_MARKING);
+    site_queue(s, site_job_mark);
+    return;
+  }
+  site_next_item(s);
+}
+
 /* The transitions, in one place: what follows the step that just ended
  * (s->st), once it succeeded.  A failure goes to site_fail instead. */
 void site_advance(struct site *s)
@@ -477,22 +513,10 @@ void site_advance(struct site *s)
   }
   switch (s->st) {
   case SITE_OPENING:
-    if (s->closing && s->scan != NULL) {
-      scan_diff(s->scan, NULL); /* site_on_dropped_scan comes back */
-      return;
-    }
-    site_enter(s, SITE_IDLE);
-    if (s->closing) {
-      site_close_now(s);
-      return;
-    }
-    site_pass(s);
+    site_opened(s);
     return;
   case SITE_LOADING:
-    s->pulled = true;
-    s->sync_opened = true;
-    site_enter(s, SITE_IDLE);
-    site_pass(s);
+    site_loaded(s);
     return;
   case SITE_PROJECTING:
     site_scan(s);
@@ -519,12 +543,7 @@ void site_advance(struct site *s)
     site_intended(s);
     return;
   case SITE_UPLOADING:
-    if (s->s3 != NULL) {
-      site_enter(s, SITE_MARKING);
-      site_queue(s, site_job_mark);
-      return;
-    }
-    site_next_item(s);
+    site_uploaded(s);
     return;
   case SITE_MARKING:
   case SITE_WAITING:

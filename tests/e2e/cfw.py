@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 import unittest
 
+from tests.standin.standin import ACCESS_KEY, SECRET_KEY, StandIn
+
 BIN = os.environ.get("CFWATCH_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "cfwatch")
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -83,3 +85,26 @@ class TempTest(unittest.TestCase):
     def check(self, res, status=0):
         self.assertEqual(res.status, status, repr(res))
         return res
+
+
+class BucketTest(TempTest):
+    """TempTest beside one stand-in for the class (CloudFront and S3),
+    reset for each test, with the bucket BUCKET made (eu-west-1) and the
+    stand-in's keys in the environment."""
+
+    BUCKET = None  # set by each subclass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cf = StandIn(config={"completion_delay": 0})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cf.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.cf.reset(config=True)
+        self.cf.create_bucket(self.BUCKET, region="eu-west-1")
+        self.env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                         "AWS_SECRET_ACCESS_KEY": SECRET_KEY})

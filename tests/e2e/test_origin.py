@@ -10,10 +10,9 @@ import os
 import shutil
 import unittest
 
-from tests.e2e.cfw import TempTest, write
+from tests.e2e.cfw import BucketTest, write
 from tests.e2e.daemon import Daemon
-from tests.standin.standin import (ACCESS_KEY, DISTRIBUTION, SECRET_KEY,
-                                   StandIn)
+from tests.standin.standin import DISTRIBUTION
 
 BUCKET = "www-example-com"
 SITE = {
@@ -24,21 +23,8 @@ SITE = {
 }
 
 
-class OriginTest(TempTest):
-    @classmethod
-    def setUpClass(cls):
-        cls.cf = StandIn(config={"completion_delay": 0})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cf.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.cf.reset(config=True)
-        self.cf.create_bucket(BUCKET, region="eu-west-1")
-        self.env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                         "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
+class OriginTest(BucketTest):
+    BUCKET = BUCKET
 
     def args(self, *extra):
         return ["-d", DISTRIBUTION, "--endpoint", self.cf.endpoint,

@@ -13,10 +13,9 @@ import subprocess
 import time
 import unittest
 
-from tests.e2e.cfw import BIN, TempTest, clean_env, write
+from tests.e2e.cfw import BIN, BucketTest, clean_env, write
 from tests.e2e.daemon import Daemon
-from tests.standin.standin import (ACCESS_KEY, DISTRIBUTION, SECRET_KEY,
-                                   StandIn)
+from tests.standin.standin import DISTRIBUTION
 
 STATE_BUCKET = "www-example-com-state"
 STATE_URL = "s3://%s/cfwatch/site" % STATE_BUCKET
@@ -47,21 +46,8 @@ class Machine:
             self.write(rel, data)
 
 
-class S3StateTest(TempTest):
-    @classmethod
-    def setUpClass(cls):
-        cls.cf = StandIn(config={"completion_delay": 0})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cf.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.cf.reset(config=True)
-        self.cf.create_bucket(STATE_BUCKET, region="eu-west-1")
-        self.env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                         "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
+class S3StateTest(BucketTest):
+    BUCKET = STATE_BUCKET
 
     def machine(self, name):
         return Machine(self.tmp, name)

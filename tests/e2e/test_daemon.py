@@ -604,12 +604,19 @@ class Performance(DaemonTest):
         write(self.root, "a.html", "changed")  # a batch, then idle
         d.wait_batches(1)
         time.sleep(1.0)
-        before = d.context_switches()
-        time.sleep(5.0)
-        after = d.context_switches()
-        figure("idle: %d context switches in 5 s (all threads)"
-               % (after - before))
-        self.assertLessEqual(after - before, 2)
+        # The batch's own tail (its record fsynced off the loop) can run
+        # past the first second on a loaded machine: a one-off. A periodic
+        # wakeup shows in every window, so the quietest of three counts.
+        windows = []
+        for _ in range(3):
+            before = d.context_switches()
+            time.sleep(5.0)
+            windows.append(d.context_switches() - before)
+            if windows[-1] <= 2:
+                break
+        figure("idle: %s context switches per 5 s (all threads)"
+               % ", ".join(map(str, windows)))
+        self.assertLessEqual(min(windows), 2, windows)
 
     def test_latency_from_write_to_batch(self):
         quiet_ms = 200

@@ -54,6 +54,7 @@ struct tree {
  * ended, whatever its outcome (status 0 or a negative errno), and is
  * called by whoever drives the walk (scan.c), never by tree_scan. */
 struct stat;
+struct timespec;
 struct tree_visit {
   /* A directory about to be read: open as fd (borrowed: not to be
    * closed), st its fstat, relpath "" for the root.  A directory the
@@ -87,6 +88,12 @@ struct tree_scan_opts {
   /* Told of each directory and symlink as the walk meets it; NULL:
    * nobody.  Borrowed. */
   const struct tree_visit *visit;
+  /* Up to this many threads walk at once (the caller's included), each
+   * starting only when a directory can be handed to it; 0 or 1: the
+   * caller's alone.  Ignored with a visitor, which is told of
+   * directories in walk order.  With several, skip is called from any
+   * of them at once (so must be safe to), warn from one at a time. */
+  size_t threads;
 };
 
 void tree_init(struct tree *t);
@@ -117,6 +124,9 @@ int tree_resolve_within(const char *base, const char *path, char **out);
 /* Appends the file at path (relative) with st's size, times, inode and
  * device.  0 or -ENOMEM. */
 int tree_add(struct tree *t, const char *path, const struct stat *st);
+
+/* A timestamp as entries keep them: nanoseconds since the epoch. */
+int64_t tree_ts_ns(const struct timespec *ts);
 
 /* Sets e's size, times, inode and device from st. */
 void tree_entry_set_stat(struct tree_entry *e, const struct stat *st);

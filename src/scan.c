@@ -128,6 +128,18 @@ static void scan_begin_diff(struct scan *s)
   tree_free(&s->tree); /* empty, unless subscan_manifest failed */
 }
 
+/* A whole tree's walk is mostly the kernel's stat: it scales with the
+ * cores until the disk or the dentry cache is the limit.  Four is past
+ * the point where a warm tree of static files stops gaining. */
+#define SCAN_WALK_THREADS_MAX 4
+
+static size_t scan_walk_threads(void)
+{
+  unsigned n = uv_available_parallelism();
+
+  return n < SCAN_WALK_THREADS_MAX ? n : SCAN_WALK_THREADS_MAX;
+}
+
 static void scan_on_walk(uv_work_t *req)
 {
   struct scan *s = container_of(req, struct scan, walk);
@@ -136,6 +148,7 @@ static void scan_on_walk(uv_work_t *req)
 
   if (s->opts.paths == NULL) {
     to.visit = s->opts.visit;
+    to.threads = scan_walk_threads();
     r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
   } else {
     r->status =

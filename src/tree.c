@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "tree_pool.h"
 #include "util.h"
 
 /* Relative paths are built in one buffer; deeper than this, a path could
@@ -19,12 +20,6 @@
 #define TREE_PATH_MAX ((size_t)64 * 1024)
 
 #define TREE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
-
-/* A directory on the current descent, for loop detection. */
-struct dir_id {
-  uint64_t dev;
-  uint64_t ino;
-};
 
 struct walk {
   struct tree *t;                 /* borrowed */
@@ -40,107 +35,15 @@ struct walk {
   char *real_root; /* owned; NULL when links are followed anywhere */
   struct buf link; /* scratch: real_root/path */
   int dir_flags;   /* open flags for directories */
+  /* With several threads: the pool, and whether base and real_root are
+   * borrowed from the first thread's walk. */
+  struct tree_pool *pool;
+  bool borrowed;
 };
 
 static int walk_dir(struct walk *w, int fd);
 static int walk_link(struct walk *w, int dfd, const char *name);
 static int walk_stat(struct walk *w, int dfd, const char *name, bool again);
-
-void tree_init(struct tree *t)
-{
-  t->v = NULL;
-  t->n = 0;
-  t->cap = 0;
-  t->scanned_at_ns = 0;
-  t->n_dirs = 0;
-}
-
-void tree_entry_free(struct tree_entry *e)
-{
-  if (e == NULL)
-    return;
-  free(e->path);
-  e->path = NULL;
-}
-
-void tree_free(struct tree *t)
-{
-  size_t i;
-
-  if (t == NULL)
-    return;
-  for (i = 0; i < t->n; i++)
-    tree_entry_free(&t->v[i]);
-  free(t->v);
-  tree_init(t);
-}
-
-int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
-{
-  char *p;
-
-  p = strdup(src->path);
-  if (p == NULL)
-    return -ENOMEM;
-  *dst = *src;
-  dst->path = p;
-  return 0;
-}
-
-int tree_entry_cmp(const void *a, const void *b)
-{
-  const struct tree_entry *x = a;
-  const struct tree_entry *y = b;
-
-  return strcmp(x->path, y->path);
-}
-
-static int64_t ts_ns(const struct timespec *ts)
-{
-  return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-}
-
-int tree_append(struct tree *t, struct tree_entry *e)
-{
-  struct tree_entry *v;
-
-  v = array_grow(t->v, t->n, &t->cap, sizeof(*t->v));
-  if (v == NULL) {
-    tree_entry_free(e);
-    return -ENOMEM;
-  }
-  t->v = v;
-  t->v[t->n++] = *e;
-  return 0;
-}
-
-void tree_entry_set_stat(struct tree_entry *e, const struct stat *st)
-{
-  e->size = (uint64_t)st->st_size;
-  e->mtime_ns = ts_ns(&st->st_mtim);
-  e->ctime_ns = ts_ns(&st->st_ctim);
-  e->ino = (uint64_t)st->st_ino;
-  e->dev = (uint64_t)st->st_dev;
-}
-
-bool tree_entry_same_stat(const struct tree_entry *a,
-                          const struct tree_entry *b)
-{
-  return a->size == b->size && a->mtime_ns == b->mtime_ns &&
-         a->ctime_ns == b->ctime_ns && a->ino == b->ino;
-}
-
-int tree_add(struct tree *t, const char *path, const struct stat *st)
-{
-  struct tree_entry e;
-
-  memset(&e, 0, sizeof(e));
-  e.path = strdup(path);
-  if (e.path == NULL)
-    return -ENOMEM;
-  tree_entry_set_stat(&e, st);
-  return tree_append(t, &e);
-}
 
 /* Appends "/name" (or "name" at the root) to the current path and stores
  * the old length in *old.  -ENAMETOOLONG or -ENOMEM. */
@@ -174,8 +77,13 @@ static int walk_warn(struct walk *w, int code)
 {
   if (code == -ENOMEM)
     return code;
-  if (w->o != NULL && w->o->warn != NULL)
-    w->o->warn(w->o->ctx, buf_str(&w->path), code);
+  if (w->o == NULL || w->o->warn == NULL)
+    return 0;
+  if (w->pool != NULL)
+    tree_pool_lock(w->pool);
+  w->o->warn(w->o->ctx, buf_str(&w->path), code);
+  if (w->pool != NULL)
+    tree_pool_unlock(w->pool);
   return 0;
 }
 
@@ -221,6 +129,24 @@ static int walk_read(struct walk *w, int fd, const struct stat *st)
   return walk_dir(w, fd);
 }
 
+/* Gives the open directory fd (taken over), which the current path names
+ * and the stack ends with, to a thread waiting for work. */
+static int walk_hand_over(struct walk *w, int fd, const struct stat *st)
+{
+  struct tree_job j = {.fd = fd, .st = *st, .depth = w->depth};
+
+  j.path = strdup(buf_str(&w->path));
+  j.stack = malloc(w->depth * sizeof(*j.stack));
+  if (j.path == NULL || j.stack == NULL) {
+    free(j.path);
+    free(j.stack);
+    (void)close(fd);
+    return -ENOMEM;
+  }
+  memcpy(j.stack, w->stack, w->depth * sizeof(*j.stack));
+  return tree_pool_put(w->pool, &j);
+}
+
 /* Walks the directory name in dfd (the current path already names it),
  * unless it is excluded or already on the stack.  When links must stay
  * inside, directories are opened with O_NOFOLLOW, so one swapped for a
@@ -250,7 +176,10 @@ static int walk_subdir(struct walk *w, int dfd, const char *name, bool again)
     close(fd);
     return walk_warn(w, rc);
   }
-  rc = walk_read(w, fd, &st);
+  if (w->pool != NULL && tree_pool_hungry(w->pool))
+    rc = walk_hand_over(w, fd, &st);
+  else
+    rc = walk_read(w, fd, &st);
   w->depth--;
   return rc;
 }
@@ -470,8 +399,129 @@ static void walk_free(struct walk *w)
   buf_free(&w->path);
   buf_free(&w->link);
   free(w->stack);
-  free(w->base);
-  free(w->real_root);
+  if (!w->borrowed) {
+    free(w->base);
+    free(w->real_root);
+  }
+}
+
+/* A directory handed over, walked by one thread (tree_pool_fn). */
+static int walk_job(void *worker, struct tree_job *j)
+{
+  struct walk *w = worker;
+  struct dir_id *s;
+
+  buf_reset(&w->path);
+  if (j->depth > w->stack_cap) {
+    s = realloc(w->stack, j->depth * sizeof(*s));
+    if (s == NULL) {
+      (void)close(j->fd);
+      return -ENOMEM;
+    }
+    w->stack = s;
+    w->stack_cap = j->depth;
+  }
+  if (buf_adds(&w->path, j->path) < 0) { /* it fit in the same size */
+    (void)close(j->fd);
+    return -ENOMEM;
+  }
+  memcpy(w->stack, j->stack, j->depth * sizeof(*w->stack));
+  w->depth = j->depth;
+  return walk_read(w, j->fd, &j->st);
+}
+
+/* Several threads walking one tree: each has its own walk (the caller's
+ * first) and its own entries, merged at the end. */
+struct walk_par {
+  struct tree_pool *pool; /* owned */
+  struct walk *w;         /* owned: threads 1..n-1, at w[1..] */
+  struct tree *trees;     /* owned: theirs, likewise */
+  void **ctx;             /* owned: every thread's walk */
+  size_t n;
+};
+
+static void par_free(struct walk_par *p)
+{
+  size_t i;
+
+  for (i = 1; i < p->n; i++) {
+    walk_free(&p->w[i]);
+    tree_free(&p->trees[i]);
+  }
+  tree_pool_free(p->pool);
+  free(p->w);
+  free(p->trees);
+  free(p->ctx);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Sets up o->threads walks sharing w's settings, unless one will do:
+ * a visitor (the daemon's watches) is told of directories in order. */
+static int par_begin(struct walk_par *p, struct walk *w)
+{
+  size_t i;
+
+  memset(p, 0, sizeof(*p));
+  if (w->o == NULL || w->o->threads < 2 || w->o->visit != NULL)
+    return 0;
+  p->n = w->o->threads;
+  p->w = calloc(p->n, sizeof(*p->w));
+  p->trees = calloc(p->n, sizeof(*p->trees));
+  p->ctx = calloc(p->n, sizeof(*p->ctx));
+  if (p->w == NULL || p->trees == NULL || p->ctx == NULL ||
+      tree_pool_new(&p->pool, p->n, walk_job, p->ctx) < 0) {
+    p->n = 0;
+    par_free(p);
+    return -ENOMEM;
+  }
+  p->ctx[0] = w;
+  for (i = 1; i < p->n; i++) {
+    p->w[i] = *w;
+    p->w[i].t = &p->trees[i];
+    p->w[i].borrowed = true;
+    p->w[i].stack = NULL;
+    p->w[i].stack_cap = 0;
+    p->w[i].depth = 0;
+    buf_init(&p->w[i].path, TREE_PATH_MAX);
+    buf_init(&p->w[i].link, TREE_PATH_MAX + PATH_MAX);
+    p->w[i].pool = p->pool;
+    p->ctx[i] = &p->w[i];
+  }
+  w->pool = p->pool;
+  return 0;
+}
+
+/* Waits for the other threads (after the caller's own walk ended with
+ * rc) and moves their entries into t. */
+static int par_end(struct walk_par *p, struct tree *t, int rc)
+{
+  struct tree_entry *v;
+  size_t total;
+  size_t i;
+
+  if (p->pool == NULL)
+    return rc;
+  if (rc < 0)
+    tree_pool_fail(p->pool, rc);
+  rc = tree_pool_finish(p->pool); /* the caller walks in there too */
+  total = t->n;
+  for (i = 1; i < p->n; i++)
+    total += p->trees[i].n;
+  if (rc == 0 && total > t->cap) {
+    v = realloc(t->v, total * sizeof(*v));
+    rc = v != NULL ? 0 : -ENOMEM;
+    t->v = v != NULL ? v : t->v;
+    t->cap = v != NULL ? total : t->cap;
+  }
+  for (i = 1; rc == 0 && i < p->n; i++) {
+    if (p->trees[i].n > 0)
+      memcpy(t->v + t->n, p->trees[i].v, p->trees[i].n * sizeof(*v));
+    t->n += p->trees[i].n;
+    t->n_dirs += p->trees[i].n_dirs;
+    p->trees[i].n = 0; /* the paths are t's now */
+  }
+  par_free(p);
+  return rc;
 }
 
 /* Walks the opened root fd, which it takes over. */
@@ -491,6 +541,7 @@ int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
               struct cfw_err *err)
 {
   struct walk w = {.t = t, .o = o};
+  struct walk_par par;
   struct timespec now;
   struct stat st = {0};
   int fd;
@@ -499,10 +550,12 @@ int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
   tree_init(t);
   if (clock_gettime(CLOCK_REALTIME, &now) < 0)
     return cfw_err_set(err, -errno, "clock_gettime: %s", strerror(errno));
-  t->scanned_at_ns = ts_ns(&now);
+  t->scanned_at_ns = tree_ts_ns(&now);
   buf_init(&w.path, TREE_PATH_MAX);
   buf_init(&w.link, TREE_PATH_MAX + PATH_MAX);
   rc = walk_contain(&w, root, o, err);
+  if (rc == 0 && par_begin(&par, &w) < 0)
+    rc = cfw_err_set(err, -ENOMEM, "out of memory");
   if (rc == 0) {
     /* The resolved root is the very directory links are judged against,
      * even if the root's own symlink is swapped meanwhile. */
@@ -510,9 +563,11 @@ int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
     if (fd < 0)
       rc = root_error(err, root, fd);
     else
-      rc = walk_root(&w, fd, &st);
+      rc = par_end(&par, t, walk_root(&w, fd, &st));
     if (rc < 0 && fd >= 0)
       rc = cfw_err_set(err, rc, "scanning %s: %s", root, strerror(-rc));
+    if (fd < 0)
+      (void)par_end(&par, t, rc);
   }
   walk_free(&w);
   if (rc < 0) {

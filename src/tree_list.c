@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* A tree as a list of entries (tree.h): made, copied, compared, freed.
+ * The walk that fills one is tree.c's. */
+#include "tree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+void tree_init(struct tree *t)
+{
+  t->v = NULL;
+  t->n = 0;
+  t->cap = 0;
+  t->scanned_at_ns = 0;
+  t->n_dirs = 0;
+}
+
+void tree_entry_free(struct tree_entry *e)
+{
+  if (e == NULL)
+    return;
+  free(e->path);
+  e->path = NULL;
+}
+
+void tree_free(struct tree *t)
+{
+  size_t i;
+
+  if (t == NULL)
+    return;
+  for (i = 0; i < t->n; i++)
+    tree_entry_free(&t->v[i]);
+  free(t->v);
+  tree_init(t);
+}
+
+int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
+{
+  char *p;
+
+  p = strdup(src->path);
+  if (p == NULL)
+    return -ENOMEM;
+  *dst = *src;
+  dst->path = p;
+  return 0;
+}
+
+int tree_entry_cmp(const void *a, const void *b)
+{
+  const struct tree_entry *x = a;
+  const struct tree_entry *y = b;
+
+  return strcmp(x->path, y->path);
+}
+
+int64_t tree_ts_ns(const struct timespec *ts)
+{
+  return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+int tree_append(struct tree *t, struct tree_entry *e)
+{
+  struct tree_entry *v;
+
+  v = array_grow(t->v, t->n, &t->cap, sizeof(*t->v));
+  if (v == NULL) {
+    tree_entry_free(e);
+    return -ENOMEM;
+  }
+  t->v = v;
+  t->v[t->n++] = *e;
+  return 0;
+}
+
+void tree_entry_set_stat(struct tree_entry *e, const struct stat *st)
+{
+  e->size = (uint64_t)st->st_size;
+  e->mtime_ns = tree_ts_ns(&st->st_mtim);
+  e->ctime_ns = tree_ts_ns(&st->st_ctim);
+  e->ino = (uint64_t)st->st_ino;
+  e->dev = (uint64_t)st->st_dev;
+}
+
+bool tree_entry_same_stat(const struct tree_entry *a,
+                          const struct tree_entry *b)
+{
+  return a->size == b->size && a->mtime_ns == b->mtime_ns &&
+         a->ctime_ns == b->ctime_ns && a->ino == b->ino;
+}
+
+int tree_add(struct tree *t, const char *path, const struct stat *st)
+{
+  struct tree_entry e;
+
+  memset(&e, 0, sizeof(e));
+  e.path = strdup(path);
+  if (e.path == NULL)
+    return -ENOMEM;
+  tree_entry_set_stat(&e, st);
+  return tree_append(t, &e);
+}

@@ -156,18 +156,23 @@ static void cfaccount_go(void *arg)
   }
 }
 
-/* Sends the next request after delay_ms (and the pace); a spent budget
- * ends the count where it is. */
+/* A spent budget ends the count where it is: a lower bound. */
+static void cfaccount_spent(struct cfaccount *a)
+{
+  log_msg(a->o.log, LOG_INFO,
+          "account count: the request budget of %zu is spent; the count "
+          "is a lower bound",
+          a->o.max_requests);
+  cfaccount_finish(a);
+}
+
+/* Sends the next request after delay_ms (and the pace). */
 static void cfaccount_send(struct cfaccount *a, uint64_t delay_ms)
 {
   int rc = cfpace_go(a->pace, delay_ms, cfaccount_go, a);
 
   if (rc == -EDQUOT) {
-    log_msg(a->o.log, LOG_INFO,
-            "account count: the request budget of %zu is spent; the count "
-            "is a lower bound",
-            a->o.max_requests);
-    cfaccount_finish(a);
+    cfaccount_spent(a);
   } else if (rc < 0) {
     a->r.status =
         cfw_err_set(&a->r.err, rc, "account count: %s", uv_strerror(rc));
@@ -308,6 +313,12 @@ static void cfaccount_on_result(struct cf_result *r, void *arg)
     if (delay != UINT64_MAX) {
       a->attempt++;
       cfaccount_send(a, delay);
+      return;
+    }
+    /* A retry the budget has no request left for: not a refusal. */
+    if ((r->verdict == CF_RETRY || r->verdict == CF_REFRESH) &&
+        cfpace_spent(a->pace)) {
+      cfaccount_spent(a);
       return;
     }
     cfaccount_refused(a, r);

@@ -227,6 +227,26 @@ static void test_throttling_is_retried_within_the_budget(void)
   cffx_stop(&f);
 }
 
+/* A budget spent on retries is a budget spent, not a failure: the
+ * distribution list throttled until no request is left gives a lower
+ * bound (nothing counted, nothing complete), not an error. */
+static void test_budget_spent_on_retries_of_the_list_is_a_lower_bound(void)
+{
+  struct count c;
+  struct cffx f;
+
+  cffx_start(&f, two, NULL);
+  standin_inject(&f.cf, "[\"throttle\", \"throttle\", \"throttle\"]",
+                 "list_distributions");
+  count(&f, &c, 2, NULL);
+  CHECK_EQ_INT(c.r.status, 0);
+  CHECK(!c.r.complete);
+  CHECK(c.r.more_distributions);
+  CHECK_EQ_INT(c.r.requests, 2);
+  CHECK_EQ_INT(c.r.month_paths, 0);
+  cffx_stop(&f);
+}
+
 static void test_refused_distribution_is_left_unread(void)
 {
   char first[40];
@@ -277,6 +297,7 @@ TEST_MAIN(TEST(test_counts_every_item_of_the_month_over_all_distributions),
           TEST(test_second_count_reads_only_the_lists),
           TEST(test_spent_budget_gives_a_lower_bound),
           TEST(test_throttling_is_retried_within_the_budget),
+          TEST(test_budget_spent_on_retries_of_the_list_is_a_lower_bound),
           TEST(test_refused_distribution_is_left_unread),
           TEST(test_refused_distribution_list_fails_the_count),
           TEST(test_month_starts_at_the_first_second_utc))

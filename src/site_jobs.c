@@ -108,7 +108,7 @@ int site_job_open(struct site *s, struct cfw_err *err)
   }
   if (s->sync != NULL)
     return 0; /* loaded after each pull: site_job_load */
-  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_set,
                   (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
                       (c->state_url != NULL ? STATE_ANY_ROOT : 0),
                   err);
@@ -126,7 +126,7 @@ int site_job_load(struct site *s, struct cfw_err *err)
 
   state_close(s->state);
   s->state = NULL;
-  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_set,
                   STATE_ANY_ROOT, err);
   if (rc == 0)
     rc = site_relock(s, err);
@@ -259,7 +259,7 @@ int site_job_intend(struct site *s, struct cfw_err *err)
     v = site_gather(s, pb->changes, pb->n_changes, &copy, err);
     if (v == NULL)
       return -ENOMEM;
-    rc = state_intend(s->state, s->cfg->distribution_id, &pb->b.paths, v,
+    rc = state_intend(s->state, s->cfg->distribution_set, &pb->b.paths, v,
                       pb->n_changes, &in, err);
     free(copy);
     if (rc == 0)

@@ -115,6 +115,12 @@ struct planner_input {
   const struct urlmap *urlmap; /* borrowed */
   struct planner_inflight inflight;
   uint64_t month_paths; /* paths (wildcards included) sent this month */
+  /* The distributions each batch goes to; 0 means 1.  AWS bills each
+   * distribution's invalidation paths ("You pay for each path in your
+   * invalidation request", Amazon CloudFront pricing, per distribution
+   * the request names), so the cost and the budget count a path once
+   * per distribution. */
+  size_t copies;
 };
 
 struct planner_batch {

@@ -338,6 +338,9 @@ static json_t *status_json_entry(const struct ledger_entry *e)
     rc = jsonout_set(o, "wildcards", json_integer(e->n_wildcards));
   if (rc == 0)
     rc = jsonout_set(o, "status", status_json_str(e->status));
+  /* Only a site of several distributions records them. */
+  if (rc == 0 && e->dist[0] != '\0')
+    rc = jsonout_set(o, "distribution", status_json_str(e->dist));
   if (rc == 0)
     return o;
   json_decref(o);

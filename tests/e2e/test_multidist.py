@@ -238,6 +238,41 @@ class Identity(TwoDists):
         self.assertEqual(len(self.invs(APEX)), 1)
 
 
+class Remote(TwoDists):
+    def test_discover_reads_each_distribution(self):
+        # Config: WWW's origin has the origin path /site, APEX's none.
+        # Expected: one GetDistributionConfig each; the warning names WWW.
+        self.cf.configure(distributions=[
+            {"id": WWW, "origins": [{"id": "web", "domain_name": "example.com",
+                                     "origin_path": "/site", "s3": False}]},
+            APEX])
+        res = self.check(self.cfw("status", "--json", "--discover",
+                                  "--url-prefix", "/site", *self.args(),
+                                  self.root))
+        gets = [e["distribution"] for e in self.cf.log()
+                if e["operation"] == "get_config"]
+        self.assertEqual(gets, [WWW, APEX])
+        warnings = json.loads(res.out)["discover"]["warnings"]
+        self.assertTrue(warnings, res.out)
+        self.assertTrue(all(w.startswith("distribution %s: " % WWW)
+                            for w in warnings), warnings)
+
+    def test_invalidate_sends_to_each_distribution(self):
+        for rel, data in SITE.items():
+            write(self.root, rel, data)
+        self.check(self.cfw("invalidate", *self.args(), "/x.html"))
+        www, apex = self.invs(WWW), self.invs(APEX)
+        self.assertEqual([i["paths"] for i in www + apex],
+                         [["/x.html"], ["/x.html"]])
+        self.assertEqual(www[0]["caller_reference"],
+                         apex[0]["caller_reference"])
+        self.cf.inject({"fault": "access_denied", "distribution": APEX},
+                       op="create")
+        res = self.cfw("invalidate", *self.args(), "/y.html")
+        self.assertNotEqual(res.status, 0, repr(res))
+        self.assertIn("distribution " + APEX, res.err)
+
+
 class Origin(BucketTest):
     """With an S3 origin: a removed file's object goes only once both
     distributions accepted the batch."""

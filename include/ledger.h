@@ -45,10 +45,9 @@ int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err);
  * known at dist) and adds its paths to the month of now_s, in one
  * locked read-modify-write of the file.  n_paths counts wildcards too:
  * each costs as one path.  dist names the distribution (a site of
- * several records each one's invalidation, and AWS bills each: "You
- * pay for each path in your invalidation request", per distribution),
- * or is NULL for a site of one, whose ledger stays as it was: an
- * "inv" line gets a seventh field only with dist, which older readers
+ * several records each one's invalidation, and AWS bills each one's
+ * paths: planner.h), or is NULL for a site of one, whose ledger stays as it
+ * was: an "inv" line gets a seventh field only with dist, which older readers
  * ignore. */
 int ledger_record_at(const char *state_dir, const char *id, const char *dist,
                      uint32_t n_paths, uint32_t n_wildcards, const char *status,

@@ -255,14 +255,17 @@ int state_commit(struct state *s, const char *ref, const char *inv_id,
   return state_close_intent(s, i, stale, n_stale, err);
 }
 
-/* Whether to journal each distribution's acceptance is a choice: the
- * intent's CallerReference is unique per distribution (CloudFront's
- * CreateInvalidation: "If you make a second invalidation request with
- * the same value for CallerReference, and if the rest of the request is
- * the same, CloudFront doesn't create a new invalidation request"; the
- * reference is checked per distribution), so re-sending an intent to a
- * distribution that accepted it already is a replay: no second
- * invalidation, no second bill, one request.  The record is kept
+/* Whether to journal each distribution's acceptance is a choice.  An
+ * intent's one CallerReference goes to each distribution, and CloudFront
+ * checks references per distribution (API Reference, InvalidationBatch:
+ * "If you make a second invalidation request with the same value for
+ * CallerReference, and if the rest of the request is the same,
+ * CloudFront doesn't create a new invalidation request"; its refusal of
+ * a reused reference reads "a caller reference that was used for a
+ * previous invalidation batch for the same distribution", as quoted in
+ * aws/aws-cdk#3878), so re-sending an intent to a distribution that
+ * accepted it already is a replay: no second invalidation, no second
+ * bill, one request.  The record is kept
  * anyway, because it is cheap (one small append per distribution) and
  * because `status` can then say which distribution still lacks a batch,
  * and the next run sends it only there.  It is not in the snapshot (a

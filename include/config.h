@@ -33,9 +33,9 @@
 #define CONFIG_DEFAULT_DELETE_GRACE_MS  30000
 
 struct site_config {
-  char *name;            /* owned; "" for the site made from [cfwatch], NULL in
-                            the [cfwatch] and command-line layers */
-  char *root;            /* owned; absolute, lexically normalised */
+  char *name; /* owned; "" for the site made from [cfwatch], NULL in
+                 the [cfwatch] and command-line layers */
+  char *root; /* owned; absolute, lexically normalised */
   /* distribution_id, repeatable: each line (or --distribution-id)
    * adds one, in the order given; a later layer's list replaces an
    * earlier one's.  Resolved, distribution_id is the first (owned;
@@ -45,10 +45,10 @@ struct site_config {
   struct strlist distributions;
   char *distribution_id;
   char *distribution_set;
-  char *profile;         /* owned; NULL if unset */
-  char *endpoint;        /* owned; no trailing '/' */
-  char *ca_file;         /* owned; absolute; NULL if unset */
-  char *state_dir;       /* owned; absolute */
+  char *profile;   /* owned; NULL if unset */
+  char *endpoint;  /* owned; no trailing '/' */
+  char *ca_file;   /* owned; absolute; NULL if unset */
+  char *state_dir; /* owned; absolute */
   /* owned; "s3://BUCKET/PREFIX" when state_dir named one (the state
    * lives in S3 and state_dir is its cache), else NULL */
   char *state_url;

@@ -211,15 +211,15 @@ static int invalidate_send(struct invalidate *inv, struct cfw_err *err)
     rc = invalidate_ref(&inv->paths, inv->ref, sizeof(inv->ref), err);
   if (rc == 0)
     rc = cf_client_new(&inv->cf, inv->o.loop, &co, err);
+  if (rc < 0)
+    return rc;
   so.cf = inv->cf;
   so.log = inv->o.log;
   so.retry_for_ms = inv->site->retry_for_s * 1000;
   so.wait_complete = inv->o.wait;
-  if (rc == 0)
-    rc = cfsend_start(&send, inv->o.loop, &so, inv->ref,
+  return cfsend_start(&send, inv->o.loop, &so, inv->ref,
                       (const char *const *)inv->paths.v, inv->paths.n,
                       invalidate_on_sent, inv, err);
-  return rc;
 }
 
 int invalidate_start(const struct invalidate_opts *o,

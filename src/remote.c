@@ -114,11 +114,12 @@ static void remote_discovered(struct remote *q, const struct cf_result *res)
   struct cfdiscover_site site = {q->s->url_prefix ? q->s->url_prefix : "",
                                  q->s->index_name, q->s->origin};
   struct cfdiscover_report one;
-  struct cfdiscover_report *d = q->dist == 0 ? &q->r.disc : &one;
+  struct cfdiscover_report *d;
   size_t i;
   int rc;
 
   cfdiscover_report_init(&one);
+  d = q->dist == 0 ? &q->r.disc : &one;
   rc = cfdiscover_check(&res->config, &site, d);
   for (i = 0; rc == 0 && i < d->warnings.n; i++)
     log_msg(q->o.log, LOG_WARN, "distribution %s: %s", remote_dist(q),

@@ -94,9 +94,10 @@ bool intent_accepted_by(const struct intent *in, const char *dist);
 #define STATE_ANY_ROOT 0x2u
 
 /* Loads the state in dir for the site (root, distribution: NULL or ""
- * for a dry run; with several, their sorted set joined with ',').  A state dir without a manifest is a fresh state:
- * state_fresh() says so, and the first write creates it.  A state that
- * names another root, or another distribution, is refused with
+ * for a dry run; with several, their sorted set joined with ',').  A
+ * state dir without a manifest is a fresh state: state_fresh() says so,
+ * and the first write creates it.  A state that names another root, or
+ * another distribution or set of them, is refused with
  * -ESTALE and a message saying how to start over (a state first used
  * without a distribution adopts the first one it serves).  Damage is
  * -EBADMSG, an unknown format -EPROTO, each with a message naming the

@@ -476,6 +476,22 @@ static void site_sent(struct site *s)
   site_queue(s, site_job_commit);
 }
 
+/* One of several distributions accepted the item: on to the next one.
+ * Stopping, an item every distribution accepted is still committed, as
+ * with one distribution; one that still lacks a distribution waits for
+ * the next run. */
+static void site_accepted(struct site *s)
+{
+  if (!s->closing) {
+    site_next_item(s);
+    return;
+  }
+  if (site_next_dist(s))
+    site_cancelled(s);
+  else
+    site_sent(s);
+}
+
 /* The state is open (and the first walk done): the first pass, unless
  * stopping meanwhile. */
 static void site_opened(struct site *s)
@@ -517,7 +533,8 @@ static void site_uploaded(struct site *s)
 void site_advance(struct site *s)
 {
   /* Stopping: an accepted batch is still recorded, nothing new starts. */
-  if (s->closing && s->st != SITE_SENDING && s->st != SITE_OPENING) {
+  if (s->closing && s->st != SITE_SENDING && s->st != SITE_ACCEPTING &&
+      s->st != SITE_OPENING) {
     site_cancelled(s);
     return;
   }
@@ -569,7 +586,7 @@ void site_advance(struct site *s)
     return;
   case SITE_ACCEPTING:
     s->dnext++;
-    site_next_item(s);
+    site_accepted(s);
     return;
   case SITE_DELETING:
     site_enter(s, SITE_COMMITTING);

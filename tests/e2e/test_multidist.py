@@ -12,6 +12,7 @@ import time
 import unittest
 
 from tests.e2e.cfw import BIN, BucketTest, TempTest, clean_env, write
+from tests.e2e.daemon import Daemon
 from tests.standin.standin import ACCESS_KEY, SECRET_KEY, StandIn
 
 WWW = "EWWWEXAMPLE01"
@@ -181,6 +182,57 @@ class Send(TwoDists):
             self.assertEqual(len(invs), 1, invs)
             self.assertEqual(sorted(invs[0]["paths"]), EDITED)
         self.assertEqual(self.plan(), [])
+
+    def test_daemon_killed_between_the_acceptances_loses_nothing(self):
+        # The daemon: 201 at WWW, then 503 at APEX again and again; kill
+        # -9 once APEX answered a 503.  A new daemon: 201.  Expected: it
+        # sends the batch to APEX only, one invalidation each.
+        self.edit()
+        self.cf.inject({"fault": "503", "count": 1000,
+                        "distribution": APEX}, op="create")
+        d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
+                   env=self.env)
+        try:
+            d.wait_until(lambda: self.creates(dist=APEX), "a 503 at APEX")
+        finally:
+            d.kill()
+        self.assertEqual(len(self.invs(WWW)), 1)
+        self.assertEqual(self.invs(APEX), [])
+        self.cf.clear_faults()
+        since = self.cf.log()[-1]["seq"]
+        d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
+                   env=self.env)
+        try:
+            d.wait_until(lambda: self.invs(APEX), "APEX's invalidation")
+            d.wait_for(r"batch: 1 files, 2 paths, invalidation \S+ "
+                       r"\(\w+\) at distribution " + APEX)
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        self.assertEqual(self.creates(since, WWW), [])
+        for dist in (WWW, APEX):
+            invs = self.invs(dist)
+            self.assertEqual(len(invs), 1, invs)
+            self.assertEqual(sorted(invs[0]["paths"]), EDITED)
+        self.assertEqual(self.plan(), [])
+
+    def test_sigterm_while_the_last_distribution_answers_still_commits(self):
+        # The daemon: 201 at WWW; APEX answers 201 after 2 s.  SIGTERM
+        # while APEX's request is in flight.  Expected: the request ends,
+        # and the batch every distribution accepted is committed before
+        # the daemon exits 0, as with one distribution.
+        self.edit()
+        self.cf.inject({"fault": "delay", "seconds": 2, "distribution": APEX},
+                       op="create")
+        d = Daemon(self.tmp, "-v", "-v", "--quiet-ms", "100", *self.args(),
+                   self.root, env=self.env)
+        try:
+            d.wait_for(r"trace: http #\d+: > \d+ bytes of body", count=2)
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        for dist in (WWW, APEX):
+            self.assertEqual(len(self.invs(dist)), 1)
+        self.assertEqual(self.plan(), [])
+        self.assertEqual(self.status()["unacknowledged"], 0)
 
     def test_replayed_batch_after_a_compaction_is_no_second_invalidation(self):
         # A state whose journal was compacted forgets the acceptances: the

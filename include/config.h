@@ -17,7 +17,8 @@
  * keys are the long options with '-' written '_', plus root.  A [site]
  * key overrides [cfwatch], and a command-line value overrides both, for
  * every site.  A scalar key given twice in one section keeps the last
- * value (as git and systemd do); exclude appends, and excludes from
+ * value (as git and systemd do); exclude and distribution_id append
+ * (an id given twice in one layer is an error), and excludes from
  * [cfwatch], the site and the command line all apply.  log_level and
  * log_format are global: only [cfwatch] and the command line set them.
  *
@@ -32,14 +33,22 @@
 #define CONFIG_DEFAULT_DELETE_GRACE_MS  30000
 
 struct site_config {
-  char *name;            /* owned; "" for the site made from [cfwatch], NULL in
-                            the [cfwatch] and command-line layers */
-  char *root;            /* owned; absolute, lexically normalised */
-  char *distribution_id; /* owned; NULL if unset */
-  char *profile;         /* owned; NULL if unset */
-  char *endpoint;        /* owned; no trailing '/' */
-  char *ca_file;         /* owned; absolute; NULL if unset */
-  char *state_dir;       /* owned; absolute */
+  char *name; /* owned; "" for the site made from [cfwatch], NULL in
+                 the [cfwatch] and command-line layers */
+  char *root; /* owned; absolute, lexically normalised */
+  /* distribution_id, repeatable: each line (or --distribution-id)
+   * adds one, in the order given; a later layer's list replaces an
+   * earlier one's.  Resolved, distribution_id is the first (owned;
+   * NULL if none) and distribution_set the sorted set joined with ','
+   * (owned; NULL if none), which the state records: for one
+   * distribution the two are equal. */
+  struct strlist distributions;
+  char *distribution_id;
+  char *distribution_set;
+  char *profile;   /* owned; NULL if unset */
+  char *endpoint;  /* owned; no trailing '/' */
+  char *ca_file;   /* owned; absolute; NULL if unset */
+  char *state_dir; /* owned; absolute */
   /* owned; "s3://BUCKET/PREFIX" when state_dir named one (the state
    * lives in S3 and state_dir is its cache), else NULL */
   char *state_url;

@@ -33,8 +33,10 @@ struct invalidate_opts {
 typedef void (*invalidate_cb)(int status, const struct cfw_err *err, void *arg);
 
 /* Checks paths (then sorts and dedupes them; they are taken over, left
- * empty) and sends them to site s's distribution.  cb runs once, from the
- * loop, unless this fails (a bad path: -EINVAL, class usage). */
+ * empty) and sends them to site s's distributions, one after the other
+ * with the same reference; the first that fails for good ends the run
+ * (the message names it).  cb runs once, from the loop, unless this
+ * fails (a bad path: -EINVAL, class usage). */
 int invalidate_start(const struct invalidate_opts *o,
                      const struct site_config *s, struct strlist *paths,
                      invalidate_cb cb, void *arg, struct cfw_err *err);

@@ -24,6 +24,7 @@ struct ledger_entry {
   uint32_t n_paths;
   uint32_t n_wildcards;
   char status[16]; /* "InProgress" or "Completed", as last seen */
+  char dist[64];   /* its distribution; "" if not recorded (one) */
 };
 
 struct ledger {
@@ -41,9 +42,17 @@ void ledger_free(struct ledger *l);
 int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err);
 
 /* Records an accepted invalidation (or updates its status if id is
- * known) and adds its paths to the month of now_s, in one locked
- * read-modify-write of the file.  n_paths counts wildcards too: each
- * costs as one path. */
+ * known at dist) and adds its paths to the month of now_s, in one
+ * locked read-modify-write of the file.  n_paths counts wildcards too:
+ * each costs as one path.  dist names the distribution (a site of
+ * several records each one's invalidation, and AWS bills each one's
+ * paths: planner.h), or is NULL for a site of one, whose ledger stays as it
+ * was: an "inv" line gets a seventh field only with dist, which older readers
+ * ignore. */
+int ledger_record_at(const char *state_dir, const char *id, const char *dist,
+                     uint32_t n_paths, uint32_t n_wildcards, const char *status,
+                     int64_t now_s, struct cfw_err *err);
+/* ledger_record_at with dist NULL. */
 int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
                   uint32_t n_wildcards, const char *status, int64_t now_s,
                   struct cfw_err *err);

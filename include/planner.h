@@ -115,6 +115,12 @@ struct planner_input {
   const struct urlmap *urlmap; /* borrowed */
   struct planner_inflight inflight;
   uint64_t month_paths; /* paths (wildcards included) sent this month */
+  /* The distributions each batch goes to; 0 means 1.  AWS bills the
+   * paths of each distribution's request (Developer Guide, "Pay for
+   * file invalidation": 600 paths "for each distribution" of three
+   * make "a total of 1,800 invalidation paths"), so the cost and the
+   * budget count a path once per distribution. */
+  size_t copies;
 };
 
 struct planner_batch {

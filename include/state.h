@@ -71,9 +71,19 @@ struct intent {
   bool uploaded;
   uint32_t *stale; /* owned */
   size_t n_stale;
+  /* With several distributions (distribution is their set, "A,B"): the
+   * ones that accepted it so far, from ACCEPTED records.  A snapshot
+   * does not keep them: after a compaction the intent is sent to each
+   * again, a replay that returns the same invalidation (state_accepted
+   * says why that is enough). */
+  struct strlist accepted; /* owned */
 };
 
 void intent_free(struct intent *in); /* NULL is fine; leaves it empty */
+
+/* True if the distribution dist accepted the intent (an ACCEPTED
+ * record names it). */
+bool intent_accepted_by(const struct intent *in, const char *dist);
 
 /* Opening never writes: read-only callers (plan, status) and fresh
  * states alike leave the disk as it was until the first write. */
@@ -84,9 +94,10 @@ void intent_free(struct intent *in); /* NULL is fine; leaves it empty */
 #define STATE_ANY_ROOT 0x2u
 
 /* Loads the state in dir for the site (root, distribution: NULL or ""
- * for a dry run).  A state dir without a manifest is a fresh state:
- * state_fresh() says so, and the first write creates it.  A state that
- * names another root, or another distribution, is refused with
+ * for a dry run; with several, their sorted set joined with ',').  A
+ * state dir without a manifest is a fresh state: state_fresh() says so,
+ * and the first write creates it.  A state that names another root, or
+ * another distribution or set of them, is refused with
  * -ESTALE and a message saying how to start over (a state first used
  * without a distribution adopts the first one it serves).  Damage is
  * -EBADMSG, an unknown format -EPROTO, each with a message naming the
@@ -135,6 +146,15 @@ int state_intend(struct state *s, const char *distribution,
  * -ENOENT if no open intent has ref. */
 int state_uploaded(struct state *s, const char *ref, const uint32_t *stale,
                    size_t n_stale, struct cfw_err *err);
+
+/* Records that the distribution dist, one of the intent's several,
+ * accepted the intent with reference ref as invalidation inv_id, so a
+ * run after a crash sends it only where it is missing; the intent stays
+ * open until every one accepted it (state_commit).  Only a state of
+ * several distributions writes these: for one, the COMMIT says it.
+ * -ENOENT if no open intent has ref. */
+int state_accepted(struct state *s, const char *ref, const char *dist,
+                   const char *inv_id, struct cfw_err *err);
 
 /* Records that CloudFront accepted the intent with reference ref (as
  * invalidation inv_id): appends the commit, then applies its changes

@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "remote.h"
+#include "strlist.h"
 
 /* `cfwatch status`: what a site has pending, what it has in flight and
  * what this month cost, gathered through the site's pipeline in plan
@@ -28,6 +29,13 @@ struct status_opts {
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   bool account;
   bool discover;
+};
+
+/* One of a site's several distributions: the open batches it has not
+ * accepted (their references, oldest first). */
+struct status_dist {
+  const char *id;            /* borrowed from the config */
+  struct strlist unaccepted; /* owned */
 };
 
 struct status_report {
@@ -60,6 +68,9 @@ struct status_report {
    * the account's estimated cost by the planner's rule. */
   struct remote_report remote;
   double account_cost_usd;
+  /* With several distributions, each (owned, n_dists); none with one. */
+  struct status_dist *dists;
+  size_t n_dists;
 };
 
 void status_report_free(struct status_report *r);

@@ -42,6 +42,7 @@ enum key_type {
   KT_BOOL,
   KT_DOUBLE, /* a decimal in [min, max], whole-number bounds */
   KT_GLOB,   /* repeatable */
+  KT_DIST,   /* distribution_id: repeatable, unique, replaced by a layer */
   KT_LEVEL,  /* global: config.log_level */
   KT_FORMAT  /* global: config.log_format */
 };
@@ -101,9 +102,8 @@ struct key_def {
 
 static const struct key_def keys[K_COUNT] = {
     [K_ROOT] = {"root", KT_PATH, SITE_FIELD(root), 0, 0, NULL},
-    [K_DISTRIBUTION_ID] = {"distribution_id", KT_STR,
-                           SITE_FIELD(distribution_id), 0, 0,
-                           confcheck_dist_id},
+    [K_DISTRIBUTION_ID] = {"distribution_id", KT_DIST,
+                           SITE_FIELD(distributions), 0, 0, NULL},
     [K_PROFILE] = {"profile", KT_STR, SITE_FIELD(profile), 0, 0,
                    confcheck_profile},
     [K_ENDPOINT] = {"endpoint", KT_URL, SITE_FIELD(endpoint), 0, 0, NULL},
@@ -258,6 +258,7 @@ static void site_init(struct site_config *s)
   s->delete_grace_ms = CONFIG_DEFAULT_DELETE_GRACE_MS;
   s->account_budget = CFACCOUNT_DEFAULT_BUDGET;
   strlist_init(&s->excludes);
+  strlist_init(&s->distributions);
 }
 
 static void site_free(struct site_config *s)
@@ -267,6 +268,8 @@ static void site_free(struct site_config *s)
   free(s->name);
   free(s->root);
   free(s->distribution_id);
+  free(s->distribution_set);
+  strlist_free(&s->distributions);
   free(s->profile);
   free(s->endpoint);
   free(s->ca_file);
@@ -391,6 +394,8 @@ static int check_string(const struct key_def *k, const char *v,
     return confcheck_path(v, err);
   if (k->type == KT_GLOB)
     return confcheck_nonempty(v, err);
+  if (k->type == KT_DIST)
+    return 0; /* config_dist_add checks it */
   if (k->type == KT_URL)
     return confcheck_endpoint(v, err);
   if (k->type == KT_PREFIX)
@@ -411,6 +416,8 @@ static int store_string(struct site_config *layer, const struct key_def *k,
     rc = strlist_push(&layer->excludes, v);
     return rc < 0 ? cfw_err_set(err, rc, "out of memory") : 0;
   }
+  if (k->type == KT_DIST)
+    return config_dist_add(&layer->distributions, v, err);
   if (k->type == KT_PATH && k == &keys[K_STATE_DIR] && config_state_is_url(v)) {
     rc = confcheck_origin(v, err);
     if (rc < 0)
@@ -500,6 +507,11 @@ static int site_copy_key(struct site_config *dst, const struct site_config *src,
   } else if (k->type == KT_GLOB) {
     for (i = 0; i < src->excludes.n; i++)
       if (strlist_push(&dst->excludes, src->excludes.v[i]) < 0)
+        return -ENOMEM;
+  } else if (k->type == KT_DIST) {
+    strlist_free(&dst->distributions);
+    for (i = 0; i < src->distributions.n; i++)
+      if (strlist_push(&dst->distributions, src->distributions.v[i]) < 0)
         return -ENOMEM;
   } else {
     s = strdup(*(char *const *)cfield(src, k));
@@ -594,6 +606,8 @@ static int site_resolve(const struct config *c, const struct site_config *raw,
     return cfw_err_set(err, -EINVAL,
                        "no root: give ROOT or root = in the config");
   rc = check_delays(c, r, err);
+  if (rc == 0)
+    rc = config_dist_resolve(r, err);
   if (rc == 0 && r->origin != NULL && r->upload_cmd != NULL)
     rc = cfw_err_set(err, -EINVAL,
                      "origin and upload_cmd together: with an S3 origin "

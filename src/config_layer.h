@@ -38,6 +38,21 @@ int config_key_store(struct config *c, struct site_config *layer, int ki,
 int config_site_add(struct config *c, const char *name,
                     struct site_config **out, struct cfw_err *err);
 
+/* config_dist.c: a site's distributions. */
+
+/* The longest set of ids joined with ',' (six of CloudFront's
+ * 14-character ids): the state's and the CallerReference's fields for
+ * the distribution have room for it (statefmt.h, batch.h). */
+#define CONFIG_DIST_SET_MAX 90
+
+/* Checks id and appends it to l; -EINVAL if it is not an id or l has
+ * it already (the message names the id, not the key or line). */
+int config_dist_add(struct strlist *l, const char *id, struct cfw_err *err);
+
+/* Sets r->distribution_id and r->distribution_set from
+ * r->distributions; -EINVAL if the set is too long, -ENOMEM. */
+int config_dist_resolve(struct site_config *r, struct cfw_err *err);
+
 /* config_state.c: where a site's state lives. */
 
 /* True if a state_dir value names a state in S3 ("s3://..."). */

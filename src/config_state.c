@@ -72,7 +72,7 @@ static int state_dir_default(struct site_config *s, struct cfw_err *err)
 
   buf_init(&b, (size_t)2 * PATH_MAX);
   rc = buf_addf(&b, "%s\n%s", s->root,
-                s->distribution_id ? s->distribution_id : "");
+                s->distribution_set ? s->distribution_set : "");
   if (rc < 0)
     rc = cfw_err_set(err, rc, "cannot hash the root for the state dir");
   if (rc == 0)

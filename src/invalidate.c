@@ -21,7 +21,9 @@ struct invalidate {
   struct invalidate_opts o;
   const struct site_config *site; /* borrowed */
   struct strlist paths;           /* owned */
-  struct cf_client *cf;           /* owned */
+  struct cf_client *cf;           /* owned: the current distribution's */
+  size_t dist;                    /* which: an index into distributions */
+  char ref[64];                   /* the run's CallerReference */
   uv_work_t work;                 /* the ledger, off the loop */
   struct cfsend_result r;
   invalidate_cb cb;
@@ -78,9 +80,12 @@ static void invalidate_on_count(uv_work_t *w)
   struct invalidate *inv = container_of(w, struct invalidate, work);
   struct cfw_err err = {0};
 
-  if (ledger_record(inv->site->state_dir, inv->r.id, (uint32_t)inv->paths.n,
-                    invalidate_wildcards(&inv->paths), inv->r.inv_status,
-                    (int64_t)time(NULL), &err) < 0)
+  if (ledger_record_at(
+          inv->site->state_dir, inv->r.id,
+          inv->site->distributions.n > 1 ? inv->site->distributions.v[inv->dist]
+                                         : NULL,
+          (uint32_t)inv->paths.n, invalidate_wildcards(&inv->paths),
+          inv->r.inv_status, (int64_t)time(NULL), &err) < 0)
     log_msg(inv->o.log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
 }
 
@@ -89,12 +94,24 @@ static void invalidate_nothing(uv_work_t *w)
   (void)w; /* a dry run only needs its callback to run from the loop */
 }
 
+static int invalidate_send(struct invalidate *inv, struct cfw_err *err);
+
+/* With several distributions, the same paths and reference go to each
+ * in turn (CallerReference is unique per distribution). */
 static void invalidate_on_counted(uv_work_t *w, int status)
 {
   struct invalidate *inv = container_of(w, struct invalidate, work);
+  struct cfw_err err = {0};
 
   (void)status; /* only the statistics could suffer; said above */
-  invalidate_end(inv, 0, NULL);
+  if (site_is_dry(inv->site) || ++inv->dist >= inv->site->distributions.n) {
+    invalidate_end(inv, 0, NULL);
+    return;
+  }
+  cf_client_destroy(inv->cf);
+  inv->cf = NULL;
+  if (invalidate_send(inv, &err) < 0)
+    invalidate_end(inv, err.code, &err);
 }
 
 static void invalidate_on_sent(struct cfsend *s, struct cfsend_result *r,
@@ -102,14 +119,23 @@ static void invalidate_on_sent(struct cfsend *s, struct cfsend_result *r,
 {
   struct invalidate *inv = arg;
 
+  const char *dist = inv->site->distributions.v[inv->dist];
+
   (void)s; /* frees itself after this */
+  if (r->status < 0 && inv->site->distributions.n > 1)
+    (void)cfw_err_prefix(&r->err, "distribution %s", dist);
   if (r->status < 0) {
     invalidate_end(inv, r->status, &r->err);
     return;
   }
   inv->r = *r;
-  log_msg(inv->o.log, LOG_INFO, "invalidation %s (%s): %zu paths", r->id,
-          r->inv_status, inv->paths.n);
+  if (inv->site->distributions.n > 1)
+    log_msg(inv->o.log, LOG_INFO,
+            "invalidation %s (%s): %zu paths at distribution %s", r->id,
+            r->inv_status, inv->paths.n, dist);
+  else
+    log_msg(inv->o.log, LOG_INFO, "invalidation %s (%s): %zu paths", r->id,
+            r->inv_status, inv->paths.n);
   if (uv_queue_work(inv->o.loop, &inv->work, invalidate_on_count,
                     invalidate_on_counted) < 0)
     invalidate_end(inv, 0, NULL);
@@ -169,24 +195,31 @@ static int invalidate_check_all(struct strlist *paths, struct log *log,
 
 static int invalidate_send(struct invalidate *inv, struct cfw_err *err)
 {
+  const struct site_config *c = inv->site;
+  struct cf_client_opts co = {0};
   struct cfsend_opts so = {0};
   struct cfsend *send;
-  char ref[64];
-  int rc;
+  int rc = 0;
 
-  rc = site_client_new(&inv->cf, inv->o.loop, inv->site, inv->o.http,
-                       inv->o.log, inv->o.getenv, err);
+  co.endpoint = c->endpoint;
+  co.distribution_id = c->distributions.v[inv->dist];
+  co.profile = c->profile;
+  co.http = inv->o.http;
+  co.log = inv->o.log;
+  co.getenv = inv->o.getenv;
+  if (inv->ref[0] == '\0')
+    rc = invalidate_ref(&inv->paths, inv->ref, sizeof(inv->ref), err);
   if (rc == 0)
-    rc = invalidate_ref(&inv->paths, ref, sizeof(ref), err);
+    rc = cf_client_new(&inv->cf, inv->o.loop, &co, err);
+  if (rc < 0)
+    return rc;
   so.cf = inv->cf;
   so.log = inv->o.log;
   so.retry_for_ms = inv->site->retry_for_s * 1000;
   so.wait_complete = inv->o.wait;
-  if (rc == 0)
-    rc = cfsend_start(&send, inv->o.loop, &so, ref,
+  return cfsend_start(&send, inv->o.loop, &so, inv->ref,
                       (const char *const *)inv->paths.v, inv->paths.n,
                       invalidate_on_sent, inv, err);
-  return rc;
 }
 
 int invalidate_start(const struct invalidate_opts *o,

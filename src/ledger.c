@@ -65,21 +65,25 @@ static int ledger_push(struct ledger *l, const struct ledger_entry *e)
   return 0;
 }
 
-/* "inv ID CREATED PATHS WILDCARDS STATUS" */
+/* "inv ID CREATED PATHS WILDCARDS STATUS [DISTRIBUTION]" */
 static int ledger_parse_inv(struct ledger *l, char *line)
 {
   struct ledger_entry e;
-  char *f[6];
+  char *f[7];
   uint64_t num[3];
   size_t n = 0;
   char *save = NULL;
   char *tok;
 
   memset(&e, 0, sizeof(e));
-  for (tok = strtok_r(line, " ", &save); tok && n < 6;
+  for (tok = strtok_r(line, " ", &save); tok && n < 7;
        tok = strtok_r(NULL, " ", &save))
     f[n++] = tok;
-  if (n != 6 || strlen(f[1]) >= sizeof(e.id) ||
+  if (n == 7 && strlen(f[6]) < sizeof(e.dist))
+    memcpy(e.dist, f[6], strlen(f[6]) + 1);
+  else if (n == 7)
+    return -EBADMSG;
+  if (n < 6 || strlen(f[1]) >= sizeof(e.id) ||
       strlen(f[5]) >= sizeof(e.status) ||
       parse_u64(f[2], 0, INT64_MAX, &num[0]) < 0 ||
       parse_u64(f[3], 0, UINT32_MAX, &num[1]) < 0 ||
@@ -165,28 +169,31 @@ static int ledger_format(const struct ledger *l, struct buf *b)
                 l->month[0] ? l->month : "0000-00",
                 (unsigned long long)l->month_paths);
   for (i = 0; rc == 0 && i < l->n; i++)
-    rc = buf_addf(b, "inv %s %lld %u %u %s\n", l->v[i].id,
+    rc = buf_addf(b, "inv %s %lld %u %u %s%s%s\n", l->v[i].id,
                   (long long)l->v[i].created_s, l->v[i].n_paths,
-                  l->v[i].n_wildcards, l->v[i].status);
+                  l->v[i].n_wildcards, l->v[i].status,
+                  l->v[i].dist[0] ? " " : "", l->v[i].dist);
   return rc;
 }
 
-static struct ledger_entry *ledger_find(struct ledger *l, const char *id)
+static struct ledger_entry *ledger_find(struct ledger *l, const char *id,
+                                        const char *dist)
 {
   size_t i;
 
   for (i = 0; i < l->n; i++)
-    if (strcmp(l->v[i].id, id) == 0)
+    if (strcmp(l->v[i].id, id) == 0 && strcmp(l->v[i].dist, dist) == 0)
       return &l->v[i];
   return NULL;
 }
 
 /* Adds (or updates) the entry in memory. */
-static int ledger_add(struct ledger *l, const char *id, uint32_t n_paths,
-                      uint32_t n_wildcards, const char *status, int64_t now_s)
+static int ledger_add(struct ledger *l, const char *id, const char *dist,
+                      uint32_t n_paths, uint32_t n_wildcards,
+                      const char *status, int64_t now_s)
 {
   struct ledger_entry e;
-  struct ledger_entry *old = ledger_find(l, id);
+  struct ledger_entry *old = ledger_find(l, id, dist);
   char month[8];
 
   if (old != NULL) {
@@ -205,12 +212,21 @@ static int ledger_add(struct ledger *l, const char *id, uint32_t n_paths,
   e.created_s = now_s;
   e.n_paths = n_paths;
   e.n_wildcards = n_wildcards;
+  (void)snprintf(e.dist, sizeof(e.dist), "%s", dist); /* checked: an id */
   return ledger_push(l, &e);
 }
 
 int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
                   uint32_t n_wildcards, const char *status, int64_t now_s,
                   struct cfw_err *err)
+{
+  return ledger_record_at(state_dir, id, NULL, n_paths, n_wildcards, status,
+                          now_s, err);
+}
+
+int ledger_record_at(const char *state_dir, const char *id, const char *dist,
+                     uint32_t n_paths, uint32_t n_wildcards, const char *status,
+                     int64_t now_s, struct cfw_err *err)
 {
   struct ledger l;
   struct buf text;
@@ -227,7 +243,12 @@ int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
                        strerror(-fd));
   (void)ledger_load(&l, state_dir, NULL); /* damaged: start afresh */
   buf_init(&text, LEDGER_MAX);
-  rc = ledger_add(&l, id, n_paths, n_wildcards, status, now_s);
+  if (dist != NULL && (dist[0] == '\0' || strlen(dist) >= sizeof(l.v->dist) ||
+                       strchr(dist, ' ') != NULL))
+    rc = -EINVAL;
+  else
+    rc = ledger_add(&l, id, dist != NULL ? dist : "", n_paths, n_wildcards,
+                    status, now_s);
   if (rc == 0)
     rc = ledger_format(&l, &text);
   if (rc == 0)

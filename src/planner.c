@@ -154,6 +154,17 @@ static size_t planner_budget_paths(const struct planner_opts *o,
                          month_paths);
 }
 
+static uint64_t planner_copies(const struct planner_input *in)
+{
+  return in->copies > 1 ? in->copies : 1;
+}
+
+/* Paths a plan may still take when each bills once per distribution. */
+static size_t planner_per_copy(size_t paths, const struct planner_input *in)
+{
+  return paths == SIZE_MAX ? SIZE_MAX : (size_t)(paths / planner_copies(in));
+}
+
 static size_t planner_free_now(size_t limit, size_t in_progress)
 {
   return in_progress < limit ? limit - in_progress : 0;
@@ -172,8 +183,10 @@ static void planner_goal_init(struct planner_goal *g,
   g->max_ratio = o->max_evict_ratio;
   g->never = o->never_wildcard;
   g->strict = o->strict_evict_ratio;
-  g->soft_paths = planner_left_of(o->monthly_free_paths, in->month_paths);
-  g->hard_paths = planner_budget_paths(o, in->month_paths);
+  g->soft_paths = planner_per_copy(
+      planner_left_of(o->monthly_free_paths, in->month_paths), in);
+  g->hard_paths =
+      planner_per_copy(planner_budget_paths(o, in->month_paths), in);
   /* With nothing free now, everything waits anyway: aim for batches
    * that fit an idle distribution instead. */
   g->cap_files = free_f > 0 ? free_f : o->max_paths_per_batch;
@@ -287,7 +300,7 @@ static void planner_pack_units(struct planner_work *w, struct planner_pack *pk,
   pk->ready_w =
       planner_free_now(CF_MAX_WILDCARDS_IN_PROGRESS, in->inflight.wildcards);
   pk->batch_f = o->max_paths_per_batch;
-  pk->budget = planner_budget_paths(o, in->month_paths);
+  pk->budget = planner_per_copy(planner_budget_paths(o, in->month_paths), in);
   for (i = 0; i < w->n_units; i++)
     planner_place(pk, &w->units[i]);
 }
@@ -470,9 +483,9 @@ static int planner_finish(struct planner_plan *out,
     pb->b.n_files = pb->n_changes;
     for (k = 0; k < pb->b.paths.n; k++)
       pb->b.n_wildcards += urlmap_is_wildcard(pb->b.paths.v[k]) ? 1 : 0;
-    pb->cost_usd =
-        planner_cost_usd(month, pb->b.paths.n, o->monthly_free_paths);
-    month += pb->b.paths.n;
+    pb->cost_usd = planner_cost_usd(month, pb->b.paths.n * planner_copies(in),
+                                    o->monthly_free_paths);
+    month += pb->b.paths.n * planner_copies(in);
     out->n_paths += pb->b.paths.n;
     out->n_wildcards += pb->b.n_wildcards;
     out->cost_usd += pb->cost_usd;
@@ -499,8 +512,9 @@ static void planner_flags(struct planner_plan *out,
     if (!planner_node_ratio_ok(n, o->max_evict_ratio))
       out->evict_forced = true;
   }
-  month_cost = planner_cost_usd(0, in->month_paths + out->n_paths,
-                                o->monthly_free_paths);
+  month_cost =
+      planner_cost_usd(0, in->month_paths + out->n_paths * planner_copies(in),
+                       o->monthly_free_paths);
   passes = month_cost > o->monthly_budget_usd + PLANNER_COST_EPSILON;
   /* A month already past the budget is not this plan's doing. */
   out->over_budget =

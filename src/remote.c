@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cfpace.h"
 #include "site.h"
 #include "util.h"
 
 /* GetDistributionConfig is one call: a few tries are plenty. */
 #define REMOTE_CONFIG_BUDGET 10
+/* A warning with its distribution's name in front. */
+#define REMOTE_WARNING_MAX 4096
 
 struct remote {
   struct remote_opts o;
@@ -20,6 +23,7 @@ struct remote {
   uv_work_t hop;               /* back to the loop, without --account */
   unsigned attempt;
   uint64_t first_ms;
+  size_t dist; /* the distribution being read: an index */
   struct remote_report r;
   remote_cb cb;
   void *arg;
@@ -70,22 +74,62 @@ static void remote_finish(struct remote *q)
     remote_end(q);
 }
 
+static const char *remote_dist(const struct remote *q)
+{
+  return q->s->distributions.n > 0 ? q->s->distributions.v[q->dist]
+                                   : q->s->distribution_id;
+}
+
+/* With several distributions each is read in turn: the report keeps
+ * the first one's origin and settings, and every one's warnings, each
+ * naming its distribution. */
+static int remote_add_warnings(struct remote *q,
+                               const struct cfdiscover_report *d)
+{
+  struct strlist *w = &q->r.disc.warnings;
+  size_t n = q->dist == 0 ? 0 : d->warnings.n;
+  size_t start = q->dist == 0 ? 0 : w->n;
+  struct buf b;
+  size_t i;
+  char *m;
+
+  for (i = 0; i < n; i++)
+    if (strlist_push(w, d->warnings.v[i]) < 0)
+      return -ENOMEM;
+  for (i = start; q->s->distributions.n > 1 && i < w->n; i++) {
+    buf_init(&b, REMOTE_WARNING_MAX);
+    if (buf_addf(&b, "distribution %s: %s", remote_dist(q), w->v[i]) < 0 ||
+        (m = buf_take(&b)) == NULL) {
+      buf_free(&b);
+      return -ENOMEM;
+    }
+    free(w->v[i]);
+    w->v[i] = m;
+  }
+  return 0;
+}
+
 static void remote_discovered(struct remote *q, const struct cf_result *res)
 {
   struct cfdiscover_site site = {q->s->url_prefix ? q->s->url_prefix : "",
                                  q->s->index_name, q->s->origin};
+  struct cfdiscover_report one;
+  struct cfdiscover_report *d;
   size_t i;
   int rc;
 
-  rc = cfdiscover_check(&res->config, &site, &q->r.disc);
-  if (rc < 0) {
+  cfdiscover_report_init(&one);
+  d = q->dist == 0 ? &q->r.disc : &one;
+  rc = cfdiscover_check(&res->config, &site, d);
+  for (i = 0; rc == 0 && i < d->warnings.n; i++)
+    log_msg(q->o.log, LOG_WARN, "distribution %s: %s", remote_dist(q),
+            d->warnings.v[i]);
+  if (rc == 0)
+    rc = remote_add_warnings(q, d);
+  cfdiscover_report_free(&one);
+  if (rc < 0)
     q->r.discover_status =
         cfw_err_set(&q->r.discover_err, rc, "--discover: %s", strerror(-rc));
-    return;
-  }
-  for (i = 0; i < q->r.disc.warnings.n; i++)
-    log_msg(q->o.log, LOG_WARN, "distribution %s: %s", q->s->distribution_id,
-            q->r.disc.warnings.v[i]);
 }
 
 static void remote_go(void *arg);
@@ -97,6 +141,13 @@ static void remote_on_config(struct cf_result *res, void *arg)
 
   if (res->verdict == CF_DONE) {
     remote_discovered(q, res);
+    if (q->r.discover_status == 0 && q->dist + 1 < q->s->distributions.n &&
+        cfpace_go(q->pace, 0, remote_go, q) == 0) {
+      q->dist++;
+      q->attempt = 0;
+      q->first_ms = uv_now(q->o.loop);
+      return;
+    }
   } else {
     if (res->verdict == CF_REFRESH)
       cf_client_drop_creds(q->cf);
@@ -107,8 +158,13 @@ static void remote_on_config(struct cf_result *res, void *arg)
     }
     q->r.discover_status = res->err.code != 0 ? res->err.code : -EIO;
     q->r.discover_err = res->err;
-    (void)cfw_err_prefix(&q->r.discover_err, "--discover: "
-                                             "GetDistributionConfig");
+    if (q->s->distributions.n > 1)
+      (void)cfw_err_prefix(&q->r.discover_err,
+                           "--discover: GetDistributionConfig of %s",
+                           remote_dist(q));
+    else
+      (void)cfw_err_prefix(&q->r.discover_err,
+                           "--discover: GetDistributionConfig");
     log_msg(q->o.log, LOG_WARN, "%s", q->r.discover_err.msg);
   }
   remote_finish(q);
@@ -119,8 +175,8 @@ static void remote_go(void *arg)
   struct remote *q = arg;
   struct cfw_err err = {0};
 
-  if (cf_get_distribution_config(q->cf, q->s->distribution_id, remote_on_config,
-                                 q, &err) < 0) {
+  if (cf_get_distribution_config(q->cf, remote_dist(q), remote_on_config, q,
+                                 &err) < 0) {
     q->r.discover_status = err.code;
     q->r.discover_err = err;
     remote_finish(q);
@@ -129,7 +185,10 @@ static void remote_go(void *arg)
 
 static void remote_discover(struct remote *q)
 {
-  struct cfpace_opts po = {0, q->s->retry_for_s * 1000, REMOTE_CONFIG_BUDGET};
+  struct cfpace_opts po = {0, q->s->retry_for_s * 1000,
+                           REMOTE_CONFIG_BUDGET * (q->s->distributions.n > 1
+                                                       ? q->s->distributions.n
+                                                       : 1)};
   int rc;
 
   if (!q->o.discover) {

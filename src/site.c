@@ -26,7 +26,7 @@ const char *site_state_home(const struct site_config *cfg)
 
 bool site_sends(const struct site *s)
 {
-  return s->o.mode != SITE_PLAN && s->cf != NULL;
+  return s->o.mode != SITE_PLAN && s->n_dists > 0;
 }
 
 int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
@@ -84,6 +84,7 @@ static void site_release(struct site *s)
   s->items = NULL;
   s->n_items = 0;
   s->next = 0;
+  s->dnext = 0;
   strlist_free(&s->paths);
   s->paths_set = false;
   site_origin_free(s);
@@ -346,7 +347,11 @@ static void site_compact_or_finish(struct site *s)
   site_finish(s);
 }
 
-/* Delivers items until one waits for the disk, the network or a timer. */
+static void site_sent(struct site *s);
+
+/* Delivers items until one waits for the disk, the network or a timer.
+ * With several distributions an item goes to each in turn, and is
+ * committed only once every one accepted it (site_sent). */
 static void site_next_item(struct site *s)
 {
   const struct site_item *it;
@@ -361,6 +366,10 @@ static void site_next_item(struct site *s)
       }
       site_enter(s, SITE_COMMITTING);
       site_queue(s, site_job_commit);
+      return;
+    }
+    if (!site_next_dist(s)) {
+      site_sent(s); /* every distribution accepted it */
       return;
     }
     switch (site_room(s)) {
@@ -454,7 +463,8 @@ static void site_intended(struct site *s)
   site_next_item(s);
 }
 
-/* After CloudFront accepted a batch: its removed files' objects go. */
+/* After CloudFront accepted a batch (at every distribution): its
+ * removed files' objects go. */
 static void site_sent(struct site *s)
 {
   if (s->s3 != NULL) {
@@ -464,6 +474,22 @@ static void site_sent(struct site *s)
   }
   site_enter(s, SITE_COMMITTING);
   site_queue(s, site_job_commit);
+}
+
+/* One of several distributions accepted the item: on to the next one.
+ * Stopping, an item every distribution accepted is still committed, as
+ * with one distribution; one that still lacks a distribution waits for
+ * the next run. */
+static void site_accepted(struct site *s)
+{
+  if (!s->closing) {
+    site_next_item(s);
+    return;
+  }
+  if (site_next_dist(s))
+    site_cancelled(s);
+  else
+    site_sent(s);
 }
 
 /* The state is open (and the first walk done): the first pass, unless
@@ -507,7 +533,8 @@ static void site_uploaded(struct site *s)
 void site_advance(struct site *s)
 {
   /* Stopping: an accepted batch is still recorded, nothing new starts. */
-  if (s->closing && s->st != SITE_SENDING && s->st != SITE_OPENING) {
+  if (s->closing && s->st != SITE_SENDING && s->st != SITE_ACCEPTING &&
+      s->st != SITE_OPENING) {
     site_cancelled(s);
     return;
   }
@@ -550,7 +577,16 @@ void site_advance(struct site *s)
     site_next_item(s);
     return;
   case SITE_SENDING:
-    site_sent(s);
+    if (s->n_dists == 1) {
+      site_sent(s);
+      return;
+    }
+    site_enter(s, SITE_ACCEPTING);
+    site_queue(s, site_job_accept);
+    return;
+  case SITE_ACCEPTING:
+    s->dnext++;
+    site_accepted(s);
     return;
   case SITE_DELETING:
     site_enter(s, SITE_COMMITTING);
@@ -558,6 +594,7 @@ void site_advance(struct site *s)
     return;
   case SITE_COMMITTING:
     s->next++;
+    s->dnext = 0;
     site_next_item(s);
     return;
   case SITE_RECORDING:
@@ -605,10 +642,9 @@ static void site_destroy(struct site *s)
 {
   site_release(s);
   strlist_free(&s->next_paths);
-  inflight_destroy(s->inflight);
   site_sync_destroy(s);
   s3_client_destroy(s->s3);
-  cf_client_destroy(s->cf);
+  site_dists_destroy(s);
   aws_client_destroy(s->aws);
   headers_set_destroy(s->hdrs);
   mime_table_destroy(s->mime);

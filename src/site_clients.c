@@ -2,6 +2,7 @@
 /* The AWS clients a site builds: one credentials chain shared by the
  * CloudFront client, an S3 origin's client and a state in S3's. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "site_int.h"
 
@@ -46,25 +47,57 @@ void site_s3_opts(const struct site *s, struct s3_client_opts *so)
   so->retry_for_ms = s->o.mode == SITE_WATCH ? 0 : c->retry_for_s * 1000;
 }
 
-/* The AWS side of a site that sends: one credentials chain for the
- * CloudFront client and, with an origin, the S3 client. */
-int site_init_clients(struct site *s, struct cfw_err *err)
+/* One client and one in-progress table per distribution, sharing the
+ * credentials chain. */
+static int site_init_dists(struct site *s, struct cfw_err *err)
 {
   const struct site_config *c = s->cfg;
   struct cf_client_opts co = {0};
+  size_t i;
+  int rc = 0;
+
+  s->dists = calloc(c->distributions.n, sizeof(*s->dists));
+  if (s->dists == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  co.endpoint = c->endpoint;
+  co.aws = s->aws;
+  co.http = s->o.http;
+  co.log = s->o.log;
+  for (i = 0; rc == 0 && i < c->distributions.n; i++) {
+    s->dists[i].id = c->distributions.v[i];
+    co.distribution_id = s->dists[i].id;
+    s->n_dists++;
+    rc = cf_client_new(&s->dists[i].cf, s->o.loop, &co, err);
+    if (rc == 0 && inflight_new(&s->dists[i].inflight) < 0)
+      rc = cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  return rc;
+}
+
+void site_dists_destroy(struct site *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_dists; i++) {
+    inflight_destroy(s->dists[i].inflight);
+    cf_client_destroy(s->dists[i].cf);
+  }
+  free(s->dists);
+  s->dists = NULL;
+  s->n_dists = 0;
+}
+
+/* The AWS side of a site that sends: one credentials chain for the
+ * CloudFront clients and, with an origin, the S3 client. */
+int site_init_clients(struct site *s, struct cfw_err *err)
+{
+  const struct site_config *c = s->cfg;
   struct s3_client_opts so = {0};
   int rc;
 
   rc = site_aws_init(s, err);
-  co.endpoint = c->endpoint;
-  co.distribution_id = c->distribution_id;
-  co.aws = s->aws;
-  co.http = s->o.http;
-  co.log = s->o.log;
   if (rc == 0)
-    rc = cf_client_new(&s->cf, s->o.loop, &co, err);
-  if (rc == 0 && inflight_new(&s->inflight) < 0)
-    rc = cfw_err_set(err, -ENOMEM, "out of memory");
+    rc = site_init_dists(s, err);
   if (rc < 0 || c->origin == NULL)
     return rc;
   site_s3_opts(s, &so);

@@ -47,6 +47,7 @@ enum site_state {
   SITE_INTENDING,  /* recording the batches before any is sent (threadpool) */
   SITE_MARKING,    /* recording what the origin holds now (threadpool) */
   SITE_SENDING,    /* CreateInvalidation with retries */
+  SITE_ACCEPTING,  /* recording one distribution's acceptance (threadpool) */
   SITE_DELETING,   /* the origin's objects of removed files */
   SITE_COMMITTING, /* recording an accepted or printed batch (threadpool) */
   SITE_RECORDING,  /* recording same-bytes stat refreshes (threadpool) */
@@ -78,6 +79,15 @@ struct site_upload {
   bool html;             /* uploaded in the second phase */
 };
 
+/* One of the site's distributions: each has its own client (sharing
+ * the credentials) and its own table of what is in progress there, since
+ * CloudFront's in-progress limits are per distribution. */
+struct site_dist {
+  const char *id;            /* borrowed from the config */
+  struct cf_client *cf;      /* owned */
+  struct inflight *inflight; /* owned */
+};
+
 typedef int (*site_job_fn)(struct site *s, struct cfw_err *err);
 
 struct site {
@@ -88,17 +98,21 @@ struct site {
   enum site_state st;
 
   /* Held for the site's life. */
-  int lock_fd;               /* the state dir's lock; -1 in SITE_PLAN */
-  int root_fd;               /* the root's lock (statelock.h); or -1 */
-  struct state *state;       /* owned */
-  struct urlmap *um;         /* owned */
-  struct aws_client *aws;    /* owned; NULL when nothing is sent */
-  struct cf_client *cf;      /* owned; NULL when nothing is sent */
-  struct inflight *inflight; /* owned; NULL when nothing is sent */
-  struct s3_client *s3;      /* owned; NULL without an origin or dry */
-  struct s3url origin;       /* when cfg->origin */
-  struct headers_set *hdrs;  /* owned; when cfg->origin */
-  struct mime_table *mime;   /* owned; loaded when cfg->origin */
+  int lock_fd;            /* the state dir's lock; -1 in SITE_PLAN */
+  int root_fd;            /* the root's lock (statelock.h); or -1 */
+  struct state *state;    /* owned */
+  struct urlmap *um;      /* owned */
+  struct aws_client *aws; /* owned; NULL when nothing is sent */
+  /* owned, n_dists of them, in the config's order; none when nothing
+   * is sent */
+  struct site_dist *dists;
+  size_t n_dists;
+  size_t dnext;             /* the distribution the item goes to next */
+  size_t drefresh;          /* the distribution being looked at */
+  struct s3_client *s3;     /* owned; NULL without an origin or dry */
+  struct s3url origin;      /* when cfg->origin */
+  struct headers_set *hdrs; /* owned; when cfg->origin */
+  struct mime_table *mime;  /* owned; loaded when cfg->origin */
   /* A state in S3 (cfg->state_url; site_sync.c); NULL otherwise. */
   struct s3_client *state_s3; /* owned */
   struct s3state *remote;     /* owned */
@@ -191,6 +205,7 @@ int site_job_ground(struct site *s, struct cfw_err *err);
 int site_relock(struct site *s, struct cfw_err *err);
 int site_job_intend(struct site *s, struct cfw_err *err);
 int site_job_mark(struct site *s, struct cfw_err *err);
+int site_job_accept(struct site *s, struct cfw_err *err);
 int site_job_commit(struct site *s, struct cfw_err *err);
 int site_job_record(struct site *s, struct cfw_err *err);
 int site_job_compact(struct site *s, struct cfw_err *err);
@@ -210,6 +225,7 @@ void site_sync_finish(struct site *s);
 int site_aws_init(struct site *s, struct cfw_err *err);
 void site_s3_opts(const struct site *s, struct s3_client_opts *so);
 int site_init_clients(struct site *s, struct cfw_err *err);
+void site_dists_destroy(struct site *s); /* none is fine */
 
 /* site_origin.c */
 void site_origin_upload(struct site *s);
@@ -239,6 +255,9 @@ void site_ground_free(struct site *s);
 
 /* site_send.c */
 const struct intent *site_intent(const struct site *s, const char *ref);
+/* Moves s->dnext to the next distribution (from s->dnext on) that has
+ * not accepted the current item; false once every one has. */
+bool site_next_dist(struct site *s);
 void site_refresh(struct site *s);
 void site_upload(struct site *s);
 void site_send(struct site *s);

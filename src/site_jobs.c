@@ -108,7 +108,7 @@ int site_job_open(struct site *s, struct cfw_err *err)
   }
   if (s->sync != NULL)
     return 0; /* loaded after each pull: site_job_load */
-  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_set,
                   (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
                       (c->state_url != NULL ? STATE_ANY_ROOT : 0),
                   err);
@@ -126,7 +126,7 @@ int site_job_load(struct site *s, struct cfw_err *err)
 
   state_close(s->state);
   s->state = NULL;
-  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
+  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_set,
                   STATE_ANY_ROOT, err);
   if (rc == 0)
     rc = site_relock(s, err);
@@ -145,6 +145,27 @@ const struct manifest *site_view(const struct site *s)
 int site_job_project(struct site *s, struct cfw_err *err)
 {
   return state_project(s->state, &s->view, err);
+}
+
+/* The planner's in-progress budget: every batch goes to every
+ * distribution, and CloudFront's limits (CF_MAX_FILE_PATHS_IN_PROGRESS,
+ * CF_MAX_WILDCARDS_IN_PROGRESS) hold at each one, so a batch fits only
+ * if it fits at the busiest.  Each count is taken at its own busiest
+ * distribution, which is never less room than any one has. */
+static void site_busiest(const struct site *s, size_t *file_paths,
+                         size_t *wildcards)
+{
+  size_t f;
+  size_t w;
+  size_t i;
+
+  for (i = 0; i < s->n_dists; i++) {
+    inflight_counts(s->dists[i].inflight, &f, &w);
+    if (f > *file_paths)
+      *file_paths = f;
+    if (w > *wildcards)
+      *wildcards = w;
+  }
 }
 
 int site_job_plan(struct site *s, struct cfw_err *err)
@@ -168,9 +189,8 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   in.n_changes = s->n_changes;
   in.urlmap = s->um;
   in.month_paths = s->month_paths;
-  if (s->inflight != NULL)
-    inflight_counts(s->inflight, &in.inflight.file_paths,
-                    &in.inflight.wildcards);
+  in.copies = s->cfg->distributions.n;
+  site_busiest(s, &in.inflight.file_paths, &in.inflight.wildcards);
   config_planner_opts(s->cfg, &po);
   rc = planner_plan(&s->plan, &in, &po, err);
   if (rc < 0)
@@ -259,7 +279,7 @@ int site_job_intend(struct site *s, struct cfw_err *err)
     v = site_gather(s, pb->changes, pb->n_changes, &copy, err);
     if (v == NULL)
       return -ENOMEM;
-    rc = state_intend(s->state, s->cfg->distribution_id, &pb->b.paths, v,
+    rc = state_intend(s->state, s->cfg->distribution_set, &pb->b.paths, v,
                       pb->n_changes, &in, err);
     free(copy);
     if (rc == 0)
@@ -298,17 +318,36 @@ int site_job_mark(struct site *s, struct cfw_err *err)
   return rc;
 }
 
-/* Counts an accepted invalidation in the ledger; only the statistics
+/* Counts an accepted invalidation in the ledger, with its distribution
+ * when the site has several (dist NULL otherwise); only the statistics
  * suffer if that fails. */
-static void site_count_invalidation(struct site *s, const struct site_item *it)
+static void site_count_invalidation(struct site *s, const struct site_item *it,
+                                    const char *dist)
 {
   struct cfw_err err = {0};
 
-  if (ledger_record(s->cfg->state_dir, s->inv_id,
-                    (uint32_t)(it->file_paths + it->wildcards),
-                    (uint32_t)it->wildcards, s->inv_status, (int64_t)time(NULL),
-                    &err) < 0)
+  if (ledger_record_at(s->cfg->state_dir, s->inv_id, dist,
+                       (uint32_t)(it->file_paths + it->wildcards),
+                       (uint32_t)it->wildcards, s->inv_status,
+                       (int64_t)time(NULL), &err) < 0)
     log_msg(s->o.log, LOG_WARN, "%s (only the statistics suffer)", err.msg);
+}
+
+/* One of several distributions accepted the item (s->inv_id): that is
+ * journaled (state_accepted says why) and counted, and the item goes
+ * on to the next distribution. */
+int site_job_accept(struct site *s, struct cfw_err *err)
+{
+  const struct site_item *it = &s->items[s->next];
+  const char *dist = s->dists[s->dnext].id;
+  int rc;
+
+  rc = site_relock(s, err);
+  if (rc == 0)
+    rc = state_accepted(s->state, it->ref, dist, s->inv_id, err);
+  if (rc == 0)
+    site_count_invalidation(s, it, dist);
+  return rc;
 }
 
 /* True if the file of change c is no longer what the scan read: its
@@ -392,8 +431,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
     free(stale);
     if (rc == 0)
       s->rep.stale += left;
-    if (rc == 0 && site_sends(s))
-      site_count_invalidation(s, it);
+    if (rc == 0 && site_sends(s) && s->n_dists == 1)
+      site_count_invalidation(s, it, NULL);
     return rc;
   }
   /* A dry run: the printed batch is recorded as told. */

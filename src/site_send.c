@@ -25,17 +25,54 @@ static uint64_t site_retry_for_ms(const struct site *s)
   return s->o.mode == SITE_WATCH ? 0 : s->cfg->retry_for_s * 1000;
 }
 
+/* "" for a site of one distribution, " at distribution ID" for one of
+ * several: messages of a site of one read as they always did. */
+static const char *site_at(const struct site *s, size_t d, char *buf,
+                           size_t len)
+{
+  int n;
+
+  if (s->n_dists < 2)
+    return "";
+  n = snprintf(buf, len, " at distribution %s", s->dists[d].id);
+  return n < 0 || (size_t)n >= len ? "" : buf;
+}
+
+static void site_refresh_next(struct site *s);
+
 static void site_on_refresh(struct inflight *f, const struct inflight_result *r,
                             void *arg)
 {
   struct site *s = arg;
+  char at[96];
 
   (void)f; /* the table is updated already */
   if (r->status < 0)
     log_msg(s->o.log, LOG_WARN,
-            "could not list the invalidations in progress (%s); going by "
+            "could not list the invalidations in progress%s (%s); going by "
             "what cfwatch sent itself",
-            r->err.msg);
+            site_at(s, s->drefresh, at, sizeof(at)), r->err.msg);
+  s->drefresh++;
+  site_refresh_next(s);
+}
+
+/* Each distribution in turn: the limits are each one's own. */
+static void site_refresh_next(struct site *s)
+{
+  struct site_dist *d;
+  struct cfw_err err = {0};
+  char at[96];
+
+  for (; s->drefresh < s->n_dists; s->drefresh++) {
+    d = &s->dists[s->drefresh];
+    if (inflight_refresh(d->inflight, d->cf, (int64_t)time(NULL),
+                         site_on_refresh, s, &err) == 0)
+      return;
+    log_msg(s->o.log, LOG_WARN,
+            "could not list the invalidations in "
+            "progress%s (%s)",
+            site_at(s, s->drefresh, at, sizeof(at)), err.msg);
+  }
   site_advance(s);
 }
 
@@ -44,16 +81,8 @@ static void site_on_refresh(struct inflight *f, const struct inflight_result *r,
  * it had: CloudFront's TooManyInvalidationsInProgress still guards. */
 void site_refresh(struct site *s)
 {
-  struct cfw_err err = {0};
-
-  if (inflight_refresh(s->inflight, s->cf, (int64_t)time(NULL), site_on_refresh,
-                       s, &err) < 0) {
-    log_msg(s->o.log, LOG_WARN,
-            "could not list the invalidations in "
-            "progress (%s)",
-            err.msg);
-    site_advance(s);
-  }
+  s->drefresh = 0;
+  site_refresh_next(s);
 }
 
 /* Uploading. */
@@ -193,8 +222,10 @@ enum site_room site_room(struct site *s)
   uint64_t now = uv_now(s->o.loop);
   uint64_t limit = site_retry_for_ms(s);
   struct cfw_err err = {0};
+  char at[96];
 
-  if (inflight_fits(s->inflight, it->file_paths, it->wildcards)) {
+  if (inflight_fits(s->dists[s->dnext].inflight, it->file_paths,
+                    it->wildcards)) {
     s->wait_start = 0;
     s->tries = 0;
     return SITE_ROOM;
@@ -210,8 +241,10 @@ enum site_room site_room(struct site *s)
     return SITE_ROOM_GAVE_UP;
   }
   log_msg(s->o.log, LOG_INFO,
-          "%s: batch %zu/%zu waits for in-progress invalidations to complete",
-          s->cfg->root, s->next + 1, s->n_items);
+          "%s: batch %zu/%zu waits for in-progress invalidations to "
+          "complete%s",
+          s->cfg->root, s->next + 1, s->n_items,
+          site_at(s, s->dnext, at, sizeof(at)));
   (void)uv_timer_start(&s->timer, site_on_capacity_timer,
                        retry_backoff_ms(s->tries++, SITE_CAPACITY_FIRST_MS,
                                         SITE_CAPACITY_POLL_MS, UINT32_MAX),
@@ -244,16 +277,41 @@ static size_t site_sent_files(const struct intent *in)
   return n;
 }
 
+/* True if a distribution from index d on has not accepted in. */
+static bool site_missing_from(const struct site *s, const struct intent *in,
+                              size_t d)
+{
+  for (; d < s->n_dists; d++)
+    if (!intent_accepted_by(in, s->dists[d].id))
+      return true;
+  return false;
+}
+
+bool site_next_dist(struct site *s)
+{
+  const struct intent *in = site_intent(s, s->items[s->next].ref);
+
+  if (in == NULL)
+    return s->dnext < s->n_dists; /* site_send reports it */
+  for (; s->dnext < s->n_dists; s->dnext++)
+    if (!intent_accepted_by(in, s->dists[s->dnext].id))
+      return true;
+  return false;
+}
+
 static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
                          void *arg)
 {
   struct site *s = arg;
   const struct site_item *it = &s->items[s->next];
   const struct intent *in = site_intent(s, it->ref);
+  char at[96];
 
   (void)send; /* frees itself after this */
   s->send = NULL;
   if (r->status < 0 || in == NULL) {
+    if (s->n_dists > 1)
+      (void)cfw_err_prefix(&r->err, "distribution %s", s->dists[s->dnext].id);
     site_fail(s, r->status < 0 ? r->status : -ENOENT, &r->err);
     return;
   }
@@ -261,17 +319,21 @@ static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
   str_copy(s->inv_status, sizeof(s->inv_status), r->inv_status);
   /* Out of memory here only makes the next look at CloudFront count it. */
   if (strcmp(r->inv_status, "Completed") != 0)
-    (void)inflight_add(s->inflight, r->id, it->file_paths, it->wildcards,
-                       (int64_t)time(NULL));
+    (void)inflight_add(s->dists[s->dnext].inflight, r->id, it->file_paths,
+                       it->wildcards, (int64_t)time(NULL));
   log_msg(s->o.log, LOG_INFO,
-          "%s: batch: %zu files, %zu paths, invalidation %s (%s) after %u "
+          "%s: batch: %zu files, %zu paths, invalidation %s (%s)%s after %u "
           "request%s, %llu ms after the changes settled%s",
           s->cfg->root, site_sent_files(in), in->paths.n, r->id, r->inv_status,
-          r->attempts, r->attempts == 1 ? "" : "s",
+          site_at(s, s->dnext, at, sizeof(at)), r->attempts,
+          r->attempts == 1 ? "" : "s",
           (unsigned long long)(uv_now(s->o.loop) - s->pass_start),
           it->batch == SIZE_MAX ? "; recorded by an earlier run" : "");
-  s->rep.batches++;
-  s->rep.paths += in->paths.n;
+  /* A batch counts once, when its last distribution accepted it. */
+  if (!site_missing_from(s, in, s->dnext + 1)) {
+    s->rep.batches++;
+    s->rep.paths += in->paths.n;
+  }
   site_advance(s);
 }
 
@@ -288,7 +350,7 @@ void site_send(struct site *s)
     site_fail(s, -ENOENT, &err);
     return;
   }
-  so.cf = s->cf;
+  so.cf = s->dists[s->dnext].cf;
   so.log = s->o.log;
   so.retry_for_ms = site_retry_for_ms(s);
   so.wait_complete = s->o.wait;

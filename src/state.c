@@ -25,7 +25,22 @@ void intent_free(struct intent *in)
   strlist_free(&in->paths);
   changes_free(in->changes, in->n_changes);
   free(in->stale);
+  strlist_free(&in->accepted);
   memset(in, 0, sizeof(*in));
+}
+
+bool intent_accepted_by(const struct intent *in, const char *dist)
+{
+  return strlist_contains(&in->accepted, dist) != 0;
+}
+
+int state_note_accepted(struct state *s, const char *ref, const char *dist)
+{
+  size_t i = state_find_intent(s, ref);
+
+  if (i == SIZE_MAX || intent_accepted_by(&s->open[i], dist))
+    return 0;
+  return strlist_push(&s->open[i].accepted, dist);
 }
 
 static void state_free_open(struct state *s)
@@ -230,6 +245,10 @@ static int state_apply(struct state *s, struct record *r, struct cfw_err *err)
     if (i != SIZE_MAX)
       state_mark_uploaded(&s->open[i], &r->stale, &r->n_stale);
     return 0;
+  case RECORD_ACCEPTED:
+    if (state_note_accepted(s, r->ref, r->dist) < 0)
+      return cfw_err_set(err, -ENOMEM, "out of memory");
+    return 0;
   }
   return cfw_err_set(err, -EBADMSG, "unknown record type %d", (int)r->type);
 }
@@ -294,6 +313,22 @@ static int state_check_identity(struct state *s, const char *root,
                        file, s->root, root);
   if (s->distribution[0] == '\0' || (dist == NULL && s->readonly))
     return 0;
+  /* With several distributions the state names their set, and any other
+   * set is refused: a distribution added to it was told nothing this
+   * manifest records, and one dropped from it would leave intents it
+   * never accepted.  The simplest rule that is always safe. */
+  if (strcmp(s->distribution, want) != 0 &&
+      (strchr(s->distribution, ',') != NULL || strchr(want, ',') != NULL))
+    return cfw_err_set(err, -ESTALE,
+                       "%s belongs to the distributions %s, not %s: nothing "
+                       "was sent. A state serves the one set of "
+                       "distributions it was made for. Give this set its own "
+                       "--state-dir, or remove the state dir to start over "
+                       "(the next run records a baseline); first run "
+                       "`cfwatch invalidate --distribution-id ID '/*'` once "
+                       "for each distribution new to the site, whose edges "
+                       "may hold anything",
+                       file, s->distribution, want[0] ? want : "(none)");
   if (strcmp(s->distribution, want) != 0)
     return cfw_err_set(err, -ESTALE,
                        "%s belongs to distribution %s, not %s: nothing was "

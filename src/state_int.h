@@ -43,6 +43,9 @@ size_t state_find_intent(const struct state *s, const char *ref);
 int state_apply_entries(struct state *s, const struct change *v, size_t n,
                         struct cfw_err *err);
 void state_mark_uploaded(struct intent *in, uint32_t **stale, size_t *n_stale);
+/* Notes that dist accepted the open intent ref (none: nothing to do).
+ * 0 or -ENOMEM. */
+int state_note_accepted(struct state *s, const char *ref, const char *dist);
 int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
                        size_t n_stale, struct cfw_err *err);
 

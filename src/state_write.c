@@ -255,6 +255,49 @@ int state_commit(struct state *s, const char *ref, const char *inv_id,
   return state_close_intent(s, i, stale, n_stale, err);
 }
 
+/* Whether to journal each distribution's acceptance is a choice.  An
+ * intent's one CallerReference goes to each distribution, and CloudFront
+ * checks references per distribution (API Reference, InvalidationBatch:
+ * "If you make a second invalidation request with the same value for
+ * CallerReference, and if the rest of the request is the same,
+ * CloudFront doesn't create a new invalidation request"; its refusal of
+ * a reused reference reads "a caller reference that was used for a
+ * previous invalidation batch for the same distribution", as quoted in
+ * aws/aws-cdk#3878), so re-sending an intent to a distribution that
+ * accepted it already is a replay: no second invalidation, no second
+ * bill, one request.  The record is kept
+ * anyway, because it is cheap (one small append per distribution) and
+ * because `status` can then say which distribution still lacks a batch,
+ * and the next run sends it only there.  It is not in the snapshot (a
+ * compaction forgets it; the replay covers that). */
+int state_accepted(struct state *s, const char *ref, const char *dist,
+                   const char *inv_id, struct cfw_err *err)
+{
+  struct wire_out w;
+  size_t i;
+  int rc;
+
+  i = state_find_intent(s, ref);
+  if (i == SIZE_MAX)
+    return cfw_err_set(err, -ENOENT, "no open batch %s", ref);
+  if (intent_accepted_by(&s->open[i], dist))
+    return 0;
+  /* Room first: once the record is durable, nothing may fail. */
+  rc = strlist_push(&s->open[i].accepted, dist);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  statefmt_put_accepted(&w, s->next_seq, ref, dist, inv_id ? inv_id : "");
+  rc = state_append(s, &w, err);
+  wire_out_free(&w);
+  if (rc < 0) {
+    free(s->open[i].accepted.v[--s->open[i].accepted.n]);
+    return rc;
+  }
+  s->next_seq++;
+  return 0;
+}
+
 int state_uploaded(struct state *s, const char *ref, const uint32_t *stale,
                    size_t n_stale, struct cfw_err *err)
 {

@@ -556,6 +556,17 @@ void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
   record_end(w, at);
 }
 
+void statefmt_put_accepted(struct wire_out *w, uint64_t seq, const char *ref,
+                           const char *dist, const char *inv_id)
+{
+  size_t at = record_start(w, seq, RECORD_ACCEPTED);
+
+  wire_put_str(w, ref, STATE_REF_LEN - 1);
+  wire_put_str(w, dist, STATEFMT_ID_MAX - 1);
+  wire_put_str(w, inv_id, STATEFMT_ID_MAX - 1);
+  record_end(w, at);
+}
+
 void statefmt_put_entries(struct wire_out *w, uint64_t seq,
                           const struct change *v, size_t n)
 {
@@ -597,6 +608,13 @@ static int get_record_body(struct wire_in *r, struct record *out)
     break;
   case RECORD_ENTRIES:
     rc = get_changes(r, &out->changes, &out->n_changes);
+    break;
+  case RECORD_ACCEPTED:
+    rc = wire_get_strbuf(r, out->ref, sizeof(out->ref));
+    if (rc == 0)
+      rc = wire_get_strbuf(r, out->dist, sizeof(out->dist));
+    if (rc == 0)
+      rc = wire_get_strbuf(r, out->inv_id, sizeof(out->inv_id));
     break;
   default:
     break;

@@ -37,6 +37,11 @@
  *     ENTRIES  u32 m, m changes
  *     UPLOADED str ref, u32 k, k u32 indices of the intent's changes S3
  *              refused as changed
+ *     ACCEPTED str ref, str distribution, str invalidation id: one of an
+ *              intent's several distributions accepted it (written only
+ *              for a set of distributions, so a journal of one
+ *              distribution is what it always was; an older cfwatch
+ *              refuses a journal holding one as damaged)
  *   a change being u8 kind (enum change_kind) and an entry. */
 
 #define STATEFMT_SNAPSHOT_FILE      "manifest"
@@ -89,15 +94,17 @@ enum record_type {
   RECORD_INTENT = 1,
   RECORD_COMMIT = 2,
   RECORD_ENTRIES = 3,
-  RECORD_UPLOADED = 4
+  RECORD_UPLOADED = 4,
+  RECORD_ACCEPTED = 5
 };
 
 struct record {
   uint64_t seq;
   enum record_type type;
   struct intent intent;         /* INTENT; intent.seq == seq */
-  char ref[STATE_REF_LEN];      /* COMMIT */
-  char inv_id[STATEFMT_ID_MAX]; /* COMMIT */
+  char ref[STATE_REF_LEN];      /* COMMIT, UPLOADED, ACCEPTED */
+  char inv_id[STATEFMT_ID_MAX]; /* COMMIT, ACCEPTED */
+  char dist[STATEFMT_ID_MAX];   /* ACCEPTED */
   int64_t at_ns;                /* COMMIT */
   uint32_t *stale;              /* COMMIT; owned */
   size_t n_stale;
@@ -116,6 +123,8 @@ void statefmt_put_entries(struct wire_out *w, uint64_t seq,
                           const struct change *v, size_t n);
 void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
                            const uint32_t *stale, size_t n_stale);
+void statefmt_put_accepted(struct wire_out *w, uint64_t seq, const char *ref,
+                           const char *dist, const char *inv_id);
 
 /* Reads the next framed record from r into *out (empty on entry).
  * Returns 0 with a record, STATEFMT_TORN if what is left is a record

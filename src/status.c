@@ -36,6 +36,7 @@ void status_report_free(struct status_report *r)
     return;
   ledger_free(&r->ledger);
   remote_report_free(&r->remote);
+  status_dists_free(r);
 }
 
 /* What the origin still lacks: the diff's new bytes and removals, and
@@ -76,6 +77,9 @@ static void status_from_pass(struct status_report *r,
   r->manifest_files = manifest_count(state_manifest(st));
   r->manifest_written_ns = state_snapshot_ns(st);
   r->unacknowledged = state_intent_count(st);
+  /* Out of memory only leaves the per-distribution lines out. */
+  if (status_dists_fill(r, cfg, st) < 0)
+    status_dists_free(r);
   for (i = 0; pl != NULL && i < pl->n; i++)
     r->pending_files += pl->v[i].n_changes;
   if (pl != NULL) {
@@ -225,6 +229,27 @@ int status_start(const struct status_opts *o, const struct site_config *s,
   return rc;
 }
 
+/* "E1" for one distribution, "E1, E2" for several. */
+static const char *status_dist_names(const struct status_report *r, char *buf,
+                                     size_t len)
+{
+  size_t used = 0;
+  size_t i;
+  int n;
+
+  if (r->n_dists == 0)
+    return r->distribution_id ? r->distribution_id : "none (dry run)";
+  buf[0] = '\0';
+  for (i = 0; i < r->n_dists; i++) {
+    n = snprintf(buf + used, len - used, "%s%s", i > 0 ? ", " : "",
+                 r->dists[i].id);
+    if (n < 0 || (size_t)n >= len - used)
+      return r->distribution_id; /* cannot happen: the set is capped */
+    used += (size_t)n;
+  }
+  return buf;
+}
+
 static void status_time(int64_t ns, char *out, size_t n)
 {
   time_t t = (time_t)(ns / 1000000000);
@@ -237,6 +262,7 @@ static void status_time(int64_t ns, char *out, size_t n)
 
 int status_format_text(const struct status_report *r, struct buf *out)
 {
+  char names[256];
   char when[40];
   int rc;
 
@@ -247,8 +273,8 @@ int status_format_text(const struct status_report *r, struct buf *out)
                 "state dir:    %s\n"
                 "daemon:       %s%s%s\n",
                 r->root, r->root_missing ? " (missing)" : "",
-                r->distribution_id ? r->distribution_id : "none (dry run)",
-                r->state_dir, r->daemon_running ? "running, pid " : "",
+                status_dist_names(r, names, sizeof(names)), r->state_dir,
+                r->daemon_running ? "running, pid " : "",
                 r->daemon_running ? r->daemon_pid : "not running", "");
   if (rc == 0 && r->state_url != NULL)
     rc = buf_addf(out,
@@ -273,6 +299,8 @@ int status_format_text(const struct status_report *r, struct buf *out)
                   "unacknowledged: %zu batch%s recorded but not acknowledged "
                   "(sent first by the next run)\n",
                   r->unacknowledged, r->unacknowledged == 1 ? "" : "es");
+  if (rc == 0 && r->unacknowledged > 0)
+    rc = status_text_dists(r, out);
   if (rc == 0 && r->origin != NULL)
     rc = buf_addf(
         out, "origin:       %s: %zu upload%s, %zu deletion%s pending\n",
@@ -310,6 +338,9 @@ static json_t *status_json_entry(const struct ledger_entry *e)
     rc = jsonout_set(o, "wildcards", json_integer(e->n_wildcards));
   if (rc == 0)
     rc = jsonout_set(o, "status", status_json_str(e->status));
+  /* Only a site of several distributions records them. */
+  if (rc == 0 && e->dist[0] != '\0')
+    rc = jsonout_set(o, "distribution", status_json_str(e->dist));
   if (rc == 0)
     return o;
   json_decref(o);
@@ -384,6 +415,8 @@ int status_format_json(const struct status_report *r, struct buf *out)
     rc = jsonout_set(o, "invalidations", status_json_entries(r));
   if (rc == 0)
     rc = status_json_remote(o, r);
+  if (rc == 0)
+    rc = status_json_dists(o, r);
   if (rc == 0)
     rc = jsonout_dump(o, out);
   json_decref(o);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "state.h"
 #include "status.h"
 
 /* Internal to status.c and status_remote.c: the parts of the report
@@ -21,6 +22,17 @@ int status_text_discover(const struct status_report *r, struct buf *out);
 
 /* obj["account"] and obj["discover"], when asked.  0 or -ENOMEM. */
 int status_json_remote(json_t *obj, const struct status_report *r);
+
+/* status_dist.c: a site of several distributions (none: no-ops). */
+void status_dists_free(struct status_report *r);
+/* r->dists from the open intents of st.  0 or -ENOMEM. */
+int status_dists_fill(struct status_report *r, const struct site_config *cfg,
+                      const struct state *st);
+/* A line per distribution: what it has not accepted. */
+int status_text_dists(const struct status_report *r, struct buf *out);
+/* obj["distributions"]: [{"id", "unaccepted": [ref...]}].  0 or
+ * -ENOMEM. */
+int status_json_dists(json_t *obj, const struct status_report *r);
 
 /* A cost in USD rounded to a tenth of a cent, as printed before jansson:
  * the cost is never negative, so the conversion rounds half up. */

@@ -41,12 +41,19 @@ requires:
   (g) no object was deleted before CloudFront accepted an invalidation
       covering its file.
 
+With --two-dists (issue 16) the site has two distributions: every
+batch goes to each, and a kill may fall between their acceptances.  (a)
+to (c) then hold for each distribution on its own: each was told every
+change, and no change twice.
+
 By hand, from the source dir:
 
     python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch
     python3 -m tests.chaos --seeds 1-20 --rounds 80 --binary build/cfwatch
     python3 -m tests.chaos --seeds 1-20 --rounds 40 --binary build/cfwatch \
         --strict --origin
+    python3 -m tests.chaos --seeds 1-10 --rounds 40 --binary build/cfwatch \
+        --strict --two-dists
 
 The workload and the kill plan depend on the seed only; the stand-in's
 faults are drawn from the same seed, per request.  Timing still differs

@@ -5,7 +5,7 @@ import sys
 
 from tests import chaos
 from tests.chaos.outcome import print_table
-from tests.chaos.run import FAULT_RATE, KILL_RATE, run_seed
+from tests.chaos.run import FAULT_RATE, KILL_RATE, TWO_DISTS, run_seed
 from tests.e2e import cfw
 from tests.standin.standin import StandIn
 
@@ -29,6 +29,9 @@ def main(argv=None):
     p.add_argument("--origin", action="store_true",
                    help="deploy to an S3 origin on the stand-in too "
                    "(tests/chaos/origin.py)")
+    p.add_argument("--two-dists", action="store_true",
+                   help="a site of two distributions: every batch goes to "
+                   "each, and each is checked on its own")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -43,7 +46,8 @@ def main(argv=None):
                            verbose=args.verbose, keep=args.keep,
                            fault_rate=args.fault_rate,
                            kill_rate=args.kill_rate, strict=args.strict,
-                           s3=args.origin)
+                           s3=args.origin,
+                           dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),
                   flush=True)

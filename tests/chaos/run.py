@@ -22,6 +22,9 @@ from tests.e2e.daemon import Daemon
 from tests.standin.standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY
 
 QUIET_MS = 200
+# The --two-dists mode's distributions: the stand-in's default and one
+# more.
+TWO_DISTS = [DISTRIBUTION, "EAPEXEXAMPLE02"]
 MAX_DELAY_MS = 1000
 # Faults the stand-in draws from (README "Faults").  Hangs and slow
 # answers are short so that a kill often lands while one is in flight.
@@ -77,7 +80,7 @@ class Run:
 
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
-                 s3=False):
+                 s3=False, dists=None):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -87,6 +90,8 @@ class Run:
         self.kill_rate = kill_rate
         self.strict = strict
         self.s3 = s3  # an S3 origin (origin.py)
+        # Several distributions (--two-dists): every batch goes to each.
+        self.dists = list(dists or [DISTRIBUTION])
         self.kill_modes = KILL_MODES + (origin.KILL_MODES if s3 else [])
         self.base_seq = 0  # the stand-in's requests before the baseline
         options = ["--origin"] if s3 else []
@@ -96,6 +101,8 @@ class Run:
             options += ["--kill-rate", str(kill_rate)]
         if strict:
             options.append("--strict")
+        if len(self.dists) > 1:
+            options.append("--two-dists")
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -126,9 +133,11 @@ class Run:
 
     # ---- daemons
     def cf_args(self):
-        return ["-d", DISTRIBUTION, "--endpoint", self.cf.endpoint,
-                "--ca-file", self.cf.ca_file, "--state-dir", self.state] + (
-                    origin.daemon_args(self.cf) if self.s3 else [])
+        dists = [a for d in self.dists for a in ("-d", d)]
+        return dists + ["--endpoint", self.cf.endpoint,
+                        "--ca-file", self.cf.ca_file, "--state-dir",
+                        self.state] + (
+                            origin.daemon_args(self.cf) if self.s3 else [])
 
     def spawn(self):
         if self.lives and time.time() < self.lives[-1].death + RESTART_DELAY_S:
@@ -378,6 +387,8 @@ class Run:
         t0 = time.monotonic()
         self.cf.reset(config=True)
         self.cf.configure(completion_delay=0)
+        if len(self.dists) > 1:
+            self.cf.configure(distributions=self.dists)
         try:
             try:
                 self.start()
@@ -390,14 +401,31 @@ class Run:
                 for life in self.lives:
                     life.daemon.kill()
                     life.ended(time.time())
-            checker = Checker(self)
-            checker.check()
+            checker = self.check_dists()
             if self.s3 and self.work.model.hist is not None:
                 S3Checker(self, checker).check()
         finally:
             self.out.figures["elapsed_s"] = time.monotonic() - t0
             self.out.figures.update(self.kill_figures())
         return self.out
+
+    def check_dists(self):
+        """Checks each distribution; returns the first one's checker.
+        The figures that count requests and invalidations add up."""
+        if len(self.dists) == 1:
+            checker = Checker(self)
+            checker.check()
+            return checker
+        first = None
+        sums = {}
+        for d in self.dists:
+            checker = Checker(self, d, primary=first is None)
+            checker.check()
+            first = first or checker
+            for k in ("requests", "invalidations", "replays", "paths_sent"):
+                sums[k] = sums.get(k, 0) + self.out.figures.get(k, 0)
+        self.out.figures.update(sums)
+        return first
 
     def kill_figures(self):
         tags = [t for _, _, tt in self.kills for t in tt]

@@ -19,6 +19,10 @@ written with the same bytes).  They run --strict: a file whose last
 invalidation was made while it held other bytes fails them too (issue
 11, item 1).  They take about 45 s, under ASan too.
 
+One seed runs the two-distribution mode (--two-dists): every batch
+goes to two distributions, and each must end up told of every change,
+once.
+
 Two seeds run the S3-origin mode (--origin, tests/chaos/origin.py) for
 30 rounds: the daemon also uploads (multipart for the big files),
 deletes, and is killed in each step of that, and the bucket must end up
@@ -35,7 +39,7 @@ test_guard.
 import sys
 import unittest
 
-from tests.chaos.run import run_seed
+from tests.chaos.run import TWO_DISTS, run_seed
 from tests.e2e.cfw import BIN
 from tests.standin.standin import StandIn
 
@@ -85,6 +89,21 @@ class Chaos(unittest.TestCase):
 
     def test_origin_bucket_holds_the_tree_whatever_the_kills_seed_10(self):
         self.deploys(10)
+
+    def test_two_distributions_each_get_every_change_once_seed_2(self):
+        # The --two-dists mode: every batch goes to both distributions,
+        # kills fall between their acceptances too, and each
+        # distribution on its own must have been told every change, and
+        # nothing twice.
+        out = run_seed(2, ROUNDS, BIN, self.cf, strict=True,
+                       dists=TWO_DISTS)
+        figure(out.summary())
+        self.assertEqual(out.failures, [], out.message())
+        self.assertGreater(out.figures["kills"], 0, out.message())
+        self.assertGreater(out.figures["faults"], 0, out.message())
+        for d in TWO_DISTS:
+            self.assertTrue(self.cf.invalidations(distribution=d),
+                            out.message())
 
     def deploys(self, seed):
         """The origin mode (tests/chaos/origin.py): the bucket too must

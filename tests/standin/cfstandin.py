@@ -448,6 +448,9 @@ def normalize_fault(spec, op=None):
     if spec.get("action") is not None and spec["action"] not in s3.ACTION_OPS:
         raise ValueError("unknown S3 action %r (known: %s)"
                          % (spec["action"], ", ".join(s3.ACTION_OPS)))
+    dist = spec.get("distribution")
+    if dist is not None and (not isinstance(dist, str) or not dist):
+        raise ValueError("distribution: a distribution id")
     spec.setdefault("op", None)
     spec.setdefault("process", FAULTS[name])
     count = int(spec.get("count", 1))
@@ -571,16 +574,18 @@ class App:
             return copy.deepcopy(self.chaos)
 
     @staticmethod
-    def _fault_matches(f, op, action):
+    def _fault_matches(f, op, action, dist=None):
         return ((f["op"] is None or f["op"] == op
                  or (f["op"] == "s3" and op.startswith("s3:")))
-                and f.get("action") in (None, action))
+                and f.get("action") in (None, action)
+                and f.get("distribution") in (None, dist))
 
-    def take_fault(self, op, action=None):
-        """The fault for a request of op (and S3 action), if one is due."""
+    def take_fault(self, op, action=None, dist=None):
+        """The fault for a request of op (and S3 action, or CloudFront
+        distribution), if one is due."""
         with self.lock:
             for i, f in enumerate(self.faults):
-                if self._fault_matches(f, op, action):
+                if self._fault_matches(f, op, action, dist):
                     f["count"] -= 1
                     if f["count"] <= 0:
                         del self.faults[i]
@@ -594,7 +599,7 @@ class App:
                 hit = self.chaos_rng.random() < ch["rate"]
                 pick = self.chaos_rng.randrange(len(ch["faults"]))
                 candidates = [f for f in ch["faults"]
-                              if self._fault_matches(f, op, action)]
+                              if self._fault_matches(f, op, action, dist)]
                 if hit and candidates:
                     ch["injected"] += 1
                     f = candidates[pick % len(candidates)]
@@ -945,7 +950,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "fault": None, "status": None, "error_code": None, "detail": None}
         if inv_id:
             entry["requested_invalidation"] = inv_id
-        fault = self.app.take_fault(op)
+        fault = self.app.take_fault(op, dist=dist)
         if fault:
             entry["fault"] = fault["fault"]
             entry["fault_source"] = fault["source"]

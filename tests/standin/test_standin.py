@@ -511,6 +511,22 @@ class TestFaults(StandInTestCase):
         self.assertEqual(codes, ["ServiceUnavailable", "Throttling", "Throttling", "ok"])
         self.assertEqual(self.cf.faults(), [])
 
+    def test_fault_aimed_at_one_distribution(self):
+        self.cf.configure(distributions=[DISTRIBUTION, "EOTHEREXAMPLE"])
+        self.cf.inject({"fault": "503", "distribution": "EOTHEREXAMPLE"},
+                       op="create")
+        self.create(["/a"], "d1")                   # another distribution
+        self.assertEqual(len(self.cf.faults()), 1)
+        with self.assertRaises(botocore.exceptions.ClientError) as ctx:
+            self.create(["/a"], "d1", dist="EOTHEREXAMPLE")
+        self.assertCode(ctx, "ServiceUnavailable", 503)
+        self.assertEqual(self.cf.faults(), [])
+        self.create(["/a"], "d1", dist="EOTHEREXAMPLE")
+        self.assertEqual(len(self.cf.invalidations(distribution=DISTRIBUTION)), 1)
+        self.assertEqual(len(self.cf.invalidations(distribution="EOTHEREXAMPLE")), 1)
+        with self.assertRaises(Exception):
+            self.cf.inject({"fault": "503", "distribution": ""})
+
     def test_reset(self):
         self.cf.inject("reset")
         with self.assertRaises(botocore.exceptions.BotoCoreError):

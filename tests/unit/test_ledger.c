@@ -113,7 +113,44 @@ static void test_keeps_only_the_latest_entries(void)
   test_rmtree(dir);
 }
 
+/* Two distributions of one site: each one's invalidation is recorded
+ * with it and billed, so the month counts the paths twice; a replay at
+ * one of them counts nothing. */
+static void test_each_distribution_counts_its_paths(void)
+{
+  struct cfw_err err;
+  struct ledger l;
+  char dir[4096];
+
+  test_tmpdir(dir, sizeof(dir));
+  CHECK_EQ_INT(
+      ledger_record_at(dir, "I1", "EWWW", 12, 1, "InProgress", NOV_S, &err), 0);
+  CHECK_EQ_INT(
+      ledger_record_at(dir, "I1", "EAPEX", 12, 1, "InProgress", NOV_S, &err),
+      0);
+  CHECK_EQ_INT(
+      ledger_record_at(dir, "I1", "EWWW", 12, 1, "Completed", NOV_S, &err), 0);
+  CHECK_EQ_INT(
+      ledger_record_at(dir, "I2", "E X", 1, 0, "InProgress", NOV_S, &err),
+      -EINVAL);
+  CHECK_EQ_INT(ledger_load(&l, dir, &err), 0);
+  CHECK_EQ_INT(l.n, 2);
+  CHECK_EQ_STR(l.v[0].dist, "EWWW");
+  CHECK_EQ_STR(l.v[0].status, "Completed");
+  CHECK_EQ_STR(l.v[1].dist, "EAPEX");
+  CHECK_EQ_INT(ledger_month_paths(&l, NOV_S), 24);
+  ledger_free(&l);
+  /* A site of one writes no distribution, as before. */
+  CHECK_EQ_INT(ledger_record(dir, "I3", 2, 0, "InProgress", NOV_S, &err), 0);
+  CHECK_EQ_INT(ledger_load(&l, dir, &err), 0);
+  CHECK_EQ_INT(l.n, 3);
+  CHECK_EQ_STR(l.v[2].dist, "");
+  ledger_free(&l);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_record_then_load_round_trip),
+          TEST(test_each_distribution_counts_its_paths),
           TEST(test_replay_is_not_counted_twice),
           TEST(test_new_month_starts_from_zero),
           TEST(test_missing_ledger_is_empty),

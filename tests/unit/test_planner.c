@@ -28,6 +28,7 @@ struct fx {
   struct planner_opts o;
   struct planner_inflight inflight;
   uint64_t month_paths;
+  size_t copies; /* distributions */
   struct planner_plan p;
 };
 
@@ -98,6 +99,7 @@ static void fx_input(struct fx *f, struct planner_input *in)
   in->urlmap = f->map;
   in->inflight = f->inflight;
   in->month_paths = f->month_paths;
+  in->copies = f->copies;
 }
 
 static int fx_try(struct fx *f, struct cfw_err *err)
@@ -591,6 +593,42 @@ static void test_cost_counts_paths_past_the_free_tier(void)
   CHECK(dabs(f.p.v[1].cost_usd - 5 * CF_PRICE_PER_PATH_USD) < 1e-12);
   CHECK(dabs(f.p.cost_usd - 10 * CF_PRICE_PER_PATH_USD) < 1e-12);
   CHECK(dabs(planner_cost_usd(0, 1001, 1000) - CF_PRICE_PER_PATH_USD) < 1e-12);
+  fx_free(&f);
+}
+
+/* Two distributions: each batch is sent, and billed, twice. */
+static void test_cost_counts_each_distribution(void)
+{
+  struct fx f;
+
+  fx_init(&f);
+  f.o.never_wildcard = true;
+  f.copies = 2;
+  f.month_paths = CF_FREE_PATHS_PER_MONTH - 10;
+  fx_pages(&f, CHANGE_MODIFIED, "a", 0, 20);
+  fx_plan(&f);
+  CHECK_EQ_INT(f.p.n_paths, 20);
+  CHECK(dabs(f.p.cost_usd - 30 * CF_PRICE_PER_PATH_USD) < 1e-12);
+  fx_free(&f);
+}
+
+/* A budget of 10 paid paths over two distributions leaves room for 5
+ * paths a distribution past the free tier. */
+static void test_budget_counts_each_distribution(void)
+{
+  struct fx f;
+
+  fx_init(&f);
+  f.o.never_wildcard = true;
+  f.o.has_budget = true;
+  f.o.monthly_budget_usd = 10 * CF_PRICE_PER_PATH_USD;
+  f.copies = 2;
+  f.month_paths = CF_FREE_PATHS_PER_MONTH;
+  fx_pages(&f, CHANGE_MODIFIED, "a", 0, 20);
+  fx_plan(&f);
+  CHECK_EQ_INT(f.p.n_paths, 5);
+  CHECK_EQ_INT(f.p.n_left, 15);
+  CHECK(f.p.over_budget);
   fx_free(&f);
 }
 
@@ -1370,6 +1408,8 @@ TEST_MAIN(TEST(test_single_file_yields_its_url),
           TEST(test_within_free_tier_keeps_exact_paths),
           TEST(test_new_wildcard_must_save_two_paths),
           TEST(test_cost_counts_paths_past_the_free_tier),
+          TEST(test_cost_counts_each_distribution),
+          TEST(test_budget_counts_each_distribution),
           TEST(test_budget_forces_a_cheaper_cover),
           TEST(test_strict_ratio_leaves_over_budget_changes_pending),
           TEST(test_spent_budget_leaves_changes_pending),

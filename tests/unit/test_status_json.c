@@ -34,8 +34,9 @@ static const char *str(const json_t *doc, const char *key)
 static void test_fields_and_their_order(void)
 {
   struct status_report r;
-  struct ledger_entry e[2] = {{"I2J0I21PCUYOIK", 1795608000, 3, 1, "Completed"},
-                              {"IEXAMPLE2", 1795609000, 15, 0, "InProgress"}};
+  struct ledger_entry e[2] = {
+      {"I2J0I21PCUYOIK", 1795608000, 3, 1, "Completed", ""},
+      {"IEXAMPLE2", 1795609000, 15, 0, "InProgress", ""}};
   struct buf b;
   json_t *doc;
 
@@ -105,7 +106,7 @@ static void test_cost_is_rounded_to_a_tenth_of_a_cent(void)
 static void test_paths_that_are_not_utf8_stay_valid_json(void)
 {
   struct status_report r;
-  struct ledger_entry e = {"I\xff\"x", 1, 1, 0, "Completed\xc3"};
+  struct ledger_entry e = {"I\xff\"x", 1, 1, 0, "Completed\xc3", ""};
   struct buf b;
   json_t *doc;
   const json_t *inv;

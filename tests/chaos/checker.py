@@ -13,6 +13,11 @@ FIRST_REQUEST_S = 0.005
 SCANNED_MS = re.compile(r": scanned \d+ files, .* in (\d+) ms$")
 
 
+# How the daemon's acceptance line marks a batch an earlier daemon
+# recorded (site_send.c).
+EARLIER_RUN = "recorded by an earlier run"
+
+
 class Checker:
     """Checks one distribution's invalidations (dist None: the only
     one).  With several distributions (--two-dists) each is checked on
@@ -61,7 +66,8 @@ class Checker:
             by_id[inv["id"]] = inv
         for e in self.creates:
             if e.get("created"):
-                by_id[e["invalidation"]]["lb"] = self.lower_bound(e)
+                inv = by_id[e["invalidation"]]
+                inv["lb"] = min(inv.get("lb", inv["t"]), self.lower_bound(e))
         self.invs.sort(key=lambda i: i["t"])
         if self.primary:
             self.check_requests(self.cf.log())
@@ -90,7 +96,9 @@ class Checker:
         in N ms", and its retries scan nothing; so the bound is the start
         of the last scan logged before the request was sent (known by
         time), or before the daemon logged the invalidation's Id (known
-        by order, when the daemon got the 201), else the daemon's start."""
+        by order, when the daemon got the 201), else the daemon's start.
+        A batch the daemon says an earlier daemon recorded was hashed by
+        one of those: the first daemon's start, then."""
         t = stand_in_time(entry["time"])
         life = self.life_of(entry)
         if life is None:
@@ -102,6 +110,10 @@ class Checker:
         for ln in life.daemon.lines("err"):
             lo, hi, line = ln.lo, ln.hi, ln.text
             if entry["invalidation"] in line:
+                if EARLIER_RUN in line:
+                    # Recorded, so hashed, by a daemon before this one,
+                    # perhaps several lives back: its scans say nothing.
+                    return self.run.lives[0].spawn
                 break
             m = SCANNED_MS.search(line)
             if m:

@@ -17,7 +17,8 @@ struct s3state {
   struct s3_client *s3; /* borrowed */
   char *prefix;         /* owned: "" or "a/b/" */
   char *host;           /* owned */
-  char *where;          /* owned: "s3://BUCKET/a/b" */
+  char pid[24];
+  char *where; /* owned: "s3://BUCKET/a/b" */
   unsigned requests;
 
   /* The call in flight. */
@@ -88,6 +89,7 @@ int s3state_new(struct s3state **out, const struct s3state_opts *o,
   if (st == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   st->s3 = o->s3;
+  (void)snprintf(st->pid, sizeof(st->pid), "%ld", (long)getpid()); /* fits */
   if (o->host == NULL && gethostname(host, sizeof(host) - 1) < 0)
     str_copy(host, sizeof(host), "unknown");
   st->host = strdup(o->host != NULL ? o->host : host);
@@ -180,19 +182,35 @@ static void s3state_now(char *out, size_t outlen)
     str_copy(out, outlen, "unknown");
 }
 
+/* "host pid 12": who, as a string. */
+static void s3state_who_text(char *out, size_t outlen, const char *host,
+                             const char *pid)
+{
+  int n;
+
+  if (pid[0] == '\0')
+    n = snprintf(out, outlen, "%s", host);
+  else
+    n = snprintf(out, outlen, "%s pid %s", host, pid);
+  if (n < 0 || (size_t)n >= outlen)
+    str_copy(out, outlen, host); /* truncated */
+}
+
 static int s3state_send_put(struct s3state *st, struct cfw_err *err)
 {
   struct s3_put_opts po = {0};
-  struct s3_meta meta[2];
-  char at[32];
+  struct s3_meta meta[3];
 
-  s3state_now(at, sizeof(at));
+  s3state_now(st->res.at, sizeof(st->res.at));
+  s3state_who_text(st->res.who, sizeof(st->res.who), st->host, st->pid);
   meta[0].name = "cfw-host";
   meta[0].value = st->host;
-  meta[1].name = "cfw-at";
-  meta[1].value = at;
+  meta[1].name = "cfw-pid";
+  meta[1].value = st->pid;
+  meta[2].name = "cfw-at";
+  meta[2].value = st->res.at;
   po.meta = meta;
-  po.n_meta = 2;
+  po.n_meta = 3;
   po.if_none_match = !st->if_match;
   po.if_match = st->if_match ? st->res.etag : NULL;
   return s3_put_buf(st->s3, st->key, st->data, st->len, &po, s3state_on_s3, st,
@@ -281,25 +299,28 @@ int s3state_list(struct s3state *st, uint64_t after, s3state_cb cb, void *arg,
   return rc;
 }
 
-/* "host at time" from an object's metadata. */
+/* Who wrote an object and when, from its metadata. */
 static void s3state_who(struct s3state *st, const struct s3_object_info *in)
 {
   const char *host = "";
+  const char *pid = "";
   const char *at = "";
   size_t i;
-  int n;
 
   for (i = 0; i < in->n_meta; i++) {
     if (strcmp(in->meta[i].name, "cfw-host") == 0)
       host = in->meta[i].value;
+    else if (strcmp(in->meta[i].name, "cfw-pid") == 0)
+      pid = in->meta[i].value;
     else if (strcmp(in->meta[i].name, "cfw-at") == 0)
       at = in->meta[i].value;
   }
+  st->res.who[0] = '\0';
+  st->res.at[0] = '\0';
   if (host[0] == '\0')
     return;
-  n = snprintf(st->res.who, sizeof(st->res.who), "%s at %s", host, at);
-  if (n < 0 || (size_t)n >= sizeof(st->res.who))
-    str_copy(st->res.who, sizeof(st->res.who), host);
+  s3state_who_text(st->res.who, sizeof(st->res.who), host, pid);
+  str_copy(st->res.at, sizeof(st->res.at), at);
 }
 
 /* A 412: is the object there ours (a retry after a lost answer)? */

@@ -280,6 +280,7 @@ static void site_pass(struct site *s)
   s->next_flags = 0;
   memset(&s->rep, 0, sizeof(s->rep));
   s->rep.opened = true;
+  s->rep.pulled = s->pulled;
   s->rep.whole = !s->paths_set;
   s->pass_start = uv_now(s->o.loop);
   if (state_intent_count(s->state) > 0) {

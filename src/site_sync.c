@@ -24,7 +24,7 @@ int site_sync_init(struct site *s, struct cfw_err *err)
   struct s3url u;
   int rc;
 
-  if (s->cfg->state_url == NULL || s->o.mode == SITE_PLAN)
+  if (s->cfg->state_url == NULL || (s->o.mode == SITE_PLAN && s->o.offline))
     return 0;
   rc = s3url_parse(s->cfg->state_url, &u, err);
   if (rc == 0 && s->aws == NULL)
@@ -161,7 +161,7 @@ bool site_sync_push(struct site *s)
   struct cfw_err err = {0};
   int rc;
 
-  if (s->sync == NULL || !site_job_writes(s->job))
+  if (s->sync == NULL || s->o.mode == SITE_PLAN || !site_job_writes(s->job))
     return false;
   rc = statesync_push(s->sync, site_sync_on_push, s, &err);
   if (rc < 0)

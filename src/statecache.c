@@ -65,42 +65,82 @@ int statecache_check_object(const unsigned char *p, size_t len,
   return rc;
 }
 
-/* STATECACHE_FILE: "ETAG\nCONFIRMED\nSNAP_NS\n". */
-static void statecache_load_sync(struct statecache *c, const char *dir)
+/* One line of STATECACHE_FILE, without its newline: false at the end
+ * or on a line too long. */
+static bool statecache_line(FILE *f, char *out, size_t outlen)
+{
+  size_t n;
+
+  if (fgets(out, (int)outlen, f) == NULL)
+    return false;
+  n = strlen(out);
+  if (n == 0 || out[n - 1] != '\n')
+    return false;
+  out[n - 1] = '\0';
+  return true;
+}
+
+/* STATECACHE_FILE: "ETAG\nCONFIRMED\nSNAP_NS\n", then (since the
+ * writer is kept) "SNAP_NEXT\nWHO\nAT\n"; an older file's three lines
+ * leave the rest unknown. */
+int statecache_read_mark(const char *dir, struct statecache_mark *m)
 {
   char path[4200];
-  char etag[S3_ETAG_MAX + 2];
-  unsigned long long confirmed;
-  long long ns;
+  char line[S3STATE_WHO_MAX + S3_ETAG_MAX + 8];
+  uint64_t ns = 0;
+  bool ok;
   FILE *f;
   int n;
 
+  memset(m, 0, sizeof(*m));
   n = snprintf(path, sizeof(path), "%s/%s", dir, STATECACHE_FILE);
   if (n < 0 || (size_t)n >= sizeof(path))
-    return;
+    return -ENAMETOOLONG;
   f = fopen(path, "re");
   if (f == NULL)
-    return;
-  if (fscanf(f, "%129s %llu %lld", etag, &confirmed, &ns) == 3 &&
-      strlen(etag) <= S3_ETAG_MAX) {
-    str_copy(c->etag, sizeof(c->etag), strcmp(etag, "-") == 0 ? "" : etag);
-    c->confirmed = confirmed;
-    c->synced_ns = ns;
-    c->synced = true;
+    return -ENOENT;
+  ok = statecache_line(f, line, sizeof(line)) && strlen(line) <= S3_ETAG_MAX;
+  if (ok)
+    str_copy(m->etag, sizeof(m->etag), strcmp(line, "-") == 0 ? "" : line);
+  ok = ok && statecache_line(f, line, sizeof(line)) &&
+       parse_u64(line, 0, UINT64_MAX, &m->confirmed) == 0;
+  ok = ok && statecache_line(f, line, sizeof(line)) &&
+       parse_u64(line, 0, INT64_MAX, &ns) == 0; /* written_at >= 0 */
+  m->snap_ns = (int64_t)ns;
+  if (ok && statecache_line(f, line, sizeof(line)) &&
+      parse_u64(line, 0, UINT64_MAX, &m->snap_next) == 0 &&
+      statecache_line(f, m->who, sizeof(m->who)))
+    (void)statecache_line(f, m->at, sizeof(m->at)); /* "" if absent */
+  (void)fclose(f);                                  /* read only */
+  if (!ok) {
+    memset(m, 0, sizeof(*m));
+    return -ENOENT;
   }
-  (void)fclose(f); /* read only */
+  return 0;
 }
 
-int statecache_save_sync(const char *dir, const char *etag, uint64_t confirmed,
-                         int64_t snap_ns, struct cfw_err *err)
+static void statecache_load_sync(struct statecache *c, const char *dir)
 {
-  char text[S3_ETAG_MAX + 64];
+  if (statecache_read_mark(dir, &c->mark) < 0)
+    return;
+  str_copy(c->etag, sizeof(c->etag), c->mark.etag);
+  c->confirmed = c->mark.confirmed;
+  c->synced_ns = c->mark.snap_ns;
+  c->synced = true;
+}
+
+int statecache_save_sync(const char *dir, const struct statecache_mark *m,
+                         struct cfw_err *err)
+{
+  char text[S3_ETAG_MAX + S3STATE_WHO_MAX + S3STATE_AT_MAX + 96];
   int n;
 
-  n = snprintf(text, sizeof(text), "%s\n%" PRIu64 "\n%" PRId64 "\n",
-               etag[0] != '\0' ? etag : "-", confirmed, snap_ns);
+  n = snprintf(text, sizeof(text),
+               "%s\n%" PRIu64 "\n%" PRId64 "\n%" PRIu64 "\n%s\n%s\n",
+               m->etag[0] != '\0' ? m->etag : "-", m->confirmed, m->snap_ns,
+               m->snap_next, m->who, m->at);
   if (n < 0 || (size_t)n >= sizeof(text))
-    return cfw_err_set(err, -EINVAL, "an ETag too long: %s", etag);
+    return cfw_err_set(err, -EINVAL, "an ETag too long: %s", m->etag);
   return atomicfile_write(dir, STATECACHE_FILE, text, (size_t)n, err);
 }
 

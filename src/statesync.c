@@ -49,6 +49,11 @@ struct statesync {
   int64_t snap_ns;
   bool wipe;
   struct buf frames; /* the records pulled */
+  /* Both: what STATECACHE_FILE will say of the snapshot's next_seq and
+   * of the last writer seen. */
+  uint64_t snap_next;
+  char who[S3STATE_WHO_MAX + 1];
+  char at[S3STATE_AT_MAX + 1];
 
   /* push */
   uint64_t confirmed;
@@ -180,6 +185,30 @@ static void statesync_remote_failed(struct statesync *ss,
   statesync_fail(ss, err->code < 0 ? err->code : -EIO, "S3");
 }
 
+/* The last writer seen: the object just read or written. */
+static void statesync_saw(struct statesync *ss, const struct s3state_result *r)
+{
+  if (r->who[0] == '\0')
+    return;
+  str_copy(ss->who, sizeof(ss->who), r->who);
+  str_copy(ss->at, sizeof(ss->at), r->at);
+}
+
+static int statesync_save_mark(struct statesync *ss, uint64_t confirmed,
+                               int64_t snap_ns, struct cfw_err *err)
+{
+  struct statecache_mark m;
+
+  memset(&m, 0, sizeof(m));
+  str_copy(m.etag, sizeof(m.etag), ss->etag);
+  m.confirmed = confirmed;
+  m.snap_ns = snap_ns;
+  m.snap_next = ss->snap_next;
+  str_copy(m.who, sizeof(m.who), ss->who);
+  str_copy(m.at, sizeof(m.at), ss->at);
+  return statecache_save_sync(ss->dir, &m, err);
+}
+
 /* ---- Pull ---- */
 
 static void statesync_job_load(struct statesync *ss)
@@ -213,6 +242,9 @@ static void statesync_pull_loaded(struct statesync *ss)
     ss->snap_ns = c->snap_ns;
   }
   ss->keep_below = ss->next;
+  ss->snap_next = ss->valid ? c->snap_next : 0;
+  str_copy(ss->who, sizeof(ss->who), c->mark.who);
+  str_copy(ss->at, sizeof(ss->at), c->mark.at);
   statesync_list(ss, ss->next > 1 ? ss->next - 1 : 0);
 }
 
@@ -248,7 +280,7 @@ static int statesync_save(struct statesync *ss, struct cfw_err *err)
                           err);
   wire_out_free(&w);
   if (rc == 0)
-    rc = statecache_save_sync(ss->dir, ss->etag, ss->next, ss->snap_ns, err);
+    rc = statesync_save_mark(ss, ss->next, ss->snap_ns, err);
   return rc;
 }
 
@@ -334,7 +366,9 @@ static void statesync_on_snapshot(struct statesync *ss,
   memcpy(ss->id, id, STATE_ID_LEN);
   ss->snap_ns = ns;
   ss->next = next;
+  ss->snap_next = next;
   ss->valid = true;
+  statesync_saw(ss, r);
   if (ss->list_after != 0 && ss->list_after + 1 > next) {
     statesync_list(ss, next > 1 ? next - 1 : 0);
     return;
@@ -377,6 +411,7 @@ static void statesync_on_record(struct statesync *ss, struct s3state_result *r)
   ss->res.objects++;
   ss->next++;
   ss->i++;
+  statesync_saw(ss, r);
   statesync_pull_next(ss);
 }
 
@@ -400,8 +435,8 @@ static void statesync_job_push_load(struct statesync *ss)
 
 static void statesync_job_push_save(struct statesync *ss)
 {
-  ss->job_rc = statecache_save_sync(ss->dir, ss->etag, ss->confirmed,
-                                    ss->c.snap_ns, &ss->res.err);
+  ss->job_rc =
+      statesync_save_mark(ss, ss->confirmed, ss->c.snap_ns, &ss->res.err);
 }
 
 static void statesync_pushed(struct statesync *ss)
@@ -420,6 +455,9 @@ static void statesync_push_loaded(struct statesync *ss)
 
   str_copy(ss->etag, sizeof(ss->etag), c->synced ? c->etag : "");
   ss->confirmed = c->synced ? c->confirmed : 1;
+  ss->snap_next = c->synced ? c->mark.snap_next : 0;
+  str_copy(ss->who, sizeof(ss->who), c->mark.who);
+  str_copy(ss->at, sizeof(ss->at), c->mark.at);
   ss->i = 0;
   if (c->snap == NULL || !c->have_snapshot) {
     statesync_push_next(ss);
@@ -476,8 +514,10 @@ static void statesync_on_put(struct statesync *ss, struct s3state_result *r)
     return;
   }
   ss->res.objects++;
+  statesync_saw(ss, r);
   if (ss->snap_pending) {
     str_copy(ss->etag, sizeof(ss->etag), r->etag);
+    ss->snap_next = ss->c.snap_next;
     ss->snap_pending = false;
   } else {
     ss->confirmed = ss->c.recs[ss->i].seq + 1;

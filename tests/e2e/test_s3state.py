@@ -9,6 +9,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import time
 import unittest
@@ -209,6 +210,89 @@ class TwoMachines(S3StateTest):
         self.assertEqual(fresh, ["ListObjectsV2", "GetObject", "GetObject",
                                  "GetObject"])
         self.assertEqual(len(self.sent()), 1)
+
+
+class StatusAndPlan(S3StateTest):
+    """status and plan pull first: on a machine whose cache is behind
+    they show the state S3 holds, and who wrote it last."""
+
+    def writer_run(self, m):
+        """A `once` on m: its pid, as the writer it records."""
+        p = self.popen(m)
+        _, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
+        return "%s pid %d" % (socket.gethostname(), p.pid)
+
+    def test_status_pulls_and_names_the_last_writer(self):
+        # Replies: 200s and 201s.  b's cache is as of the baseline; a
+        # then sends a batch (two records: the intent and the commit).
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        a.write("a/b.html", "b2")
+        before = time.time()
+        who = self.writer_run(a)
+        # --offline: no request; the cache as it is.
+        since = self.seq()
+        res = self.check(self.cfw("status", "--json", "--offline",
+                                  *self.args(b), env=self.env_of(b)))
+        self.assertEqual(self.state_requests(since), [])
+        old = json.loads(res.out)["state"]
+        self.assertFalse(old["pulled"])
+        # Pulled: one LIST and a GET for each new record, no more.
+        since = self.seq()
+        res = self.check(self.cfw("status", "--json", *self.args(b),
+                                  env=self.env_of(b)))
+        self.assertEqual([e["action"] for e in self.state_requests(since)],
+                         ["ListObjectsV2", "GetObject", "GetObject"])
+        doc = json.loads(res.out)
+        st = doc["state"]
+        self.assertTrue(st["pulled"])
+        self.assertEqual(st["version"], old["version"] + 2)
+        self.assertEqual(st["writer"], who)
+        at = time.mktime(time.strptime(st["written_at"],
+                                       "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        self.assertLessEqual(int(before) - 1, at)
+        self.assertLessEqual(at, time.time() + 1)
+        self.assertEqual(doc["pending_files"], 1)  # b still has b.html as was
+        res = self.check(self.cfw("status", *self.args(b),
+                                  env=self.env_of(b)))
+        self.assertIn("%s, version %d, written by %s at %s (pulled now"
+                      % (STATE_URL, st["version"], who, st["written_at"]),
+                      res.out)
+
+    def test_plan_pulls_and_shows_only_what_once_would_send(self):
+        # Replies: 200s and 201s.  a sends b.html; b, with the same
+        # edit and a cache as of the baseline, plans nothing.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        for m in (a, b):
+            m.write("a/b.html", "b2")
+        self.check(self.once(a))
+        res = self.check(self.cfw("plan", *self.args(b, "--offline"),
+                                  env=self.env_of(b)))
+        self.assertEqual(res.out.split(), ["/a/b.html"])  # stale
+        since = self.seq()
+        res = self.check(self.cfw("plan", *self.args(b), env=self.env_of(b)))
+        self.assertEqual(res.out.split(), [])
+        self.assertEqual([e["action"] for e in self.state_requests(since)],
+                         ["ListObjectsV2", "GetObject", "GetObject"])
+        # Nothing was written to the state by either.
+        self.assertFalse([e for e in self.state_requests()
+                          if e["action"] == "PutObject"
+                          and e["seq"] > since])
+
+    def test_offline_is_refused_by_commands_that_write(self):
+        a = self.machine("a")
+        a.site()
+        res = self.once(a, "--offline")
+        self.assertEqual(res.status, 2, repr(res))
+        self.assertIn("--offline: only for plan and status", res.err)
 
 
 class StateLost(S3StateTest):

@@ -49,6 +49,7 @@ struct statesync {
   int64_t snap_ns;
   bool wipe;
   struct buf frames; /* the records pulled */
+  uint64_t gone;     /* a listed record found deleted (0: none) */
   /* Both: what STATECACHE_FILE will say of the snapshot's next_seq and
    * of the last writer seen. */
   uint64_t snap_next;
@@ -172,6 +173,7 @@ static int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
   ss->cb = cb;
   ss->arg = arg;
   ss->wipe = false;
+  ss->gone = 0;
   ss->valid = false;
   ss->snap_pending = false;
   return 0;
@@ -312,6 +314,15 @@ static void statesync_saved(struct statesync *ss)
   statesync_done(ss, STATESYNC_OK);
 }
 
+static void statesync_get_snapshot(struct statesync *ss)
+{
+  struct cfw_err err = {0};
+
+  ss->ph = PH_SNAPSHOT;
+  if (s3state_get(ss->remote, 0, 0, statesync_on_remote, ss, &err) < 0)
+    statesync_remote_failed(ss, &err);
+}
+
 static void statesync_on_list(struct statesync *ss, struct s3state_result *r)
 {
   str_copy(ss->etag, sizeof(ss->etag), r->snapshot_etag);
@@ -333,14 +344,23 @@ static void statesync_on_list(struct statesync *ss, struct s3state_result *r)
     return;
   }
   if (!ss->valid || strcmp(ss->etag, ss->c.etag) != 0) {
-    struct cfw_err err = {0};
-
-    ss->ph = PH_SNAPSHOT;
-    if (s3state_get(ss->remote, 0, 0, statesync_on_remote, ss, &err) < 0)
-      statesync_remote_failed(ss, &err);
+    statesync_get_snapshot(ss);
     return;
   }
   statesync_pull_next(ss);
+}
+
+/* A listed record that is gone was deleted by a writer's compaction
+ * (statesync.h) after our list: the snapshot now covers it.  Read it
+ * again and go on from it. */
+static void statesync_on_gone(struct statesync *ss)
+{
+  log_msg(ss->log, LOG_DEBUG,
+          "state in %s: record %llu went while being read; reading the "
+          "snapshot again",
+          s3state_where(ss->remote), (unsigned long long)ss->next);
+  ss->gone = ss->next;
+  statesync_get_snapshot(ss);
 }
 
 /* S3's snapshot: ours, or newer than what we hold: it replaces ours. */
@@ -357,10 +377,18 @@ static void statesync_on_snapshot(struct statesync *ss,
     return;
   }
   str_copy(ss->etag, sizeof(ss->etag), r->etag);
+  if (ss->gone != 0 && next <= ss->gone) {
+    statesync_fail(ss, -EBADMSG,
+                   "a record went, and no snapshot covers it: damaged");
+    return;
+  }
   if (ss->valid && memcmp(id, ss->id, STATE_ID_LEN) == 0 && next <= ss->next) {
     statesync_pull_next(ss);
     return;
   }
+  /* The records pulled so far are older than this snapshot. */
+  buf_reset(&ss->frames);
+  free(ss->snap);
   ss->snap_len = r->body.len;
   ss->snap = (unsigned char *)buf_take(&r->body);
   memcpy(ss->id, id, STATE_ID_LEN);
@@ -543,6 +571,10 @@ static void statesync_on_remote(struct s3state_result *r, void *arg)
   struct statesync *ss = arg;
 
   ss->res.requests += r->requests;
+  if (r->outcome == S3STATE_NOT_FOUND && ss->ph == PH_RECORD) {
+    statesync_on_gone(ss);
+    return;
+  }
   if (r->outcome == S3STATE_FAILED ||
       (r->outcome == S3STATE_NOT_FOUND && ss->ph != PH_PUT)) {
     if (r->outcome == S3STATE_NOT_FOUND)

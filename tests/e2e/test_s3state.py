@@ -295,6 +295,63 @@ class StatusAndPlan(S3StateTest):
         self.assertIn("--offline: only for plan and status", res.err)
 
 
+class Lifecycle(S3StateTest):
+    """Records a snapshot covers are deleted; a reader that listed one
+    before it went reads the snapshot again."""
+
+    def compacting(self, m, *extra):
+        """A `once` that compacts the journal after every write."""
+        env = self.env_of(m)
+        env["CFWATCH_TEST_COMPACT_BYTES"] = "1"
+        return self.cfw("once", *self.args(m, *extra), env=env)
+
+    def records(self):
+        pre = "cfwatch/site/journal/"
+        return [int(k[len(pre):]) for k in self.state_objects()
+                if k.startswith(pre)]
+
+    def test_record_gone_while_pulling_rereads_the_snapshot(self):
+        # Replies: 200s and 201s; b's first GET (record 1) is held 8 s,
+        # during which a sends and compacts, and records 1 to 4 are
+        # deleted as a later compaction would: that GET answers 404.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        for m in (a, b):
+            m.write("a/b.html", "b2")
+        self.check(self.once(a))
+        self.assertEqual(self.records(), [1, 2])
+        self.cf.inject({"fault": "hold", "seconds": 8}, op="s3:get")
+        since = self.seq()
+        p = self.popen(b)
+        # b has listed records 1 and 2 (logged once answered); its GET
+        # of record 1 is held whenever it comes.
+        deadline = time.time() + 60
+        while not self.state_requests(since):
+            self.assertLess(time.time(), deadline, "b never listed")
+            time.sleep(0.05)
+        for m in (a, b):
+            m.write("css/site.css", "body{color:red}")
+        self.check(self.compacting(a))
+        for seq in self.records():
+            if seq <= 4:
+                self.cf.delete_object("cfwatch/site/journal/%020d" % seq,
+                                      bucket=STATE_BUCKET)
+        out, err = p.communicate(timeout=120)
+        err = err.decode(errors="replace")
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("nothing to invalidate", err)
+        gets = [(e["key"], e["status"]) for e in self.state_requests(since)
+                if e["action"] == "GetObject"]
+        self.assertEqual(gets, [
+            ("cfwatch/site/journal/%020d" % 1, 404),
+            ("cfwatch/site/manifest", 200)])
+        self.assertEqual(len(self.sent()), 2)
+        self.assert_nothing_twice()
+
+
 class StateLost(S3StateTest):
     def test_deleted_cache_loses_no_change_and_sends_nothing_twice(self):
         # Replies: 200s and 201s; between runs the cache is removed.

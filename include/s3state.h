@@ -117,4 +117,12 @@ int s3state_get(struct s3state *st, uint64_t seq, size_t max, s3state_cb cb,
 int s3state_list(struct s3state *st, uint64_t after, s3state_cb cb, void *arg,
                  struct cfw_err *err);
 
+/* Deletes the records before record below (below > 1), as a writer
+ * does once a snapshot replaced the one that covers them: one
+ * ListObjectsV2 from the first key (per 1,000 keys, stopping at the
+ * first record kept), then one DeleteObjects per S3_DELETE_MAX records.
+ * r->n_seqs: the records deleted (absent ones count, as S3 says). */
+int s3state_trim(struct s3state *st, uint64_t below, s3state_cb cb, void *arg,
+                 struct cfw_err *err);
+
 #endif

@@ -9,9 +9,18 @@
 #include <unistd.h>
 
 #include "s3state.h"
+#include "strlist.h"
 #include "util.h"
 
-enum s3state_phase { PH_IDLE, PH_PUT, PH_VERIFY, PH_GET, PH_LIST };
+enum s3state_phase {
+  PH_IDLE,
+  PH_PUT,
+  PH_VERIFY,
+  PH_GET,
+  PH_LIST,
+  PH_TRIM_LIST,
+  PH_TRIM_DELETE
+};
 
 struct s3state {
   struct s3_client *s3; /* borrowed */
@@ -32,6 +41,9 @@ struct s3state {
   bool if_match;
   char after_key[S3_KEY_MAX + 1]; /* list */
   size_t cap_seqs;
+  uint64_t below;          /* trim: records before it go */
+  size_t trim_i;           /* trim: the next of res.seqs to delete */
+  struct strlist trim_key; /* trim: the keys of the call in flight */
   s3state_cb cb;
   void *arg;
   struct s3state_result res;
@@ -89,6 +101,7 @@ int s3state_new(struct s3state **out, const struct s3state_opts *o,
   if (st == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   st->s3 = o->s3;
+  strlist_init(&st->trim_key);
   (void)snprintf(st->pid, sizeof(st->pid), "%ld", (long)getpid()); /* fits */
   if (o->host == NULL && gethostname(host, sizeof(host) - 1) < 0)
     str_copy(host, sizeof(host), "unknown");
@@ -114,6 +127,7 @@ void s3state_destroy(struct s3state *st)
     return;
   if (st->op != NULL)
     s3_cancel(st->op); /* finishes the call */
+  strlist_free(&st->trim_key);
   free(st->prefix);
   free(st->host);
   free(st->where);
@@ -143,6 +157,7 @@ static void s3state_finish(struct s3state *st, enum s3state_outcome o)
   st->ph = PH_IDLE;
   st->op = NULL;
   st->cap_seqs = 0;
+  strlist_free(&st->trim_key);
   cb(&res, st->arg);
   buf_free(&res.body);
   free(res.seqs);
@@ -275,6 +290,24 @@ int s3state_get(struct s3state *st, uint64_t seq, size_t max, s3state_cb cb,
     return cfw_err_set(err, rc, "%s: a call is in flight", st->where);
   st->max = max;
   rc = s3_get(st->s3, st->key, max, s3state_on_s3, st, &st->op, err);
+  if (rc < 0)
+    st->ph = PH_IDLE;
+  return rc;
+}
+
+int s3state_trim(struct s3state *st, uint64_t below, s3state_cb cb, void *arg,
+                 struct cfw_err *err)
+{
+  int rc;
+
+  rc = s3state_begin(st, PH_TRIM_LIST, cb, arg);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "%s: a call is in flight", st->where);
+  st->below = below;
+  st->trim_i = 0;
+  st->after_key[0] = '\0';
+  rc = s3_list_after(st->s3, st->prefix, NULL, NULL, s3state_on_s3, st, &st->op,
+                     err);
   if (rc < 0)
     st->ph = PH_IDLE;
   return rc;
@@ -416,6 +449,38 @@ static int s3state_listed(struct s3state *st, const struct s3_list_item *it)
   return 0;
 }
 
+/* Deletes the next S3_DELETE_MAX listed records before st->below, or
+ * ends the trim: r->n_seqs then counts the records deleted. */
+static void s3state_trim_next(struct s3state *st)
+{
+  char key[S3_KEY_MAX + 1];
+  struct cfw_err err = {0};
+  int rc = 0;
+
+  strlist_free(&st->trim_key);
+  st->ph = PH_TRIM_DELETE;
+  while (rc == 0 && st->trim_i < st->res.n_seqs &&
+         st->trim_key.n < S3_DELETE_MAX &&
+         st->res.seqs[st->trim_i] < st->below) {
+    rc = s3state_key(st, key, sizeof(key), st->res.seqs[st->trim_i], &err);
+    if (rc == 0 && strlist_push(&st->trim_key, key) < 0)
+      rc = cfw_err_set(&err, -ENOMEM, "out of memory");
+    st->trim_i++;
+  }
+  if (rc == 0 && st->trim_key.n == 0) {
+    st->res.n_seqs = st->trim_i;
+    s3state_finish(st, S3STATE_OK);
+    return;
+  }
+  if (rc == 0)
+    rc = s3_delete_objects(st->s3, (const char *const *)st->trim_key.v,
+                           st->trim_key.n, s3state_on_s3, st, &st->op, &err);
+  if (rc < 0) {
+    st->res.err = err;
+    s3state_finish(st, S3STATE_FAILED);
+  }
+}
+
 static void s3state_on_list(struct s3state *st, struct s3_result *r)
 {
   struct cfw_err err = {0};
@@ -426,9 +491,15 @@ static void s3state_on_list(struct s3state *st, struct s3_result *r)
     s3state_fail(st, r);
     return;
   }
+  bool more = r->list.truncated;
+
   for (i = 0; i < r->list.n && rc == 0; i++)
     rc = s3state_listed(st, &r->list.items[i]);
-  if (rc == 0 && r->list.truncated)
+  /* Keys come sorted: a trim stops at the first record it keeps. */
+  if (st->ph == PH_TRIM_LIST && st->res.n_seqs > 0 &&
+      st->res.seqs[st->res.n_seqs - 1] >= st->below)
+    more = false;
+  if (rc == 0 && more)
     rc = s3_list_after(st->s3, st->prefix, st->after_key, r->list.next_token,
                        s3state_on_s3, st, &st->op, &err);
   else if (rc < 0)
@@ -436,7 +507,9 @@ static void s3state_on_list(struct s3state *st, struct s3_result *r)
   if (rc < 0) {
     st->res.err = err;
     s3state_finish(st, S3STATE_FAILED);
-  } else if (!r->list.truncated) {
+  } else if (!more && st->ph == PH_TRIM_LIST) {
+    s3state_trim_next(st);
+  } else if (!more) {
     s3state_finish(st, S3STATE_OK);
   }
 }
@@ -459,7 +532,14 @@ static void s3state_on_s3(struct s3_result *r, void *arg)
     s3state_on_get(st, r);
     return;
   case PH_LIST:
+  case PH_TRIM_LIST:
     s3state_on_list(st, r);
+    return;
+  case PH_TRIM_DELETE:
+    if (r->outcome != S3_OK)
+      s3state_fail(st, r);
+    else
+      s3state_trim_next(st);
     return;
   case PH_IDLE:
     return;

@@ -31,7 +31,7 @@ struct statesync {
   void *arg;
   struct statesync_result res;
   struct statecache c;
-  enum { PH_LIST, PH_SNAPSHOT, PH_RECORD, PH_PUT } ph; /* the S3 call */
+  enum { PH_LIST, PH_SNAPSHOT, PH_RECORD, PH_PUT, PH_TRIM } ph; /* S3 call */
   bool snap_pending; /* push: the snapshot goes first */
 
   /* pull */
@@ -58,11 +58,14 @@ struct statesync {
 
   /* push */
   uint64_t confirmed;
+  uint64_t trim_below; /* the replaced snapshot's next_seq, or 0 */
 };
 
 static void statesync_on_remote(struct s3state_result *r, void *arg);
 static void statesync_pull_next(struct statesync *ss);
 static void statesync_push_next(struct statesync *ss);
+static void statesync_trimmed(struct statesync *ss, enum s3state_outcome o,
+                              const struct cfw_err *err, size_t n);
 
 int statesync_new(struct statesync **out, const struct statesync_opts *o,
                   struct cfw_err *err)
@@ -486,6 +489,7 @@ static void statesync_push_loaded(struct statesync *ss)
   ss->snap_next = c->synced ? c->mark.snap_next : 0;
   str_copy(ss->who, sizeof(ss->who), c->mark.who);
   str_copy(ss->at, sizeof(ss->at), c->mark.at);
+  ss->trim_below = 0;
   ss->i = 0;
   if (c->snap == NULL || !c->have_snapshot) {
     statesync_push_next(ss);
@@ -502,6 +506,39 @@ static void statesync_push_loaded(struct statesync *ss)
     statesync_remote_failed(ss, &err);
 }
 
+/* A new snapshot replaced one: the records before the replaced one's
+ * next_seq go.  Those between it and the new one stay until the next
+ * compaction, so a reader that listed records against the replaced
+ * snapshot finds every one it needs; a reader slower than two
+ * compactions finds one gone and reads the snapshot again
+ * (statesync_on_gone).  A failed delete costs storage only: warned. */
+static void statesync_trim(struct statesync *ss)
+{
+  struct cfw_err err = {0};
+
+  ss->ph = PH_TRIM;
+  if (s3state_trim(ss->remote, ss->trim_below, statesync_on_remote, ss, &err) <
+      0)
+    statesync_trimmed(ss, S3STATE_FAILED, &err, 0);
+}
+
+static void statesync_trimmed(struct statesync *ss, enum s3state_outcome o,
+                              const struct cfw_err *err, size_t n)
+{
+  if (o != S3STATE_OK)
+    log_msg(ss->log, LOG_WARN,
+            "state in %s: the records before %llu stay (%s); they cost "
+            "storage only, and the next compaction deletes them",
+            s3state_where(ss->remote), (unsigned long long)ss->trim_below,
+            err->msg);
+  else
+    log_msg(ss->log, LOG_DEBUG,
+            "state in %s: deleted %zu record(s) before %llu",
+            s3state_where(ss->remote), n, (unsigned long long)ss->trim_below);
+  ss->trim_below = 0;
+  statesync_queue(ss, statesync_job_push_save, statesync_pushed);
+}
+
 static void statesync_push_next(struct statesync *ss)
 {
   const struct statecache *c = &ss->c;
@@ -515,6 +552,10 @@ static void statesync_push_next(struct statesync *ss)
   if (ss->i == c->n_recs) {
     if (ss->res.objects == 0) {
       statesync_done(ss, STATESYNC_OK);
+      return;
+    }
+    if (ss->trim_below > 1) {
+      statesync_trim(ss);
       return;
     }
     statesync_queue(ss, statesync_job_push_save, statesync_pushed);
@@ -544,6 +585,8 @@ static void statesync_on_put(struct statesync *ss, struct s3state_result *r)
   ss->res.objects++;
   statesync_saw(ss, r);
   if (ss->snap_pending) {
+    if (ss->etag[0] != '\0') /* replaced: see statesync_trim */
+      ss->trim_below = ss->snap_next;
     str_copy(ss->etag, sizeof(ss->etag), r->etag);
     ss->snap_next = ss->c.snap_next;
     ss->snap_pending = false;
@@ -571,6 +614,10 @@ static void statesync_on_remote(struct s3state_result *r, void *arg)
   struct statesync *ss = arg;
 
   ss->res.requests += r->requests;
+  if (ss->ph == PH_TRIM) {
+    statesync_trimmed(ss, r->outcome, &r->err, r->n_seqs);
+    return;
+  }
   if (r->outcome == S3STATE_NOT_FOUND && ss->ph == PH_RECORD) {
     statesync_on_gone(ss);
     return;
@@ -595,6 +642,8 @@ static void statesync_on_remote(struct s3state_result *r, void *arg)
     return;
   case PH_PUT:
     statesync_on_put(ss, r);
+    return;
+  case PH_TRIM: /* above */
     return;
   }
 }

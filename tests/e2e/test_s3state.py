@@ -310,6 +310,35 @@ class Lifecycle(S3StateTest):
         return [int(k[len(pre):]) for k in self.state_objects()
                 if k.startswith(pre)]
 
+    def test_compaction_deletes_the_records_of_the_snapshot_before(self):
+        # Replies: 200s and 201s.  Each run compacts: the records the
+        # replaced snapshot covered go, the newer ones stay one more.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.check(self.compacting(a))
+        self.assertEqual(self.records(), [1, 2])  # the baseline had none
+        a.write("a/b.html", "b3")
+        since = self.seq()
+        self.check(self.compacting(a))
+        self.assertEqual(self.records(), [3, 4])
+        acts = [(e["action"], (e.get("key") or "")[-8:])
+                for e in self.state_requests(since)]
+        # The pull, the intent, the commit, the snapshot, then one list
+        # and one DeleteObjects for records 1 and 2.
+        self.assertEqual([x for x, _ in acts],
+                         ["ListObjectsV2", "PutObject", "PutObject",
+                          "PutObject", "ListObjectsV2", "DeleteObjects"])
+        self.assertEqual(acts[3][1], "manifest")
+        # A new machine still pulls the whole state.
+        b = self.machine("b")
+        b.site()
+        b.write("a/b.html", "b3")
+        res = self.check(self.once(b))
+        self.assertIn("nothing to invalidate", res.err)
+        self.assertEqual(len(self.sent()), 2)
+
     def test_record_gone_while_pulling_rereads_the_snapshot(self):
         # Replies: 200s and 201s; b's first GET (record 1) is held 8 s,
         # during which a sends and compacts, and records 1 to 4 are

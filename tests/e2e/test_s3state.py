@@ -212,6 +212,34 @@ class TwoMachines(S3StateTest):
         self.assertEqual(len(self.sent()), 1)
 
 
+class RestartCap(S3StateTest):
+    def test_a_writer_that_always_loses_gives_up_after_5_tries(self):
+        # Replies: 412 PreconditionFailed to every state PUT (another
+        # writer holds each record first; the GET that checks it finds
+        # none of our bytes), 200s otherwise.  The README: "at most 5
+        # times, then exit 1", nothing sent and nothing lost.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.cf.inject({"fault": "error", "status": 412,
+                        "code": "PreconditionFailed", "count": 1000},
+                       op="s3:put")
+        since = self.seq()
+        res = self.once(a)
+        self.assertEqual(res.status, 1, repr(res))
+        self.assertIn("moved under each of 5 tries (other writers); "
+                      "nothing is lost: run again", res.err)
+        self.assertEqual(res.err.count("another writer moved the state"), 5)
+        puts = [e for e in self.state_requests(since)
+                if e["action"] == "PutObject"]
+        self.assertEqual(len(puts), 6)  # the first try and 5 restarts
+        self.assertEqual(self.sent(), [])
+        self.cf.clear_faults()
+        self.check(self.once(a))
+        self.assertEqual(self.paths_sent(), ["/a/b.html"])
+
+
 class StatusAndPlan(S3StateTest):
     """status and plan pull first: on a machine whose cache is behind
     they show the state S3 holds, and who wrote it last."""

@@ -240,6 +240,33 @@ class RestartCap(S3StateTest):
         self.assertEqual(self.paths_sent(), ["/a/b.html"])
 
 
+class DryRun(S3StateTest):
+    def test_dry_run_never_writes_a_shared_state(self):
+        # Replies: 200s and 201s.  A dry run prints the batch and
+        # writes nothing to S3: another machine (or this one) must not
+        # take its changes as sent.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        for m in (a, b):
+            m.write("a/b.html", "b2")
+        for _ in range(2):  # recorded nowhere, so printed again
+            since = self.seq()
+            res = self.check(self.once(a, "--dry-run"))
+            self.assertEqual(res.out.split(), ["/a/b.html"])
+            self.assertEqual([e["action"] for e in
+                              self.state_requests(since)],
+                             ["ListObjectsV2"])
+        self.assertEqual(self.sent(), [])
+        self.check(self.once(b))
+        self.assertEqual(self.paths_sent(), ["/a/b.html"])
+        # a's cache dropped what the dry runs wrote: nothing left.
+        res = self.check(self.once(a))
+        self.assertIn("nothing to invalidate", res.err)
+        self.assertEqual(len(self.sent()), 1)
+
+
 class StatusAndPlan(S3StateTest):
     """status and plan pull first: on a machine whose cache is behind
     they show the state S3 holds, and who wrote it last."""

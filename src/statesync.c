@@ -14,58 +14,11 @@
 #include "statefile.h"
 #include "statefmt.h"
 #include "statesync.h"
+#include "statesync_int.h"
 #include "util.h"
 #include "wire.h"
 
-struct statesync {
-  uv_loop_t *loop;        /* borrowed */
-  struct s3state *remote; /* borrowed */
-  struct log *log;        /* borrowed */
-  char *dir;              /* owned */
-  uv_work_t work;
-  void (*job)(struct statesync *ss); /* on the threadpool */
-  void (*after)(struct statesync *ss);
-  int job_rc;
-  bool busy;
-  statesync_cb cb;
-  void *arg;
-  struct statesync_result res;
-  struct statecache c;
-  enum { PH_LIST, PH_SNAPSHOT, PH_RECORD, PH_PUT, PH_TRIM } ph; /* S3 call */
-  bool snap_pending; /* push: the snapshot goes first */
-
-  /* pull */
-  uint64_t keep_below; /* the dir's records before it stay */
-  bool valid;          /* the dir's state agrees with what S3 had */
-  uint64_t next;
-  uint64_t list_after;
-  uint64_t *seqs; /* owned */
-  size_t n_seqs;
-  size_t i;
-  char etag[S3_ETAG_MAX + 1]; /* the snapshot's in S3 */
-  unsigned char *snap;        /* owned: S3's snapshot, to replace ours */
-  size_t snap_len;
-  unsigned char id[STATE_ID_LEN];
-  int64_t snap_ns;
-  bool wipe;
-  struct buf frames; /* the records pulled */
-  uint64_t gone;     /* a listed record found deleted (0: none) */
-  /* Both: what STATECACHE_FILE will say of the snapshot's next_seq and
-   * of the last writer seen. */
-  uint64_t snap_next;
-  char who[S3STATE_WHO_MAX + 1];
-  char at[S3STATE_AT_MAX + 1];
-
-  /* push */
-  uint64_t confirmed;
-  uint64_t trim_below; /* the replaced snapshot's next_seq, or 0 */
-};
-
-static void statesync_on_remote(struct s3state_result *r, void *arg);
 static void statesync_pull_next(struct statesync *ss);
-static void statesync_push_next(struct statesync *ss);
-static void statesync_trimmed(struct statesync *ss, enum s3state_outcome o,
-                              const struct cfw_err *err, size_t n);
 
 int statesync_new(struct statesync **out, const struct statesync_opts *o,
                   struct cfw_err *err)
@@ -110,7 +63,7 @@ bool statesync_busy(const struct statesync *ss)
   return ss->busy;
 }
 
-static void statesync_done(struct statesync *ss, enum statesync_outcome o)
+void statesync_done(struct statesync *ss, enum statesync_outcome o)
 {
   struct statesync_result res = ss->res;
 
@@ -120,7 +73,7 @@ static void statesync_done(struct statesync *ss, enum statesync_outcome o)
   ss->cb(&res, ss->arg);
 }
 
-static void statesync_fail(struct statesync *ss, int rc, const char *what)
+void statesync_fail(struct statesync *ss, int rc, const char *what)
 {
   if (ss->res.err.code == 0)
     (void)cfw_err_set(&ss->res.err, rc, "%s", what);
@@ -149,9 +102,8 @@ static void statesync_on_work_done(uv_work_t *w, int status)
     ss->after(ss);
 }
 
-static void statesync_queue(struct statesync *ss,
-                            void (*job)(struct statesync *),
-                            void (*after)(struct statesync *))
+void statesync_queue(struct statesync *ss, void (*job)(struct statesync *),
+                     void (*after)(struct statesync *))
 {
   int rc;
 
@@ -164,8 +116,8 @@ static void statesync_queue(struct statesync *ss,
     statesync_fail(ss, rc, uv_strerror(rc));
 }
 
-static int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
-                           struct cfw_err *err)
+int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
+                    struct cfw_err *err)
 {
   if (ss->busy)
     return cfw_err_set(err, -EBUSY, "state sync: a call is in flight");
@@ -183,15 +135,14 @@ static int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
 }
 
 /* An S3 call that could not start, or ended badly. */
-static void statesync_remote_failed(struct statesync *ss,
-                                    const struct cfw_err *err)
+void statesync_remote_failed(struct statesync *ss, const struct cfw_err *err)
 {
   ss->res.err = *err;
   statesync_fail(ss, err->code < 0 ? err->code : -EIO, "S3");
 }
 
 /* The last writer seen: the object just read or written. */
-static void statesync_saw(struct statesync *ss, const struct s3state_result *r)
+void statesync_saw(struct statesync *ss, const struct s3state_result *r)
 {
   if (r->who[0] == '\0')
     return;
@@ -199,8 +150,8 @@ static void statesync_saw(struct statesync *ss, const struct s3state_result *r)
   str_copy(ss->at, sizeof(ss->at), r->at);
 }
 
-static int statesync_save_mark(struct statesync *ss, uint64_t confirmed,
-                               int64_t snap_ns, struct cfw_err *err)
+int statesync_save_mark(struct statesync *ss, uint64_t confirmed,
+                        int64_t snap_ns, struct cfw_err *err)
 {
   struct statecache_mark m;
 
@@ -456,166 +407,15 @@ int statesync_pull(struct statesync *ss, statesync_cb cb, void *arg,
   return rc;
 }
 
-/* ---- Push ---- */
-
-static void statesync_job_push_load(struct statesync *ss)
-{
-  ss->job_rc =
-      statecache_load(&ss->c, ss->dir, STATECACHE_SNAPSHOT, &ss->res.err);
-}
-
-static void statesync_job_push_save(struct statesync *ss)
-{
-  ss->job_rc =
-      statesync_save_mark(ss, ss->confirmed, ss->c.snap_ns, &ss->res.err);
-}
-
-static void statesync_pushed(struct statesync *ss)
-{
-  log_msg(ss->log, LOG_DEBUG,
-          "state in %s: pushed %u object(s) in %u request(s)%s",
-          s3state_where(ss->remote), ss->res.objects, ss->res.requests,
-          ss->wipe ? "; another writer moved it" : "");
-  statesync_done(ss, ss->wipe ? STATESYNC_CONFLICT : STATESYNC_OK);
-}
-
-static void statesync_push_loaded(struct statesync *ss)
-{
-  const struct statecache *c = &ss->c;
-  struct cfw_err err = {0};
-
-  str_copy(ss->etag, sizeof(ss->etag), c->synced ? c->etag : "");
-  ss->confirmed = c->synced ? c->confirmed : 1;
-  ss->snap_next = c->synced ? c->mark.snap_next : 0;
-  str_copy(ss->who, sizeof(ss->who), c->mark.who);
-  str_copy(ss->at, sizeof(ss->at), c->mark.at);
-  ss->trim_below = 0;
-  ss->i = 0;
-  if (c->snap == NULL || !c->have_snapshot) {
-    statesync_push_next(ss);
-    return;
-  }
-  ss->snap_pending = true;
-  ss->ph = PH_PUT;
-  if (c->snap_next > ss->confirmed) {
-    statesync_fail(ss, -EBADMSG, "the snapshot covers records not in S3");
-    return;
-  }
-  if (s3state_put_snapshot(ss->remote, ss->etag, c->snap, c->snap_len,
-                           statesync_on_remote, ss, &err) < 0)
-    statesync_remote_failed(ss, &err);
-}
-
-/* A new snapshot replaced one: the records before the replaced one's
- * next_seq go.  Those between it and the new one stay until the next
- * compaction, so a reader that listed records against the replaced
- * snapshot finds every one it needs; a reader slower than two
- * compactions finds one gone and reads the snapshot again
- * (statesync_on_gone).  A failed delete costs storage only: warned. */
-static void statesync_trim(struct statesync *ss)
-{
-  struct cfw_err err = {0};
-
-  ss->ph = PH_TRIM;
-  if (s3state_trim(ss->remote, ss->trim_below, statesync_on_remote, ss, &err) <
-      0)
-    statesync_trimmed(ss, S3STATE_FAILED, &err, 0);
-}
-
-static void statesync_trimmed(struct statesync *ss, enum s3state_outcome o,
-                              const struct cfw_err *err, size_t n)
-{
-  if (o != S3STATE_OK)
-    log_msg(ss->log, LOG_WARN,
-            "state in %s: the records before %llu stay (%s); they cost "
-            "storage only, and the next compaction deletes them",
-            s3state_where(ss->remote), (unsigned long long)ss->trim_below,
-            err->msg);
-  else
-    log_msg(ss->log, LOG_DEBUG,
-            "state in %s: deleted %zu record(s) before %llu",
-            s3state_where(ss->remote), n, (unsigned long long)ss->trim_below);
-  ss->trim_below = 0;
-  statesync_queue(ss, statesync_job_push_save, statesync_pushed);
-}
-
-static void statesync_push_next(struct statesync *ss)
-{
-  const struct statecache *c = &ss->c;
-  const struct statecache_rec *rec;
-  struct cfw_err err = {0};
-  struct wire_out w;
-  int rc;
-
-  while (ss->i < c->n_recs && c->recs[ss->i].seq < ss->confirmed)
-    ss->i++;
-  if (ss->i == c->n_recs) {
-    if (ss->res.objects == 0) {
-      statesync_done(ss, STATESYNC_OK);
-      return;
-    }
-    if (ss->trim_below > 1) {
-      statesync_trim(ss);
-      return;
-    }
-    statesync_queue(ss, statesync_job_push_save, statesync_pushed);
-    return;
-  }
-  rec = &c->recs[ss->i];
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  statefmt_put_journal_header(&w, c->id);
-  wire_put_bytes(&w, c->journal + rec->off, rec->len);
-  rc = w.rc < 0 ? cfw_err_set(&err, w.rc, "out of memory") : 0;
-  ss->ph = PH_PUT;
-  if (rc == 0)
-    rc = s3state_put_record(ss->remote, rec->seq, w.b.data, w.b.len,
-                            statesync_on_remote, ss, &err);
-  wire_out_free(&w);
-  if (rc < 0)
-    statesync_remote_failed(ss, &err);
-}
-
-static void statesync_on_put(struct statesync *ss, struct s3state_result *r)
-{
-  if (r->outcome == S3STATE_CONFLICT) {
-    ss->wipe = true; /* here: the outcome */
-    statesync_queue(ss, statesync_job_push_save, statesync_pushed);
-    return;
-  }
-  ss->res.objects++;
-  statesync_saw(ss, r);
-  if (ss->snap_pending) {
-    if (ss->etag[0] != '\0') /* replaced: see statesync_trim */
-      ss->trim_below = ss->snap_next;
-    str_copy(ss->etag, sizeof(ss->etag), r->etag);
-    ss->snap_next = ss->c.snap_next;
-    ss->snap_pending = false;
-  } else {
-    ss->confirmed = ss->c.recs[ss->i].seq + 1;
-    ss->i++;
-  }
-  statesync_push_next(ss);
-}
-
-int statesync_push(struct statesync *ss, statesync_cb cb, void *arg,
-                   struct cfw_err *err)
-{
-  int rc = statesync_begin(ss, cb, arg, err);
-
-  if (rc == 0)
-    statesync_queue(ss, statesync_job_push_load, statesync_push_loaded);
-  return rc;
-}
-
 /* ---- Both ---- */
 
-static void statesync_on_remote(struct s3state_result *r, void *arg)
+void statesync_on_remote(struct s3state_result *r, void *arg)
 {
   struct statesync *ss = arg;
 
   ss->res.requests += r->requests;
   if (ss->ph == PH_TRIM) {
-    statesync_trimmed(ss, r->outcome, &r->err, r->n_seqs);
+    statesync_push_trimmed(ss, r->outcome, &r->err, r->n_seqs);
     return;
   }
   if (r->outcome == S3STATE_NOT_FOUND && ss->ph == PH_RECORD) {
@@ -641,7 +441,7 @@ static void statesync_on_remote(struct s3state_result *r, void *arg)
     statesync_on_record(ss, r);
     return;
   case PH_PUT:
-    statesync_on_put(ss, r);
+    statesync_push_on_put(ss, r);
     return;
   case PH_TRIM: /* above */
     return;

@@ -70,6 +70,7 @@ struct s3state_result {
   char who[S3STATE_WHO_MAX + 1];
   char at[S3STATE_AT_MAX + 1];
   struct buf body; /* get: the bytes; may be taken */
+  uint64_t total;  /* get: the object's whole size */
   /* list: the records after the one asked, ascending, and the
    * snapshot's ETag ("" if there is none). */
   uint64_t *seqs; /* owned by the call */
@@ -110,6 +111,14 @@ int s3state_put_snapshot(struct s3state *st, const char *etag, const void *data,
  * bytes (at most S3_GET_MAX; 0: that) fail. */
 int s3state_get(struct s3state *st, uint64_t seq, size_t max, s3state_cb cb,
                 void *arg, struct cfw_err *err);
+
+/* As s3state_get, bytes [offset, offset + len) of it only (len at most
+ * S3_GET_MAX), so that an object of any size is read in bounded memory;
+ * r->total is its whole size.  With etag (not NULL), only that version:
+ * S3STATE_CONFLICT once the object was replaced. */
+int s3state_get_part(struct s3state *st, uint64_t seq, uint64_t offset,
+                     size_t len, const char *etag, s3state_cb cb, void *arg,
+                     struct cfw_err *err);
 
 /* Lists the records after record after (0: all) and whether there is a
  * snapshot: one ListObjectsV2 request per 1,000 keys, starting after

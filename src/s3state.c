@@ -313,6 +313,25 @@ int s3state_trim(struct s3state *st, uint64_t below, s3state_cb cb, void *arg,
   return rc;
 }
 
+int s3state_get_part(struct s3state *st, uint64_t seq, uint64_t offset,
+                     size_t len, const char *etag, s3state_cb cb, void *arg,
+                     struct cfw_err *err)
+{
+  int rc;
+
+  if (s3state_key(st, st->key, sizeof(st->key), seq, err) < 0)
+    return -EINVAL;
+  rc = s3state_begin(st, PH_GET, cb, arg);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "%s: a call is in flight", st->where);
+  st->max = len;
+  rc = s3_get_range(st->s3, st->key, offset, len, etag, s3state_on_s3, st,
+                    &st->op, err);
+  if (rc < 0)
+    st->ph = PH_IDLE;
+  return rc;
+}
+
 int s3state_list(struct s3state *st, uint64_t after, s3state_cb cb, void *arg,
                  struct cfw_err *err)
 {
@@ -409,6 +428,13 @@ static void s3state_on_get(struct s3state *st, struct s3_result *r)
     s3state_finish(st, S3STATE_NOT_FOUND);
     return;
   }
+  if (r->outcome == S3_PRECONDITION) {
+    (void)cfw_err_set(&st->res.err, -EAGAIN,
+                      "%s: %s was replaced while being read", st->where,
+                      st->key);
+    s3state_finish(st, S3STATE_CONFLICT);
+    return;
+  }
   if (r->outcome != S3_OK) {
     s3state_fail(st, r);
     return;
@@ -417,6 +443,7 @@ static void s3state_on_get(struct s3state *st, struct s3_result *r)
   st->res.body = r->body;
   buf_init(&r->body, S3_GET_MAX);
   str_copy(st->res.etag, sizeof(st->res.etag), r->info.etag);
+  st->res.total = r->info.total;
   s3state_who(st, &r->info);
   s3state_finish(st, S3STATE_OK);
 }

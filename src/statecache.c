@@ -2,10 +2,16 @@
 /* The local copy of a state kept in S3 (statecache.h): reading what the
  * state dir holds and how far S3 has it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "atomicfile.h"
 #include "buf.h"
@@ -144,6 +150,113 @@ int statecache_save_sync(const char *dir, const struct statecache_mark *m,
   return atomicfile_write(dir, STATECACHE_FILE, text, (size_t)n, err);
 }
 
+int statecache_part_write(const char *dir, uint64_t at, const void *p,
+                          size_t len, struct cfw_err *err)
+{
+  struct iovec iov;
+  int created = 0;
+  int fd;
+  int rc;
+
+  rc = atomicfile_mkdirs(dir, 0700, err);
+  if (rc == 0 && at == 0) /* a part file left by a pull that stopped */
+    rc = statefile_remove(dir, STATECACHE_PART, err);
+  if (rc < 0)
+    return rc;
+  fd = statefile_open_append(dir, STATECACHE_PART, &created, err);
+  if (fd < 0)
+    return fd;
+  iov.iov_base = (void *)p; /* only read */
+  iov.iov_len = len;
+  rc = statefile_append(fd, dir, STATECACHE_PART, at, &iov, 1, created, err);
+  (void)close(fd); /* synced by statefile_append */
+  return rc;
+}
+
+/* Hashes [0, size - 32) of fd into md and reads the 32 bytes after. */
+static int statecache_part_hash(int fd, uint64_t size, unsigned char *md,
+                                unsigned char *trailer)
+{
+  const size_t chunk = (size_t)256 * 1024;
+  unsigned char *p = malloc(chunk);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  uint64_t left = size - SHA256_DIGEST_LENGTH;
+  ssize_t n = 1;
+  int rc = -EBADMSG;
+
+  if (p != NULL && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+    rc = 0;
+  while (rc == 0 && left > 0 && n > 0) {
+    n = read(fd, p, left < chunk ? (size_t)left : chunk);
+    if (n > 0 && EVP_DigestUpdate(ctx, p, (size_t)n) != 1)
+      rc = -EBADMSG;
+    left -= n > 0 ? (uint64_t)n : 0;
+  }
+  if (rc == 0 &&
+      (left > 0 || EVP_DigestFinal_ex(ctx, md, NULL) != 1 ||
+       read(fd, trailer, SHA256_DIGEST_LENGTH) != SHA256_DIGEST_LENGTH))
+    rc = -EBADMSG;
+  EVP_MD_CTX_free(ctx);
+  free(p);
+  return rc;
+}
+
+/* The header's magic, version and file length. */
+static int statecache_part_header(int fd, uint64_t size)
+{
+  unsigned char head[24];
+  const unsigned char *magic;
+  struct wire_in r;
+  uint32_t version;
+  uint32_t flags;
+  uint64_t total;
+
+  if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+    return -EBADMSG;
+  wire_in_init(&r, head, sizeof(head));
+  if (!wire_get_bytes(&r, 8, &magic) || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0 ||
+      !wire_get_u32(&r, &version) || version != 2 ||
+      !wire_get_u32(&r, &flags) || !wire_get_u64(&r, &total) || total != size)
+    return -EBADMSG;
+  return 0;
+}
+
+int statecache_part_check(const char *dir, uint64_t size, struct cfw_err *err)
+{
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  unsigned char trailer[SHA256_DIGEST_LENGTH];
+  char path[4200];
+  int fd;
+  int rc;
+  int n;
+
+  n = snprintf(path, sizeof(path), "%s/%s", dir, STATECACHE_PART);
+  if (n < 0 || (size_t)n >= sizeof(path))
+    return cfw_err_set(err, -ENAMETOOLONG, "%s: path too long", dir);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return cfw_err_set(err, -errno, "%s: %s", path, strerror(errno));
+  rc = size > 64 ? statecache_part_header(fd, size) : -EBADMSG;
+  if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
+    rc = -EBADMSG;
+  if (rc == 0)
+    rc = statecache_part_hash(fd, size, md, trailer);
+  if (rc == 0 && CRYPTO_memcmp(md, trailer, sizeof(md)) != 0)
+    rc = -EBADMSG;
+  (void)close(fd); /* read only */
+  if (rc < 0)
+    return cfw_err_set(err, rc,
+                       "%s: not the snapshot S3 sent (%" PRIu64
+                       " bytes): damaged in transit or replaced",
+                       path, size);
+  return 0;
+}
+
+int statecache_part_commit(const char *dir, struct cfw_err *err)
+{
+  return statefile_rename(dir, STATECACHE_PART, STATEFMT_SNAPSHOT_FILE, err);
+}
+
 int statecache_forget(const char *dir, struct cfw_err *err)
 {
   int rc;
@@ -155,6 +268,8 @@ int statecache_forget(const char *dir, struct cfw_err *err)
     rc = statefile_remove(dir, STATEFMT_SNAPSHOT_FILE, err);
   if (rc == 0)
     rc = statefile_remove(dir, STATECACHE_FILE, err);
+  if (rc == 0)
+    rc = statefile_remove(dir, STATECACHE_PART, err);
   return rc == -ENOENT ? 0 : rc;
 }
 

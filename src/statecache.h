@@ -72,6 +72,22 @@ int statecache_save_sync(const char *dir, const struct statecache_mark *m,
  * or it cannot be read. */
 int statecache_read_mark(const char *dir, struct statecache_mark *m);
 
+/* A snapshot too big for one GET is written to STATECACHE_PART, part
+ * by part, and becomes the state dir's snapshot only once checked
+ * whole: its header's length and its SHA-256 trailer (statefmt.h),
+ * read back a chunk at a time, never all in memory. */
+#define STATECACHE_PART "manifest.part"
+
+/* Writes len bytes at offset at of STATECACHE_PART (at 0: a new file),
+ * synced. */
+int statecache_part_write(const char *dir, uint64_t at, const void *p,
+                          size_t len, struct cfw_err *err);
+/* Checks STATECACHE_PART as a whole snapshot of size bytes: 0 or
+ * -EBADMSG. */
+int statecache_part_check(const char *dir, uint64_t size, struct cfw_err *err);
+/* Renames it over the state dir's snapshot. */
+int statecache_part_commit(const char *dir, struct cfw_err *err);
+
 /* Removes the state's files and STATECACHE_FILE from dir. */
 int statecache_forget(const char *dir, struct cfw_err *err);
 

@@ -47,6 +47,10 @@ static void statesync_reset(struct statesync *ss)
   ss->snap = NULL;
   ss->snap_len = 0;
   buf_free(&ss->frames);
+  buf_free(&ss->part);
+  ss->snap_file = false;
+  ss->part_off = 0;
+  ss->part_restarts = 0;
 }
 
 void statesync_destroy(struct statesync *ss)
@@ -214,15 +218,19 @@ static int statesync_save(struct statesync *ss, struct cfw_err *err)
   size_t i;
   int rc;
 
+  bool replaced = ss->snap != NULL || ss->snap_file;
+
   rc = atomicfile_mkdirs(ss->dir, 0700, err);
   if (rc == 0 && ss->snap != NULL)
     rc = atomicfile_write(ss->dir, STATEFMT_SNAPSHOT_FILE, ss->snap,
                           ss->snap_len, err);
-  for (i = 0; ss->snap == NULL && i < c->n_recs; i++)
+  else if (rc == 0 && ss->snap_file) /* checked: statesync_snap.c */
+    rc = statecache_part_commit(ss->dir, err);
+  for (i = 0; !replaced && i < c->n_recs; i++)
     if (c->recs[i].seq < ss->keep_below)
       keep = c->recs[i].off + c->recs[i].len;
   wire_out_init(&w, STATEFMT_MAX_BYTES);
-  if (ss->snap != NULL || c->journal == NULL)
+  if (replaced || c->journal == NULL)
     statefmt_put_journal_header(&w, ss->id);
   else
     wire_put_bytes(&w, c->journal, keep);
@@ -268,15 +276,6 @@ static void statesync_saved(struct statesync *ss)
   statesync_done(ss, STATESYNC_OK);
 }
 
-static void statesync_get_snapshot(struct statesync *ss)
-{
-  struct cfw_err err = {0};
-
-  ss->ph = PH_SNAPSHOT;
-  if (s3state_get(ss->remote, 0, 0, statesync_on_remote, ss, &err) < 0)
-    statesync_remote_failed(ss, &err);
-}
-
 static void statesync_on_list(struct statesync *ss, struct s3state_result *r)
 {
   str_copy(ss->etag, sizeof(ss->etag), r->snapshot_etag);
@@ -298,7 +297,7 @@ static void statesync_on_list(struct statesync *ss, struct s3state_result *r)
     return;
   }
   if (!ss->valid || strcmp(ss->etag, ss->c.etag) != 0) {
-    statesync_get_snapshot(ss);
+    statesync_snap_get(ss);
     return;
   }
   statesync_pull_next(ss);
@@ -314,7 +313,7 @@ static void statesync_on_gone(struct statesync *ss)
           "snapshot again",
           s3state_where(ss->remote), (unsigned long long)ss->next);
   ss->gone = ss->next;
-  statesync_get_snapshot(ss);
+  statesync_snap_get(ss);
 }
 
 /* S3's snapshot: ours, or newer than what we hold: it replaces ours. */
@@ -325,6 +324,10 @@ static void statesync_on_snapshot(struct statesync *ss,
   uint64_t next;
   int64_t ns;
 
+  if (ss->part_off > 0 || r->outcome == S3STATE_CONFLICT) {
+    statesync_snap_on_part(ss, r); /* a later part */
+    return;
+  }
   if (statecache_snapshot_header((const unsigned char *)r->body.data,
                                  r->body.len, id, &next, &ns) < 0) {
     statesync_fail(ss, -EBADMSG, "snapshot: not one cfwatch can read");
@@ -340,17 +343,31 @@ static void statesync_on_snapshot(struct statesync *ss,
     statesync_pull_next(ss);
     return;
   }
-  /* The records pulled so far are older than this snapshot. */
-  buf_reset(&ss->frames);
+  statesync_saw(ss, r);
+  if (r->total > r->body.len) { /* the first of several parts */
+    memcpy(ss->part_id, id, STATE_ID_LEN);
+    ss->part_next = next;
+    ss->part_ns = ns;
+    statesync_snap_on_part(ss, r);
+    return;
+  }
   free(ss->snap);
   ss->snap_len = r->body.len;
   ss->snap = (unsigned char *)buf_take(&r->body);
+  statesync_snap_taken(ss, id, next, ns);
+}
+
+void statesync_snap_taken(struct statesync *ss,
+                          const unsigned char id[STATE_ID_LEN], uint64_t next,
+                          int64_t ns)
+{
+  /* The records pulled so far are older than this snapshot. */
+  buf_reset(&ss->frames);
   memcpy(ss->id, id, STATE_ID_LEN);
   ss->snap_ns = ns;
   ss->next = next;
   ss->snap_next = next;
   ss->valid = true;
-  statesync_saw(ss, r);
   if (ss->list_after != 0 && ss->list_after + 1 > next) {
     statesync_list(ss, next > 1 ? next - 1 : 0);
     return;

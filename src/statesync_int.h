@@ -48,6 +48,16 @@ struct statesync {
   bool wipe;
   struct buf frames; /* the records pulled */
   uint64_t gone;     /* a listed record found deleted (0: none) */
+  /* A snapshot over one GET (statesync_snap.c): read in parts into
+   * STATECACHE_PART, then checked; snap_file once it is whole. */
+  bool snap_file;
+  uint64_t part_off;
+  uint64_t part_total;
+  struct buf part; /* the part being written */
+  unsigned part_restarts;
+  unsigned char part_id[STATE_ID_LEN]; /* the first part's header */
+  uint64_t part_next;
+  int64_t part_ns;
   /* Both: what STATECACHE_FILE will say of the snapshot's next_seq and
    * of the last writer seen. */
   uint64_t snap_next;
@@ -77,6 +87,19 @@ int statesync_save_mark(struct statesync *ss, uint64_t confirmed,
                         int64_t snap_ns, struct cfw_err *err);
 /* Every s3state call's callback; dispatches on ss->ph. */
 void statesync_on_remote(struct s3state_result *r, void *arg);
+
+/* statesync.c: a snapshot read (whole, or in parts) and checked,
+ * whose header is id, next and ns: the pull goes on from it. */
+void statesync_snap_taken(struct statesync *ss,
+                          const unsigned char id[STATE_ID_LEN], uint64_t next,
+                          int64_t ns);
+
+/* statesync_snap.c: S3's snapshot in parts of STATESYNC_PART bytes, in
+ * bounded memory.  get starts it; on_part takes each answer (r: the
+ * first part, after its header was judged, or a later one). */
+#define STATESYNC_PART S3_GET_MAX
+void statesync_snap_get(struct statesync *ss);
+void statesync_snap_on_part(struct statesync *ss, struct s3state_result *r);
 
 /* statesync_push.c: a put's answer, and the trim's. */
 void statesync_push_on_put(struct statesync *ss, struct s3state_result *r);

@@ -431,9 +431,71 @@ class Lifecycle(S3StateTest):
                 if e["action"] == "GetObject"]
         self.assertEqual(gets, [
             ("cfwatch/site/journal/%020d" % 1, 404),
-            ("cfwatch/site/manifest", 200)])
+            ("cfwatch/site/manifest", 206)])  # read with a Range
         self.assertEqual(len(self.sent()), 2)
         self.assert_nothing_twice()
+
+
+class BigState(S3StateTest):
+    # A snapshot over S3_GET_MAX (4 MiB): 24,000 files with long names
+    # (about 200 bytes an entry), on one root that every machine here
+    # shares (each has its own cache, which is what a pull fills).
+    FILES = 24000
+    DIR = "archive/a-long-section-name-as-an-archive-of-2026-has-%03d"
+    PAGE = "an-article-with-a-long-descriptive-slug-numbered-%05d.html"
+
+    def big_site(self, m):
+        for d in range(self.FILES // 500):
+            os.makedirs(os.path.join(m.root, self.DIR % d))
+        for i in range(self.FILES):
+            rel = os.path.join(self.DIR % (i // 500), self.PAGE % i)
+            with open(os.path.join(m.root, rel), "w") as f:
+                f.write("<p>%d</p>" % i)
+
+    def machine_on(self, name, root):
+        m = self.machine(name)
+        os.rmdir(m.root)
+        m.root = root
+        return m
+
+    def test_snapshot_over_4_mib_is_pulled_in_parts_and_checked(self):
+        # Replies: 200s and 201s; b pulls a's 4+ MiB snapshot with a
+        # fresh cache, in ranged GETs of 4 MiB pinned by If-Match.  Then
+        # the snapshot in S3 is damaged (one byte flipped, same size,
+        # the ETag S3 gives it): c, with a fresh cache, refuses it.
+        a = self.machine("a")
+        self.big_site(a)
+        self.check(self.once(a, "--baseline"))
+        key = "cfwatch/site/manifest"
+        size = [o["size"] for o in self.cf.objects(STATE_BUCKET)
+                if o["key"] == key][0]
+        self.assertGreater(size, 4 << 20)
+        b = self.machine_on("b", a.root)
+        since = self.seq()
+        res = self.check(self.once(b))
+        self.assertIn("nothing to invalidate", res.err)
+        gets = [e for e in self.state_requests(since)
+                if e["action"] == "GetObject"]
+        self.assertEqual(len(gets), (size + (4 << 20) - 1) // (4 << 20))
+        self.assertTrue(all(e["status"] == 206 for e in gets), gets)
+        [sub] = os.listdir(os.path.join(b.cache, "cfwatch"))
+        cached = os.path.join(b.cache, "cfwatch", sub)
+        self.assertEqual(os.path.getsize(os.path.join(cached, "manifest")),
+                         size)
+        self.assertFalse(os.path.exists(os.path.join(cached,
+                                                     "manifest.part")))
+        rel = os.path.join(self.DIR % 0, self.PAGE % 0)
+        a.write(rel, "changed")
+        self.check(self.once(b))
+        self.assertEqual(self.paths_sent(), ["/" + rel])
+        data = bytearray(self.cf.object_bytes(key, bucket=STATE_BUCKET))
+        data[len(data) // 2] ^= 0xFF
+        self.cf.put_object(key, bytes(data), bucket=STATE_BUCKET)
+        c = self.machine_on("c", a.root)
+        res = self.once(c)
+        self.assertEqual(res.status, 3, repr(res))
+        self.assertIn("not the snapshot S3 sent", res.err)
+        self.assertEqual(len(self.sent()), 1)
 
 
 class StateLost(S3StateTest):

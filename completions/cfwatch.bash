@@ -101,8 +101,8 @@ _cfwatch()
   case $cmd in
   "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $guard" ;;
   once) opts="$opts --wait --retry-for --all --baseline $planning $upload $guard $ask" ;;
-  plan) opts="$opts --all $planning $ask" ;;
-  status) opts="$opts --json $ask" ;;
+  plan) opts="$opts --all --offline $planning $ask" ;;
+  status) opts="$opts --json --offline $ask" ;;
   invalidate) opts="$opts --wait --retry-for" ;;
   esac
 

@@ -31,6 +31,7 @@ struct cli {
   bool json;
   bool account;  /* status, plan, once: count the account's month */
   bool discover; /* status, plan, once: check the distribution's settings */
+  bool offline;  /* status, plan: a state in S3 from its cache, unpulled */
   bool help;
   bool version;
 };

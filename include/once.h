@@ -25,6 +25,7 @@ struct once_opts {
   bool all;          /* first run: every file instead of a baseline */
   bool baseline;     /* first run: a baseline is what the user wants */
   bool wait;         /* follow each invalidation until it completes */
+  bool offline;      /* plan: a state in S3 read from its cache, unpulled */
   /* Before each site's pass (remote.h): count the account's month, so
    * the plan's cost and budget start from it, and check the
    * distribution's settings.  Both need http. */

@@ -103,7 +103,8 @@ struct s3_put_opts {
 
 /* An object's headers, from HeadObject and GetObject. */
 struct s3_object_info {
-  uint64_t size;
+  uint64_t size;  /* the bytes sent (a range's, for a ranged GET) */
+  uint64_t total; /* the whole object's size (Content-Range's, on a 206) */
   char etag[S3_ETAG_MAX + 1];
   char last_modified[64];             /* as sent: an HTTP date */
   char checksum[S3_CHECKSUM_MAX + 1]; /* x-amz-checksum-sha256, or "" */
@@ -195,6 +196,14 @@ int s3_put_buf(struct s3_client *c, const char *key, const void *data,
  * its headers; S3_NOT_FOUND if there is no such key. */
 int s3_get(struct s3_client *c, const char *key, size_t max, s3_cb cb,
            void *arg, struct s3_op **op, struct cfw_err *err);
+
+/* GetObject of bytes [offset, offset + len) (len 1 to S3_GET_MAX) with
+ * a Range header, and If-Match: if_match unless NULL (S3_PRECONDITION:
+ * the object is no more that version).  r->body holds the bytes (fewer
+ * at the object's end), r->info.total the whole object's size. */
+int s3_get_range(struct s3_client *c, const char *key, uint64_t offset,
+                 size_t len, const char *if_match, s3_cb cb, void *arg,
+                 struct s3_op **op, struct cfw_err *err);
 
 /* HeadObject, with x-amz-checksum-mode: ENABLED: r->info. */
 int s3_head(struct s3_client *c, const char *key, s3_cb cb, void *arg,

@@ -18,12 +18,13 @@
  *                           its sequence number in 20 digits, so keys
  *                           sort as numbers
  *
- * Each object carries who wrote it: x-amz-meta-cfw-host and cfw-at (UTC,
- * RFC 3339).  A record is created with If-None-Match: *, so creating
- * record N is the compare-and-swap of the whole state: of two writers
- * that read the state up to N-1, one creates N and the other is told
- * (S3's "How to prevent object overwrites with conditional writes": 412
- * PreconditionFailed when the key exists; 409
+ * Each object carries who wrote it, as user metadata, which costs no
+ * request of its own (a GET returns it with the bytes):
+ * x-amz-meta-cfw-host, cfw-pid and cfw-at (UTC, RFC 3339).  A record is created
+ * with If-None-Match: *, so creating record N is the compare-and-swap of the
+ * whole state: of two writers that read the state up to N-1, one creates N and
+ * the other is told (S3's "How to prevent object overwrites with conditional
+ * writes": 412 PreconditionFailed when the key exists; 409
  * ConditionalRequestConflict, retried by the client, when two writes
  * overlap).  The snapshot is created the same way and then replaced
  * with If-Match: the ETag read with it.
@@ -41,6 +42,7 @@
 #define S3STATE_SNAPSHOT "manifest"
 #define S3STATE_JOURNAL  "journal/"
 #define S3STATE_WHO_MAX  128
+#define S3STATE_AT_MAX   31
 
 struct s3state; /* opaque */
 
@@ -59,12 +61,16 @@ enum s3state_outcome {
 
 struct s3state_result {
   enum s3state_outcome outcome;
-  struct cfw_err err;            /* unless S3STATE_OK */
-  unsigned requests;             /* sent for this call, retries included */
-  bool lost_reply;               /* put: a 412 that was our own write */
-  char etag[S3_ETAG_MAX + 1];    /* put, get: the object's ETag */
-  char who[S3STATE_WHO_MAX + 1]; /* get: "host at time", or "" */
-  struct buf body;               /* get: the bytes; may be taken */
+  struct cfw_err err;         /* unless S3STATE_OK */
+  unsigned requests;          /* sent for this call, retries included */
+  bool lost_reply;            /* put: a 412 that was our own write */
+  char etag[S3_ETAG_MAX + 1]; /* put, get: the object's ETag */
+  /* get: who wrote the object ("host pid 12", or "" if unknown) and
+   * when ("2026-12-06T11:40:00Z"); put: ourselves, now. */
+  char who[S3STATE_WHO_MAX + 1];
+  char at[S3STATE_AT_MAX + 1];
+  struct buf body; /* get: the bytes; may be taken */
+  uint64_t total;  /* get: the object's whole size */
   /* list: the records after the one asked, ascending, and the
    * snapshot's ETag ("" if there is none). */
   uint64_t *seqs; /* owned by the call */
@@ -101,15 +107,31 @@ int s3state_put_snapshot(struct s3state *st, const char *etag, const void *data,
                          struct cfw_err *err);
 
 /* Reads record seq (seq > 0) or, with seq == 0, the snapshot: r->body,
- * r->etag and r->who; S3STATE_NOT_FOUND if absent.  Objects over max
+ * r->etag, r->who and r->at; S3STATE_NOT_FOUND if absent.  Objects over max
  * bytes (at most S3_GET_MAX; 0: that) fail. */
 int s3state_get(struct s3state *st, uint64_t seq, size_t max, s3state_cb cb,
                 void *arg, struct cfw_err *err);
+
+/* As s3state_get, bytes [offset, offset + len) of it only (len at most
+ * S3_GET_MAX), so that an object of any size is read in bounded memory;
+ * r->total is its whole size.  With etag (not NULL), only that version:
+ * S3STATE_CONFLICT once the object was replaced. */
+int s3state_get_part(struct s3state *st, uint64_t seq, uint64_t offset,
+                     size_t len, const char *etag, s3state_cb cb, void *arg,
+                     struct cfw_err *err);
 
 /* Lists the records after record after (0: all) and whether there is a
  * snapshot: one ListObjectsV2 request per 1,000 keys, starting after
  * the key of after. */
 int s3state_list(struct s3state *st, uint64_t after, s3state_cb cb, void *arg,
+                 struct cfw_err *err);
+
+/* Deletes the records before record below (below > 1), as a writer
+ * does once a snapshot replaced the one that covers them: one
+ * ListObjectsV2 from the first key (per 1,000 keys, stopping at the
+ * first record kept), then one DeleteObjects per S3_DELETE_MAX records.
+ * r->n_seqs: the records deleted (absent ones count, as S3 says). */
+int s3state_trim(struct s3state *st, uint64_t below, s3state_cb cb, void *arg,
                  struct cfw_err *err);
 
 #endif

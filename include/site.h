@@ -43,7 +43,10 @@
 struct site;
 
 enum site_mode {
-  SITE_PLAN, /* plan and status: read-only, no lock, nothing sent */
+  /* plan and status: nothing sent, the state read only; a state in S3
+   * is pulled into its cache first, under the cache's lock, unless
+   * offline or a cfwatch of this machine holds that lock */
+  SITE_PLAN,
   SITE_ONCE, /* once: lock, send, record */
   SITE_WATCH /* the daemon: as once, and never gives up on retries */
 };
@@ -64,6 +67,9 @@ struct site_opts {
    * just like a first run. */
   bool baseline;
   bool wait; /* follow each invalidation until it completes */
+  /* SITE_PLAN: read a state in S3 from its cache as it is (no request;
+   * --offline). */
+  bool offline;
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   /* The daemon's watch tells what the root is (watch.h): a number that
    * changes when the root path leads to another directory, or
@@ -101,6 +107,7 @@ struct site_report {
   int status;         /* 0, or the negative errno of what failed */
   struct cfw_err err; /* with its class (err.h) when status < 0 */
   bool opened;        /* the state was loaded (first pass) */
+  bool pulled;        /* a state in S3 was pulled for this pass */
   bool baseline;      /* a first run: recorded (or would record) a baseline */
   bool grounded;      /* a first run took the S3 origin as its baseline */
   bool root_missing;  /* the root is not there: nothing was diffed */

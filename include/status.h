@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "remote.h"
+#include "s3state.h"
 #include "strlist.h"
 
 /* `cfwatch status`: what a site has pending, what it has in flight and
@@ -29,6 +30,7 @@ struct status_opts {
   const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
   bool account;
   bool discover;
+  bool offline; /* a state in S3: its cache as it is, not pulled */
 };
 
 /* One of a site's several distributions: the open batches it has not
@@ -39,9 +41,17 @@ struct status_dist {
 };
 
 struct status_report {
-  const char *root;            /* borrowed from the site */
-  const char *state_dir;       /* borrowed */
-  const char *state_url;       /* borrowed; NULL unless the state is in S3 */
+  const char *root;      /* borrowed from the site */
+  const char *state_dir; /* borrowed */
+  const char *state_url; /* borrowed; NULL unless the state is in S3 */
+  /* A state in S3: pulled now (else the cache as of the last pull), its
+   * version (the last record's sequence number, if known), and who
+   * wrote the last object seen, and when ("" if unknown). */
+  bool state_pulled;
+  bool has_state_version;
+  uint64_t state_version;
+  char state_who[S3STATE_WHO_MAX + 1];
+  char state_at[S3STATE_AT_MAX + 1];
   const char *distribution_id; /* borrowed; NULL if none */
   bool has_manifest;
   size_t manifest_files;

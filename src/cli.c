@@ -21,6 +21,7 @@ enum {
   OPT_VERSION,
   OPT_ACCOUNT,
   OPT_DISCOVER,
+  OPT_OFFLINE,
   OPT_KEY /* a config key: index into cli_keys is val - OPT_KEY */
 };
 
@@ -118,6 +119,7 @@ static const struct option cli_fixed[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"account", no_argument, NULL, OPT_ACCOUNT},
     {"discover", no_argument, NULL, OPT_DISCOVER},
+    {"offline", no_argument, NULL, OPT_OFFLINE},
 };
 
 static void cli_fill_options(struct option *o)
@@ -178,6 +180,9 @@ static int cli_option(struct cli *c, int opt, const char *arg)
     return 0;
   case OPT_DISCOVER:
     c->discover = true;
+    return 0;
+  case OPT_OFFLINE:
+    c->offline = true;
     return 0;
   case 'd':
     return cli_add_key(c, 0, arg);

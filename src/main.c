@@ -89,6 +89,8 @@ static const char usage_text[] =
     "      --baseline           (once) on a first run without an S3\n"
     "                           origin, record a baseline (else exit 7)\n"
     "      --wait               (once) wait until invalidations complete\n"
+    "      --offline            (plan, status) read a state in S3 from its\n"
+    "                           local cache as it is, without pulling\n"
     "      --retry-for SECONDS  (once) keep retrying transient errors\n"
     "      --url-prefix PATH    URL path the root is served under\n"
     "      --index-name NAME    directory index document (index.html)\n"
@@ -250,16 +252,17 @@ static void app_on_http_closed(void *arg)
   (void)arg; /* nothing else waits for it */
 }
 
-/* The HTTP client, made on first use: dry runs and `status` never need
- * one, unless they ask CloudFront something (--account, --discover); a
- * state in S3 is read and written even by a dry run. */
+/* The HTTP client, made on first use: dry runs, `plan` and `status`
+ * never need one, unless they ask CloudFront something (--account,
+ * --discover) or pull a state in S3 (all of them do, but --offline). */
 static int app_http(struct app *a, const struct site_config *s,
                     struct cfw_err *err)
 {
   struct http_opts ho = {0};
-  bool asks = a->cli.account || a->cli.discover;
+  bool asks = a->cli.account || a->cli.discover ||
+              (s->state_url != NULL && !a->cli.offline);
   bool quiet =
-      (site_is_dry(s) && s->state_url == NULL) || a->cli.cmd == CLI_STATUS;
+      site_is_dry(s) || a->cli.cmd == CLI_STATUS || a->cli.cmd == CLI_PLAN;
 
   if (a->http != NULL || (quiet && !asks))
     return 0;
@@ -614,8 +617,9 @@ static int app_next_site(struct app *a)
   sites = config_sites(&a->cfg, &n);
   rc = app_http(a, &sites[a->site], &a->err);
   if (rc == 0 && a->cli.cmd == CLI_STATUS) {
-    struct status_opts so = {&a->loop, a->log,         a->http,
-                             NULL,     a->cli.account, a->cli.discover};
+    struct status_opts so = {&a->loop,      a->log,         a->http,
+                             NULL,          a->cli.account, a->cli.discover,
+                             a->cli.offline};
 
     return status_start(&so, &sites[a->site], app_on_status, a, &a->err);
   }
@@ -652,8 +656,7 @@ static int app_once(struct app *a, struct cfw_err *err)
   o.plan_only = a->cli.cmd == CLI_PLAN;
   o.account = a->cli.account;
   o.discover = a->cli.discover;
-  for (i = 0; (!o.plan_only || o.account || o.discover) && rc == 0 && i < n;
-       i++)
+  for (i = 0; rc == 0 && i < n; i++)
     rc = app_http(a, &sites[i], err);
   if (rc < 0)
     return rc;
@@ -663,6 +666,7 @@ static int app_once(struct app *a, struct cfw_err *err)
   o.all = a->cli.all;
   o.baseline = a->cli.baseline;
   o.wait = a->cli.wait;
+  o.offline = a->cli.offline;
   o.rules = &a->cfg.headers;
   o.print = print_paths;
   return once_start(&o, sites, n, app_on_once, a, err);
@@ -673,6 +677,11 @@ static int app_start(struct app *a, struct cfw_err *err)
 {
   int rc;
 
+  /* Only a command that writes nothing may skip the pull. */
+  if (a->cli.offline && a->cli.cmd != CLI_PLAN && a->cli.cmd != CLI_STATUS) {
+    (void)cfw_err_set(err, -EINVAL, "--offline: only for plan and status");
+    return cfw_err_class(err, CFW_CLASS_USAGE);
+  }
   switch (a->cli.cmd) {
   case CLI_WATCH:
     return app_watch(a, err);

@@ -98,6 +98,7 @@ static int once_pass(struct once *run, const struct cfaccount_result *acct)
   so.all = run->o.all;
   so.baseline = run->o.baseline;
   so.wait = run->o.wait;
+  so.offline = run->o.offline;
   so.rules = run->o.rules;
   so.getenv = run->o.getenv;
   so.print = run->o.print;

@@ -2,6 +2,7 @@
 #include "s3.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,31 @@ int s3_get(struct s3_client *c, const char *key, size_t max, s3_cb cb,
     return err != NULL ? err->code : -EINVAL;
   o->get_max = max == 0 || max > S3_GET_MAX ? S3_GET_MAX : max;
   return start_or_fail(o, 0, op, err);
+}
+
+int s3_get_range(struct s3_client *c, const char *key, uint64_t offset,
+                 size_t len, const char *if_match, s3_cb cb, void *arg,
+                 struct s3_op **op, struct cfw_err *err)
+{
+  struct s3_put_opts po = {0};
+  struct s3_op *o;
+  char range[64];
+  int rc;
+
+  if (len == 0 || len > S3_GET_MAX || offset > UINT64_MAX - len)
+    return cfw_err_set(err, -EINVAL, "%s: a bad range", key);
+  o = new_read(c, S3K_GET, "GET", key, cb, arg, err);
+  if (o == NULL)
+    return err != NULL ? err->code : -EINVAL;
+  o->get_max = len;
+  /* RFC 9110 14.1.2: "bytes=first-last", last inclusive. */
+  (void)snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, offset,
+                 offset + len - 1); /* fits: 2 * 20 digits */
+  rc = s3_op_header(o, "Range", range);
+  po.if_match = if_match;
+  if (rc == 0)
+    rc = add_conditions(o, &po);
+  return start_or_fail(o, rc, op, err);
 }
 
 int s3_head(struct s3_client *c, const char *key, s3_cb cb, void *arg,

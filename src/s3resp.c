@@ -49,6 +49,20 @@ static int add_meta(struct s3_object_info *info, size_t *cap, const char *name,
   return 0;
 }
 
+/* A 206's "Content-Range: bytes FIRST-LAST/TOTAL": TOTAL. */
+static int read_total(const struct http_response *h, uint64_t *total)
+{
+  const char *v = http_response_header(h, "Content-Range");
+  const char *slash;
+
+  if (v == NULL || strncmp(v, "bytes ", 6) != 0)
+    return -EBADMSG;
+  slash = strchr(v, '/');
+  if (slash == NULL)
+    return -EBADMSG;
+  return parse_u64(slash + 1, 1, UINT64_MAX, total);
+}
+
 /* HeadObject's and GetObject's headers. */
 static int read_info(struct s3_object_info *info, const struct http_response *h,
                      char *why, size_t n)
@@ -61,6 +75,11 @@ static int read_info(struct s3_object_info *info, const struct http_response *h,
 
   if (len == NULL || parse_u64(len, 0, UINT64_MAX, &info->size) < 0) {
     (void)snprintf(why, n, "no Content-Length in the answer");
+    return -EBADMSG;
+  }
+  info->total = info->size;
+  if (h->status == 206 && read_total(h, &info->total) < 0) {
+    (void)snprintf(why, n, "a 206 without a Content-Range total");
     return -EBADMSG;
   }
   copy_header(h, "ETag", info->etag, sizeof(info->etag));

@@ -9,15 +9,25 @@
 #include <unistd.h>
 
 #include "s3state.h"
+#include "strlist.h"
 #include "util.h"
 
-enum s3state_phase { PH_IDLE, PH_PUT, PH_VERIFY, PH_GET, PH_LIST };
+enum s3state_phase {
+  PH_IDLE,
+  PH_PUT,
+  PH_VERIFY,
+  PH_GET,
+  PH_LIST,
+  PH_TRIM_LIST,
+  PH_TRIM_DELETE
+};
 
 struct s3state {
   struct s3_client *s3; /* borrowed */
   char *prefix;         /* owned: "" or "a/b/" */
   char *host;           /* owned */
-  char *where;          /* owned: "s3://BUCKET/a/b" */
+  char pid[24];
+  char *where; /* owned: "s3://BUCKET/a/b" */
   unsigned requests;
 
   /* The call in flight. */
@@ -31,6 +41,9 @@ struct s3state {
   bool if_match;
   char after_key[S3_KEY_MAX + 1]; /* list */
   size_t cap_seqs;
+  uint64_t below;          /* trim: records before it go */
+  size_t trim_i;           /* trim: the next of res.seqs to delete */
+  struct strlist trim_key; /* trim: the keys of the call in flight */
   s3state_cb cb;
   void *arg;
   struct s3state_result res;
@@ -88,6 +101,8 @@ int s3state_new(struct s3state **out, const struct s3state_opts *o,
   if (st == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   st->s3 = o->s3;
+  strlist_init(&st->trim_key);
+  (void)snprintf(st->pid, sizeof(st->pid), "%ld", (long)getpid()); /* fits */
   if (o->host == NULL && gethostname(host, sizeof(host) - 1) < 0)
     str_copy(host, sizeof(host), "unknown");
   st->host = strdup(o->host != NULL ? o->host : host);
@@ -112,6 +127,7 @@ void s3state_destroy(struct s3state *st)
     return;
   if (st->op != NULL)
     s3_cancel(st->op); /* finishes the call */
+  strlist_free(&st->trim_key);
   free(st->prefix);
   free(st->host);
   free(st->where);
@@ -141,6 +157,7 @@ static void s3state_finish(struct s3state *st, enum s3state_outcome o)
   st->ph = PH_IDLE;
   st->op = NULL;
   st->cap_seqs = 0;
+  strlist_free(&st->trim_key);
   cb(&res, st->arg);
   buf_free(&res.body);
   free(res.seqs);
@@ -180,19 +197,35 @@ static void s3state_now(char *out, size_t outlen)
     str_copy(out, outlen, "unknown");
 }
 
+/* "host pid 12": who, as a string. */
+static void s3state_who_text(char *out, size_t outlen, const char *host,
+                             const char *pid)
+{
+  int n;
+
+  if (pid[0] == '\0')
+    n = snprintf(out, outlen, "%s", host);
+  else
+    n = snprintf(out, outlen, "%s pid %s", host, pid);
+  if (n < 0 || (size_t)n >= outlen)
+    str_copy(out, outlen, host); /* truncated */
+}
+
 static int s3state_send_put(struct s3state *st, struct cfw_err *err)
 {
   struct s3_put_opts po = {0};
-  struct s3_meta meta[2];
-  char at[32];
+  struct s3_meta meta[3];
 
-  s3state_now(at, sizeof(at));
+  s3state_now(st->res.at, sizeof(st->res.at));
+  s3state_who_text(st->res.who, sizeof(st->res.who), st->host, st->pid);
   meta[0].name = "cfw-host";
   meta[0].value = st->host;
-  meta[1].name = "cfw-at";
-  meta[1].value = at;
+  meta[1].name = "cfw-pid";
+  meta[1].value = st->pid;
+  meta[2].name = "cfw-at";
+  meta[2].value = st->res.at;
   po.meta = meta;
-  po.n_meta = 2;
+  po.n_meta = 3;
   po.if_none_match = !st->if_match;
   po.if_match = st->if_match ? st->res.etag : NULL;
   return s3_put_buf(st->s3, st->key, st->data, st->len, &po, s3state_on_s3, st,
@@ -262,6 +295,43 @@ int s3state_get(struct s3state *st, uint64_t seq, size_t max, s3state_cb cb,
   return rc;
 }
 
+int s3state_trim(struct s3state *st, uint64_t below, s3state_cb cb, void *arg,
+                 struct cfw_err *err)
+{
+  int rc;
+
+  rc = s3state_begin(st, PH_TRIM_LIST, cb, arg);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "%s: a call is in flight", st->where);
+  st->below = below;
+  st->trim_i = 0;
+  st->after_key[0] = '\0';
+  rc = s3_list_after(st->s3, st->prefix, NULL, NULL, s3state_on_s3, st, &st->op,
+                     err);
+  if (rc < 0)
+    st->ph = PH_IDLE;
+  return rc;
+}
+
+int s3state_get_part(struct s3state *st, uint64_t seq, uint64_t offset,
+                     size_t len, const char *etag, s3state_cb cb, void *arg,
+                     struct cfw_err *err)
+{
+  int rc;
+
+  if (s3state_key(st, st->key, sizeof(st->key), seq, err) < 0)
+    return -EINVAL;
+  rc = s3state_begin(st, PH_GET, cb, arg);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "%s: a call is in flight", st->where);
+  st->max = len;
+  rc = s3_get_range(st->s3, st->key, offset, len, etag, s3state_on_s3, st,
+                    &st->op, err);
+  if (rc < 0)
+    st->ph = PH_IDLE;
+  return rc;
+}
+
 int s3state_list(struct s3state *st, uint64_t after, s3state_cb cb, void *arg,
                  struct cfw_err *err)
 {
@@ -281,25 +351,28 @@ int s3state_list(struct s3state *st, uint64_t after, s3state_cb cb, void *arg,
   return rc;
 }
 
-/* "host at time" from an object's metadata. */
+/* Who wrote an object and when, from its metadata. */
 static void s3state_who(struct s3state *st, const struct s3_object_info *in)
 {
   const char *host = "";
+  const char *pid = "";
   const char *at = "";
   size_t i;
-  int n;
 
   for (i = 0; i < in->n_meta; i++) {
     if (strcmp(in->meta[i].name, "cfw-host") == 0)
       host = in->meta[i].value;
+    else if (strcmp(in->meta[i].name, "cfw-pid") == 0)
+      pid = in->meta[i].value;
     else if (strcmp(in->meta[i].name, "cfw-at") == 0)
       at = in->meta[i].value;
   }
+  st->res.who[0] = '\0';
+  st->res.at[0] = '\0';
   if (host[0] == '\0')
     return;
-  n = snprintf(st->res.who, sizeof(st->res.who), "%s at %s", host, at);
-  if (n < 0 || (size_t)n >= sizeof(st->res.who))
-    str_copy(st->res.who, sizeof(st->res.who), host);
+  s3state_who_text(st->res.who, sizeof(st->res.who), host, pid);
+  str_copy(st->res.at, sizeof(st->res.at), at);
 }
 
 /* A 412: is the object there ours (a retry after a lost answer)? */
@@ -355,6 +428,13 @@ static void s3state_on_get(struct s3state *st, struct s3_result *r)
     s3state_finish(st, S3STATE_NOT_FOUND);
     return;
   }
+  if (r->outcome == S3_PRECONDITION) {
+    (void)cfw_err_set(&st->res.err, -EAGAIN,
+                      "%s: %s was replaced while being read", st->where,
+                      st->key);
+    s3state_finish(st, S3STATE_CONFLICT);
+    return;
+  }
   if (r->outcome != S3_OK) {
     s3state_fail(st, r);
     return;
@@ -363,6 +443,7 @@ static void s3state_on_get(struct s3state *st, struct s3_result *r)
   st->res.body = r->body;
   buf_init(&r->body, S3_GET_MAX);
   str_copy(st->res.etag, sizeof(st->res.etag), r->info.etag);
+  st->res.total = r->info.total;
   s3state_who(st, &r->info);
   s3state_finish(st, S3STATE_OK);
 }
@@ -395,6 +476,38 @@ static int s3state_listed(struct s3state *st, const struct s3_list_item *it)
   return 0;
 }
 
+/* Deletes the next S3_DELETE_MAX listed records before st->below, or
+ * ends the trim: r->n_seqs then counts the records deleted. */
+static void s3state_trim_next(struct s3state *st)
+{
+  char key[S3_KEY_MAX + 1];
+  struct cfw_err err = {0};
+  int rc = 0;
+
+  strlist_free(&st->trim_key);
+  st->ph = PH_TRIM_DELETE;
+  while (rc == 0 && st->trim_i < st->res.n_seqs &&
+         st->trim_key.n < S3_DELETE_MAX &&
+         st->res.seqs[st->trim_i] < st->below) {
+    rc = s3state_key(st, key, sizeof(key), st->res.seqs[st->trim_i], &err);
+    if (rc == 0 && strlist_push(&st->trim_key, key) < 0)
+      rc = cfw_err_set(&err, -ENOMEM, "out of memory");
+    st->trim_i++;
+  }
+  if (rc == 0 && st->trim_key.n == 0) {
+    st->res.n_seqs = st->trim_i;
+    s3state_finish(st, S3STATE_OK);
+    return;
+  }
+  if (rc == 0)
+    rc = s3_delete_objects(st->s3, (const char *const *)st->trim_key.v,
+                           st->trim_key.n, s3state_on_s3, st, &st->op, &err);
+  if (rc < 0) {
+    st->res.err = err;
+    s3state_finish(st, S3STATE_FAILED);
+  }
+}
+
 static void s3state_on_list(struct s3state *st, struct s3_result *r)
 {
   struct cfw_err err = {0};
@@ -405,9 +518,15 @@ static void s3state_on_list(struct s3state *st, struct s3_result *r)
     s3state_fail(st, r);
     return;
   }
+  bool more = r->list.truncated;
+
   for (i = 0; i < r->list.n && rc == 0; i++)
     rc = s3state_listed(st, &r->list.items[i]);
-  if (rc == 0 && r->list.truncated)
+  /* Keys come sorted: a trim stops at the first record it keeps. */
+  if (st->ph == PH_TRIM_LIST && st->res.n_seqs > 0 &&
+      st->res.seqs[st->res.n_seqs - 1] >= st->below)
+    more = false;
+  if (rc == 0 && more)
     rc = s3_list_after(st->s3, st->prefix, st->after_key, r->list.next_token,
                        s3state_on_s3, st, &st->op, &err);
   else if (rc < 0)
@@ -415,7 +534,9 @@ static void s3state_on_list(struct s3state *st, struct s3_result *r)
   if (rc < 0) {
     st->res.err = err;
     s3state_finish(st, S3STATE_FAILED);
-  } else if (!r->list.truncated) {
+  } else if (!more && st->ph == PH_TRIM_LIST) {
+    s3state_trim_next(st);
+  } else if (!more) {
     s3state_finish(st, S3STATE_OK);
   }
 }
@@ -438,7 +559,14 @@ static void s3state_on_s3(struct s3_result *r, void *arg)
     s3state_on_get(st, r);
     return;
   case PH_LIST:
+  case PH_TRIM_LIST:
     s3state_on_list(st, r);
+    return;
+  case PH_TRIM_DELETE:
+    if (r->outcome != S3_OK)
+      s3state_fail(st, r);
+    else
+      s3state_trim_next(st);
     return;
   case PH_IDLE:
     return;

@@ -147,13 +147,23 @@ static void site_finish(struct site *s)
   }
 }
 
+/* The first walk runs from the open until the first pass diffs it:
+ * through a state in S3's first pull and load too. */
+static bool site_prescanning(const struct site *s)
+{
+  return s->scan != NULL && !s->scan_dropped &&
+         (s->st == SITE_OPENING || s->st == SITE_PULLING ||
+          s->st == SITE_LOADING);
+}
+
 void site_fail(struct site *s, int rc, const struct cfw_err *err)
 {
-  if (s->st == SITE_OPENING && s->scan != NULL) {
+  if (site_prescanning(s)) {
     /* The first walk cannot be recalled: report once it is over. */
     s->open_rc = rc;
     if (err != NULL)
       s->open_err = *err;
+    s->scan_dropped = true;
     scan_diff(s->scan, NULL);
     return;
   }
@@ -192,6 +202,7 @@ static void site_on_dropped_scan(struct site *s, struct scan *scan)
   int rc = s->open_rc;
 
   s->scan = NULL;
+  s->scan_dropped = false;
   scan_destroy(scan);
   if (rc < 0)
     site_fail(s, rc, &err);
@@ -205,7 +216,7 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   int rc = r->status;
   struct cfw_err err = r->err;
 
-  if (s->st == SITE_OPENING) {
+  if (s->st == SITE_OPENING || s->scan_dropped) {
     site_on_dropped_scan(s, scan);
     return;
   }
@@ -281,6 +292,7 @@ static void site_pass(struct site *s)
   s->next_flags = 0;
   memset(&s->rep, 0, sizeof(s->rep));
   s->rep.opened = true;
+  s->rep.pulled = s->pulled;
   s->rep.whole = !s->paths_set;
   s->pass_start = uv_now(s->o.loop);
   if (state_intent_count(s->state) > 0) {

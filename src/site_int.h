@@ -142,9 +142,11 @@ struct site {
   struct scan *scan;
   uint64_t scan_gen; /* o.root_gen when the scan began */
   bool scanned_once; /* o.first_scanned has run */
-  /* Opening failed while the first walk ran: reported once it ends. */
+  /* Opening (or, for a state in S3, the first pull or load) failed
+   * while the first walk ran: reported once it ends. */
   int open_rc;
   struct cfw_err open_err;
+  bool scan_dropped;      /* that walk's diff was called off */
   struct change *changes; /* owned: the diff */
   size_t n_changes;
   struct planner_plan plan;

@@ -88,6 +88,22 @@ static int site_load_mime(struct site *s, struct cfw_err *err)
   return rc < 0 ? rc : 0;
 }
 
+/* plan and status pull a state in S3 into its cache, which only the
+ * holder of the cache's lock may write.  A cfwatch of this machine that
+ * holds it (a daemon) pulls before each pass of its own: the cache is
+ * then read as it is, and the pull skipped. */
+static int site_plan_lock(struct site *s, struct cfw_err *err)
+{
+  s->lock_fd = statelock_acquire(s->cfg->state_dir, err);
+  if (s->lock_fd != -EWOULDBLOCK)
+    return s->lock_fd < 0 ? s->lock_fd : 0;
+  log_msg(s->o.log, LOG_INFO, "%s; reading its cache of %s as it is", err->msg,
+          s->cfg->state_url);
+  cfw_err_clear(err);
+  s->lock_fd = -1;
+  return 0;
+}
+
 int site_job_open(struct site *s, struct cfw_err *err)
 {
   const struct site_config *c = s->cfg;
@@ -100,13 +116,17 @@ int site_job_open(struct site *s, struct cfw_err *err)
     if (s->lock_fd < 0)
       return s->lock_fd;
     s->root_fd = statelock_root(c->root, c->state_dir, s->o.log);
+  } else if (s->sync != NULL) {
+    rc = site_plan_lock(s, err);
+    if (rc < 0)
+      return rc;
   }
   if (c->origin != NULL) {
     rc = site_load_mime(s, err);
     if (rc < 0)
       return rc;
   }
-  if (s->sync != NULL)
+  if (s->sync != NULL && s->lock_fd >= 0)
     return 0; /* loaded after each pull: site_job_load */
   rc = state_open(&s->state, c->state_dir, c->root, c->distribution_set,
                   (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
@@ -126,8 +146,9 @@ int site_job_load(struct site *s, struct cfw_err *err)
 
   state_close(s->state);
   s->state = NULL;
-  rc = state_open(&s->state, c->state_dir, c->root, c->distribution_set,
-                  STATE_ANY_ROOT, err);
+  rc = state_open(
+      &s->state, c->state_dir, c->root, c->distribution_set,
+      STATE_ANY_ROOT | (s->o.mode == SITE_PLAN ? STATE_READONLY : 0), err);
   if (rc == 0)
     rc = site_relock(s, err);
   if (rc < 0)

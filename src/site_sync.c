@@ -24,7 +24,7 @@ int site_sync_init(struct site *s, struct cfw_err *err)
   struct s3url u;
   int rc;
 
-  if (s->cfg->state_url == NULL || s->o.mode == SITE_PLAN)
+  if (s->cfg->state_url == NULL || (s->o.mode == SITE_PLAN && s->o.offline))
     return 0;
   rc = s3url_parse(s->cfg->state_url, &u, err);
   if (rc == 0 && s->aws == NULL)
@@ -155,13 +155,18 @@ static bool site_job_writes(site_job_fn fn)
          fn == site_job_compact;
 }
 
-/* After a job: true if a push runs (site_advance follows it). */
+/* After a job: true if a push runs (site_advance follows it).  A dry
+ * run never pushes: another machine would take what it printed as
+ * sent.  What it wrote stays in the cache, unconfirmed, and the next
+ * pull drops it (statesync.h), as it does a run's that stopped before
+ * its push. */
 bool site_sync_push(struct site *s)
 {
   struct cfw_err err = {0};
   int rc;
 
-  if (s->sync == NULL || !site_job_writes(s->job))
+  if (s->sync == NULL || s->o.mode == SITE_PLAN || site_is_dry(s->cfg) ||
+      !site_job_writes(s->job))
     return false;
   rc = statesync_push(s->sync, site_sync_on_push, s, &err);
   if (rc < 0)

@@ -2,10 +2,16 @@
 /* The local copy of a state kept in S3 (statecache.h): reading what the
  * state dir holds and how far S3 has it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "atomicfile.h"
 #include "buf.h"
@@ -65,43 +71,190 @@ int statecache_check_object(const unsigned char *p, size_t len,
   return rc;
 }
 
-/* STATECACHE_FILE: "ETAG\nCONFIRMED\nSNAP_NS\n". */
-static void statecache_load_sync(struct statecache *c, const char *dir)
+/* One line of STATECACHE_FILE, without its newline: false at the end
+ * or on a line too long. */
+static bool statecache_line(FILE *f, char *out, size_t outlen)
+{
+  size_t n;
+
+  if (fgets(out, (int)outlen, f) == NULL)
+    return false;
+  n = strlen(out);
+  if (n == 0 || out[n - 1] != '\n')
+    return false;
+  out[n - 1] = '\0';
+  return true;
+}
+
+/* STATECACHE_FILE: "ETAG\nCONFIRMED\nSNAP_NS\n", then (since the
+ * writer is kept) "SNAP_NEXT\nWHO\nAT\n"; an older file's three lines
+ * leave the rest unknown. */
+int statecache_read_mark(const char *dir, struct statecache_mark *m)
 {
   char path[4200];
-  char etag[S3_ETAG_MAX + 2];
-  unsigned long long confirmed;
-  long long ns;
+  char line[S3STATE_WHO_MAX + S3_ETAG_MAX + 8];
+  uint64_t ns = 0;
+  bool ok;
   FILE *f;
   int n;
 
+  memset(m, 0, sizeof(*m));
   n = snprintf(path, sizeof(path), "%s/%s", dir, STATECACHE_FILE);
   if (n < 0 || (size_t)n >= sizeof(path))
-    return;
+    return -ENAMETOOLONG;
   f = fopen(path, "re");
   if (f == NULL)
-    return;
-  if (fscanf(f, "%129s %llu %lld", etag, &confirmed, &ns) == 3 &&
-      strlen(etag) <= S3_ETAG_MAX) {
-    str_copy(c->etag, sizeof(c->etag), strcmp(etag, "-") == 0 ? "" : etag);
-    c->confirmed = confirmed;
-    c->synced_ns = ns;
-    c->synced = true;
+    return -ENOENT;
+  ok = statecache_line(f, line, sizeof(line)) && strlen(line) <= S3_ETAG_MAX;
+  if (ok)
+    str_copy(m->etag, sizeof(m->etag), strcmp(line, "-") == 0 ? "" : line);
+  ok = ok && statecache_line(f, line, sizeof(line)) &&
+       parse_u64(line, 0, UINT64_MAX, &m->confirmed) == 0;
+  ok = ok && statecache_line(f, line, sizeof(line)) &&
+       parse_u64(line, 0, INT64_MAX, &ns) == 0; /* written_at >= 0 */
+  m->snap_ns = (int64_t)ns;
+  if (ok && statecache_line(f, line, sizeof(line)) &&
+      parse_u64(line, 0, UINT64_MAX, &m->snap_next) == 0 &&
+      statecache_line(f, m->who, sizeof(m->who)))
+    (void)statecache_line(f, m->at, sizeof(m->at)); /* "" if absent */
+  (void)fclose(f);                                  /* read only */
+  if (!ok) {
+    memset(m, 0, sizeof(*m));
+    return -ENOENT;
   }
-  (void)fclose(f); /* read only */
+  return 0;
 }
 
-int statecache_save_sync(const char *dir, const char *etag, uint64_t confirmed,
-                         int64_t snap_ns, struct cfw_err *err)
+static void statecache_load_sync(struct statecache *c, const char *dir)
 {
-  char text[S3_ETAG_MAX + 64];
+  if (statecache_read_mark(dir, &c->mark) < 0)
+    return;
+  str_copy(c->etag, sizeof(c->etag), c->mark.etag);
+  c->confirmed = c->mark.confirmed;
+  c->synced_ns = c->mark.snap_ns;
+  c->synced = true;
+}
+
+int statecache_save_sync(const char *dir, const struct statecache_mark *m,
+                         struct cfw_err *err)
+{
+  char text[S3_ETAG_MAX + S3STATE_WHO_MAX + S3STATE_AT_MAX + 96];
   int n;
 
-  n = snprintf(text, sizeof(text), "%s\n%" PRIu64 "\n%" PRId64 "\n",
-               etag[0] != '\0' ? etag : "-", confirmed, snap_ns);
+  n = snprintf(text, sizeof(text),
+               "%s\n%" PRIu64 "\n%" PRId64 "\n%" PRIu64 "\n%s\n%s\n",
+               m->etag[0] != '\0' ? m->etag : "-", m->confirmed, m->snap_ns,
+               m->snap_next, m->who, m->at);
   if (n < 0 || (size_t)n >= sizeof(text))
-    return cfw_err_set(err, -EINVAL, "an ETag too long: %s", etag);
+    return cfw_err_set(err, -EINVAL, "an ETag too long: %s", m->etag);
   return atomicfile_write(dir, STATECACHE_FILE, text, (size_t)n, err);
+}
+
+int statecache_part_write(const char *dir, uint64_t at, const void *p,
+                          size_t len, struct cfw_err *err)
+{
+  struct iovec iov;
+  int created = 0;
+  int fd;
+  int rc;
+
+  rc = atomicfile_mkdirs(dir, 0700, err);
+  if (rc == 0 && at == 0) /* a part file left by a pull that stopped */
+    rc = statefile_remove(dir, STATECACHE_PART, err);
+  if (rc < 0)
+    return rc;
+  fd = statefile_open_append(dir, STATECACHE_PART, &created, err);
+  if (fd < 0)
+    return fd;
+  iov.iov_base = (void *)p; /* only read */
+  iov.iov_len = len;
+  rc = statefile_append(fd, dir, STATECACHE_PART, at, &iov, 1, created, err);
+  (void)close(fd); /* synced by statefile_append */
+  return rc;
+}
+
+/* Hashes [0, size - 32) of fd into md and reads the 32 bytes after. */
+static int statecache_part_hash(int fd, uint64_t size, unsigned char *md,
+                                unsigned char *trailer)
+{
+  const size_t chunk = (size_t)256 * 1024;
+  unsigned char *p = malloc(chunk);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  uint64_t left = size - SHA256_DIGEST_LENGTH;
+  ssize_t n = 1;
+  int rc = -EBADMSG;
+
+  if (p != NULL && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+    rc = 0;
+  while (rc == 0 && left > 0 && n > 0) {
+    n = read(fd, p, left < chunk ? (size_t)left : chunk);
+    if (n > 0 && EVP_DigestUpdate(ctx, p, (size_t)n) != 1)
+      rc = -EBADMSG;
+    left -= n > 0 ? (uint64_t)n : 0;
+  }
+  if (rc == 0 &&
+      (left > 0 || EVP_DigestFinal_ex(ctx, md, NULL) != 1 ||
+       read(fd, trailer, SHA256_DIGEST_LENGTH) != SHA256_DIGEST_LENGTH))
+    rc = -EBADMSG;
+  EVP_MD_CTX_free(ctx);
+  free(p);
+  return rc;
+}
+
+/* The header's magic, version and file length. */
+static int statecache_part_header(int fd, uint64_t size)
+{
+  unsigned char head[24];
+  const unsigned char *magic;
+  struct wire_in r;
+  uint32_t version;
+  uint32_t flags;
+  uint64_t total;
+
+  if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+    return -EBADMSG;
+  wire_in_init(&r, head, sizeof(head));
+  if (!wire_get_bytes(&r, 8, &magic) || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0 ||
+      !wire_get_u32(&r, &version) || version != 2 ||
+      !wire_get_u32(&r, &flags) || !wire_get_u64(&r, &total) || total != size)
+    return -EBADMSG;
+  return 0;
+}
+
+int statecache_part_check(const char *dir, uint64_t size, struct cfw_err *err)
+{
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  unsigned char trailer[SHA256_DIGEST_LENGTH];
+  char path[4200];
+  int fd;
+  int rc;
+  int n;
+
+  n = snprintf(path, sizeof(path), "%s/%s", dir, STATECACHE_PART);
+  if (n < 0 || (size_t)n >= sizeof(path))
+    return cfw_err_set(err, -ENAMETOOLONG, "%s: path too long", dir);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return cfw_err_set(err, -errno, "%s: %s", path, strerror(errno));
+  rc = size > 64 ? statecache_part_header(fd, size) : -EBADMSG;
+  if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
+    rc = -EBADMSG;
+  if (rc == 0)
+    rc = statecache_part_hash(fd, size, md, trailer);
+  if (rc == 0 && CRYPTO_memcmp(md, trailer, sizeof(md)) != 0)
+    rc = -EBADMSG;
+  (void)close(fd); /* read only */
+  if (rc < 0)
+    return cfw_err_set(err, rc,
+                       "%s: not the snapshot S3 sent (%" PRIu64
+                       " bytes): damaged in transit or replaced",
+                       path, size);
+  return 0;
+}
+
+int statecache_part_commit(const char *dir, struct cfw_err *err)
+{
+  return statefile_rename(dir, STATECACHE_PART, STATEFMT_SNAPSHOT_FILE, err);
 }
 
 int statecache_forget(const char *dir, struct cfw_err *err)
@@ -115,6 +268,8 @@ int statecache_forget(const char *dir, struct cfw_err *err)
     rc = statefile_remove(dir, STATEFMT_SNAPSHOT_FILE, err);
   if (rc == 0)
     rc = statefile_remove(dir, STATECACHE_FILE, err);
+  if (rc == 0)
+    rc = statefile_remove(dir, STATECACHE_PART, err);
   return rc == -ENOENT ? 0 : rc;
 }
 

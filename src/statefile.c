@@ -234,6 +234,28 @@ int statefile_truncate(const char *dir, const char *name, uint64_t len,
   return rc;
 }
 
+int statefile_rename(const char *dir, const char *from, const char *to,
+                     struct cfw_err *err)
+{
+  struct buf a;
+  struct buf b;
+  int rc;
+
+  rc = path_of(&a, dir, from, err);
+  if (rc < 0)
+    return rc;
+  rc = path_of(&b, dir, to, err);
+  if (rc == 0 && rename(buf_str(&a), buf_str(&b)) < 0) {
+    rc = neg_errno();
+    (void)cfw_err_set(err, rc, "renaming %s: %s", buf_str(&a), why(rc));
+  } else if (rc == 0 && (rc = sync_dir(dir)) < 0) {
+    (void)cfw_err_set(err, rc, "syncing %s: %s", dir, why(rc));
+  }
+  buf_free(&a);
+  buf_free(&b);
+  return rc;
+}
+
 int statefile_remove(const char *dir, const char *name, struct cfw_err *err)
 {
   struct buf p;

@@ -35,6 +35,11 @@ int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
 int statefile_truncate(const char *dir, const char *name, uint64_t len,
                        struct cfw_err *err);
 
+/* Renames dir/from over dir/to and syncs the directory: to is then
+ * the old file or the new one, whole, whatever happens. */
+int statefile_rename(const char *dir, const char *from, const char *to,
+                     struct cfw_err *err);
+
 /* Removes dir/name (absent is fine) and syncs the directory. */
 int statefile_remove(const char *dir, const char *name, struct cfw_err *err);
 

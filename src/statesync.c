@@ -14,49 +14,11 @@
 #include "statefile.h"
 #include "statefmt.h"
 #include "statesync.h"
+#include "statesync_int.h"
 #include "util.h"
 #include "wire.h"
 
-struct statesync {
-  uv_loop_t *loop;        /* borrowed */
-  struct s3state *remote; /* borrowed */
-  struct log *log;        /* borrowed */
-  char *dir;              /* owned */
-  uv_work_t work;
-  void (*job)(struct statesync *ss); /* on the threadpool */
-  void (*after)(struct statesync *ss);
-  int job_rc;
-  bool busy;
-  statesync_cb cb;
-  void *arg;
-  struct statesync_result res;
-  struct statecache c;
-  enum { PH_LIST, PH_SNAPSHOT, PH_RECORD, PH_PUT } ph; /* the S3 call */
-  bool snap_pending; /* push: the snapshot goes first */
-
-  /* pull */
-  uint64_t keep_below; /* the dir's records before it stay */
-  bool valid;          /* the dir's state agrees with what S3 had */
-  uint64_t next;
-  uint64_t list_after;
-  uint64_t *seqs; /* owned */
-  size_t n_seqs;
-  size_t i;
-  char etag[S3_ETAG_MAX + 1]; /* the snapshot's in S3 */
-  unsigned char *snap;        /* owned: S3's snapshot, to replace ours */
-  size_t snap_len;
-  unsigned char id[STATE_ID_LEN];
-  int64_t snap_ns;
-  bool wipe;
-  struct buf frames; /* the records pulled */
-
-  /* push */
-  uint64_t confirmed;
-};
-
-static void statesync_on_remote(struct s3state_result *r, void *arg);
 static void statesync_pull_next(struct statesync *ss);
-static void statesync_push_next(struct statesync *ss);
 
 int statesync_new(struct statesync **out, const struct statesync_opts *o,
                   struct cfw_err *err)
@@ -85,6 +47,10 @@ static void statesync_reset(struct statesync *ss)
   ss->snap = NULL;
   ss->snap_len = 0;
   buf_free(&ss->frames);
+  buf_free(&ss->part);
+  ss->snap_file = false;
+  ss->part_off = 0;
+  ss->part_restarts = 0;
 }
 
 void statesync_destroy(struct statesync *ss)
@@ -101,7 +67,7 @@ bool statesync_busy(const struct statesync *ss)
   return ss->busy;
 }
 
-static void statesync_done(struct statesync *ss, enum statesync_outcome o)
+void statesync_done(struct statesync *ss, enum statesync_outcome o)
 {
   struct statesync_result res = ss->res;
 
@@ -111,7 +77,7 @@ static void statesync_done(struct statesync *ss, enum statesync_outcome o)
   ss->cb(&res, ss->arg);
 }
 
-static void statesync_fail(struct statesync *ss, int rc, const char *what)
+void statesync_fail(struct statesync *ss, int rc, const char *what)
 {
   if (ss->res.err.code == 0)
     (void)cfw_err_set(&ss->res.err, rc, "%s", what);
@@ -140,9 +106,8 @@ static void statesync_on_work_done(uv_work_t *w, int status)
     ss->after(ss);
 }
 
-static void statesync_queue(struct statesync *ss,
-                            void (*job)(struct statesync *),
-                            void (*after)(struct statesync *))
+void statesync_queue(struct statesync *ss, void (*job)(struct statesync *),
+                     void (*after)(struct statesync *))
 {
   int rc;
 
@@ -155,8 +120,8 @@ static void statesync_queue(struct statesync *ss,
     statesync_fail(ss, rc, uv_strerror(rc));
 }
 
-static int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
-                           struct cfw_err *err)
+int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
+                    struct cfw_err *err)
 {
   if (ss->busy)
     return cfw_err_set(err, -EBUSY, "state sync: a call is in flight");
@@ -167,17 +132,41 @@ static int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
   ss->cb = cb;
   ss->arg = arg;
   ss->wipe = false;
+  ss->gone = 0;
   ss->valid = false;
   ss->snap_pending = false;
   return 0;
 }
 
 /* An S3 call that could not start, or ended badly. */
-static void statesync_remote_failed(struct statesync *ss,
-                                    const struct cfw_err *err)
+void statesync_remote_failed(struct statesync *ss, const struct cfw_err *err)
 {
   ss->res.err = *err;
   statesync_fail(ss, err->code < 0 ? err->code : -EIO, "S3");
+}
+
+/* The last writer seen: the object just read or written. */
+void statesync_saw(struct statesync *ss, const struct s3state_result *r)
+{
+  if (r->who[0] == '\0')
+    return;
+  str_copy(ss->who, sizeof(ss->who), r->who);
+  str_copy(ss->at, sizeof(ss->at), r->at);
+}
+
+int statesync_save_mark(struct statesync *ss, uint64_t confirmed,
+                        int64_t snap_ns, struct cfw_err *err)
+{
+  struct statecache_mark m;
+
+  memset(&m, 0, sizeof(m));
+  str_copy(m.etag, sizeof(m.etag), ss->etag);
+  m.confirmed = confirmed;
+  m.snap_ns = snap_ns;
+  m.snap_next = ss->snap_next;
+  str_copy(m.who, sizeof(m.who), ss->who);
+  str_copy(m.at, sizeof(m.at), ss->at);
+  return statecache_save_sync(ss->dir, &m, err);
 }
 
 /* ---- Pull ---- */
@@ -213,6 +202,9 @@ static void statesync_pull_loaded(struct statesync *ss)
     ss->snap_ns = c->snap_ns;
   }
   ss->keep_below = ss->next;
+  ss->snap_next = ss->valid ? c->snap_next : 0;
+  str_copy(ss->who, sizeof(ss->who), c->mark.who);
+  str_copy(ss->at, sizeof(ss->at), c->mark.at);
   statesync_list(ss, ss->next > 1 ? ss->next - 1 : 0);
 }
 
@@ -226,15 +218,19 @@ static int statesync_save(struct statesync *ss, struct cfw_err *err)
   size_t i;
   int rc;
 
+  bool replaced = ss->snap != NULL || ss->snap_file;
+
   rc = atomicfile_mkdirs(ss->dir, 0700, err);
   if (rc == 0 && ss->snap != NULL)
     rc = atomicfile_write(ss->dir, STATEFMT_SNAPSHOT_FILE, ss->snap,
                           ss->snap_len, err);
-  for (i = 0; ss->snap == NULL && i < c->n_recs; i++)
+  else if (rc == 0 && ss->snap_file) /* checked: statesync_snap.c */
+    rc = statecache_part_commit(ss->dir, err);
+  for (i = 0; !replaced && i < c->n_recs; i++)
     if (c->recs[i].seq < ss->keep_below)
       keep = c->recs[i].off + c->recs[i].len;
   wire_out_init(&w, STATEFMT_MAX_BYTES);
-  if (ss->snap != NULL || c->journal == NULL)
+  if (replaced || c->journal == NULL)
     statefmt_put_journal_header(&w, ss->id);
   else
     wire_put_bytes(&w, c->journal, keep);
@@ -248,7 +244,7 @@ static int statesync_save(struct statesync *ss, struct cfw_err *err)
                           err);
   wire_out_free(&w);
   if (rc == 0)
-    rc = statecache_save_sync(ss->dir, ss->etag, ss->next, ss->snap_ns, err);
+    rc = statesync_save_mark(ss, ss->next, ss->snap_ns, err);
   return rc;
 }
 
@@ -301,14 +297,23 @@ static void statesync_on_list(struct statesync *ss, struct s3state_result *r)
     return;
   }
   if (!ss->valid || strcmp(ss->etag, ss->c.etag) != 0) {
-    struct cfw_err err = {0};
-
-    ss->ph = PH_SNAPSHOT;
-    if (s3state_get(ss->remote, 0, 0, statesync_on_remote, ss, &err) < 0)
-      statesync_remote_failed(ss, &err);
+    statesync_snap_get(ss);
     return;
   }
   statesync_pull_next(ss);
+}
+
+/* A listed record that is gone was deleted by a writer's compaction
+ * (statesync.h) after our list: the snapshot now covers it.  Read it
+ * again and go on from it. */
+static void statesync_on_gone(struct statesync *ss)
+{
+  log_msg(ss->log, LOG_DEBUG,
+          "state in %s: record %llu went while being read; reading the "
+          "snapshot again",
+          s3state_where(ss->remote), (unsigned long long)ss->next);
+  ss->gone = ss->next;
+  statesync_snap_get(ss);
 }
 
 /* S3's snapshot: ours, or newer than what we hold: it replaces ours. */
@@ -319,21 +324,49 @@ static void statesync_on_snapshot(struct statesync *ss,
   uint64_t next;
   int64_t ns;
 
+  if (ss->part_off > 0 || r->outcome == S3STATE_CONFLICT) {
+    statesync_snap_on_part(ss, r); /* a later part */
+    return;
+  }
   if (statecache_snapshot_header((const unsigned char *)r->body.data,
                                  r->body.len, id, &next, &ns) < 0) {
     statesync_fail(ss, -EBADMSG, "snapshot: not one cfwatch can read");
     return;
   }
   str_copy(ss->etag, sizeof(ss->etag), r->etag);
+  if (ss->gone != 0 && next <= ss->gone) {
+    statesync_fail(ss, -EBADMSG,
+                   "a record went, and no snapshot covers it: damaged");
+    return;
+  }
   if (ss->valid && memcmp(id, ss->id, STATE_ID_LEN) == 0 && next <= ss->next) {
     statesync_pull_next(ss);
     return;
   }
+  statesync_saw(ss, r);
+  if (r->total > r->body.len) { /* the first of several parts */
+    memcpy(ss->part_id, id, STATE_ID_LEN);
+    ss->part_next = next;
+    ss->part_ns = ns;
+    statesync_snap_on_part(ss, r);
+    return;
+  }
+  free(ss->snap);
   ss->snap_len = r->body.len;
   ss->snap = (unsigned char *)buf_take(&r->body);
+  statesync_snap_taken(ss, id, next, ns);
+}
+
+void statesync_snap_taken(struct statesync *ss,
+                          const unsigned char id[STATE_ID_LEN], uint64_t next,
+                          int64_t ns)
+{
+  /* The records pulled so far are older than this snapshot. */
+  buf_reset(&ss->frames);
   memcpy(ss->id, id, STATE_ID_LEN);
   ss->snap_ns = ns;
   ss->next = next;
+  ss->snap_next = next;
   ss->valid = true;
   if (ss->list_after != 0 && ss->list_after + 1 > next) {
     statesync_list(ss, next > 1 ? next - 1 : 0);
@@ -377,6 +410,7 @@ static void statesync_on_record(struct statesync *ss, struct s3state_result *r)
   ss->res.objects++;
   ss->next++;
   ss->i++;
+  statesync_saw(ss, r);
   statesync_pull_next(ss);
 }
 
@@ -390,119 +424,21 @@ int statesync_pull(struct statesync *ss, statesync_cb cb, void *arg,
   return rc;
 }
 
-/* ---- Push ---- */
-
-static void statesync_job_push_load(struct statesync *ss)
-{
-  ss->job_rc =
-      statecache_load(&ss->c, ss->dir, STATECACHE_SNAPSHOT, &ss->res.err);
-}
-
-static void statesync_job_push_save(struct statesync *ss)
-{
-  ss->job_rc = statecache_save_sync(ss->dir, ss->etag, ss->confirmed,
-                                    ss->c.snap_ns, &ss->res.err);
-}
-
-static void statesync_pushed(struct statesync *ss)
-{
-  log_msg(ss->log, LOG_DEBUG,
-          "state in %s: pushed %u object(s) in %u request(s)%s",
-          s3state_where(ss->remote), ss->res.objects, ss->res.requests,
-          ss->wipe ? "; another writer moved it" : "");
-  statesync_done(ss, ss->wipe ? STATESYNC_CONFLICT : STATESYNC_OK);
-}
-
-static void statesync_push_loaded(struct statesync *ss)
-{
-  const struct statecache *c = &ss->c;
-  struct cfw_err err = {0};
-
-  str_copy(ss->etag, sizeof(ss->etag), c->synced ? c->etag : "");
-  ss->confirmed = c->synced ? c->confirmed : 1;
-  ss->i = 0;
-  if (c->snap == NULL || !c->have_snapshot) {
-    statesync_push_next(ss);
-    return;
-  }
-  ss->snap_pending = true;
-  ss->ph = PH_PUT;
-  if (c->snap_next > ss->confirmed) {
-    statesync_fail(ss, -EBADMSG, "the snapshot covers records not in S3");
-    return;
-  }
-  if (s3state_put_snapshot(ss->remote, ss->etag, c->snap, c->snap_len,
-                           statesync_on_remote, ss, &err) < 0)
-    statesync_remote_failed(ss, &err);
-}
-
-static void statesync_push_next(struct statesync *ss)
-{
-  const struct statecache *c = &ss->c;
-  const struct statecache_rec *rec;
-  struct cfw_err err = {0};
-  struct wire_out w;
-  int rc;
-
-  while (ss->i < c->n_recs && c->recs[ss->i].seq < ss->confirmed)
-    ss->i++;
-  if (ss->i == c->n_recs) {
-    if (ss->res.objects == 0) {
-      statesync_done(ss, STATESYNC_OK);
-      return;
-    }
-    statesync_queue(ss, statesync_job_push_save, statesync_pushed);
-    return;
-  }
-  rec = &c->recs[ss->i];
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  statefmt_put_journal_header(&w, c->id);
-  wire_put_bytes(&w, c->journal + rec->off, rec->len);
-  rc = w.rc < 0 ? cfw_err_set(&err, w.rc, "out of memory") : 0;
-  ss->ph = PH_PUT;
-  if (rc == 0)
-    rc = s3state_put_record(ss->remote, rec->seq, w.b.data, w.b.len,
-                            statesync_on_remote, ss, &err);
-  wire_out_free(&w);
-  if (rc < 0)
-    statesync_remote_failed(ss, &err);
-}
-
-static void statesync_on_put(struct statesync *ss, struct s3state_result *r)
-{
-  if (r->outcome == S3STATE_CONFLICT) {
-    ss->wipe = true; /* here: the outcome */
-    statesync_queue(ss, statesync_job_push_save, statesync_pushed);
-    return;
-  }
-  ss->res.objects++;
-  if (ss->snap_pending) {
-    str_copy(ss->etag, sizeof(ss->etag), r->etag);
-    ss->snap_pending = false;
-  } else {
-    ss->confirmed = ss->c.recs[ss->i].seq + 1;
-    ss->i++;
-  }
-  statesync_push_next(ss);
-}
-
-int statesync_push(struct statesync *ss, statesync_cb cb, void *arg,
-                   struct cfw_err *err)
-{
-  int rc = statesync_begin(ss, cb, arg, err);
-
-  if (rc == 0)
-    statesync_queue(ss, statesync_job_push_load, statesync_push_loaded);
-  return rc;
-}
-
 /* ---- Both ---- */
 
-static void statesync_on_remote(struct s3state_result *r, void *arg)
+void statesync_on_remote(struct s3state_result *r, void *arg)
 {
   struct statesync *ss = arg;
 
   ss->res.requests += r->requests;
+  if (ss->ph == PH_TRIM) {
+    statesync_push_trimmed(ss, r->outcome, &r->err, r->n_seqs);
+    return;
+  }
+  if (r->outcome == S3STATE_NOT_FOUND && ss->ph == PH_RECORD) {
+    statesync_on_gone(ss);
+    return;
+  }
   if (r->outcome == S3STATE_FAILED ||
       (r->outcome == S3STATE_NOT_FOUND && ss->ph != PH_PUT)) {
     if (r->outcome == S3STATE_NOT_FOUND)
@@ -522,7 +458,9 @@ static void statesync_on_remote(struct s3state_result *r, void *arg)
     statesync_on_record(ss, r);
     return;
   case PH_PUT:
-    statesync_on_put(ss, r);
+    statesync_push_on_put(ss, r);
+    return;
+  case PH_TRIM: /* above */
     return;
   }
 }

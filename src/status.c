@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 #include "planner.h"
 #include "site.h"
 #include "state.h"
+#include "statecache.h"
 #include "statelock.h"
 #include "status_int.h"
 #include "util.h"
@@ -71,6 +73,7 @@ static void status_from_pass(struct status_report *r,
   size_t i;
 
   r->root_missing = rep->root_missing;
+  r->state_pulled = rep->pulled;
   if (st == NULL)
     return;
   r->has_manifest = !state_fresh(st);
@@ -96,6 +99,20 @@ static void status_from_pass(struct status_report *r,
     status_origin(r, st, rep);
 }
 
+/* A state in S3: its version and last writer, as the cache knows them
+ * (statecache.h); records before `confirmed` are in S3. */
+static void status_state_mark(struct status_report *r)
+{
+  struct statecache_mark m;
+
+  if (statecache_read_mark(r->state_dir, &m) < 0 || m.confirmed == 0)
+    return;
+  r->has_state_version = true;
+  r->state_version = m.confirmed - 1;
+  str_copy(r->state_who, sizeof(r->state_who), m.who);
+  str_copy(r->state_at, sizeof(r->state_at), m.at);
+}
+
 static void status_on_work(uv_work_t *w)
 {
   struct status_run *run = container_of(w, struct status_run, work);
@@ -114,6 +131,8 @@ static void status_on_work(uv_work_t *w)
   r->month_paths = ledger_month_paths(&r->ledger, now);
   r->free_paths = run->cfg->monthly_free_paths;
   r->month_cost_usd = planner_cost_usd(0, r->month_paths, r->free_paths);
+  if (r->state_url != NULL)
+    status_state_mark(r);
 }
 
 static void status_deliver(struct status_run *run)
@@ -223,6 +242,9 @@ int status_start(const struct status_opts *o, const struct site_config *s,
   so.log = o->log;
   so.cfg = s;
   so.mode = SITE_PLAN;
+  so.http = o->http;
+  so.getenv = o->getenv;
+  so.offline = o->offline;
   rc = site_start(&site, &so, status_on_pass, run, err);
   if (rc < 0)
     free(run);
@@ -260,6 +282,24 @@ static void status_time(int64_t ns, char *out, size_t n)
     (void)snprintf(out, n, "never");
 }
 
+/* "state:  s3://B/P, version 12, written by host pid 7 at TIME". */
+static int status_text_state(const struct status_report *r, struct buf *out)
+{
+  int rc;
+
+  rc = buf_addf(out, "state:        %s", r->state_url);
+  if (rc == 0 && r->has_state_version)
+    rc = buf_addf(out, ", version %" PRIu64, r->state_version);
+  if (rc == 0 && r->state_who[0] != '\0')
+    rc = buf_addf(out, ", written by %s at %s", r->state_who, r->state_at);
+  if (rc == 0)
+    rc = buf_adds(out, r->state_pulled
+                           ? " (pulled now; the state dir is its cache)\n"
+                           : " (the state dir is its cache, as of the last "
+                             "pull)\n");
+  return rc;
+}
+
 int status_format_text(const struct status_report *r, struct buf *out)
 {
   char names[256];
@@ -277,10 +317,7 @@ int status_format_text(const struct status_report *r, struct buf *out)
                 r->daemon_running ? "running, pid " : "",
                 r->daemon_running ? r->daemon_pid : "not running", "");
   if (rc == 0 && r->state_url != NULL)
-    rc = buf_addf(out,
-                  "state:        %s (the state dir is its cache, as of the "
-                  "last run)\n",
-                  r->state_url);
+    rc = status_text_state(r, out);
   if (rc == 0 && !r->has_manifest)
     rc = buf_adds(out, "manifest:     none yet (the first run records a "
                        "baseline)\n");
@@ -399,6 +436,34 @@ static int status_json_counts(json_t *o, const struct status_report *r)
   return rc;
 }
 
+/* A state in S3: {"version", "writer", "written_at", "pulled"}; null
+ * for a local state, and null members for what is not known. */
+static json_t *status_json_state(const struct status_report *r)
+{
+  json_t *o;
+  int rc;
+
+  if (r->state_url == NULL)
+    return json_null();
+  o = jsonout_object();
+  rc = jsonout_set(o, "version",
+                   r->has_state_version
+                       ? json_integer((json_int_t)r->state_version)
+                       : json_null());
+  if (rc == 0)
+    rc = jsonout_set(o, "writer",
+                     status_json_str(r->state_who[0] ? r->state_who : NULL));
+  if (rc == 0)
+    rc = jsonout_set(o, "written_at",
+                     status_json_str(r->state_at[0] ? r->state_at : NULL));
+  if (rc == 0)
+    rc = jsonout_set(o, "pulled", json_boolean(r->state_pulled));
+  if (rc == 0)
+    return o;
+  json_decref(o);
+  return NULL;
+}
+
 int status_format_json(const struct status_report *r, struct buf *out)
 {
   json_t *o = jsonout_object();
@@ -409,6 +474,8 @@ int status_format_json(const struct status_report *r, struct buf *out)
     rc = jsonout_set(o, "state_dir", status_json_str(r->state_dir));
   if (rc == 0)
     rc = jsonout_set(o, "state_url", status_json_str(r->state_url));
+  if (rc == 0)
+    rc = jsonout_set(o, "state", status_json_state(r));
   if (rc == 0)
     rc = status_json_counts(o, r);
   if (rc == 0)

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import time
 import unittest
@@ -208,6 +209,292 @@ class TwoMachines(S3StateTest):
         fresh = [e["action"] for e in self.state_requests(since)]
         self.assertEqual(fresh, ["ListObjectsV2", "GetObject", "GetObject",
                                  "GetObject"])
+        self.assertEqual(len(self.sent()), 1)
+
+
+class RestartCap(S3StateTest):
+    def test_a_writer_that_always_loses_gives_up_after_5_tries(self):
+        # Replies: 412 PreconditionFailed to every state PUT (another
+        # writer holds each record first; the GET that checks it finds
+        # none of our bytes), 200s otherwise.  The README: "at most 5
+        # times, then exit 1", nothing sent and nothing lost.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.cf.inject({"fault": "error", "status": 412,
+                        "code": "PreconditionFailed", "count": 1000},
+                       op="s3:put")
+        since = self.seq()
+        res = self.once(a)
+        self.assertEqual(res.status, 1, repr(res))
+        self.assertIn("moved under each of 5 tries (other writers); "
+                      "nothing is lost: run again", res.err)
+        self.assertEqual(res.err.count("another writer moved the state"), 5)
+        puts = [e for e in self.state_requests(since)
+                if e["action"] == "PutObject"]
+        self.assertEqual(len(puts), 6)  # the first try and 5 restarts
+        self.assertEqual(self.sent(), [])
+        self.cf.clear_faults()
+        self.check(self.once(a))
+        self.assertEqual(self.paths_sent(), ["/a/b.html"])
+
+
+class DryRun(S3StateTest):
+    def test_dry_run_never_writes_a_shared_state(self):
+        # Replies: 200s and 201s.  A dry run prints the batch and
+        # writes nothing to S3: another machine (or this one) must not
+        # take its changes as sent.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        for m in (a, b):
+            m.write("a/b.html", "b2")
+        for _ in range(2):  # recorded nowhere, so printed again
+            since = self.seq()
+            res = self.check(self.once(a, "--dry-run"))
+            self.assertEqual(res.out.split(), ["/a/b.html"])
+            self.assertEqual([e["action"] for e in
+                              self.state_requests(since)],
+                             ["ListObjectsV2"])
+        self.assertEqual(self.sent(), [])
+        self.check(self.once(b))
+        self.assertEqual(self.paths_sent(), ["/a/b.html"])
+        # a's cache dropped what the dry runs wrote: nothing left.
+        res = self.check(self.once(a))
+        self.assertIn("nothing to invalidate", res.err)
+        self.assertEqual(len(self.sent()), 1)
+
+
+class StatusAndPlan(S3StateTest):
+    """status and plan pull first: on a machine whose cache is behind
+    they show the state S3 holds, and who wrote it last."""
+
+    def writer_run(self, m):
+        """A `once` on m: its pid, as the writer it records."""
+        p = self.popen(m)
+        _, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
+        return "%s pid %d" % (socket.gethostname(), p.pid)
+
+    def test_status_pulls_and_names_the_last_writer(self):
+        # Replies: 200s and 201s.  b's cache is as of the baseline; a
+        # then sends a batch (two records: the intent and the commit).
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        a.write("a/b.html", "b2")
+        before = time.time()
+        who = self.writer_run(a)
+        # --offline: no request; the cache as it is.
+        since = self.seq()
+        res = self.check(self.cfw("status", "--json", "--offline",
+                                  *self.args(b), env=self.env_of(b)))
+        self.assertEqual(self.state_requests(since), [])
+        old = json.loads(res.out)["state"]
+        self.assertFalse(old["pulled"])
+        # Pulled: one LIST and a GET for each new record, no more.
+        since = self.seq()
+        res = self.check(self.cfw("status", "--json", *self.args(b),
+                                  env=self.env_of(b)))
+        self.assertEqual([e["action"] for e in self.state_requests(since)],
+                         ["ListObjectsV2", "GetObject", "GetObject"])
+        doc = json.loads(res.out)
+        st = doc["state"]
+        self.assertTrue(st["pulled"])
+        self.assertEqual(st["version"], old["version"] + 2)
+        self.assertEqual(st["writer"], who)
+        at = time.mktime(time.strptime(st["written_at"],
+                                       "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        self.assertLessEqual(int(before) - 1, at)
+        self.assertLessEqual(at, time.time() + 1)
+        self.assertEqual(doc["pending_files"], 1)  # b still has b.html as was
+        res = self.check(self.cfw("status", *self.args(b),
+                                  env=self.env_of(b)))
+        self.assertIn("%s, version %d, written by %s at %s (pulled now"
+                      % (STATE_URL, st["version"], who, st["written_at"]),
+                      res.out)
+
+    def test_plan_pulls_and_shows_only_what_once_would_send(self):
+        # Replies: 200s and 201s.  a sends b.html; b, with the same
+        # edit and a cache as of the baseline, plans nothing.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        for m in (a, b):
+            m.write("a/b.html", "b2")
+        self.check(self.once(a))
+        res = self.check(self.cfw("plan", *self.args(b, "--offline"),
+                                  env=self.env_of(b)))
+        self.assertEqual(res.out.split(), ["/a/b.html"])  # stale
+        since = self.seq()
+        res = self.check(self.cfw("plan", *self.args(b), env=self.env_of(b)))
+        self.assertEqual(res.out.split(), [])
+        self.assertEqual([e["action"] for e in self.state_requests(since)],
+                         ["ListObjectsV2", "GetObject", "GetObject"])
+        # Nothing was written to the state by either.
+        self.assertFalse([e for e in self.state_requests()
+                          if e["action"] == "PutObject"
+                          and e["seq"] > since])
+
+    def test_offline_is_refused_by_commands_that_write(self):
+        a = self.machine("a")
+        a.site()
+        res = self.once(a, "--offline")
+        self.assertEqual(res.status, 2, repr(res))
+        self.assertIn("--offline: only for plan and status", res.err)
+
+
+class Lifecycle(S3StateTest):
+    """Records a snapshot covers are deleted; a reader that listed one
+    before it went reads the snapshot again."""
+
+    def compacting(self, m, *extra):
+        """A `once` that compacts the journal after every write."""
+        env = self.env_of(m)
+        env["CFWATCH_TEST_COMPACT_BYTES"] = "1"
+        return self.cfw("once", *self.args(m, *extra), env=env)
+
+    def records(self):
+        pre = "cfwatch/site/journal/"
+        return [int(k[len(pre):]) for k in self.state_objects()
+                if k.startswith(pre)]
+
+    def test_compaction_deletes_the_records_of_the_snapshot_before(self):
+        # Replies: 200s and 201s.  Each run compacts: the records the
+        # replaced snapshot covered go, the newer ones stay one more.
+        a = self.machine("a")
+        a.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.check(self.compacting(a))
+        self.assertEqual(self.records(), [1, 2])  # the baseline had none
+        a.write("a/b.html", "b3")
+        since = self.seq()
+        self.check(self.compacting(a))
+        self.assertEqual(self.records(), [3, 4])
+        acts = [(e["action"], (e.get("key") or "")[-8:])
+                for e in self.state_requests(since)]
+        # The pull, the intent, the commit, the snapshot, then one list
+        # and one DeleteObjects for records 1 and 2.
+        self.assertEqual([x for x, _ in acts],
+                         ["ListObjectsV2", "PutObject", "PutObject",
+                          "PutObject", "ListObjectsV2", "DeleteObjects"])
+        self.assertEqual(acts[3][1], "manifest")
+        # A new machine still pulls the whole state.
+        b = self.machine("b")
+        b.site()
+        b.write("a/b.html", "b3")
+        res = self.check(self.once(b))
+        self.assertIn("nothing to invalidate", res.err)
+        self.assertEqual(len(self.sent()), 2)
+
+    def test_record_gone_while_pulling_rereads_the_snapshot(self):
+        # Replies: 200s and 201s; b's first GET (record 1) is held 8 s,
+        # during which a sends and compacts, and records 1 to 4 are
+        # deleted as a later compaction would: that GET answers 404.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        for m in (a, b):
+            m.write("a/b.html", "b2")
+        self.check(self.once(a))
+        self.assertEqual(self.records(), [1, 2])
+        self.cf.inject({"fault": "hold", "seconds": 8}, op="s3:get")
+        since = self.seq()
+        p = self.popen(b)
+        # b has listed records 1 and 2 (logged once answered); its GET
+        # of record 1 is held whenever it comes.
+        deadline = time.time() + 60
+        while not self.state_requests(since):
+            self.assertLess(time.time(), deadline, "b never listed")
+            time.sleep(0.05)
+        for m in (a, b):
+            m.write("css/site.css", "body{color:red}")
+        self.check(self.compacting(a))
+        for seq in self.records():
+            if seq <= 4:
+                self.cf.delete_object("cfwatch/site/journal/%020d" % seq,
+                                      bucket=STATE_BUCKET)
+        out, err = p.communicate(timeout=120)
+        err = err.decode(errors="replace")
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("nothing to invalidate", err)
+        gets = [(e["key"], e["status"]) for e in self.state_requests(since)
+                if e["action"] == "GetObject"]
+        self.assertEqual(gets, [
+            ("cfwatch/site/journal/%020d" % 1, 404),
+            ("cfwatch/site/manifest", 206)])  # read with a Range
+        self.assertEqual(len(self.sent()), 2)
+        self.assert_nothing_twice()
+
+
+class BigState(S3StateTest):
+    # A snapshot over S3_GET_MAX (4 MiB): 24,000 files with long names
+    # (about 200 bytes an entry), on one root that every machine here
+    # shares (each has its own cache, which is what a pull fills).
+    FILES = 24000
+    DIR = "archive/a-long-section-name-as-an-archive-of-2026-has-%03d"
+    PAGE = "an-article-with-a-long-descriptive-slug-numbered-%05d.html"
+
+    def big_site(self, m):
+        for d in range(self.FILES // 500):
+            os.makedirs(os.path.join(m.root, self.DIR % d))
+        for i in range(self.FILES):
+            rel = os.path.join(self.DIR % (i // 500), self.PAGE % i)
+            with open(os.path.join(m.root, rel), "w") as f:
+                f.write("<p>%d</p>" % i)
+
+    def machine_on(self, name, root):
+        m = self.machine(name)
+        os.rmdir(m.root)
+        m.root = root
+        return m
+
+    def test_snapshot_over_4_mib_is_pulled_in_parts_and_checked(self):
+        # Replies: 200s and 201s; b pulls a's 4+ MiB snapshot with a
+        # fresh cache, in ranged GETs of 4 MiB pinned by If-Match.  Then
+        # the snapshot in S3 is damaged (one byte flipped, same size,
+        # the ETag S3 gives it): c, with a fresh cache, refuses it.
+        a = self.machine("a")
+        self.big_site(a)
+        self.check(self.once(a, "--baseline"))
+        key = "cfwatch/site/manifest"
+        size = [o["size"] for o in self.cf.objects(STATE_BUCKET)
+                if o["key"] == key][0]
+        self.assertGreater(size, 4 << 20)
+        b = self.machine_on("b", a.root)
+        since = self.seq()
+        res = self.check(self.once(b))
+        self.assertIn("nothing to invalidate", res.err)
+        gets = [e for e in self.state_requests(since)
+                if e["action"] == "GetObject"]
+        self.assertEqual(len(gets), (size + (4 << 20) - 1) // (4 << 20))
+        self.assertTrue(all(e["status"] == 206 for e in gets), gets)
+        [sub] = os.listdir(os.path.join(b.cache, "cfwatch"))
+        cached = os.path.join(b.cache, "cfwatch", sub)
+        self.assertEqual(os.path.getsize(os.path.join(cached, "manifest")),
+                         size)
+        self.assertFalse(os.path.exists(os.path.join(cached,
+                                                     "manifest.part")))
+        rel = os.path.join(self.DIR % 0, self.PAGE % 0)
+        a.write(rel, "changed")
+        self.check(self.once(b))
+        self.assertEqual(self.paths_sent(), ["/" + rel])
+        data = bytearray(self.cf.object_bytes(key, bucket=STATE_BUCKET))
+        data[len(data) // 2] ^= 0xFF
+        self.cf.put_object(key, bytes(data), bucket=STATE_BUCKET)
+        c = self.machine_on("c", a.root)
+        res = self.once(c)
+        self.assertEqual(res.status, 3, repr(res))
+        self.assertIn("not the snapshot S3 sent", res.err)
         self.assertEqual(len(self.sent()), 1)
 
 

@@ -198,6 +198,47 @@ static void test_put_buf_then_get_and_head(void)
   s3fx_done(&f);
 }
 
+static void get_range(struct s3fx *f, const char *key, uint64_t off, size_t len,
+                      const char *if_match, struct s3got *g)
+{
+  struct cfw_err err = {0};
+
+  memset(g, 0, sizeof(*g));
+  g->f = f;
+  CHECK_EQ_INT(s3_get_range(f->s3, key, off, len, if_match, s3got_on_result, g,
+                            NULL, &err),
+               0);
+  s3fx_run(f, f->n_done + 1);
+}
+
+/* A part of an object, with the whole's size; pinned to an ETag. */
+static void test_get_range_gives_a_part_and_the_total(void)
+{
+  struct s3fx f;
+  struct s3got g;
+  struct s3got h;
+
+  s3fx_init(&f, NULL, NULL);
+  put_buf(&f, "state/manifest", "0123456789", NULL, &g);
+  REQUIRE(g.outcome == S3_OK);
+  get_range(&f, "state/manifest", 2, 4, g.etag, &h);
+  CHECK_EQ_INT(h.outcome, S3_OK);
+  CHECK_EQ_INT(h.status, 206);
+  CHECK_EQ_INT(h.body_len, 4);
+  CHECK(memcmp(h.body, "2345", 4) == 0);
+  CHECK_EQ_INT(h.info.total, 10);
+  s3got_free(&h);
+  get_range(&f, "state/manifest", 8, 4, NULL, &h); /* past the end */
+  CHECK_EQ_INT(h.body_len, 2);
+  CHECK_EQ_INT(h.info.total, 10);
+  s3got_free(&h);
+  get_range(&f, "state/manifest", 0, 4, "\"not-it\"", &h);
+  CHECK_EQ_INT(h.outcome, S3_PRECONDITION);
+  s3got_free(&h);
+  s3got_free(&g);
+  s3fx_done(&f);
+}
+
 static void test_get_over_cap_fails_and_missing_is_not_found(void)
 {
   struct s3fx f;
@@ -447,6 +488,7 @@ TEST_MAIN(TEST(test_put_file_stores_bytes_checksum_and_headers),
           TEST(test_file_changed_after_hashing_is_changed),
           TEST(test_put_buf_then_get_and_head),
           TEST(test_get_over_cap_fails_and_missing_is_not_found),
+          TEST(test_get_range_gives_a_part_and_the_total),
           TEST(test_conditional_writes),
           TEST(test_list_pages_by_continuation_token),
           TEST(test_list_decodes_awkward_keys),

@@ -121,7 +121,8 @@ static void test_record_is_created_once_then_conflicts(void)
   CHECK_EQ_INT(st_get(&run, 1), S3STATE_OK);
   CHECK_EQ_INT(run.body_len, strlen("record one"));
   CHECK(memcmp(run.body, "record one", run.body_len) == 0);
-  CHECK_CONTAINS(run.r.who, "test-host at 20");
+  CHECK_CONTAINS(run.r.who, "test-host pid ");
+  CHECK(strncmp(run.r.at, "20", 2) == 0);
   st_done(&run);
 }
 
@@ -259,6 +260,43 @@ static void test_destroy_ends_the_call(void)
   st_done(&run);
 }
 
+/* 1,200 records and the snapshot; a trim below 1,101 lists two pages
+ * (the second holds a record kept) and deletes in two calls, the
+ * second of the 100 past S3_DELETE_MAX. */
+static void test_trim_deletes_the_records_before_in_batches(void)
+{
+  struct cfw_err err = {0};
+  struct buf b;
+  struct st_run run;
+  int i;
+
+  st_init(&run, "p");
+  buf_init(&b, (size_t)1 << 20);
+  REQUIRE(buf_addf(&b,
+                   "{\"bucket\": \"%s\", \"objects\": ["
+                   "{\"key\": \"p/manifest\", \"text\": \"s\"}",
+                   STANDIN_BUCKET) == 0);
+  for (i = 1; i <= 1200; i++)
+    REQUIRE(buf_addf(&b, ",{\"key\": \"p/journal/%020d\", \"text\": \"r\"}",
+                     i) == 0);
+  REQUIRE(buf_adds(&b, "]}") == 0);
+  standin_post(&run.f.si, "s3/objects", buf_str(&b));
+  buf_free(&b);
+  st_reset(&run);
+  REQUIRE(s3state_trim(run.st, 1101, st_on_result, &run, &err) == 0);
+  s3fx_run(&run.f, 1);
+  CHECK_EQ_INT(run.r.outcome, S3STATE_OK);
+  CHECK_EQ_INT(run.r.n_seqs, 1100);
+  CHECK_EQ_INT(run.r.requests, 4); /* 2 lists, 2 deletes */
+  CHECK_EQ_INT(standin_count(&run.f.si, STANDIN_BUCKET), 101);
+  CHECK(standin_has(&run.f.si, STANDIN_BUCKET, "p/manifest"));
+  CHECK(
+      standin_has(&run.f.si, STANDIN_BUCKET, "p/journal/00000000000000001101"));
+  CHECK(!standin_has(&run.f.si, STANDIN_BUCKET,
+                     "p/journal/00000000000000001100"));
+  st_done(&run);
+}
+
 TEST_MAIN(TEST(test_record_is_created_once_then_conflicts),
           TEST(test_lost_reply_after_create_is_ours),
           TEST(test_transient_failures_are_retried),
@@ -266,4 +304,5 @@ TEST_MAIN(TEST(test_record_is_created_once_then_conflicts),
           TEST(test_list_gives_records_after_and_snapshot),
           TEST(test_snapshot_is_replaced_only_over_its_etag),
           TEST(test_missing_object_is_not_found),
-          TEST(test_destroy_ends_the_call))
+          TEST(test_destroy_ends_the_call),
+          TEST(test_trim_deletes_the_records_before_in_batches))

@@ -61,7 +61,7 @@ static void test_fields_and_their_order(void)
   doc = format(&r, &b);
   CHECK_EQ_STR(buf_str(&b),
                "{\"root\":\"/srv/site/public\",\"state_dir\":"
-               "\"/var/lib/cfwatch\",\"state_url\":null,"
+               "\"/var/lib/cfwatch\",\"state_url\":null,\"state\":null,"
                "\"root_missing\":false,"
                "\"daemon_running\":false,\"has_manifest\":true,"
                "\"origin\":\"s3://www-example-com/site\","

@@ -112,6 +112,8 @@ int site_job_open(struct site *s, struct cfw_err *err)
                   (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
                       (c->state_url != NULL ? STATE_ANY_ROOT : 0),
                   err);
+  if (rc == 0)
+    rc = state_set_tag_header(s->state, site_tags_header(s), err);
   if (rc < 0)
     return cfw_err_prefix(err, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
@@ -128,6 +130,8 @@ int site_job_load(struct site *s, struct cfw_err *err)
   s->state = NULL;
   rc = state_open(&s->state, c->state_dir, c->root, c->distribution_id,
                   STATE_ANY_ROOT, err);
+  if (rc == 0)
+    rc = state_set_tag_header(s->state, site_tags_header(s), err);
   if (rc == 0)
     rc = site_relock(s, err);
   if (rc < 0)
@@ -168,6 +172,7 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   in.n_changes = s->n_changes;
   in.urlmap = s->um;
   in.month_paths = s->month_paths;
+  in.tag_origin = site_tags_usable(s) ? &s->origin : NULL;
   if (s->inflight != NULL)
     inflight_counts(s->inflight, &in.inflight.file_paths,
                     &in.inflight.wildcards);
@@ -175,6 +180,7 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   rc = planner_plan(&s->plan, &in, &po, err);
   if (rc < 0)
     return cfw_err_class(err, CFW_CLASS_USAGE);
+  site_tags_mark(s);
   s->planned = true;
   return 0;
 }

@@ -11,6 +11,7 @@ import os
 import unittest
 
 from tests.e2e.cfw import BucketTest, write
+from tests.e2e.daemon import Daemon
 from tests.standin.standin import DISTRIBUTION
 
 BUCKET = "www-example-com"
@@ -142,6 +143,35 @@ class Tagging(CacheTagTest):
         self.assertEqual(sorted(res.lines),
                          ["#" + tag("site/blog/a/index.html"), "/b.html"])
         self.assertIn("1 file by tag, 1 by path; 1 path saved", res.err)
+
+
+class Watching(CacheTagTest):
+    def test_daemon_checks_once_and_sends_tags(self):
+        # Replies: GetDistributionConfig with CacheTagConfig (read once at
+        # start), 200 to each PUT, 201 to each invalidation.
+        self.site()
+        self.once("--all")
+        since = self.cf.log()[-1]["seq"]
+        d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
+                   env=self.env)
+        try:
+            d.wait_for("watching", timeout=30)
+            write(self.root, "index.html", "<h1>home 2</h1>")
+            d.wait_until(lambda: len(self.cf.invalidations()) == 2,
+                         "the first edit sent", timeout=20)
+            write(self.root, "css/site.css", "body { color: red }")
+            d.wait_until(lambda: len(self.cf.invalidations()) == 3,
+                         "the second edit sent", timeout=20)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        invs = self.cf.invalidations()
+        self.assertEqual(sorted(invs[1]["paths"]),
+                         ["#" + tag("site/index.html")])
+        self.assertEqual(sorted(invs[2]["paths"]),
+                         ["#" + tag("site/css/site.css")])
+        reads = [e for e in self.cf.log(since)
+                 if e["operation"] == "get_config"]
+        self.assertEqual(len(reads), 1, reads)
 
 
 class Fallback(CacheTagTest):

@@ -180,7 +180,8 @@ static int planner_add_manifest(struct planner_tree *pt,
 
 /* True if change c goes as its cache tag: the edges may hold only
  * copies that carry it (TREE_TAGGED, tree.h).  An added file may be
- * cached as an error page, which carries no tag. */
+ * cached as an error page, which carries no tag; a TREE_STALE entry
+ * says the edges may hold bytes it does not name. */
 static bool planner_by_tag(const struct planner_input *in,
                            const struct change *c)
 {
@@ -190,7 +191,8 @@ static bool planner_by_tag(const struct planner_input *in,
       (c->kind != CHANGE_MODIFIED && c->kind != CHANGE_DELETED))
     return false;
   old = manifest_find(in->manifest, c->entry.path);
-  return old != NULL && (old->flags & TREE_TAGGED) != 0;
+  return old != NULL &&
+         (old->flags & (TREE_TAGGED | TREE_STALE)) == TREE_TAGGED;
 }
 
 /* Pushes c's invalidation items: its URL paths, or its one cache tag

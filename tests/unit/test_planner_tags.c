@@ -122,6 +122,18 @@ static void test_untagged_entry_goes_by_path(void)
   fx_free(&f);
 }
 
+static void test_stale_tagged_entry_goes_by_path(void)
+{
+  struct fx f;
+
+  fx_init(&f);
+  fx_change(&f, CHANGE_MODIFIED, "a.html", TREE_TAGGED | TREE_STALE);
+  fx_plan(&f, true);
+  REQUIRE(fx_paths(&f)->n == 1);
+  CHECK_EQ_STR(fx_paths(&f)->v[0], "/a.html");
+  fx_free(&f);
+}
+
 static void test_added_file_goes_by_path(void)
 {
   struct fx f;
@@ -183,6 +195,7 @@ static void test_tag_replaces_query_string_wildcards(void)
 
 TEST_MAIN(TEST(test_tagged_modified_file_goes_as_one_tag),
           TEST(test_untagged_entry_goes_by_path),
+          TEST(test_stale_tagged_entry_goes_by_path),
           TEST(test_added_file_goes_by_path),
           TEST(test_deleted_tagged_file_goes_as_its_tag),
           TEST(test_without_tag_origin_everything_goes_by_path),

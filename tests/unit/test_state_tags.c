@@ -92,6 +92,19 @@ static void commit_a(struct state *s, uint32_t flags)
   CHECK_EQ_INT(state_commit(s, ref, "I1", NULL, 0, &err), 0);
 }
 
+/* A fresh state dir in dir (256 bytes) whose a.html went out tagged;
+ * the state open. */
+static struct state *a_tagged(char *dir)
+{
+  struct state *s;
+
+  test_tmpdir(dir, 256);
+  baseline(dir, HDR);
+  s = open_ok(dir, HDR);
+  commit_a(s, TREE_TAGGED);
+  return s;
+}
+
 static void test_commit_sets_the_flag_and_restart_keeps_it(void)
 {
   struct cfw_err err = {0};
@@ -123,10 +136,7 @@ static void test_upload_without_tag_clears_the_flag(void)
   struct state *s;
   char dir[256];
 
-  test_tmpdir(dir, sizeof(dir));
-  baseline(dir, HDR);
-  s = open_ok(dir, HDR);
-  commit_a(s, TREE_TAGGED);
+  s = a_tagged(dir);
   commit_a(s, 0);
   CHECK(!tagged(s, "a.html"));
   state_close(s);
@@ -159,10 +169,7 @@ static void test_open_intent_projects_untagged(void)
   char ref[STATE_REF_LEN];
   char dir[256];
 
-  test_tmpdir(dir, sizeof(dir));
-  baseline(dir, HDR);
-  s = open_ok(dir, HDR);
-  commit_a(s, TREE_TAGGED);
+  s = a_tagged(dir);
   intend_a(s, TREE_TAGGED, ref);
   CHECK_EQ_INT(state_project(s, &view, &err), 0);
   REQUIRE(view != NULL);
@@ -181,10 +188,7 @@ static void test_header_change_clears_every_flag(void)
   struct state *s;
   char dir[256];
 
-  test_tmpdir(dir, sizeof(dir));
-  baseline(dir, HDR);
-  s = open_ok(dir, HDR);
-  commit_a(s, TREE_TAGGED);
+  s = a_tagged(dir);
   state_close(s);
   s = open_ok(dir, "X-Amz-Meta-Cache-Tag"); /* the same, any case */
   CHECK(tagged(s, "a.html"));

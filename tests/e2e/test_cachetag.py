@@ -8,6 +8,7 @@ over loopback TLS; each test says what the stand-in answers."""
 import base64
 import hashlib
 import os
+import signal
 import unittest
 
 from tests.e2e.cfw import BucketTest, write
@@ -172,6 +173,38 @@ class Watching(CacheTagTest):
         reads = [e for e in self.cf.log(since)
                  if e["operation"] == "get_config"]
         self.assertEqual(len(reads), 1, reads)
+
+
+    def test_sighup_reads_the_cache_tag_config_again(self):
+        # Replies: no CacheTagConfig at start (a warning, paths), one
+        # naming the header after the reload (a tag).
+        self.use()
+        self.site()
+        self.once("--all")
+        self.edited_by_daemon_then_reloaded()
+
+    def edited_by_daemon_then_reloaded(self):
+        d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
+                   env=self.env)
+        try:
+            d.wait_for("watching", timeout=30)
+            write(self.root, "index.html", "<h1>home 2</h1>")
+            d.wait_until(lambda: len(self.cf.invalidations()) == 2,
+                         "the first edit sent", timeout=20)
+            d.wait_for("no CacheTagConfig")
+            self.use(cache_tag_header=HEADER)
+            d.send(signal.SIGHUP)
+            d.wait_for("configuration reloaded")
+            d.wait_for("watching", count=2, timeout=30)
+            write(self.root, "index.html", "<h1>home 3</h1>")
+            d.wait_until(lambda: len(self.cf.invalidations()) == 3,
+                         "the second edit sent", timeout=20)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        invs = self.cf.invalidations()
+        self.assertEqual(sorted(invs[1]["paths"]), ["/", "/index.html"])
+        self.assertEqual(sorted(invs[2]["paths"]),
+                         ["#" + tag("site/index.html")])
 
 
 class Fallback(CacheTagTest):

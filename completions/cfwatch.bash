@@ -44,6 +44,8 @@ _cfwatch()
     --monthly-free-paths --monthly-budget-usd --allow-over-budget"
   # The upload step, for the commands that invalidate changes.
   local upload="--upload-cmd --upload-timeout"
+  # Cache tags on an S3 origin, for the commands that plan.
+  local tags="--cache-tag-header"
   # The mass-deletion guard, for the commands that send.
   local guard="--max-delete --max-delete-share --delete-grace-ms --allow-delete"
   # The read-only questions to CloudFront, for status, plan and once.
@@ -85,7 +87,8 @@ _cfwatch()
     --retry-for | --url-prefix | --index-name | --exclude | \
     --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
     --monthly-free-paths | --monthly-budget-usd | --upload-timeout | \
-      --max-delete | --max-delete-share | --delete-grace-ms | --account-budget)
+      --max-delete | --max-delete-share | --delete-grace-ms | --account-budget | \
+      --cache-tag-header)
     return 0 # a value only the user knows
     ;;
   --upload-cmd)
@@ -99,9 +102,9 @@ _cfwatch()
     [[ ${COMP_WORDS[1]} == "$i" ]] && ((COMP_CWORD > 1)) && cmd=$i
   done
   case $cmd in
-  "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $guard" ;;
-  once) opts="$opts --wait --retry-for --all --baseline $planning $upload $guard $ask" ;;
-  plan) opts="$opts --all --offline $planning $ask" ;;
+  "") opts="$opts --quiet-ms --max-delay-ms --all $planning $upload $tags $guard" ;;
+  once) opts="$opts --wait --retry-for --all --baseline $planning $upload $tags $guard $ask" ;;
+  plan) opts="$opts --all --offline $planning $tags $ask" ;;
   status) opts="$opts --json --offline $ask" ;;
   invalidate) opts="$opts --wait --retry-for" ;;
   esac

@@ -25,7 +25,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     37          /* entries in the key table */
+#define CONFIG_KEYS     38          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 #define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
@@ -98,6 +98,12 @@ struct site_config {
   /* Requests `--account` may make to count the account's month
    * (cfaccount.h); past them the count is a lower bound. */
   uint64_t account_budget;
+
+  /* With an S3 origin: the header (x-amz-meta-NAME) each uploaded
+   * object carries its cache tag in (cachetag.h), and the one the
+   * distribution's CacheTagConfig must name for cfwatch to invalidate
+   * by tag.  Owned; NULL if unset. */
+  char *cache_tag_header;
 
   /* Private bookkeeping: a bit per key set in this layer, and where each
    * came from (file line, CONFIG_LINE_CLI, or 0 for the default). */

@@ -28,6 +28,12 @@ int manifest_new(struct manifest **out);
 int manifest_adopt(struct manifest **out, struct tree_entry *v, size_t n);
 void manifest_destroy(struct manifest *m); /* NULL is fine */
 
+/* Clears flags (TREE_*, not TREE_HASHED) in every entry.  O(n). */
+void manifest_clear_flags(struct manifest *m, uint32_t flags);
+
+/* Clears flags in the entry for path, if there is one.  O(log n). */
+void manifest_unflag(struct manifest *m, const char *path, uint32_t flags);
+
 /* A deep copy of m.  0 or -ENOMEM.  O(n). */
 int manifest_copy(struct manifest **out, const struct manifest *m);
 

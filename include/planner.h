@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "err.h"
 #include "manifest.h"
+#include "s3url.h"
 #include "urlmap.h"
 
 /* Turns a change set into the invalidation batches to send, as a pure
@@ -121,6 +122,15 @@ struct planner_input {
    * make "a total of 1,800 invalidation paths"), so the cost and the
    * budget count a path once per distribution. */
   size_t copies;
+  /* Cache tags (cachetag.h): with tag_origin, a MODIFIED or DELETED
+   * change whose manifest entry is TREE_TAGGED (every copy the edges
+   * may hold carries its tag) is invalidated by one item, '#' and the
+   * tag of its object key on tag_origin, instead of its URL paths.  A
+   * tag item counts as one file path, for the bill and against the
+   * paths in progress, and is not a wildcard ("Pay for file
+   * invalidation": "a single tag invalidation item ... counts as one
+   * path").  NULL (the default): URL paths only.  Borrowed. */
+  const struct s3url *tag_origin;
 };
 
 struct planner_batch {
@@ -150,6 +160,9 @@ struct planner_plan {
   size_t n_paths;     /* over all batches, wildcards included */
   size_t n_wildcards; /* over all batches */
   size_t n_evicted;   /* unchanged files under the planner's wildcards */
+  size_t n_by_tag;    /* changes sent as one cache tag item each */
+  size_t n_by_path;   /* changes sent as URL paths (TOUCHED aside) */
+  size_t tag_saved;   /* URL paths the tag items replace, less the tags */
   double cost_usd;    /* the estimate for all batches */
   bool over_budget;   /* changes left out, or the estimate passes it */
   bool evict_forced;  /* the budget overrode max_evict_ratio */

@@ -119,6 +119,19 @@ int64_t state_snapshot_ns(const struct state *s);
 uint64_t state_journal_bytes(const struct state *s);
 uint64_t state_snapshot_bytes(const struct state *s);
 
+/* The cache_tag_header (cachetag.h) the entries' TREE_TAGGED flags
+ * refer to, as recorded: "" if none (and for a state older than
+ * snapshot format 3). */
+const char *state_tag_header(const struct state *s);
+
+/* The site tags its uploads with header h now (NULL or "": it does not).
+ * If h differs from the recorded header (ignoring case), every
+ * TREE_TAGGED flag is cleared, in the manifest and in the open intents,
+ * and h is recorded; the next write writes a snapshot first, so no
+ * record that sets a flag under h precedes it on disk.  Read-only
+ * states change in memory only.  0 or -ENOMEM. */
+int state_set_tag_header(struct state *s, const char *h, struct cfw_err *err);
+
 /* The open intents, oldest first; borrowed until the next write. */
 size_t state_intent_count(const struct state *s);
 const struct intent *state_intent_at(const struct state *s, size_t i);

@@ -19,8 +19,15 @@
  * that covered it, so the edges may cache bytes other than those the
  * entry names (it was written after CloudFront had evicted it).  The
  * next diff sends it again even if its bytes are the recorded ones. */
-#define TREE_STALE       0x4u
-#define TREE_FLAGS_KNOWN (TREE_HASHED | TREE_RACY | TREE_STALE)
+#define TREE_STALE 0x4u
+/* With cache_tag_header (cachetag.h): the object at the origin carries
+ * this file's cache tag, and an invalidation that followed its upload
+ * was accepted, so every copy the edges may cache carries the tag and
+ * one '#tag' item invalidates them all.  Set by the commit of a batch
+ * whose upload carried the tag; cleared by one that did not, and when
+ * the tag's header changes (state.h).  Snapshot format 3 and later. */
+#define TREE_TAGGED      0x8u
+#define TREE_FLAGS_KNOWN (TREE_HASHED | TREE_RACY | TREE_STALE | TREE_TAGGED)
 
 /* Two seconds covers the coarsest common timestamp (FAT) and the lag of
  * the kernel's coarse clock behind CLOCK_REALTIME. */

@@ -67,6 +67,7 @@ static const struct {
     {"region", "region", false},
     {"s3-endpoint", "s3_endpoint", false},
     {"account-budget", "account_budget", false},
+    {"cache-tag-header", "cache_tag_header", false},
 };
 
 static const struct {

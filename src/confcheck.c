@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cachetag.h"
 #include "s3url.h"
 #include "util.h"
 
@@ -291,6 +292,17 @@ int confcheck_origin(const char *v, struct cfw_err *err)
   struct s3url u;
 
   return s3url_parse(v, &u, err);
+}
+
+int confcheck_cache_tag_header(const char *v, struct cfw_err *err)
+{
+  if (!cachetag_header_ok(v))
+    return cfw_err_set(err, -EINVAL,
+                       "\"%s\": the header S3 returns an object's metadata "
+                       "in, x-amz-meta-NAME (NAME of letters, digits, '-' "
+                       "and '_'), e.g. x-amz-meta-cache-tag",
+                       v);
+  return 0;
 }
 
 int confcheck_region(const char *v, struct cfw_err *err)

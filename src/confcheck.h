@@ -34,6 +34,8 @@ int confcheck_endpoint(const char *v, struct cfw_err *err);
 /* An S3 origin: s3://BUCKET[/PREFIX] (s3url.h). */
 int confcheck_origin(const char *v, struct cfw_err *err);
 
+/* x-amz-meta-NAME: the header an S3 origin returns a cache tag in. */
+int confcheck_cache_tag_header(const char *v, struct cfw_err *err);
 /* An AWS region name such as eu-west-1. */
 int confcheck_region(const char *v, struct cfw_err *err);
 

@@ -86,6 +86,7 @@ enum key_id {
   K_REGION,
   K_S3_ENDPOINT,
   K_ACCOUNT_BUDGET,
+  K_CACHE_TAG_HEADER,
   K_COUNT
 };
 
@@ -172,6 +173,9 @@ static const struct key_def keys[K_COUNT] = {
                        NULL},
     [K_ACCOUNT_BUDGET] = {"account_budget", KT_U64, SITE_FIELD(account_budget),
                           1, ACCOUNT_BUDGET_MAX, NULL},
+    [K_CACHE_TAG_HEADER] = {"cache_tag_header", KT_STR,
+                            SITE_FIELD(cache_tag_header), 0, 0,
+                            confcheck_cache_tag_header},
 };
 
 _Static_assert(K_COUNT == CONFIG_KEYS, "CONFIG_KEYS must match the table");
@@ -278,6 +282,7 @@ static void site_free(struct site_config *s)
   free(s->url_prefix);
   free(s->index_name);
   free(s->upload_cmd);
+  free(s->cache_tag_header);
   free(s->origin);
   free(s->region);
   free(s->s3_endpoint);
@@ -612,6 +617,10 @@ static int site_resolve(const struct config *c, const struct site_config *raw,
     rc = cfw_err_set(err, -EINVAL,
                      "origin and upload_cmd together: with an S3 origin "
                      "cfwatch uploads the changes itself; drop one");
+  if (rc == 0 && r->cache_tag_header != NULL && r->origin == NULL)
+    rc = cfw_err_set(err, -EINVAL,
+                     "cache_tag_header without an S3 origin: cfwatch tags "
+                     "only the objects it uploads itself (origin = s3://...)");
   if (rc == 0)
     rc = config_state_home(r, err);
   return rc;

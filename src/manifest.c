@@ -60,6 +60,14 @@ int manifest_copy(struct manifest **out, const struct manifest *m)
   return 0;
 }
 
+void manifest_clear_flags(struct manifest *m, uint32_t flags)
+{
+  size_t i;
+
+  for (i = 0; i < m->n; i++)
+    m->v[i].flags &= ~flags;
+}
+
 void manifest_destroy(struct manifest *m)
 {
   size_t i;
@@ -135,6 +143,16 @@ const struct tree_entry *manifest_find(const struct manifest *m,
 
   i = manifest_search(m, path, &found);
   return found ? &m->v[i] : NULL;
+}
+
+void manifest_unflag(struct manifest *m, const char *path, uint32_t flags)
+{
+  bool found;
+  size_t i;
+
+  i = manifest_search(m, path, &found);
+  if (found)
+    m->v[i].flags &= ~flags;
 }
 
 static int manifest_reserve(struct manifest *m, size_t n)

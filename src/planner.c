@@ -557,8 +557,12 @@ int planner_plan(struct planner_plan *out, const struct planner_input *in,
     rc = planner_fill(out, &w, &pk, in->n_changes);
   if (rc == 0)
     rc = planner_finish(out, in, o);
-  if (rc == 0)
+  if (rc == 0) {
     planner_flags(out, &w, in, o);
+    out->n_by_tag = w.pt.by_tag;
+    out->n_by_path = w.pt.by_path;
+    out->tag_saved = w.pt.tag_saved;
+  }
   planner_work_free(&w);
   if (rc < 0) {
     planner_plan_free(out);

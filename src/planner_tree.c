@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cachetag.h"
 #include "cflimits.h"
 #include "urlmap.h"
 
@@ -177,7 +178,53 @@ static int planner_add_manifest(struct planner_tree *pt,
   return 0;
 }
 
-/* Maps every change to its URLs and its directory's node. */
+/* True if change c goes as its cache tag: the edges may hold only
+ * copies that carry it (TREE_TAGGED, tree.h).  An added file may be
+ * cached as an error page, which carries no tag; a TREE_STALE entry
+ * says the edges may hold bytes it does not name. */
+static bool planner_by_tag(const struct planner_input *in,
+                           const struct change *c)
+{
+  const struct tree_entry *old;
+
+  if (in->tag_origin == NULL || in->manifest == NULL ||
+      (c->kind != CHANGE_MODIFIED && c->kind != CHANGE_DELETED))
+    return false;
+  old = manifest_find(in->manifest, c->entry.path);
+  return old != NULL &&
+         (old->flags & (TREE_TAGGED | TREE_STALE)) == TREE_TAGGED;
+}
+
+/* Pushes c's invalidation items: its URL paths, or its one cache tag
+ * (then counting the paths the tag saves). */
+static int planner_push_items(struct planner_tree *pt,
+                              const struct planner_input *in,
+                              const struct change *c, struct cfw_err *err)
+{
+  char item[CACHETAG_ITEM_SIZE];
+  struct strlist urls;
+  int rc;
+
+  if (!planner_by_tag(in, c)) {
+    pt->by_path++;
+    return urlmap_paths(in->urlmap, c->entry.path, &pt->urls, err);
+  }
+  strlist_init(&urls);
+  rc = urlmap_paths(in->urlmap, c->entry.path, &urls, err);
+  if (rc == 0)
+    rc = cachetag_item(in->tag_origin, c->entry.path, item);
+  if (rc == 0)
+    rc = strlist_push(&pt->urls, item);
+  if (rc == 0) {
+    pt->by_tag++;
+    pt->tag_saved += urls.n > 0 ? urls.n - 1 : 0;
+  }
+  strlist_free(&urls);
+  return rc;
+}
+
+/* Maps every change to its invalidation items and its directory's
+ * node. */
 static int planner_add_changes(struct planner_tree *pt,
                                const struct planner_input *in,
                                struct cfw_err *err)
@@ -192,7 +239,7 @@ static int planner_add_changes(struct planner_tree *pt,
     pt->file_node[i] = PLANNER_NONE;
     if (c->kind == CHANGE_TOUCHED)
       continue;
-    rc = urlmap_paths(in->urlmap, c->entry.path, &pt->urls, err);
+    rc = planner_push_items(pt, in, c, err);
     if (rc < 0)
       return cfw_err_prefix(err, "%s", c->entry.path);
     rc = planner_node_of_file(pt, c->entry.path, &pt->file_node[i]);

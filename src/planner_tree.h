@@ -64,6 +64,9 @@ struct planner_tree {
   size_t *url_off;            /* owned; change i has urls [off[i], off[i+1]) */
   size_t *file_node;          /* owned; per change, PLANNER_NONE if TOUCHED */
   char *prefix;               /* owned; the urlmap's URL prefix, "" or "/x" */
+  size_t by_tag;              /* changes that go as their cache tag */
+  size_t by_path;             /* changes that go as URL paths */
+  size_t tag_saved;           /* paths the tags stand for, less the tags */
   struct planner_cand *cands; /* owned; room for every node */
 };
 

@@ -340,7 +340,7 @@ static void site_scanned(struct site *s)
   if (site_sends(s) &&
       (s->rep.n_changes > 0 || state_intent_count(s->state) > 0)) {
     site_enter(s, SITE_REFRESHING);
-    site_refresh(s);
+    site_tags_check(s);
     return;
   }
   site_enter(s, SITE_PLANNING);
@@ -431,6 +431,7 @@ static void site_log_plan(const struct site *s)
             s->cfg->root, pl->n, pl->n == 1 ? "" : "es", pl->n_paths,
             pl->n_wildcards, pl->n_wildcards == 1 ? "" : "s", pl->cost_usd,
             pl->evict_forced ? "; the budget forced wider wildcards" : "");
+  site_tags_log_plan(s);
   if (s->rep.recovered > 0)
     log_msg(s->o.log, LOG_INFO,
             "%s: %zu batch%s recorded by an earlier run and not acknowledged "
@@ -638,6 +639,7 @@ static int site_init(struct site *s, const struct site_opts *o,
   strlist_init(&s->paths);
   strlist_init(&s->next_paths);
   planner_plan_init(&s->plan);
+  site_tags_init(s);
   rc = site_urlmap_new(&s->um, s->cfg, err);
   if (rc == 0 && s->cfg->origin != NULL)
     rc = s3url_parse(s->cfg->origin, &s->origin, err);

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "awsclient.h"
+#include "cachetag.h"
 #include "cfsend.h"
 #include "ground.h"
 #include "headers.h"
@@ -56,6 +57,15 @@ enum site_state {
   SITE_CLOSED
 };
 
+/* Whether the distribution stores the uploads' cache tags. */
+enum site_tags {
+  SITE_TAGS_OFF,     /* no cache_tag_header (or no S3 origin) */
+  SITE_TAGS_UNKNOWN, /* not read yet (or a transient failure) */
+  SITE_TAGS_OK,      /* its CacheTagConfig names cache_tag_header */
+  SITE_TAGS_REFUSED, /* another header, none, or refused: by path */
+  SITE_TAGS_ASSUMED  /* plan: shown as if OK, never read */
+};
+
 /* One batch to deliver in this pass: an open intent of an earlier run
  * (batch == SIZE_MAX), or one the planner made. */
 struct site_item {
@@ -76,7 +86,12 @@ struct site_upload {
   unsigned char sha256[32];
   struct headers_out h;  /* borrowed from hdrs and mime */
   struct s3_put_opts po; /* made from h */
-  bool html;             /* uploaded in the second phase */
+  /* Owned: h's metadata and the cache tag (cache_tag_header); NULL
+   * without a tag. */
+  struct s3_meta *meta;
+  size_t n_meta;
+  char tag[CACHETAG_LEN + 1];
+  bool html; /* uploaded in the second phase */
 };
 
 /* One of the site's distributions: each has its own client (sharing
@@ -182,6 +197,11 @@ struct site {
   uint64_t rng;        /* jitter */
   struct site_report rep;
 
+  /* Cache tags (site_tags.c): whether files may go by tag. */
+  enum site_tags tags;
+  size_t tags_i;    /* the distribution whose CacheTagConfig is next */
+  bool tags_warned; /* a transient failure to read them was logged */
+
   bool reporting; /* the callback is running */
   bool closing;
   int handles; /* open handles, for the close */
@@ -235,6 +255,14 @@ size_t site_origin_stale(const struct site *s, size_t i, uint32_t *out);
 bool site_origin_delete(struct site *s);
 void site_origin_free(struct site *s);
 void site_origin_free_keys(struct site *s);
+
+/* site_tags.c */
+void site_tags_init(struct site *s);
+const char *site_tags_header(const struct site *s);
+bool site_tags_usable(const struct site *s);
+void site_tags_check(struct site *s); /* then site_refresh */
+void site_tags_mark(struct site *s);
+void site_tags_log_plan(const struct site *s);
 
 /* site_found.c */
 enum site_first {

@@ -132,6 +132,8 @@ int site_job_open(struct site *s, struct cfw_err *err)
                   (s->o.mode == SITE_PLAN ? STATE_READONLY : 0) |
                       (c->state_url != NULL ? STATE_ANY_ROOT : 0),
                   err);
+  if (rc == 0)
+    rc = state_set_tag_header(s->state, site_tags_header(s), err);
   if (rc < 0)
     return cfw_err_prefix(err, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
@@ -149,6 +151,8 @@ int site_job_load(struct site *s, struct cfw_err *err)
   rc = state_open(
       &s->state, c->state_dir, c->root, c->distribution_set,
       STATE_ANY_ROOT | (s->o.mode == SITE_PLAN ? STATE_READONLY : 0), err);
+  if (rc == 0)
+    rc = state_set_tag_header(s->state, site_tags_header(s), err);
   if (rc == 0)
     rc = site_relock(s, err);
   if (rc < 0)
@@ -212,10 +216,12 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   in.month_paths = s->month_paths;
   in.copies = s->cfg->distributions.n;
   site_busiest(s, &in.inflight.file_paths, &in.inflight.wildcards);
+  in.tag_origin = site_tags_usable(s) ? &s->origin : NULL;
   config_planner_opts(s->cfg, &po);
   rc = planner_plan(&s->plan, &in, &po, err);
   if (rc < 0)
     return cfw_err_class(err, CFW_CLASS_USAGE);
+  site_tags_mark(s);
   s->planned = true;
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "s3mpu.h"
 #include "site_int.h"
@@ -40,6 +41,7 @@ void site_origin_free(struct site *s)
   for (i = 0; i < s->n_up; i++) {
     free(s->up[i].key);
     free(s->up[i].path);
+    free(s->up[i].meta);
   }
   free(s->up);
   free(s->up_objs);
@@ -52,6 +54,32 @@ void site_origin_free(struct site *s)
   s->n_up = 0;
   s->n_up_stale = 0;
   s->up_phase = 0;
+}
+
+/* With cache_tag_header, the object carries its tag as metadata (the
+ * header's NAME after x-amz-meta-; S3 stores it and returns it as that
+ * header on GET and HEAD, which is where CloudFront reads it).  A
+ * [headers] rule's metadata of the same name gives way to the tag. */
+static int origin_tag(const struct site *s, struct site_upload *u)
+{
+  const char *name;
+  size_t i;
+
+  if (site_tags_header(s) == NULL)
+    return 0;
+  name = cachetag_meta_name(site_tags_header(s));
+  cachetag_of_key(u->key, u->tag);
+  u->meta = calloc(u->h.n_meta + 1, sizeof(*u->meta));
+  if (u->meta == NULL)
+    return -ENOMEM;
+  for (i = 0; i < u->h.n_meta; i++)
+    if (strcasecmp(u->h.meta[i].name, name) != 0) {
+      u->meta[u->n_meta].name = u->h.meta[i].name;
+      u->meta[u->n_meta++].value = u->h.meta[i].value;
+    }
+  u->meta[u->n_meta].name = name;
+  u->meta[u->n_meta++].value = u->tag;
+  return 0;
 }
 
 /* Adds change c (of item i, index k) to the upload list. */
@@ -84,7 +112,7 @@ static int origin_add(struct site *s, size_t i, size_t k,
   headers_for(s->hdrs, s->mime, c->entry.path, &u->h);
   u->html = origin_is_html(u->h.content_type);
   s->n_up++;
-  return 0;
+  return origin_tag(s, u);
 }
 
 /* The files of the items not uploaded yet: added and modified ones
@@ -128,6 +156,10 @@ static void origin_put_opts(const struct site_upload *u, struct s3_put_opts *o)
   /* hdrrule_meta and s3_meta are both a name and a value. */
   o->meta = (const struct s3_meta *)u->h.meta;
   o->n_meta = u->h.n_meta;
+  if (u->meta != NULL) {
+    o->meta = u->meta;
+    o->n_meta = u->n_meta;
+  }
 }
 
 _Static_assert(sizeof(struct hdrrule_meta) == sizeof(struct s3_meta),

@@ -66,6 +66,7 @@ void state_close(struct state *s)
   free(s->dir);
   free(s->root);
   free(s->distribution);
+  free(s->tag_header);
   free(s);
 }
 
@@ -166,6 +167,10 @@ int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
   for (k = 0; k < in->n_stale; k++)
     if (in->stale[k] < in->n_changes)
       in->changes[in->stale[k]].entry.flags |= TREE_STALE;
+  /* What the edges hold of a stale file is not known: by path. */
+  for (k = 0; k < in->n_changes; k++)
+    if (in->changes[k].entry.flags & TREE_STALE)
+      in->changes[k].entry.flags &= ~TREE_TAGGED;
   rc = manifest_apply(s->m, in->changes, in->n_changes, err);
   if (rc < 0)
     return rc;
@@ -355,8 +360,11 @@ static int state_adopt(struct state *s, struct snapshot *snap)
     rc = state_add_intent(s, &snap->intents[i]);
   s->root = snap->root;
   s->distribution = snap->distribution;
+  s->tag_header = snap->tag_header;
   snap->root = NULL;
   snap->distribution = NULL;
+  snap->tag_header = NULL;
+  s->snapshot_version = snap->version;
   memcpy(s->id, snap->id, STATE_ID_LEN);
   s->next_seq = snap->next_seq;
   s->snapshot_ns = snap->written_at_ns;
@@ -484,7 +492,8 @@ static int state_fresh_identity(struct state *s, const char *root,
   s->fresh = true;
   s->root = strdup(root);
   s->distribution = strdup(dist != NULL ? dist : "");
-  if (s->root == NULL || s->distribution == NULL)
+  s->tag_header = strdup("");
+  if (s->root == NULL || s->distribution == NULL || s->tag_header == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   return state_new_id(s, err);
 }
@@ -535,6 +544,11 @@ static int state_load(struct state *s, const char *root, const char *dist,
     rc = state_adopt_identity(s, root, dist, err);
   if (rc == 0)
     rc = state_load_journal(s, journal_file, err);
+  /* A journal record may hold TREE_TAGGED, which a format 1 or 2
+   * snapshot never does: the first write makes the snapshot format 3,
+   * so a cfwatch that reads only those refuses the state (statefmt.h). */
+  if (rc == 0 && !s->fresh && s->snapshot_version < 3)
+    s->snapshot_due = true;
   return rc;
 }
 
@@ -558,6 +572,14 @@ int state_open(struct state **out, const char *dir, const char *root,
   return 0;
 }
 
+static void state_untag(struct manifest *m, const struct intent *in)
+{
+  size_t k;
+
+  for (k = 0; k < in->n_changes; k++)
+    manifest_unflag(m, in->changes[k].entry.path, TREE_TAGGED);
+}
+
 int state_project(const struct state *s, struct manifest **out,
                   struct cfw_err *err)
 {
@@ -569,6 +591,11 @@ int state_project(const struct state *s, struct manifest **out,
     return cfw_err_set(err, rc, "out of memory");
   for (i = 0; rc == 0 && i < s->n_open; i++)
     rc = manifest_apply(*out, s->open[i].changes, s->open[i].n_changes, err);
+  /* An open intent's upload may carry the tag, but no invalidation
+   * that followed it was accepted yet: the edges may hold untagged
+   * copies, so its files go by path until it commits. */
+  for (i = 0; rc == 0 && i < s->n_open; i++)
+    state_untag(*out, &s->open[i]);
   if (rc < 0) {
     manifest_destroy(*out);
     *out = NULL;

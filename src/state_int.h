@@ -14,9 +14,11 @@
  * state_write.c (appending records, snapshots). */
 
 struct state {
-  char *dir;          /* owned */
-  char *root;         /* owned: the root the state names */
-  char *distribution; /* owned: "" if none yet */
+  char *dir;            /* owned */
+  char *root;           /* owned: the root the state names */
+  char *distribution;   /* owned: "" if none yet */
+  char *tag_header;     /* owned: what TREE_TAGGED refers to; "" if none */
+  int snapshot_version; /* of the snapshot loaded; 0 for a fresh state */
   unsigned char id[STATE_ID_LEN];
   struct manifest *m;  /* owned */
   struct intent *open; /* owned, oldest first */

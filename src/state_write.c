@@ -40,6 +40,7 @@ static int state_write_snapshot(struct state *s, struct cfw_err *err)
   hdr.next_seq = s->next_seq;
   hdr.root = s->root;
   hdr.distribution = s->distribution;
+  hdr.tag_header = s->tag_header;
   wire_out_init(&w, STATEFMT_MAX_BYTES);
   rc = statefmt_put_snapshot(&w, &hdr, s->m, s->open, s->n_open);
   if (rc == -EFBIG || rc == -E2BIG)

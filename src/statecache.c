@@ -36,7 +36,7 @@ int statecache_snapshot_header(const unsigned char *p, size_t len,
 
   wire_in_init(&r, p, len);
   if (!wire_get_bytes(&r, 8, &magic) || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0 ||
-      !wire_get_u32(&r, &version) || version != 2 ||
+      !wire_get_u32(&r, &version) || (version != 2 && version != 3) ||
       !wire_get_u32(&r, &flags) || !wire_get_u64(&r, &total) ||
       !wire_get_i64(&r, written_ns) ||
       !wire_get_bytes(&r, STATE_ID_LEN, &idp) || !wire_get_u64(&r, next_seq))

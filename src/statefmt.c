@@ -12,7 +12,7 @@
 #define SNAPSHOT_MAGIC   "CFWMANI\n"
 #define JOURNAL_MAGIC    "CFWJRNL\n"
 #define MAGIC_LEN        8
-#define SNAPSHOT_VERSION 2
+#define SNAPSHOT_VERSION 3
 #define JOURNAL_VERSION  1
 /* magic, version, flags, length: what is read before the checksum. */
 #define SNAPSHOT_FRAME_LEN (MAGIC_LEN + 4 + 4 + 8)
@@ -40,6 +40,7 @@ void snapshot_free(struct snapshot *s)
   free(s->intents);
   free(s->root);
   free(s->distribution);
+  free(s->tag_header);
   memset(s, 0, sizeof(*s));
 }
 
@@ -185,7 +186,7 @@ static int get_paths(struct wire_in *r, struct strlist *out)
   rc = get_count(r, 4, &n);
   for (i = 0; i < n && rc == 0; i++) {
     rc = wire_get_str(r, STATEFMT_URL_MAX, &p);
-    if (rc == 0 && p[0] != '/') {
+    if (rc == 0 && p[0] != '/' && p[0] != '#') {
       free(p);
       rc = -EBADMSG;
     }
@@ -236,6 +237,7 @@ int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,
   wire_put_str(w, hdr->root, MANIFEST_PATH_MAX);
   wire_put_str(w, hdr->distribution ? hdr->distribution : "",
                STATEFMT_ID_MAX - 1);
+  wire_put_str(w, hdr->tag_header ? hdr->tag_header : "", STATEFMT_HEADER_MAX);
   wire_put_u64(w, count);
   for (i = 0; i < count; i++)
     wire_put_entry(w, manifest_at(m, i));
@@ -276,10 +278,10 @@ static int check_frame(const unsigned char *p, size_t len, const char *file,
     return corrupt(err, file, "not a cfwatch manifest: bad magic");
   if (!wire_get_u32(&r, &v))
     return corrupt(err, file, "truncated to %zu bytes", len);
-  if (v != 1 && v != SNAPSHOT_VERSION) {
+  if (v < 1 || v > SNAPSHOT_VERSION) {
     (void)cfw_err_set(err, -EPROTO,
                       "%s has format version %" PRIu32 ", but this cfwatch "
-                      "reads versions 1 and %d (written by a newer cfwatch, "
+                      "reads versions 1 to %d (written by a newer cfwatch, "
                       "or damaged)." STATE_HINT,
                       file, v, SNAPSHOT_VERSION);
     return -EPROTO;
@@ -311,12 +313,20 @@ static int check_sum(const unsigned char *p, size_t len, const char *file,
   return 0;
 }
 
+/* Flags an entry of a snapshot of this version may hold: TREE_TAGGED
+ * came with format 3. */
+static uint32_t entry_flags_known(int version)
+{
+  return version >= 3 ? TREE_FLAGS_KNOWN : TREE_FLAGS_KNOWN & ~TREE_TAGGED;
+}
+
 static const char *entry_problem(const struct tree_entry *e,
-                                 const struct tree_entry *prev)
+                                 const struct tree_entry *prev, int version)
 {
   if (!manifest_path_ok(e->path, strlen(e->path)))
     return "invalid path";
-  if ((e->flags & ~TREE_FLAGS_KNOWN) != 0 || !(e->flags & TREE_HASHED))
+  if ((e->flags & ~entry_flags_known(version)) != 0 ||
+      !(e->flags & TREE_HASHED))
     return "invalid flags";
   if (prev != NULL && strcmp(prev->path, e->path) >= 0)
     return "paths out of order";
@@ -343,7 +353,8 @@ static int get_entries(struct wire_in *r, uint64_t count, struct snapshot *s,
       return cfw_err_set(err, rc, "%s: out of memory", file);
     if (rc < 0)
       return corrupt(err, file, "entry %zu at byte %zu is cut short", s->n, at);
-    why = entry_problem(&s->v[s->n], s->n > 0 ? &s->v[s->n - 1] : NULL);
+    why = entry_problem(&s->v[s->n], s->n > 0 ? &s->v[s->n - 1] : NULL,
+                        s->version);
     if (why != NULL) {
       tree_entry_free(&s->v[s->n]);
       return corrupt(err, file, "entry %zu at byte %zu: %s", s->n, at, why);
@@ -400,7 +411,8 @@ static int get_string(struct wire_in *r, size_t max, char **out,
   return rc == 0 ? 0 : corrupt(err, file, "invalid %s", what);
 }
 
-/* Format 2: identity, sequence, entries, open intents. */
+/* Formats 2 and 3: identity, sequence, (3: the tag header,) entries,
+ * open intents. */
 static int get_body_v2(struct wire_in *r, struct snapshot *s, const char *file,
                        struct cfw_err *err)
 {
@@ -415,6 +427,11 @@ static int get_body_v2(struct wire_in *r, struct snapshot *s, const char *file,
   if (rc == 0)
     rc = get_string(r, STATEFMT_ID_MAX - 1, &s->distribution, file,
                     "distribution", err);
+  if (rc == 0 && s->version >= 3)
+    rc = get_string(r, STATEFMT_HEADER_MAX, &s->tag_header, file,
+                    "cache tag header", err);
+  else if (rc == 0 && (s->tag_header = strdup("")) == NULL)
+    rc = cfw_err_set(err, -ENOMEM, "%s: out of memory", file);
   if (rc == 0 && !wire_get_u64(r, &count))
     rc = corrupt(err, file, "header cut short");
   if (rc == 0)
@@ -433,7 +450,8 @@ static int get_body_v1(struct wire_in *r, struct snapshot *s, const char *file,
   if (!wire_get_u64(r, &count))
     return corrupt(err, file, "header cut short");
   rc = get_string(r, MANIFEST_PATH_MAX, &s->root, file, "root path", err);
-  if (rc == 0 && (s->distribution = strdup("")) == NULL)
+  if (rc == 0 && ((s->distribution = strdup("")) == NULL ||
+                  (s->tag_header = strdup("")) == NULL))
     rc = cfw_err_set(err, -ENOMEM, "%s: out of memory", file);
   s->next_seq = 1;
   return rc == 0 ? get_entries(r, count, s, file, err) : rc;

@@ -14,14 +14,21 @@
  * for), to and from memory; nothing here touches the file system.
  * Integers, strings and entries are laid out as wire.h says.
  *
- * manifest (the snapshot), format 2:
- *   "CFWMANI\n"  u32 version (2)  u32 flags (0)  u64 file length
+ * manifest (the snapshot), format 3:
+ *   "CFWMANI\n"  u32 version (3)  u32 flags (0)  u64 file length
  *   i64 written_at_ns  16-byte state id  u64 next journal sequence
  *   str root  str distribution ("" if none yet)
+ *   str tag header (cache_tag_header the TREE_TAGGED flags refer to,
+ *   "" if none)
  *   u64 entry count, entries (sorted by path, unique)
  *   u32 open intent count, intents (u64 seq, then as in an INTENT, then
  *   u8 uploaded, u32 k, k u32 stale indices as in UPLOADED)
  *   32-byte SHA-256 of everything before it
+ * Format 2 is format 3 without the tag header, and its entries never
+ * hold TREE_TAGGED; it is still read (as tag header "").  A state read
+ * from format 1 or 2 is written as format 3 before its first journal
+ * record (state.c), so a journal record holding TREE_TAGGED never
+ * follows a snapshot an older cfwatch would read.
  * Format 1 (cfwatch 0.1: no id, no distribution, no intents) is still
  * read: "CFWMANI\n" u32 1, u32 flags, u64 length, i64 written_at_ns,
  * u64 count, str root, entries, SHA-256.
@@ -48,8 +55,9 @@
 #define STATEFMT_JOURNAL_FILE       "journal"
 #define STATEFMT_JOURNAL_HEADER_LEN (8 + 4 + STATE_ID_LEN)
 /* Bigger files and records are refused rather than read. */
-#define STATEFMT_MAX_BYTES (UINT64_C(1) << 32)
-#define STATEFMT_ID_MAX    128 /* distribution ids, invalidation ids */
+#define STATEFMT_MAX_BYTES  (UINT64_C(1) << 32)
+#define STATEFMT_ID_MAX     128 /* distribution ids, invalidation ids */
+#define STATEFMT_HEADER_MAX 256 /* the cache tag header */
 /* A URL path: a file path, each byte percent-encoded at worst. */
 #define STATEFMT_URL_MAX ((size_t)MANIFEST_PATH_MAX * 4)
 
@@ -60,6 +68,7 @@ struct snapshot {
   uint64_t next_seq;
   char *root;           /* owned */
   char *distribution;   /* owned; "" if none */
+  char *tag_header;     /* owned; "" if none (format 3) */
   struct tree_entry *v; /* owned, sorted; with each path */
   size_t n;
   struct intent *intents; /* owned */
@@ -68,7 +77,7 @@ struct snapshot {
 
 void snapshot_free(struct snapshot *s); /* NULL is fine; leaves it empty */
 
-/* Encodes a format-2 snapshot of hdr's header fields, m's entries and
+/* Encodes a format-3 snapshot of hdr's header fields, m's entries and
  * the intents v[0..n) into w (which must be empty).  0, -EFBIG or
  * -ENOMEM. */
 int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,

@@ -46,6 +46,13 @@ batch goes to each, and a kill may fall between their acceptances.  (a)
 to (c) then hold for each distribution on its own: each was told every
 change, and no change twice.
 
+With --cache-tags (the origin mode with cache_tag_header, the
+distribution's CacheTagConfig naming it) the daemon sends '#tag' items,
+and a tag item counts as covering a file, for (a) to (g), only if every
+version of it the edges may hold carried the tag: since the last
+invalidation that covered all its URL paths, the object was never absent
+and each write of it carried the tag (tagcheck.py).
+
 By hand, from the source dir:
 
     python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch

@@ -32,6 +32,10 @@ def main(argv=None):
     p.add_argument("--two-dists", action="store_true",
                    help="a site of two distributions: every batch goes to "
                    "each, and each is checked on its own")
+    p.add_argument("--cache-tags", action="store_true",
+                   help="--origin with cache_tag_header, the distribution "
+                   "storing the tags: a '#tag' item must cover only what "
+                   "every copy the edges may hold carries")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -46,7 +50,7 @@ def main(argv=None):
                            verbose=args.verbose, keep=args.keep,
                            fault_rate=args.fault_rate,
                            kill_rate=args.kill_rate, strict=args.strict,
-                           s3=args.origin,
+                           s3=args.origin, tags=args.cache_tags,
                            dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),

@@ -4,6 +4,7 @@ model of every file's history (see the package's docstring)."""
 import re
 
 from tests.chaos.model import stand_in_time, url_file, urls
+from tests.chaos.tagcheck import TagCheck
 
 # Slack for the stand-in's millisecond timestamps.
 EPS = 0.002
@@ -69,6 +70,10 @@ class Checker:
                 inv = by_id[e["invalidation"]]
                 inv["lb"] = min(inv.get("lb", inv["t"]), self.lower_bound(e))
         self.invs.sort(key=lambda i: i["t"])
+        # Tag items (--cache-tags) against every invalidation, the
+        # deploy's included: it covered each file by path.
+        self.tags = (TagCheck(log, invs, self.m.hist, self.path_covers)
+                     if getattr(self.run, "tags", False) else None)
         if self.primary:
             self.check_requests(self.cf.log())
             self.run.sanitizer_reports()
@@ -127,15 +132,22 @@ class Checker:
             lb = max(lb, by_order)
         return lb
 
-    def covers(self, inv, rel):
-        want = urls(rel)
-        for u in want:
+    @staticmethod
+    def path_covers(paths, rel):
+        for u in urls(rel):
             if not any(p == u or (p.endswith("*") and u.startswith(p[:-1]))
-                       for p in inv["paths"]):
+                       for p in paths):
                 return False
         return True
 
+    def covers(self, inv, rel):
+        return self.path_covers(inv["paths"], rel) or (
+            self.tags is not None and self.tags.covers(inv, rel))
+
     def files_of(self, path):
+        if path.startswith("#"):
+            rel = self.tags.file_of(path) if self.tags else None
+            return [rel] if rel is not None else []
         if path.endswith("*"):
             return [rel for rel in self.m.hist
                     if any(u.startswith(path[:-1]) for u in urls(rel))]
@@ -278,6 +290,8 @@ class Checker:
         f["invalidations"] = len(self.invs)
         f["replays"] = sum(i["replays"] for i in self.invs)
         f["paths_sent"] = sum(len(i["paths"]) for i in self.invs)
+        f["tag_items"] = sum(1 for i in self.invs for p in i["paths"]
+                             if p.startswith("#"))
         f["paths_needed"] = sum(
             len(urls(rel)) for rel in self.m.hist
             if self.m.cur.get(rel) != self.m.first(rel))

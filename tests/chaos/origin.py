@@ -64,9 +64,25 @@ def faults(cf_faults):
     return out
 
 
-def daemon_args(cf):
+def daemon_args(cf, tags=False):
     return ["--origin", "s3://%s/%s" % (BUCKET, PREFIX), "--region", REGION,
-            "--s3-endpoint", cf.endpoint]
+            "--s3-endpoint", cf.endpoint] + (
+                ["--cache-tag-header", TAG_HEADER] if tags else [])
+
+
+# The stand-in log's actions that write an object, and that delete.
+WRITES = ("PutObject", "CompleteMultipartUpload")
+DELETES = ("DeleteObjects", "DeleteObject")
+
+# With --cache-tags: the header every upload carries its tag in, and
+# the one the distribution's CacheTagConfig names.
+TAG_HEADER = "x-amz-meta-cache-tag"
+
+
+def tag_item(rel):
+    """The '#tag' item of rel's object (include/cachetag.h)."""
+    digest = hashlib.sha256(key(rel).encode()).digest()[:10]
+    return "#cfw-" + base64.b32encode(digest).decode().lower()
 
 
 def key(rel):

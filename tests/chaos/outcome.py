@@ -83,7 +83,9 @@ class Outcome:
                     f.get("s3_leftover_uploads", 0),
                     f.get("s3_pairs_checked", 0),
                     f.get("s3_pairs_skipped", 0),
-                    f.get("s3_wide_windows", 0)))
+                    f.get("s3_wide_windows", 0))) + (
+                        "; %d cache tag items" % f["tag_items"]
+                        if f.get("tag_items") else "")
 
 
 def print_table(outs):

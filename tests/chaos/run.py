@@ -80,7 +80,7 @@ class Run:
 
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
-                 s3=False, dists=None):
+                 s3=False, dists=None, tags=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -89,12 +89,15 @@ class Run:
         self.fault_rate = fault_rate
         self.kill_rate = kill_rate
         self.strict = strict
-        self.s3 = s3  # an S3 origin (origin.py)
+        self.s3 = s3 or tags  # an S3 origin (origin.py)
+        self.tags = tags  # ... with cache_tag_header (origin.TAG_HEADER)
         # Several distributions (--two-dists): every batch goes to each.
         self.dists = list(dists or [DISTRIBUTION])
         self.kill_modes = KILL_MODES + (origin.KILL_MODES if s3 else [])
         self.base_seq = 0  # the stand-in's requests before the baseline
-        options = ["--origin"] if s3 else []
+        options = ["--origin"] if s3 and not tags else []
+        if tags:
+            options.append("--cache-tags")
         if fault_rate != FAULT_RATE:
             options += ["--fault-rate", str(fault_rate)]
         if kill_rate != KILL_RATE:
@@ -137,7 +140,8 @@ class Run:
         return dists + ["--endpoint", self.cf.endpoint,
                         "--ca-file", self.cf.ca_file, "--state-dir",
                         self.state] + (
-                            origin.daemon_args(self.cf) if self.s3 else [])
+                            origin.daemon_args(self.cf, self.tags)
+                            if self.s3 else [])
 
     def spawn(self):
         if self.lives and time.time() < self.lives[-1].death + RESTART_DELAY_S:
@@ -303,6 +307,9 @@ class Run:
         nothing (the origin is taken to hold it), so `once --all` deploys
         it first.  The checker leaves out what it sent (base_seq)."""
         self.cf.create_bucket(origin.BUCKET, region=origin.REGION)
+        if self.tags:
+            self.cf.configure(distributions=[{
+                "id": DISTRIBUTION, "cache_tag_header": origin.TAG_HEADER}])
         res = cfw.run("once", "--all", *self.cf_args(), self.root,
                       env=self.env, timeout=120, binary=self.binary)
         if res.status != 0:

@@ -28,8 +28,8 @@ from tests.chaos import origin
 from tests.chaos.checker import EPS
 from tests.chaos.model import stand_in_time
 
-WRITES = ("PutObject", "CompleteMultipartUpload")
-DELETES = ("DeleteObjects", "DeleteObject")
+WRITES = origin.WRITES
+DELETES = origin.DELETES
 
 
 SCANNED = re.compile(r": scanned \d+ files, .* in \d+ ms$")

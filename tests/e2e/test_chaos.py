@@ -35,6 +35,10 @@ kills mid-multipart and mid-delete.  They take about 27 s together
 the deletion hold), hang on races no seed reproduces reliably, so
 deterministic tests guard them: test_origin's StaleUpload and
 test_guard.
+
+One seed runs the origin mode with cache tags (--cache-tags): a '#tag'
+item must only cover files every cached copy of which carries the tag;
+seed 5 fails on a binary that sends added files by tag.
 """
 import sys
 import unittest
@@ -104,6 +108,18 @@ class Chaos(unittest.TestCase):
         for d in TWO_DISTS:
             self.assertTrue(self.cf.invalidations(distribution=d),
                             out.message())
+
+    def test_cache_tags_never_leave_a_stale_copy_seed_5(self):
+        """The origin mode with cache_tag_header (--cache-tags): a '#tag'
+        item counts as covering a file only if every version of it the
+        edges may hold carried the tag (tests/chaos/tagcheck.py).  Fails
+        on a binary that sends added files by tag."""
+        out = run_seed(5, ORIGIN_ROUNDS, BIN, self.cf, strict=True,
+                       tags=True)
+        figure(out.summary())
+        self.assertEqual(out.failures, [], out.message())
+        self.assertGreater(out.figures["tag_items"], 0, out.message())
+        self.assertGreater(out.figures["kills"], 0, out.message())
 
     def deploys(self, seed):
         """The origin mode (tests/chaos/origin.py): the bucket too must

@@ -127,7 +127,8 @@ def put_object(ctx):
     cond = _condition(ctx)
     ctx.store.put(ctx.bucket, ctx.key, obj, cond, ctx.token,
                   ctx.cfg["s3_conflict_on_overlap"])
-    ctx.entry.update(written=True, etag=obj.etag, size=len(ctx.body))
+    ctx.entry.update(written=True, etag=obj.etag, size=len(ctx.body),
+                     metadata=dict(obj.metadata))
     return Reply(200, b"", [("ETag", obj.etag)] + _checksum_headers(checksum))
 
 
@@ -361,7 +362,8 @@ def complete_multipart_upload(ctx):
         if e.status == 409:
             ctx.store.abort(up)       # the guide: start the upload again
         raise
-    ctx.entry.update(written=True, etag=obj.etag, size=len(obj.data), parts=obj.parts)
+    ctx.entry.update(written=True, etag=obj.etag, size=len(obj.data), parts=obj.parts,
+                     metadata=dict(obj.metadata))
     location = "%s/%s/%s" % (ctx.base_url, ctx.bucket, ctx.route.raw_key)
     return _xml(200, s3xml.complete(location, ctx.bucket, ctx.key, obj),
                 _checksum_headers(obj.checksum))

@@ -211,6 +211,22 @@ class TestMultipart(S3TestCase):
         self.complete("big.bin", uid, done, {"If-Match": etag})
         self.assertEqual(self.cf.object_bytes("big.bin"), b"again")
 
+    def test_log_names_the_metadata_each_write_stored(self):
+        # The chaos checker reads which object versions carried a cache
+        # tag from the log (tests/chaos/tagcheck.py).
+        self.c.put_object(Bucket=BUCKET, Key="p", Body=b"x",
+                          Metadata={"Cache-Tag": "cfw-a"})
+        up = self.c.create_multipart_upload(Bucket=BUCKET, Key="m",
+                                            Metadata={"cache-tag": "cfw-b"})
+        r = self.c.upload_part(Bucket=BUCKET, Key="m", UploadId=up["UploadId"],
+                               PartNumber=1, Body=b"y")
+        self.complete("m", up["UploadId"], [{"PartNumber": 1, "ETag": r["ETag"]}])
+        writes = [(e["action"], e["metadata"]) for e in self.cf.log(service="s3")
+                  if e.get("written")]
+        self.assertEqual(writes, [
+            ("PutObject", {"x-amz-meta-cache-tag": "cfw-a"}),
+            ("CompleteMultipartUpload", {"x-amz-meta-cache-tag": "cfw-b"})])
+
     def test_entity_too_small(self):
         uid, done = self.upload("small", [b"a" * 1024, b"b" * 1024])
         with self.assertRaises(ClientError) as ctx:

@@ -246,6 +246,42 @@ class Fallback(CacheTagTest):
         self.assertIn("cloudfront:GetDistributionConfig", res.err)
 
 
+class TwoDistributions(CacheTagTest):
+    """One plan goes to every distribution: by tag only if each one's
+    CacheTagConfig names the header, since a tag one of them does not
+    store drops nothing there."""
+    WWW = "EWWWEXAMPLE0001"
+
+    def two(self, www):
+        www["id"] = self.WWW
+        self.cf.configure(distributions=[
+            {"id": DISTRIBUTION, "cache_tag_header": HEADER}, www])
+
+    def edited_on_both(self):
+        self.site()
+        self.once("--all", "-d", self.WWW)
+        write(self.root, "index.html", "<h1>home 2</h1>")
+        return self.once("-d", self.WWW)
+
+    def paths_at(self, dist):
+        return sorted(self.cf.invalidations(distribution=dist)[-1]["paths"])
+
+    def test_both_naming_the_header_go_by_tag(self):
+        self.two({"cache_tag_header": HEADER})
+        self.edited_on_both()
+        for dist in (DISTRIBUTION, self.WWW):
+            self.assertEqual(self.paths_at(dist),
+                             ["#" + tag("site/index.html")], dist)
+
+    def test_one_without_cache_tag_config_sends_both_paths(self):
+        self.two({})
+        res = self.edited_on_both()
+        for dist in (DISTRIBUTION, self.WWW):
+            self.assertEqual(self.paths_at(dist), ["/", "/index.html"], dist)
+        self.assertIn("distribution %s: no CacheTagConfig" % self.WWW,
+                      res.err)
+
+
 class Config(CacheTagTest):
     def test_header_without_origin_is_a_config_error(self):
         res = self.cfw("plan", "--cache-tag-header", HEADER, self.root,

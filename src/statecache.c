@@ -21,7 +21,13 @@
 #include "util.h"
 #include "wire.h"
 
-#define SNAPSHOT_MAGIC "CFWMANI\n"
+#define SNAPSHOT_MAGIC STATEFMT_SNAPSHOT_MAGIC
+
+/* The snapshot versions a state in S3 may hold. */
+static bool statecache_version_ok(uint32_t v)
+{
+  return v >= STATEFMT_SHARED_VERSION_MIN && v <= STATEFMT_SNAPSHOT_VERSION;
+}
 
 int statecache_snapshot_header(const unsigned char *p, size_t len,
                                unsigned char id[STATE_ID_LEN],
@@ -36,7 +42,7 @@ int statecache_snapshot_header(const unsigned char *p, size_t len,
 
   wire_in_init(&r, p, len);
   if (!wire_get_bytes(&r, 8, &magic) || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0 ||
-      !wire_get_u32(&r, &version) || (version != 2 && version != 3) ||
+      !wire_get_u32(&r, &version) || !statecache_version_ok(version) ||
       !wire_get_u32(&r, &flags) || !wire_get_u64(&r, &total) ||
       !wire_get_i64(&r, written_ns) ||
       !wire_get_bytes(&r, STATE_ID_LEN, &idp) || !wire_get_u64(&r, next_seq))
@@ -215,7 +221,7 @@ static int statecache_part_header(int fd, uint64_t size)
     return -EBADMSG;
   wire_in_init(&r, head, sizeof(head));
   if (!wire_get_bytes(&r, 8, &magic) || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0 ||
-      !wire_get_u32(&r, &version) || version != 2 ||
+      !wire_get_u32(&r, &version) || !statecache_version_ok(version) ||
       !wire_get_u32(&r, &flags) || !wire_get_u64(&r, &total) || total != size)
     return -EBADMSG;
   return 0;

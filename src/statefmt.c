@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNAPSHOT_MAGIC   "CFWMANI\n"
+#define SNAPSHOT_MAGIC   STATEFMT_SNAPSHOT_MAGIC
 #define JOURNAL_MAGIC    "CFWJRNL\n"
 #define MAGIC_LEN        8
-#define SNAPSHOT_VERSION 3
+#define SNAPSHOT_VERSION STATEFMT_SNAPSHOT_VERSION
 #define JOURNAL_VERSION  1
 /* magic, version, flags, length: what is read before the checksum. */
 #define SNAPSHOT_FRAME_LEN (MAGIC_LEN + 4 + 4 + 8)

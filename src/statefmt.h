@@ -51,6 +51,13 @@
  *              refuses a journal holding one as damaged)
  *   a change being u8 kind (enum change_kind) and an entry. */
 
+/* A snapshot's magic and the newest version written (statefmt.c reads
+ * every older one).  A state in S3 began at version 2, so its cache
+ * takes 2 up to this one (statecache.c). */
+#define STATEFMT_SNAPSHOT_MAGIC     "CFWMANI\n"
+#define STATEFMT_SNAPSHOT_VERSION   3
+#define STATEFMT_SHARED_VERSION_MIN 2
+
 #define STATEFMT_SNAPSHOT_FILE      "manifest"
 #define STATEFMT_JOURNAL_FILE       "journal"
 #define STATEFMT_JOURNAL_HEADER_LEN (8 + 4 + STATE_ID_LEN)

@@ -15,6 +15,7 @@
 #define MAX_WARNINGS 64
 
 struct seen {
+  pthread_t caller; /* the thread that called tree_scan */
   pthread_mutex_t mu;
   pthread_t threads[MAX_THREADS];
   size_t n_threads;
@@ -27,6 +28,7 @@ struct seen {
 static void seen_init(struct seen *s)
 {
   memset(s, 0, sizeof(*s));
+  s->caller = pthread_self();
   pthread_mutex_init(&s->mu, NULL);
 }
 
@@ -52,10 +54,18 @@ static void note_thread(struct seen *s)
   pthread_mutex_unlock(&s->mu);
 }
 
-/* Called from several threads at once: only reads, and notes who. */
+/* Called from several threads at once: only reads, and notes who.  The
+ * caller's thread dawdles at each directory, so that a thread started
+ * for a directory handed over finds it still queued even on a loaded
+ * machine (else the caller may take it back, and one thread does all). */
 static bool skip_excluded(void *ctx, const char *relpath, bool is_dir)
 {
-  note_thread(ctx);
+  struct seen *s = ctx;
+  struct timespec ms = {0, 5000000};
+
+  note_thread(s);
+  if (is_dir && pthread_equal(pthread_self(), s->caller))
+    nanosleep(&ms, NULL);
   return is_dir && strstr(relpath, "excluded") != NULL;
 }
 

@@ -884,12 +884,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         head += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
         return head.encode("latin-1"), reply.body
 
+    def log_first(self):
+        """Logs the CloudFront request being answered before the answer
+        goes (as s3.send does): a client that acts on the answer, say
+        deletes an object once its invalidation was created, finds that
+        act after the request in the log's order."""
+        entry = getattr(self, "cf_entry", None)
+        if entry is not None:
+            self.app.record_once(entry)
+
     def send_reply(self, reply, request_id):
         head, body = self.raw_response(reply, request_id)
+        self.log_first()
         self.wfile.write(head + (body if self.command != "HEAD" else b""))
 
     def drop(self, rst):
         """Close the connection without (further) response; RST if rst."""
+        self.log_first()
         self.close_connection = True
         sock = self.connection
         try:
@@ -954,6 +965,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault:
             entry["fault"] = fault["fault"]
             entry["fault_source"] = fault["source"]
+        self.cf_entry = entry
         try:
             self.run(op, dist, inv_id, split, body, request_id, entry, fault)
         except (Dropped, OSError):
@@ -970,8 +982,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
         finally:
+            self.cf_entry = None
             entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
-            self.app.record(entry)
+            self.app.record_once(entry)
 
     def dispatch_s3(self, split, t0):
         """An S3 request: routed (and a conditional write's in-flight window
@@ -1128,6 +1141,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"] = reply.status
             entry["error_code"] = reply.code
             head, body_bytes = self.raw_response(reply, request_id)
+            self.log_first()
             return self.dribble(head + body_bytes, float(fault.get("seconds", 3)))
         default_status = 201 if op == "create" else 200
         if name == "other201":
@@ -1156,6 +1170,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"], entry["error_code"] = status, reply.code
             head, _ = self.raw_response(Reply(status, b"", reply.headers), request_id,
                                         extra_length=len(prefix) + pad_len + len(suffix))
+            self.log_first()
             self.wfile.write(head + prefix)
             block = b" " * 65536
             left = pad_len
@@ -1173,6 +1188,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"], entry["error_code"] = reply.status, reply.code
             head, body_bytes = self.raw_response(
                 reply, request_id, extra_length=int(fault.get("extra", 1024)))
+            self.log_first()
             self.wfile.write(head + body_bytes)
             self.drop(rst=False)
         raise AssertionError("unhandled fault %s" % name)

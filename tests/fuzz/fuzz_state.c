@@ -84,7 +84,7 @@ static void snapshot(const uint8_t *p, size_t n)
     return;
   }
   check_entries(&s);
-  if (s.version == 2)
+  if (s.version == STATEFMT_SNAPSHOT_VERSION)
     check_round_trip(&s, p, n);
   snapshot_free(&s);
 }
@@ -105,6 +105,9 @@ static void reencode(struct wire_out *w, const struct record *r)
     break;
   case RECORD_ENTRIES:
     statefmt_put_entries(w, r->seq, r->changes, r->n_changes);
+    break;
+  case RECORD_ACCEPTED:
+    statefmt_put_accepted(w, r->seq, r->ref, r->dist, r->inv_id);
     break;
   }
 }

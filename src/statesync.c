@@ -232,13 +232,14 @@ static size_t statesync_kept(const struct statesync *ss)
 static void statesync_count(struct statesync *ss, bool replaced)
 {
   const unsigned char *kept = NULL;
+  size_t end = replaced ? 0 : statesync_kept(ss);
   size_t len = 0;
 
   if (ss->frames.len == 0)
     return;
-  if (!replaced && statesync_kept(ss) > STATEFMT_JOURNAL_HEADER_LEN) {
+  if (end > STATEFMT_JOURNAL_HEADER_LEN) {
     kept = ss->c.journal + STATEFMT_JOURNAL_HEADER_LEN;
-    len = statesync_kept(ss) - STATEFMT_JOURNAL_HEADER_LEN;
+    len = end - STATEFMT_JOURNAL_HEADER_LEN;
   }
   if (ledgerpull_count(ss->dir, kept, len,
                        (const unsigned char *)ss->frames.data, ss->frames.len,

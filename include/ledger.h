@@ -52,6 +52,26 @@ int ledger_load(struct ledger *l, const char *state_dir, struct cfw_err *err);
 int ledger_record_at(const char *state_dir, const char *id, const char *dist,
                      uint32_t n_paths, uint32_t n_wildcards, const char *status,
                      int64_t now_s, struct cfw_err *err);
+/* One invalidation for ledger_record_v; every pointer borrowed. */
+struct ledger_rec {
+  const char *id;
+  const char *dist; /* NULL for a site of one, as in ledger_record_at */
+  uint32_t n_paths; /* wildcards included */
+  uint32_t n_wildcards;
+  /* As CloudFront said; NULL if not known: a known entry keeps its own,
+   * a new one reads "InProgress". */
+  const char *status;
+  int64_t at_s; /* when it was created */
+};
+
+/* ledger_record_at for each of v[0..n), in one locked read-modify-write:
+ * an id already known at its distribution is not counted again (within
+ * the LEDGER_KEEP last), and paths created in a month before the one
+ * the ledger counts are not counted.  0, or a negative errno with err
+ * set (-EINVAL for an id or distribution that is empty, too long or
+ * holds a space; nothing is then written). */
+int ledger_record_v(const char *state_dir, const struct ledger_rec *v, size_t n,
+                    struct cfw_err *err);
 /* ledger_record_at with dist NULL. */
 int ledger_record(const char *state_dir, const char *id, uint32_t n_paths,
                   uint32_t n_wildcards, const char *status, int64_t now_s,

@@ -23,7 +23,9 @@ struct log;
  * dropped: none was acted on (an intent is pushed before its batch is
  * sent; a lost commit leaves its intent open, and it is sent again with
  * its reference).  If S3 holds no state at all, neither does the dir
- * afterwards: a cache is never taken for the state.
+ * afterwards: a cache is never taken for the state.  The invalidations
+ * in the records a pull brought go to the dir's ledger (ledgerpull.h);
+ * a failure there is logged, and the pull still succeeds.
  *
  * Push ends STATESYNC_CONFLICT when another writer created the record
  * or replaced the snapshot first: pull again and redo the pass.

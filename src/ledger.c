@@ -2,6 +2,7 @@
 #include "ledger.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,31 +188,37 @@ static struct ledger_entry *ledger_find(struct ledger *l, const char *id,
   return NULL;
 }
 
-/* Adds (or updates) the entry in memory. */
-static int ledger_add(struct ledger *l, const char *id, const char *dist,
-                      uint32_t n_paths, uint32_t n_wildcards,
-                      const char *status, int64_t now_s)
+/* Adds (or updates) the entry in memory.  Its paths count in the month
+ * of r->at_s unless the ledger counts a later one already: a record
+ * pulled late is not allowed to restart the month (ledgerpull.h). */
+static int ledger_add(struct ledger *l, const struct ledger_rec *r)
 {
+  const char *dist = r->dist != NULL ? r->dist : "";
+  struct ledger_entry *old = ledger_find(l, r->id, dist);
   struct ledger_entry e;
-  struct ledger_entry *old = ledger_find(l, id, dist);
   char month[8];
+  int cmp;
 
   if (old != NULL) {
-    (void)snprintf(old->status, sizeof(old->status), "%s", status);
+    if (r->status != NULL)
+      (void)snprintf(old->status, sizeof(old->status), "%s", r->status);
     return 0; /* a replay or a status update: not sent twice */
   }
-  ledger_month_of(now_s, month);
-  if (strcmp(month, l->month) != 0) {
+  ledger_month_of(r->at_s, month);
+  cmp = strcmp(month, l->month);
+  if (cmp > 0) {
     memcpy(l->month, month, sizeof(month));
     l->month_paths = 0;
   }
-  l->month_paths += n_paths;
+  if (cmp >= 0)
+    l->month_paths += r->n_paths;
   memset(&e, 0, sizeof(e));
-  (void)snprintf(e.id, sizeof(e.id), "%s", id);
-  (void)snprintf(e.status, sizeof(e.status), "%s", status);
-  e.created_s = now_s;
-  e.n_paths = n_paths;
-  e.n_wildcards = n_wildcards;
+  (void)snprintf(e.id, sizeof(e.id), "%s", r->id);
+  (void)snprintf(e.status, sizeof(e.status), "%s",
+                 r->status != NULL ? r->status : "InProgress");
+  e.created_s = r->at_s;
+  e.n_paths = r->n_paths;
+  e.n_wildcards = r->n_wildcards;
   (void)snprintf(e.dist, sizeof(e.dist), "%s", dist); /* checked: an id */
   return ledger_push(l, &e);
 }
@@ -228,6 +235,43 @@ int ledger_record_at(const char *state_dir, const char *id, const char *dist,
                      uint32_t n_paths, uint32_t n_wildcards, const char *status,
                      int64_t now_s, struct cfw_err *err)
 {
+  struct ledger_rec r;
+
+  r.id = id;
+  r.dist = dist;
+  r.n_paths = n_paths;
+  r.n_wildcards = n_wildcards;
+  r.status = status;
+  r.at_s = now_s;
+  return ledger_record_v(state_dir, &r, 1, err);
+}
+
+/* True if s fits a field of a cap-byte array as one word. */
+static bool ledger_field_ok(const char *s, size_t cap)
+{
+  return s[0] != '\0' && strlen(s) < cap && strchr(s, ' ') == NULL;
+}
+
+/* Adds v[0..n) in memory: -EINVAL for an id or a distribution that the
+ * file could not hold as one field. */
+static int ledger_add_v(struct ledger *l, const struct ledger_rec *v, size_t n)
+{
+  size_t i;
+  int rc = 0;
+
+  for (i = 0; rc == 0 && i < n; i++) {
+    if (!ledger_field_ok(v[i].id, sizeof(l->v->id)) ||
+        (v[i].dist != NULL && !ledger_field_ok(v[i].dist, sizeof(l->v->dist))))
+      rc = -EINVAL;
+    else
+      rc = ledger_add(l, &v[i]);
+  }
+  return rc;
+}
+
+int ledger_record_v(const char *state_dir, const struct ledger_rec *v, size_t n,
+                    struct cfw_err *err)
+{
   struct ledger l;
   struct buf text;
   int fd;
@@ -243,12 +287,7 @@ int ledger_record_at(const char *state_dir, const char *id, const char *dist,
                        strerror(-fd));
   (void)ledger_load(&l, state_dir, NULL); /* damaged: start afresh */
   buf_init(&text, LEDGER_MAX);
-  if (dist != NULL && (dist[0] == '\0' || strlen(dist) >= sizeof(l.v->dist) ||
-                       strchr(dist, ' ') != NULL))
-    rc = -EINVAL;
-  else
-    rc = ledger_add(&l, id, dist != NULL ? dist : "", n_paths, n_wildcards,
-                    status, now_s);
+  rc = ledger_add_v(&l, v, n);
   if (rc == 0)
     rc = ledger_format(&l, &text);
   if (rc == 0)

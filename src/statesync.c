@@ -8,6 +8,7 @@
 
 #include "atomicfile.h"
 #include "buf.h"
+#include "ledgerpull.h"
 #include "log.h"
 #include "s3state.h"
 #include "statecache.h"
@@ -135,6 +136,7 @@ int statesync_begin(struct statesync *ss, statesync_cb cb, void *arg,
   ss->gone = 0;
   ss->valid = false;
   ss->snap_pending = false;
+  cfw_err_clear(&ss->ledger_err);
   return 0;
 }
 
@@ -208,6 +210,43 @@ static void statesync_pull_loaded(struct statesync *ss)
   statesync_list(ss, ss->next > 1 ? ss->next - 1 : 0);
 }
 
+/* Where the records the dir keeps end in its journal: those before
+ * keep_below, as S3 has them too. */
+static size_t statesync_kept(const struct statesync *ss)
+{
+  const struct statecache *c = &ss->c;
+  size_t keep = STATEFMT_JOURNAL_HEADER_LEN;
+  size_t i;
+
+  for (i = 0; i < c->n_recs; i++)
+    if (c->recs[i].seq < ss->keep_below)
+      keep = c->recs[i].off + c->recs[i].len;
+  return keep;
+}
+
+/* The invalidations in the records pulled, other machines' (ours are
+ * counted already, and the ledger drops them), go to the dir's ledger
+ * (ledgerpull.h): each machine's month then counts every machine's.
+ * The intents they name are in the records, those the dir kept before
+ * them, or the snapshot.  Only the statistics suffer if that fails. */
+static void statesync_count(struct statesync *ss, bool replaced)
+{
+  const unsigned char *kept = NULL;
+  size_t end = replaced ? 0 : statesync_kept(ss);
+  size_t len = 0;
+
+  if (ss->frames.len == 0)
+    return;
+  if (end > STATEFMT_JOURNAL_HEADER_LEN) {
+    kept = ss->c.journal + STATEFMT_JOURNAL_HEADER_LEN;
+    len = end - STATEFMT_JOURNAL_HEADER_LEN;
+  }
+  if (ledgerpull_count(ss->dir, kept, len,
+                       (const unsigned char *)ss->frames.data, ss->frames.len,
+                       &ss->ledger_err) < 0)
+    (void)cfw_err_prefix(&ss->ledger_err, "ledger");
+}
+
 /* Writes what was pulled: the snapshot if S3's replaces ours, the
  * journal's confirmed records and the new ones, the sync file. */
 static int statesync_save(struct statesync *ss, struct cfw_err *err)
@@ -215,7 +254,6 @@ static int statesync_save(struct statesync *ss, struct cfw_err *err)
   const struct statecache *c = &ss->c;
   size_t keep = STATEFMT_JOURNAL_HEADER_LEN;
   struct wire_out w;
-  size_t i;
   int rc;
 
   bool replaced = ss->snap != NULL || ss->snap_file;
@@ -226,9 +264,8 @@ static int statesync_save(struct statesync *ss, struct cfw_err *err)
                           ss->snap_len, err);
   else if (rc == 0 && ss->snap_file) /* checked: statesync_snap.c */
     rc = statecache_part_commit(ss->dir, err);
-  for (i = 0; !replaced && i < c->n_recs; i++)
-    if (c->recs[i].seq < ss->keep_below)
-      keep = c->recs[i].off + c->recs[i].len;
+  if (!replaced)
+    keep = statesync_kept(ss);
   wire_out_init(&w, STATEFMT_MAX_BYTES);
   if (replaced || c->journal == NULL)
     statefmt_put_journal_header(&w, ss->id);
@@ -265,10 +302,15 @@ static void statesync_job_save(struct statesync *ss)
       return;
   }
   ss->job_rc = statesync_save(ss, &ss->res.err);
+  if (ss->job_rc == 0)
+    statesync_count(ss, ss->snap != NULL || ss->snap_file);
 }
 
 static void statesync_saved(struct statesync *ss)
 {
+  if (ss->ledger_err.code < 0)
+    log_msg(ss->log, LOG_WARN, "%s (only the statistics suffer)",
+            ss->ledger_err.msg);
   log_msg(ss->log, LOG_DEBUG,
           "state in %s: pulled %u object(s) in %u request(s)%s",
           s3state_where(ss->remote), ss->res.objects, ss->res.requests,

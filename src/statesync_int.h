@@ -46,8 +46,9 @@ struct statesync {
   unsigned char id[STATE_ID_LEN];
   int64_t snap_ns;
   bool wipe;
-  struct buf frames; /* the records pulled */
-  uint64_t gone;     /* a listed record found deleted (0: none) */
+  struct buf frames;         /* the records pulled */
+  uint64_t gone;             /* a listed record found deleted (0: none) */
+  struct cfw_err ledger_err; /* the pulled records' count (ledgerpull.h) */
   /* A snapshot over one GET (statesync_snap.c): read in parts into
    * STATECACHE_PART, then checked; snap_file once it is whole. */
   bool snap_file;

@@ -350,6 +350,94 @@ class StatusAndPlan(S3StateTest):
         self.assertIn("--offline: only for plan and status", res.err)
 
 
+class SharedLedger(S3StateTest):
+    """The month's paths count every machine's invalidations: a pull
+    adds the ones another machine sent to this one's ledger, each
+    once."""
+
+    def status(self, m):
+        res = self.check(self.cfw("status", "--json", *self.args(m),
+                                  env=self.env_of(m)))
+        return json.loads(res.out)
+
+    def counted(self, doc):
+        return sorted((i["id"], i["paths"]) for i in doc["invalidations"])
+
+    def test_status_counts_the_other_machines_invalidations_once(self):
+        # Replies: 200s and 201s.  a sends two paths, b one.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        self.check(self.once(b))
+        a.write("a/b.html", "b2")
+        a.write("css/site.css", "body{color:red}")
+        self.check(self.once(a))
+        ids = [i["id"] for i in self.cf.invalidations()]
+        self.assertEqual(len(ids), 1)
+        doc = self.status(b)
+        self.assertEqual(self.counted(doc), [(ids[0], 2)])
+        self.assertEqual(doc["month_paths"], 2)
+        # A second pull brings nothing new and counts nothing twice.
+        doc = self.status(b)
+        self.assertEqual(self.counted(doc), [(ids[0], 2)])
+        self.assertEqual(doc["month_paths"], 2)
+        # b's own invalidation counts once on b, and a counts it too.
+        b.write("a/b.html", "b2")
+        b.write("css/site.css", "body{color:red}")
+        b.write("index.html", "<h1>home 2</h1>")
+        self.check(self.once(b))
+        ids = [i["id"] for i in self.cf.invalidations()]
+        self.assertEqual(len(ids), 2)
+        want = sorted([(ids[0], 2), (ids[1], 2)])  # /index.html and /
+        for m in (b, a, b):
+            doc = self.status(m)
+            self.assertEqual(self.counted(doc), want)
+            self.assertEqual(doc["month_paths"], 4)
+
+    def test_each_distribution_of_a_set_counts_once(self):
+        # Replies: 200s and 201s; the stand-in serves DISTRIBUTION and
+        # APEX.  a's one batch is two invalidations (each billed), which
+        # b counts as a did: one per distribution.
+        apex = "EAPEXEXAMPLE02"
+        self.cf.configure(distributions=[DISTRIBUTION, apex])
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline", "-d", apex))
+        a.write("a/b.html", "b2")
+        self.check(self.once(a, "-d", apex))
+        sent = sorted((i["id"], i["distribution"])
+                      for i in self.cf.invalidations())
+        self.assertEqual(len(sent), 2)
+        for m in (a, b, b):
+            res = self.check(self.cfw("status", "--json",
+                                      *self.args(m, "-d", apex),
+                                      env=self.env_of(m)))
+            doc = json.loads(res.out)
+            self.assertEqual(sorted((i["id"], i["distribution"])
+                                    for i in doc["invalidations"]), sent)
+            self.assertEqual(doc["month_paths"], 2)
+
+    def test_a_cache_lost_counts_the_journal_once_again(self):
+        # Replies: 200s and 201s.  b's cache goes after a's batch was
+        # counted: the new cache pulls the journal whole, and the ledger
+        # (which stays) counts nothing twice.
+        a, b = self.machine("a"), self.machine("b")
+        a.site()
+        b.site()
+        self.check(self.once(a, "--baseline"))
+        a.write("a/b.html", "b2")
+        self.check(self.once(a))
+        self.assertEqual(self.status(b)["month_paths"], 1)
+        state_dir = self.status(b)["state_dir"]
+        for name in ("manifest", "journal", "s3sync"):
+            os.unlink(os.path.join(state_dir, name))
+        doc = self.status(b)
+        self.assertEqual(doc["month_paths"], 1)
+        self.assertEqual(len(doc["invalidations"]), 1)
+
+
 class Lifecycle(S3StateTest):
     """Records a snapshot covers are deleted; a reader that listed one
     before it went reads the snapshot again."""

@@ -149,10 +149,69 @@ static void test_each_distribution_counts_its_paths(void)
   test_rmtree(dir);
 }
 
+static void test_earlier_month_arriving_late_is_not_counted(void)
+{
+  struct ledger_rec v[2] = {{"I2", NULL, 5, 0, NULL, NOV_S},
+                            {"I3", NULL, 3, 0, NULL, DEC_S + 60}};
+  struct cfw_err err;
+  struct ledger l;
+  char dir[4096];
+
+  test_tmpdir(dir, sizeof(dir));
+  CHECK_EQ_INT(ledger_record(dir, "I1", 7, 0, "InProgress", DEC_S, &err), 0);
+  /* Pulled from another machine: November's does not restart the
+   * month, December's counts. */
+  CHECK_EQ_INT(ledger_record_v(dir, v, 2, &err), 0);
+  CHECK_EQ_INT(ledger_load(&l, dir, &err), 0);
+  CHECK_EQ_INT(l.n, 3);
+  CHECK_EQ_INT(ledger_month_paths(&l, DEC_S), 10);
+  CHECK_EQ_STR(l.v[1].status, "InProgress");
+  CHECK_EQ_INT(l.v[1].created_s, NOV_S);
+  ledger_free(&l);
+  test_rmtree(dir);
+}
+
+static void test_unknown_status_keeps_the_known_one(void)
+{
+  struct ledger_rec r = {"I1", NULL, 12, 0, NULL, NOV_S};
+  struct cfw_err err;
+  struct ledger l;
+  char dir[4096];
+
+  test_tmpdir(dir, sizeof(dir));
+  CHECK_EQ_INT(ledger_record(dir, "I1", 12, 0, "Completed", NOV_S, &err), 0);
+  CHECK_EQ_INT(ledger_record_v(dir, &r, 1, &err), 0);
+  CHECK_EQ_INT(ledger_load(&l, dir, &err), 0);
+  CHECK_EQ_INT(l.n, 1);
+  CHECK_EQ_STR(l.v[0].status, "Completed");
+  CHECK_EQ_INT(ledger_month_paths(&l, NOV_S), 12);
+  ledger_free(&l);
+  test_rmtree(dir);
+}
+
+static void test_id_with_a_space_writes_nothing(void)
+{
+  struct ledger_rec v[2] = {{"I1", NULL, 1, 0, NULL, NOV_S},
+                            {"I 2", NULL, 1, 0, NULL, NOV_S}};
+  struct cfw_err err;
+  struct ledger l;
+  char dir[4096];
+
+  test_tmpdir(dir, sizeof(dir));
+  CHECK_EQ_INT(ledger_record_v(dir, v, 2, &err), -EINVAL);
+  CHECK_EQ_INT(ledger_load(&l, dir, &err), 0);
+  CHECK_EQ_INT(l.n, 0);
+  ledger_free(&l);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_record_then_load_round_trip),
           TEST(test_each_distribution_counts_its_paths),
           TEST(test_replay_is_not_counted_twice),
           TEST(test_new_month_starts_from_zero),
           TEST(test_missing_ledger_is_empty),
           TEST(test_damaged_ledger_is_reported_and_replaced),
-          TEST(test_keeps_only_the_latest_entries))
+          TEST(test_keeps_only_the_latest_entries),
+          TEST(test_earlier_month_arriving_late_is_not_counted),
+          TEST(test_unknown_status_keeps_the_known_one),
+          TEST(test_id_with_a_space_writes_nothing))

@@ -41,6 +41,9 @@ class Model:
         self.hist = None  # rel -> [(t0, t1, state)], after baseline()
         self.changes = 0
         self.noops = 0
+        # rel -> [(t0, t1)] of writes that kept its bytes: no change, but
+        # a new stat, which a daemon may rightly take for one (site_moved).
+        self.rewrites = {}
 
     def baseline(self):
         self.hist = {rel: [(float("-inf"), float("-inf"), data)]
@@ -79,6 +82,18 @@ class Model:
         """Whether rel may have changed at some moment of [lo, hi]."""
         return any(t0 <= hi and t1 >= lo
                    for t0, t1, _ in self.hist.get(rel, [])[1:])
+
+    def rewrote(self, rel, t0, t1):
+        """rel was written with the bytes it had, within [t0, t1]."""
+        self.noops += 1
+        if self.hist is not None:
+            self.rewrites.setdefault(rel, []).append((t0, t1))
+
+    def rewritten_in(self, rel, lo, hi):
+        """Whether rel was rewritten with the same bytes at some moment
+        of [lo, hi]."""
+        return any(t0 <= hi and t1 >= lo
+                   for t0, t1 in self.rewrites.get(rel, []))
 
     def dirs(self):
         out = set()

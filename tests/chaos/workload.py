@@ -92,6 +92,7 @@ class Workload:
         truncation.  Events and a new stat, but no change."""
         path = self.path(rel)
         data = self.model.cur[rel]
+        t0 = time.time()
         if atomic:
             tmp = os.path.join(self.scratch, "tmp")
             with open(tmp, "wb") as f:
@@ -103,7 +104,7 @@ class Workload:
                 os.write(fd, data)
             finally:
                 os.close(fd)
-        self.model.noops += 1
+        self.model.rewrote(rel, t0, time.time())
 
     def unlink(self, rel):
         t0 = time.time()

@@ -92,7 +92,10 @@ struct http_response {
   enum http_fail fail; /* HTTP_OK unless the transfer failed */
   int curl_code;       /* CURLcode; 0 on success */
   char error[256];     /* human-readable; "" on success; no secrets */
-  struct buf body;     /* owned; the callback may buf_take() it */
+  /* Why the request body's file could not be read (a negative errno:
+   * -ENODATA when it ended before the length sent), else 0. */
+  int body_err;
+  struct buf body; /* owned; the callback may buf_take() it */
   char location[2048];
   char request_id[128]; /* x-amz-request-id */
   char content_type[128];

@@ -124,9 +124,10 @@ static void http_fill_fail(struct http_req *r, CURLcode code)
                         r->conf->max_body);
   else if (r->nomem)
     http_resp_set_error(resp, "out of memory buffering the response body");
-  else if (code != CURLE_OK && err != 0)
+  else if (code != CURLE_OK && err != 0) {
+    resp->body_err = err;
     http_resp_set_error(resp, "request body: %s: %s", what, strerror(-err));
-  else if (code != CURLE_OK)
+  } else if (code != CURLE_OK)
     http_resp_set_error(resp, "%s",
                         r->errbuf[0] ? r->errbuf : curl_easy_strerror(code));
 }

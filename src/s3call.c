@@ -278,6 +278,14 @@ static void s3_on_http(struct s3_op *op, struct http_response *h)
     s3_op_fail(op, S3_FAILED, -E2BIG, "%s", h->error);
     return;
   }
+  /* The file ran out under the upload (truncated, or replaced by a
+   * shorter one, since it was hashed): no retry of these bytes can
+   * succeed, and the file goes back to be hashed again. */
+  if (h->fail != HTTP_OK && h->body_err == -ENODATA) {
+    s3_op_fail(op, S3_CHANGED, -ESTALE,
+               "%s: the file changed since it was hashed", h->error);
+    return;
+  }
   op->r.status = h->status;
   if (ok && (h->status < 200 || h->status >= 300) && h->body.len > 0)
     (void)s3xml_parse_error(buf_str(&h->body), h->body.len, &e, NULL);

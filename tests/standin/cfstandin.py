@@ -885,11 +885,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return head.encode("latin-1"), reply.body
 
     def log_first(self):
-        """Logs the CloudFront request being answered before the answer
-        goes (as s3.send does): a client that acts on the answer, say
-        deletes an object once its invalidation was created, finds that
-        act after the request in the log's order."""
-        entry = getattr(self, "cf_entry", None)
+        """Logs the request being answered before the answer goes (as
+        s3.send does): a client that acts on the answer, say deletes an
+        object once its invalidation was created, finds that act after
+        the request in the log's order.  For every way of answering:
+        whole, dribbled, or a dropped connection."""
+        entry = getattr(self, "cur_entry", None)
         if entry is not None:
             self.app.record_once(entry)
 
@@ -965,7 +966,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault:
             entry["fault"] = fault["fault"]
             entry["fault_source"] = fault["source"]
-        self.cf_entry = entry
+        self.cur_entry = entry
         try:
             self.run(op, dist, inv_id, split, body, request_id, entry, fault)
         except (Dropped, OSError):
@@ -982,7 +983,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
         finally:
-            self.cf_entry = None
+            self.cur_entry = None
             entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
             self.app.record_once(entry)
 
@@ -999,6 +1000,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault:
             req.entry["fault"] = fault["fault"]
             req.entry["fault_source"] = fault["source"]
+        self.cur_entry = req.entry
         try:
             s3.run(self, req, body, fault)
         except (Dropped, OSError):
@@ -1013,11 +1015,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
         finally:
+            self.cur_entry = None
             req.entry["duration_ms"] = int((time.monotonic() - t0) * 1000)
             self.app.record_once(req.entry)
 
     def dribble(self, data, seconds):
         """Write data in about 20 pieces a second over seconds."""
+        self.log_first()
         steps = max(1, min(len(data), int(seconds * 20)))
         chunk = -(-len(data) // steps)
         for i in range(0, len(data), chunk):

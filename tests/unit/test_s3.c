@@ -52,6 +52,32 @@ static void put_file(struct s3fx *f, const char *key, int fd, uint64_t size,
   s3fx_run(f, f->n_done + 1);
 }
 
+/* A file shorter than the size it was hashed at (truncated under the
+ * upload) is a changed file, not a transient failure: before, the PUT
+ * was retried with backoff until the deadline, each attempt failing the
+ * same way, and the daemon's pass never settled. */
+static void test_file_that_ends_early_is_changed_not_retried(void)
+{
+  struct s3_client_opts o = {0};
+  unsigned char md[32];
+  char hex[65];
+  struct s3fx f;
+  struct s3got g;
+  int fd;
+
+  o.retry_for_ms = 30000;
+  s3fx_init(&f, NULL, &o);
+  fd = s3fx_file(&f, "short", 1000, md, hex);
+  put_file(&f, "k", fd, 4000, md, NULL, &g);
+  CHECK_EQ_INT(g.outcome, S3_CHANGED);
+  CHECK_CONTAINS(g.err.msg, "changed since it was hashed");
+  CHECK_EQ_INT(g.attempts, 1);
+  CHECK(!standin_has(&f.si, STANDIN_BUCKET, "k"));
+  close(fd);
+  s3got_free(&g);
+  s3fx_done(&f);
+}
+
 static void put_buf(struct s3fx *f, const char *key, const char *text,
                     const struct s3_put_opts *po, struct s3got *g)
 {
@@ -494,4 +520,5 @@ TEST_MAIN(TEST(test_put_file_stores_bytes_checksum_and_headers),
           TEST(test_list_decodes_awkward_keys),
           TEST(test_delete_objects_reports_keys_it_kept),
           TEST(test_bad_arguments_are_refused_before_sending),
-          TEST(test_plain_http_elsewhere_is_refused))
+          TEST(test_plain_http_elsewhere_is_refused),
+          TEST(test_file_that_ends_early_is_changed_not_retried))

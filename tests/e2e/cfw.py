@@ -87,12 +87,9 @@ class TempTest(unittest.TestCase):
         return res
 
 
-class BucketTest(TempTest):
+class StandInTest(TempTest):
     """TempTest beside one stand-in for the class (CloudFront and S3),
-    reset for each test, with the bucket BUCKET made (eu-west-1) and the
-    stand-in's keys in the environment."""
-
-    BUCKET = None  # set by each subclass
+    reset for each test, with the stand-in's keys in the environment."""
 
     @classmethod
     def setUpClass(cls):
@@ -105,6 +102,15 @@ class BucketTest(TempTest):
     def setUp(self):
         super().setUp()
         self.cf.reset(config=True)
-        self.cf.create_bucket(self.BUCKET, region="eu-west-1")
         self.env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
                          "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
+
+
+class BucketTest(StandInTest):
+    """StandInTest with the bucket BUCKET made (eu-west-1)."""
+
+    BUCKET = None  # set by each subclass
+
+    def setUp(self):
+        super().setUp()
+        self.cf.create_bucket(self.BUCKET, region="eu-west-1")

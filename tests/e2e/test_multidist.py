@@ -11,9 +11,8 @@ import subprocess
 import time
 import unittest
 
-from tests.e2e.cfw import BIN, BucketTest, TempTest, clean_env, write
+from tests.e2e.cfw import BIN, BucketTest, StandInTest, clean_env, write
 from tests.e2e.daemon import Daemon
-from tests.standin.standin import ACCESS_KEY, SECRET_KEY, StandIn
 
 WWW = "EWWWEXAMPLE01"
 APEX = "EAPEXEXAMPLE02"
@@ -26,24 +25,13 @@ SITE = {
 EDITED = ["/a/", "/a/index.html"]
 
 
-class TwoDists(TempTest):
+class TwoDists(StandInTest):
     """A site on WWW and APEX; the stand-in serves both and answers every
     request normally unless a test queues a fault."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cf = StandIn(config={"completion_delay": 0})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cf.stop()
-
     def setUp(self):
         super().setUp()
-        self.cf.reset(config=True)
         self.cf.configure(distributions=[WWW, APEX])
-        self.env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                         "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
 
     def args(self, dists=(WWW, APEX)):
         out = []

@@ -9,7 +9,9 @@ and measures, on a warm page cache:
     `find -printf` and `rsync -n -a`; a same-bytes rewrite;
   - the daemon beside `inotifywait -m -r` and watchman (bench.watch):
     ready time, idle RSS and wakeups, one-file latency, bytes written to
-    the state per batch, peak RSS during a full rewrite;
+    the state per batch, peak RSS during a full rewrite (dry run);
+  - the same full rewrite by a daemon really sending to the stand-in
+    (bench.sending): its journal intent and commit hold the batch too;
 then (bench.origin) a deploy to an S3 origin on the stand-in, cfwatch
 against `aws s3 sync` and `aws s3 cp --recursive`.  It prints one table
 per part:  measure | cfwatch | peer | ratio | goal | result (PASS/MISS).
@@ -37,6 +39,7 @@ from bench.procs import BenchError, log, loadavg
 from bench.report import (Judge, Row, fmt_bytes, fmt_mib, fmt_ms,
                           render)
 from bench.scan import Scan
+from bench.sending import Sending
 from bench.trees import RACY_WAIT_S, build_tree, parse_count, parse_counts
 from bench.watch import Watch
 
@@ -108,6 +111,7 @@ def run_size(ctx, n):
         scan.same_bytes(s0)
     if "watch" in a.parts:
         Watch(ctx, tree, s0).run()
+        Sending(ctx, tree).run()
     ctx.fig["load"] = loadavg()
     ctx.points.append(dict(ctx.fig))
     if not a.keep:

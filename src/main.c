@@ -9,22 +9,20 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "app.h"
 #include "cli.h"
 #include "config.h"
-#include "daemon.h"
 #include "exitcode.h"
 #include "http.h"
 #include "invalidate.h"
 #include "log.h"
 #include "once.h"
-#include "sdnotify.h"
 #include "site.h"
 #include "status.h"
 #include "util.h"
@@ -32,31 +30,6 @@
 #ifndef CFWATCH_VERSION
 #define CFWATCH_VERSION "0.0.0"
 #endif
-
-struct app {
-  uv_loop_t loop;
-  struct log *log; /* owned */
-  struct cli cli;
-  struct config cfg;
-  struct http *http; /* owned; made when something is sent */
-  /* Watch mode only. */
-  struct daemon *daemon; /* owned until daemon_stop */
-  struct config next;    /* a reloaded config waiting for the swap */
-  uv_signal_t sig[3];    /* SIGINT, SIGTERM, SIGHUP */
-  uv_timer_t stop_timer; /* bounds how long a stop may take */
-  uv_timer_t watchdog;   /* WATCHDOG=1 to systemd, if it asks */
-  bool handles;          /* the signals and timers above are open */
-  bool reload_again;     /* a SIGHUP came during a reload */
-  /* The command's outcome. */
-  int rc;
-  struct cfw_err err;
-  size_t site;          /* one-shot commands: the site running */
-  struct strlist paths; /* invalidate: the paths to send */
-};
-
-/* How long SIGTERM waits for a request in flight before cancelling it;
- * the manifest keeps whatever was not acknowledged. */
-#define APP_STOP_GRACE_MS 10000
 
 static const char usage_text[] =
     "usage: cfwatch [OPTIONS] [ROOT]          watch ROOT until SIGINT/SIGTERM\n"
@@ -173,8 +146,7 @@ static int app_check_files(const struct config *cfg, struct cfw_err *err)
   return 0;
 }
 
-static int app_config(const struct app *a, struct config *cfg,
-                      struct cfw_err *err)
+int app_config(const struct app *a, struct config *cfg, struct cfw_err *err)
 {
   const struct cli *c = &a->cli;
   size_t i;
@@ -207,7 +179,7 @@ static int app_config(const struct app *a, struct config *cfg,
   return rc < 0 ? rc : app_check_files(cfg, err);
 }
 
-static enum log_level app_level(const struct app *a)
+enum log_level app_level(const struct app *a)
 {
   int level = (int)a->cfg.log_level + a->cli.verbose - a->cli.quiet;
 
@@ -241,7 +213,7 @@ static int app_exit_status(const struct cfw_err *err)
   return CFW_EXIT_STATE;
 }
 
-static void print_paths(const struct strlist *paths, void *arg)
+void print_paths(const struct strlist *paths, void *arg)
 {
   size_t i;
 
@@ -256,11 +228,17 @@ static void app_on_http_closed(void *arg)
   (void)arg; /* nothing else waits for it */
 }
 
+void app_http_drop(struct app *a)
+{
+  if (a->http != NULL)
+    http_close(a->http, app_on_http_closed, NULL);
+  a->http = NULL;
+}
+
 /* The HTTP client, made on first use: dry runs, `plan` and `status`
  * never need one, unless they ask CloudFront something (--account,
  * --discover) or pull a state in S3 (all of them do, but --offline). */
-static int app_http(struct app *a, const struct site_config *s,
-                    struct cfw_err *err)
+int app_http(struct app *a, const struct site_config *s, struct cfw_err *err)
 {
   struct http_opts ho = {0};
   bool asks = a->cli.account || a->cli.discover ||
@@ -276,52 +254,9 @@ static int app_http(struct app *a, const struct site_config *s,
   return http_new(&a->http, &a->loop, &ho, err);
 }
 
-/* Tells systemd (Type=notify) about the daemon; a no-op elsewhere.  A
- * lost notification costs nothing lasting, so it is only logged. */
-static void app_notify(const struct app *a, const char *state)
-{
-  int rc = sdnotify_send(state);
-
-  if (rc < 0)
-    log_msg(a->log, LOG_DEBUG, "sd_notify: %s", strerror(-rc));
-}
-
-static void app_on_ready(void *arg)
-{
-  struct app *a = arg;
-  char state[128];
-  size_t n;
-  int len;
-
-  (void)config_sites(&a->cfg, &n);
-  len = snprintf(state, sizeof(state), "READY=1\nSTATUS=watching %zu site%s", n,
-                 n == 1 ? "" : "s");
-  if (len > 0 && (size_t)len < sizeof(state))
-    app_notify(a, state);
-}
-
-static void app_on_watchdog(uv_timer_t *t)
-{
-  app_notify(container_of(t, struct app, watchdog), "WATCHDOG=1");
-}
-
-/* Pings systemd's watchdog at half its interval while the loop runs. */
-static void app_watchdog_start(struct app *a)
-{
-  uint64_t usec;
-  uint64_t ms;
-
-  if (!sdnotify_watchdog_usec(&usec))
-    return;
-  ms = usec / 2000;
-  if (ms == 0)
-    ms = 1;
-  (void)uv_timer_start(&a->watchdog, app_on_watchdog, ms, ms); /* live */
-}
-
 /* Ends the command: closes what main opened, so the one uv_run
  * returns once the last close callback ran. */
-static void app_finish(struct app *a)
+void app_finish(struct app *a)
 {
   size_t i;
 
@@ -332,13 +267,11 @@ static void app_finish(struct app *a)
     uv_close((uv_handle_t *)&a->watchdog, NULL);
     a->handles = false;
   }
-  if (a->http != NULL)
-    http_close(a->http, app_on_http_closed, NULL);
-  a->http = NULL;
+  app_http_drop(a);
 }
 
 /* Records a failure of the command (the first one wins). */
-static void app_failed(struct app *a, int rc, const struct cfw_err *err)
+void app_failed(struct app *a, int rc, const struct cfw_err *err)
 {
   if (a->rc != 0)
     return;
@@ -347,184 +280,6 @@ static void app_failed(struct app *a, int rc, const struct cfw_err *err)
     a->err = *err;
   if (a->err.code == 0)
     (void)cfw_err_set(&a->err, rc, "%s", strerror(-rc));
-}
-
-/* Watch mode: a daemon on the loop until SIGINT or SIGTERM; SIGHUP
- * reloads the config and restarts the sites (the state carries every
- * pending change across). */
-static void app_stop(struct app *a);
-
-static void app_on_daemon_error(const struct cfw_err *err, void *arg)
-{
-  struct app *a = arg;
-
-  app_failed(a, err->code, err);
-  if (a->daemon != NULL)
-    app_stop(a);
-}
-
-static int app_daemon_start(struct app *a, struct cfw_err *err)
-{
-  struct daemon_opts o = {0};
-  const struct site_config *sites;
-  size_t n;
-  size_t i;
-  int rc = 0;
-
-  sites = config_sites(&a->cfg, &n);
-  for (i = 0; i < n && rc == 0; i++)
-    rc = app_http(a, &sites[i], err);
-  if (rc < 0)
-    return rc;
-  o.loop = &a->loop;
-  o.log = a->log;
-  o.http = a->http;
-  o.all = a->cli.all;
-  o.rules = &a->cfg.headers;
-  o.print = print_paths;
-  o.on_ready = app_on_ready;
-  o.ready_arg = a;
-  o.on_error = app_on_daemon_error;
-  o.error_arg = a;
-  return daemon_start(&a->daemon, &o, sites, n, err);
-}
-
-static void app_on_stopped(void *arg)
-{
-  struct app *a = arg;
-
-  log_msg(a->log, LOG_INFO, "stopped");
-  app_finish(a);
-}
-
-static void app_on_stop_timeout(uv_timer_t *t)
-{
-  struct app *a = container_of(t, struct app, stop_timer);
-
-  log_msg(a->log, LOG_WARN,
-          "a request is still in flight after %d s; "
-          "abandoning it (its changes stay pending)",
-          APP_STOP_GRACE_MS / 1000);
-  if (a->http != NULL)
-    http_close(a->http, app_on_http_closed, NULL);
-  a->http = NULL;
-}
-
-static void app_stop(struct app *a)
-{
-  size_t i;
-
-  app_notify(a, "STOPPING=1\nSTATUS=stopping");
-  for (i = 0; i < ARRAY_SIZE(a->sig); i++)
-    (void)uv_signal_stop(&a->sig[i]); /* live handles: cannot fail */
-  (void)uv_timer_start(&a->stop_timer, app_on_stop_timeout, APP_STOP_GRACE_MS,
-                       0);
-  uv_unref((uv_handle_t *)&a->stop_timer);
-  daemon_stop(a->daemon, app_on_stopped, a);
-  a->daemon = NULL;
-}
-
-static void app_reload(struct app *a);
-
-static void app_on_reload_stopped(void *arg)
-{
-  struct app *a = arg;
-  struct cfw_err err = {0};
-
-  config_free(&a->cfg);
-  a->cfg = a->next;
-  config_init(&a->next);
-  if (a->http != NULL)
-    http_close(a->http, app_on_http_closed, NULL); /* new CA, maybe */
-  a->http = NULL;
-  log_set_level(a->log, app_level(a));
-  log_set_format(a->log, a->cfg.log_format);
-  if (app_daemon_start(a, &err) < 0) {
-    log_msg(a->log, LOG_ERROR, "after reload: %s", err.msg);
-    app_failed(a, err.code, &err);
-    app_finish(a);
-    return;
-  }
-  log_msg(a->log, LOG_INFO, "configuration reloaded");
-  if (a->reload_again) {
-    a->reload_again = false;
-    log_msg(a->log, LOG_INFO,
-            "SIGHUP: reloading again (one came during "
-            "the reload)");
-    app_reload(a);
-  }
-}
-
-static void app_reload(struct app *a)
-{
-  struct cfw_err err = {0};
-  char state[128];
-  int n;
-
-  config_free(&a->next);
-  config_init(&a->next);
-  if (app_config(a, &a->next, &err) < 0) {
-    log_msg(a->log, LOG_ERROR,
-            "reload: %s; keeping the running "
-            "configuration",
-            err.msg);
-    app_notify(a, "STATUS=reload failed; running the previous configuration");
-    return;
-  }
-  /* READY=1 follows from app_on_ready once the new sites have scanned. */
-  n = snprintf(state, sizeof(state),
-               "RELOADING=1\nSTATUS=reloading the configuration\n"
-               "MONOTONIC_USEC=%llu",
-               (unsigned long long)(uv_hrtime() / 1000));
-  if (n > 0 && (size_t)n < sizeof(state))
-    app_notify(a, state);
-  daemon_stop(a->daemon, app_on_reload_stopped, a);
-  a->daemon = NULL;
-}
-
-static void app_on_signal(uv_signal_t *h, int signum)
-{
-  struct app *a = h->data;
-
-  if (a->daemon == NULL && signum == SIGHUP) {
-    /* A reload is under way; its config may already be stale. */
-    log_msg(a->log, LOG_INFO,
-            "SIGHUP during a reload: reloading again "
-            "once it is done");
-    a->reload_again = true;
-    return;
-  }
-  if (a->daemon == NULL)
-    return; /* a stop is under way */
-  if (signum == SIGHUP) {
-    log_msg(a->log, LOG_INFO, "SIGHUP: reloading the configuration");
-    app_reload(a);
-    return;
-  }
-  log_msg(a->log, LOG_INFO, "%s: stopping", strsignal(signum));
-  app_stop(a);
-}
-
-static int app_watch(struct app *a, struct cfw_err *err)
-{
-  static const int signums[] = {SIGINT, SIGTERM, SIGHUP};
-  size_t i;
-  int rc;
-
-  (void)uv_timer_init(&a->loop, &a->stop_timer); /* cannot fail */
-  (void)uv_timer_init(&a->loop, &a->watchdog);   /* cannot fail */
-  for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
-    (void)uv_signal_init(&a->loop, &a->sig[i]); /* cannot fail */
-    a->sig[i].data = a;
-  }
-  a->handles = true;
-  app_watchdog_start(a);
-  for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
-    rc = uv_signal_start(&a->sig[i], app_on_signal, signums[i]);
-    if (rc < 0)
-      return cfw_err_set(err, rc, "signal: %s", uv_strerror(rc));
-  }
-  return app_daemon_start(a, err);
 }
 
 /* The paths of `invalidate`: its arguments, or stdin's lines for "-". */

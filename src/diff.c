@@ -463,3 +463,15 @@ int manifest_apply(struct manifest *m, const struct change *v, size_t n,
 {
   return changes_apply(m, changes_edits(v, n), n, err);
 }
+
+int manifest_apply_take(struct manifest *m, struct change *v, size_t n,
+                        struct cfw_err *err)
+{
+  struct manifest_edit *ed;
+  size_t i;
+
+  ed = changes_edits(v, n);
+  for (i = 0; ed != NULL && i < n; i++)
+    ed[i].give = &v[i].entry.path;
+  return changes_apply(m, ed, n, err);
+}

@@ -212,6 +212,37 @@ static void test_failed_edit_gives_nothing(void)
   manifest_destroy(m);
 }
 
+/* A commit frees its intent's changes after applying them: the
+ * manifest takes the added paths, and changes_free frees the rest
+ * (ASan checks there is neither a leak nor a double free). */
+static void test_apply_take_leaves_added_paths_null(void)
+{
+  struct manifest *m = sample(3, 1);
+  struct change *v = calloc(3, sizeof(*v));
+  const char *paths[] = {"d/p00", "d/p01", "d/p01b"};
+  const enum change_kind kinds[] = {CHANGE_MODIFIED, CHANGE_DELETED,
+                                    CHANGE_ADDED};
+  char *added;
+  struct cfw_err err = {0};
+  size_t i;
+
+  REQUIRE(v != NULL);
+  for (i = 0; i < 3; i++) {
+    v[i].kind = kinds[i];
+    v[i].entry = entry(paths[i], 20 + (unsigned)i);
+    v[i].entry.path = must(strdup(paths[i]));
+  }
+  added = v[2].entry.path;
+  CHECK_EQ_INT(manifest_apply_take(m, v, 3, &err), 0);
+  CHECK(v[0].entry.path != NULL && v[1].entry.path != NULL);
+  CHECK(v[2].entry.path == NULL);
+  CHECK(manifest_find(m, "d/p01b")->path == added);
+  CHECK(manifest_find(m, "d/p01") == NULL);
+  CHECK_EQ_INT(manifest_find(m, "d/p00")->size, 120);
+  changes_free(v, 3);
+  manifest_destroy(m);
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define NO_RLIMIT_AS 1
 #elif defined(__has_feature)
@@ -453,5 +484,6 @@ TEST_MAIN(TEST(test_edit_mix_at_start_middle_and_end),
           TEST(test_edit_adding_keeps_existing_path_strings),
           TEST(test_edit_takes_given_paths_of_adds_only),
           TEST(test_failed_edit_gives_nothing),
+          TEST(test_apply_take_leaves_added_paths_null),
           TEST(test_edit_out_of_memory_leaves_the_manifest),
           TEST(test_edit_matches_a_reference_over_random_batches))

@@ -381,6 +381,9 @@ static int edits_reserve(struct manifest *m, const struct edit_plan *p)
   cap = m->cap + m->cap / 8;
   if (cap < need || cap > SIZE_MAX / sizeof(*v))
     cap = need;
+  /* A failed realloc leaves the old block as it was (C11 7.22.3.5), so
+   * m is untouched; glibc's __libc_realloc grows a large (mmap'd) block
+   * by mremap_chunk, with no second copy alive. */
   v = realloc(m->v, cap * sizeof(*v));
   if (v == NULL)
     return -ENOMEM;

@@ -251,6 +251,7 @@ static void test_apply_take_leaves_added_paths_null(void)
 #endif
 #endif
 
+#ifndef NO_RLIMIT_AS
 /* The address space now in use, from /proc/self/status, in bytes. */
 static size_t vm_size(void)
 {
@@ -324,6 +325,8 @@ static void edit_out_of_memory(struct manifest *m,
     CHECK(ed[i].give == NULL || *ed[i].give != NULL);
   manifest_destroy(copy);
 }
+
+#endif
 
 /* Out of memory, the manifest is left as it was: once where the array
  * cannot grow (many adds), once where the path copies run out (few

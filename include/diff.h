@@ -90,4 +90,11 @@ void changes_free(struct change *v, size_t n); /* NULL is fine */
 int manifest_apply(struct manifest *m, const struct change *v, size_t n,
                    struct cfw_err *err);
 
+/* The same, but m takes the path string of each entry it adds rather
+ * than copying it (that change's entry.path is left NULL; changes_free
+ * still frees v), for a caller about to free v: a commit (issue 13).
+ * On failure v is unchanged. */
+int manifest_apply_take(struct manifest *m, struct change *v, size_t n,
+                        struct cfw_err *err);
+
 #endif

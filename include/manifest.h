@@ -56,16 +56,26 @@ int manifest_put(struct manifest *m, const struct tree_entry *e);
 /* Removes path.  0 or -ENOENT.  O(n). */
 int manifest_remove(struct manifest *m, const char *path);
 
-/* One edit of a batch: put a copy of *entry, or remove entry->path. */
+/* One edit of a batch: put *entry, or remove entry->path.  A put of a
+ * path m lacks stores a copy of entry->path, unless give is set: then
+ * it is where the caller gives that path string up (normally
+ * &entry->path), and on success the string is m's and *give NULL.  A
+ * put that replaces an entry keeps m's path string and takes nothing. */
 struct manifest_edit {
   const struct tree_entry *entry; /* borrowed */
+  char **give;                    /* borrowed; NULL: copy the path */
   bool remove;
 };
 
-/* Applies n edits at once, in any order, by one merge: O(n log n + size).
- * Removing an absent path is fine.  All or nothing: on -EINVAL (two edits
- * of one path, a put that is not hashed or has a bad path) or -ENOMEM, m
- * is unchanged. */
+/* Applies n edits at once, in any order; removing an absent path is
+ * fine.  In place: m's entries and path strings stay where they are,
+ * removals close up, and adds grow the array once, so a batch costs no
+ * second manifest (issue 13).  Already sorted edits (a diff's changes)
+ * are not copied.  O(k log(size / k) + moved entries) for k edits (plus
+ * O(k log k) to sort them if unsorted).  All or nothing: on -EINVAL
+ * (two edits of one path, a put that is not hashed or has a bad path)
+ * or -ENOMEM, m holds what it held (perhaps with more room) and nothing
+ * was given. */
 int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
                   struct cfw_err *err);
 

@@ -424,25 +424,54 @@ void changes_free(struct change *v, size_t n)
   free(v);
 }
 
-int manifest_apply(struct manifest *m, const struct change *v, size_t n,
-                   struct cfw_err *err)
+/* The edits for v[0..n), copying their paths; NULL if out of memory. */
+static struct manifest_edit *changes_edits(const struct change *v, size_t n)
 {
   struct manifest_edit *ed;
   size_t i;
-  int rc;
 
   if (n > SIZE_MAX / sizeof(*ed))
-    return cfw_err_set(err, -ENOMEM, "out of memory");
+    return NULL;
   ed = malloc(n * sizeof(*ed) + 1);
   if (ed == NULL)
-    return cfw_err_set(err, -ENOMEM, "out of memory");
+    return NULL;
   for (i = 0; i < n; i++) {
     ed[i].entry = &v[i].entry;
+    ed[i].give = NULL;
     ed[i].remove = v[i].kind == CHANGE_DELETED;
   }
+  return ed;
+}
+
+/* Applies and frees ed. */
+static int changes_apply(struct manifest *m, struct manifest_edit *ed, size_t n,
+                         struct cfw_err *err)
+{
+  int rc;
+
+  if (ed == NULL)
+    return cfw_err_set(err, -ENOMEM, "out of memory");
   rc = manifest_edit(m, ed, n, err);
   free(ed);
   if (rc < 0)
     return cfw_err_prefix(err, "recording changes");
   return 0;
+}
+
+int manifest_apply(struct manifest *m, const struct change *v, size_t n,
+                   struct cfw_err *err)
+{
+  return changes_apply(m, changes_edits(v, n), n, err);
+}
+
+int manifest_apply_take(struct manifest *m, struct change *v, size_t n,
+                        struct cfw_err *err)
+{
+  struct manifest_edit *ed;
+  size_t i;
+
+  ed = changes_edits(v, n);
+  for (i = 0; ed != NULL && i < n; i++)
+    ed[i].give = &v[i].entry.path;
+  return changes_apply(m, ed, n, err);
 }

@@ -110,29 +110,67 @@ bool manifest_path_ok(const char *path, size_t len)
   return true;
 }
 
-/* Index of path, or of where it would go (*found false).  O(log n). */
-static size_t manifest_search(const struct manifest *m, const char *path,
-                              bool *found)
+/* The first index in [lo, hi) whose path is not below path, or hi.
+ * O(log(hi - lo)). */
+static size_t lower_bound(const struct tree_entry *v, size_t lo, size_t hi,
+                          const char *path)
 {
-  size_t lo = 0;
-  size_t hi = m->n;
   size_t mid;
-  int c;
 
-  *found = false;
   while (lo < hi) {
     mid = lo + (hi - lo) / 2;
-    c = strcmp(m->v[mid].path, path);
-    if (c == 0) {
-      *found = true;
-      return mid;
-    }
-    if (c < 0)
+    if (strcmp(v[mid].path, path) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
   return lo;
+}
+
+/* lower_bound over [from, end), galloping forward from from: O(log d)
+ * for an answer d entries on, so a sorted batch of k edits walks n
+ * entries in O(k log(n / k)), small batches in O(k log n) and a whole
+ * rewrite in O(n). */
+static size_t search_after(const struct tree_entry *v, size_t from, size_t end,
+                           const char *path)
+{
+  size_t lo = from; /* v[from..lo) are below path */
+  size_t hi = from;
+  size_t step = 1;
+
+  while (hi < end && strcmp(v[hi].path, path) < 0) {
+    lo = hi + 1;
+    hi = end - lo > step ? lo + step : end;
+    step *= 2;
+  }
+  return lower_bound(v, lo, hi, path);
+}
+
+/* lower_bound over [0, end), galloping backward from end. */
+static size_t search_before(const struct tree_entry *v, size_t end,
+                            const char *path)
+{
+  size_t lo = end;
+  size_t hi = end; /* v[hi..end) are not below path */
+  size_t step = 1;
+
+  while (lo > 0 && strcmp(v[lo - 1].path, path) >= 0) {
+    hi = lo - 1;
+    lo = hi > step ? hi - step : 0;
+    step *= 2;
+  }
+  return lower_bound(v, lo, hi, path);
+}
+
+/* Index of path, or of where it would go (*found false).  O(log n). */
+static size_t manifest_search(const struct manifest *m, const char *path,
+                              bool *found)
+{
+  size_t i;
+
+  i = lower_bound(m->v, 0, m->n, path);
+  *found = i < m->n && strcmp(m->v[i].path, path) == 0;
+  return i;
 }
 
 const struct tree_entry *manifest_find(const struct manifest *m,
@@ -226,23 +264,26 @@ static int edit_cmp(const void *a, const void *b)
   return strcmp(x->entry->path, y->entry->path);
 }
 
-/* Sorts a copy of the edits (the caller's to free) and checks them; on
- * -EINVAL, *bad names the offending path and *why the reason. */
-static int edits_prepare(const struct manifest_edit *ed, size_t n,
-                         struct manifest_edit **out, const char **bad,
-                         const char **why)
+/* Whether the edits are in strictly increasing path order, as a diff's
+ * changes are: then they are used where they are, without a sorted
+ * copy. */
+static bool edits_sorted(const struct manifest_edit *ed, size_t n)
 {
-  struct manifest_edit *s;
   size_t i;
 
-  *out = NULL;
-  if (n > SIZE_MAX / sizeof(*s))
-    return -ENOMEM;
-  s = malloc(n * sizeof(*s) + 1);
-  if (s == NULL)
-    return -ENOMEM;
-  memcpy(s, ed, n * sizeof(*s));
-  qsort(s, n, sizeof(*s), edit_cmp);
+  for (i = 1; i < n; i++)
+    if (strcmp(ed[i - 1].entry->path, ed[i].entry->path) >= 0)
+      return false;
+  return true;
+}
+
+/* Checks the sorted edits s; on -EINVAL, *bad names the offending path
+ * and *why the reason. */
+static int edits_check(const struct manifest_edit *s, size_t n,
+                       const char **bad, const char **why)
+{
+  size_t i;
+
   for (i = 0; i < n; i++) {
     *bad = s[i].entry->path;
     if (!s[i].remove && !entry_storable(s[i].entry))
@@ -251,146 +292,248 @@ static int edits_prepare(const struct manifest_edit *ed, size_t n,
       *why = "is edited twice in one batch";
     else
       continue;
-    free(s);
     return -EINVAL;
   }
-  *out = s;
   return 0;
 }
 
-/* Gives each put its own path copy (NULL for removals), so the merge
- * cannot fail half-way. */
-static int edits_dup_paths(const struct manifest_edit *s, size_t n, char ***out)
+/* The edits in path order, checked: ed itself if already sorted (*copy
+ * NULL), else a sorted copy in *copy for the caller to free. */
+static int edits_prepare(const struct manifest_edit *ed, size_t n,
+                         const struct manifest_edit **out,
+                         struct manifest_edit **copy, const char **bad,
+                         const char **why)
 {
-  char **p;
-  size_t i;
+  struct manifest_edit *s;
+  int rc;
 
-  p = calloc(n + 1, sizeof(*p));
-  if (p == NULL)
-    return -ENOMEM;
-  for (i = 0; i < n; i++) {
-    if (s[i].remove)
-      continue;
-    p[i] = strdup(s[i].entry->path);
-    if (p[i] != NULL)
-      continue;
-    while (i-- > 0)
-      free(p[i]);
-    free(p);
-    return -ENOMEM;
+  *out = ed;
+  *copy = NULL;
+  if (!edits_sorted(ed, n)) {
+    if (n > SIZE_MAX / sizeof(*s))
+      return -ENOMEM;
+    s = malloc(n * sizeof(*s));
+    if (s == NULL)
+      return -ENOMEM;
+    memcpy(s, ed, n * sizeof(*s));
+    qsort(s, n, sizeof(*s), edit_cmp);
+    *out = s;
+    *copy = s;
   }
-  *out = p;
-  return 0;
+  rc = edits_check(*out, n, bad, why);
+  if (rc < 0) {
+    free(*copy);
+    *copy = NULL;
+  }
+  return rc;
 }
 
-/* Merges the sorted edits s (with path copies p, which it takes) into m's
- * entries, producing v, which holds room for m->n + n entries. */
-static size_t edits_merge(struct manifest *m, const struct manifest_edit *s,
-                          char **p, size_t n, struct tree_entry *v)
-{
-  size_t i = 0;
-  size_t j = 0;
-  size_t k = 0;
-  int c;
+/* What a batch does to m, counted before anything changes. */
+struct edit_plan {
+  size_t adds;   /* puts of paths m lacks */
+  size_t copies; /* of those, the ones whose path is copied, not given */
+  size_t dels;   /* removals of paths m holds */
+};
 
-  while (i < m->n || j < n) {
-    if (j == n)
-      c = -1;
-    else if (i == m->n)
-      c = 1;
-    else
-      c = strcmp(m->v[i].path, s[j].entry->path);
-    if (c < 0) {
-      v[k++] = m->v[i++];
-      continue;
-    }
-    if (c == 0)
-      tree_entry_free(&m->v[i++]);
-    if (!s[j].remove) {
-      v[k] = *s[j].entry;
-      v[k++].path = p[j];
-    }
-    j++;
-  }
-  return k;
+static bool entry_is(const struct manifest *m, size_t i, const char *path)
+{
+  return i < m->n && strcmp(m->v[i].path, path) == 0;
 }
 
-/* Whether every sorted edit s puts an entry whose path m holds already:
- * then m changes in place.  O(n + size), no allocation. */
-static bool edits_replace_only(const struct manifest *m,
-                               const struct manifest_edit *s, size_t n)
+/* One forward walk of the sorted edits s over m.  O(k log(n / k)). */
+static void edits_plan(const struct manifest *m, const struct manifest_edit *s,
+                       size_t n, struct edit_plan *p)
 {
+  const char *path;
   size_t i = 0;
   size_t j;
-  int c = 1;
+  bool found;
 
+  memset(p, 0, sizeof(*p));
   for (j = 0; j < n; j++) {
+    path = s[j].entry->path;
+    i = search_after(m->v, i, m->n, path);
+    found = entry_is(m, i, path);
     if (s[j].remove)
-      return false;
-    while (i < m->n && (c = strcmp(m->v[i].path, s[j].entry->path)) < 0)
-      i++;
-    if (i == m->n || c != 0)
-      return false;
+      p->dels += found;
+    else if (!found) {
+      p->adds++;
+      p->copies += s[j].give == NULL;
+    }
   }
-  return true;
 }
 
-/* Each edit replaces the entry with its path, which keeps its path
- * string: a whole-site rewrite costs no second manifest and no path
- * copies (issue 13). */
-static void edits_replace(struct manifest *m, const struct manifest_edit *s,
-                          size_t n)
+/* Room for the adds before the removals are compacted: m keeps its n
+ * entries until then.  Grows by at least an eighth, so that a run of
+ * small commits does not copy the array each time, yet a baseline into
+ * an empty manifest allocates exactly what it needs. */
+static int edits_reserve(struct manifest *m, const struct edit_plan *p)
+{
+  struct tree_entry *v;
+  size_t need;
+  size_t cap;
+
+  if (p->adds <= p->dels || m->n + (p->adds - p->dels) <= m->cap)
+    return 0;
+  need = m->n + (p->adds - p->dels);
+  if (need < m->n || need > SIZE_MAX / sizeof(*v))
+    return -ENOMEM;
+  cap = m->cap + m->cap / 8;
+  if (cap < need || cap > SIZE_MAX / sizeof(*v))
+    cap = need;
+  /* A failed realloc leaves the old block as it was (C11 7.22.3.5), so
+   * m is untouched; glibc's __libc_realloc grows a large (mmap'd) block
+   * by mremap_chunk, with no second copy alive. */
+  v = realloc(m->v, cap * sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  m->v = v;
+  m->cap = cap;
+  return 0;
+}
+
+/* Copies the path of each added put that does not give its own, in
+ * path order, into *out (NULL if none); the caller frees the array. */
+static int edits_copy_paths(const struct manifest *m,
+                            const struct manifest_edit *s, size_t n,
+                            size_t copies, char ***out)
+{
+  char **c;
+  size_t i = 0;
+  size_t j;
+  size_t k = 0;
+
+  *out = NULL;
+  if (copies == 0)
+    return 0;
+  c = calloc(copies, sizeof(*c)); /* copies <= n: no wrap */
+  if (c == NULL)
+    return -ENOMEM;
+  for (j = 0; j < n && k < copies; j++) {
+    i = search_after(m->v, i, m->n, s[j].entry->path);
+    if (s[j].remove || s[j].give != NULL || entry_is(m, i, s[j].entry->path))
+      continue;
+    c[k] = strdup(s[j].entry->path);
+    if (c[k++] == NULL) {
+      while (k-- > 0)
+        free(c[k]);
+      free(c);
+      return -ENOMEM;
+    }
+  }
+  *out = c;
+  return 0;
+}
+
+/* Frees the entries the sorted edits remove and closes the gaps, in one
+ * forward pass: each kept run moves once.  Cannot fail. */
+static void edits_delete(struct manifest *m, const struct manifest_edit *s,
+                         size_t n)
+{
+  struct tree_entry *v = m->v;
+  size_t r = 0; /* v[r..) not yet looked at */
+  size_t w = 0; /* v[..w) kept */
+  size_t j;
+  size_t p;
+
+  for (j = 0; j < n; j++) {
+    if (!s[j].remove)
+      continue;
+    p = search_after(v, r, m->n, s[j].entry->path);
+    if (!entry_is(m, p, s[j].entry->path))
+      continue;
+    if (w != r)
+      memmove(&v[w], &v[r], (p - r) * sizeof(*v));
+    w += p - r;
+    tree_entry_free(&v[p]);
+    r = p + 1;
+  }
+  if (w != r)
+    memmove(&v[w], &v[r], (m->n - r) * sizeof(*v));
+  m->n = w + (m->n - r);
+}
+
+/* The path an added entry stores: given up by the caller, else the
+ * next of the copies (taken from the last, as puts are placed from the
+ * end). */
+static char *edit_new_path(const struct manifest_edit *e, char **copies,
+                           size_t *n_copies)
 {
   char *path;
-  size_t i = 0;
-  size_t j;
 
-  for (j = 0; j < n; j++) {
-    while (strcmp(m->v[i].path, s[j].entry->path) < 0)
-      i++;
-    path = m->v[i].path;
-    m->v[i] = *s[j].entry;
-    m->v[i].path = path;
+  if (e->give == NULL)
+    return copies[--*n_copies];
+  path = *e->give;
+  *e->give = NULL;
+  return path;
+}
+
+/* Places the sorted puts from the end of the array, which has room for
+ * adds more entries: a replaced entry keeps its path string; an added
+ * one takes a new path.  Each kept run moves once, and not at all once
+ * every add is placed (a rewrite of the whole site only overwrites).
+ * Cannot fail. */
+static void edits_put(struct manifest *m, const struct manifest_edit *s,
+                      size_t n, const struct edit_plan *p, char **copies)
+{
+  struct tree_entry *v = m->v;
+  size_t n_copies = p->copies;
+  size_t end = m->n;         /* v[..end) not yet moved */
+  size_t w = m->n + p->adds; /* v[w..) in place */
+  size_t i;
+  size_t run;
+  bool found;
+  char *path;
+
+  while (n-- > 0) {
+    if (s[n].remove)
+      continue;
+    i = search_before(v, end, s[n].entry->path);
+    found = i < end && strcmp(v[i].path, s[n].entry->path) == 0;
+    run = end - i - found;
+    w -= run;
+    if (w != i + found)
+      memmove(&v[w], &v[i + found], run * sizeof(*v));
+    path = found ? v[i].path : edit_new_path(&s[n], copies, &n_copies);
+    v[--w] = *s[n].entry;
+    v[w].path = path;
+    end = i;
   }
+  m->n += p->adds;
 }
 
 int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
                   struct cfw_err *err)
 {
-  struct manifest_edit *s;
-  struct tree_entry *v;
+  const struct manifest_edit *s;
+  struct manifest_edit *sorted;
+  struct edit_plan plan;
   const char *bad = "";
   const char *why = "";
-  char **p = NULL;
-  size_t total;
+  char **copies = NULL;
   int rc;
 
   if (n == 0)
     return 0;
-  rc = edits_prepare(ed, n, &s, &bad, &why);
+  rc = edits_prepare(ed, n, &s, &sorted, &bad, &why);
   if (rc == -EINVAL)
     return cfw_err_set(err, rc, "%s %s", bad, why);
   if (rc < 0)
     return cfw_err_set(err, rc, "out of memory");
-  if (edits_replace_only(m, s, n)) {
-    edits_replace(m, s, n);
-    free(s);
-    return 0;
+  /* Everything that can fail comes first; then m changes by moves that
+   * cannot, so a failure leaves it as it was (at most with more room). */
+  edits_plan(m, s, n, &plan);
+  rc = edits_reserve(m, &plan);
+  if (rc == 0)
+    rc = edits_copy_paths(m, s, n, plan.copies, &copies);
+  if (rc < 0) {
+    free(sorted);
+    return cfw_err_set(err, rc, "out of memory");
   }
-  total = m->n + n;
-  v = NULL;
-  if (total >= m->n && total <= SIZE_MAX / sizeof(*v))
-    v = malloc(total * sizeof(*v) + 1);
-  if (v == NULL || edits_dup_paths(s, n, &p) < 0) {
-    free(v);
-    free(s);
-    return cfw_err_set(err, -ENOMEM, "out of memory");
-  }
-  m->n = edits_merge(m, s, p, n, v);
-  free(m->v);
-  m->v = v;
-  m->cap = total;
-  free(p);
-  free(s);
+  if (plan.dels > 0)
+    edits_delete(m, s, n);
+  edits_put(m, s, n, &plan, copies);
+  free(copies);
+  free(sorted);
   return 0;
 }

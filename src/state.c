@@ -171,7 +171,9 @@ int state_close_intent(struct state *s, size_t i, const uint32_t *stale,
   for (k = 0; k < in->n_changes; k++)
     if (in->changes[k].entry.flags & TREE_STALE)
       in->changes[k].entry.flags &= ~TREE_TAGGED;
-  rc = manifest_apply(s->m, in->changes, in->n_changes, err);
+  /* The intent is freed next: the manifest takes the added paths
+   * rather than copying them (issue 13). */
+  rc = manifest_apply_take(s->m, in->changes, in->n_changes, err);
   if (rc < 0)
     return rc;
   intent_free(&s->open[i]);

@@ -106,11 +106,11 @@ static void test_edit_batch_merges_unsorted_edits(void)
   struct tree_entry rep = entry("d/p2", 42);
   struct tree_entry del = entry("d/p1", 0);
   struct tree_entry absent = entry("nope", 0);
-  struct manifest_edit ed[] = {{&add1, false},
-                               {&del, true},
-                               {&rep, false},
-                               {&add0, false},
-                               {&absent, true}};
+  struct manifest_edit ed[] = {{.entry = &add1, .remove = false},
+                               {.entry = &del, .remove = true},
+                               {.entry = &rep, .remove = false},
+                               {.entry = &add0, .remove = false},
+                               {.entry = &absent, .remove = true}};
   struct cfw_err err = {0};
 
   CHECK_EQ_INT(manifest_edit(m, ed, 5, &err), 0);
@@ -131,8 +131,10 @@ static void test_edit_batch_is_all_or_nothing(void)
   struct tree_entry a = entry("a", 5);
   struct tree_entry a2 = entry("a", 6);
   struct tree_entry unhashed = entry("b", 7);
-  struct manifest_edit dup[] = {{&a, false}, {&a2, false}};
-  struct manifest_edit bad[] = {{&a, false}, {&unhashed, false}};
+  struct manifest_edit dup[] = {{.entry = &a, .remove = false},
+                                {.entry = &a2, .remove = false}};
+  struct manifest_edit bad[] = {{.entry = &a, .remove = false},
+                                {.entry = &unhashed, .remove = false}};
   struct cfw_err err = {0};
 
   unhashed.flags = 0;
@@ -156,7 +158,9 @@ static void test_edit_replacing_entries_keeps_the_array(void)
   struct tree_entry r2 = entry("d/p2", 52);
   struct tree_entry r0 = entry("d/p0", 50);
   struct tree_entry r1 = entry("d/p1", 51);
-  struct manifest_edit ed[] = {{&r2, false}, {&r0, false}, {&r1, false}};
+  struct manifest_edit ed[] = {{.entry = &r2, .remove = false},
+                               {.entry = &r0, .remove = false},
+                               {.entry = &r1, .remove = false}};
   struct cfw_err err = {0};
 
   CHECK_EQ_INT(manifest_edit(m, ed, 3, &err), 0);

@@ -57,7 +57,17 @@ struct diff; /* opaque */
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
                     struct cfw_err *err);
 
-/* The same with a copy of t, which is not referenced afterwards. */
+/* The same against old[0, n_old) instead of a whole manifest: the
+ * manifest entries a subscan covers (subscan_entries), borrowed until
+ * diff_finish, sorted by path with no duplicates (else -EINVAL, like an
+ * unsorted t).  A view costs 8 bytes an entry where a sub-manifest
+ * copied each (issue 13). */
+int diff_begin_take_view(struct diff **out, struct tree *t,
+                         const struct tree_entry *const *old, size_t n_old,
+                         struct cfw_err *err);
+
+/* The same as diff_begin_take with a copy of t, which is not referenced
+ * afterwards. */
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err);
 

@@ -136,6 +136,19 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
   return 0;
 }
 
+/* What the tree is compared with: a manifest's entries, or a view of
+ * some (subscan_entries), borrowed either way. */
+struct diff_old {
+  const struct manifest *m; /* or NULL: v */
+  const struct tree_entry *const *v;
+  size_t n;
+};
+
+static const struct tree_entry *old_at(const struct diff_old *o, size_t j)
+{
+  return o->m != NULL ? manifest_at(o->m, j) : o->v[j];
+}
+
 /* -1, 0 or 1 as tree entry i sorts before, with or after manifest entry
  * old (NULL: past the manifest's end); 1 past the tree's end. */
 static int walk_cmp(const struct diff *d, size_t i, size_t n,
@@ -151,11 +164,11 @@ static int walk_cmp(const struct diff *d, size_t i, size_t n,
 /* Walks the sorted tree (v[0, n_items)) and manifest side by side,
  * keeping the candidates in v[0, k) and freeing the others at once.
  * On -ENOMEM the entries not yet walked are freed too. */
-static int diff_walk(struct diff *d, const struct manifest *m)
+static int diff_walk(struct diff *d, const struct diff_old *o)
 {
   const struct tree_entry *old;
   size_t n = d->n_items;
-  size_t nm = manifest_count(m);
+  size_t nm = o->n;
   size_t i = 0;
   size_t j = 0;
   size_t k = 0;
@@ -163,7 +176,7 @@ static int diff_walk(struct diff *d, const struct manifest *m)
   int rc = 0;
 
   while (rc == 0 && (i < n || j < nm)) {
-    old = j < nm ? manifest_at(m, j) : NULL;
+    old = j < nm ? old_at(o, j) : NULL;
     c = walk_cmp(d, i, n, old);
     if (c > 0) {
       rc = add_deleted(d, old);
@@ -196,10 +209,10 @@ static bool tree_sorted(const struct tree *t)
   return true;
 }
 
-/* Takes the sorted tree t over (left empty) and diffs it with m.  The
+/* Takes the sorted tree t over (left empty) and diffs it with o.  The
  * arrays shrink to the candidates: few, on a rescan. */
 static int diff_take(struct diff **out, struct tree *t,
-                     const struct manifest *m, struct cfw_err *err)
+                     const struct diff_old *o, struct cfw_err *err)
 {
   struct diff *d;
   int rc;
@@ -211,7 +224,7 @@ static int diff_take(struct diff **out, struct tree *t,
   }
   rc = adopt_tree(d, t);
   if (rc == 0)
-    rc = diff_walk(d, m);
+    rc = diff_walk(d, o);
   if (rc < 0) {
     diff_destroy(d);
     return cfw_err_set(err, rc, "diff: out of memory");
@@ -225,17 +238,38 @@ static int diff_take(struct diff **out, struct tree *t,
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
                     struct cfw_err *err)
 {
+  struct diff_old o = {m, NULL, manifest_count(m)};
+
   *out = NULL;
   if (!tree_sorted(t)) {
     tree_free(t);
     return cfw_err_set(err, -EINVAL, "diff: tree not sorted by path");
   }
-  return diff_take(out, t, m, err);
+  return diff_take(out, t, &o, err);
+}
+
+int diff_begin_take_view(struct diff **out, struct tree *t,
+                         const struct tree_entry *const *old, size_t n_old,
+                         struct cfw_err *err)
+{
+  struct diff_old o = {NULL, old, n_old};
+  size_t i;
+
+  *out = NULL;
+  for (i = 1; i < n_old; i++)
+    if (strcmp(old[i - 1]->path, old[i]->path) >= 0)
+      break;
+  if (!tree_sorted(t) || i < n_old) {
+    tree_free(t);
+    return cfw_err_set(err, -EINVAL, "diff: not sorted by path");
+  }
+  return diff_take(out, t, &o, err);
 }
 
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err)
 {
+  struct diff_old o = {m, NULL, manifest_count(m)};
   struct tree copy;
   size_t i;
   int rc = 0;
@@ -256,7 +290,7 @@ int diff_begin(struct diff **out, const struct tree *t,
     copy.n++;
   }
   if (rc == 0)
-    return diff_take(out, &copy, m, err);
+    return diff_take(out, &copy, &o, err);
   tree_free(&copy);
   return cfw_err_set(err, rc, "diff: out of memory");
 }

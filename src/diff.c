@@ -59,13 +59,21 @@ static bool certainly_unchanged(const struct tree_entry *cur,
          tree_entry_same_stat(cur, old);
 }
 
-/* Resizes array v of n elements to n * size bytes (at least one): a
- * shrink that fails leaves the block as it was, which is still right. */
-static void *resize(void *v, size_t n, size_t size)
+/* Shrinks the candidates' arrays to n (at least a byte): a shrink that
+ * fails leaves a block as it was, which is still right. */
+static void shrink(struct diff *d, size_t n)
 {
-  void *p = realloc(v, n * size + (n == 0));
+  struct diff_item *it;
+  struct change *v;
 
-  return p != NULL ? p : v;
+  v = realloc(d->v, n * sizeof(*v) + (n == 0));
+  if (v != NULL)
+    d->v = v;
+  if (d->items == NULL)
+    return;
+  it = realloc(d->items, n * sizeof(*it) + (n == 0));
+  if (it != NULL)
+    d->items = it;
 }
 
 /* Turns t's entry array into v's change array in place: resized to 96
@@ -139,14 +147,14 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
 /* What the tree is compared with: a manifest's entries, or a view of
  * some (subscan_entries), borrowed either way. */
 struct diff_old {
-  const struct manifest *m; /* or NULL: v */
-  const struct tree_entry *const *v;
+  const struct manifest *m;          /* when v is NULL */
+  const struct tree_entry *const *v; /* or NULL: m */
   size_t n;
 };
 
 static const struct tree_entry *old_at(const struct diff_old *o, size_t j)
 {
-  return o->m != NULL ? manifest_at(o->m, j) : o->v[j];
+  return o->v != NULL ? o->v[j] : manifest_at(o->m, j);
 }
 
 /* -1, 0 or 1 as tree entry i sorts before, with or after manifest entry
@@ -229,8 +237,7 @@ static int diff_take(struct diff **out, struct tree *t,
     diff_destroy(d);
     return cfw_err_set(err, rc, "diff: out of memory");
   }
-  d->v = resize(d->v, d->n_items, sizeof(*d->v));
-  d->items = resize(d->items, d->n_items, sizeof(*d->items));
+  shrink(d, d->n_items);
   *out = d;
   return 0;
 }
@@ -476,9 +483,9 @@ int diff_finish(struct diff *d, struct change **out, size_t *n_out,
   n = merge_deleted(d, compact_items(d));
   free(d->items);
   d->items = NULL;
-  if (n > 0)
-    *out = resize(d->v, n, sizeof(**out)); /* handed over */
-  else
+  shrink(d, n);
+  *out = n > 0 ? d->v : NULL; /* handed over */
+  if (n == 0)
     free(d->v);
   d->v = NULL;
   *n_out = n;

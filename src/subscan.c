@@ -315,6 +315,7 @@ static int subscan_gather(const struct tree_entry ***v, size_t *n, size_t *cap,
       break;
     if (!subscan_covers(path, e->path))
       continue;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     g = array_grow(*v, *n, cap, sizeof(**v));
     if (g == NULL)
       return -ENOMEM;
@@ -346,6 +347,7 @@ int subscan_entries(const struct tree_entry ***out, size_t *n_out,
   /* Paths like "a" and "a.html" gather out of order, and one kept
    * under another (normalising out of memory) gathers twice. */
   if (n > 1)
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     qsort(v, n, sizeof(*v), subscan_entry_cmp);
   for (i = 0, j = 0; i < n; i++)
     if (j == 0 || v[j - 1] != v[i])

@@ -129,7 +129,8 @@ static void move_slices(struct tree *t, struct tree *src)
     if (src->n == 0)
       break;
     v = realloc(src->v, src->n * sizeof(*v));
-    src->v = v != NULL ? v : src->v;
+    if (v != NULL)
+      src->v = v;
   }
   t->n += n;
   free(src->v);

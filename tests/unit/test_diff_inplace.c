@@ -316,6 +316,7 @@ static void test_early_finish_changes_nothing(void)
   test_rmtree(dir);
 }
 
+#ifndef UNDER_SANITIZER
 static size_t vm_size_bytes(void)
 {
   char line[256];
@@ -330,6 +331,8 @@ static size_t vm_size_bytes(void)
   REQUIRE(kb > 0);
   return (size_t)kb * 1024;
 }
+
+#endif
 
 /* 2^17 entries fill the walk's array exactly (it doubles from 16), so
  * turning it into changes must grow it by 8 bytes an entry (1 MiB):

@@ -295,6 +295,8 @@ static void test_early_finish_changes_nothing(void)
   struct manifest *m;
   struct change *v;
   struct diff *d;
+  struct change *again = NULL;
+  size_t n_again = 1;
   char dir[256];
   size_t n;
 
@@ -309,8 +311,9 @@ static void test_early_finish_changes_nothing(void)
   CHECK_EQ_INT(n, N_FILES);
   if (n == N_FILES)
     CHECK_EQ_STR(v[N_FILES - 1].entry.path, "f59.html");
-  CHECK_EQ_INT(diff_finish(d, &v, &n, &err), -EINVAL);
-  CHECK(v == NULL && n == 0);
+  CHECK_EQ_INT(diff_finish(d, &again, &n_again, &err), -EINVAL);
+  CHECK(again == NULL && n_again == 0);
+  changes_free(v, n);
   diff_destroy(d);
   manifest_destroy(m);
   test_rmtree(dir);

@@ -550,6 +550,22 @@ static int par_end(struct walk_par *p, struct tree *t, int rc)
   return rc;
 }
 
+/* Gives back the room the array kept for growth (up to half of it),
+ * before the sort's own buffer joins it (issue 13).  A shrink that
+ * fails leaves the array as it was. */
+static void tree_fit(struct tree *t)
+{
+  struct tree_entry *v;
+
+  if (t->n == 0 || t->n == t->cap)
+    return;
+  v = realloc(t->v, t->n * sizeof(*v));
+  if (v == NULL)
+    return;
+  t->v = v;
+  t->cap = t->n;
+}
+
 /* Walks the opened root fd, which it takes over. */
 static int walk_root(struct walk *w, int fd, const struct stat *st)
 {
@@ -600,6 +616,7 @@ int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
     tree_free(t);
     return rc;
   }
+  tree_fit(t);
   if (t->n > 1)
     qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
   return 0;

@@ -119,8 +119,32 @@ static void test_moving_too_many_is_enomem_and_changes_nothing(void)
   tree_free(&t);
 }
 
+/* A walk keeps no room for growth: 17 files outgrow the first 16. */
+static void test_scan_leaves_no_room_for_growth(void)
+{
+  struct cfw_err err = {0};
+  struct tree t;
+  char dir[256];
+  char rel[32];
+  int i;
+
+  test_tmpdir(dir, sizeof(dir));
+  for (i = 0; i < 17; i++) {
+    (void)snprintf(rel, sizeof(rel), "f%02d.html", i);
+    test_write(dir, rel, rel);
+  }
+  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(t.n, 17);
+  CHECK_EQ_INT(t.cap, 17);
+  if (t.n == 17)
+    CHECK_EQ_STR(t.v[16].path, "f16.html");
+  tree_free(&t);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_moving_nothing_leaves_both_as_they_were),
           TEST(test_moving_into_an_empty_tree_takes_every_entry),
           TEST(test_moving_one_entry_appends_it),
           TEST(test_moving_many_slices_keeps_order_and_paths),
-          TEST(test_moving_too_many_is_enomem_and_changes_nothing))
+          TEST(test_moving_too_many_is_enomem_and_changes_nothing),
+          TEST(test_scan_leaves_no_room_for_growth))

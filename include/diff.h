@@ -44,8 +44,11 @@ struct change {
 struct diff; /* opaque */
 
 /* Compares t with m and records, in path order, which tree entries need
- * hashing.  It takes t's entries over (t is left empty, also on error),
- * so a file to hash costs 24 bytes more, not a copy of its entry; m's
+ * hashing.  It takes t's entries over (t is left empty, also on error):
+ * t's array is resized in place to become the change array, each
+ * unchanged entry is freed at once, and the array shrinks to the files
+ * to hash, which cost 16 bytes more until diff_finish; so a full tree's
+ * array and a full change array never exist at once (issue 13).  m's
  * entries are referred to until diff_finish, so m must not change until
  * then.  An entry is marked TREE_RACY if its mtime or ctime lies within
  * TREE_RACY_WINDOW_NS of t->scanned_at_ns (or after it).  t must be
@@ -54,7 +57,17 @@ struct diff; /* opaque */
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
                     struct cfw_err *err);
 
-/* The same with a copy of t, which is not referenced afterwards. */
+/* The same against old[0, n_old) instead of a whole manifest: the
+ * manifest entries a subscan covers (subscan_entries), borrowed until
+ * diff_finish, sorted by path with no duplicates (else -EINVAL, like an
+ * unsorted t).  A view costs 8 bytes an entry where a sub-manifest
+ * copied each (issue 13). */
+int diff_begin_take_view(struct diff **out, struct tree *t,
+                         const struct tree_entry *const *old, size_t n_old,
+                         struct cfw_err *err);
+
+/* The same as diff_begin_take with a copy of t, which is not referenced
+ * afterwards. */
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err);
 
@@ -70,9 +83,12 @@ size_t diff_hash_count(const struct diff *d);
 int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to);
 
 /* Hands over the changes, sorted by path, in *out (free with
- * changes_free; NULL when n is 0), and frees the tree taken.  A file that could
- * not be hashed is left out, so it stays pending; see diff_failed_*.  Call
- * once, after every item was hashed (else -EINVAL).  0, -EINVAL or -ENOMEM. */
+ * changes_free; NULL when n is 0): the array diff_begin_take made,
+ * compacted in place and shrunk, so it allocates only the failure
+ * records and, if files were deleted, their room.  A file that could
+ * not be hashed is left out, so it stays pending; see diff_failed_*.
+ * Call once, after every item was hashed (else -EINVAL).  0, -EINVAL or
+ * -ENOMEM; on an error the diff is as it was. */
 int diff_finish(struct diff *d, struct change **out, size_t *n_out,
                 struct cfw_err *err);
 

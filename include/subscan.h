@@ -24,9 +24,14 @@ void subscan_normalise(struct strlist *paths);
 int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
                  const struct tree_scan_opts *o, struct cfw_err *err);
 
-/* Copies the entries of m at or under each of the (normalised) paths
- * into a new manifest *out.  O(k log n) for k entries copied. */
-int subscan_manifest(struct manifest **out, const struct manifest *m,
-                     const struct strlist *paths, struct cfw_err *err);
+/* Lists the entries of m at or under each of the (normalised) paths in
+ * *out (the caller frees the array; the entries stay m's, borrowed until
+ * m changes), sorted by path with none twice: the view
+ * diff_begin_take_view compares a subscan's tree with, 8 bytes an entry
+ * where a copy of each cost its entry and path (issue 13).  NULL when
+ * *n_out is 0.  0 or -ENOMEM.  O(k log n) for k entries. */
+int subscan_entries(const struct tree_entry ***out, size_t *n_out,
+                    const struct manifest *m, const struct strlist *paths,
+                    struct cfw_err *err);
 
 #endif

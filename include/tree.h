@@ -146,6 +146,13 @@ bool tree_entry_same_stat(const struct tree_entry *a,
 /* Appends *e, taking its path (freed on -ENOMEM). */
 int tree_append(struct tree *t, struct tree_entry *e);
 
+/* Appends src's entries to t's, leaving src without entries (its
+ * scanned_at_ns and n_dirs as they were): t's array grows once, then
+ * src's shrinks as its entries move, a slice at a time, so that the
+ * two hold the same entries for at most a slice (1 MiB) beyond the
+ * room t needs (issue 13).  0, or -ENOMEM with both as they were. */
+int tree_move_all(struct tree *t, struct tree *src);
+
 /* Copies src into dst with a fresh path.  0 or -ENOMEM (dst untouched). */
 int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 

@@ -14,29 +14,31 @@
 
 enum item_state { ITEM_PENDING, ITEM_HASHED, ITEM_GONE, ITEM_FAILED };
 
-/* A tree entry the shortcut could not rule out: 24 bytes, not two
- * entries, since a rewrite makes every file one (issue 13). */
+/* What the diff knows of a candidate beside its change: 16 bytes, since
+ * a rewrite makes every file one (issue 13). */
 struct diff_item {
-  size_t at;                    /* its entry in the diff's tree; hash filled by
-                                   diff_hash_range */
   const struct tree_entry *old; /* the manifest's (borrowed until
                                    diff_finish), or NULL */
   enum item_state state;        /* written only by the range that holds it */
   int code;                     /* negative errno when ITEM_FAILED */
 };
 
+/* One array holds the files all along: the walk's, resized in place to
+ * changes, then the candidates, then the changes handed over, so that a
+ * full tree's array and a full change array never exist at once. */
 struct diff {
-  /* Owned: the walk's entries, taken over; freed by diff_finish, once
-   * the changes have their paths. */
-  struct tree tree;
-  struct diff_item *items; /* owned; in path order */
+  /* Owned, with the paths of v[0, n_items): the candidates (files the
+   * shortcut could not rule out), in path order; hash filled by
+   * diff_hash_range.  diff_finish compacts it into the changes. */
+  struct change *v;
+  struct diff_item *items; /* owned; items[i] goes with v[i] */
   size_t n_items;
-  size_t cap_items;
+  int64_t scanned_at_ns;  /* the tree's */
   struct change *deleted; /* owned; in path order */
   size_t n_deleted;
   size_t cap_deleted;
-  size_t *failed;      /* owned; indexes of ITEM_FAILED items */
-  char **failed_paths; /* owned, each: their paths, after diff_finish */
+  char **failed_paths; /* owned, each: after diff_finish */
+  int *failed_codes;   /* owned: theirs */
   size_t n_failed;
   bool finished;
 };
@@ -57,26 +59,71 @@ static bool certainly_unchanged(const struct tree_entry *cur,
          tree_entry_same_stat(cur, old);
 }
 
-/* The item and deletion arrays grow with what changed, not with the
- * size of the tree: most files of a rescan are certainly unchanged. */
-static int add_item(struct diff *d, size_t at, const struct tree_entry *old)
+/* Shrinks the candidates' arrays to n (at least a byte): a shrink that
+ * fails leaves a block as it was, which is still right. */
+static void shrink(struct diff *d, size_t n)
 {
-  struct tree_entry *cur = &d->tree.v[at];
   struct diff_item *it;
+  struct change *v;
 
-  it = array_grow(d->items, d->n_items, &d->cap_items, sizeof(*d->items));
-  if (it == NULL)
+  v = realloc(d->v, n * sizeof(*v) + (n == 0));
+  if (v != NULL)
+    d->v = v;
+  if (d->items == NULL)
+    return;
+  it = realloc(d->items, n * sizeof(*it) + (n == 0));
+  if (it != NULL)
+    d->items = it;
+}
+
+/* Turns t's entry array into v's change array in place: resized to 96
+ * bytes an entry, then each entry moved to its slot from the last one
+ * down, since slot i (at 96 i) never starts before entry i (at 88 i)
+ * and ends past it only into slots already moved.  t is left empty,
+ * also on -ENOMEM (then freed). */
+static int adopt_tree(struct diff *d, struct tree *t)
+{
+  unsigned char *base;
+  struct tree_entry e;
+  size_t i;
+
+  d->scanned_at_ns = t->scanned_at_ns;
+  base = NULL;
+  /* The items first: once realloc moved t's array, t must not be freed
+   * through its old pointer. */
+  if (t->n <= (SIZE_MAX - 1) / sizeof(*d->v))
+    d->items = malloc(t->n * sizeof(*d->items) + 1);
+  if (d->items != NULL)
+    base = realloc(t->v, t->n * sizeof(*d->v) + 1);
+  if (base == NULL) {
+    tree_free(t);
     return -ENOMEM;
-  d->items = it;
-  it = &d->items[d->n_items];
-
-  memset(it, 0, sizeof(*it));
-  it->at = at;
-  it->old = old;
-  cur->flags = entry_racy(cur, d->tree.scanned_at_ns) ? TREE_RACY : 0;
-  memset(cur->hash, 0, sizeof(cur->hash));
-  d->n_items++;
+  }
+  for (i = t->n; i-- > 0;) {
+    memcpy(&e, base + i * sizeof(e), sizeof(e));
+    memcpy(base + i * sizeof(*d->v) + offsetof(struct change, entry), &e,
+           sizeof(e));
+  }
+  d->v = (struct change *)(void *)base;
+  d->n_items = t->n; /* each slot's path is the diff's until the walk */
+  tree_init(t);
   return 0;
+}
+
+/* Makes tree entry v[at] candidate k (k <= at) for hashing. */
+static void add_item(struct diff *d, size_t at, size_t k,
+                     const struct tree_entry *old)
+{
+  struct tree_entry *cur;
+
+  if (k != at)
+    d->v[k] = d->v[at];
+  cur = &d->v[k].entry;
+  d->items[k].old = old;
+  d->items[k].state = ITEM_PENDING;
+  d->items[k].code = 0;
+  cur->flags = entry_racy(cur, d->scanned_at_ns) ? TREE_RACY : 0;
+  memset(cur->hash, 0, sizeof(cur->hash));
 }
 
 static int add_deleted(struct diff *d, const struct tree_entry *old)
@@ -97,25 +144,48 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
   return 0;
 }
 
-/* Walks the sorted tree and manifest side by side. */
-static int diff_walk(struct diff *d, const struct manifest *m)
+/* What the tree is compared with: a manifest's entries, or a view of
+ * some (subscan_entries), borrowed either way. */
+struct diff_old {
+  const struct manifest *m;          /* when v is NULL */
+  const struct tree_entry *const *v; /* or NULL: m */
+  size_t n;
+};
+
+static const struct tree_entry *old_at(const struct diff_old *o, size_t j)
 {
-  const struct tree *t = &d->tree;
+  return o->v != NULL ? o->v[j] : manifest_at(o->m, j);
+}
+
+/* -1, 0 or 1 as tree entry i sorts before, with or after manifest entry
+ * old (NULL: past the manifest's end); 1 past the tree's end. */
+static int walk_cmp(const struct diff *d, size_t i, size_t n,
+                    const struct tree_entry *old)
+{
+  if (i == n)
+    return 1;
+  if (old == NULL)
+    return -1;
+  return strcmp(d->v[i].entry.path, old->path);
+}
+
+/* Walks the sorted tree (v[0, n_items)) and manifest side by side,
+ * keeping the candidates in v[0, k) and freeing the others at once.
+ * On -ENOMEM the entries not yet walked are freed too. */
+static int diff_walk(struct diff *d, const struct diff_old *o)
+{
   const struct tree_entry *old;
-  size_t nm = manifest_count(m);
+  size_t n = d->n_items;
+  size_t nm = o->n;
   size_t i = 0;
   size_t j = 0;
+  size_t k = 0;
   int c;
   int rc = 0;
 
-  while (rc == 0 && (i < t->n || j < nm)) {
-    old = j < nm ? manifest_at(m, j) : NULL;
-    if (i == t->n)
-      c = 1;
-    else if (old == NULL)
-      c = -1;
-    else
-      c = strcmp(t->v[i].path, old->path);
+  while (rc == 0 && (i < n || j < nm)) {
+    old = j < nm ? old_at(o, j) : NULL;
+    c = walk_cmp(d, i, n, old);
     if (c > 0) {
       rc = add_deleted(d, old);
       j++;
@@ -125,10 +195,15 @@ static int diff_walk(struct diff *d, const struct manifest *m)
       old = NULL;
     else
       j++;
-    if (old == NULL || !certainly_unchanged(&t->v[i], old))
-      rc = add_item(d, i, old);
+    if (old == NULL || !certainly_unchanged(&d->v[i].entry, old))
+      add_item(d, i, k++, old);
+    else
+      tree_entry_free(&d->v[i].entry);
     i++;
   }
+  for (; i < n; i++)
+    tree_entry_free(&d->v[i].entry);
+  d->n_items = k;
   return rc;
 }
 
@@ -142,9 +217,10 @@ static bool tree_sorted(const struct tree *t)
   return true;
 }
 
-/* Takes the sorted tree t over (left empty) and diffs it with m. */
+/* Takes the sorted tree t over (left empty) and diffs it with o.  The
+ * arrays shrink to the candidates: few, on a rescan. */
 static int diff_take(struct diff **out, struct tree *t,
-                     const struct manifest *m, struct cfw_err *err)
+                     const struct diff_old *o, struct cfw_err *err)
 {
   struct diff *d;
   int rc;
@@ -154,13 +230,14 @@ static int diff_take(struct diff **out, struct tree *t,
     tree_free(t);
     return cfw_err_set(err, -ENOMEM, "diff: out of memory");
   }
-  d->tree = *t; /* taken */
-  tree_init(t);
-  rc = diff_walk(d, m);
+  rc = adopt_tree(d, t);
+  if (rc == 0)
+    rc = diff_walk(d, o);
   if (rc < 0) {
     diff_destroy(d);
     return cfw_err_set(err, rc, "diff: out of memory");
   }
+  shrink(d, d->n_items);
   *out = d;
   return 0;
 }
@@ -168,17 +245,38 @@ static int diff_take(struct diff **out, struct tree *t,
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
                     struct cfw_err *err)
 {
+  struct diff_old o = {m, NULL, manifest_count(m)};
+
   *out = NULL;
   if (!tree_sorted(t)) {
     tree_free(t);
     return cfw_err_set(err, -EINVAL, "diff: tree not sorted by path");
   }
-  return diff_take(out, t, m, err);
+  return diff_take(out, t, &o, err);
+}
+
+int diff_begin_take_view(struct diff **out, struct tree *t,
+                         const struct tree_entry *const *old, size_t n_old,
+                         struct cfw_err *err)
+{
+  struct diff_old o = {NULL, old, n_old};
+  size_t i;
+
+  *out = NULL;
+  for (i = 1; i < n_old; i++)
+    if (strcmp(old[i - 1]->path, old[i]->path) >= 0)
+      break;
+  if (!tree_sorted(t) || i < n_old) {
+    tree_free(t);
+    return cfw_err_set(err, -EINVAL, "diff: not sorted by path");
+  }
+  return diff_take(out, t, &o, err);
 }
 
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err)
 {
+  struct diff_old o = {m, NULL, manifest_count(m)};
   struct tree copy;
   size_t i;
   int rc = 0;
@@ -199,7 +297,7 @@ int diff_begin(struct diff **out, const struct tree *t,
     copy.n++;
   }
   if (rc == 0)
-    return diff_take(out, &copy, m, err);
+    return diff_take(out, &copy, &o, err);
   tree_free(&copy);
   return cfw_err_set(err, rc, "diff: out of memory");
 }
@@ -209,9 +307,10 @@ size_t diff_hash_count(const struct diff *d)
   return d->n_items;
 }
 
-static void hash_item(struct diff *d, struct diff_item *it, int rootfd)
+static void hash_item(struct diff *d, size_t i, int rootfd)
 {
-  struct tree_entry *cur = &d->tree.v[it->at];
+  struct tree_entry *cur = &d->v[i].entry;
+  struct diff_item *it = &d->items[i];
   uint64_t size;
   int rc;
 
@@ -251,7 +350,7 @@ int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to)
     return rc;
   }
   for (i = from; i < to; i++)
-    hash_item(d, &d->items[i], fd);
+    hash_item(d, i, fd);
   (void)close(fd); /* read-only directory fd: nothing to lose */
   return 0;
 }
@@ -278,108 +377,118 @@ static int item_kind(const struct diff_item *it, const struct tree_entry *cur)
   return same_stat(cur, it->old) ? -1 : CHANGE_TOUCHED;
 }
 
-/* Moves item's outcome, if any, to out[*k]. */
-static void emit_item(struct diff *d, const struct diff_item *it,
-                      struct change *out, size_t *k)
+/* Makes room for diff_finish before it changes anything: the failure
+ * records (only as many as failed) and the deletions' slots at the end
+ * of v.  0, -EINVAL if an item was not hashed, or -ENOMEM. */
+static int finish_reserve(struct diff *d)
 {
-  struct tree_entry *cur = &d->tree.v[it->at];
-  struct change *c = &out[*k];
-  int kind = item_kind(it, cur);
-
-  if (kind < 0)
-    return;
-  c->kind = (enum change_kind)kind;
-  c->entry = kind == CHANGE_DELETED ? *it->old : *cur;
-  c->entry.path = cur->path;
-  cur->path = NULL;
-  (*k)++;
-}
-
-static int collect_failed(struct diff *d)
-{
+  struct change *v;
+  size_t nf = 0;
   size_t i;
 
-  for (i = 0; i < d->n_items; i++)
+  for (i = 0; i < d->n_items; i++) {
     if (d->items[i].state == ITEM_PENDING)
       return -EINVAL;
-  d->failed = malloc(d->n_items * sizeof(*d->failed) + 1);
-  d->failed_paths = calloc(d->n_items + 1, sizeof(*d->failed_paths));
-  if (d->failed == NULL || d->failed_paths == NULL)
+    nf += d->items[i].state == ITEM_FAILED;
+  }
+  d->failed_paths = calloc(nf + 1, sizeof(*d->failed_paths));
+  d->failed_codes = calloc(nf + 1, sizeof(*d->failed_codes));
+  v = d->failed_paths == NULL || d->failed_codes == NULL ? NULL : d->v;
+  /* n_items + n_deleted <= tree size + manifest size: no wrap. */
+  if (v != NULL && d->n_deleted > 0)
+    v = realloc(d->v, (d->n_items + d->n_deleted) * sizeof(*v));
+  if (v == NULL) { /* as it was, so that a later call may succeed */
+    free(d->failed_paths);
+    free(d->failed_codes);
+    d->failed_paths = NULL;
+    d->failed_codes = NULL;
     return -ENOMEM;
-  for (i = 0; i < d->n_items; i++)
-    if (d->items[i].state == ITEM_FAILED)
-      d->failed[d->n_failed++] = i;
+  }
+  d->v = v;
   return 0;
 }
 
-/* Once the changes have their paths: the failed items' paths are kept
- * for diff_failed_at, and the tree goes (here, on the caller's thread:
- * a tree's worth of frees). */
-static void keep_failed(struct diff *d)
+/* Compacts the candidates in place into their changes, in path order:
+ * a file with none has its path freed, or kept for diff_failed_at if it
+ * could not be hashed.  Returns how many changes are left in v. */
+static size_t compact_items(struct diff *d)
 {
-  struct tree_entry *e;
+  const struct diff_item *it;
+  struct change *c;
+  char *path;
   size_t i;
   size_t k = 0;
+  int kind;
 
-  /* In item order, as collect_failed listed them. */
-  for (i = 0; i < d->n_items && k < d->n_failed; i++) {
-    if (d->items[i].state != ITEM_FAILED)
+  for (i = 0; i < d->n_items; i++) {
+    it = &d->items[i];
+    c = &d->v[i];
+    kind = item_kind(it, &c->entry);
+    if (kind < 0 && it->state == ITEM_FAILED) {
+      d->failed_codes[d->n_failed] = it->code;
+      d->failed_paths[d->n_failed++] = c->entry.path;
+    } else if (kind < 0) {
+      tree_entry_free(&c->entry);
+    }
+    if (kind < 0)
       continue;
-    e = &d->tree.v[d->items[i].at];
-    d->failed_paths[k++] = e->path;
-    e->path = NULL;
+    path = c->entry.path;
+    if (kind == CHANGE_DELETED)
+      c->entry = *it->old;
+    c->entry.path = path;
+    c->kind = (enum change_kind)kind;
+    d->v[k++] = *c;
   }
-  tree_free(&d->tree);
+  return k;
 }
 
-/* Merges the hashed items and the deletions, both in path order. */
-static size_t merge_changes(struct diff *d, struct change *out)
+/* Merges the deletions into v[0, k), both in path order, from the back
+ * into the room finish_reserve made.  Returns the merged count. */
+static size_t merge_deleted(struct diff *d, size_t k)
 {
-  size_t i = 0;
-  size_t j = 0;
-  size_t k = 0;
+  size_t i = k;
+  size_t j = d->n_deleted;
+  size_t w = k + d->n_deleted;
 
-  while (i < d->n_items || j < d->n_deleted) {
-    if (j == d->n_deleted ||
-        (i < d->n_items && strcmp(d->tree.v[d->items[i].at].path,
-                                  d->deleted[j].entry.path) < 0)) {
-      emit_item(d, &d->items[i++], out, &k);
-      continue;
-    }
-    out[k++] = d->deleted[j];
-    d->deleted[j++].entry.path = NULL;
+  while (j > 0) {
+    if (i > 0 &&
+        strcmp(d->v[i - 1].entry.path, d->deleted[j - 1].entry.path) > 0)
+      d->v[--w] = d->v[--i];
+    else
+      d->v[--w] = d->deleted[--j];
   }
-  d->n_deleted = 0;
+  k += d->n_deleted;
+  d->n_deleted = 0; /* the paths are v's now */
   return k;
 }
 
 int diff_finish(struct diff *d, struct change **out, size_t *n_out,
                 struct cfw_err *err)
 {
-  struct change *v;
+  size_t n;
   int rc;
 
   *out = NULL;
   *n_out = 0;
   if (d->finished)
     return cfw_err_set(err, -EINVAL, "diff: finished twice");
-  rc = collect_failed(d);
+  rc = finish_reserve(d);
   if (rc == -EINVAL)
     return cfw_err_set(err, rc,
                        "diff: finished before every file was "
                        "hashed");
-  /* n_items + n_deleted <= tree size + manifest size: no wrap. */
-  v = rc < 0 ? NULL : malloc((d->n_items + d->n_deleted) * sizeof(*v) + 1);
-  if (v == NULL)
-    return cfw_err_set(err, -ENOMEM, "diff: out of memory");
+  if (rc < 0)
+    return cfw_err_set(err, rc, "diff: out of memory");
   d->finished = true;
-  *n_out = merge_changes(d, v);
-  keep_failed(d);
-  if (*n_out == 0) {
-    free(v);
-    v = NULL;
-  }
-  *out = v;
+  n = merge_deleted(d, compact_items(d));
+  free(d->items);
+  d->items = NULL;
+  shrink(d, n);
+  *out = n > 0 ? d->v : NULL; /* handed over */
+  if (n == 0)
+    free(d->v);
+  d->v = NULL;
+  *n_out = n;
   return 0;
 }
 
@@ -393,7 +502,7 @@ const char *diff_failed_at(const struct diff *d, size_t i, int *code)
   if (i >= d->n_failed)
     return NULL;
   if (code != NULL)
-    *code = d->items[d->failed[i]].code;
+    *code = d->failed_codes[i];
   return d->failed_paths[i];
 }
 
@@ -405,11 +514,13 @@ void diff_destroy(struct diff *d)
     return;
   for (i = 0; d->failed_paths != NULL && i < d->n_failed; i++)
     free(d->failed_paths[i]);
-  tree_free(&d->tree);
+  /* Before diff_finish, v holds the candidates and their paths. */
+  if (d->v != NULL)
+    changes_free(d->v, d->n_items);
   changes_free(d->deleted, d->n_deleted);
   free(d->items);
-  free(d->failed);
   free(d->failed_paths);
+  free(d->failed_codes);
   free(d);
 }
 

@@ -29,8 +29,11 @@ struct scan {
   uv_work_t walk;
   uv_work_t diffing; /* a late manifest's diff_begin */
   uv_work_t finish;
-  struct tree tree;          /* owned */
-  struct manifest *sub;      /* owned: the manifest under opts.paths */
+  struct tree tree; /* owned */
+  /* Owned array: the manifest's entries under opts.paths (borrowed from
+   * it, which stays as it is until cb). */
+  const struct tree_entry **sub;
+  size_t n_sub;
   struct diff *diff;         /* owned */
   struct scan_chunk *chunks; /* owned */
   /* Subtrees the walk could not read: what the manifest has there is
@@ -117,15 +120,18 @@ static void scan_begin_diff(struct scan *s)
   struct scan_result *r = &s->result;
   const struct manifest *m = s->opts.manifest;
 
+  /* The diff takes the tree over: its array becomes the changes (no
+   * copy), and the unchanged entries are freed off the loop thread.  A
+   * subscan compares with a view of the manifest, not a copy. */
   if (s->opts.paths != NULL) {
-    r->status = subscan_manifest(&s->sub, m, s->opts.paths, &r->err);
-    m = s->sub;
-  }
-  /* The diff takes the tree over: the files to hash cost no copy, and
-   * diff_finish frees the tree off the loop thread. */
-  if (r->status == 0)
+    r->status = subscan_entries(&s->sub, &s->n_sub, m, s->opts.paths, &r->err);
+    if (r->status == 0)
+      r->status =
+          diff_begin_take_view(&s->diff, &s->tree, s->sub, s->n_sub, &r->err);
+  } else {
     r->status = diff_begin_take(&s->diff, &s->tree, m, &r->err);
-  tree_free(&s->tree); /* empty, unless subscan_manifest failed */
+  }
+  tree_free(&s->tree); /* empty, unless subscan_entries failed */
 }
 
 /* A whole tree's walk is mostly the kernel's stat: it scales with the
@@ -379,7 +385,7 @@ void scan_destroy(struct scan *s)
     return;
   changes_free(s->result.changes, s->result.n_changes);
   diff_destroy(s->diff);
-  manifest_destroy(s->sub);
+  free((void *)s->sub);
   strlist_free(&s->unreadable);
   tree_free(&s->tree);
   free(s->chunks);

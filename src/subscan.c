@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "util.h"
 
 /* True if path is prefix itself or lies under it. */
 static bool subscan_covers(const char *prefix, const char *path)
@@ -290,34 +291,68 @@ static size_t subscan_lower(const struct manifest *m, const char *key)
   return lo;
 }
 
-int subscan_manifest(struct manifest **out, const struct manifest *m,
-                     const struct strlist *paths, struct cfw_err *err)
+static int subscan_entry_cmp(const void *a, const void *b)
 {
+  const struct tree_entry *const *x = a;
+  const struct tree_entry *const *y = b;
+
+  return strcmp((*x)->path, (*y)->path);
+}
+
+/* Appends to v the entries of m at or under path: the path itself, then
+ * "path/..." which sorts right after it, possibly with siblings like
+ * "path-x" in between.  0 or -ENOMEM. */
+static int subscan_gather(const struct tree_entry ***v, size_t *n, size_t *cap,
+                          const struct manifest *m, const char *path)
+{
+  const struct tree_entry **g;
   const struct tree_entry *e;
-  struct manifest *sub;
+  size_t j;
+
+  for (j = subscan_lower(m, path); j < manifest_count(m); j++) {
+    e = manifest_at(m, j);
+    if (strncmp(e->path, path, strlen(path)) != 0)
+      break;
+    if (!subscan_covers(path, e->path))
+      continue;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+    g = array_grow(*v, *n, cap, sizeof(**v));
+    if (g == NULL)
+      return -ENOMEM;
+    *v = g;
+    (*v)[(*n)++] = e;
+  }
+  return 0;
+}
+
+int subscan_entries(const struct tree_entry ***out, size_t *n_out,
+                    const struct manifest *m, const struct strlist *paths,
+                    struct cfw_err *err)
+{
+  const struct tree_entry **v = NULL;
+  size_t n = 0;
+  size_t cap = 0;
   size_t i;
   size_t j;
-  int rc;
+  int rc = 0;
 
-  rc = manifest_new(&sub);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "out of memory");
-  for (i = 0; i < paths->n && rc == 0; i++) {
-    /* The path itself, then "path/..." which sorts right after it,
-     * possibly with siblings like "path-x" in between. */
-    j = subscan_lower(m, paths->v[i]);
-    for (; rc == 0 && j < manifest_count(m); j++) {
-      e = manifest_at(m, j);
-      if (strncmp(e->path, paths->v[i], strlen(paths->v[i])) != 0)
-        break;
-      if (subscan_covers(paths->v[i], e->path))
-        rc = manifest_put(sub, e);
-    }
-  }
+  *out = NULL;
+  *n_out = 0;
+  for (i = 0; i < paths->n && rc == 0; i++)
+    rc = subscan_gather(&v, &n, &cap, m, paths->v[i]);
   if (rc < 0) {
-    manifest_destroy(sub);
+    free(v);
     return cfw_err_set(err, rc, "out of memory");
   }
-  *out = sub;
+  /* Paths like "a" and "a.html" gather out of order, and one kept
+   * under another (normalising out of memory) gathers twice. */
+  if (n > 1)
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+    qsort(v, n, sizeof(*v), subscan_entry_cmp);
+  for (i = 0, j = 0; i < n; i++)
+    if (j == 0 || v[j - 1] != v[i])
+      v[j++] = v[i];
+  *out = v;
+  *n_out = j;
   return 0;
 }

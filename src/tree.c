@@ -491,37 +491,79 @@ static int par_begin(struct walk_par *p, struct walk *w)
   return 0;
 }
 
+/* The thread whose tree holds the most entries (0 is the caller's, t). */
+static size_t par_largest(const struct walk_par *p, const struct tree *t)
+{
+  size_t best = 0;
+  size_t most = t->n;
+  size_t i;
+
+  for (i = 1; i < p->n; i++) {
+    if (p->trees[i].n > most) {
+      most = p->trees[i].n;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/* Moves every other thread's entries into t, grown from the largest
+ * thread's array: one thread's array at a time, so that beyond the
+ * entries themselves it holds at most the room for the next one. */
+static int par_merge(struct walk_par *p, struct tree *t)
+{
+  struct tree swap;
+  size_t big = par_largest(p, t);
+  size_t i;
+  int rc;
+
+  if (big != 0) { /* t's array and the largest swap places */
+    swap = *t;
+    t->v = p->trees[big].v;
+    t->n = p->trees[big].n;
+    t->cap = p->trees[big].cap;
+    p->trees[big].v = swap.v;
+    p->trees[big].n = swap.n;
+    p->trees[big].cap = swap.cap;
+  }
+  for (i = 1; i < p->n; i++) {
+    rc = tree_move_all(t, &p->trees[i]);
+    if (rc < 0)
+      return rc;
+    t->n_dirs += p->trees[i].n_dirs;
+  }
+  return 0;
+}
+
 /* Waits for the other threads (after the caller's own walk ended with
  * rc) and moves their entries into t. */
 static int par_end(struct walk_par *p, struct tree *t, int rc)
 {
-  struct tree_entry *v;
-  size_t total;
-  size_t i;
-
   if (p->pool == NULL)
     return rc;
   if (rc < 0)
     tree_pool_fail(p->pool, rc);
   rc = tree_pool_finish(p->pool); /* the caller walks in there too */
-  total = t->n;
-  for (i = 1; i < p->n; i++)
-    total += p->trees[i].n;
-  if (rc == 0 && total > t->cap) {
-    v = realloc(t->v, total * sizeof(*v));
-    rc = v != NULL ? 0 : -ENOMEM;
-    t->v = v != NULL ? v : t->v;
-    t->cap = v != NULL ? total : t->cap;
-  }
-  for (i = 1; rc == 0 && i < p->n; i++) {
-    if (p->trees[i].n > 0)
-      memcpy(t->v + t->n, p->trees[i].v, p->trees[i].n * sizeof(*v));
-    t->n += p->trees[i].n;
-    t->n_dirs += p->trees[i].n_dirs;
-    p->trees[i].n = 0; /* the paths are t's now */
-  }
+  if (rc == 0)
+    rc = par_merge(p, t);
   par_free(p);
   return rc;
+}
+
+/* Gives back the room the array kept for growth (up to half of it),
+ * before the sort's own buffer joins it (issue 13).  A shrink that
+ * fails leaves the array as it was. */
+static void tree_fit(struct tree *t)
+{
+  struct tree_entry *v;
+
+  if (t->n == 0 || t->n == t->cap)
+    return;
+  v = realloc(t->v, t->n * sizeof(*v));
+  if (v == NULL)
+    return;
+  t->v = v;
+  t->cap = t->n;
 }
 
 /* Walks the opened root fd, which it takes over. */
@@ -574,6 +616,7 @@ int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
     tree_free(t);
     return rc;
   }
+  tree_fit(t);
   if (t->n > 1)
     qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
   return 0;

@@ -4,6 +4,7 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,4 +106,51 @@ int tree_add(struct tree *t, const char *path, const struct stat *st)
     return -ENOMEM;
   tree_entry_set_stat(&e, st);
   return tree_append(t, &e);
+}
+
+/* Entries moved at a time by tree_move_all: the two arrays hold the
+ * same entries for no more than this many bytes. */
+#define TREE_MOVE_SLICE_BYTES ((size_t)1 << 20)
+
+/* Moves src's entries to the end of t (room made), a slice at a time
+ * from src's end, shrinking src as it goes.  A shrink that fails leaves
+ * src's array as it was, only larger than it needs. */
+static void move_slices(struct tree *t, struct tree *src)
+{
+  size_t slice = TREE_MOVE_SLICE_BYTES / sizeof(*src->v);
+  size_t n = src->n;
+  struct tree_entry *v;
+  size_t k;
+
+  while (src->n > 0) {
+    k = src->n < slice ? src->n : slice;
+    src->n -= k;
+    memcpy(t->v + t->n + src->n, src->v + src->n, k * sizeof(*src->v));
+    if (src->n == 0)
+      break;
+    v = realloc(src->v, src->n * sizeof(*v));
+    if (v != NULL)
+      src->v = v;
+  }
+  t->n += n;
+  free(src->v);
+  src->v = NULL;
+  src->cap = 0;
+}
+
+int tree_move_all(struct tree *t, struct tree *src)
+{
+  struct tree_entry *v;
+
+  if (src->n > t->cap - t->n) {
+    if (src->n > SIZE_MAX / sizeof(*v) - t->n)
+      return -ENOMEM;
+    v = realloc(t->v, (t->n + src->n) * sizeof(*v));
+    if (v == NULL)
+      return -ENOMEM;
+    t->v = v;
+    t->cap = t->n + src->n;
+  }
+  move_slices(t, src);
+  return 0;
 }

@@ -211,10 +211,16 @@ static int planner_push_items(struct planner_tree *pt,
   }
   strlist_init(&urls);
   rc = urlmap_paths(in->urlmap, c->entry.path, &urls, err);
-  if (rc == 0)
+  if (rc == 0) {
     rc = cachetag_item(in->tag_origin, c->entry.path, item);
-  if (rc == 0)
+    if (rc < 0)
+      (void)cfw_err_set(err, rc, "object key too long for a cache tag");
+  }
+  if (rc == 0) {
     rc = strlist_push(&pt->urls, item);
+    if (rc < 0)
+      (void)cfw_err_set(err, rc, "out of memory");
+  }
   if (rc == 0) {
     pt->by_tag++;
     pt->tag_saved += urls.n > 0 ? urls.n - 1 : 0;
@@ -240,8 +246,12 @@ static int planner_add_changes(struct planner_tree *pt,
     if (c->kind == CHANGE_TOUCHED)
       continue;
     rc = planner_push_items(pt, in, c, err);
-    if (rc < 0)
-      return cfw_err_prefix(err, "%s", c->entry.path);
+    if (rc < 0) {
+      /* Return rc itself: cfw_err_prefix gives err's code, 0 if err is
+       * NULL, and a 0 here would plan the changes after c unmapped. */
+      (void)cfw_err_prefix(err, "%s", c->entry.path);
+      return rc;
+    }
     rc = planner_node_of_file(pt, c->entry.path, &pt->file_node[i]);
     if (rc < 0)
       return rc;

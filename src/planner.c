@@ -8,26 +8,11 @@
 
 #include "cflimits.h"
 #include "planner_tree.h"
+#include "planner_unit.h"
 
 /* Budget arithmetic is in doubles; this keeps 0.015 / 0.005 from coming
  * out as 2.999... paths. */
 #define PLANNER_COST_EPSILON 1e-9
-
-/* What goes into one batch together: one file's URLs, or a collapsed
- * directory's wildcard with the changes under it (and the few URLs of
- * theirs the wildcard does not cover).  16 bytes: a unit's path counts
- * come from its node when it has one, and which changes it holds is
- * found again by planner_unit_of, so a full rewrite under one wildcard
- * costs one unit, not one per change. */
-struct planner_unit {
-  uint32_t node;  /* the collapsed node, or PLANNER_NONE32 for one file */
-  uint32_t first; /* its first change */
-  uint32_t seq;   /* the batch, counted among ready or queued ones */
-  uint8_t nf;     /* one file's file paths (URLMAP_MAX_PATHS_PER_FILE) */
-  uint8_t nw;     /* one file's wildcards */
-  bool left;      /* over the budget: not planned */
-  bool ready;     /* placed in a ready batch */
-};
 
 /* The batch being filled, ready or queued. */
 struct planner_bin {
@@ -47,14 +32,6 @@ struct planner_pack {
   struct planner_bin queued;
   size_t n_ready;
   size_t n_queued;
-};
-
-/* Everything planner_plan works with; freed as one. */
-struct planner_work {
-  struct planner_tree pt;
-  struct planner_unit *units; /* owned; n_units of them */
-  size_t n_units;
-  uint32_t *unit_of_node; /* owned; per node, PLANNER_NONE32 if none */
 };
 
 void planner_opts_init(struct planner_opts *o)
@@ -193,106 +170,6 @@ static void planner_goal_init(struct planner_goal *g,
   g->cap_files = free_f > 0 ? free_f : o->max_paths_per_batch;
   g->cap_wild = free_w > 0 ? free_w : CF_MAX_WILDCARDS_IN_PROGRESS;
   g->batch_files = o->max_paths_per_batch;
-}
-
-/* File paths and wildcards in unit u, before the batch drops
- * duplicates. */
-static size_t planner_unit_nf(const struct planner_work *w,
-                              const struct planner_unit *u)
-{
-  return u->node == PLANNER_NONE32 ? u->nf : w->pt.nodes[u->node].ef;
-}
-
-static size_t planner_unit_nw(const struct planner_work *w,
-                              const struct planner_unit *u)
-{
-  return u->node == PLANNER_NONE32 ? u->nw : w->pt.nodes[u->node].ew + 1;
-}
-
-/* The unit of change i, or PLANNER_NONE if it is TOUCHED, for a caller
- * walking the changes in order from *next = 0: units are numbered in the
- * order their first changes come, so a change starts a new unit exactly
- * when its unit is *next (then counted).  O(depth). */
-static size_t planner_unit_of(const struct planner_work *w, size_t i,
-                              size_t *next)
-{
-  size_t node;
-
-  if (w->pt.file_node[i] == PLANNER_NONE32)
-    return PLANNER_NONE;
-  node = planner_cover_unit(&w->pt, i);
-  if (node == PLANNER_NONE)
-    return (*next)++;
-  if (w->unit_of_node[node] == *next)
-    (*next)++;
-  return w->unit_of_node[node];
-}
-
-/* Numbers the units in change order (unit_of_node) and counts them. */
-static size_t planner_count_units(struct planner_work *w, size_t n_changes)
-{
-  size_t n = 0;
-  size_t node;
-  size_t i;
-
-  for (i = 0; i < w->pt.n_nodes; i++)
-    w->unit_of_node[i] = PLANNER_NONE32;
-  for (i = 0; i < n_changes; i++) {
-    if (w->pt.file_node[i] == PLANNER_NONE32)
-      continue;
-    node = planner_cover_unit(&w->pt, i);
-    if (node == PLANNER_NONE)
-      n++;
-    else if (w->unit_of_node[node] == PLANNER_NONE32)
-      w->unit_of_node[node] = (uint32_t)n++; /* n <= n_changes */
-  }
-  return n;
-}
-
-/* Fills in unit u, started by change i whose items start at g. */
-static void planner_unit_start(struct planner_work *w, struct planner_unit *u,
-                               size_t i, const char *g)
-{
-  size_t node = planner_cover_unit(&w->pt, i);
-  const char *url;
-
-  memset(u, 0, sizeof(*u));
-  u->first = (uint32_t)i; /* i <= PLANNER_MAX_INDEX */
-  u->node = node == PLANNER_NONE ? PLANNER_NONE32 : (uint32_t)node;
-  if (node != PLANNER_NONE)
-    return;
-  for (url = g; *url != '\0'; url += strlen(url) + 1) {
-    if (urlmap_is_wildcard(url))
-      u->nw++;
-    else
-      u->nf++;
-  }
-}
-
-/* Groups the changes into units, in change order: one array of exactly
- * the units there are. */
-static int planner_make_units(struct planner_work *w, size_t n_changes)
-{
-  const char *g = w->pt.urls;
-  size_t next = 0;
-  size_t seen;
-  size_t i;
-
-  w->unit_of_node = malloc((w->pt.n_nodes + 1) * sizeof(*w->unit_of_node));
-  if (w->unit_of_node == NULL)
-    return -ENOMEM;
-  w->n_units = planner_count_units(w, n_changes);
-  w->units = calloc(w->n_units + 1, sizeof(*w->units));
-  if (w->units == NULL)
-    return -ENOMEM;
-  for (i = 0; i < n_changes; i++) {
-    seen = next;
-    (void)planner_unit_of(w, i, &next);
-    if (next > seen)
-      planner_unit_start(w, &w->units[seen], i, g);
-    g = planner_items_end(g);
-  }
-  return 0;
 }
 
 /* Puts nf file paths and nw wildcards into bin b, opening a new batch if
@@ -603,13 +480,6 @@ static void planner_flags(struct planner_plan *out,
   /* A month already past the budget is not this plan's doing. */
   out->over_budget =
       out->n_left > 0 || (o->has_budget && out->n_paths > 0 && passes);
-}
-
-static void planner_work_free(struct planner_work *w)
-{
-  planner_tree_free(&w->pt);
-  free(w->units);
-  free(w->unit_of_node);
 }
 
 int planner_plan(struct planner_plan *out, const struct planner_input *in,

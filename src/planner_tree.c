@@ -214,7 +214,10 @@ static int planner_push_tag(struct planner_tree *pt, struct buf *b,
     return rc;
   for (k = start; k < b->len; k += strlen(b->data + k) + 1)
     n++;
-  b->len = start;
+  if (b->len > start) {
+    b->len = start;
+    b->data[start] = '\0'; /* as a buf always ends */
+  }
   rc = cachetag_item(in->tag_origin, c->entry.path, item);
   if (rc < 0)
     return cfw_err_set(err, rc, "object key too long for a cache tag");

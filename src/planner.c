@@ -265,7 +265,7 @@ static void planner_count_plan(struct planner_plan *out,
       out->n_no_send++;
     else if (u->left)
       out->n_left++;
-    else
+    else if (planner_batch_of(u, pk) < out->n) /* else planner_fill fails */
       out->v[planner_batch_of(u, pk)].n_changes++;
   }
 }

@@ -96,6 +96,16 @@ bool urlmap_excluded(const struct urlmap *m, const char *relpath, bool is_dir);
 int urlmap_paths(const struct urlmap *m, const char *relpath,
                  struct strlist *out, struct cfw_err *err);
 
+/* Like urlmap_paths(), but appends the paths to out's bytes, each with
+ * its terminating NUL (counted in out->len), one after the other: for a
+ * caller keeping many files' URLs, one growing arena instead of one
+ * allocation per URL.  No path is empty, so an empty string can mark
+ * the end of a group.  Returns 0, -EINVAL (bad relpath),
+ * -ENAMETOOLONG, -ENOMEM or -E2BIG (out's cap); on failure out is as it
+ * was. */
+int urlmap_paths_buf(const struct urlmap *m, const char *relpath,
+                     struct buf *out, struct cfw_err *err);
+
 /* Appends len raw bytes to out, percent-encoded as CloudFront wants: the
  * bytes 0x00-0x20, 0x7F-0xFF and " # % < > ? ` { } | \ ^ [ ] become %XX
  * (uppercase hex, so UTF-8 names come out as their UTF-8 bytes); all else,

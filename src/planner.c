@@ -8,24 +8,11 @@
 
 #include "cflimits.h"
 #include "planner_tree.h"
+#include "planner_unit.h"
 
 /* Budget arithmetic is in doubles; this keeps 0.015 / 0.005 from coming
  * out as 2.999... paths. */
 #define PLANNER_COST_EPSILON 1e-9
-
-/* What goes into one batch together: one file's URLs, or a collapsed
- * directory's wildcard with the changes under it (and the few URLs of
- * theirs the wildcard does not cover). */
-struct planner_unit {
-  size_t node;      /* the collapsed node, or PLANNER_NONE for one file */
-  size_t first;     /* its first change */
-  size_t nf;        /* file paths, before the batch drops duplicates */
-  size_t nw;        /* wildcards, likewise */
-  size_t n_changes; /* changes in the unit */
-  bool left;        /* over the budget: not planned */
-  bool ready;       /* placed in a ready batch */
-  size_t seq;       /* the batch, counted among ready or queued ones */
-};
 
 /* The batch being filled, ready or queued. */
 struct planner_bin {
@@ -45,15 +32,6 @@ struct planner_pack {
   struct planner_bin queued;
   size_t n_ready;
   size_t n_queued;
-};
-
-/* Everything planner_plan works with; freed as one. */
-struct planner_work {
-  struct planner_tree pt;
-  struct planner_unit *units; /* owned */
-  size_t n_units;
-  size_t *unit_of_node;   /* owned; per node, PLANNER_NONE if none */
-  size_t *unit_of_change; /* owned; per change, PLANNER_NONE if TOUCHED */
 };
 
 void planner_opts_init(struct planner_opts *o)
@@ -194,74 +172,21 @@ static void planner_goal_init(struct planner_goal *g,
   g->batch_files = o->max_paths_per_batch;
 }
 
-/* Starts a unit for change i under node (PLANNER_NONE: the file alone). */
-static void planner_unit_start(struct planner_work *w, size_t i, size_t node)
+/* Puts nf file paths and nw wildcards into bin b, opening a new batch if
+ * they do not fit there; every unit fits an empty batch
+ * (planner_cover_choose sees to that). */
+static size_t planner_bin_put(struct planner_bin *b, size_t nf, size_t nw,
+                              size_t batch_f, size_t *n_opened)
 {
-  const struct planner_tree *pt = &w->pt;
-  struct planner_unit *u = &w->units[w->n_units];
-  size_t k;
-
-  memset(u, 0, sizeof(*u));
-  u->node = node;
-  u->first = i;
-  if (node != PLANNER_NONE) {
-    u->nf = pt->nodes[node].ef;
-    u->nw = pt->nodes[node].ew + 1;
-    w->unit_of_node[node] = w->n_units++;
-    return;
-  }
-  for (k = pt->url_off[i]; k < pt->url_off[i + 1]; k++) {
-    if (urlmap_is_wildcard(pt->urls.v[k]))
-      u->nw++;
-    else
-      u->nf++;
-  }
-  w->n_units++;
-}
-
-/* Groups the changes into units, in change order. */
-static int planner_make_units(struct planner_work *w, size_t n_changes)
-{
-  size_t n_nodes = w->pt.n_nodes;
-  size_t node;
-  size_t i;
-
-  w->units = calloc(n_changes + 1, sizeof(*w->units));
-  w->unit_of_node = malloc(n_nodes * sizeof(*w->unit_of_node));
-  w->unit_of_change = malloc((n_changes + 1) * sizeof(*w->unit_of_change));
-  if (w->units == NULL || w->unit_of_node == NULL || w->unit_of_change == NULL)
-    return -ENOMEM;
-  for (i = 0; i < n_nodes; i++)
-    w->unit_of_node[i] = PLANNER_NONE;
-  for (i = 0; i < n_changes; i++) {
-    w->unit_of_change[i] = PLANNER_NONE;
-    if (w->pt.file_node[i] == PLANNER_NONE)
-      continue;
-    node = planner_cover_unit(&w->pt, i);
-    if (node == PLANNER_NONE || w->unit_of_node[node] == PLANNER_NONE)
-      planner_unit_start(w, i, node);
-    w->unit_of_change[i] =
-        node == PLANNER_NONE ? w->n_units - 1 : w->unit_of_node[node];
-    w->units[w->unit_of_change[i]].n_changes++;
-  }
-  return 0;
-}
-
-/* Puts u into bin b, opening a new batch if it does not fit there; every
- * unit fits an empty batch (planner_cover_choose sees to that). */
-static size_t planner_bin_put(struct planner_bin *b,
-                              const struct planner_unit *u, size_t batch_f,
-                              size_t *n_opened)
-{
-  if (!b->open || b->nf + u->nf > batch_f ||
-      b->nw + u->nw > CF_MAX_WILDCARDS_IN_PROGRESS) {
+  if (!b->open || b->nf + nf > batch_f ||
+      b->nw + nw > CF_MAX_WILDCARDS_IN_PROGRESS) {
     b->open = true;
     b->seq = (*n_opened)++;
     b->nf = 0;
     b->nw = 0;
   }
-  b->nf += u->nf;
-  b->nw += u->nw;
+  b->nf += nf;
+  b->nw += nw;
   return b->seq;
 }
 
@@ -269,22 +194,26 @@ static size_t planner_bin_put(struct planner_bin *b,
  * fits what is free in progress now, else in a queued one.  Counts are
  * upper bounds (duplicates still in), so the limits hold after the
  * batches drop them. */
-static void planner_place(struct planner_pack *pk, struct planner_unit *u)
+static void planner_place(struct planner_pack *pk, struct planner_unit *u,
+                          size_t nf, size_t nw)
 {
-  size_t paths = u->nf + u->nw;
+  size_t paths = nf + nw;
 
   if (pk->budget != SIZE_MAX && paths > pk->budget - pk->spent) {
     u->left = true;
     return;
   }
   pk->spent += paths;
-  u->ready = u->nf <= pk->ready_f && u->nw <= pk->ready_w;
+  u->ready = nf <= pk->ready_f && nw <= pk->ready_w;
   if (u->ready) {
-    pk->ready_f -= u->nf;
-    pk->ready_w -= u->nw;
-    u->seq = planner_bin_put(&pk->ready, u, pk->batch_f, &pk->n_ready);
+    pk->ready_f -= nf;
+    pk->ready_w -= nw;
+    /* A batch count never passes the unit count, itself 32-bit. */
+    u->seq = (uint32_t)planner_bin_put(&pk->ready, nf, nw, pk->batch_f,
+                                       &pk->n_ready);
   } else {
-    u->seq = planner_bin_put(&pk->queued, u, pk->batch_f, &pk->n_queued);
+    u->seq = (uint32_t)planner_bin_put(&pk->queued, nf, nw, pk->batch_f,
+                                       &pk->n_queued);
   }
 }
 
@@ -302,7 +231,8 @@ static void planner_pack_units(struct planner_work *w, struct planner_pack *pk,
   pk->batch_f = o->max_paths_per_batch;
   pk->budget = planner_per_copy(planner_budget_paths(o, in->month_paths), in);
   for (i = 0; i < w->n_units; i++)
-    planner_place(pk, &w->units[i]);
+    planner_place(pk, &w->units[i], planner_unit_nf(w, &w->units[i]),
+                  planner_unit_nw(w, &w->units[i]));
 }
 
 /* The batch index of a placed unit: ready batches come first. */
@@ -318,33 +248,55 @@ static size_t *planner_indices(size_t n)
   return malloc((n + 1) * sizeof(size_t));
 }
 
-/* Allocates the batches and every index array of the plan. */
+/* Counts the changes of each batch, of left and of no_send. */
+static void planner_count_plan(struct planner_plan *out,
+                               const struct planner_work *w,
+                               const struct planner_pack *pk, size_t n_changes)
+{
+  const struct planner_unit *u;
+  size_t next = 0;
+  size_t k;
+  size_t i;
+
+  for (i = 0; i < n_changes; i++) {
+    k = planner_unit_of(w, i, &next);
+    u = k != PLANNER_NONE ? &w->units[k] : NULL;
+    if (u == NULL)
+      out->n_no_send++;
+    else if (u->left)
+      out->n_left++;
+    else if (planner_batch_of(u, pk) < out->n) /* else planner_fill fails */
+      out->v[planner_batch_of(u, pk)].n_changes++;
+  }
+}
+
+/* Allocates the batches and every index array of the plan, each of
+ * exactly its size: the plan outlives the planning. */
 static int planner_alloc_plan(struct planner_plan *out,
                               const struct planner_work *w,
                               const struct planner_pack *pk, size_t n_changes)
 {
-  const struct planner_unit *u;
   size_t i;
 
   /* calloc leaves each batch as batch_init would. */
   out->v = calloc(pk->n_ready + pk->n_queued + 1, sizeof(*out->v));
-  out->left = planner_indices(n_changes);
-  out->no_send = planner_indices(n_changes);
-  if (out->v == NULL || out->left == NULL || out->no_send == NULL)
+  if (out->v == NULL)
     return -ENOMEM;
   out->n = pk->n_ready + pk->n_queued;
   for (i = 0; i < out->n; i++)
     out->v[i].ready = i < pk->n_ready;
-  for (i = 0; i < w->n_units; i++) {
-    u = &w->units[i];
-    if (!u->left)
-      out->v[planner_batch_of(u, pk)].n_changes += u->n_changes;
-  }
+  planner_count_plan(out, w, pk, n_changes);
+  out->left = planner_indices(out->n_left);
+  out->no_send = planner_indices(out->n_no_send);
+  if (out->left == NULL || out->no_send == NULL)
+    return -ENOMEM;
+  out->n_left = 0; /* counted again as they are filled in */
+  out->n_no_send = 0;
   for (i = 0; i < out->n; i++) {
     out->v[i].changes = planner_indices(out->v[i].n_changes);
     if (out->v[i].changes == NULL)
       return -ENOMEM;
-    out->v[i].n_changes = 0; /* counted again as they are filled in */
+    out->v[i].n_changes = 0;
   }
   return 0;
 }
@@ -363,64 +315,73 @@ static int planner_push_wildcard(struct strlist *l, const char *stem)
   return strlist_push_take(l, s);
 }
 
-/* Adds change i's URLs to its batch, after the unit's wildcard if i is
- * the unit's first change; URLs the wildcard covers are not copied. */
+/* Adds change i's items (from g) to its batch, after the unit's
+ * wildcard if i is the unit's first change; URLs the wildcard covers are
+ * not copied. */
 static int planner_add_urls(struct planner_batch *pb,
                             const struct planner_work *w,
-                            const struct planner_unit *u, size_t i)
+                            const struct planner_unit *u, size_t i,
+                            const char *g)
 {
-  const struct planner_tree *pt = &w->pt;
   const char *stem = NULL;
   size_t stem_len = 0;
-  size_t k;
+  const char *url;
   int rc = 0;
 
-  if (u->node != PLANNER_NONE) {
-    stem = pt->nodes[u->node].stem;
+  if (u->node != PLANNER_NONE32) {
+    stem = w->pt.nodes[u->node].stem;
     stem_len = strlen(stem);
     if (u->first == i)
       rc = planner_push_wildcard(&pb->b.paths, stem);
   }
-  for (k = pt->url_off[i]; k < pt->url_off[i + 1] && rc == 0; k++) {
-    if (stem != NULL && strncmp(stem, pt->urls.v[k], stem_len) == 0)
+  for (url = g; *url != '\0' && rc == 0; url += strlen(url) + 1) {
+    if (stem != NULL && strncmp(stem, url, stem_len) == 0)
       continue;
-    rc = strlist_push(&pb->b.paths, pt->urls.v[k]);
+    rc = strlist_push(&pb->b.paths, url);
   }
   return rc;
+}
+
+/* Files change i (its unit k, its items at g) into its batch. */
+static int planner_put_change(struct planner_plan *out,
+                              const struct planner_work *w,
+                              const struct planner_pack *pk, size_t i, size_t k,
+                              const char *g)
+{
+  const struct planner_unit *u = &w->units[k];
+  struct planner_batch *pb;
+
+  /* Cannot fail, as planner_alloc_plan sized every batch the units
+   * use; the check keeps a broken invariant from writing anywhere. */
+  if (planner_batch_of(u, pk) >= out->n)
+    return -EINVAL;
+  pb = &out->v[planner_batch_of(u, pk)];
+  if (pb->changes == NULL)
+    return -EINVAL;
+  pb->changes[pb->n_changes++] = i;
+  return planner_add_urls(pb, w, u, i, g);
 }
 
 /* Files every change into its batch, the left-out list or no_send. */
 static int planner_fill(struct planner_plan *out, const struct planner_work *w,
                         const struct planner_pack *pk, size_t n_changes)
 {
-  const struct planner_unit *u;
-  struct planner_batch *pb;
-  size_t i;
-  int rc;
+  const char *g = w->pt.urls;
+  size_t next = 0;
+  size_t i, k;
+  int rc = 0;
 
-  for (i = 0; i < n_changes; i++) {
-    if (w->unit_of_change[i] == PLANNER_NONE) {
+  for (i = 0; i < n_changes && rc == 0; i++) {
+    k = planner_unit_of(w, i, &next);
+    if (k == PLANNER_NONE)
       out->no_send[out->n_no_send++] = i;
-      continue;
-    }
-    u = &w->units[w->unit_of_change[i]];
-    if (u->left) {
+    else if (w->units[k].left)
       out->left[out->n_left++] = i;
-      continue;
-    }
-    /* Cannot fail, as planner_alloc_plan sized every batch the units
-     * use; the check keeps a broken invariant from writing anywhere. */
-    if (planner_batch_of(u, pk) >= out->n)
-      return -EINVAL;
-    pb = &out->v[planner_batch_of(u, pk)];
-    if (pb->changes == NULL)
-      return -EINVAL;
-    pb->changes[pb->n_changes++] = i;
-    rc = planner_add_urls(pb, w, u, i);
-    if (rc < 0)
-      return rc;
+    else
+      rc = planner_put_change(out, w, pk, i, k, g);
+    g = planner_items_end(g);
   }
-  return 0;
+  return rc;
 }
 
 /* True if wildcard w covers p, another path. */
@@ -505,7 +466,7 @@ static void planner_flags(struct planner_plan *out,
   size_t i;
 
   for (i = 0; i < w->n_units; i++) {
-    if (w->units[i].node == PLANNER_NONE || w->units[i].left)
+    if (w->units[i].node == PLANNER_NONE32 || w->units[i].left)
       continue;
     n = &w->pt.nodes[w->units[i].node];
     out->n_evicted += planner_node_evicted(n);
@@ -519,14 +480,6 @@ static void planner_flags(struct planner_plan *out,
   /* A month already past the budget is not this plan's doing. */
   out->over_budget =
       out->n_left > 0 || (o->has_budget && out->n_paths > 0 && passes);
-}
-
-static void planner_work_free(struct planner_work *w)
-{
-  planner_tree_free(&w->pt);
-  free(w->units);
-  free(w->unit_of_node);
-  free(w->unit_of_change);
 }
 
 int planner_plan(struct planner_plan *out, const struct planner_input *in,

@@ -249,7 +249,7 @@ size_t planner_cover_unit(const struct planner_tree *pt, size_t i)
   size_t top = PLANNER_NONE;
   size_t n;
 
-  for (n = pt->file_node[i]; n != PLANNER_NONE; n = pt->nodes[n].parent)
+  for (n = planner_file_node(pt, i); n != PLANNER_NONE; n = pt->nodes[n].parent)
     if (pt->nodes[n].collapsed)
       top = n;
   return top;

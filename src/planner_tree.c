@@ -80,6 +80,8 @@ static int planner_reserve_node(struct planner_tree *pt)
   struct planner_node *v;
   size_t cap;
 
+  if (pt->n_nodes >= PLANNER_MAX_INDEX)
+    return -ENOMEM; /* file_node holds 32-bit node indices */
   if (pt->n_nodes + 1 > pt->n_slots / 2 && planner_grow_slots(pt) < 0)
     return -ENOMEM;
   if (pt->n_nodes < pt->cap_nodes)
@@ -195,59 +197,131 @@ static bool planner_by_tag(const struct planner_input *in,
          (old->flags & (TREE_TAGGED | TREE_STALE)) == TREE_TAGGED;
 }
 
-/* Pushes c's invalidation items: its URL paths, or its one cache tag
- * (then counting the paths the tag saves). */
-static int planner_push_items(struct planner_tree *pt,
+/* Appends c's cache tag item; its URL paths, built and taken back,
+ * give the paths the tag saves. */
+static int planner_push_tag(struct planner_tree *pt, struct buf *b,
+                            const struct planner_input *in,
+                            const struct change *c, struct cfw_err *err)
+{
+  char item[CACHETAG_ITEM_SIZE];
+  size_t start = b->len;
+  size_t n = 0;
+  size_t k;
+  int rc;
+
+  rc = urlmap_paths_buf(in->urlmap, c->entry.path, b, err);
+  if (rc < 0)
+    return rc;
+  for (k = start; k < b->len; k += strlen(b->data + k) + 1)
+    n++;
+  if (b->len > start) {
+    b->len = start;
+    b->data[start] = '\0'; /* as a buf always ends */
+  }
+  rc = cachetag_item(in->tag_origin, c->entry.path, item);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "object key too long for a cache tag");
+  rc = buf_add(b, item, strlen(item) + 1);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "out of memory");
+  pt->by_tag++;
+  pt->tag_saved += n > 0 ? n - 1 : 0;
+  return 0;
+}
+
+/* Appends c's invalidation items to b: its URL paths, or its one cache
+ * tag (then counting the paths the tag saves); then the empty string
+ * that ends them. */
+static int planner_push_items(struct planner_tree *pt, struct buf *b,
                               const struct planner_input *in,
                               const struct change *c, struct cfw_err *err)
 {
-  char item[CACHETAG_ITEM_SIZE];
-  struct strlist urls;
   int rc;
 
-  if (!planner_by_tag(in, c)) {
+  if (planner_by_tag(in, c)) {
+    rc = planner_push_tag(pt, b, in, c, err);
+  } else {
     pt->by_path++;
-    return urlmap_paths(in->urlmap, c->entry.path, &pt->urls, err);
+    rc = urlmap_paths_buf(in->urlmap, c->entry.path, b, err);
   }
-  strlist_init(&urls);
-  rc = urlmap_paths(in->urlmap, c->entry.path, &urls, err);
-  if (rc == 0)
-    rc = cachetag_item(in->tag_origin, c->entry.path, item);
-  if (rc == 0)
-    rc = strlist_push(&pt->urls, item);
-  if (rc == 0) {
-    pt->by_tag++;
-    pt->tag_saved += urls.n > 0 ? urls.n - 1 : 0;
-  }
-  strlist_free(&urls);
+  if (rc == 0 && buf_addc(b, '\0') < 0)
+    rc = cfw_err_set(err, -ENOMEM, "out of memory");
   return rc;
 }
 
 /* Maps every change to its invalidation items and its directory's
  * node. */
-static int planner_add_changes(struct planner_tree *pt,
+static int planner_add_changes(struct planner_tree *pt, struct buf *b,
                                const struct planner_input *in,
                                struct cfw_err *err)
 {
   const struct change *c;
+  size_t node;
   size_t i;
   int rc;
 
   for (i = 0; i < in->n_changes; i++) {
     c = &in->changes[i];
-    pt->url_off[i] = pt->urls.n;
-    pt->file_node[i] = PLANNER_NONE;
-    if (c->kind == CHANGE_TOUCHED)
+    pt->file_node[i] = PLANNER_NONE32;
+    if (c->kind == CHANGE_TOUCHED) {
+      rc = buf_addc(b, '\0'); /* no items */
+      if (rc < 0)
+        return rc;
       continue;
-    rc = planner_push_items(pt, in, c, err);
-    if (rc < 0)
-      return cfw_err_prefix(err, "%s", c->entry.path);
-    rc = planner_node_of_file(pt, c->entry.path, &pt->file_node[i]);
+    }
+    rc = planner_push_items(pt, b, in, c, err);
+    if (rc < 0) {
+      /* Return rc itself: cfw_err_prefix gives err's code, 0 if err is
+       * NULL, and a 0 here would plan the changes after c unmapped. */
+      (void)cfw_err_prefix(err, "%s", c->entry.path);
+      return rc;
+    }
+    rc = planner_node_of_file(pt, c->entry.path, &node);
     if (rc < 0)
       return rc;
+    pt->file_node[i] = (uint32_t)node; /* below PLANNER_MAX_INDEX */
   }
-  pt->url_off[in->n_changes] = pt->urls.n;
   return 0;
+}
+
+/* Builds every change's items in one buffer and keeps it, cut to size:
+ * it lives through the planning, beside the plan's own copies. */
+static int planner_add_items(struct planner_tree *pt,
+                             const struct planner_input *in,
+                             struct cfw_err *err)
+{
+  struct buf b;
+  char *p;
+  size_t len;
+  int rc;
+
+  buf_init(&b, SIZE_MAX / 2);
+  rc = planner_add_changes(pt, &b, in, err);
+  if (rc < 0) {
+    buf_free(&b);
+    return rc;
+  }
+  len = b.len;
+  pt->urls = buf_take(&b);
+  if (pt->urls == NULL)
+    return -ENOMEM;
+  p = realloc(pt->urls, len + 1);
+  if (p != NULL)
+    pt->urls = p; /* else the larger block serves as well */
+  return 0;
+}
+
+const char *planner_items_end(const char *g)
+{
+  while (*g != '\0')
+    g += strlen(g) + 1;
+  return g + 1;
+}
+
+size_t planner_file_node(const struct planner_tree *pt, size_t i)
+{
+  return pt->file_node[i] == PLANNER_NONE32 ? PLANNER_NONE
+                                            : (size_t)pt->file_node[i];
 }
 
 /* Builds "<parent stem><encoded name>/" for node i.  A stem that would
@@ -307,38 +381,46 @@ static size_t planner_covering(const struct planner_tree *pt, size_t i,
   return PLANNER_NONE;
 }
 
-/* Counts each change on its own node.  ef/ew first count, on the node
- * that covers it, each URL some wildcard covers; planner_sum_up turns
- * that into what the node's own wildcard leaves uncovered. */
+/* Counts change i, whose items start at g, on its own node.  ef/ew first
+ * count, on the node that covers it, each URL some wildcard covers;
+ * planner_sum_up turns that into what the node's own wildcard leaves
+ * uncovered. */
+static void planner_count_change(struct planner_tree *pt,
+                                 const struct planner_input *in, size_t i,
+                                 const char *g)
+{
+  size_t node = planner_file_node(pt, i);
+  struct planner_node *n = &pt->nodes[node];
+  const char *url;
+  size_t cov;
+  bool wild;
+
+  n->c_files++;
+  if (in->manifest != NULL &&
+      manifest_find(in->manifest, in->changes[i].entry.path) != NULL)
+    n->c_in_m++;
+  for (url = g; *url != '\0'; url += strlen(url) + 1) {
+    wild = urlmap_is_wildcard(url);
+    n->xf += wild ? 0 : 1;
+    n->xw += wild ? 1 : 0;
+    cov = planner_covering(pt, node, url);
+    if (cov != PLANNER_NONE && wild)
+      pt->nodes[cov].ew++;
+    else if (cov != PLANNER_NONE)
+      pt->nodes[cov].ef++;
+  }
+}
+
 static void planner_count_changes(struct planner_tree *pt,
                                   const struct planner_input *in)
 {
-  struct planner_node *n;
-  const char *url;
-  size_t cov;
+  const char *g = pt->urls;
   size_t i;
-  size_t u;
-  bool wild;
 
   for (i = 0; i < in->n_changes; i++) {
-    if (pt->file_node[i] == PLANNER_NONE)
-      continue;
-    n = &pt->nodes[pt->file_node[i]];
-    n->c_files++;
-    if (in->manifest != NULL &&
-        manifest_find(in->manifest, in->changes[i].entry.path) != NULL)
-      n->c_in_m++;
-    for (u = pt->url_off[i]; u < pt->url_off[i + 1]; u++) {
-      url = pt->urls.v[u];
-      wild = urlmap_is_wildcard(url);
-      n->xf += wild ? 0 : 1;
-      n->xw += wild ? 1 : 0;
-      cov = planner_covering(pt, pt->file_node[i], url);
-      if (cov != PLANNER_NONE && wild)
-        pt->nodes[cov].ew++;
-      else if (cov != PLANNER_NONE)
-        pt->nodes[cov].ef++;
-    }
+    if (pt->file_node[i] != PLANNER_NONE32)
+      planner_count_change(pt, in, i, g);
+    g = planner_items_end(g);
   }
 }
 
@@ -375,12 +457,10 @@ static int planner_tree_alloc(struct planner_tree *pt, size_t n_changes)
 {
   size_t root;
 
-  if (n_changes >= SIZE_MAX / sizeof(size_t))
-    return -ENOMEM;
-  pt->url_off = calloc(n_changes + 1, sizeof(*pt->url_off));
+  if (n_changes > PLANNER_MAX_INDEX)
+    return -ENOMEM; /* the units hold 32-bit change indices */
   pt->file_node = calloc(n_changes + 1, sizeof(*pt->file_node));
-  if (pt->url_off == NULL || pt->file_node == NULL ||
-      planner_grow_slots(pt) < 0)
+  if (pt->file_node == NULL || planner_grow_slots(pt) < 0)
     return -ENOMEM;
   return planner_add_node(pt, "", 0, PLANNER_NONE, &root);
 }
@@ -391,14 +471,13 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
   int rc;
 
   memset(pt, 0, sizeof(*pt));
-  strlist_init(&pt->urls);
   rc = planner_tree_alloc(pt, in->n_changes);
   if (rc == 0)
     rc = planner_take_prefix(pt, in->urlmap);
   if (rc == 0)
     rc = planner_add_manifest(pt, in->manifest);
   if (rc == 0)
-    rc = planner_add_changes(pt, in, err);
+    rc = planner_add_items(pt, in, err);
   if (rc == 0)
     rc = planner_make_stems(pt);
   if (rc == 0) {
@@ -428,8 +507,7 @@ void planner_tree_free(struct planner_tree *pt)
   }
   free(pt->nodes);
   free(pt->slots);
-  strlist_free(&pt->urls);
-  free(pt->url_off);
+  free(pt->urls);
   free(pt->file_node);
   free(pt->prefix);
   free(pt->cands);

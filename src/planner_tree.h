@@ -15,9 +15,13 @@
 #include <stdint.h>
 
 #include "planner.h"
-#include "strlist.h"
 
 #define PLANNER_NONE SIZE_MAX
+/* PLANNER_NONE in the per-change arrays, which hold 32-bit indices: a
+ * change costs the planner a few bytes beyond its URLs (issue 13). */
+#define PLANNER_NONE32 UINT32_MAX
+/* The most changes, and nodes, the 32-bit indices can name. */
+#define PLANNER_MAX_INDEX (UINT32_MAX - 1)
 
 struct planner_node {
   char *dir;  /* owned; "" for the root, else "a/b" */
@@ -60,9 +64,12 @@ struct planner_tree {
   size_t cap_nodes;
   size_t *slots; /* owned; hash of dir -> node index + 1, 0 if empty */
   size_t n_slots;
-  struct strlist urls;        /* every URL of every change, in change order */
-  size_t *url_off;            /* owned; change i has urls [off[i], off[i+1]) */
-  size_t *file_node;          /* owned; per change, PLANNER_NONE if TOUCHED */
+  /* Owned: every change's items (URL paths or its cache tag) in change
+   * order, each NUL-terminated, and after each change's an empty string
+   * (none is empty): read them in order with planner_items_end.  One
+   * allocation instead of one per URL. */
+  char *urls;
+  uint32_t *file_node;        /* owned; per change, PLANNER_NONE32 if TOUCHED */
   char *prefix;               /* owned; the urlmap's URL prefix, "" or "/x" */
   size_t by_tag;              /* changes that go as their cache tag */
   size_t by_path;             /* changes that go as URL paths */
@@ -76,6 +83,14 @@ struct planner_tree {
 int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
                        struct cfw_err *err);
 void planner_tree_free(struct planner_tree *pt); /* NULL is fine */
+
+/* The items of the change whose items start at g are the strings from
+ * g up to the first empty one; returns the next change's start.  A
+ * TOUCHED change has none. */
+const char *planner_items_end(const char *g);
+
+/* The node of change i's directory, or PLANNER_NONE if it is TOUCHED. */
+size_t planner_file_node(const struct planner_tree *pt, size_t i);
 
 /* Chooses the wildcards (collapsed nodes) for g.  Cannot fail. */
 void planner_cover_choose(struct planner_tree *pt,

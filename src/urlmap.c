@@ -277,12 +277,29 @@ static int urlmap_cover(struct buf *b, bool always)
   return buf_addc(b, '*');
 }
 
-/* Builds prefix ["/"] encode(rel[0..n)) and appends it to cand. */
+/* A file's candidate URLs, NUL-terminated one after the other in one
+ * buffer: one allocation for all of them instead of one each. */
+struct urlmap_cands {
+  struct buf text;
+  size_t off[URLMAP_MAX_PATHS_PER_FILE];
+  bool drop[URLMAP_MAX_PATHS_PER_FILE];
+  size_t n;
+};
+
+static const char *urlmap_cand(const struct urlmap_cands *c, size_t i)
+{
+  return c->text.data + c->off[i];
+}
+
+/* Builds prefix ["/"] encode(rel[0..n)) in b and appends it to c. */
 static int urlmap_add(const struct urlmap *m, const char *rel, size_t n,
-                      bool slash, struct buf *b, struct strlist *cand)
+                      bool slash, struct buf *b, struct urlmap_cands *c)
 {
   int rc;
 
+  /* urlmap_candidates makes at most URLMAP_MAX_PATHS_PER_FILE. */
+  if (c->n >= URLMAP_MAX_PATHS_PER_FILE)
+    return -EINVAL;
   buf_reset(b);
   rc = buf_add(b, m->prefix, m->prefix_len);
   if (rc == 0 && slash)
@@ -291,8 +308,12 @@ static int urlmap_add(const struct urlmap *m, const char *rel, size_t n,
     rc = urlmap_encode(rel, n, b);
   if (rc == 0)
     rc = urlmap_cover(b, m->query_strings);
+  if (rc < 0)
+    return rc;
+  c->off[c->n] = c->text.len;
+  rc = buf_add(&c->text, buf_str(b), b->len + 1); /* with its NUL */
   if (rc == 0)
-    rc = strlist_push(cand, buf_str(b));
+    c->n++;
   return rc;
 }
 
@@ -306,24 +327,24 @@ static bool urlmap_is_html(const char *name, size_t len)
          memcmp(name + len - (sizeof(ext) - 1), ext, sizeof(ext) - 1) == 0;
 }
 
-/* Appends every URL of rel to cand, duplicates included. */
+/* Appends every URL of rel to c, duplicates included. */
 static int urlmap_candidates(const struct urlmap *m, const char *rel,
-                             size_t len, struct buf *b, struct strlist *cand)
+                             size_t len, struct buf *b, struct urlmap_cands *c)
 {
   const char *slash = strrchr(rel, '/');
   size_t base = slash != NULL ? (size_t)(slash - rel) + 1 : 0;
   int rc;
 
-  rc = urlmap_add(m, rel, len, true, b, cand);
+  rc = urlmap_add(m, rel, len, true, b, c);
   if (rc < 0)
     return rc;
   if (strcmp(rel + base, m->index_name) == 0) {
     /* CloudFront caches /a/ and /a/index.html separately. */
-    rc = urlmap_add(m, rel, base, true, b, cand);
+    rc = urlmap_add(m, rel, base, true, b, c);
     if (rc == 0 && m->dir_without_slash && (base > 0 || m->prefix_len > 0))
-      rc = urlmap_add(m, rel, base > 0 ? base - 1 : 0, base > 0, b, cand);
+      rc = urlmap_add(m, rel, base > 0 ? base - 1 : 0, base > 0, b, c);
   } else if (m->pretty && urlmap_is_html(rel + base, len - base)) {
-    rc = urlmap_add(m, rel, len - (sizeof(".html") - 1), true, b, cand);
+    rc = urlmap_add(m, rel, len - (sizeof(".html") - 1), true, b, c);
   }
   return rc;
 }
@@ -336,63 +357,42 @@ static bool urlmap_covers(const char *w, const char *p)
   return wl > 0 && w[wl - 1] == '*' && strncmp(w, p, wl - 1) == 0;
 }
 
-/* True if cand->v[i] repeats an earlier candidate or another one's
- * wildcard covers it.  Dropped (NULL) candidates are skipped: each has a
- * cover among those left, and covering is transitive, so the answer is
- * the same as with all of them. */
-static bool urlmap_redundant(const struct strlist *cand, size_t i)
+/* True if candidate i repeats an earlier candidate or another one's
+ * wildcard covers it.  Dropped candidates are skipped: each has a cover
+ * among those left, and covering is transitive, so the answer is the
+ * same as with all of them. */
+static bool urlmap_redundant(const struct urlmap_cands *c, size_t i)
 {
+  const char *p = urlmap_cand(c, i);
+  const char *q;
   size_t j;
 
-  for (j = 0; j < cand->n; j++) {
-    if (j == i || cand->v[j] == NULL)
+  for (j = 0; j < c->n; j++) {
+    if (j == i || c->drop[j])
       continue;
-    if (strcmp(cand->v[j], cand->v[i]) == 0) {
+    q = urlmap_cand(c, j);
+    if (strcmp(q, p) == 0) {
       if (j < i)
         return true;
-    } else if (urlmap_covers(cand->v[j], cand->v[i])) {
+    } else if (urlmap_covers(q, p)) {
       return true;
     }
   }
   return false;
 }
 
-/* Drops the redundant candidates, then moves the rest to out; on failure
- * out is as it was. */
-static int urlmap_keep(struct strlist *cand, struct strlist *out)
+/* Checks relpath and fills c with the URLs to keep (drop[] marks the
+ * others); c->text is for the caller to free. */
+static int urlmap_kept(const struct urlmap *m, const char *relpath,
+                       struct urlmap_cands *c, struct cfw_err *err)
 {
-  size_t start = out->n;
+  size_t len = strlen(relpath);
+  struct buf b;
   size_t i;
   int rc;
 
-  for (i = 0; i < cand->n; i++) {
-    if (urlmap_redundant(cand, i)) {
-      free(cand->v[i]);
-      cand->v[i] = NULL;
-    }
-  }
-  for (i = 0; i < cand->n; i++) {
-    if (cand->v[i] == NULL)
-      continue;
-    rc = strlist_push_take(out, cand->v[i]);
-    cand->v[i] = NULL; /* out owns it now, or freed it */
-    if (rc < 0) {
-      while (out->n > start)
-        free(out->v[--out->n]);
-      return rc;
-    }
-  }
-  return 0;
-}
-
-int urlmap_paths(const struct urlmap *m, const char *relpath,
-                 struct strlist *out, struct cfw_err *err)
-{
-  size_t len = strlen(relpath);
-  struct strlist cand;
-  struct buf b;
-  int rc;
-
+  memset(c, 0, sizeof(*c));
+  buf_init(&c->text, SIZE_MAX / 2);
   rc = urlmap_check_segments(relpath, len, "bad relative path", err);
   if (rc < 0)
     return rc;
@@ -400,15 +400,67 @@ int urlmap_paths(const struct urlmap *m, const char *relpath,
   if (len > (SIZE_MAX - m->prefix_len - 8) / 3)
     return cfw_err_set(err, -ENAMETOOLONG, "path too long");
   buf_init(&b, m->prefix_len + 3 * len + 8);
-  strlist_init(&cand);
-  rc = urlmap_candidates(m, relpath, len, &b, &cand);
-  if (rc == 0)
-    rc = urlmap_keep(&cand, out);
-  strlist_free(&cand);
+  rc = urlmap_candidates(m, relpath, len, &b, c);
   buf_free(&b);
-  if (rc < 0)
+  for (i = 0; i < c->n && rc == 0; i++)
+    c->drop[i] = urlmap_redundant(c, i);
+  if (rc < 0) {
+    buf_free(&c->text);
     return cfw_err_set(err, rc, "URL paths: %s",
                        rc == -ENOMEM ? "out of memory" : "too long");
+  }
+  return 0;
+}
+
+int urlmap_paths(const struct urlmap *m, const char *relpath,
+                 struct strlist *out, struct cfw_err *err)
+{
+  size_t start = out->n;
+  struct urlmap_cands c;
+  size_t i;
+  int rc;
+
+  rc = urlmap_kept(m, relpath, &c, err);
+  if (rc < 0)
+    return rc;
+  for (i = 0; i < c.n && rc == 0; i++)
+    if (!c.drop[i])
+      rc = strlist_push(out, urlmap_cand(&c, i));
+  buf_free(&c.text);
+  if (rc < 0) {
+    while (out->n > start)
+      free(out->v[--out->n]);
+    return cfw_err_set(err, rc, "URL paths: out of memory");
+  }
+  return 0;
+}
+
+int urlmap_paths_buf(const struct urlmap *m, const char *relpath,
+                     struct buf *out, struct cfw_err *err)
+{
+  size_t start = out->len;
+  struct urlmap_cands c;
+  const char *p;
+  size_t i;
+  int rc;
+
+  rc = urlmap_kept(m, relpath, &c, err);
+  if (rc < 0)
+    return rc;
+  for (i = 0; i < c.n && rc == 0; i++) {
+    p = urlmap_cand(&c, i);
+    if (!c.drop[i])
+      rc = buf_add(out, p, strlen(p) + 1); /* with its NUL */
+  }
+  buf_free(&c.text);
+  if (rc < 0) {
+    if (out->data != NULL) {
+      out->len = start;
+      out->data[start] = '\0';
+    }
+    return cfw_err_set(err, rc, "URL paths: %s",
+                       rc == -ENOMEM ? "out of memory" : "no room");
+  }
   return 0;
 }
 

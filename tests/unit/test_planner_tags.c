@@ -193,7 +193,38 @@ static void test_tag_replaces_query_string_wildcards(void)
   fx_free(&f);
 }
 
+/* A tagged file whose object key is too long for S3 fails the plan:
+ * going on would leave the changes after it in a batch without their
+ * paths, and the manifest would take them as invalidated. */
+static void test_tag_key_too_long_fails_the_plan(void)
+{
+  char path[1200];
+  struct planner_input in;
+  struct cfw_err err = {0};
+  struct fx f;
+
+  memset(path, 'k', sizeof(path) - 1);
+  path[sizeof(path) - 1] = '\0';
+  fx_init(&f);
+  fx_change(&f, CHANGE_MODIFIED, path, TREE_TAGGED);
+  fx_change(&f, CHANGE_MODIFIED, "b.html", 0);
+  REQUIRE(urlmap_new(&f.map, &f.uo, &err) == 0);
+  memset(&in, 0, sizeof(in));
+  in.manifest = f.m;
+  in.changes = f.v;
+  in.n_changes = f.n;
+  in.urlmap = f.map;
+  in.tag_origin = &f.origin;
+  CHECK_EQ_INT(planner_plan(&f.p, &in, &f.o, &err), -ENAMETOOLONG);
+  CHECK_EQ_INT(err.code, -ENAMETOOLONG);
+  CHECK_CONTAINS(err.msg, "kkkk");
+  CHECK_EQ_INT(f.p.n, 0);
+  CHECK_EQ_INT(f.p.n_no_send, 0);
+  fx_free(&f);
+}
+
 TEST_MAIN(TEST(test_tagged_modified_file_goes_as_one_tag),
+          TEST(test_tag_key_too_long_fails_the_plan),
           TEST(test_untagged_entry_goes_by_path),
           TEST(test_stale_tagged_entry_goes_by_path),
           TEST(test_added_file_goes_by_path),

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* The planner's compact bookkeeping (issue 13): units counted before they
+ * are made, a change's unit found again in change order, index lists of
+ * exactly their size, and a clean failure when memory runs out. */
+#include "planner.h"
+
+#include "buf.h"
+#include "manifest.h"
+#include "strlist.h"
+#include "test.h"
+#include "urlmap.h"
+
+#include <stdbool.h>
+#include <sys/resource.h>
+
+/* A sanitizer reserves terabytes of address space, so an address space
+ * limit would stop it, not the planner. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_AS_LIMIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||     \
+    __has_feature(memory_sanitizer)
+#define NO_AS_LIMIT 1
+#endif
+#endif
+
+struct fx {
+  struct manifest *m;
+  struct change *v; /* owned, with each path */
+  size_t n;
+  struct urlmap *map;
+  struct planner_input in;
+  struct planner_opts o;
+  struct planner_plan p;
+};
+
+/* n changes of kind: file i is "d<i/per_dir>/f<i>.html", in the
+ * manifest unless ADDED. */
+static void fx_init(struct fx *f, size_t n, size_t per_dir,
+                    enum change_kind kind)
+{
+  struct urlmap_opts uo = {0};
+  struct cfw_err err = {0};
+  struct tree_entry e;
+  char path[64];
+  size_t i;
+
+  memset(f, 0, sizeof(*f));
+  REQUIRE(manifest_new(&f->m) == 0);
+  REQUIRE(urlmap_new(&f->map, &uo, &err) == 0);
+  f->v = calloc(n + 1, sizeof(*f->v));
+  REQUIRE(f->v != NULL);
+  for (i = 0; i < n; i++) {
+    (void)snprintf(path, sizeof(path), "d%zu/f%zu.html", i / per_dir, i);
+    memset(&e, 0, sizeof(e));
+    e.path = path;
+    e.flags = TREE_HASHED;
+    if (kind != CHANGE_ADDED)
+      REQUIRE(manifest_put(f->m, &e) == 0);
+    f->v[i].kind = kind;
+    f->v[i].entry = e;
+    f->v[i].entry.path = strdup(path);
+    REQUIRE(f->v[i].entry.path != NULL);
+  }
+  f->n = n;
+  f->in.manifest = f->m;
+  f->in.changes = f->v;
+  f->in.n_changes = n;
+  f->in.urlmap = f->map;
+  planner_opts_init(&f->o);
+  planner_plan_init(&f->p);
+}
+
+static void fx_free(struct fx *f)
+{
+  planner_plan_free(&f->p);
+  changes_free(f->v, f->n);
+  manifest_destroy(f->m);
+  urlmap_destroy(f->map);
+}
+
+static int fx_plan(struct fx *f, struct cfw_err *err)
+{
+  return planner_plan(&f->p, &f->in, &f->o, err);
+}
+
+static void check_all(const size_t *v, size_t n, size_t want)
+{
+  size_t i;
+
+  CHECK_EQ_INT(n, want);
+  for (i = 0; i < n && i < want; i++)
+    CHECK_EQ_INT(v[i], i);
+}
+
+static void test_only_touched_changes_fill_no_send(void)
+{
+  struct cfw_err err = {0};
+  struct fx f;
+
+  fx_init(&f, 500, 10, CHANGE_TOUCHED);
+  CHECK_EQ_INT(fx_plan(&f, &err), 0);
+  CHECK_EQ_INT(f.p.n, 0);
+  CHECK_EQ_INT(f.p.n_left, 0);
+  check_all(f.p.no_send, f.p.n_no_send, 500);
+  fx_free(&f);
+}
+
+static void test_one_change_is_one_unit(void)
+{
+  struct cfw_err err = {0};
+  struct fx f;
+
+  fx_init(&f, 1, 1, CHANGE_MODIFIED);
+  CHECK_EQ_INT(fx_plan(&f, &err), 0);
+  REQUIRE(f.p.n == 1);
+  check_all(f.p.v[0].changes, f.p.v[0].n_changes, 1);
+  REQUIRE(f.p.v[0].b.paths.n == 1);
+  CHECK_EQ_STR(f.p.v[0].b.paths.v[0], "/d0/f0.html");
+  CHECK_EQ_INT(f.p.n_no_send, 0);
+  fx_free(&f);
+}
+
+/* Every file rewritten: one unit, the site's wildcard, holds them all. */
+static void test_full_rewrite_is_one_unit_of_every_change(void)
+{
+  struct cfw_err err = {0};
+  struct fx f;
+
+  fx_init(&f, 20000, 100, CHANGE_MODIFIED);
+  CHECK_EQ_INT(fx_plan(&f, &err), 0);
+  REQUIRE(f.p.n == 1);
+  REQUIRE(f.p.v[0].b.paths.n == 1);
+  CHECK_EQ_STR(f.p.v[0].b.paths.v[0], "/*");
+  check_all(f.p.v[0].changes, f.p.v[0].n_changes, 20000);
+  fx_free(&f);
+}
+
+/* Units are numbered in change order, whether a wildcard's (started by
+ * its first change) or a file's: with a budget for half of them, the
+ * first units in change order are planned and the rest left. */
+static void test_units_follow_change_order(void)
+{
+  struct cfw_err err = {0};
+  struct fx f;
+  size_t i;
+
+  fx_init(&f, 40, 1, CHANGE_ADDED);
+  f.o.never_wildcard = true;
+  f.o.has_budget = true;
+  f.o.monthly_free_paths = 20;
+  f.o.monthly_budget_usd = 0;
+  CHECK_EQ_INT(fx_plan(&f, &err), 0);
+  REQUIRE(f.p.n == 1);
+  check_all(f.p.v[0].changes, f.p.v[0].n_changes, 20);
+  CHECK_EQ_INT(f.p.n_left, 20);
+  for (i = 0; i < f.p.n_left && i < 20; i++)
+    CHECK_EQ_INT(f.p.left[i], 20 + i);
+  CHECK(f.p.over_budget);
+  fx_free(&f);
+}
+
+/* The address space this process uses now, from /proc. */
+static rlim_t vm_size(void)
+{
+  char line[256];
+  unsigned long kb = 0;
+  FILE *fp = fopen("/proc/self/status", "r");
+
+  REQUIRE(fp != NULL);
+  while (fgets(line, sizeof(line), fp) != NULL)
+    if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
+      break;
+  (void)fclose(fp);
+  REQUIRE(kb > 0);
+  return (rlim_t)kb * 1024;
+}
+
+/* One plan under an address space of what is used now plus margin: a
+ * clean -ENOMEM with an empty plan, or the plan want describes. */
+static bool plan_within(struct fx *f, rlim_t margin, size_t want_changes)
+{
+  struct cfw_err err = {0};
+  struct rlimit rl;
+  int rc;
+
+  REQUIRE(getrlimit(RLIMIT_AS, &rl) == 0);
+  rl.rlim_cur = vm_size() + margin;
+  REQUIRE(setrlimit(RLIMIT_AS, &rl) == 0);
+  rc = fx_plan(f, &err);
+  rl.rlim_cur = rl.rlim_max;
+  REQUIRE(setrlimit(RLIMIT_AS, &rl) == 0);
+  if (rc < 0) {
+    CHECK_EQ_INT(rc, -ENOMEM);
+    CHECK_EQ_INT(err.code, -ENOMEM);
+    CHECK_EQ_INT(f->p.n, 0);
+    CHECK(f->p.v == NULL && f->p.no_send == NULL && f->p.left == NULL);
+    return false;
+  }
+  REQUIRE(f->p.n > 0);
+  CHECK_EQ_INT(f->p.n_paths, 2 * want_changes);
+  return true;
+}
+
+/* Out of memory at any step, the planner fails with -ENOMEM, leaves the
+ * plan empty and frees what it took (ASan checks that part). */
+static void test_out_of_memory_fails_cleanly(void)
+{
+  static const rlim_t margins[] = {0,       1 << 16, 1 << 18, 1 << 20, 1 << 21,
+                                   1 << 22, 1 << 23, 1 << 25, 1 << 28};
+  size_t ok = 0;
+  size_t i;
+  struct fx f;
+
+  /* An index file per directory, never collapsed: two paths each. */
+  fx_init(&f, 30000, 1, CHANGE_MODIFIED);
+  for (i = 0; i < f.n; i++) {
+    free(f.v[i].entry.path);
+    f.v[i].entry.path = malloc(64);
+    REQUIRE(f.v[i].entry.path != NULL);
+    (void)snprintf(f.v[i].entry.path, 64, "n%zu/index.html", i);
+  }
+  f.o.never_wildcard = true;
+#ifdef NO_AS_LIMIT
+  CHECK(plan_within(&f, RLIM_INFINITY / 2, f.n));
+  fx_free(&f);
+  return;
+#endif
+  for (i = 0; i < sizeof(margins) / sizeof(margins[0]); i++)
+    ok += plan_within(&f, margins[i], f.n) ? 1 : 0;
+  CHECK(ok < sizeof(margins) / sizeof(margins[0])); /* some failed */
+  CHECK(ok > 0);                                    /* and some did not */
+  fx_free(&f);
+}
+
+TEST_MAIN(TEST(test_only_touched_changes_fill_no_send),
+          TEST(test_one_change_is_one_unit),
+          TEST(test_full_rewrite_is_one_unit_of_every_change),
+          TEST(test_units_follow_change_order),
+          TEST(test_out_of_memory_fails_cleanly))

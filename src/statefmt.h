@@ -142,6 +142,22 @@ void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
 void statefmt_put_accepted(struct wire_out *w, uint64_t seq, const char *ref,
                            const char *dist, const char *inv_id);
 
+/* The bytes statefmt_put_intent appends for in: the framed record's
+ * length, body and sum.  0, -EFBIG (a field too long) or -E2BIG (the
+ * record would pass STATEFMT_MAX_BYTES), as statefmt_put_intent's. */
+int statefmt_intent_size(const struct intent *in, uint64_t *out);
+
+/* Hands sink the bytes statefmt_put_intent would append for in, the
+ * same ones in the same order, about chunk bytes at a time, so a record
+ * of any size takes O(chunk) memory: the length is counted first (an
+ * encoding pass that keeps nothing), the SHA-256 runs over the pieces as
+ * they go, the sum comes last.  0, statefmt_intent_size's errors,
+ * -ENOMEM or the sink's error (then some bytes may have been handed
+ * on: the caller discards them). */
+int statefmt_stream_intent(const struct intent *in, size_t chunk,
+                           int (*sink)(void *arg, const void *p, size_t n),
+                           void *arg);
+
 /* Reads the next framed record from r into *out (empty on entry).
  * Returns 0 with a record, STATEFMT_TORN if what is left is a record
  * cut short or damaged at the very end of the input (a crash

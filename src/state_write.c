@@ -107,6 +107,29 @@ bool state_compact_due(const struct state *s)
  * a megabyte encoded. */
 #define STATE_RECORD_ENTRIES 4096
 
+/* Makes ready for an append: a due snapshot first, then the journal
+ * open (*created if this made it). */
+static int state_append_open(struct state *s, int *created, struct cfw_err *err)
+{
+  int rc = 0;
+
+  *created = 0;
+  if (s->snapshot_due)
+    rc = state_compact(s, err);
+  if (rc == 0 && s->jfd < 0) {
+    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, created, err);
+    s->jfd = rc < 0 ? -1 : rc;
+    rc = rc < 0 ? rc : 0;
+  }
+  return rc;
+}
+
+static int state_record_error(int rc, struct cfw_err *err)
+{
+  return cfw_err_set(err, rc, "recording: %s",
+                     rc == -ENOMEM ? "out of memory" : "too large");
+}
+
 /* Appends one encoded record; the first one after a snapshot carries
  * the journal's header. */
 static int state_append(struct state *s, const struct wire_out *rec,
@@ -115,20 +138,13 @@ static int state_append(struct state *s, const struct wire_out *rec,
   struct wire_out w;
   struct iovec iov[2];
   int created = 0;
-  int rc = 0;
+  int rc;
 
   if (s->readonly)
     return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
   if (rec->rc != 0)
-    return cfw_err_set(err, rec->rc, "recording: %s",
-                       rec->rc == -ENOMEM ? "out of memory" : "too large");
-  if (s->snapshot_due)
-    rc = state_compact(s, err);
-  if (rc == 0 && s->jfd < 0) {
-    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, &created, err);
-    s->jfd = rc < 0 ? -1 : rc;
-    rc = rc < 0 ? rc : 0;
-  }
+    return state_record_error(rec->rc, err);
+  rc = state_append_open(s, &created, err);
   if (rc < 0)
     return rc;
   /* The header goes in front of the record as a piece of its own: a
@@ -152,8 +168,68 @@ static int state_append(struct state *s, const struct wire_out *rec,
   return rc;
 }
 
-static int changes_copy(const struct change *v, size_t n, struct change **out)
+/* An intent's record is streamed to the journal in pieces of this size
+ * (issue 13): a whole-site rewrite's would be tens of megabytes whole. */
+#define STATE_STREAM_CHUNK ((size_t)256 * 1024)
+
+static int state_on_chunk(void *arg, const void *p, size_t n)
 {
+  return statefile_stream_write(arg, p, n);
+}
+
+/* The journal's header, if the record is its first, then the record. */
+static int state_stream_intent(struct state *s, struct statefile_stream *st,
+                               const struct intent *in)
+{
+  struct wire_out w;
+  int rc;
+
+  wire_out_init(&w, STATEFMT_JOURNAL_HEADER_LEN);
+  if (s->journal_bytes == 0)
+    statefmt_put_journal_header(&w, s->id);
+  rc = w.rc;
+  if (rc == 0)
+    rc = statefile_stream_write(st, w.b.data, w.b.len);
+  wire_out_free(&w);
+  if (rc == 0)
+    rc = statefmt_stream_intent(in, STATE_STREAM_CHUNK, state_on_chunk, st);
+  return rc;
+}
+
+/* state_append for an intent, without its record whole in memory: the
+ * same bytes, sync and failure handling (statefile_stream_end). */
+static int state_append_intent(struct state *s, const struct intent *in,
+                               struct cfw_err *err)
+{
+  struct statefile_stream st;
+  uint64_t len;
+  int created = 0;
+  int rc;
+
+  if (s->readonly)
+    return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
+  /* What cannot be encoded fails before anything is written, as it
+   * does for the other records. */
+  rc = statefmt_intent_size(in, &len);
+  if (rc < 0)
+    return state_record_error(rc, err);
+  rc = state_append_open(s, &created, err);
+  if (rc < 0)
+    return rc;
+  statefile_stream_begin(&st, s->jfd, s->dir, STATEFMT_JOURNAL_FILE,
+                         s->journal_bytes, created);
+  rc = state_stream_intent(s, &st, in);
+  rc = statefile_stream_end(&st, rc, err);
+  if (rc == 0)
+    s->journal_bytes += st.written;
+  return rc;
+}
+
+/* Deep copies of the batch's changes, v[idx[i]] (idx NULL: v[i]). */
+static int changes_copy(const struct change *v, const size_t *idx, size_t n,
+                        struct change **out)
+{
+  const struct change *from;
   struct change *c;
   size_t i;
 
@@ -161,8 +237,9 @@ static int changes_copy(const struct change *v, size_t n, struct change **out)
   if (c == NULL)
     return -ENOMEM;
   for (i = 0; i < n; i++) {
-    c[i].kind = v[i].kind;
-    if (tree_entry_copy(&c[i].entry, &v[i].entry) < 0) {
+    from = &v[idx != NULL ? idx[i] : i];
+    c[i].kind = from->kind;
+    if (tree_entry_copy(&c[i].entry, &from->entry) < 0) {
       changes_free(c, i);
       return -ENOMEM;
     }
@@ -172,11 +249,15 @@ static int changes_copy(const struct change *v, size_t n, struct change **out)
 }
 
 /* Builds the intent for a batch of s: copies of paths and changes, the
- * next sequence number and the reference.  On failure nothing is left. */
+ * next sequence number and the reference (from the copies, which hold
+ * the batch's changes in order however the caller's are laid out).  On
+ * failure nothing is left. */
 static int intent_fill(struct intent *out, const struct state *s,
                        const char *dist, const struct strlist *paths,
-                       const struct change *v, size_t n, struct cfw_err *err)
+                       const struct change *v, const size_t *idx, size_t n,
+                       struct cfw_err *err)
 {
+  struct change *c = NULL;
   struct intent in;
   size_t i;
   int rc = 0;
@@ -184,31 +265,35 @@ static int intent_fill(struct intent *out, const struct state *s,
   memset(&in, 0, sizeof(in));
   in.seq = s->next_seq;
   in.created_ns = state_now_ns();
-  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, v, n, in.ref, err);
-  if (rc < 0)
-    return rc;
   in.distribution = strdup(dist != NULL ? dist : "");
   if (in.distribution == NULL)
     rc = -ENOMEM;
   for (i = 0; rc == 0 && i < paths->n; i++)
     rc = strlist_push(&in.paths, paths->v[i]);
   if (rc == 0)
-    rc = changes_copy(v, n, &in.changes);
+    rc = changes_copy(v, idx, n, &c);
   if (rc < 0) {
     intent_free(&in);
     return cfw_err_set(err, rc, "out of memory");
   }
+  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, c, n, in.ref, err);
+  if (rc < 0) {
+    changes_free(c, n);
+    intent_free(&in);
+    return rc;
+  }
+  in.changes = c;
   in.n_changes = n;
   *out = in;
   return 0;
 }
 
 int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v, size_t n,
-                 const struct intent **out, struct cfw_err *err)
+                 const struct strlist *paths, const struct change *v,
+                 const size_t *idx, size_t n, const struct intent **out,
+                 struct cfw_err *err)
 {
   struct intent in;
-  struct wire_out w;
   struct intent *grown;
   int rc;
 
@@ -218,13 +303,9 @@ int state_intend(struct state *s, const char *distribution,
   if (grown == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   s->open = grown;
-  rc = intent_fill(&in, s, distribution, paths, v, n, err);
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  if (rc == 0) {
-    statefmt_put_intent(&w, &in);
-    rc = state_append(s, &w, err);
-  }
-  wire_out_free(&w);
+  rc = intent_fill(&in, s, distribution, paths, v, idx, n, err);
+  if (rc == 0)
+    rc = state_append_intent(s, &in, err);
   if (rc < 0) {
     intent_free(&in);
     return rc;

@@ -57,6 +57,9 @@
 #define STATEFMT_SNAPSHOT_MAGIC     "CFWMANI\n"
 #define STATEFMT_SNAPSHOT_VERSION   3
 #define STATEFMT_SHARED_VERSION_MIN 2
+/* The journal's magic and its one version. */
+#define STATEFMT_JOURNAL_MAGIC   "CFWJRNL\n"
+#define STATEFMT_JOURNAL_VERSION 1
 
 #define STATEFMT_SNAPSHOT_FILE      "manifest"
 #define STATEFMT_JOURNAL_FILE       "journal"
@@ -90,6 +93,22 @@ void snapshot_free(struct snapshot *s); /* NULL is fine; leaves it empty */
 int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,
                           const struct manifest *m, const struct intent *v,
                           size_t n);
+
+/* The length of statefmt_put_snapshot's output, in *len: 0, -EFBIG or
+ * -E2BIG (too large), computed without keeping a byte. */
+int statefmt_snapshot_size(const struct snapshot *hdr, const struct manifest *m,
+                           const struct intent *v, size_t n, uint64_t *len);
+
+/* Hands sink the bytes statefmt_put_snapshot would encode, the same
+ * ones in the same order, about chunk bytes at a time (as
+ * statefmt_stream_intent does), with their number in *len first.  0,
+ * -EFBIG or -E2BIG (too large: nothing handed on), -ENOMEM or the
+ * sink's error. */
+int statefmt_stream_snapshot(const struct snapshot *hdr,
+                             const struct manifest *m, const struct intent *v,
+                             size_t n, size_t chunk,
+                             int (*sink)(void *arg, const void *p, size_t n),
+                             void *arg, uint64_t *len);
 
 /* Decodes a snapshot file's bytes, trusting no length in them: magic,
  * version and length first, then the checksum, then the body.  0,

@@ -25,24 +25,49 @@ static int64_t state_now_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The snapshot is streamed into the temp file in pieces of this size
+ * (issue 13): compaction runs right after a large batch, and the whole
+ * encoded manifest beside the manifest itself would double it. */
+#define STATE_STREAM_CHUNK ((size_t)256 * 1024)
+
+struct snapshot_job {
+  struct snapshot hdr;
+  const struct state *s;
+  uint64_t len;
+};
+
+static int state_on_snapshot_chunk(void *arg, const void *p, size_t n)
+{
+  return atomicfile_put(arg, p, n);
+}
+
+static int state_fill_snapshot(void *arg, struct atomicfile_out *o)
+{
+  struct snapshot_job *job = arg;
+
+  return statefmt_stream_snapshot(&job->hdr, job->s->m, job->s->open,
+                                  job->s->n_open, STATE_STREAM_CHUNK,
+                                  state_on_snapshot_chunk, o, &job->len);
+}
+
 static int state_write_snapshot(struct state *s, struct cfw_err *err)
 {
-  struct snapshot hdr;
-  struct wire_out w;
+  struct snapshot_job job;
   int rc;
 
-  memset(&hdr, 0, sizeof(hdr));
+  memset(&job, 0, sizeof(job));
+  job.s = s;
   /* Strictly increasing, even if the clock steps back. */
-  hdr.written_at_ns = state_now_ns();
-  if (hdr.written_at_ns <= s->snapshot_ns)
-    hdr.written_at_ns = s->snapshot_ns + 1;
-  memcpy(hdr.id, s->id, STATE_ID_LEN);
-  hdr.next_seq = s->next_seq;
-  hdr.root = s->root;
-  hdr.distribution = s->distribution;
-  hdr.tag_header = s->tag_header;
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  rc = statefmt_put_snapshot(&w, &hdr, s->m, s->open, s->n_open);
+  job.hdr.written_at_ns = state_now_ns();
+  if (job.hdr.written_at_ns <= s->snapshot_ns)
+    job.hdr.written_at_ns = s->snapshot_ns + 1;
+  memcpy(job.hdr.id, s->id, STATE_ID_LEN);
+  job.hdr.next_seq = s->next_seq;
+  job.hdr.root = s->root;
+  job.hdr.distribution = s->distribution;
+  job.hdr.tag_header = s->tag_header;
+  /* What cannot be encoded fails before the temp file is made. */
+  rc = statefmt_snapshot_size(&job.hdr, s->m, s->open, s->n_open, &job.len);
   if (rc == -EFBIG || rc == -E2BIG)
     rc = cfw_err_set(err, -EFBIG, "%s/%s: too large to save", s->dir,
                      STATEFMT_SNAPSHOT_FILE);
@@ -51,13 +76,12 @@ static int state_write_snapshot(struct state *s, struct cfw_err *err)
   if (rc == 0)
     rc = atomicfile_mkdirs(s->dir, 0700, err);
   if (rc == 0)
-    rc = atomicfile_write(s->dir, STATEFMT_SNAPSHOT_FILE, w.b.data, w.b.len,
-                          err);
+    rc = atomicfile_write_from(s->dir, STATEFMT_SNAPSHOT_FILE,
+                               state_fill_snapshot, &job, err);
   if (rc == 0) {
-    s->snapshot_ns = hdr.written_at_ns;
-    s->snapshot_bytes = w.b.len;
+    s->snapshot_ns = job.hdr.written_at_ns;
+    s->snapshot_bytes = job.len;
   }
-  wire_out_free(&w);
   return rc;
 }
 
@@ -168,10 +192,8 @@ static int state_append(struct state *s, const struct wire_out *rec,
   return rc;
 }
 
-/* An intent's record is streamed to the journal in pieces of this size
- * (issue 13): a whole-site rewrite's would be tens of megabytes whole. */
-#define STATE_STREAM_CHUNK ((size_t)256 * 1024)
-
+/* An intent's record is streamed to the journal in pieces of
+ * STATE_STREAM_CHUNK too: a whole-site rewrite's is tens of megabytes. */
 static int state_on_chunk(void *arg, const void *p, size_t n)
 {
   return statefile_stream_write(arg, p, n);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* An intent's journal record streamed in bounded pieces (issue 13): the
- * same bytes as statefmt_put_intent's, whatever the chunk; a journal
- * written that way loads back; a batch given as indices into a larger
- * array; a write that fails midway (a file size limit, as a full disk)
- * leaves the journal as it was. */
+/* An intent's journal record and the snapshot streamed in bounded
+ * pieces (issue 13): the same bytes as statefmt_put_intent's and
+ * statefmt_put_snapshot's, whatever the chunk; files written that way
+ * load back; a batch given as indices into a larger array; a write that
+ * fails midway (a file size limit, as a full disk) leaves the journal
+ * or the snapshot as it was. */
 #include "state.h"
 #include "statefmt.h"
 
@@ -14,28 +15,34 @@
 #define ROOT "/srv/site"
 #define DIST "EDFDVBD6EXAMPLE"
 
-/* n MODIFIED changes "dir<k>/page-<i>.html", each with its own stat and
- * bytes; the paths are owned (changes_free them). */
+/* Change i of seed: "dir<i % 7>/page-<i>.html", with its own stat and
+ * bytes; the path is owned. */
+static void fill_change(struct change *c, size_t i, unsigned seed)
+{
+  char path[64];
+
+  (void)snprintf(path, sizeof(path), "dir%zu/page-%zu.html", i % 7, i);
+  c->kind = i % 3 == 0 ? CHANGE_ADDED : CHANGE_MODIFIED;
+  c->entry.path = strdup(path);
+  REQUIRE(c->entry.path != NULL);
+  c->entry.size = 100 + i;
+  c->entry.mtime_ns = INT64_C(1700000000000000000) + (int64_t)i;
+  c->entry.ctime_ns = -(int64_t)i;
+  c->entry.ino = 1000 + i;
+  c->entry.dev = 7;
+  c->entry.flags = TREE_HASHED;
+  memset(c->entry.hash, (int)(seed + i), sizeof(c->entry.hash));
+}
+
+/* n changes (changes_free them). */
 static struct change *changes(size_t n, unsigned seed)
 {
   struct change *v = calloc(n + 1, sizeof(*v));
-  char path[64];
   size_t i;
 
   REQUIRE(v != NULL);
-  for (i = 0; i < n; i++) {
-    (void)snprintf(path, sizeof(path), "dir%zu/page-%zu.html", i % 7, i);
-    v[i].kind = i % 3 == 0 ? CHANGE_ADDED : CHANGE_MODIFIED;
-    v[i].entry.path = strdup(path);
-    REQUIRE(v[i].entry.path != NULL);
-    v[i].entry.size = 100 + i;
-    v[i].entry.mtime_ns = INT64_C(1700000000000000000) + (int64_t)i;
-    v[i].entry.ctime_ns = -(int64_t)i;
-    v[i].entry.ino = 1000 + i;
-    v[i].entry.dev = 7;
-    v[i].entry.flags = TREE_HASHED;
-    memset(v[i].entry.hash, (int)(seed + i), sizeof(v[i].entry.hash));
-  }
+  for (i = 0; i < n; i++)
+    fill_change(&v[i], i, seed);
   return v;
 }
 
@@ -158,6 +165,75 @@ static void test_intent_with_a_path_too_long_is_too_large(void)
   buf_free(&m.b);
   intent_free(&in);
   free(huge);
+}
+
+static int by_path(const void *a, const void *b)
+{
+  return strcmp(((const struct tree_entry *)a)->path,
+                ((const struct tree_entry *)b)->path);
+}
+
+/* A manifest of n entries, sorted as manifest_adopt wants them. */
+static struct manifest *manifest_of(size_t n)
+{
+  struct tree_entry *e = calloc(n + 1, sizeof(*e));
+  struct change *v = changes(n, 4);
+  struct manifest *m = NULL;
+  size_t i;
+
+  REQUIRE(e != NULL);
+  for (i = 0; i < n; i++)
+    e[i] = v[i].entry; /* the paths move to e */
+  free(v);
+  qsort(e, n, sizeof(*e), by_path);
+  REQUIRE(manifest_adopt(&m, e, n) == 0);
+  return m;
+}
+
+/* statefmt_stream_snapshot through mem equals statefmt_put_snapshot,
+ * for n entries and two open intents. */
+static void check_snapshot_stream_equals_put(size_t n)
+{
+  struct manifest *m = manifest_of(n);
+  struct intent in[2];
+  struct snapshot hdr;
+  struct wire_out w;
+  struct mem k;
+  uint64_t len = 0;
+  uint64_t size = 0;
+
+  memset(&hdr, 0, sizeof(hdr));
+  hdr.written_at_ns = 17;
+  memset(hdr.id, 0xab, sizeof(hdr.id));
+  hdr.next_seq = 99;
+  hdr.root = (char *)ROOT;
+  hdr.distribution = (char *)DIST;
+  hdr.tag_header = (char *)"x-tag";
+  intent_of(&in[0], 3);
+  intent_of(&in[1], 0);
+  memset(&k, 0, sizeof(k));
+  buf_init(&k.b, SIZE_MAX);
+  wire_out_init(&w, STATEFMT_MAX_BYTES);
+  CHECK_EQ_INT(statefmt_put_snapshot(&w, &hdr, m, in, 2), 0);
+  CHECK_EQ_INT(statefmt_snapshot_size(&hdr, m, in, 2, &size), 0);
+  CHECK_EQ_INT(
+      statefmt_stream_snapshot(&hdr, m, in, 2, 1000, mem_put, &k, &len), 0);
+  CHECK_EQ_INT(size, w.b.len);
+  CHECK_EQ_INT(len, w.b.len);
+  CHECK(k.b.len == w.b.len && memcmp(k.b.data, w.b.data, w.b.len) == 0);
+  CHECK(k.largest < 1000 + 256);
+  wire_out_free(&w);
+  buf_free(&k.b);
+  intent_free(&in[0]);
+  intent_free(&in[1]);
+  manifest_destroy(m);
+}
+
+static void test_streamed_snapshot_equals_put(void)
+{
+  check_snapshot_stream_equals_put(0);
+  check_snapshot_stream_equals_put(1);
+  check_snapshot_stream_equals_put(12000);
 }
 
 static struct state *open_ok(const char *dir)
@@ -363,7 +439,7 @@ static void test_full_disk_mid_record_leaves_the_journal(void)
   REQUIRE(intend(s, 2, 5, &err) != NULL);
   before = slurp(dir, "journal", &n1);
   /* Past the first chunk, well short of the record's end. */
-  limit_file_size(n1 + 300 * 1024);
+  limit_file_size(n1 + (size_t)300 * 1024);
   CHECK(intend(s, 20000, 6, &err) == NULL);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK_EQ_INT(state_intent_count(s), 1);
@@ -392,7 +468,7 @@ static void test_full_disk_on_a_new_journal_leaves_none(void)
   baseline(dir);
   REQUIRE(!exists(dir, "journal"));
   s = open_ok(dir);
-  limit_file_size(300 * 1024);
+  limit_file_size((size_t)300 * 1024);
   CHECK(intend(s, 20000, 6, &err) == NULL);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK(!exists(dir, "journal"));
@@ -435,6 +511,74 @@ static void test_too_large_intent_writes_nothing(void)
   test_rmtree(dir);
 }
 
+/* A baseline of n files: its snapshot is streamed (compaction). */
+static void baseline_of(const char *dir, size_t n)
+{
+  struct cfw_err err = {0};
+  struct change *v = changes(n, 1);
+  struct state *s = open_ok(dir);
+
+  CHECK_EQ_INT(state_baseline(s, v, n, &err), 0);
+  state_close(s);
+  changes_free(v, n);
+}
+
+static void test_big_streamed_snapshot_loads_back(void)
+{
+  unsigned char *p;
+  struct state *s;
+  char dir[256];
+  size_t len;
+
+  test_tmpdir(dir, sizeof(dir));
+  baseline_of(dir, 20000);
+  s = open_ok(dir);
+  CHECK_EQ_INT(manifest_count(state_manifest(s)), 20000);
+  CHECK(manifest_find(state_manifest(s), "dir0/page-19999.html") != NULL);
+  p = slurp(dir, "manifest", &len);
+  CHECK(len > (size_t)4 * 256 * 1024);
+  CHECK_EQ_INT(state_snapshot_bytes(s), len);
+  CHECK(!exists(dir, "manifest.tmp"));
+  free(p);
+  state_close(s);
+  test_rmtree(dir);
+}
+
+static void test_full_disk_mid_snapshot_leaves_the_old_one(void)
+{
+  struct cfw_err err = {0};
+  struct change *v = changes(20000, 8);
+  unsigned char *before;
+  unsigned char *after;
+  struct state *s;
+  char dir[256];
+  size_t n1;
+  size_t n2;
+
+  test_tmpdir(dir, sizeof(dir));
+  baseline(dir);
+  before = slurp(dir, "manifest", &n1);
+  s = open_ok(dir);
+  CHECK_EQ_INT(state_record(s, v, 20000, &err), 0);
+  /* Past the snapshot's first chunk, well short of its end; the
+   * journal written above is not appended to again. */
+  limit_file_size((size_t)300 * 1024);
+  CHECK_EQ_INT(state_compact(s, &err), -EFBIG);
+  CHECK_CONTAINS(err.msg, "unchanged");
+  CHECK(!exists(dir, "manifest.tmp"));
+  after = slurp(dir, "manifest", &n2);
+  CHECK(n1 == n2 && memcmp(before, after, n1) == 0);
+  state_close(s);
+  /* The journal still has the records: nothing was lost. */
+  s = open_ok(dir);
+  CHECK_EQ_INT(manifest_count(state_manifest(s)), 20000);
+  state_close(s);
+  free(before);
+  free(after);
+  changes_free(v, 20000);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_streamed_intent_without_changes_equals_put),
           TEST(test_streamed_intent_of_one_change_equals_put),
           TEST(test_streamed_intent_of_many_chunks_equals_put),
@@ -444,4 +588,7 @@ TEST_MAIN(TEST(test_streamed_intent_without_changes_equals_put),
           TEST(test_intent_by_index_equals_the_gathered_batch),
           TEST(test_full_disk_mid_record_leaves_the_journal),
           TEST(test_full_disk_on_a_new_journal_leaves_none),
-          TEST(test_too_large_intent_writes_nothing))
+          TEST(test_too_large_intent_writes_nothing),
+          TEST(test_streamed_snapshot_equals_put),
+          TEST(test_big_streamed_snapshot_loads_back),
+          TEST(test_full_disk_mid_snapshot_leaves_the_old_one))

@@ -91,7 +91,8 @@ int wire_get_entry(struct wire_in *r, struct tree_entry *e);
 int wire_sha256(const void *p, size_t n, unsigned char out[WIRE_HASH_LEN]);
 
 /* The same over bytes that come in pieces: init, update per piece,
- * final; free in any case (NULL is fine).  Each is 0 or -ENOMEM. */
+ * final (after which no update: EVP_DigestInit(3) forbids it), then
+ * free in any case (NULL is fine; twice too).  Each is 0 or -ENOMEM. */
 struct evp_md_ctx_st;
 struct wire_sha {
   struct evp_md_ctx_st *ctx; /* owned */

@@ -17,6 +17,16 @@
  * same name at once (the caller holds the state directory). */
 int atomicfile_write(const char *dir, const char *name, const void *data,
                      size_t len, struct cfw_err *err);
+/* atomicfile_write for content made as it is written, so it need not be
+ * in memory whole: fill is called once, on the temp file, and writes it
+ * with atomicfile_put; a negative errno from fill fails the write as a
+ * failed write does (the old file untouched, the temp file removed). */
+struct atomicfile_out; /* opaque: the temp file being written */
+int atomicfile_write_from(const char *dir, const char *name,
+                          int (*fill)(void *arg, struct atomicfile_out *o),
+                          void *arg, struct cfw_err *err);
+/* Appends n bytes to the temp file: 0 or a negative errno. */
+int atomicfile_put(struct atomicfile_out *o, const void *p, size_t n);
 
 /* Creates path and its missing parents (like mkdir -p) with mode, which
  * the umask narrows; existing directories are left as they are.  0, or

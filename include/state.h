@@ -146,12 +146,16 @@ int state_project(const struct state *s, struct manifest **out,
 
 /* Records a batch before it is sent: its paths and changes are copied,
  * its sequence number and reference assigned, the record appended and
- * synced.  On success *out (borrowed from s) is open.  On failure
- * nothing was recorded, the batch must not be sent, and the message
- * says why (ENOSPC, EROFS...). */
+ * synced.  The batch's changes are v[idx[0]], ..., v[idx[n - 1]] (idx
+ * NULL: v[0..n)), so a caller holding a batch as indices into a larger
+ * array need not gather it first.  The record is written in bounded
+ * pieces, never whole in memory.  On success *out (borrowed from s) is
+ * open.  On failure nothing was recorded, the batch must not be sent,
+ * and the message says why (ENOSPC, EROFS...). */
 int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v, size_t n,
-                 const struct intent **out, struct cfw_err *err);
+                 const struct strlist *paths, const struct change *v,
+                 const size_t *idx, size_t n, const struct intent **out,
+                 struct cfw_err *err);
 
 /* Records that the origin holds the files of the open intent with
  * reference ref, but those at stale[0..n_stale), which were not what its

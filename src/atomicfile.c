@@ -39,11 +39,22 @@ static int fsync_retry(int fd)
   return 0;
 }
 
-/* Writes, syncs and closes the temp file; returns 0 or a negative errno
- * naming the step in *step. */
-static int write_temp(int dfd, const char *tmp, const void *data, size_t len,
-                      const char **step)
+struct atomicfile_out {
+  int fd;
+};
+
+int atomicfile_put(struct atomicfile_out *o, const void *p, size_t n)
 {
+  return write_all(o->fd, p, n);
+}
+
+/* Writes (through fill), syncs and closes the temp file; returns 0 or a
+ * negative errno naming the step in *step. */
+static int write_temp(int dfd, const char *tmp,
+                      int (*fill)(void *arg, struct atomicfile_out *o),
+                      void *arg, const char **step)
+{
+  struct atomicfile_out o;
   int fd;
   int rc;
 
@@ -58,8 +69,9 @@ static int write_temp(int dfd, const char *tmp, const void *data, size_t len,
     return -errno;
   *step = "writing";
   rc = fchmod(fd, 0600) < 0 ? -errno : 0;
+  o.fd = fd;
   if (rc == 0)
-    rc = write_all(fd, data, len);
+    rc = fill(arg, &o);
   if (rc == 0) {
     *step = "syncing";
     rc = fsync_retry(fd);
@@ -85,8 +97,29 @@ static int write_error(struct cfw_err *err, int rc, const char *step,
                      step, dir, name, ATOMICFILE_SUFFIX, why, name);
 }
 
+struct atomicfile_data {
+  const void *p;
+  size_t len;
+};
+
+static int atomicfile_fill_data(void *arg, struct atomicfile_out *o)
+{
+  const struct atomicfile_data *d = arg;
+
+  return atomicfile_put(o, d->p, d->len);
+}
+
 int atomicfile_write(const char *dir, const char *name, const void *data,
                      size_t len, struct cfw_err *err)
+{
+  struct atomicfile_data d = {data, len};
+
+  return atomicfile_write_from(dir, name, atomicfile_fill_data, &d, err);
+}
+
+int atomicfile_write_from(const char *dir, const char *name,
+                          int (*fill)(void *arg, struct atomicfile_out *o),
+                          void *arg, struct cfw_err *err)
 {
   char tmp[NAME_MAX + 1];
   const char *step = "opening";
@@ -100,7 +133,7 @@ int atomicfile_write(const char *dir, const char *name, const void *data,
   dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return cfw_err_set(err, -errno, "%s: %s", dir, strerror(errno));
-  rc = write_temp(dfd, tmp, data, len, &step);
+  rc = write_temp(dfd, tmp, fill, arg, &step);
   if (rc == 0 && renameat(dfd, tmp, dfd, name) < 0) {
     step = "renaming";
     rc = -errno;

@@ -292,8 +292,6 @@ int site_job_intend(struct site *s, struct cfw_err *err)
   const struct planner_batch *pb;
   const struct intent *in;
   struct site_item *it;
-  const struct change *v;
-  struct change *copy;
   size_t i;
   int rc;
 
@@ -303,12 +301,11 @@ int site_job_intend(struct site *s, struct cfw_err *err)
     if (it->ref[0] != '\0')
       continue;
     pb = &s->plan.v[it->batch];
-    v = site_gather(s, pb->changes, pb->n_changes, &copy, err);
-    if (v == NULL)
-      return -ENOMEM;
-    rc = state_intend(s->state, s->cfg->distribution_set, &pb->b.paths, v,
-                      pb->n_changes, &in, err);
-    free(copy);
+    /* The batch as indices into the pass's changes: state_intend copies
+     * what it keeps from there, so no gathered array is built beside
+     * the intent's own copy (issue 13). */
+    rc = state_intend(s->state, s->cfg->distribution_set, &pb->b.paths,
+                      s->changes, pb->changes, pb->n_changes, &in, err);
     if (rc == 0)
       str_copy(it->ref, sizeof(it->ref), in->ref);
   }

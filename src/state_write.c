@@ -25,24 +25,49 @@ static int64_t state_now_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The snapshot is streamed into the temp file in pieces of this size
+ * (issue 13): compaction runs right after a large batch, and the whole
+ * encoded manifest beside the manifest itself would double it. */
+#define STATE_STREAM_CHUNK ((size_t)256 * 1024)
+
+struct snapshot_job {
+  struct snapshot hdr;
+  const struct state *s;
+  uint64_t len;
+};
+
+static int state_on_snapshot_chunk(void *arg, const void *p, size_t n)
+{
+  return atomicfile_put(arg, p, n);
+}
+
+static int state_fill_snapshot(void *arg, struct atomicfile_out *o)
+{
+  struct snapshot_job *job = arg;
+
+  return statefmt_stream_snapshot(&job->hdr, job->s->m, job->s->open,
+                                  job->s->n_open, STATE_STREAM_CHUNK,
+                                  state_on_snapshot_chunk, o, &job->len);
+}
+
 static int state_write_snapshot(struct state *s, struct cfw_err *err)
 {
-  struct snapshot hdr;
-  struct wire_out w;
+  struct snapshot_job job;
   int rc;
 
-  memset(&hdr, 0, sizeof(hdr));
+  memset(&job, 0, sizeof(job));
+  job.s = s;
   /* Strictly increasing, even if the clock steps back. */
-  hdr.written_at_ns = state_now_ns();
-  if (hdr.written_at_ns <= s->snapshot_ns)
-    hdr.written_at_ns = s->snapshot_ns + 1;
-  memcpy(hdr.id, s->id, STATE_ID_LEN);
-  hdr.next_seq = s->next_seq;
-  hdr.root = s->root;
-  hdr.distribution = s->distribution;
-  hdr.tag_header = s->tag_header;
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  rc = statefmt_put_snapshot(&w, &hdr, s->m, s->open, s->n_open);
+  job.hdr.written_at_ns = state_now_ns();
+  if (job.hdr.written_at_ns <= s->snapshot_ns)
+    job.hdr.written_at_ns = s->snapshot_ns + 1;
+  memcpy(job.hdr.id, s->id, STATE_ID_LEN);
+  job.hdr.next_seq = s->next_seq;
+  job.hdr.root = s->root;
+  job.hdr.distribution = s->distribution;
+  job.hdr.tag_header = s->tag_header;
+  /* What cannot be encoded fails before the temp file is made. */
+  rc = statefmt_snapshot_size(&job.hdr, s->m, s->open, s->n_open, &job.len);
   if (rc == -EFBIG || rc == -E2BIG)
     rc = cfw_err_set(err, -EFBIG, "%s/%s: too large to save", s->dir,
                      STATEFMT_SNAPSHOT_FILE);
@@ -51,13 +76,12 @@ static int state_write_snapshot(struct state *s, struct cfw_err *err)
   if (rc == 0)
     rc = atomicfile_mkdirs(s->dir, 0700, err);
   if (rc == 0)
-    rc = atomicfile_write(s->dir, STATEFMT_SNAPSHOT_FILE, w.b.data, w.b.len,
-                          err);
+    rc = atomicfile_write_from(s->dir, STATEFMT_SNAPSHOT_FILE,
+                               state_fill_snapshot, &job, err);
   if (rc == 0) {
-    s->snapshot_ns = hdr.written_at_ns;
-    s->snapshot_bytes = w.b.len;
+    s->snapshot_ns = job.hdr.written_at_ns;
+    s->snapshot_bytes = job.len;
   }
-  wire_out_free(&w);
   return rc;
 }
 
@@ -107,6 +131,29 @@ bool state_compact_due(const struct state *s)
  * a megabyte encoded. */
 #define STATE_RECORD_ENTRIES 4096
 
+/* Makes ready for an append: a due snapshot first, then the journal
+ * open (*created if this made it). */
+static int state_append_open(struct state *s, int *created, struct cfw_err *err)
+{
+  int rc = 0;
+
+  *created = 0;
+  if (s->snapshot_due)
+    rc = state_compact(s, err);
+  if (rc == 0 && s->jfd < 0) {
+    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, created, err);
+    s->jfd = rc < 0 ? -1 : rc;
+    rc = rc < 0 ? rc : 0;
+  }
+  return rc;
+}
+
+static int state_record_error(int rc, struct cfw_err *err)
+{
+  return cfw_err_set(err, rc, "recording: %s",
+                     rc == -ENOMEM ? "out of memory" : "too large");
+}
+
 /* Appends one encoded record; the first one after a snapshot carries
  * the journal's header. */
 static int state_append(struct state *s, const struct wire_out *rec,
@@ -115,20 +162,13 @@ static int state_append(struct state *s, const struct wire_out *rec,
   struct wire_out w;
   struct iovec iov[2];
   int created = 0;
-  int rc = 0;
+  int rc;
 
   if (s->readonly)
     return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
   if (rec->rc != 0)
-    return cfw_err_set(err, rec->rc, "recording: %s",
-                       rec->rc == -ENOMEM ? "out of memory" : "too large");
-  if (s->snapshot_due)
-    rc = state_compact(s, err);
-  if (rc == 0 && s->jfd < 0) {
-    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, &created, err);
-    s->jfd = rc < 0 ? -1 : rc;
-    rc = rc < 0 ? rc : 0;
-  }
+    return state_record_error(rec->rc, err);
+  rc = state_append_open(s, &created, err);
   if (rc < 0)
     return rc;
   /* The header goes in front of the record as a piece of its own: a
@@ -152,8 +192,66 @@ static int state_append(struct state *s, const struct wire_out *rec,
   return rc;
 }
 
-static int changes_copy(const struct change *v, size_t n, struct change **out)
+/* An intent's record is streamed to the journal in pieces of
+ * STATE_STREAM_CHUNK too: a whole-site rewrite's is tens of megabytes. */
+static int state_on_chunk(void *arg, const void *p, size_t n)
 {
+  return statefile_stream_write(arg, p, n);
+}
+
+/* The journal's header, if the record is its first, then the record. */
+static int state_stream_intent(struct state *s, struct statefile_stream *st,
+                               const struct intent *in)
+{
+  struct wire_out w;
+  int rc;
+
+  wire_out_init(&w, STATEFMT_JOURNAL_HEADER_LEN);
+  if (s->journal_bytes == 0)
+    statefmt_put_journal_header(&w, s->id);
+  rc = w.rc;
+  if (rc == 0)
+    rc = statefile_stream_write(st, w.b.data, w.b.len);
+  wire_out_free(&w);
+  if (rc == 0)
+    rc = statefmt_stream_intent(in, STATE_STREAM_CHUNK, state_on_chunk, st);
+  return rc;
+}
+
+/* state_append for an intent, without its record whole in memory: the
+ * same bytes, sync and failure handling (statefile_stream_end). */
+static int state_append_intent(struct state *s, const struct intent *in,
+                               struct cfw_err *err)
+{
+  struct statefile_stream st;
+  uint64_t len;
+  int created = 0;
+  int rc;
+
+  if (s->readonly)
+    return cfw_err_set(err, -EROFS, "%s: opened read-only", s->dir);
+  /* What cannot be encoded fails before anything is written, as it
+   * does for the other records. */
+  rc = statefmt_intent_size(in, &len);
+  if (rc < 0)
+    return state_record_error(rc, err);
+  rc = state_append_open(s, &created, err);
+  if (rc < 0)
+    return rc;
+  statefile_stream_begin(&st, s->jfd, s->dir, STATEFMT_JOURNAL_FILE,
+                         s->journal_bytes, created);
+  rc = state_stream_intent(s, &st, in);
+  rc = statefile_stream_end(&st, rc, err);
+  if (rc == 0)
+    s->journal_bytes += st.written;
+  return rc;
+}
+
+/* Deep copies of the batch's changes, v[idx[i]] (idx NULL: v[i]). */
+static int changes_copy(const struct change *v, const size_t *idx, size_t n,
+                        struct change **out)
+{
+  const struct change *from;
   struct change *c;
   size_t i;
 
@@ -161,8 +259,9 @@ static int changes_copy(const struct change *v, size_t n, struct change **out)
   if (c == NULL)
     return -ENOMEM;
   for (i = 0; i < n; i++) {
-    c[i].kind = v[i].kind;
-    if (tree_entry_copy(&c[i].entry, &v[i].entry) < 0) {
+    from = &v[idx != NULL ? idx[i] : i];
+    c[i].kind = from->kind;
+    if (tree_entry_copy(&c[i].entry, &from->entry) < 0) {
       changes_free(c, i);
       return -ENOMEM;
     }
@@ -172,11 +271,15 @@ static int changes_copy(const struct change *v, size_t n, struct change **out)
 }
 
 /* Builds the intent for a batch of s: copies of paths and changes, the
- * next sequence number and the reference.  On failure nothing is left. */
+ * next sequence number and the reference (from the copies, which hold
+ * the batch's changes in order however the caller's are laid out).  On
+ * failure nothing is left. */
 static int intent_fill(struct intent *out, const struct state *s,
                        const char *dist, const struct strlist *paths,
-                       const struct change *v, size_t n, struct cfw_err *err)
+                       const struct change *v, const size_t *idx, size_t n,
+                       struct cfw_err *err)
 {
+  struct change *c = NULL;
   struct intent in;
   size_t i;
   int rc = 0;
@@ -184,31 +287,35 @@ static int intent_fill(struct intent *out, const struct state *s,
   memset(&in, 0, sizeof(in));
   in.seq = s->next_seq;
   in.created_ns = state_now_ns();
-  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, v, n, in.ref, err);
-  if (rc < 0)
-    return rc;
   in.distribution = strdup(dist != NULL ? dist : "");
   if (in.distribution == NULL)
     rc = -ENOMEM;
   for (i = 0; rc == 0 && i < paths->n; i++)
     rc = strlist_push(&in.paths, paths->v[i]);
   if (rc == 0)
-    rc = changes_copy(v, n, &in.changes);
+    rc = changes_copy(v, idx, n, &c);
   if (rc < 0) {
     intent_free(&in);
     return cfw_err_set(err, rc, "out of memory");
   }
+  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, c, n, in.ref, err);
+  if (rc < 0) {
+    changes_free(c, n);
+    intent_free(&in);
+    return rc;
+  }
+  in.changes = c;
   in.n_changes = n;
   *out = in;
   return 0;
 }
 
 int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v, size_t n,
-                 const struct intent **out, struct cfw_err *err)
+                 const struct strlist *paths, const struct change *v,
+                 const size_t *idx, size_t n, const struct intent **out,
+                 struct cfw_err *err)
 {
   struct intent in;
-  struct wire_out w;
   struct intent *grown;
   int rc;
 
@@ -218,13 +325,9 @@ int state_intend(struct state *s, const char *distribution,
   if (grown == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   s->open = grown;
-  rc = intent_fill(&in, s, distribution, paths, v, n, err);
-  wire_out_init(&w, STATEFMT_MAX_BYTES);
-  if (rc == 0) {
-    statefmt_put_intent(&w, &in);
-    rc = state_append(s, &w, err);
-  }
-  wire_out_free(&w);
+  rc = intent_fill(&in, s, distribution, paths, v, idx, n, err);
+  if (rc == 0)
+    rc = state_append_intent(s, &in, err);
   if (rc < 0) {
     intent_free(&in);
     return rc;

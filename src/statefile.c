@@ -183,33 +183,63 @@ static int sync_dir(const char *dir)
   return rc;
 }
 
-int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
-                     const struct iovec *iov, size_t n, int created,
-                     struct cfw_err *err)
+void statefile_stream_begin(struct statefile_stream *st, int fd,
+                            const char *dir, const char *name, uint64_t at,
+                            int created)
+{
+  st->fd = fd;
+  st->dir = dir;
+  st->name = name;
+  st->at = at;
+  st->created = created;
+  st->written = 0;
+}
+
+int statefile_stream_write(struct statefile_stream *st, const void *p, size_t n)
+{
+  int rc = write_all(st->fd, p, n);
+
+  if (rc == 0)
+    st->written += n;
+  return rc;
+}
+
+int statefile_stream_end(struct statefile_stream *st, int rc,
+                         struct cfw_err *err)
 {
   const char *step = "appending to";
-  size_t i;
-  int rc = 0;
 
-  for (i = 0; i < n && rc == 0; i++)
-    rc = write_all(fd, iov[i].iov_base, iov[i].iov_len);
   if (rc == 0) {
     step = "syncing";
-    rc = fdatasync(fd) < 0 ? neg_errno() : 0;
+    rc = fdatasync(st->fd) < 0 ? neg_errno() : 0;
   }
-  if (rc == 0 && created)
-    rc = sync_dir(dir);
+  if (rc == 0 && st->created)
+    rc = sync_dir(st->dir);
   if (rc == 0)
     return 0;
   /* Best effort: a record cut short is dropped at the next load anyway,
    * but cutting it here keeps the next append from following it; a
    * file this append created goes. */
-  if (ftruncate(fd, (off_t)at) == 0)
-    (void)fdatasync(fd);
-  if (created && at == 0)
-    (void)statefile_unlink(dir, name);
-  return cfw_err_set(err, rc, "%s %s/%s: %s; nothing was recorded", step, dir,
-                     name, why(rc));
+  if (ftruncate(st->fd, (off_t)st->at) == 0)
+    (void)fdatasync(st->fd);
+  if (st->created && st->at == 0)
+    (void)statefile_unlink(st->dir, st->name);
+  return cfw_err_set(err, rc, "%s %s/%s: %s; nothing was recorded", step,
+                     st->dir, st->name, why(rc));
+}
+
+int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
+                     const struct iovec *iov, size_t n, int created,
+                     struct cfw_err *err)
+{
+  struct statefile_stream st;
+  size_t i;
+  int rc = 0;
+
+  statefile_stream_begin(&st, fd, dir, name, at, created);
+  for (i = 0; i < n && rc == 0; i++)
+    rc = statefile_stream_write(&st, iov[i].iov_base, iov[i].iov_len);
+  return statefile_stream_end(&st, rc, err);
 }
 
 int statefile_truncate(const char *dir, const char *name, uint64_t len,

@@ -31,6 +31,28 @@ int statefile_append(int fd, const char *dir, const char *name, uint64_t at,
                      const struct iovec *iov, size_t n, int created,
                      struct cfw_err *err);
 
+/* statefile_append for a record written in pieces as they are made, so
+ * it need not be in memory whole: begin, write each piece, end.  end
+ * takes the first error (rc, or a write's) and either syncs, as
+ * statefile_append does, or cuts the file back to at (a file this append
+ * created goes) with the message saying nothing was recorded. */
+struct statefile_stream {
+  int fd;
+  const char *dir;  /* borrowed */
+  const char *name; /* borrowed */
+  uint64_t at;      /* where the record begins */
+  int created;
+  uint64_t written; /* bytes since at */
+};
+void statefile_stream_begin(struct statefile_stream *st, int fd,
+                            const char *dir, const char *name, uint64_t at,
+                            int created);
+/* 0 or a negative errno (then end it with that code). */
+int statefile_stream_write(struct statefile_stream *st, const void *p,
+                           size_t n);
+int statefile_stream_end(struct statefile_stream *st, int rc,
+                         struct cfw_err *err);
+
 /* Cuts dir/name to len bytes and syncs it: a torn last record goes. */
 int statefile_truncate(const char *dir, const char *name, uint64_t len,
                        struct cfw_err *err);

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #define SNAPSHOT_MAGIC   STATEFMT_SNAPSHOT_MAGIC
-#define JOURNAL_MAGIC    "CFWJRNL\n"
+#define JOURNAL_MAGIC    STATEFMT_JOURNAL_MAGIC
 #define MAGIC_LEN        8
 #define SNAPSHOT_VERSION STATEFMT_SNAPSHOT_VERSION
-#define JOURNAL_VERSION  1
+#define JOURNAL_VERSION  STATEFMT_JOURNAL_VERSION
 /* magic, version, flags, length: what is read before the checksum. */
 #define SNAPSHOT_FRAME_LEN (MAGIC_LEN + 4 + 4 + 8)
 #define SNAPSHOT_MIN_LEN   (SNAPSHOT_FRAME_LEN + WIRE_HASH_LEN)
@@ -71,38 +71,8 @@ static int corrupt(struct cfw_err *err, const char *file, const char *fmt, ...)
   return -EBADMSG;
 }
 
-/* Changes and intents, shared by snapshots and records. */
-
-static void put_change(struct wire_out *w, const struct change *c)
-{
-  wire_put_u8(w, (uint8_t)c->kind);
-  wire_put_entry(w, &c->entry);
-}
-
-static void put_stale(struct wire_out *w, const uint32_t *v, size_t n)
-{
-  size_t i;
-
-  wire_put_u32(w, (uint32_t)n);
-  for (i = 0; i < n; i++)
-    wire_put_u32(w, v[i]);
-}
-
-static void put_intent_body(struct wire_out *w, const struct intent *in)
-{
-  size_t i;
-
-  wire_put_str(w, in->ref, STATE_REF_LEN - 1);
-  wire_put_str(w, in->distribution ? in->distribution : "",
-               STATEFMT_ID_MAX - 1);
-  wire_put_u64(w, (uint64_t)in->created_ns);
-  wire_put_u32(w, (uint32_t)in->paths.n);
-  for (i = 0; i < in->paths.n; i++)
-    wire_put_str(w, in->paths.v[i], STATEFMT_URL_MAX);
-  wire_put_u32(w, (uint32_t)in->n_changes);
-  for (i = 0; i < in->n_changes; i++)
-    put_change(w, &in->changes[i]);
-}
+/* Changes and intents, shared by snapshots and records (their encoders
+ * are statefmt_put.c's). */
 
 static int get_change(struct wire_in *r, struct change *c)
 {
@@ -218,49 +188,6 @@ static int get_intent_body(struct wire_in *r, struct intent *in)
 }
 
 /* The snapshot. */
-
-int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,
-                          const struct manifest *m, const struct intent *v,
-                          size_t n)
-{
-  unsigned char sum[WIRE_HASH_LEN];
-  size_t count = manifest_count(m);
-  size_t i;
-
-  wire_put_bytes(w, SNAPSHOT_MAGIC, MAGIC_LEN);
-  wire_put_u32(w, SNAPSHOT_VERSION);
-  wire_put_u32(w, 0);
-  wire_put_u64(w, 0); /* the length, patched below */
-  wire_put_u64(w, (uint64_t)hdr->written_at_ns);
-  wire_put_bytes(w, hdr->id, STATE_ID_LEN);
-  wire_put_u64(w, hdr->next_seq);
-  wire_put_str(w, hdr->root, MANIFEST_PATH_MAX);
-  wire_put_str(w, hdr->distribution ? hdr->distribution : "",
-               STATEFMT_ID_MAX - 1);
-  wire_put_str(w, hdr->tag_header ? hdr->tag_header : "", STATEFMT_HEADER_MAX);
-  wire_put_u64(w, count);
-  for (i = 0; i < count; i++)
-    wire_put_entry(w, manifest_at(m, i));
-  wire_put_u32(w, (uint32_t)n);
-  for (i = 0; i < n; i++) {
-    wire_put_u64(w, v[i].seq);
-    put_intent_body(w, &v[i]);
-    wire_put_u8(w, v[i].uploaded ? 1 : 0);
-    put_stale(w, v[i].stale, v[i].n_stale);
-  }
-  if (w->rc == 0 && w->b.len + WIRE_HASH_LEN > STATEFMT_MAX_BYTES)
-    w->rc = -EFBIG;
-  if (w->rc != 0)
-    return w->rc;
-  /* The length, split into two u32 patches (little-endian u64). */
-  wire_patch_u32(w, MAGIC_LEN + 8, (uint32_t)(w->b.len + WIRE_HASH_LEN));
-  wire_patch_u32(w, MAGIC_LEN + 12,
-                 (uint32_t)((uint64_t)(w->b.len + WIRE_HASH_LEN) >> 32));
-  if (wire_sha256(w->b.data, w->b.len, sum) < 0)
-    return -ENOMEM;
-  wire_put_bytes(w, sum, sizeof(sum));
-  return w->rc;
-}
 
 /* Magic, version, flags and the stated length: what can be checked
  * before the checksum means anything. */
@@ -487,14 +414,6 @@ int statefmt_get_snapshot(const unsigned char *p, size_t len, const char *file,
 
 /* The journal. */
 
-void statefmt_put_journal_header(struct wire_out *w,
-                                 const unsigned char id[STATE_ID_LEN])
-{
-  wire_put_bytes(w, JOURNAL_MAGIC, MAGIC_LEN);
-  wire_put_u32(w, JOURNAL_VERSION);
-  wire_put_bytes(w, id, STATE_ID_LEN);
-}
-
 int statefmt_get_journal_header(struct wire_in *r, const char *file,
                                 unsigned char id[STATE_ID_LEN],
                                 struct cfw_err *err)
@@ -516,85 +435,6 @@ int statefmt_get_journal_header(struct wire_in *r, const char *file,
   }
   memcpy(id, p, STATE_ID_LEN);
   return 0;
-}
-
-/* A record is framed as its body's length, the body, and the SHA-256 of
- * both; start() writes the head of the body, end() the length and sum. */
-static size_t record_start(struct wire_out *w, uint64_t seq,
-                           enum record_type type)
-{
-  size_t at = w->b.len;
-
-  wire_put_u32(w, 0);
-  wire_put_u64(w, seq);
-  wire_put_u8(w, (uint8_t)type);
-  return at;
-}
-
-static void record_end(struct wire_out *w, size_t at)
-{
-  unsigned char sum[WIRE_HASH_LEN];
-
-  if (w->rc != 0)
-    return;
-  wire_patch_u32(w, at, (uint32_t)(w->b.len - at - 4));
-  if (wire_sha256(w->b.data + at, w->b.len - at, sum) < 0)
-    w->rc = -ENOMEM;
-  wire_put_bytes(w, sum, sizeof(sum));
-}
-
-void statefmt_put_intent(struct wire_out *w, const struct intent *in)
-{
-  size_t at = record_start(w, in->seq, RECORD_INTENT);
-
-  put_intent_body(w, in);
-  record_end(w, at);
-}
-
-void statefmt_put_commit(struct wire_out *w, uint64_t seq, const char *ref,
-                         const char *inv_id, int64_t at_ns,
-                         const uint32_t *stale, size_t n_stale)
-{
-  size_t at = record_start(w, seq, RECORD_COMMIT);
-
-  wire_put_str(w, ref, STATE_REF_LEN - 1);
-  wire_put_str(w, inv_id, STATEFMT_ID_MAX - 1);
-  wire_put_u64(w, (uint64_t)at_ns);
-  put_stale(w, stale, n_stale);
-  record_end(w, at);
-}
-
-void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
-                           const uint32_t *stale, size_t n_stale)
-{
-  size_t at = record_start(w, seq, RECORD_UPLOADED);
-
-  wire_put_str(w, ref, STATE_REF_LEN - 1);
-  put_stale(w, stale, n_stale);
-  record_end(w, at);
-}
-
-void statefmt_put_accepted(struct wire_out *w, uint64_t seq, const char *ref,
-                           const char *dist, const char *inv_id)
-{
-  size_t at = record_start(w, seq, RECORD_ACCEPTED);
-
-  wire_put_str(w, ref, STATE_REF_LEN - 1);
-  wire_put_str(w, dist, STATEFMT_ID_MAX - 1);
-  wire_put_str(w, inv_id, STATEFMT_ID_MAX - 1);
-  record_end(w, at);
-}
-
-void statefmt_put_entries(struct wire_out *w, uint64_t seq,
-                          const struct change *v, size_t n)
-{
-  size_t at = record_start(w, seq, RECORD_ENTRIES);
-  size_t i;
-
-  wire_put_u32(w, (uint32_t)n);
-  for (i = 0; i < n; i++)
-    put_change(w, &v[i]);
-  record_end(w, at);
 }
 
 static int get_record_body(struct wire_in *r, struct record *out)

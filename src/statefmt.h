@@ -57,6 +57,9 @@
 #define STATEFMT_SNAPSHOT_MAGIC     "CFWMANI\n"
 #define STATEFMT_SNAPSHOT_VERSION   3
 #define STATEFMT_SHARED_VERSION_MIN 2
+/* The journal's magic and its one version. */
+#define STATEFMT_JOURNAL_MAGIC   "CFWJRNL\n"
+#define STATEFMT_JOURNAL_VERSION 1
 
 #define STATEFMT_SNAPSHOT_FILE      "manifest"
 #define STATEFMT_JOURNAL_FILE       "journal"
@@ -90,6 +93,22 @@ void snapshot_free(struct snapshot *s); /* NULL is fine; leaves it empty */
 int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,
                           const struct manifest *m, const struct intent *v,
                           size_t n);
+
+/* The length of statefmt_put_snapshot's output, in *len: 0, -EFBIG or
+ * -E2BIG (too large), computed without keeping a byte. */
+int statefmt_snapshot_size(const struct snapshot *hdr, const struct manifest *m,
+                           const struct intent *v, size_t n, uint64_t *len);
+
+/* Hands sink the bytes statefmt_put_snapshot would encode, the same
+ * ones in the same order, about chunk bytes at a time (as
+ * statefmt_stream_intent does), with their number in *len first.  0,
+ * -EFBIG or -E2BIG (too large: nothing handed on), -ENOMEM or the
+ * sink's error. */
+int statefmt_stream_snapshot(const struct snapshot *hdr,
+                             const struct manifest *m, const struct intent *v,
+                             size_t n, size_t chunk,
+                             int (*sink)(void *arg, const void *p, size_t n),
+                             void *arg, uint64_t *len);
 
 /* Decodes a snapshot file's bytes, trusting no length in them: magic,
  * version and length first, then the checksum, then the body.  0,
@@ -141,6 +160,22 @@ void statefmt_put_uploaded(struct wire_out *w, uint64_t seq, const char *ref,
                            const uint32_t *stale, size_t n_stale);
 void statefmt_put_accepted(struct wire_out *w, uint64_t seq, const char *ref,
                            const char *dist, const char *inv_id);
+
+/* The bytes statefmt_put_intent appends for in: the framed record's
+ * length, body and sum.  0, -EFBIG (a field too long) or -E2BIG (the
+ * record would pass STATEFMT_MAX_BYTES), as statefmt_put_intent's. */
+int statefmt_intent_size(const struct intent *in, uint64_t *out);
+
+/* Hands sink the bytes statefmt_put_intent would append for in, the
+ * same ones in the same order, about chunk bytes at a time, so a record
+ * of any size takes O(chunk) memory: the length is counted first (an
+ * encoding pass that keeps nothing), the SHA-256 runs over the pieces as
+ * they go, the sum comes last.  0, statefmt_intent_size's errors,
+ * -ENOMEM or the sink's error (then some bytes may have been handed
+ * on: the caller discards them). */
+int statefmt_stream_intent(const struct intent *in, size_t chunk,
+                           int (*sink)(void *arg, const void *p, size_t n),
+                           void *arg);
 
 /* Reads the next framed record from r into *out (empty on entry).
  * Returns 0 with a record, STATEFMT_TORN if what is left is a record

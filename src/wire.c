@@ -11,8 +11,48 @@
 
 void wire_out_init(struct wire_out *w, size_t max)
 {
+  memset(w, 0, sizeof(*w));
   buf_init(&w->b, max);
-  w->rc = 0;
+  w->max = max;
+}
+
+void wire_out_init_count(struct wire_out *w, uint64_t max)
+{
+  memset(w, 0, sizeof(*w));
+  buf_init(&w->b, 0);
+  w->max = max;
+  w->counting = true;
+}
+
+void wire_out_init_sink(struct wire_out *w, size_t chunk,
+                        int (*sink)(void *arg, const void *p, size_t n),
+                        void *arg)
+{
+  memset(w, 0, sizeof(*w));
+  /* One put may pass chunk: a path is a few KiB at most, so the buffer
+   * stays under chunk plus the largest field. */
+  buf_init(&w->b, SIZE_MAX);
+  w->max = UINT64_MAX;
+  w->sink = sink;
+  w->sink_arg = arg;
+  w->chunk = chunk;
+}
+
+int wire_out_flush(struct wire_out *w)
+{
+  if (w->rc != 0 || w->sink == NULL || w->b.len == 0)
+    return w->rc;
+  w->rc = w->sink(w->sink_arg, w->b.data, w->b.len);
+  if (w->rc == 0) {
+    w->done += w->b.len;
+    buf_reset(&w->b);
+  }
+  return w->rc;
+}
+
+uint64_t wire_out_len(const struct wire_out *w)
+{
+  return w->done + w->b.len;
 }
 
 void wire_out_free(struct wire_out *w)
@@ -25,8 +65,18 @@ void wire_out_free(struct wire_out *w)
 
 void wire_put_bytes(struct wire_out *w, const void *p, size_t n)
 {
-  if (w->rc == 0 && n > 0)
-    w->rc = buf_add(&w->b, p, n);
+  if (w->rc != 0 || n == 0)
+    return;
+  if (w->counting) {
+    if (n > w->max || w->done > w->max - n)
+      w->rc = -E2BIG;
+    else
+      w->done += n;
+    return;
+  }
+  w->rc = buf_add(&w->b, p, n);
+  if (w->rc == 0 && w->sink != NULL && w->b.len >= w->chunk)
+    (void)wire_out_flush(w);
 }
 
 static void wire_put_le(struct wire_out *w, uint64_t v, int n)
@@ -221,4 +271,42 @@ int wire_get_entry(struct wire_in *r, struct tree_entry *e)
 int wire_sha256(const void *p, size_t n, unsigned char out[WIRE_HASH_LEN])
 {
   return EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+}
+
+int wire_sha_init(struct wire_sha *h)
+{
+  h->ctx = EVP_MD_CTX_new();
+  if (h->ctx == NULL)
+    return -ENOMEM;
+  if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+    wire_sha_free(h);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int wire_sha_update(struct wire_sha *h, const void *p, size_t n)
+{
+  if (h->ctx == NULL)
+    return -ENOMEM;
+  return EVP_DigestUpdate(h->ctx, p, n) == 1 ? 0 : -ENOMEM;
+}
+
+int wire_sha_final(struct wire_sha *h, unsigned char out[WIRE_HASH_LEN])
+{
+  unsigned int n = 0;
+
+  if (h->ctx == NULL)
+    return -ENOMEM;
+  if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != WIRE_HASH_LEN)
+    return -ENOMEM;
+  return 0;
+}
+
+void wire_sha_free(struct wire_sha *h)
+{
+  if (h == NULL)
+    return;
+  EVP_MD_CTX_free(h->ctx);
+  h->ctx = NULL;
 }

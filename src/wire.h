@@ -21,7 +21,17 @@
 
 struct wire_out {
   struct buf b; /* owned */
-  int rc;       /* 0, or the first error (-ENOMEM, -E2BIG) */
+  int rc;       /* 0, or the first error (-ENOMEM, -E2BIG, a sink's) */
+  /* A streaming writer (wire_out_init_sink) hands b's bytes to sink
+   * whenever they reach chunk, so b stays about chunk long however much
+   * is encoded; a counting one (wire_out_init_count) keeps no bytes at
+   * all.  Both add what left b to done. */
+  int (*sink)(void *arg, const void *p, size_t n); /* NULL: keep all */
+  void *sink_arg;                                  /* borrowed */
+  size_t chunk;
+  uint64_t done; /* bytes handed on (or counted) so far */
+  uint64_t max;  /* done plus b past this is -E2BIG */
+  bool counting;
 };
 
 struct wire_in {
@@ -33,6 +43,21 @@ struct wire_in {
 /* max caps the buffer (-E2BIG past it).  Pair with wire_out_free. */
 void wire_out_init(struct wire_out *w, size_t max);
 void wire_out_free(struct wire_out *w); /* NULL is fine */
+/* A writer that counts the bytes put, keeping none: an encoder run
+ * through it gives its output's length (wire_out_len) in O(1) memory.
+ * Past max bytes, -E2BIG into w->rc. */
+void wire_out_init_count(struct wire_out *w, uint64_t max);
+/* A writer that hands its bytes to sink, in order, about chunk bytes at
+ * a time (one put of more goes whole), and at wire_out_flush.  A sink
+ * returns 0 or a negative errno, which becomes w->rc: nothing is handed
+ * on after it. */
+void wire_out_init_sink(struct wire_out *w, size_t chunk,
+                        int (*sink)(void *arg, const void *p, size_t n),
+                        void *arg);
+/* Hands what is buffered to the sink (nothing without one): w->rc. */
+int wire_out_flush(struct wire_out *w);
+/* Every byte put so far, buffered or handed on. */
+uint64_t wire_out_len(const struct wire_out *w);
 
 void wire_put_u8(struct wire_out *w, uint8_t v);
 void wire_put_u32(struct wire_out *w, uint32_t v);
@@ -42,7 +67,8 @@ void wire_put_bytes(struct wire_out *w, const void *p, size_t n);
 void wire_put_str(struct wire_out *w, const char *s, size_t max);
 /* Path, size, mtime, ctime, inode, device, flags, hash. */
 void wire_put_entry(struct wire_out *w, const struct tree_entry *e);
-/* Overwrites 4 bytes at off, written earlier (a length known late). */
+/* Overwrites 4 bytes at off, written earlier (a length known late);
+ * not for a streaming writer, whose early bytes may be gone. */
 void wire_patch_u32(struct wire_out *w, size_t off, uint32_t v);
 
 void wire_in_init(struct wire_in *r, const void *p, size_t len);
@@ -63,5 +89,17 @@ int wire_get_entry(struct wire_in *r, struct tree_entry *e);
 
 /* SHA-256 of p[0..n) into out.  0 or -ENOMEM. */
 int wire_sha256(const void *p, size_t n, unsigned char out[WIRE_HASH_LEN]);
+
+/* The same over bytes that come in pieces: init, update per piece,
+ * final (after which no update: EVP_DigestInit(3) forbids it), then
+ * free in any case (NULL is fine; twice too).  Each is 0 or -ENOMEM. */
+struct evp_md_ctx_st;
+struct wire_sha {
+  struct evp_md_ctx_st *ctx; /* owned */
+};
+int wire_sha_init(struct wire_sha *h);
+int wire_sha_update(struct wire_sha *h, const void *p, size_t n);
+int wire_sha_final(struct wire_sha *h, unsigned char out[WIRE_HASH_LEN]);
+void wire_sha_free(struct wire_sha *h);
 
 #endif

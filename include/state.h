@@ -157,6 +157,16 @@ int state_intend(struct state *s, const char *distribution,
                  const size_t *idx, size_t n, const struct intent **out,
                  struct cfw_err *err);
 
+/* The same, moving the batch's changes into the intent instead of
+ * copying them: on success each (*v)[idx[i]] is left without its path
+ * (entry.path NULL; the intent owns it now), and a batch that is all
+ * of *v in order (n == *n_v, idx NULL or 0, 1, 2...) takes the array
+ * itself (*v NULL, *n_v 0).  On failure *v is as it was. */
+int state_intend_take(struct state *s, const char *distribution,
+                      const struct strlist *paths, struct change **v,
+                      size_t *n_v, const size_t *idx, size_t n,
+                      const struct intent **out, struct cfw_err *err);
+
 /* Records that the origin holds the files of the open intent with
  * reference ref, but those at stale[0..n_stale), which were not what its
  * scan read: after a crash it is sent again without uploading again.

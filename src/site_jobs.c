@@ -285,6 +285,43 @@ static const struct change *site_gather(const struct site *s, const size_t *idx,
   return v;
 }
 
+/* Each batch's changes moved into its intent (state_intend_take): what
+ * the pass still needs of its own array is the changes it sends
+ * nowhere (plan.no_send, for site_job_record), moved to the front; the
+ * rest went to the intents or stay pending on disk.  From here on a
+ * batch's changes are read from its intent (site_item_changes). */
+static void site_keep_unsent(struct site *s)
+{
+  size_t *ns = s->plan.no_send;
+  struct change *v;
+  size_t i;
+  size_t j;
+
+  if (s->changes == NULL)
+    return; /* taken whole: nothing went unsent */
+  for (i = 1; i < s->plan.n_no_send; i++)
+    if (ns[i] <= ns[i - 1])
+      return; /* not ascending, as planner.h promises: leave it be */
+  for (i = 0, j = 0; i < s->n_changes; i++) {
+    if (j < s->plan.n_no_send && ns[j] == i) {
+      s->changes[j] = s->changes[i]; /* j <= i: a move forward */
+      ns[j] = j;
+      j++;
+      continue;
+    }
+    tree_entry_free(&s->changes[i].entry); /* NULL if an intent took it */
+  }
+  s->n_changes = j;
+  if (j == 0) {
+    free(s->changes);
+    s->changes = NULL;
+    return;
+  }
+  v = realloc(s->changes, j * sizeof(*v));
+  if (v != NULL) /* else the larger block stays: harmless */
+    s->changes = v;
+}
+
 /* Records every planned batch before any is sent (recovered ones are
  * recorded already): the uploads come first, for all of them. */
 int site_job_intend(struct site *s, struct cfw_err *err)
@@ -301,11 +338,11 @@ int site_job_intend(struct site *s, struct cfw_err *err)
     if (it->ref[0] != '\0')
       continue;
     pb = &s->plan.v[it->batch];
-    /* The batch as indices into the pass's changes: state_intend copies
-     * what it keeps from there, so no gathered array is built beside
-     * the intent's own copy (issue 13). */
-    rc = state_intend(s->state, s->cfg->distribution_set, &pb->b.paths,
-                      s->changes, pb->changes, pb->n_changes, &in, err);
+    /* The batch's changes move into the intent, indexed where they are:
+     * a whole-site rewrite is held once, not three times (issue 13). */
+    rc = state_intend_take(s->state, s->cfg->distribution_set, &pb->b.paths,
+                           &s->changes, &s->n_changes, pb->changes,
+                           pb->n_changes, &in, err);
     if (rc == 0)
       str_copy(it->ref, sizeof(it->ref), in->ref);
   }
@@ -314,6 +351,7 @@ int site_job_intend(struct site *s, struct cfw_err *err)
                           "%s: not sent, since it could not be "
                           "recorded first",
                           s->cfg->root);
+  site_keep_unsent(s);
   return 0;
 }
 

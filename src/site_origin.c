@@ -12,18 +12,21 @@
 #include "site_int.h"
 #include "util.h"
 
-/* What a change of the pass is to the origin: the changes of a recovered
- * intent are its recorded ones, a planned batch's are the pass's. */
+/* What a change of the pass is to the origin: a recorded batch's (a
+ * recovered one's too) are its intent's, a batch not recorded yet the
+ * pass's. */
 static const struct change *origin_change(const struct site *s,
                                           const struct site_item *it, size_t k,
                                           size_t *n)
 {
-  const struct intent *in = site_intent(s, it->ref);
+  const struct intent *in;
 
-  if (it->batch != SIZE_MAX) {
+  /* A recorded batch's changes moved into its intent (site_job_intend). */
+  if (it->batch != SIZE_MAX && it->ref[0] == '\0') {
     *n = s->plan.v[it->batch].n_changes;
     return k < *n ? &s->changes[s->plan.v[it->batch].changes[k]] : NULL;
   }
+  in = site_intent(s, it->ref);
   *n = in != NULL ? in->n_changes : 0;
   return k < *n ? &in->changes[k] : NULL;
 }

@@ -95,7 +95,9 @@ static const struct change *site_item_changes(const struct site *s,
   const struct intent *in;
   size_t i;
 
-  if (it->batch != SIZE_MAX) {
+  /* A dry run's batch is the pass's; a recorded one is its intent's
+   * (site_job_intend moved the pass's changes there). */
+  if (it->batch != SIZE_MAX && it->ref[0] == '\0') {
     pb = &s->plan.v[it->batch];
     *n = pb->n_changes;
     return k < pb->n_changes ? &s->changes[pb->changes[k]] : NULL;

@@ -270,14 +270,89 @@ static int changes_copy(const struct change *v, const size_t *idx, size_t n,
   return 0;
 }
 
-/* Builds the intent for a batch of s: copies of paths and changes, the
- * next sequence number and the reference (from the copies, which hold
- * the batch's changes in order however the caller's are laid out).  On
- * failure nothing is left. */
+/* Where an intent's changes come from: the caller's v[idx[i]] (idx
+ * NULL: v[i]), i < n, copied or, with take, moved.  A move makes a
+ * shallow array first (the paths still the caller's) and hands the
+ * paths over only once the record is durable (intent_src_commit); a
+ * batch that is the whole of the caller's array, in order, takes the
+ * array itself, so a whole-site rewrite is never held twice. */
+struct intent_src {
+  struct change *v;
+  const size_t *idx;
+  size_t n;
+  struct change **whole; /* take: the caller's array, if it may go */
+  size_t *n_whole;
+  bool take;
+  bool took_whole; /* set by intent_src_changes */
+};
+
+static bool intent_src_is_whole(const struct intent_src *src)
+{
+  size_t i;
+
+  if (!src->take || src->whole == NULL || *src->whole != src->v ||
+      src->n != *src->n_whole)
+    return false;
+  for (i = 0; src->idx != NULL && i < src->n; i++)
+    if (src->idx[i] != i)
+      return false;
+  return true;
+}
+
+static int intent_src_changes(struct intent_src *src, struct change **out)
+{
+  struct change *c;
+  size_t i;
+
+  if (!src->take)
+    return changes_copy(src->v, src->idx, src->n, out);
+  src->took_whole = intent_src_is_whole(src);
+  if (src->took_whole) {
+    *out = src->v;
+    return 0;
+  }
+  c = calloc(src->n + 1, sizeof(*c));
+  if (c == NULL)
+    return -ENOMEM;
+  for (i = 0; i < src->n; i++)
+    c[i] = src->v[src->idx != NULL ? src->idx[i] : i]; /* borrowed paths */
+  *out = c;
+  return 0;
+}
+
+/* Undoes intent_src_changes: the caller keeps what it had. */
+static void intent_src_drop(const struct intent_src *src, struct change *c)
+{
+  if (!src->take)
+    changes_free(c, src->n);
+  else if (!src->took_whole)
+    free(c); /* the paths are still the caller's */
+}
+
+/* The record is durable: a move hands the paths (or the array) over. */
+static void intent_src_commit(const struct intent_src *src)
+{
+  size_t i;
+
+  if (!src->take)
+    return;
+  if (src->took_whole) {
+    *src->whole = NULL;
+    *src->n_whole = 0;
+    return;
+  }
+  for (i = 0; i < src->n; i++)
+    src->v[src->idx != NULL ? src->idx[i] : i].entry.path = NULL;
+}
+
+/* Builds the intent for a batch of s: copies of paths, the changes
+ * (src), the next sequence number and the reference (from the intent's
+ * changes, which hold the batch in order however the caller's are laid
+ * out).  On failure nothing is left and the caller's changes are as
+ * they were. */
 static int intent_fill(struct intent *out, const struct state *s,
                        const char *dist, const struct strlist *paths,
-                       const struct change *v, const size_t *idx, size_t n,
-                       struct cfw_err *err)
+                       struct intent_src *src, struct cfw_err *err)
 {
   struct change *c = NULL;
   struct intent in;
@@ -293,27 +368,28 @@ static int intent_fill(struct intent *out, const struct state *s,
   for (i = 0; rc == 0 && i < paths->n; i++)
     rc = strlist_push(&in.paths, paths->v[i]);
   if (rc == 0)
-    rc = changes_copy(v, idx, n, &c);
+    rc = intent_src_changes(src, &c);
   if (rc < 0) {
     intent_free(&in);
     return cfw_err_set(err, rc, "out of memory");
   }
-  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, c, n, in.ref, err);
+  rc = batch_caller_ref(dist, s->id, STATE_ID_LEN, in.seq, c, src->n, in.ref,
+                        err);
   if (rc < 0) {
-    changes_free(c, n);
+    intent_src_drop(src, c);
     intent_free(&in);
     return rc;
   }
   in.changes = c;
-  in.n_changes = n;
+  in.n_changes = src->n;
   *out = in;
   return 0;
 }
 
-int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v,
-                 const size_t *idx, size_t n, const struct intent **out,
-                 struct cfw_err *err)
+static int state_intend_from(struct state *s, const char *distribution,
+                             const struct strlist *paths,
+                             struct intent_src *src, const struct intent **out,
+                             struct cfw_err *err)
 {
   struct intent in;
   struct intent *grown;
@@ -325,17 +401,44 @@ int state_intend(struct state *s, const char *distribution,
   if (grown == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   s->open = grown;
-  rc = intent_fill(&in, s, distribution, paths, v, idx, n, err);
-  if (rc == 0)
-    rc = state_append_intent(s, &in, err);
+  rc = intent_fill(&in, s, distribution, paths, src, err);
+  if (rc < 0)
+    return rc;
+  rc = state_append_intent(s, &in, err);
   if (rc < 0) {
+    intent_src_drop(src, in.changes);
+    in.changes = NULL;
+    in.n_changes = 0;
     intent_free(&in);
     return rc;
   }
+  intent_src_commit(src);
   s->next_seq++;
   s->open[s->n_open++] = in;
   *out = &s->open[s->n_open - 1];
   return 0;
+}
+
+int state_intend(struct state *s, const char *distribution,
+                 const struct strlist *paths, const struct change *v,
+                 const size_t *idx, size_t n, const struct intent **out,
+                 struct cfw_err *err)
+{
+  /* Copied, never written: the cast only fits the shared source. */
+  struct intent_src src = {.v = (struct change *)v, .idx = idx, .n = n};
+
+  return state_intend_from(s, distribution, paths, &src, out, err);
+}
+
+int state_intend_take(struct state *s, const char *distribution,
+                      const struct strlist *paths, struct change **v,
+                      size_t *n_v, const size_t *idx, size_t n,
+                      const struct intent **out, struct cfw_err *err)
+{
+  struct intent_src src = {
+      .v = *v, .idx = idx, .n = n, .whole = v, .n_whole = n_v, .take = true};
+
+  return state_intend_from(s, distribution, paths, &src, out, err);
 }
 
 int state_commit(struct state *s, const char *ref, const char *inv_id,

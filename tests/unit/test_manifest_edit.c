@@ -274,7 +274,7 @@ static struct change *many_adds(size_t n, size_t len, bool give,
                                 struct manifest_edit **ed)
 {
   struct change *v = calloc(n, sizeof(*v));
-  char prefix[16];
+  char prefix[32];
   size_t i;
 
   *ed = calloc(n, sizeof(**ed));

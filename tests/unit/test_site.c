@@ -16,8 +16,8 @@
 #include "test.h"
 #include "util.h"
 
-#define STANDIN         "tests.standin.cfstandin" /* run in CFW_SOURCE_DIR */
-#define DIST            "EDFDVBD6EXAMPLE"
+#define STANDIN "tests.standin.cfstandin" /* run in CFW_SOURCE_DIR */
+#define DIST    "EDFDVBD6EXAMPLE"
 /* ThreadSanitizer runs this code 5 to 15 times slower: the native
  * bound (about 10 ms is what the loop really does beside a 100k
  * baseline) scaled, still far below what the baseline itself would
@@ -32,7 +32,7 @@
 #ifndef LOOP_GAP_MAX_MS
 #define LOOP_GAP_MAX_MS 50
 #endif
-#define TICK_MS         10
+#define TICK_MS 10
 
 struct fx {
   char dir[256];

@@ -250,12 +250,18 @@ class StaleUpload(OriginTest):
         # Replies as above; then 200s.  No file changes after the
         # daemon starts: it must pass again by itself.
         self.recorded_then_touched()
+        n0 = len(self.cf.invalidations())
         d = Daemon(self.tmp, "--quiet-ms", "100", *self.args(), self.root,
                    env=self.env)
         try:
             d.wait_for("changed since it was hashed", timeout=30)
             d.wait_until(lambda: self.objects()["site/css/site.css"][
                 "sha256"] == self.SHA, "the upload sent again", timeout=20)
+            # The second pass invalidates after its upload; stopped
+            # before CloudFront accepted that, the file rightly stays
+            # pending (a slow build, TSan, saw it).
+            d.wait_until(lambda: len(self.cf.invalidations()) >= n0 + 2,
+                         "the second pass's invalidation", timeout=20)
         finally:
             self.assertEqual(d.stop(), 0)
         self.assertEqual(self.plan().lines, [])

@@ -31,13 +31,21 @@ struct cfw_err {
 int cfw_err_set(struct cfw_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prepends "<context>: " to the message; returns err->code. */
-int cfw_err_prefix(struct cfw_err *err, const char *fmt, ...)
+/* Prepends "<context>: " to the message (err may be NULL). */
+void cfw_err_prefix(struct cfw_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Prefixes as cfw_err_prefix and returns rc, the failure being passed up:
+ * "return cfw_err_wrap(err, rc, "%s", path);".  It takes rc rather than
+ * reading err->code because err may be NULL, or left unset by a callee
+ * that failed without a message; either way the failure must not turn
+ * into 0.  An unset err gets rc as its code. */
+int cfw_err_wrap(struct cfw_err *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 void cfw_err_clear(struct cfw_err *err);
 
-/* Classifies err; returns err->code. */
-int cfw_err_class(struct cfw_err *err, enum cfw_class cls);
+/* Classifies err (which may be NULL). */
+void cfw_err_class(struct cfw_err *err, enum cfw_class cls);
 
 #endif

@@ -35,7 +35,7 @@ int batch_add_changes(struct batch *b, const struct change *v, size_t n,
       continue;
     rc = urlmap_paths(m, v[i].entry.path, &b->paths, err);
     if (rc < 0)
-      return cfw_err_prefix(err, "%s", v[i].entry.path);
+      return cfw_err_wrap(err, rc, "%s", v[i].entry.path);
     b->n_files++;
   }
   strlist_sort_unique(&b->paths);

@@ -281,8 +281,8 @@ static void cfaccount_refused(struct cfaccount *a, const struct cf_result *r)
   if (a->phase == PH_DISTS) {
     a->r.status = r->err.code != 0 ? r->err.code : -EIO;
     a->r.err = r->err;
-    (void)cfw_err_prefix(&a->r.err, "counting the account's paths: "
-                                    "ListDistributions");
+    cfw_err_prefix(&a->r.err, "counting the account's paths: "
+                              "ListDistributions");
     return;
   }
   if (a->phase == PH_INVS) {

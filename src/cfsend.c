@@ -69,9 +69,9 @@ static void cfsend_finish(struct cfsend *s, int status)
   s->finished = true;
   s->r.status = status;
   if (status == -EREMOTEIO)
-    (void)cfw_err_class(&s->r.err, CFW_CLASS_REFUSED);
+    cfw_err_class(&s->r.err, CFW_CLASS_REFUSED);
   else if (status == -ETIMEDOUT || status == -ECANCELED)
-    (void)cfw_err_class(&s->r.err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&s->r.err, CFW_CLASS_TRANSIENT);
   s->r.elapsed_ms = uv_now(s->loop) - s->start_ms;
   (void)uv_timer_stop(&s->timer); /* cannot fail */
   uv_close((uv_handle_t *)&s->timer, cfsend_on_close);

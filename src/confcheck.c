@@ -138,6 +138,7 @@ int confcheck_endpoint(const char *v, struct cfw_err *err)
 {
   char host[256];
   const char *auth;
+  int rc;
   size_t n;
   bool https = strncasecmp(v, "https://", 8) == 0;
   bool bracketed;
@@ -156,8 +157,9 @@ int confcheck_endpoint(const char *v, struct cfw_err *err)
   if (memchr(auth, '@', n) != NULL)
     return cfw_err_set(err, -EINVAL,
                        "credentials do not belong in the endpoint URL");
-  if (endpoint_host(auth, n, host, sizeof(host), &bracketed, err) < 0)
-    return cfw_err_prefix(err, "\"%s\"", v);
+  rc = endpoint_host(auth, n, host, sizeof(host), &bracketed, err);
+  if (rc < 0)
+    return cfw_err_wrap(err, rc, "\"%s\"", v);
   if (!https && !host_is_loopback(host, bracketed))
     return cfw_err_set(err, -EINVAL,
                        "\"%s\": plain http:// would send signed requests "

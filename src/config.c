@@ -477,19 +477,16 @@ int config_key_store(struct config *c, struct site_config *layer, int ki,
 int config_set_cli(struct config *c, const char *key, const char *value,
                    struct cfw_err *err)
 {
-  struct cfw_err scratch;
   char opt[48];
   int ki = config_key_find(key);
   int rc;
 
-  if (err == NULL)
-    err = &scratch; /* cfw_err_prefix needs one to return the code */
   if (ki < 0)
     return cfw_err_set(err, -EINVAL, "%s: unknown key", key);
   rc = config_key_store(c, &c->cli, ki, value, NULL, CONFIG_LINE_CLI, err);
   if (rc < 0) {
     key_cli_name(ki, opt, sizeof(opt));
-    return cfw_err_prefix(err, "%s", opt);
+    return cfw_err_wrap(err, rc, "%s", opt);
   }
   return 0;
 }
@@ -648,14 +645,11 @@ static int check_state_dirs(const struct config *c, struct cfw_err *err)
 
 int config_finish(struct config *c, struct cfw_err *err)
 {
-  struct cfw_err scratch;
   struct site_config *raw;
   struct site_config r;
   size_t i;
   int rc;
 
-  if (err == NULL)
-    err = &scratch; /* cfw_err_prefix needs one to return the code */
   if (c->n_sites == 0) {
     rc = config_site_add(c, "", &raw, err);
     if (rc < 0)
@@ -667,7 +661,7 @@ int config_finish(struct config *c, struct cfw_err *err)
     if (rc < 0) {
       site_free(&r);
       if (raw->name[0] != '\0')
-        return cfw_err_prefix(err, "[site %s]", raw->name);
+        return cfw_err_wrap(err, rc, "[site %s]", raw->name);
       return rc;
     }
     site_free(raw);

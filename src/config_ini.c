@@ -74,7 +74,7 @@ static int load_key(struct load_ctx *lc, const char *section, const char *name,
                        name);
   if (hdrrules_is_section(section)) {
     rc = hdrrules_set(&lc->c->headers, name, value, lc->line, err);
-    return rc < 0 ? cfw_err_prefix(err, "%s", name) : 0;
+    return rc < 0 ? cfw_err_wrap(err, rc, "%s", name) : 0;
   }
   rc = section_get(lc->c, section, &layer, err);
   if (rc < 0)
@@ -86,7 +86,7 @@ static int load_key(struct load_ctx *lc, const char *section, const char *name,
     return cfw_err_set(err, -EINVAL, "%s: allowed only in [cfwatch]", name);
   rc = config_key_store(lc->c, layer, ki, value, lc->dir, lc->line, err);
   if (rc < 0)
-    return cfw_err_prefix(err, "%s", name);
+    return cfw_err_wrap(err, rc, "%s", name);
   return 0;
 }
 
@@ -177,15 +177,12 @@ static int check_headers(struct load_ctx *lc, struct cfw_err *err)
 
 int config_load_file(struct config *c, const char *path, struct cfw_err *err)
 {
-  struct cfw_err scratch;
   struct load_ctx lc;
   char *data;
   char *dir;
   size_t len;
   int rc;
 
-  if (err == NULL)
-    err = &scratch; /* cfw_err_prefix needs one to return the code */
   memset(&lc, 0, sizeof(lc));
   free(c->path);
   c->path = strdup(path);
@@ -193,10 +190,13 @@ int config_load_file(struct config *c, const char *path, struct cfw_err *err)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   rc = file_dir(path, &dir, err);
   if (rc < 0)
-    return cfw_err_prefix(err, "%s", path);
+    return cfw_err_wrap(err, rc, "%s", path);
   rc = cfgfile_read(path, CONFIG_MAX_SIZE, false, &data, &len, err);
-  if (rc == -EFBIG)
-    err->code = rc = -EINVAL; /* bad content, as the header says */
+  if (rc == -EFBIG) { /* bad content, as the header says */
+    rc = -EINVAL;
+    if (err != NULL)
+      err->code = rc;
+  }
   if (rc == 0) {
     lc.c = c;
     lc.dir = dir;
@@ -204,7 +204,7 @@ int config_load_file(struct config *c, const char *path, struct cfw_err *err)
     if (rc == 0)
       rc = check_headers(&lc, err);
     if (rc < 0)
-      rc = cfw_err_prefix(err, "%s:%u", path, lc.line);
+      rc = cfw_err_wrap(err, rc, "%s:%u", path, lc.line);
   }
   cfgfile_free(data, len);
   free(dir);

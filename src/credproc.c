@@ -57,7 +57,7 @@ static int credproc_result(struct credproc *p, const struct child_result *r)
                        p->source, (long long)r->exit_status, tail);
   rc = credproc_parse_output(r->out, r->out_len, &p->creds, &p->err);
   if (rc < 0)
-    return cfw_err_prefix(&p->err, "%s: output", p->source);
+    return cfw_err_wrap(&p->err, rc, "%s: output", p->source);
   memcpy(p->creds.source, p->source, sizeof(p->source));
   return 0;
 }
@@ -109,7 +109,7 @@ int credproc_start(struct credproc **out, uv_loop_t *loop,
   rc = child_start(&p->child, loop, &co, credproc_on_child_done, p, err);
   if (rc < 0) {
     free(p);
-    return cfw_err_prefix(err, "%s", source);
+    return cfw_err_wrap(err, rc, "%s", source);
   }
   *out = p;
   return 0;

@@ -565,7 +565,7 @@ static int changes_apply(struct manifest *m, struct manifest_edit *ed, size_t n,
   rc = manifest_edit(m, ed, n, err);
   free(ed);
   if (rc < 0)
-    return cfw_err_prefix(err, "recording changes");
+    return cfw_err_wrap(err, rc, "recording changes");
   return 0;
 }
 

@@ -20,19 +20,15 @@ int cfw_err_set(struct cfw_err *err, int code, const char *fmt, ...)
   return code;
 }
 
-int cfw_err_prefix(struct cfw_err *err, const char *fmt, ...)
+__attribute__((format(printf, 2, 0))) static void
+err_vprefix(struct cfw_err *err, const char *fmt, va_list ap)
 {
   char head[256];
   char old[sizeof(err->msg)];
   size_t n;
   size_t rest;
-  va_list ap;
 
-  if (err == NULL)
-    return 0;
-  va_start(ap, fmt);
   (void)vsnprintf(head, sizeof(head), fmt, ap);
-  va_end(ap);
   memcpy(old, err->msg, sizeof(old));
   /* Build by hand: snprintf of two buffers into one of the same size is
    * flagged as possible truncation, which is exactly what we accept. */
@@ -47,7 +43,31 @@ int cfw_err_prefix(struct cfw_err *err, const char *fmt, ...)
     rest = sizeof(err->msg) - 1 - n;
   memcpy(err->msg + n, old, rest);
   err->msg[n + rest] = '\0';
-  return err->code;
+}
+
+void cfw_err_prefix(struct cfw_err *err, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (err == NULL)
+    return;
+  va_start(ap, fmt);
+  err_vprefix(err, fmt, ap);
+  va_end(ap);
+}
+
+int cfw_err_wrap(struct cfw_err *err, int rc, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (err == NULL)
+    return rc;
+  if (err->code == 0)
+    err->code = rc;
+  va_start(ap, fmt);
+  err_vprefix(err, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 void cfw_err_clear(struct cfw_err *err)
@@ -59,10 +79,8 @@ void cfw_err_clear(struct cfw_err *err)
   err->cls = CFW_CLASS_NONE;
 }
 
-int cfw_err_class(struct cfw_err *err, enum cfw_class cls)
+void cfw_err_class(struct cfw_err *err, enum cfw_class cls)
 {
-  if (err == NULL)
-    return 0;
-  err->cls = cls;
-  return err->code;
+  if (err != NULL)
+    err->cls = cls;
 }

@@ -42,7 +42,7 @@ static int headers_add(struct headers_set *s, const struct hdrrule *h,
   int rc = exclude_add(s->globs, h->glob, err);
 
   if (rc < 0)
-    return cfw_err_prefix(err, "[headers %s]", h->glob);
+    return cfw_err_wrap(err, rc, "[headers %s]", h->glob);
   if (hdrrules_push_copy(&s->rules, h) < 0)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   return 0;

@@ -123,7 +123,7 @@ static void invalidate_on_sent(struct cfsend *s, struct cfsend_result *r,
 
   (void)s; /* frees itself after this */
   if (r->status < 0 && inv->site->distributions.n > 1)
-    (void)cfw_err_prefix(&r->err, "distribution %s", dist);
+    cfw_err_prefix(&r->err, "distribution %s", dist);
   if (r->status < 0) {
     invalidate_end(inv, r->status, &r->err);
     return;
@@ -230,8 +230,10 @@ int invalidate_start(const struct invalidate_opts *o,
   int rc;
 
   rc = invalidate_check_all(paths, o->log, err);
-  if (rc < 0)
-    return cfw_err_class(err, CFW_CLASS_USAGE);
+  if (rc < 0) {
+    cfw_err_class(err, CFW_CLASS_USAGE);
+    return rc;
+  }
   inv = calloc(1, sizeof(*inv));
   if (inv == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");

@@ -409,7 +409,8 @@ static int app_once(struct app *a, struct cfw_err *err)
     (void)cfw_err_set(err, -EINVAL,
                       "--all and --baseline: a first run either invalidates "
                       "every file or records them as they are, not both");
-    return cfw_err_class(err, CFW_CLASS_USAGE);
+    cfw_err_class(err, CFW_CLASS_USAGE);
+    return -EINVAL;
   }
   sites = config_sites(&a->cfg, &n);
   o.plan_only = a->cli.cmd == CLI_PLAN;
@@ -439,7 +440,8 @@ static int app_start(struct app *a, struct cfw_err *err)
   /* Only a command that writes nothing may skip the pull. */
   if (a->cli.offline && a->cli.cmd != CLI_PLAN && a->cli.cmd != CLI_STATUS) {
     (void)cfw_err_set(err, -EINVAL, "--offline: only for plan and status");
-    return cfw_err_class(err, CFW_CLASS_USAGE);
+    cfw_err_class(err, CFW_CLASS_USAGE);
+    return -EINVAL;
   }
   switch (a->cli.cmd) {
   case CLI_WATCH:

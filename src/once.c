@@ -48,7 +48,7 @@ static void once_judge(struct once *run, const struct site_report *r)
     run->status = r->status;
     run->err = r->err;
     if (!r->opened && r->err.cls == CFW_CLASS_NONE)
-      (void)cfw_err_class(&run->err, CFW_CLASS_STATE);
+      cfw_err_class(&run->err, CFW_CLASS_STATE);
     return;
   }
   if (r->held > 0) {
@@ -58,14 +58,14 @@ static void once_judge(struct once *run, const struct site_report *r)
                               "site really lost them, run again with "
                               "--allow-delete",
                               s->root, r->n_deleted, r->n_changes);
-    (void)cfw_err_class(&run->err, CFW_CLASS_HELD);
+    cfw_err_class(&run->err, CFW_CLASS_HELD);
   } else if (r->kept > 0) {
     run->status = cfw_err_set(&run->err, -EAGAIN,
                               "%s: %zu objects without a file were kept in "
                               "the bucket (the rest went out); run again "
                               "with --allow-delete to delete them",
                               s->root, r->kept);
-    (void)cfw_err_class(&run->err, CFW_CLASS_HELD);
+    cfw_err_class(&run->err, CFW_CLASS_HELD);
   }
 }
 

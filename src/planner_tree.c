@@ -271,10 +271,7 @@ static int planner_add_changes(struct planner_tree *pt, struct buf *b,
     }
     rc = planner_push_items(pt, b, in, c, err);
     if (rc < 0) {
-      /* Return rc itself: cfw_err_prefix gives err's code, 0 if err is
-       * NULL, and a 0 here would plan the changes after c unmapped. */
-      (void)cfw_err_prefix(err, "%s", c->entry.path);
-      return rc;
+      return cfw_err_wrap(err, rc, "%s", c->entry.path);
     }
     rc = planner_node_of_file(pt, c->entry.path, &node);
     if (rc < 0)

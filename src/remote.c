@@ -159,12 +159,10 @@ static void remote_on_config(struct cf_result *res, void *arg)
     q->r.discover_status = res->err.code != 0 ? res->err.code : -EIO;
     q->r.discover_err = res->err;
     if (q->s->distributions.n > 1)
-      (void)cfw_err_prefix(&q->r.discover_err,
-                           "--discover: GetDistributionConfig of %s",
-                           remote_dist(q));
+      cfw_err_prefix(&q->r.discover_err,
+                     "--discover: GetDistributionConfig of %s", remote_dist(q));
     else
-      (void)cfw_err_prefix(&q->r.discover_err,
-                           "--discover: GetDistributionConfig");
+      cfw_err_prefix(&q->r.discover_err, "--discover: GetDistributionConfig");
     log_msg(q->o.log, LOG_WARN, "%s", q->r.discover_err.msg);
   }
   remote_finish(q);

@@ -82,9 +82,9 @@ static void s3_op_end(struct s3_op *op, enum s3_outcome o)
   r->outcome = o;
   r->elapsed_ms = uv_now(op->c->loop) - op->start_ms;
   if (o == S3_REFUSED)
-    (void)cfw_err_class(&r->err, CFW_CLASS_REFUSED);
+    cfw_err_class(&r->err, CFW_CLASS_REFUSED);
   else if (o == S3_GAVE_UP || o == S3_CANCELLED)
-    (void)cfw_err_class(&r->err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&r->err, CFW_CLASS_TRANSIENT);
   s3_op_unlink(op);
   op->cb(r, op->arg);
   (void)uv_timer_stop(&op->timer); /* a live handle: cannot fail */

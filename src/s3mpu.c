@@ -73,9 +73,9 @@ static void s3mpu_free(struct s3mpu *m)
 static void s3mpu_finish(struct s3mpu *m)
 {
   if (m->r.outcome == S3_REFUSED)
-    (void)cfw_err_class(&m->r.err, CFW_CLASS_REFUSED);
+    cfw_err_class(&m->r.err, CFW_CLASS_REFUSED);
   else if (m->r.outcome == S3_GAVE_UP || m->r.outcome == S3_CANCELLED)
-    (void)cfw_err_class(&m->r.err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&m->r.err, CFW_CLASS_TRANSIENT);
   m->cb(m, &m->r, m->arg);
   s3mpu_free(m);
 }

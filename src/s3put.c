@@ -96,7 +96,7 @@ static void s3put_finish(struct s3put *p)
     rep.outcome = S3_CANCELLED;
     cfw_err_set(&rep.err, -ECANCELED, "not sent: %s",
                 p->cancelled ? "cancelled" : "an earlier upload failed");
-    (void)cfw_err_class(&rep.err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&rep.err, CFW_CLASS_TRANSIENT);
   }
   for (; p->next < p->o.n; p->next++)
     s3put_report(p, p->next, &rep);
@@ -144,7 +144,7 @@ static void s3put_fail(struct s3put_slot *slot, enum s3_outcome o, int code,
   cfw_err_set(&slot->rep.err, code, "S3 upload of %s to %s: %s", obj->path,
               obj->key, what);
   if (o == S3_CANCELLED)
-    (void)cfw_err_class(&slot->rep.err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&slot->rep.err, CFW_CLASS_TRANSIENT);
   s3put_settle(slot);
 }
 

@@ -169,7 +169,7 @@ static void s3state_fail(struct s3state *st, const struct s3_result *r)
 {
   st->res.err = r->err;
   if (st->res.err.cls == CFW_CLASS_NONE)
-    (void)cfw_err_class(&st->res.err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&st->res.err, CFW_CLASS_TRANSIENT);
   s3state_finish(st, S3STATE_FAILED);
 }
 

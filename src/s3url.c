@@ -62,7 +62,7 @@ int s3url_parse(const char *v, struct s3url *out, struct cfw_err *err)
   n = strcspn(b, "/");
   rc = s3url_bucket(b, n, err);
   if (rc < 0)
-    return cfw_err_prefix(err, "\"%s\"", v);
+    return cfw_err_wrap(err, rc, "\"%s\"", v);
   memcpy(out->bucket, b, n);
   out->bucket[n] = '\0';
   b += n;

@@ -329,7 +329,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *c,
     rc = cfw_err_set(err, rc, "request text over %zu bytes", SIGV4_TEXT_MAX);
   else if (rc == -ENOMEM)
     rc = cfw_err_set(err, rc, "out of memory");
-  return err != NULL ? cfw_err_prefix(err, "sigv4") : rc;
+  return cfw_err_wrap(err, rc, "sigv4");
 }
 
 int sigv4_uri_encode(struct buf *out, const char *s, bool keep_slash)

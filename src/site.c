@@ -180,7 +180,7 @@ static void site_cancelled(struct site *s)
   struct cfw_err err = {0};
 
   (void)cfw_err_set(&err, -ECANCELED, "stopped");
-  (void)cfw_err_class(&err, CFW_CLASS_TRANSIENT);
+  cfw_err_class(&err, CFW_CLASS_TRANSIENT);
   site_fail(s, -ECANCELED, &err);
 }
 
@@ -241,7 +241,7 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
     s->rep.root_missing = true;
   s->rep.scan_failed = rc < 0;
   if (rc < 0) {
-    (void)cfw_err_class(&err, CFW_CLASS_STATE);
+    cfw_err_class(&err, CFW_CLASS_STATE);
     site_fail(s, rc, &err);
     return;
   }

@@ -95,7 +95,7 @@ void site_refuse_baseline(struct site *s)
       "since the last deploy may be stale at the edge: run again with --all "
       "(invalidates every file) instead",
       s->cfg->root, site_state_home(s->cfg), s->n_changes);
-  (void)cfw_err_class(&err, CFW_CLASS_BASELINE);
+  cfw_err_class(&err, CFW_CLASS_BASELINE);
   site_fail(s, -ENOENT, &err);
 }
 

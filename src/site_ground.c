@@ -28,8 +28,8 @@ static void site_on_list(struct s3_result *r, void *arg)
   s->list_pages++;
   if (r->outcome != S3_OK) {
     if (err.cls == CFW_CLASS_NONE)
-      (void)cfw_err_class(&err, r->outcome == S3_REFUSED ? CFW_CLASS_REFUSED
-                                                         : CFW_CLASS_TRANSIENT);
+      cfw_err_class(&err, r->outcome == S3_REFUSED ? CFW_CLASS_REFUSED
+                                                   : CFW_CLASS_TRANSIENT);
     cfw_err_prefix(&err, "%s: listing %s", s->cfg->root, s->cfg->origin);
     site_fail(s, err.code < 0 ? err.code : -EIO, &err);
     return;

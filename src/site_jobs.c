@@ -33,7 +33,7 @@ static void site_on_work_done(uv_work_t *w, int status)
         cfw_err_set(&s->job_err, status, "threadpool: %s", uv_strerror(status));
   if (s->job_rc < 0) {
     if (s->job_err.cls == CFW_CLASS_NONE)
-      (void)cfw_err_class(&s->job_err, CFW_CLASS_STATE);
+      cfw_err_class(&s->job_err, CFW_CLASS_STATE);
     site_fail(s, s->job_rc, &s->job_err);
     return;
   }
@@ -70,7 +70,8 @@ static int site_check_root(struct site *s, struct cfw_err *err)
                     "%s: no such directory, and cfwatch has no state for it "
                     "(a typo?); build the site first",
                     s->cfg->root);
-  return cfw_err_class(err, CFW_CLASS_STATE);
+  cfw_err_class(err, CFW_CLASS_STATE);
+  return -ENOENT;
 }
 
 /* The system's MIME table, for the origin's Content-Type (mime.h); the
@@ -111,8 +112,10 @@ int site_job_open(struct site *s, struct cfw_err *err)
 
   if (s->o.mode != SITE_PLAN) {
     s->lock_fd = statelock_acquire(c->state_dir, err);
-    if (s->lock_fd == -EWOULDBLOCK)
-      return cfw_err_class(err, CFW_CLASS_LOCKED);
+    if (s->lock_fd == -EWOULDBLOCK) {
+      cfw_err_class(err, CFW_CLASS_LOCKED);
+      return -EWOULDBLOCK;
+    }
     if (s->lock_fd < 0)
       return s->lock_fd;
     s->root_fd = statelock_root(c->root, c->state_dir, s->o.log);
@@ -135,7 +138,7 @@ int site_job_open(struct site *s, struct cfw_err *err)
   if (rc == 0)
     rc = state_set_tag_header(s->state, site_tags_header(s), err);
   if (rc < 0)
-    return cfw_err_prefix(err, "%s", c->root);
+    return cfw_err_wrap(err, rc, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
 }
 
@@ -156,7 +159,7 @@ int site_job_load(struct site *s, struct cfw_err *err)
   if (rc == 0)
     rc = site_relock(s, err);
   if (rc < 0)
-    return cfw_err_prefix(err, "%s", c->root);
+    return cfw_err_wrap(err, rc, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
 }
 
@@ -219,8 +222,10 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   in.tag_origin = site_tags_usable(s) ? &s->origin : NULL;
   config_planner_opts(s->cfg, &po);
   rc = planner_plan(&s->plan, &in, &po, err);
-  if (rc < 0)
-    return cfw_err_class(err, CFW_CLASS_USAGE);
+  if (rc < 0) {
+    cfw_err_class(err, CFW_CLASS_USAGE);
+    return rc;
+  }
   site_tags_mark(s);
   s->planned = true;
   return 0;
@@ -235,7 +240,7 @@ int site_relock(struct site *s, struct cfw_err *err)
 
   rc = statelock_renew(&s->lock_fd, s->cfg->state_dir, err);
   if (rc == -EWOULDBLOCK)
-    return cfw_err_class(err, CFW_CLASS_LOCKED);
+    cfw_err_class(err, CFW_CLASS_LOCKED);
   if (rc < 0)
     return rc;
   if (rc == 1) {
@@ -347,10 +352,10 @@ int site_job_intend(struct site *s, struct cfw_err *err)
       str_copy(it->ref, sizeof(it->ref), in->ref);
   }
   if (rc < 0)
-    return cfw_err_prefix(err,
-                          "%s: not sent, since it could not be "
-                          "recorded first",
-                          s->cfg->root);
+    return cfw_err_wrap(err, rc,
+                        "%s: not sent, since it could not be "
+                        "recorded first",
+                        s->cfg->root);
   site_keep_unsent(s);
   return 0;
 }

@@ -212,7 +212,7 @@ static void site_on_put_done(struct s3put *p, const struct s3put_summary *sum,
   s->put = NULL;
   if (sum->outcome != S3_OK) {
     if (err.cls == CFW_CLASS_NONE)
-      (void)cfw_err_class(&err, CFW_CLASS_TRANSIENT);
+      cfw_err_class(&err, CFW_CLASS_TRANSIENT);
     cfw_err_prefix(&err, "%s: uploading to %s", s->cfg->root, s->cfg->origin);
     site_fail(s, err.code < 0 ? err.code : -EIO, &err);
     return;
@@ -324,7 +324,7 @@ static void site_on_deleted(struct s3del *d, const struct s3del_result *r,
                       "%zu of the objects to delete were refused one by one",
                       r->kept);
   if (err.cls == CFW_CLASS_NONE)
-    (void)cfw_err_class(&err, CFW_CLASS_REFUSED);
+    cfw_err_class(&err, CFW_CLASS_REFUSED);
   cfw_err_prefix(&err, "%s: deleting from %s", s->cfg->root, s->cfg->origin);
   site_fail(s, err.code < 0 ? err.code : -EIO, &err);
 }

@@ -158,7 +158,7 @@ static void site_on_uploaded(struct upload *u, int status,
     return;
   }
   if (status == -ECANCELED || s->closing) {
-    (void)cfw_err_class(&e, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&e, CFW_CLASS_TRANSIENT);
     site_fail(s, -ECANCELED, &e);
     return;
   }
@@ -166,7 +166,7 @@ static void site_on_uploaded(struct upload *u, int status,
                           retry_jitter(&s->rng));
   if (limit != 0 && uv_now(s->o.loop) - s->pass_start + wait > limit) {
     cfw_err_prefix(&e, "%s: gave up on upload_cmd", s->cfg->root);
-    (void)cfw_err_class(&e, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&e, CFW_CLASS_TRANSIENT);
     site_fail(s, -ETIMEDOUT, &e);
     return;
   }
@@ -238,7 +238,7 @@ enum site_room site_room(struct site *s)
     (void)cfw_err_set(&err, -ETIMEDOUT,
                       "gave up waiting for in-progress invalidations to "
                       "complete; the rest stays pending");
-    (void)cfw_err_class(&err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&err, CFW_CLASS_TRANSIENT);
     site_fail(s, -ETIMEDOUT, &err);
     return SITE_ROOM_GAVE_UP;
   }
@@ -313,7 +313,7 @@ static void site_on_sent(struct cfsend *send, struct cfsend_result *r,
   s->send = NULL;
   if (r->status < 0 || in == NULL) {
     if (s->n_dists > 1)
-      (void)cfw_err_prefix(&r->err, "distribution %s", s->dists[s->dnext].id);
+      cfw_err_prefix(&r->err, "distribution %s", s->dists[s->dnext].id);
     site_fail(s, r->status < 0 ? r->status : -ENOENT, &r->err);
     return;
   }
@@ -457,7 +457,7 @@ void site_cancel_io(struct site *s)
   if (uv_is_active((uv_handle_t *)&s->timer)) {
     (void)uv_timer_stop(&s->timer); /* live handle: cannot fail */
     (void)cfw_err_set(&err, -ECANCELED, "stopped");
-    (void)cfw_err_class(&err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&err, CFW_CLASS_TRANSIENT);
     site_fail(s, -ECANCELED, &err);
   }
 }

@@ -107,7 +107,7 @@ static void site_sync_restart(struct site *s)
                       "(other writers); nothing is lost: run again",
                       s->cfg->root, s3state_where(s->remote),
                       SITE_SYNC_MAX_RESTARTS);
-    (void)cfw_err_class(&err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&err, CFW_CLASS_TRANSIENT);
     site_fail(s, -EAGAIN, &err);
     return;
   }

@@ -82,9 +82,9 @@ void statesync_fail(struct statesync *ss, int rc, const char *what)
 {
   if (ss->res.err.code == 0)
     (void)cfw_err_set(&ss->res.err, rc, "%s", what);
-  (void)cfw_err_prefix(&ss->res.err, "state in %s", s3state_where(ss->remote));
+  cfw_err_prefix(&ss->res.err, "state in %s", s3state_where(ss->remote));
   if (ss->res.err.cls == CFW_CLASS_NONE)
-    (void)cfw_err_class(&ss->res.err, CFW_CLASS_STATE);
+    cfw_err_class(&ss->res.err, CFW_CLASS_STATE);
   statesync_done(ss, STATESYNC_FAILED);
 }
 
@@ -244,7 +244,7 @@ static void statesync_count(struct statesync *ss, bool replaced)
   if (ledgerpull_count(ss->dir, kept, len,
                        (const unsigned char *)ss->frames.data, ss->frames.len,
                        &ss->ledger_err) < 0)
-    (void)cfw_err_prefix(&ss->ledger_err, "ledger");
+    cfw_err_prefix(&ss->ledger_err, "ledger");
 }
 
 /* Writes what was pulled: the snapshot if S3's replaces ours, the

@@ -83,7 +83,7 @@ static void statesync_snap_replaced(struct statesync *ss)
                       "the snapshot was replaced while being read, %d "
                       "times; run again",
                       STATESYNC_PART_RESTARTS);
-    (void)cfw_err_class(&ss->res.err, CFW_CLASS_TRANSIENT);
+    cfw_err_class(&ss->res.err, CFW_CLASS_TRANSIENT);
     statesync_fail(ss, -EAGAIN, "snapshot");
     return;
   }

@@ -231,7 +231,7 @@ static int upload_spawn(struct upload *u)
   rc = child_start(&u->child, u->loop, &co, upload_on_child_done, u, &u->err);
   upload_env_free(env, first_ours);
   if (rc < 0)
-    return cfw_err_prefix(&u->err, "%s in %s", UPLOAD_WHAT, u->root);
+    return cfw_err_wrap(&u->err, rc, "%s in %s", UPLOAD_WHAT, u->root);
   log_msg(u->log, LOG_DEBUG, "%s: running for %zu files in %s", UPLOAD_WHAT,
           u->n_listed, u->root);
   return 0;
@@ -244,7 +244,7 @@ static void upload_on_write(uv_work_t *w)
   u->write_rc = atomicfile_write(u->state_dir, UPLOAD_LIST_NAME,
                                  buf_str(&u->list), u->list.len, &u->err);
   if (u->write_rc < 0)
-    (void)cfw_err_prefix(&u->err, "%s: list in %s", UPLOAD_WHAT, u->state_dir);
+    cfw_err_prefix(&u->err, "%s: list in %s", UPLOAD_WHAT, u->state_dir);
 }
 
 static void upload_on_written(uv_work_t *w, int status)

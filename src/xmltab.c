@@ -45,9 +45,7 @@ static void parser_fail(struct parser *p, int rc)
 
   if (p->rc < 0)
     return;
-  p->rc = rc;
-  if (p->err != NULL)
-    p->rc = cfw_err_prefix(p->err, "line %llu, column %llu", line, col);
+  p->rc = cfw_err_wrap(p->err, rc, "line %llu, column %llu", line, col);
   /* It fails only if parsing is already over, which is what we want. */
   (void)XML_StopParser(p->xp, XML_FALSE);
 }

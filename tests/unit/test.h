@@ -24,6 +24,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Which sanitizer the test is built under, for the few tests that must
+ * know: CFW_TEST_TSAN (ThreadSanitizer runs code 5 to 15 times slower)
+ * and CFW_TEST_SANITIZER (ASan or TSan: both reserve terabytes of
+ * shadow address space up front). */
+#if defined(__SANITIZE_THREAD__)
+#define CFW_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CFW_TEST_TSAN 1
+#endif
+#endif
+#if defined(CFW_TEST_TSAN) || defined(__SANITIZE_ADDRESS__)
+#define CFW_TEST_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CFW_TEST_SANITIZER 1
+#endif
+#endif
+
 struct test_case {
   const char *name;
   void (*fn)(void);

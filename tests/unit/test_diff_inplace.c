@@ -6,21 +6,12 @@
  * files that failed; empty inputs; and -ENOMEM leaving nothing behind. */
 #include "diff.h"
 
+#include "aslimit.h"
 #include "test.h"
-
-#include <sys/resource.h>
 
 /* Pretends the scan ran this long after the files were written, so fresh
  * test files are not racy. */
 #define LATER_NS (10 * INT64_C(1000000000))
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
 
 static void name(char *out, size_t n, size_t i, const char *suffix)
 {
@@ -319,24 +310,6 @@ static void test_early_finish_changes_nothing(void)
   test_rmtree(dir);
 }
 
-#ifndef UNDER_SANITIZER
-static size_t vm_size_bytes(void)
-{
-  char line[256];
-  unsigned long kb = 0;
-  FILE *f = fopen("/proc/self/status", "r");
-
-  REQUIRE(f != NULL);
-  while (fgets(line, sizeof(line), f) != NULL)
-    if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
-      break;
-  (void)fclose(f);
-  REQUIRE(kb > 0);
-  return (size_t)kb * 1024;
-}
-
-#endif
-
 /* 2^17 entries fill the walk's array exactly (it doubles from 16), so
  * turning it into changes must grow it by 8 bytes an entry (1 MiB):
  * with the address space capped below that, diff_begin_take fails with
@@ -344,13 +317,13 @@ static size_t vm_size_bytes(void)
  * of their own, so this runs only in the plain build. */
 static void test_no_room_to_take_the_tree_is_enomem(void)
 {
-#ifdef UNDER_SANITIZER
+#if !AS_LIMIT_USABLE
   CHECK(1); /* a cap on the address space would stop the sanitizer */
 #else
   struct cfw_err err = {0};
   struct manifest *m;
   struct diff *d = (struct diff *)&err;
-  struct rlimit rl;
+  struct rlimit old;
   struct stat st;
   struct tree t;
   char rel[32];
@@ -365,10 +338,9 @@ static void test_no_room_to_take_the_tree_is_enomem(void)
   REQUIRE(t.cap == t.n);
   REQUIRE(manifest_new(&m) == 0);
   /* Room for the 2 MiB of items and a little more, not the growth. */
-  rl.rlim_cur = vm_size_bytes() + t.n * 16 + ((size_t)512 << 10);
-  rl.rlim_max = RLIM_INFINITY;
-  REQUIRE(setrlimit(RLIMIT_AS, &rl) == 0);
+  as_cap(t.n * 16 + ((size_t)512 << 10), &old);
   CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), -ENOMEM);
+  as_restore(&old);
   CHECK(d == NULL);
   CHECK(t.v == NULL && t.n == 0);
   CHECK_CONTAINS(err.msg, "out of memory");

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* manifest_edit and manifest_apply_take: batches applied in place
  * (issue 13), checked case by case and against a plain sorted merge. */
-#include <sys/resource.h>
 
 #include "diff.h"
 #include "manifest.h"
 
+#include "aslimit.h"
 #include "test.h"
 
 /* p, or the case ends: a test cannot go on without its memory. */
@@ -243,33 +243,7 @@ static void test_apply_take_leaves_added_paths_null(void)
   manifest_destroy(m);
 }
 
-/* The sanitizers reserve terabytes of shadow memory up front, so a cap
- * on the address space would fail them, not the edit. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define NO_RLIMIT_AS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define NO_RLIMIT_AS 1
-#endif
-#endif
-
-#ifndef NO_RLIMIT_AS
-/* The address space now in use, from /proc/self/status, in bytes. */
-static size_t vm_size(void)
-{
-  char line[256];
-  unsigned long kb = 0;
-  FILE *f = fopen("/proc/self/status", "r");
-
-  REQUIRE(f != NULL);
-  while (fgets(line, sizeof(line), f) != NULL)
-    if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
-      break;
-  (void)fclose(f);
-  REQUIRE(kb > 0);
-  return (size_t)kb * 1024;
-}
-
+#if AS_LIMIT_USABLE
 /* n puts of fresh paths of len bytes each ("a000..."), after the
  * sample's "d/..." paths; they give their paths if give. */
 static struct change *many_adds(size_t n, size_t len, bool give,
@@ -302,19 +276,15 @@ static void edit_out_of_memory(struct manifest *m,
                                size_t headroom)
 {
   struct rlimit old;
-  struct rlimit lim;
   struct manifest *copy;
   struct cfw_err err = {0};
   size_t i;
   int rc;
 
   REQUIRE(manifest_copy(&copy, m) == 0);
-  REQUIRE(getrlimit(RLIMIT_AS, &old) == 0);
-  lim = old;
-  lim.rlim_cur = vm_size() + headroom;
-  REQUIRE(setrlimit(RLIMIT_AS, &lim) == 0);
+  as_cap(headroom, &old);
   rc = manifest_edit(m, ed, n, &err);
-  REQUIRE(setrlimit(RLIMIT_AS, &old) == 0);
+  as_restore(&old);
   CHECK_EQ_INT(rc, -ENOMEM);
   CHECK_CONTAINS(err.msg, "out of memory");
   CHECK_EQ_INT(manifest_count(m), manifest_count(copy));
@@ -337,7 +307,7 @@ static void edit_out_of_memory(struct manifest *m,
  * order (every allocation before the first change) is the argument. */
 static void test_edit_out_of_memory_leaves_the_manifest(void)
 {
-#ifdef NO_RLIMIT_AS
+#if !AS_LIMIT_USABLE
   CHECK(true);
 #else
   struct manifest *m = sample(50, 1);

@@ -22,14 +22,9 @@
  * bound (about 10 ms is what the loop really does beside a 100k
  * baseline) scaled, still far below what the baseline itself would
  * cost on the loop (seconds under TSan). */
-#if defined(__SANITIZE_THREAD__)
+#ifdef CFW_TEST_TSAN
 #define LOOP_GAP_MAX_MS 200
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LOOP_GAP_MAX_MS 200
-#endif
-#endif
-#ifndef LOOP_GAP_MAX_MS
+#else
 #define LOOP_GAP_MAX_MS 50
 #endif
 #define TICK_MS 10

@@ -144,24 +144,18 @@ const struct intent *state_intent_at(const struct state *s, size_t i);
 int state_project(const struct state *s, struct manifest **out,
                   struct cfw_err *err);
 
-/* Records a batch before it is sent: its paths and changes are copied,
- * its sequence number and reference assigned, the record appended and
- * synced.  The batch's changes are v[idx[0]], ..., v[idx[n - 1]] (idx
- * NULL: v[0..n)), so a caller holding a batch as indices into a larger
- * array need not gather it first.  The record is written in bounded
- * pieces, never whole in memory.  On success *out (borrowed from s) is
- * open.  On failure nothing was recorded, the batch must not be sent,
- * and the message says why (ENOSPC, EROFS...). */
-int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v,
-                 const size_t *idx, size_t n, const struct intent **out,
-                 struct cfw_err *err);
-
-/* The same, moving the batch's changes into the intent instead of
- * copying them: on success each (*v)[idx[i]] is left without its path
- * (entry.path NULL; the intent owns it now), and a batch that is all
- * of *v in order (n == *n_v, idx NULL or 0, 1, 2...) takes the array
- * itself (*v NULL, *n_v 0).  On failure *v is as it was. */
+/* Records a batch before it is sent: its paths are copied, its changes
+ * moved into the intent, its sequence number and reference assigned,
+ * the record appended and synced.  The batch's changes are (*v)[idx[0]],
+ * ..., (*v)[idx[n - 1]] (idx NULL: (*v)[0..n)), so a caller holding a
+ * batch as indices into a larger array need not gather it first.  The
+ * record is written in bounded pieces, never whole in memory.
+ * On success *out (borrowed from s) is open and each (*v)[idx[i]] is
+ * left without its path (entry.path NULL; the intent owns it now); a
+ * batch that is all of *v in order (n == *n_v, idx NULL or 0, 1, 2...)
+ * takes the array itself (*v NULL, *n_v 0).  On failure nothing was
+ * recorded, the batch must not be sent, the message says why (ENOSPC,
+ * EROFS...), and *v is as it was. */
 int state_intend_take(struct state *s, const char *distribution,
                       const struct strlist *paths, struct change **v,
                       size_t *n_v, const size_t *idx, size_t n,

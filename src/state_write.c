@@ -247,42 +247,18 @@ static int state_append_intent(struct state *s, const struct intent *in,
   return rc;
 }
 
-/* Deep copies of the batch's changes, v[idx[i]] (idx NULL: v[i]). */
-static int changes_copy(const struct change *v, const size_t *idx, size_t n,
-                        struct change **out)
-{
-  const struct change *from;
-  struct change *c;
-  size_t i;
-
-  c = calloc(n + 1, sizeof(*c));
-  if (c == NULL)
-    return -ENOMEM;
-  for (i = 0; i < n; i++) {
-    from = &v[idx != NULL ? idx[i] : i];
-    c[i].kind = from->kind;
-    if (tree_entry_copy(&c[i].entry, &from->entry) < 0) {
-      changes_free(c, i);
-      return -ENOMEM;
-    }
-  }
-  *out = c;
-  return 0;
-}
-
 /* Where an intent's changes come from: the caller's v[idx[i]] (idx
- * NULL: v[i]), i < n, copied or, with take, moved.  A move makes a
- * shallow array first (the paths still the caller's) and hands the
- * paths over only once the record is durable (intent_src_commit); a
- * batch that is the whole of the caller's array, in order, takes the
- * array itself, so a whole-site rewrite is never held twice. */
+ * NULL: v[i]), i < n, moved.  A move makes a shallow array first (the
+ * paths still the caller's) and hands the paths over only once the
+ * record is durable (intent_src_commit); a batch that is the whole of
+ * the caller's array, in order, takes the array itself, so a whole-site
+ * rewrite is never held twice. */
 struct intent_src {
   struct change *v;
   const size_t *idx;
   size_t n;
-  struct change **whole; /* take: the caller's array, if it may go */
+  struct change **whole; /* the caller's array, which may go whole */
   size_t *n_whole;
-  bool take;
   bool took_whole; /* set by intent_src_changes */
 };
 
@@ -290,8 +266,7 @@ static bool intent_src_is_whole(const struct intent_src *src)
 {
   size_t i;
 
-  if (!src->take || src->whole == NULL || *src->whole != src->v ||
-      src->n != *src->n_whole)
+  if (*src->whole != src->v || src->n != *src->n_whole)
     return false;
   for (i = 0; src->idx != NULL && i < src->n; i++)
     if (src->idx[i] != i)
@@ -304,8 +279,6 @@ static int intent_src_changes(struct intent_src *src, struct change **out)
   struct change *c;
   size_t i;
 
-  if (!src->take)
-    return changes_copy(src->v, src->idx, src->n, out);
   src->took_whole = intent_src_is_whole(src);
   if (src->took_whole) {
     *out = src->v;
@@ -323,9 +296,7 @@ static int intent_src_changes(struct intent_src *src, struct change **out)
 /* Undoes intent_src_changes: the caller keeps what it had. */
 static void intent_src_drop(const struct intent_src *src, struct change *c)
 {
-  if (!src->take)
-    changes_free(c, src->n);
-  else if (!src->took_whole)
+  if (!src->took_whole)
     free(c); /* the paths are still the caller's */
 }
 
@@ -334,8 +305,6 @@ static void intent_src_commit(const struct intent_src *src)
 {
   size_t i;
 
-  if (!src->take)
-    return;
   if (src->took_whole) {
     *src->whole = NULL;
     *src->n_whole = 0;
@@ -419,24 +388,13 @@ static int state_intend_from(struct state *s, const char *distribution,
   return 0;
 }
 
-int state_intend(struct state *s, const char *distribution,
-                 const struct strlist *paths, const struct change *v,
-                 const size_t *idx, size_t n, const struct intent **out,
-                 struct cfw_err *err)
-{
-  /* Copied, never written: the cast only fits the shared source. */
-  struct intent_src src = {.v = (struct change *)v, .idx = idx, .n = n};
-
-  return state_intend_from(s, distribution, paths, &src, out, err);
-}
-
 int state_intend_take(struct state *s, const char *distribution,
                       const struct strlist *paths, struct change **v,
                       size_t *n_v, const size_t *idx, size_t n,
                       const struct intent **out, struct cfw_err *err)
 {
   struct intent_src src = {
-      .v = *v, .idx = idx, .n = n, .whole = v, .n_whole = n_v, .take = true};
+      .v = *v, .idx = idx, .n = n, .whole = v, .n_whole = n_v};
 
   return state_intend_from(s, distribution, paths, &src, out, err);
 }

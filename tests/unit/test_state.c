@@ -4,6 +4,7 @@
  * identity and the write-ahead intents' references. */
 #include "state.h"
 
+#include "intendfx.h"
 #include "test.h"
 
 #include <openssl/evp.h>
@@ -380,7 +381,7 @@ static void test_files_are_0600_and_new_dirs_0700(void)
   s = open_ok(state, DIST);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/d/p0") == 0);
-  CHECK_EQ_INT(state_intend(s, DIST, &paths, v, NULL, 1, &in, &err), 0);
+  CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, 1, NULL, 1, &in, &err), 0);
   state_close(s);
   join(path, sizeof(path), state, "manifest");
   CHECK_EQ_INT(stat(path, &st), 0);
@@ -467,7 +468,7 @@ static const struct intent *intend(struct state *s, const char *path,
   REQUIRE(strlist_push(&paths, url) == 0);
   c.kind = CHANGE_MODIFIED;
   c.entry = entry(path, seed);
-  CHECK_EQ_INT(state_intend(s, DIST, &paths, &c, NULL, 1, &in, &err), 0);
+  CHECK_EQ_INT(intend_copy(s, DIST, &paths, &c, 1, NULL, 1, &in, &err), 0);
   strlist_free(&paths);
   REQUIRE(in != NULL);
   return in;
@@ -740,7 +741,7 @@ static void test_record_that_cannot_be_written_is_not_open(void)
   REQUIRE(strlist_push(&paths, "/d/p1") == 0);
   c.kind = CHANGE_MODIFIED;
   c.entry = entry("d/p1", 70);
-  CHECK(state_intend(s, DIST, &paths, &c, NULL, 1, &in, &err) < 0);
+  CHECK(intend_copy(s, DIST, &paths, &c, 1, NULL, 1, &in, &err) < 0);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK_EQ_INT(state_intent_count(s), 1);
   CHECK_EQ_INT(state_journal_bytes(s), len);

@@ -4,6 +4,7 @@
  * journal is replayed after a restart. */
 #include "state.h"
 
+#include "intendfx.h"
 #include "test.h"
 
 #define ROOT "/srv/site"
@@ -82,7 +83,7 @@ static void test_commit_records_adds_changes_and_deletions(void)
   s = open_ok(dir);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/*") == 0);
-  CHECK_EQ_INT(state_intend(s, DIST, &paths, v, NULL, 6, &in, &err), 0);
+  CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, 6, NULL, 6, &in, &err), 0);
   strlist_free(&paths);
   REQUIRE(in != NULL);
   memcpy(ref, in->ref, sizeof(ref));

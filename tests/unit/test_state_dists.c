@@ -4,6 +4,7 @@
  * is journaled until the commit. */
 #include "state.h"
 
+#include "intendfx.h"
 #include "test.h"
 
 #define ROOT "/srv/site"
@@ -41,7 +42,7 @@ static void baseline_and_intend(const char *dir, char ref[STATE_REF_LEN])
   c.entry.size = 2;
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/a.html") == 0);
-  CHECK_EQ_INT(state_intend(s, SET, &paths, &c, NULL, 1, &in, &err), 0);
+  CHECK_EQ_INT(intend_copy(s, SET, &paths, &c, 1, NULL, 1, &in, &err), 0);
   REQUIRE(in != NULL);
   CHECK_EQ_STR(in->distribution, SET);
   memcpy(ref, in->ref, STATE_REF_LEN);

@@ -8,6 +8,7 @@
 #include "state.h"
 #include "statefmt.h"
 
+#include "intendfx.h"
 #include "test.h"
 
 #include <sys/resource.h>
@@ -296,7 +297,7 @@ static const struct intent *intend(struct state *s, size_t n, unsigned seed,
 
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/*") == 0);
-  rc = state_intend(s, DIST, &paths, v, NULL, n, &in, err);
+  rc = intend_copy(s, DIST, &paths, v, n, NULL, n, &in, err);
   strlist_free(&paths);
   changes_free(v, n);
   return rc == 0 ? in : NULL;
@@ -355,7 +356,7 @@ static void copy_file(const char *from, const char *to, const char *name)
 }
 
 /* Intends v's batch, as indices idx or gathered, in a state dir. */
-static void intend_in(const char *dir, const struct change *v,
+static void intend_in(const char *dir, const struct change *v, size_t n_v,
                       const size_t *idx, size_t n, char ref[STATE_REF_LEN])
 {
   struct cfw_err err = {0};
@@ -365,7 +366,7 @@ static void intend_in(const char *dir, const struct change *v,
 
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/*") == 0);
-  CHECK_EQ_INT(state_intend(s, DIST, &paths, v, idx, n, &in, &err), 0);
+  CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, n_v, idx, n, &in, &err), 0);
   REQUIRE(in != NULL);
   memcpy(ref, in->ref, STATE_REF_LEN);
   state_close(s);
@@ -394,8 +395,8 @@ static void test_intent_by_index_equals_the_gathered_batch(void)
   copy_file(d1, d2, "manifest");
   for (i = 0; i < 3; i++)
     g[i] = v[idx[i]];
-  intend_in(d1, v, idx, 3, ra);
-  intend_in(d2, g, NULL, 3, rb);
+  intend_in(d1, v, 5, idx, 3, ra);
+  intend_in(d2, g, 3, NULL, 3, rb);
   CHECK_EQ_STR(ra, rb);
   s = open_ok(d1);
   REQUIRE(state_intent_count(s) == 1);
@@ -500,7 +501,7 @@ static void test_too_large_intent_writes_nothing(void)
   s = open_ok(dir);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, huge) == 0);
-  CHECK_EQ_INT(state_intend(s, DIST, &paths, v, NULL, 1, &in, &err), -EFBIG);
+  CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, 1, NULL, 1, &in, &err), -EFBIG);
   CHECK_CONTAINS(err.msg, "too large");
   CHECK(!exists(dir, "journal"));
   CHECK_EQ_INT(state_intent_count(s), 0);

@@ -4,6 +4,7 @@
  * header changes, absent from older formats and from open intents. */
 #include "state.h"
 
+#include "intendfx.h"
 #include "test.h"
 
 #include <openssl/evp.h>
@@ -77,7 +78,7 @@ static void intend_a(struct state *s, uint32_t flags, char *ref)
   memset(&c, 0, sizeof(c));
   c.kind = CHANGE_MODIFIED;
   c.entry = entry("a.html", 9, flags);
-  CHECK_EQ_INT(state_intend(s, DIST, &paths, &c, NULL, 1, &in, &err), 0);
+  CHECK_EQ_INT(intend_copy(s, DIST, &paths, &c, 1, NULL, 1, &in, &err), 0);
   REQUIRE(in != NULL);
   memcpy(ref, in->ref, STATE_REF_LEN);
   strlist_free(&paths);

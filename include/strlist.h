@@ -22,6 +22,11 @@ int strlist_pushn(struct strlist *l, const char *s, size_t len);
  * (then s is freed). */
 int strlist_push_take(struct strlist *l, char *s);
 
+/* Moves every string of src to the end of dst and leaves src empty:
+ * the strings are handed over, not copied (an empty dst takes src's
+ * array itself).  On -ENOMEM both are as they were. */
+int strlist_move_all(struct strlist *dst, struct strlist *src);
+
 /* Sorts bytewise and drops duplicates. */
 void strlist_sort_unique(struct strlist *l);
 

@@ -195,6 +195,19 @@ static bool site_root_moved(const struct site *s)
   return now == UINT64_MAX || now != s->scan_gen;
 }
 
+/* The walk is over, and the pass's list of paths with it: a rebuild's
+ * names every file, as many strings as the changes the pass now holds.
+ * A failed pass is retried by the daemon with a whole walk, so only a
+ * shared state that moved under the pass (site_sync_restart) asks for
+ * the list again; with such a state it stays. */
+static void site_drop_paths(struct site *s)
+{
+  if (s->sync != NULL)
+    return;
+  strlist_free(&s->paths);
+  s->paths_set = false;
+}
+
 /* The first walk ended after opening failed, or while closing. */
 static void site_on_dropped_scan(struct site *s, struct scan *scan)
 {
@@ -233,6 +246,7 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   s->rep.n_hashed = r->n_hashed;
   s->rep.scan_ms = r->elapsed_ms;
   scan_destroy(scan);
+  site_drop_paths(s);
   if (rc == 0 && s->o.root_gen != NULL && site_root_moved(s))
     rc =
         cfw_err_set(&err, -ENOENT, "%s is gone or was replaced; not diffing it",
@@ -718,8 +732,6 @@ int site_start(struct site **out, const struct site_opts *o, site_cb cb,
 
 int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 {
-  size_t i;
-  int rc = 0;
 
   if (s->closing)
     return -ECANCELED;
@@ -728,9 +740,9 @@ int site_kick(struct site *s, struct strlist *paths, unsigned flags)
   s->next_flags |= flags;
   if (paths == NULL)
     s->next_all = true;
-  for (i = 0; paths != NULL && !s->next_all && i < paths->n && rc == 0; i++)
-    rc = strlist_push(&s->next_paths, paths->v[i]);
-  if (rc < 0)
+  /* Moved, not copied: a rebuild names every file of the site. */
+  if (paths != NULL && !s->next_all &&
+      strlist_move_all(&s->next_paths, paths) < 0)
     s->next_all = true; /* a whole walk needs no list */
   if (paths != NULL)
     strlist_free(paths);

@@ -50,6 +50,32 @@ int strlist_push_take(struct strlist *l, char *s)
   return 0;
 }
 
+int strlist_move_all(struct strlist *dst, struct strlist *src)
+{
+  char **v;
+
+  if (dst->n == 0) {
+    free(dst->v);
+    *dst = *src;
+    strlist_init(src);
+    return 0;
+  }
+  if (src->n > dst->cap - dst->n) {
+    if (src->n > SIZE_MAX / sizeof(*v) - dst->n)
+      return -ENOMEM;
+    v = realloc(dst->v, (dst->n + src->n) * sizeof(*v));
+    if (v == NULL)
+      return -ENOMEM;
+    dst->v = v;
+    dst->cap = dst->n + src->n;
+  }
+  memcpy(dst->v + dst->n, src->v, src->n * sizeof(*v));
+  dst->n += src->n;
+  free(src->v);
+  strlist_init(src);
+  return 0;
+}
+
 int strlist_push(struct strlist *l, const char *s)
 {
   return strlist_push_take(l, strdup(s));

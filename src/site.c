@@ -14,36 +14,9 @@
 #include "subscan.h"
 #include "util.h"
 
-bool site_is_dry(const struct site_config *cfg)
-{
-  return cfg->dry_run || cfg->distribution_id == NULL;
-}
-
-const char *site_state_home(const struct site_config *cfg)
-{
-  return cfg->state_url != NULL ? cfg->state_url : cfg->state_dir;
-}
-
 bool site_sends(const struct site *s)
 {
   return s->o.mode != SITE_PLAN && s->n_dists > 0;
-}
-
-int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
-                    struct cfw_err *err)
-{
-  struct urlmap_opts o;
-
-  memset(&o, 0, sizeof(o));
-  o.prefix = cfg->url_prefix != NULL ? cfg->url_prefix : "";
-  o.index_name = cfg->index_name;
-  o.dir_without_slash = cfg->dir_without_slash;
-  o.pretty = cfg->pretty_urls;
-  o.query_strings = cfg->query_strings;
-  o.excludes = (const char *const *)cfg->excludes.v;
-  o.n_excludes = cfg->excludes.n;
-  o.no_default_excludes = cfg->no_default_excludes;
-  return urlmap_new(out, &o, err);
 }
 
 bool site_excluded(const struct site *s, const char *rel, bool is_dir)
@@ -420,37 +393,6 @@ static void site_next_item(struct site *s)
     return;
   }
   site_compact_or_finish(s);
-}
-
-/* What the pass will send, before it sends it (the daemon logs each
- * batch as it goes). */
-static void site_log_plan(const struct site *s)
-{
-  const struct planner_plan *pl = &s->plan;
-
-  if (pl->n_left > 0)
-    log_msg(s->o.log, LOG_WARN,
-            "%s: %zu changed files held back by the monthly budget; they "
-            "stay pending",
-            s->cfg->root, pl->n_left);
-  if (s->o.mode == SITE_WATCH)
-    return;
-  if (s->n_items == 0 && pl->n_left == 0) {
-    log_msg(s->o.log, LOG_INFO, "%s: nothing to invalidate", s->cfg->root);
-    return;
-  }
-  if (pl->n > 0)
-    log_msg(s->o.log, LOG_INFO,
-            "%s: %zu batch%s, %zu paths (%zu wildcard%s), estimated $%.2f%s",
-            s->cfg->root, pl->n, pl->n == 1 ? "" : "es", pl->n_paths,
-            pl->n_wildcards, pl->n_wildcards == 1 ? "" : "s", pl->cost_usd,
-            pl->evict_forced ? "; the budget forced wider wildcards" : "");
-  site_tags_log_plan(s);
-  if (s->rep.recovered > 0)
-    log_msg(s->o.log, LOG_INFO,
-            "%s: %zu batch%s recorded by an earlier run and not acknowledged "
-            "go first, with their recorded references",
-            s->cfg->root, s->rep.recovered, s->rep.recovered == 1 ? "" : "es");
 }
 
 static void site_planned(struct site *s)

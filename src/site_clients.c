@@ -1,10 +1,39 @@
 /* SPDX-License-Identifier: MIT */
-/* The AWS clients a site builds: one credentials chain shared by the
- * CloudFront client, an S3 origin's client and a state in S3's. */
+/* What a site builds from its config: its URL map, and the AWS clients,
+ * one credentials chain shared by the CloudFront client, an S3 origin's
+ * client and a state in S3's. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "site_int.h"
+
+bool site_is_dry(const struct site_config *cfg)
+{
+  return cfg->dry_run || cfg->distribution_id == NULL;
+}
+
+const char *site_state_home(const struct site_config *cfg)
+{
+  return cfg->state_url != NULL ? cfg->state_url : cfg->state_dir;
+}
+
+int site_urlmap_new(struct urlmap **out, const struct site_config *cfg,
+                    struct cfw_err *err)
+{
+  struct urlmap_opts o;
+
+  memset(&o, 0, sizeof(o));
+  o.prefix = cfg->url_prefix != NULL ? cfg->url_prefix : "";
+  o.index_name = cfg->index_name;
+  o.dir_without_slash = cfg->dir_without_slash;
+  o.pretty = cfg->pretty_urls;
+  o.query_strings = cfg->query_strings;
+  o.excludes = (const char *const *)cfg->excludes.v;
+  o.n_excludes = cfg->excludes.n;
+  o.no_default_excludes = cfg->no_default_excludes;
+  return urlmap_new(out, &o, err);
+}
 
 int site_client_new(struct cf_client **out, uv_loop_t *loop,
                     const struct site_config *cfg, struct http *http,

@@ -295,5 +295,6 @@ enum site_room { SITE_ROOM, SITE_NO_ROOM, SITE_ROOM_GAVE_UP };
 enum site_room site_room(struct site *s);
 void site_cancel_io(struct site *s);
 void site_print(struct site *s, const struct site_item *it);
+void site_log_plan(const struct site *s);
 
 #endif

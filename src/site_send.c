@@ -386,6 +386,37 @@ static void site_print_origin(const struct site *s, const struct change *v,
   }
 }
 
+/* What the pass will send, before it sends it (the daemon logs each
+ * batch as it goes). */
+void site_log_plan(const struct site *s)
+{
+  const struct planner_plan *pl = &s->plan;
+
+  if (pl->n_left > 0)
+    log_msg(s->o.log, LOG_WARN,
+            "%s: %zu changed files held back by the monthly budget; they "
+            "stay pending",
+            s->cfg->root, pl->n_left);
+  if (s->o.mode == SITE_WATCH)
+    return;
+  if (s->n_items == 0 && pl->n_left == 0) {
+    log_msg(s->o.log, LOG_INFO, "%s: nothing to invalidate", s->cfg->root);
+    return;
+  }
+  if (pl->n > 0)
+    log_msg(s->o.log, LOG_INFO,
+            "%s: %zu batch%s, %zu paths (%zu wildcard%s), estimated $%.2f%s",
+            s->cfg->root, pl->n, pl->n == 1 ? "" : "es", pl->n_paths,
+            pl->n_wildcards, pl->n_wildcards == 1 ? "" : "s", pl->cost_usd,
+            pl->evict_forced ? "; the budget forced wider wildcards" : "");
+  site_tags_log_plan(s);
+  if (s->rep.recovered > 0)
+    log_msg(s->o.log, LOG_INFO,
+            "%s: %zu batch%s recorded by an earlier run and not acknowledged "
+            "go first, with their recorded references",
+            s->cfg->root, s->rep.recovered, s->rep.recovered == 1 ? "" : "es");
+}
+
 /* Printing: plan shows each batch with its cost; a dry run "sends" it. */
 void site_print(struct site *s, const struct site_item *it)
 {

@@ -121,6 +121,7 @@ struct config {
    * [cfwatch]; with any, [cfwatch] only gives defaults. */
   struct site_config *sites; /* owned */
   size_t n_sites;
+  size_t cap_sites;         /* private: the room sites has */
   enum log_level log_level; /* LOG_INFO by default */
   enum log_format log_format;
   char *path;             /* owned; the file as given, NULL if none */

@@ -32,6 +32,7 @@ struct ledger {
   uint64_t month_paths;
   struct ledger_entry *v; /* owned; oldest first */
   size_t n;
+  size_t cap; /* private: the room v has */
 };
 
 void ledger_init(struct ledger *l);

@@ -301,10 +301,17 @@ void cf_invalidation_list_free(struct cf_invalidation_list *l)
   cf_invalidation_list_init(l);
 }
 
+/* The list being parsed, and the room its items have. */
+struct list_out {
+  struct cf_invalidation_list *l;
+  size_t cap;
+};
+
 /* Grows items by one summary, zeroed; O(n) copies overall. */
 static int list_on_start(void *out, int node, struct cfw_err *err)
 {
-  struct cf_invalidation_list *l = out;
+  struct list_out *o = out;
+  struct cf_invalidation_list *l = o->l;
   struct cf_invalidation_summary *items;
 
   if (node != LIST_SUMMARY)
@@ -312,14 +319,7 @@ static int list_on_start(void *out, int node, struct cfw_err *err)
   if (l->n == CFXML_MAX_LIST_ITEMS)
     return cfw_err_set(err, -EBADMSG, "more than %d <InvalidationSummary>",
                        CFXML_MAX_LIST_ITEMS);
-  /* Powers of two from 8; the cap keeps the product far from overflow. */
-  if (l->n >= 8 && (l->n & (l->n - 1)) == 0) {
-    items = realloc(l->items, 2 * l->n * sizeof(*items));
-  } else if (l->n == 0) {
-    items = malloc(8 * sizeof(*items));
-  } else {
-    items = l->items;
-  }
+  items = array_grow(l->items, l->n, &o->cap, sizeof(*items));
   if (items == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   l->items = items;
@@ -348,7 +348,7 @@ static int summary_on_text(struct cf_invalidation_list *l, int node,
 static int list_on_text(void *out, int node, const struct xmltab_text *t,
                         struct cfw_err *err)
 {
-  struct cf_invalidation_list *l = out;
+  struct cf_invalidation_list *l = ((struct list_out *)out)->l;
 
   switch (node) {
   case LIST_NEXT_MARKER:
@@ -380,10 +380,11 @@ int cfxml_parse_invalidation_list(const char *body, size_t len,
                                   struct cf_invalidation_list *out,
                                   struct cfw_err *err)
 {
+  struct list_out o = {out, 0};
   const struct xmltab_doc doc = {.nodes = list_nodes,
                                  .n_nodes = LIST_N,
                                  .max_body = CFXML_MAX_LIST_BODY,
-                                 .out = out,
+                                 .out = &o,
                                  .on_start = list_on_start,
                                  .on_text = list_on_text};
   int rc;

@@ -321,12 +321,10 @@ int config_site_add(struct config *c, const char *name,
   struct site_config *v;
   char *copy;
 
-  if (c->n_sites >= SIZE_MAX / sizeof(*v) - 1)
-    return cfw_err_set(err, -ENOMEM, "too many sites");
   copy = strdup(name);
   if (copy == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
-  v = realloc(c->sites, (c->n_sites + 1) * sizeof(*v));
+  v = array_grow(c->sites, c->n_sites, &c->cap_sites, sizeof(*v));
   if (v == NULL) {
     free(copy);
     return cfw_err_set(err, -ENOMEM, "out of memory");

@@ -58,7 +58,7 @@ static int ledger_push(struct ledger *l, const struct ledger_entry *e)
     memmove(l->v, l->v + 1, (l->n - 1) * sizeof(*l->v));
     l->n--;
   }
-  v = realloc(l->v, (l->n + 1) * sizeof(*v));
+  v = array_grow(l->v, l->n, &l->cap, sizeof(*v));
   if (v == NULL)
     return -ENOMEM;
   l->v = v;

@@ -12,6 +12,7 @@
 #include "cachetag.h"
 #include "cflimits.h"
 #include "urlmap.h"
+#include "util.h"
 
 /* The directory hash starts with this many slots and is kept at most
  * half full. */
@@ -78,22 +79,15 @@ static int planner_grow_slots(struct planner_tree *pt)
 static int planner_reserve_node(struct planner_tree *pt)
 {
   struct planner_node *v;
-  size_t cap;
 
   if (pt->n_nodes >= PLANNER_MAX_INDEX)
     return -ENOMEM; /* file_node holds 32-bit node indices */
   if (pt->n_nodes + 1 > pt->n_slots / 2 && planner_grow_slots(pt) < 0)
     return -ENOMEM;
-  if (pt->n_nodes < pt->cap_nodes)
-    return 0;
-  cap = pt->cap_nodes > 0 ? pt->cap_nodes * 2 : PLANNER_SLOTS_MIN;
-  if (cap > SIZE_MAX / sizeof(*v))
-    return -ENOMEM;
-  v = realloc(pt->nodes, cap * sizeof(*v));
+  v = array_grow(pt->nodes, pt->n_nodes, &pt->cap_nodes, sizeof(*v));
   if (v == NULL)
     return -ENOMEM;
   pt->nodes = v;
-  pt->cap_nodes = cap;
   return 0;
 }
 

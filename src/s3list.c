@@ -65,17 +65,6 @@ void s3_list_page_free(struct s3_list_page *p)
   s3_list_page_init(p);
 }
 
-static int hex_digit(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decodes a key in place, as botocore's unquote_plus: %XX is a byte,
  * '+' a space.  -EBADMSG for a broken escape or a NUL. */
 static int url_decode(char *s, struct cfw_err *err)

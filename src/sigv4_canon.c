@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 #define TOKEN_HEADER "x-amz-security-token"
 
 /* A header to sign; order keeps repeated headers in the order given. */
@@ -56,17 +58,6 @@ static unsigned char to_lower(unsigned char c)
   return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-static int hex_value(unsigned char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
 /* Appends s[0..n) percent-encoded with uppercase hex.  Unreserved bytes
  * stay as they are, and so does '/' when keep_slash is set. */
 int sigv4_canon_uri_encode(struct buf *b, const char *s, size_t n,
@@ -105,8 +96,8 @@ static int uri_decode(struct buf *b, const char *s, size_t n)
   for (i = 0; i < n && rc == 0; i++) {
     c = s[i];
     if (c == '%') {
-      hi = n - i > 2 ? hex_value((unsigned char)s[i + 1]) : -1;
-      lo = n - i > 2 ? hex_value((unsigned char)s[i + 2]) : -1;
+      hi = n - i > 2 ? hex_digit(s[i + 1]) : -1;
+      lo = n - i > 2 ? hex_digit(s[i + 2]) : -1;
       if (hi < 0 || lo < 0)
         return -EINVAL;
       c = (char)(hi * 16 + lo);

@@ -2,9 +2,10 @@
 #include "strlist.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 void strlist_init(struct strlist *l)
 {
@@ -27,25 +28,16 @@ void strlist_free(struct strlist *l)
 
 int strlist_push_take(struct strlist *l, char *s)
 {
-  size_t cap;
   char **v;
 
   if (s == NULL)
     return -ENOMEM;
-  if (l->n == l->cap) {
-    cap = l->cap ? l->cap * 2 : 8;
-    if (cap > SIZE_MAX / sizeof(*v)) {
-      free(s);
-      return -ENOMEM;
-    }
-    v = realloc(l->v, cap * sizeof(*v));
-    if (v == NULL) {
-      free(s);
-      return -ENOMEM;
-    }
-    l->v = v;
-    l->cap = cap;
+  v = array_grow(l->v, l->n, &l->cap, sizeof(*v));
+  if (v == NULL) {
+    free(s);
+    return -ENOMEM;
   }
+  l->v = v;
   l->v[l->n++] = s;
   return 0;
 }

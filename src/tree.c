@@ -96,21 +96,16 @@ static bool walk_skip(const struct walk *w, bool is_dir)
 static int stack_push(struct walk *w, const struct stat *st)
 {
   struct dir_id *s;
-  size_t cap;
   size_t i;
 
   for (i = 0; i < w->depth; i++)
     if (w->stack[i].dev == (uint64_t)st->st_dev &&
         w->stack[i].ino == (uint64_t)st->st_ino)
       return -ELOOP;
-  if (w->depth == w->stack_cap) {
-    cap = w->stack_cap ? w->stack_cap * 2 : 32;
-    s = realloc(w->stack, cap * sizeof(*s));
-    if (s == NULL)
-      return -ENOMEM;
-    w->stack = s;
-    w->stack_cap = cap;
-  }
+  s = array_grow(w->stack, w->depth, &w->stack_cap, sizeof(*s));
+  if (s == NULL)
+    return -ENOMEM;
+  w->stack = s;
   w->stack[w->depth].dev = (uint64_t)st->st_dev;
   w->stack[w->depth].ino = (uint64_t)st->st_ino;
   w->depth++;

@@ -8,6 +8,7 @@
 
 #include "cflimits.h"
 #include "exclude.h"
+#include "util.h"
 
 struct urlmap {
   char *prefix; /* owned; "" or "/x" without a trailing '/' */
@@ -100,13 +101,10 @@ static int urlmap_check_segments(const char *s, size_t len, const char *what,
   return 0;
 }
 
+/* An escape's hex digit, uppercase only (see below). */
 static int urlmap_hexval(char c)
 {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
+  return c >= 'a' && c <= 'f' ? -1 : hex_digit(c);
 }
 
 /* Checks the %XX escape at p[0]: uppercase hex, as urlmap_encode() writes,

@@ -100,6 +100,17 @@ void *array_grow(void *v, size_t n, size_t *cap, size_t size)
   return p;
 }
 
+int hex_digit(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 void hex_encode(const unsigned char *p, size_t n, char *out)
 {
   static const char digits[] = "0123456789abcdef";

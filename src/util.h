@@ -55,4 +55,8 @@ void *array_grow(void *v, size_t n, size_t *cap, size_t size);
 /* Lowercase hex of n bytes into out, which holds 2n+1 bytes. */
 void hex_encode(const unsigned char *p, size_t n, char *out);
 
+/* The value of the hex digit c (0-9, a-f, A-F), or -1: the one decoder
+ * of %XX escapes (urlmap.c, sigv4_canon.c, s3list.c). */
+int hex_digit(char c);
+
 #endif

@@ -67,6 +67,8 @@ class CacheTags(StandInTest):
                           ("#blog*", "takes no wildcard"),
                           ("#a b", "not byte 0x20"),
                           ("#" + "t" * 257, "at most 256 characters"),
+                          # Issue 12: the one path rule, '~' included.
+                          ("/a~b", "CloudFront refuses '~'"),
                           ("x.html", "a path starts with '/' (a cache tag "
                                      "with '#')")):
             res = self.check(self.cfw("invalidate", *self.cf_args(), item), 2)

@@ -103,6 +103,18 @@ class OneShot(TempTest):
         res = self.plan("--url-prefix", "/blog", "--pretty-urls")
         self.assertEqual(res.lines, ["/blog/a/b", "/blog/a/b.html"])
 
+    def test_status_counts_the_configured_free_paths(self):
+        # Issue 12: `status` said "the first 1,000 are free" whatever
+        # --monthly-free-paths said, unlike the planner.
+        self.make_site()
+        self.once()
+        res = self.check(self.cfw("status", "--monthly-free-paths", "5",
+                                  "--state-dir", self.state, self.root))
+        self.assertIn("(the first 5 are free;", res.out)
+        res = self.check(self.cfw("status", "--json", "--monthly-free-paths",
+                                  "5", "--state-dir", self.state, self.root))
+        self.assertIn('"month_free_paths":5,', res.out)
+
     def test_missing_root_fails_with_state_status(self):
         res = self.cfw("plan", "--state-dir", self.state,
                        os.path.join(self.tmp, "nope"))

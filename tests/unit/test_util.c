@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "test.h"
 
@@ -78,8 +79,31 @@ static void test_parse_double_refuses_overflow_and_underflow(void)
   expect_refused("1e-400", 0, 1e9, -ERANGE);
 }
 
+/* hex_digit decodes either case and refuses everything else, signed
+ * chars above 0x7f included. */
+static void test_hex_digit_takes_both_cases_only(void)
+{
+  static const char digits[] = "0123456789abcdef";
+  int c;
+  int i;
+
+  for (i = 0; i < 16; i++) {
+    CHECK_EQ_INT(hex_digit(digits[i]), i);
+    if (i >= 10)
+      CHECK_EQ_INT(hex_digit((char)(digits[i] - 'a' + 'A')), i);
+  }
+  for (c = -128; c < 128; c++) {
+    if (strchr(digits, c) != NULL && c != '\0')
+      continue;
+    if (c >= 'A' && c <= 'F')
+      continue;
+    CHECK_EQ_INT(hex_digit((char)c), -1);
+  }
+}
+
 TEST_MAIN(TEST(test_parse_double_takes_plain_decimals),
           TEST(test_parse_double_minus_zero_is_zero),
           TEST(test_parse_double_bounds_are_inclusive),
           TEST(test_parse_double_refuses_what_strtod_would_take),
-          TEST(test_parse_double_refuses_overflow_and_underflow))
+          TEST(test_parse_double_refuses_overflow_and_underflow),
+          TEST(test_hex_digit_takes_both_cases_only))

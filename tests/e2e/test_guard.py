@@ -4,6 +4,7 @@ max_delete or max_delete_share of the tree is held, and the daemon sends
 it once the folder has been quiet for delete_grace_ms.  Guard's daemon
 runs dry (no distribution): batches are seen on stdout, as in
 test_daemon.  Rebuild's sends to the stand-in, with an upload_cmd."""
+import json
 import os
 import shutil
 import time
@@ -36,6 +37,13 @@ class Guard(DaemonTest):
 
     def test_held_deletions_are_sent_once_the_folder_is_quiet(self):
         d = self.held()
+        # Pending, and shown as held by status (judged by the same
+        # limit), while the hold lasts.
+        res = self.check(self.cfw("status", "--json", "--max-delete", "5",
+                                  "--state-dir", self.state, self.root))
+        st = json.loads(res.out)
+        self.assertEqual((st["pending_files"], st["held_deletions"]),
+                         (8, 8), res.out)
         d.wait_for(SENDING, timeout=self.GRACE_MS / 1000 + 10)
         self.wait_paths(d, sorted(u for rel in self.FILES[:8]
                                   for u in urls(rel)))

@@ -110,6 +110,10 @@ static void dsite_on_grace(uv_timer_t *t)
   log_msg(ds->d->o.log, LOG_INFO,
           "%s: quiet for %llu s: sending what the guard held", ds->cfg->root,
           (unsigned long long)(ds->cfg->delete_grace_ms / 1000));
+  /* The walk covers every path the hold kept back. */
+  strlist_free(&ds->dirty);
+  ds->dirty_all = false;
+  ds->dirty_unique = 0;
   (void)site_kick(ds->site, NULL, SITE_ALLOW_DELETE); /* only if closing */
 }
 
@@ -134,6 +138,16 @@ static void dsite_on_event(struct watch *w, const char *rel, void *arg)
 static void dsite_flush(struct dsite *ds)
 {
   debounce_flushed(&ds->deb);
+  if (ds->holding) {
+    /* The tree looks mid-rebuild: a pass over what changed meanwhile
+     * would upload a half-built tree and send the files not rebuilt yet
+     * as deleted.  The paths wait for the grace's pass over the whole
+     * tree; should an earlier one have failed, this starts the next. */
+    if (!uv_is_active((const uv_handle_t *)&ds->grace))
+      (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,
+                           0); /* live handle */
+    return;
+  }
   if (ds->dirty_all) {
     strlist_free(&ds->dirty);
     (void)site_kick(ds->site, NULL, 0); /* fails only when closing */
@@ -252,9 +266,14 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
     ds->holding = true;
     (void)uv_timer_start(&ds->grace, dsite_on_grace, ds->cfg->delete_grace_ms,
                          0); /* live handle: cannot fail */
-  } else if (r->status == 0 && r->whole) {
+  } else if (r->status == 0 && r->whole && ds->holding) {
     ds->holding = false;
     (void)uv_timer_stop(&ds->grace); /* live handle: cannot fail */
+    /* Paths that changed during that walk were kept back: flush them. */
+    if (ds->dirty_all || ds->dirty.n > 0) {
+      debounce_event(&ds->deb, dsite_now(ds));
+      dsite_arm(ds);
+    }
   }
 }
 

@@ -576,6 +576,8 @@ class Refused(StandInTest):
         self.assertEqual(res.status, 3, repr(res))
         self.assertIn("belongs to distribution " + DISTRIBUTION, res.err)
         self.assertIn("nothing was sent", res.err)
+        self.assertIn("its own --state-dir, or remove it to start over",
+                      res.err)
         self.assertEqual(self.cf.log(), [])
 
     def test_state_of_another_root_is_refused(self):
@@ -587,6 +589,8 @@ class Refused(StandInTest):
         res = self.cfw("once", *self.cf_args(), other, env=self.env)
         self.assertEqual(res.status, 3, repr(res))
         self.assertIn("belongs to the root " + self.root, res.err)
+        self.assertIn("its own --state-dir, or remove it to start over",
+                      res.err)
         self.assertEqual(self.cf.log(), [])
 
     def test_wrong_secret_stops(self):

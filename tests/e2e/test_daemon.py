@@ -350,8 +350,14 @@ class Siblings(DaemonTest):
         write(self.root, "a-b/y.html", "y2")
         os.makedirs(os.path.join(self.root, "a", "new"))
         write(self.root, "a/new/z.html", "z")
+        # A new folder, its longer sibling and its file: the folder and
+        # the file are both named, with the sibling between them.
+        os.makedirs(os.path.join(self.root, "b"))
+        write(self.root, "b.html", "b")
+        write(self.root, "b/x.html", "bx")
         self.wait_paths(d, ["/a-b/y.html", "/a.html", "/a/new/z.html",
-                            "/a/x.html"], timeout=10)
+                            "/a/x.html", "/b.html", "/b/x.html"],
+                        timeout=10)
         self.assertEqual(d.count("not sorted"), 0, repr(d))
         self.assertEqual(d.count("will retry|trying again"), 0, repr(d))
 

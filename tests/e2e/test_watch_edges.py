@@ -173,6 +173,21 @@ class NoClose(EdgeTest):
             f.flush()
             self.assertEqual(self.batch(d, 1), ["/log.html"], repr(d))
 
+    def test_writer_that_never_pauses_is_sent_at_the_max_delay(self):
+        # A writer that keeps its file open and writes every 100 ms is
+        # never quiet for --quiet-ms: it goes out at --max-delay-ms.
+        self.site(["log.html", "b.html"])
+        d = self.start(quiet_ms=1000, max_delay_ms=2000)
+        with open(os.path.join(self.root, "log.html"), "r+") as f:
+            f.seek(0, os.SEEK_END)
+            t0 = time.monotonic()
+            while not d.batches() and time.monotonic() - t0 < 8:
+                f.write("one more line\n")
+                f.flush()
+                time.sleep(0.1)
+            self.assertEqual(self.batch(d, 0), ["/log.html"], repr(d))
+            self.assertLess(d.batches()[0].at - t0, 6, repr(d))
+
     def test_other_name_of_a_hard_link_is_sent(self):
         self.site(["a.html", "c.html"])
         os.makedirs(os.path.join(self.root, "b"))

@@ -4,6 +4,7 @@ uploads exactly the changed files (checksummed, with their headers),
 invalidates, then deletes removed objects, and survives a crash at any
 step.  Real cfwatch processes against the stand-in's CloudFront and S3
 over loopback TLS; each test says what the stand-in answers."""
+import datetime
 import hashlib
 import json
 import os
@@ -101,18 +102,34 @@ class Sync(OriginTest):
         self.assertEqual(self.s3_ops(since), [])
         self.assertEqual(len(self.cf.invalidations()), 1)
 
-    def test_assets_go_before_html(self):
+    def test_no_page_upload_starts_before_the_assets_are_stored(self):
+        # Replies: every PUT 200 after 0.5 s.  blog/a/index.html sorts
+        # before the assets and all four fit in flight at once (4), so
+        # only the asset phase keeps the pages waiting: each page's PUT
+        # must arrive after every asset's PUT was answered.
         self.site()
         self.check(self.once("--all"))
         since = self.cf.log()[-1]["seq"]
+        write(self.root, "blog/a/index.html", "<p>a 2</p>")
         write(self.root, "index.html", "<h1>home 2</h1>")
         write(self.root, "css/site.css", "body { color: red }")
         write(self.root, "img/new.png", "PNG")
+        self.cf.inject({"fault": "delay", "seconds": 0.5, "count": 4},
+                       op="s3:put")
         self.check(self.once())
-        puts = [e["path"] for e in self.s3_ops(since)
-                if e["operation"] == "s3:put"]
-        self.assertEqual(len(puts), 3, puts)
-        self.assertTrue(puts[-1].endswith("/site/index.html"), puts)
+        puts = [e for e in self.s3_ops(since) if e["operation"] == "s3:put"]
+        self.assertEqual(len(puts), 4, puts)
+
+        def arrived(e):
+            return datetime.datetime.strptime(e["time"],
+                                              "%Y-%m-%dT%H:%M:%S.%fZ")
+
+        pages = [arrived(e) for e in puts if e["key"].endswith(".html")]
+        assets = [arrived(e) for e in puts if not e["key"].endswith(".html")]
+        self.assertEqual((len(pages), len(assets)), (2, 2), puts)
+        gap = (min(pages) - max(assets)).total_seconds()
+        self.assertGreaterEqual(gap, 0.45, [(e["key"], e["time"])
+                                            for e in puts])
 
     def test_plan_lists_uploads_and_deletions(self):
         self.site()

@@ -412,6 +412,27 @@ class Status(OriginTest):
         self.assertIn("origin:       s3://%s/site: 2 uploads, 1 deletion "
                       "pending" % BUCKET, text)
 
+    def test_status_shows_the_deletions_the_guard_holds(self):
+        # Replies: 200s and 201 for the deploy; nothing after it.  300
+        # deletions are more than max_delete (256): once holds them
+        # (exit 6) and status must say so until they are let through.
+        self.site()
+        for i in range(300):
+            write(self.root, "p/%d.html" % i, "page %d" % i)
+        self.check(self.once("--all"))
+        for i in range(300):
+            os.unlink(os.path.join(self.root, "p/%d.html" % i))
+        self.assertEqual(self.once().status, 6)
+        st = self.status()
+        self.assertEqual((st["held_deletions"], st["pending_deletions"]),
+                         (300, 300))
+        text = self.check(self.cfw("status", *self.args(), self.root,
+                                   env=self.env)).out
+        self.assertIn("held:         300 deletions, more than max_delete",
+                      text)
+        self.check(self.once("--allow-delete"))
+        self.assertEqual(self.status()["held_deletions"], 0)
+
     def test_status_after_a_kill_past_the_upload_counts_only_the_deletion(self):
         # The batch's files are in the bucket (UPLOADED recorded); its
         # invalidation and deletion are still to come.

@@ -425,6 +425,16 @@ class LicenceTest(unittest.TestCase):
         self.assertNotIn("src/ok.c", out)
         self.assertNotIn("vectors", out)
 
+    def test_tool_configs_without_the_line_fail(self):
+        # The checker's own and the build's: each carries the line in
+        # this checkout, so a new one must too.
+        names = [".clang-format", ".clang-tidy", ".gitignore",
+                 "tests/tsan.supp", "tests/fuzz/new.dict"]
+        res = self.check(self.repo({n: "x\n" for n in names}))
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(sorted(res.stdout.decode().splitlines()[:-1]),
+                         sorted(names))
+
     def test_script_after_its_shebang_passes(self):
         d = self.repo({"scripts/x": "#!/bin/sh\n# SPDX-License-Identifier: "
                        "MIT\n"})

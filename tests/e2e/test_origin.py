@@ -141,6 +141,30 @@ class Sync(OriginTest):
         self.assertIn("upload css/site.css (text/css; charset=utf-8", res.err)
         self.assertIn("delete img/logo.svg", res.err)
 
+    def test_a_dry_run_leaves_its_changes_to_the_next_run(self):
+        # Replies: nothing to the dry run; then PUT 200, 201 and
+        # DeleteObjects.  A dry run uploads nothing, so what it lists
+        # must stay pending: recorded as told, the bucket would keep the
+        # old bytes and the deleted object for good.
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        write(self.root, "css/site.css", "body{}")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        res = self.check(self.once("--dry-run"))
+        self.assertIn("upload css/site.css", res.err)
+        self.assertIn("delete img/logo.svg", res.err)
+        self.assertEqual(self.cf.log(since), [])
+        self.assertEqual(self.plan().lines, ["/css/site.css", "/img/logo.svg"])
+        self.check(self.once())
+        objs = self.objects()
+        self.assertEqual(objs["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body{}").hexdigest())
+        self.assertNotIn("site/img/logo.svg", objs)
+        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]),
+                         ["/css/site.css", "/img/logo.svg"])
+        self.assertEqual(self.plan().lines, [])
+
 
 class Crashes(OriginTest):
     """A kill in each window of the deploy loses nothing and does nothing

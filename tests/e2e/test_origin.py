@@ -92,6 +92,40 @@ class Sync(OriginTest):
                          ["/blog/a/", "/blog/a/index.html", "/img/logo.svg"])
         self.assertEqual(self.plan().lines, [])
 
+    def test_header_rules_of_the_config_reach_the_objects(self):
+        # Replies: 200 to every PUT.  The first [headers] rule that
+        # matches a file gives all its headers; the rest get only their
+        # Content-Type.
+        conf = os.path.join(self.tmp, "headers.ini")
+        with open(conf, "w") as f:
+            f.write("[cfwatch]\n"
+                    "[headers css/]\n"
+                    "cache_control = public, max-age=31536000, immutable\n"
+                    "[headers *.html]\n"
+                    "cache_control = max-age=300\n"
+                    "x-amz-meta-owner = web\n"
+                    "[headers *.gz]\n"
+                    "content_encoding = gzip\n"
+                    "[headers index.html]\n"
+                    "cache_control = never-used\n")
+        self.site()
+        write(self.root, "app.js.gz", "GZ")
+        self.check(self.once("--all", "-c", conf))
+        objs = self.objects()
+
+        def hdr(rel, name):
+            return objs["site/" + rel]["headers"].get(name)
+
+        self.assertEqual(hdr("css/site.css", "cache-control"),
+                         "public, max-age=31536000, immutable")
+        self.assertEqual(hdr("index.html", "cache-control"), "max-age=300")
+        self.assertEqual(objs["site/index.html"]["metadata"],
+                         {"x-amz-meta-owner": "web"})
+        self.assertEqual(hdr("app.js.gz", "content-encoding"), "gzip")
+        self.assertIn("javascript", hdr("app.js.gz", "content-type"))
+        self.assertIsNone(hdr("img/logo.svg", "cache-control"))
+        self.assertEqual(hdr("img/logo.svg", "content-type"), "image/svg+xml")
+
     def test_same_bytes_cost_nothing_at_the_origin(self):
         self.site()
         self.check(self.once("--all"))

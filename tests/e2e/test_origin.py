@@ -446,6 +446,43 @@ class Live(OriginTest):
         self.assertEqual(self.plan().lines, [])
 
 
+    def test_daemon_keeps_a_refused_upload_pending(self):
+        # Replies: every PUT 403 AccessDenied (the bucket refuses);
+        # then, the bucket fixed, 200s and 201s.  The refused change,
+        # recorded, must go out at the next change (its own batch first),
+        # each invalidated only after its upload.
+        self.site()
+        self.check(self.once("--all"))
+        n = len(self.cf.invalidations())
+        self.cf.create_bucket(BUCKET, region="eu-west-1", refuse=True)
+        d = Daemon(self.tmp, *self.args("--quiet-ms", "200"), self.root,
+                   env=self.env)
+        try:
+            d.wait_for(r"watching \d+ directories")
+            write(self.root, "css/site.css", "body { color: green }")
+            d.wait_for("AccessDenied")
+            self.assertEqual(len(self.cf.invalidations()), n)
+            self.cf.create_bucket(BUCKET, region="eu-west-1", refuse=False)
+            since = self.cf.log()[-1]["seq"]
+            write(self.root, "new.html", "<p>new</p>")
+            d.wait_until(lambda: len(self.cf.invalidations()) >= n + 2,
+                         "both invalidations")
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        self.assertEqual([i["paths"] for i in self.cf.invalidations()[n:]],
+                         [["/css/site.css"], ["/new.html"]])
+        ops = [e["key"] if e["operation"] == "s3:put" else "create"
+               for e in self.cf.log(since)
+               if e["operation"] in ("s3:put", "create")]
+        creates = [i for i, op in enumerate(ops) if op == "create"]
+        self.assertEqual(len(creates), 2, ops)
+        self.assertLess(ops.index("site/css/site.css"), creates[0], ops)
+        self.assertLess(ops.index("site/new.html"), creates[1], ops)
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body { color: green }").hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
+
 class Status(OriginTest):
     def status(self):
         res = self.check(self.cfw("status", "--json", *self.args(), self.root,

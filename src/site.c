@@ -362,13 +362,12 @@ static void site_compact_or_finish(struct site *s)
 static void site_sent(struct site *s);
 
 /* Whether a batch printed instead of sent is recorded as told: not by
- * plan, nor by a one-shot dry run with an S3 origin, which uploads
- * nothing (recorded, its changes would never reach the bucket; the next
- * `once` sends them). */
+ * plan, nor by a dry run with an S3 origin, which uploads nothing
+ * (recorded, its changes would never reach the bucket; the next run
+ * that sends sends them, and each dry pass prints them again). */
 static bool site_records_printed(const struct site *s)
 {
-  return s->o.mode != SITE_PLAN &&
-         !(s->o.mode == SITE_ONCE && s->cfg->origin != NULL);
+  return s->o.mode != SITE_PLAN && s->cfg->origin == NULL;
 }
 
 /* Delivers items until one waits for the disk, the network or a timer.

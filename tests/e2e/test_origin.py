@@ -446,6 +446,27 @@ class Live(OriginTest):
         self.assertEqual(self.plan().lines, [])
 
 
+    def test_dry_run_daemon_leaves_its_changes_pending(self):
+        # Replies: none (the daemon runs dry).  It prints the upload and
+        # records nothing: the next once uploads and invalidates it.
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        d = Daemon(self.tmp, "--dry-run", *self.args("--quiet-ms", "200"),
+                   self.root, env=self.env)
+        try:
+            d.wait_for(r"watching \d+ directories")
+            write(self.root, "css/site.css", "body { color: teal }")
+            d.wait_for(r"upload css/site.css")
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        self.assertEqual(self.cf.log(since), [])
+        self.assertEqual(self.plan().lines, ["/css/site.css"])
+        self.check(self.once())
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body { color: teal }").hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
     def test_daemon_keeps_a_refused_upload_pending(self):
         # Replies: every PUT 403 AccessDenied (the bucket refuses);
         # then, the bucket fixed, 200s and 201s.  The refused change,

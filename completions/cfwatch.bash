@@ -37,7 +37,8 @@ _cfwatch()
   local opts="-c --config -d --distribution-id --profile --endpoint
     --ca-file --state-dir --dry-run --url-prefix --index-name --pretty-urls
     --dir-without-slash --query-strings --exclude --no-default-excludes --log-format
-    --log-level -v --verbose -q --quiet --version -h --help"
+    --log-level -v --verbose -q --quiet --version -h --help
+    --origin --region --s3-endpoint"
   # The planner's options, for the commands that plan.
   local planning="--max-paths-per-batch --wildcard-threshold
     --never-wildcard --max-evict-ratio --strict-evict-ratio
@@ -88,7 +89,7 @@ _cfwatch()
     --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
     --monthly-free-paths | --monthly-budget-usd | --upload-timeout | \
       --max-delete | --max-delete-share | --delete-grace-ms | --account-budget | \
-      --cache-tag-header)
+      --cache-tag-header | --origin | --region | --s3-endpoint)
     return 0 # a value only the user knows
     ;;
   --upload-cmd)

@@ -348,6 +348,15 @@ static void site_compact_or_finish(struct site *s)
 
 static void site_sent(struct site *s);
 
+/* Whether a batch printed instead of sent is recorded as told: not by
+ * plan, nor by a dry run with an S3 origin, which uploads nothing
+ * (recorded, its changes would never reach the bucket; the next run
+ * that sends sends them, and each dry pass prints them again). */
+static bool site_records_printed(const struct site *s)
+{
+  return s->o.mode != SITE_PLAN && s->cfg->origin == NULL;
+}
+
 /* Delivers items until one waits for the disk, the network or a timer.
  * With several distributions an item goes to each in turn, and is
  * committed only once every one accepted it (site_sent). */
@@ -359,7 +368,7 @@ static void site_next_item(struct site *s)
     it = &s->items[s->next];
     if (!site_sends(s)) {
       site_print(s, it);
-      if (s->o.mode == SITE_PLAN) {
+      if (!site_records_printed(s)) {
         s->next++;
         continue;
       }

@@ -35,6 +35,17 @@ EXPECTED_PATHS = [
 ]
 
 
+def readme_policy_actions():
+    """The actions of the README's minimum IAM policy."""
+    with open(os.path.join(SOURCE_DIR, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    policy = text.split("The minimum IAM policy", 1)[1].split("```", 2)[1]
+    actions = re.findall(r'"((?:cloudfront|s3):[A-Z][A-Za-z]+)"', policy)
+    if len(actions) < 5:
+        raise AssertionError("the README's policy names only %s" % actions)
+    return actions
+
+
 def session_members(sid):
     """(pid, command line) of every process in session sid that has not
     ended.  A zombie has ended: under ASan a task of cfwatch's own (its
@@ -166,8 +177,11 @@ class DemoTest(unittest.TestCase):
         self.assertRegex(cost[1], r"^  cached objects evicted +4 of 13 +"
                          r"13 of 13$")
         self.assertRegex(cost[3], r"^  paths counted +6 +1$")
-        self.assertIn("CFWATCH_DISTRIBUTION_ID=", "\n".join(
-            section(lines, "Next: your own site") or []), out)
+        nxt = "\n".join(section(lines, "Next: your own site") or [])
+        self.assertIn("CFWATCH_DISTRIBUTION_ID=", nxt, out)
+        # It names every action of the policy it points to.
+        for action in readme_policy_actions():
+            self.assertIn(action.split(":")[1], nxt, out)
         self.assert_nothing_left(out)
 
     def interrupt(self, signum):

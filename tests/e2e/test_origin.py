@@ -4,6 +4,7 @@ uploads exactly the changed files (checksummed, with their headers),
 invalidates, then deletes removed objects, and survives a crash at any
 step.  Real cfwatch processes against the stand-in's CloudFront and S3
 over loopback TLS; each test says what the stand-in answers."""
+import datetime
 import hashlib
 import json
 import os
@@ -91,6 +92,40 @@ class Sync(OriginTest):
                          ["/blog/a/", "/blog/a/index.html", "/img/logo.svg"])
         self.assertEqual(self.plan().lines, [])
 
+    def test_header_rules_of_the_config_reach_the_objects(self):
+        # Replies: 200 to every PUT.  The first [headers] rule that
+        # matches a file gives all its headers; the rest get only their
+        # Content-Type.
+        conf = os.path.join(self.tmp, "headers.ini")
+        with open(conf, "w") as f:
+            f.write("[cfwatch]\n"
+                    "[headers css/]\n"
+                    "cache_control = public, max-age=31536000, immutable\n"
+                    "[headers *.html]\n"
+                    "cache_control = max-age=300\n"
+                    "x-amz-meta-owner = web\n"
+                    "[headers *.gz]\n"
+                    "content_encoding = gzip\n"
+                    "[headers index.html]\n"
+                    "cache_control = never-used\n")
+        self.site()
+        write(self.root, "app.js.gz", "GZ")
+        self.check(self.once("--all", "-c", conf))
+        objs = self.objects()
+
+        def hdr(rel, name):
+            return objs["site/" + rel]["headers"].get(name)
+
+        self.assertEqual(hdr("css/site.css", "cache-control"),
+                         "public, max-age=31536000, immutable")
+        self.assertEqual(hdr("index.html", "cache-control"), "max-age=300")
+        self.assertEqual(objs["site/index.html"]["metadata"],
+                         {"x-amz-meta-owner": "web"})
+        self.assertEqual(hdr("app.js.gz", "content-encoding"), "gzip")
+        self.assertIn("javascript", hdr("app.js.gz", "content-type"))
+        self.assertIsNone(hdr("img/logo.svg", "cache-control"))
+        self.assertEqual(hdr("img/logo.svg", "content-type"), "image/svg+xml")
+
     def test_same_bytes_cost_nothing_at_the_origin(self):
         self.site()
         self.check(self.once("--all"))
@@ -101,18 +136,34 @@ class Sync(OriginTest):
         self.assertEqual(self.s3_ops(since), [])
         self.assertEqual(len(self.cf.invalidations()), 1)
 
-    def test_assets_go_before_html(self):
+    def test_no_page_upload_starts_before_the_assets_are_stored(self):
+        # Replies: every PUT 200 after 0.5 s.  blog/a/index.html sorts
+        # before the assets and all four fit in flight at once (4), so
+        # only the asset phase keeps the pages waiting: each page's PUT
+        # must arrive after every asset's PUT was answered.
         self.site()
         self.check(self.once("--all"))
         since = self.cf.log()[-1]["seq"]
+        write(self.root, "blog/a/index.html", "<p>a 2</p>")
         write(self.root, "index.html", "<h1>home 2</h1>")
         write(self.root, "css/site.css", "body { color: red }")
         write(self.root, "img/new.png", "PNG")
+        self.cf.inject({"fault": "delay", "seconds": 0.5, "count": 4},
+                       op="s3:put")
         self.check(self.once())
-        puts = [e["path"] for e in self.s3_ops(since)
-                if e["operation"] == "s3:put"]
-        self.assertEqual(len(puts), 3, puts)
-        self.assertTrue(puts[-1].endswith("/site/index.html"), puts)
+        puts = [e for e in self.s3_ops(since) if e["operation"] == "s3:put"]
+        self.assertEqual(len(puts), 4, puts)
+
+        def arrived(e):
+            return datetime.datetime.strptime(e["time"],
+                                              "%Y-%m-%dT%H:%M:%S.%fZ")
+
+        pages = [arrived(e) for e in puts if e["key"].endswith(".html")]
+        assets = [arrived(e) for e in puts if not e["key"].endswith(".html")]
+        self.assertEqual((len(pages), len(assets)), (2, 2), puts)
+        gap = (min(pages) - max(assets)).total_seconds()
+        self.assertGreaterEqual(gap, 0.45, [(e["key"], e["time"])
+                                            for e in puts])
 
     def test_plan_lists_uploads_and_deletions(self):
         self.site()
@@ -123,6 +174,30 @@ class Sync(OriginTest):
         self.assertEqual(res.lines, ["/css/site.css", "/img/logo.svg"])
         self.assertIn("upload css/site.css (text/css; charset=utf-8", res.err)
         self.assertIn("delete img/logo.svg", res.err)
+
+    def test_a_dry_run_leaves_its_changes_to_the_next_run(self):
+        # Replies: nothing to the dry run; then PUT 200, 201 and
+        # DeleteObjects.  A dry run uploads nothing, so what it lists
+        # must stay pending: recorded as told, the bucket would keep the
+        # old bytes and the deleted object for good.
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        write(self.root, "css/site.css", "body{}")
+        os.unlink(os.path.join(self.root, "img/logo.svg"))
+        res = self.check(self.once("--dry-run"))
+        self.assertIn("upload css/site.css", res.err)
+        self.assertIn("delete img/logo.svg", res.err)
+        self.assertEqual(self.cf.log(since), [])
+        self.assertEqual(self.plan().lines, ["/css/site.css", "/img/logo.svg"])
+        self.check(self.once())
+        objs = self.objects()
+        self.assertEqual(objs["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body{}").hexdigest())
+        self.assertNotIn("site/img/logo.svg", objs)
+        self.assertEqual(sorted(self.cf.invalidations()[-1]["paths"]),
+                         ["/css/site.css", "/img/logo.svg"])
+        self.assertEqual(self.plan().lines, [])
 
 
 class Crashes(OriginTest):
@@ -371,6 +446,64 @@ class Live(OriginTest):
         self.assertEqual(self.plan().lines, [])
 
 
+    def test_dry_run_daemon_leaves_its_changes_pending(self):
+        # Replies: none (the daemon runs dry).  It prints the upload and
+        # records nothing: the next once uploads and invalidates it.
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        d = Daemon(self.tmp, "--dry-run", *self.args("--quiet-ms", "200"),
+                   self.root, env=self.env)
+        try:
+            d.wait_for(r"watching \d+ directories")
+            write(self.root, "css/site.css", "body { color: teal }")
+            d.wait_for(r"upload css/site.css")
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        self.assertEqual(self.cf.log(since), [])
+        self.assertEqual(self.plan().lines, ["/css/site.css"])
+        self.check(self.once())
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body { color: teal }").hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
+    def test_daemon_keeps_a_refused_upload_pending(self):
+        # Replies: every PUT 403 AccessDenied (the bucket refuses);
+        # then, the bucket fixed, 200s and 201s.  The refused change,
+        # recorded, must go out at the next change (its own batch first),
+        # each invalidated only after its upload.
+        self.site()
+        self.check(self.once("--all"))
+        n = len(self.cf.invalidations())
+        self.cf.create_bucket(BUCKET, region="eu-west-1", refuse=True)
+        d = Daemon(self.tmp, *self.args("--quiet-ms", "200"), self.root,
+                   env=self.env)
+        try:
+            d.wait_for(r"watching \d+ directories")
+            write(self.root, "css/site.css", "body { color: green }")
+            d.wait_for("AccessDenied")
+            self.assertEqual(len(self.cf.invalidations()), n)
+            self.cf.create_bucket(BUCKET, region="eu-west-1", refuse=False)
+            since = self.cf.log()[-1]["seq"]
+            write(self.root, "new.html", "<p>new</p>")
+            d.wait_until(lambda: len(self.cf.invalidations()) >= n + 2,
+                         "both invalidations")
+        finally:
+            self.assertEqual(d.stop(), 0, repr(d))
+        self.assertEqual([i["paths"] for i in self.cf.invalidations()[n:]],
+                         [["/css/site.css"], ["/new.html"]])
+        ops = [e["key"] if e["operation"] == "s3:put" else "create"
+               for e in self.cf.log(since)
+               if e["operation"] in ("s3:put", "create")]
+        creates = [i for i, op in enumerate(ops) if op == "create"]
+        self.assertEqual(len(creates), 2, ops)
+        self.assertLess(ops.index("site/css/site.css"), creates[0], ops)
+        self.assertLess(ops.index("site/new.html"), creates[1], ops)
+        self.assertEqual(self.objects()["site/css/site.css"]["sha256"],
+                         hashlib.sha256(b"body { color: green }").hexdigest())
+        self.assertEqual(self.plan().lines, [])
+
+
 class Status(OriginTest):
     def status(self):
         res = self.check(self.cfw("status", "--json", *self.args(), self.root,
@@ -394,6 +527,27 @@ class Status(OriginTest):
                                    env=self.env)).out
         self.assertIn("origin:       s3://%s/site: 2 uploads, 1 deletion "
                       "pending" % BUCKET, text)
+
+    def test_status_shows_the_deletions_the_guard_holds(self):
+        # Replies: 200s and 201 for the deploy; nothing after it.  300
+        # deletions are more than max_delete (256): once holds them
+        # (exit 6) and status must say so until they are let through.
+        self.site()
+        for i in range(300):
+            write(self.root, "p/%d.html" % i, "page %d" % i)
+        self.check(self.once("--all"))
+        for i in range(300):
+            os.unlink(os.path.join(self.root, "p/%d.html" % i))
+        self.assertEqual(self.once().status, 6)
+        st = self.status()
+        self.assertEqual((st["held_deletions"], st["pending_deletions"]),
+                         (300, 300))
+        text = self.check(self.cfw("status", *self.args(), self.root,
+                                   env=self.env)).out
+        self.assertIn("held:         300 deletions, more than max_delete",
+                      text)
+        self.check(self.once("--allow-delete"))
+        self.assertEqual(self.status()["held_deletions"], 0)
 
     def test_status_after_a_kill_past_the_upload_counts_only_the_deletion(self):
         # The batch's files are in the bucket (UPLOADED recorded); its

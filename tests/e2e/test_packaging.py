@@ -47,7 +47,7 @@ def help_long_options():
         raise unittest.SkipTest("no cfwatch binary at %s" % BIN)
     out = subprocess.run([BIN, "--help"], stdout=subprocess.PIPE,
                          check=True, timeout=10).stdout.decode()
-    opts = set(re.findall(r"(--[a-z][a-z-]*)", out))
+    opts = set(re.findall(r"(--[a-z][a-z0-9-]*)", out))
     if len(opts) < 20:
         raise AssertionError("--help lists only %s" % sorted(opts))
     return opts
@@ -55,7 +55,8 @@ def help_long_options():
 
 def config_keys():
     """The keys conf/cfwatch.ini.example shows (each commented out)."""
-    keys = set(re.findall(r"^;([a-z_]+) =", read(CONF_EXAMPLE), re.M))
+    keys = set(re.findall(r"^;([a-z][a-z0-9_]*) =", read(CONF_EXAMPLE),
+                          re.M))
     if len(keys) < 15:
         raise AssertionError("the example shows only %s" % sorted(keys))
     return keys
@@ -75,6 +76,30 @@ def unit_settings(text):
         key, _, value = line.partition("=")
         out.append((section, key.strip(), value.strip()))
     return out
+
+
+class ReferenceTest(unittest.TestCase):
+    """The references are whole: every long option the parser accepts
+    (src/cli.c) is in --help, and every key the config reads
+    (src/config.c) in the example, so that the checks below see them."""
+
+    # -v and -q set the log level on the command line; the man page
+    # documents --log-level, which --help leaves out for brevity.
+    UNLISTED = {"--log-level"}
+
+    def test_help_lists_every_option_the_parser_accepts(self):
+        accepted = {"--" + o for o in re.findall(
+            r'^\s*\{"([a-z0-9-]+)", "[a-z0-9_]+", (?:true|false)\},$',
+            read(os.path.join(SRC, "src", "cli.c")), re.M)}
+        self.assertGreater(len(accepted), 20)
+        self.assertEqual(accepted - help_long_options() - self.UNLISTED,
+                         set())
+
+    def test_example_shows_every_config_key(self):
+        keys = set(re.findall(r'\[K_[A-Z0-9_]+\] = \{"([a-z0-9_]+)"',
+                              read(os.path.join(SRC, "src", "config.c"))))
+        self.assertGreater(len(keys), 20)
+        self.assertEqual(keys - config_keys(), set())
 
 
 class SystemdUnitTest(unittest.TestCase):
@@ -399,6 +424,16 @@ class LicenceTest(unittest.TestCase):
         self.assertIn("src/new.c", out)
         self.assertNotIn("src/ok.c", out)
         self.assertNotIn("vectors", out)
+
+    def test_tool_configs_without_the_line_fail(self):
+        # The checker's own and the build's: each carries the line in
+        # this checkout, so a new one must too.
+        names = [".clang-format", ".clang-tidy", ".gitignore",
+                 "tests/tsan.supp", "tests/fuzz/new.dict"]
+        res = self.check(self.repo({n: "x\n" for n in names}))
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(sorted(res.stdout.decode().splitlines()[:-1]),
+                         sorted(names))
 
     def test_script_after_its_shebang_passes(self):
         d = self.repo({"scripts/x": "#!/bin/sh\n# SPDX-License-Identifier: "

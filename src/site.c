@@ -349,12 +349,14 @@ static void site_compact_or_finish(struct site *s)
 static void site_sent(struct site *s);
 
 /* Whether a batch printed instead of sent is recorded as told: not by
- * plan, nor by a dry run with an S3 origin, which uploads nothing
- * (recorded, its changes would never reach the bucket; the next run
- * that sends sends them, and each dry pass prints them again). */
+ * plan, nor by a dry run that has an origin to fill (an S3 origin or an
+ * upload_cmd), which uploads nothing: recorded, its changes would never
+ * reach the origin.  The next run that sends sends them, and each dry
+ * pass prints them again. */
 static bool site_records_printed(const struct site *s)
 {
-  return s->o.mode != SITE_PLAN && s->cfg->origin == NULL;
+  return s->o.mode != SITE_PLAN && s->cfg->origin == NULL &&
+         s->cfg->upload_cmd == NULL;
 }
 
 /* Delivers items until one waits for the disk, the network or a timer.

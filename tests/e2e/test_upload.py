@@ -92,6 +92,22 @@ class Upload(StandInTest):
         self.assertEqual(res.lines, ["/a/", "/a/index.html"])
         self.assertFalse(os.path.exists(marker))
 
+    def test_dry_run_leaves_its_changes_to_the_next_run(self):
+        # A dry run runs no upload, so what it printed stays pending:
+        # recorded as told, the next real run would neither upload nor
+        # invalidate it, and the origin would keep the old bytes.
+        paths = self.edit()
+        seen = os.path.join(self.tmp, "seen.list")
+        cmd = self.script('cp "$CFWATCH_CHANGED_FILES" %s\n' % seen)
+        self.check(self.cfw("once", "--dry-run", "--upload-cmd", cmd,
+                            *self.cf_args(), self.root))
+        self.assertFalse(os.path.exists(seen))
+        self.assertEqual(self.plan(), paths)
+        self.check(self.once("--upload-cmd", cmd))
+        with open(seen) as f:
+            self.assertEqual(f.read().splitlines(), ["a/index.html"])
+        self.assert_sent_once(paths)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -42,6 +42,9 @@ int manifest_copy(struct manifest **out, const struct manifest *m);
 const struct tree_entry *manifest_find(const struct manifest *m,
                                        const char *path);
 size_t manifest_count(const struct manifest *m);
+/* How many entries lie under the directory dir, at any depth: those whose
+ * path begins with dir and a '/' ("" counts them all).  O(log n). */
+size_t manifest_count_under(const struct manifest *m, const char *dir);
 /* The i-th entry in path order (i < count), borrowed. */
 const struct tree_entry *manifest_at(const struct manifest *m, size_t i);
 

@@ -162,6 +162,50 @@ static size_t search_before(const struct tree_entry *v, size_t end,
   return lower_bound(v, lo, hi, path);
 }
 
+/* Compares path with the key dir[0..len) followed by the byte last, as
+ * strcmp would compare it with that string. */
+static int cmp_dir_key(const char *path, const char *dir, size_t len,
+                       unsigned char last)
+{
+  int c = strncmp(path, dir, len);
+
+  if (c != 0)
+    return c;
+  if ((unsigned char)path[len] != last)
+    return (unsigned char)path[len] < last ? -1 : 1;
+  return path[len + 1] != '\0'; /* longer than the key, or equal */
+}
+
+/* The first index whose path is not below dir[0..len) + last. */
+static size_t lower_bound_dir(const struct manifest *m, const char *dir,
+                              size_t len, unsigned char last)
+{
+  size_t lo = 0;
+  size_t hi = m->n;
+  size_t mid;
+
+  while (lo < hi) {
+    mid = lo + (hi - lo) / 2;
+    if (cmp_dir_key(m->v[mid].path, dir, len, last) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The paths under dir sort from dir + "/" up to dir + "0", the byte after
+ * '/', so they are one run of the array. */
+size_t manifest_count_under(const struct manifest *m, const char *dir)
+{
+  size_t len = strlen(dir);
+
+  if (len == 0)
+    return m->n;
+  return lower_bound_dir(m, dir, len, '/' + 1) -
+         lower_bound_dir(m, dir, len, '/');
+}
+
 /* Index of path, or of where it would go (*found false).  O(log n). */
 static size_t manifest_search(const struct manifest *m, const char *path,
                               bool *found)

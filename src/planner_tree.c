@@ -157,21 +157,18 @@ static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
   return pt->prefix != NULL ? 0 : -ENOMEM;
 }
 
-static int planner_add_manifest(struct planner_tree *pt,
-                                const struct manifest *m)
+/* How many known files each node's wildcard would reach.  Only the
+ * directories of changes are nodes (a wildcard is built on nothing
+ * else), and each counts its subtree by a range search of the sorted
+ * manifest: a one-file batch costs O(depth log n), not a walk of the
+ * whole manifest (issue 13: 180 ms a batch at a million files). */
+static void planner_count_manifest(struct planner_tree *pt,
+                                   const struct manifest *m)
 {
-  size_t n = m != NULL ? manifest_count(m) : 0;
-  size_t node;
   size_t i;
-  int rc;
 
-  for (i = 0; i < n; i++) {
-    rc = planner_node_of_file(pt, manifest_at(m, i)->path, &node);
-    if (rc < 0)
-      return rc;
-    pt->nodes[node].m_files++;
-  }
-  return 0;
+  for (i = 0; m != NULL && i < pt->n_nodes; i++)
+    pt->nodes[i].m_files = manifest_count_under(m, pt->nodes[i].dir);
 }
 
 /* True if change c goes as its cache tag: the edges may hold only
@@ -415,9 +412,10 @@ static void planner_count_changes(struct planner_tree *pt,
   }
 }
 
-/* Adds every node's counts into its parent's (children come after
- * parents), then derives what each wildcard would leave uncovered: the
- * subtree's URLs minus those covered at or below the node. */
+/* Adds every node's change counts into its parent's (children come after
+ * parents; m_files counts the subtree already), then derives what each wildcard
+ * would leave uncovered: the subtree's URLs minus those covered at or below the
+ * node. */
 static void planner_sum_up(struct planner_tree *pt)
 {
   struct planner_node *n;
@@ -427,7 +425,6 @@ static void planner_sum_up(struct planner_tree *pt)
   for (i = pt->n_nodes; i-- > 1;) {
     n = &pt->nodes[i];
     p = &pt->nodes[n->parent];
-    p->m_files += n->m_files;
     p->c_files += n->c_files;
     p->c_in_m += n->c_in_m;
     p->xf += n->xf;
@@ -466,8 +463,6 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
   if (rc == 0)
     rc = planner_take_prefix(pt, in->urlmap);
   if (rc == 0)
-    rc = planner_add_manifest(pt, in->manifest);
-  if (rc == 0)
     rc = planner_add_items(pt, in, err);
   if (rc == 0)
     rc = planner_make_stems(pt);
@@ -481,6 +476,7 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
       cfw_err_set(err, rc, "planner: %s", strerror(-rc));
     return rc;
   }
+  planner_count_manifest(pt, in->manifest);
   planner_count_changes(pt, in);
   planner_sum_up(pt);
   return 0;

@@ -175,7 +175,55 @@ static void test_edit_replacing_entries_keeps_the_array(void)
   manifest_destroy(m);
 }
 
+/* The number of paths under dir counted one by one, as the planner
+ * did before it asked manifest_count_under. */
+static size_t count_by_walk(const struct manifest *m, const char *dir)
+{
+  size_t len = strlen(dir);
+  size_t n = 0;
+  size_t i;
+  const char *p;
+
+  for (i = 0; i < manifest_count(m); i++) {
+    p = manifest_at(m, i)->path;
+    n += len == 0 || (strncmp(p, dir, len) == 0 && p[len] == '/');
+  }
+  return n;
+}
+
+/* Names that sort next to a directory's run: a sibling file of the same
+ * name, names extending it before and after '/' in byte order ('-',
+ * '.', '0', 'a'), a byte above 0x7f, and nested directories. */
+static void test_count_under_counts_the_subtree_only(void)
+{
+  static const char *paths[] = {
+      "a",         "a-b/x",   "a.html", "a/b",        "a/b/c", "a/b/d.html",
+      "a/b0/e",    "a/x",     "a0",     "a0/y",       "ab/z",  "a\xc3\xa9/w",
+      "b/a/index", "b/index", "c.html", "d\xff/x/y/z"};
+  static const char *dirs[] = {
+      "",  "a",   "a/b", "a/b0",      "a0",    "ab",      "a-b",   "a.html",
+      "b", "b/a", "zz",  "a\xc3\xa9", "d\xff", "d\xff/x", "a/b/c", "0"};
+  struct manifest *m;
+  struct tree_entry e;
+  size_t i;
+
+  CHECK_EQ_INT(manifest_new(&m), 0);
+  for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    e = entry(paths[i], (unsigned)i);
+    CHECK_EQ_INT(manifest_put(m, &e), 0);
+  }
+  CHECK_EQ_INT(manifest_count_under(m, ""), 16);
+  CHECK_EQ_INT(manifest_count_under(m, "a"), 5);
+  CHECK_EQ_INT(manifest_count_under(m, "a/b"), 2);
+  for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+    if (manifest_count_under(m, dirs[i]) != count_by_walk(m, dirs[i]))
+      TEST_FAIL_("under \"%s\": %zu, by walking %zu", dirs[i],
+                 manifest_count_under(m, dirs[i]), count_by_walk(m, dirs[i]));
+  manifest_destroy(m);
+}
+
 TEST_MAIN(TEST(test_mkdirs_refuses_a_file_in_the_way),
+          TEST(test_count_under_counts_the_subtree_only),
           TEST(test_put_replaces_and_keeps_order),
           TEST(test_put_refuses_unhashed_or_bad_path),
           TEST(test_edit_batch_merges_unsorted_edits),

@@ -112,21 +112,26 @@ class Checker:
             return t
         lb = life.spawn
         by_order = None
+        id_seen = False
         for ln in life.daemon.lines("err"):
             lo, hi, line = ln.lo, ln.hi, ln.text
             if entry["invalidation"] in line:
+                # Every line naming the Id is read: at -v the first is
+                # "invalidation ... accepted", before the batch line
+                # that says who recorded the batch.
                 if EARLIER_RUN in line:
                     # Recorded, so hashed, by a daemon before this one,
                     # perhaps several lives back: its scans say nothing.
                     return self.run.lives[0].spawn
-                break
-            m = SCANNED_MS.search(line)
+                id_seen = True
+                continue
+            m = None if id_seen else SCANNED_MS.search(line)
             if m:
                 start = lo - (int(m.group(1)) + 1) / 1000
                 by_order = start
                 if hi <= t:
                     lb = max(lb, start)
-        else:
+        if not id_seen:
             by_order = None  # the Id never showed
         if by_order is not None:
             lb = max(lb, by_order)

@@ -52,13 +52,13 @@ struct diff; /* opaque */
  * entries are referred to until diff_finish, so m must not change until
  * then.  An entry is marked TREE_RACY if its mtime or ctime lies within
  * TREE_RACY_WINDOW_NS of t->scanned_at_ns (or after it).  t must be
- * sorted by path with no duplicates, as tree_scan leaves it (else
+ * sorted by path with no duplicates, as tree_walk leaves it (else
  * -EINVAL).  0, -EINVAL or -ENOMEM.  O(n + m). */
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
                     struct cfw_err *err);
 
 /* The same against old[0, n_old) instead of a whole manifest: the
- * manifest entries a subscan covers (subscan_entries), borrowed until
+ * manifest entries a partial walk covers (partwalk_entries), borrowed until
  * diff_finish, sorted by path with no duplicates (else -EINVAL, like an
  * unsorted t).  A view costs 8 bytes an entry where a sub-manifest
  * copied each (issue 13). */

@@ -29,7 +29,7 @@ struct scan_opts {
   const struct manifest *manifest;
   const struct urlmap *urlmap; /* borrowed; its excludes prune the walk */
   struct log *log;             /* borrowed */
-  /* Only these paths (relative; normalised with subscan_normalise) and
+  /* Only these paths (relative; normalised with partwalk_normalise) and
    * what lies under them; NULL for the whole tree.  Borrowed. */
   const struct strlist *paths;
   /* Told of each directory of a whole-tree walk as it is read, and of

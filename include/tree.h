@@ -59,7 +59,7 @@ struct tree {
  * (watch.h).  dir and link run on the walking thread and must only
  * touch what ctx owns; done runs on the loop thread once the walk has
  * ended, whatever its outcome (status 0 or a negative errno), and is
- * called by whoever drives the walk (scan.c), never by tree_scan. */
+ * called by whoever drives the walk (scan.c), never by tree_walk. */
 struct stat;
 struct timespec;
 struct tree_visit {
@@ -73,7 +73,7 @@ struct tree_visit {
   void *ctx; /* borrowed; passed to all three */
 };
 
-struct tree_scan_opts {
+struct tree_walk_opts {
   /* Returns true to leave relpath out; for a directory, its whole
    * subtree is pruned before it is opened.  May be NULL. */
   bool (*skip)(void *ctx, const char *relpath, bool is_dir);
@@ -114,7 +114,7 @@ void tree_free(struct tree *t); /* NULL is fine; leaves t empty */
  * o->contain), and -ENOMEM; then t is left empty.  o may be NULL (links
  * stay inside).  Cost: one fstatat per file, one open+fstat per
  * directory, a realpath per symlink unless follow_outside, then a sort. */
-int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
+int tree_walk(struct tree *t, const char *root, const struct tree_walk_opts *o,
               struct cfw_err *err);
 
 /* True if path is base or lies under it; both are absolute and

@@ -12,7 +12,7 @@
 #include "tree.h"
 
 /* Follows a directory tree and reports paths that may have changed: the
- * paths a full scan (tree_scan) would list, so symlinks inside the root
+ * paths a full scan (tree_walk) would list, so symlinks inside the root
  * are followed as the scan follows them.
  *
  * On Linux it reads inotify itself (libuv's uv_fs_event is not recursive
@@ -77,7 +77,7 @@ size_t watch_dir_count(const struct watch *w);
 
 /* One walk at start-up.  With o->deferred, watch_start watches the
  * root's parents but does not list the tree: the caller's walk does,
- * through the visitor returned here (tree_scan_opts.visit), which adds
+ * through the visitor returned here (tree_walk_opts.visit), which adds
  * each directory's watch just before the walk reads it.  Events are
  * read once the walk is over (its done): until then they wait in the
  * kernel's queue, so none is lost, and the reports start then.  If the

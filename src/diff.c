@@ -145,7 +145,7 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
 }
 
 /* What the tree is compared with: a manifest's entries, or a view of
- * some (subscan_entries), borrowed either way. */
+ * some (partwalk_entries), borrowed either way. */
 struct diff_old {
   const struct manifest *m;          /* when v is NULL */
   const struct tree_entry *const *v; /* or NULL: m */

@@ -158,7 +158,7 @@ static void hl_on_walk(uv_work_t *req)
 
   /* Links stay inside the root, as a scan keeps them; no excludes: the
    * consumer drops what it excludes. */
-  h->walk_rc = tree_scan(&h->tree, h->walk_root, NULL, &err);
+  h->walk_rc = tree_walk(&h->tree, h->walk_root, NULL, &err);
 }
 
 static void hl_walk(struct hardlinks *h);

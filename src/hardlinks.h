@@ -14,7 +14,7 @@
  * last walk did not see.  Until a walk is needed, nothing is kept: a tree
  * without hard links costs nothing here.
  *
- * The walk is the scan's own (tree_scan): symlinks inside the tree are
+ * The walk is the scan's own (tree_walk): symlinks inside the tree are
  * followed as a scan follows them, so the names found are the paths a
  * full scan lists.  Names that vanish since the last walk may still be
  * reported; a path reported in vain costs the consumer a stat. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "subscan.h"
+#include "partwalk.h"
 #include "tree.h"
 #include "util.h"
 
@@ -122,16 +122,16 @@ static void scan_begin_diff(struct scan *s)
 
   /* The diff takes the tree over: its array becomes the changes (no
    * copy), and the unchanged entries are freed off the loop thread.  A
-   * subscan compares with a view of the manifest, not a copy. */
+   * partial walk compares with a view of the manifest, not a copy. */
   if (s->opts.paths != NULL) {
-    r->status = subscan_entries(&s->sub, &s->n_sub, m, s->opts.paths, &r->err);
+    r->status = partwalk_entries(&s->sub, &s->n_sub, m, s->opts.paths, &r->err);
     if (r->status == 0)
       r->status =
           diff_begin_take_view(&s->diff, &s->tree, s->sub, s->n_sub, &r->err);
   } else {
     r->status = diff_begin_take(&s->diff, &s->tree, m, &r->err);
   }
-  tree_free(&s->tree); /* empty, unless subscan_entries failed */
+  tree_free(&s->tree); /* empty, unless partwalk_entries failed */
 }
 
 /* A whole tree's walk is mostly the kernel's stat: it scales with the
@@ -149,16 +149,16 @@ static size_t scan_walk_threads(void)
 static void scan_on_walk(uv_work_t *req)
 {
   struct scan *s = container_of(req, struct scan, walk);
-  struct tree_scan_opts to = {.skip = scan_skip, .warn = scan_warn, .ctx = s};
+  struct tree_walk_opts to = {.skip = scan_skip, .warn = scan_warn, .ctx = s};
   struct scan_result *r = &s->result;
 
   if (s->opts.paths == NULL) {
     to.visit = s->opts.visit;
     to.threads = scan_walk_threads();
-    r->status = tree_scan(&s->tree, s->opts.root, &to, &r->err);
+    r->status = tree_walk(&s->tree, s->opts.root, &to, &r->err);
   } else {
     r->status =
-        subscan_tree(&s->tree, s->opts.root, s->opts.paths, &to, &r->err);
+        partwalk_tree(&s->tree, s->opts.root, s->opts.paths, &to, &r->err);
   }
   if (r->status < 0)
     return;

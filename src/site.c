@@ -9,9 +9,9 @@
 #include <malloc.h>
 #endif
 
+#include "partwalk.h"
 #include "site_int.h"
 #include "statelock.h"
-#include "subscan.h"
 #include "util.h"
 
 bool site_sends(const struct site *s)
@@ -251,7 +251,7 @@ static void site_scan(struct site *s)
   so.urlmap = s->um;
   so.log = s->o.log;
   if (s->paths_set) {
-    subscan_normalise(&s->paths);
+    partwalk_normalise(&s->paths);
     so.paths = &s->paths;
   }
   site_enter(s, SITE_SCANNING);

@@ -23,7 +23,7 @@
 
 struct walk {
   struct tree *t;                 /* borrowed */
-  const struct tree_scan_opts *o; /* borrowed */
+  const struct tree_walk_opts *o; /* borrowed */
   struct buf path;                /* relative path of the current item */
   struct dir_id *stack;           /* owned; directories being walked */
   size_t depth;
@@ -362,7 +362,7 @@ static int open_root(const char *root, struct stat *st)
 /* Resolves the root and the directory links must stay in (the root
  * unless o->contain says otherwise), unless links may lead anywhere. */
 static int walk_contain(struct walk *w, const char *root,
-                        const struct tree_scan_opts *o, struct cfw_err *err)
+                        const struct tree_walk_opts *o, struct cfw_err *err)
 {
   const char *contain = o != NULL ? o->contain : NULL;
   int rc;
@@ -574,7 +574,7 @@ static int walk_root(struct walk *w, int fd, const struct stat *st)
   return walk_read(w, fd, st);
 }
 
-int tree_scan(struct tree *t, const char *root, const struct tree_scan_opts *o,
+int tree_walk(struct tree *t, const char *root, const struct tree_walk_opts *o,
               struct cfw_err *err)
 {
   struct walk w = {.t = t, .o = o};

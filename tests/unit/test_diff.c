@@ -25,7 +25,7 @@ static void run_diff(const char *root, const struct manifest *m,
   struct tree t;
 
   memset(r, 0, sizeof(*r));
-  CHECK_EQ_INT(tree_scan(&t, root, NULL, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, root, NULL, &err), 0);
   t.scanned_at_ns += shift_ns;
   CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
   tree_free(&t);
@@ -273,7 +273,7 @@ static void test_file_vanishing_before_hash_is_deleted(void)
   m = baseline(dir);
   test_write(dir, "index.html", "<h1>new home</h1>");
   test_write(dir, "extra.html", "brief");
-  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, dir, NULL, &err), 0);
   CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
   tree_free(&t);
   CHECK_EQ_INT(diff_hash_count(d), 2);
@@ -342,7 +342,7 @@ static void test_finish_before_hashing_is_einval(void)
 
   site(dir, sizeof(dir));
   CHECK_EQ_INT(manifest_new(&m), 0);
-  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, dir, NULL, &err), 0);
   CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
   CHECK_EQ_INT(diff_hash_range(d, dir, 0, 1), 0);
   CHECK_EQ_INT(diff_hash_range(d, dir, 2, 4), -EINVAL);
@@ -408,7 +408,7 @@ static void test_disjoint_ranges_hash_in_parallel(void)
     test_write(dir, name, name);
   }
   CHECK_EQ_INT(manifest_new(&m), 0);
-  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, dir, NULL, &err), 0);
   CHECK_EQ_INT(diff_begin(&d, &t, m, &err), 0);
   for (i = 0; i < 4; i++) {
     jobs[i] = (struct range_job){d, dir, i * 50, i * 50 + 50, -1};
@@ -447,7 +447,7 @@ static void test_begin_take_moves_the_tree_into_the_changes(void)
   test_write(root, "a.html", "a");
   test_write(root, "b/c.html", "c");
   CHECK_EQ_INT(manifest_new(&m), 0);
-  CHECK_EQ_INT(tree_scan(&t, root, NULL, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, root, NULL, &err), 0);
   REQUIRE(t.n == 2);
   p0 = t.v[0].path;
   p1 = t.v[1].path;

@@ -26,7 +26,7 @@ static struct diff *begin(const char *root, const struct manifest *m)
   struct diff *d = NULL;
   struct tree t;
 
-  REQUIRE(tree_scan(&t, root, NULL, &err) == 0);
+  REQUIRE(tree_walk(&t, root, NULL, &err) == 0);
   t.scanned_at_ns += LATER_NS;
   CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
   CHECK(t.v == NULL && t.n == 0);

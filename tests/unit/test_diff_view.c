@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* A subscan diffs its files against a view of the manifest (issue 13):
- * subscan_entries lists the covered entries, borrowed, sorted and each
+/* A partial walk diffs its files against a view of the manifest (issue 13):
+ * partwalk_entries lists the covered entries, borrowed, sorted and each
  * once, and diff_begin_take_view compares a tree with them as
  * diff_begin_take compares one with a whole manifest. */
 #include "diff.h"
-#include "subscan.h"
+#include "partwalk.h"
 
 #include "test.h"
 
@@ -50,7 +50,7 @@ static void test_view_is_sorted_once_each_and_borrowed(void)
   size_t i;
 
   push_all(&paths, under, 3);
-  CHECK_EQ_INT(subscan_entries(&v, &n, m, &paths, &err), 0);
+  CHECK_EQ_INT(partwalk_entries(&v, &n, m, &paths, &err), 0);
   CHECK_EQ_INT(n, 3);
   for (i = 0; i < n && i < 3; i++)
     CHECK(v[i] == manifest_find(m, want[i]));
@@ -70,10 +70,10 @@ static void test_view_of_nothing_is_empty(void)
   size_t n = 1;
 
   strlist_init(&paths);
-  CHECK_EQ_INT(subscan_entries(&v, &n, m, &paths, &err), 0);
+  CHECK_EQ_INT(partwalk_entries(&v, &n, m, &paths, &err), 0);
   CHECK(v == NULL && n == 0);
   push_all(&paths, under, 1);
-  CHECK_EQ_INT(subscan_entries(&v, &n, m, &paths, &err), 0);
+  CHECK_EQ_INT(partwalk_entries(&v, &n, m, &paths, &err), 0);
   CHECK_EQ_INT(n, 0);
   free((void *)v);
   strlist_free(&paths);
@@ -96,10 +96,10 @@ static struct change *diff_sub(const char *root, const struct manifest *m,
 
   push_all(&paths, under, 1);
   tree_init(&t);
-  REQUIRE(subscan_tree(&t, root, &paths, &(struct tree_scan_opts){0}, &err) ==
+  REQUIRE(partwalk_tree(&t, root, &paths, &(struct tree_walk_opts){0}, &err) ==
           0);
   t.scanned_at_ns += LATER_NS;
-  REQUIRE(subscan_entries(&v, &nv, m, &paths, &err) == 0);
+  REQUIRE(partwalk_entries(&v, &nv, m, &paths, &err) == 0);
   CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, nv, &err), 0);
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_hash_range(d, root, 0, diff_hash_count(d)), 0);

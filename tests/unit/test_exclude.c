@@ -173,8 +173,8 @@ static void test_star_in_a_path_glob_stops_at_slash(void)
   exclude_destroy(x);
 }
 
-/* The callers that are handed a deep path (subscan, the FSEvents watch)
- * rely on the parents being tested here. */
+/* The callers that are handed a deep path (the partial walk, the FSEvents
+ * watch) rely on the parents being tested here. */
 static void test_parents_are_tested_for_the_caller(void)
 {
   struct exclude *x = SET_OF(".git/", "*~");

@@ -100,13 +100,13 @@ static void test_no_prefix_takes_every_key(void)
 static void tree_of(const char *dir, struct tree *t, struct change **v,
                     size_t *n)
 {
-  struct tree_scan_opts to = {0};
+  struct tree_walk_opts to = {0};
   struct manifest *empty;
   struct cfw_err err = {0};
   struct diff *d;
 
   tree_init(t);
-  REQUIRE(tree_scan(t, dir, &to, &err) == 0);
+  REQUIRE(tree_walk(t, dir, &to, &err) == 0);
   REQUIRE(manifest_new(&empty) == 0);
   REQUIRE(diff_begin(&d, t, empty, &err) == 0);
   REQUIRE(diff_hash_range(d, dir, 0, diff_hash_count(d)) == 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "filehash.h"
+#include "partwalk.h"
 #include "strlist.h"
-#include "subscan.h"
 #include "tree.h"
 
 #include "test.h"
@@ -39,10 +39,10 @@ static bool skip_pruned(void *ctx, const char *relpath, bool is_dir)
 
 static int scan(struct tree *t, const char *root, struct seen *s)
 {
-  struct tree_scan_opts o = {.skip = skip_pruned, .warn = on_warn, .ctx = s};
+  struct tree_walk_opts o = {.skip = skip_pruned, .warn = on_warn, .ctx = s};
   struct cfw_err err = {0};
 
-  return tree_scan(t, root, &o, &err);
+  return tree_walk(t, root, &o, &err);
 }
 
 static void join(char *out, size_t n, const char *dir, const char *rel)
@@ -211,7 +211,7 @@ static void test_missing_root_fails_enoent(void)
   struct cfw_err err = {0};
   struct tree t;
 
-  CHECK_EQ_INT(tree_scan(&t, "/nonexistent/cfw-root", NULL, &err), -ENOENT);
+  CHECK_EQ_INT(tree_walk(&t, "/nonexistent/cfw-root", NULL, &err), -ENOENT);
   CHECK_CONTAINS(err.msg, "/nonexistent/cfw-root");
   CHECK_EQ_INT(t.n, 0);
   CHECK(t.v == NULL);
@@ -355,11 +355,11 @@ static void hostile_link(const struct hostile *h, const char *target,
 static int scan_opts(struct tree *t, const char *root, struct seen *s,
                      bool follow_outside)
 {
-  struct tree_scan_opts o = {.skip = skip_pruned, .warn = on_warn, .ctx = s};
+  struct tree_walk_opts o = {.skip = skip_pruned, .warn = on_warn, .ctx = s};
   struct cfw_err err = {0};
 
   o.follow_outside = follow_outside;
-  return tree_scan(t, root, &o, &err);
+  return tree_walk(t, root, &o, &err);
 }
 
 static bool tree_has(const struct tree *t, const char *path)
@@ -556,7 +556,7 @@ static void test_entries_vanishing_during_walk_are_left_out(void)
 {
   struct hostile h;
   struct racer r = {{0}, NULL, 0};
-  struct tree_scan_opts o = {
+  struct tree_walk_opts o = {
       .skip = skip_deleting, .warn = racer_warn, .ctx = &r};
   struct cfw_err err = {0};
   unsigned char hash[32];
@@ -567,7 +567,7 @@ static void test_entries_vanishing_during_walk_are_left_out(void)
   r.root = h.root;
   test_write(h.root, "gone/a.html", "a");
   test_write(h.root, "gone.html", "g");
-  CHECK_EQ_INT(tree_scan(&t, h.root, &o, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, h.root, &o, &err), 0);
   CHECK_EQ_INT(r.deleted, 2);
   /* The directory vanished before it was opened: warned, not listed. */
   CHECK(!tree_has(&t, "gone/a.html"));
@@ -609,7 +609,7 @@ static void test_directory_swapped_for_outside_link_is_not_followed(void)
 {
   struct hostile h;
   struct racer r = {{0}, NULL, 0};
-  struct tree_scan_opts o = {
+  struct tree_walk_opts o = {
       .skip = skip_swapping, .warn = racer_warn, .ctx = &r};
   struct cfw_err err = {0};
   struct tree t;
@@ -617,7 +617,7 @@ static void test_directory_swapped_for_outside_link_is_not_followed(void)
   hostile_init(&h);
   r.root = h.root;
   test_write(h.root, "swap/page.html", "p");
-  CHECK_EQ_INT(tree_scan(&t, h.root, &o, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, h.root, &o, &err), 0);
   CHECK_EQ_INT(r.deleted, 1);
   CHECK_EQ_INT(t.n, 1);
   CHECK(tree_has(&t, "index.html"));
@@ -653,10 +653,10 @@ static void test_device_node_is_skipped_without_opening(void)
 }
 
 /* Watch mode rescans single paths; it must list what a full walk lists. */
-static int subscan_one_path(struct tree *t, const char *root, const char *rel,
-                            struct seen *s, bool follow_outside)
+static int partwalk_one_path(struct tree *t, const char *root, const char *rel,
+                             struct seen *s, bool follow_outside)
 {
-  struct tree_scan_opts o = {.warn = on_warn, .ctx = s};
+  struct tree_walk_opts o = {.warn = on_warn, .ctx = s};
   struct cfw_err err = {0};
   struct strlist paths;
   int rc;
@@ -665,12 +665,12 @@ static int subscan_one_path(struct tree *t, const char *root, const char *rel,
   strlist_init(&paths);
   CHECK_EQ_INT(strlist_push(&paths, rel), 0);
   tree_init(t);
-  rc = subscan_tree(t, root, &paths, &o, &err);
+  rc = partwalk_tree(t, root, &paths, &o, &err);
   strlist_free(&paths);
   return rc;
 }
 
-static void test_subscan_skips_symlink_outside_root_like_full_scan(void)
+static void test_partwalk_skips_symlink_outside_root_like_full_scan(void)
 {
   struct hostile h;
   struct seen s = {0};
@@ -679,20 +679,21 @@ static void test_subscan_skips_symlink_outside_root_like_full_scan(void)
   hostile_init(&h);
   hostile_link(&h, "../outside/secret.html", "leak.html");
   hostile_link(&h, "../outside", "out");
-  CHECK_EQ_INT(subscan_one_path(&t, h.root, "leak.html", &s, false), 0);
+  CHECK_EQ_INT(partwalk_one_path(&t, h.root, "leak.html", &s, false), 0);
   CHECK_EQ_INT(t.n, 0);
   CHECK_EQ_INT(s.last_warn, -EXDEV);
   CHECK_EQ_STR(s.warn_path, "leak.html");
   tree_free(&t);
-  CHECK_EQ_INT(subscan_one_path(&t, h.root, "out", &s, false), 0);
+  CHECK_EQ_INT(partwalk_one_path(&t, h.root, "out", &s, false), 0);
   CHECK_EQ_INT(t.n, 0);
   CHECK_EQ_STR(s.warn_path, "out");
   tree_free(&t);
-  CHECK_EQ_INT(subscan_one_path(&t, h.root, "out/sub/deep.html", &s, false), 0);
+  CHECK_EQ_INT(partwalk_one_path(&t, h.root, "out/sub/deep.html", &s, false),
+               0);
   CHECK_EQ_INT(t.n, 0);
   tree_free(&t);
   CHECK_EQ_INT(s.warned, 3);
-  CHECK_EQ_INT(subscan_one_path(&t, h.root, "out", &s, true), 0);
+  CHECK_EQ_INT(partwalk_one_path(&t, h.root, "out", &s, true), 0);
   CHECK_EQ_INT(t.n, 2);
   CHECK(tree_has(&t, "out/sub/deep.html"));
   tree_free(&t);
@@ -701,7 +702,7 @@ static void test_subscan_skips_symlink_outside_root_like_full_scan(void)
 
 /* A partial scan of a subdirectory judges links by the site root, not by
  * the subdirectory: blog/latest -> ../posts/x is inside the site. */
-static void test_subscan_of_subdir_follows_links_elsewhere_in_root(void)
+static void test_partwalk_of_subdir_follows_links_elsewhere_in_root(void)
 {
   struct hostile h;
   struct seen s = {0};
@@ -713,7 +714,7 @@ static void test_subscan_of_subdir_follows_links_elsewhere_in_root(void)
   hostile_link(&h, "../posts/x.html", "blog/latest.html");
   hostile_link(&h, "../posts", "blog/all");
   hostile_link(&h, "../../outside", "blog/out");
-  CHECK_EQ_INT(subscan_one_path(&t, h.root, "blog", &s, false), 0);
+  CHECK_EQ_INT(partwalk_one_path(&t, h.root, "blog", &s, false), 0);
   CHECK_EQ_INT(t.n, 3);
   CHECK(tree_has(&t, "blog/latest.html"));
   CHECK(tree_has(&t, "blog/all/x.html"));
@@ -806,5 +807,5 @@ TEST_MAIN(TEST(test_scan_lists_regular_files_sorted),
           TEST(test_entries_vanishing_during_walk_are_left_out),
           TEST(test_directory_swapped_for_outside_link_is_not_followed),
           TEST(test_device_node_is_skipped_without_opening),
-          TEST(test_subscan_skips_symlink_outside_root_like_full_scan),
-          TEST(test_subscan_of_subdir_follows_links_elsewhere_in_root))
+          TEST(test_partwalk_skips_symlink_outside_root_like_full_scan),
+          TEST(test_partwalk_of_subdir_follows_links_elsewhere_in_root))

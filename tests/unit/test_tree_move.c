@@ -133,7 +133,7 @@ static void test_scan_leaves_no_room_for_growth(void)
     (void)snprintf(rel, sizeof(rel), "f%02d.html", i);
     test_write(dir, rel, rel);
   }
-  CHECK_EQ_INT(tree_scan(&t, dir, NULL, &err), 0);
+  CHECK_EQ_INT(tree_walk(&t, dir, NULL, &err), 0);
   CHECK_EQ_INT(t.n, 17);
   CHECK_EQ_INT(t.cap, 17);
   if (t.n == 17)

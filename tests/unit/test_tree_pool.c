@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A walk by several threads (tree_scan_opts.threads, tree_pool.c) finds
+/* A walk by several threads (tree_walk_opts.threads, tree_pool.c) finds
  * exactly what one thread finds: the same entries in the same order, the
  * same directories, the same warnings, one at a time. */
 #include "tree.h"
@@ -15,7 +15,7 @@
 #define MAX_WARNINGS 64
 
 struct seen {
-  pthread_t caller; /* the thread that called tree_scan */
+  pthread_t caller; /* the thread that called tree_walk */
   pthread_mutex_t mu;
   pthread_t threads[MAX_THREADS];
   size_t n_threads;
@@ -94,11 +94,11 @@ static int cmp_str(const void *a, const void *b)
 static int scan(struct tree *t, const char *root, size_t threads,
                 struct seen *s)
 {
-  struct tree_scan_opts o = {
+  struct tree_walk_opts o = {
       .skip = skip_excluded, .warn = on_warn, .ctx = s, .threads = threads};
   struct cfw_err err = {0};
 
-  return tree_scan(t, root, &o, &err);
+  return tree_walk(t, root, &o, &err);
 }
 
 static void link_at(const char *dir, const char *rel, const char *target)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "subscan.h"
+#include "partwalk.h"
 
 #include "test.h"
 
@@ -10,7 +10,7 @@ static void normalise(struct strlist *l, const char *const *in, size_t n)
   strlist_init(l);
   for (i = 0; i < n; i++)
     REQUIRE(strlist_push(l, in[i]) == 0);
-  subscan_normalise(l);
+  partwalk_normalise(l);
 }
 
 /* Issue 11, item 6: "a", "a.html" and "a/x.html" in one window kept
@@ -47,7 +47,7 @@ static void test_deep_paths_keep_only_the_highest(void)
 /* Even listed twice, a file is in the tree once. */
 static void test_tree_lists_a_file_once(void)
 {
-  struct tree_scan_opts o = {0};
+  struct tree_walk_opts o = {0};
   struct cfw_err err = {0};
   struct strlist paths;
   struct tree t;
@@ -61,7 +61,7 @@ static void test_tree_lists_a_file_once(void)
   REQUIRE(strlist_push(&paths, "a.html") == 0);
   REQUIRE(strlist_push(&paths, "a/x.html") == 0);
   tree_init(&t);
-  CHECK_EQ_INT(subscan_tree(&t, dir, &paths, &o, &err), 0);
+  CHECK_EQ_INT(partwalk_tree(&t, dir, &paths, &o, &err), 0);
   REQUIRE(t.n == 2);
   CHECK_EQ_STR(t.v[0].path, "a.html");
   CHECK_EQ_STR(t.v[1].path, "a/x.html");

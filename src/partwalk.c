@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "subscan.h"
+#include "partwalk.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -13,22 +13,22 @@
 #include "util.h"
 
 /* True if path is prefix itself or lies under it. */
-static bool subscan_covers(const char *prefix, const char *path)
+static bool partwalk_covers(const char *prefix, const char *path)
 {
   size_t n = strlen(prefix);
 
   return strncmp(prefix, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static int subscan_strcmp(const void *a, const void *b)
+static int partwalk_strcmp(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* True if a proper ancestor of path ("a" for "a/b/c", "a/b") is in the
  * sorted v[0..n).  O(depth log n); prefix has room for path. */
-static bool subscan_has_ancestor(char *const *v, size_t n, const char *path,
-                                 char *prefix)
+static bool partwalk_has_ancestor(char *const *v, size_t n, const char *path,
+                                  char *prefix)
 {
   const char *slash;
   bool found = false;
@@ -37,12 +37,12 @@ static bool subscan_has_ancestor(char *const *v, size_t n, const char *path,
        slash = strchr(slash + 1, '/')) {
     memcpy(prefix, path, (size_t)(slash - path));
     prefix[slash - path] = '\0';
-    found = bsearch(&prefix, v, n, sizeof(*v), subscan_strcmp) != NULL;
+    found = bsearch(&prefix, v, n, sizeof(*v), partwalk_strcmp) != NULL;
   }
   return found;
 }
 
-void subscan_normalise(struct strlist *paths)
+void partwalk_normalise(struct strlist *paths)
 {
   bool *drop;
   size_t i;
@@ -57,7 +57,7 @@ void subscan_normalise(struct strlist *paths)
     char *prefix = strdup(paths->v[i]);
 
     if (prefix != NULL)
-      drop[i] = subscan_has_ancestor(paths->v, paths->n, paths->v[i], prefix);
+      drop[i] = partwalk_has_ancestor(paths->v, paths->n, paths->v[i], prefix);
     free(prefix);
   }
   for (i = 0, j = 0; i < paths->n; i++) {
@@ -71,18 +71,18 @@ void subscan_normalise(struct strlist *paths)
   free(drop);
 }
 
-static int64_t subscan_ns(const struct timespec *ts)
+static int64_t partwalk_ns(const struct timespec *ts)
 {
   return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-struct subscan_ctx {
-  const struct tree_scan_opts *o; /* the caller's, for whole paths */
+struct partwalk_ctx {
+  const struct tree_walk_opts *o; /* the caller's, for whole paths */
   const char *prefix;
   struct buf path;
 };
 
-static const char *subscan_full(struct subscan_ctx *c, const char *rel)
+static const char *partwalk_full(struct partwalk_ctx *c, const char *rel)
 {
   buf_reset(&c->path);
   if (buf_addf(&c->path, "%s/%s", c->prefix, rel) < 0)
@@ -90,20 +90,20 @@ static const char *subscan_full(struct subscan_ctx *c, const char *rel)
   return buf_str(&c->path);
 }
 
-static bool subscan_skip(void *ctx, const char *rel, bool is_dir)
+static bool partwalk_skip(void *ctx, const char *rel, bool is_dir)
 {
-  struct subscan_ctx *c = ctx;
-  const char *full = subscan_full(c, rel);
+  struct partwalk_ctx *c = ctx;
+  const char *full = partwalk_full(c, rel);
 
   if (full == NULL)
     return true;
   return c->o->skip != NULL && c->o->skip(c->o->ctx, full, is_dir);
 }
 
-static void subscan_warn(void *ctx, const char *rel, int code)
+static void partwalk_warn(void *ctx, const char *rel, int code)
 {
-  struct subscan_ctx *c = ctx;
-  const char *full = subscan_full(c, rel);
+  struct partwalk_ctx *c = ctx;
+  const char *full = partwalk_full(c, rel);
 
   if (c->o->warn != NULL)
     c->o->warn(c->o->ctx, full ? full : rel, code);
@@ -111,7 +111,7 @@ static void subscan_warn(void *ctx, const char *rel, int code)
 
 /* Moves the entries of sub (scanned at root/prefix) into t as
  * prefix/path. */
-static int subscan_adopt(struct tree *t, struct tree *sub, const char *prefix)
+static int partwalk_adopt(struct tree *t, struct tree *sub, const char *prefix)
 {
   struct buf p;
   size_t i;
@@ -134,12 +134,12 @@ static int subscan_adopt(struct tree *t, struct tree *sub, const char *prefix)
   return rc;
 }
 
-static int subscan_dir(struct tree *t, const char *root, const char *rel,
-                       const struct tree_scan_opts *o, struct cfw_err *err)
+static int partwalk_dir(struct tree *t, const char *root, const char *rel,
+                        const struct tree_walk_opts *o, struct cfw_err *err)
 {
-  struct subscan_ctx c = {o, rel, {0}};
-  struct tree_scan_opts so = {
-      .skip = subscan_skip, .warn = subscan_warn, .ctx = &c};
+  struct partwalk_ctx c = {o, rel, {0}};
+  struct tree_walk_opts so = {
+      .skip = partwalk_skip, .warn = partwalk_warn, .ctx = &c};
   struct buf dir;
   struct tree sub;
   int rc;
@@ -153,13 +153,13 @@ static int subscan_dir(struct tree *t, const char *root, const char *rel,
   tree_init(&sub);
   rc = buf_addf(&dir, "%s/%s", root, rel);
   if (rc == 0)
-    rc = tree_scan(&sub, buf_str(&dir), &so, err);
+    rc = tree_walk(&sub, buf_str(&dir), &so, err);
   /* A directory that vanished meanwhile simply has no files, and one
    * that now leads outside has none the full walk would list. */
   if (rc == -ENOENT || rc == -ENOTDIR || rc == -EXDEV)
     rc = 0;
   if (rc == 0)
-    rc = subscan_adopt(t, &sub, rel);
+    rc = partwalk_adopt(t, &sub, rel);
   tree_free(&sub);
   buf_free(&dir);
   buf_free(&c.path);
@@ -170,8 +170,8 @@ static int subscan_dir(struct tree *t, const char *root, const char *rel,
  * while they stay within base (NULL: anywhere).  0 with *st filled, 1 if
  * it is gone or left out (told to o->warn, as the walk tells it), or
  * -ENOMEM. */
-static int subscan_stat(const char *root, const char *rel, const char *base,
-                        const struct tree_scan_opts *o, struct stat *st)
+static int partwalk_stat(const char *root, const char *rel, const char *base,
+                         const struct tree_walk_opts *o, struct stat *st)
 {
   struct buf p;
   char *res = NULL;
@@ -197,28 +197,28 @@ static int subscan_stat(const char *root, const char *rel, const char *base,
   return 1;
 }
 
-static int subscan_one(struct tree *t, const char *root, const char *rel,
-                       const char *base, const struct tree_scan_opts *o,
-                       struct cfw_err *err)
+static int partwalk_one(struct tree *t, const char *root, const char *rel,
+                        const char *base, const struct tree_walk_opts *o,
+                        struct cfw_err *err)
 {
   struct stat st;
   int rc;
 
-  rc = subscan_stat(root, rel, base, o, &st);
+  rc = partwalk_stat(root, rel, base, o, &st);
   if (rc != 0)
     return rc < 0 ? rc : 0;
   if (S_ISREG(st.st_mode))
     return o->skip && o->skip(o->ctx, rel, false) ? 0 : tree_add(t, rel, &st);
   if (S_ISDIR(st.st_mode) && !(o->skip && o->skip(o->ctx, rel, true)))
-    return subscan_dir(t, root, rel, o, err);
+    return partwalk_dir(t, root, rel, o, err);
   return 0; /* FIFOs, sockets, devices: never files of a site */
 }
 
 /* The directory links must stay in, resolved: NULL when they may lead
  * anywhere, or when it cannot be resolved (then nothing under it can be
  * reached either, and every path is gone).  0 or -ENOMEM. */
-static int subscan_base(const char *root, const struct tree_scan_opts *o,
-                        char **base, bool *gone)
+static int partwalk_base(const char *root, const struct tree_walk_opts *o,
+                         char **base, bool *gone)
 {
   *base = NULL;
   *gone = false;
@@ -234,7 +234,7 @@ static int subscan_base(const char *root, const struct tree_scan_opts *o,
 /* A file reached by two listed paths (a path and its ancestor, kept
  * when normalising ran out of memory) is listed once: the diff wants a
  * tree sorted with no duplicates. */
-static void subscan_dedupe(struct tree *t)
+static void partwalk_dedupe(struct tree *t)
 {
   size_t i;
   size_t j;
@@ -249,8 +249,8 @@ static void subscan_dedupe(struct tree *t)
   t->n = j;
 }
 
-int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
-                 const struct tree_scan_opts *o, struct cfw_err *err)
+int partwalk_tree(struct tree *t, const char *root, const struct strlist *paths,
+                  const struct tree_walk_opts *o, struct cfw_err *err)
 {
   struct timespec now;
   char *base;
@@ -259,10 +259,10 @@ int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
   int rc;
 
   clock_gettime(CLOCK_REALTIME, &now);
-  t->scanned_at_ns = subscan_ns(&now);
-  rc = subscan_base(root, o, &base, &gone);
+  t->scanned_at_ns = partwalk_ns(&now);
+  rc = partwalk_base(root, o, &base, &gone);
   for (i = 0; i < paths->n && rc == 0 && !gone; i++)
-    rc = subscan_one(t, root, paths->v[i], base, o, err);
+    rc = partwalk_one(t, root, paths->v[i], base, o, err);
   free(base);
   if (rc < 0) {
     tree_free(t);
@@ -270,12 +270,12 @@ int subscan_tree(struct tree *t, const char *root, const struct strlist *paths,
   }
   if (t->n > 1) /* qsort wants a valid pointer even for 0 items */
     qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
-  subscan_dedupe(t);
+  partwalk_dedupe(t);
   return 0;
 }
 
 /* The first entry not before key, by binary search. */
-static size_t subscan_lower(const struct manifest *m, const char *key)
+static size_t partwalk_lower(const struct manifest *m, const char *key)
 {
   size_t lo = 0;
   size_t hi = manifest_count(m);
@@ -291,7 +291,7 @@ static size_t subscan_lower(const struct manifest *m, const char *key)
   return lo;
 }
 
-static int subscan_entry_cmp(const void *a, const void *b)
+static int partwalk_entry_cmp(const void *a, const void *b)
 {
   const struct tree_entry *const *x = a;
   const struct tree_entry *const *y = b;
@@ -302,18 +302,18 @@ static int subscan_entry_cmp(const void *a, const void *b)
 /* Appends to v the entries of m at or under path: the path itself, then
  * "path/..." which sorts right after it, possibly with siblings like
  * "path-x" in between.  0 or -ENOMEM. */
-static int subscan_gather(const struct tree_entry ***v, size_t *n, size_t *cap,
-                          const struct manifest *m, const char *path)
+static int partwalk_gather(const struct tree_entry ***v, size_t *n, size_t *cap,
+                           const struct manifest *m, const char *path)
 {
   const struct tree_entry **g;
   const struct tree_entry *e;
   size_t j;
 
-  for (j = subscan_lower(m, path); j < manifest_count(m); j++) {
+  for (j = partwalk_lower(m, path); j < manifest_count(m); j++) {
     e = manifest_at(m, j);
     if (strncmp(e->path, path, strlen(path)) != 0)
       break;
-    if (!subscan_covers(path, e->path))
+    if (!partwalk_covers(path, e->path))
       continue;
     /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     g = array_grow(*v, *n, cap, sizeof(**v));
@@ -325,9 +325,9 @@ static int subscan_gather(const struct tree_entry ***v, size_t *n, size_t *cap,
   return 0;
 }
 
-int subscan_entries(const struct tree_entry ***out, size_t *n_out,
-                    const struct manifest *m, const struct strlist *paths,
-                    struct cfw_err *err)
+int partwalk_entries(const struct tree_entry ***out, size_t *n_out,
+                     const struct manifest *m, const struct strlist *paths,
+                     struct cfw_err *err)
 {
   const struct tree_entry **v = NULL;
   size_t n = 0;
@@ -339,7 +339,7 @@ int subscan_entries(const struct tree_entry ***out, size_t *n_out,
   *out = NULL;
   *n_out = 0;
   for (i = 0; i < paths->n && rc == 0; i++)
-    rc = subscan_gather(&v, &n, &cap, m, paths->v[i]);
+    rc = partwalk_gather(&v, &n, &cap, m, paths->v[i]);
   if (rc < 0) {
     free(v);
     return cfw_err_set(err, rc, "out of memory");
@@ -348,7 +348,7 @@ int subscan_entries(const struct tree_entry ***out, size_t *n_out,
    * under another (normalising out of memory) gathers twice. */
   if (n > 1)
     /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-    qsort(v, n, sizeof(*v), subscan_entry_cmp);
+    qsort(v, n, sizeof(*v), partwalk_entry_cmp);
   for (i = 0, j = 0; i < n; i++)
     if (j == 0 || v[j - 1] != v[i])
       v[j++] = v[i];

@@ -46,9 +46,13 @@ int strlist_move_all(struct strlist *dst, struct strlist *src)
 {
   char **v;
 
-  if (dst->n == 0) {
-    free(dst->v);
-    *dst = *src;
+  if (dst->n == 0 || src->n == 0) { /* one array can stay as it is */
+    if (dst->n == 0) {
+      free(dst->v);
+      *dst = *src;
+    } else {
+      free(src->v);
+    }
     strlist_init(src);
     return 0;
   }

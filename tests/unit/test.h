@@ -150,6 +150,27 @@ static inline void test_write(const char *dir, const char *rel,
   }
 }
 
+/* The whole of dir/name, NUL-terminated (*len bytes before the NUL);
+ * free it. */
+static inline unsigned char *test_slurp(const char *dir, const char *name,
+                                        size_t *len)
+{
+  char path[4096];
+  struct stat st;
+  unsigned char *p;
+  int fd;
+
+  REQUIRE(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
+  fd = open(path, O_RDONLY);
+  REQUIRE(fd >= 0 && fstat(fd, &st) == 0);
+  p = malloc((size_t)st.st_size + 1);
+  REQUIRE(p != NULL && read(fd, p, (size_t)st.st_size) == st.st_size);
+  (void)close(fd);
+  p[st.st_size] = '\0';
+  *len = (size_t)st.st_size;
+  return p;
+}
+
 /* Removes a tree made by a test (best effort). */
 static inline void test_rmtree(const char *dir)
 {

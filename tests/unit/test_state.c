@@ -4,7 +4,7 @@
  * identity and the write-ahead intents' references. */
 #include "state.h"
 
-#include "intendfx.h"
+#include "statefx.h"
 #include "test.h"
 
 #include <openssl/evp.h>
@@ -49,25 +49,13 @@ static struct change *changes(size_t n, unsigned base, char (*names)[32])
   return v;
 }
 
-static struct state *open_ok(const char *dir, const char *dist)
-{
-  struct cfw_err err = {0};
-  struct state *s = NULL;
-
-  CHECK_EQ_INT(state_open(&s, dir, ROOT, dist, 0, &err), 0);
-  if (s == NULL)
-    TEST_FAIL_("%s", err.msg);
-  REQUIRE(s != NULL);
-  return s;
-}
-
 /* A fresh state dir holding a baseline of n entries. */
 static void baseline(const char *dir, size_t n)
 {
   char names[64][32];
   struct cfw_err err = {0};
   struct change *v = changes(n, 1, names);
-  struct state *s = open_ok(dir, DIST);
+  struct state *s = statefx_open(dir, ROOT, DIST);
 
   CHECK(state_fresh(s));
   CHECK_EQ_INT(state_baseline(s, v, n, &err), 0);
@@ -80,23 +68,6 @@ static void join(char *out, size_t n, const char *dir, const char *rel)
 {
   if (snprintf(out, n, "%s/%s", dir, rel) >= (int)n)
     exit(2);
-}
-
-static unsigned char *slurp(const char *dir, const char *name, size_t *len)
-{
-  char path[512];
-  struct stat st;
-  unsigned char *p;
-  int fd;
-
-  join(path, sizeof(path), dir, name);
-  fd = open(path, O_RDONLY);
-  REQUIRE(fd >= 0 && fstat(fd, &st) == 0);
-  p = malloc((size_t)st.st_size + 1);
-  REQUIRE(p != NULL && read(fd, p, (size_t)st.st_size) == st.st_size);
-  close(fd);
-  *len = (size_t)st.st_size;
-  return p;
 }
 
 static void spill(const char *dir, const char *name, const unsigned char *p,
@@ -147,7 +118,7 @@ static void test_baseline_round_trips(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 50);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK(!state_fresh(s));
   CHECK(state_snapshot_ns(s) > 0);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 50);
@@ -200,11 +171,11 @@ static void test_crash_before_rename_keeps_old_snapshot(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 2);
-  p = slurp(dir, "manifest", &len);
+  p = test_slurp(dir, "manifest", &len);
   /* The crash: a new snapshot half written under the temp name. */
   spill(dir, "manifest.tmp", p, len / 2);
   CHECK_EQ_INT(open_rc(dir, &err), 0);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_compact(s, &err), 0);
   CHECK(!exists(dir, "manifest.tmp"));
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 2);
@@ -228,8 +199,8 @@ static void test_failed_snapshot_leaves_the_old_one(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 1);
-  before = slurp(dir, "manifest", &n1);
-  s = open_ok(dir, DIST);
+  before = test_slurp(dir, "manifest", &n1);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_record(s, v, 60, &err), 0);
   /* A file size limit makes the write fail midway, as a full disk
    * would; this process is the test case's own. */
@@ -238,11 +209,11 @@ static void test_failed_snapshot_leaves_the_old_one(void)
   CHECK_EQ_INT(state_compact(s, &err), -EFBIG);
   CHECK_CONTAINS(err.msg, "unchanged");
   CHECK(!exists(dir, "manifest.tmp"));
-  after = slurp(dir, "manifest", &n2);
+  after = test_slurp(dir, "manifest", &n2);
   CHECK(n1 == n2 && memcmp(before, after, n1) == 0);
   state_close(s);
   /* The journal still has the record: nothing was lost. */
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 60);
   state_close(s);
   free(before);
@@ -261,7 +232,7 @@ static void test_snapshot_truncation_at_every_offset_is_detected(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  p = slurp(dir, "manifest", &len);
+  p = test_slurp(dir, "manifest", &len);
   for (cut = 0; cut < len; cut++) {
     spill(dir, "manifest", p, cut);
     CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
@@ -284,7 +255,7 @@ static void test_snapshot_bit_flips_are_detected(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  p = slurp(dir, "manifest", &len);
+  p = test_slurp(dir, "manifest", &len);
   for (bit = 0; bit < len * 8; bit++) {
     p[bit / 8] ^= (unsigned char)(1u << (bit % 8));
     spill(dir, "manifest", p, len);
@@ -306,7 +277,7 @@ static void test_snapshot_messages(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  p = slurp(dir, "manifest", &len);
+  p = test_slurp(dir, "manifest", &len);
   p[len / 2] ^= 0x40;
   spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
@@ -343,7 +314,7 @@ static void test_sealed_bad_paths_are_rejected(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  p = slurp(dir, "manifest", &len);
+  p = test_slurp(dir, "manifest", &len);
   REQUIRE(memcmp(p + first, "d/p0", 4) == 0);
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     memcpy(p + first, bad[i], 4);
@@ -378,7 +349,7 @@ static void test_files_are_0600_and_new_dirs_0700(void)
   umask(0);
   test_tmpdir(dir, sizeof(dir));
   join(state, sizeof(state), dir, "a/b");
-  s = open_ok(state, DIST);
+  s = statefx_open(state, ROOT, DIST);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/d/p0") == 0);
   CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, 1, NULL, 1, &in, &err), 0);
@@ -442,7 +413,7 @@ static void test_format_1_is_read_and_upgraded(void)
   reseal(buf, len);
   test_tmpdir(dir, sizeof(dir));
   spill(dir, "manifest", buf, len);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 1);
   CHECK_EQ_INT(manifest_find(state_manifest(s), "a.html")->size, 104);
   CHECK(state_compact_due(s)); /* the id must be written first */
@@ -485,14 +456,14 @@ static void test_intent_and_commit_survive_a_restart(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   before = state_journal_bytes(s);
   in = intend(s, "d/p1", 77);
   memcpy(ref, in->ref, sizeof(ref));
   CHECK_EQ_INT(strncmp(ref, "cfw-", 4), 0);
   CHECK_EQ_INT(strlen(ref), STATE_REF_LEN - 1);
   state_close(s); /* a crash after the intent */
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   REQUIRE(state_intent_count(s) == 1);
   in = state_intent_at(s, 0);
   CHECK_EQ_STR(in->ref, ref);
@@ -503,7 +474,7 @@ static void test_intent_and_commit_survive_a_restart(void)
   /* A one-file batch costs a few hundred bytes, not the tree. */
   CHECK(state_journal_bytes(s) - before < 1024);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 0);
   CHECK_EQ_INT(manifest_find(state_manifest(s), "d/p1")->size, 177);
   CHECK_EQ_INT(state_commit(s, ref, "x", NULL, 0, &err), -ENOENT);
@@ -527,7 +498,7 @@ static void test_references_are_never_reused(void)
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 1);
   for (i = 0; i < 5; i++) {
-    s = open_ok(dir, DIST);
+    s = statefx_open(dir, ROOT, DIST);
     memcpy(refs[i], intend(s, "d/p0", seeds[i])->ref, STATE_REF_LEN);
     if (i % 2 == 0)
       CHECK_EQ_INT(state_commit(s, refs[i], "I", NULL, 0, &err), 0);
@@ -537,7 +508,7 @@ static void test_references_are_never_reused(void)
     for (j = i + 1; j < 5; j++)
       if (strcmp(refs[i], refs[j]) == 0)
         TEST_FAIL_("batches %zu and %zu share %s", i, j, refs[i]);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 2); /* 1 and 3, never acknowledged */
   state_close(s);
   test_rmtree(dir);
@@ -552,13 +523,13 @@ static unsigned char *three_records(const char *dir, size_t *len, size_t *last)
   unsigned char *p;
 
   baseline(dir, 3);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_commit(s, intend(s, "d/p0", 50)->ref, "I1", NULL, 0, &err),
                0);
   *last = (size_t)state_journal_bytes(s);
   (void)intend(s, "d/p2", 52);
   state_close(s);
-  p = slurp(dir, "journal", len);
+  p = test_slurp(dir, "journal", len);
   return p;
 }
 
@@ -576,19 +547,19 @@ static void test_torn_last_record_is_dropped_and_cut(void)
   p = three_records(dir, &len, &last);
   for (cut = last; cut < len; cut++) {
     spill(dir, "journal", p, cut);
-    s = open_ok(dir, DIST);
+    s = statefx_open(dir, ROOT, DIST);
     CHECK_EQ_INT(manifest_find(state_manifest(s), "d/p0")->size, 150);
     CHECK_EQ_INT(state_intent_count(s), 0);
     CHECK_EQ_INT(state_journal_bytes(s), last);
     state_close(s);
-    free(slurp(dir, "journal", &now));
+    free(test_slurp(dir, "journal", &now));
     CHECK_EQ_INT(now, last);
   }
   /* Appending after a cut works, and loads. */
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   (void)intend(s, "d/p1", 61);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 1);
   state_close(s);
   free(p);
@@ -611,13 +582,13 @@ static void test_large_record_is_split_and_a_torn_tail_loses_one_part(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 1);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_record(s, v, N, &err), 0);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), N);
   state_close(s);
-  p = slurp(dir, "journal", &len);
+  p = test_slurp(dir, "journal", &len);
   spill(dir, "journal", p, len - 1); /* the last record torn */
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   /* d/p0 from the baseline, then 4096 + 4096 of the 10000. */
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 8192);
   state_close(s);
@@ -652,7 +623,7 @@ static void test_damage_before_the_last_record_is_an_error(void)
   /* Damage in the last record is a torn append: dropped. */
   p[len - 40] ^= 1;
   spill(dir, "journal", p, len);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 0);
   state_close(s);
   free(p);
@@ -672,7 +643,7 @@ static void test_readonly_open_leaves_a_torn_journal_alone(void)
   p = three_records(dir, &len, &last);
   spill(dir, "journal", p, len - 3);
   CHECK_EQ_INT(open_rc(dir, &err), 0);
-  free(slurp(dir, "journal", &now));
+  free(test_slurp(dir, "journal", &now));
   CHECK_EQ_INT(now, len - 3);
   free(p);
   test_rmtree(dir);
@@ -689,20 +660,20 @@ static void test_compaction_keeps_open_intents_and_drops_the_journal(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_commit(s, intend(s, "d/p0", 50)->ref, "I1", NULL, 0, &err),
                0);
   memcpy(ref, intend(s, "d/p1", 51)->ref, sizeof(ref));
   state_close(s);
-  old = slurp(dir, "journal", &len);
-  s = open_ok(dir, DIST);
+  old = test_slurp(dir, "journal", &len);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_compact(s, &err), 0);
   CHECK(!exists(dir, "journal"));
   state_close(s);
   /* The crash window: the snapshot replaced, the journal not yet gone.
    * Its records are in the snapshot, so they are skipped. */
   spill(dir, "journal", old, len);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 1);
   CHECK_EQ_STR(state_intent_at(s, 0)->ref, ref);
   CHECK_EQ_INT(manifest_find(state_manifest(s), "d/p0")->size, 150);
@@ -710,7 +681,7 @@ static void test_compaction_keeps_open_intents_and_drops_the_journal(void)
   /* New records follow the old ones and load. */
   CHECK_EQ_INT(state_commit(s, ref, "I2", NULL, 0, &err), 0);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 0);
   CHECK_EQ_INT(manifest_find(state_manifest(s), "d/p1")->size, 151);
   state_close(s);
@@ -731,9 +702,9 @@ static void test_record_that_cannot_be_written_is_not_open(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   (void)intend(s, "d/p0", 50);
-  free(slurp(dir, "journal", &len));
+  free(test_slurp(dir, "journal", &len));
   rl.rlim_cur = rl.rlim_max = len + 10;
   REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
   REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
@@ -746,7 +717,7 @@ static void test_record_that_cannot_be_written_is_not_open(void)
   CHECK_EQ_INT(state_intent_count(s), 1);
   CHECK_EQ_INT(state_journal_bytes(s), len);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 1);
   state_close(s);
   strlist_free(&paths);
@@ -766,12 +737,12 @@ static void test_uploaded_intent_survives_and_commits_stale(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 3);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   memcpy(ref, intend(s, "d/p1", 61)->ref, sizeof(ref));
   CHECK_EQ_INT(state_uploaded(s, ref, stale, 1, &err), 0);
   CHECK_EQ_INT(state_uploaded(s, "cfw-nope", NULL, 0, &err), -ENOENT);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   REQUIRE(state_intent_count(s) == 1);
   in = state_intent_at(s, 0);
   CHECK(in->uploaded);
@@ -779,14 +750,14 @@ static void test_uploaded_intent_survives_and_commits_stale(void)
   CHECK_EQ_INT(in->stale[0], 0);
   CHECK_EQ_INT(state_compact(s, &err), 0);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   REQUIRE(state_intent_count(s) == 1);
   CHECK(state_intent_at(s, 0)->uploaded);
   CHECK_EQ_INT(state_intent_at(s, 0)->n_stale, 1);
   CHECK_EQ_INT(state_commit(s, ref, "I9", NULL, 0, &err), 0);
   CHECK((manifest_find(state_manifest(s), "d/p1")->flags & TREE_STALE) != 0);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK((manifest_find(state_manifest(s), "d/p1")->flags & TREE_STALE) != 0);
   state_close(s);
   test_rmtree(dir);
@@ -843,7 +814,7 @@ static void test_state_without_distribution_adopts_one(void)
   CHECK_EQ_INT(state_open(&s, dir, ROOT, NULL, 0, &err), 0);
   CHECK_EQ_INT(state_baseline(s, v, 1, &err), 0);
   state_close(s);
-  s = open_ok(dir, DIST);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_STR(state_distribution(s), DIST);
   (void)intend(s, "d/p0", 9); /* writes the adoption first */
   state_close(s);

@@ -4,7 +4,7 @@
  * journal is replayed after a restart. */
 #include "state.h"
 
-#include "intendfx.h"
+#include "statefx.h"
 #include "test.h"
 
 #define ROOT "/srv/site"
@@ -24,18 +24,6 @@ static struct tree_entry entry(const char *path, unsigned seed)
   return e;
 }
 
-static struct state *open_ok(const char *dir)
-{
-  struct cfw_err err = {0};
-  struct state *s = NULL;
-
-  CHECK_EQ_INT(state_open(&s, dir, ROOT, DIST, 0, &err), 0);
-  if (s == NULL)
-    TEST_FAIL_("%s", err.msg);
-  REQUIRE(s != NULL);
-  return s;
-}
-
 /* A baseline of "b", "d", "f". */
 static void baseline(const char *dir)
 {
@@ -43,7 +31,7 @@ static void baseline(const char *dir)
                         {CHANGE_ADDED, entry("d", 2)},
                         {CHANGE_ADDED, entry("f", 3)}};
   struct cfw_err err = {0};
-  struct state *s = open_ok(dir);
+  struct state *s = statefx_open(dir, ROOT, DIST);
 
   CHECK_EQ_INT(state_baseline(s, v, 3, &err), 0);
   state_close(s);
@@ -80,7 +68,7 @@ static void test_commit_records_adds_changes_and_deletions(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/*") == 0);
   CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, 6, NULL, 6, &in, &err), 0);
@@ -92,7 +80,8 @@ static void test_commit_records_adds_changes_and_deletions(void)
   CHECK_EQ_INT(state_intent_count(s), 0);
   check_committed(s);
   state_close(s);
-  s = open_ok(dir); /* the journal's intent and commit, replayed */
+  s = statefx_open(dir, ROOT,
+                   DIST); /* the journal's intent and commit, replayed */
   CHECK_EQ_INT(state_intent_count(s), 0);
   check_committed(s);
   state_close(s);

@@ -4,23 +4,11 @@
  * is journaled until the commit. */
 #include "state.h"
 
-#include "intendfx.h"
+#include "statefx.h"
 #include "test.h"
 
 #define ROOT "/srv/site"
 #define SET  "EAPEXEXAMPLE,EWWWEXAMPLE"
-
-static struct state *open_ok(const char *dir, const char *dist)
-{
-  struct cfw_err err = {0};
-  struct state *s = NULL;
-
-  CHECK_EQ_INT(state_open(&s, dir, ROOT, dist, 0, &err), 0);
-  if (s == NULL)
-    TEST_FAIL_("%s", err.msg);
-  REQUIRE(s != NULL);
-  return s;
-}
 
 /* A baseline of one file, then an intent for a new version of it; its
  * reference goes to ref. */
@@ -30,7 +18,7 @@ static void baseline_and_intend(const char *dir, char ref[STATE_REF_LEN])
   const struct intent *in = NULL;
   struct strlist paths;
   struct change c;
-  struct state *s = open_ok(dir, SET);
+  struct state *s = statefx_open(dir, ROOT, SET);
 
   memset(&c, 0, sizeof(c));
   c.kind = CHANGE_ADDED;
@@ -60,12 +48,12 @@ static void test_acceptance_survives_a_restart_until_the_commit(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline_and_intend(dir, ref);
-  s = open_ok(dir, SET);
+  s = statefx_open(dir, ROOT, SET);
   CHECK_EQ_INT(state_accepted(s, ref, "EWWWEXAMPLE", "I1", &err), 0);
   /* Twice is once: a replay after a crash. */
   CHECK_EQ_INT(state_accepted(s, ref, "EWWWEXAMPLE", "I1", &err), 0);
   state_close(s); /* a crash between the two acceptances */
-  s = open_ok(dir, SET);
+  s = statefx_open(dir, ROOT, SET);
   REQUIRE(state_intent_count(s) == 1);
   in = state_intent_at(s, 0);
   CHECK(intent_accepted_by(in, "EWWWEXAMPLE"));
@@ -77,7 +65,7 @@ static void test_acceptance_survives_a_restart_until_the_commit(void)
   CHECK_EQ_INT(state_commit(s, ref, "I2", NULL, 0, &err), 0);
   CHECK_EQ_INT(state_accepted(s, ref, "EAPEXEXAMPLE", "I2", &err), -ENOENT);
   state_close(s);
-  s = open_ok(dir, SET);
+  s = statefx_open(dir, ROOT, SET);
   CHECK_EQ_INT(state_intent_count(s), 0);
   CHECK_EQ_INT(manifest_find(state_manifest(s), "a.html")->size, 2);
   state_close(s);
@@ -96,11 +84,11 @@ static void test_compaction_forgets_acceptances_only(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline_and_intend(dir, ref);
-  s = open_ok(dir, SET);
+  s = statefx_open(dir, ROOT, SET);
   CHECK_EQ_INT(state_accepted(s, ref, "EWWWEXAMPLE", "I1", &err), 0);
   CHECK_EQ_INT(state_compact(s, &err), 0);
   state_close(s);
-  s = open_ok(dir, SET);
+  s = statefx_open(dir, ROOT, SET);
   REQUIRE(state_intent_count(s) == 1);
   CHECK_EQ_STR(state_intent_at(s, 0)->ref, ref);
   CHECK_EQ_INT(state_intent_at(s, 0)->accepted.n, 0);
@@ -140,7 +128,7 @@ static void test_one_distribution_state_refuses_a_set(void)
   char dir[256];
 
   test_tmpdir(dir, sizeof(dir));
-  s = open_ok(dir, "EWWWEXAMPLE");
+  s = statefx_open(dir, ROOT, "EWWWEXAMPLE");
   CHECK_EQ_INT(state_baseline(s, NULL, 0, &err), 0);
   state_close(s);
   CHECK_EQ_INT(state_open(&s, dir, ROOT, SET, 0, &err), -ESTALE);

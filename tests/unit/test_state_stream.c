@@ -8,7 +8,7 @@
 #include "state.h"
 #include "statefmt.h"
 
-#include "intendfx.h"
+#include "statefx.h"
 #include "test.h"
 
 #include <sys/resource.h>
@@ -237,45 +237,16 @@ static void test_streamed_snapshot_equals_put(void)
   check_snapshot_stream_equals_put(12000);
 }
 
-static struct state *open_ok(const char *dir)
-{
-  struct cfw_err err = {0};
-  struct state *s = NULL;
-
-  CHECK_EQ_INT(state_open(&s, dir, ROOT, DIST, 0, &err), 0);
-  if (s == NULL)
-    TEST_FAIL_("%s", err.msg);
-  REQUIRE(s != NULL);
-  return s;
-}
-
 /* A state dir with a baseline of one file and no journal yet. */
 static void baseline(const char *dir)
 {
   struct cfw_err err = {0};
   struct change *v = changes(1, 1);
-  struct state *s = open_ok(dir);
+  struct state *s = statefx_open(dir, ROOT, DIST);
 
   CHECK_EQ_INT(state_baseline(s, v, 1, &err), 0);
   state_close(s);
   changes_free(v, 1);
-}
-
-static unsigned char *slurp(const char *dir, const char *name, size_t *len)
-{
-  char path[512];
-  struct stat st;
-  unsigned char *p;
-  int fd;
-
-  REQUIRE(snprintf(path, sizeof(path), "%s/%s", dir, name) < 512);
-  fd = open(path, O_RDONLY);
-  REQUIRE(fd >= 0 && fstat(fd, &st) == 0);
-  p = malloc((size_t)st.st_size + 1);
-  REQUIRE(p != NULL && read(fd, p, (size_t)st.st_size) == st.st_size);
-  close(fd);
-  *len = (size_t)st.st_size;
-  return p;
 }
 
 static bool exists(const char *dir, const char *name)
@@ -315,18 +286,18 @@ static void test_big_streamed_intent_loads_back_byte_for_byte(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   /* About 2 MB: several chunks of the journal's 256 KiB. */
   REQUIRE(intend(s, 20000, 9, &err) != NULL);
   state_close(s);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   REQUIRE(state_intent_count(s) == 1);
   in = state_intent_at(s, 0);
   CHECK_EQ_INT(in->n_changes, 20000);
   CHECK_EQ_STR(in->changes[19999].entry.path, "dir0/page-19999.html");
   /* The journal is its header and what statefmt_put_intent makes of
    * the intent it loaded. */
-  j = slurp(dir, "journal", &len);
+  j = test_slurp(dir, "journal", &len);
   wire_out_init(&w, STATEFMT_MAX_BYTES);
   statefmt_put_intent(&w, in);
   REQUIRE(w.rc == 0);
@@ -348,7 +319,7 @@ static void copy_file(const char *from, const char *to, const char *name)
   size_t len;
   int fd;
 
-  p = slurp(from, name, &len);
+  p = test_slurp(from, name, &len);
   REQUIRE(snprintf(path, sizeof(path), "%s/%s", to, name) < 512);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   REQUIRE(fd >= 0 && write(fd, p, len) == (ssize_t)len && close(fd) == 0);
@@ -362,7 +333,7 @@ static void intend_in(const char *dir, const struct change *v, size_t n_v,
   struct cfw_err err = {0};
   const struct intent *in = NULL;
   struct strlist paths;
-  struct state *s = open_ok(dir);
+  struct state *s = statefx_open(dir, ROOT, DIST);
 
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/*") == 0);
@@ -398,7 +369,7 @@ static void test_intent_by_index_equals_the_gathered_batch(void)
   intend_in(d1, v, 5, idx, 3, ra);
   intend_in(d2, g, 3, NULL, 3, rb);
   CHECK_EQ_STR(ra, rb);
-  s = open_ok(d1);
+  s = statefx_open(d1, ROOT, DIST);
   REQUIRE(state_intent_count(s) == 1);
   a = state_intent_at(s, 0);
   REQUIRE(a->n_changes == 3);
@@ -413,17 +384,6 @@ static void test_intent_by_index_equals_the_gathered_batch(void)
   test_rmtree(d2);
 }
 
-/* A limit on file size fails the append midway, as a full disk would;
- * this process is the test case's own. */
-static void limit_file_size(size_t bytes)
-{
-  struct rlimit rl;
-
-  rl.rlim_cur = rl.rlim_max = bytes;
-  REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
-  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
-}
-
 static void test_full_disk_mid_record_leaves_the_journal(void)
 {
   struct cfw_err err = {0};
@@ -436,21 +396,21 @@ static void test_full_disk_mid_record_leaves_the_journal(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   REQUIRE(intend(s, 2, 5, &err) != NULL);
-  before = slurp(dir, "journal", &n1);
+  before = test_slurp(dir, "journal", &n1);
   /* Past the first chunk, well short of the record's end. */
-  limit_file_size(n1 + (size_t)300 * 1024);
+  statefx_limit_file_size(n1 + (size_t)300 * 1024);
   CHECK(intend(s, 20000, 6, &err) == NULL);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK_EQ_INT(state_intent_count(s), 1);
   CHECK_EQ_INT(state_journal_bytes(s), n1);
-  after = slurp(dir, "journal", &n2);
+  after = test_slurp(dir, "journal", &n2);
   CHECK(n1 == n2 && memcmp(before, after, n1) == 0);
   /* The next record follows the first as if nothing happened. */
   REQUIRE(intend(s, 3, 7, &err) != NULL);
   state_close(s);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 2);
   CHECK_EQ_INT(state_intent_at(s, 1)->n_changes, 3);
   state_close(s);
@@ -468,14 +428,14 @@ static void test_full_disk_on_a_new_journal_leaves_none(void)
   test_tmpdir(dir, sizeof(dir));
   baseline(dir);
   REQUIRE(!exists(dir, "journal"));
-  s = open_ok(dir);
-  limit_file_size((size_t)300 * 1024);
+  s = statefx_open(dir, ROOT, DIST);
+  statefx_limit_file_size((size_t)300 * 1024);
   CHECK(intend(s, 20000, 6, &err) == NULL);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK(!exists(dir, "journal"));
   CHECK_EQ_INT(state_intent_count(s), 0);
   state_close(s);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 0);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 1);
   state_close(s);
@@ -498,7 +458,7 @@ static void test_too_large_intent_writes_nothing(void)
   huge[STATEFMT_URL_MAX + 1] = '\0';
   test_tmpdir(dir, sizeof(dir));
   baseline(dir);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, huge) == 0);
   CHECK_EQ_INT(intend_copy(s, DIST, &paths, v, 1, NULL, 1, &in, &err), -EFBIG);
@@ -517,7 +477,7 @@ static void baseline_of(const char *dir, size_t n)
 {
   struct cfw_err err = {0};
   struct change *v = changes(n, 1);
-  struct state *s = open_ok(dir);
+  struct state *s = statefx_open(dir, ROOT, DIST);
 
   CHECK_EQ_INT(state_baseline(s, v, n, &err), 0);
   state_close(s);
@@ -533,10 +493,10 @@ static void test_big_streamed_snapshot_loads_back(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline_of(dir, 20000);
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 20000);
   CHECK(manifest_find(state_manifest(s), "dir0/page-19999.html") != NULL);
-  p = slurp(dir, "manifest", &len);
+  p = test_slurp(dir, "manifest", &len);
   CHECK(len > (size_t)4 * 256 * 1024);
   CHECK_EQ_INT(state_snapshot_bytes(s), len);
   CHECK(!exists(dir, "manifest.tmp"));
@@ -558,20 +518,20 @@ static void test_full_disk_mid_snapshot_leaves_the_old_one(void)
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir);
-  before = slurp(dir, "manifest", &n1);
-  s = open_ok(dir);
+  before = test_slurp(dir, "manifest", &n1);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_record(s, v, 20000, &err), 0);
   /* Past the snapshot's first chunk, well short of its end; the
    * journal written above is not appended to again. */
-  limit_file_size((size_t)300 * 1024);
+  statefx_limit_file_size((size_t)300 * 1024);
   CHECK_EQ_INT(state_compact(s, &err), -EFBIG);
   CHECK_CONTAINS(err.msg, "unchanged");
   CHECK(!exists(dir, "manifest.tmp"));
-  after = slurp(dir, "manifest", &n2);
+  after = test_slurp(dir, "manifest", &n2);
   CHECK(n1 == n2 && memcmp(before, after, n1) == 0);
   state_close(s);
   /* The journal still has the records: nothing was lost. */
-  s = open_ok(dir);
+  s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 20000);
   state_close(s);
   free(before);

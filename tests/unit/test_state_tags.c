@@ -4,7 +4,7 @@
  * header changes, absent from older formats and from open intents. */
 #include "state.h"
 
-#include "intendfx.h"
+#include "statefx.h"
 #include "test.h"
 
 #include <openssl/evp.h>
@@ -33,10 +33,8 @@ static struct tree_entry entry(const char *path, unsigned seed, uint32_t flags)
 static struct state *open_ok(const char *dir, const char *hdr)
 {
   struct cfw_err err = {0};
-  struct state *s = NULL;
+  struct state *s = statefx_open(dir, ROOT, DIST);
 
-  CHECK_EQ_INT(state_open(&s, dir, ROOT, DIST, 0, &err), 0);
-  REQUIRE(s != NULL);
   CHECK_EQ_INT(state_set_tag_header(s, hdr, &err), 0);
   return s;
 }
@@ -210,23 +208,6 @@ static void test_header_change_clears_every_flag(void)
   test_rmtree(dir);
 }
 
-static unsigned char *slurp(const char *dir, size_t *len)
-{
-  char path[512];
-  struct stat st;
-  unsigned char *p;
-  int fd;
-
-  REQUIRE(snprintf(path, sizeof(path), "%s/manifest", dir) < 512);
-  fd = open(path, O_RDONLY);
-  REQUIRE(fd >= 0 && fstat(fd, &st) == 0);
-  p = malloc((size_t)st.st_size + 1);
-  REQUIRE(p != NULL && read(fd, p, (size_t)st.st_size) == st.st_size);
-  close(fd);
-  *len = (size_t)st.st_size;
-  return p;
-}
-
 static void spill(const char *dir, const unsigned char *p, size_t len)
 {
   char path[512];
@@ -247,7 +228,7 @@ static void make_format_2(const char *dir)
   size_t len;
   int i;
 
-  p = slurp(dir, &len);
+  p = test_slurp(dir, "manifest", &len);
   REQUIRE(p[OFF_VERSION] == 3 && p[at] == 0 && p[at + 3] == 0);
   memmove(p + at, p + at + 4, len - at - 4);
   len -= 4;
@@ -278,7 +259,7 @@ static void test_format_2_loads_untagged_and_is_rewritten(void)
    * that knows no TREE_TAGGED refuses. */
   commit_a(s, TREE_TAGGED);
   state_close(s);
-  p = slurp(dir, &len);
+  p = test_slurp(dir, "manifest", &len);
   CHECK_EQ_INT(p[OFF_VERSION], 3);
   free(p);
   s = open_ok(dir, NULL);

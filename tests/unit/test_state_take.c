@@ -7,6 +7,7 @@
  * array exactly as it was, owned by the caller. */
 #include "state.h"
 
+#include "statefx.h"
 #include "test.h"
 
 #include <signal.h>
@@ -38,13 +39,8 @@ static struct change *changes(size_t n)
 
 static struct state *open_fresh(char *dir, size_t len)
 {
-  struct cfw_err err = {0};
-  struct state *s = NULL;
-
   test_tmpdir(dir, len);
-  CHECK_EQ_INT(state_open(&s, dir, ROOT, DIST, 0, &err), 0);
-  REQUIRE(s != NULL);
-  return s;
+  return statefx_open(dir, ROOT, DIST);
 }
 
 static int take(struct state *s, struct change **v, size_t *n_v,
@@ -143,17 +139,6 @@ static void test_a_reordered_whole_is_not_taken_whole(void)
   test_rmtree(dir);
 }
 
-/* A limit on file size fails the append midway, as a full disk would;
- * this process is the test case's own. */
-static void limit_file_size(size_t bytes)
-{
-  struct rlimit rl;
-
-  rl.rlim_cur = rl.rlim_max = bytes;
-  REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
-  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
-}
-
 /* Both ways of taking fail the same way: nothing moved, nothing freed
  * (ASan would see a double free when the caller frees its array). */
 static void check_failed_take_leaves(const size_t *idx, size_t n)
@@ -168,7 +153,7 @@ static void check_failed_take_leaves(const size_t *idx, size_t n)
   size_t i;
 
   s = open_fresh(dir, sizeof(dir));
-  limit_file_size(64 * 1024);
+  statefx_limit_file_size(64 * 1024);
   CHECK(take(s, &v, &n_v, idx, n, &in, &err) < 0);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK(v == was);

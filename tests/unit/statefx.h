@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_TEST_STATEFX_H
+#define CFW_TEST_STATEFX_H
+
+/* What the state tests share. */
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include "state.h"
+#include "test.h"
+
+/* The state in dir for the site root at dist, opened, or the case ends. */
+static inline struct state *statefx_open(const char *dir, const char *root,
+                                         const char *dist)
+{
+  struct cfw_err err = {0};
+  struct state *s = NULL;
+
+  CHECK_EQ_INT(state_open(&s, dir, root, dist, 0, &err), 0);
+  if (s == NULL)
+    TEST_FAIL_("%s", err.msg);
+  REQUIRE(s != NULL);
+  return s;
+}
+
+/* A limit on file size fails an append midway, as a full disk would;
+ * the process is the test case's own. */
+static inline void statefx_limit_file_size(size_t bytes)
+{
+  struct rlimit rl;
+
+  rl.rlim_cur = rl.rlim_max = bytes;
+  REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+}
+
+/* Records a batch the way the daemon does, with state_intend_take, from
+ * a test's changes (whose paths may be borrowed): the batch is v[idx[i]]
+ * (idx NULL: v[0..n)), i < n, out of v[0..n_v).  An owned copy of v is
+ * handed over and what the intent did not take is freed, so the test's
+ * v is left as it was. */
+static inline int intend_copy(struct state *s, const char *dist,
+                              const struct strlist *paths,
+                              const struct change *v, size_t n_v,
+                              const size_t *idx, size_t n,
+                              const struct intent **out, struct cfw_err *err)
+{
+  struct change *c = calloc(n_v + 1, sizeof(*c));
+  size_t n_c = n_v;
+  size_t i;
+  int rc;
+
+  REQUIRE(c != NULL);
+  for (i = 0; i < n_v; i++) {
+    c[i] = v[i];
+    c[i].entry.path = strdup(v[i].entry.path);
+    REQUIRE(c[i].entry.path != NULL);
+  }
+  rc = state_intend_take(s, dist, paths, &c, &n_c, idx, n, out, err);
+  changes_free(c, n_c);
+  return rc;
+}
+
+#endif

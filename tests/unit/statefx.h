@@ -35,6 +35,31 @@ static inline void statefx_limit_file_size(size_t bytes)
   REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
 }
 
+/* After a compaction of s (in dir) that the caller's file size cap made
+ * fail: the error says the snapshot is unchanged, it is byte for byte
+ * before[0..n) with no temporary file beside it, and the journal still
+ * holds every record (reopened, the state has want entries).  Closes s. */
+static inline void
+statefx_check_failed_compact(struct state *s, const char *dir, const char *root,
+                             const char *dist, const unsigned char *before,
+                             size_t n, size_t want)
+{
+  struct cfw_err err = {0};
+  unsigned char *after;
+  size_t n_after;
+
+  CHECK_EQ_INT(state_compact(s, &err), -EFBIG);
+  CHECK_CONTAINS(err.msg, "unchanged");
+  CHECK(!test_exists(dir, "manifest.tmp"));
+  after = test_slurp(dir, "manifest", &n_after);
+  CHECK(n_after == n && memcmp(before, after, n) == 0);
+  state_close(s);
+  s = statefx_open(dir, root, dist);
+  CHECK_EQ_INT(manifest_count(state_manifest(s)), want);
+  state_close(s);
+  free(after);
+}
+
 /* Records a batch the way the daemon does, with state_intend_take, from
  * a test's changes (whose paths may be borrowed): the batch is v[idx[i]]
  * (idx NULL: v[0..n)), i < n, out of v[0..n_v).  An owned copy of v is

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,15 @@ static inline unsigned char *test_slurp(const char *dir, const char *name,
   p[st.st_size] = '\0';
   *len = (size_t)st.st_size;
   return p;
+}
+
+/* Whether dir/name exists. */
+static inline bool test_exists(const char *dir, const char *name)
+{
+  char path[4096];
+
+  REQUIRE(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
+  return access(path, F_OK) == 0;
 }
 
 /* Removes a tree made by a test (best effort). */

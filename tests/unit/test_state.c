@@ -8,7 +8,6 @@
 #include "test.h"
 
 #include <openssl/evp.h>
-#include <sys/resource.h>
 
 #define ROOT "/srv/site"
 #define DIST "EDFDVBD6EXAMPLE"
@@ -79,14 +78,6 @@ static void spill(const char *dir, const char *name, const unsigned char *p,
   join(path, sizeof(path), dir, name);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   REQUIRE(fd >= 0 && write(fd, p, len) == (ssize_t)len && close(fd) == 0);
-}
-
-static bool exists(const char *dir, const char *name)
-{
-  char path[512];
-
-  join(path, sizeof(path), dir, name);
-  return access(path, F_OK) == 0;
 }
 
 /* Recomputes the trailer, as a crafted (not damaged) file would have. */
@@ -177,7 +168,7 @@ static void test_crash_before_rename_keeps_old_snapshot(void)
   CHECK_EQ_INT(open_rc(dir, &err), 0);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_compact(s, &err), 0);
-  CHECK(!exists(dir, "manifest.tmp"));
+  CHECK(!test_exists(dir, "manifest.tmp"));
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 2);
   state_close(s);
   free(p);
@@ -187,37 +178,21 @@ static void test_crash_before_rename_keeps_old_snapshot(void)
 static void test_failed_snapshot_leaves_the_old_one(void)
 {
   char names[64][32];
-  struct rlimit rl = {4096, 4096};
   struct cfw_err err = {0};
   struct change *v = changes(60, 5, names);
   unsigned char *before;
-  unsigned char *after;
   struct state *s;
   char dir[256];
   size_t n1;
-  size_t n2;
 
   test_tmpdir(dir, sizeof(dir));
   baseline(dir, 1);
   before = test_slurp(dir, "manifest", &n1);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_record(s, v, 60, &err), 0);
-  /* A file size limit makes the write fail midway, as a full disk
-   * would; this process is the test case's own. */
-  REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
-  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
-  CHECK_EQ_INT(state_compact(s, &err), -EFBIG);
-  CHECK_CONTAINS(err.msg, "unchanged");
-  CHECK(!exists(dir, "manifest.tmp"));
-  after = test_slurp(dir, "manifest", &n2);
-  CHECK(n1 == n2 && memcmp(before, after, n1) == 0);
-  state_close(s);
-  /* The journal still has the record: nothing was lost. */
-  s = statefx_open(dir, ROOT, DIST);
-  CHECK_EQ_INT(manifest_count(state_manifest(s)), 60);
-  state_close(s);
+  statefx_limit_file_size(4096); /* the write fails midway */
+  statefx_check_failed_compact(s, dir, ROOT, DIST, before, n1, 60);
   free(before);
-  free(after);
   free(v);
   test_rmtree(dir);
 }
@@ -668,7 +643,7 @@ static void test_compaction_keeps_open_intents_and_drops_the_journal(void)
   old = test_slurp(dir, "journal", &len);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_compact(s, &err), 0);
-  CHECK(!exists(dir, "journal"));
+  CHECK(!test_exists(dir, "journal"));
   state_close(s);
   /* The crash window: the snapshot replaced, the journal not yet gone.
    * Its records are in the snapshot, so they are skipped. */
@@ -691,7 +666,6 @@ static void test_compaction_keeps_open_intents_and_drops_the_journal(void)
 
 static void test_record_that_cannot_be_written_is_not_open(void)
 {
-  struct rlimit rl;
   struct cfw_err err = {0};
   const struct intent *in = NULL;
   struct change c;
@@ -705,9 +679,7 @@ static void test_record_that_cannot_be_written_is_not_open(void)
   s = statefx_open(dir, ROOT, DIST);
   (void)intend(s, "d/p0", 50);
   free(test_slurp(dir, "journal", &len));
-  rl.rlim_cur = rl.rlim_max = len + 10;
-  REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
-  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+  statefx_limit_file_size(len + 10);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/d/p1") == 0);
   c.kind = CHANGE_MODIFIED;

@@ -11,7 +11,6 @@
 #include "test.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 
 #define ROOT "/srv/site"
 #define DIST "EDFDVBD6EXAMPLE"

@@ -685,7 +685,6 @@ int site_start(struct site **out, const struct site_opts *o, site_cb cb,
 
 int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 {
-
   if (s->closing)
     return -ECANCELED;
   if (s->state == NULL && s->st != SITE_OPENING && !site_sync_due(s))

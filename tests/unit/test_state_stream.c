@@ -11,7 +11,6 @@
 #include "statefx.h"
 #include "test.h"
 
-
 #define ROOT "/srv/site"
 #define DIST "EDFDVBD6EXAMPLE"
 

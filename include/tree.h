@@ -35,7 +35,10 @@
 
 /* One regular file (or symlink to one: then the stat is the target's). */
 struct tree_entry {
-  char *path; /* owned; relative to the root, '/'-separated, raw bytes */
+  /* Held (pathref.h: made by pathref_new or pathref_dup, shared with
+   * other entries of the same path); relative to the root, '/'-separated,
+   * raw bytes. */
+  char *path;
   uint64_t size;
   int64_t mtime_ns;
   int64_t ctime_ns;
@@ -82,7 +85,12 @@ struct tree_walk_opts {
    * -ELOOP (symlinked directory loop), -ENAMETOOLONG, -EMFILE...  The
    * scan goes on.  May be NULL. */
   void (*warn)(void *ctx, const char *relpath, int err);
-  void *ctx; /* borrowed; passed to both */
+  /* The path another entry of relpath already holds (the manifest's),
+   * held once more for the walk's entry; NULL: a new one is made.  So a
+   * walk of a known tree allocates no path (issue 13).  Called from the
+   * walk's threads at once, like skip.  May be NULL. */
+  char *(*known)(void *ctx, const char *relpath);
+  void *ctx; /* borrowed; passed to all three */
   /* A symlink whose target resolves (realpath) outside the root is left
    * out with -EXDEV unless this is set: a build folder must not make
    * cfwatch read /etc or a home directory.  Links that stay inside, by
@@ -132,6 +140,10 @@ int tree_resolve_within(const char *base, const char *path, char **out);
  * device.  0 or -ENOMEM. */
 int tree_add(struct tree *t, const char *path, const struct stat *st);
 
+/* The same with a path already made (a pathref, taken: dropped on
+ * -ENOMEM). */
+int tree_add_held(struct tree *t, char *path, const struct stat *st);
+
 /* A timestamp as entries keep them: nanoseconds since the epoch. */
 int64_t tree_ts_ns(const struct timespec *ts);
 
@@ -153,10 +165,16 @@ int tree_append(struct tree *t, struct tree_entry *e);
  * room t needs (issue 13).  0, or -ENOMEM with both as they were. */
 int tree_move_all(struct tree *t, struct tree *src);
 
-/* Copies src into dst with a fresh path.  0 or -ENOMEM (dst untouched). */
+/* Copies src into dst with a fresh path.  0 or -ENOMEM (dst untouched).
+ * src's path may be any string, not only a pathref. */
 int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 
-/* Frees e's path (NULL is fine). */
+/* Copies src into dst holding src's own path, which must be a pathref
+ * (a manifest's or a walk's entry): what a change of a file the
+ * manifest knows keeps, rather than a copy (issue 13). */
+void tree_entry_share(struct tree_entry *dst, const struct tree_entry *src);
+
+/* Drops e's path (NULL is fine). */
 void tree_entry_free(struct tree_entry *e);
 
 /* qsort/bsearch comparator on path. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "filehash.h"
+#include "pathref.h"
 #include "util.h"
 
 enum item_state { ITEM_PENDING, ITEM_HASHED, ITEM_GONE, ITEM_FAILED };
@@ -119,6 +120,10 @@ static void add_item(struct diff *d, size_t at, size_t k,
   if (k != at)
     d->v[k] = d->v[at];
   cur = &d->v[k].entry;
+  if (old != NULL) { /* the manifest's path, not a second copy */
+    pathref_drop(cur->path);
+    cur->path = pathref_hold(old->path);
+  }
   d->items[k].old = old;
   d->items[k].state = ITEM_PENDING;
   d->items[k].code = 0;
@@ -138,8 +143,7 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
   c = &d->deleted[d->n_deleted];
 
   c->kind = CHANGE_DELETED;
-  if (tree_entry_copy(&c->entry, old) < 0)
-    return -ENOMEM;
+  tree_entry_share(&c->entry, old);
   d->n_deleted++;
   return 0;
 }
@@ -513,7 +517,7 @@ void diff_destroy(struct diff *d)
   if (d == NULL)
     return;
   for (i = 0; d->failed_paths != NULL && i < d->n_failed; i++)
-    free(d->failed_paths[i]);
+    pathref_drop(d->failed_paths[i]);
   /* Before diff_finish, v holds the candidates and their paths. */
   if (d->v != NULL)
     changes_free(d->v, d->n_items);

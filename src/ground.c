@@ -9,6 +9,7 @@
 
 #include "filehash.h"
 #include "manifest.h"
+#include "pathref.h"
 #include "util.h"
 
 void ground_init(struct ground *g)
@@ -110,7 +111,7 @@ static int ground_unknown(struct change *c, const struct ground_object *o)
 {
   memset(c, 0, sizeof(*c));
   c->kind = CHANGE_ADDED;
-  c->entry.path = strdup(o->rel);
+  c->entry.path = pathref_dup(o->rel);
   c->entry.size = o->size;
   c->entry.flags = TREE_HASHED | TREE_STALE;
   return c->entry.path != NULL ? 0 : -ENOMEM;

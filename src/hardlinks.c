@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pathref.h"
 #include "tree.h"
 #include "util.h"
 
@@ -118,7 +119,7 @@ static void hl_drop_index(struct hardlinks *h)
   size_t i;
 
   for (i = 0; i < h->n_names; i++)
-    free(h->names[i].rel);
+    pathref_drop(h->names[i].rel); /* a tree entry's path */
   free(h->names);
   h->names = NULL;
   h->n_names = 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pathref.h"
+
 struct manifest {
   struct tree_entry *v; /* owned, and each path; sorted by path */
   size_t n;
@@ -457,10 +459,10 @@ static int edits_copy_paths(const struct manifest *m,
     i = search_after(m->v, i, m->n, s[j].entry->path);
     if (s[j].remove || s[j].give != NULL || entry_is(m, i, s[j].entry->path))
       continue;
-    c[k] = strdup(s[j].entry->path);
+    c[k] = pathref_dup(s[j].entry->path);
     if (c[k++] == NULL) {
       while (k-- > 0)
-        free(c[k]);
+        pathref_drop(c[k]);
       free(c);
       return -ENOMEM;
     }

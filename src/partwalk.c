@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "pathref.h"
 #include "util.h"
 
 /* True if path is prefix itself or lies under it. */
@@ -121,13 +122,13 @@ static int partwalk_adopt(struct tree *t, struct tree *sub, const char *prefix)
   for (i = 0; i < sub->n && rc == 0; i++) {
     buf_reset(&p);
     rc = buf_addf(&p, "%s/%s", prefix, sub->v[i].path);
-    free(sub->v[i].path);
-    sub->v[i].path = rc == 0 ? buf_take(&p) : NULL;
+    pathref_drop(sub->v[i].path);
+    sub->v[i].path = rc == 0 ? pathref_new(buf_str(&p), p.len) : NULL;
     rc = rc == 0 && sub->v[i].path != NULL ? tree_append(t, &sub->v[i])
                                            : -ENOMEM;
   }
   for (; i < sub->n; i++)
-    free(sub->v[i].path);
+    pathref_drop(sub->v[i].path);
   sub->n = 0; /* the paths now belong to t, or are freed */
   buf_free(&p);
   tree_free(sub);
@@ -197,6 +198,15 @@ static int partwalk_stat(const char *root, const char *rel, const char *base,
   return 1;
 }
 
+/* Adds the file at rel, holding the path o->known has for it if any. */
+static int partwalk_add(struct tree *t, const char *rel, const struct stat *st,
+                        const struct tree_walk_opts *o)
+{
+  char *known = o->known != NULL ? o->known(o->ctx, rel) : NULL;
+
+  return known != NULL ? tree_add_held(t, known, st) : tree_add(t, rel, st);
+}
+
 static int partwalk_one(struct tree *t, const char *root, const char *rel,
                         const char *base, const struct tree_walk_opts *o,
                         struct cfw_err *err)
@@ -208,7 +218,9 @@ static int partwalk_one(struct tree *t, const char *root, const char *rel,
   if (rc != 0)
     return rc < 0 ? rc : 0;
   if (S_ISREG(st.st_mode))
-    return o->skip && o->skip(o->ctx, rel, false) ? 0 : tree_add(t, rel, &st);
+    return o->skip && o->skip(o->ctx, rel, false)
+               ? 0
+               : partwalk_add(t, rel, &st, o);
   if (S_ISDIR(st.st_mode) && !(o->skip && o->skip(o->ctx, rel, true)))
     return partwalk_dir(t, root, rel, o, err);
   return 0; /* FIFOs, sockets, devices: never files of a site */

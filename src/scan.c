@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "partwalk.h"
+#include "pathref.h"
 #include "tree.h"
 #include "util.h"
 
@@ -84,6 +85,22 @@ static void scan_warn(void *ctx, const char *relpath, int errnum)
           strerror(e));
 }
 
+/* The manifest's own path for relpath, held: the walk's entry of a
+ * known file costs no path of its own.  On the walk's threads; the
+ * manifest stays as it is until the scan's callback. */
+static char *scan_known(void *ctx, const char *relpath)
+{
+  const struct scan *s = ctx;
+  const struct tree_entry *e;
+
+  /* A late manifest is still loading, and opts.manifest is the loop
+   * thread's to set meanwhile. */
+  if (s->late)
+    return NULL;
+  e = manifest_find(s->opts.manifest, relpath);
+  return e != NULL ? pathref_hold(e->path) : NULL;
+}
+
 static bool scan_under(const char *prefix, const char *path)
 {
   size_t n = strlen(prefix);
@@ -149,7 +166,8 @@ static size_t scan_walk_threads(void)
 static void scan_on_walk(uv_work_t *req)
 {
   struct scan *s = container_of(req, struct scan, walk);
-  struct tree_walk_opts to = {.skip = scan_skip, .warn = scan_warn, .ctx = s};
+  struct tree_walk_opts to = {
+      .skip = scan_skip, .warn = scan_warn, .known = scan_known, .ctx = s};
   struct scan_result *r = &s->result;
 
   if (s->opts.paths == NULL) {

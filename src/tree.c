@@ -185,10 +185,17 @@ static int walk_subdir(struct walk *w, int dfd, const char *name, bool again)
 static int walk_found(struct walk *w, int dfd, const char *name,
                       const struct stat *st, bool again)
 {
+  const struct tree_walk_opts *o = w->o;
+  char *known;
+
   if (S_ISDIR(st->st_mode))
     return walk_subdir(w, dfd, name, again);
   if (!S_ISREG(st->st_mode) || walk_skip(w, false))
     return 0;
+  known = o != NULL && o->known != NULL ? o->known(o->ctx, buf_str(&w->path))
+                                        : NULL;
+  if (known != NULL)
+    return tree_add_held(w->t, known, st);
   return tree_add(w->t, buf_str(&w->path), st);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "pathref.h"
 #include "util.h"
 
 void tree_init(struct tree *t)
@@ -25,7 +26,7 @@ void tree_entry_free(struct tree_entry *e)
 {
   if (e == NULL)
     return;
-  free(e->path);
+  pathref_drop(e->path);
   e->path = NULL;
 }
 
@@ -45,12 +46,18 @@ int tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
 {
   char *p;
 
-  p = strdup(src->path);
+  p = pathref_dup(src->path);
   if (p == NULL)
     return -ENOMEM;
   *dst = *src;
   dst->path = p;
   return 0;
+}
+
+void tree_entry_share(struct tree_entry *dst, const struct tree_entry *src)
+{
+  *dst = *src;
+  dst->path = pathref_hold(src->path);
 }
 
 int tree_entry_cmp(const void *a, const void *b)
@@ -96,16 +103,21 @@ bool tree_entry_same_stat(const struct tree_entry *a,
          a->ctime_ns == b->ctime_ns && a->ino == b->ino;
 }
 
-int tree_add(struct tree *t, const char *path, const struct stat *st)
+int tree_add_held(struct tree *t, char *path, const struct stat *st)
 {
   struct tree_entry e;
 
   memset(&e, 0, sizeof(e));
-  e.path = strdup(path);
-  if (e.path == NULL)
-    return -ENOMEM;
+  e.path = path;
   tree_entry_set_stat(&e, st);
   return tree_append(t, &e);
+}
+
+int tree_add(struct tree *t, const char *path, const struct stat *st)
+{
+  char *p = pathref_dup(path);
+
+  return p != NULL ? tree_add_held(t, p, st) : -ENOMEM;
 }
 
 /* Entries moved at a time by tree_move_all: the two arrays hold the

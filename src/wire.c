@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "manifest.h"
+#include "pathref.h"
 
 void wire_out_init(struct wire_out *w, size_t max)
 {
@@ -251,12 +252,17 @@ int wire_get_strbuf(struct wire_in *r, char *out, size_t n)
 int wire_get_entry(struct wire_in *r, struct tree_entry *e)
 {
   const unsigned char *h;
+  const unsigned char *p;
+  uint32_t len;
   int rc;
 
   memset(e, 0, sizeof(*e));
-  rc = wire_get_str(r, MANIFEST_PATH_MAX, &e->path);
+  rc = wire_get_span(r, MANIFEST_PATH_MAX, &p, &len);
   if (rc < 0)
     return rc;
+  e->path = pathref_new((const char *)p, len);
+  if (e->path == NULL)
+    return -ENOMEM;
   if (!wire_get_u64(r, &e->size) || !wire_get_i64(r, &e->mtime_ns) ||
       !wire_get_i64(r, &e->ctime_ns) || !wire_get_u64(r, &e->ino) ||
       !wire_get_u64(r, &e->dev) || !wire_get_u32(r, &e->flags) ||

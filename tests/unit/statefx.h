@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include "pathref.h"
 #include "state.h"
 #include "test.h"
 
@@ -79,7 +80,7 @@ static inline int intend_copy(struct state *s, const char *dist,
   REQUIRE(c != NULL);
   for (i = 0; i < n_v; i++) {
     c[i] = v[i];
-    c[i].entry.path = strdup(v[i].entry.path);
+    c[i].entry.path = pathref_dup(v[i].entry.path);
     REQUIRE(c[i].entry.path != NULL);
   }
   rc = state_intend_take(s, dist, paths, &c, &n_c, idx, n, out, err);

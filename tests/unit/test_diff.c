@@ -164,6 +164,44 @@ static void test_deleted_file_is_deleted_with_old_entry(void)
   test_rmtree(dir);
 }
 
+/* A change of a file the manifest knows holds the manifest's own path
+ * string rather than a copy: a full rewrite kept every path twice (issue
+ * 13).  Each side drops its hold in its own time (ASan sees no leak and
+ * no double free): the deletion is applied while the change still holds
+ * the path the manifest gave up. */
+static void test_changes_share_the_manifests_paths(void)
+{
+  const struct tree_entry *style;
+  const struct tree_entry *page;
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  char path[512];
+
+  site(dir, sizeof(dir));
+  m = baseline(dir);
+  join(path, sizeof(path), dir, "a/style.css");
+  CHECK_EQ_INT(unlink(path), 0);
+  test_write(dir, "a/page.html", "page one, longer now");
+  run_diff(dir, m, LATER_NS, &r);
+  style = manifest_find(m, "a/style.css");
+  page = manifest_find(m, "a/page.html");
+  CHECK_EQ_INT(r.n, 2);
+  if (r.n == 2 && style != NULL && page != NULL) {
+    CHECK_EQ_INT(r.v[0].kind, CHANGE_MODIFIED);
+    CHECK(r.v[0].entry.path == page->path);
+    CHECK_EQ_INT(r.v[1].kind, CHANGE_DELETED);
+    CHECK(r.v[1].entry.path == style->path);
+  }
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
+  CHECK(manifest_find(m, "a/style.css") == NULL);
+  CHECK_EQ_STR(r.v[1].entry.path, "a/style.css");
+  changes_free(r.v, r.n);
+  CHECK_EQ_STR(manifest_find(m, "a/page.html")->path, "a/page.html");
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
 static void test_new_mtime_same_bytes_is_touched_only(void)
 {
   struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
@@ -471,6 +509,7 @@ TEST_MAIN(TEST(test_baseline_adds_every_file_hashed),
           TEST(test_untouched_tree_needs_no_hashing),
           TEST(test_added_file_is_added),
           TEST(test_deleted_file_is_deleted_with_old_entry),
+          TEST(test_changes_share_the_manifests_paths),
           TEST(test_new_mtime_same_bytes_is_touched_only),
           TEST(test_new_inode_same_mtime_and_size_is_modified),
           TEST(test_racy_entry_is_hashed_again),

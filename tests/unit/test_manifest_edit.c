@@ -6,6 +6,7 @@
 #include "manifest.h"
 
 #include "aslimit.h"
+#include "pathref.h"
 #include "test.h"
 
 /* p, or the case ends: a test cannot go on without its memory. */
@@ -171,8 +172,8 @@ static void test_edit_adding_keeps_existing_path_strings(void)
 static void test_edit_takes_given_paths_of_adds_only(void)
 {
   struct manifest *m = sample(3, 1);
-  char *add_path = strdup("d/p01a");
-  char *rep_path = strdup("d/p02");
+  char *add_path = pathref_dup("d/p01a");
+  char *rep_path = pathref_dup("d/p02");
   char *keep = add_path;
   struct tree_entry add = entry(add_path, 9);
   struct tree_entry rep = entry(rep_path, 8);
@@ -188,14 +189,14 @@ static void test_edit_takes_given_paths_of_adds_only(void)
   CHECK(manifest_find(m, "d/p02")->path != rep_path);
   CHECK_EQ_INT(manifest_find(m, "d/p02")->size, 108);
   CHECK_EQ_INT(manifest_count(m), 4);
-  free(rep.path);
+  pathref_drop(rep.path);
   manifest_destroy(m);
 }
 
 static void test_failed_edit_gives_nothing(void)
 {
   struct manifest *m = sample(3, 1);
-  char *p = strdup("b");
+  char *p = pathref_dup("b");
   struct tree_entry add = entry(p, 9);
   struct tree_entry bad = entry("d/../x", 1);
   struct manifest_edit ed[] = {{.entry = &add, .give = &add.path},
@@ -208,7 +209,7 @@ static void test_failed_edit_gives_nothing(void)
   CHECK(add.path == p);
   CHECK_EQ_INT(manifest_count(m), 3);
   CHECK(manifest_find(m, "b") == NULL);
-  free(p);
+  pathref_drop(p);
   manifest_destroy(m);
 }
 
@@ -230,7 +231,7 @@ static void test_apply_take_leaves_added_paths_null(void)
   for (i = 0; i < 3; i++) {
     v[i].kind = kinds[i];
     v[i].entry = entry(paths[i], 20 + (unsigned)i);
-    v[i].entry.path = must(strdup(paths[i]));
+    v[i].entry.path = must(pathref_dup(paths[i]));
   }
   added = v[2].entry.path;
   CHECK_EQ_INT(manifest_apply_take(m, v, 3, &err), 0);
@@ -250,6 +251,7 @@ static struct change *many_adds(size_t n, size_t len, bool give,
                                 struct manifest_edit **ed)
 {
   struct change *v = calloc(n, sizeof(*v));
+  char *name = must(malloc(len));
   char prefix[32];
   size_t i;
 
@@ -257,14 +259,14 @@ static struct change *many_adds(size_t n, size_t len, bool give,
   REQUIRE(v != NULL && *ed != NULL);
   for (i = 0; i < n; i++) {
     v[i].entry = entry("", (unsigned)i);
-    v[i].entry.path = must(malloc(len + 1));
-    memset(v[i].entry.path, 'x', len);
-    v[i].entry.path[len] = '\0';
     (void)snprintf(prefix, sizeof(prefix), "e%07zu", i);
-    memcpy(v[i].entry.path, prefix, 8); /* len >= 8 */
+    memset(name, 'x', len);
+    memcpy(name, prefix, 8); /* len >= 8 */
+    v[i].entry.path = must(pathref_new(name, len));
     (*ed)[i].entry = &v[i].entry;
     (*ed)[i].give = give ? &v[i].entry.path : NULL;
   }
+  free(name);
   return v;
 }
 
@@ -382,7 +384,7 @@ static size_t random_batch(struct model *md, uint64_t *x, unsigned rate,
     e[n] = entry(md->paths[i], (unsigned)(r >> 40) | 1);
     ed[n] = (struct manifest_edit){.entry = &e[n], .remove = r >> 20 & 1};
     if ((r >> 21 & 1) && !ed[n].remove) {
-      given[n] = must(strdup(md->paths[i]));
+      given[n] = must(pathref_dup(md->paths[i]));
       e[n].path = given[n];
       ed[n].give = &given[n];
     }
@@ -448,7 +450,7 @@ static void test_edit_matches_a_reference_over_random_batches(void)
     CHECK_EQ_INT(manifest_edit(m, ed, n, &err), 0);
     check_model(m, &md);
     for (i = 0; i < n; i++)
-      free(given[i]); /* NULL where m took it */
+      pathref_drop(given[i]); /* NULL where m took it */
   }
   manifest_destroy(m);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "partwalk.h"
+#include "pathref.h"
 
 #include "test.h"
 
@@ -70,6 +71,43 @@ static void test_tree_lists_a_file_once(void)
   test_rmtree(dir);
 }
 
+static char *known_a_html(void *ctx, const char *relpath)
+{
+  return strcmp(relpath, "a.html") == 0 ? pathref_hold(ctx) : NULL;
+}
+
+/* Issue 13: a listed file the callback knows holds its path; a file
+ * found under a listed directory gets its own. */
+static void test_tree_holds_a_known_path(void)
+{
+  struct tree_walk_opts o = {.known = known_a_html};
+  struct cfw_err err = {0};
+  struct strlist paths;
+  char *a = pathref_dup("a.html");
+  struct tree t;
+  char dir[256];
+
+  REQUIRE(a != NULL);
+  o.ctx = a;
+  test_tmpdir(dir, sizeof(dir));
+  test_write(dir, "a/x.html", "x");
+  test_write(dir, "a.html", "a");
+  strlist_init(&paths);
+  REQUIRE(strlist_push(&paths, "a.html") == 0);
+  REQUIRE(strlist_push(&paths, "a") == 0);
+  partwalk_normalise(&paths);
+  tree_init(&t);
+  CHECK_EQ_INT(partwalk_tree(&t, dir, &paths, &o, &err), 0);
+  REQUIRE(t.n == 2);
+  CHECK(t.v[0].path == a);
+  CHECK_EQ_STR(t.v[1].path, "a/x.html");
+  tree_free(&t);
+  pathref_drop(a);
+  strlist_free(&paths);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_descendant_after_a_sibling_is_dropped),
+          TEST(test_tree_holds_a_known_path),
           TEST(test_deep_paths_keep_only_the_highest),
           TEST(test_tree_lists_a_file_once))

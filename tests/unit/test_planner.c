@@ -5,6 +5,7 @@
 #include "cflimits.h"
 #include "manifest.h"
 #include "strlist.h"
+#include "pathref.h"
 #include "test.h"
 #include "urlmap.h"
 
@@ -79,7 +80,7 @@ static void fx_change(struct fx *f, enum change_kind kind, const char *path)
   }
   memset(&f->v[f->n], 0, sizeof(f->v[f->n]));
   f->v[f->n].kind = kind;
-  f->v[f->n].entry.path = strdup(path);
+  f->v[f->n].entry.path = pathref_dup(path);
   f->v[f->n].entry.flags = TREE_HASHED;
   f->n++;
 }

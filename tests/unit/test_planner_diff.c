@@ -18,6 +18,7 @@
 #include "manifest.h"
 #include "s3url.h"
 #include "strlist.h"
+#include "pathref.h"
 #include "test.h"
 #include "urlmap.h"
 
@@ -120,7 +121,7 @@ static void site_change(struct site *s, enum change_kind kind, const char *path)
   }
   memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
   s->v[s->n].kind = kind;
-  s->v[s->n].entry.path = strdup(path);
+  s->v[s->n].entry.path = pathref_dup(path);
   REQUIRE(s->v[s->n].entry.path != NULL);
   s->v[s->n].entry.flags = TREE_HASHED;
   s->n++;

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "manifest.h"
+#include "pathref.h"
 #include "strlist.h"
 #include "test.h"
 #include "urlmap.h"
@@ -49,7 +50,7 @@ static void fx_init(struct fx *f, size_t n, size_t per_dir,
       REQUIRE(manifest_put(f->m, &e) == 0);
     f->v[i].kind = kind;
     f->v[i].entry = e;
-    f->v[i].entry.path = strdup(path);
+    f->v[i].entry.path = pathref_dup(path);
     REQUIRE(f->v[i].entry.path != NULL);
   }
   f->n = n;
@@ -192,10 +193,12 @@ static void test_out_of_memory_fails_cleanly(void)
   /* An index file per directory, never collapsed: two paths each. */
   fx_init(&f, 30000, 1, CHANGE_MODIFIED);
   for (i = 0; i < f.n; i++) {
-    free(f.v[i].entry.path);
-    f.v[i].entry.path = malloc(64);
+    char name[64];
+
+    (void)snprintf(name, sizeof(name), "n%zu/index.html", i);
+    pathref_drop(f.v[i].entry.path);
+    f.v[i].entry.path = pathref_dup(name);
     REQUIRE(f.v[i].entry.path != NULL);
-    (void)snprintf(f.v[i].entry.path, 64, "n%zu/index.html", i);
   }
   f.o.never_wildcard = true;
 #if !AS_LIMIT_USABLE

@@ -9,6 +9,7 @@
 #include "statefmt.h"
 
 #include "statefx.h"
+#include "pathref.h"
 #include "test.h"
 
 #define ROOT "/srv/site"
@@ -22,7 +23,7 @@ static void fill_change(struct change *c, size_t i, unsigned seed)
 
   (void)snprintf(path, sizeof(path), "dir%zu/page-%zu.html", i % 7, i);
   c->kind = i % 3 == 0 ? CHANGE_ADDED : CHANGE_MODIFIED;
-  c->entry.path = strdup(path);
+  c->entry.path = pathref_dup(path);
   REQUIRE(c->entry.path != NULL);
   c->entry.size = 100 + i;
   c->entry.mtime_ns = INT64_C(1700000000000000000) + (int64_t)i;

@@ -8,6 +8,7 @@
 #include "state.h"
 
 #include "statefx.h"
+#include "pathref.h"
 #include "test.h"
 
 #include <signal.h>
@@ -26,7 +27,7 @@ static struct change *changes(size_t n)
   for (i = 0; i < n; i++) {
     (void)snprintf(name, sizeof(name), "p%06zu", i);
     v[i].kind = CHANGE_ADDED;
-    v[i].entry.path = strdup(name);
+    v[i].entry.path = pathref_dup(name);
     REQUIRE(v[i].entry.path != NULL);
     v[i].entry.size = 100 + i;
     v[i].entry.ino = 1000 + i;

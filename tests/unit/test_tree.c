@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "filehash.h"
 #include "partwalk.h"
+#include "pathref.h"
 #include "strlist.h"
 #include "tree.h"
 
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <uv.h>
 
 /* What the callbacks saw. */
 struct seen {
@@ -75,6 +77,74 @@ static void test_scan_lists_regular_files_sorted(void)
   CHECK_EQ_INT(s.warned, 0);
   CHECK(t.scanned_at_ns > 0);
   tree_free(&t);
+  test_rmtree(dir);
+}
+
+/* The paths a known() callback has for some files (the manifest's). */
+#define KNOWN_DIRS  12
+#define KNOWN_FILES 10
+
+struct known {
+  char *v[KNOWN_DIRS * KNOWN_FILES]; /* held; the odd ones */
+  size_t n;
+  size_t asked;
+  uv_mutex_t mu; /* known() runs on every walk thread */
+};
+
+static char *known_of(void *ctx, const char *relpath)
+{
+  struct known *k = ctx;
+  char *held = NULL;
+  size_t i;
+
+  uv_mutex_lock(&k->mu);
+  k->asked++;
+  for (i = 0; i < k->n && held == NULL; i++)
+    if (strcmp(k->v[i], relpath) == 0)
+      held = pathref_hold(k->v[i]);
+  uv_mutex_unlock(&k->mu);
+  return held;
+}
+
+/* Issue 13: a file the callback knows holds its path, not a copy, on
+ * whichever thread walked it; the others get paths of their own.  Each
+ * side drops its holds (ASan: no leak, no double free). */
+static void test_walk_holds_the_paths_known_already(void)
+{
+  struct tree_walk_opts o = {.known = known_of, .threads = 4};
+  struct cfw_err err = {0};
+  struct known k = {.n = 0};
+  char name[64];
+  char dir[256];
+  struct tree t;
+  size_t i;
+  size_t held = 0;
+
+  REQUIRE(uv_mutex_init(&k.mu) == 0);
+  o.ctx = &k;
+  test_tmpdir(dir, sizeof(dir));
+  for (i = 0; i < KNOWN_DIRS * KNOWN_FILES; i++) {
+    (void)snprintf(name, sizeof(name), "d%zu/f%zu.html", i / KNOWN_FILES, i);
+    test_write(dir, name, "x");
+    if (i % 2)
+      REQUIRE((k.v[k.n++] = pathref_dup(name)) != NULL);
+  }
+  CHECK_EQ_INT(tree_walk(&t, dir, &o, &err), 0);
+  CHECK_EQ_INT(t.n, KNOWN_DIRS * KNOWN_FILES);
+  CHECK_EQ_INT(k.asked, KNOWN_DIRS * KNOWN_FILES);
+  for (i = 0; i < t.n; i++) {
+    size_t j;
+
+    for (j = 0; j < k.n && strcmp(k.v[j], t.v[i].path) != 0; j++)
+      ;
+    CHECK(j == k.n || t.v[i].path == k.v[j]);
+    held += j < k.n;
+  }
+  CHECK_EQ_INT(held, k.n);
+  tree_free(&t);
+  for (i = 0; i < k.n; i++)
+    pathref_drop(k.v[i]);
+  uv_mutex_destroy(&k.mu);
   test_rmtree(dir);
 }
 
@@ -785,6 +855,7 @@ static void test_filehash_of_a_growing_file_ends(void)
 }
 
 TEST_MAIN(TEST(test_scan_lists_regular_files_sorted),
+          TEST(test_walk_holds_the_paths_known_already),
           TEST(test_symlink_to_file_records_target_stat),
           TEST(test_symlink_to_dir_is_followed),
           TEST(test_symlink_loop_terminates_with_warning),

@@ -47,7 +47,7 @@ struct diff; /* opaque */
  * hashing.  It takes t's entries over (t is left empty, also on error):
  * t's array is resized in place to become the change array, each
  * unchanged entry is freed at once, and the array shrinks to the files
- * to hash, which cost 16 bytes more until diff_finish; so a full tree's
+ * to hash, which cost a byte more until diff_finish; so a full tree's
  * array and a full change array never exist at once (issue 13).  m's
  * entries are referred to until diff_finish, so m must not change until
  * then.  An entry is marked TREE_RACY if its mtime or ctime lies within

@@ -15,13 +15,12 @@
 
 enum item_state { ITEM_PENDING, ITEM_HASHED, ITEM_GONE, ITEM_FAILED };
 
-/* What the diff knows of a candidate beside its change: 16 bytes, since
- * a rewrite makes every file one (issue 13). */
-struct diff_item {
-  const struct tree_entry *old; /* the manifest's (borrowed until
-                                   diff_finish), or NULL */
-  enum item_state state;        /* written only by the range that holds it */
-  int code;                     /* negative errno when ITEM_FAILED */
+/* What the tree is compared with: a manifest's entries, or a view of
+ * some (partwalk_entries), borrowed either way. */
+struct diff_old {
+  const struct manifest *m;          /* when v is NULL */
+  const struct tree_entry *const *v; /* or NULL: m */
+  size_t n;
 };
 
 /* One array holds the files all along: the walk's, resized in place to
@@ -32,8 +31,14 @@ struct diff {
    * shortcut could not rule out), in path order; hash filled by
    * diff_hash_range.  diff_finish compacts it into the changes. */
   struct change *v;
-  struct diff_item *items; /* owned; items[i] goes with v[i] */
+  /* Owned: the enum item_state of each v[i], a byte each, written only
+   * by the range that holds it.  All the diff keeps of a candidate
+   * beside its change, since a rewrite makes every file one (issue 13):
+   * its manifest entry is found again by path (item_old), and a failure's
+   * errno is kept where its hash would be (item_fail). */
+  unsigned char *state;
   size_t n_items;
+  struct diff_old old;    /* borrowed until diff_finish */
   int64_t scanned_at_ns;  /* the tree's */
   struct change *deleted; /* owned; in path order */
   size_t n_deleted;
@@ -64,17 +69,17 @@ static bool certainly_unchanged(const struct tree_entry *cur,
  * fails leaves a block as it was, which is still right. */
 static void shrink(struct diff *d, size_t n)
 {
-  struct diff_item *it;
+  unsigned char *st;
   struct change *v;
 
   v = realloc(d->v, n * sizeof(*v) + (n == 0));
   if (v != NULL)
     d->v = v;
-  if (d->items == NULL)
+  if (d->state == NULL)
     return;
-  it = realloc(d->items, n * sizeof(*it) + (n == 0));
-  if (it != NULL)
-    d->items = it;
+  st = realloc(d->state, n + (n == 0));
+  if (st != NULL)
+    d->state = st;
 }
 
 /* Turns t's entry array into v's change array in place: resized to 96
@@ -90,11 +95,11 @@ static int adopt_tree(struct diff *d, struct tree *t)
 
   d->scanned_at_ns = t->scanned_at_ns;
   base = NULL;
-  /* The items first: once realloc moved t's array, t must not be freed
-   * through its old pointer. */
+  /* The states first: once realloc moved t's array, t must not be
+   * freed through its old pointer. */
   if (t->n <= (SIZE_MAX - 1) / sizeof(*d->v))
-    d->items = malloc(t->n * sizeof(*d->items) + 1);
-  if (d->items != NULL)
+    d->state = malloc(t->n + 1);
+  if (d->state != NULL)
     base = realloc(t->v, t->n * sizeof(*d->v) + 1);
   if (base == NULL) {
     tree_free(t);
@@ -124,9 +129,7 @@ static void add_item(struct diff *d, size_t at, size_t k,
     pathref_drop(cur->path);
     cur->path = pathref_hold(old->path);
   }
-  d->items[k].old = old;
-  d->items[k].state = ITEM_PENDING;
-  d->items[k].code = 0;
+  d->state[k] = ITEM_PENDING;
   cur->flags = entry_racy(cur, d->scanned_at_ns) ? TREE_RACY : 0;
   memset(cur->hash, 0, sizeof(cur->hash));
 }
@@ -147,14 +150,6 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
   d->n_deleted++;
   return 0;
 }
-
-/* What the tree is compared with: a manifest's entries, or a view of
- * some (partwalk_entries), borrowed either way. */
-struct diff_old {
-  const struct manifest *m;          /* when v is NULL */
-  const struct tree_entry *const *v; /* or NULL: m */
-  size_t n;
-};
 
 static const struct tree_entry *old_at(const struct diff_old *o, size_t j)
 {
@@ -234,6 +229,7 @@ static int diff_take(struct diff **out, struct tree *t,
     tree_free(t);
     return cfw_err_set(err, -ENOMEM, "diff: out of memory");
   }
+  d->old = *o;
   rc = adopt_tree(d, t);
   if (rc == 0)
     rc = diff_walk(d, o);
@@ -311,21 +307,35 @@ size_t diff_hash_count(const struct diff *d)
   return d->n_items;
 }
 
+/* A candidate that could not be hashed keeps its negative errno where
+ * its hash would be: the hash means nothing then. */
+static void item_fail(struct diff *d, size_t i, int code)
+{
+  d->state[i] = ITEM_FAILED;
+  memcpy(d->v[i].entry.hash, &code, sizeof(code));
+}
+
+static int item_code(const struct diff *d, size_t i)
+{
+  int code;
+
+  memcpy(&code, d->v[i].entry.hash, sizeof(code));
+  return code;
+}
+
 static void hash_item(struct diff *d, size_t i, int rootfd)
 {
   struct tree_entry *cur = &d->v[i].entry;
-  struct diff_item *it = &d->items[i];
   uint64_t size;
   int rc;
 
   rc = filehash_file(rootfd, cur->path, cur->hash, &size, NULL);
   if (rc == -ENOENT || rc == -ENOTDIR || rc == -EINVAL || rc == -ELOOP) {
-    it->state = ITEM_GONE;
+    d->state[i] = ITEM_GONE;
     return;
   }
   if (rc < 0) {
-    it->state = ITEM_FAILED;
-    it->code = rc;
+    item_fail(d, i, rc);
     return;
   }
   cur->flags |= TREE_HASHED;
@@ -333,7 +343,7 @@ static void hash_item(struct diff *d, size_t i, int rootfd)
    * next scan sees a difference, and distrust it in any case. */
   if (size != cur->size)
     cur->flags |= TREE_RACY;
-  it->state = ITEM_HASHED;
+  d->state[i] = ITEM_HASHED;
 }
 
 int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to)
@@ -347,10 +357,8 @@ int diff_hash_range(struct diff *d, const char *root, size_t from, size_t to)
   fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     rc = -errno;
-    for (i = from; i < to; i++) {
-      d->items[i].state = ITEM_FAILED;
-      d->items[i].code = rc;
-    }
+    for (i = from; i < to; i++)
+      item_fail(d, i, rc);
     return rc;
   }
   for (i = from; i < to; i++)
@@ -366,19 +374,39 @@ static bool same_stat(const struct tree_entry *a, const struct tree_entry *b)
          a->flags == b->flags;
 }
 
-/* The change an item (with its entry cur) amounts to, or -1 for none. */
-static int item_kind(const struct diff_item *it, const struct tree_entry *cur)
+/* The change a candidate in state st (with its entry cur, and old its
+ * manifest entry or NULL) amounts to, or -1 for none. */
+static int item_kind(unsigned char st, const struct tree_entry *old,
+                     const struct tree_entry *cur)
 {
-  if (it->state == ITEM_GONE)
-    return it->old != NULL ? CHANGE_DELETED : -1;
-  if (it->state != ITEM_HASHED)
+  if (st == ITEM_GONE)
+    return old != NULL ? CHANGE_DELETED : -1;
+  if (st != ITEM_HASHED)
     return -1; /* failed: reported, and left pending */
-  if (it->old == NULL)
+  if (old == NULL)
     return CHANGE_ADDED;
-  if (memcmp(cur->hash, it->old->hash, sizeof(cur->hash)) != 0 ||
-      (it->old->flags & TREE_STALE) != 0)
+  if (memcmp(cur->hash, old->hash, sizeof(cur->hash)) != 0 ||
+      (old->flags & TREE_STALE) != 0)
     return CHANGE_MODIFIED;
-  return same_stat(cur, it->old) ? -1 : CHANGE_TOUCHED;
+  return same_stat(cur, old) ? -1 : CHANGE_TOUCHED;
+}
+
+/* The manifest entry of path, or NULL: the candidates come in path
+ * order, so one cursor *j over the old entries finds them all in
+ * O(candidates + old entries). */
+static const struct tree_entry *item_old(const struct diff *d, size_t *j,
+                                         const char *path)
+{
+  const struct tree_entry *e = NULL;
+  int c = 1;
+
+  for (; *j < d->old.n; (*j)++) {
+    e = old_at(&d->old, *j);
+    c = strcmp(e->path, path);
+    if (c >= 0)
+      break;
+  }
+  return c == 0 ? e : NULL;
 }
 
 /* Makes room for diff_finish before it changes anything: the failure
@@ -391,9 +419,9 @@ static int finish_reserve(struct diff *d)
   size_t i;
 
   for (i = 0; i < d->n_items; i++) {
-    if (d->items[i].state == ITEM_PENDING)
+    if (d->state[i] == ITEM_PENDING)
       return -EINVAL;
-    nf += d->items[i].state == ITEM_FAILED;
+    nf += d->state[i] == ITEM_FAILED;
   }
   d->failed_paths = calloc(nf + 1, sizeof(*d->failed_paths));
   d->failed_codes = calloc(nf + 1, sizeof(*d->failed_codes));
@@ -417,19 +445,20 @@ static int finish_reserve(struct diff *d)
  * could not be hashed.  Returns how many changes are left in v. */
 static size_t compact_items(struct diff *d)
 {
-  const struct diff_item *it;
+  const struct tree_entry *old;
   struct change *c;
   char *path;
   size_t i;
+  size_t j = 0;
   size_t k = 0;
   int kind;
 
   for (i = 0; i < d->n_items; i++) {
-    it = &d->items[i];
     c = &d->v[i];
-    kind = item_kind(it, &c->entry);
-    if (kind < 0 && it->state == ITEM_FAILED) {
-      d->failed_codes[d->n_failed] = it->code;
+    old = item_old(d, &j, c->entry.path);
+    kind = item_kind(d->state[i], old, &c->entry);
+    if (kind < 0 && d->state[i] == ITEM_FAILED) {
+      d->failed_codes[d->n_failed] = item_code(d, i);
       d->failed_paths[d->n_failed++] = c->entry.path;
     } else if (kind < 0) {
       tree_entry_free(&c->entry);
@@ -438,7 +467,7 @@ static size_t compact_items(struct diff *d)
       continue;
     path = c->entry.path;
     if (kind == CHANGE_DELETED)
-      c->entry = *it->old;
+      c->entry = *old;
     c->entry.path = path;
     c->kind = (enum change_kind)kind;
     d->v[k++] = *c;
@@ -485,8 +514,8 @@ int diff_finish(struct diff *d, struct change **out, size_t *n_out,
     return cfw_err_set(err, rc, "diff: out of memory");
   d->finished = true;
   n = merge_deleted(d, compact_items(d));
-  free(d->items);
-  d->items = NULL;
+  free(d->state);
+  d->state = NULL;
   shrink(d, n);
   *out = n > 0 ? d->v : NULL; /* handed over */
   if (n == 0)
@@ -522,7 +551,7 @@ void diff_destroy(struct diff *d)
   if (d->v != NULL)
     changes_free(d->v, d->n_items);
   changes_free(d->deleted, d->n_deleted);
-  free(d->items);
+  free(d->state);
   free(d->failed_paths);
   free(d->failed_codes);
   free(d);

@@ -310,6 +310,52 @@ static void test_early_finish_changes_nothing(void)
   test_rmtree(dir);
 }
 
+#if AS_LIMIT_USABLE
+/* 2^17 entries that fill the walk's array exactly, and a manifest. */
+static void full_tree(struct tree *t, struct manifest **m)
+{
+  struct stat st;
+  char rel[32];
+  size_t i;
+
+  memset(&st, 0, sizeof(st));
+  tree_init(t);
+  for (i = 0; i < ((size_t)1 << 17); i++) {
+    (void)snprintf(rel, sizeof(rel), "p%07zu", i);
+    REQUIRE(tree_add(t, rel, &st) == 0);
+  }
+  REQUIRE(t->cap == t->n);
+  REQUIRE(manifest_new(m) == 0);
+}
+#endif
+
+/* Issue 13: beside its change, a candidate costs the diff one byte (its
+ * state), where it cost 16 (its manifest entry, state and errno): under
+ * a cap that left room for 16 bytes a candidate and not for the array's
+ * growth, taking the tree now fits. */
+static void test_a_candidate_costs_a_byte_beside_its_change(void)
+{
+#if !AS_LIMIT_USABLE
+  CHECK(1); /* a cap on the address space would stop the sanitizer */
+#else
+  struct cfw_err err = {0};
+  struct manifest *m;
+  struct diff *d = NULL;
+  struct rlimit old;
+  struct tree t;
+  int rc;
+
+  full_tree(&t, &m);
+  as_cap(t.n * 16 + ((size_t)512 << 10), &old);
+  rc = diff_begin_take(&d, &t, m, &err);
+  as_restore(&old);
+  CHECK_EQ_INT(rc, 0);
+  CHECK(d != NULL && diff_hash_count(d) == ((size_t)1 << 17));
+  diff_destroy(d);
+  manifest_destroy(m);
+#endif
+}
+
 /* 2^17 entries fill the walk's array exactly (it doubles from 16), so
  * turning it into changes must grow it by 8 bytes an entry (1 MiB):
  * with the address space capped below that, diff_begin_take fails with
@@ -324,21 +370,11 @@ static void test_no_room_to_take_the_tree_is_enomem(void)
   struct manifest *m;
   struct diff *d = (struct diff *)&err;
   struct rlimit old;
-  struct stat st;
   struct tree t;
-  char rel[32];
-  size_t i;
 
-  memset(&st, 0, sizeof(st));
-  tree_init(&t);
-  for (i = 0; i < ((size_t)1 << 17); i++) {
-    (void)snprintf(rel, sizeof(rel), "p%07zu", i);
-    REQUIRE(tree_add(&t, rel, &st) == 0);
-  }
-  REQUIRE(t.cap == t.n);
-  REQUIRE(manifest_new(&m) == 0);
-  /* Room for the 2 MiB of items and a little more, not the growth. */
-  as_cap(t.n * 16 + ((size_t)512 << 10), &old);
+  full_tree(&t, &m);
+  /* Room for the 128 KiB of states and a little more, not the growth. */
+  as_cap(t.n + ((size_t)512 << 10), &old);
   CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), -ENOMEM);
   as_restore(&old);
   CHECK(d == NULL);
@@ -353,4 +389,5 @@ TEST_MAIN(TEST(test_every_kind_interleaved_comes_out_in_path_order),
           TEST(test_empty_tree_deletes_every_known_file),
           TEST(test_failures_are_kept_only_for_the_failed_files),
           TEST(test_early_finish_changes_nothing),
+          TEST(test_a_candidate_costs_a_byte_beside_its_change),
           TEST(test_no_room_to_take_the_tree_is_enomem))

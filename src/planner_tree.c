@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The planner's directory tree: nodes for every directory of the site,
- * the URLs of every change, and the counts planner_cover.c chooses
- * wildcards from.  See planner_tree.h. */
+ * each change's node, and the counts planner_cover.c chooses wildcards
+ * from.  See planner_tree.h. */
 #include "planner_tree.h"
 
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "cachetag.h"
 #include "cflimits.h"
 #include "urlmap.h"
 #include "util.h"
@@ -171,139 +170,24 @@ static void planner_count_manifest(struct planner_tree *pt,
     pt->nodes[i].m_files = manifest_count_under(m, pt->nodes[i].dir);
 }
 
-/* True if change c goes as its cache tag: the edges may hold only
- * copies that carry it (TREE_TAGGED, tree.h).  An added file may be
- * cached as an error page, which carries no tag; a TREE_STALE entry
- * says the edges may hold bytes it does not name. */
-static bool planner_by_tag(const struct planner_input *in,
-                           const struct change *c)
+/* Maps every change but the TOUCHED ones to its directory's node. */
+static int planner_add_files(struct planner_tree *pt,
+                             const struct planner_input *in)
 {
-  const struct tree_entry *old;
-
-  if (in->tag_origin == NULL || in->manifest == NULL ||
-      (c->kind != CHANGE_MODIFIED && c->kind != CHANGE_DELETED))
-    return false;
-  old = manifest_find(in->manifest, c->entry.path);
-  return old != NULL &&
-         (old->flags & (TREE_TAGGED | TREE_STALE)) == TREE_TAGGED;
-}
-
-/* Appends c's cache tag item; its URL paths, built and taken back,
- * give the paths the tag saves. */
-static int planner_push_tag(struct planner_tree *pt, struct buf *b,
-                            const struct planner_input *in,
-                            const struct change *c, struct cfw_err *err)
-{
-  char item[CACHETAG_ITEM_SIZE];
-  size_t start = b->len;
-  size_t n = 0;
-  size_t k;
-  int rc;
-
-  rc = urlmap_paths_buf(in->urlmap, c->entry.path, b, err);
-  if (rc < 0)
-    return rc;
-  for (k = start; k < b->len; k += strlen(b->data + k) + 1)
-    n++;
-  if (b->len > start) {
-    b->len = start;
-    b->data[start] = '\0'; /* as a buf always ends */
-  }
-  rc = cachetag_item(in->tag_origin, c->entry.path, item);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "object key too long for a cache tag");
-  rc = buf_add(b, item, strlen(item) + 1);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "out of memory");
-  pt->by_tag++;
-  pt->tag_saved += n > 0 ? n - 1 : 0;
-  return 0;
-}
-
-/* Appends c's invalidation items to b: its URL paths, or its one cache
- * tag (then counting the paths the tag saves); then the empty string
- * that ends them. */
-static int planner_push_items(struct planner_tree *pt, struct buf *b,
-                              const struct planner_input *in,
-                              const struct change *c, struct cfw_err *err)
-{
-  int rc;
-
-  if (planner_by_tag(in, c)) {
-    rc = planner_push_tag(pt, b, in, c, err);
-  } else {
-    pt->by_path++;
-    rc = urlmap_paths_buf(in->urlmap, c->entry.path, b, err);
-  }
-  if (rc == 0 && buf_addc(b, '\0') < 0)
-    rc = cfw_err_set(err, -ENOMEM, "out of memory");
-  return rc;
-}
-
-/* Maps every change to its invalidation items and its directory's
- * node. */
-static int planner_add_changes(struct planner_tree *pt, struct buf *b,
-                               const struct planner_input *in,
-                               struct cfw_err *err)
-{
-  const struct change *c;
   size_t node;
   size_t i;
   int rc;
 
   for (i = 0; i < in->n_changes; i++) {
-    c = &in->changes[i];
     pt->file_node[i] = PLANNER_NONE32;
-    if (c->kind == CHANGE_TOUCHED) {
-      rc = buf_addc(b, '\0'); /* no items */
-      if (rc < 0)
-        return rc;
+    if (in->changes[i].kind == CHANGE_TOUCHED)
       continue;
-    }
-    rc = planner_push_items(pt, b, in, c, err);
-    if (rc < 0) {
-      return cfw_err_wrap(err, rc, "%s", c->entry.path);
-    }
-    rc = planner_node_of_file(pt, c->entry.path, &node);
+    rc = planner_node_of_file(pt, in->changes[i].entry.path, &node);
     if (rc < 0)
       return rc;
     pt->file_node[i] = (uint32_t)node; /* below PLANNER_MAX_INDEX */
   }
   return 0;
-}
-
-/* Builds every change's items in one buffer and keeps it, cut to size:
- * it lives through the planning, beside the plan's own copies. */
-static int planner_add_items(struct planner_tree *pt,
-                             const struct planner_input *in,
-                             struct cfw_err *err)
-{
-  struct buf b;
-  char *p;
-  size_t len;
-  int rc;
-
-  buf_init(&b, SIZE_MAX / 2);
-  rc = planner_add_changes(pt, &b, in, err);
-  if (rc < 0) {
-    buf_free(&b);
-    return rc;
-  }
-  len = b.len;
-  pt->urls = buf_take(&b);
-  if (pt->urls == NULL)
-    return -ENOMEM;
-  p = realloc(pt->urls, len + 1);
-  if (p != NULL)
-    pt->urls = p; /* else the larger block serves as well */
-  return 0;
-}
-
-const char *planner_items_end(const char *g)
-{
-  while (*g != '\0')
-    g += strlen(g) + 1;
-  return g + 1;
 }
 
 size_t planner_file_node(const struct planner_tree *pt, size_t i)
@@ -399,17 +283,28 @@ static void planner_count_change(struct planner_tree *pt,
   }
 }
 
-static void planner_count_changes(struct planner_tree *pt,
-                                  const struct planner_input *in)
+/* Counts every change's items, built one change at a time in a buffer
+ * that never holds more than one change's. */
+static int planner_count_changes(struct planner_tree *pt,
+                                 const struct planner_input *in,
+                                 struct cfw_err *err)
 {
-  const char *g = pt->urls;
+  struct buf b;
   size_t i;
+  int rc = 0;
 
-  for (i = 0; i < in->n_changes; i++) {
-    if (pt->file_node[i] != PLANNER_NONE32)
-      planner_count_change(pt, in, i, g);
-    g = planner_items_end(g);
+  buf_init(&b, SIZE_MAX / 2);
+  for (i = 0; i < in->n_changes && rc == 0; i++) {
+    if (pt->file_node[i] == PLANNER_NONE32)
+      continue;
+    rc = planner_items_first(pt, in, i, &b, err);
+    if (rc < 0)
+      rc = cfw_err_wrap(err, rc, "%s", in->changes[i].entry.path);
+    else
+      planner_count_change(pt, in, i, b.data);
   }
+  buf_free(&b);
+  return rc;
 }
 
 /* Adds every node's change counts into its parent's (children come after
@@ -448,7 +343,9 @@ static int planner_tree_alloc(struct planner_tree *pt, size_t n_changes)
   if (n_changes > PLANNER_MAX_INDEX)
     return -ENOMEM; /* the units hold 32-bit change indices */
   pt->file_node = calloc(n_changes + 1, sizeof(*pt->file_node));
-  if (pt->file_node == NULL || planner_grow_slots(pt) < 0)
+  pt->recipes = calloc(n_changes + 1, sizeof(*pt->recipes));
+  if (pt->file_node == NULL || pt->recipes == NULL ||
+      planner_grow_slots(pt) < 0)
     return -ENOMEM;
   return planner_add_node(pt, "", 0, PLANNER_NONE, &root);
 }
@@ -463,12 +360,16 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
   if (rc == 0)
     rc = planner_take_prefix(pt, in->urlmap);
   if (rc == 0)
-    rc = planner_add_items(pt, in, err);
+    rc = planner_add_files(pt, in);
   if (rc == 0)
     rc = planner_make_stems(pt);
   if (rc == 0) {
     pt->cands = calloc(pt->n_nodes + 1, sizeof(*pt->cands));
     rc = pt->cands != NULL ? 0 : -ENOMEM;
+  }
+  if (rc == 0) {
+    planner_count_manifest(pt, in->manifest);
+    rc = planner_count_changes(pt, in, err);
   }
   if (rc < 0) {
     planner_tree_free(pt);
@@ -476,8 +377,6 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
       cfw_err_set(err, rc, "planner: %s", strerror(-rc));
     return rc;
   }
-  planner_count_manifest(pt, in->manifest);
-  planner_count_changes(pt, in);
   planner_sum_up(pt);
   return 0;
 }
@@ -494,8 +393,8 @@ void planner_tree_free(struct planner_tree *pt)
   }
   free(pt->nodes);
   free(pt->slots);
-  free(pt->urls);
   free(pt->file_node);
+  free(pt->recipes);
   free(pt->prefix);
   free(pt->cands);
   memset(pt, 0, sizeof(*pt));

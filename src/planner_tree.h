@@ -14,11 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "planner.h"
+#include "strlist.h"
+#include "urlmap.h"
 
 #define PLANNER_NONE SIZE_MAX
 /* PLANNER_NONE in the per-change arrays, which hold 32-bit indices: a
- * change costs the planner a few bytes beyond its URLs (issue 13). */
+ * change costs the planner a few bytes (issue 13). */
 #define PLANNER_NONE32 UINT32_MAX
 /* The most changes, and nodes, the 32-bit indices can name. */
 #define PLANNER_MAX_INDEX (UINT32_MAX - 1)
@@ -58,18 +61,27 @@ struct planner_cand {
   double score;
 };
 
+/* How to build a change's items again without urlmap: each is the
+ * urlmap's prefix, '/', the first len[j] bytes of the change's path and
+ * maybe a '*', which is what urlmap makes of a path with nothing to
+ * encode.  Else bits say "its cache tag" or "ask urlmap" (planner_items.c
+ * holds the bits). */
+struct planner_recipe {
+  uint8_t len[URLMAP_MAX_PATHS_PER_FILE];
+  uint8_t bits;
+};
+
 struct planner_tree {
   struct planner_node *nodes; /* owned; a parent before its children */
   size_t n_nodes;
   size_t cap_nodes;
   size_t *slots; /* owned; hash of dir -> node index + 1, 0 if empty */
   size_t n_slots;
-  /* Owned: every change's items (URL paths or its cache tag) in change
-   * order, each NUL-terminated, and after each change's an empty string
-   * (none is empty): read them in order with planner_items_end.  One
-   * allocation instead of one per URL. */
-  char *urls;
-  uint32_t *file_node;        /* owned; per change, PLANNER_NONE32 if TOUCHED */
+  uint32_t *file_node; /* owned; per change, PLANNER_NONE32 if TOUCHED */
+  /* Owned; per change, how its items are built again.  No change's
+   * items are kept: 8 bytes a change here and in file_node instead of
+   * every URL's text (issue 13). */
+  struct planner_recipe *recipes;
   char *prefix;               /* owned; the urlmap's URL prefix, "" or "/x" */
   size_t by_tag;              /* changes that go as their cache tag */
   size_t by_path;             /* changes that go as URL paths */
@@ -77,17 +89,35 @@ struct planner_tree {
   struct planner_cand *cands; /* owned; room for every node */
 };
 
-/* Builds the tree and every change's URLs.  0, -EINVAL (a path urlmap
- * refuses), -ENAMETOOLONG or -ENOMEM, with err set; on failure pt is
- * freed.  O(files * depth). */
+/* Builds the tree and counts every change's items on it.  0, -EINVAL
+ * (a path urlmap refuses), -ENAMETOOLONG or -ENOMEM, with err set; on
+ * failure pt is freed.  O(files * depth). */
 int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
                        struct cfw_err *err);
 void planner_tree_free(struct planner_tree *pt); /* NULL is fine */
 
-/* The items of the change whose items start at g are the strings from
- * g up to the first empty one; returns the next change's start.  A
- * TOUCHED change has none. */
-const char *planner_items_end(const char *g);
+/* Change i's invalidation items (not for a TOUCHED change): its URL
+ * paths, or its one cache tag item.  planner_items_first puts them into
+ * b (emptied first), each NUL-terminated, then an empty string (no item
+ * is empty), so they read from b->data up to the first empty string; it
+ * counts the change in pt's by_tag, by_path and tag_saved and keeps its
+ * recipe.  For a change it took, the others give the same items again,
+ * without urlmap unless the recipe says so; b is scratch room.  0,
+ * -EINVAL (a path urlmap refuses), -ENAMETOOLONG or -ENOMEM, with err
+ * (which may be NULL) set. */
+int planner_items_first(struct planner_tree *pt, const struct planner_input *in,
+                        size_t i, struct buf *b, struct cfw_err *err);
+
+/* Counts change i's items: *nf file paths and *nw wildcards. */
+int planner_items_count(const struct planner_tree *pt,
+                        const struct planner_input *in, size_t i, struct buf *b,
+                        size_t *nf, size_t *nw, struct cfw_err *err);
+
+/* Appends to l each of change i's items that stem (NULL: none) does not
+ * cover. */
+int planner_items_push(const struct planner_tree *pt,
+                       const struct planner_input *in, size_t i,
+                       const char *stem, struct buf *b, struct strlist *l);
 
 /* The node of change i's directory, or PLANNER_NONE if it is TOUCHED. */
 size_t planner_file_node(const struct planner_tree *pt, size_t i);

@@ -47,9 +47,10 @@ size_t planner_unit_nw(const struct planner_work *w,
  * O(depth). */
 size_t planner_unit_of(const struct planner_work *w, size_t i, size_t *next);
 
-/* Groups the n_changes changes into w->units, in change order, once
- * planner_cover_choose has run.  0 or -ENOMEM. */
-int planner_make_units(struct planner_work *w, size_t n_changes);
+/* Groups in's changes into w->units, in change order, once
+ * planner_cover_choose has run.  0, or what planner_items_count returns. */
+int planner_make_units(struct planner_work *w, const struct planner_input *in,
+                       struct cfw_err *err);
 
 /* Frees the tree, the units and unit_of_node.  NULL is fine. */
 void planner_work_free(struct planner_work *w);

@@ -329,73 +329,79 @@ static bool planner_unit_has_items(const struct planner_work *w,
   return n->ef > 0 || n->ew > 0;
 }
 
-/* Adds change i's items to its batch, after the unit's wildcard if i is
- * the unit's first change; items the wildcard covers are not copied.
- * They are built again only if some may be left to copy: under a
- * wildcard that covers them all (a full rewrite) a change costs nothing
- * here but its index. */
-static int planner_add_items(struct planner_batch *pb,
-                             const struct planner_work *w,
-                             const struct planner_unit *u,
-                             const struct planner_input *in, size_t i,
-                             struct buf *b)
+/* What planner_fill files each change with. */
+struct planner_filler {
+  struct planner_plan *out;
+  const struct planner_work *w;
+  const struct planner_pack *pk;
+  const struct planner_input *in;
+  struct buf b; /* room for one change's items */
+};
+
+/* Adds change i's items to its batch, after the unit's wildcard if i
+ * starts the unit; items the wildcard covers are not copied.  They are
+ * built again only if some may be left to copy: under a wildcard that
+ * covers them all (a full rewrite) a change costs nothing here but its
+ * index. */
+static int planner_add_items(struct planner_filler *f, struct planner_batch *pb,
+                             const struct planner_unit *u, size_t i,
+                             bool starts)
 {
   const char *stem = NULL;
   int rc = 0;
 
   if (u->node != PLANNER_NONE32) {
-    stem = w->pt.nodes[u->node].stem;
-    if (u->first == i)
+    stem = f->w->pt.nodes[u->node].stem;
+    if (starts)
       rc = planner_push_wildcard(&pb->b.paths, stem);
   }
-  if (rc < 0 || !planner_unit_has_items(w, u))
+  if (rc < 0 || !planner_unit_has_items(f->w, u))
     return rc;
-  return planner_items_push(&w->pt, in, i, stem, b, &pb->b.paths);
+  return planner_items_push(&f->w->pt, f->in, i, stem, &f->b, &pb->b.paths);
 }
 
-/* Files change i (its unit k) into its batch; b is scratch room for its
- * items. */
-static int planner_put_change(struct planner_plan *out,
-                              const struct planner_work *w,
-                              const struct planner_pack *pk,
-                              const struct planner_input *in, size_t i,
-                              size_t k, struct buf *b)
+/* Files change i, of unit u (which it starts, or not), into its
+ * batch. */
+static int planner_put_change(struct planner_filler *f, size_t i,
+                              const struct planner_unit *u, bool starts)
 {
-  const struct planner_unit *u = &w->units[k];
   struct planner_batch *pb;
 
   /* Cannot fail, as planner_alloc_plan sized every batch the units
    * use; the check keeps a broken invariant from writing anywhere. */
-  if (planner_batch_of(u, pk) >= out->n)
+  if (planner_batch_of(u, f->pk) >= f->out->n)
     return -EINVAL;
-  pb = &out->v[planner_batch_of(u, pk)];
+  pb = &f->out->v[planner_batch_of(u, f->pk)];
   if (pb->changes == NULL)
     return -EINVAL;
   pb->changes[pb->n_changes++] = i;
-  return planner_add_items(pb, w, u, in, i, b);
+  return planner_add_items(f, pb, u, i, starts);
 }
 
-/* Files every change into its batch, the left-out list or no_send. */
+/* Files every change into its batch, the left-out list or no_send.  A
+ * change starts its unit if the unit is the next one (planner_unit_of). */
 static int planner_fill(struct planner_plan *out, const struct planner_work *w,
                         const struct planner_pack *pk,
                         const struct planner_input *in)
 {
-  struct buf b;
+  struct planner_filler f = {out, w, pk, in, {NULL, 0, 0, 0}};
   size_t next = 0;
+  size_t seen;
   size_t i, k;
   int rc = 0;
 
-  buf_init(&b, SIZE_MAX / 2);
+  buf_init(&f.b, SIZE_MAX / 2);
   for (i = 0; i < in->n_changes && rc == 0; i++) {
+    seen = next;
     k = planner_unit_of(w, i, &next);
     if (k == PLANNER_NONE)
       out->no_send[out->n_no_send++] = i;
     else if (w->units[k].left)
       out->left[out->n_left++] = i;
     else
-      rc = planner_put_change(out, w, pk, in, i, k, &b);
+      rc = planner_put_change(&f, i, &w->units[k], k == seen);
   }
-  buf_free(&b);
+  buf_free(&f.b);
   return rc;
 }
 

@@ -72,7 +72,6 @@ static int planner_unit_start(struct planner_work *w, struct planner_unit *u,
   int rc;
 
   memset(u, 0, sizeof(*u));
-  u->first = (uint32_t)i; /* i <= PLANNER_MAX_INDEX */
   u->node = node == PLANNER_NONE ? PLANNER_NONE32 : (uint32_t)node;
   if (node != PLANNER_NONE)
     return 0;

@@ -236,12 +236,16 @@ static void planner_relieve(struct planner_tree *pt,
 
 void planner_cover_choose(struct planner_tree *pt, const struct planner_goal *g)
 {
-  if (g->never || pt->n_nodes == 0)
-    return;
-  planner_threshold(pt, g);
-  planner_relieve(pt, g, false);
-  if (g->hard_paths != SIZE_MAX && !g->strict)
-    planner_relieve(pt, g, true);
+  if (!g->never && pt->n_nodes > 0) {
+    planner_threshold(pt, g);
+    planner_relieve(pt, g, false);
+    if (g->hard_paths != SIZE_MAX && !g->strict)
+      planner_relieve(pt, g, true);
+  }
+  /* The candidates outlive no choice: their room goes before the units
+   * and the plan take theirs. */
+  free(pt->cands);
+  pt->cands = NULL;
 }
 
 size_t planner_cover_unit(const struct planner_tree *pt, size_t i)

@@ -30,10 +30,18 @@ static size_t planner_hash(const char *s, size_t len)
   return (size_t)h;
 }
 
-static bool planner_dir_is(const struct planner_node *n, const char *dir,
+/* Node n's directory: the first n->dir_len bytes of this. */
+static const char *planner_dir(const struct planner_tree *pt,
+                               const struct planner_node *n)
+{
+  return n->dir_len > 0 ? pt->changes[n->dir_of].entry.path : "";
+}
+
+static bool planner_dir_is(const struct planner_tree *pt,
+                           const struct planner_node *n, const char *dir,
                            size_t len)
 {
-  return strlen(n->dir) == len && memcmp(n->dir, dir, len) == 0;
+  return n->dir_len == len && memcmp(planner_dir(pt, n), dir, len) == 0;
 }
 
 /* The slot holding dir[0..len), or the empty slot where it would go. */
@@ -44,14 +52,14 @@ static size_t planner_slot(const struct planner_tree *pt, const char *dir,
   size_t i = planner_hash(dir, len) & mask;
 
   while (pt->slots[i] != 0 &&
-         !planner_dir_is(&pt->nodes[pt->slots[i] - 1], dir, len))
+         !planner_dir_is(pt, &pt->nodes[pt->slots[i] - 1], dir, len))
     i = (i + 1) & mask;
   return i;
 }
 
 static int planner_grow_slots(struct planner_tree *pt)
 {
-  size_t *old = pt->slots;
+  uint32_t *old = pt->slots;
   size_t old_n = pt->n_slots;
   size_t n = old_n > 0 ? old_n * 2 : PLANNER_SLOTS_MIN;
   const struct planner_node *nd;
@@ -69,7 +77,7 @@ static int planner_grow_slots(struct planner_tree *pt)
     if (old[i] == 0)
       continue;
     nd = &pt->nodes[old[i] - 1];
-    pt->slots[planner_slot(pt, nd->dir, strlen(nd->dir))] = old[i];
+    pt->slots[planner_slot(pt, planner_dir(pt, nd), nd->dir_len)] = old[i];
   }
   free(old);
   return 0;
@@ -90,20 +98,23 @@ static int planner_reserve_node(struct planner_tree *pt)
   return 0;
 }
 
+/* Adds the node of dir[0..len), dir being the path of change c (any,
+ * for the root). */
 static int planner_add_node(struct planner_tree *pt, const char *dir,
-                            size_t len, size_t parent, size_t *out)
+                            size_t len, uint32_t c, size_t parent, size_t *out)
 {
   struct planner_node *n;
   size_t i;
 
+  if (len > UINT32_MAX)
+    return -ENAMETOOLONG;
   if (planner_reserve_node(pt) < 0)
     return -ENOMEM;
   i = pt->n_nodes;
   n = &pt->nodes[i];
   memset(n, 0, sizeof(*n));
-  n->dir = strndup(dir, len);
-  if (n->dir == NULL)
-    return -ENOMEM;
+  n->dir_of = c;
+  n->dir_len = (uint32_t)len;
   n->parent = parent;
   n->first_child = PLANNER_NONE;
   n->next_sibling = PLANNER_NONE;
@@ -111,16 +122,17 @@ static int planner_add_node(struct planner_tree *pt, const char *dir,
     n->next_sibling = pt->nodes[parent].first_child;
     pt->nodes[parent].first_child = i;
   }
-  pt->slots[planner_slot(pt, dir, len)] = i + 1;
+  pt->slots[planner_slot(pt, dir, len)] = (uint32_t)(i + 1);
   pt->n_nodes++;
   *out = i;
   return 0;
 }
 
-/* The node of dir[0..len), created with its parents if need be.  Parents
- * get smaller indices than their children. */
+/* The node of dir[0..len), the start of change c's path, created with
+ * its parents if need be.  Parents get smaller indices than their
+ * children. */
 static int planner_node_of(struct planner_tree *pt, const char *dir, size_t len,
-                           size_t *out)
+                           uint32_t c, size_t *out)
 {
   size_t i = planner_slot(pt, dir, len);
   size_t parent = PLANNER_NONE;
@@ -133,21 +145,22 @@ static int planner_node_of(struct planner_tree *pt, const char *dir, size_t len,
   }
   if (len > 0) {
     slash = memrchr(dir, '/', len);
-    rc = planner_node_of(pt, dir, slash != NULL ? (size_t)(slash - dir) : 0,
+    rc = planner_node_of(pt, dir, slash != NULL ? (size_t)(slash - dir) : 0, c,
                          &parent);
     if (rc < 0)
       return rc;
   }
-  return planner_add_node(pt, dir, len, parent, out);
+  return planner_add_node(pt, dir, len, c, parent, out);
 }
 
-static int planner_node_of_file(struct planner_tree *pt, const char *path,
-                                size_t *out)
+static int planner_node_of_file(struct planner_tree *pt, size_t c, size_t *out)
 {
+  const char *path = pt->changes[c].entry.path;
   const char *slash = strrchr(path, '/');
 
+  /* c < PLANNER_MAX_INDEX (planner_tree_alloc). */
   return planner_node_of(pt, path, slash != NULL ? (size_t)(slash - path) : 0,
-                         out);
+                         (uint32_t)c, out);
 }
 
 static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
@@ -161,28 +174,38 @@ static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
  * else), and each counts its subtree by a range search of the sorted
  * manifest: a one-file batch costs O(depth log n), not a walk of the
  * whole manifest (issue 13: 180 ms a batch at a million files). */
-static void planner_count_manifest(struct planner_tree *pt,
-                                   const struct manifest *m)
+static int planner_count_manifest(struct planner_tree *pt,
+                                  const struct manifest *m)
 {
+  const struct planner_node *n;
+  struct buf b;
   size_t i;
+  int rc = 0;
 
-  for (i = 0; m != NULL && i < pt->n_nodes; i++)
-    pt->nodes[i].m_files = manifest_count_under(m, pt->nodes[i].dir);
+  buf_init(&b, SIZE_MAX / 2);
+  for (i = 0; m != NULL && i < pt->n_nodes && rc == 0; i++) {
+    n = &pt->nodes[i];
+    buf_reset(&b);
+    rc = buf_add(&b, planner_dir(pt, n), n->dir_len);
+    if (rc == 0)
+      pt->nodes[i].m_files = manifest_count_under(m, buf_str(&b));
+  }
+  buf_free(&b);
+  return rc;
 }
 
 /* Maps every change but the TOUCHED ones to its directory's node. */
-static int planner_add_files(struct planner_tree *pt,
-                             const struct planner_input *in)
+static int planner_add_files(struct planner_tree *pt, size_t n_changes)
 {
   size_t node;
   size_t i;
   int rc;
 
-  for (i = 0; i < in->n_changes; i++) {
+  for (i = 0; i < n_changes; i++) {
     pt->file_node[i] = PLANNER_NONE32;
-    if (in->changes[i].kind == CHANGE_TOUCHED)
+    if (pt->changes[i].kind == CHANGE_TOUCHED)
       continue;
-    rc = planner_node_of_file(pt, in->changes[i].entry.path, &node);
+    rc = planner_node_of_file(pt, i, &node);
     if (rc < 0)
       return rc;
     pt->file_node[i] = (uint32_t)node; /* below PLANNER_MAX_INDEX */
@@ -202,18 +225,19 @@ size_t planner_file_node(const struct planner_tree *pt, size_t i)
 static int planner_make_stem(struct planner_tree *pt, size_t i, struct buf *b)
 {
   struct planner_node *n = &pt->nodes[i];
-  const char *name = strrchr(n->dir, '/');
+  const char *dir = planner_dir(pt, n);
+  const char *name = memrchr(dir, '/', n->dir_len);
   const char *parent;
   int rc;
 
   parent = n->parent != PLANNER_NONE ? pt->nodes[n->parent].stem : pt->prefix;
   if (parent == NULL)
     return 0;
-  name = name != NULL ? name + 1 : n->dir;
+  name = name != NULL ? name + 1 : dir;
   buf_reset(b);
   rc = buf_adds(b, parent);
   if (rc == 0 && n->parent != PLANNER_NONE)
-    rc = urlmap_encode(name, strlen(name), b);
+    rc = urlmap_encode(name, n->dir_len - (size_t)(name - dir), b);
   if (rc == 0)
     rc = buf_addc(b, '/');
   if (rc == -E2BIG || (rc == 0 && strpbrk(buf_str(b), "*~") != NULL))
@@ -336,18 +360,40 @@ static void planner_sum_up(struct planner_tree *pt)
   }
 }
 
-static int planner_tree_alloc(struct planner_tree *pt, size_t n_changes)
+static int planner_tree_alloc(struct planner_tree *pt,
+                              const struct planner_input *in)
 {
   size_t root;
 
-  if (n_changes > PLANNER_MAX_INDEX)
+  if (in->n_changes > PLANNER_MAX_INDEX)
     return -ENOMEM; /* the units hold 32-bit change indices */
-  pt->file_node = calloc(n_changes + 1, sizeof(*pt->file_node));
-  pt->recipes = calloc(n_changes + 1, sizeof(*pt->recipes));
+  pt->changes = in->changes;
+  pt->file_node = calloc(in->n_changes + 1, sizeof(*pt->file_node));
+  pt->recipes = calloc(in->n_changes + 1, sizeof(*pt->recipes));
   if (pt->file_node == NULL || pt->recipes == NULL ||
       planner_grow_slots(pt) < 0)
     return -ENOMEM;
-  return planner_add_node(pt, "", 0, PLANNER_NONE, &root);
+  return planner_add_node(pt, "", 0, 0, PLANNER_NONE, &root);
+}
+
+/* Once every node is made: the hash that found them goes, and the nodes
+ * keep no room to grow, as both would outlast their use by the whole
+ * planning (issue 13: a site of one directory per page has a node per
+ * change). */
+static void planner_tree_settle(struct planner_tree *pt)
+{
+  struct planner_node *v;
+
+  free(pt->slots);
+  pt->slots = NULL;
+  pt->n_slots = 0;
+  if (pt->cap_nodes > pt->n_nodes) {
+    v = realloc(pt->nodes, pt->n_nodes * sizeof(*v));
+    if (v != NULL) { /* else the larger block serves as well */
+      pt->nodes = v;
+      pt->cap_nodes = pt->n_nodes;
+    }
+  }
 }
 
 int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
@@ -356,20 +402,22 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
   int rc;
 
   memset(pt, 0, sizeof(*pt));
-  rc = planner_tree_alloc(pt, in->n_changes);
+  rc = planner_tree_alloc(pt, in);
   if (rc == 0)
     rc = planner_take_prefix(pt, in->urlmap);
   if (rc == 0)
-    rc = planner_add_files(pt, in);
-  if (rc == 0)
+    rc = planner_add_files(pt, in->n_changes);
+  if (rc == 0) {
+    planner_tree_settle(pt);
     rc = planner_make_stems(pt);
+  }
+  if (rc == 0)
+    rc = planner_count_manifest(pt, in->manifest);
+  if (rc == 0)
+    rc = planner_count_changes(pt, in, err);
   if (rc == 0) {
     pt->cands = calloc(pt->n_nodes + 1, sizeof(*pt->cands));
     rc = pt->cands != NULL ? 0 : -ENOMEM;
-  }
-  if (rc == 0) {
-    planner_count_manifest(pt, in->manifest);
-    rc = planner_count_changes(pt, in, err);
   }
   if (rc < 0) {
     planner_tree_free(pt);
@@ -387,10 +435,8 @@ void planner_tree_free(struct planner_tree *pt)
 
   if (pt == NULL)
     return;
-  for (i = 0; i < pt->n_nodes; i++) {
-    free(pt->nodes[i].dir);
+  for (i = 0; i < pt->n_nodes; i++)
     free(pt->nodes[i].stem);
-  }
   free(pt->nodes);
   free(pt->slots);
   free(pt->file_node);

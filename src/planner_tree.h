@@ -27,7 +27,10 @@
 #define PLANNER_MAX_INDEX (UINT32_MAX - 1)
 
 struct planner_node {
-  char *dir;  /* owned; "" for the root, else "a/b" */
+  /* The directory, "" for the root, else "a/b": the first dir_len bytes
+   * of the path of change dir_of, not a copy (issue 13). */
+  uint32_t dir_of;
+  uint32_t dir_len;
   char *stem; /* owned; "<prefix>/a/b/", or NULL if no wildcard can be
                * built on it ('*' or '~' in a name, too long) */
   size_t parent;
@@ -75,18 +78,22 @@ struct planner_tree {
   struct planner_node *nodes; /* owned; a parent before its children */
   size_t n_nodes;
   size_t cap_nodes;
-  size_t *slots; /* owned; hash of dir -> node index + 1, 0 if empty */
+  const struct change *changes; /* borrowed; the input's */
+  /* Owned; hash of dir -> node index + 1, 0 if empty.  Only while the
+   * nodes are made: NULL once planner_tree_build returns. */
+  uint32_t *slots;
   size_t n_slots;
   uint32_t *file_node; /* owned; per change, PLANNER_NONE32 if TOUCHED */
   /* Owned; per change, how its items are built again.  No change's
    * items are kept: 8 bytes a change here and in file_node instead of
    * every URL's text (issue 13). */
   struct planner_recipe *recipes;
-  char *prefix;               /* owned; the urlmap's URL prefix, "" or "/x" */
-  size_t by_tag;              /* changes that go as their cache tag */
-  size_t by_path;             /* changes that go as URL paths */
-  size_t tag_saved;           /* paths the tags stand for, less the tags */
-  struct planner_cand *cands; /* owned; room for every node */
+  char *prefix;     /* owned; the urlmap's URL prefix, "" or "/x" */
+  size_t by_tag;    /* changes that go as their cache tag */
+  size_t by_path;   /* changes that go as URL paths */
+  size_t tag_saved; /* paths the tags stand for, less the tags */
+  /* Owned; room for every node, until planner_cover_choose is done. */
+  struct planner_cand *cands;
 };
 
 /* Builds the tree and counts every change's items on it.  0, -EINVAL
@@ -122,7 +129,8 @@ int planner_items_push(const struct planner_tree *pt,
 /* The node of change i's directory, or PLANNER_NONE if it is TOUCHED. */
 size_t planner_file_node(const struct planner_tree *pt, size_t i);
 
-/* Chooses the wildcards (collapsed nodes) for g.  Cannot fail. */
+/* Chooses the wildcards (collapsed nodes) for g, then frees pt->cands.
+ * Cannot fail. */
 void planner_cover_choose(struct planner_tree *pt,
                           const struct planner_goal *g);
 

@@ -115,12 +115,13 @@ static int planner_add_node(struct planner_tree *pt, const char *dir,
   memset(n, 0, sizeof(*n));
   n->dir_of = c;
   n->dir_len = (uint32_t)len;
-  n->parent = parent;
-  n->first_child = PLANNER_NONE;
-  n->next_sibling = PLANNER_NONE;
+  /* i and parent are below PLANNER_MAX_INDEX (planner_reserve_node). */
+  n->parent = parent != PLANNER_NONE ? (uint32_t)parent : PLANNER_NONE32;
+  n->first_child = PLANNER_NONE32;
+  n->next_sibling = PLANNER_NONE32;
   if (parent != PLANNER_NONE) {
     n->next_sibling = pt->nodes[parent].first_child;
-    pt->nodes[parent].first_child = i;
+    pt->nodes[parent].first_child = (uint32_t)i;
   }
   pt->slots[planner_slot(pt, dir, len)] = (uint32_t)(i + 1);
   pt->n_nodes++;
@@ -230,13 +231,13 @@ static int planner_make_stem(struct planner_tree *pt, size_t i, struct buf *b)
   const char *parent;
   int rc;
 
-  parent = n->parent != PLANNER_NONE ? pt->nodes[n->parent].stem : pt->prefix;
+  parent = n->parent != PLANNER_NONE32 ? pt->nodes[n->parent].stem : pt->prefix;
   if (parent == NULL)
     return 0;
   name = name != NULL ? name + 1 : dir;
   buf_reset(b);
   rc = buf_adds(b, parent);
-  if (rc == 0 && n->parent != PLANNER_NONE)
+  if (rc == 0 && n->parent != PLANNER_NONE32)
     rc = urlmap_encode(name, n->dir_len - (size_t)(name - dir), b);
   if (rc == 0)
     rc = buf_addc(b, '/');
@@ -269,7 +270,7 @@ static size_t planner_covering(const struct planner_tree *pt, size_t i,
 {
   const char *s;
 
-  for (; i != PLANNER_NONE; i = pt->nodes[i].parent) {
+  for (; i != PLANNER_NONE; i = planner_idx(pt->nodes[i].parent)) {
     s = pt->nodes[i].stem;
     if (s != NULL && strncmp(s, url, strlen(s)) == 0)
       return i;

@@ -26,24 +26,34 @@
 /* The most changes, and nodes, the 32-bit indices can name. */
 #define PLANNER_MAX_INDEX (UINT32_MAX - 1)
 
+/* A node per directory, which with one directory per page (Hugo,
+ * Eleventy) is one per change: what is bounded by PLANNER_MAX_INDEX
+ * (node and change counts) takes 32 bits, read through planner_idx
+ * (issue 13). */
 struct planner_node {
-  /* The directory, "" for the root, else "a/b": the first dir_len bytes
-   * of the path of change dir_of, not a copy (issue 13). */
-  uint32_t dir_of;
-  uint32_t dir_len;
-  char *stem; /* owned; "<prefix>/a/b/", or NULL if no wildcard can be
-               * built on it ('*' or '~' in a name, too long) */
-  size_t parent;
-  size_t first_child;
-  size_t next_sibling;
+  char *stem;     /* owned; "<prefix>/a/b/", or NULL if no wildcard can be
+                   * built on it ('*' or '~' in a name, too long) */
   size_t m_files; /* manifest files in the subtree */
-  size_t c_files; /* changed files (not TOUCHED) in the subtree */
-  size_t c_in_m;  /* those of them in the manifest */
   size_t xf, xw;  /* exact file paths and wildcards the changes need */
   size_t ef, ew;  /* those the node's own wildcard would not cover */
   size_t cf, cw;  /* what the subtree needs with the chosen wildcards */
+  /* The directory, "" for the root, else "a/b": the first dir_len bytes
+   * of the path of change dir_of, not a copy. */
+  uint32_t dir_of;
+  uint32_t dir_len;
+  uint32_t parent; /* node indices, or PLANNER_NONE32 */
+  uint32_t first_child;
+  uint32_t next_sibling;
+  uint32_t c_files; /* changed files (not TOUCHED) in the subtree */
+  uint32_t c_in_m;  /* those of them in the manifest */
   bool collapsed;
 };
+
+/* A 32-bit node index as a size_t one: PLANNER_NONE32 is PLANNER_NONE. */
+static inline size_t planner_idx(uint32_t v)
+{
+  return v == PLANNER_NONE32 ? PLANNER_NONE : (size_t)v;
+}
 
 /* What the choice aims at; see the passes in planner.h. */
 struct planner_goal {

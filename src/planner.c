@@ -302,20 +302,6 @@ static int planner_alloc_plan(struct planner_plan *out,
   return 0;
 }
 
-/* Appends "<stem>*". */
-static int planner_push_wildcard(struct strlist *l, const char *stem)
-{
-  size_t len = strlen(stem);
-  char *s = malloc(len + 2);
-
-  if (s == NULL)
-    return -ENOMEM;
-  memcpy(s, stem, len);
-  s[len] = '*';
-  s[len + 1] = '\0';
-  return strlist_push_take(l, s);
-}
-
 /* True if some item of u's changes is not under u's wildcard: a file's
  * own unit, or a wildcard's node that leaves paths uncovered (ef, ew). */
 static bool planner_unit_has_items(const struct planner_work *w,
@@ -347,17 +333,14 @@ static int planner_add_items(struct planner_filler *f, struct planner_batch *pb,
                              const struct planner_unit *u, size_t i,
                              bool starts)
 {
-  const char *stem = NULL;
+  size_t cover = planner_idx(u->node);
   int rc = 0;
 
-  if (u->node != PLANNER_NONE32) {
-    stem = f->w->pt.nodes[u->node].stem;
-    if (starts)
-      rc = planner_push_wildcard(&pb->b.paths, stem);
-  }
+  if (cover != PLANNER_NONE && starts)
+    rc = strlist_push_take(&pb->b.paths, planner_wildcard(&f->w->pt, cover));
   if (rc < 0 || !planner_unit_has_items(f->w, u))
     return rc;
-  return planner_items_push(&f->w->pt, f->in, i, stem, &f->b, &pb->b.paths);
+  return planner_items_push(&f->w->pt, f->in, i, cover, &f->b, &pb->b.paths);
 }
 
 /* Files change i, of unit u (which it starts, or not), into its

@@ -65,8 +65,8 @@ static bool planner_can_collapse(const struct planner_tree *pt, size_t i,
 {
   const struct planner_node *n = &pt->nodes[i];
 
-  return n->stem != NULL && n->c_files > 0 && n->ef <= g->batch_files &&
-         n->ew + 1 <= CF_MAX_WILDCARDS_IN_PROGRESS &&
+  return n->stem != PLANNER_STEM_NONE && n->c_files > 0 &&
+         n->ef <= g->batch_files && n->ew + 1 <= CF_MAX_WILDCARDS_IN_PROGRESS &&
          (forced || planner_node_ratio_ok(n, g->max_ratio));
 }
 

@@ -239,15 +239,9 @@ static char *planner_follow(const struct planner_tree *pt,
   return s;
 }
 
-/* True if stem (NULL: none) covers url. */
-static bool planner_stem_covers(const char *stem, const char *url)
-{
-  return stem != NULL && strncmp(stem, url, strlen(stem)) == 0;
-}
-
 int planner_items_push(const struct planner_tree *pt,
-                       const struct planner_input *in, size_t i,
-                       const char *stem, struct buf *b, struct strlist *l)
+                       const struct planner_input *in, size_t i, size_t cover,
+                       struct buf *b, struct strlist *l)
 {
   const struct planner_recipe *r = &pt->recipes[i];
   const char *url;
@@ -258,14 +252,14 @@ int planner_items_push(const struct planner_tree *pt,
   if (!planner_recipe_plain(r)) {
     rc = planner_items_again(pt, in, i, b, NULL);
     for (url = b->data; rc == 0 && *url != '\0'; url += strlen(url) + 1)
-      rc = planner_stem_covers(stem, url) ? 0 : strlist_push(l, url);
+      rc = planner_stem_covers(pt, cover, url) ? 0 : strlist_push(l, url);
     return rc;
   }
   for (k = 0; k < (r->bits & PLANNER_RECIPE_COUNT) && rc == 0; k++) {
     s = planner_follow(pt, r, k, in->changes[i].entry.path);
     if (s == NULL)
       return -ENOMEM;
-    if (planner_stem_covers(stem, s))
+    if (planner_stem_covers(pt, cover, s))
       free(s);
     else
       rc = strlist_push_take(l, s);

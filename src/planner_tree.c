@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "cflimits.h"
 #include "urlmap.h"
 #include "util.h"
 
@@ -28,13 +27,6 @@ static size_t planner_hash(const char *s, size_t len)
     h *= UINT64_C(1099511628211);
   }
   return (size_t)h;
-}
-
-/* Node n's directory: the first n->dir_len bytes of this. */
-static const char *planner_dir(const struct planner_tree *pt,
-                               const struct planner_node *n)
-{
-  return n->dir_len > 0 ? pt->changes[n->dir_of].entry.path : "";
 }
 
 static bool planner_dir_is(const struct planner_tree *pt,
@@ -106,7 +98,7 @@ static int planner_add_node(struct planner_tree *pt, const char *dir,
   struct planner_node *n;
   size_t i;
 
-  if (len > UINT32_MAX)
+  if (len > PLANNER_MAX_DIR_LEN)
     return -ENAMETOOLONG;
   if (planner_reserve_node(pt) < 0)
     return -ENOMEM;
@@ -220,61 +212,15 @@ size_t planner_file_node(const struct planner_tree *pt, size_t i)
                                             : (size_t)pt->file_node[i];
 }
 
-/* Builds "<parent stem><encoded name>/" for node i.  A stem that would
- * hold '*' or '~' (CloudFront cannot name them) or not leave room for
- * the final '*' stays NULL: no wildcard on that directory or below. */
-static int planner_make_stem(struct planner_tree *pt, size_t i, struct buf *b)
-{
-  struct planner_node *n = &pt->nodes[i];
-  const char *dir = planner_dir(pt, n);
-  const char *name = memrchr(dir, '/', n->dir_len);
-  const char *parent;
-  int rc;
-
-  parent = n->parent != PLANNER_NONE32 ? pt->nodes[n->parent].stem : pt->prefix;
-  if (parent == NULL)
-    return 0;
-  name = name != NULL ? name + 1 : dir;
-  buf_reset(b);
-  rc = buf_adds(b, parent);
-  if (rc == 0 && n->parent != PLANNER_NONE32)
-    rc = urlmap_encode(name, n->dir_len - (size_t)(name - dir), b);
-  if (rc == 0)
-    rc = buf_addc(b, '/');
-  if (rc == -E2BIG || (rc == 0 && strpbrk(buf_str(b), "*~") != NULL))
-    return 0;
-  if (rc == 0)
-    n->stem = strdup(buf_str(b));
-  return rc == 0 && n->stem == NULL ? -ENOMEM : rc;
-}
-
-static int planner_make_stems(struct planner_tree *pt)
-{
-  struct buf b;
-  size_t i;
-  int rc = 0;
-
-  /* Room for the '*' that makes the stem a wildcard. */
-  buf_init(&b, CF_MAX_PATH_LEN - 1);
-  for (i = 0; i < pt->n_nodes && rc == 0; i++)
-    rc = planner_make_stem(pt, i, &b);
-  buf_free(&b);
-  return rc;
-}
-
 /* The deepest node from i up whose wildcard covers url, or PLANNER_NONE.
  * Stems of ancestors are prefixes of each other, so every node above the
  * answer covers url too. */
 static size_t planner_covering(const struct planner_tree *pt, size_t i,
                                const char *url)
 {
-  const char *s;
-
-  for (; i != PLANNER_NONE; i = planner_idx(pt->nodes[i].parent)) {
-    s = pt->nodes[i].stem;
-    if (s != NULL && strncmp(s, url, strlen(s)) == 0)
+  for (; i != PLANNER_NONE; i = planner_idx(pt->nodes[i].parent))
+    if (planner_stem_covers(pt, i, url))
       return i;
-  }
   return PLANNER_NONE;
 }
 
@@ -436,8 +382,9 @@ void planner_tree_free(struct planner_tree *pt)
 
   if (pt == NULL)
     return;
-  for (i = 0; i < pt->n_nodes; i++)
-    free(pt->nodes[i].stem);
+  for (i = 0; i < pt->n_stems; i++)
+    free(pt->stems[i]);
+  free(pt->stems);
   free(pt->nodes);
   free(pt->slots);
   free(pt->file_node);

@@ -31,8 +31,6 @@
  * (node and change counts) takes 32 bits, read through planner_idx
  * (issue 13). */
 struct planner_node {
-  char *stem;     /* owned; "<prefix>/a/b/", or NULL if no wildcard can be
-                   * built on it ('*' or '~' in a name, too long) */
   size_t m_files; /* manifest files in the subtree */
   size_t xf, xw;  /* exact file paths and wildcards the changes need */
   size_t ef, ew;  /* those the node's own wildcard would not cover */
@@ -40,14 +38,26 @@ struct planner_node {
   /* The directory, "" for the root, else "a/b": the first dir_len bytes
    * of the path of change dir_of, not a copy. */
   uint32_t dir_of;
-  uint32_t dir_len;
+  uint32_t dir_len : 31;  /* below PLANNER_MAX_DIR_LEN */
+  uint32_t collapsed : 1; /* its wildcard is chosen */
+  /* Its wildcard stem, "<prefix>/a/b/": PLANNER_STEM_NONE if no
+   * wildcard can be built on it ('*' or '~' in a name, too long),
+   * PLANNER_STEM_PLAIN if it is the prefix, '/', dir and '/' ("<prefix>/"
+   * for the root), else PLANNER_STEM_KEPT + its index in the tree's
+   * stems.  88 bytes a node, with no text of its own. */
+  uint32_t stem;
   uint32_t parent; /* node indices, or PLANNER_NONE32 */
   uint32_t first_child;
   uint32_t next_sibling;
   uint32_t c_files; /* changed files (not TOUCHED) in the subtree */
   uint32_t c_in_m;  /* those of them in the manifest */
-  bool collapsed;
 };
+
+#define PLANNER_STEM_NONE  0u
+#define PLANNER_STEM_PLAIN 1u
+#define PLANNER_STEM_KEPT  2u
+/* The longest directory a node names (dir_len's 31 bits). */
+#define PLANNER_MAX_DIR_LEN ((UINT32_C(1) << 31) - 1)
 
 /* A 32-bit node index as a size_t one: PLANNER_NONE32 is PLANNER_NONE. */
 static inline size_t planner_idx(uint32_t v)
@@ -98,13 +108,24 @@ struct planner_tree {
    * items are kept: 8 bytes a change here and in file_node instead of
    * every URL's text (issue 13). */
   struct planner_recipe *recipes;
-  char *prefix;     /* owned; the urlmap's URL prefix, "" or "/x" */
+  char *prefix; /* owned; the urlmap's URL prefix, "" or "/x" */
+  size_t prefix_len;
+  char **stems; /* owned; the stems their paths do not spell (encoded) */
+  size_t n_stems;
+  size_t cap_stems;
   size_t by_tag;    /* changes that go as their cache tag */
   size_t by_path;   /* changes that go as URL paths */
   size_t tag_saved; /* paths the tags stand for, less the tags */
   /* Owned; room for every node, until planner_cover_choose is done. */
   struct planner_cand *cands;
 };
+
+/* Node n's directory: the first n->dir_len bytes of this. */
+static inline const char *planner_dir(const struct planner_tree *pt,
+                                      const struct planner_node *n)
+{
+  return n->dir_len > 0 ? pt->changes[n->dir_of].entry.path : "";
+}
 
 /* Builds the tree and counts every change's items on it.  0, -EINVAL
  * (a path urlmap refuses), -ENAMETOOLONG or -ENOMEM, with err set; on
@@ -130,11 +151,24 @@ int planner_items_count(const struct planner_tree *pt,
                         const struct planner_input *in, size_t i, struct buf *b,
                         size_t *nf, size_t *nw, struct cfw_err *err);
 
-/* Appends to l each of change i's items that stem (NULL: none) does not
- * cover. */
+/* Appends to l each of change i's items that the stem of node cover
+ * (PLANNER_NONE: none) does not cover. */
 int planner_items_push(const struct planner_tree *pt,
-                       const struct planner_input *in, size_t i,
-                       const char *stem, struct buf *b, struct strlist *l);
+                       const struct planner_input *in, size_t i, size_t cover,
+                       struct buf *b, struct strlist *l);
+
+/* Makes every node's stem (planner_stem.c), parents first.  0 or
+ * -ENOMEM. */
+int planner_make_stems(struct planner_tree *pt);
+
+/* True if node i (PLANNER_NONE: none) has a stem and url starts with
+ * it. */
+bool planner_stem_covers(const struct planner_tree *pt, size_t i,
+                         const char *url);
+
+/* Node i's wildcard, its stem and '*', in a string of the caller's; NULL
+ * if out of memory.  i has a stem. */
+char *planner_wildcard(const struct planner_tree *pt, size_t i);
 
 /* The node of change i's directory, or PLANNER_NONE if it is TOUCHED. */
 size_t planner_file_node(const struct planner_tree *pt, size_t i);

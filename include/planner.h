@@ -181,8 +181,9 @@ void planner_plan_free(struct planner_plan *p); /* NULL is fine */
  * and the paths of its batches): 8 bytes per change (its directory and
  * how to build its URLs again, which are built when needed, never kept
  * for all changes), 12 per unit (a file, or all the changes under one
- * wildcard), and about 100 per directory plus its wildcard's text (a
- * site of one directory per page has one per change); -ENOMEM also for
+ * wildcard), and about 90 per directory (a site of one directory per
+ * page has one per change), plus the text of the directory's wildcard
+ * only if it differs from the path (an encoded byte); -ENOMEM also for
  * more than 2^32 - 2 changes or directories. */
 int planner_plan(struct planner_plan *out, const struct planner_input *in,
                  const struct planner_opts *o, struct cfw_err *err);

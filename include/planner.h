@@ -177,10 +177,14 @@ void planner_plan_free(struct planner_plan *p); /* NULL is fine */
  * O(files * depth) to build the tree, plus O(d log d) per round of the
  * pressure passes for d directories, and rounds are few: each takes every
  * independent best collapse (about 0.2 s for 100,000 files).  Memory,
- * beside the plan it returns: the changes' URL text in one arena, a few
- * bytes per change and 16 per unit (a file, or all the changes under one
- * wildcard), and the tree of directories; -ENOMEM also for more than
- * 2^32 - 2 changes or directories. */
+ * beside the plan it returns (8 bytes per change in its index arrays,
+ * and the paths of its batches): 8 bytes per change (its directory and
+ * how to build its URLs again, which are built when needed, never kept
+ * for all changes), 12 per unit (a file, or all the changes under one
+ * wildcard), and about 90 per directory (a site of one directory per
+ * page has one per change), plus the text of the directory's wildcard
+ * only if it differs from the path (an encoded byte); -ENOMEM also for
+ * more than 2^32 - 2 changes or directories. */
 int planner_plan(struct planner_plan *out, const struct planner_input *in,
                  const struct planner_opts *o, struct cfw_err *err);
 

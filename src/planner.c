@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cflimits.h"
 #include "planner_tree.h"
 #include "planner_unit.h"
@@ -301,86 +302,89 @@ static int planner_alloc_plan(struct planner_plan *out,
   return 0;
 }
 
-/* Appends "<stem>*". */
-static int planner_push_wildcard(struct strlist *l, const char *stem)
+/* True if some item of u's changes is not under u's wildcard: a file's
+ * own unit, or a wildcard's node that leaves paths uncovered (ef, ew). */
+static bool planner_unit_has_items(const struct planner_work *w,
+                                   const struct planner_unit *u)
 {
-  size_t len = strlen(stem);
-  char *s = malloc(len + 2);
+  const struct planner_node *n;
 
-  if (s == NULL)
-    return -ENOMEM;
-  memcpy(s, stem, len);
-  s[len] = '*';
-  s[len + 1] = '\0';
-  return strlist_push_take(l, s);
+  if (u->node == PLANNER_NONE32)
+    return true;
+  n = &w->pt.nodes[u->node];
+  return n->ef > 0 || n->ew > 0;
 }
 
-/* Adds change i's items (from g) to its batch, after the unit's
- * wildcard if i is the unit's first change; URLs the wildcard covers are
- * not copied. */
-static int planner_add_urls(struct planner_batch *pb,
-                            const struct planner_work *w,
-                            const struct planner_unit *u, size_t i,
-                            const char *g)
+/* What planner_fill files each change with. */
+struct planner_filler {
+  struct planner_plan *out;
+  const struct planner_work *w;
+  const struct planner_pack *pk;
+  const struct planner_input *in;
+  struct buf b; /* room for one change's items */
+};
+
+/* Adds change i's items to its batch, after the unit's wildcard if i
+ * starts the unit; items the wildcard covers are not copied.  They are
+ * built again only if some may be left to copy: under a wildcard that
+ * covers them all (a full rewrite) a change costs nothing here but its
+ * index. */
+static int planner_add_items(struct planner_filler *f, struct planner_batch *pb,
+                             const struct planner_unit *u, size_t i,
+                             bool starts)
 {
-  const char *stem = NULL;
-  size_t stem_len = 0;
-  const char *url;
+  size_t cover = planner_idx(u->node);
   int rc = 0;
 
-  if (u->node != PLANNER_NONE32) {
-    stem = w->pt.nodes[u->node].stem;
-    stem_len = strlen(stem);
-    if (u->first == i)
-      rc = planner_push_wildcard(&pb->b.paths, stem);
-  }
-  for (url = g; *url != '\0' && rc == 0; url += strlen(url) + 1) {
-    if (stem != NULL && strncmp(stem, url, stem_len) == 0)
-      continue;
-    rc = strlist_push(&pb->b.paths, url);
-  }
-  return rc;
+  if (cover != PLANNER_NONE && starts)
+    rc = strlist_push_take(&pb->b.paths, planner_wildcard(&f->w->pt, cover));
+  if (rc < 0 || !planner_unit_has_items(f->w, u))
+    return rc;
+  return planner_items_push(&f->w->pt, f->in, i, cover, &f->b, &pb->b.paths);
 }
 
-/* Files change i (its unit k, its items at g) into its batch. */
-static int planner_put_change(struct planner_plan *out,
-                              const struct planner_work *w,
-                              const struct planner_pack *pk, size_t i, size_t k,
-                              const char *g)
+/* Files change i, of unit u (which it starts, or not), into its
+ * batch. */
+static int planner_put_change(struct planner_filler *f, size_t i,
+                              const struct planner_unit *u, bool starts)
 {
-  const struct planner_unit *u = &w->units[k];
   struct planner_batch *pb;
 
   /* Cannot fail, as planner_alloc_plan sized every batch the units
    * use; the check keeps a broken invariant from writing anywhere. */
-  if (planner_batch_of(u, pk) >= out->n)
+  if (planner_batch_of(u, f->pk) >= f->out->n)
     return -EINVAL;
-  pb = &out->v[planner_batch_of(u, pk)];
+  pb = &f->out->v[planner_batch_of(u, f->pk)];
   if (pb->changes == NULL)
     return -EINVAL;
   pb->changes[pb->n_changes++] = i;
-  return planner_add_urls(pb, w, u, i, g);
+  return planner_add_items(f, pb, u, i, starts);
 }
 
-/* Files every change into its batch, the left-out list or no_send. */
+/* Files every change into its batch, the left-out list or no_send.  A
+ * change starts its unit if the unit is the next one (planner_unit_of). */
 static int planner_fill(struct planner_plan *out, const struct planner_work *w,
-                        const struct planner_pack *pk, size_t n_changes)
+                        const struct planner_pack *pk,
+                        const struct planner_input *in)
 {
-  const char *g = w->pt.urls;
+  struct planner_filler f = {out, w, pk, in, {NULL, 0, 0, 0}};
   size_t next = 0;
+  size_t seen;
   size_t i, k;
   int rc = 0;
 
-  for (i = 0; i < n_changes && rc == 0; i++) {
+  buf_init(&f.b, SIZE_MAX / 2);
+  for (i = 0; i < in->n_changes && rc == 0; i++) {
+    seen = next;
     k = planner_unit_of(w, i, &next);
     if (k == PLANNER_NONE)
       out->no_send[out->n_no_send++] = i;
     else if (w->units[k].left)
       out->left[out->n_left++] = i;
     else
-      rc = planner_put_change(out, w, pk, i, k, g);
-    g = planner_items_end(g);
+      rc = planner_put_change(&f, i, &w->units[k], k == seen);
   }
+  buf_free(&f.b);
   return rc;
 }
 
@@ -501,13 +505,13 @@ int planner_plan(struct planner_plan *out, const struct planner_input *in,
     return rc;
   planner_goal_init(&g, in, o);
   planner_cover_choose(&w.pt, &g);
-  rc = planner_make_units(&w, in->n_changes);
+  rc = planner_make_units(&w, in, err);
   if (rc == 0) {
     planner_pack_units(&w, &pk, in, o);
     rc = planner_alloc_plan(out, &w, &pk, in->n_changes);
   }
   if (rc == 0)
-    rc = planner_fill(out, &w, &pk, in->n_changes);
+    rc = planner_fill(out, &w, &pk, in);
   if (rc == 0)
     rc = planner_finish(out, in, o);
   if (rc == 0) {

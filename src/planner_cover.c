@@ -28,10 +28,10 @@ bool planner_node_ratio_ok(const struct planner_node *n, double max_ratio)
 static size_t planner_next_in(const struct planner_tree *pt, size_t i,
                               size_t top, bool skip_children)
 {
-  if (!skip_children && pt->nodes[i].first_child != PLANNER_NONE)
+  if (!skip_children && pt->nodes[i].first_child != PLANNER_NONE32)
     return pt->nodes[i].first_child;
-  for (; i != top; i = pt->nodes[i].parent)
-    if (pt->nodes[i].next_sibling != PLANNER_NONE)
+  for (; i != top; i = planner_idx(pt->nodes[i].parent))
+    if (pt->nodes[i].next_sibling != PLANNER_NONE32)
       return pt->nodes[i].next_sibling;
   return PLANNER_NONE;
 }
@@ -51,7 +51,8 @@ static void planner_collapse(struct planner_tree *pt, size_t d)
   n->collapsed = true;
   n->cf = n->ef;
   n->cw = n->ew + 1;
-  for (i = n->parent; i != PLANNER_NONE; i = pt->nodes[i].parent) {
+  for (i = planner_idx(n->parent); i != PLANNER_NONE;
+       i = planner_idx(pt->nodes[i].parent)) {
     pt->nodes[i].cf = pt->nodes[i].cf - old_f + n->cf;
     pt->nodes[i].cw = pt->nodes[i].cw - old_w + n->cw;
   }
@@ -64,8 +65,8 @@ static bool planner_can_collapse(const struct planner_tree *pt, size_t i,
 {
   const struct planner_node *n = &pt->nodes[i];
 
-  return n->stem != NULL && n->c_files > 0 && n->ef <= g->batch_files &&
-         n->ew + 1 <= CF_MAX_WILDCARDS_IN_PROGRESS &&
+  return n->stem != PLANNER_STEM_NONE && n->c_files > 0 &&
+         n->ef <= g->batch_files && n->ew + 1 <= CF_MAX_WILDCARDS_IN_PROGRESS &&
          (forced || planner_node_ratio_ok(n, g->max_ratio));
 }
 
@@ -74,8 +75,8 @@ static size_t planner_only_child(const struct planner_tree *pt, size_t i)
 {
   size_t c;
 
-  for (c = pt->nodes[i].first_child; c != PLANNER_NONE;
-       c = pt->nodes[c].next_sibling) {
+  for (c = planner_idx(pt->nodes[i].first_child); c != PLANNER_NONE;
+       c = planner_idx(pt->nodes[c].next_sibling)) {
     if (pt->nodes[c].c_files == pt->nodes[i].c_files)
       return c;
     if (pt->nodes[c].c_files > 0)
@@ -194,7 +195,8 @@ static size_t planner_candidates(struct planner_tree *pt,
 
 static bool planner_under_collapsed(const struct planner_tree *pt, size_t i)
 {
-  for (i = pt->nodes[i].parent; i != PLANNER_NONE; i = pt->nodes[i].parent)
+  for (i = planner_idx(pt->nodes[i].parent); i != PLANNER_NONE;
+       i = planner_idx(pt->nodes[i].parent))
     if (pt->nodes[i].collapsed)
       return true;
   return false;
@@ -236,12 +238,16 @@ static void planner_relieve(struct planner_tree *pt,
 
 void planner_cover_choose(struct planner_tree *pt, const struct planner_goal *g)
 {
-  if (g->never || pt->n_nodes == 0)
-    return;
-  planner_threshold(pt, g);
-  planner_relieve(pt, g, false);
-  if (g->hard_paths != SIZE_MAX && !g->strict)
-    planner_relieve(pt, g, true);
+  if (!g->never && pt->n_nodes > 0) {
+    planner_threshold(pt, g);
+    planner_relieve(pt, g, false);
+    if (g->hard_paths != SIZE_MAX && !g->strict)
+      planner_relieve(pt, g, true);
+  }
+  /* The candidates outlive no choice: their room goes before the units
+   * and the plan take theirs. */
+  free(pt->cands);
+  pt->cands = NULL;
 }
 
 size_t planner_cover_unit(const struct planner_tree *pt, size_t i)
@@ -249,7 +255,8 @@ size_t planner_cover_unit(const struct planner_tree *pt, size_t i)
   size_t top = PLANNER_NONE;
   size_t n;
 
-  for (n = planner_file_node(pt, i); n != PLANNER_NONE; n = pt->nodes[n].parent)
+  for (n = planner_file_node(pt, i); n != PLANNER_NONE;
+       n = planner_idx(pt->nodes[n].parent))
     if (pt->nodes[n].collapsed)
       top = n;
   return top;

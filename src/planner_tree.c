@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The planner's directory tree: nodes for every directory of the site,
- * the URLs of every change, and the counts planner_cover.c chooses
- * wildcards from.  See planner_tree.h. */
+ * each change's node, and the counts planner_cover.c chooses wildcards
+ * from.  See planner_tree.h. */
 #include "planner_tree.h"
 
 #include <errno.h>
@@ -9,8 +9,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "cachetag.h"
-#include "cflimits.h"
 #include "urlmap.h"
 #include "util.h"
 
@@ -31,10 +29,11 @@ static size_t planner_hash(const char *s, size_t len)
   return (size_t)h;
 }
 
-static bool planner_dir_is(const struct planner_node *n, const char *dir,
+static bool planner_dir_is(const struct planner_tree *pt,
+                           const struct planner_node *n, const char *dir,
                            size_t len)
 {
-  return strlen(n->dir) == len && memcmp(n->dir, dir, len) == 0;
+  return n->dir_len == len && memcmp(planner_dir(pt, n), dir, len) == 0;
 }
 
 /* The slot holding dir[0..len), or the empty slot where it would go. */
@@ -45,14 +44,14 @@ static size_t planner_slot(const struct planner_tree *pt, const char *dir,
   size_t i = planner_hash(dir, len) & mask;
 
   while (pt->slots[i] != 0 &&
-         !planner_dir_is(&pt->nodes[pt->slots[i] - 1], dir, len))
+         !planner_dir_is(pt, &pt->nodes[pt->slots[i] - 1], dir, len))
     i = (i + 1) & mask;
   return i;
 }
 
 static int planner_grow_slots(struct planner_tree *pt)
 {
-  size_t *old = pt->slots;
+  uint32_t *old = pt->slots;
   size_t old_n = pt->n_slots;
   size_t n = old_n > 0 ? old_n * 2 : PLANNER_SLOTS_MIN;
   const struct planner_node *nd;
@@ -70,7 +69,7 @@ static int planner_grow_slots(struct planner_tree *pt)
     if (old[i] == 0)
       continue;
     nd = &pt->nodes[old[i] - 1];
-    pt->slots[planner_slot(pt, nd->dir, strlen(nd->dir))] = old[i];
+    pt->slots[planner_slot(pt, planner_dir(pt, nd), nd->dir_len)] = old[i];
   }
   free(old);
   return 0;
@@ -91,37 +90,42 @@ static int planner_reserve_node(struct planner_tree *pt)
   return 0;
 }
 
+/* Adds the node of dir[0..len), dir being the path of change c (any,
+ * for the root). */
 static int planner_add_node(struct planner_tree *pt, const char *dir,
-                            size_t len, size_t parent, size_t *out)
+                            size_t len, uint32_t c, size_t parent, size_t *out)
 {
   struct planner_node *n;
   size_t i;
 
+  if (len > PLANNER_MAX_DIR_LEN)
+    return -ENAMETOOLONG;
   if (planner_reserve_node(pt) < 0)
     return -ENOMEM;
   i = pt->n_nodes;
   n = &pt->nodes[i];
   memset(n, 0, sizeof(*n));
-  n->dir = strndup(dir, len);
-  if (n->dir == NULL)
-    return -ENOMEM;
-  n->parent = parent;
-  n->first_child = PLANNER_NONE;
-  n->next_sibling = PLANNER_NONE;
+  n->dir_of = c;
+  n->dir_len = (uint32_t)len;
+  /* i and parent are below PLANNER_MAX_INDEX (planner_reserve_node). */
+  n->parent = parent != PLANNER_NONE ? (uint32_t)parent : PLANNER_NONE32;
+  n->first_child = PLANNER_NONE32;
+  n->next_sibling = PLANNER_NONE32;
   if (parent != PLANNER_NONE) {
     n->next_sibling = pt->nodes[parent].first_child;
-    pt->nodes[parent].first_child = i;
+    pt->nodes[parent].first_child = (uint32_t)i;
   }
-  pt->slots[planner_slot(pt, dir, len)] = i + 1;
+  pt->slots[planner_slot(pt, dir, len)] = (uint32_t)(i + 1);
   pt->n_nodes++;
   *out = i;
   return 0;
 }
 
-/* The node of dir[0..len), created with its parents if need be.  Parents
- * get smaller indices than their children. */
+/* The node of dir[0..len), the start of change c's path, created with
+ * its parents if need be.  Parents get smaller indices than their
+ * children. */
 static int planner_node_of(struct planner_tree *pt, const char *dir, size_t len,
-                           size_t *out)
+                           uint32_t c, size_t *out)
 {
   size_t i = planner_slot(pt, dir, len);
   size_t parent = PLANNER_NONE;
@@ -134,21 +138,22 @@ static int planner_node_of(struct planner_tree *pt, const char *dir, size_t len,
   }
   if (len > 0) {
     slash = memrchr(dir, '/', len);
-    rc = planner_node_of(pt, dir, slash != NULL ? (size_t)(slash - dir) : 0,
+    rc = planner_node_of(pt, dir, slash != NULL ? (size_t)(slash - dir) : 0, c,
                          &parent);
     if (rc < 0)
       return rc;
   }
-  return planner_add_node(pt, dir, len, parent, out);
+  return planner_add_node(pt, dir, len, c, parent, out);
 }
 
-static int planner_node_of_file(struct planner_tree *pt, const char *path,
-                                size_t *out)
+static int planner_node_of_file(struct planner_tree *pt, size_t c, size_t *out)
 {
+  const char *path = pt->changes[c].entry.path;
   const char *slash = strrchr(path, '/');
 
+  /* c < PLANNER_MAX_INDEX (planner_tree_alloc). */
   return planner_node_of(pt, path, slash != NULL ? (size_t)(slash - path) : 0,
-                         out);
+                         (uint32_t)c, out);
 }
 
 static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
@@ -162,148 +167,43 @@ static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
  * else), and each counts its subtree by a range search of the sorted
  * manifest: a one-file batch costs O(depth log n), not a walk of the
  * whole manifest (issue 13: 180 ms a batch at a million files). */
-static void planner_count_manifest(struct planner_tree *pt,
-                                   const struct manifest *m)
+static int planner_count_manifest(struct planner_tree *pt,
+                                  const struct manifest *m)
 {
+  const struct planner_node *n;
+  struct buf b;
   size_t i;
+  int rc = 0;
 
-  for (i = 0; m != NULL && i < pt->n_nodes; i++)
-    pt->nodes[i].m_files = manifest_count_under(m, pt->nodes[i].dir);
-}
-
-/* True if change c goes as its cache tag: the edges may hold only
- * copies that carry it (TREE_TAGGED, tree.h).  An added file may be
- * cached as an error page, which carries no tag; a TREE_STALE entry
- * says the edges may hold bytes it does not name. */
-static bool planner_by_tag(const struct planner_input *in,
-                           const struct change *c)
-{
-  const struct tree_entry *old;
-
-  if (in->tag_origin == NULL || in->manifest == NULL ||
-      (c->kind != CHANGE_MODIFIED && c->kind != CHANGE_DELETED))
-    return false;
-  old = manifest_find(in->manifest, c->entry.path);
-  return old != NULL &&
-         (old->flags & (TREE_TAGGED | TREE_STALE)) == TREE_TAGGED;
-}
-
-/* Appends c's cache tag item; its URL paths, built and taken back,
- * give the paths the tag saves. */
-static int planner_push_tag(struct planner_tree *pt, struct buf *b,
-                            const struct planner_input *in,
-                            const struct change *c, struct cfw_err *err)
-{
-  char item[CACHETAG_ITEM_SIZE];
-  size_t start = b->len;
-  size_t n = 0;
-  size_t k;
-  int rc;
-
-  rc = urlmap_paths_buf(in->urlmap, c->entry.path, b, err);
-  if (rc < 0)
-    return rc;
-  for (k = start; k < b->len; k += strlen(b->data + k) + 1)
-    n++;
-  if (b->len > start) {
-    b->len = start;
-    b->data[start] = '\0'; /* as a buf always ends */
+  buf_init(&b, SIZE_MAX / 2);
+  for (i = 0; m != NULL && i < pt->n_nodes && rc == 0; i++) {
+    n = &pt->nodes[i];
+    buf_reset(&b);
+    rc = buf_add(&b, planner_dir(pt, n), n->dir_len);
+    if (rc == 0)
+      pt->nodes[i].m_files = manifest_count_under(m, buf_str(&b));
   }
-  rc = cachetag_item(in->tag_origin, c->entry.path, item);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "object key too long for a cache tag");
-  rc = buf_add(b, item, strlen(item) + 1);
-  if (rc < 0)
-    return cfw_err_set(err, rc, "out of memory");
-  pt->by_tag++;
-  pt->tag_saved += n > 0 ? n - 1 : 0;
-  return 0;
-}
-
-/* Appends c's invalidation items to b: its URL paths, or its one cache
- * tag (then counting the paths the tag saves); then the empty string
- * that ends them. */
-static int planner_push_items(struct planner_tree *pt, struct buf *b,
-                              const struct planner_input *in,
-                              const struct change *c, struct cfw_err *err)
-{
-  int rc;
-
-  if (planner_by_tag(in, c)) {
-    rc = planner_push_tag(pt, b, in, c, err);
-  } else {
-    pt->by_path++;
-    rc = urlmap_paths_buf(in->urlmap, c->entry.path, b, err);
-  }
-  if (rc == 0 && buf_addc(b, '\0') < 0)
-    rc = cfw_err_set(err, -ENOMEM, "out of memory");
+  buf_free(&b);
   return rc;
 }
 
-/* Maps every change to its invalidation items and its directory's
- * node. */
-static int planner_add_changes(struct planner_tree *pt, struct buf *b,
-                               const struct planner_input *in,
-                               struct cfw_err *err)
+/* Maps every change but the TOUCHED ones to its directory's node. */
+static int planner_add_files(struct planner_tree *pt, size_t n_changes)
 {
-  const struct change *c;
   size_t node;
   size_t i;
   int rc;
 
-  for (i = 0; i < in->n_changes; i++) {
-    c = &in->changes[i];
+  for (i = 0; i < n_changes; i++) {
     pt->file_node[i] = PLANNER_NONE32;
-    if (c->kind == CHANGE_TOUCHED) {
-      rc = buf_addc(b, '\0'); /* no items */
-      if (rc < 0)
-        return rc;
+    if (pt->changes[i].kind == CHANGE_TOUCHED)
       continue;
-    }
-    rc = planner_push_items(pt, b, in, c, err);
-    if (rc < 0) {
-      return cfw_err_wrap(err, rc, "%s", c->entry.path);
-    }
-    rc = planner_node_of_file(pt, c->entry.path, &node);
+    rc = planner_node_of_file(pt, i, &node);
     if (rc < 0)
       return rc;
     pt->file_node[i] = (uint32_t)node; /* below PLANNER_MAX_INDEX */
   }
   return 0;
-}
-
-/* Builds every change's items in one buffer and keeps it, cut to size:
- * it lives through the planning, beside the plan's own copies. */
-static int planner_add_items(struct planner_tree *pt,
-                             const struct planner_input *in,
-                             struct cfw_err *err)
-{
-  struct buf b;
-  char *p;
-  size_t len;
-  int rc;
-
-  buf_init(&b, SIZE_MAX / 2);
-  rc = planner_add_changes(pt, &b, in, err);
-  if (rc < 0) {
-    buf_free(&b);
-    return rc;
-  }
-  len = b.len;
-  pt->urls = buf_take(&b);
-  if (pt->urls == NULL)
-    return -ENOMEM;
-  p = realloc(pt->urls, len + 1);
-  if (p != NULL)
-    pt->urls = p; /* else the larger block serves as well */
-  return 0;
-}
-
-const char *planner_items_end(const char *g)
-{
-  while (*g != '\0')
-    g += strlen(g) + 1;
-  return g + 1;
 }
 
 size_t planner_file_node(const struct planner_tree *pt, size_t i)
@@ -312,60 +212,15 @@ size_t planner_file_node(const struct planner_tree *pt, size_t i)
                                             : (size_t)pt->file_node[i];
 }
 
-/* Builds "<parent stem><encoded name>/" for node i.  A stem that would
- * hold '*' or '~' (CloudFront cannot name them) or not leave room for
- * the final '*' stays NULL: no wildcard on that directory or below. */
-static int planner_make_stem(struct planner_tree *pt, size_t i, struct buf *b)
-{
-  struct planner_node *n = &pt->nodes[i];
-  const char *name = strrchr(n->dir, '/');
-  const char *parent;
-  int rc;
-
-  parent = n->parent != PLANNER_NONE ? pt->nodes[n->parent].stem : pt->prefix;
-  if (parent == NULL)
-    return 0;
-  name = name != NULL ? name + 1 : n->dir;
-  buf_reset(b);
-  rc = buf_adds(b, parent);
-  if (rc == 0 && n->parent != PLANNER_NONE)
-    rc = urlmap_encode(name, strlen(name), b);
-  if (rc == 0)
-    rc = buf_addc(b, '/');
-  if (rc == -E2BIG || (rc == 0 && strpbrk(buf_str(b), "*~") != NULL))
-    return 0;
-  if (rc == 0)
-    n->stem = strdup(buf_str(b));
-  return rc == 0 && n->stem == NULL ? -ENOMEM : rc;
-}
-
-static int planner_make_stems(struct planner_tree *pt)
-{
-  struct buf b;
-  size_t i;
-  int rc = 0;
-
-  /* Room for the '*' that makes the stem a wildcard. */
-  buf_init(&b, CF_MAX_PATH_LEN - 1);
-  for (i = 0; i < pt->n_nodes && rc == 0; i++)
-    rc = planner_make_stem(pt, i, &b);
-  buf_free(&b);
-  return rc;
-}
-
 /* The deepest node from i up whose wildcard covers url, or PLANNER_NONE.
  * Stems of ancestors are prefixes of each other, so every node above the
  * answer covers url too. */
 static size_t planner_covering(const struct planner_tree *pt, size_t i,
                                const char *url)
 {
-  const char *s;
-
-  for (; i != PLANNER_NONE; i = pt->nodes[i].parent) {
-    s = pt->nodes[i].stem;
-    if (s != NULL && strncmp(s, url, strlen(s)) == 0)
+  for (; i != PLANNER_NONE; i = planner_idx(pt->nodes[i].parent))
+    if (planner_stem_covers(pt, i, url))
       return i;
-  }
   return PLANNER_NONE;
 }
 
@@ -399,17 +254,28 @@ static void planner_count_change(struct planner_tree *pt,
   }
 }
 
-static void planner_count_changes(struct planner_tree *pt,
-                                  const struct planner_input *in)
+/* Counts every change's items, built one change at a time in a buffer
+ * that never holds more than one change's. */
+static int planner_count_changes(struct planner_tree *pt,
+                                 const struct planner_input *in,
+                                 struct cfw_err *err)
 {
-  const char *g = pt->urls;
+  struct buf b;
   size_t i;
+  int rc = 0;
 
-  for (i = 0; i < in->n_changes; i++) {
-    if (pt->file_node[i] != PLANNER_NONE32)
-      planner_count_change(pt, in, i, g);
-    g = planner_items_end(g);
+  buf_init(&b, SIZE_MAX / 2);
+  for (i = 0; i < in->n_changes && rc == 0; i++) {
+    if (pt->file_node[i] == PLANNER_NONE32)
+      continue;
+    rc = planner_items_first(pt, in, i, &b, err);
+    if (rc < 0)
+      rc = cfw_err_wrap(err, rc, "%s", in->changes[i].entry.path);
+    else
+      planner_count_change(pt, in, i, b.data);
   }
+  buf_free(&b);
+  return rc;
 }
 
 /* Adds every node's change counts into its parent's (children come after
@@ -441,16 +307,40 @@ static void planner_sum_up(struct planner_tree *pt)
   }
 }
 
-static int planner_tree_alloc(struct planner_tree *pt, size_t n_changes)
+static int planner_tree_alloc(struct planner_tree *pt,
+                              const struct planner_input *in)
 {
   size_t root;
 
-  if (n_changes > PLANNER_MAX_INDEX)
+  if (in->n_changes > PLANNER_MAX_INDEX)
     return -ENOMEM; /* the units hold 32-bit change indices */
-  pt->file_node = calloc(n_changes + 1, sizeof(*pt->file_node));
-  if (pt->file_node == NULL || planner_grow_slots(pt) < 0)
+  pt->changes = in->changes;
+  pt->file_node = calloc(in->n_changes + 1, sizeof(*pt->file_node));
+  pt->recipes = calloc(in->n_changes + 1, sizeof(*pt->recipes));
+  if (pt->file_node == NULL || pt->recipes == NULL ||
+      planner_grow_slots(pt) < 0)
     return -ENOMEM;
-  return planner_add_node(pt, "", 0, PLANNER_NONE, &root);
+  return planner_add_node(pt, "", 0, 0, PLANNER_NONE, &root);
+}
+
+/* Once every node is made: the hash that found them goes, and the nodes
+ * keep no room to grow, as both would outlast their use by the whole
+ * planning (issue 13: a site of one directory per page has a node per
+ * change). */
+static void planner_tree_settle(struct planner_tree *pt)
+{
+  struct planner_node *v;
+
+  free(pt->slots);
+  pt->slots = NULL;
+  pt->n_slots = 0;
+  if (pt->cap_nodes > pt->n_nodes) {
+    v = realloc(pt->nodes, pt->n_nodes * sizeof(*v));
+    if (v != NULL) { /* else the larger block serves as well */
+      pt->nodes = v;
+      pt->cap_nodes = pt->n_nodes;
+    }
+  }
 }
 
 int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
@@ -459,13 +349,19 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
   int rc;
 
   memset(pt, 0, sizeof(*pt));
-  rc = planner_tree_alloc(pt, in->n_changes);
+  rc = planner_tree_alloc(pt, in);
   if (rc == 0)
     rc = planner_take_prefix(pt, in->urlmap);
   if (rc == 0)
-    rc = planner_add_items(pt, in, err);
-  if (rc == 0)
+    rc = planner_add_files(pt, in->n_changes);
+  if (rc == 0) {
+    planner_tree_settle(pt);
     rc = planner_make_stems(pt);
+  }
+  if (rc == 0)
+    rc = planner_count_manifest(pt, in->manifest);
+  if (rc == 0)
+    rc = planner_count_changes(pt, in, err);
   if (rc == 0) {
     pt->cands = calloc(pt->n_nodes + 1, sizeof(*pt->cands));
     rc = pt->cands != NULL ? 0 : -ENOMEM;
@@ -476,8 +372,6 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
       cfw_err_set(err, rc, "planner: %s", strerror(-rc));
     return rc;
   }
-  planner_count_manifest(pt, in->manifest);
-  planner_count_changes(pt, in);
   planner_sum_up(pt);
   return 0;
 }
@@ -488,14 +382,13 @@ void planner_tree_free(struct planner_tree *pt)
 
   if (pt == NULL)
     return;
-  for (i = 0; i < pt->n_nodes; i++) {
-    free(pt->nodes[i].dir);
-    free(pt->nodes[i].stem);
-  }
+  for (i = 0; i < pt->n_stems; i++)
+    free(pt->stems[i]);
+  free(pt->stems);
   free(pt->nodes);
   free(pt->slots);
-  free(pt->urls);
   free(pt->file_node);
+  free(pt->recipes);
   free(pt->prefix);
   free(pt->cands);
   memset(pt, 0, sizeof(*pt));

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "urlmap.h"
-
 /* File paths and wildcards in unit u, before the batch drops
  * duplicates. */
 size_t planner_unit_nf(const struct planner_work *w,
@@ -63,50 +61,54 @@ static size_t planner_count_units(struct planner_work *w, size_t n_changes)
   return n;
 }
 
-/* Fills in unit u, started by change i whose items start at g. */
-static void planner_unit_start(struct planner_work *w, struct planner_unit *u,
-                               size_t i, const char *g)
+/* Fills in unit u, started by change i.  Only a file's own unit needs
+ * its items, to count its paths; a wildcard's counts are its node's. */
+static int planner_unit_start(struct planner_work *w, struct planner_unit *u,
+                              const struct planner_input *in, size_t i,
+                              struct buf *b, struct cfw_err *err)
 {
   size_t node = planner_cover_unit(&w->pt, i);
-  const char *url;
+  size_t nf, nw;
+  int rc;
 
   memset(u, 0, sizeof(*u));
-  u->first = (uint32_t)i; /* i <= PLANNER_MAX_INDEX */
   u->node = node == PLANNER_NONE ? PLANNER_NONE32 : (uint32_t)node;
   if (node != PLANNER_NONE)
-    return;
-  for (url = g; *url != '\0'; url += strlen(url) + 1) {
-    if (urlmap_is_wildcard(url))
-      u->nw++;
-    else
-      u->nf++;
-  }
+    return 0;
+  rc = planner_items_count(&w->pt, in, i, b, &nf, &nw, err);
+  /* A file has at most URLMAP_MAX_PATHS_PER_FILE items. */
+  u->nf = (uint8_t)nf;
+  u->nw = (uint8_t)nw;
+  return rc;
 }
 
 /* Groups the changes into units, in change order: one array of exactly
  * the units there are. */
-int planner_make_units(struct planner_work *w, size_t n_changes)
+int planner_make_units(struct planner_work *w, const struct planner_input *in,
+                       struct cfw_err *err)
 {
-  const char *g = w->pt.urls;
+  struct buf b;
   size_t next = 0;
   size_t seen;
   size_t i;
+  int rc = 0;
 
   w->unit_of_node = malloc((w->pt.n_nodes + 1) * sizeof(*w->unit_of_node));
   if (w->unit_of_node == NULL)
     return -ENOMEM;
-  w->n_units = planner_count_units(w, n_changes);
+  w->n_units = planner_count_units(w, in->n_changes);
   w->units = calloc(w->n_units + 1, sizeof(*w->units));
   if (w->units == NULL)
     return -ENOMEM;
-  for (i = 0; i < n_changes; i++) {
+  buf_init(&b, SIZE_MAX / 2);
+  for (i = 0; i < in->n_changes && rc == 0; i++) {
     seen = next;
-    (void)planner_unit_of(w, i, &next);
+    (void)planner_unit_of(w, i, &next); /* the unit is units[seen] */
     if (next > seen)
-      planner_unit_start(w, &w->units[seen], i, g);
-    g = planner_items_end(g);
+      rc = planner_unit_start(w, &w->units[seen], in, i, &b, err);
   }
-  return 0;
+  buf_free(&b);
+  return rc;
 }
 
 void planner_work_free(struct planner_work *w)

@@ -13,18 +13,17 @@
 
 /* What goes into one batch together: one file's URLs, or a collapsed
  * directory's wildcard with the changes under it (and the few URLs of
- * theirs the wildcard does not cover).  16 bytes: a unit's path counts
- * come from its node when it has one, and which changes it holds is
- * found again by planner_unit_of, so a full rewrite under one wildcard
- * costs one unit, not one per change. */
+ * theirs the wildcard does not cover).  12 bytes: a unit's path counts
+ * come from its node when it has one, and which changes it holds, its
+ * first one among them, is found again by planner_unit_of, so a full
+ * rewrite under one wildcard costs one unit, not one per change. */
 struct planner_unit {
-  uint32_t node;  /* the collapsed node, or PLANNER_NONE32 for one file */
-  uint32_t first; /* its first change */
-  uint32_t seq;   /* the batch, counted among ready or queued ones */
-  uint8_t nf;     /* one file's file paths (URLMAP_MAX_PATHS_PER_FILE) */
-  uint8_t nw;     /* one file's wildcards */
-  bool left;      /* over the budget: not planned */
-  bool ready;     /* placed in a ready batch */
+  uint32_t node; /* the collapsed node, or PLANNER_NONE32 for one file */
+  uint32_t seq;  /* the batch, counted among ready or queued ones */
+  uint8_t nf;    /* one file's file paths (URLMAP_MAX_PATHS_PER_FILE) */
+  uint8_t nw;    /* one file's wildcards */
+  bool left;     /* over the budget: not planned */
+  bool ready;    /* placed in a ready batch */
 };
 
 /* Everything planner_plan works with; freed as one. */
@@ -47,9 +46,10 @@ size_t planner_unit_nw(const struct planner_work *w,
  * O(depth). */
 size_t planner_unit_of(const struct planner_work *w, size_t i, size_t *next);
 
-/* Groups the n_changes changes into w->units, in change order, once
- * planner_cover_choose has run.  0 or -ENOMEM. */
-int planner_make_units(struct planner_work *w, size_t n_changes);
+/* Groups in's changes into w->units, in change order, once
+ * planner_cover_choose has run.  0, or what planner_items_count returns. */
+int planner_make_units(struct planner_work *w, const struct planner_input *in,
+                       struct cfw_err *err);
 
 /* Frees the tree, the units and unit_of_node.  NULL is fine. */
 void planner_work_free(struct planner_work *w);

@@ -12,6 +12,7 @@
 #include "planner.h"
 
 #include "manifest.h"
+#include "pathref.h"
 #include "strlist.h"
 #include "test.h"
 #include "urlmap.h"
@@ -141,7 +142,7 @@ static void fx_init(struct fx *f, size_t n, bool flat)
     REQUIRE(manifest_put(f->m, &e) == 0);
     f->v[i].kind = CHANGE_MODIFIED;
     f->v[i].entry = e;
-    f->v[i].entry.path = strdup(path);
+    f->v[i].entry.path = pathref_dup(path);
     REQUIRE(f->v[i].entry.path != NULL);
   }
   f->n = n;

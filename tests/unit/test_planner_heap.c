@@ -11,11 +11,8 @@
  * planner took when it kept every change's URL text in one buffer. */
 #include "planner.h"
 
-#include "manifest.h"
-#include "pathref.h"
+#include "plannerfx.h"
 #include "strlist.h"
-#include "test.h"
-#include "urlmap.h"
 
 #include <stdbool.h>
 
@@ -102,70 +99,31 @@ static long long heap_mark(void)
 }
 #endif
 
-struct fx {
-  struct manifest *m;
-  struct change *v; /* owned, with each path */
-  size_t n;
-  struct urlmap *map;
-  struct planner_input in;
-  struct planner_opts o;
-  struct planner_plan p;
-};
-
 /* n MODIFIED files of a blog, every one in the manifest.  Flat:
  * HEAP_PER_DIR to a directory, "blog/2024/section-<d>/post-<i>-a-title.html",
  * URLs of about the length massif found on the issue's site.  Else one
  * directory per page, as Hugo and Eleventy write them by default:
  * "blog/2024/section-<d>/post-<i>-a-title/index.html". */
-static void fx_init(struct fx *f, size_t n, bool flat)
+static void fx_init(struct plannerfx *f, size_t n, bool flat)
 {
-  struct urlmap_opts uo = {0};
-  struct cfw_err err = {0};
-  struct tree_entry e;
   char path[96];
   size_t i;
 
-  memset(f, 0, sizeof(*f));
-  REQUIRE(manifest_new(&f->m) == 0);
-  REQUIRE(urlmap_new(&f->map, &uo, &err) == 0);
-  f->v = calloc(n + 1, sizeof(*f->v));
-  REQUIRE(f->v != NULL);
+  plannerfx_init(f, n);
   for (i = 0; i < n; i++) {
     (void)snprintf(path, sizeof(path),
                    flat ? "blog/2024/section-%04zu/post-%06zu-a-title.html"
                         : "blog/2024/section-%04zu/post-%06zu-a-title/"
                           "index.html",
                    i / HEAP_PER_DIR, i);
-    memset(&e, 0, sizeof(e));
-    e.path = path;
-    e.flags = TREE_HASHED;
-    REQUIRE(manifest_put(f->m, &e) == 0);
-    f->v[i].kind = CHANGE_MODIFIED;
-    f->v[i].entry = e;
-    f->v[i].entry.path = pathref_dup(path);
-    REQUIRE(f->v[i].entry.path != NULL);
+    plannerfx_change(f, CHANGE_MODIFIED, path);
   }
-  f->n = n;
-  f->in.manifest = f->m;
-  f->in.changes = f->v;
-  f->in.n_changes = n;
-  f->in.urlmap = f->map;
-  planner_opts_init(&f->o);
-  planner_plan_init(&f->p);
-}
-
-static void fx_free(struct fx *f)
-{
-  planner_plan_free(&f->p);
-  changes_free(f->v, f->n);
-  manifest_destroy(f->m);
-  urlmap_destroy(f->map);
 }
 
 /* Plans f; *peak gets the most bytes the planner held at once, and
  * *kept those still held by the plan it returned (both 0 under a
  * sanitizer). */
-static void fx_plan(struct fx *f, long long *peak, long long *kept)
+static void fx_plan(struct plannerfx *f, long long *peak, long long *kept)
 {
   struct cfw_err err = {0};
 
@@ -189,7 +147,7 @@ static void fx_plan(struct fx *f, long long *peak, long long *kept)
 static void test_full_rewrite_peak_is_a_few_words_a_change(void)
 {
   long long peak, kept;
-  struct fx f;
+  struct plannerfx f;
 
   fx_init(&f, HEAP_CHANGES, true);
   fx_plan(&f, &peak, &kept);
@@ -198,7 +156,7 @@ static void test_full_rewrite_peak_is_a_few_words_a_change(void)
   CHECK_EQ_STR(f.p.v[0].b.paths.v[0], "/blog/2024/*");
   CHECK_EQ_INT(f.p.v[0].n_changes, HEAP_CHANGES);
   CHECK(peak <= (long long)HEAP_REWRITE_PEAK_PER_CHANGE * HEAP_CHANGES);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 /* Every change as its exact path: beyond the paths the plan returns,
@@ -206,7 +164,7 @@ static void test_full_rewrite_peak_is_a_few_words_a_change(void)
 static void test_exact_paths_hold_no_second_copy(void)
 {
   long long peak, kept;
-  struct fx f;
+  struct plannerfx f;
 
   fx_init(&f, HEAP_CHANGES, true);
   f.o.never_wildcard = true;
@@ -214,7 +172,7 @@ static void test_exact_paths_hold_no_second_copy(void)
   CHECK_EQ_INT(f.p.n_paths, HEAP_CHANGES);
   CHECK_EQ_INT(f.p.n_wildcards, 0);
   CHECK(peak - kept <= (long long)HEAP_EXACT_WORK_PER_CHANGE * HEAP_CHANGES);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 /* One directory per page: a node per change, the planner's peak still
@@ -222,7 +180,7 @@ static void test_exact_paths_hold_no_second_copy(void)
 static void test_directory_per_page_peak_is_bounded(void)
 {
   long long peak, kept;
-  struct fx f;
+  struct plannerfx f;
 
   fx_init(&f, HEAP_CHANGES, false);
   fx_plan(&f, &peak, &kept);
@@ -230,7 +188,7 @@ static void test_directory_per_page_peak_is_bounded(void)
   REQUIRE(f.p.v[0].b.paths.n == 1);
   CHECK_EQ_STR(f.p.v[0].b.paths.v[0], "/blog/2024/*");
   CHECK(peak <= (long long)HEAP_NODE_PEAK_PER_CHANGE * HEAP_CHANGES);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 TEST_MAIN(TEST(test_full_rewrite_peak_is_a_few_words_a_change),

@@ -5,72 +5,29 @@
 #include "planner.h"
 
 #include "buf.h"
-#include "manifest.h"
-#include "pathref.h"
+#include "plannerfx.h"
 #include "strlist.h"
-#include "test.h"
-#include "urlmap.h"
 
 #include <stdbool.h>
 
 #include "aslimit.h"
 
-struct fx {
-  struct manifest *m;
-  struct change *v; /* owned, with each path */
-  size_t n;
-  struct urlmap *map;
-  struct planner_input in;
-  struct planner_opts o;
-  struct planner_plan p;
-};
-
 /* n changes of kind: file i is "d<i/per_dir>/f<i>.html", in the
  * manifest unless ADDED. */
-static void fx_init(struct fx *f, size_t n, size_t per_dir,
+static void fx_init(struct plannerfx *f, size_t n, size_t per_dir,
                     enum change_kind kind)
 {
-  struct urlmap_opts uo = {0};
-  struct cfw_err err = {0};
-  struct tree_entry e;
   char path[64];
   size_t i;
 
-  memset(f, 0, sizeof(*f));
-  REQUIRE(manifest_new(&f->m) == 0);
-  REQUIRE(urlmap_new(&f->map, &uo, &err) == 0);
-  f->v = calloc(n + 1, sizeof(*f->v));
-  REQUIRE(f->v != NULL);
+  plannerfx_init(f, n);
   for (i = 0; i < n; i++) {
     (void)snprintf(path, sizeof(path), "d%zu/f%zu.html", i / per_dir, i);
-    memset(&e, 0, sizeof(e));
-    e.path = path;
-    e.flags = TREE_HASHED;
-    if (kind != CHANGE_ADDED)
-      REQUIRE(manifest_put(f->m, &e) == 0);
-    f->v[i].kind = kind;
-    f->v[i].entry = e;
-    f->v[i].entry.path = pathref_dup(path);
-    REQUIRE(f->v[i].entry.path != NULL);
+    plannerfx_change(f, kind, path);
   }
-  f->n = n;
-  f->in.manifest = f->m;
-  f->in.changes = f->v;
-  f->in.n_changes = n;
-  f->in.urlmap = f->map;
-  planner_opts_init(&f->o);
-  planner_plan_init(&f->p);
 }
 
-static void fx_free(struct fx *f)
-{
-  planner_plan_free(&f->p);
-  changes_free(f->v, f->n);
-  manifest_destroy(f->m);
-  urlmap_destroy(f->map);
-}
-
-static int fx_plan(struct fx *f, struct cfw_err *err)
+static int fx_plan(struct plannerfx *f, struct cfw_err *err)
 {
   return planner_plan(&f->p, &f->in, &f->o, err);
 }
@@ -87,20 +44,20 @@ static void check_all(const size_t *v, size_t n, size_t want)
 static void test_only_touched_changes_fill_no_send(void)
 {
   struct cfw_err err = {0};
-  struct fx f;
+  struct plannerfx f;
 
   fx_init(&f, 500, 10, CHANGE_TOUCHED);
   CHECK_EQ_INT(fx_plan(&f, &err), 0);
   CHECK_EQ_INT(f.p.n, 0);
   CHECK_EQ_INT(f.p.n_left, 0);
   check_all(f.p.no_send, f.p.n_no_send, 500);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 static void test_one_change_is_one_unit(void)
 {
   struct cfw_err err = {0};
-  struct fx f;
+  struct plannerfx f;
 
   fx_init(&f, 1, 1, CHANGE_MODIFIED);
   CHECK_EQ_INT(fx_plan(&f, &err), 0);
@@ -109,14 +66,14 @@ static void test_one_change_is_one_unit(void)
   REQUIRE(f.p.v[0].b.paths.n == 1);
   CHECK_EQ_STR(f.p.v[0].b.paths.v[0], "/d0/f0.html");
   CHECK_EQ_INT(f.p.n_no_send, 0);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 /* Every file rewritten: one unit, the site's wildcard, holds them all. */
 static void test_full_rewrite_is_one_unit_of_every_change(void)
 {
   struct cfw_err err = {0};
-  struct fx f;
+  struct plannerfx f;
 
   fx_init(&f, 20000, 100, CHANGE_MODIFIED);
   CHECK_EQ_INT(fx_plan(&f, &err), 0);
@@ -124,7 +81,7 @@ static void test_full_rewrite_is_one_unit_of_every_change(void)
   REQUIRE(f.p.v[0].b.paths.n == 1);
   CHECK_EQ_STR(f.p.v[0].b.paths.v[0], "/*");
   check_all(f.p.v[0].changes, f.p.v[0].n_changes, 20000);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 /* Units are numbered in change order, whether a wildcard's (started by
@@ -133,7 +90,7 @@ static void test_full_rewrite_is_one_unit_of_every_change(void)
 static void test_units_follow_change_order(void)
 {
   struct cfw_err err = {0};
-  struct fx f;
+  struct plannerfx f;
   size_t i;
 
   fx_init(&f, 40, 1, CHANGE_ADDED);
@@ -148,12 +105,12 @@ static void test_units_follow_change_order(void)
   for (i = 0; i < f.p.n_left && i < 20; i++)
     CHECK_EQ_INT(f.p.left[i], 20 + i);
   CHECK(f.p.over_budget);
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 /* One plan under an address space of what is used now plus margin: a
  * clean -ENOMEM with an empty plan, or the plan want describes. */
-static bool plan_within(struct fx *f, size_t margin, size_t want_changes)
+static bool plan_within(struct plannerfx *f, size_t margin, size_t want_changes)
 {
   struct cfw_err err = {0};
   int rc;
@@ -188,7 +145,7 @@ static void test_out_of_memory_fails_cleanly(void)
                                    1 << 22, 1 << 23, 1 << 25, 1 << 28};
   size_t ok = 0;
   size_t i;
-  struct fx f;
+  struct plannerfx f;
 
   /* An index file per directory, never collapsed: two paths each. */
   fx_init(&f, 30000, 1, CHANGE_MODIFIED);
@@ -203,14 +160,14 @@ static void test_out_of_memory_fails_cleanly(void)
   f.o.never_wildcard = true;
 #if !AS_LIMIT_USABLE
   CHECK(plan_within(&f, 0, f.n));
-  fx_free(&f);
+  plannerfx_free(&f);
   return;
 #endif
   for (i = 0; i < sizeof(margins) / sizeof(margins[0]); i++)
     ok += plan_within(&f, margins[i], f.n) ? 1 : 0;
   CHECK(ok < sizeof(margins) / sizeof(margins[0])); /* some failed */
   CHECK(ok > 0);                                    /* and some did not */
-  fx_free(&f);
+  plannerfx_free(&f);
 }
 
 TEST_MAIN(TEST(test_only_touched_changes_fill_no_send),

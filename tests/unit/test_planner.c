@@ -4,8 +4,8 @@
 #include "buf.h"
 #include "cflimits.h"
 #include "manifest.h"
-#include "strlist.h"
 #include "pathref.h"
+#include "strlist.h"
 #include "test.h"
 #include "urlmap.h"
 

@@ -16,9 +16,9 @@
 #include "cachetag.h"
 #include "cflimits.h"
 #include "manifest.h"
+#include "pathref.h"
 #include "s3url.h"
 #include "strlist.h"
-#include "pathref.h"
 #include "test.h"
 #include "urlmap.h"
 

@@ -8,8 +8,8 @@
 #include "state.h"
 #include "statefmt.h"
 
-#include "statefx.h"
 #include "pathref.h"
+#include "statefx.h"
 #include "test.h"
 
 #define ROOT "/srv/site"

@@ -7,8 +7,8 @@
  * array exactly as it was, owned by the caller. */
 #include "state.h"
 
-#include "statefx.h"
 #include "pathref.h"
+#include "statefx.h"
 #include "test.h"
 
 #include <signal.h>

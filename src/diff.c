@@ -125,7 +125,9 @@ static void add_item(struct diff *d, size_t at, size_t k,
   if (k != at)
     d->v[k] = d->v[at];
   cur = &d->v[k].entry;
-  if (old != NULL) { /* the manifest's path, not a second copy */
+  /* The manifest's path, not a second copy; the walk may hold it
+   * already (scan_known). */
+  if (old != NULL && cur->path != old->path) {
     pathref_drop(cur->path);
     cur->path = pathref_hold(old->path);
   }

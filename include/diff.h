@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "change.h"
 #include "err.h"
 #include "manifest.h"
 #include "tree.h"
@@ -24,22 +25,6 @@
  * A file is taken as unchanged without hashing only if size, mtime_ns,
  * ctime_ns and ino all equal the manifest's and the manifest's entry is
  * not TREE_RACY.  Otherwise it is hashed and compared by content. */
-
-enum change_kind {
-  CHANGE_ADDED,
-  CHANGE_MODIFIED,
-  CHANGE_DELETED,
-  /* Same bytes, new stat or flags: refresh the shortcut only; nothing to
-   * invalidate. */
-  CHANGE_TOUCHED
-};
-
-struct change {
-  enum change_kind kind;
-  /* Owned.  The file as now on disk, hashed; for DELETED the manifest's
-   * old entry. */
-  struct tree_entry entry;
-};
 
 struct diff; /* opaque */
 
@@ -99,18 +84,5 @@ const char *diff_failed_at(const struct diff *d, size_t i, int *code);
 
 void diff_destroy(struct diff *d);             /* NULL is fine */
 void changes_free(struct change *v, size_t n); /* NULL is fine */
-
-/* Records acknowledged changes: ADDED, MODIFIED and TOUCHED are put,
- * DELETED removed, in one merge.  All or nothing: 0, -EINVAL or
- * -ENOMEM, and m unchanged on failure. */
-int manifest_apply(struct manifest *m, const struct change *v, size_t n,
-                   struct cfw_err *err);
-
-/* The same, but m takes the path string of each entry it adds rather
- * than copying it (that change's entry.path is left NULL; changes_free
- * still frees v), for a caller about to free v: a commit (issue 13).
- * On failure v is unchanged. */
-int manifest_apply_take(struct manifest *m, struct change *v, size_t n,
-                        struct cfw_err *err);
 
 #endif

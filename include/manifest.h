@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "change.h"
 #include "err.h"
 #include "tree.h"
 
@@ -54,32 +55,29 @@ bool manifest_path_ok(const char *path, size_t len);
 
 /* Inserts a copy of e, or replaces the entry with its path.  e must be
  * TREE_HASHED with a valid path (-EINVAL).  0, -EINVAL or -ENOMEM.  O(n)
- * for the move; batch with manifest_edit. */
+ * for the move; batch with manifest_apply. */
 int manifest_put(struct manifest *m, const struct tree_entry *e);
 /* Removes path.  0 or -ENOENT.  O(n). */
 int manifest_remove(struct manifest *m, const char *path);
 
-/* One edit of a batch: put *entry, or remove entry->path.  A put of a
- * path m lacks stores a copy of entry->path, unless give is set: then
- * it is where the caller gives that path string up (normally
- * &entry->path), and on success the string is m's and *give NULL.  A
- * put that replaces an entry keeps m's path string and takes nothing. */
-struct manifest_edit {
-  const struct tree_entry *entry; /* borrowed */
-  char **give;                    /* borrowed; NULL: copy the path */
-  bool remove;
-};
+/* Records acknowledged changes: ADDED, MODIFIED and TOUCHED are put,
+ * DELETED removed, in one pass over m, in place: m's entries and path
+ * strings stay where they are, removals close up, and adds grow the
+ * array once, so a batch costs no second manifest (issue 13).  v is
+ * read where it lies when sorted by path, as a diff's changes are, and
+ * through a sorted array of pointers otherwise.  O(k log(size / k) +
+ * moved entries) for k changes (plus O(k log k) to sort them).  All or
+ * nothing: on -EINVAL (two changes of one path, a put that is not
+ * hashed or has a bad path) or -ENOMEM, m holds what it held (perhaps
+ * with more room). */
+int manifest_apply(struct manifest *m, const struct change *v, size_t n,
+                   struct cfw_err *err);
 
-/* Applies n edits at once, in any order; removing an absent path is
- * fine.  In place: m's entries and path strings stay where they are,
- * removals close up, and adds grow the array once, so a batch costs no
- * second manifest (issue 13).  Already sorted edits (a diff's changes)
- * are not copied.  O(k log(size / k) + moved entries) for k edits (plus
- * O(k log k) to sort them if unsorted).  All or nothing: on -EINVAL
- * (two edits of one path, a put that is not hashed or has a bad path)
- * or -ENOMEM, m holds what it held (perhaps with more room) and nothing
- * was given. */
-int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
-                  struct cfw_err *err);
+/* The same, but m takes the path string of each entry it adds rather
+ * than copying it (that change's entry.path is left NULL; changes_free
+ * still frees v), for a caller about to free v: a commit (issue 13).
+ * On failure v is unchanged. */
+int manifest_apply_take(struct manifest *m, struct change *v, size_t n,
+                        struct cfw_err *err);
 
 #endif

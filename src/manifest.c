@@ -302,39 +302,63 @@ int manifest_remove(struct manifest *m, const char *path)
   return 0;
 }
 
-static int edit_cmp(const void *a, const void *b)
-{
-  const struct manifest_edit *x = a;
-  const struct manifest_edit *y = b;
+/* A batch of changes as manifest_apply reads them: in place, in path
+ * order, through order when v is not sorted (a diff's changes are, so a
+ * commit costs no array of its own: issue 13).  take is v itself when m
+ * takes the added paths (manifest_apply_take), else NULL. */
+struct batch_view {
+  const struct change *v;
+  const struct change **order; /* owned; NULL if v is sorted */
+  size_t n;
+  struct change *take;
+};
 
-  return strcmp(x->entry->path, y->entry->path);
+static const struct change *view_at(const struct batch_view *b, size_t j)
+{
+  return b->order != NULL ? b->order[j] : &b->v[j];
 }
 
-/* Whether the edits are in strictly increasing path order, as a diff's
- * changes are: then they are used where they are, without a sorted
- * copy. */
-static bool edits_sorted(const struct manifest_edit *ed, size_t n)
+static const char *view_path(const struct batch_view *b, size_t j)
+{
+  return view_at(b, j)->entry.path;
+}
+
+static bool view_removes(const struct batch_view *b, size_t j)
+{
+  return view_at(b, j)->kind == CHANGE_DELETED;
+}
+
+static int change_ptr_cmp(const void *a, const void *b)
+{
+  const struct change *const *x = a;
+  const struct change *const *y = b;
+
+  return strcmp((*x)->entry.path, (*y)->entry.path);
+}
+
+/* Whether v is in strictly increasing path order. */
+static bool changes_sorted(const struct change *v, size_t n)
 {
   size_t i;
 
   for (i = 1; i < n; i++)
-    if (strcmp(ed[i - 1].entry->path, ed[i].entry->path) >= 0)
+    if (strcmp(v[i - 1].entry.path, v[i].entry.path) >= 0)
       return false;
   return true;
 }
 
-/* Checks the sorted edits s; on -EINVAL, *bad names the offending path
- * and *why the reason. */
-static int edits_check(const struct manifest_edit *s, size_t n,
-                       const char **bad, const char **why)
+/* Checks the batch; on -EINVAL, *bad names the offending path and *why
+ * the reason. */
+static int view_check(const struct batch_view *b, const char **bad,
+                      const char **why)
 {
   size_t i;
 
-  for (i = 0; i < n; i++) {
-    *bad = s[i].entry->path;
-    if (!s[i].remove && !entry_storable(s[i].entry))
+  for (i = 0; i < b->n; i++) {
+    *bad = view_path(b, i);
+    if (!view_removes(b, i) && !entry_storable(&view_at(b, i)->entry))
       *why = "cannot be recorded (not hashed, or a bad path)";
-    else if (i > 0 && strcmp(s[i - 1].entry->path, s[i].entry->path) == 0)
+    else if (i > 0 && strcmp(view_path(b, i - 1), view_path(b, i)) == 0)
       *why = "is edited twice in one batch";
     else
       continue;
@@ -343,33 +367,32 @@ static int edits_check(const struct manifest_edit *s, size_t n,
   return 0;
 }
 
-/* The edits in path order, checked: ed itself if already sorted (*copy
- * NULL), else a sorted copy in *copy for the caller to free. */
-static int edits_prepare(const struct manifest_edit *ed, size_t n,
-                         const struct manifest_edit **out,
-                         struct manifest_edit **copy, const char **bad,
-                         const char **why)
+/* Makes b a checked, path-ordered view of v[0..n): v itself if sorted,
+ * else through an array of pointers that view_free frees. */
+static int view_init(struct batch_view *b, const struct change *v, size_t n,
+                     struct change *take, const char **bad, const char **why)
 {
-  struct manifest_edit *s;
+  size_t i;
   int rc;
 
-  *out = ed;
-  *copy = NULL;
-  if (!edits_sorted(ed, n)) {
-    if (n > SIZE_MAX / sizeof(*s))
+  b->v = v;
+  b->order = NULL;
+  b->n = n;
+  b->take = take;
+  if (!changes_sorted(v, n)) {
+    if (n > SIZE_MAX / sizeof(*b->order))
       return -ENOMEM;
-    s = malloc(n * sizeof(*s));
-    if (s == NULL)
+    b->order = malloc(n * sizeof(*b->order));
+    if (b->order == NULL)
       return -ENOMEM;
-    memcpy(s, ed, n * sizeof(*s));
-    qsort(s, n, sizeof(*s), edit_cmp);
-    *out = s;
-    *copy = s;
+    for (i = 0; i < n; i++)
+      b->order[i] = &v[i];
+    qsort(b->order, n, sizeof(*b->order), change_ptr_cmp);
   }
-  rc = edits_check(*out, n, bad, why);
+  rc = view_check(b, bad, why);
   if (rc < 0) {
-    free(*copy);
-    *copy = NULL;
+    free(b->order);
+    b->order = NULL;
   }
   return rc;
 }
@@ -377,7 +400,7 @@ static int edits_prepare(const struct manifest_edit *ed, size_t n,
 /* What a batch does to m, counted before anything changes. */
 struct edit_plan {
   size_t adds;   /* puts of paths m lacks */
-  size_t copies; /* of those, the ones whose path is copied, not given */
+  size_t copies; /* of those, the ones whose path is copied, not taken */
   size_t dels;   /* removals of paths m holds */
 };
 
@@ -386,9 +409,9 @@ static bool entry_is(const struct manifest *m, size_t i, const char *path)
   return i < m->n && strcmp(m->v[i].path, path) == 0;
 }
 
-/* One forward walk of the sorted edits s over m.  O(k log(n / k)). */
-static void edits_plan(const struct manifest *m, const struct manifest_edit *s,
-                       size_t n, struct edit_plan *p)
+/* One forward walk of the batch over m.  O(k log(n / k)). */
+static void edits_plan(const struct manifest *m, const struct batch_view *b,
+                       struct edit_plan *p)
 {
   const char *path;
   size_t i = 0;
@@ -396,15 +419,15 @@ static void edits_plan(const struct manifest *m, const struct manifest_edit *s,
   bool found;
 
   memset(p, 0, sizeof(*p));
-  for (j = 0; j < n; j++) {
-    path = s[j].entry->path;
+  for (j = 0; j < b->n; j++) {
+    path = view_path(b, j);
     i = search_after(m->v, i, m->n, path);
     found = entry_is(m, i, path);
-    if (s[j].remove)
+    if (view_removes(b, j))
       p->dels += found;
     else if (!found) {
       p->adds++;
-      p->copies += s[j].give == NULL;
+      p->copies += b->take == NULL;
     }
   }
 }
@@ -438,12 +461,13 @@ static int edits_reserve(struct manifest *m, const struct edit_plan *p)
   return 0;
 }
 
-/* Copies the path of each added put that does not give its own, in
- * path order, into *out (NULL if none); the caller frees the array. */
+/* Copies the path of each added put, in path order, into *out (NULL if
+ * none, or if m takes the batch's paths); the caller frees the array. */
 static int edits_copy_paths(const struct manifest *m,
-                            const struct manifest_edit *s, size_t n,
-                            size_t copies, char ***out)
+                            const struct batch_view *b, size_t copies,
+                            char ***out)
 {
+  const char *path;
   char **c;
   size_t i = 0;
   size_t j;
@@ -455,11 +479,12 @@ static int edits_copy_paths(const struct manifest *m,
   c = calloc(copies, sizeof(*c)); /* copies <= n: no wrap */
   if (c == NULL)
     return -ENOMEM;
-  for (j = 0; j < n && k < copies; j++) {
-    i = search_after(m->v, i, m->n, s[j].entry->path);
-    if (s[j].remove || s[j].give != NULL || entry_is(m, i, s[j].entry->path))
+  for (j = 0; j < b->n && k < copies; j++) {
+    path = view_path(b, j);
+    i = search_after(m->v, i, m->n, path);
+    if (view_removes(b, j) || entry_is(m, i, path))
       continue;
-    c[k] = pathref_dup(s[j].entry->path);
+    c[k] = pathref_dup(path);
     if (c[k++] == NULL) {
       while (k-- > 0)
         pathref_drop(c[k]);
@@ -471,22 +496,23 @@ static int edits_copy_paths(const struct manifest *m,
   return 0;
 }
 
-/* Frees the entries the sorted edits remove and closes the gaps, in one
+/* Frees the entries the batch removes and closes the gaps, in one
  * forward pass: each kept run moves once.  Cannot fail. */
-static void edits_delete(struct manifest *m, const struct manifest_edit *s,
-                         size_t n)
+static void edits_delete(struct manifest *m, const struct batch_view *b)
 {
   struct tree_entry *v = m->v;
+  const char *path;
   size_t r = 0; /* v[r..) not yet looked at */
   size_t w = 0; /* v[..w) kept */
   size_t j;
   size_t p;
 
-  for (j = 0; j < n; j++) {
-    if (!s[j].remove)
+  for (j = 0; j < b->n; j++) {
+    if (!view_removes(b, j))
       continue;
-    p = search_after(v, r, m->n, s[j].entry->path);
-    if (!entry_is(m, p, s[j].entry->path))
+    path = view_path(b, j);
+    p = search_after(v, r, m->n, path);
+    if (!entry_is(m, p, path))
       continue;
     if (w != r)
       memmove(&v[w], &v[r], (p - r) * sizeof(*v));
@@ -499,60 +525,65 @@ static void edits_delete(struct manifest *m, const struct manifest_edit *s,
   m->n = w + (m->n - r);
 }
 
-/* The path an added entry stores: given up by the caller, else the
- * next of the copies (taken from the last, as puts are placed from the
- * end). */
-static char *edit_new_path(const struct manifest_edit *e, char **copies,
+/* The path an added entry j stores: taken from the caller's change,
+ * else the next of the copies (taken from the last, as puts are placed
+ * from the end). */
+static char *edit_new_path(const struct batch_view *b, size_t j, char **copies,
                            size_t *n_copies)
 {
+  struct change *c;
   char *path;
 
-  if (e->give == NULL)
+  if (b->take == NULL)
     return copies[--*n_copies];
-  path = *e->give;
-  *e->give = NULL;
+  c = &b->take[view_at(b, j) - b->v];
+  path = c->entry.path;
+  c->entry.path = NULL;
   return path;
 }
 
-/* Places the sorted puts from the end of the array, which has room for
+/* Places the batch's puts from the end of the array, which has room for
  * adds more entries: a replaced entry keeps its path string; an added
  * one takes a new path.  Each kept run moves once, and not at all once
  * every add is placed (a rewrite of the whole site only overwrites).
  * Cannot fail. */
-static void edits_put(struct manifest *m, const struct manifest_edit *s,
-                      size_t n, const struct edit_plan *p, char **copies)
+static void edits_put(struct manifest *m, const struct batch_view *b,
+                      const struct edit_plan *p, char **copies)
 {
   struct tree_entry *v = m->v;
   size_t n_copies = p->copies;
   size_t end = m->n;         /* v[..end) not yet moved */
   size_t w = m->n + p->adds; /* v[w..) in place */
+  size_t n = b->n;
+  const char *want;
   size_t i;
   size_t run;
   bool found;
   char *path;
 
   while (n-- > 0) {
-    if (s[n].remove)
+    if (view_removes(b, n))
       continue;
-    i = search_before(v, end, s[n].entry->path);
-    found = i < end && strcmp(v[i].path, s[n].entry->path) == 0;
+    want = view_path(b, n);
+    i = search_before(v, end, want);
+    found = i < end && strcmp(v[i].path, want) == 0;
     run = end - i - found;
     w -= run;
     if (w != i + found)
       memmove(&v[w], &v[i + found], run * sizeof(*v));
-    path = found ? v[i].path : edit_new_path(&s[n], copies, &n_copies);
-    v[--w] = *s[n].entry;
+    path = found ? v[i].path : edit_new_path(b, n, copies, &n_copies);
+    v[--w] = view_at(b, n)->entry;
     v[w].path = path;
     end = i;
   }
   m->n += p->adds;
 }
 
-int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
-                  struct cfw_err *err)
+/* manifest_apply, and with take (v itself) manifest_apply_take. */
+static int apply_batch(struct manifest *m, const struct change *v, size_t n,
+                       struct change *take, struct cfw_err *err)
 {
-  const struct manifest_edit *s;
-  struct manifest_edit *sorted;
+  struct batch_view b;
   struct edit_plan plan;
   const char *bad = "";
   const char *why = "";
@@ -561,25 +592,37 @@ int manifest_edit(struct manifest *m, const struct manifest_edit *ed, size_t n,
 
   if (n == 0)
     return 0;
-  rc = edits_prepare(ed, n, &s, &sorted, &bad, &why);
+  rc = view_init(&b, v, n, take, &bad, &why);
   if (rc == -EINVAL)
-    return cfw_err_set(err, rc, "%s %s", bad, why);
+    return cfw_err_set(err, rc, "recording changes: %s %s", bad, why);
   if (rc < 0)
-    return cfw_err_set(err, rc, "out of memory");
+    return cfw_err_set(err, rc, "recording changes: out of memory");
   /* Everything that can fail comes first; then m changes by moves that
    * cannot, so a failure leaves it as it was (at most with more room). */
-  edits_plan(m, s, n, &plan);
+  edits_plan(m, &b, &plan);
   rc = edits_reserve(m, &plan);
   if (rc == 0)
-    rc = edits_copy_paths(m, s, n, plan.copies, &copies);
+    rc = edits_copy_paths(m, &b, plan.copies, &copies);
   if (rc < 0) {
-    free(sorted);
-    return cfw_err_set(err, rc, "out of memory");
+    free(b.order);
+    return cfw_err_set(err, rc, "recording changes: out of memory");
   }
   if (plan.dels > 0)
-    edits_delete(m, s, n);
-  edits_put(m, s, n, &plan, copies);
+    edits_delete(m, &b);
+  edits_put(m, &b, &plan, copies);
   free(copies);
-  free(sorted);
+  free(b.order);
   return 0;
+}
+
+int manifest_apply(struct manifest *m, const struct change *v, size_t n,
+                   struct cfw_err *err)
+{
+  return apply_batch(m, v, n, NULL, err);
+}
+
+int manifest_apply_take(struct manifest *m, struct change *v, size_t n,
+                        struct cfw_err *err)
+{
+  return apply_batch(m, v, n, v, err);
 }

@@ -106,14 +106,14 @@ static void test_edit_batch_merges_unsorted_edits(void)
   struct tree_entry rep = entry("d/p2", 42);
   struct tree_entry del = entry("d/p1", 0);
   struct tree_entry absent = entry("nope", 0);
-  struct manifest_edit ed[] = {{.entry = &add1, .remove = false},
-                               {.entry = &del, .remove = true},
-                               {.entry = &rep, .remove = false},
-                               {.entry = &add0, .remove = false},
-                               {.entry = &absent, .remove = true}};
+  struct change ed[] = {{CHANGE_ADDED, add1},
+                        {CHANGE_DELETED, del},
+                        {CHANGE_MODIFIED, rep},
+                        {CHANGE_ADDED, add0},
+                        {CHANGE_DELETED, absent}};
   struct cfw_err err = {0};
 
-  CHECK_EQ_INT(manifest_edit(m, ed, 5, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 5, &err), 0);
   CHECK_EQ_INT(manifest_count(m), 5);
   CHECK_EQ_STR(manifest_at(m, 0)->path, "a");
   CHECK_EQ_STR(manifest_at(m, 1)->path, "d/p0");
@@ -131,19 +131,17 @@ static void test_edit_batch_is_all_or_nothing(void)
   struct tree_entry a = entry("a", 5);
   struct tree_entry a2 = entry("a", 6);
   struct tree_entry unhashed = entry("b", 7);
-  struct manifest_edit dup[] = {{.entry = &a, .remove = false},
-                                {.entry = &a2, .remove = false}};
-  struct manifest_edit bad[] = {{.entry = &a, .remove = false},
-                                {.entry = &unhashed, .remove = false}};
+  struct change dup[] = {{CHANGE_ADDED, a}, {CHANGE_ADDED, a2}};
+  struct change bad[] = {{CHANGE_ADDED, a}, {CHANGE_ADDED, unhashed}};
   struct cfw_err err = {0};
 
-  unhashed.flags = 0;
-  CHECK_EQ_INT(manifest_edit(m, dup, 2, &err), -EINVAL);
+  bad[1].entry.flags = 0;
+  CHECK_EQ_INT(manifest_apply(m, dup, 2, &err), -EINVAL);
   CHECK_CONTAINS(err.msg, "twice");
-  CHECK_EQ_INT(manifest_edit(m, bad, 2, &err), -EINVAL);
+  CHECK_EQ_INT(manifest_apply(m, bad, 2, &err), -EINVAL);
   CHECK_EQ_INT(manifest_count(m), 2);
   CHECK(manifest_find(m, "a") == NULL);
-  CHECK_EQ_INT(manifest_edit(m, NULL, 0, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, NULL, 0, &err), 0);
   manifest_destroy(m);
 }
 
@@ -158,12 +156,11 @@ static void test_edit_replacing_entries_keeps_the_array(void)
   struct tree_entry r2 = entry("d/p2", 52);
   struct tree_entry r0 = entry("d/p0", 50);
   struct tree_entry r1 = entry("d/p1", 51);
-  struct manifest_edit ed[] = {{.entry = &r2, .remove = false},
-                               {.entry = &r0, .remove = false},
-                               {.entry = &r1, .remove = false}};
+  struct change ed[] = {
+      {CHANGE_MODIFIED, r2}, {CHANGE_MODIFIED, r0}, {CHANGE_MODIFIED, r1}};
   struct cfw_err err = {0};
 
-  CHECK_EQ_INT(manifest_edit(m, ed, 3, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 3, &err), 0);
   CHECK_EQ_INT(manifest_count(m), 3);
   CHECK(manifest_at(m, 0) == v0);
   CHECK(manifest_at(m, 1)->path == p1);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* manifest_edit and manifest_apply_take: batches applied in place
- * (issue 13), checked case by case and against a plain sorted merge. */
+/* manifest_apply and manifest_apply_take: batches of changes applied
+ * in place (issue 13), checked case by case and against a plain sorted
+ * merge. */
 
 #include "diff.h"
 #include "manifest.h"
@@ -31,6 +32,18 @@ static struct tree_entry entry(const char *path, unsigned seed)
   e.flags = TREE_HASHED | (seed % 2 ? TREE_RACY : 0);
   memset(e.hash, (int)(seed & 0xff), sizeof(e.hash));
   return e;
+}
+
+/* A change putting e (m copies its path unless it takes them). */
+static struct change put(struct tree_entry e)
+{
+  return (struct change){.kind = CHANGE_MODIFIED, .entry = e};
+}
+
+/* A change removing e.path. */
+static struct change del(struct tree_entry e)
+{
+  return (struct change){.kind = CHANGE_DELETED, .entry = e};
 }
 
 /* A manifest of "d/p00".."d/p<n-1>" (n <= 100), seeds base + i. */
@@ -68,24 +81,16 @@ static void check_paths(const struct manifest *m, const char *const *want,
 static void test_edit_mix_at_start_middle_and_end(void)
 {
   struct manifest *m = sample(10, 1); /* d/p00 .. d/p09, seeds 1..10 */
-  struct tree_entry e[] = {entry("a", 50),      entry("d/p00", 51),
-                           entry("d/p01", 0),   entry("d/p05", 53),
-                           entry("d/p05x", 54), entry("d/p09", 0),
-                           entry("z", 56),      entry("d/p04", 0)};
-  struct manifest_edit ed[] = {{.entry = &e[6]},
-                               {.entry = &e[1]},
-                               {.entry = &e[2], .remove = true},
-                               {.entry = &e[3]},
-                               {.entry = &e[4]},
-                               {.entry = &e[5], .remove = true},
-                               {.entry = &e[0]},
-                               {.entry = &e[7], .remove = true}};
+  struct change ed[] = {put(entry("z", 56)),      put(entry("d/p00", 51)),
+                        del(entry("d/p01", 0)),   put(entry("d/p05", 53)),
+                        put(entry("d/p05x", 54)), del(entry("d/p09", 0)),
+                        put(entry("a", 50)),      del(entry("d/p04", 0))};
   const char *const want[] = {"a",      "d/p00", "d/p02", "d/p03", "d/p05",
                               "d/p05x", "d/p06", "d/p07", "d/p08", "z"};
   const unsigned sizes[] = {50, 51, 3, 4, 53, 54, 7, 8, 9, 56};
   struct cfw_err err = {0};
 
-  CHECK_EQ_INT(manifest_edit(m, ed, 8, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 8, &err), 0);
   check_paths(m, want, sizes, 10);
   manifest_destroy(m);
 }
@@ -93,48 +98,41 @@ static void test_edit_mix_at_start_middle_and_end(void)
 static void test_edit_into_an_empty_manifest(void)
 {
   struct manifest *m = sample(0, 0);
-  struct tree_entry e[] = {entry("c", 3), entry("a", 1), entry("b", 2),
-                           entry("gone", 0)};
-  struct manifest_edit ed[] = {{.entry = &e[0]},
-                               {.entry = &e[1]},
-                               {.entry = &e[3], .remove = true},
-                               {.entry = &e[2]}};
-  struct manifest_edit twice[] = {{.entry = &e[1]}, {.entry = &e[1]}};
+  struct change ed[] = {put(entry("c", 3)), put(entry("a", 1)),
+                        del(entry("gone", 0)), put(entry("b", 2))};
+  struct change twice[] = {put(entry("a", 1)), put(entry("a", 1))};
   const char *const want[] = {"a", "b", "c"};
   const unsigned sizes[] = {1, 2, 3};
   struct cfw_err err = {0};
 
-  CHECK_EQ_INT(manifest_edit(m, ed, 1, &err), 0); /* one */
-  CHECK_EQ_INT(manifest_edit(m, &ed[2], 1, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 1, &err), 0); /* one */
+  CHECK_EQ_INT(manifest_apply(m, &ed[2], 1, &err), 0);
   check_paths(m, &want[2], &sizes[2], 1);
-  CHECK_EQ_INT(manifest_edit(m, twice, 2, &err), -EINVAL);
+  CHECK_EQ_INT(manifest_apply(m, twice, 2, &err), -EINVAL);
   CHECK_CONTAINS(err.msg, "twice");
-  CHECK_EQ_INT(manifest_edit(m, &ed[1], 3, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, &ed[1], 3, &err), 0);
   check_paths(m, want, sizes, 3);
-  CHECK(manifest_at(m, 0)->path != e[1].path); /* a copy */
+  CHECK(manifest_at(m, 0)->path != ed[1].entry.path); /* a copy */
   manifest_destroy(m);
 }
 
 static void test_edit_deleting_everything_then_adding(void)
 {
   struct manifest *m = sample(40, 1);
-  struct tree_entry e[40];
-  struct manifest_edit ed[40];
-  struct tree_entry add = entry("new", 7);
-  struct manifest_edit put = {.entry = &add};
+  struct change ed[40];
+  struct change add = put(entry("new", 7));
   char paths[40][16];
   struct cfw_err err = {0};
   size_t i;
 
   for (i = 0; i < 40; i++) {
     (void)snprintf(paths[39 - i], sizeof(paths[0]), "d/p%02zu", i);
-    e[i] = entry(paths[39 - i], 0); /* reverse order: sorted copy */
-    ed[i] = (struct manifest_edit){.entry = &e[i], .remove = true};
+    ed[i] = del(entry(paths[39 - i], 0)); /* reverse order: sorted view */
   }
-  CHECK_EQ_INT(manifest_edit(m, ed, 40, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 40, &err), 0);
   CHECK_EQ_INT(manifest_count(m), 0);
-  CHECK_EQ_INT(manifest_edit(m, ed, 40, &err), 0); /* all absent now */
-  CHECK_EQ_INT(manifest_edit(m, &put, 1, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 40, &err), 0); /* all absent now */
+  CHECK_EQ_INT(manifest_apply(m, &add, 1, &err), 0);
   CHECK_EQ_STR(manifest_at(m, 0)->path, "new");
   CHECK_EQ_INT(manifest_count(m), 1);
   manifest_destroy(m);
@@ -145,19 +143,15 @@ static void test_edit_adding_keeps_existing_path_strings(void)
 {
   struct manifest *m = sample(30, 1);
   const char *before[30];
-  struct tree_entry e[] = {entry("a", 1), entry("d/p10a", 2), entry("d/p20", 3),
-                           entry("e", 4)};
-  struct manifest_edit ed[] = {{.entry = &e[0]},
-                               {.entry = &e[1]},
-                               {.entry = &e[2], .remove = true},
-                               {.entry = &e[3]}};
+  struct change ed[] = {put(entry("a", 1)), put(entry("d/p10a", 2)),
+                        del(entry("d/p20", 3)), put(entry("e", 4))};
   struct cfw_err err = {0};
   size_t i;
   size_t k = 0;
 
   for (i = 0; i < 30; i++)
     before[i] = manifest_at(m, i)->path;
-  CHECK_EQ_INT(manifest_edit(m, ed, 4, &err), 0);
+  CHECK_EQ_INT(manifest_apply(m, ed, 4, &err), 0);
   CHECK_EQ_INT(manifest_count(m), 32);
   for (i = 0; i < 30; i++) {
     if (i == 20)
@@ -169,27 +163,26 @@ static void test_edit_adding_keeps_existing_path_strings(void)
   manifest_destroy(m);
 }
 
+/* Taking, m takes the path of an add and keeps its own for a put that
+ * replaces; unsorted, through the sorted view. */
 static void test_edit_takes_given_paths_of_adds_only(void)
 {
   struct manifest *m = sample(3, 1);
   char *add_path = pathref_dup("d/p01a");
   char *rep_path = pathref_dup("d/p02");
   char *keep = add_path;
-  struct tree_entry add = entry(add_path, 9);
-  struct tree_entry rep = entry(rep_path, 8);
-  struct manifest_edit ed[] = {{.entry = &add, .give = &add.path},
-                               {.entry = &rep, .give = &rep.path}};
+  struct change ed[] = {put(entry(rep_path, 8)), put(entry(add_path, 9))};
   struct cfw_err err = {0};
 
   REQUIRE(add_path != NULL && rep_path != NULL);
-  CHECK_EQ_INT(manifest_edit(m, ed, 2, &err), 0);
-  CHECK(add.path == NULL);
+  CHECK_EQ_INT(manifest_apply_take(m, ed, 2, &err), 0);
+  CHECK(ed[1].entry.path == NULL);
   CHECK(manifest_find(m, "d/p01a")->path == keep);
-  CHECK(rep.path == rep_path); /* m kept its own string */
+  CHECK(ed[0].entry.path == rep_path); /* m kept its own string */
   CHECK(manifest_find(m, "d/p02")->path != rep_path);
   CHECK_EQ_INT(manifest_find(m, "d/p02")->size, 108);
   CHECK_EQ_INT(manifest_count(m), 4);
-  pathref_drop(rep.path);
+  pathref_drop(rep_path);
   manifest_destroy(m);
 }
 
@@ -197,16 +190,13 @@ static void test_failed_edit_gives_nothing(void)
 {
   struct manifest *m = sample(3, 1);
   char *p = pathref_dup("b");
-  struct tree_entry add = entry(p, 9);
-  struct tree_entry bad = entry("d/../x", 1);
-  struct manifest_edit ed[] = {{.entry = &add, .give = &add.path},
-                               {.entry = &bad}};
+  struct change ed[] = {put(entry(p, 9)), put(entry("d/../x", 1))};
   struct cfw_err err = {0};
 
   REQUIRE(p != NULL);
-  CHECK_EQ_INT(manifest_edit(m, ed, 2, &err), -EINVAL);
+  CHECK_EQ_INT(manifest_apply_take(m, ed, 2, &err), -EINVAL);
   CHECK_CONTAINS(err.msg, "d/../x");
-  CHECK(add.path == p);
+  CHECK(ed[0].entry.path == p);
   CHECK_EQ_INT(manifest_count(m), 3);
   CHECK(manifest_find(m, "b") == NULL);
   pathref_drop(p);
@@ -245,37 +235,32 @@ static void test_apply_take_leaves_added_paths_null(void)
 }
 
 #if AS_LIMIT_USABLE
-/* n puts of fresh paths of len bytes each ("a000..."), after the
- * sample's "d/..." paths; they give their paths if give. */
-static struct change *many_adds(size_t n, size_t len, bool give,
-                                struct manifest_edit **ed)
+/* n puts of fresh paths of len bytes each ("e000..."), after the
+ * sample's "d/..." paths, in path order. */
+static struct change *many_adds(size_t n, size_t len)
 {
   struct change *v = calloc(n, sizeof(*v));
   char *name = must(malloc(len));
   char prefix[32];
   size_t i;
 
-  *ed = calloc(n, sizeof(**ed));
-  REQUIRE(v != NULL && *ed != NULL);
+  REQUIRE(v != NULL);
   for (i = 0; i < n; i++) {
-    v[i].entry = entry("", (unsigned)i);
+    v[i] = put(entry("", (unsigned)i));
     (void)snprintf(prefix, sizeof(prefix), "e%07zu", i);
     memset(name, 'x', len);
     memcpy(name, prefix, 8); /* len >= 8 */
     v[i].entry.path = must(pathref_new(name, len));
-    (*ed)[i].entry = &v[i].entry;
-    (*ed)[i].give = give ? &v[i].entry.path : NULL;
   }
   free(name);
   return v;
 }
 
-/* Runs ed under an address-space limit of headroom bytes beyond what
- * is in use; checks it fails with -ENOMEM and leaves m and the given
- * paths as they were. */
-static void edit_out_of_memory(struct manifest *m,
-                               const struct manifest_edit *ed, size_t n,
-                               size_t headroom)
+/* Applies v under an address-space limit of headroom bytes beyond what
+ * is in use, taking its paths if take; checks it fails with -ENOMEM and
+ * leaves m and v's paths as they were. */
+static void edit_out_of_memory(struct manifest *m, struct change *v, size_t n,
+                               bool take, size_t headroom)
 {
   struct rlimit old;
   struct manifest *copy;
@@ -285,7 +270,8 @@ static void edit_out_of_memory(struct manifest *m,
 
   REQUIRE(manifest_copy(&copy, m) == 0);
   as_cap(headroom, &old);
-  rc = manifest_edit(m, ed, n, &err);
+  rc =
+      take ? manifest_apply_take(m, v, n, &err) : manifest_apply(m, v, n, &err);
   as_restore(&old);
   CHECK_EQ_INT(rc, -ENOMEM);
   CHECK_CONTAINS(err.msg, "out of memory");
@@ -296,8 +282,22 @@ static void edit_out_of_memory(struct manifest *m,
     CHECK_EQ_INT(manifest_at(m, i)->size, manifest_at(copy, i)->size);
   }
   for (i = 0; i < n; i++)
-    CHECK(ed[i].give == NULL || *ed[i].give != NULL);
+    CHECK(v[i].entry.path != NULL);
   manifest_destroy(copy);
+}
+
+/* Puts of m's first n paths, with other seeds: each replaces an entry. */
+static struct change *rewrites_of(const struct manifest *m, size_t n)
+{
+  struct change *w = calloc(n + 1, sizeof(*w));
+  size_t i;
+
+  REQUIRE(w != NULL);
+  for (i = 0; i < n; i++) {
+    w[i] = put(entry("", (unsigned)i + 7));
+    w[i].entry.path = must(pathref_dup(manifest_at(m, i)->path));
+  }
+  return w;
 }
 
 #endif
@@ -313,27 +313,56 @@ static void test_edit_out_of_memory_leaves_the_manifest(void)
   CHECK(true);
 #else
   struct manifest *m = sample(50, 1);
-  struct manifest_edit *ed;
   struct change *v;
   struct cfw_err err = {0};
 
-  v = many_adds(200000, 8, true, &ed); /* an array of 17 MB */
-  edit_out_of_memory(m, ed, 200000, 4u << 20);
+  v = many_adds(200000, 8); /* an array of 17 MB */
+  edit_out_of_memory(m, v, 200000, true, 4u << 20);
   changes_free(v, 200000);
-  free(ed);
-  v = many_adds(1000, MANIFEST_PATH_MAX, false, &ed); /* copies: 4 MB */
-  edit_out_of_memory(m, ed, 1000, 1u << 20);
-  CHECK_EQ_INT(manifest_edit(m, ed, 1000, &err), 0);
+  v = many_adds(1000, MANIFEST_PATH_MAX); /* copies: 4 MB */
+  edit_out_of_memory(m, v, 1000, false, 1u << 20);
+  CHECK_EQ_INT(manifest_apply(m, v, 1000, &err), 0);
   CHECK_EQ_INT(manifest_count(m), 1050);
   changes_free(v, 1000);
-  free(ed);
+  manifest_destroy(m);
+#endif
+}
+
+/* Issue 13: a commit of a whole-site rewrite, a diff's sorted changes
+ * each replacing an entry, allocates nothing: no edit array beside the
+ * changes (24 bytes a change: 4.8 MB here, which the address-space cap
+ * leaves no room for), no sorted copy, no path. */
+static void test_sorted_rewrite_allocates_nothing(void)
+{
+#if !AS_LIMIT_USABLE
+  CHECK(true);
+#else
+  enum { N = 200000 };
+  struct manifest *m = sample(0, 0);
+  struct change *v = many_adds(N, 8);
+  struct change *w;
+  struct rlimit old;
+  struct cfw_err err = {0};
+  int rc;
+
+  REQUIRE(manifest_apply_take(m, v, N, &err) == 0);
+  w = rewrites_of(m, N);
+  as_cap(1u << 20, &old);
+  rc = manifest_apply_take(m, w, N, &err);
+  as_restore(&old);
+  CHECK_EQ_INT(rc, 0);
+  CHECK_EQ_INT(manifest_count(m), N);
+  CHECK_EQ_INT(manifest_at(m, 0)->size, 107);
+  CHECK_EQ_INT(manifest_at(m, N - 1)->size, 100 + N - 1 + 7);
+  changes_free(w, N);
+  changes_free(v, N);
   manifest_destroy(m);
 #endif
 }
 
 /* The differential test: a plain model (for each path of a small
  * universe, the seed stored or 0) against which every random batch is
- * checked, edits given and copied, sorted and not. */
+ * checked, paths taken and copied, sorted and not. */
 #define UNIVERSE 3000
 
 struct model {
@@ -368,10 +397,10 @@ static void model_init(struct model *md)
 }
 
 /* One batch: each path is edited with probability 1/rate; the model
- * is updated as the batch should leave m.  Returns the edit count. */
+ * is updated as the batch should leave m.  With take, each change holds
+ * a path of its own, for m to take.  Returns the change count. */
 static size_t random_batch(struct model *md, uint64_t *x, unsigned rate,
-                           struct tree_entry *e, struct manifest_edit *ed,
-                           char **given)
+                           bool take, struct change *ed)
 {
   size_t n = 0;
   size_t i;
@@ -381,22 +410,20 @@ static size_t random_batch(struct model *md, uint64_t *x, unsigned rate,
     r = rng_next(x);
     if (r % rate != 0)
       continue;
-    e[n] = entry(md->paths[i], (unsigned)(r >> 40) | 1);
-    ed[n] = (struct manifest_edit){.entry = &e[n], .remove = r >> 20 & 1};
-    if ((r >> 21 & 1) && !ed[n].remove) {
-      given[n] = must(pathref_dup(md->paths[i]));
-      e[n].path = given[n];
-      ed[n].give = &given[n];
-    }
-    md->seed[i] = ed[n].remove ? 0 : (unsigned)(r >> 40) | 1;
+    ed[n] = put(entry(md->paths[i], (unsigned)(r >> 40) | 1));
+    if (r >> 20 & 1)
+      ed[n].kind = CHANGE_DELETED;
+    if (take)
+      ed[n].entry.path = must(pathref_dup(md->paths[i]));
+    md->seed[i] = r >> 20 & 1 ? 0 : (unsigned)(r >> 40) | 1;
     n++;
   }
   return n;
 }
 
-static void shuffle(struct manifest_edit *ed, size_t n, uint64_t *x)
+static void shuffle(struct change *ed, size_t n, uint64_t *x)
 {
-  struct manifest_edit t;
+  struct change t;
   size_t i;
   size_t j;
 
@@ -430,27 +457,28 @@ static void check_model(const struct manifest *m, const struct model *md)
 static void test_edit_matches_a_reference_over_random_batches(void)
 {
   static struct model md;
-  static struct tree_entry e[UNIVERSE];
-  static struct manifest_edit ed[UNIVERSE];
-  static char *given[UNIVERSE];
+  static struct change ed[UNIVERSE];
   static const unsigned rates[] = {1, 2, 5, 40, 300};
   struct manifest *m = sample(0, 0);
   struct cfw_err err = {0};
   uint64_t x = 0x9e3779b97f4a7c15u;
   size_t round;
+  bool take;
   size_t n;
   size_t i;
 
   model_init(&md);
   for (round = 0; round < 400; round++) {
-    memset(given, 0, sizeof(given));
-    n = random_batch(&md, &x, rates[round % 5], e, ed, given);
+    take = round % 4 >= 2;
+    n = random_batch(&md, &x, rates[round % 5], take, ed);
     if (round % 2)
       shuffle(ed, n, &x);
-    CHECK_EQ_INT(manifest_edit(m, ed, n, &err), 0);
+    CHECK_EQ_INT(take ? manifest_apply_take(m, ed, n, &err)
+                      : manifest_apply(m, ed, n, &err),
+                 0);
     check_model(m, &md);
-    for (i = 0; i < n; i++)
-      pathref_drop(given[i]); /* NULL where m took it */
+    for (i = 0; take && i < n; i++)
+      pathref_drop(ed[i].entry.path); /* NULL where m took it */
   }
   manifest_destroy(m);
 }
@@ -463,4 +491,5 @@ TEST_MAIN(TEST(test_edit_mix_at_start_middle_and_end),
           TEST(test_failed_edit_gives_nothing),
           TEST(test_apply_take_leaves_added_paths_null),
           TEST(test_edit_out_of_memory_leaves_the_manifest),
+          TEST(test_sorted_rewrite_allocates_nothing),
           TEST(test_edit_matches_a_reference_over_random_batches))

@@ -327,6 +327,19 @@ static void site_keep_unsent(struct site *s)
     s->changes = v;
 }
 
+/* Item it's batch is recorded as in: from here on its changes are read
+ * from the intent (site_item_changes), so the plan's index of them goes
+ * (8 bytes a change, the whole site's on a rewrite: issue 13). */
+static void site_item_recorded(struct site *s, struct site_item *it,
+                               const struct intent *in)
+{
+  struct planner_batch *pb = &s->plan.v[it->batch];
+
+  str_copy(it->ref, sizeof(it->ref), in->ref);
+  free(pb->changes);
+  pb->changes = NULL;
+}
+
 /* Records every planned batch before any is sent (recovered ones are
  * recorded already): the uploads come first, for all of them. */
 int site_job_intend(struct site *s, struct cfw_err *err)
@@ -349,7 +362,7 @@ int site_job_intend(struct site *s, struct cfw_err *err)
                            &s->changes, &s->n_changes, pb->changes,
                            pb->n_changes, &in, err);
     if (rc == 0)
-      str_copy(it->ref, sizeof(it->ref), in->ref);
+      site_item_recorded(s, it, in);
   }
   if (rc < 0)
     return cfw_err_wrap(err, rc,

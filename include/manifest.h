@@ -61,15 +61,15 @@ int manifest_put(struct manifest *m, const struct tree_entry *e);
 int manifest_remove(struct manifest *m, const char *path);
 
 /* Records acknowledged changes: ADDED, MODIFIED and TOUCHED are put,
- * DELETED removed, in one pass over m, in place: m's entries and path
- * strings stay where they are, removals close up, and adds grow the
- * array once, so a batch costs no second manifest (issue 13).  v is
- * read where it lies when sorted by path, as a diff's changes are, and
- * through a sorted array of pointers otherwise.  O(k log(size / k) +
- * moved entries) for k changes (plus O(k log k) to sort them).  All or
- * nothing: on -EINVAL (two changes of one path, a put that is not
- * hashed or has a bad path) or -ENOMEM, m holds what it held (perhaps
- * with more room). */
+ * DELETED removed (an absent path is fine), in any order, in one pass
+ * over m, in place: m's entries and path strings stay where they are,
+ * removals close up, and adds grow the array once, so a batch costs no
+ * second manifest (issue 13).  v is read where it lies when sorted by
+ * path, as a diff's changes are, and through a sorted array of pointers
+ * otherwise.  O(k log(size / k) + moved entries) for k changes (plus
+ * O(k log k) to sort them).  All or nothing: on -EINVAL (two changes of
+ * one path, a put that is not hashed or has a bad path) or -ENOMEM, m
+ * holds what it held (perhaps with more room). */
 int manifest_apply(struct manifest *m, const struct change *v, size_t n,
                    struct cfw_err *err);
 

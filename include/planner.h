@@ -138,7 +138,10 @@ struct planner_batch {
    * n_files: changes covered (== n_changes); n_wildcards: paths ending
    * in '*'. */
   struct batch b;
-  size_t *changes; /* owned; ascending indices into the input changes */
+  /* Owned; ascending indices into the input changes, 32-bit as the
+   * planner takes fewer than 2^32 changes: half the room a rewrite's
+   * plan would take otherwise (issue 13). */
+  uint32_t *changes;
   size_t n_changes;
   /* Fits with what is in progress now (and with the ready batches before
    * it).  A queued batch fits an idle distribution. */
@@ -151,11 +154,11 @@ struct planner_plan {
   size_t n;
   /* TOUCHED changes: same bytes, nothing to invalidate; apply them to
    * the manifest without sending anything.  Owned, ascending. */
-  size_t *no_send;
+  uint32_t *no_send;
   size_t n_no_send;
   /* Changes not planned because of the budget: they stay pending.
    * Owned, ascending. */
-  size_t *left;
+  uint32_t *left;
   size_t n_left;
   size_t n_paths;     /* over all batches, wildcards included */
   size_t n_wildcards; /* over all batches */

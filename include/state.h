@@ -158,7 +158,7 @@ int state_project(const struct state *s, struct manifest **out,
  * EROFS...), and *v is as it was. */
 int state_intend_take(struct state *s, const char *distribution,
                       const struct strlist *paths, struct change **v,
-                      size_t *n_v, const size_t *idx, size_t n,
+                      size_t *n_v, const uint32_t *idx, size_t n,
                       const struct intent **out, struct cfw_err *err);
 
 /* Records that the origin holds the files of the open intent with

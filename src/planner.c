@@ -249,6 +249,12 @@ static size_t *planner_indices(size_t n)
   return malloc((n + 1) * sizeof(size_t));
 }
 
+/* An array for n indices of changes (planner.h); n < 2^32. */
+static uint32_t *planner_change_indices(size_t n)
+{
+  return malloc((n + 1) * sizeof(uint32_t));
+}
+
 /* Counts the changes of each batch, of left and of no_send. */
 static void planner_count_plan(struct planner_plan *out,
                                const struct planner_work *w,
@@ -287,14 +293,14 @@ static int planner_alloc_plan(struct planner_plan *out,
   for (i = 0; i < out->n; i++)
     out->v[i].ready = i < pk->n_ready;
   planner_count_plan(out, w, pk, n_changes);
-  out->left = planner_indices(out->n_left);
-  out->no_send = planner_indices(out->n_no_send);
+  out->left = planner_change_indices(out->n_left);
+  out->no_send = planner_change_indices(out->n_no_send);
   if (out->left == NULL || out->no_send == NULL)
     return -ENOMEM;
   out->n_left = 0; /* counted again as they are filled in */
   out->n_no_send = 0;
   for (i = 0; i < out->n; i++) {
-    out->v[i].changes = planner_indices(out->v[i].n_changes);
+    out->v[i].changes = planner_change_indices(out->v[i].n_changes);
     if (out->v[i].changes == NULL)
       return -ENOMEM;
     out->v[i].n_changes = 0;
@@ -357,7 +363,7 @@ static int planner_put_change(struct planner_filler *f, size_t i,
   pb = &f->out->v[planner_batch_of(u, f->pk)];
   if (pb->changes == NULL)
     return -EINVAL;
-  pb->changes[pb->n_changes++] = i;
+  pb->changes[pb->n_changes++] = (uint32_t)i;
   return planner_add_items(f, pb, u, i, starts);
 }
 
@@ -378,9 +384,9 @@ static int planner_fill(struct planner_plan *out, const struct planner_work *w,
     seen = next;
     k = planner_unit_of(w, i, &next);
     if (k == PLANNER_NONE)
-      out->no_send[out->n_no_send++] = i;
+      out->no_send[out->n_no_send++] = (uint32_t)i;
     else if (w->units[k].left)
-      out->left[out->n_left++] = i;
+      out->left[out->n_left++] = (uint32_t)i;
     else
       rc = planner_put_change(&f, i, &w->units[k], k == seen);
   }

@@ -267,8 +267,9 @@ int site_job_baseline(struct site *s, struct cfw_err *err)
  * when they are consecutive there (*copy NULL), as they are for most
  * batches of a rewrite, else a fresh shallow array in *copy (free()
  * it); the entries stay the pass's either way. */
-static const struct change *site_gather(const struct site *s, const size_t *idx,
-                                        size_t n, struct change **copy,
+static const struct change *site_gather(const struct site *s,
+                                        const uint32_t *idx, size_t n,
+                                        struct change **copy,
                                         struct cfw_err *err)
 {
   struct change *v;
@@ -297,7 +298,7 @@ static const struct change *site_gather(const struct site *s, const size_t *idx,
  * batch's changes are read from its intent (site_item_changes). */
 static void site_keep_unsent(struct site *s)
 {
-  size_t *ns = s->plan.no_send;
+  uint32_t *ns = s->plan.no_send;
   struct change *v;
   size_t i;
   size_t j;
@@ -310,7 +311,7 @@ static void site_keep_unsent(struct site *s)
   for (i = 0, j = 0; i < s->n_changes; i++) {
     if (j < s->plan.n_no_send && ns[j] == i) {
       s->changes[j] = s->changes[i]; /* j <= i: a move forward */
-      ns[j] = j;
+      ns[j] = (uint32_t)j;
       j++;
       continue;
     }

@@ -366,7 +366,7 @@ void site_send(struct site *s)
 /* With an origin, what plan and a dry run would upload and delete, on
  * stderr beside the batch's header (stdout has the paths only). */
 static void site_print_origin(const struct site *s, const struct change *v,
-                              const size_t *idx, size_t n)
+                              const uint32_t *idx, size_t n)
 {
   struct headers_out h;
   const struct change *c;

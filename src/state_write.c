@@ -255,7 +255,7 @@ static int state_append_intent(struct state *s, const struct intent *in,
  * rewrite is never held twice. */
 struct intent_src {
   struct change *v;
-  const size_t *idx;
+  const uint32_t *idx;
   size_t n;
   struct change **whole; /* the caller's array, which may go whole */
   size_t *n_whole;
@@ -390,7 +390,7 @@ static int state_intend_from(struct state *s, const char *distribution,
 
 int state_intend_take(struct state *s, const char *distribution,
                       const struct strlist *paths, struct change **v,
-                      size_t *n_v, const size_t *idx, size_t n,
+                      size_t *n_v, const uint32_t *idx, size_t n,
                       const struct intent **out, struct cfw_err *err)
 {
   struct intent_src src = {

@@ -69,7 +69,7 @@ statefx_check_failed_compact(struct state *s, const char *dir, const char *root,
 static inline int intend_copy(struct state *s, const char *dist,
                               const struct strlist *paths,
                               const struct change *v, size_t n_v,
-                              const size_t *idx, size_t n,
+                              const uint32_t *idx, size_t n,
                               const struct intent **out, struct cfw_err *err)
 {
   struct change *c = calloc(n_v + 1, sizeof(*c));

@@ -279,14 +279,14 @@ static uint64_t digest_of(const struct buf *b)
   return h;
 }
 
-static void dump_indices(struct buf *b, const char *what, const size_t *v,
+static void dump_indices(struct buf *b, const char *what, const uint32_t *v,
                          size_t n)
 {
   size_t i;
 
   REQUIRE(buf_addf(b, "%s %zu:", what, n) == 0);
   for (i = 0; i < n; i++)
-    REQUIRE(buf_addf(b, " %zu", v[i]) == 0);
+    REQUIRE(buf_addf(b, " %zu", (size_t)v[i]) == 0);
   REQUIRE(buf_addc(b, '\n') == 0);
 }
 
@@ -383,7 +383,7 @@ static bool has_or_covers(const struct strlist *l, const char *p)
   return false;
 }
 
-static void check_ascending(const size_t *v, size_t n, size_t *seen,
+static void check_ascending(const uint32_t *v, size_t n, size_t *seen,
                             size_t n_changes)
 {
   size_t i;

@@ -32,7 +32,7 @@ static int fx_plan(struct plannerfx *f, struct cfw_err *err)
   return planner_plan(&f->p, &f->in, &f->o, err);
 }
 
-static void check_all(const size_t *v, size_t n, size_t want)
+static void check_all(const uint32_t *v, size_t n, size_t want)
 {
   size_t i;
 

@@ -319,7 +319,7 @@ static void copy_file(const char *from, const char *to, const char *name)
 
 /* Intends v's batch, as indices idx or gathered, in a state dir. */
 static void intend_in(const char *dir, const struct change *v, size_t n_v,
-                      const size_t *idx, size_t n, char ref[STATE_REF_LEN])
+                      const uint32_t *idx, size_t n, char ref[STATE_REF_LEN])
 {
   struct cfw_err err = {0};
   const struct intent *in = NULL;
@@ -340,7 +340,7 @@ static void intend_in(const char *dir, const struct change *v, size_t n_v,
  * the id and the sequence number are the same). */
 static void test_intent_by_index_equals_the_gathered_batch(void)
 {
-  static const size_t idx[] = {4, 0, 2};
+  static const uint32_t idx[] = {4, 0, 2};
   const struct intent *a;
   struct change *v = changes(5, 2);
   struct change g[3];

@@ -44,7 +44,7 @@ static struct state *open_fresh(char *dir, size_t len)
 }
 
 static int take(struct state *s, struct change **v, size_t *n_v,
-                const size_t *idx, size_t n, const struct intent **in,
+                const uint32_t *idx, size_t n, const struct intent **in,
                 struct cfw_err *err)
 {
   struct strlist paths;
@@ -59,7 +59,7 @@ static int take(struct state *s, struct change **v, size_t *n_v,
 
 static void test_indices_move_their_paths_only(void)
 {
-  const size_t idx[] = {1, 3, 4};
+  const uint32_t idx[] = {1, 3, 4};
   struct cfw_err err = {0};
   const struct intent *in = NULL;
   struct change *v = changes(6);
@@ -96,7 +96,7 @@ static void test_indices_move_their_paths_only(void)
 
 static void test_the_whole_array_is_taken_itself(void)
 {
-  const size_t idx[] = {0, 1, 2, 3};
+  const uint32_t idx[] = {0, 1, 2, 3};
   struct cfw_err err = {0};
   const struct intent *in = NULL;
   struct change *v = changes(4);
@@ -119,7 +119,7 @@ static void test_the_whole_array_is_taken_itself(void)
 /* Not all of it, or not in order: moved entry by entry instead. */
 static void test_a_reordered_whole_is_not_taken_whole(void)
 {
-  const size_t idx[] = {0, 2, 1};
+  const uint32_t idx[] = {0, 2, 1};
   struct cfw_err err = {0};
   const struct intent *in = NULL;
   struct change *v = changes(3);
@@ -141,7 +141,7 @@ static void test_a_reordered_whole_is_not_taken_whole(void)
 
 /* Both ways of taking fail the same way: nothing moved, nothing freed
  * (ASan would see a double free when the caller frees its array). */
-static void check_failed_take_leaves(const size_t *idx, size_t n)
+static void check_failed_take_leaves(const uint32_t *idx, size_t n)
 {
   struct cfw_err err = {0};
   const struct intent *in = NULL;
@@ -176,11 +176,11 @@ static void test_a_failed_whole_take_leaves_the_array(void)
 
 static void test_a_failed_indexed_take_leaves_the_paths(void)
 {
-  static size_t idx[10000];
+  static uint32_t idx[10000];
   size_t i;
 
   for (i = 0; i < 10000; i++)
-    idx[i] = 2 * i;
+    idx[i] = (uint32_t)(2 * i);
   check_failed_take_leaves(idx, 10000);
 }
 

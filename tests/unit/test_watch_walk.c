@@ -41,7 +41,9 @@ struct run {
   uv_loop_t loop;
   uv_timer_t timer;
   struct watch *w;
-  struct strlist seen; /* reported paths; "*" for a rescan */
+  struct strlist seen;                /* reported paths; "*" for a rescan */
+  bool late[GROUPS * DIRS_PER_GROUP]; /* big/gNN/dNN/late.html seen */
+  size_t n_late;
   char tmp[4096];
   char root[4200];
 };
@@ -50,8 +52,18 @@ static void run_on_event(struct watch *w, const char *rel, void *arg)
 {
   struct run *r = arg;
 
+  char tail[16];
+  int g;
+  int d;
+
   (void)w;
   CHECK_EQ_INT(strlist_push(&r->seen, rel ? rel : "*"), 0);
+  if (rel != NULL && sscanf(rel, "big/g%d/d%d/%15s", &g, &d, tail) == 3 &&
+      strcmp(tail, "late.html") == 0 && g >= 0 && g < GROUPS && d >= 0 &&
+      d < DIRS_PER_GROUP && !r->late[g * DIRS_PER_GROUP + d]) {
+    r->late[g * DIRS_PER_GROUP + d] = true;
+    r->n_late++;
+  }
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -234,6 +246,32 @@ static bool saw_late(const struct run *r)
   return strlist_contains(&r->seen, "late/y.html");
 }
 
+static bool saw_all_late(const struct run *r)
+{
+  return r->n_late == GROUPS * DIRS_PER_GROUP;
+}
+
+/* In a child process, while the watch walks the subtree at dir: a new
+ * file in every leaf directory, the last ones first, so that some land
+ * where the walk has been (an event for a watch the map does not hold
+ * yet) and some where it has not (the walk finds them). */
+static pid_t write_late(const char *dir)
+{
+  char rel[64];
+  pid_t pid = fork();
+  int i;
+
+  REQUIRE(pid >= 0);
+  if (pid > 0)
+    return pid;
+  for (i = GROUPS * DIRS_PER_GROUP - 1; i >= 0; i--) {
+    snprintf(rel, sizeof(rel), "g%02d/d%02d/late.html", i / DIRS_PER_GROUP,
+             i % DIRS_PER_GROUP);
+    test_write(dir, rel, "late");
+  }
+  _exit(0);
+}
+
 static bool saw_deep(const struct run *r)
 {
   return strlist_contains(&r->seen, "big/g79/d49/new.html");
@@ -281,6 +319,8 @@ static void test_subtree_moved_in_is_listed_off_the_loop(void)
   char to[8192];
   uint64_t list_ns;
   struct run r;
+  int status;
+  pid_t pid;
 
   run_init(&r);
   snprintf(from, sizeof(from), "%s/big", r.tmp);
@@ -290,12 +330,20 @@ static void test_subtree_moved_in_is_listed_off_the_loop(void)
   run_watch(&r);
   CHECK(run_until(&r, watch_is_settled, 5000));
   lag_reset(&r);
-  /* One rename: one event brings the whole subtree. */
+  /* One rename: one event brings the whole subtree.  Files are written
+   * into it while it is walked. */
   CHECK_EQ_INT(rename(from, to), 0);
+  pid = write_late(to);
   CHECK(run_until(&r, saw_big, 60000));
   check_loop_free(&r, list_ns, "moved in");
+  CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* Each one was reported (found by the walk, or its event run once
+   * the walk's watches were in), and none asked for a rescan. */
+  CHECK(run_until(&r, saw_all_late, 10000));
+  CHECK_EQ_INT(r.n_late, GROUPS * DIRS_PER_GROUP);
   CHECK_EQ_INT(watch_dir_count(r.w), 1 + TREE_DIRS);
-  CHECK(!strlist_contains(&r.seen, "*")); /* no rescan for it */
+  CHECK(!strlist_contains(&r.seen, "*"));
   check_files_reported(&r, "big");
   /* The deepest directories are watched. */
   test_write(r.root, "big/g79/d49/new.html", "n");

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* The start-up walk, done once: the scan's walk adds the watch of each
- * directory just before it reads it, so the watch need not list the
- * tree itself (watch.h, watch_deferred).
+/* A walk that watches what it reads: its visitor adds the watch of each
+ * directory just before the walk reads it, through a dup of the inotify
+ * fd, and records (wd, path) pairs, the links met and, if asked, the
+ * files, which the loop then takes in (watch_seed_apply).  Two walks
+ * use it: the start-up one, done once by the scan (watch.h,
+ * watch_deferred), so that the tree is read once; and the watch's own
+ * on the thread pool (watch_walk.c), whose paths start at a prefix.
  *
- * Nothing is missed in between, for the reason the watch's own walk
- * misses nothing: a directory is watched before its first entry is
- * read, so whatever is created in it after the read has its event
- * queued, and whatever was created before is read.  The events wait in
- * the kernel's queue until the walk is over and its watches are in the
- * map (the poll starts only then), so none is taken for an unknown
- * watch; a queue that overflows meanwhile asks for a rescan as always. */
+ * Nothing is missed in between, for the reason a listing misses
+ * nothing: a directory is watched before its first entry is read, so
+ * whatever is created in it after the read has its event queued, and
+ * whatever was created before is read.  The events wait in the kernel's
+ * queue until the walk is over and its watches are in the map (the
+ * poll starts only then), so none is taken for an unknown watch; a
+ * queue that overflows meanwhile asks for a rescan as always. */
 #include "watch.h"
 
 #if defined(__linux__) && !defined(CFW_WATCH_LIBUV)

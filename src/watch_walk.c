@@ -312,11 +312,9 @@ void watch_walk_adopt(struct watch *w, struct watch_seed *sd)
 
 void watch_report_later(struct watch *w, const char *rel)
 {
-  if (rel == NULL) {
+  /* A rescan covers every path; out of memory, one is asked for. */
+  if (rel == NULL || (!w->later_all && strlist_push(&w->later, rel) < 0)) {
     w->later_all = true;
-    strlist_free(&w->later); /* the rescan covers them */
-  } else if (!w->later_all && strlist_push(&w->later, rel) < 0) {
-    w->later_all = true; /* out of memory: a rescan needs no list */
     strlist_free(&w->later);
   }
 }

@@ -101,6 +101,7 @@ struct watch {
   struct strlist later; /* reports made while walks were queued */
   bool later_all;       /* and a rescan of everything among them */
   bool root_walking;    /* the root's walk (WALK_ROOT) is queued */
+  bool applying;        /* a walk's findings are being taken in */
   /* The start-up walk is someone else's (watch_deferred): until it ends,
    * events wait in the kernel's queue and root checks wait too. */
   bool defer_walk;         /* the first root taken is seeded */

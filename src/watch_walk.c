@@ -225,10 +225,22 @@ static void walk_on_apply(uv_idle_t *idle)
 {
   struct watch *w = container_of(idle, struct watch, apply);
   struct watch_walk *wk = w->walks;
+  bool done = true;
 
-  if (!walk_current(w, wk))
+  if (!walk_current(w, wk)) {
     watch_seed_drop(w, wk->sd);
-  else if (!watch_seed_apply(w, wk->sd, WATCH_WALK_SLICE))
+  } else {
+    /* The consumer may close the watch from a report: wk is then left
+     * to us (watch_walks_orphan). */
+    w->applying = true;
+    done = watch_seed_apply(w, wk->sd, WATCH_WALK_SLICE);
+    w->applying = false;
+  }
+  if (w->closing) {
+    walk_free(wk);
+    return;
+  }
+  if (!done)
     return;                 /* more at the next turn */
   (void)uv_idle_stop(idle); /* cannot fail */
   walk_done(w, wk);
@@ -321,11 +333,14 @@ void watch_report_later(struct watch *w, const char *rel)
 
 void watch_walks_orphan(struct watch *w)
 {
+  struct watch_walk *head = w->walks;
   struct watch_walk *wk;
 
   (void)uv_idle_stop(&w->apply); /* cannot fail */
   while ((wk = w->walks) != NULL) {
     w->walks = wk->next;
+    if (wk == head && w->applying)
+      continue; /* being taken in: walk_on_apply frees it */
     if (!wk->on_pool) {
       walk_free(wk);
       continue;

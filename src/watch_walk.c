@@ -196,8 +196,9 @@ static void walk_done(struct watch *w, struct watch_walk *wk)
     w->walks_tail = NULL;
   if ((wk->flags & WALK_ROOT) && w->root_gen == wk->gen)
     w->root_walking = false;
-  if (current && wk->status < 0 && wk->status != -ENOENT &&
-      wk->status != -ENOTDIR && wk->status != -EXDEV)
+  /* A directory gone, unreadable or leading outside has nothing to
+   * watch, as a listing found; out of memory, rescans cover it. */
+  if (current && wk->status == -ENOMEM)
     watch_fallback(w, wk->prefix, wk->status);
   walk_free(wk);
   if (resync) {

@@ -1332,20 +1332,26 @@ def ensure_certs(d):
     ext = os.path.join(d, "server.ext")
     with open(ext, "w") as f:
         f.write("basicConstraints=critical,CA:FALSE\n"
-                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                "keyUsage=critical,digitalSignature\n"
                 "extendedKeyUsage=serverAuth\n"
                 "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
                 "subjectKeyIdentifier=hash\n"
                 "authorityKeyIdentifier=keyid,issuer\n")
     tmp = lambda p: p + ".tmp%d" % os.getpid()
-    run("req", "-x509", "-new", "-nodes", "-newkey", "rsa:2048", "-sha256",
+    # P-256 keys, as tests/unit/http_test_server.py makes: every stand-in
+    # makes a fresh CA, and two RSA-2048 key generations cost 0.4 to
+    # 0.7 s of CPU per start (a few ms for P-256), most of the S3 unit
+    # tests' time, which start one per case.  The key type is OpenSSL's
+    # business, not cfwatch's: libcurl verifies either the same way.
+    newkey = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")
+    run("req", "-x509", "-new", "-nodes", *newkey, "-sha256",
         "-days", "3650", "-subj", "/CN=cfwatch test stand-in CA",
         "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         "-addext", "subjectKeyIdentifier=hash",
         "-keyout", tmp(ca_key), "-out", tmp(ca))
     csr = tmp(os.path.join(d, "server.csr"))
-    run("req", "-new", "-nodes", "-newkey", "rsa:2048", "-sha256", "-subj", "/CN=localhost",
+    run("req", "-new", "-nodes", *newkey, "-sha256", "-subj", "/CN=localhost",
         "-keyout", tmp(key), "-out", csr)
     run("x509", "-req", "-in", csr, "-CA", tmp(ca), "-CAkey", tmp(ca_key),
         "-set_serial", "0x" + secrets.token_hex(16), "-days", "825", "-sha256",
@@ -1411,7 +1417,9 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+    # serve_forever looks for shutdown() every poll_interval: at 0.2 s a
+    # stop took 0.3 s, paid by every C test case that starts a stand-in.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                               daemon=True)
     thread.start()
     host = args.host if ":" not in args.host else "[%s]" % args.host

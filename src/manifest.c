@@ -372,6 +372,8 @@ static int view_check(const struct batch_view *b, const char **bad,
 static int view_init(struct batch_view *b, const struct change *v, size_t n,
                      struct change *take, const char **bad, const char **why)
 {
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+  const size_t each = sizeof(*b->order);
   size_t i;
   int rc;
 
@@ -380,14 +382,14 @@ static int view_init(struct batch_view *b, const struct change *v, size_t n,
   b->n = n;
   b->take = take;
   if (!changes_sorted(v, n)) {
-    if (n > SIZE_MAX / sizeof(*b->order))
+    if (n > SIZE_MAX / each)
       return -ENOMEM;
-    b->order = malloc(n * sizeof(*b->order));
+    b->order = malloc(n * each);
     if (b->order == NULL)
       return -ENOMEM;
     for (i = 0; i < n; i++)
       b->order[i] = &v[i];
-    qsort(b->order, n, sizeof(*b->order), change_ptr_cmp);
+    qsort(b->order, n, each, change_ptr_cmp);
   }
   rc = view_check(b, bad, why);
   if (rc < 0) {

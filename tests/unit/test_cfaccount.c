@@ -43,23 +43,35 @@ static void month_start_iso(char *out, size_t n, int days_before)
   REQUIRE(strftime(out, n, "%Y-%m-%dT%H:%M:%S.000Z", &tm) > 0);
 }
 
+/* Seeds dist with n invalidations of n_paths paths each at when, in one
+ * request: a request each made a 150-invalidation seed take seconds. */
+static void seed_many(struct cffx *f, const char *dist, const char *when, int n,
+                      int n_paths)
+{
+  struct buf body;
+  int i;
+  int k;
+
+  buf_init(&body, 1 << 20);
+  REQUIRE(buf_addf(&body, "{\"distribution\": \"%s\", \"invalidations\": [",
+                   dist) == 0);
+  for (k = 0; k < n; k++) {
+    REQUIRE(buf_addf(&body, "%s{\"create_time\": \"%s\", \"paths\": [",
+                     k ? ", " : "", when) == 0);
+    for (i = 0; i < n_paths; i++)
+      REQUIRE(buf_addf(&body, "%s\"/p%d\"", i ? ", " : "", i) == 0);
+    REQUIRE(buf_adds(&body, "]}") == 0);
+  }
+  REQUIRE(buf_adds(&body, "]}") == 0);
+  standin_post(&f->cf, "seed", buf_str(&body));
+  buf_free(&body);
+}
+
 /* Seeds dist with one invalidation of n_paths paths at when. */
 static void seed(struct cffx *f, const char *dist, const char *when,
                  int n_paths)
 {
-  struct buf body;
-  int i;
-
-  buf_init(&body, 1 << 20);
-  REQUIRE(buf_addf(&body,
-                   "{\"distribution\": \"%s\", \"invalidations\": "
-                   "[{\"create_time\": \"%s\", \"paths\": [",
-                   dist, when) == 0);
-  for (i = 0; i < n_paths; i++)
-    REQUIRE(buf_addf(&body, "%s\"/p%d\"", i ? ", " : "", i) == 0);
-  REQUIRE(buf_adds(&body, "]}]}") == 0);
-  standin_post(&f->cf, "seed", buf_str(&body));
-  buf_free(&body);
+  seed_many(f, dist, when, 1, n_paths);
 }
 
 /* Runs one count with budget, state_dir (or NULL). */
@@ -140,13 +152,11 @@ static void test_list_stops_at_the_first_older_invalidation(void)
   char seen[64];
   struct count c;
   struct cffx f;
-  int i;
 
   cffx_start(&f, "{\"completion_delay\": 0}", NULL);
   month_start_iso(first, sizeof(first), 0);
   month_start_iso(old, sizeof(old), 3);
-  for (i = 0; i < 150; i++) /* two pages of them, were they all read */
-    seed(&f, CFFX_DIST, old, 1);
+  seed_many(&f, CFFX_DIST, old, 150, 1); /* two pages, were they all read */
   seed(&f, CFFX_DIST, first, 2);
   count(&f, &c, 100, NULL);
   CHECK(c.r.complete);

@@ -102,6 +102,12 @@ struct site_opts {
 /* Kick flags. */
 #define SITE_ALLOW_DELETE 0x1u /* send a mass deletion now */
 
+/* Past this many paths a whole walk costs less than the list: the
+ * daemon's list between two passes, and the site's queue for its next
+ * pass, which otherwise grows with every flush while a long pass runs
+ * (a generator rewriting its files again and again). */
+#define SITE_LIST_MAX 20000
+
 /* What one pass did, handed to the callback when it ends. */
 struct site_report {
   int status;         /* 0, or the negative errno of what failed */

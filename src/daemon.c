@@ -10,8 +10,6 @@
 #include "util.h"
 #include "watch.h"
 
-/* Past this many dirty paths a full walk is cheaper than the list. */
-#define DSITE_DIRTY_MAX 20000
 /* After a refusal, try again this much later (or at the next change,
  * whichever is first). */
 #define DSITE_RETRY_MS (UINT64_C(5) * 60 * 1000)
@@ -85,7 +83,7 @@ static bool dsite_skip(void *ctx, const char *rel, bool is_dir)
  * path once, deduped whenever it has doubled. */
 static void dsite_mark(struct dsite *ds, const char *rel)
 {
-  if (rel == NULL || ds->dirty.n >= DSITE_DIRTY_MAX) {
+  if (rel == NULL || ds->dirty.n >= SITE_LIST_MAX) {
     ds->dirty_all = true;
     strlist_free(&ds->dirty);
     ds->dirty_unique = 0;

@@ -683,6 +683,23 @@ int site_start(struct site **out, const struct site_opts *o, site_cb cb,
   return 0;
 }
 
+void site_queue_paths(struct site *s, struct strlist *paths)
+{
+  struct strlist *q = &s->next_paths;
+
+  /* Moved, not copied: a rebuild names every file of the site. */
+  if (paths == NULL || s->next_all || strlist_move_all(q, paths) < 0)
+    s->next_all = true; /* a whole walk needs no list */
+  if (!s->next_all && q->n > SITE_LIST_MAX) {
+    strlist_sort_unique(q); /* each flush's list was; not all of them */
+    s->next_all = q->n > SITE_LIST_MAX;
+  }
+  if (paths != NULL)
+    strlist_free(paths);
+  if (s->next_all)
+    strlist_free(q);
+}
+
 int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 {
   if (s->closing)
@@ -690,16 +707,7 @@ int site_kick(struct site *s, struct strlist *paths, unsigned flags)
   if (s->state == NULL && s->st != SITE_OPENING && !site_sync_due(s))
     return -ENOTCONN; /* it never opened */
   s->next_flags |= flags;
-  if (paths == NULL)
-    s->next_all = true;
-  /* Moved, not copied: a rebuild names every file of the site. */
-  if (paths != NULL && !s->next_all &&
-      strlist_move_all(&s->next_paths, paths) < 0)
-    s->next_all = true; /* a whole walk needs no list */
-  if (paths != NULL)
-    strlist_free(paths);
-  if (s->next_all)
-    strlist_free(&s->next_paths);
+  site_queue_paths(s, paths);
   s->queued = true;
   if (s->st == SITE_IDLE)
     site_pass(s);

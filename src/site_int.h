@@ -211,6 +211,8 @@ struct site {
 
 /* site.c */
 void site_advance(struct site *s);
+/* Adds paths (taken; NULL: the whole tree) to the next pass's. */
+void site_queue_paths(struct site *s, struct strlist *paths);
 void site_fail(struct site *s, int rc, const struct cfw_err *err);
 bool site_sends(const struct site *s);
 /* Where the state lives, for messages: its S3 URL, or the state dir. */

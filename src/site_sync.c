@@ -100,6 +100,7 @@ void site_sync_reopen(struct site *s)
 static void site_sync_restart(struct site *s)
 {
   struct cfw_err err = {0};
+  struct strlist paths;
 
   if (++s->restarts > SITE_SYNC_MAX_RESTARTS) {
     (void)cfw_err_set(&err, -EAGAIN,
@@ -114,13 +115,14 @@ static void site_sync_restart(struct site *s)
   log_msg(s->o.log, LOG_INFO,
           "%s: another writer moved the state in %s; diffing again",
           s->cfg->root, s3state_where(s->remote));
-  /* The pass's paths and flags go back to be asked for again. */
+  /* The pass's paths and flags go back to be asked for again, beside
+   * the paths the watch handed over meanwhile (site_kick), which are
+   * nowhere else: dropping them would lose those changes. */
   if (s->paths_set) {
-    strlist_free(&s->next_paths);
-    s->next_paths = s->paths; /* moved */
+    paths = s->paths; /* moved */
     strlist_init(&s->paths);
   }
-  s->next_all = s->next_all || !s->paths_set;
+  site_queue_paths(s, s->paths_set ? &paths : NULL);
   s->next_flags |= s->flags;
   s->queued = true;
   s->pulled = false;

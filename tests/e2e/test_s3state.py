@@ -240,6 +240,45 @@ class RestartCap(S3StateTest):
         self.assertEqual(self.paths_sent(), ["/a/b.html"])
 
 
+class RestartKeepsEvents(S3StateTest):
+    def test_edit_made_while_a_pass_restarts_is_still_sent(self):
+        # Replies: one 412 to the state PUT of the pass for the first
+        # edit (another writer), its check GET held 2.5 s, then 200s.
+        # A second file is edited while the GET is held: the daemon
+        # hands its path to the busy site, and the pass restarts; the
+        # restart must keep that path beside its own.
+        dev = self.machine("dev")
+        dev.site()
+        self.check(self.once(dev, "--baseline"))
+        d = Daemon(self.tmp, *self.args(dev, "--quiet-ms", "200"),
+                   env=self.env_of(dev))
+        try:
+            d.wait_for(r"watching \d+ directories")
+            passes = r"request\(s\) to the state in s3://\S+ this pass"
+            d.wait_for(passes)
+            self.cf.inject({"fault": "error", "status": 412,
+                            "code": "PreconditionFailed", "count": 1},
+                           op="s3:put")
+            self.cf.inject({"fault": "hold", "seconds": 2.5}, op="s3:get")
+            dev.write("a/b.html", "b2")
+            # The pass starts 0.2 s after the write and reaches its
+            # held GET well within the second (the stand-in logs a
+            # request only once answered, so it cannot be waited for).
+            time.sleep(1.0)
+            dev.write("css/site.css", "body{color:red}")
+            d.wait_for("another writer moved the state")
+            d.wait_for(r"batch: ", timeout=30)
+            deadline = time.monotonic() + 15
+            while (self.paths_sent() != ["/a/b.html", "/css/site.css"] and
+                   time.monotonic() < deadline):
+                time.sleep(0.1)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.paths_sent(), ["/a/b.html", "/css/site.css"],
+                         "\n".join(d.log()))
+        self.assert_nothing_twice()
+
+
 class DryRun(S3StateTest):
     def test_dry_run_never_writes_a_shared_state(self):
         # Replies: 200s and 201s.  A dry run prints the batch and

@@ -53,6 +53,13 @@ version of it the edges may hold carried the tag: since the last
 invalidation that covered all its URL paths, the object was never absent
 and each write of it carried the tag (tagcheck.py).
 
+With --s3-state the state lives in S3 (state_dir = s3://...; the state
+dir is only a cache under XDG_CACHE_HOME): S3's faults reach the
+state's requests, a state PUT is now and then answered 412 as if
+another writer had won (the pass restarts from a new pull), and a kill
+loses the cache three times in ten (the next daemon pulls the whole
+state).  (a) to (d) must hold all the same.
+
 By hand, from the source dir:
 
     python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch

@@ -36,6 +36,9 @@ def main(argv=None):
                    help="--origin with cache_tag_header, the distribution "
                    "storing the tags: a '#tag' item must cover only what "
                    "every copy the edges may hold carries")
+    p.add_argument("--s3-state", action="store_true",
+                   help="the state in S3 (state_dir = s3://...), with S3 "
+                   "faults, a conflicting writer's 412 and lost caches")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -51,6 +54,7 @@ def main(argv=None):
                            fault_rate=args.fault_rate,
                            kill_rate=args.kill_rate, strict=args.strict,
                            s3=args.origin, tags=args.cache_tags,
+                           shared=args.s3_state,
                            dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),

@@ -60,7 +60,16 @@ class Outcome:
                     f.get("paths_sent", 0), f.get("paths_needed", 0),
                     f.get("wildcards", 0), f.get("evicted", 0),
                     f.get("exempt", 0), f.get("stale_risk", 0),
-                    self.origin_summary(), f.get("elapsed_s", 0)))
+                    self.origin_summary() + self.state_summary(),
+                    f.get("elapsed_s", 0)))
+
+    def state_summary(self):
+        """The state in S3's figures (--s3-state only)."""
+        f = self.figures
+        if "state_restarts" not in f:
+            return ""
+        return ("; state in S3: %d passes restarted by a conflict, %d "
+                "caches lost" % (f["state_restarts"], f["caches_lost"]))
 
     def origin_summary(self):
         """The S3 origin's figures (origin mode only)."""

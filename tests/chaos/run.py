@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """One chaos seed: a tree, a state dir and a succession of daemons,
 SIGKILLed at chosen moments and restarted."""
+import glob
 import json
 import os
 import random
@@ -40,6 +41,13 @@ KILL_MODES = [("quiet", 2), ("request", 3), ("response", 2), ("journal", 2),
               ("snapshot", 1),
               ("lost201", 2), ("failed", 2), ("random", 1)]
 # How long a kill waits for the moment it aims at before killing anyway.
+# --s3-state: the state's bucket; a fault that answers a state PUT as
+# another writer's win (the pass restarts from a new pull), beside the
+# S3 faults of origin mode; and how often a kill also loses the cache.
+STATE_BUCKET = "www-example-com-state"
+STATE_CONFLICT = {"fault": "error", "status": 412,
+                  "code": "PreconditionFailed", "op": "s3:put"}
+LOSE_CACHE_RATE = 0.3
 KILL_WAIT_S = 2.5
 SETTLE_QUIET_S = 1.5
 SETTLE_TIMEOUT_S = 120
@@ -80,7 +88,7 @@ class Run:
 
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
-                 s3=False, dists=None, tags=False):
+                 s3=False, dists=None, tags=False, shared=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -106,6 +114,10 @@ class Run:
             options.append("--strict")
         if len(self.dists) > 1:
             options.append("--two-dists")
+        # The state in S3 (--s3-state): the state dir is only a cache.
+        self.shared = shared
+        if shared:
+            options.append("--s3-state")
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -120,6 +132,11 @@ class Run:
         if s3:
             self.env["CFWATCH_TEST_MULTIPART_BYTES"] = str(
                 origin.MULTIPART_BYTES)
+        if shared:
+            self.state_url = "s3://%s/chaos/%d" % (STATE_BUCKET, seed)
+            self.env["XDG_CACHE_HOME"] = os.path.join(self.tmp, "cache")
+            self.state = None  # the cache, once the baseline made it
+        self.caches_lost = 0
         self.work = Workload(seed, self.root, os.path.join(self.tmp, "scr"),
                              big=s3)
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
@@ -137,11 +154,28 @@ class Run:
     # ---- daemons
     def cf_args(self):
         dists = [a for d in self.dists for a in ("-d", d)]
-        return dists + ["--endpoint", self.cf.endpoint,
+        args = dists + ["--endpoint", self.cf.endpoint,
                         "--ca-file", self.cf.ca_file, "--state-dir",
-                        self.state] + (
-                            origin.daemon_args(self.cf, self.tags)
-                            if self.s3 else [])
+                        self.state_url if self.shared else self.state]
+        if self.s3:
+            return args + origin.daemon_args(self.cf, self.tags)
+        if self.shared:
+            args += ["--region", origin.REGION, "--s3-endpoint",
+                     self.cf.endpoint]
+        return args
+
+    def find_cache(self):
+        """The state in S3's cache dir, under XDG_CACHE_HOME, or None."""
+        found = glob.glob(os.path.join(self.env["XDG_CACHE_HOME"], "cfwatch",
+                                       "*", "manifest"))
+        return os.path.dirname(found[0]) if found else None
+
+    def lose_cache(self):
+        """A lost cache (an evicted CI cache, a new runner): the next
+        daemon pulls the whole state from S3."""
+        shutil.rmtree(self.state, ignore_errors=True)
+        self.caches_lost += 1
+        return "the state's cache lost"
 
     def spawn(self):
         if self.lives and time.time() < self.lives[-1].death + RESTART_DELAY_S:
@@ -203,6 +237,9 @@ class Run:
             self.cf.inject("503", op="create")
             hit = self.await_line(d, RETRYING, mark)
             time.sleep(delay * 0.4)
+        elif mode in ("journal", "snapshot") and not os.path.isdir(
+                self.state):
+            time.sleep(delay * 1.5)  # a lost cache not made again yet
         elif mode in ("journal", "snapshot"):
             # A record or a snapshot takes about a millisecond (an fsync):
             # half of these kills come at once, from inside the wait.
@@ -248,6 +285,8 @@ class Run:
 
     def manifest_tmp(self):
         """The identity of the manifest's temp file, or None."""
+        if self.state is None:
+            return None
         try:
             st = os.stat(os.path.join(self.state, "manifest.tmp"))
         except FileNotFoundError:
@@ -293,14 +332,26 @@ class Run:
             self.spawn()
             self.daemon.wait_for("recording a baseline", timeout=30)
         deadline = time.monotonic() + 30
-        while not os.path.exists(os.path.join(self.state, "manifest")):
+        while not self.baselined():
             if time.monotonic() > deadline:
                 raise Failure("no manifest after the baseline:\n%r"
                               % self.daemon)
             time.sleep(0.01)
         self.work.model.baseline()
-        self.cf.chaos(seed=self.seed, rate=self.fault_rate,
-                      faults=origin.faults(FAULTS) if self.s3 else FAULTS)
+        faults = origin.faults(FAULTS) if self.s3 or self.shared else FAULTS
+        if self.shared:
+            faults = faults + [STATE_CONFLICT] * 3
+        self.cf.chaos(seed=self.seed, rate=self.fault_rate, faults=faults)
+
+    def baselined(self):
+        if self.shared:
+            self.state = self.find_cache()
+            # The baseline is recorded once S3 holds it: the cache's
+            # manifest comes first.
+            return self.state is not None and any(
+                o["key"].endswith("/manifest")
+                for o in self.cf.objects(STATE_BUCKET))
+        return os.path.exists(os.path.join(self.state, "manifest"))
 
     def start_origin(self):
         """The bucket starts with the tree: a daemon's baseline uploads
@@ -345,6 +396,8 @@ class Run:
                     continue
                 if extra:  # a change while no daemon runs
                     self.say("while stopped: %s" % self.work.step())
+                if self.shared and self.krng.random() < LOSE_CACHE_RATE:
+                    self.say("while stopped: %s" % self.lose_cache())
                 self.spawn()
             time.sleep(pause)
         self.check_alive()
@@ -394,6 +447,8 @@ class Run:
         t0 = time.monotonic()
         self.cf.reset(config=True)
         self.cf.configure(completion_delay=0)
+        if self.shared:
+            self.cf.create_bucket(STATE_BUCKET, region=origin.REGION)
         if len(self.dists) > 1:
             self.cf.configure(distributions=self.dists)
         try:
@@ -440,6 +495,11 @@ class Run:
                "kills_mid_request": tags.count("mid-request"),
                "kills_after_201": tags.count("after-201"),
                "kills_mid_manifest": tags.count("mid-snapshot-write")}
+        if self.shared:
+            out["caches_lost"] = self.caches_lost
+            out["state_restarts"] = sum(
+                line.count("another writer moved the state")
+                for life in self.lives for line in life.daemon.log())
         if self.s3:
             for tag in ("mid-upload", "mid-multipart", "uploaded",
                         "before-delete", "mid-delete"):

@@ -39,6 +39,12 @@ test_guard.
 One seed runs the origin mode with cache tags (--cache-tags): a '#tag'
 item must only cover files every cached copy of which carries the tag;
 seed 5 fails on a binary that sends added files by tag.
+
+One seed runs with the state in S3 (--s3-state): S3 faults on the
+state's requests, a 412 now and then as if another writer had won (the
+pass restarts from a new pull), and kills that also lose the local
+cache.  Seed 3 loses the cache twice; its restarts depend on timing
+(1 to 4 in five runs).  It takes about 15 s.
 """
 import sys
 import unittest
@@ -120,6 +126,14 @@ class Chaos(unittest.TestCase):
         self.assertEqual(out.failures, [], out.message())
         self.assertGreater(out.figures["tag_items"], 0, out.message())
         self.assertGreater(out.figures["kills"], 0, out.message())
+
+    def test_state_in_s3_survives_conflicts_and_lost_caches_seed_3(self):
+        out = run_seed(3, ROUNDS, BIN, self.cf, strict=True, shared=True)
+        figure(out.summary())
+        self.assertEqual(out.failures, [], out.message())
+        self.assertGreater(out.figures["kills"], 0, out.message())
+        self.assertGreater(out.figures["faults"], 0, out.message())
+        self.assertGreater(out.figures["caches_lost"], 0, out.message())
 
     def deploys(self, seed):
         """The origin mode (tests/chaos/origin.py): the bucket too must

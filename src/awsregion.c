@@ -21,7 +21,6 @@
 /* What one shared file says about the profile's region. */
 struct awsregion_file {
   char path[PATH_MAX];
-  bool exists;
   bool section_found;
 };
 
@@ -80,6 +79,7 @@ static int awsregion_value(const struct awsconfig *cfg, size_t sect,
 {
   struct awsconfig_value v;
   char val[AWSREGION_MAX];
+  int rc;
 
   if (!awsconfig_get(cfg, sect, "region", &v) || v.text.len == 0)
     return 0;
@@ -98,7 +98,8 @@ static int awsregion_value(const struct awsconfig *cfg, size_t sect,
                                             out->source));
   memcpy(val, v.text.s, v.text.len);
   val[v.text.len] = '\0';
-  return awsregion_take(out, val, err) < 0 ? err->code : 1;
+  rc = awsregion_take(out, val, err);
+  return rc < 0 ? rc : 1;
 }
 
 /* Reads one shared file as botocore does (awsconfig.h): 1 with *out
@@ -118,7 +119,6 @@ static int awsregion_file(struct awsregion_file *f, bool config,
   rc = cfgfile_read(f->path, CREDS_MAX_FILE_SIZE, true, &data, &len, err);
   if (rc == -ENOENT || rc == -ENOTDIR)
     return 0;
-  f->exists = true;
   if (rc == 0)
     rc = awsconfig_parse(&cfg, data, len, f->path, err);
   if (rc == 0)

@@ -92,8 +92,11 @@ struct site_config {
   /* An S3 origin cfwatch uploads to itself (s3url.h), its region and an
    * S3-compatible endpoint (path-style); NULL if unset. */
   char *origin;      /* owned; "s3://bucket/prefix" as given */
-  char *region;      /* owned */
+  char *region;      /* owned; NULL if unset: awsregion.h finds one */
   char *s3_endpoint; /* owned; no trailing '/' */
+  /* Resolved only: where region was set ("--region" or "FILE:LINE:
+   * region"), owned; NULL when region is. */
+  char *region_from;
 
   /* Requests `--account` may make to count the account's month
    * (cfaccount.h); past them the count is a lower bound. */

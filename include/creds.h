@@ -64,6 +64,18 @@ struct creds_opts {
 
 enum creds_next { CREDS_READY = 0, CREDS_RUN_PROCESS = 1 };
 
+/* The profile step 2 reads: o->profile, else AWS_PROFILE, else
+ * "default" (borrowed from o, the environment or a literal).  *named is
+ * true for the first two, whose profile must exist. */
+const char *creds_profile(const struct creds_opts *o, bool *named);
+
+/* The path of the shared config file (config: AWS_CONFIG_FILE, else
+ * ~/.aws/config) or of the credentials file (AWS_SHARED_CREDENTIALS_FILE,
+ * else ~/.aws/credentials), "~/" expanded as the CLI does.  0, or
+ * -ENOENT (no home directory) or -ENAMETOOLONG with err set. */
+int creds_file_path(const struct creds_opts *o, bool config, char *out,
+                    size_t n, struct cfw_err *err);
+
 /* Walks the chain above as far as it can without running a process.
  * Returns CREDS_READY with *out filled; or CREDS_RUN_PROCESS with
  * *cmd_out set to the credential_process command (owned by the caller,

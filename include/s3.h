@@ -28,7 +28,8 @@ struct log;
  * names the bucket's region in an x-amz-bucket-region header or a
  * <Region> element; the client then signs for that region (and, on the
  * default endpoint, sends to s3.REGION.amazonaws.com) from that call on,
- * and logs a warning naming the region to configure.
+ * and logs a warning naming the region to configure and where the wrong
+ * one came from (region_source).
  *
  * Plain http is refused for anything but a loopback endpoint (http.h):
  * s3_client_new fails with -EPERM.
@@ -41,6 +42,7 @@ struct log;
  * HEAD) with what it wrote before it concludes someone else won. */
 
 #define S3_DEFAULT_REGION "us-east-1"
+#define S3_SOURCE_MAX     256
 #define S3_GET_MAX        ((size_t)4 << 20) /* http's default body cap */
 
 struct s3_client; /* opaque */
@@ -49,6 +51,10 @@ struct s3_op;     /* one call in progress: for s3_cancel */
 struct s3_client_opts {
   const char *bucket; /* copied; s3url.h's rules */
   const char *region; /* copied; NULL: S3_DEFAULT_REGION */
+  /* Copied (cut to S3_SOURCE_MAX); where region came from ("--region",
+   * "AWS_REGION", ...; awsregion.h), for the debug log and the warning
+   * when S3 names another; NULL: "the default" or "region". */
+  const char *region_source;
   /* Copied: "https://host[:port][/path]" of an S3-compatible service or
    * the stand-in; NULL: https://s3.REGION.amazonaws.com. */
   const char *endpoint;

@@ -70,7 +70,8 @@ struct site_opts {
   /* SITE_PLAN: read a state in S3 from its cache as it is (no request;
    * --offline). */
   bool offline;
-  const char *(*getenv)(const char *name); /* credentials; NULL: getenv */
+  /* Credentials and the S3 region; NULL: getenv. */
+  const char *(*getenv)(const char *name);
   /* The daemon's watch tells what the root is (watch.h): a number that
    * changes when the root path leads to another directory, or
    * UINT64_MAX while it is absent (an unmounted mount point, a swap in

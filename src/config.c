@@ -285,6 +285,7 @@ static void site_free(struct site_config *s)
   free(s->cache_tag_header);
   free(s->origin);
   free(s->region);
+  free(s->region_from);
   free(s->s3_endpoint);
   strlist_free(&s->excludes);
   site_init(s);
@@ -589,6 +590,18 @@ static int check_delays(const struct config *c, const struct site_config *s,
                      where, s->max_delay_ms, s->quiet_ms);
 }
 
+/* Records where the region was set, for the S3 client's messages. */
+static int region_from(const struct config *c, struct site_config *s,
+                       struct cfw_err *err)
+{
+  char where[300];
+
+  key_origin(c, s, K_REGION, where, sizeof(where));
+  s->region_from = strdup(where);
+  return s->region_from != NULL ? 0
+                                : cfw_err_set(err, -ENOMEM, "out of memory");
+}
+
 /* Builds the resolved site from defaults, [cfwatch], the site and the
  * command line, in rising priority, and checks it. */
 static int site_resolve(const struct config *c, const struct site_config *raw,
@@ -606,6 +619,8 @@ static int site_resolve(const struct config *c, const struct site_config *raw,
     return cfw_err_set(err, -EINVAL,
                        "no root: give ROOT or root = in the config");
   rc = check_delays(c, r, err);
+  if (rc == 0 && r->region != NULL)
+    rc = region_from(c, r, err);
   if (rc == 0)
     rc = config_dist_resolve(r, err);
   if (rc == 0 && r->origin != NULL && r->upload_cmd != NULL)

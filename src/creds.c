@@ -385,6 +385,24 @@ static int creds_from_profile(const struct creds_chain *ch, struct creds *out,
   return creds_none(ch, err);
 }
 
+const char *creds_profile(const struct creds_opts *o, bool *named)
+{
+  const char *p =
+      creds_set(o->profile) ? o->profile : creds_env(o, "AWS_PROFILE");
+
+  *named = p != NULL;
+  return p != NULL ? p : "default";
+}
+
+int creds_file_path(const struct creds_opts *o, bool config, char *out,
+                    size_t n, struct cfw_err *err)
+{
+  if (config)
+    return creds_path(o, "AWS_CONFIG_FILE", "~/.aws/config", out, n, err);
+  return creds_path(o, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials", out,
+                    n, err);
+}
+
 static int creds_load_profile(const struct creds_opts *o,
                               struct creds_chain *ch, struct cfw_err *err)
 {
@@ -392,21 +410,12 @@ static int creds_load_profile(const struct creds_opts *o,
   struct creds_file *cfg = &ch->files[1];
   int rc;
 
-  ch->profile = o->profile;
-  ch->named = creds_set(o->profile);
-  ch->explicit_profile = ch->named;
-  if (!ch->named) {
-    ch->profile = creds_env(o, "AWS_PROFILE");
-    ch->named = ch->profile != NULL;
-  }
-  if (!ch->named)
-    ch->profile = "default";
+  ch->profile = creds_profile(o, &ch->named);
+  ch->explicit_profile = creds_set(o->profile);
   cfg->is_config = true;
-  rc = creds_path(o, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials",
-                  cf->path, sizeof(cf->path), err);
+  rc = creds_file_path(o, false, cf->path, sizeof(cf->path), err);
   if (rc == 0)
-    rc = creds_path(o, "AWS_CONFIG_FILE", "~/.aws/config", cfg->path,
-                    sizeof(cfg->path), err);
+    rc = creds_file_path(o, true, cfg->path, sizeof(cfg->path), err);
   if (rc == 0)
     rc = creds_file_load(cf, ch->profile, err);
   if (rc == 0)

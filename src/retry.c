@@ -179,10 +179,15 @@ const char *retry_hint_s3(const char *code, int status)
     const char *code;
     const char *hint;
   } hints[] = {
-      {"AccessDenied", "check that these credentials may read, write, list "
-                       "and delete under the origin's prefix (s3:GetObject, "
-                       "s3:PutObject, s3:ListBucket, s3:DeleteObject), and "
-                       "the bucket policy"},
+      /* The actions of the requests s3ops.c sends: multipart uploads and
+       * conditional writes need s3:PutObject, their abort
+       * s3:AbortMultipartUpload (S3 User Guide, "Multipart upload API and
+       * permissions"); DeleteObjects needs s3:DeleteObject per key. */
+      {"AccessDenied", "check the credentials' and the bucket's policies: "
+                       "an origin needs s3:PutObject, "
+                       "s3:AbortMultipartUpload, s3:DeleteObject and "
+                       "s3:ListBucket; a state in S3 s3:GetObject, "
+                       "s3:PutObject, s3:DeleteObject and s3:ListBucket"},
       {"NoSuchBucket", "check the bucket name in origin (s3://BUCKET/...) "
                        "and s3_endpoint"},
       {"InvalidAccessKeyId", "check the access key id: is it active, and "

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "s3_int.h"
 #include "util.h"
 
@@ -110,8 +111,16 @@ static int s3_client_setup(struct s3_client *c, const struct s3_client_opts *o,
                                      : S3_CAP_MS;
   c->timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : S3_TIMEOUT_MS;
   c->rng = (uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)c) | 1;
-  return s3_client_set_region(c, o->region ? o->region : S3_DEFAULT_REGION,
-                              err);
+  if (o->region_source != NULL)
+    str_copy(c->region_source, sizeof(c->region_source), o->region_source);
+  else
+    str_copy(c->region_source, sizeof(c->region_source),
+             o->region != NULL ? "region" : "the default");
+  rc = s3_client_set_region(c, o->region ? o->region : S3_DEFAULT_REGION, err);
+  if (rc == 0)
+    log_msg(c->log, LOG_DEBUG, "S3 bucket %s: region %s (from %s)", c->bucket,
+            c->region, c->region_source);
+  return rc;
 }
 
 int s3_client_new(struct s3_client **out, uv_loop_t *loop,

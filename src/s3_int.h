@@ -73,7 +73,8 @@ struct s3_client {
   struct log *log;        /* borrowed */
   char bucket[S3URL_BUCKET_MAX + 1];
   char region[S3_REGION_MAX];
-  bool default_endpoint; /* follows the region */
+  char region_source[S3_SOURCE_MAX]; /* where the configured one came from */
+  bool default_endpoint;             /* follows the region */
   struct aws_endpoint ep;
   uint64_t retry_for_ms;
   uint64_t base_ms;

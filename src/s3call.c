@@ -199,9 +199,9 @@ static bool s3_follow_region(struct s3_op *op, const char *region)
     return false;
   op->redirected = true;
   log_msg(c->log, LOG_WARN,
-          "S3 bucket %s is in region %s, not %s: following it; set "
-          "region = %s to save a round trip",
-          c->bucket, c->region, old, c->region);
+          "S3 bucket %s is in region %s, not %s (from %s): following it; "
+          "set region = %s (or --region) to save a round trip",
+          c->bucket, c->region, old, c->region_source, c->region);
   return true;
 }
 

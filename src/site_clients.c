@@ -63,17 +63,37 @@ int site_aws_init(struct site *s, struct cfw_err *err)
   return aws_client_new(&s->aws, s->o.loop, &ao, err);
 }
 
+/* The S3 clients' region, found once (awsregion.h): --region or the
+ * config's, else the environment's or the profile's, as the AWS CLI. */
+static int site_region(struct site *s, struct cfw_err *err)
+{
+  struct awsregion_opts ro = {0};
+
+  if (s->region.name[0] != '\0')
+    return 0;
+  ro.region = s->cfg->region;
+  ro.source = s->cfg->region_from;
+  ro.profile = s->cfg->profile;
+  ro.getenv = s->o.getenv;
+  return awsregion_resolve(&ro, &s->region, err);
+}
+
 /* An S3 client's options but the bucket: the origin's and the state's
  * share the region, the endpoint and the retries. */
-void site_s3_opts(const struct site *s, struct s3_client_opts *so)
+int site_s3_opts(struct site *s, struct s3_client_opts *so, struct cfw_err *err)
 {
   const struct site_config *c = s->cfg;
+  int rc = site_region(s, err);
 
-  so->region = c->region;
+  if (rc < 0)
+    return rc;
+  so->region = s->region.name;
+  so->region_source = s->region.source;
   so->endpoint = c->s3_endpoint;
   so->aws = s->aws;
   so->log = s->o.log;
   so->retry_for_ms = s->o.mode == SITE_WATCH ? 0 : c->retry_for_s * 1000;
+  return 0;
 }
 
 /* One client and one in-progress table per distribution, sharing the
@@ -129,7 +149,7 @@ int site_init_clients(struct site *s, struct cfw_err *err)
     rc = site_init_dists(s, err);
   if (rc < 0 || c->origin == NULL)
     return rc;
-  site_s3_opts(s, &so);
+  rc = site_s3_opts(s, &so, err);
   so.bucket = s->origin.bucket;
-  return s3_client_new(&s->s3, s->o.loop, &so, err);
+  return rc < 0 ? rc : s3_client_new(&s->s3, s->o.loop, &so, err);
 }

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "awsclient.h"
+#include "awsregion.h"
 #include "cachetag.h"
 #include "cfsend.h"
 #include "ground.h"
@@ -126,6 +127,7 @@ struct site {
   size_t drefresh;          /* the distribution being looked at */
   struct s3_client *s3;     /* owned; NULL without an origin or dry */
   struct s3url origin;      /* when cfg->origin */
+  struct awsregion region;  /* the S3 clients'; name "" until resolved */
   struct headers_set *hdrs; /* owned; when cfg->origin */
   struct mime_table *mime;  /* owned; loaded when cfg->origin */
   /* A state in S3 (cfg->state_url; site_sync.c); NULL otherwise. */
@@ -247,7 +249,8 @@ void site_sync_finish(struct site *s);
 /* site_clients.c: the AWS clients a site builds (site_sync.c reuses
  * the chain and the S3 options). */
 int site_aws_init(struct site *s, struct cfw_err *err);
-void site_s3_opts(const struct site *s, struct s3_client_opts *so);
+int site_s3_opts(struct site *s, struct s3_client_opts *so,
+                 struct cfw_err *err);
 int site_init_clients(struct site *s, struct cfw_err *err);
 void site_dists_destroy(struct site *s); /* none is fine */
 

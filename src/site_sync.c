@@ -31,9 +31,10 @@ int site_sync_init(struct site *s, struct cfw_err *err)
     rc = site_aws_init(s, err);
   if (rc < 0)
     return rc;
-  site_s3_opts(s, &so);
+  rc = site_s3_opts(s, &so, err);
   so.bucket = u.bucket;
-  rc = s3_client_new(&s->state_s3, s->o.loop, &so, err);
+  if (rc == 0)
+    rc = s3_client_new(&s->state_s3, s->o.loop, &so, err);
   to.s3 = s->state_s3;
   to.prefix = u.prefix;
   if (rc == 0)

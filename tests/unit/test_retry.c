@@ -143,6 +143,40 @@ static void test_s3_wrong_region_redirects(void)
   CHECK_CONTAINS(retry_hint_s3("", 400), "check region");
 }
 
+/* The IAM actions behind every S3 request cfwatch sends (s3ops.c):
+ * PutObject, CreateMultipartUpload, UploadPart and
+ * CompleteMultipartUpload, conditional or not, need s3:PutObject;
+ * AbortMultipartUpload s3:AbortMultipartUpload; GetObject s3:GetObject;
+ * ListObjectsV2 s3:ListBucket; DeleteObjects s3:DeleteObject per key.
+ * The AccessDenied hint names exactly those. */
+static void test_s3_access_denied_hint_lists_every_action_used(void)
+{
+  static const char *const used[] = {"s3:PutObject", "s3:AbortMultipartUpload",
+                                     "s3:GetObject", "s3:ListBucket",
+                                     "s3:DeleteObject"};
+  const char *hint = retry_hint_s3("AccessDenied", 403);
+  const char *p;
+  size_t named = 0;
+  size_t i;
+  size_t n;
+  bool known;
+
+  for (i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+    CHECK_CONTAINS(hint, used[i]);
+  for (p = strstr(hint, "s3:"); p != NULL; p = strstr(p + 3, "s3:")) {
+    n = strspn(p + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    known = false;
+    for (i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+      known = known ||
+              (strlen(used[i]) == n + 3 && strncmp(p, used[i], n + 3) == 0);
+    if (!known)
+      TEST_FAIL_("the hint names %.*s, which cfwatch does not use: %s",
+                 (int)n + 3, p, hint);
+    named++;
+  }
+  CHECK(named >= sizeof(used) / sizeof(used[0]));
+}
+
 TEST_MAIN(TEST(test_2xx_is_done),
           TEST(test_transport_failures_retry_except_tls),
           TEST(test_server_errors_and_throttling_retry),
@@ -154,4 +188,5 @@ TEST_MAIN(TEST(test_2xx_is_done),
           TEST(test_s3_transient_answers_retry),
           TEST(test_s3_refusals_are_fatal_with_a_hint),
           TEST(test_s3_outcomes_of_their_own),
-          TEST(test_s3_wrong_region_redirects))
+          TEST(test_s3_wrong_region_redirects),
+          TEST(test_s3_access_denied_hint_lists_every_action_used))

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+#include "awsregion.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "awsconfig.h"
+#include "cfgfile.h"
+#include "confcheck.h"
+#include "creds.h"
+#include "err.h"
+#include "util.h"
+
+/* The S3 client's region, in the AWS CLI's order: awsregion.h. */
+
+/* What one shared file says about the profile's region. */
+struct awsregion_file {
+  char path[PATH_MAX];
+  bool section_found;
+};
+
+static const char *awsregion_env(const struct awsregion_opts *o,
+                                 const char *name)
+{
+  const char *v = o->getenv != NULL ? o->getenv(name) : getenv(name);
+
+  return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* A label, not worth failing for: a long path is cut and ends "...". */
+static void awsregion_set_source(struct awsregion *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void awsregion_set_source(struct awsregion *out, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(out->source, sizeof(out->source), fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    out->source[0] = '\0';
+  else if ((size_t)n >= sizeof(out->source))
+    memcpy(out->source + sizeof(out->source) - 4, "...", 4);
+}
+
+/* Takes v as the region if confcheck_region (the config's own check)
+ * accepts it; the message names out->source, filled already. */
+static int awsregion_take(struct awsregion *out, const char *v,
+                          struct cfw_err *err)
+{
+  int rc = confcheck_region(v, err);
+
+  if (rc < 0) {
+    cfw_err_prefix(err, "%s", out->source);
+    cfw_err_class(err, CFW_CLASS_USAGE);
+    return rc;
+  }
+  str_copy(out->name, sizeof(out->name), v);
+  return 0;
+}
+
+static int awsregion_usage(struct cfw_err *err, int rc)
+{
+  cfw_err_class(err, CFW_CLASS_USAGE);
+  return rc;
+}
+
+/* The region of section sect: 1 with *out filled, 0 if unset or "". */
+static int awsregion_value(const struct awsconfig *cfg, size_t sect,
+                           const char *profile, const char *path,
+                           struct awsregion *out, struct cfw_err *err)
+{
+  struct awsconfig_value v;
+  char val[AWSREGION_MAX];
+  int rc;
+
+  if (!awsconfig_get(cfg, sect, "region", &v) || v.text.len == 0)
+    return 0;
+  awsregion_set_source(out, "profile %s in %s:%u: region", profile, path,
+                       v.line);
+  if (v.sub)
+    return awsregion_usage(err, cfw_err_set(err, -EINVAL,
+                                            "%s: a sub-section (indented "
+                                            "lines after an empty value), "
+                                            "not a region",
+                                            out->source));
+  if (v.text.len >= sizeof(val) || memchr(v.text.s, '\0', v.text.len))
+    return awsregion_usage(err, cfw_err_set(err, -EINVAL,
+                                            "%s: not a region (a region "
+                                            "looks like eu-west-1)",
+                                            out->source));
+  memcpy(val, v.text.s, v.text.len);
+  val[v.text.len] = '\0';
+  rc = awsregion_take(out, val, err);
+  return rc < 0 ? rc : 1;
+}
+
+/* Reads one shared file as botocore does (awsconfig.h): 1 with *out
+ * filled if the profile's section sets a region, 0 if not (or no such
+ * file), or an error. */
+static int awsregion_file(struct awsregion_file *f, bool config,
+                          const char *profile, struct awsregion *out,
+                          struct cfw_err *err)
+{
+  enum awsconfig_file kind = config ? AWSCONFIG_CONFIG : AWSCONFIG_CREDENTIALS;
+  struct awsconfig *cfg = NULL;
+  char *data = NULL;
+  size_t len = 0;
+  size_t sect = 0;
+  int rc;
+
+  rc = cfgfile_read(f->path, CREDS_MAX_FILE_SIZE, true, &data, &len, err);
+  if (rc == -ENOENT || rc == -ENOTDIR)
+    return 0;
+  if (rc == 0)
+    rc = awsconfig_parse(&cfg, data, len, f->path, err);
+  if (rc == 0)
+    rc = awsconfig_profile(cfg, kind, profile, strlen(profile), &sect);
+  if (rc == -ENOMEM)
+    cfw_err_set(err, rc, "out of memory");
+  if (rc == -EINVAL)
+    cfw_err_class(err, CFW_CLASS_USAGE);
+  f->section_found = rc == 1;
+  if (rc == 1)
+    rc = awsregion_value(cfg, sect, profile, f->path, out, err);
+  awsconfig_destroy(cfg);
+  cfgfile_free(data, len);
+  return rc;
+}
+
+/* Step 3: the credentials file's section, then the config file's. */
+static int awsregion_profile(const struct awsregion_opts *o,
+                             struct awsregion *out, struct cfw_err *err)
+{
+  struct creds_opts co = {o->profile, o->getenv};
+  struct awsregion_file f[2];
+  const char *profile;
+  bool named;
+  size_t i;
+  int rc = 0;
+
+  memset(f, 0, sizeof(f));
+  profile = creds_profile(&co, &named);
+  for (i = 0; rc == 0 && i < ARRAY_SIZE(f); i++) {
+    rc = creds_file_path(&co, i == 1, f[i].path, sizeof(f[i].path), err);
+    if (rc == 0)
+      rc = awsregion_file(&f[i], i == 1, profile, out, err);
+  }
+  if (rc != 0)
+    return rc;
+  if (named && !f[0].section_found && !f[1].section_found)
+    return awsregion_usage(
+        err, cfw_err_set(err, -EINVAL,
+                         "profile %s not found (for its region): searched "
+                         "%s and %s",
+                         profile, f[0].path, f[1].path));
+  return 0;
+}
+
+int awsregion_resolve(const struct awsregion_opts *o, struct awsregion *out,
+                      struct cfw_err *err)
+{
+  static const char *const vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION"};
+  const char *v;
+  size_t i;
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  if (o->region != NULL) {
+    awsregion_set_source(out, "%s", o->source != NULL ? o->source : "region");
+    return awsregion_take(out, o->region, err);
+  }
+  for (i = 0; i < ARRAY_SIZE(vars); i++) {
+    v = awsregion_env(o, vars[i]);
+    if (v == NULL)
+      continue;
+    awsregion_set_source(out, "%s", vars[i]);
+    return awsregion_take(out, v, err);
+  }
+  rc = awsregion_profile(o, out, err);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  awsregion_set_source(out, "the default");
+  str_copy(out->name, sizeof(out->name), AWSREGION_DEFAULT);
+  return 0;
+}

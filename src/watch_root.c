@@ -93,8 +93,8 @@ static void watch_root_lost(struct watch *w, const char *what, bool announce)
   watch_drop_all(w);
   w->root_present = false;
   log_msg(w->opts.log, LOG_INFO, "%s %s", w->root, what);
-  if (announce)
-    watch_report(w, NULL);
+  if (announce) /* now: there is nothing to watch first */
+    watch_report_now(w, NULL);
 }
 
 /* Removes a parent's old watch.  Events of it may be queued still: an
@@ -156,9 +156,12 @@ static void watch_root_take(struct watch *w, struct watch_probe *p,
             "seen at the next full rescan only",
             w->root);
   watch_real_parent(w);
-  /* Seeded: the start-up walk watches the tree as it reads it. */
+  /* Seeded: the start-up walk watches the tree as it reads it; else a
+   * walk of the watch's own does, on the pool (watch_walk.c), and the
+   * report below waits for it. */
+  w->root_wd = -1;
   if (!w->defer_walk || watch_seed_new(w) < 0)
-    w->root_wd = watch_add_tree(w, "", w->real, false);
+    (void)watch_walk_push(w, "", w->real, WALK_ROOT);
   if (!announce)
     return;
   if (!was)
@@ -178,7 +181,7 @@ static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
 {
   if (w->unmounted && !p->mount && watch_id_eq(&p->id, &w->unmounted_id))
     return true;
-  return w->root_present && w->root_wd >= 0 &&
+  return w->root_present && (w->root_wd >= 0 || w->root_walking) &&
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
 }
 

@@ -62,15 +62,24 @@ static void rec_init(struct rec *r)
   CHECK_EQ_INT(uv_timer_init(&r->loop, &r->timer), 0);
 }
 
-/* Starts watching root (r->root if NULL). */
+/* Starts watching root (r->root if NULL), and waits until the watch's
+ * walk of it (on the thread pool) is in: changes from then on are
+ * reported. */
 static void rec_watch(struct rec *r, const char *root)
 {
   struct watch_opts o = {0};
   struct cfw_err err;
+  uint64_t end;
 
   o.root = root != NULL ? root : r->root;
   o.skip = rec_skip;
   CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, rec_on_event, r, &err), 0);
+  end = uv_now(&r->loop) + 5000;
+  while (!watch_settled(r->w) && uv_now(&r->loop) < end) {
+    uv_timer_start(&r->timer, rec_on_timer, 5, 0);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+  }
+  CHECK(watch_settled(r->w));
 }
 
 static void rec_start(struct rec *r)

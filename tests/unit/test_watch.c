@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <uv.h>
 
+#include "mountns.h"
 #include "strlist.h"
 #include "test.h"
 #include "watch.h"
@@ -475,29 +476,15 @@ static void test_root_swapped_by_rename_exchange_is_followed(void)
   rec_stop(&r);
 }
 
-/* Runs the rest of the case in a private mount namespace: 0, or the
- * errno that says mounting is not permitted here (then it says so). */
-static int private_mounts(void)
-{
-  int e;
-
-  if (unshare(CLONE_NEWNS) == 0 &&
-      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
-    return 0;
-  e = errno;
-  fprintf(stderr, "skipped: cannot mount here (%s)\n", strerror(e));
-  return e;
-}
-
 static void test_root_unmounted_is_gone_and_remount_is_followed(void)
 {
   struct rec r;
   int rc;
 
   rec_init(&r);
-  rc = private_mounts();
+  rc = test_private_mounts();
   if (rc != 0) {
-    CHECK(rc == EPERM || rc == EACCES || rc == EINVAL || rc == ENOSYS);
+    CHECK(test_mount_refused(rc));
     rec_stop(&r);
     return;
   }

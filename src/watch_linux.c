@@ -68,7 +68,7 @@ static void watch_resync(struct watch *w, const char *why)
   log_msg(w->opts.log, LOG_INFO, "%s; rescanning %s", why, w->root);
   watch_root_check(w, false);
   /* A root just taken is walked whole already. */
-  if (w->root_present && !w->root_walking)
+  if (w->root_present && !watch_root_walking(w))
     (void)watch_walk_push(w, "", w->real, WALK_RESYNC);
   watch_report(w, NULL);
 }

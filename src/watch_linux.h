@@ -100,7 +100,6 @@ struct watch {
   size_t held_len;
   struct strlist later; /* reports made while walks were queued */
   bool later_all;       /* and a rescan of everything among them */
-  bool root_walking;    /* the root's walk (WALK_ROOT) is queued */
   bool applying;        /* a walk's findings are being taken in */
   /* The start-up walk is someone else's (watch_deferred): until it ends,
    * events wait in the kernel's queue and root checks wait too. */
@@ -171,7 +170,7 @@ void watch_seed_free(struct watch_seed *sd); /* NULL is fine */
 
 /* watch_walk.c */
 #define WALK_REPORT 0x1u /* report each file found */
-#define WALK_ROOT   0x2u /* the root's: it sets root_wd */
+#define WALK_ROOT   0x2u /* the root's: it sets root_wd (watch_root_walking) */
 #define WALK_RESYNC 0x4u /* then look at every link again */
 /* Queues a walk, on the thread pool, of the directory at rel (at abs, or
  * under the resolved root if abs is NULL) and everything below it,
@@ -189,6 +188,13 @@ void watch_report_later(struct watch *w, const char *rel);
 void watch_walks_orphan(struct watch *w);
 /* The watch closes: a walk in flight frees the seed when it ends. */
 void watch_seed_orphan(struct watch *w);
+/* Whether the root the watch follows now (this generation) is being
+ * walked: the start-up walk, or a walk of the root's queued, on the pool
+ * or being taken in.  Until it is in, root_wd is -1 and the root is
+ * still the one taken, not a lost or replaced one.  Read from the queue
+ * itself, so a walk dropped, done or of an older root never counts.
+ * Cost: O(walks queued). */
+bool watch_root_walking(const struct watch *w);
 /* Reads the inotify fd from now on. */
 int watch_poll_start(struct watch *w);
 

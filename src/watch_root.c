@@ -181,7 +181,7 @@ static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
 {
   if (w->unmounted && !p->mount && watch_id_eq(&p->id, &w->unmounted_id))
     return true;
-  return w->root_present && (w->root_wd >= 0 || w->root_walking) &&
+  return w->root_present && (w->root_wd >= 0 || watch_root_walking(w)) &&
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
 }
 

@@ -194,8 +194,6 @@ static void walk_done(struct watch *w, struct watch_walk *wk)
   w->walks = wk->next;
   if (w->walks == NULL)
     w->walks_tail = NULL;
-  if ((wk->flags & WALK_ROOT) && w->root_gen == wk->gen)
-    w->root_walking = false;
   /* A directory gone, unreadable or leading outside has nothing to
    * watch, as a listing found; out of memory, rescans cover it. */
   if (current && wk->status == -ENOMEM)
@@ -255,8 +253,6 @@ static void walk_enqueue(struct watch *w, struct watch_walk *wk)
   else
     w->walks = wk;
   w->walks_tail = wk;
-  if (wk->flags & WALK_ROOT)
-    w->root_walking = true;
   if (w->walks != wk)
     return;
   (void)uv_poll_stop(&w->poll); /* cannot fail on a live handle */
@@ -311,7 +307,8 @@ int watch_walk_push(struct watch *w, const char *rel, const char *abs,
 
 void watch_walk_adopt(struct watch *w, struct watch_seed *sd)
 {
-  struct watch_walk *wk = walk_new(w, "", 0);
+  /* The root's: until its first slice is in, root_wd is -1. */
+  struct watch_walk *wk = walk_new(w, "", WALK_ROOT);
 
   if (wk == NULL) {
     watch_seed_drop(w, sd);
@@ -354,6 +351,18 @@ void watch_walks_orphan(struct watch *w)
     wk->w = NULL;
   }
   w->walks_tail = NULL;
+}
+
+bool watch_root_walking(const struct watch *w)
+{
+  const struct watch_walk *wk;
+
+  if (w->seed != NULL)
+    return true;
+  for (wk = w->walks; wk != NULL; wk = wk->next)
+    if ((wk->flags & WALK_ROOT) && wk->gen == w->root_gen)
+      return true;
+  return false;
 }
 
 bool watch_settled(const struct watch *w)

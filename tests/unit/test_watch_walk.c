@@ -16,8 +16,10 @@
 #include <time.h>
 #include <uv.h>
 
+#include "mountns.h"
 #include "strlist.h"
 #include "test.h"
+#include "tree.h"
 #include "watch.h"
 
 #define GROUPS         80
@@ -408,6 +410,97 @@ static void test_rescan_after_overflow_is_listed_off_the_loop(void)
   run_stop(&r);
 }
 
+static bool never(const struct run *r)
+{
+  (void)r;
+  return false;
+}
+
+static bool saw_twin(const struct run *r)
+{
+  return strlist_contains(&r->seen, "b/twin.html");
+}
+
+/* Changes the mount table, where the case alone sees it: the watch's
+ * poll of /proc/self/mountinfo fires, and it looks at its root again.
+ * In CI, other tests' mounts did this at any time. */
+static void remount_elsewhere(struct run *r)
+{
+  char other[8192];
+
+  snprintf(other, sizeof(other), "%s/other", r->tmp);
+  if (mkdir(other, 0755) != 0)
+    CHECK_EQ_INT(errno, EEXIST);
+  CHECK_EQ_INT(mount("cfwtest", other, "tmpfs", 0, NULL), 0);
+  CHECK_EQ_INT(umount(other), 0);
+}
+
+/* The daemon's start-up: its scan is the walk that adds the watches
+ * (watch_deferred), and the mount table changes while it runs.  The
+ * root check that waited for the walk comes when the walk's watches
+ * are handed over but not yet taken in (the root's own among them):
+ * the root is the one being taken in, not a replacement.  It was taken
+ * for one (a second walk, a rescan, a new generation that made the
+ * daemon drop its first scan as "gone or replaced", and the edit after
+ * start-up went into a baseline unsent: e2e/test_watch_edges, once in
+ * CI while another test mounted). */
+static void test_root_check_while_start_up_walk_is_taken_in(void)
+{
+  struct tree_walk_opts wo = {0};
+  const struct tree_visit *seed;
+  struct watch_opts o = {0};
+  struct cfw_err err;
+  char a[8192];
+  char b[8192];
+  struct tree t;
+  struct run r;
+  int rc;
+
+  run_init(&r);
+  rc = test_private_mounts();
+  if (rc != 0) {
+    CHECK(test_mount_refused(rc));
+    run_stop(&r);
+    return;
+  }
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "c.html", "c");
+  snprintf(a, sizeof(a), "%s/a.html", r.root);
+  snprintf(b, sizeof(b), "%s/b", r.root);
+  CHECK_EQ_INT(mkdir(b, 0755), 0);
+  snprintf(b, sizeof(b), "%s/b/twin.html", r.root);
+  CHECK_EQ_INT(link(a, b), 0); /* one inode, two names */
+  o.root = r.root;
+  o.deferred = true;
+  CHECK_EQ_INT(watch_start(&r.w, &r.loop, &o, run_on_event, &r, &err), 0);
+  seed = watch_deferred(r.w);
+  REQUIRE(seed != NULL);
+  /* The loop runs while the daemon's scan does: the mount table's fd is
+   * in the loop's epoll set (its first poll takes a change already
+   * made as seen, with nothing to report). */
+  CHECK(!run_until(&r, never, 20));
+  wo.visit = seed;
+  CHECK_EQ_INT(tree_walk(&t, r.root, &wo, &err), 0);
+  tree_free(&t);
+  remount_elsewhere(&r);
+  /* The poll fires at once; the root check waits for the walk's end. */
+  CHECK(!run_until(&r, never, 50));
+  seed->done(seed->ctx, 0);
+  CHECK(run_until(&r, watch_is_settled, 5000));
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  CHECK_EQ_INT(watch_listed_count(r.w), 0); /* the walk's watches taken */
+  CHECK_EQ_INT(watch_dir_count(r.w), 2);
+  CHECK(!strlist_contains(&r.seen, "*"));
+  /* The mount table changes again once all is in: nothing to follow. */
+  remount_elsewhere(&r);
+  test_write(r.root, "a.html", "a2"); /* in place: both names */
+  CHECK(run_until(&r, saw_twin, 5000));
+  CHECK(strlist_contains(&r.seen, "a.html"));
+  CHECK(!strlist_contains(&r.seen, "*"));
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  run_stop(&r);
+}
+
 static void close_on_file(struct watch *w, const char *rel, void *arg)
 {
   bool *closed = arg;
@@ -456,5 +549,6 @@ static void test_close_from_a_walk_report(void)
 }
 
 TEST_MAIN(TEST(test_close_from_a_walk_report),
+          TEST(test_root_check_while_start_up_walk_is_taken_in),
           TEST(test_subtree_moved_in_is_listed_off_the_loop),
           TEST(test_rescan_after_overflow_is_listed_off_the_loop))

@@ -128,6 +128,12 @@ char *watch_join(const char *a, const char *b);
 /* Records that the directory rel is watched as wd (inotify_add_watch
  * done); returns wd, or -1 if it is not to be listed (a loop, ENOMEM). */
 int watch_adopt_dir(struct watch *w, int wd, const char *rel);
+/* Removes the watch wd, which no path of the tree holds (a parent's old
+ * watch, one a walk added that the watch does not take).  Events of it
+ * may be queued still: an entry marked removing drops them until its
+ * IN_IGNORED, so none is taken for an unknown watch's (a rescan).  Out
+ * of memory for the entry, they are; nothing else is lost. */
+void watch_retire(struct watch *w, int wd);
 /* rel cannot be watched (-ENOSPC: out of inotify watches; -ENOMEM...):
  * periodic rescans instead. */
 void watch_fallback(struct watch *w, const char *rel, int code);

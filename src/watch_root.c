@@ -97,20 +97,6 @@ static void watch_root_lost(struct watch *w, const char *what, bool announce)
     watch_report_now(w, NULL);
 }
 
-/* Removes a parent's old watch.  Events of it may be queued still: an
- * entry marked removing drops them until its IN_IGNORED. */
-static void watch_retire(struct watch *w, int wd)
-{
-  struct wdmap_entry *e;
-
-  (void)inotify_rm_watch(w->fd, wd); /* fails only if it is gone already */
-  e = wdmap_add(&w->dirs, wd, NULL);
-  if (e != NULL && !e->removing) {
-    e->removing = true;
-    w->n_removing++;
-  }
-}
-
 /* Watches the resolved root's parent too, when it is not the configured
  * root's: `rm -rf releases/5 && mkdir releases/5` under a link. */
 static void watch_real_parent(struct watch *w)

@@ -219,11 +219,13 @@ static bool seed_refused(const struct watch_seed *sd, const char *rel)
   return false;
 }
 
-/* A watch the walk added that the watch does not take. */
+/* A watch the walk added that the watch does not take (a directory
+ * refused, a walk of an older root): its events, queued since the walk
+ * added it, are dropped with it. */
 static void seed_unwatch(struct watch *w, int wd)
 {
   if (wdmap_get(&w->dirs, wd) == NULL)
-    (void)inotify_rm_watch(w->fd, wd); /* its IN_IGNORED is dropped */
+    watch_retire(w, wd);
 }
 
 /* Takes directory i in.  A loop (a link up to an ancestor, which a walk

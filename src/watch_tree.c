@@ -74,6 +74,18 @@ static void watch_unwatch(struct watch *w, struct wdmap_entry *e)
   w->n_removing++;
 }
 
+void watch_retire(struct watch *w, int wd)
+{
+  struct wdmap_entry *e;
+
+  (void)inotify_rm_watch(w->fd, wd); /* fails only if it is gone already */
+  e = wdmap_add(&w->dirs, wd, NULL);
+  if (e != NULL && !e->removing) {
+    e->removing = true;
+    w->n_removing++;
+  }
+}
+
 int watch_adopt_dir(struct watch *w, int wd, const char *rel)
 {
   struct wdmap_entry *e;

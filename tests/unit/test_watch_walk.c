@@ -435,24 +435,45 @@ static void remount_elsewhere(struct run *r)
   CHECK_EQ_INT(umount(other), 0);
 }
 
-/* The daemon's start-up: its scan is the walk that adds the watches
- * (watch_deferred), and the mount table changes while it runs.  The
- * root check that waited for the walk comes when the walk's watches
- * are handed over but not yet taken in (the root's own among them):
- * the root is the one being taken in, not a replacement.  It was taken
- * for one (a second walk, a rescan, a new generation that made the
- * daemon drop its first scan as "gone or replaced", and the edit after
- * start-up went into a baseline unsent: e2e/test_watch_edges, once in
- * CI while another test mounted). */
-static void test_root_check_while_start_up_walk_is_taken_in(void)
+/* Starts a watch as the daemon does: its start-up walk is the caller's
+ * (watch_deferred), done here on the test's thread.  Returns the
+ * visitor, whose done the test calls when it chooses. */
+static const struct tree_visit *start_up_walk(struct run *r)
 {
   struct tree_walk_opts wo = {0};
   const struct tree_visit *seed;
   struct watch_opts o = {0};
   struct cfw_err err;
+  struct tree t;
+
+  o.root = r->root;
+  o.deferred = true;
+  CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
+  seed = watch_deferred(r->w);
+  REQUIRE(seed != NULL);
+  /* The loop runs while the daemon's scan does: the mount table's fd is
+   * in the loop's epoll set (its first poll takes a change already
+   * made as seen, with nothing to report). */
+  CHECK(!run_until(r, never, 20));
+  wo.visit = seed;
+  CHECK_EQ_INT(tree_walk(&t, r->root, &wo, &err), 0);
+  tree_free(&t);
+  return seed;
+}
+
+/* The daemon's start-up, while the mount table changes: the root check
+ * that waited for the start-up walk comes when the walk's watches are
+ * handed over but not yet taken in (the root's own among them): the
+ * root is the one being taken in, not a replacement.  It was taken for
+ * one (a second walk, a rescan, a new generation that made the daemon
+ * drop its first scan as "gone or replaced", and the edit after start-up
+ * went into a baseline unsent: e2e/test_watch_edges, once in CI while
+ * another test mounted). */
+static void test_root_check_while_start_up_walk_is_taken_in(void)
+{
+  const struct tree_visit *seed;
   char a[8192];
   char b[8192];
-  struct tree t;
   struct run r;
   int rc;
 
@@ -470,18 +491,7 @@ static void test_root_check_while_start_up_walk_is_taken_in(void)
   CHECK_EQ_INT(mkdir(b, 0755), 0);
   snprintf(b, sizeof(b), "%s/b/twin.html", r.root);
   CHECK_EQ_INT(link(a, b), 0); /* one inode, two names */
-  o.root = r.root;
-  o.deferred = true;
-  CHECK_EQ_INT(watch_start(&r.w, &r.loop, &o, run_on_event, &r, &err), 0);
-  seed = watch_deferred(r.w);
-  REQUIRE(seed != NULL);
-  /* The loop runs while the daemon's scan does: the mount table's fd is
-   * in the loop's epoll set (its first poll takes a change already
-   * made as seen, with nothing to report). */
-  CHECK(!run_until(&r, never, 20));
-  wo.visit = seed;
-  CHECK_EQ_INT(tree_walk(&t, r.root, &wo, &err), 0);
-  tree_free(&t);
+  seed = start_up_walk(&r);
   remount_elsewhere(&r);
   /* The poll fires at once; the root check waits for the walk's end. */
   CHECK(!run_until(&r, never, 50));
@@ -498,6 +508,66 @@ static void test_root_check_while_start_up_walk_is_taken_in(void)
   CHECK(strlist_contains(&r.seen, "a.html"));
   CHECK(!strlist_contains(&r.seen, "*"));
   CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  run_stop(&r);
+}
+
+static bool saw_b(const struct run *r)
+{
+  return strlist_contains(&r->seen, "b.html");
+}
+
+static size_t count_seen(const struct run *r, const char *rel)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < r->seen.n; i++)
+    n += strcmp(r->seen.v[i], rel) == 0;
+  return n;
+}
+
+/* The start-up walk read a root that is replaced before its end (moved
+ * away, a new one made at its path), and the mount table changes
+ * meanwhile: the root check that waited for the walk finds the new root
+ * and takes it.  The walk's watches, on the old root, are dropped by
+ * generation; the events already queued on them (the old root moved, a
+ * file written in it) are stale, not events for an unknown watch that
+ * ask for a second walk and a second rescan of everything. */
+static void test_start_up_walk_of_a_replaced_root_is_dropped(void)
+{
+  const struct tree_visit *seed;
+  char old[8192];
+  struct run r;
+  int rc;
+
+  run_init(&r);
+  rc = test_private_mounts();
+  if (rc != 0) {
+    CHECK(test_mount_refused(rc));
+    run_stop(&r);
+    return;
+  }
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "sub/x.html", "x");
+  seed = start_up_walk(&r);
+  snprintf(old, sizeof(old), "%s/old", r.tmp);
+  CHECK_EQ_INT(rename(r.root, old), 0);
+  CHECK_EQ_INT(mkdir(r.root, 0755), 0);
+  test_write(r.root, "new.html", "n");
+  test_write(old, "sub/y.html", "y"); /* on the walk's watch of sub */
+  remount_elsewhere(&r);
+  CHECK(!run_until(&r, never, 50));
+  seed->done(seed->ctx, 0);
+  CHECK(run_until(&r, watch_is_settled, 5000));
+  CHECK_EQ_INT(watch_root_gen(r.w), 2);
+  /* Queued after every stale event: once it is seen, all were run. */
+  test_write(r.root, "b.html", "b");
+  CHECK(run_until(&r, saw_b, 5000));
+  CHECK_EQ_INT(watch_dir_count(r.w), 1);
+  CHECK_EQ_INT(watch_listed_count(r.w), 1); /* the new root, once */
+  CHECK_EQ_INT(count_seen(&r, "*"), 1);     /* its rescan */
+  CHECK(!strlist_contains(&r.seen, "sub/y.html"));
+  CHECK_EQ_INT(watch_root_gen(r.w), 2);
   run_stop(&r);
 }
 
@@ -550,5 +620,6 @@ static void test_close_from_a_walk_report(void)
 
 TEST_MAIN(TEST(test_close_from_a_walk_report),
           TEST(test_root_check_while_start_up_walk_is_taken_in),
+          TEST(test_start_up_walk_of_a_replaced_root_is_dropped),
           TEST(test_subtree_moved_in_is_listed_off_the_loop),
           TEST(test_rescan_after_overflow_is_listed_off_the_loop))

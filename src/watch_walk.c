@@ -29,7 +29,13 @@
  *    taken in, their directories watched already.
  *  - The root may change while a walk runs (the mount table, read
  *    meanwhile): a walk of an older root generation is dropped, and its
- *    watches that the map does not know are removed.
+ *    watches that the map does not know are retired (watch_retire): the
+ *    events queued on them are dropped, not taken for an unknown
+ *    watch's.
+ *  - Until the root's walk (WALK_ROOT: a new root's, or the start-up
+ *    walk's findings handed over) is in, root_wd is -1: a root check
+ *    meanwhile finds the root being walked (watch_root_walking), not a
+ *    lost or replaced one.
  *
  * Costs: one uv_queue_work per walk; the loop spends about a microsecond
  * per directory and per file reported, WATCH_WALK_SLICE of them a turn. */

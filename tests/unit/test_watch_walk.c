@@ -511,6 +511,70 @@ static void test_root_check_while_start_up_walk_is_taken_in(void)
   run_stop(&r);
 }
 
+/* A job that holds the pool's only thread until go is posted. */
+struct blocker {
+  uv_work_t req;
+  uv_sem_t go;
+};
+
+static void blocker_on_work(uv_work_t *req)
+{
+  struct blocker *b = req->data;
+
+  uv_sem_wait(&b->go);
+}
+
+static void blocker_on_done(uv_work_t *req, int status)
+{
+  (void)req;
+  CHECK_EQ_INT(status, 0);
+}
+
+static bool saw_sub_x(const struct run *r)
+{
+  return strlist_contains(&r->seen, "sub/x.html");
+}
+
+/* A watch of its own (no start-up walk): the root's walk waits for the
+ * pool's one thread, and the mount table changes meanwhile.  The root
+ * check finds the root being walked: no new root, no second walk. */
+static void test_root_check_while_root_walk_is_queued(void)
+{
+  struct blocker b;
+  struct run r;
+  int rc;
+
+  run_init(&r);
+  rc = test_private_mounts(); /* before the pool's thread starts */
+  if (rc != 0) {
+    CHECK(test_mount_refused(rc));
+    run_stop(&r);
+    return;
+  }
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "sub/x.html", "x");
+  REQUIRE(setenv("UV_THREADPOOL_SIZE", "1", 1) == 0);
+  CHECK_EQ_INT(uv_sem_init(&b.go, 0), 0);
+  b.req.data = &b;
+  CHECK_EQ_INT(uv_queue_work(&r.loop, &b.req, blocker_on_work, blocker_on_done),
+               0);
+  run_watch(&r);
+  CHECK(!run_until(&r, never, 20)); /* the mount table's fd polled */
+  remount_elsewhere(&r);
+  CHECK(!run_until(&r, watch_is_settled, 50)); /* the walk waits */
+  uv_sem_post(&b.go);
+  CHECK(run_until(&r, watch_is_settled, 5000));
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  CHECK_EQ_INT(watch_listed_count(r.w), 2);
+  CHECK_EQ_INT(watch_dir_count(r.w), 2);
+  CHECK(!strlist_contains(&r.seen, "*"));
+  test_write(r.root, "sub/x.html", "x2");
+  CHECK(run_until(&r, saw_sub_x, 5000));
+  CHECK(!strlist_contains(&r.seen, "*"));
+  run_stop(&r);
+  uv_sem_destroy(&b.go);
+}
+
 static bool saw_b(const struct run *r)
 {
   return strlist_contains(&r->seen, "b.html");
@@ -621,5 +685,6 @@ static void test_close_from_a_walk_report(void)
 TEST_MAIN(TEST(test_close_from_a_walk_report),
           TEST(test_root_check_while_start_up_walk_is_taken_in),
           TEST(test_start_up_walk_of_a_replaced_root_is_dropped),
+          TEST(test_root_check_while_root_walk_is_queued),
           TEST(test_subtree_moved_in_is_listed_off_the_loop),
           TEST(test_rescan_after_overflow_is_listed_off_the_loop))

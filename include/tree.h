@@ -72,6 +72,11 @@ struct tree_visit {
   void (*dir)(void *ctx, const char *relpath, int fd, const struct stat *st);
   /* A symlink met at relpath, followed or not. */
   void (*link)(void *ctx, const char *relpath);
+  /* With this set, the walk records no file in its tree: it tells each
+   * regular file (or link to one) it would record here instead, without
+   * a stat(2) when the directory entry says it is one.  For a visitor
+   * that wants names, not a tree (the watch's own walks).  May be NULL. */
+  void (*file)(void *ctx, const char *relpath);
   void (*done)(void *ctx, int status);
   void *ctx; /* borrowed; passed to all three */
 };

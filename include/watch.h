@@ -18,7 +18,11 @@
  * On Linux it reads inotify itself (libuv's uv_fs_event is not recursive
  * there, drops IN_Q_OVERFLOW and goes deaf when a watched directory is
  * deleted and recreated): one watch per directory, added before the
- * directory is listed so nothing created in between is missed.
+ * directory is listed so nothing created in between is missed.  The
+ * listing is never done on the loop thread: a new root, a directory
+ * created or moved in, the rescan after a queue overflow are walked on
+ * libuv's thread pool, and events wait in the kernel's queue until the
+ * walk's watches are in (so none is lost or taken for an unknown watch).
  *
  *  - Symlinks: a directory reached through a link is reported under
  *    every path that reaches it (inotify has one watch per inode), a file
@@ -47,7 +51,9 @@ struct watch;
 struct watch_opts {
   const char *root; /* absolute; borrowed; need not exist yet */
   struct log *log;  /* borrowed */
-  /* Excludes: a skipped directory is not watched.  May be NULL. */
+  /* Excludes: a skipped directory is not watched.  Called on the loop
+   * thread and, at the same time, on the thread pool (the watch's
+   * walks), never once watch_close has returned.  May be NULL. */
   bool (*skip)(void *ctx, const char *relpath, bool is_dir);
   void *skip_ctx;
   /* How often to rescan when watches could not be added (ENOSPC). */
@@ -92,8 +98,15 @@ size_t watch_dir_count(const struct watch *w);
 const struct tree_visit *watch_deferred(const struct watch *w);
 
 /* Directories the watch listed itself (at start, after a rescan, for a
- * new directory): 0 after a seeded start-up. */
+ * new directory), each by a walk on the thread pool: 0 after a seeded
+ * start-up. */
 size_t watch_listed_count(const struct watch *w);
+
+/* True when no walk of the watch's (the start-up one, or one of its own)
+ * is in flight or being taken in: every directory it knows of is
+ * watched, and its events are read.  A walk's reports, and those made
+ * while it ran, come before this turns true.  For tests and logs. */
+bool watch_settled(const struct watch *w);
 
 /* The root, for a consumer that must tell "the root is gone, or is not
  * the directory it was" apart from "files were deleted": a scan of a
@@ -112,13 +125,14 @@ size_t watch_listed_count(const struct watch *w);
  * root recreated or returned, a re-pointed root symlink, an exchange, a
  * mount or remount).  It never changes when the root merely goes away.
  *
- * Each change of either is followed, in the same loop turn, by a report
- * with rel == NULL.  A consumer notes the generation when it starts a
- * scan; if at the end the root is not present or the generation moved,
- * the scan saw a root that is gone or not the one watched now: drop its
- * result and wait for the rescan already reported.  To refuse reading a
- * replaced root as "every file deleted", compare the generation of the
- * last committed scan with the current one. */
+ * Each change of either is followed by a report with rel == NULL: in the
+ * same loop turn when the root goes, once the new root's directories
+ * are watched (a walk on the thread pool) when one is taken.  A consumer notes
+ * the generation when it starts a scan; if at the end the root is not present
+ * or the generation moved, the scan saw a root that is gone or not the one
+ * watched now: drop its result and wait for the rescan already reported.  To
+ * refuse reading a replaced root as "every file deleted", compare the
+ * generation of the last committed scan with the current one. */
 bool watch_root_present(const struct watch *w);
 uint64_t watch_root_gen(const struct watch *w);
 

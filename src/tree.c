@@ -179,6 +179,14 @@ static int walk_subdir(struct walk *w, int dfd, const char *name, bool again)
   return rc;
 }
 
+/* The visitor that takes files instead of the tree, or NULL. */
+static const struct tree_visit *walk_file_visitor(const struct walk *w)
+{
+  const struct tree_visit *v = w->o != NULL ? w->o->visit : NULL;
+
+  return v != NULL && v->file != NULL ? v : NULL;
+}
+
 /* Records a regular file or descends into a directory; name in dfd is
  * what st describes.  Anything else (FIFO, socket, device) is left out
  * without being opened. */
@@ -186,12 +194,17 @@ static int walk_found(struct walk *w, int dfd, const char *name,
                       const struct stat *st, bool again)
 {
   const struct tree_walk_opts *o = w->o;
+  const struct tree_visit *v = walk_file_visitor(w);
   char *known;
 
   if (S_ISDIR(st->st_mode))
     return walk_subdir(w, dfd, name, again);
   if (!S_ISREG(st->st_mode) || walk_skip(w, false))
     return 0;
+  if (v != NULL) {
+    v->file(v->ctx, buf_str(&w->path));
+    return 0;
+  }
   known = o != NULL && o->known != NULL ? o->known(o->ctx, buf_str(&w->path))
                                         : NULL;
   if (known != NULL)
@@ -277,6 +290,17 @@ static int walk_stat(struct walk *w, int dfd, const char *name, bool again)
   return walk_found(w, dfd, name, &st, again);
 }
 
+/* A regular file its directory entry names, for a visitor that takes
+ * files: nothing to stat. */
+static int walk_tell_file(struct walk *w)
+{
+  const struct tree_visit *v = walk_file_visitor(w);
+
+  if (!walk_skip(w, false))
+    v->file(v->ctx, buf_str(&w->path));
+  return 0;
+}
+
 static int walk_entry(struct walk *w, int dfd, const struct dirent *de)
 {
   const char *name = de->d_name;
@@ -294,6 +318,8 @@ static int walk_entry(struct walk *w, int dfd, const struct dirent *de)
     return walk_warn(w, rc);
   if (de->d_type == DT_DIR)
     rc = walk_subdir(w, dfd, name, true);
+  else if (de->d_type == DT_REG && walk_file_visitor(w) != NULL)
+    rc = walk_tell_file(w);
   else if (de->d_type == DT_LNK)
     rc = walk_link(w, dfd, name);
   else

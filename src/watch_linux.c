@@ -45,24 +45,31 @@ char *watch_join(const char *a, const char *b)
   return buf_take(&p);
 }
 
-void watch_report(struct watch *w, const char *rel)
+void watch_report_now(struct watch *w, const char *rel)
 {
   if (!w->closing) /* the consumer may close us from its callback */
     w->cb(w, rel, w->arg);
 }
 
+void watch_report(struct watch *w, const char *rel)
+{
+  if (w->walks != NULL)
+    watch_report_later(w, rel);
+  else
+    watch_report_now(w, rel);
+}
+
 /* Overflow or an event we cannot place: look at the root again, re-add
- * every watch (adding an existing one is harmless), check every link and
- * ask for a full rescan. */
+ * every watch by a walk on the pool (adding an existing one is
+ * harmless), then check every link and ask for a full rescan, once the
+ * walk is in (watch_walk.c). */
 static void watch_resync(struct watch *w, const char *why)
 {
   log_msg(w->opts.log, LOG_INFO, "%s; rescanning %s", why, w->root);
   watch_root_check(w, false);
-  if (w->root_present) {
-    (void)watch_add_tree(w, "", w->real, false);
-    w->links_stale = true;
-    watch_links_settle(w);
-  }
+  /* A root just taken is walked whole already. */
+  if (w->root_present && !watch_root_walking(w))
+    (void)watch_walk_push(w, "", w->real, WALK_RESYNC);
   watch_report(w, NULL);
 }
 
@@ -167,7 +174,7 @@ static void watch_dir_event(struct watch *w, const char *rel, uint32_t mask)
   if (watch_skip(w, rel, true))
     return;
   if (mask & (IN_CREATE | IN_MOVED_TO)) {
-    (void)watch_add_tree(w, rel, NULL, true);
+    (void)watch_walk_push(w, rel, NULL, WALK_REPORT);
     if (w->n_dangling > 0)
       w->dangling_stale = true;
   } else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
@@ -240,7 +247,7 @@ static void watch_unmounted_below(struct watch *w, int wd)
   }
   for (i = 0; i < rels.n && !w->closing; i++) {
     watch_forget_tree(w, rels.v[i]);
-    (void)watch_add_tree(w, rels.v[i], NULL, false);
+    (void)watch_walk_push(w, rels.v[i], NULL, 0);
     watch_report(w, rels.v[i]);
   }
   w->links_stale = w->n_links > 0;
@@ -299,14 +306,63 @@ static void watch_event(struct watch *w, const struct inotify_event *ev)
     watch_child_event(w, ev);
 }
 
+/* Runs the events in buf from *off to n, in order, and stops after one
+ * that queued a walk: the rest waits until the walks are in. */
+static void watch_run(struct watch *w, const char *buf, size_t n, size_t *off)
+{
+  const struct inotify_event *ev;
+
+  while (*off < n && !w->closing && w->walks == NULL) {
+    ev = (const struct inotify_event *)(const void *)(buf + *off);
+    *off += sizeof(*ev) + ev->len;
+    watch_event(w, ev);
+  }
+}
+
+/* Keeps the n bytes of events at p, read but not run, for
+ * watch_events_resume.  Events are padded to their alignment, so a copy
+ * from an event's start in fresh memory keeps every one aligned. */
+static void watch_keep(struct watch *w, const char *p, size_t n)
+{
+  w->held = malloc(n);
+  if (w->held == NULL) {
+    watch_resync(w, "out of memory"); /* as if the queue overflowed */
+    return;
+  }
+  memcpy(w->held, p, n);
+  w->held_off = 0;
+  w->held_len = n;
+}
+
+void watch_events_resume(struct watch *w)
+{
+  int rc;
+
+  if (w->closing || w->seed != NULL || w->walks != NULL)
+    return;
+  if (w->held != NULL) {
+    watch_run(w, w->held, w->held_len, &w->held_off);
+    if (w->closing || w->walks != NULL)
+      return;
+    free(w->held);
+    w->held = NULL;
+  }
+  watch_links_settle(w);
+  if (w->closing || w->walks != NULL)
+    return;
+  rc = watch_poll_start(w);
+  if (rc < 0)
+    log_msg(w->opts.log, LOG_ERROR, "%s: inotify: %s; not watching", w->root,
+            uv_strerror(rc));
+}
+
 static void watch_on_readable(uv_poll_t *poll, int status, int events)
 {
   struct watch *w = container_of(poll, struct watch, poll);
   char buf[WATCH_READ_BUF]
       __attribute__((aligned(__alignof__(struct inotify_event))));
-  const struct inotify_event *ev;
+  size_t off;
   ssize_t n;
-  char *p;
 
   (void)events; /* only UV_READABLE was asked for */
   if (status < 0) {
@@ -317,11 +373,14 @@ static void watch_on_readable(uv_poll_t *poll, int status, int events)
     n = read(w->fd, buf, sizeof(buf));
     if (n <= 0)
       break; /* EAGAIN: drained; EINTR: the poll fires again */
-    for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
-      ev = (const struct inotify_event *)p;
-      watch_event(w, ev);
-      if (w->closing)
-        return;
+    off = 0;
+    watch_run(w, buf, (size_t)n, &off);
+    if (w->closing)
+      return;
+    if (w->walks != NULL) { /* the poll is stopped until they are in */
+      if (off < (size_t)n)
+        watch_keep(w, buf + off, (size_t)n - off);
+      return;
     }
   }
   /* Links are resolved again once per batch of events, not per event:
@@ -373,6 +432,7 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
   }
   /* From here on the handles exist and only watch_close frees w. */
   (void)uv_timer_init(loop, &w->fallback); /* cannot fail */
+  (void)uv_idle_init(loop, &w->apply);     /* cannot fail */
   hold_init(&w->hold, loop, watch_on_held, w);
   watch_mounts_start(w);
   w->parent_wd = inotify_add_watch(w->fd, w->parent, WATCH_PARENT_MASK);
@@ -386,6 +446,8 @@ static void watch_free(struct watch *w)
 {
   watch_links_free(w);
   wdmap_free(&w->dirs);
+  free(w->held);
+  strlist_free(&w->later);
   hardlinks_destroy(w->hl);
   free(w->root);
   free(w->parent);
@@ -414,14 +476,17 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
   if (w == NULL)
     return;
   watch_seed_orphan(w);
+  watch_walks_orphan(w);
   w->done = done;
   w->done_arg = arg;
-  w->closing = w->mounts_fd >= 0 ? 4 : 3;
+  w->closing = w->mounts_fd >= 0 ? 5 : 4;
   w->poll.data = w;
   w->fallback.data = w;
+  w->apply.data = w;
   w->hold.timer.data = w;
   uv_close((uv_handle_t *)&w->poll, watch_on_close);
   uv_close((uv_handle_t *)&w->fallback, watch_on_close);
+  uv_close((uv_handle_t *)&w->apply, watch_on_close);
   hold_close(&w->hold, watch_on_close);
   if (w->mounts_fd >= 0) {
     w->mounts.data = w;
@@ -446,6 +511,7 @@ static struct watch *watch_alloc(uv_loop_t *loop, const struct watch_opts *o,
   w->real_parent_wd = -1;
   w->root_wd = -1;
   wdmap_init(&w->dirs);
+  strlist_init(&w->later);
   if (hardlinks_new(&w->hl, loop, watch_on_hardlink, w) < 0) {
     free(w);
     return NULL;
@@ -479,8 +545,9 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
   w->defer_walk = o->deferred;
   watch_root_check(w, false);
   w->defer_walk = false;
-  /* A seeded watch reads events once the walk is over (watch_seed.c). */
-  rc = w->seed == NULL ? watch_poll_start(w) : 0;
+  /* A seeded watch reads events once the walk is over (watch_seed.c),
+   * and any watch once its own walk of the root is in (watch_walk.c). */
+  rc = watch_settled(w) ? watch_poll_start(w) : 0;
   if (rc < 0) {
     watch_close(w, NULL, NULL);
     return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "hardlinks.h"
+#include "strlist.h"
 #include "watch.h"
 #include "watch_hold.h"
 #include "wdmap.h"
@@ -87,6 +88,19 @@ struct watch {
   bool links_stale;    /* the tree's shape changed: check every link */
   bool dangling_stale; /* something appeared: check the dangling links */
   bool fallback_on;
+  /* The watch's own walks (watch_walk.c): the first one is on the thread
+   * pool or being taken in, a slice per loop turn, by apply.  While any
+   * is queued the inotify fd is not read, events read but not run wait
+   * in held, and reports wait in later. */
+  uv_idle_t apply;
+  struct watch_walk *walks; /* owned: a queue */
+  struct watch_walk *walks_tail;
+  char *held; /* owned: inotify events, from held_off to held_len */
+  size_t held_off;
+  size_t held_len;
+  struct strlist later; /* reports made while walks were queued */
+  bool later_all;       /* and a rescan of everything among them */
+  bool applying;        /* a walk's findings are being taken in */
   /* The start-up walk is someone else's (watch_deferred): until it ends,
    * events wait in the kernel's queue and root checks wait too. */
   bool defer_walk;         /* the first root taken is seeded */
@@ -99,7 +113,14 @@ struct watch {
 };
 
 /* watch_linux.c */
+/* Reports rel (NULL: everything) to the consumer; while walks are
+ * queued, once they are all taken in (watch_walk.c says why). */
 void watch_report(struct watch *w, const char *rel);
+/* Reports rel at once: a file a walk found, in a directory watched. */
+void watch_report_now(struct watch *w, const char *rel);
+/* Runs the events that waited for the walks, then reads the inotify fd
+ * again, unless a walk is queued (again) or the start-up walk is on. */
+void watch_events_resume(struct watch *w);
 bool watch_skip(const struct watch *w, const char *rel, bool is_dir);
 char *watch_join(const char *a, const char *b);
 
@@ -107,13 +128,15 @@ char *watch_join(const char *a, const char *b);
 /* Records that the directory rel is watched as wd (inotify_add_watch
  * done); returns wd, or -1 if it is not to be listed (a loop, ENOMEM). */
 int watch_adopt_dir(struct watch *w, int wd, const char *rel);
-/* Out of inotify watches at rel: periodic rescans instead. */
-void watch_enospc(struct watch *w, const char *rel);
-/* Watches rel (whose directory is at abs, or under the resolved root if
- * abs is NULL) and everything below it; with report, reports each file
- * found.  Returns rel's watch, or -1. */
-int watch_add_tree(struct watch *w, const char *rel, const char *abs,
-                   bool report);
+/* Removes the watch wd, which no path of the tree holds (a parent's old
+ * watch, one a walk added that the watch does not take).  Events of it
+ * may be queued still: an entry marked removing drops them until its
+ * IN_IGNORED, so none is taken for an unknown watch's (a rescan).  Out
+ * of memory for the entry, they are; nothing else is lost. */
+void watch_retire(struct watch *w, int wd);
+/* rel cannot be watched (-ENOSPC: out of inotify watches; -ENOMEM...):
+ * periodic rescans instead. */
+void watch_fallback(struct watch *w, const char *rel, int code);
 /* Stops watching rel and everything below it ("" is everything), links
  * included. */
 void watch_forget_tree(struct watch *w, const char *rel);
@@ -131,12 +154,53 @@ void watch_report_link_targets(struct watch *w, int wd, const char *name);
 void watch_links_settle(struct watch *w);
 void watch_links_free(struct watch *w);
 
-/* watch_seed.c */
+/* watch_seed.c: what a walk that watches as it reads found. */
+struct watch_seed;
 /* Makes w->seed for the root just taken: its directories are watched by
  * the walk watch_deferred hands out.  0 or -ENOMEM (then nothing). */
 int watch_seed_new(struct watch *w);
+/* A seed for a walk of the watch's own, of the directory at rel: its
+ * visitor adds each directory's watch as the walk reaches it, and
+ * records what it met under rel's paths (and the files, with files).
+ * NULL on ENOMEM. */
+struct watch_seed *watch_seed_make(const struct watch *w, const char *rel,
+                                   bool files);
+const struct tree_visit *watch_seed_visit(const struct watch_seed *sd);
+/* Takes up to budget of what sd found into the watch (directories, then
+ * links, then files reported); true once all of it is in. */
+bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget);
+/* sd is not to be used: removes the watches it added that the watch
+ * does not know. */
+void watch_seed_drop(struct watch *w, struct watch_seed *sd);
+void watch_seed_free(struct watch_seed *sd); /* NULL is fine */
+
+/* watch_walk.c */
+#define WALK_REPORT 0x1u /* report each file found */
+#define WALK_ROOT   0x2u /* the root's: it sets root_wd (watch_root_walking) */
+#define WALK_RESYNC 0x4u /* then look at every link again */
+/* Queues a walk, on the thread pool, of the directory at rel (at abs, or
+ * under the resolved root if abs is NULL) and everything below it,
+ * adding each directory's watch before reading it.  Until it is taken
+ * in, events wait (the inotify fd is not read) and so do reports.
+ * 0, or -ENOMEM (said, and periodic rescans cover rel). */
+int watch_walk_push(struct watch *w, const char *rel, const char *abs,
+                    unsigned flags);
+/* Queues what the start-up walk found (sd, taken) to be taken in. */
+void watch_walk_adopt(struct watch *w, struct watch_seed *sd);
+/* Defers a report until the walks are taken in. */
+void watch_report_later(struct watch *w, const char *rel);
+/* The watch closes: a walk on the pool frees itself when it ends and
+ * calls skip no more; the others go now. */
+void watch_walks_orphan(struct watch *w);
 /* The watch closes: a walk in flight frees the seed when it ends. */
 void watch_seed_orphan(struct watch *w);
+/* Whether the root the watch follows now (this generation) is being
+ * walked: the start-up walk, or a walk of the root's queued, on the pool
+ * or being taken in.  Until it is in, root_wd is -1 and the root is
+ * still the one taken, not a lost or replaced one.  Read from the queue
+ * itself, so a walk dropped, done or of an older root never counts.
+ * Cost: O(walks queued). */
+bool watch_root_walking(const struct watch *w);
 /* Reads the inotify fd from now on. */
 int watch_poll_start(struct watch *w);
 

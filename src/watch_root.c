@@ -93,22 +93,8 @@ static void watch_root_lost(struct watch *w, const char *what, bool announce)
   watch_drop_all(w);
   w->root_present = false;
   log_msg(w->opts.log, LOG_INFO, "%s %s", w->root, what);
-  if (announce)
-    watch_report(w, NULL);
-}
-
-/* Removes a parent's old watch.  Events of it may be queued still: an
- * entry marked removing drops them until its IN_IGNORED. */
-static void watch_retire(struct watch *w, int wd)
-{
-  struct wdmap_entry *e;
-
-  (void)inotify_rm_watch(w->fd, wd); /* fails only if it is gone already */
-  e = wdmap_add(&w->dirs, wd, NULL);
-  if (e != NULL && !e->removing) {
-    e->removing = true;
-    w->n_removing++;
-  }
+  if (announce) /* now: there is nothing to watch first */
+    watch_report_now(w, NULL);
 }
 
 /* Watches the resolved root's parent too, when it is not the configured
@@ -156,9 +142,12 @@ static void watch_root_take(struct watch *w, struct watch_probe *p,
             "seen at the next full rescan only",
             w->root);
   watch_real_parent(w);
-  /* Seeded: the start-up walk watches the tree as it reads it. */
+  /* Seeded: the start-up walk watches the tree as it reads it; else a
+   * walk of the watch's own does, on the pool (watch_walk.c), and the
+   * report below waits for it. */
+  w->root_wd = -1;
   if (!w->defer_walk || watch_seed_new(w) < 0)
-    w->root_wd = watch_add_tree(w, "", w->real, false);
+    (void)watch_walk_push(w, "", w->real, WALK_ROOT);
   if (!announce)
     return;
   if (!was)
@@ -178,7 +167,7 @@ static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
 {
   if (w->unmounted && !p->mount && watch_id_eq(&p->id, &w->unmounted_id))
     return true;
-  return w->root_present && w->root_wd >= 0 &&
+  return w->root_present && (w->root_wd >= 0 || watch_root_walking(w)) &&
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
 }
 

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* The start-up walk, done once: the scan's walk adds the watch of each
- * directory just before it reads it, so the watch need not list the
- * tree itself (watch.h, watch_deferred).
+/* A walk that watches what it reads: its visitor adds the watch of each
+ * directory just before the walk reads it, through a dup of the inotify
+ * fd, and records (wd, path) pairs, the links met and, if asked, the
+ * files, which the loop then takes in (watch_seed_apply).  Two walks
+ * use it: the start-up one, done once by the scan (watch.h,
+ * watch_deferred), so that the tree is read once; and the watch's own
+ * on the thread pool (watch_walk.c), whose paths start at a prefix.
  *
- * Nothing is missed in between, for the reason the watch's own walk
- * misses nothing: a directory is watched before its first entry is
- * read, so whatever is created in it after the read has its event
- * queued, and whatever was created before is read.  The events wait in
- * the kernel's queue until the walk is over and its watches are in the
- * map (the poll starts only then), so none is taken for an unknown
- * watch; a queue that overflows meanwhile asks for a rescan as always. */
+ * Nothing is missed in between, for the reason a listing misses
+ * nothing: a directory is watched before its first entry is read, so
+ * whatever is created in it after the read has its event queued, and
+ * whatever was created before is read.  The events wait in the kernel's
+ * queue until the walk is over and its watches are in the map (the
+ * poll starts only then), so none is taken for an unknown watch; a
+ * queue that overflows meanwhile asks for a rescan as always. */
 #include "watch.h"
 
 #if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "strlist.h"
 #include "tree.h"
 #include "util.h"
@@ -33,26 +39,50 @@
  * link must be followed, so no IN_DONT_FOLLOW here. */
 #define WATCH_SEED_MASK (WATCH_DIR_MASK & ~(uint32_t)IN_DONT_FOLLOW)
 
-/* Written by the walk's thread only until its done runs on the loop. */
+/* Written by the walk's thread only until its end is seen on the loop
+ * (the start-up walk's done, or uv_queue_work's after_work). */
 struct watch_seed {
   struct tree_visit visit;
   struct watch *w; /* borrowed; NULL once the watch is closing */
   int fd;          /* owned: a dup of the inotify fd, for the walk */
+  char *prefix;    /* owned: where the walk's root is; "" the root */
+  struct buf full; /* the walk's thread: prefix/relpath */
   int *wds;        /* owned: the watch of each dirs.v[i] */
   size_t cap_wds;
-  struct strlist dirs;  /* the walk's directories, in walk order */
-  struct strlist links; /* the symlinks it met */
+  struct strlist dirs;    /* the walk's directories, in walk order */
+  struct strlist links;   /* the symlinks it met */
+  struct strlist files;   /* the files it met, when asked to */
+  struct strlist refused; /* directories the watch would not take */
+  size_t at_dir;          /* how far the loop has taken them in */
+  size_t at_link;
+  size_t at_file;
   struct watch_id root; /* what the walk read as the root */
   bool root_seen;
+  bool own; /* a walk of the watch's own: it counts as listed */
   bool enospc;
   int failed; /* 0, or why the seed cannot be used: -ENOMEM... */
   uint64_t gen;
 };
 
-static void seed_on_dir(void *ctx, const char *rel, int fd,
+/* relpath (from the walk's root) as a path from the watch's root, in a
+ * buffer of the walk's; NULL on ENOMEM. */
+static const char *seed_full(struct watch_seed *sd, const char *relpath)
+{
+  if (sd->prefix[0] == '\0')
+    return relpath;
+  buf_reset(&sd->full);
+  if (buf_adds(&sd->full, sd->prefix) < 0 ||
+      (relpath[0] != '\0' &&
+       (buf_addc(&sd->full, '/') < 0 || buf_adds(&sd->full, relpath) < 0)))
+    return NULL;
+  return buf_str(&sd->full);
+}
+
+static void seed_on_dir(void *ctx, const char *relpath, int fd,
                         const struct stat *st)
 {
   struct watch_seed *sd = ctx;
+  const char *rel = seed_full(sd, relpath);
   char proc[64];
   int *v;
   int wd;
@@ -60,14 +90,14 @@ static void seed_on_dir(void *ctx, const char *rel, int fd,
 
   if (sd->failed != 0)
     return;
-  if (rel[0] == '\0') {
+  if (relpath[0] == '\0') {
     sd->root.dev = (uint64_t)st->st_dev;
     sd->root.ino = (uint64_t)st->st_ino;
     sd->root_seen = true;
   }
   n = snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-  if (n < 0 || (size_t)n >= sizeof(proc)) {
-    sd->failed = -ENAMETOOLONG;
+  if (rel == NULL || n < 0 || (size_t)n >= sizeof(proc)) {
+    sd->failed = rel == NULL ? -ENOMEM : -ENAMETOOLONG;
     return;
   }
   wd = inotify_add_watch(sd->fd, proc, WATCH_SEED_MASK);
@@ -83,30 +113,92 @@ static void seed_on_dir(void *ctx, const char *rel, int fd,
   if (v == NULL || strlist_push(&sd->dirs, rel) < 0) {
     sd->wds = v != NULL ? v : sd->wds;
     sd->failed = -ENOMEM;
+    (void)inotify_rm_watch(sd->fd, wd); /* unknown to the watch */
     return;
   }
   sd->wds = v;
   sd->wds[sd->dirs.n - 1] = wd;
 }
 
-static void seed_on_link(void *ctx, const char *rel)
+static void seed_push(struct watch_seed *sd, struct strlist *l,
+                      const char *relpath)
 {
-  struct watch_seed *sd = ctx;
+  const char *rel = seed_full(sd, relpath);
 
-  if (sd->failed == 0 && strlist_push(&sd->links, rel) < 0)
+  if (sd->failed == 0 && (rel == NULL || strlist_push(l, rel) < 0))
     sd->failed = -ENOMEM;
 }
 
-static void seed_free(struct watch_seed *sd)
+static void seed_on_link(void *ctx, const char *relpath)
+{
+  struct watch_seed *sd = ctx;
+
+  seed_push(sd, &sd->links, relpath);
+}
+
+static void seed_on_file(void *ctx, const char *relpath)
+{
+  struct watch_seed *sd = ctx;
+
+  seed_push(sd, &sd->files, relpath);
+}
+
+void watch_seed_free(struct watch_seed *sd)
 {
   if (sd == NULL)
     return;
   if (sd->fd >= 0)
     (void)close(sd->fd); /* the watch's own fd keeps the instance */
+  free(sd->prefix);
+  buf_free(&sd->full);
   strlist_free(&sd->dirs);
   strlist_free(&sd->links);
+  strlist_free(&sd->files);
+  strlist_free(&sd->refused);
   free(sd->wds);
   free(sd);
+}
+
+static struct watch_seed *seed_alloc(const struct watch *w, const char *rel)
+{
+  struct watch_seed *sd = calloc(1, sizeof(*sd));
+
+  if (sd == NULL)
+    return NULL;
+  sd->fd = -1;
+  strlist_init(&sd->dirs);
+  strlist_init(&sd->links);
+  strlist_init(&sd->files);
+  strlist_init(&sd->refused);
+  buf_init(&sd->full, PATH_MAX);
+  sd->prefix = strdup(rel);
+  sd->fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+  if (sd->prefix == NULL || sd->fd < 0) {
+    watch_seed_free(sd);
+    return NULL;
+  }
+  sd->gen = w->root_gen;
+  sd->visit.dir = seed_on_dir;
+  sd->visit.link = seed_on_link;
+  sd->visit.ctx = sd;
+  return sd;
+}
+
+struct watch_seed *watch_seed_make(const struct watch *w, const char *rel,
+                                   bool files)
+{
+  struct watch_seed *sd = seed_alloc(w, rel);
+
+  if (sd != NULL && files)
+    sd->visit.file = seed_on_file;
+  if (sd != NULL)
+    sd->own = true;
+  return sd;
+}
+
+const struct tree_visit *watch_seed_visit(const struct watch_seed *sd)
+{
+  return &sd->visit;
 }
 
 /* Whether the walk read the directory the watch follows now. */
@@ -116,85 +208,150 @@ static bool seed_fits(const struct watch *w, const struct watch_seed *sd)
          sd->root.dev == w->root_id.dev && sd->root.ino == w->root_id.ino;
 }
 
-static void seed_apply(struct watch *w, const struct watch_seed *sd)
+/* Whether rel lies at or under a directory the watch refused. */
+static bool seed_refused(const struct watch_seed *sd, const char *rel)
 {
   size_t i;
-  int wd;
 
-  for (i = 0; i < sd->dirs.n; i++) {
-    wd = watch_adopt_dir(w, sd->wds[i], sd->dirs.v[i]);
-    if (sd->dirs.v[i][0] == '\0')
-      w->root_wd = wd;
-  }
-  if (sd->enospc)
-    watch_enospc(w, "");
-  for (i = 0; i < sd->links.n; i++)
-    watch_link_seed(w, sd->links.v[i]);
+  for (i = 0; i < sd->refused.n; i++)
+    if (wdmap_covers(sd->refused.v[i], rel))
+      return true;
+  return false;
 }
 
-/* The seed cannot be used: its watches go, and the watch lists the
- * tree itself, as without a seed. */
-static void seed_discard(struct watch *w, const struct watch_seed *sd,
-                         int status)
+/* A watch the walk added that the watch does not take (a directory
+ * refused, a walk of an older root): its events, queued since the walk
+ * added it, are dropped with it. */
+static void seed_unwatch(struct watch *w, int wd)
+{
+  if (wdmap_get(&w->dirs, wd) == NULL)
+    watch_retire(w, wd);
+}
+
+/* Takes directory i in.  A loop (a link up to an ancestor, which a walk
+ * of a subtree cannot see from its start) or ENOMEM refuses it and all
+ * below it, as a full scan does not enter it. */
+static void seed_adopt(struct watch *w, struct watch_seed *sd, size_t i)
+{
+  const char *rel = sd->dirs.v[i];
+  int wd;
+
+  if (seed_refused(sd, rel)) {
+    seed_unwatch(w, sd->wds[i]);
+    return;
+  }
+  wd = watch_adopt_dir(w, sd->wds[i], rel);
+  if (wd < 0) {
+    if (strlist_push(&sd->refused, rel) < 0)
+      sd->failed = -ENOMEM;
+    seed_unwatch(w, sd->wds[i]);
+    return;
+  }
+  if (rel[0] == '\0')
+    w->root_wd = wd;
+  if (sd->own)
+    w->n_listed++;
+}
+
+/* Takes the next thing found in; false when there is nothing left. */
+static bool seed_apply_one(struct watch *w, struct watch_seed *sd)
+{
+  const char *rel;
+
+  if (sd->at_dir < sd->dirs.n) {
+    seed_adopt(w, sd, sd->at_dir++);
+    return true;
+  }
+  if (sd->at_link < sd->links.n) {
+    rel = sd->links.v[sd->at_link++];
+    if (!seed_refused(sd, rel)) {
+      watch_link_seed(w, rel);
+      /* A link found stands for what is behind it, as a file would. */
+      if (sd->visit.file != NULL && !watch_skip(w, rel, false))
+        watch_report_now(w, rel);
+    }
+    return true;
+  }
+  if (sd->at_file < sd->files.n) {
+    rel = sd->files.v[sd->at_file++];
+    if (!seed_refused(sd, rel))
+      watch_report_now(w, rel);
+    return true;
+  }
+  return false;
+}
+
+bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget)
 {
   size_t i;
 
-  for (i = 0; i < sd->dirs.n; i++)
-    (void)inotify_rm_watch(w->fd, sd->wds[i]); /* IN_IGNORED is dropped */
+  for (i = 0; i < budget && !w->closing; i++)
+    if (!seed_apply_one(w, sd))
+      break;
+  if (i == budget || w->closing)
+    return w->closing;
+  if (sd->enospc)
+    watch_fallback(w, sd->prefix, -ENOSPC);
+  else if (sd->failed != 0)
+    watch_fallback(w, sd->prefix, sd->failed);
+  return true;
+}
+
+void watch_seed_drop(struct watch *w, struct watch_seed *sd)
+{
+  for (; sd->at_dir < sd->dirs.n; sd->at_dir++)
+    seed_unwatch(w, sd->wds[sd->at_dir]);
+}
+
+/* The start-up walk's seed cannot be used: its watches go, and the
+ * watch walks the tree itself, as without a seed. */
+static void seed_discard(struct watch *w, struct watch_seed *sd, int status)
+{
+  watch_seed_drop(w, sd);
   if (status == -ECANCELED)
     return; /* the caller gave up: it is closing */
   log_msg(w->opts.log, LOG_DEBUG, "%s: start-up walk not used (%s)%s", w->root,
           strerror(-(status < 0 ? status : sd->failed)),
           sd->failed == 0 && status == 0 ? "; the root changed" : "");
-  if (w->root_present)
-    w->root_wd = watch_add_tree(w, "", w->real, false);
+  if (!w->root_present)
+    return;
+  /* The caller's walk read the tree before these watches are in: what
+   * changed in between is found by a rescan once they are. */
+  if (watch_walk_push(w, "", w->real, WALK_ROOT) == 0)
+    watch_report(w, NULL);
 }
 
 static void seed_on_done(void *ctx, int status)
 {
   struct watch_seed *sd = ctx;
   struct watch *w = sd->w;
-  int rc;
 
   if (w == NULL) { /* closed meanwhile */
-    seed_free(sd);
+    watch_seed_free(sd);
     return;
   }
   w->seed = NULL;
-  if (status == 0 && sd->failed == 0 && seed_fits(w, sd))
-    seed_apply(w, sd);
-  else
+  if (status == 0 && sd->failed == 0 && seed_fits(w, sd)) {
+    watch_walk_adopt(w, sd); /* taken in a slice per loop turn */
+  } else {
     seed_discard(w, sd, status);
-  seed_free(sd);
-  rc = watch_poll_start(w);
-  if (rc < 0)
-    log_msg(w->opts.log, LOG_ERROR, "%s: inotify: %s; not watching", w->root,
-            uv_strerror(rc));
+    watch_seed_free(sd);
+  }
   if (w->recheck) {
     w->recheck = false;
     watch_root_check(w, true);
   }
+  watch_events_resume(w);
 }
 
 int watch_seed_new(struct watch *w)
 {
-  struct watch_seed *sd = calloc(1, sizeof(*sd));
+  struct watch_seed *sd = seed_alloc(w, "");
 
   if (sd == NULL)
     return -ENOMEM;
-  sd->fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
-  if (sd->fd < 0) {
-    free(sd);
-    return -errno;
-  }
-  strlist_init(&sd->dirs);
-  strlist_init(&sd->links);
   sd->w = w;
-  sd->gen = w->root_gen;
-  sd->visit.dir = seed_on_dir;
-  sd->visit.link = seed_on_link;
   sd->visit.done = seed_on_done;
-  sd->visit.ctx = sd;
   w->seed = sd;
   return 0;
 }

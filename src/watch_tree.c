@@ -3,7 +3,6 @@
 
 #if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -32,16 +31,21 @@ static void watch_on_fallback(uv_timer_t *t)
   watch_report(w, NULL);
 }
 
-void watch_enospc(struct watch *w, const char *rel)
+void watch_fallback(struct watch *w, const char *rel, int code)
 {
   uint64_t ms = w->opts.fallback_rescan_ms ? w->opts.fallback_rescan_ms : 30000;
 
   if (w->fallback_on)
     return;
-  log_msg(w->opts.log, LOG_WARN,
-          "%s/%s: out of inotify watches; rescanning every %llu s instead. "
-          "Raise the limit with: sysctl fs.inotify.max_user_watches=524288",
-          w->root, rel, (unsigned long long)(ms / 1000));
+  if (code == -ENOSPC)
+    log_msg(w->opts.log, LOG_WARN,
+            "%s/%s: out of inotify watches; rescanning every %llu s instead. "
+            "Raise the limit with: sysctl fs.inotify.max_user_watches=524288",
+            w->root, rel, (unsigned long long)(ms / 1000));
+  else
+    log_msg(w->opts.log, LOG_WARN,
+            "%s/%s: cannot watch: %s; rescanning every %llu s instead", w->root,
+            rel, strerror(-code), (unsigned long long)(ms / 1000));
   if (uv_timer_start(&w->fallback, watch_on_fallback, ms, ms) == 0)
     w->fallback_on = true;
 }
@@ -70,6 +74,18 @@ static void watch_unwatch(struct watch *w, struct wdmap_entry *e)
   w->n_removing++;
 }
 
+void watch_retire(struct watch *w, int wd)
+{
+  struct wdmap_entry *e;
+
+  (void)inotify_rm_watch(w->fd, wd); /* fails only if it is gone already */
+  e = wdmap_add(&w->dirs, wd, NULL);
+  if (e != NULL && !e->removing) {
+    e->removing = true;
+    w->n_removing++;
+  }
+}
+
 int watch_adopt_dir(struct watch *w, int wd, const char *rel)
 {
   struct wdmap_entry *e;
@@ -87,100 +103,6 @@ int watch_adopt_dir(struct watch *w, int wd, const char *rel)
     return -1;
   }
   return wd;
-}
-
-/* Adds rel to the watch of the directory at abs.  Returns the wd; -1 if
- * it is not to be listed (gone, a loop); -2 after ENOSPC (list it
- * anyway: its files must be seen). */
-static int watch_add_dir(struct watch *w, const char *rel, const char *abs)
-{
-  int wd;
-
-  wd = inotify_add_watch(w->fd, abs, WATCH_DIR_MASK);
-  if (wd < 0) {
-    if (errno == ENOSPC)
-      watch_enospc(w, rel);
-    else if (errno != ENOENT && errno != ENOTDIR)
-      log_msg(w->opts.log, LOG_WARN, "%s: cannot watch: %s", abs,
-              strerror(errno));
-    return errno == ENOSPC ? -2 : -1;
-  }
-  return watch_adopt_dir(w, wd, rel);
-}
-
-static bool watch_entry_is(int dfd, const struct dirent *de, mode_t type)
-{
-  struct stat st;
-
-  if (de->d_type != DT_UNKNOWN)
-    return (mode_t)DTTOIF(de->d_type) == type;
-  return fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         (st.st_mode & S_IFMT) == type;
-}
-
-static void watch_list_entry(struct watch *w, int dfd, const char *rel,
-                             const char *abs, const struct dirent *de,
-                             bool report)
-{
-  char *child = watch_join(rel, de->d_name);
-  char *child_abs = watch_join(abs, de->d_name);
-
-  if (child == NULL || child_abs == NULL) {
-    free(child);
-    free(child_abs);
-    return;
-  }
-  if (watch_entry_is(dfd, de, S_IFDIR)) {
-    if (!watch_skip(w, child, true))
-      (void)watch_add_tree(w, child, child_abs, report);
-  } else {
-    if (watch_entry_is(dfd, de, S_IFLNK))
-      watch_link_add(w, child);
-    if (report && !watch_skip(w, child, false))
-      watch_report(w, child);
-  }
-  free(child);
-  free(child_abs);
-}
-
-/* Lists a freshly watched directory.  It runs on the loop thread: the
- * watch-then-list order must hold against the events being read, and a
- * directory listing is short next to what it protects against. */
-static void watch_list(struct watch *w, const char *rel, const char *abs,
-                       bool report)
-{
-  struct dirent *de;
-  DIR *d;
-
-  d = opendir(abs);
-  if (d == NULL)
-    return; /* vanished already: its parent's event says so */
-  w->n_listed++;
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    watch_list_entry(w, dirfd(d), rel, abs, de, report);
-  }
-  (void)closedir(d); /* read-only: nothing to lose on close */
-}
-
-int watch_add_tree(struct watch *w, const char *rel, const char *abs,
-                   bool report)
-{
-  char *own = NULL;
-  int wd;
-
-  if (abs == NULL) {
-    own = watch_abs(w, rel);
-    if (own == NULL)
-      return -1;
-    abs = own;
-  }
-  wd = watch_add_dir(w, rel, abs);
-  if (wd != -1)
-    watch_list(w, rel, abs, report);
-  free(own);
-  return wd < 0 ? -1 : wd;
 }
 
 /* ---- symlinks ---- */
@@ -293,7 +215,7 @@ static int watch_pin(struct watch *w, const char *res)
     return -1;
   wd = inotify_add_watch(w->fd, dir, WATCH_DIR_MASK);
   if (wd < 0 && errno == ENOSPC)
-    watch_enospc(w, watch_rel_of(w, dir));
+    watch_fallback(w, watch_rel_of(w, dir), -ENOSPC);
   free(dir);
   e = wd > 0 ? wdmap_add(&w->dirs, wd, NULL) : NULL;
   if (e == NULL)
@@ -373,7 +295,7 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   if (res == NULL)
     return;
   if (l->is_dir)
-    (void)watch_add_tree(w, l->path, res, false);
+    (void)watch_walk_push(w, l->path, res, 0); /* on the pool */
   else
     l->wd = watch_pin(w, res);
   free(res);

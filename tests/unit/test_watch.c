@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <uv.h>
 
+#include "mountns.h"
 #include "strlist.h"
 #include "test.h"
 #include "watch.h"
@@ -62,15 +63,24 @@ static void rec_init(struct rec *r)
   CHECK_EQ_INT(uv_timer_init(&r->loop, &r->timer), 0);
 }
 
-/* Starts watching root (r->root if NULL). */
+/* Starts watching root (r->root if NULL), and waits until the watch's
+ * walk of it (on the thread pool) is in: changes from then on are
+ * reported. */
 static void rec_watch(struct rec *r, const char *root)
 {
   struct watch_opts o = {0};
   struct cfw_err err;
+  uint64_t end;
 
   o.root = root != NULL ? root : r->root;
   o.skip = rec_skip;
   CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, rec_on_event, r, &err), 0);
+  end = uv_now(&r->loop) + 5000;
+  while (!watch_settled(r->w) && uv_now(&r->loop) < end) {
+    uv_timer_start(&r->timer, rec_on_timer, 5, 0);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+  }
+  CHECK(watch_settled(r->w));
 }
 
 static void rec_start(struct rec *r)
@@ -466,29 +476,15 @@ static void test_root_swapped_by_rename_exchange_is_followed(void)
   rec_stop(&r);
 }
 
-/* Runs the rest of the case in a private mount namespace: 0, or the
- * errno that says mounting is not permitted here (then it says so). */
-static int private_mounts(void)
-{
-  int e;
-
-  if (unshare(CLONE_NEWNS) == 0 &&
-      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
-    return 0;
-  e = errno;
-  fprintf(stderr, "skipped: cannot mount here (%s)\n", strerror(e));
-  return e;
-}
-
 static void test_root_unmounted_is_gone_and_remount_is_followed(void)
 {
   struct rec r;
   int rc;
 
   rec_init(&r);
-  rc = private_mounts();
+  rc = test_private_mounts();
   if (rc != 0) {
-    CHECK(rc == EPERM || rc == EACCES || rc == EINVAL || rc == ENOSYS);
+    CHECK(test_mount_refused(rc));
     rec_stop(&r);
     return;
   }

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 """"Never blocks", checked on the real daemon: cfwatch runs under strace
 (tests/e2e/strace_loop.py) through a start on a fresh state, a one-file
-edit sent to the stand-in's CloudFront, a delete, a SIGTERM, then a
+edit sent to the stand-in's CloudFront, a delete, a SIGHUP (the config
+file read again), a SIGTERM, then a
 start on the state it left and a SIGTERM.  After uv_run began, the loop
 thread (the main thread) must not list a directory, sync a file or open
 a file of the site or the state dir: that work belongs to the
-threadpool.  Nor may it open any other file: libcurl's CA bundle and
-the C library's time zone file were read there once per client and
-once per process (strace_survey.py found them).  So that the check cannot pass
+threadpool.  Nor may it open any other file: libcurl's CA bundle, the
+C library's time zone file and the config file at SIGHUP were read
+there, once per client, per process and per reload (strace_survey.py
+found them).  So that the check cannot pass
 for want of a trace, the worker threads' own opens and fsyncs of those
 files must be in it.  The survey of every flow (a burst, an S3 origin,
 a state in S3, SIGHUP) is `python3 -m tests.e2e.strace_survey`."""
@@ -55,12 +57,13 @@ class LoopSyscalls(unittest.TestCase):
 
     @classmethod
     def run_daemon(cls, n):
-        """Run n: 0 on a fresh state (baseline, edit, delete), 1 on the
-        state run 0 left.  Returns the trace's path."""
+        """Run n: 0 on a fresh state (baseline, edit, delete, SIGHUP),
+        1 on the state run 0 left.  Returns the trace's path."""
         out = os.path.join(cls.tmp, "run%d.strace" % n)
         env = {"HOME": cls.tmp, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
                "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-        d = sl.Traced(cls.tmp, out, "-v", "--quiet-ms", "100", "-d",
+        conf = cfw.write(cls.tmp, "cfwatch.ini", "[cfwatch]\nquiet_ms = 100\n")
+        d = sl.Traced(cls.tmp, out, "-v", "-c", conf, "-d",
                       DISTRIBUTION, "--endpoint", cls.cf.endpoint,
                       "--ca-file", cls.cf.ca_file, "--state-dir", cls.state,
                       cls.root, env=env)
@@ -75,6 +78,10 @@ class LoopSyscalls(unittest.TestCase):
                 os.unlink(os.path.join(cls.root, "img/logo.svg"))
                 d.wait_for(r"batch: 1 files, 1 paths, invalidation",
                            start=mark)
+                mark = d.mark()
+                d.send(signal.SIGHUP)
+                d.wait_for(r"configuration reloaded", start=mark)
+                d.wait_for(PASS, start=mark)
             d.send(signal.SIGTERM)
             status = d.wait(60)
         finally:
@@ -130,6 +137,8 @@ class LoopSyscalls(unittest.TestCase):
         # libcurl read the CA bundle at each client's first handshake,
         # on the loop (the stand-in's CA here; the system's 140-odd
         # certificates by default): src/castore.c builds it on the pool.
+        # SIGHUP read the config file there: app_watch.c reads it on
+        # the pool.
         for i, tr in enumerate(self.traces):
             bad = [c for c in tr.main_disk()
                    if c.name in ("open", "openat", "openat2")]

@@ -170,11 +170,13 @@ def _on_disk(path):
 
 def classify(c):
     """Sets c.path and c.kind: "disk" (a file or directory), "lock",
-    "wait", "pseudo" (/proc, /sys, /dev) or None (anything else:
-    sockets, pipes, eventfd, epoll, inotify reads, stdout/stderr)."""
+    "wait" (for a child, without WNOHANG), "pseudo" (/proc, /sys, /dev)
+    or None (anything else: sockets, pipes, eventfd, epoll, inotify
+    reads, stdout/stderr)."""
     name = c.name
     if name in WAITS:
-        c.kind = "wait"
+        # libuv reaps its children from SIGCHLD with WNOHANG: no wait.
+        c.kind = None if "WNOHANG" in c.args else "wait"
         return c.kind
     fd, fdpath = _first_fd(c.args)
     if name == "fcntl":

@@ -4,7 +4,7 @@ by flow, against the stand-in (CloudFront and S3 over loopback TLS):
 
     python3 -m tests.e2e.strace_survey [--stacks] [--binary B] [--keep]
 
-Three daemons run under strace (tests/e2e/strace_loop.py), each in
+Five daemons run under strace (tests/e2e/strace_loop.py), each in
 turn:
   cf:     a fresh state (baseline), a one-file edit sent to CloudFront,
           a delete, a burst of 2,000 new files, SIGHUP, SIGTERM, then a
@@ -12,7 +12,8 @@ turn:
   origin: an S3 origin (a first run that lists the bucket and uploads),
           an edit and a delete (upload, invalidate, delete), SIGTERM;
   s3state: a state kept in S3 (state_dir = s3://…), a baseline, an
-          edit, SIGTERM.
+          edit, SIGTERM;
+  upload: upload_cmd (a child process) before an edit's batch.
 For each flow it lists every syscall of the main thread, after uv_run
 began, that touched a regular file or a directory, took a lock or
 waited for a child: count, longest and total duration, and with
@@ -204,6 +205,29 @@ def run_s3state(tmp, cf, args):
     return [run]
 
 
+def run_upload_cmd(tmp, cf, args):
+    """upload_cmd: a child process before each batch (uv_spawn, SIGCHLD,
+    waitpid on the loop)."""
+    root, state = os.path.join(tmp, "public"), os.path.join(tmp, "state")
+    site(root)
+    conf = conf_file(tmp, root, state, cf, "upload_cmd = true\n")
+    run = Run("upload_cmd", tmp, os.path.join(tmp, "upload.strace"))
+    run.labels = {"$ROOT": root, "$STATE": state}
+    run.flow("start-up")
+    d = sl.Traced(tmp, run.out, "-v", "-c", conf, env=env_for(tmp),
+                  binary=args.binary, stacks=args.stacks)
+    try:
+        d.wait_for(PASS, timeout=60)
+        time.sleep(0.3)
+        step(d, run, "one-file edit (upload_cmd, invalidate)",
+             lambda: cfw.write(root, "a/b.html", "b, edited"),
+             r"batch: 1 files, 1 paths")
+        stop(d, run)
+    finally:
+        d.kill()
+    return [run]
+
+
 def label_of(run):
     subs = sorted(run.labels.items(), key=lambda kv: -len(kv[1]))
 
@@ -257,7 +281,7 @@ def main():
                     help="strace -k: the call site of each syscall")
     ap.add_argument("--keep", action="store_true",
                     help="keep the traces (their folder is printed)")
-    ap.add_argument("--only", choices=("cf", "origin", "s3state"))
+    ap.add_argument("--only", choices=("cf", "origin", "s3state", "upload"))
     args = ap.parse_args()
     why = sl.strace_usable()
     if why:
@@ -267,7 +291,8 @@ def main():
     try:
         runs = []
         for name, fn in (("cf", run_cf), ("origin", run_origin),
-                         ("s3state", run_s3state)):
+                         ("s3state", run_s3state),
+                         ("upload", run_upload_cmd)):
             if args.only not in (None, name):
                 continue
             cf.reset(config=True)

@@ -119,7 +119,7 @@ class LoopSyscalls(unittest.TestCase):
                    (c.name in ("open", "openat") and self.site_or_state(c))]
             self.assertEqual(bad, [], "run %d:\n%s" % (i, show(bad)))
 
-    def test_loop_thread_takes_no_lock_and_reaps_no_child(self):
+    def test_loop_thread_never_waits_for_a_lock_or_a_child(self):
         for i, tr in enumerate(self.traces):
             bad = tr.main_disk(kinds=("lock", "wait"))
             self.assertEqual(bad, [], "run %d:\n%s" % (i, show(bad)))

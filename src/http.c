@@ -365,7 +365,7 @@ int http_send(struct http *h, const struct http_request *req, http_cb cb,
 /* ---- The CA store (castore.h) ---------------------------------------- */
 
 /* A request held back for the CA store that libcurl would not take. */
-static void http_fail_parked(struct http *h, struct http_xfer *x, CURLMcode mc)
+static void http_fail_parked(struct http_xfer *x, CURLMcode mc)
 {
   struct http_response *resp = &x->req.resp;
 
@@ -377,7 +377,6 @@ static void http_fail_parked(struct http *h, struct http_xfer *x, CURLMcode mc)
   resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
   x->cb(resp, x->arg);
   http_xfer_free(x);
-  (void)h; /* the caller looks at h->closing */
 }
 
 static struct http_xfer *http_first_parked(const struct http *h)
@@ -411,7 +410,7 @@ static void http_on_ca_ready(void *arg)
     x->parked = false;
     mc = curl_multi_add_handle(h->multi, x->req.easy);
     if (mc != CURLM_OK)
-      http_fail_parked(h, x, mc);
+      http_fail_parked(x, mc);
   }
 }
 

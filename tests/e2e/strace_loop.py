@@ -279,6 +279,11 @@ class Traced(Daemon):
         if stacks:
             argv.append("-k")
         argv += [binary or cfw.BIN] + [str(a) for a in args]
+        # LeakSanitizer cannot run under ptrace and fails the exit of an
+        # ASan build; the other builds ignore the variable.
+        env = dict(env or {})
+        asan = env.get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
+        env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "detect_leaks=0"
         super().__init__(dirpath, *args, env=env, argv=argv)
         self.out_trace = out
 

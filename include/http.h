@@ -16,8 +16,10 @@ struct log;
  * curl_multi_socket_action, with one uv_poll per socket and one uv_timer.
  * Nothing here waits on the network, and any number of requests may be in
  * flight.  Name lookups use libcurl's threaded resolver (http_new warns if
- * libcurl lacks one).  The TLS handshake's crypto, and reading the CA
- * files once per client, do run on the loop thread: a few milliseconds.
+ * libcurl lacks one).  The CA certificates are read and parsed on the
+ * threadpool as the client is made (src/castore.h; requests sent before
+ * that is done wait for it); the TLS handshake's crypto does run on the
+ * loop thread: a few milliseconds.
  *
  * TLS peer and host verification is always on.  Plain http:// is accepted
  * only for loopback hosts (127.0.0.0/8, localhost, [::1]).  Requests to

@@ -33,6 +33,11 @@ struct app {
   uv_timer_t watchdog;   /* WATCHDOG=1 to systemd, if it asks */
   bool handles;          /* the signals and timers above are open */
   bool reload_again;     /* a SIGHUP came during a reload */
+  /* SIGHUP reads the config into next on the threadpool (app_watch.c). */
+  uv_work_t reload_read;
+  bool reading; /* that read is under way */
+  int reload_rc;
+  struct cfw_err reload_err;
   /* The command's outcome. */
   int rc;
   struct cfw_err err;

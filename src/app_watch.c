@@ -159,22 +159,13 @@ static void app_on_reload_stopped(void *arg)
   }
 }
 
-static void app_reload(struct app *a)
+/* The config read is back and good: the sites stop, and start again
+ * with it (app_on_reload_stopped). */
+static void app_reload_swap(struct app *a)
 {
-  struct cfw_err err = {0};
   char state[128];
   int n;
 
-  config_free(&a->next);
-  config_init(&a->next);
-  if (app_config(a, &a->next, &err) < 0) {
-    log_msg(a->log, LOG_ERROR,
-            "reload: %s; keeping the running "
-            "configuration",
-            err.msg);
-    app_notify(a, "STATUS=reload failed; running the previous configuration");
-    return;
-  }
   /* READY=1 follows from app_on_ready once the new sites have scanned. */
   n = snprintf(state, sizeof(state),
                "RELOADING=1\nSTATUS=reloading the configuration\n"
@@ -186,11 +177,67 @@ static void app_reload(struct app *a)
   a->daemon = NULL;
 }
 
+/* On the threadpool: a config file on a slow or network disk must not
+ * stall the loop (tests/e2e/strace_survey.py saw the read there).
+ * app_config reads only the command line, the files and the
+ * environment, and fills a->next, which the loop leaves alone until
+ * the read is back. */
+static void app_on_reload_read(uv_work_t *w)
+{
+  struct app *a = container_of(w, struct app, reload_read);
+
+  a->reload_rc = app_config(a, &a->next, &a->reload_err);
+}
+
+static void app_on_reload_read_done(uv_work_t *w, int status)
+{
+  struct app *a = container_of(w, struct app, reload_read);
+
+  a->reading = false;
+  if (status < 0 && a->reload_rc == 0)
+    a->reload_rc = cfw_err_set(&a->reload_err, status, "threadpool: %s",
+                               uv_strerror(status));
+  if (a->daemon == NULL)
+    return; /* stopping: SIGTERM came meanwhile */
+  if (a->reload_rc >= 0) {
+    app_reload_swap(a);
+    return;
+  }
+  log_msg(a->log, LOG_ERROR,
+          "reload: %s; keeping the running "
+          "configuration",
+          a->reload_err.msg);
+  app_notify(a, "STATUS=reload failed; running the previous configuration");
+  if (a->reload_again) { /* the file may be fixed by now */
+    a->reload_again = false;
+    app_reload(a);
+  }
+}
+
+static void app_reload(struct app *a)
+{
+  int rc;
+
+  config_free(&a->next);
+  config_init(&a->next);
+  cfw_err_clear(&a->reload_err);
+  a->reload_rc = 0;
+  rc = uv_queue_work(&a->loop, &a->reload_read, app_on_reload_read,
+                     app_on_reload_read_done);
+  if (rc < 0) {
+    log_msg(a->log, LOG_ERROR,
+            "reload: threadpool: %s; keeping the running configuration",
+            uv_strerror(rc));
+    return;
+  }
+  a->reading = true;
+}
+
 static void app_on_signal(uv_signal_t *h, int signum)
 {
   struct app *a = h->data;
 
-  if (a->daemon == NULL && signum == SIGHUP) {
+  if (signum == SIGHUP && (a->daemon == NULL || a->reading)) {
     /* A reload is under way; its config may already be stale. */
     log_msg(a->log, LOG_INFO,
             "SIGHUP during a reload: reloading again "

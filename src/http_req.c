@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "castore.h"
 #include "log.h"
 #include "util.h"
 
@@ -275,8 +276,16 @@ static int http_setup_transport(struct http_req *r, bool loopback,
   http_set_long(e, CURLOPT_FOLLOWLOCATION, 0L, &rc);
   http_set_long(e, CURLOPT_SSL_VERIFYPEER, 1L, &rc);
   http_set_long(e, CURLOPT_SSL_VERIFYHOST, 2L, &rc);
-  if (conf->ca_file != NULL)
+  if (conf->ca != NULL) {
+    /* Nothing for libcurl to load: the store comes ready-made. */
+    http_set_ptr(e, CURLOPT_CAINFO, NULL, &rc);
+    http_set_ptr(e, CURLOPT_CAPATH, NULL, &rc);
+    http_set_ptr(e, CURLOPT_SSL_CTX_DATA, conf->ca, &rc);
+    if (rc == CURLE_OK)
+      rc = curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, castore_on_ssl_ctx);
+  } else if (conf->ca_file != NULL) {
     http_set_ptr(e, CURLOPT_CAINFO, conf->ca_file, &rc);
+  }
   if (loopback)
     http_set_ptr(e, CURLOPT_PROXY, "", &rc);
   http_set_long(e, CURLOPT_CONNECTTIMEOUT_MS,

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "http_stream.h"
 
+struct castore;
 struct log;
 
 /* Internal to http.c: turning a struct http_request into a libcurl easy
@@ -22,7 +23,10 @@ struct log;
 
 /* What every request of one client shares; http.c fills it once. */
 struct http_req_conf {
-  const char *ca_file;              /* borrowed; NULL: system store only */
+  const char *ca_file; /* borrowed; NULL: system store only */
+  /* Borrowed: the CA store built off the loop (castore.h), which
+   * replaces ca_file and libcurl's defaults; NULL: libcurl loads them. */
+  struct castore *ca;
   uint64_t connect_timeout_ms;      /* never 0 */
   uint64_t total_timeout_ms;        /* never 0; a request may override */
   size_t max_body;                  /* response body cap; never 0 */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -537,6 +538,10 @@ int main(int argc, char **argv)
     (void)fputs("cfwatch: out of memory\n", stderr);
     return CFW_EXIT_STATE;
   }
+  /* glibc's strftime calls tzset(), which reads /etc/localtime the
+   * first time: at the first signed request, on the loop thread.  Read
+   * here, before the loop, it is never read again while TZ stays. */
+  tzset();
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
     (void)fputs("cfwatch: libcurl failed to initialise\n", stderr);
     return CFW_EXIT_STATE;

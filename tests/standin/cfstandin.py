@@ -26,6 +26,8 @@ import os
 import random
 import re
 import secrets
+import select
+import shutil
 import signal
 import socket
 import ssl
@@ -465,6 +467,10 @@ class App:
         self.scheme = scheme
         self.lock = threading.RLock()
         self.stopping = threading.Event()
+        # Set by reset (then replaced): a request taken before a reset
+        # waits on the event of its epoch (Handler.wait), so that one
+        # held by a fault ends at the reset and changes nothing after it.
+        self.reset_event = threading.Event()
         self.base_config = copy.deepcopy(DEFAULT_CONFIG)
         if config:
             self.base_config = self._merged(self.base_config, config)
@@ -472,6 +478,9 @@ class App:
         self._clear_state()
 
     def _clear_state(self):
+        """Every piece of per-test state (config apart): reset restores
+        all of it, so that C tests can share one stand-in (standin.h).
+        test_standin.TestReset lists the attributes it knows of."""
         self.invalidations = {}      # id -> Invalidation
         self.s3 = s3store.Store()    # objects and uploads; buckets are config
         self.seq = 0
@@ -544,6 +553,8 @@ class App:
 
     def reset(self, config=False):
         with self.lock:
+            old, self.reset_event = self.reset_event, threading.Event()
+            old.set()
             self._clear_state()
             if config:
                 self.config = copy.deepcopy(self.base_config)
@@ -806,6 +817,10 @@ class App:
 
     def record(self, entry):
         with self.lock:
+            # A request from before a reset is not logged after it.
+            if entry.pop("_epoch", self.reset_event) is not self.reset_event:
+                entry["seq"] = None
+                return
             self.req_seq += 1
             entry["seq"] = self.req_seq
             self.requests.append(entry)
@@ -922,11 +937,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raise Dropped()
 
     def wait(self, seconds):
-        self.app.stopping.wait(max(0.0, float(seconds)))
+        """Sleeps for a fault, until a stop or a reset.  After a reset the
+        request belongs to a test that is over: its connection is dropped
+        with nothing done (not logged either: App.record)."""
+        ev = getattr(self, "epoch", None) or self.app.reset_event
+        ev.wait(max(0.0, float(seconds)))
+        if ev.is_set() and not self.app.stopping.is_set():
+            self.drop(rst=True)
 
     # ---- dispatch
     def dispatch(self):
         t0 = time.monotonic()
+        self.epoch = self.app.reset_event
         split = urlsplit(self.path)
         if not split.path.startswith("/__standin") and s3.is_s3(split.path, self.headers):
             return self.dispatch_s3(split, t0)
@@ -959,7 +981,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "client": "%s:%s" % self.client_address[:2],
                  "access_key": None, "signature_ok": None, "auth_error": None,
                  "invalidation": None, "created": False, "replay": False,
-                 "fault": None, "status": None, "error_code": None, "detail": None}
+                 "fault": None, "status": None, "error_code": None, "detail": None,
+                 "_epoch": self.epoch}
         if inv_id:
             entry["requested_invalidation"] = inv_id
         fault = self.app.take_fault(op, dist=dist)
@@ -991,6 +1014,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """An S3 request: routed (and a conditional write's in-flight window
         opened) before its body is read, then answered by s3.run."""
         req = s3.Request(self, split, iso_ms(datetime.datetime.now(datetime.timezone.utc)))
+        req.entry["_epoch"] = self.epoch
         try:
             body = self.read_body()
         except (ValueError, OSError):
@@ -1375,6 +1399,38 @@ def write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
+def watch_pid(pid, stop):
+    """Sets stop once process pid has exited: at once through a pidfd
+    (Linux 5.3, Python 3.9), else within 0.2 s.  A pid that is already
+    gone sets it now."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        fd = -1
+    except (AttributeError, OSError):
+        fd = None
+
+    def alive():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def run():
+        if fd is not None and fd >= 0:
+            select.select([fd], [], [])
+            os.close(fd)
+        while fd is None and alive() and not stop.wait(0.2):
+            pass
+        log.info("process %d went away", pid)
+        stop.set()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="CloudFront invalidation API stand-in (tests only)")
     ap.add_argument("--dir", required=True, help="state dir: certificates, ready.json, log")
@@ -1384,6 +1440,10 @@ def main(argv=None):
     ap.add_argument("--config", help="JSON file with initial configuration (control API keys)")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="exit when the parent process goes away")
+    ap.add_argument("--exit-with-pid", type=int, metavar="PID",
+                    help="exit when process PID goes away (any process, not only the parent)")
+    ap.add_argument("--remove-dir", action="store_true",
+                    help="remove --dir and all in it on exit")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -1417,6 +1477,8 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if args.exit_with_pid:
+        watch_pid(args.exit_with_pid, stop)
     # serve_forever looks for shutdown() every poll_interval: at 0.2 s a
     # stop took 0.3 s, paid by every C test case that starts a stand-in.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
@@ -1434,6 +1496,7 @@ def main(argv=None):
             break
     log.info("stopping")
     app.stopping.set()
+    app.reset_event.set()       # ends the waits of faults (Handler.wait)
     server.shutdown()
     server.server_close()
     try:
@@ -1441,6 +1504,8 @@ def main(argv=None):
     except OSError:
         pass
     logging.shutdown()
+    if args.remove_dir:
+        shutil.rmtree(args.dir, ignore_errors=True)
     return 0
 
 

@@ -11,6 +11,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -662,6 +663,103 @@ class TestFaults(StandInTestCase):
             self.cf.configure(no_such_key=1)
         with self.assertRaises(StandInError):
             self.cf.call("GET", "nothing-here")
+
+
+class TestReset(StandInTestCase):
+    """reset(config=True) brings back every piece of state a test can
+    change: the C tests share one stand-in per test binary (standin.h)."""
+
+    # App's attributes; a new one must be added here, with a way to
+    # change it in test_reset_restores_every_attribute, or to KEPT.
+    STATE = {"invalidations", "s3", "seq", "requests", "req_seq", "tls_errors",
+             "faults", "chaos", "chaos_rng", "config"}
+    KEPT = {"scheme", "lock", "stopping", "reset_event", "base_config"}
+
+    @staticmethod
+    def snapshot(app):
+        out = {k: v for k, v in vars(app).items() if k in TestReset.STATE}
+        store = {k: v for k, v in vars(out.pop("s3")).items()
+                 if k not in ("lock", "created")}
+        out["s3"] = store
+        out["chaos_rng"] = out["chaos_rng"] and out["chaos_rng"].getstate()
+        return out
+
+    def test_reset_restores_every_attribute(self):
+        fresh = cfstandin.App("https")
+        self.assertEqual(set(vars(fresh)), self.STATE | self.KEPT)
+        app = cfstandin.App("https")
+        app.configure({"clock_offset": 3600, "completion_delay": None,
+                       "max_skew": 5, "distributions": [DISTRIBUTION, "EOTHEREXAMPLE"]})
+        app.add_faults(["503", {"fault": "hold", "seconds": 9}], op="s3:put")
+        app.set_chaos({"rate": 0.5, "seed": 7})
+        app.take_fault("get")
+        app.take_fault("get")
+        app.seed({"distribution": DISTRIBUTION, "invalidations": [
+            {"paths": ["/a"], "create_time": "2026-04-30T23:59:59.000Z"}]})
+        app.record({"seq_test": 1, "method": "GET", "path": "/", "operation": "other",
+                    "signature_ok": None, "status": 403})
+        app.tls_errors.append({"error": "x"})
+        bucket = cfstandin.s3control.DEFAULT_BUCKET
+        app.s3.put(bucket, "k", cfstandin.s3store.Obj(b"x", {}, {}))
+        app.s3.create_upload(bucket, "u", {}, {}, None, "COMPOSITE")
+        before = self.snapshot(app)
+        for k, v in self.snapshot(fresh).items():
+            self.assertNotEqual(before[k], v, k)        # the test changed it
+        app.reset(config=True)
+        self.assertEqual(self.snapshot(app), self.snapshot(fresh))
+
+    def test_reset_ends_a_held_request_unlogged(self):
+        self.cf.inject({"fault": "hold", "seconds": 20}, op="s3:put")
+        s3c = self.cf.s3_client(read_timeout=30)
+        self.addCleanup(close_client, s3c)
+        failed = []
+
+        def put():
+            try:
+                s3c.put_object(Bucket=cfstandin.s3control.DEFAULT_BUCKET, Key="held",
+                               Body=b"x")
+            except Exception as e:
+                failed.append(e)
+        t = threading.Thread(target=put)
+        t.start()
+        deadline = time.monotonic() + 10
+        while self.cf.faults() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.cf.faults(), [])          # the PUT is held
+        t0 = time.monotonic()
+        self.cf.reset(config=True)
+        t.join(30)
+        self.assertLess(time.monotonic() - t0, 10)      # not the 20 s hold
+        self.assertEqual(len(failed), 1)                # dropped, unanswered
+        self.assertEqual(self.cf.objects(), [])
+        self.assertEqual(self.cf.log(), [])
+
+
+class TestExitWithPid(unittest.TestCase):
+    def test_exits_with_the_process_and_removes_its_dir(self):
+        d = os.path.join(self.tmp(), "si")
+        holder = subprocess.Popen(["sleep", "60"])
+        self.addCleanup(holder.kill)
+        cmd = [sys.executable, "-m", "tests.standin.cfstandin", "--dir", d,
+               "--plain-http", "--exit-with-pid", str(holder.pid), "--remove-dir"]
+        si = subprocess.Popen(cmd, cwd=os.path.join(HERE, "..", ".."),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(si.kill)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(d, "ready.json")):
+            self.assertIsNone(si.poll())
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        holder.kill()
+        holder.wait()
+        self.assertEqual(si.wait(10), 0)
+        self.assertFalse(os.path.exists(d))
+
+    def tmp(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="cfwsi.")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
 
 
 class TestLifecycle(unittest.TestCase):

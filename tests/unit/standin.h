@@ -6,17 +6,29 @@
 #include <jansson.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <sys/file.h>
 #include <time.h>
 
 #include "buf.h"
 #include "test.h"
 
-/* tests/standin/cfstandin.py for a C test: started on 127.0.0.1 (port
- * chosen by the kernel) with its own CA in a fresh directory, driven
- * through its control API (/__standin/..., unsigned JSON) with blocking
- * libcurl calls, and stopped at the end.  It exits by itself when the
- * test process goes away (--exit-with-parent).  Call curl_global_init
- * first.  The README next to the script describes the API. */
+/* tests/standin/cfstandin.py for a C test: served on 127.0.0.1 (port
+ * chosen by the kernel) with its own CA, driven through its control API
+ * (/__standin/..., unsigned JSON) with blocking libcurl calls.  Call
+ * curl_global_init first.  The README next to the script describes the
+ * API.
+ *
+ * One stand-in serves all the cases of a test binary's run: starting one
+ * costs 0.5 s (1.5 s on a loaded machine: Python, botocore, a fresh CA),
+ * more than most cases take.  The first standin_start of the run spawns
+ * it, in a directory named after the binary's main process (test.h's
+ * test_main_pid: the cases run in forked children), with
+ * --exit-with-pid: it exits when that process does, even by kill -9,
+ * and removes its directory.  Each standin_start resets it (POST
+ * /__standin/reset {"config": true}: every piece of state a case can
+ * change, tests/standin/test_standin.py's TestReset) and then sets the
+ * case's config.  standin_start_private gives a case a stand-in of its
+ * own, with a fresh CA, which standin_stop ends. */
 
 /* Run as the test package's module, from the source root. */
 #define STANDIN_MODULE "tests.standin.cfstandin"
@@ -25,8 +37,9 @@
 #define STANDIN_BUCKET "amzn-s3-demo-bucket"
 
 struct standin {
-  char dir[256];
-  pid_t pid;
+  char dir[256];  /* the case's own: fresh and empty, for its files */
+  char home[256]; /* the stand-in's: ready.json, the CA, standin.log */
+  pid_t pid;      /* a private stand-in's (standin_stop ends it), else 0 */
   char endpoint[128];
   char ca[512];
 };
@@ -44,44 +57,57 @@ static inline const char *standin_python(void)
   return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
 }
 
-static inline void standin_spawn(struct standin *s, const char *config_path)
+/* Spawns a stand-in in s->home: one that exits with process main_pid
+ * and removes s->home, or (main_pid 0) a private one that exits with
+ * this process or by standin_stop.  Returns its pid. */
+static inline pid_t standin_spawn(const struct standin *s,
+                                  const char *config_path, pid_t main_pid)
 {
+  char pid_arg[32];
   char *argv[] = {(char *)standin_python(),
                   "-m",
                   STANDIN_MODULE,
                   "--dir",
-                  s->dir,
-                  "--exit-with-parent",
+                  (char *)s->home,
+                  "--exit-with-pid",
+                  pid_arg,
+                  "--remove-dir",
                   config_path ? "--config" : NULL,
                   (char *)config_path,
                   NULL};
   posix_spawn_file_actions_t fa;
+  pid_t pid;
 
+  REQUIRE(snprintf(pid_arg, sizeof(pid_arg), "%ld", (long)main_pid) <
+          (int)sizeof(pid_arg));
+  if (main_pid == 0) {
+    argv[5] = "--exit-with-parent";
+    argv[6] = config_path ? "--config" : NULL;
+    argv[7] = (char *)config_path;
+    argv[8] = NULL;
+  }
   REQUIRE(posix_spawn_file_actions_init(&fa) == 0);
   REQUIRE(posix_spawn_file_actions_addchdir_np(&fa, CFW_SOURCE_DIR) == 0);
-  REQUIRE(posix_spawnp(&s->pid, argv[0], &fa, NULL, argv, environ) == 0);
+  REQUIRE(posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) == 0);
   posix_spawn_file_actions_destroy(&fa);
+  return pid;
 }
 
-/* Waits for ready.json (it is written atomically once the server
- * listens) and reads the endpoint and CA from it. */
-static inline void standin_wait_ready(struct standin *s)
+/* Reads the endpoint and CA from home's ready.json (it is written
+ * atomically once the server listens); false if there is none. */
+static inline bool standin_read_ready(struct standin *s)
 {
-  struct timespec ts = {0, 20 * 1000 * 1000};
   char path[320];
   json_error_t je;
-  json_t *j = NULL;
-  int i;
+  json_t *j;
 
-  REQUIRE(snprintf(path, sizeof(path), "%s/ready.json", s->dir) <
+  REQUIRE(snprintf(path, sizeof(path), "%s/ready.json", s->home) <
           (int)sizeof(path));
-  for (i = 0; i < 1500 && j == NULL; i++) {
-    if (access(path, R_OK) == 0)
-      j = json_load_file(path, 0, &je);
-    if (j == NULL)
-      nanosleep(&ts, NULL);
-  }
-  REQUIRE(j != NULL);
+  if (access(path, R_OK) != 0)
+    return false;
+  j = json_load_file(path, 0, &je);
+  if (j == NULL)
+    return false;
   REQUIRE(snprintf(s->endpoint, sizeof(s->endpoint), "%s",
                    json_string_value(json_object_get(j, "endpoint"))) <
           (int)sizeof(s->endpoint));
@@ -89,35 +115,18 @@ static inline void standin_wait_ready(struct standin *s)
                    json_string_value(json_object_get(j, "ca_file"))) <
           (int)sizeof(s->ca));
   json_decref(j);
+  return true;
 }
 
-/* Starts a stand-in; config_json (or NULL) is its initial config. */
-static inline void standin_start(struct standin *s, const char *config_json)
+/* Waits up to 30 s for ready.json. */
+static inline void standin_wait_ready(struct standin *s)
 {
-  char cfg[320];
-  FILE *f;
+  struct timespec ts = {0, 20L * 1000 * 1000};
+  int i;
 
-  memset(s, 0, sizeof(*s));
-  test_tmpdir(s->dir, sizeof(s->dir));
-  if (config_json != NULL) {
-    REQUIRE(snprintf(cfg, sizeof(cfg), "%s/initial.json", s->dir) <
-            (int)sizeof(cfg));
-    f = fopen(cfg, "w");
-    REQUIRE(f != NULL && fputs(config_json, f) >= 0 && fclose(f) == 0);
-  }
-  standin_spawn(s, config_json ? cfg : NULL);
-  standin_wait_ready(s);
-}
-
-static inline void standin_stop(struct standin *s)
-{
-  int status;
-
-  if (s->pid > 0) {
-    kill(s->pid, SIGTERM);
-    waitpid(s->pid, &status, 0);
-  }
-  test_rmtree(s->dir);
+  for (i = 0; i < 1500 && !standin_read_ready(s); i++)
+    nanosleep(&ts, NULL);
+  REQUIRE(i < 1500);
 }
 
 static inline size_t standin_on_write(char *p, size_t size, size_t n,
@@ -126,20 +135,20 @@ static inline size_t standin_on_write(char *p, size_t size, size_t n,
   return buf_add(userp, p, size * n) == 0 ? size * n : 0;
 }
 
-/* A control call: method path (under /__standin/), JSON body or NULL.
- * Returns the HTTP status; the answer goes to out (which may be NULL). */
-static inline long standin_call(const struct standin *s, const char *method,
-                                const char *path, const char *body,
-                                struct buf *out)
+/* A control call: method path (under /__standin/), JSON body or NULL;
+ * the answer goes to out.  Returns libcurl's code and the HTTP status in
+ * *status. */
+static inline CURLcode standin_request(const struct standin *s,
+                                       const char *method, const char *path,
+                                       const char *body, struct buf *out,
+                                       long *status)
 {
   struct curl_slist *h = curl_slist_append(NULL, "Content-Type: "
                                                  "application/json");
-  struct buf sink;
   char url[512];
   CURL *e = curl_easy_init();
-  long status = 0;
+  CURLcode rc;
 
-  buf_init(&sink, (size_t)256 << 20);
   REQUIRE(e != NULL && h != NULL);
   REQUIRE(snprintf(url, sizeof(url), "%s/__standin/%s", s->endpoint, path) <
           (int)sizeof(url));
@@ -151,13 +160,114 @@ static inline long standin_call(const struct standin *s, const char *method,
   if (body != NULL)
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, standin_on_write);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, out != NULL ? out : &sink);
-  REQUIRE(curl_easy_perform(e) == CURLE_OK);
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+  *status = 0;
+  rc = curl_easy_perform(e);
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
   curl_easy_cleanup(e);
   curl_slist_free_all(h);
+  return rc;
+}
+
+/* A control call: method path (under /__standin/), JSON body or NULL.
+ * Returns the HTTP status; the answer goes to out (which may be NULL). */
+static inline long standin_call(const struct standin *s, const char *method,
+                                const char *path, const char *body,
+                                struct buf *out)
+{
+  struct buf sink;
+  long status;
+
+  buf_init(&sink, (size_t)256 << 20);
+  REQUIRE(standin_request(s, method, path, body, out != NULL ? out : &sink,
+                          &status) == CURLE_OK);
   buf_free(&sink);
   return status;
+}
+
+/* Whether the stand-in answered a reset to its defaults: false if it is
+ * gone (killed, say), so that the next case can start another. */
+static inline bool standin_reset(const struct standin *s)
+{
+  struct buf sink;
+  long status;
+  CURLcode rc;
+
+  buf_init(&sink, 4096);
+  rc =
+      standin_request(s, "POST", "reset", "{\"config\": true}", &sink, &status);
+  buf_free(&sink);
+  return rc == CURLE_OK && status == 200;
+}
+
+/* The pid in home/pid: the shared stand-in spawned last, perhaps by a
+ * case that its timeout killed while it started; 0 if none. */
+static inline long standin_spawned_pid(const struct standin *s)
+{
+  char path[320];
+  FILE *f;
+  long pid = 0;
+
+  REQUIRE(snprintf(path, sizeof(path), "%s/pid", s->home) < (int)sizeof(path));
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  if (fscanf(f, "%ld", &pid) != 1)
+    pid = 0;
+  (void)fclose(f); /* read only: nothing to lose */
+  return pid;
+}
+
+/* Spawns the shared stand-in and notes its pid in home/pid; a stale
+ * ready.json goes first, so that only the new one's is read. */
+static inline void standin_spawn_shared(struct standin *s, pid_t main_pid)
+{
+  char path[320];
+  FILE *f;
+  pid_t pid;
+
+  REQUIRE(snprintf(path, sizeof(path), "%s/ready.json", s->home) <
+          (int)sizeof(path));
+  REQUIRE(unlink(path) == 0 || errno == ENOENT);
+  pid = standin_spawn(s, NULL, main_pid);
+  REQUIRE(snprintf(path, sizeof(path), "%s/pid", s->home) < (int)sizeof(path));
+  f = fopen(path, "w");
+  REQUIRE(f != NULL && fprintf(f, "%ld\n", (long)pid) > 0 && fclose(f) == 0);
+}
+
+/* Starts the shared stand-in, unless one spawned by an earlier case is
+ * still starting, and resets it once it is ready. */
+static inline void standin_revive(struct standin *s, pid_t main_pid)
+{
+  long pid = standin_spawned_pid(s);
+
+  if (pid <= 0 || kill((pid_t)pid, 0) != 0 || standin_read_ready(s))
+    standin_spawn_shared(s, main_pid);
+  standin_wait_ready(s);
+  REQUIRE(standin_reset(s));
+}
+
+/* Finds the binary's stand-in and resets it, or starts it, under a lock
+ * (flock on home/lock, close-on-exec so that no stand-in inherits it):
+ * a case killed while the stand-in starts leaves the lock free and the
+ * pid for the next case to wait on.  A stand-in that no longer answers
+ * (killed, say) is replaced. */
+static inline void standin_share(struct standin *s, pid_t main_pid)
+{
+  const char *base = getenv("TMPDIR");
+  char path[320];
+  int fd;
+
+  REQUIRE(snprintf(s->home, sizeof(s->home), "%s/cfwstandin.%ld",
+                   base ? base : "/tmp",
+                   (long)main_pid) < (int)sizeof(s->home));
+  REQUIRE(mkdir(s->home, 0700) == 0 || errno == EEXIST);
+  REQUIRE(snprintf(path, sizeof(path), "%s/lock", s->home) < (int)sizeof(path));
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0 && flock(fd, LOCK_EX) == 0);
+  if (!standin_read_ready(s) || !standin_reset(s))
+    standin_revive(s, main_pid);
+  (void)close(fd); /* releases the lock; nothing was written to it */
 }
 
 /* A control call that must answer 200 with JSON; returns it (decref). */
@@ -184,6 +294,65 @@ static inline void standin_post(const struct standin *s, const char *path,
                                 const char *body)
 {
   json_decref(standin_json(s, "POST", path, body));
+}
+
+/* Spawns a stand-in of s's own in a fresh s->home, with its own CA. */
+static inline void standin_spawn_private(struct standin *s,
+                                         const char *config_json)
+{
+  char cfg[320];
+  FILE *f;
+
+  test_tmpdir(s->home, sizeof(s->home));
+  REQUIRE(snprintf(cfg, sizeof(cfg), "%s/initial.json", s->home) <
+          (int)sizeof(cfg));
+  f = fopen(cfg, "w");
+  REQUIRE(f != NULL);
+  REQUIRE(fputs(config_json ? config_json : "{}", f) >= 0 && fclose(f) == 0);
+  s->pid = standin_spawn(s, cfg, 0);
+  standin_wait_ready(s);
+}
+
+/* Starts a stand-in of the case's own, with a fresh CA, that
+ * standin_stop ends: for a case that stops it on purpose or needs a CA
+ * no other case has trusted.  config_json (or NULL) is its startup
+ * config, which a reset with config keeps. */
+static inline void standin_start_private(struct standin *s,
+                                         const char *config_json)
+{
+  memset(s, 0, sizeof(*s));
+  test_tmpdir(s->dir, sizeof(s->dir));
+  standin_spawn_private(s, config_json);
+}
+
+/* Starts (or finds and resets) the binary's stand-in; config_json (or
+ * NULL) is the case's config, on top of the defaults.  s->dir is a fresh
+ * directory of the case's own. */
+static inline void standin_start(struct standin *s, const char *config_json)
+{
+  memset(s, 0, sizeof(*s));
+  test_tmpdir(s->dir, sizeof(s->dir));
+  if (test_main_pid == 0) { /* not under test_main: nothing to share */
+    standin_spawn_private(s, config_json);
+    return;
+  }
+  standin_share(s, test_main_pid);
+  if (config_json != NULL)
+    standin_post(s, "config", config_json);
+}
+
+/* Ends a private stand-in; a shared one lives on for the next case.
+ * Removes s->dir. */
+static inline void standin_stop(struct standin *s)
+{
+  int status;
+
+  if (s->pid > 0) {
+    (void)kill(s->pid, SIGTERM); /* it may be gone: waitpid tells */
+    (void)waitpid(s->pid, &status, 0);
+    test_rmtree(s->home);
+  }
+  test_rmtree(s->dir);
 }
 
 /* Queues faults (a JSON array: ["503"], [{"fault": "hold", ...}]) for

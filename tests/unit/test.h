@@ -52,6 +52,11 @@ struct test_case {
 /* Failures of the current case; the harness is per-process test code. */
 static int test_failures;
 
+/* The test binary's main process, which runs the cases in forked
+ * children (0 outside test_main): fixtures that outlive a case, like
+ * standin.h's stand-in, exit with it. */
+static pid_t test_main_pid;
+
 #define TEST(fn)                                                               \
   {                                                                            \
 #fn, fn                                                                    \
@@ -224,6 +229,7 @@ static inline int test_main(const struct test_case *cases, size_t n, int argc,
   int passed = 0;
   int failed = 0;
 
+  test_main_pid = getpid();
   for (i = 0; i < n; i++) {
     if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
       continue;

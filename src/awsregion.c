@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,24 +29,6 @@ static const char *awsregion_env(const struct awsregion_opts *o,
   const char *v = o->getenv != NULL ? o->getenv(name) : getenv(name);
 
   return v != NULL && *v != '\0' ? v : NULL;
-}
-
-/* A label, not worth failing for: a long path is cut and ends "...". */
-static void awsregion_set_source(struct awsregion *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void awsregion_set_source(struct awsregion *out, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(out->source, sizeof(out->source), fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    out->source[0] = '\0';
-  else if ((size_t)n >= sizeof(out->source))
-    memcpy(out->source + sizeof(out->source) - 4, "...", 4);
 }
 
 /* Takes v as the region if confcheck_region (the config's own check)
@@ -83,8 +64,8 @@ static int awsregion_value(const struct awsconfig *cfg, size_t sect,
 
   if (!awsconfig_get(cfg, sect, "region", &v) || v.text.len == 0)
     return 0;
-  awsregion_set_source(out, "profile %s in %s:%u: region", profile, path,
-                       v.line);
+  str_label(out->source, sizeof(out->source), "profile %s in %s:%u: region",
+            profile, path, v.line);
   if (v.sub)
     return awsregion_usage(err, cfw_err_set(err, -EINVAL,
                                             "%s: a sub-section (indented "
@@ -174,20 +155,21 @@ int awsregion_resolve(const struct awsregion_opts *o, struct awsregion *out,
 
   memset(out, 0, sizeof(*out));
   if (o->region != NULL) {
-    awsregion_set_source(out, "%s", o->source != NULL ? o->source : "region");
+    str_label(out->source, sizeof(out->source), "%s",
+              o->source != NULL ? o->source : "region");
     return awsregion_take(out, o->region, err);
   }
   for (i = 0; i < ARRAY_SIZE(vars); i++) {
     v = awsregion_env(o, vars[i]);
     if (v == NULL)
       continue;
-    awsregion_set_source(out, "%s", vars[i]);
+    str_label(out->source, sizeof(out->source), "%s", vars[i]);
     return awsregion_take(out, v, err);
   }
   rc = awsregion_profile(o, out, err);
   if (rc != 0)
     return rc < 0 ? rc : 0;
-  awsregion_set_source(out, "the default");
+  str_label(out->source, sizeof(out->source), "the default");
   str_copy(out->name, sizeof(out->name), AWSREGION_DEFAULT);
   return 0;
 }

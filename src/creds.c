@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,24 +99,6 @@ bool creds_need_refresh(const struct creds *c, int64_t now_s)
   if (c == NULL || c->expiration_s <= 0)
     return false;
   return now_s >= c->expiration_s - CREDS_REFRESH_MARGIN_S;
-}
-
-/* A label, not worth failing for: a long path is cut and ends in "...". */
-static void creds_set_source(struct creds *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void creds_set_source(struct creds *c, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  va_start(ap, fmt);
-  n = vsnprintf(c->source, sizeof(c->source), fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    c->source[0] = '\0';
-  else if ((size_t)n >= sizeof(c->source))
-    memcpy(c->source + sizeof(c->source) - 4, "...", 4);
 }
 
 int creds_set_keys(struct creds *c, const char *id, const char *secret,
@@ -259,7 +240,7 @@ static int creds_from_env(const struct creds_opts *o, struct creds *out,
   if (creds_set_keys(out, id, secret, creds_env(o, "AWS_SESSION_TOKEN"), err) <
       0)
     return -ENOMEM;
-  creds_set_source(out, "environment");
+  str_label(out->source, sizeof(out->source), "environment");
   return 1;
 }
 
@@ -298,7 +279,8 @@ static int creds_from_file(const struct creds_chain *ch,
   if (creds_set_keys(out, v[CREDS_K_KEY_ID], v[CREDS_K_SECRET],
                      v[CREDS_K_TOKEN], err) < 0)
     return -ENOMEM;
-  creds_set_source(out, "profile %s in %s", ch->profile, f->path);
+  str_label(out->source, sizeof(out->source), "profile %s in %s", ch->profile,
+            f->path);
   return 1;
 }
 
@@ -376,7 +358,8 @@ static int creds_from_profile(const struct creds_chain *ch, struct creds *out,
     *cmd_out = strdup(cmd);
     if (*cmd_out == NULL)
       return cfw_err_set(err, -ENOMEM, "out of memory");
-    creds_set_source(out, "credential_process of profile %s", ch->profile);
+    str_label(out->source, sizeof(out->source),
+              "credential_process of profile %s", ch->profile);
     return CREDS_RUN_PROCESS;
   }
   rc = creds_from_file(ch, cfg, out, err);

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -83,6 +85,20 @@ size_t str_copy(char *dst, size_t n, const char *src)
   memcpy(dst, src, k);
   dst[k] = '\0';
   return len;
+}
+
+void str_label(char *dst, size_t n, const char *fmt, ...)
+{
+  va_list ap;
+  int k;
+
+  va_start(ap, fmt);
+  k = vsnprintf(dst, n, fmt, ap);
+  va_end(ap);
+  if (k < 0)
+    dst[0] = '\0';
+  else if ((size_t)k >= n)
+    memcpy(dst + n - 4, "...", 4);
 }
 
 void *array_grow(void *v, size_t n, size_t *cap, size_t size)

@@ -46,6 +46,12 @@ int parse_bool(const char *s, int *out);
  * it was cut. */
 size_t str_copy(char *dst, size_t n, const char *src);
 
+/* snprintf into dst (n >= 4 bytes) for a label, not worth failing for:
+ * a result too long is cut and ends in "...", an encoding error leaves
+ * "". */
+void str_label(char *dst, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Makes room for element n of an array of elements of `size` bytes with
  * *cap allocated: returns v itself if there is room, a larger copy (and
  * a doubled *cap) if not, or NULL on overflow or ENOMEM, when v is left

@@ -101,7 +101,21 @@ static void test_hex_digit_takes_both_cases_only(void)
   }
 }
 
-TEST_MAIN(TEST(test_parse_double_takes_plain_decimals),
+/* A label that fits is written whole; one too long ends in "...". */
+static void test_label_is_cut_with_an_ellipsis(void)
+{
+  char b[8];
+
+  str_label(b, sizeof(b), "%s %d", "ab", 12);
+  CHECK_EQ_STR(b, "ab 12");
+  str_label(b, sizeof(b), "%s", "1234567");
+  CHECK_EQ_STR(b, "1234567");
+  str_label(b, sizeof(b), "%s", "12345678");
+  CHECK_EQ_STR(b, "1234...");
+}
+
+TEST_MAIN(TEST(test_label_is_cut_with_an_ellipsis),
+          TEST(test_parse_double_takes_plain_decimals),
           TEST(test_parse_double_minus_zero_is_zero),
           TEST(test_parse_double_bounds_are_inclusive),
           TEST(test_parse_double_refuses_what_strtod_would_take),

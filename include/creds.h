@@ -76,6 +76,27 @@ const char *creds_profile(const struct creds_opts *o, bool *named);
 int creds_file_path(const struct creds_opts *o, bool config, char *out,
                     size_t n, struct cfw_err *err);
 
+/* One profile's section of a shared file, read as botocore does
+ * (awsconfig.h): the file's bytes and their parse, owned. */
+struct awsconfig;
+struct creds_section {
+  char *data;
+  size_t len;
+  struct awsconfig *cfg; /* NULL unless the file was read and parsed */
+  size_t sect;           /* the section, if found */
+  bool exists;           /* the file is there, read or not */
+  bool found;            /* it has the profile's section */
+};
+
+/* Reads path (config: the config file's rules, else the credentials
+ * file's) and finds profile's section in it.  0, also for a missing
+ * file; or cfgfile_read's or awsconfig_parse's error (-EFBIG over
+ * CREDS_MAX_FILE_SIZE, -EINVAL), or -ENOMEM, with err set.  Free with
+ * creds_section_free whatever it returned. */
+int creds_section_load(struct creds_section *s, const char *path, bool config,
+                       const char *profile, struct cfw_err *err);
+void creds_section_free(struct creds_section *s);
+
 /* Walks the chain above as far as it can without running a process.
  * Returns CREDS_READY with *out filled; or CREDS_RUN_PROCESS with
  * *cmd_out set to the credential_process command (owned by the caller,

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "awsconfig.h"
-#include "cfgfile.h"
 #include "confcheck.h"
 #include "creds.h"
 #include "err.h"
@@ -90,29 +89,16 @@ static int awsregion_file(struct awsregion_file *f, bool config,
                           const char *profile, struct awsregion *out,
                           struct cfw_err *err)
 {
-  enum awsconfig_file kind = config ? AWSCONFIG_CONFIG : AWSCONFIG_CREDENTIALS;
-  struct awsconfig *cfg = NULL;
-  char *data = NULL;
-  size_t len = 0;
-  size_t sect = 0;
+  struct creds_section s;
   int rc;
 
-  rc = cfgfile_read(f->path, CREDS_MAX_FILE_SIZE, true, &data, &len, err);
-  if (rc == -ENOENT || rc == -ENOTDIR)
-    return 0;
-  if (rc == 0)
-    rc = awsconfig_parse(&cfg, data, len, f->path, err);
-  if (rc == 0)
-    rc = awsconfig_profile(cfg, kind, profile, strlen(profile), &sect);
-  if (rc == -ENOMEM)
-    cfw_err_set(err, rc, "out of memory");
+  rc = creds_section_load(&s, f->path, config, profile, err);
   if (rc == -EINVAL)
     cfw_err_class(err, CFW_CLASS_USAGE);
-  f->section_found = rc == 1;
-  if (rc == 1)
-    rc = awsregion_value(cfg, sect, profile, f->path, out, err);
-  awsconfig_destroy(cfg);
-  cfgfile_free(data, len);
+  f->section_found = s.found;
+  if (rc == 0 && s.found)
+    rc = awsregion_value(s.cfg, s.sect, profile, f->path, out, err);
+  creds_section_free(&s);
   return rc;
 }
 

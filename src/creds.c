@@ -138,39 +138,51 @@ static int creds_file_key(struct creds_file *f, const struct awsconfig *cfg,
   return 0;
 }
 
-/* Reads f->path as botocore does (awsconfig.h) and keeps the keys of the
- * wanted profile.  A missing file is not an error: f->exists says so. */
+int creds_section_load(struct creds_section *s, const char *path, bool config,
+                       const char *profile, struct cfw_err *err)
+{
+  enum awsconfig_file kind = config ? AWSCONFIG_CONFIG : AWSCONFIG_CREDENTIALS;
+  int rc;
+
+  memset(s, 0, sizeof(*s));
+  rc = cfgfile_read(path, CREDS_MAX_FILE_SIZE, true, &s->data, &s->len, err);
+  if (rc == -ENOENT || rc == -ENOTDIR)
+    return 0;
+  s->exists = true;
+  if (rc == 0)
+    rc = awsconfig_parse(&s->cfg, s->data, s->len, path, err);
+  if (rc == 0)
+    rc = awsconfig_profile(s->cfg, kind, profile, strlen(profile), &s->sect);
+  if (rc == -ENOMEM)
+    cfw_err_set(err, rc, "out of memory");
+  s->found = rc == 1;
+  return rc == 1 ? 0 : rc;
+}
+
+void creds_section_free(struct creds_section *s)
+{
+  awsconfig_destroy(s->cfg);
+  cfgfile_free(s->data, s->len);
+  memset(s, 0, sizeof(*s));
+}
+
+/* Reads f->path and keeps the keys of the wanted profile.  A missing
+ * file is not an error: f->exists says so. */
 static int creds_file_load(struct creds_file *f, const char *profile,
                            struct cfw_err *err)
 {
-  enum awsconfig_file kind =
-      f->is_config ? AWSCONFIG_CONFIG : AWSCONFIG_CREDENTIALS;
-  struct awsconfig *cfg = NULL;
-  char *data;
-  size_t len;
-  size_t sect = 0;
+  struct creds_section s;
   size_t k;
   int rc;
 
-  rc = cfgfile_read(f->path, CREDS_MAX_FILE_SIZE, true, &data, &len, err);
-  if (rc == -ENOENT || rc == -ENOTDIR)
-    return 0;
-  f->exists = true;
+  rc = creds_section_load(&s, f->path, f->is_config, profile, err);
   if (rc == -EFBIG)
     err->code = rc = -E2BIG;
-  if (rc == 0)
-    rc = awsconfig_parse(&cfg, data, len, f->path, err);
-  if (rc == 0)
-    rc = awsconfig_profile(cfg, kind, profile, strlen(profile), &sect);
-  if (rc == -ENOMEM)
-    cfw_err_set(err, rc, "out of memory");
-  f->section_found = rc == 1;
-  if (rc == 1)
-    rc = 0;
-  for (k = 0; rc == 0 && f->section_found && k < CREDS_K_COUNT; k++)
-    rc = creds_file_key(f, cfg, sect, profile, (enum creds_key)k, err);
-  awsconfig_destroy(cfg);
-  cfgfile_free(data, len);
+  f->exists = s.exists;
+  f->section_found = s.found;
+  for (k = 0; rc == 0 && s.found && k < CREDS_K_COUNT; k++)
+    rc = creds_file_key(f, s.cfg, s.sect, profile, (enum creds_key)k, err);
+  creds_section_free(&s);
   return rc;
 }
 

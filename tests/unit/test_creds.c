@@ -2,6 +2,7 @@
 #include "credproc.h"
 #include "creds.h"
 #include "err.h"
+#include "fakeenv.h"
 #include "test.h"
 
 #include <uv.h>
@@ -11,48 +12,6 @@
 #define KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define TOKEN  "FwoGZXIvYXdzEXAMPLETOKENxyzzy"
-
-/* The fake environment: the getenv hook has no context pointer, and each
- * case runs in its own process, so a static table is safe here. */
-static const char *env_names[16];
-static const char *env_values[16];
-
-static void env_set(const char *name, const char *value)
-{
-  size_t i;
-
-  for (i = 0; i < 16 && env_names[i] != NULL; i++) {
-    if (strcmp(env_names[i], name) == 0)
-      break;
-  }
-  if (i == 16)
-    exit(2);
-  env_names[i] = name;
-  env_values[i] = value;
-}
-
-static const char *env_get(const char *name)
-{
-  size_t i;
-
-  for (i = 0; i < 16 && env_names[i] != NULL; i++) {
-    if (strcmp(env_names[i], name) == 0)
-      return env_values[i];
-  }
-  return NULL;
-}
-
-/* A fresh HOME with the given ~/.aws files (NULL: no such file). */
-static void setup_home(char *dir, size_t n, const char *credentials,
-                       const char *config)
-{
-  test_tmpdir(dir, n);
-  env_set("HOME", dir);
-  if (credentials != NULL)
-    test_write(dir, ".aws/credentials", credentials);
-  if (config != NULL)
-    test_write(dir, ".aws/config", config);
-}
 
 static int resolve(const char *profile, struct creds *c, char **cmd,
                    struct cfw_err *err)

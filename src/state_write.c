@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,21 +132,62 @@ bool state_compact_due(const struct state *s)
  * a megabyte encoded. */
 #define STATE_RECORD_ENTRIES 4096
 
+/* Opens the journal, which must hold exactly what this process knows it
+ * wrote: the file is opened by name, so one that is gone (removed by a
+ * failed append that had made it, or by hand) is made again rather than
+ * written on through a descriptor no load would read.  A journal of
+ * another length (a torn tail that could not be cut, a file changed by
+ * hand) is not appended to: a snapshot of the state goes first. */
+static int state_journal_open(struct state *s, int *created,
+                              struct cfw_err *err)
+{
+  struct stat st;
+  int fd;
+
+  fd = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, created, err);
+  if (fd < 0)
+    return fd;
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == s->journal_bytes) {
+    s->jfd = fd;
+    return 0;
+  }
+  (void)close(fd); /* nothing written through it */
+  if (*created)
+    (void)statefile_remove(s->dir, STATEFMT_JOURNAL_FILE, NULL);
+  *created = 0;
+  s->snapshot_due = true;
+  return 1;
+}
+
 /* Makes ready for an append: a due snapshot first, then the journal
  * open (*created if this made it). */
 static int state_append_open(struct state *s, int *created, struct cfw_err *err)
 {
   int rc = 0;
+  int tries;
 
   *created = 0;
-  if (s->snapshot_due)
-    rc = state_compact(s, err);
-  if (rc == 0 && s->jfd < 0) {
-    rc = statefile_open_append(s->dir, STATEFMT_JOURNAL_FILE, created, err);
-    s->jfd = rc < 0 ? -1 : rc;
-    rc = rc < 0 ? rc : 0;
+  for (tries = 0; tries < 2; tries++) {
+    if (s->snapshot_due)
+      rc = state_compact(s, err);
+    if (rc < 0 || s->jfd >= 0)
+      return rc;
+    rc = state_journal_open(s, created, err);
+    if (rc <= 0)
+      return rc;
+    rc = 0;
   }
-  return rc;
+  return cfw_err_set(err, -EIO, "%s/%s: its length keeps changing", s->dir,
+                     STATEFMT_JOURNAL_FILE);
+}
+
+/* After an append failed: the next one opens the journal again (see
+ * state_journal_open). */
+static void state_append_failed(struct state *s)
+{
+  if (s->jfd >= 0)
+    (void)close(s->jfd); /* the failed record was cut off, or is torn */
+  s->jfd = -1;
 }
 
 static int state_record_error(int rc, struct cfw_err *err)
@@ -188,6 +230,8 @@ static int state_append(struct state *s, const struct wire_out *rec,
     (void)cfw_err_set(err, rc, "recording: out of memory");
   if (rc == 0)
     s->journal_bytes += w.b.len + rec->b.len;
+  else
+    state_append_failed(s);
   wire_out_free(&w);
   return rc;
 }
@@ -244,6 +288,8 @@ static int state_append_intent(struct state *s, const struct intent *in,
   rc = statefile_stream_end(&st, rc, err);
   if (rc == 0)
     s->journal_bytes += st.written;
+  else
+    state_append_failed(s);
   return rc;
 }
 

@@ -36,6 +36,18 @@ static inline void statefx_limit_file_size(size_t bytes)
   REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
 }
 
+/* The same with the soft limit only, which the case can lift again
+ * (room made on the disk). */
+static inline void statefx_limit_file_size_soft(size_t bytes)
+{
+  struct rlimit rl;
+
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+  rl.rlim_cur = bytes;
+  REQUIRE(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+}
+
 /* After a compaction of s (in dir) that the caller's file size cap made
  * fail: the error says the snapshot is unchanged, it is byte for byte
  * before[0..n) with no temporary file beside it, and the journal still

@@ -433,6 +433,34 @@ static void test_full_disk_on_a_new_journal_leaves_none(void)
   test_rmtree(dir);
 }
 
+/* The append that failed had made the journal, and removed it: the next
+ * one, once there is room, must make it again, not write on through the
+ * descriptor of the removed file, where no load would ever read it (a
+ * kill then loses an intent whose batch was sent). */
+static void test_full_disk_on_a_new_journal_then_room(void)
+{
+  struct cfw_err err = {0};
+  struct rlimit rl;
+  struct state *s;
+  char dir[256];
+
+  test_tmpdir(dir, sizeof(dir));
+  baseline(dir);
+  s = statefx_open(dir, ROOT, DIST);
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+  statefx_limit_file_size_soft((size_t)300 * 1024);
+  CHECK(intend(s, 20000, 6, &err) == NULL);
+  CHECK(!test_exists(dir, "journal"));
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0); /* room again */
+  REQUIRE(intend(s, 3, 7, &err) != NULL);
+  CHECK(test_exists(dir, "journal"));
+  state_close(s);
+  s = statefx_open(dir, ROOT, DIST);
+  CHECK_EQ_INT(state_intent_count(s), 1);
+  state_close(s);
+  test_rmtree(dir);
+}
+
 static void test_too_large_intent_writes_nothing(void)
 {
   struct cfw_err err = {0};
@@ -528,6 +556,7 @@ TEST_MAIN(TEST(test_streamed_intent_without_changes_equals_put),
           TEST(test_intent_by_index_equals_the_gathered_batch),
           TEST(test_full_disk_mid_record_leaves_the_journal),
           TEST(test_full_disk_on_a_new_journal_leaves_none),
+          TEST(test_full_disk_on_a_new_journal_then_room),
           TEST(test_too_large_intent_writes_nothing),
           TEST(test_streamed_snapshot_equals_put),
           TEST(test_big_streamed_snapshot_loads_back),

@@ -16,6 +16,12 @@
 /* After a failed scan, and where inotify watches ran out, rescan this
  * often. */
 #define DSITE_RESCAN_MS 30000
+/* After a failure of this machine's own (the state dir full or
+ * unwritable), the first try again comes this soon, then each one twice
+ * as late, up to DSITE_RESCAN_MS: room made on a disk is used within
+ * seconds, not at the next change or minutes later, and a disk that
+ * stays full costs a failed append every 30 s. */
+#define DSITE_LOCAL_FIRST_MS 1000
 
 /* One site of the daemon: its pipeline, kicked by its watch through the
  * debounce. */
@@ -36,6 +42,7 @@ struct dsite {
   bool holding;  /* a pass was held by the guard, and no whole pass since */
   bool reported; /* the first pass has reported */
   uint64_t retry_at_ms; /* after a failure: no flush before this */
+  uint64_t local_ms;    /* the last local failure's delay; 0 after a pass */
   int closing;          /* handles and parts still to close */
 };
 
@@ -202,22 +209,36 @@ static void dsite_first_report(struct dsite *ds, const struct site_report *r)
     d->o.on_ready(d->o.ready_arg);
 }
 
+/* How long after the failure r the pass is tried again (unless a change
+ * comes first).  The one home of that rule. */
+static uint64_t dsite_retry_ms(struct dsite *ds, const struct site_report *r)
+{
+  if (r->scan_failed)
+    return DSITE_RESCAN_MS;
+  if (r->err.cls != CFW_CLASS_STATE && r->err.cls != CFW_CLASS_NONE)
+    return DSITE_RETRY_MS; /* AWS refused, or its errors did not pass */
+  ds->local_ms = ds->local_ms == 0 ? DSITE_LOCAL_FIRST_MS : ds->local_ms * 2;
+  if (ds->local_ms > DSITE_RESCAN_MS)
+    ds->local_ms = DSITE_RESCAN_MS;
+  return ds->local_ms;
+}
+
 static void dsite_failed(struct dsite *ds, const struct site_report *r)
 {
+  uint64_t ms;
+
   if (r->root_missing) {
     log_msg(ds->d->o.log, LOG_INFO, "%s; waiting for it", r->err.msg);
     return;
   }
   if (!r->opened) /* the daemon stops: on_error told main */
     return;
-  log_msg(
-      ds->d->o.log, LOG_ERROR,
-      "%s: %s; keeping the changes, trying again in %llu s or at the "
-      "next change",
-      ds->cfg->root, r->err.msg,
-      (unsigned long long)((r->scan_failed ? DSITE_RESCAN_MS : DSITE_RETRY_MS) /
-                           1000));
-  dsite_retry_later(ds, r->scan_failed ? DSITE_RESCAN_MS : DSITE_RETRY_MS);
+  ms = dsite_retry_ms(ds, r);
+  log_msg(ds->d->o.log, LOG_ERROR,
+          "%s: %s; keeping the changes, trying again in %llu s or at the "
+          "next change",
+          ds->cfg->root, r->err.msg, (unsigned long long)(ms / 1000));
+  dsite_retry_later(ds, ms);
 }
 
 /* Files a pass left stale are still pending, and their change may have
@@ -253,6 +274,8 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
             ds->cfg->root, r->n_dirs, watch_listed_count(ds->w));
   if (!ds->reported)
     dsite_first_report(ds, r);
+  if (r->status == 0)
+    ds->local_ms = 0;
   if (r->status < 0 && r->status != -ECANCELED)
     dsite_failed(ds, r);
   if (r->status == 0 && r->stale > 0)

@@ -12,6 +12,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import time
 import unittest
 
 from tests.e2e.cfw import BIN, Result, TempTest, clean_env, write
@@ -161,6 +162,26 @@ class DiskFull(StateTest):
                          repr(d2))
         self.assertEqual(d2.stop(), 0, repr(d2))
         self.assertEqual(self.plan(), [])
+
+    def test_disk_full_daemon_sends_soon_after_room_is_made(self):
+        # A pass the full disk refused is tried again after 1 s, 2 s,
+        # 4 s... up to 30 s: room made is used within seconds, with no
+        # edit to wake the daemon (it waited 5 minutes; the chaos test's
+        # --full-disk mode found it).
+        fs = self.small_fs()
+        self.check(self.once())
+        d = self.daemon()
+        filler = self.fill(fs)
+        write(self.root, "a/b.html", "b, edited")
+        again = r"journal: no space left.*, trying again in %d s or at"
+        d.wait_for(again % 1)
+        d.wait_for(again % 2)  # still full: twice as late
+        os.unlink(filler)
+        deadline = time.monotonic() + 10  # the next try is 4 s away
+        while self.plan() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.plan(), [], repr(d))
+        self.assertEqual(d.stop(), 0, repr(d))
 
 
 class ReadOnly(StateTest):

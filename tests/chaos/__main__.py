@@ -39,6 +39,9 @@ def main(argv=None):
     p.add_argument("--s3-state", action="store_true",
                    help="the state in S3 (state_dir = s3://...), with S3 "
                    "faults, a conflicting writer's 412 and lost caches")
+    p.add_argument("--full-disk", action="store_true",
+                   help="the state dir on a 1 MiB tmpfs that a filler "
+                   "fills and frees now and then (root: it mounts)")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -55,6 +58,7 @@ def main(argv=None):
                            kill_rate=args.kill_rate, strict=args.strict,
                            s3=args.origin, tags=args.cache_tags,
                            shared=args.s3_state,
+                           full_disk=args.full_disk,
                            dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),

@@ -60,7 +60,8 @@ class Outcome:
                     f.get("paths_sent", 0), f.get("paths_needed", 0),
                     f.get("wildcards", 0), f.get("evicted", 0),
                     f.get("exempt", 0), f.get("stale_risk", 0),
-                    self.origin_summary() + self.state_summary(),
+                    self.origin_summary() + self.state_summary() +
+                    self.disk_summary(),
                     f.get("elapsed_s", 0)))
 
     def state_summary(self):
@@ -70,6 +71,14 @@ class Outcome:
             return ""
         return ("; state in S3: %d passes restarted by a conflict, %d "
                 "caches lost" % (f["state_restarts"], f["caches_lost"]))
+
+    def disk_summary(self):
+        """The full disk's figures (--full-disk only)."""
+        f = self.figures
+        if "disk_fills" not in f:
+            return ""
+        return "; the state's disk filled %d times, full %.1f s in all" % (
+            f["disk_fills"], f["disk_full_s"])
 
     def origin_summary(self):
         """The S3 origin's figures (origin mode only)."""

@@ -14,6 +14,7 @@ import time
 
 from tests.chaos import origin
 from tests.chaos.checker import Checker
+from tests.chaos.disk import Disk
 from tests.chaos.inotify import Inotify
 from tests.chaos.outcome import Failure, Outcome
 from tests.chaos.s3checker import S3Checker
@@ -48,6 +49,8 @@ STATE_BUCKET = "www-example-com-state"
 STATE_CONFLICT = {"fault": "error", "status": 412,
                   "code": "PreconditionFailed", "op": "s3:put"}
 LOSE_CACHE_RATE = 0.3
+# --full-disk: how often a round fills the state's disk, or frees it.
+DISK_RATE = 0.25
 KILL_WAIT_S = 2.5
 SETTLE_QUIET_S = 1.5
 SETTLE_TIMEOUT_S = 120
@@ -88,7 +91,8 @@ class Run:
 
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
-                 s3=False, dists=None, tags=False, shared=False):
+                 s3=False, dists=None, tags=False, shared=False,
+                 full_disk=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -118,6 +122,8 @@ class Run:
         self.shared = shared
         if shared:
             options.append("--s3-state")
+        if full_disk:
+            options.append("--full-disk")
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -137,6 +143,16 @@ class Run:
             self.env["XDG_CACHE_HOME"] = os.path.join(self.tmp, "cache")
             self.state = None  # the cache, once the baseline made it
         self.caches_lost = 0
+        # The state dir (or the state in S3's cache) on a disk that
+        # fills (--full-disk, disk.py).
+        self.disk = None
+        if full_disk:
+            self.disk = Disk(os.path.join(self.tmp, "statefs"))
+            if shared:
+                self.env["XDG_CACHE_HOME"] = os.path.join(self.disk.path,
+                                                          "cache")
+            else:
+                self.state = os.path.join(self.disk.path, "state")
         self.work = Workload(seed, self.root, os.path.join(self.tmp, "scr"),
                              big=s3)
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
@@ -382,6 +398,8 @@ class Run:
             pause = self.krng.choice([0, 0.05, 0.15, 0.3, 0.6]) * \
                 self.krng.random()
             self.say("round %d: %s" % (i, what))
+            if self.disk and self.krng.random() < DISK_RATE:
+                self.say(self.disk.toggle())
             if r < self.kill_rate:
                 self.kill(mode)
                 if mode == "lost201":
@@ -405,7 +423,10 @@ class Run:
     def settle(self):
         """Stops the faults and waits until the daemon has nothing left:
         plan empty, and neither the daemon's log nor the stand-in's moved
-        for SETTLE_QUIET_S."""
+        for SETTLE_QUIET_S.  A full disk is freed first, and nothing
+        else happens: the daemon must find the room by itself."""
+        if self.disk:
+            self.say(self.disk.free() or "the state's disk has room")
         self.cf.chaos(rate=0)
         self.cf.clear_faults()
         t_end = time.monotonic() + SETTLE_TIMEOUT_S
@@ -453,6 +474,8 @@ class Run:
             self.cf.configure(distributions=self.dists)
         try:
             try:
+                if self.disk:
+                    self.disk.mount()
                 self.start()
                 self.rounds_()
                 self.settle()
@@ -467,6 +490,7 @@ class Run:
             if self.s3 and self.work.model.hist is not None:
                 S3Checker(self, checker).check()
         finally:
+            self.release_disk()
             self.out.figures["elapsed_s"] = time.monotonic() - t0
             self.out.figures.update(self.kill_figures())
         return self.out
@@ -489,12 +513,25 @@ class Run:
         self.out.figures.update(sums)
         return first
 
+    def release_disk(self):
+        """Unmounts the disk, keeping a failed run's state beside the
+        logs."""
+        if not self.disk:
+            return
+        if self.out.failures and self.state and os.path.isdir(self.state):
+            shutil.copytree(self.state, os.path.join(self.tmp, "state.kept"),
+                            ignore_dangling_symlinks=True)
+        self.disk.free()
+        self.disk.umount()
+
     def kill_figures(self):
         tags = [t for _, _, tt in self.kills for t in tt]
         out = {"kills": len(self.kills),
                "kills_mid_request": tags.count("mid-request"),
                "kills_after_201": tags.count("after-201"),
                "kills_mid_manifest": tags.count("mid-snapshot-write")}
+        if self.disk:
+            out.update(self.disk.figures())
         if self.shared:
             out["caches_lost"] = self.caches_lost
             out["state_restarts"] = sum(

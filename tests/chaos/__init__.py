@@ -60,6 +60,13 @@ another writer had won (the pass restarts from a new pull), and a kill
 loses the cache three times in ten (the next daemon pulls the whole
 state).  (a) to (d) must hold all the same.
 
+With --full-disk the state dir (or, with --s3-state, its cache) lives
+on a 1 MiB tmpfs that a filler fills and frees at random rounds
+(disk.py), so records are refused midway, at a new journal's first
+byte and mid-snapshot, with kills beside.  The settle frees the disk
+and changes nothing else: the daemon must find the room by itself.
+(a) to (d) hold all the same.
+
 By hand, from the source dir:
 
     python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch
@@ -68,6 +75,8 @@ By hand, from the source dir:
         --strict --origin
     python3 -m tests.chaos --seeds 1-10 --rounds 40 --binary build/cfwatch \
         --strict --two-dists
+    python3 -m tests.chaos --seeds 1-10 --rounds 40 --binary build/cfwatch \
+        --strict --full-disk
 
 The workload and the kill plan depend on the seed only; the stand-in's
 faults are drawn from the same seed, per request.  Timing still differs

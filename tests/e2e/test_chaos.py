@@ -45,6 +45,11 @@ state's requests, a 412 now and then as if another writer had won (the
 pass restarts from a new pull), and kills that also lose the local
 cache.  Seed 3 loses the cache twice; its restarts depend on timing
 (1 to 4 in five runs).  It takes about 15 s.
+
+One seed puts the state dir on a 1 MiB disk that fills and frees at
+random rounds (--full-disk, tests/chaos/disk.py).  Seed 1 fills it six
+times; it fails on a binary that waited 5 minutes before trying a
+refused record again (the settle times out).  About 15 s.
 """
 import sys
 import unittest
@@ -134,6 +139,13 @@ class Chaos(unittest.TestCase):
         self.assertGreater(out.figures["kills"], 0, out.message())
         self.assertGreater(out.figures["faults"], 0, out.message())
         self.assertGreater(out.figures["caches_lost"], 0, out.message())
+
+    def test_full_disk_loses_no_change_nor_sends_one_twice_seed_1(self):
+        out = run_seed(1, ROUNDS, BIN, self.cf, strict=True, full_disk=True)
+        figure(out.summary())
+        self.assertEqual(out.failures, [], out.message())
+        self.assertGreater(out.figures["kills"], 0, out.message())
+        self.assertGreater(out.figures["disk_fills"], 0, out.message())
 
     def deploys(self, seed):
         """The origin mode (tests/chaos/origin.py): the bucket too must

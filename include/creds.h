@@ -14,9 +14,9 @@ struct cfw_err;
  *    unless a profile was given explicitly (--profile), which skips the
  *    environment as the CLI does.  A key id without a secret is an error;
  *    AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN is "not supported yet".
- * 2. The profile (--profile, else AWS_PROFILE, else "default") in the
- *    shared credentials file ([name]) and the config file ([profile name]
- *    or [default]):
+ * 2. The profile (--profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE,
+ *    else "default") in the shared credentials file ([name]) and the
+ *    config file ([profile name] or [default]):
  *    a. role_arn, web_identity_token_file, sso_account_id or sso_role_name
  *       in either file: an error ("not supported yet", with a workaround);
  *    b. aws_access_key_id and friends in the credentials file;
@@ -64,9 +64,10 @@ struct creds_opts {
 
 enum creds_next { CREDS_READY = 0, CREDS_RUN_PROCESS = 1 };
 
-/* The profile step 2 reads: o->profile, else AWS_PROFILE, else
- * "default" (borrowed from o, the environment or a literal).  *named is
- * true for the first two, whose profile must exist. */
+/* The profile step 2 reads: o->profile, else AWS_DEFAULT_PROFILE, else
+ * AWS_PROFILE, else "default" (borrowed from o, the environment or a
+ * literal).  *named is true for all but the last, whose profile must
+ * exist. */
 const char *creds_profile(const struct creds_opts *o, bool *named);
 
 /* The path of the shared config file (config: AWS_CONFIG_FILE, else

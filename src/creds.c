@@ -380,10 +380,17 @@ static int creds_from_profile(const struct creds_chain *ch, struct creds *out,
   return creds_none(ch, err);
 }
 
+/* botocore's order (configprovider.py): AWS_DEFAULT_PROFILE, the older
+ * name, before AWS_PROFILE, so that a shell setting both gets the
+ * profile the AWS CLI uses. */
 const char *creds_profile(const struct creds_opts *o, bool *named)
 {
-  const char *p =
-      creds_set(o->profile) ? o->profile : creds_env(o, "AWS_PROFILE");
+  const char *p = creds_set(o->profile) ? o->profile : NULL;
+
+  if (p == NULL)
+    p = creds_env(o, "AWS_DEFAULT_PROFILE");
+  if (p == NULL)
+    p = creds_env(o, "AWS_PROFILE");
 
   *named = p != NULL;
   return p != NULL ? p : "default";

@@ -186,7 +186,8 @@ class ManPageTest(unittest.TestCase):
         for status in range(6):
             self.assertRegex(page, r"\n\.It %d\n" % status)
         for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                    "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE",
+                    "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                    "AWS_CONFIG_FILE",
                     "AWS_SHARED_CREDENTIALS_FILE", "XDG_STATE_HOME"]:
             self.assertIn(var, page)
 

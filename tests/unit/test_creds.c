@@ -140,6 +140,21 @@ static void test_profile_option_beats_aws_profile_beats_default(void)
   CHECK_EQ_INT(resolve("optprof", &c, &cmd, &err), CREDS_READY);
   CHECK_EQ_STR(c.access_key_id, "AKIAOPTPROF000000003");
   creds_free(&c);
+  /* botocore, and so the AWS CLI, reads AWS_DEFAULT_PROFILE before
+   * AWS_PROFILE (configprovider.py: 'profile': ['AWS_DEFAULT_PROFILE',
+   * 'AWS_PROFILE']); --profile still comes first. */
+  env_set("AWS_DEFAULT_PROFILE", "optprof");
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), CREDS_READY);
+  CHECK_EQ_STR(c.access_key_id, "AKIAOPTPROF000000003");
+  CHECK_CONTAINS(c.source, "profile optprof in ");
+  creds_free(&c);
+  CHECK_EQ_INT(resolve("default", &c, &cmd, &err), CREDS_READY);
+  CHECK_EQ_STR(c.access_key_id, "AKIADEFAULT0000000001");
+  creds_free(&c);
+  /* Named, so it must exist, as AWS_PROFILE's. */
+  env_set("AWS_DEFAULT_PROFILE", "nope");
+  CHECK_EQ_INT(resolve(NULL, &c, &cmd, &err), -ENOENT);
+  CHECK_CONTAINS(err.msg, "profile nope not found");
   test_rmtree(dir);
 }
 

@@ -37,12 +37,15 @@ SCANNED = re.compile(r": scanned \d+ files, .* in \d+ ms$")
 # holds a mass deletion (which sends nothing, not even recorded batches).
 FAILED = re.compile(r"; keeping the changes, trying again in ")
 HELD = re.compile(r" files are gone: more than max_delete")
+# What the first pass logs between the two (daemon.c).
+STARTUP = re.compile(r": start-up read \d+ directories once")
 
 
 def clean_passes(life):
     """(lo, hi) of each line a daemon logged at the end of a pass that
     went through (daemon.c logs "scanned ..." as a pass ends, and the
-    error of a failed one right after it)."""
+    error of a failed one right after it, or after the start-up line of
+    a first pass)."""
     lines = life.daemon.lines("err")
     out = []
     held = False
@@ -51,7 +54,10 @@ def clean_passes(life):
             held = True
         if not SCANNED.search(ln.text):
             continue
-        failed = i + 1 < len(lines) and FAILED.search(lines[i + 1].text)
+        j = i + 1
+        if j < len(lines) and STARTUP.search(lines[j].text):
+            j += 1
+        failed = j < len(lines) and FAILED.search(lines[j].text)
         if not held and not failed:
             out.append((ln.lo, ln.hi))
         held = False

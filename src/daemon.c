@@ -196,12 +196,25 @@ static void dsite_retry_later(struct dsite *ds, uint64_t ms)
   dsite_arm(ds);
 }
 
+/* A state in S3 whose cache had no room (a full disk) is pulled again
+ * at the next try, as a pass that met a full disk is made again: the
+ * daemon runs on, ready, rather than stopping on its first pass.  A
+ * local state opens without writing, so only its passes meet a full
+ * disk. */
+static bool dsite_waits_for_room(const struct dsite *ds,
+                                 const struct site_report *r)
+{
+  return !r->opened && (r->status == -ENOSPC || r->status == -EDQUOT) &&
+         ds->cfg->state_url != NULL;
+}
+
 static void dsite_first_report(struct dsite *ds, const struct site_report *r)
 {
   struct daemon *d = ds->d;
 
   ds->reported = true;
-  if (!r->opened && r->status < 0 && d->o.on_error != NULL) {
+  if (!r->opened && r->status < 0 && d->o.on_error != NULL &&
+      !dsite_waits_for_room(ds, r)) {
     d->o.on_error(&r->err, d->o.error_arg);
     return;
   }
@@ -231,8 +244,8 @@ static void dsite_failed(struct dsite *ds, const struct site_report *r)
     log_msg(ds->d->o.log, LOG_INFO, "%s; waiting for it", r->err.msg);
     return;
   }
-  if (!r->opened) /* the daemon stops: on_error told main */
-    return;
+  if (!r->opened && !dsite_waits_for_room(ds, r))
+    return; /* the daemon stops: on_error told main */
   ms = dsite_retry_ms(ds, r);
   log_msg(ds->d->o.log, LOG_ERROR,
           "%s: %s; keeping the changes, trying again in %llu s or at the "

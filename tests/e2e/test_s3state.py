@@ -279,6 +279,50 @@ class RestartKeepsEvents(S3StateTest):
         self.assert_nothing_twice()
 
 
+class FullCache(S3StateTest):
+    """The state in S3 with its cache on a full disk: the daemon's first
+    pull cannot be written.  It must run on and pull again once there is
+    room, not stop (it did: the chaos test's --s3-state --full-disk)."""
+
+    def tearDown(self):
+        subprocess.run(["umount", "-l", self.fs], stderr=subprocess.DEVNULL)
+        super().tearDown()
+
+    def test_daemon_waits_for_room_in_its_cache_then_sends(self):
+        dev = self.machine("dev")
+        dev.site()
+        self.check(self.once(dev, "--baseline"))
+        ci = self.machine("ci")
+        ci.site()
+        ci.write("a/b.html", "b, edited")
+        self.fs = ci.cache
+        os.makedirs(self.fs)
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k",
+                              "tmpfs", self.fs], stderr=subprocess.PIPE)
+        if res.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: %s" % res.stderr.decode())
+        filler = os.path.join(self.fs, "filler")
+        with open(filler, "wb", buffering=0) as f:
+            for size in (4096, 1):
+                try:
+                    while True:
+                        f.write(b"\0" * size)
+                except OSError:
+                    pass
+        d = Daemon(self.tmp, *self.args(ci, "--quiet-ms", "200"),
+                   env=self.env_of(ci))
+        try:
+            d.wait_for(r"no space left.*, trying again in 1 s")
+            d.wait_for(r"no space left.*, trying again in 2 s")
+            self.assertIsNone(d.proc.poll(), "\n".join(d.log()))
+            self.assertEqual(self.sent(), [])
+            os.unlink(filler)
+            d.wait_for(r"batch: ", timeout=20)
+        finally:
+            self.assertEqual(d.stop(), 0, "\n".join(d.log()))
+        self.assertEqual(self.paths_sent(), ["/a/b.html"])
+
+
 class DryRun(S3StateTest):
     def test_dry_run_never_writes_a_shared_state(self):
         # Replies: 200s and 201s.  A dry run prints the batch and

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
+/* The client (http.h): its life cycle, and starting, aborting and
+ * cancelling requests.  Driving libcurl's multi handle from the loop is
+ * http_multi.c's; making one request's easy handle is http_req.c's. */
 #include "http.h"
 
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "castore.h"
-#include "http_req.h"
+#include "http_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,79 +25,9 @@
 #define HTTP_DEFAULT_TOTAL_MS   60000
 #define HTTP_DEFAULT_MAX_BODY   ((size_t)4 * 1024 * 1024)
 
-/* An intrusive circular list, as libuv's queue: the head is a sentinel. */
-struct http_link {
-  struct http_link *prev;
-  struct http_link *next;
-};
-
-/* One socket libcurl asked us to watch. */
-struct http_sock {
-  uv_poll_t poll;
-  curl_socket_t fd;
-  struct http *h; /* borrowed */
-  struct http_link link;
-};
-
-/* One request in flight. */
-struct http_xfer {
-  struct http_req req; /* owned: the easy handle and the response */
-  struct http *h;      /* borrowed */
-  http_cb cb;
-  void *arg;
-  uint64_t start_ns; /* uv_hrtime() at http_send */
-  bool parked;       /* waits for the CA store, not in the multi handle */
-  struct http_link link;
-};
-
-struct http {
-  uv_loop_t *loop; /* borrowed */
-  uv_timer_t timer;
-  CURLM *multi;              /* owned; NULL once closing */
-  char *ca_file;             /* owned; NULL: system store only */
-  struct http_req_conf conf; /* conf.ca_file borrows ca_file */
-  struct castore *ca;        /* owned; NULL: libcurl loads the CA itself */
-  bool closing;
-  uint64_t next_id;
-  size_t n_handles;        /* open uv handles: the timer and the sockets */
-  size_t n_streams;        /* file bodies not yet freed (http_stream.h) */
-  struct http_link socks;  /* struct http_sock */
-  struct http_link reqs;   /* struct http_xfer */
-  void (*done)(void *arg); /* from http_close */
-  void *done_arg;
-};
-
-static void http_on_poll(uv_poll_t *poll, int status, int events);
-
-static void http_link_init(struct http_link *l)
-{
-  l->prev = l;
-  l->next = l;
-}
-
-static void http_link_insert(struct http_link *head, struct http_link *l)
-{
-  l->next = head;
-  l->prev = head->prev;
-  head->prev->next = l;
-  head->prev = l;
-}
-
-static void http_link_remove(struct http_link *l)
-{
-  l->prev->next = l->next;
-  l->next->prev = l->prev;
-  http_link_init(l);
-}
-
-static bool http_link_empty(const struct http_link *head)
-{
-  return head->next == head;
-}
-
 /* Frees everything a request owns.  The easy handle must already be out
  * of the multi handle (or never have been in it). */
-static void http_xfer_free(struct http_xfer *x)
+void http_xfer_free(struct http_xfer *x)
 {
   http_req_free(&x->req);
   free(x);
@@ -104,7 +35,7 @@ static void http_xfer_free(struct http_xfer *x)
 
 /* ---- Closing ------------------------------------------------------- */
 
-static void http_maybe_finish(struct http *h)
+void http_maybe_finish(struct http *h)
 {
   void (*done)(void *arg) = h->done;
   void *arg = h->done_arg;
@@ -123,200 +54,12 @@ static void http_on_stream_freed(void *arg)
   http_maybe_finish(arg);
 }
 
-static void http_on_poll_close(uv_handle_t *handle)
-{
-  struct http_sock *s = container_of(handle, struct http_sock, poll);
-  struct http *h = s->h;
-
-  free(s);
-  h->n_handles--;
-  http_maybe_finish(h);
-}
-
 static void http_on_timer_close(uv_handle_t *handle)
 {
   struct http *h = container_of(handle, struct http, timer);
 
   h->n_handles--;
   http_maybe_finish(h);
-}
-
-static void http_sock_close(struct http_sock *s)
-{
-  http_link_remove(&s->link);
-  uv_close((uv_handle_t *)&s->poll, http_on_poll_close);
-}
-
-/* ---- libcurl's socket and timer callbacks --------------------------- */
-
-static int http_sock_new(struct http *h, curl_socket_t fd,
-                         struct http_sock **out)
-{
-  struct http_sock *s;
-  CURLMcode mc;
-  int rc;
-
-  s = calloc(1, sizeof(*s));
-  if (s == NULL)
-    return -ENOMEM;
-  rc = uv_poll_init_socket(h->loop, &s->poll, fd);
-  if (rc < 0) {
-    free(s); /* a failed init leaves no handle to close */
-    return rc;
-  }
-  s->fd = fd;
-  s->h = h;
-  http_link_insert(&h->socks, &s->link);
-  h->n_handles++;
-  mc = curl_multi_assign(h->multi, fd, s);
-  if (mc != CURLM_OK) {
-    http_sock_close(s);
-    return -EIO;
-  }
-  *out = s;
-  return 0;
-}
-
-static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-                          void *socketp)
-{
-  struct http *h = userp;
-  struct http_sock *s = socketp;
-  int events = 0;
-  int rc;
-
-  (void)easy; /* the socket, not the transfer, is what we watch */
-  if (what == CURL_POLL_REMOVE) {
-    if (s != NULL)
-      http_sock_close(s);
-    return 0;
-  }
-  if (h->closing)
-    return 0;
-  if (s == NULL) {
-    rc = http_sock_new(h, fd, &s);
-    if (rc < 0) {
-      log_msg(h->conf.log, LOG_ERROR, "http: watching socket %d: %s", (int)fd,
-              uv_strerror(rc));
-      return -1;
-    }
-  }
-  if (what & CURL_POLL_IN)
-    events |= UV_READABLE;
-  if (what & CURL_POLL_OUT)
-    events |= UV_WRITABLE;
-  rc = uv_poll_start(&s->poll, events, http_on_poll);
-  if (rc < 0) {
-    log_msg(h->conf.log, LOG_ERROR, "http: uv_poll_start: %s", uv_strerror(rc));
-    return -1;
-  }
-  return 0;
-}
-
-/* ---- Completion ----------------------------------------------------- */
-
-/* Takes x out of the multi handle and the list, runs its callback once,
- * and frees it. */
-static void http_finish(struct http_xfer *x)
-{
-  struct http *h = x->h;
-  CURLMcode mc;
-
-  mc = curl_multi_remove_handle(h->multi, x->req.easy);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
-            curl_multi_strerror(mc));
-  http_link_remove(&x->link);
-  x->cb(&x->req.resp, x->arg);
-  http_xfer_free(x);
-}
-
-/* Finishes every transfer libcurl reports done.  A callback may close the
- * client, after which the multi handle is gone and we stop. */
-static void http_collect(struct http *h)
-{
-  struct http_xfer *x;
-  CURLMsg *msg;
-  char *priv;
-  int left;
-
-  while (!h->closing) {
-    msg = curl_multi_info_read(h->multi, &left);
-    if (msg == NULL)
-      break;
-    if (msg->msg != CURLMSG_DONE)
-      continue;
-    if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) !=
-            CURLE_OK ||
-        priv == NULL) {
-      log_msg(h->conf.log, LOG_ERROR, "http: finished transfer has no request");
-      continue;
-    }
-    /* http_req_init points CURLOPT_PRIVATE at the embedded request. */
-    x = container_of((struct http_req *)(void *)priv, struct http_xfer, req);
-    http_resp_fill(&x->req, msg->data.result, x->start_ns);
-    http_finish(x);
-  }
-}
-
-static void http_drive(struct http *h, curl_socket_t fd, int flags)
-{
-  CURLMcode mc;
-  int running;
-
-  if (h->closing)
-    return;
-  mc = curl_multi_socket_action(h->multi, fd, flags, &running);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_socket_action: %s",
-            curl_multi_strerror(mc));
-  http_collect(h);
-}
-
-static void http_on_poll(uv_poll_t *poll, int status, int events)
-{
-  struct http_sock *s = container_of(poll, struct http_sock, poll);
-  int flags = 0;
-
-  if (status < 0) {
-    /* libuv reports POLLERR (e.g. a reset) as UV_EBADF and stops the
-     * handle.  ERR alone makes libcurl fail with a bare "select/poll
-     * returned error"; with IN and OUT it reads or writes and reports
-     * what the socket says, such as "Connection reset by peer". */
-    flags = CURL_CSELECT_ERR | CURL_CSELECT_IN | CURL_CSELECT_OUT;
-  } else {
-    if (events & UV_READABLE)
-      flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-      flags |= CURL_CSELECT_OUT;
-  }
-  http_drive(s->h, s->fd, flags);
-}
-
-static void http_on_timeout(uv_timer_t *timer)
-{
-  struct http *h = container_of(timer, struct http, timer);
-
-  http_drive(h, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int http_on_timer_update(CURLM *multi, long timeout_ms, void *userp)
-{
-  struct http *h = userp;
-  int rc;
-
-  (void)multi; /* h->multi, and NULL while closing */
-  if (h->closing)
-    return 0;
-  if (timeout_ms < 0)
-    rc = uv_timer_stop(&h->timer);
-  else
-    rc = uv_timer_start(&h->timer, http_on_timeout, (uint64_t)timeout_ms, 0);
-  if (rc < 0) {
-    log_msg(h->conf.log, LOG_ERROR, "http: timer: %s", uv_strerror(rc));
-    return -1;
-  }
-  return 0;
 }
 
 int http_start(struct http *h, const struct http_request *req, http_cb cb,
@@ -442,30 +185,6 @@ static void http_ca_start(struct http *h)
 
 /* ---- Life cycle ------------------------------------------------------ */
 
-static int http_multi_init(struct http *h, struct cfw_err *err)
-{
-  CURLMcode mc;
-
-  h->multi = curl_multi_init();
-  if (h->multi == NULL)
-    return cfw_err_set(err, -ENOMEM, "http: curl_multi_init failed");
-  mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket);
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
-                           http_on_timer_update);
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-  if (mc == CURLM_OK)
-    return 0;
-  if (curl_multi_cleanup(h->multi) != CURLM_OK)
-    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
-  h->multi = NULL;
-  return cfw_err_set(err, -EIO, "http: curl_multi_setopt: %s",
-                     curl_multi_strerror(mc));
-}
-
 static int http_copy_opts(struct http *h, const struct http_opts *o,
                           struct cfw_err *err)
 {
@@ -585,20 +304,6 @@ static void http_cancel_all(struct http *h)
     next = l->next;
     http_cancel_one(h, container_of(l, struct http_xfer, link),
                     "http client closing");
-  }
-}
-
-/* Closes the sockets libcurl still keeps (its connection cache).  We let
- * go of them first so that curl_multi_cleanup finds nothing of ours. */
-static void http_close_socks(struct http *h)
-{
-  struct http_sock *s;
-
-  while (!http_link_empty(&h->socks)) {
-    s = container_of(h->socks.next, struct http_sock, link);
-    if (curl_multi_assign(h->multi, s->fd, NULL) != CURLM_OK)
-      log_msg(h->conf.log, LOG_WARN, "http: curl_multi_assign failed");
-    http_sock_close(s);
   }
 }
 

@@ -14,9 +14,10 @@
 
 struct castore;
 
-/* Internal to http.c (the client's life cycle and its requests) and
+/* Internal to http.c (the client's life cycle and its requests),
  * http_multi.c (libcurl's multi handle driven by the loop's polls and
- * timer): the client's state and the record of a request in flight. */
+ * timer) and http_ca.c (the CA store, and the requests waiting for it):
+ * the client's state and the record of a request in flight. */
 
 /* An intrusive circular list, as libuv's queue: the head is a sentinel. */
 struct http_link {
@@ -95,5 +96,19 @@ int http_multi_init(struct http *h, struct cfw_err *err);
  * cache), letting go of them first so that curl_multi_cleanup finds
  * nothing of ours. */
 void http_close_socks(struct http *h);
+
+/* http_ca.c: starts building h's CA store from h->ca_file and the
+ * system's; when it is ready, the parked requests go to libcurl.
+ * Without a store (libcurl on another TLS library, or the job not
+ * queued) libcurl loads the CA itself.  Cannot fail. */
+void http_ca_start(struct http *h);
+
+/* http_ca.c: true while the CA store is being built: a request sent now
+ * is parked. */
+bool http_ca_pending(const struct http *h);
+
+/* http_ca.c: lets go of the CA store as h closes.  h->ca is NULL now,
+ * or once the load in flight returned (then http_maybe_finish runs). */
+void http_ca_release(struct http *h);
 
 #endif

@@ -26,10 +26,32 @@
 
 /* Frees everything a request owns.  The easy handle must already be out
  * of the multi handle (or never have been in it). */
-void http_xfer_free(struct http_xfer *x)
+static void http_xfer_free(struct http_xfer *x)
 {
   http_req_free(&x->req);
   free(x);
+}
+
+void http_xfer_end(struct http_xfer *x)
+{
+  http_link_remove(&x->link);
+  x->cb(&x->req.resp, x->arg);
+  http_xfer_free(x);
+}
+
+void http_xfer_fail(struct http_xfer *x, enum http_fail fail, int curl_code,
+                    const char *what, const char *detail)
+{
+  struct http_response *resp = &x->req.resp;
+
+  buf_reset(&resp->body);
+  buf_reset(&resp->headers);
+  resp->status = 0;
+  resp->fail = fail;
+  resp->curl_code = curl_code;
+  http_resp_set_error(resp, "%s: %s", what, detail);
+  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
+  http_xfer_end(x);
 }
 
 /* ---- Closing ------------------------------------------------------- */
@@ -158,10 +180,10 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
     rc = http_multi_init(h, err);
   if (rc == 0) {
     rc = uv_timer_init(loop, &h->timer);
-    if (rc < 0 && curl_multi_cleanup(h->multi) != CURLM_OK)
-      log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
-    if (rc < 0)
+    if (rc < 0) {
+      http_multi_cleanup(h);
       cfw_err_set(err, rc, "http: uv_timer_init: %s", uv_strerror(rc));
+    }
   }
   if (rc < 0) {
     free(h->ca_file);
@@ -178,23 +200,9 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
 static void http_cancel_one(struct http *h, struct http_xfer *x,
                             const char *why)
 {
-  struct http_response *resp = &x->req.resp;
-  CURLMcode mc;
-
-  mc = x->parked ? CURLM_OK : curl_multi_remove_handle(h->multi, x->req.easy);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
-            curl_multi_strerror(mc));
-  http_link_remove(&x->link);
-  buf_reset(&resp->body);
-  buf_reset(&resp->headers);
-  resp->status = 0;
-  resp->fail = HTTP_CANCELLED;
-  resp->curl_code = CURLE_ABORTED_BY_CALLBACK;
-  http_resp_set_error(resp, "request cancelled: %s", why);
-  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
-  x->cb(resp, x->arg);
-  http_xfer_free(x);
+  http_multi_remove(h, x);
+  http_xfer_fail(x, HTTP_CANCELLED, CURLE_ABORTED_BY_CALLBACK,
+                 "request cancelled", why);
 }
 
 int http_abort(struct http *h, uint64_t id)
@@ -230,8 +238,6 @@ static void http_cancel_all(struct http *h)
 
 void http_close(struct http *h, void (*done)(void *arg), void *arg)
 {
-  CURLMcode mc;
-
   assert(!h->closing);
   h->closing = true;
   h->done = done;
@@ -239,10 +245,6 @@ void http_close(struct http *h, void (*done)(void *arg), void *arg)
   http_cancel_all(h);
   http_close_socks(h);
   http_ca_release(h);
-  mc = curl_multi_cleanup(h->multi);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup: %s",
-            curl_multi_strerror(mc));
-  h->multi = NULL;
+  http_multi_cleanup(h);
   uv_close((uv_handle_t *)&h->timer, http_on_timer_close);
 }

@@ -10,21 +10,6 @@
 #include "log.h"
 #include "util.h"
 
-/* A request held back for the CA store that libcurl would not take. */
-static void http_fail_parked(struct http_xfer *x, CURLMcode mc)
-{
-  struct http_response *resp = &x->req.resp;
-
-  http_link_remove(&x->link);
-  resp->fail = HTTP_OTHER;
-  resp->curl_code = CURLE_FAILED_INIT;
-  http_resp_set_error(resp, "curl_multi_add_handle: %s",
-                      curl_multi_strerror(mc));
-  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
-  x->cb(resp, x->arg);
-  http_xfer_free(x);
-}
-
 static struct http_xfer *http_first_parked(const struct http *h)
 {
   struct http_xfer *x;
@@ -56,7 +41,8 @@ static void http_on_ca_ready(void *arg)
     x->parked = false;
     mc = curl_multi_add_handle(h->multi, x->req.easy);
     if (mc != CURLM_OK)
-      http_fail_parked(x, mc);
+      http_xfer_fail(x, HTTP_OTHER, CURLE_FAILED_INIT, "curl_multi_add_handle",
+                     curl_multi_strerror(mc));
   }
 }
 

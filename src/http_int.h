@@ -79,9 +79,17 @@ struct http {
   void *done_arg;
 };
 
-/* http.c: frees everything a request owns.  The easy handle must
- * already be out of the multi handle (or never have been in it). */
-void http_xfer_free(struct http_xfer *x);
+/* http.c: takes x off the client's list, runs its callback once with
+ * x's response, and frees x.  Its easy handle must already be out of
+ * the multi handle (http_multi_remove). */
+void http_xfer_end(struct http_xfer *x);
+
+/* http.c: ends x before libcurl finished it (cancelled, or refused by
+ * the multi handle): status 0, an empty body, fail and curl_code (a
+ * CURLcode) as given and the error "what: detail"; then as
+ * http_xfer_end. */
+void http_xfer_fail(struct http_xfer *x, enum http_fail fail, int curl_code,
+                    const char *what, const char *detail);
 
 /* http.c: frees h once it is closing and its last handle, file body and
  * CA store are gone, then runs http_close's done. */
@@ -96,6 +104,13 @@ int http_multi_init(struct http *h, struct cfw_err *err);
  * cache), letting go of them first so that curl_multi_cleanup finds
  * nothing of ours. */
 void http_close_socks(struct http *h);
+
+/* http_multi.c: takes x's easy handle out of the multi handle, unless x
+ * is parked (then it was never in); a failure is logged. */
+void http_multi_remove(struct http *h, struct http_xfer *x);
+
+/* http_multi.c: frees h->multi and sets it NULL; a failure is logged. */
+void http_multi_cleanup(struct http *h);
 
 /* http_ca.c: starts building h's CA store from h->ca_file and the
  * system's; when it is ready, the parked requests go to libcurl.

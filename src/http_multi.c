@@ -106,20 +106,18 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 
 /* ---- Completion ----------------------------------------------------- */
 
-/* Takes x out of the multi handle and the list, runs its callback once,
- * and frees it. */
-static void http_finish(struct http_xfer *x)
+/* Takes x's easy handle out of the multi handle, unless x is parked
+ * (then it was never in). */
+void http_multi_remove(struct http *h, struct http_xfer *x)
 {
-  struct http *h = x->h;
   CURLMcode mc;
 
+  if (x->parked)
+    return;
   mc = curl_multi_remove_handle(h->multi, x->req.easy);
   if (mc != CURLM_OK)
     log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
             curl_multi_strerror(mc));
-  http_link_remove(&x->link);
-  x->cb(&x->req.resp, x->arg);
-  http_xfer_free(x);
 }
 
 /* Finishes every transfer libcurl reports done.  A callback may close the
@@ -146,7 +144,8 @@ static void http_collect(struct http *h)
     /* http_req_init points CURLOPT_PRIVATE at the embedded request. */
     x = container_of((struct http_req *)(void *)priv, struct http_xfer, req);
     http_resp_fill(&x->req, msg->data.result, x->start_ns);
-    http_finish(x);
+    http_multi_remove(h, x);
+    http_xfer_end(x);
   }
 }
 
@@ -227,9 +226,7 @@ int http_multi_init(struct http *h, struct cfw_err *err)
     mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
   if (mc == CURLM_OK)
     return 0;
-  if (curl_multi_cleanup(h->multi) != CURLM_OK)
-    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
-  h->multi = NULL;
+  http_multi_cleanup(h);
   return cfw_err_set(err, -EIO, "http: curl_multi_setopt: %s",
                      curl_multi_strerror(mc));
 }
@@ -246,4 +243,15 @@ void http_close_socks(struct http *h)
       log_msg(h->conf.log, LOG_WARN, "http: curl_multi_assign failed");
     http_sock_close(s);
   }
+}
+
+void http_multi_cleanup(struct http *h)
+{
+  CURLMcode mc;
+
+  mc = curl_multi_cleanup(h->multi);
+  if (mc != CURLM_OK)
+    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup: %s",
+            curl_multi_strerror(mc));
+  h->multi = NULL;
 }

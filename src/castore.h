@@ -8,15 +8,16 @@
 
 #include "err.h"
 
-/* Internal to http.c: the CA store TLS verifies servers with, built on
- * libuv's threadpool.  Left to itself, libcurl reads and parses the CA
- * bundle at a client's first handshake, on the loop thread: the
- * system's 140-odd certificates take tens of milliseconds with OpenSSL
- * 3 (tests/e2e/strace_survey.py found the read there).  castore_new
- * starts the load at once; http.c holds requests back until it
- * returned (castore_ready), and castore_on_ssl_ctx then hands each
- * handshake the finished store.  The trust is libcurl's own: the file
- * and the directory it would have used, with the flags it sets (below). */
+/* Internal to http_ca.c and http_req.c: the CA store TLS verifies
+ * servers with, built on libuv's threadpool.  Left to itself, libcurl
+ * reads and parses the CA bundle at a client's first handshake, on the
+ * loop thread: the system's 140-odd certificates take tens of
+ * milliseconds with OpenSSL 3 (tests/e2e/strace_survey.py found the
+ * read there).  castore_new starts the load at once; http_ca.c holds
+ * requests back until it returned (castore_ready), and
+ * castore_on_ssl_ctx then hands each handshake the finished store.  The
+ * trust is libcurl's own: the file and the directory it would have
+ * used, with the flags it sets (below). */
 struct castore; /* opaque */
 
 struct castore_opts {

@@ -6,11 +6,11 @@
 
 #include "err.h"
 
-/* Internal to config.c (and awsregion.c, which checks a region from the
- * environment or the AWS config as config.c checks its own): the checks
- * on one configuration value, and the normal forms of the values that
- * have one (endpoint, url_prefix, paths).  Nothing here knows the key
- * table or the layers.
+/* Internal to config_key.c (and awsregion.c, which checks a region from
+ * the environment or the AWS config as config_key.c checks its own): the
+ * checks on one configuration value, and the normal forms of the values
+ * that have one (endpoint, url_prefix, paths).  Nothing here knows the
+ * key table or the layers.
  *
  * Each check returns 0, or -EINVAL with a message that reads well after
  * "<where>: <key>: " (the caller adds that prefix); it never keeps v. */

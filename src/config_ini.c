@@ -15,7 +15,7 @@
 /* Reading the INI file: cfgfile.c splits it into lines, inilex.c lexes
  * each as inih did, and this file maps sections to layers and counts
  * lines so that every message names one.  Checking and storing each
- * value is config.c's, and hdrrule.c's for [headers GLOB] sections. */
+ * value is config_key.c's, and hdrrule.c's for [headers GLOB] sections. */
 
 /* The longest line: room for a long upload_cmd, and still below Linux's
  * 128 KiB limit on one argument (MAX_ARG_STRLEN), which /bin/sh -c

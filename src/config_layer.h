@@ -7,11 +7,56 @@
 #include "config.h"
 #include "err.h"
 
-/* Internal to config.c and config_ini.c: what the INI reader needs of the
- * key table and the layers.  config.c owns the table, the layers and site
- * resolution; config_ini.c only turns a file's sections and lines into
- * calls to these.  A key is named by its index in the table (0 to
- * CONFIG_KEYS - 1), which config_key_find gives. */
+/* Internal to config.c, config_key.c and config_ini.c: what the INI
+ * reader and site resolution need of the key table and the layers.
+ * config_key.c owns the table and what is done to one key; config.c owns
+ * the layers and site resolution; config_ini.c only turns a file's
+ * sections and lines into calls to these.  A key is named by its index
+ * in the table (0 to CONFIG_KEYS - 1), which config_key_find gives and
+ * enum key_id spells. */
+
+/* The order is the bit order in site_config.set_mask. */
+enum key_id {
+  K_ROOT,
+  K_DISTRIBUTION_ID,
+  K_PROFILE,
+  K_ENDPOINT,
+  K_CA_FILE,
+  K_STATE_DIR,
+  K_QUIET_MS,
+  K_MAX_DELAY_MS,
+  K_RETRY_FOR,
+  K_DRY_RUN,
+  K_LOG_FORMAT,
+  K_LOG_LEVEL,
+  K_URL_PREFIX,
+  K_INDEX_NAME,
+  K_DIR_WITHOUT_SLASH,
+  K_PRETTY_URLS,
+  K_QUERY_STRINGS,
+  K_EXCLUDE,
+  K_NO_DEFAULT_EXCLUDES,
+  K_MAX_PATHS_PER_BATCH,
+  K_WILDCARD_THRESHOLD,
+  K_NEVER_WILDCARD,
+  K_MAX_EVICT_RATIO,
+  K_STRICT_EVICT_RATIO,
+  K_MONTHLY_FREE_PATHS,
+  K_MONTHLY_BUDGET_USD,
+  K_ALLOW_OVER_BUDGET,
+  K_UPLOAD_CMD,
+  K_UPLOAD_TIMEOUT,
+  K_MAX_DELETE,
+  K_MAX_DELETE_SHARE,
+  K_DELETE_GRACE_MS,
+  K_ALLOW_DELETE,
+  K_ORIGIN,
+  K_REGION,
+  K_S3_ENDPOINT,
+  K_ACCOUNT_BUDGET,
+  K_CACHE_TAG_HEADER,
+  K_COUNT
+};
 
 /* The index of the key spelt name ("quiet_ms"), or -1 if there is none. */
 int config_key_find(const char *name);
@@ -31,6 +76,17 @@ bool config_key_is_global(int ki);
 int config_key_store(struct config *c, struct site_config *layer, int ki,
                      const char *v, const char *dir, unsigned line,
                      struct cfw_err *err);
+
+/* Copies the keys src set over dst (excludes add up, a list of
+ * distributions replaces dst's), and where each came from.  Returns 0
+ * or -ENOMEM. */
+int config_site_apply(struct site_config *dst, const struct site_config *src);
+
+/* Names where s's value of key ki came from, in out: "FILE:3: quiet_ms",
+ * "--quiet-ms", or "quiet_ms" for the default; cut to the key's name if
+ * outlen is too short for the rest. */
+void config_key_where(const struct config *c, const struct site_config *s,
+                      int ki, char *out, size_t outlen);
 
 /* Appends an empty [site name] layer to c->sites and points *out at it;
  * that pointer lasts until the next call.  name is copied.  Returns 0 or

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
+/* The client (http.h): its life cycle, and starting, aborting and
+ * cancelling requests.  Driving libcurl's multi handle from the loop is
+ * http_multi.c's; making one request's easy handle is http_req.c's. */
 #include "http.h"
 
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "castore.h"
-#include "http_req.h"
+#include "http_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,76 +24,6 @@
 #define HTTP_DEFAULT_TOTAL_MS   60000
 #define HTTP_DEFAULT_MAX_BODY   ((size_t)4 * 1024 * 1024)
 
-/* An intrusive circular list, as libuv's queue: the head is a sentinel. */
-struct http_link {
-  struct http_link *prev;
-  struct http_link *next;
-};
-
-/* One socket libcurl asked us to watch. */
-struct http_sock {
-  uv_poll_t poll;
-  curl_socket_t fd;
-  struct http *h; /* borrowed */
-  struct http_link link;
-};
-
-/* One request in flight. */
-struct http_xfer {
-  struct http_req req; /* owned: the easy handle and the response */
-  struct http *h;      /* borrowed */
-  http_cb cb;
-  void *arg;
-  uint64_t start_ns; /* uv_hrtime() at http_send */
-  bool parked;       /* waits for the CA store, not in the multi handle */
-  struct http_link link;
-};
-
-struct http {
-  uv_loop_t *loop; /* borrowed */
-  uv_timer_t timer;
-  CURLM *multi;              /* owned; NULL once closing */
-  char *ca_file;             /* owned; NULL: system store only */
-  struct http_req_conf conf; /* conf.ca_file borrows ca_file */
-  struct castore *ca;        /* owned; NULL: libcurl loads the CA itself */
-  bool closing;
-  uint64_t next_id;
-  size_t n_handles;        /* open uv handles: the timer and the sockets */
-  size_t n_streams;        /* file bodies not yet freed (http_stream.h) */
-  struct http_link socks;  /* struct http_sock */
-  struct http_link reqs;   /* struct http_xfer */
-  void (*done)(void *arg); /* from http_close */
-  void *done_arg;
-};
-
-static void http_on_poll(uv_poll_t *poll, int status, int events);
-
-static void http_link_init(struct http_link *l)
-{
-  l->prev = l;
-  l->next = l;
-}
-
-static void http_link_insert(struct http_link *head, struct http_link *l)
-{
-  l->next = head;
-  l->prev = head->prev;
-  head->prev->next = l;
-  head->prev = l;
-}
-
-static void http_link_remove(struct http_link *l)
-{
-  l->prev->next = l->next;
-  l->next->prev = l->prev;
-  http_link_init(l);
-}
-
-static bool http_link_empty(const struct http_link *head)
-{
-  return head->next == head;
-}
-
 /* Frees everything a request owns.  The easy handle must already be out
  * of the multi handle (or never have been in it). */
 static void http_xfer_free(struct http_xfer *x)
@@ -102,9 +32,31 @@ static void http_xfer_free(struct http_xfer *x)
   free(x);
 }
 
+void http_xfer_end(struct http_xfer *x)
+{
+  http_link_remove(&x->link);
+  x->cb(&x->req.resp, x->arg);
+  http_xfer_free(x);
+}
+
+void http_xfer_fail(struct http_xfer *x, enum http_fail fail, int curl_code,
+                    const char *what, const char *detail)
+{
+  struct http_response *resp = &x->req.resp;
+
+  buf_reset(&resp->body);
+  buf_reset(&resp->headers);
+  resp->status = 0;
+  resp->fail = fail;
+  resp->curl_code = curl_code;
+  http_resp_set_error(resp, "%s: %s", what, detail);
+  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
+  http_xfer_end(x);
+}
+
 /* ---- Closing ------------------------------------------------------- */
 
-static void http_maybe_finish(struct http *h)
+void http_maybe_finish(struct http *h)
 {
   void (*done)(void *arg) = h->done;
   void *arg = h->done_arg;
@@ -123,200 +75,12 @@ static void http_on_stream_freed(void *arg)
   http_maybe_finish(arg);
 }
 
-static void http_on_poll_close(uv_handle_t *handle)
-{
-  struct http_sock *s = container_of(handle, struct http_sock, poll);
-  struct http *h = s->h;
-
-  free(s);
-  h->n_handles--;
-  http_maybe_finish(h);
-}
-
 static void http_on_timer_close(uv_handle_t *handle)
 {
   struct http *h = container_of(handle, struct http, timer);
 
   h->n_handles--;
   http_maybe_finish(h);
-}
-
-static void http_sock_close(struct http_sock *s)
-{
-  http_link_remove(&s->link);
-  uv_close((uv_handle_t *)&s->poll, http_on_poll_close);
-}
-
-/* ---- libcurl's socket and timer callbacks --------------------------- */
-
-static int http_sock_new(struct http *h, curl_socket_t fd,
-                         struct http_sock **out)
-{
-  struct http_sock *s;
-  CURLMcode mc;
-  int rc;
-
-  s = calloc(1, sizeof(*s));
-  if (s == NULL)
-    return -ENOMEM;
-  rc = uv_poll_init_socket(h->loop, &s->poll, fd);
-  if (rc < 0) {
-    free(s); /* a failed init leaves no handle to close */
-    return rc;
-  }
-  s->fd = fd;
-  s->h = h;
-  http_link_insert(&h->socks, &s->link);
-  h->n_handles++;
-  mc = curl_multi_assign(h->multi, fd, s);
-  if (mc != CURLM_OK) {
-    http_sock_close(s);
-    return -EIO;
-  }
-  *out = s;
-  return 0;
-}
-
-static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-                          void *socketp)
-{
-  struct http *h = userp;
-  struct http_sock *s = socketp;
-  int events = 0;
-  int rc;
-
-  (void)easy; /* the socket, not the transfer, is what we watch */
-  if (what == CURL_POLL_REMOVE) {
-    if (s != NULL)
-      http_sock_close(s);
-    return 0;
-  }
-  if (h->closing)
-    return 0;
-  if (s == NULL) {
-    rc = http_sock_new(h, fd, &s);
-    if (rc < 0) {
-      log_msg(h->conf.log, LOG_ERROR, "http: watching socket %d: %s", (int)fd,
-              uv_strerror(rc));
-      return -1;
-    }
-  }
-  if (what & CURL_POLL_IN)
-    events |= UV_READABLE;
-  if (what & CURL_POLL_OUT)
-    events |= UV_WRITABLE;
-  rc = uv_poll_start(&s->poll, events, http_on_poll);
-  if (rc < 0) {
-    log_msg(h->conf.log, LOG_ERROR, "http: uv_poll_start: %s", uv_strerror(rc));
-    return -1;
-  }
-  return 0;
-}
-
-/* ---- Completion ----------------------------------------------------- */
-
-/* Takes x out of the multi handle and the list, runs its callback once,
- * and frees it. */
-static void http_finish(struct http_xfer *x)
-{
-  struct http *h = x->h;
-  CURLMcode mc;
-
-  mc = curl_multi_remove_handle(h->multi, x->req.easy);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
-            curl_multi_strerror(mc));
-  http_link_remove(&x->link);
-  x->cb(&x->req.resp, x->arg);
-  http_xfer_free(x);
-}
-
-/* Finishes every transfer libcurl reports done.  A callback may close the
- * client, after which the multi handle is gone and we stop. */
-static void http_collect(struct http *h)
-{
-  struct http_xfer *x;
-  CURLMsg *msg;
-  char *priv;
-  int left;
-
-  while (!h->closing) {
-    msg = curl_multi_info_read(h->multi, &left);
-    if (msg == NULL)
-      break;
-    if (msg->msg != CURLMSG_DONE)
-      continue;
-    if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) !=
-            CURLE_OK ||
-        priv == NULL) {
-      log_msg(h->conf.log, LOG_ERROR, "http: finished transfer has no request");
-      continue;
-    }
-    /* http_req_init points CURLOPT_PRIVATE at the embedded request. */
-    x = container_of((struct http_req *)(void *)priv, struct http_xfer, req);
-    http_resp_fill(&x->req, msg->data.result, x->start_ns);
-    http_finish(x);
-  }
-}
-
-static void http_drive(struct http *h, curl_socket_t fd, int flags)
-{
-  CURLMcode mc;
-  int running;
-
-  if (h->closing)
-    return;
-  mc = curl_multi_socket_action(h->multi, fd, flags, &running);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_socket_action: %s",
-            curl_multi_strerror(mc));
-  http_collect(h);
-}
-
-static void http_on_poll(uv_poll_t *poll, int status, int events)
-{
-  struct http_sock *s = container_of(poll, struct http_sock, poll);
-  int flags = 0;
-
-  if (status < 0) {
-    /* libuv reports POLLERR (e.g. a reset) as UV_EBADF and stops the
-     * handle.  ERR alone makes libcurl fail with a bare "select/poll
-     * returned error"; with IN and OUT it reads or writes and reports
-     * what the socket says, such as "Connection reset by peer". */
-    flags = CURL_CSELECT_ERR | CURL_CSELECT_IN | CURL_CSELECT_OUT;
-  } else {
-    if (events & UV_READABLE)
-      flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-      flags |= CURL_CSELECT_OUT;
-  }
-  http_drive(s->h, s->fd, flags);
-}
-
-static void http_on_timeout(uv_timer_t *timer)
-{
-  struct http *h = container_of(timer, struct http, timer);
-
-  http_drive(h, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int http_on_timer_update(CURLM *multi, long timeout_ms, void *userp)
-{
-  struct http *h = userp;
-  int rc;
-
-  (void)multi; /* h->multi, and NULL while closing */
-  if (h->closing)
-    return 0;
-  if (timeout_ms < 0)
-    rc = uv_timer_stop(&h->timer);
-  else
-    rc = uv_timer_start(&h->timer, http_on_timeout, (uint64_t)timeout_ms, 0);
-  if (rc < 0) {
-    log_msg(h->conf.log, LOG_ERROR, "http: timer: %s", uv_strerror(rc));
-    return -1;
-  }
-  return 0;
 }
 
 int http_start(struct http *h, const struct http_request *req, http_cb cb,
@@ -342,7 +106,7 @@ int http_start(struct http *h, const struct http_request *req, http_cb cb,
   x->arg = arg;
   http_link_init(&x->link);
   x->start_ns = uv_hrtime();
-  x->parked = h->ca != NULL && !castore_ready(h->ca);
+  x->parked = http_ca_pending(h);
   mc = x->parked ? CURLM_OK : curl_multi_add_handle(h->multi, x->req.easy);
   if (mc != CURLM_OK) {
     http_xfer_free(x);
@@ -362,109 +126,7 @@ int http_send(struct http *h, const struct http_request *req, http_cb cb,
   return http_start(h, req, cb, arg, NULL, err);
 }
 
-/* ---- The CA store (castore.h) ---------------------------------------- */
-
-/* A request held back for the CA store that libcurl would not take. */
-static void http_fail_parked(struct http_xfer *x, CURLMcode mc)
-{
-  struct http_response *resp = &x->req.resp;
-
-  http_link_remove(&x->link);
-  resp->fail = HTTP_OTHER;
-  resp->curl_code = CURLE_FAILED_INIT;
-  http_resp_set_error(resp, "curl_multi_add_handle: %s",
-                      curl_multi_strerror(mc));
-  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
-  x->cb(resp, x->arg);
-  http_xfer_free(x);
-}
-
-static struct http_xfer *http_first_parked(const struct http *h)
-{
-  struct http_xfer *x;
-  struct http_link *l;
-
-  for (l = h->reqs.next; l != &h->reqs; l = l->next) {
-    x = container_of(l, struct http_xfer, link);
-    if (x->parked)
-      return x;
-  }
-  return NULL;
-}
-
-/* The CA store is built, or could not be (each handshake then fails
- * with CURLE_SSL_CACERT_BADFILE, as libcurl's own load would have): the
- * requests held back go to libcurl, whose timer starts them.  A
- * failure's callback may send, abort or close, so each turn looks for
- * the first one still held: O(n^2) for the few sent before the store
- * was ready. */
-static void http_on_ca_ready(void *arg)
-{
-  struct http *h = arg;
-  struct http_xfer *x;
-  CURLMcode mc;
-
-  if (castore_error(h->ca)[0] != '\0')
-    log_msg(h->conf.log, LOG_WARN, "http: %s", castore_error(h->ca));
-  while (!h->closing && (x = http_first_parked(h)) != NULL) {
-    x->parked = false;
-    mc = curl_multi_add_handle(h->multi, x->req.easy);
-    if (mc != CURLM_OK)
-      http_fail_parked(x, mc);
-  }
-}
-
-static void http_on_ca_freed(void *arg)
-{
-  struct http *h = arg;
-
-  h->ca = NULL;
-  http_maybe_finish(h);
-}
-
-/* The CA store; without one (libcurl on another TLS library, or the
- * job not queued) libcurl loads the CA itself, on the loop, as it always
- * did. */
-static void http_ca_start(struct http *h)
-{
-  struct castore_opts co = {0};
-  struct cfw_err err = {0};
-
-  co.ca_file = h->ca_file;
-  co.on_ready = http_on_ca_ready;
-  co.on_freed = http_on_ca_freed;
-  co.arg = h;
-  if (castore_new(&h->ca, h->loop, &co, &err) < 0)
-    log_msg(h->conf.log, LOG_DEBUG, "http: %s; libcurl loads the CA itself",
-            err.msg);
-  h->conf.ca = h->ca;
-}
-
 /* ---- Life cycle ------------------------------------------------------ */
-
-static int http_multi_init(struct http *h, struct cfw_err *err)
-{
-  CURLMcode mc;
-
-  h->multi = curl_multi_init();
-  if (h->multi == NULL)
-    return cfw_err_set(err, -ENOMEM, "http: curl_multi_init failed");
-  mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket);
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
-                           http_on_timer_update);
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-  if (mc == CURLM_OK)
-    return 0;
-  if (curl_multi_cleanup(h->multi) != CURLM_OK)
-    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
-  h->multi = NULL;
-  return cfw_err_set(err, -EIO, "http: curl_multi_setopt: %s",
-                     curl_multi_strerror(mc));
-}
 
 static int http_copy_opts(struct http *h, const struct http_opts *o,
                           struct cfw_err *err)
@@ -518,10 +180,10 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
     rc = http_multi_init(h, err);
   if (rc == 0) {
     rc = uv_timer_init(loop, &h->timer);
-    if (rc < 0 && curl_multi_cleanup(h->multi) != CURLM_OK)
-      log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup failed");
-    if (rc < 0)
+    if (rc < 0) {
+      http_multi_cleanup(h);
       cfw_err_set(err, rc, "http: uv_timer_init: %s", uv_strerror(rc));
+    }
   }
   if (rc < 0) {
     free(h->ca_file);
@@ -538,23 +200,9 @@ int http_new(struct http **out, uv_loop_t *loop, const struct http_opts *o,
 static void http_cancel_one(struct http *h, struct http_xfer *x,
                             const char *why)
 {
-  struct http_response *resp = &x->req.resp;
-  CURLMcode mc;
-
-  mc = x->parked ? CURLM_OK : curl_multi_remove_handle(h->multi, x->req.easy);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_ERROR, "http: curl_multi_remove_handle: %s",
-            curl_multi_strerror(mc));
-  http_link_remove(&x->link);
-  buf_reset(&resp->body);
-  buf_reset(&resp->headers);
-  resp->status = 0;
-  resp->fail = HTTP_CANCELLED;
-  resp->curl_code = CURLE_ABORTED_BY_CALLBACK;
-  http_resp_set_error(resp, "request cancelled: %s", why);
-  resp->elapsed_ms = (uv_hrtime() - x->start_ns) / 1000000;
-  x->cb(resp, x->arg);
-  http_xfer_free(x);
+  http_multi_remove(h, x);
+  http_xfer_fail(x, HTTP_CANCELLED, CURLE_ABORTED_BY_CALLBACK,
+                 "request cancelled", why);
 }
 
 int http_abort(struct http *h, uint64_t id)
@@ -588,36 +236,15 @@ static void http_cancel_all(struct http *h)
   }
 }
 
-/* Closes the sockets libcurl still keeps (its connection cache).  We let
- * go of them first so that curl_multi_cleanup finds nothing of ours. */
-static void http_close_socks(struct http *h)
-{
-  struct http_sock *s;
-
-  while (!http_link_empty(&h->socks)) {
-    s = container_of(h->socks.next, struct http_sock, link);
-    if (curl_multi_assign(h->multi, s->fd, NULL) != CURLM_OK)
-      log_msg(h->conf.log, LOG_WARN, "http: curl_multi_assign failed");
-    http_sock_close(s);
-  }
-}
-
 void http_close(struct http *h, void (*done)(void *arg), void *arg)
 {
-  CURLMcode mc;
-
   assert(!h->closing);
   h->closing = true;
   h->done = done;
   h->done_arg = arg;
   http_cancel_all(h);
   http_close_socks(h);
-  if (castore_release(h->ca))
-    h->ca = NULL; /* else http_on_ca_freed, once its load returned */
-  mc = curl_multi_cleanup(h->multi);
-  if (mc != CURLM_OK)
-    log_msg(h->conf.log, LOG_WARN, "http: curl_multi_cleanup: %s",
-            curl_multi_strerror(mc));
-  h->multi = NULL;
+  http_ca_release(h);
+  http_multi_cleanup(h);
   uv_close((uv_handle_t *)&h->timer, http_on_timer_close);
 }

@@ -19,7 +19,7 @@ struct log;
  * anywhere, plain http only to loopback hosts, no proxy for those), the
  * easy handle's options, the header list, and the write and trace
  * callbacks, the latter redacting secrets.  The multi handle, sockets,
- * timer and completion stay in http.c. */
+ * timer and completion are http_multi.c's. */
 
 /* What every request of one client shares; http.c fills it once. */
 struct http_req_conf {

@@ -55,13 +55,15 @@ struct watch_id {
 
 struct watch {
   uv_loop_t *loop;
-  uv_poll_t poll;      /* the inotify fd */
-  uv_poll_t mounts;    /* /proc/self/mountinfo: POLLPRI when mounts change */
-  uv_timer_t fallback; /* periodic rescans after ENOSPC */
+  uv_poll_t poll;         /* the inotify fd */
+  uv_poll_t mounts;       /* /proc/self/mountinfo: POLLPRI when mounts change */
+  uv_idle_t mounts_first; /* one root check once mounts is polled */
+  uv_timer_t fallback;    /* periodic rescans after ENOSPC */
   struct watch_hold hold;
   struct hardlinks *hl; /* owned */
   int fd;
   int mounts_fd;      /* -1 when mounts are not followed */
+  int mounts_turns;   /* runs of mounts_first so far */
   int parent_wd;      /* the configured root's parent */
   int real_parent_wd; /* the resolved root's parent; -1 if it is parent_wd's */
   int root_wd;        /* the resolved root's own watch, or -1 */

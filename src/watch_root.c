@@ -240,6 +240,26 @@ static void watch_on_mounts(uv_poll_t *poll, int status, int events)
   watch_root_check(w, true);
 }
 
+/* The loop adds the mount table's fd to its epoll set in the first poll
+ * phase after watch_start, and the kernel's poll of it then takes every
+ * change since the open as seen: epoll reports none (fs/proc_namespace.c
+ * mounts_poll; measured on Linux 6.18).  A mount onto the root after
+ * watch_start's root check would go unnoticed until the mount table
+ * changed again.  So the root is looked at once more after that phase.
+ * An idle handle runs before each poll phase and keeps it from
+ * blocking: its first run comes before the poll phase that adds the fd,
+ * wherever in a loop turn watch_start ran, so its second run comes
+ * after it. */
+static void watch_on_mounts_polled(uv_idle_t *idle)
+{
+  struct watch *w = container_of(idle, struct watch, mounts_first);
+
+  if (w->mounts_turns++ == 0)
+    return;
+  (void)uv_idle_stop(idle); /* stopping cannot fail */
+  watch_root_check(w, true);
+}
+
 /* The kernel marks /proc/self/mountinfo with POLLPRI when the mount
  * table changes (proc(5): "/proc/pid/mountinfo ... poll"); inotify says
  * nothing of a mount on the root, and IN_UNMOUNT comes only when the
@@ -269,7 +289,11 @@ void watch_mounts_start(struct watch *w)
             uv_strerror(rc));
     (void)close(w->mounts_fd); /* read-only, never read */
     w->mounts_fd = -1;
+    return;
   }
+  (void)uv_idle_init(w->loop, &w->mounts_first); /* cannot fail */
+  /* Cannot fail: the callback is not NULL. */
+  (void)uv_idle_start(&w->mounts_first, watch_on_mounts_polled);
 }
 
 int watch_split_root(struct watch *w, const char *root)

@@ -77,6 +77,9 @@ struct watch {
   bool root_mount;              /* the root was a mount point when watched */
   bool unmounted;               /* the root's file system was unmounted */
   bool root_present;
+  /* The root's own watch could not be added (out of inotify watches):
+   * periodic rescans cover it, and each tries it again. */
+  bool root_unwatched;
   uint64_t root_gen;
   struct watch_opts opts;
   watch_cb cb;
@@ -214,6 +217,10 @@ void watch_root_check(struct watch *w, bool announce);
 /* Handles an event of a parent's watch; false if ev is not one. */
 struct inotify_event;
 bool watch_parent_event(struct watch *w, const struct inotify_event *ev);
+/* The fallback's rescan is due: if the root has no watch of its own
+ * (root_unwatched), tries to add one, and once one can be, walks the
+ * root again to watch the tree (the same root: no new generation). */
+void watch_root_retry(struct watch *w);
 /* Follows the mount table, when the system allows. */
 void watch_mounts_start(struct watch *w);
 int watch_split_root(struct watch *w, const char *root);

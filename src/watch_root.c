@@ -84,6 +84,7 @@ static void watch_drop_all(struct watch *w)
   watch_forget_tree(w, "");
   hold_clear(&w->hold);
   w->root_wd = -1;
+  w->root_unwatched = false;
 }
 
 static void watch_root_lost(struct watch *w, const char *what, bool announce)
@@ -161,14 +162,33 @@ static void watch_root_take(struct watch *w, struct watch_probe *p,
   watch_report(w, NULL);
 }
 
-/* Whether p is what the watch follows now: the directory it watches,
- * or the bare mount point it waits on. */
+/* Whether p is what the watch follows now: the directory it watches
+ * (or rescans, when its watch could not be added), or the bare mount
+ * point it waits on.  A root whose watch was lost is taken again. */
 static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
 {
   if (w->unmounted && !p->mount && watch_id_eq(&p->id, &w->unmounted_id))
     return true;
-  return w->root_present && (w->root_wd >= 0 || watch_root_walking(w)) &&
+  return w->root_present &&
+         (w->root_wd >= 0 || w->root_unwatched || watch_root_walking(w)) &&
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
+}
+
+void watch_root_retry(struct watch *w)
+{
+  int wd;
+
+  if (!w->root_present || !w->root_unwatched || watch_root_walking(w))
+    return;
+  /* One inotify_add_watch per rescan while watches are short; the walk
+   * adds it again, through the directory it reads. */
+  wd = inotify_add_watch(w->fd, w->real, WATCH_DIR_MASK);
+  if (wd < 0)
+    return;
+  if (wdmap_get(&w->dirs, wd) == NULL) /* not the root's inode's already */
+    watch_retire(w, wd);
+  log_msg(w->opts.log, LOG_INFO, "%s: watching it again", w->root);
+  (void)watch_walk_push(w, "", w->real, WALK_ROOT | WALK_RESYNC);
 }
 
 void watch_root_check(struct watch *w, bool announce)

@@ -8,7 +8,9 @@
  * reads while a walk runs: each case changes it in a private mount
  * namespace, so the check lands in the window every time.  And the
  * mount table's first reading, which must not swallow a mount made
- * before it.  Skipped where mounting is not permitted.
+ * before it; and a root that could not be watched (out of inotify
+ * watches, in a user namespace of the case's own), which is no new
+ * root at each change.  Skipped where mounting is not permitted.
  *
  * Nothing else mounts in the namespace, but the mounts it copied from
  * the host's go when their mount points are removed there (another
@@ -362,8 +364,103 @@ static void test_mount_onto_root_of_watch_started_in_poll_phase(void)
   run_stop(&r);
 }
 
+/* run_init in a namespace of its own where no more than max_watches
+ * inotify watches can be added; false (the case is over) where that is
+ * not permitted.  Before any thread is started. */
+static bool run_init_watches(struct run *r, unsigned max_watches)
+{
+  int rc;
+
+  run_init(r);
+  rc = test_private_watches(max_watches);
+  if (rc == 0)
+    return true;
+  CHECK(test_userns_refused(rc));
+  run_stop(r);
+  return false;
+}
+
+/* A watch of its own walks, rescanning every rescan_ms where it cannot
+ * watch. */
+static void run_watch_rescans(struct run *r, uint64_t rescan_ms)
+{
+  struct watch_opts o = {0};
+  struct cfw_err err;
+
+  o.root = r->root;
+  o.fallback_rescan_ms = rescan_ms;
+  CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
+}
+
+/* Out of inotify watches, the root's own watch cannot be added: the
+ * parent's takes the only one.  Periodic rescans cover the root (none
+ * in this case: a minute apart).  The mount table changes meanwhile,
+ * as it does on a busy host: the root is the same directory, not a
+ * replaced one.  It was taken for one at every change (a new
+ * generation, which makes the daemon drop the scan it runs as one of a
+ * gone root, a walk of the whole tree and a rescan of it). */
+static void test_root_out_of_watches_is_no_new_root_at_mount_change(void)
+{
+  int i;
+  struct run r;
+
+  if (!run_init_watches(&r, 1))
+    return;
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "sub/x.html", "x");
+  run_watch_rescans(&r, 60000);
+  CHECK(run_until(&r, run_settled, 5000));
+  CHECK_EQ_INT(watch_dir_count(r.w), 0); /* no watch for the root */
+  for (i = 0; i < 3; i++) {
+    remount_elsewhere(&r);
+    CHECK(!run_until(&r, never, 100)); /* the poll fires at once */
+    CHECK(run_settled(&r));
+  }
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  CHECK(watch_root_present(r.w));
+  CHECK_EQ_INT(watch_listed_count(r.w), 0); /* its walk, once */
+  CHECK(!strlist_contains(&r.seen, "*"));
+  run_stop(&r);
+}
+
+static bool saw_star(const struct run *r)
+{
+  return strlist_contains(&r->seen, "*");
+}
+
+static bool root_watched(const struct run *r)
+{
+  return watch_dir_count(r->w) == 2 && watch_settled(r->w);
+}
+
+/* While the root cannot be watched, nothing is lost: the periodic
+ * rescans cover it.  Each of them tries the root's watch again; once
+ * watches are free, the tree is watched (the same root, the same
+ * generation) and an edit is seen by its own path.  The watch stayed
+ * without one until a mount change happened to take the root again. */
+static void test_root_out_of_watches_is_rescanned_and_retried(void)
+{
+  struct run r;
+
+  if (!run_init_watches(&r, 1))
+    return;
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "sub/x.html", "x");
+  run_watch_rescans(&r, 50);
+  CHECK(run_until(&r, saw_star, 5000)); /* a rescan */
+  CHECK_EQ_INT(watch_dir_count(r.w), 0);
+  CHECK_EQ_INT(test_max_watches(100), 0);
+  CHECK(run_until(&r, root_watched, 5000));
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  test_write(r.root, "sub/x.html", "x2");
+  CHECK(run_until(&r, saw_sub_x, 5000));
+  run_stop(&r);
+}
+
 TEST_MAIN(TEST(test_root_check_while_start_up_walk_is_taken_in),
           TEST(test_root_check_while_root_walk_is_queued),
           TEST(test_start_up_walk_of_a_replaced_root_is_dropped),
           TEST(test_mount_onto_root_before_first_loop_turn_is_followed),
-          TEST(test_mount_onto_root_of_watch_started_in_poll_phase))
+          TEST(test_mount_onto_root_of_watch_started_in_poll_phase),
+          TEST(test_root_out_of_watches_is_no_new_root_at_mount_change),
+          TEST(test_root_out_of_watches_is_rescanned_and_retried))

@@ -56,7 +56,9 @@ struct watch_opts {
    * walks), never once watch_close has returned.  May be NULL. */
   bool (*skip)(void *ctx, const char *relpath, bool is_dir);
   void *skip_ctx;
-  /* How often to rescan when watches could not be added (ENOSPC). */
+  /* How often to rescan when watches could not be added (ENOSPC).  A
+   * root left without a watch of its own is still the same root (no
+   * new generation); each rescan tries its watch again. */
   uint64_t fallback_rescan_ms;
   /* Leave the start-up walk to the caller's (watch_deferred). */
   bool deferred;

@@ -479,7 +479,7 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
   watch_walks_orphan(w);
   w->done = done;
   w->done_arg = arg;
-  w->closing = w->mounts_fd >= 0 ? 5 : 4;
+  w->closing = w->mounts_fd >= 0 ? 6 : 4;
   w->poll.data = w;
   w->fallback.data = w;
   w->apply.data = w;
@@ -490,7 +490,9 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
   hold_close(&w->hold, watch_on_close);
   if (w->mounts_fd >= 0) {
     w->mounts.data = w;
+    w->mounts_first.data = w;
     uv_close((uv_handle_t *)&w->mounts, watch_on_close);
+    uv_close((uv_handle_t *)&w->mounts_first, watch_on_close);
   }
 }
 

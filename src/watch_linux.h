@@ -55,13 +55,15 @@ struct watch_id {
 
 struct watch {
   uv_loop_t *loop;
-  uv_poll_t poll;      /* the inotify fd */
-  uv_poll_t mounts;    /* /proc/self/mountinfo: POLLPRI when mounts change */
-  uv_timer_t fallback; /* periodic rescans after ENOSPC */
+  uv_poll_t poll;         /* the inotify fd */
+  uv_poll_t mounts;       /* /proc/self/mountinfo: POLLPRI when mounts change */
+  uv_idle_t mounts_first; /* one root check once mounts is polled */
+  uv_timer_t fallback;    /* periodic rescans after ENOSPC */
   struct watch_hold hold;
   struct hardlinks *hl; /* owned */
   int fd;
   int mounts_fd;      /* -1 when mounts are not followed */
+  int mounts_turns;   /* runs of mounts_first so far */
   int parent_wd;      /* the configured root's parent */
   int real_parent_wd; /* the resolved root's parent; -1 if it is parent_wd's */
   int root_wd;        /* the resolved root's own watch, or -1 */
@@ -75,6 +77,9 @@ struct watch {
   bool root_mount;              /* the root was a mount point when watched */
   bool unmounted;               /* the root's file system was unmounted */
   bool root_present;
+  /* The root's own watch could not be added (out of inotify watches):
+   * periodic rescans cover it, and each tries it again. */
+  bool root_unwatched;
   uint64_t root_gen;
   struct watch_opts opts;
   watch_cb cb;
@@ -212,6 +217,10 @@ void watch_root_check(struct watch *w, bool announce);
 /* Handles an event of a parent's watch; false if ev is not one. */
 struct inotify_event;
 bool watch_parent_event(struct watch *w, const struct inotify_event *ev);
+/* The fallback's rescan is due: if the root has no watch of its own
+ * (root_unwatched), tries to add one, and once one can be, walks the
+ * root again to watch the tree (the same root: no new generation). */
+void watch_root_retry(struct watch *w);
 /* Follows the mount table, when the system allows. */
 void watch_mounts_start(struct watch *w);
 int watch_split_root(struct watch *w, const char *root);

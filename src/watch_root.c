@@ -84,6 +84,7 @@ static void watch_drop_all(struct watch *w)
   watch_forget_tree(w, "");
   hold_clear(&w->hold);
   w->root_wd = -1;
+  w->root_unwatched = false;
 }
 
 static void watch_root_lost(struct watch *w, const char *what, bool announce)
@@ -161,14 +162,33 @@ static void watch_root_take(struct watch *w, struct watch_probe *p,
   watch_report(w, NULL);
 }
 
-/* Whether p is what the watch follows now: the directory it watches,
- * or the bare mount point it waits on. */
+/* Whether p is what the watch follows now: the directory it watches
+ * (or rescans, when its watch could not be added), or the bare mount
+ * point it waits on.  A root whose watch was lost is taken again. */
 static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
 {
   if (w->unmounted && !p->mount && watch_id_eq(&p->id, &w->unmounted_id))
     return true;
-  return w->root_present && (w->root_wd >= 0 || watch_root_walking(w)) &&
+  return w->root_present &&
+         (w->root_wd >= 0 || w->root_unwatched || watch_root_walking(w)) &&
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
+}
+
+void watch_root_retry(struct watch *w)
+{
+  int wd;
+
+  if (!w->root_present || !w->root_unwatched || watch_root_walking(w))
+    return;
+  /* One inotify_add_watch per rescan while watches are short; the walk
+   * adds it again, through the directory it reads. */
+  wd = inotify_add_watch(w->fd, w->real, WATCH_DIR_MASK);
+  if (wd < 0)
+    return;
+  if (wdmap_get(&w->dirs, wd) == NULL) /* not the root's inode's already */
+    watch_retire(w, wd);
+  log_msg(w->opts.log, LOG_INFO, "%s: watching it again", w->root);
+  (void)watch_walk_push(w, "", w->real, WALK_ROOT | WALK_RESYNC);
 }
 
 void watch_root_check(struct watch *w, bool announce)
@@ -240,6 +260,26 @@ static void watch_on_mounts(uv_poll_t *poll, int status, int events)
   watch_root_check(w, true);
 }
 
+/* The loop adds the mount table's fd to its epoll set in the first poll
+ * phase after watch_start, and the kernel's poll of it then takes every
+ * change since the open as seen: epoll reports none (fs/proc_namespace.c
+ * mounts_poll; measured on Linux 6.18).  A mount onto the root after
+ * watch_start's root check would go unnoticed until the mount table
+ * changed again.  So the root is looked at once more after that phase.
+ * An idle handle runs before each poll phase and keeps it from
+ * blocking: its first run comes before the poll phase that adds the fd,
+ * wherever in a loop turn watch_start ran, so its second run comes
+ * after it. */
+static void watch_on_mounts_polled(uv_idle_t *idle)
+{
+  struct watch *w = container_of(idle, struct watch, mounts_first);
+
+  if (w->mounts_turns++ == 0)
+    return;
+  (void)uv_idle_stop(idle); /* stopping cannot fail */
+  watch_root_check(w, true);
+}
+
 /* The kernel marks /proc/self/mountinfo with POLLPRI when the mount
  * table changes (proc(5): "/proc/pid/mountinfo ... poll"); inotify says
  * nothing of a mount on the root, and IN_UNMOUNT comes only when the
@@ -269,7 +309,11 @@ void watch_mounts_start(struct watch *w)
             uv_strerror(rc));
     (void)close(w->mounts_fd); /* read-only, never read */
     w->mounts_fd = -1;
+    return;
   }
+  (void)uv_idle_init(w->loop, &w->mounts_first); /* cannot fail */
+  /* Cannot fail: the callback is not NULL. */
+  (void)uv_idle_start(&w->mounts_first, watch_on_mounts_polled);
 }
 
 int watch_split_root(struct watch *w, const char *root)

@@ -60,7 +60,8 @@ struct watch_seed {
   bool root_seen;
   bool own; /* a walk of the watch's own: it counts as listed */
   bool enospc;
-  int failed; /* 0, or why the seed cannot be used: -ENOMEM... */
+  bool root_unwatched; /* the watch's root could not be watched */
+  int failed;          /* 0, or why the seed cannot be used: -ENOMEM... */
   uint64_t gen;
 };
 
@@ -102,6 +103,8 @@ static void seed_on_dir(void *ctx, const char *relpath, int fd,
   }
   wd = inotify_add_watch(sd->fd, proc, WATCH_SEED_MASK);
   if (wd < 0) {
+    if (rel[0] == '\0')
+      sd->root_unwatched = true;
     /* Out of watches: the walk reads it anyway, rescans cover it. */
     if (errno == ENOSPC)
       sd->enospc = true;
@@ -247,8 +250,10 @@ static void seed_adopt(struct watch *w, struct watch_seed *sd, size_t i)
     seed_unwatch(w, sd->wds[i]);
     return;
   }
-  if (rel[0] == '\0')
+  if (rel[0] == '\0') {
     w->root_wd = wd;
+    w->root_unwatched = false;
+  }
   if (sd->own)
     w->n_listed++;
 }
@@ -290,6 +295,10 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget)
       break;
   if (i == budget || w->closing)
     return w->closing;
+  /* The same root, rescanned (below) rather than taken again at each
+   * root check; each rescan tries its watch again (watch_root_retry). */
+  if (sd->root_unwatched)
+    w->root_unwatched = true;
   if (sd->enospc)
     watch_fallback(w, sd->prefix, -ENOSPC);
   else if (sd->failed != 0)

@@ -28,6 +28,7 @@ static void watch_on_fallback(uv_timer_t *t)
 {
   struct watch *w = container_of(t, struct watch, fallback);
 
+  watch_root_retry(w); /* first: the report waits for its walk */
   watch_report(w, NULL);
 }
 

@@ -6,8 +6,16 @@
  * whole, its queued events with it.  The root check comes from the
  * mount table (/proc/self/mountinfo polled), the one thing the watch
  * reads while a walk runs: each case changes it in a private mount
- * namespace, where nothing else does, so the check lands in the window
- * every time.  Skipped where mounting is not permitted. */
+ * namespace, so the check lands in the window every time.  And the
+ * mount table's first reading, which must not swallow a mount made
+ * before it; and a root that could not be watched (out of inotify
+ * watches, in a user namespace of the case's own), which is no new
+ * root at each change.  Skipped where mounting is not permitted.
+ *
+ * Nothing else mounts in the namespace, but the mounts it copied from
+ * the host's go when their mount points are removed there (another
+ * program's temporary mounts): an extra root check, which these cases
+ * allow, and which could hide the swallowed mount before its fix. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -17,6 +25,7 @@
 #include "strlist.h"
 #include "test.h"
 #include "tree.h"
+#include "util.h"
 #include "watch.h"
 #include "watchrun.h"
 
@@ -242,6 +251,216 @@ static void test_start_up_walk_of_a_replaced_root_is_dropped(void)
   run_stop(&r);
 }
 
+static bool took_new_root(const struct run *r)
+{
+  return r->w != NULL && watch_root_gen(r->w) == 2 && watch_settled(r->w);
+}
+
+static bool saw_c(const struct run *r)
+{
+  return strlist_contains(&r->seen, "c.html");
+}
+
+/* Starts a watch as the daemon does, with its start-up walk over at
+ * once. */
+static void start_walked(struct run *r)
+{
+  const struct tree_visit *seed;
+  struct tree_walk_opts wo = {0};
+  struct watch_opts o = {0};
+  struct cfw_err err;
+  struct tree t;
+
+  o.root = r->root;
+  o.deferred = true;
+  CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
+  seed = watch_deferred(r->w);
+  REQUIRE(seed != NULL);
+  wo.visit = seed;
+  CHECK_EQ_INT(tree_walk(&t, r->root, &wo, &err), 0);
+  tree_free(&t);
+  seed->done(seed->ctx, 0);
+}
+
+/* A file system, with a file in it, mounted onto the root. */
+static void mount_root(struct run *r)
+{
+  CHECK_EQ_INT(mount("cfwtest", r->root, "tmpfs", 0, NULL), 0);
+  test_write(r->root, "b.html", "b");
+}
+
+/* The mounted root is followed: taken as a new root, rescanned, and an
+ * edit in it seen. */
+static void check_mounted_root_followed(struct run *r)
+{
+  CHECK(run_until(r, took_new_root, 5000));
+  CHECK(strlist_contains(&r->seen, "*")); /* the new root, rescanned */
+  test_write(r->root, "c.html", "c");
+  CHECK(run_until(r, saw_c, 5000));
+  CHECK_EQ_INT(umount(r->root), 0);
+}
+
+/* A file system mounted onto the root after watch_start's look at it,
+ * before the loop's first turn.  The loop adds the mount table's fd to
+ * its poll set in that turn, and the kernel takes every change since
+ * the open as seen then, with nothing to report: the mount went
+ * unnoticed (until the mount table changed again), the covered
+ * directory stayed watched, and edits in the mounted tree were never
+ * seen.  The start-up walk is over before the mount: only the mount
+ * table can tell. */
+static void test_mount_onto_root_before_first_loop_turn_is_followed(void)
+{
+  struct run r;
+
+  if (!run_init_mounts(&r))
+    return;
+  test_write(r.root, "a.html", "a");
+  start_walked(&r);
+  mount_root(&r);
+  check_mounted_root_followed(&r);
+  run_stop(&r);
+}
+
+/* A watch started from a callback of the loop's poll phase (a consumer
+ * that starts one when a job ends), and the mount made in the next
+ * turn's prepare phase: the last moment before the poll phase that adds
+ * the mount table's fd, after that turn's idle handles ran. */
+struct late_mount {
+  uv_async_t async;
+  uv_prepare_t prepare;
+  struct run *r;
+};
+
+static void on_prepare_mount(uv_prepare_t *p)
+{
+  struct late_mount *lm = container_of(p, struct late_mount, prepare);
+
+  mount_root(lm->r);
+  uv_close((uv_handle_t *)p, NULL);
+}
+
+static void on_async_start(uv_async_t *a)
+{
+  struct late_mount *lm = container_of(a, struct late_mount, async);
+
+  start_walked(lm->r);
+  CHECK_EQ_INT(uv_prepare_init(&lm->r->loop, &lm->prepare), 0);
+  CHECK_EQ_INT(uv_prepare_start(&lm->prepare, on_prepare_mount), 0);
+  uv_close((uv_handle_t *)a, NULL);
+}
+
+static void test_mount_onto_root_of_watch_started_in_poll_phase(void)
+{
+  struct late_mount lm;
+  struct run r;
+
+  if (!run_init_mounts(&r))
+    return;
+  test_write(r.root, "a.html", "a");
+  lm.r = &r;
+  CHECK_EQ_INT(uv_async_init(&r.loop, &lm.async, on_async_start), 0);
+  CHECK_EQ_INT(uv_async_send(&lm.async), 0);
+  check_mounted_root_followed(&r);
+  run_stop(&r);
+}
+
+/* run_init in a namespace of its own where no more than max_watches
+ * inotify watches can be added; false (the case is over) where that is
+ * not permitted.  Before any thread is started. */
+static bool run_init_watches(struct run *r, unsigned max_watches)
+{
+  int rc;
+
+  run_init(r);
+  rc = test_private_watches(max_watches);
+  if (rc == 0)
+    return true;
+  CHECK(test_userns_refused(rc));
+  run_stop(r);
+  return false;
+}
+
+/* A watch of its own walks, rescanning every rescan_ms where it cannot
+ * watch. */
+static void run_watch_rescans(struct run *r, uint64_t rescan_ms)
+{
+  struct watch_opts o = {0};
+  struct cfw_err err;
+
+  o.root = r->root;
+  o.fallback_rescan_ms = rescan_ms;
+  CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
+}
+
+/* Out of inotify watches, the root's own watch cannot be added: the
+ * parent's takes the only one.  Periodic rescans cover the root (none
+ * in this case: a minute apart).  The mount table changes meanwhile,
+ * as it does on a busy host: the root is the same directory, not a
+ * replaced one.  It was taken for one at every change (a new
+ * generation, which makes the daemon drop the scan it runs as one of a
+ * gone root, a walk of the whole tree and a rescan of it). */
+static void test_root_out_of_watches_is_no_new_root_at_mount_change(void)
+{
+  int i;
+  struct run r;
+
+  if (!run_init_watches(&r, 1))
+    return;
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "sub/x.html", "x");
+  run_watch_rescans(&r, 60000);
+  CHECK(run_until(&r, run_settled, 5000));
+  CHECK_EQ_INT(watch_dir_count(r.w), 0); /* no watch for the root */
+  for (i = 0; i < 3; i++) {
+    remount_elsewhere(&r);
+    CHECK(!run_until(&r, never, 100)); /* the poll fires at once */
+    CHECK(run_settled(&r));
+  }
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  CHECK(watch_root_present(r.w));
+  CHECK_EQ_INT(watch_listed_count(r.w), 0); /* its walk, once */
+  CHECK(!strlist_contains(&r.seen, "*"));
+  run_stop(&r);
+}
+
+static bool saw_star(const struct run *r)
+{
+  return strlist_contains(&r->seen, "*");
+}
+
+static bool root_watched(const struct run *r)
+{
+  return watch_dir_count(r->w) == 2 && watch_settled(r->w);
+}
+
+/* While the root cannot be watched, nothing is lost: the periodic
+ * rescans cover it.  Each of them tries the root's watch again; once
+ * watches are free, the tree is watched (the same root, the same
+ * generation) and an edit is seen by its own path.  The watch stayed
+ * without one until a mount change happened to take the root again. */
+static void test_root_out_of_watches_is_rescanned_and_retried(void)
+{
+  struct run r;
+
+  if (!run_init_watches(&r, 1))
+    return;
+  test_write(r.root, "a.html", "a");
+  test_write(r.root, "sub/x.html", "x");
+  run_watch_rescans(&r, 50);
+  CHECK(run_until(&r, saw_star, 5000)); /* a rescan */
+  CHECK_EQ_INT(watch_dir_count(r.w), 0);
+  CHECK_EQ_INT(test_max_watches(100), 0);
+  CHECK(run_until(&r, root_watched, 5000));
+  CHECK_EQ_INT(watch_root_gen(r.w), 1);
+  test_write(r.root, "sub/x.html", "x2");
+  CHECK(run_until(&r, saw_sub_x, 5000));
+  run_stop(&r);
+}
+
 TEST_MAIN(TEST(test_root_check_while_start_up_walk_is_taken_in),
           TEST(test_root_check_while_root_walk_is_queued),
-          TEST(test_start_up_walk_of_a_replaced_root_is_dropped))
+          TEST(test_start_up_walk_of_a_replaced_root_is_dropped),
+          TEST(test_mount_onto_root_before_first_loop_turn_is_followed),
+          TEST(test_mount_onto_root_of_watch_started_in_poll_phase),
+          TEST(test_root_out_of_watches_is_no_new_root_at_mount_change),
+          TEST(test_root_out_of_watches_is_rescanned_and_retried))

@@ -353,6 +353,8 @@ static bool watch_run_one(struct watch *w, const char *buf, size_t *off)
 
   if (w->n_fires > 0)
     return watch_fire_first(w);
+  if (buf == NULL)
+    return true; /* nothing read: watch_run does not ask then */
   ev = (const struct inotify_event *)(const void *)(buf + *off);
   if (!watch_event(w, ev))
     return false;
@@ -369,7 +371,7 @@ static void watch_run_unstated(struct watch *w, const char *buf, size_t *off)
   if (w->n_fires > 0) {
     w->n_fires--;
     memmove(&w->fires[0], &w->fires[1], w->n_fires * sizeof(*w->fires));
-  } else {
+  } else if (buf != NULL) {
     ev = (const struct inotify_event *)(const void *)(buf + *off);
     *off += sizeof(*ev) + ev->len;
   }
@@ -382,7 +384,7 @@ static void watch_run_unstated(struct watch *w, const char *buf, size_t *off)
  * for a batch of stats (watch_lstat.c says why the order holds). */
 static void watch_run(struct watch *w, const char *buf, size_t n, size_t *off)
 {
-  while (!watch_blocked(w) && (w->n_fires > 0 || *off < n)) {
+  while (!watch_blocked(w) && (w->n_fires > 0 || (buf != NULL && *off < n))) {
     if (watch_run_one(w, buf, off) || w->closing)
       continue;
     /* buf is NULL, and n 0, when only held names' reports run. */

@@ -157,8 +157,9 @@ STATS = ("stat", "lstat", "newfstatat", "statx", "fstatat64")
 
 @unittest.skipIf(WHY_NOT, WHY_NOT)
 class BurstOffTheLoop(unittest.TestCase):
-    """A dry-running traced daemon takes a burst; every path it must
-    report is waited for, so the trace holds the burst's handling."""
+    """A dry-running traced daemon takes a burst; its batches are waited
+    for until they hold every file changed, so the trace holds the
+    burst's handling."""
 
     @classmethod
     def setUpClass(cls):

@@ -10,14 +10,18 @@ static void hold_on_timer(uv_timer_t *t)
   struct watch_hold *h = container_of(t, struct watch_hold, timer);
 
   hold_flush(h);
+  if (h->flushed != NULL)
+    h->flushed(h->ctx);
 }
 
 void hold_init(struct watch_hold *h, uv_loop_t *loop,
-               void (*fire)(void *ctx, int wd, const char *name), void *ctx)
+               void (*fire)(void *ctx, int wd, const char *name),
+               void (*flushed)(void *ctx), void *ctx)
 {
   memset(h->keys, 0, sizeof(h->keys));
   h->n = 0;
   h->fire = fire;
+  h->flushed = flushed;
   h->ctx = ctx;
   (void)uv_timer_init(loop, &h->timer); /* cannot fail on a live loop */
 }

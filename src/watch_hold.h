@@ -37,12 +37,17 @@ struct watch_hold {
   size_t n;
   /* Reports a held name; it may call back into this module. */
   void (*fire)(void *ctx, int wd, const char *name);
+  /* After the timer fired what was held; may be NULL. */
+  void (*flushed)(void *ctx);
   void *ctx;
 };
 
-/* Initialises h on loop (a timer handle: close it with hold_close). */
+/* Initialises h on loop (a timer handle: close it with hold_close).
+ * flushed runs after each timer's fires: the caller may queue fires
+ * and act on them all at once. */
 void hold_init(struct watch_hold *h, uv_loop_t *loop,
-               void (*fire)(void *ctx, int wd, const char *name), void *ctx);
+               void (*fire)(void *ctx, int wd, const char *name),
+               void (*flushed)(void *ctx), void *ctx);
 
 /* Holds (wd, name), unless it is held already.  When every slot is taken,
  * the oldest is fired at once to make room.  A name too long for a file

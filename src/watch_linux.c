@@ -19,12 +19,6 @@
 /* Room for many events per read; the kernel never splits one. */
 #define WATCH_READ_BUF (64 * 1024)
 
-/* What a file's name can go through; the rest is its content. */
-#define WATCH_NAME_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
-/* Events after which the file is looked at: a symlink that appeared, a
- * hard-linked file named or written. */
-#define WATCH_STAT_EVENTS (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY)
-
 bool watch_skip(const struct watch *w, const char *rel, bool is_dir)
 {
   return w->opts.skip != NULL && w->opts.skip(w->opts.skip_ctx, rel, is_dir);
@@ -53,7 +47,8 @@ void watch_report_now(struct watch *w, const char *rel)
 
 void watch_report(struct watch *w, const char *rel)
 {
-  if (w->walks != NULL)
+  /* Links being resolved again are followed, walks queued, first. */
+  if (w->walks != NULL || w->settling)
     watch_report_later(w, rel);
   else
     watch_report_now(w, rel);
@@ -92,9 +87,10 @@ static int watch_rels(const struct watch *w, int wd, struct strlist *out)
 }
 
 /* A file name at child (one of the paths of its directory) had the
- * events in mask; st is what lstat found there, or NULL. */
+ * events in mask; it is what lstat found there (and where a symlink
+ * leads), or NULL. */
 static void watch_name_at(struct watch *w, const char *child, uint32_t mask,
-                          const struct stat *st)
+                          const struct lstatq_item *it)
 {
   if (mask & WATCH_NAME_EVENTS) {
     if (watch_link_find(w, child) != NULL) {
@@ -106,23 +102,34 @@ static void watch_name_at(struct watch *w, const char *child, uint32_t mask,
     if (w->n_dangling > 0)
       w->dangling_stale = true;
   }
-  if ((mask & (IN_CREATE | IN_MOVED_TO)) && st != NULL &&
-      S_ISLNK(st->st_mode)) {
-    watch_link_add(w, child);
+  if ((mask & (IN_CREATE | IN_MOVED_TO)) && it != NULL &&
+      S_ISLNK(it->st.st_mode)) {
+    watch_link_add(w, child, it);
     w->links_stale = true;
   }
   if (!watch_skip(w, child, false))
     watch_report(w, child);
 }
 
-/* lstat(2) of rel, to tell a new symlink, and a hard-linked file. */
-static bool watch_lstat(const struct watch *w, const char *rel, struct stat *st)
+/* The lstat(2) of rel, to tell a new symlink and a hard-linked file,
+ * from the last batch (watch_lstat.c): *it, or NULL if it failed.  False
+ * if the event must wait for a batch. */
+static bool watch_stat_of(struct watch *w, bool fire, const char *rel,
+                          const struct lstatq_item **it)
 {
   char *abs = watch_join(w->real, rel);
-  bool ok = abs != NULL && lstat(abs, st) == 0;
+  const struct lstatq_item *got;
 
+  *it = NULL;
+  if (abs == NULL)
+    return true; /* too long to be stated: as a failed lstat */
+  got = watch_lstat_take(w, fire, abs);
   free(abs);
-  return ok;
+  if (got == NULL)
+    return false;
+  if (got->rc == 0)
+    *it = got;
+  return true;
 }
 
 /* Tells the hard-link index about a file event at rel. */
@@ -135,14 +142,14 @@ static void watch_hardlinks(struct watch *w, const char *rel, uint32_t mask,
     hardlinks_changed(w->hl, rel, st);
 }
 
-/* A file name in wd's directory had the events in mask: it is reported
- * under every path of the directory and every link to it. */
-static void watch_name_event(struct watch *w, int wd, const char *name,
-                             uint32_t mask)
+/* A file name in wd's directory had the events in mask (fire: a held
+ * name's report): it is reported under every path of the directory and
+ * every link to it.  False if it waits for its stat: nothing was done. */
+static bool watch_name_event(struct watch *w, int wd, const char *name,
+                             uint32_t mask, bool fire)
 {
+  const struct lstatq_item *it = NULL;
   struct strlist rels;
-  struct stat st;
-  bool st_ok = false;
   char *child;
   size_t i;
   int rc;
@@ -151,22 +158,27 @@ static void watch_name_event(struct watch *w, int wd, const char *name,
   if (rc != 0) {
     if (rc < 0)
       watch_resync(w, "out of memory");
-    return;
+    return true;
   }
   for (i = 0; i < rels.n && !w->closing; i++) {
     child = watch_join(rels.v[i], name);
     if (child == NULL)
       continue;
-    if (i == 0 && (mask & WATCH_STAT_EVENTS))
-      st_ok = watch_lstat(w, child, &st);
-    watch_name_at(w, child, mask, st_ok ? &st : NULL);
-    if (i == 0 && st_ok && !w->closing)
-      watch_hardlinks(w, child, mask, &st);
+    if (i == 0 && (mask & WATCH_STAT_EVENTS) &&
+        !watch_stat_of(w, fire, child, &it)) {
+      free(child);
+      strlist_free(&rels);
+      return false;
+    }
+    watch_name_at(w, child, mask, it);
+    if (i == 0 && it != NULL && !w->closing)
+      watch_hardlinks(w, child, mask, &it->st);
     free(child);
   }
   strlist_free(&rels);
   if (!w->closing)
     watch_report_link_targets(w, wd, name);
+  return true;
 }
 
 static void watch_dir_event(struct watch *w, const char *rel, uint32_t mask)
@@ -211,27 +223,48 @@ static void watch_subdir_event(struct watch *w, int wd, const char *name,
   strlist_free(&rels);
 }
 
-static void watch_child_event(struct watch *w, const struct inotify_event *ev)
+/* False if the event waits for its stat. */
+static bool watch_child_event(struct watch *w, const struct inotify_event *ev)
 {
   if (ev->mask & IN_ISDIR) {
     watch_subdir_event(w, ev->wd, ev->name, ev->mask);
-    return;
+    return true;
   }
-  if ((ev->mask & ~(uint32_t)(IN_MODIFY | IN_ATTRIB)) == 0) {
+  if ((ev->mask & ~(uint32_t)WATCH_HELD_EVENTS) == 0) {
     hold_put(&w->hold, ev->wd, ev->name); /* reported once, soon */
-    return;
+    return true;
   }
-  /* This report covers whatever was held for the name. */
+  /* This report covers whatever was held for the name (forgetting it
+   * twice, when the event waits for its stat, is the same). */
   (void)hold_take(&w->hold, ev->wd, ev->name);
-  watch_name_event(w, ev->wd, ev->name, ev->mask);
+  return watch_name_event(w, ev->wd, ev->name, ev->mask, false);
 }
 
+/* A held name is reported in its turn, with a stat (watch_lstat.c). */
 static void watch_on_held(void *ctx, int wd, const char *name)
 {
   struct watch *w = ctx;
 
   if (!w->closing && w->root_present)
-    watch_name_event(w, wd, name, IN_MODIFY);
+    watch_fire_push(w, wd, name);
+}
+
+/* The hold's timer fired: its reports run now, unless events wait. */
+static void watch_on_flushed(void *ctx)
+{
+  watch_events_resume(ctx);
+}
+
+/* Runs the first held name's report; false if it waits for its stat. */
+static bool watch_fire_first(struct watch *w)
+{
+  struct watch_hold_key k = w->fires[0]; /* reporting may queue more */
+
+  if (w->root_present && !watch_name_event(w, k.wd, k.name, IN_MODIFY, true))
+    return false;
+  w->n_fires--;
+  memmove(&w->fires[0], &w->fires[1], w->n_fires * sizeof(*w->fires));
+  return true;
 }
 
 /* A file system mounted inside the tree went away: its mount point now
@@ -269,53 +302,94 @@ static void watch_ignored(struct watch *w, int wd, struct wdmap_entry *e)
   }
 }
 
-static void watch_event(struct watch *w, const struct inotify_event *ev)
+/* False if the event waits for its stat: then nothing was done. */
+static bool watch_event(struct watch *w, const struct inotify_event *ev)
 {
   struct wdmap_entry *e;
 
   if (ev->mask & IN_Q_OVERFLOW) {
     watch_resync(w, "inotify queue overflowed");
-    return;
+    return true;
   }
   if (watch_parent_event(w, ev))
-    return;
+    return true;
   e = wdmap_get(&w->dirs, ev->wd);
   if (e == NULL) {
     if (!(ev->mask & IN_IGNORED))
       watch_resync(w, "event for an unknown watch");
-    return;
+    return true;
   }
   if (ev->mask & IN_IGNORED) {
     watch_ignored(w, ev->wd, e);
-    return;
+    return true;
   }
   if (e->removing)
-    return; /* stale: queued before the watch was removed */
+    return true; /* stale: queued before the watch was removed */
   if (ev->wd == w->root_wd &&
       (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))) {
     watch_root_check(w, true);
-    return;
+    return true;
   }
   if (ev->mask & IN_UNMOUNT) {
     watch_unmounted_below(w, ev->wd);
-    return;
+    return true;
   }
   if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
-    return; /* the parent directory's event tells where it went */
-  if (ev->len > 0)
-    watch_child_event(w, ev);
+    return true; /* the parent directory's event tells where it went */
+  return ev->len == 0 || watch_child_event(w, ev);
 }
 
-/* Runs the events in buf from *off to n, in order, and stops after one
- * that queued a walk: the rest waits until the walks are in. */
-static void watch_run(struct watch *w, const char *buf, size_t n, size_t *off)
+/* Whether events wait: for a walk, or for their stats. */
+static bool watch_blocked(const struct watch *w)
+{
+  return w->closing || w->walks != NULL || w->stat_wait;
+}
+
+/* The next held name's report or event in buf, run; false if it waits
+ * for its stat. */
+static bool watch_run_one(struct watch *w, const char *buf, size_t *off)
 {
   const struct inotify_event *ev;
 
-  while (*off < n && !w->closing && w->walks == NULL) {
+  if (w->n_fires > 0)
+    return watch_fire_first(w);
+  if (buf == NULL)
+    return true; /* nothing read: watch_run does not ask then */
+  ev = (const struct inotify_event *)(const void *)(buf + *off);
+  if (!watch_event(w, ev))
+    return false;
+  *off += sizeof(*ev) + ev->len;
+  return true;
+}
+
+/* The report or event that waits gets no stat (out of memory): it is
+ * dropped, and a rescan covers it. */
+static void watch_run_unstated(struct watch *w, const char *buf, size_t *off)
+{
+  const struct inotify_event *ev;
+
+  if (w->n_fires > 0) {
+    w->n_fires--;
+    memmove(&w->fires[0], &w->fires[1], w->n_fires * sizeof(*w->fires));
+  } else if (buf != NULL) {
     ev = (const struct inotify_event *)(const void *)(buf + *off);
     *off += sizeof(*ev) + ev->len;
-    watch_event(w, ev);
+  }
+  watch_resync(w, "out of memory");
+}
+
+/* Runs the held names' reports, then the events in buf from *off to n,
+ * in order.  It stops after one that queued a walk: the rest waits until
+ * the walks are in; and before one whose stat is not in: the rest waits
+ * for a batch of stats (watch_lstat.c says why the order holds). */
+static void watch_run(struct watch *w, const char *buf, size_t n, size_t *off)
+{
+  while (!watch_blocked(w) && (w->n_fires > 0 || (buf != NULL && *off < n))) {
+    if (watch_run_one(w, buf, off) || w->closing)
+      continue;
+    /* buf is NULL, and n 0, when only held names' reports run. */
+    if (watch_lstat_fetch(w, *off < n ? buf + *off : NULL, n - *off) < 0)
+      watch_run_unstated(w, buf, off);
   }
 }
 
@@ -338,17 +412,19 @@ void watch_events_resume(struct watch *w)
 {
   int rc;
 
-  if (w->closing || w->seed != NULL || w->walks != NULL)
+  if (watch_blocked(w) || w->seed != NULL)
     return;
-  if (w->held != NULL) {
+  if (w->held != NULL || w->n_fires > 0) {
     watch_run(w, w->held, w->held_len, &w->held_off);
-    if (w->closing || w->walks != NULL)
+    if (watch_blocked(w))
       return;
     free(w->held);
     w->held = NULL;
+    w->held_off = 0;
+    w->held_len = 0;
   }
   watch_links_settle(w);
-  if (w->closing || w->walks != NULL)
+  if (watch_blocked(w))
     return;
   rc = watch_poll_start(w);
   if (rc < 0)
@@ -372,12 +448,13 @@ static void watch_on_readable(uv_poll_t *poll, int status, int events)
   for (;;) {
     n = read(w->fd, buf, sizeof(buf));
     if (n <= 0)
-      break; /* EAGAIN: drained; EINTR: the poll fires again */
+      break;             /* EAGAIN: drained; EINTR: the poll fires again */
+    watch_lstat_drop(w); /* its stats are older than these events */
     off = 0;
     watch_run(w, buf, (size_t)n, &off);
     if (w->closing)
       return;
-    if (w->walks != NULL) { /* the poll is stopped until they are in */
+    if (watch_blocked(w)) { /* the poll is stopped until they are in */
       if (off < (size_t)n)
         watch_keep(w, buf + off, (size_t)n - off);
       return;
@@ -433,7 +510,10 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
   /* From here on the handles exist and only watch_close frees w. */
   (void)uv_timer_init(loop, &w->fallback); /* cannot fail */
   (void)uv_idle_init(loop, &w->apply);     /* cannot fail */
-  hold_init(&w->hold, loop, watch_on_held, w);
+  hold_init(&w->hold, loop, watch_on_held, watch_on_flushed, w);
+  rc = lstatq_new(&w->statq, loop, watch_lstat_done, w);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "stat thread: %s", uv_strerror(rc));
   watch_mounts_start(w);
   w->parent_wd = inotify_add_watch(w->fd, w->parent, WATCH_PARENT_MASK);
   if (w->parent_wd < 0)
@@ -447,6 +527,9 @@ static void watch_free(struct watch *w)
   watch_links_free(w);
   wdmap_free(&w->dirs);
   free(w->held);
+  lstatq_batch_free(w->stats);
+  free(w->fires);
+  strlist_free(&w->settle_paths);
   strlist_free(&w->later);
   hardlinks_destroy(w->hl);
   free(w->root);
@@ -477,6 +560,8 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
     return;
   watch_seed_orphan(w);
   watch_walks_orphan(w);
+  lstatq_close(w->statq); /* its callback never runs again */
+  w->statq = NULL;
   w->done = done;
   w->done_arg = arg;
   w->closing = w->mounts_fd >= 0 ? 6 : 4;
@@ -514,6 +599,7 @@ static struct watch *watch_alloc(uv_loop_t *loop, const struct watch_opts *o,
   w->root_wd = -1;
   wdmap_init(&w->dirs);
   strlist_init(&w->later);
+  strlist_init(&w->settle_paths);
   if (hardlinks_new(&w->hl, loop, watch_on_hardlink, w) < 0) {
     free(w);
     return NULL;

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "hardlinks.h"
+#include "lstatq.h"
 #include "strlist.h"
 #include "watch.h"
 #include "watch_hold.h"
@@ -43,6 +44,14 @@ struct wlink {
    IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
    IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 
+/* What a file's name can go through; the rest is its content. */
+#define WATCH_NAME_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
+/* Events after which the file is looked at: a symlink that appeared, a
+ * hard-linked file named or written.  Not IN_MODIFY or IN_ATTRIB alone:
+ * watch_hold holds those, and its report looks (as an IN_MODIFY). */
+#define WATCH_STAT_EVENTS (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY)
+#define WATCH_HELD_EVENTS (IN_MODIFY | IN_ATTRIB)
+
 /* The parents only say when the root's name comes or goes. */
 #define WATCH_PARENT_MASK                                                      \
   (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR |          \
@@ -61,6 +70,17 @@ struct watch {
   uv_timer_t fallback;    /* periodic rescans after ENOSPC */
   struct watch_hold hold;
   struct hardlinks *hl; /* owned */
+  /* The stat each name event needs, taken off the loop (watch_lstat.c):
+   * while a batch is out, events wait as they do for a walk. */
+  struct lstatq *statq;         /* owned */
+  struct lstatq_batch *stats;   /* owned: the last batch stated, or NULL */
+  bool stat_wait;               /* a batch is out */
+  bool settling;                /* it is watch_links_settle's */
+  uint64_t settle_gen;          /* the root generation it was sent for */
+  struct strlist settle_paths;  /* its links' paths, in its order */
+  struct watch_hold_key *fires; /* owned: held names to report, in order */
+  size_t n_fires;
+  size_t cap_fires;
   int fd;
   int mounts_fd;      /* -1 when mounts are not followed */
   int mounts_turns;   /* runs of mounts_first so far */
@@ -123,8 +143,9 @@ struct watch {
 void watch_report(struct watch *w, const char *rel);
 /* Reports rel at once: a file a walk found, in a directory watched. */
 void watch_report_now(struct watch *w, const char *rel);
-/* Runs the events that waited for the walks, then reads the inotify fd
- * again, unless a walk is queued (again) or the start-up walk is on. */
+/* Runs the events that waited for the walks or their stats, then reads
+ * the inotify fd again, unless a walk is queued (again), a batch of
+ * stats is out or the start-up walk is on. */
 void watch_events_resume(struct watch *w);
 bool watch_skip(const struct watch *w, const char *rel, bool is_dir);
 char *watch_join(const char *a, const char *b);
@@ -145,8 +166,10 @@ void watch_fallback(struct watch *w, const char *rel, int code);
 /* Stops watching rel and everything below it ("" is everything), links
  * included. */
 void watch_forget_tree(struct watch *w, const char *rel);
-/* rel is a symlink: follows it as a scan would. */
-void watch_link_add(struct watch *w, const char *rel);
+/* rel is a symlink: follows it as a scan would.  it is where the lstatq
+ * thread found rel leads (its res, res_rc and res_st). */
+void watch_link_add(struct watch *w, const char *rel,
+                    const struct lstatq_item *it);
 /* rel is a symlink a walk met (and followed, if a directory, as the
  * watch would): records it, and pins a linked file's directory. */
 void watch_link_seed(struct watch *w, const char *rel);
@@ -154,9 +177,12 @@ struct wlink *watch_link_find(const struct watch *w, const char *rel);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);
 /* Resolves links again after the tree's shape changed (every link if
- * links_stale, the dangling ones if dangling_stale); each one that now
- * leads elsewhere is followed anew and reported. */
+ * links_stale, the dangling ones if dangling_stale): sends their paths
+ * to the lstatq thread, and events and reports wait, as for a walk,
+ * until watch_links_settled has followed anew and reported each one
+ * that now leads elsewhere.  Nothing while a batch is out already. */
 void watch_links_settle(struct watch *w);
+void watch_links_settled(struct watch *w, const struct lstatq_batch *b);
 void watch_links_free(struct watch *w);
 
 /* watch_seed.c: what a walk that watches as it reads found. */
@@ -178,6 +204,28 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget);
  * does not know. */
 void watch_seed_drop(struct watch *w, struct watch_seed *sd);
 void watch_seed_free(struct watch_seed *sd); /* NULL is fine */
+
+/* watch_lstat.c */
+/* A report of a held name waits its turn, as an event: queues it. */
+void watch_fire_push(struct watch *w, int wd, const char *name);
+/* Forgets the stats of the last batch: they are older than what comes
+ * now (a new read, a held name's report). */
+void watch_lstat_drop(struct watch *w);
+/* Sends a batch: the stat of every name the held reports queued, then
+ * the n bytes of events at evs, will ask for (a guess: see
+ * watch_lstat_take).  Events wait until it is stated (stat_wait), then
+ * watch_events_resume runs them.  0, or -ENOMEM (nothing sent). */
+int watch_lstat_fetch(struct watch *w, const char *evs, size_t n);
+/* Sends b (taken) to the lstatq thread for the events (settle false) or
+ * for watch_links_settle, and stops reading events until it is back.
+ * 0, or -ENOMEM (then b is still the caller's). */
+int watch_lstat_send(struct watch *w, struct lstatq_batch *b, bool settle);
+/* The stat of abs from the last batch, for a held name's report (fire)
+ * or an event, borrowed until the next batch; NULL if the batch has none
+ * for it (then fetch one). */
+const struct lstatq_item *watch_lstat_take(struct watch *w, bool fire,
+                                           const char *abs);
+void watch_lstat_done(void *arg, struct lstatq_batch *b); /* lstatq's */
 
 /* watch_walk.c */
 #define WALK_REPORT 0x1u /* report each file found */
@@ -206,6 +254,9 @@ void watch_seed_orphan(struct watch *w);
  * itself, so a walk dropped, done or of an older root never counts.
  * Cost: O(walks queued). */
 bool watch_root_walking(const struct watch *w);
+/* After watch_links_settled: the next walk, or with none queued, the
+ * reports and events that waited. */
+void watch_walks_resume(struct watch *w);
 /* Reads the inotify fd from now on. */
 int watch_poll_start(struct watch *w);
 

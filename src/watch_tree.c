@@ -229,25 +229,35 @@ static int watch_pin(struct watch *w, const char *res)
   return wd;
 }
 
-/* Resolves the link at rel as tree.c resolves it into l. */
+/* Fills l from where its link leads: rc 0 and the resolved path res,
+ * what is there (st), or why it leads nowhere in the tree. */
+static void watch_link_fill(const struct watch *w, struct wlink *l, int rc,
+                            const char *res, const struct stat *st)
+{
+  l->err = rc;
+  if (l->err == 0 && !S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode))
+    l->err = -EINVAL; /* FIFOs, sockets, devices: never files of a site */
+  if (l->err == 0) {
+    l->is_dir = S_ISDIR(st->st_mode);
+    l->target = strdup(watch_rel_of(w, res));
+    if (l->target == NULL)
+      l->err = -ENOMEM;
+  }
+}
+
+/* Resolves the link at rel as tree.c resolves it into l, here: for a
+ * link a walk met, whose findings the loop takes in. */
 static void watch_link_resolve(const struct watch *w, const char *rel,
                                struct wlink *l)
 {
   struct stat st;
   char *abs = watch_abs(w, rel);
   char *res = NULL;
+  int rc = abs != NULL ? tree_resolve_within(w->real, abs, &res) : -ENOMEM;
 
-  l->err = abs != NULL ? tree_resolve_within(w->real, abs, &res) : -ENOMEM;
-  if (l->err == 0 && lstat(res, &st) < 0)
-    l->err = -errno;
-  if (l->err == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-    l->err = -EINVAL; /* FIFOs, sockets, devices: never files of a site */
-  if (l->err == 0) {
-    l->is_dir = S_ISDIR(st.st_mode);
-    l->target = strdup(watch_rel_of(w, res));
-    if (l->target == NULL)
-      l->err = -ENOMEM;
-  }
+  if (rc == 0 && lstat(res, &st) < 0)
+    rc = -errno;
+  watch_link_fill(w, l, rc, res, &st);
   free(abs);
   free(res);
 }
@@ -302,8 +312,10 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   free(res);
 }
 
-/* A link at rel, resolved; NULL on ENOMEM. */
-static struct wlink *watch_link_make(const struct watch *w, const char *rel)
+/* A link at rel, resolved (it: where the lstatq thread found it leads;
+ * NULL: resolved here); NULL on ENOMEM. */
+static struct wlink *watch_link_make(const struct watch *w, const char *rel,
+                                     const struct lstatq_item *it)
 {
   struct wlink *l = calloc(1, sizeof(*l));
 
@@ -312,13 +324,17 @@ static struct wlink *watch_link_make(const struct watch *w, const char *rel)
     return NULL;
   }
   l->wd = -1;
-  watch_link_resolve(w, rel, l);
+  if (it != NULL)
+    watch_link_fill(w, l, it->res_rc, it->res, &it->res_st);
+  else
+    watch_link_resolve(w, rel, l);
   return l;
 }
 
-void watch_link_add(struct watch *w, const char *rel)
+void watch_link_add(struct watch *w, const char *rel,
+                    const struct lstatq_item *it)
 {
-  struct wlink *l = watch_link_make(w, rel);
+  struct wlink *l = watch_link_make(w, rel, it);
   struct wlink *old;
 
   if (l == NULL)
@@ -347,7 +363,7 @@ void watch_link_seed(struct watch *w, const char *rel)
 
   if (watch_link_find(w, rel) != NULL)
     return; /* met twice: a link reached through a linked directory */
-  l = watch_link_make(w, rel);
+  l = watch_link_make(w, rel, NULL);
   if (l == NULL)
     return;
   if (watch_link_insert(w, l) < 0) {
@@ -380,70 +396,102 @@ void watch_report_link_targets(struct watch *w, int wd, const char *name)
   }
 }
 
-/* Whether link l (at its path) leads elsewhere than it did. */
-static bool watch_link_moved(const struct watch *w, const struct wlink *l)
+/* Whether it (the link at its path now) is a symlink. */
+static bool watch_item_is_link(const struct lstatq_item *it)
+{
+  return it->rc == 0 && S_ISLNK(it->st.st_mode);
+}
+
+/* Whether link l leads elsewhere than it did: it is what its path is. */
+static bool watch_link_moved(const struct watch *w, const struct wlink *l,
+                             const struct lstatq_item *it)
 {
   struct wlink now = {0};
-  struct stat st;
-  char *abs = watch_abs(w, l->path);
   bool moved;
 
-  if (abs == NULL)
-    return false;
-  moved = lstat(abs, &st) < 0 || !S_ISLNK(st.st_mode);
-  free(abs);
-  if (moved)
+  if (!watch_item_is_link(it))
     return true; /* gone or replaced: its own event may have been lost */
-  watch_link_resolve(w, l->path, &now);
+  watch_link_fill(w, &now, it->res_rc, it->res, &it->res_st);
   moved = !watch_link_same(l, &now);
   free(now.target);
   return moved;
 }
 
 /* Follows the link at path anew (or forgets it if it is no link now). */
-static void watch_link_redo(struct watch *w, const char *path)
+static void watch_link_redo(struct watch *w, const char *path,
+                            const struct lstatq_item *it)
 {
-  struct stat st;
-  char *abs = watch_abs(w, path);
-  bool is_link;
-
-  if (abs == NULL)
-    return;
-  is_link = lstat(abs, &st) == 0 && S_ISLNK(st.st_mode);
-  free(abs);
   watch_forget_tree(w, path);
-  if (is_link)
-    watch_link_add(w, path);
+  if (watch_item_is_link(it))
+    watch_link_add(w, path, it);
   if (!watch_skip(w, path, false))
     watch_report(w, path);
 }
 
 void watch_links_settle(struct watch *w)
 {
-  struct strlist moved;
+  struct lstatq_batch *b;
   bool all = w->links_stale;
+  char *abs;
+  size_t i;
+  int rc = 0;
+
+  if (w->stat_wait ||
+      (!w->links_stale && !(w->dangling_stale && w->n_dangling > 0)))
+    return;
+  b = lstatq_batch_new();
+  strlist_free(&w->settle_paths);
+  for (i = 0; b != NULL && rc == 0 && i < w->n_links; i++) {
+    if (!all && w->links[i]->err != -ENOENT)
+      continue;
+    rc = strlist_push(&w->settle_paths, w->links[i]->path);
+    abs = rc == 0 ? watch_abs(w, w->links[i]->path) : NULL;
+    rc = abs != NULL ? lstatq_batch_add(b, abs) : -ENOMEM;
+  }
+  if (b != NULL && rc == 0 && b->n == 0) {
+    rc = 1; /* no link to look at */
+    w->links_stale = false;
+    w->dangling_stale = false;
+  }
+  if (b == NULL || rc != 0 || watch_lstat_send(w, b, true) < 0) {
+    lstatq_batch_free(b); /* out of memory: the next change tries again */
+    strlist_free(&w->settle_paths);
+    return;
+  }
+  w->links_stale = false;
+  w->dangling_stale = false;
+}
+
+void watch_links_settled(struct watch *w, const struct lstatq_batch *b)
+{
+  const struct strlist *paths = &w->settle_paths;
+  const struct wlink *l;
+  size_t *moved = calloc(b->n > 0 ? b->n : 1, sizeof(*moved));
+  size_t n = 0;
   size_t last;
   size_t i;
 
-  if (!w->links_stale && !(w->dangling_stale && w->n_dangling > 0))
+  if (moved == NULL || !w->root_present || w->root_gen != w->settle_gen) {
+    /* Out of memory, the next change tries again; another root, its own
+     * walk has met its links. */
+    w->links_stale = moved == NULL;
+    free(moved);
     return;
-  w->links_stale = false;
-  w->dangling_stale = false;
-  strlist_init(&moved);
-  for (i = 0; i < w->n_links; i++)
-    if ((all || w->links[i]->err == -ENOENT) &&
-        watch_link_moved(w, w->links[i]) &&
-        strlist_push(&moved, w->links[i]->path) < 0)
-      break; /* out of memory: the rest waits for the next change */
+  }
+  for (i = 0; i < b->n && i < paths->n; i++) {
+    l = watch_link_find(w, paths->v[i]);
+    if (l != NULL && watch_link_moved(w, l, &b->v[i]))
+      moved[n++] = i;
+  }
   /* Sorted, a link under another one that moved comes after it and was
    * followed anew with it. */
-  for (i = 0, last = 0; i < moved.n; i++) {
-    if (i > 0 && wdmap_covers(moved.v[last], moved.v[i]))
+  for (i = 0, last = 0; i < n && !w->closing; i++) {
+    if (i > 0 && wdmap_covers(paths->v[moved[last]], paths->v[moved[i]]))
       continue;
     last = i;
-    watch_link_redo(w, moved.v[i]);
+    watch_link_redo(w, paths->v[moved[i]], &b->v[moved[i]]);
   }
-  strlist_free(&moved);
+  free(moved);
 }
 
 #endif /* __linux__ */

@@ -222,6 +222,8 @@ static void walk_next(struct watch *w)
     walk_start(w);
     return;
   }
+  if (w->settling)
+    return; /* the links' batch ends with watch_walks_resume */
   walk_flush_later(w);
   watch_events_resume(w);
 }
@@ -357,6 +359,12 @@ void watch_walks_orphan(struct watch *w)
     wk->w = NULL;
   }
   w->walks_tail = NULL;
+}
+
+void watch_walks_resume(struct watch *w)
+{
+  if (w->walks == NULL)
+    walk_next(w);
 }
 
 bool watch_root_walking(const struct watch *w)

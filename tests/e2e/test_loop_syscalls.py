@@ -11,9 +11,13 @@ C library's time zone file and the config file at SIGHUP were read
 there, once per client, per process and per reload (strace_survey.py
 found them).  So that the check cannot pass
 for want of a trace, the worker threads' own opens and fsyncs of those
-files must be in it.  The survey of every flow (a burst, an S3 origin,
+files must be in it.  A second daemon takes a burst of writes, creates,
+renames, a symlink and a hard-linked file's edit: the loop thread must
+not stat any file of the site either (the watch's lstat per event ran
+there).  The survey of every flow (a burst, an S3 origin,
 a state in S3, SIGHUP) is `python3 -m tests.e2e.strace_survey`."""
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -143,6 +147,106 @@ class LoopSyscalls(unittest.TestCase):
             bad = [c for c in tr.main_disk()
                    if c.name in ("open", "openat", "openat2")]
             self.assertEqual(bad, [], "run %d:\n%s" % (i, show(bad)))
+
+
+BURST_NEW = 200
+BURST_EDITS = 50
+BURST_RENAMES = 50
+STATS = ("stat", "lstat", "newfstatat", "statx", "fstatat64")
+
+
+@unittest.skipIf(WHY_NOT, WHY_NOT)
+class BurstOffTheLoop(unittest.TestCase):
+    """A dry-running traced daemon takes a burst; its batches are waited
+    for until they hold every file changed, so the trace holds the
+    burst's handling."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cfwloopburst.")
+        cls.root = os.path.realpath(os.path.join(cls.tmp, "public"))
+        files = dict(SITE)
+        for i in range(BURST_EDITS):
+            files["pre/p%02d.html" % i] = "old %d" % i
+        # The burst's directories exist: their files come as events, not
+        # from the walk of a new directory.
+        files["new/seed.html"] = files["ren/seed.html"] = "seed"
+        for rel, data in files.items():
+            cfw.write(cls.root, rel, data)
+        os.link(os.path.join(cls.root, "a/b.html"),
+                os.path.join(cls.root, "twin.html"))
+        cls.trace = sl.Trace(cls.run_daemon())
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def burst(cls):
+        """Writes in place, creates, renames over (from names the default
+        excludes), a symlink, and an edit of a hard-linked file whose
+        other name must be reported.  Returns how many files changed."""
+        for i in range(BURST_NEW):
+            cfw.write(cls.root, "new/n%03d.html" % i, "new %d" % i)
+        for i in range(BURST_EDITS):
+            with open(os.path.join(cls.root, "pre/p%02d.html" % i), "w") as f:
+                f.write("edited %d" % i)
+        for i in range(BURST_RENAMES):
+            tmp = cfw.write(cls.root, "ren/r%02d.html~" % i, "renamed %d" % i)
+            os.replace(tmp, os.path.join(cls.root, "ren/r%02d.html" % i))
+        os.symlink("a/index.html", os.path.join(cls.root, "link.html"))
+        with open(os.path.join(cls.root, "a/b.html"), "w") as f:
+            f.write("b, edited in place")
+        return BURST_NEW + BURST_EDITS + BURST_RENAMES + 3  # link, b, twin
+
+    @classmethod
+    def run_daemon(cls):
+        out = os.path.join(cls.tmp, "burst.strace")
+        env = {"HOME": cls.tmp, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+               "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        state = os.path.join(cls.tmp, "state")
+        d = sl.Traced(cls.tmp, out, "-v", "--quiet-ms", "100", "-d",
+                      DISTRIBUTION, "--dry-run", "--state-dir", state,
+                      cls.root, env=env)
+        try:
+            d.wait_for(PASS, timeout=60)
+            mark = d.mark()
+            cls.want = cls.burst()
+            d.wait_until(lambda: cls.files_sent(d, mark) >= cls.want,
+                         "%d files sent" % cls.want, timeout=120)
+            cls.sent = cls.files_sent(d, mark)
+            d.send(signal.SIGTERM)
+            status = d.wait(60)
+        finally:
+            d.kill()
+        if status != 0:
+            raise AssertionError("exit %d:\n%r" % (status, d))
+        return out
+
+    @staticmethod
+    def files_sent(d, mark):
+        """The files of the batches logged from Line mark on."""
+        rx = re.compile(r": batch: (\d+) files")
+        return sum(int(m.group(1)) for m in (
+            rx.search(ln.text) for ln in d.lines()[mark:]
+            if ln.stream == "err") if m)
+
+    def test_burst_was_reported_and_stated_by_workers(self):
+        # Not vacuous: the burst's files were stated, by another thread.
+        self.assertGreaterEqual(self.sent, self.want)
+        stated = [c for c in self.trace.workers()
+                  if c.name in STATS and sl.under(c.path, [self.root]) and
+                  "/new/" in c.path]
+        self.assertTrue(stated, show(self.trace.workers()))
+
+    def test_loop_thread_stats_no_site_file(self):
+        # The watch's lstat per event, and the resolving of a new link,
+        # ran there.  (The root itself is looked at there when the mount
+        # table changes: not a file of the site.)
+        bad = [c for c in self.trace.main_disk()
+               if c.name in STATS and sl.under(c.path, [self.root]) and
+               c.path != self.root]
+        self.assertEqual(bad, [], "%d calls:\n%s" % (len(bad), show(bad)))
 
 
 if __name__ == "__main__":

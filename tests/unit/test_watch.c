@@ -10,6 +10,9 @@
 #include "test.h"
 #include "watch.h"
 
+/* More than watch_hold's slots. */
+#define WRITERS 24
+
 /* What the watch reported, and a loop to run it on. */
 struct rec {
   uv_loop_t loop;
@@ -592,6 +595,71 @@ static void test_hard_link_other_name_is_reported(void)
   rec_stop(&r);
 }
 
+/* A link made and removed before the watch reads either event: both are
+ * reported, in order, and nothing is followed (its stat, taken off the
+ * loop after the read, finds no link). */
+static void test_link_made_and_removed_at_once_is_reported_twice(void)
+{
+  char path[8192];
+  struct rec r;
+
+  rec_start(&r);
+  test_write(r.root, "a.html", "a");
+  CHECK(rec_wait_for(&r, "a.html", 5000));
+  strlist_free(&r.seen);
+  mklink(r.root, "a.html", "l.html");
+  CHECK_EQ_INT(unlink(at(path, sizeof(path), r.root, "l.html")), 0);
+  test_write(r.root, "b.html", "b");
+  CHECK(rec_wait_for(&r, "b.html", 5000));
+  CHECK_EQ_INT(rec_count(&r, "l.html"), 2);
+  CHECK_EQ_STR(r.seen.v[0], "l.html");
+  CHECK_EQ_STR(r.seen.v[r.seen.n - 1], "b.html");
+  strlist_free(&r.seen);
+  test_write(r.root, "a.html", "a2");
+  CHECK(rec_wait_for(&r, "a.html", 5000));
+  test_write(r.root, "c.html", "c"); /* and after everything a.html made */
+  CHECK(rec_wait_for(&r, "c.html", 5000));
+  CHECK_EQ_INT(rec_count(&r, "l.html"), 0);
+  rec_stop(&r);
+}
+
+/* More writers than the hold has slots, none closing: the oldest names
+ * are reported as they are pushed out, the others by the hold's timer,
+ * each with its stat (a hard link's other name is reported too). */
+static void test_writers_past_the_hold_slots_are_each_reported(void)
+{
+  char path[8192];
+  char twin[8192];
+  char name[64];
+  int fd[WRITERS];
+  struct rec r;
+  int i;
+
+  rec_init(&r);
+  for (i = 0; i < WRITERS; i++) {
+    snprintf(name, sizeof(name), "w%02d.html", i);
+    test_write(r.root, name, "x");
+  }
+  CHECK_EQ_INT(link(at(path, sizeof(path), r.root, "w00.html"),
+                    at(twin, sizeof(twin), r.root, "twin.html")),
+               0);
+  rec_watch(&r, NULL);
+  for (i = 0; i < WRITERS; i++) {
+    snprintf(name, sizeof(name), "w%02d.html", i);
+    fd[i] = open(at(path, sizeof(path), r.root, name), O_WRONLY | O_APPEND);
+    CHECK(fd[i] >= 0);
+    CHECK_EQ_INT(write(fd[i], "y", 1), 1);
+  }
+  for (i = 0; i < WRITERS; i++) {
+    snprintf(name, sizeof(name), "w%02d.html", i);
+    CHECK(rec_wait_for(&r, name, 5000));
+  }
+  CHECK(rec_wait_for(&r, "twin.html", 5000));
+  for (i = 0; i < WRITERS; i++)
+    CHECK_EQ_INT(close(fd[i]), 0);
+  rec_stop(&r);
+}
+
 TEST_MAIN(TEST(test_new_file_is_reported),
           TEST(test_deep_tree_created_at_once_is_caught),
           TEST(test_excluded_dir_is_not_watched),
@@ -614,4 +682,6 @@ TEST_MAIN(TEST(test_new_file_is_reported),
           TEST(test_truncate_is_reported),
           TEST(test_writer_that_stays_open_is_reported),
           TEST(test_many_writes_are_reported_a_few_times),
-          TEST(test_hard_link_other_name_is_reported))
+          TEST(test_hard_link_other_name_is_reported),
+          TEST(test_link_made_and_removed_at_once_is_reported_twice),
+          TEST(test_writers_past_the_hold_slots_are_each_reported))

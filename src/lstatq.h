@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CFW_LSTATQ_H
+#define CFW_LSTATQ_H
+
+/* lstat(2) of a batch of paths on a thread of its own, for a loop that
+ * must not touch the disk (the watch: one stat per inotify event).  Not
+ * libuv's thread pool: a big pass queues its hashing there in chunks,
+ * and a batch queued behind them would keep the watch from reading its
+ * inotify fd for the whole pass (the kernel's queue then overflows).
+ * One batch at a time; the thread sleeps on a condition variable in
+ * between. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+struct lstatq_item {
+  char *abs;      /* owned: an absolute path */
+  struct stat st; /* what lstat found, when rc is 0 */
+  int rc;         /* 0, or lstat's -errno */
+  /* A symlink, with the batch's within: where it leads. */
+  char *res;          /* owned: tree_resolve_within's result, or NULL */
+  struct stat res_st; /* lstat of res, when res_rc is 0 */
+  int res_rc;         /* 0, or why not: tree_resolve_within's or lstat's */
+};
+
+/* Plain: the caller fills v with paths, the thread fills in the rest. */
+struct lstatq_batch {
+  struct lstatq_item *v; /* owned */
+  size_t n;
+  size_t cap;
+  char *within; /* owned: resolve symlinks within this (a realpath),
+                   as a scan follows them; NULL: do not */
+  /* For the caller: v[0, split) and v[split, n) are looked up apart,
+   * each section from its own cursor. */
+  size_t split;
+  size_t next[2];
+};
+
+/* A new empty batch, or NULL on ENOMEM. */
+struct lstatq_batch *lstatq_batch_new(void);
+void lstatq_batch_free(struct lstatq_batch *b); /* NULL is fine */
+/* Appends abs (taken, even on failure).  0 or -ENOMEM. */
+int lstatq_batch_add(struct lstatq_batch *b, char *abs);
+
+struct lstatq;
+/* done(arg, b) runs on the loop thread when b's paths are stated, and
+ * hands b back. */
+typedef void (*lstatq_done_cb)(void *arg, struct lstatq_batch *b);
+
+/* Starts the thread.  0, or a negative errno (nothing left behind). */
+int lstatq_new(struct lstatq **out, uv_loop_t *loop, lstatq_done_cb done,
+               void *arg);
+
+/* Hands b (taken) to the thread; done runs once it is stated.  -EBUSY
+ * while a batch is out (then b is still the caller's). */
+int lstatq_submit(struct lstatq *q, struct lstatq_batch *b);
+
+/* Stops: done never runs again, a batch out is dropped.  The thread is
+ * joined on libuv's pool, so the loop never waits for a stat in flight;
+ * q is freed after that, while the loop runs.  NULL is fine. */
+void lstatq_close(struct lstatq *q);
+
+#endif

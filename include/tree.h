@@ -46,6 +46,12 @@ struct tree_entry {
   uint64_t dev;
   unsigned char hash[32]; /* SHA-256 of the content if TREE_HASHED */
   uint32_t flags;         /* TREE_* */
+  /* Not the tree's: 32 bits its user keeps with the entry, in room the
+   * struct's padding takes anyway.  A change keeps its kind here
+   * (change.h), so that it costs no more than its entry (issue 13).
+   * Whoever writes a whole entry (a copy, a decode) writes this too;
+   * trees, the manifest and the state files neither read nor store it. */
+  uint32_t user;
 };
 
 /* The regular files under a root, sorted by strcmp(path) after a scan. */

@@ -46,6 +46,12 @@ struct tree_entry {
   uint64_t dev;
   unsigned char hash[32]; /* SHA-256 of the content if TREE_HASHED */
   uint32_t flags;         /* TREE_* */
+  /* Not the tree's: 32 bits its user keeps with the entry, in room the
+   * struct's padding takes anyway.  A change keeps its kind here
+   * (change.h), so that it costs no more than its entry (issue 13).
+   * Whoever writes a whole entry (a copy, a decode) writes this too;
+   * trees, the manifest and the state files neither read nor store it. */
+  uint32_t user;
 };
 
 /* The regular files under a root, sorted by strcmp(path) after a scan. */
@@ -59,10 +65,13 @@ struct tree {
 
 /* Lets the caller see each directory as the walk reads it: the daemon's
  * watch adds its inotify watches this way, so start-up is one walk
- * (watch.h).  dir and link run on the walking thread and must only
- * touch what ctx owns; done runs on the loop thread once the walk has
- * ended, whatever its outcome (status 0 or a negative errno), and is
- * called by whoever drives the walk (scan.c), never by tree_walk. */
+ * (watch.h).  dir, link and file run on a walking thread, one call at a
+ * time even when several threads walk, and must only touch what ctx
+ * owns; a directory is told before anything under it, though
+ * directories of different branches may come in any order.  done runs on the
+ * loop thread once the walk has ended, whatever its outcome (status 0 or a
+ * negative errno), and is called by whoever drives the walk (scan.c), never by
+ * tree_walk. */
 struct stat;
 struct timespec;
 struct tree_visit {
@@ -110,9 +119,9 @@ struct tree_walk_opts {
   const struct tree_visit *visit;
   /* Up to this many threads walk at once (the caller's included), each
    * starting only when a directory can be handed to it; 0 or 1: the
-   * caller's alone.  Ignored with a visitor, which is told of
-   * directories in walk order.  With several, skip is called from any
-   * of them at once (so must be safe to), warn from one at a time. */
+   * caller's alone.  With several, skip and known are called from any
+   * of them at once (so must be safe to), warn and the visitor's calls
+   * from one at a time. */
   size_t threads;
 };
 

@@ -31,7 +31,7 @@ int batch_add_changes(struct batch *b, const struct change *v, size_t n,
   int rc;
 
   for (i = 0; i < n; i++) {
-    if (v[i].kind == CHANGE_TOUCHED)
+    if (change_kind(&v[i]) == CHANGE_TOUCHED)
       continue;
     rc = urlmap_paths(m, v[i].entry.path, &b->paths, err);
     if (rc < 0)
@@ -49,7 +49,7 @@ int batch_add_changes(struct batch *b, const struct change *v, size_t n,
 static int batch_digest_change(EVP_MD_CTX *md, const struct change *c)
 {
   static const char kinds[] = "AMDT";
-  char kind = kinds[c->kind & 3];
+  char kind = kinds[change_kind(c) & 3];
 
   /* The NUL after the path keeps "a" + hash apart from "a\xNN..." */
   return EVP_DigestUpdate(md, &kind, 1) &&
@@ -79,7 +79,7 @@ int batch_caller_ref(const char *distribution_id, const unsigned char *state_id,
        EVP_DigestUpdate(md, state_id, id_len) &&
        EVP_DigestUpdate(md, head, (size_t)len);
   for (i = 0; ok && i < n; i++)
-    if (v[i].kind != CHANGE_TOUCHED)
+    if (change_kind(&v[i]) != CHANGE_TOUCHED)
       ok = batch_digest_change(md, &v[i]);
   ok = ok && EVP_DigestFinal_ex(md, digest, NULL);
   EVP_MD_CTX_free(md);

@@ -82,35 +82,25 @@ static void shrink(struct diff *d, size_t n)
     d->state = st;
 }
 
-/* Turns t's entry array into v's change array in place: resized to 96
- * bytes an entry, then each entry moved to its slot from the last one
- * down, since slot i (at 96 i) never starts before entry i (at 88 i)
- * and ends past it only into slots already moved.  t is left empty,
- * also on -ENOMEM (then freed). */
+/* A change is its entry (change.h), so t's entry array becomes v's
+ * change array as it is, with no second array beside it at the peak. */
+_Static_assert(sizeof(struct change) == sizeof(struct tree_entry) &&
+                   offsetof(struct change, entry) == 0,
+               "a change is laid out as its entry");
+
+/* Takes t's entries as the candidates' changes, in place.  t is left
+ * empty, also on -ENOMEM (then freed). */
 static int adopt_tree(struct diff *d, struct tree *t)
 {
-  unsigned char *base;
-  struct tree_entry e;
-  size_t i;
-
   d->scanned_at_ns = t->scanned_at_ns;
-  base = NULL;
-  /* The states first: once realloc moved t's array, t must not be
-   * freed through its old pointer. */
-  if (t->n <= (SIZE_MAX - 1) / sizeof(*d->v))
+  d->state = NULL;
+  if (t->n <= SIZE_MAX - 1)
     d->state = malloc(t->n + 1);
-  if (d->state != NULL)
-    base = realloc(t->v, t->n * sizeof(*d->v) + 1);
-  if (base == NULL) {
+  if (d->state == NULL) {
     tree_free(t);
     return -ENOMEM;
   }
-  for (i = t->n; i-- > 0;) {
-    memcpy(&e, base + i * sizeof(e), sizeof(e));
-    memcpy(base + i * sizeof(*d->v) + offsetof(struct change, entry), &e,
-           sizeof(e));
-  }
-  d->v = (struct change *)(void *)base;
+  d->v = (struct change *)(void *)t->v;
   d->n_items = t->n; /* each slot's path is the diff's until the walk */
   tree_init(t);
   return 0;
@@ -147,8 +137,8 @@ static int add_deleted(struct diff *d, const struct tree_entry *old)
   d->deleted = c;
   c = &d->deleted[d->n_deleted];
 
-  c->kind = CHANGE_DELETED;
   tree_entry_share(&c->entry, old);
+  change_set_kind(c, CHANGE_DELETED);
   d->n_deleted++;
   return 0;
 }
@@ -471,7 +461,7 @@ static size_t compact_items(struct diff *d)
     if (kind == CHANGE_DELETED)
       c->entry = *old;
     c->entry.path = path;
-    c->kind = (enum change_kind)kind;
+    change_set_kind(c, (enum change_kind)kind);
     d->v[k++] = *c;
   }
   return k;

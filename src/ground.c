@@ -110,7 +110,7 @@ static bool ground_same(int root_fd, const struct tree_entry *e,
 static int ground_unknown(struct change *c, const struct ground_object *o)
 {
   memset(c, 0, sizeof(*c));
-  c->kind = CHANGE_ADDED;
+  change_set_kind(c, CHANGE_ADDED);
   c->entry.path = pathref_dup(o->rel);
   c->entry.size = o->size;
   c->entry.flags = TREE_HASHED | TREE_STALE;
@@ -127,9 +127,12 @@ bool ground_unknown_bytes(const struct tree_entry *e)
 
 static int ground_known(struct change *c, const struct tree_entry *e)
 {
+  int rc;
+
   memset(c, 0, sizeof(*c));
-  c->kind = CHANGE_ADDED;
-  return tree_entry_copy(&c->entry, e);
+  rc = tree_entry_copy(&c->entry, e);
+  change_set_kind(c, CHANGE_ADDED);
+  return rc;
 }
 
 /* The merge of the sorted tree and objects into v (room for g->n). */

@@ -325,7 +325,7 @@ static const char *view_path(const struct batch_view *b, size_t j)
 
 static bool view_removes(const struct batch_view *b, size_t j)
 {
-  return view_at(b, j)->kind == CHANGE_DELETED;
+  return change_kind(view_at(b, j)) == CHANGE_DELETED;
 }
 
 static int change_ptr_cmp(const void *a, const void *b)

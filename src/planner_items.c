@@ -34,7 +34,7 @@ static bool planner_by_tag(const struct planner_input *in,
   const struct tree_entry *old;
 
   if (in->tag_origin == NULL || in->manifest == NULL ||
-      (c->kind != CHANGE_MODIFIED && c->kind != CHANGE_DELETED))
+      (change_kind(c) != CHANGE_MODIFIED && change_kind(c) != CHANGE_DELETED))
     return false;
   old = manifest_find(in->manifest, c->entry.path);
   return old != NULL &&

@@ -196,7 +196,7 @@ static int planner_add_files(struct planner_tree *pt, size_t n_changes)
 
   for (i = 0; i < n_changes; i++) {
     pt->file_node[i] = PLANNER_NONE32;
-    if (pt->changes[i].kind == CHANGE_TOUCHED)
+    if (change_kind(&pt->changes[i]) == CHANGE_TOUCHED)
       continue;
     rc = planner_node_of_file(pt, i, &node);
     if (rc < 0)

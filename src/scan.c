@@ -118,11 +118,12 @@ static void scan_keep_unreadable(struct scan *s)
   size_t k;
 
   for (i = 0, j = 0; i < r->n_changes; i++) {
-    for (k = 0; r->changes[i].kind == CHANGE_DELETED && k < s->unreadable.n &&
-                !scan_under(s->unreadable.v[k], r->changes[i].entry.path);
+    for (k = 0;
+         change_kind(&r->changes[i]) == CHANGE_DELETED && k < s->unreadable.n &&
+         !scan_under(s->unreadable.v[k], r->changes[i].entry.path);
          k++)
       ;
-    if (r->changes[i].kind == CHANGE_DELETED && k < s->unreadable.n) {
+    if (change_kind(&r->changes[i]) == CHANGE_DELETED && k < s->unreadable.n) {
       tree_entry_free(&r->changes[i].entry);
       continue;
     }

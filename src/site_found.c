@@ -22,7 +22,8 @@ static void site_keep_unknown(struct site *s)
   size_t n = 0;
 
   for (i = 0; i < s->n_changes; i++) {
-    if (s->changes[i].kind == CHANGE_DELETED && !site_deletes_allowed(s) &&
+    if (change_kind(&s->changes[i]) == CHANGE_DELETED &&
+        !site_deletes_allowed(s) &&
         ground_unknown_bytes(&s->changes[i].entry)) {
       tree_entry_free(&s->changes[i].entry);
       s->rep.kept++;
@@ -51,10 +52,10 @@ void site_count(struct site *s)
   s->rep.kept = 0;
   site_keep_unknown(s);
   for (i = 0; i < s->n_changes; i++) {
-    if (s->changes[i].kind == CHANGE_TOUCHED)
+    if (change_kind(&s->changes[i]) == CHANGE_TOUCHED)
       continue;
     s->rep.n_changes++;
-    if (s->changes[i].kind == CHANGE_DELETED)
+    if (change_kind(&s->changes[i]) == CHANGE_DELETED)
       s->rep.n_deleted++;
   }
 }

@@ -444,7 +444,7 @@ static bool site_moved(const struct site *s, const struct change *c)
   struct stat st;
   int n;
 
-  if (c->kind == CHANGE_DELETED)
+  if (change_kind(c) == CHANGE_DELETED)
     return false;
   n = snprintf(path, sizeof(path), "%s/%s", s->cfg->root, c->entry.path);
   if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)

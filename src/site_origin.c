@@ -143,7 +143,7 @@ static int origin_list(struct site *s)
     if (s->items[i].uploaded)
       continue;
     for (k = 0; rc == 0 && (c = origin_change(s, &s->items[i], k, &n)); k++)
-      if (c->kind == CHANGE_ADDED || c->kind == CHANGE_MODIFIED)
+      if (change_kind(c) == CHANGE_ADDED || change_kind(c) == CHANGE_MODIFIED)
         rc = origin_add(s, i, k, c);
   }
   return rc;
@@ -367,7 +367,7 @@ static const char **origin_later_uploads(const struct site *s, size_t i,
   }
   for (j = i + 1; j < s->n_items; j++)
     for (k = 0; (c = origin_change(s, &s->items[j], k, &m)) != NULL; k++)
-      if (c->kind == CHANGE_ADDED || c->kind == CHANGE_MODIFIED)
+      if (change_kind(c) == CHANGE_ADDED || change_kind(c) == CHANGE_MODIFIED)
         v[(*n)++] = c->entry.path;
   qsort(v, *n, sizeof(*v), origin_cmp_path);
   return v;
@@ -394,7 +394,7 @@ static size_t origin_delete_keys(struct site *s, const struct site_item *it)
     return SIZE_MAX;
   }
   for (k = 0; (c = origin_change(s, it, k, &total)) != NULL; k++) {
-    if (c->kind != CHANGE_DELETED ||
+    if (change_kind(c) != CHANGE_DELETED ||
         (later != NULL && bsearch(&c->entry.path, later, n_later,
                                   sizeof(*later), origin_cmp_path)) ||
         s3url_key(&s->origin, c->entry.path, key, sizeof(key)) < 0)

@@ -275,7 +275,7 @@ static size_t site_sent_files(const struct intent *in)
   size_t i;
 
   for (i = 0; i < in->n_changes; i++)
-    n += in->changes[i].kind != CHANGE_TOUCHED;
+    n += change_kind(&in->changes[i]) != CHANGE_TOUCHED;
   return n;
 }
 
@@ -374,7 +374,7 @@ static void site_print_origin(const struct site *s, const struct change *v,
 
   for (i = 0; s->cfg->origin != NULL && i < n; i++) {
     c = idx != NULL ? &v[idx[i]] : &v[i];
-    if (c->kind == CHANGE_DELETED) {
+    if (change_kind(c) == CHANGE_DELETED) {
       log_msg(s->o.log, LOG_INFO, "  delete %s", c->entry.path);
       continue;
     }

@@ -138,12 +138,12 @@ void site_tags_mark(struct site *s)
   for (i = 0; i < s->n_changes; i++) {
     c = &s->changes[i];
     c->entry.flags &= ~TREE_TAGGED;
-    if (c->kind == CHANGE_ADDED || c->kind == CHANGE_MODIFIED) {
+    if (change_kind(c) == CHANGE_ADDED || change_kind(c) == CHANGE_MODIFIED) {
       /* This pass's upload carries the tag: its commit sets the flag,
        * and one without it (no cache_tag_header) clears it. */
       if (tagging)
         c->entry.flags |= TREE_TAGGED;
-    } else if (c->kind == CHANGE_TOUCHED) {
+    } else if (change_kind(c) == CHANGE_TOUCHED) {
       /* The same bytes: the object at the origin is the one it was. */
       old = manifest_find(view, c->entry.path);
       if (old != NULL && (old->flags & TREE_TAGGED) &&

@@ -194,7 +194,7 @@ static bool state_touch_keeps_stale(const struct manifest *m,
 {
   const struct tree_entry *old;
 
-  if (c->kind != CHANGE_TOUCHED)
+  if (change_kind(c) != CHANGE_TOUCHED)
     return false;
   old = manifest_find(m, c->entry.path);
   return old != NULL &&

@@ -81,8 +81,8 @@ static int get_change(struct wire_in *r, struct change *c)
 
   if (!wire_get_u8(r, &kind) || kind > CHANGE_TOUCHED)
     return -EBADMSG;
-  c->kind = (enum change_kind)kind;
   rc = wire_get_entry(r, &c->entry);
+  change_set_kind(c, (enum change_kind)kind);
   if (rc == 0 && !manifest_path_ok(c->entry.path, strlen(c->entry.path))) {
     tree_entry_free(&c->entry);
     rc = -EBADMSG;

@@ -14,7 +14,7 @@
 
 static void put_change(struct wire_out *w, const struct change *c)
 {
-  wire_put_u8(w, (uint8_t)c->kind);
+  wire_put_u8(w, (uint8_t)change_kind(c));
   wire_put_entry(w, &c->entry);
 }
 

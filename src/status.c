@@ -56,7 +56,7 @@ static void status_origin(struct status_report *r, const struct state *st,
   for (i = 0; i < state_intent_count(st); i++) {
     in = state_intent_at(st, i);
     for (k = 0; k < in->n_changes; k++) {
-      if (in->changes[k].kind == CHANGE_DELETED)
+      if (change_kind(&in->changes[k]) == CHANGE_DELETED)
         r->pending_deletions++;
       else if (!in->uploaded)
         r->pending_uploads++;

@@ -93,6 +93,21 @@ static bool walk_skip(const struct walk *w, bool is_dir)
          w->o->skip(w->o->ctx, buf_str(&w->path), is_dir);
 }
 
+/* The visitor's calls go one at a time when several threads walk, so
+ * it need not lock (tree.h); a directory is told before anything under
+ * it, since only its listing hands its subdirectories out. */
+static void visit_begin(const struct walk *w)
+{
+  if (w->pool != NULL)
+    tree_pool_lock(w->pool);
+}
+
+static void visit_end(const struct walk *w)
+{
+  if (w->pool != NULL)
+    tree_pool_unlock(w->pool);
+}
+
 static int stack_push(struct walk *w, const struct stat *st)
 {
   struct dir_id *s;
@@ -118,8 +133,11 @@ static int walk_read(struct walk *w, int fd, const struct stat *st)
 {
   const struct tree_visit *v = w->o != NULL ? w->o->visit : NULL;
 
-  if (v != NULL && v->dir != NULL)
+  if (v != NULL && v->dir != NULL) {
+    visit_begin(w);
     v->dir(v->ctx, buf_str(&w->path), fd, st);
+    visit_end(w);
+  }
   w->t->n_dirs++;
   return walk_dir(w, fd);
 }
@@ -202,7 +220,9 @@ static int walk_found(struct walk *w, int dfd, const char *name,
   if (!S_ISREG(st->st_mode) || walk_skip(w, false))
     return 0;
   if (v != NULL) {
+    visit_begin(w);
     v->file(v->ctx, buf_str(&w->path));
+    visit_end(w);
     return 0;
   }
   known = o != NULL && o->known != NULL ? o->known(o->ctx, buf_str(&w->path))
@@ -250,8 +270,11 @@ static int walk_link(struct walk *w, int dfd, const char *name)
   char *res = NULL;
   int rc;
 
-  if (v != NULL && v->link != NULL)
+  if (v != NULL && v->link != NULL) {
+    visit_begin(w);
     v->link(v->ctx, buf_str(&w->path));
+    visit_end(w);
+  }
   if (w->base == NULL) {
     if (fstatat(dfd, name, &st, 0) < 0)
       return walk_warn(w, -errno);
@@ -296,8 +319,11 @@ static int walk_tell_file(struct walk *w)
 {
   const struct tree_visit *v = walk_file_visitor(w);
 
-  if (!walk_skip(w, false))
+  if (!walk_skip(w, false)) {
+    visit_begin(w);
     v->file(v->ctx, buf_str(&w->path));
+    visit_end(w);
+  }
   return 0;
 }
 
@@ -483,14 +509,13 @@ static void par_free(struct walk_par *p)
   memset(p, 0, sizeof(*p));
 }
 
-/* Sets up o->threads walks sharing w's settings, unless one will do:
- * a visitor (the daemon's watches) is told of directories in order. */
+/* Sets up o->threads walks sharing w's settings, unless one will do. */
 static int par_begin(struct walk_par *p, struct walk *w)
 {
   size_t i;
 
   memset(p, 0, sizeof(*p));
-  if (w->o == NULL || w->o->threads < 2 || w->o->visit != NULL)
+  if (w->o == NULL || w->o->threads < 2)
     return 0;
   p->n = w->o->threads;
   p->w = calloc(p->n, sizeof(*p->w));

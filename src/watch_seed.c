@@ -39,17 +39,18 @@
  * link must be followed, so no IN_DONT_FOLLOW here. */
 #define WATCH_SEED_MASK (WATCH_DIR_MASK & ~(uint32_t)IN_DONT_FOLLOW)
 
-/* Written by the walk's thread only until its end is seen on the loop
- * (the start-up walk's done, or uv_queue_work's after_work). */
+/* Written by the walk's threads only (one call at a time: tree.h) until
+ * its end is seen on the loop (the start-up walk's done, or
+ * uv_queue_work's after_work). */
 struct watch_seed {
   struct tree_visit visit;
   struct watch *w; /* borrowed; NULL once the watch is closing */
   int fd;          /* owned: a dup of the inotify fd, for the walk */
   char *prefix;    /* owned: where the walk's root is; "" the root */
-  struct buf full; /* the walk's thread: prefix/relpath */
+  struct buf full; /* the walk's threads': prefix/relpath */
   int *wds;        /* owned: the watch of each dirs.v[i] */
   size_t cap_wds;
-  struct strlist dirs;    /* the walk's directories, in walk order */
+  struct strlist dirs;    /* the walk's directories, each after its parent */
   struct strlist links;   /* the symlinks it met */
   struct strlist files;   /* the files it met, when asked to */
   struct strlist refused; /* directories the watch would not take */

@@ -51,8 +51,8 @@ static inline void plannerfx_change(struct plannerfx *f, enum change_kind kind,
   e.flags = TREE_HASHED;
   if (kind != CHANGE_ADDED)
     REQUIRE(manifest_put(f->m, &e) == 0);
-  f->v[f->n].kind = kind;
   f->v[f->n].entry = e;
+  change_set_kind(&f->v[f->n], kind);
   f->v[f->n].entry.path = pathref_dup(path);
   REQUIRE(f->v[f->n].entry.path != NULL);
   f->in.n_changes = ++f->n;

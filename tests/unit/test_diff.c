@@ -85,7 +85,7 @@ static void test_baseline_adds_every_file_hashed(void)
   CHECK_EQ_INT(r.n, 3);
   CHECK_EQ_INT(r.hashed, 3);
   for (i = 0; i < r.n; i++) {
-    CHECK_EQ_INT(r.v[i].kind, CHANGE_ADDED);
+    CHECK_EQ_INT(change_kind(&r.v[i]), CHANGE_ADDED);
     CHECK_EQ_INT(r.v[i].entry.flags, TREE_HASHED);
   }
   if (r.n == 3) {
@@ -128,7 +128,7 @@ static void test_added_file_is_added(void)
   CHECK_EQ_INT(r.hashed, 1);
   CHECK_EQ_INT(r.n, 1);
   if (r.n == 1) {
-    CHECK_EQ_INT(r.v[0].kind, CHANGE_ADDED);
+    CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_ADDED);
     CHECK_EQ_STR(r.v[0].entry.path, "a/new.html");
   }
   changes_free(r.v, r.n);
@@ -151,7 +151,7 @@ static void test_deleted_file_is_deleted_with_old_entry(void)
   CHECK_EQ_INT(r.hashed, 0);
   CHECK_EQ_INT(r.n, 1);
   if (r.n == 1) {
-    CHECK_EQ_INT(r.v[0].kind, CHANGE_DELETED);
+    CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_DELETED);
     CHECK_EQ_STR(r.v[0].entry.path, "a/style.css");
     CHECK(memcmp(r.v[0].entry.hash, manifest_find(m, "a/style.css")->hash,
                  32) == 0);
@@ -188,9 +188,9 @@ static void test_changes_share_the_manifests_paths(void)
   page = manifest_find(m, "a/page.html");
   CHECK_EQ_INT(r.n, 2);
   if (r.n == 2 && style != NULL && page != NULL) {
-    CHECK_EQ_INT(r.v[0].kind, CHANGE_MODIFIED);
+    CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_MODIFIED);
     CHECK(r.v[0].entry.path == page->path);
-    CHECK_EQ_INT(r.v[1].kind, CHANGE_DELETED);
+    CHECK_EQ_INT(change_kind(&r.v[1]), CHANGE_DELETED);
     CHECK(r.v[1].entry.path == style->path);
   }
   CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
@@ -218,7 +218,7 @@ static void test_new_mtime_same_bytes_is_touched_only(void)
   CHECK_EQ_INT(r.hashed, 1);
   CHECK_EQ_INT(r.n, 1);
   if (r.n == 1) {
-    CHECK_EQ_INT(r.v[0].kind, CHANGE_TOUCHED);
+    CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_TOUCHED);
     CHECK_EQ_INT(r.v[0].entry.mtime_ns, INT64_C(1000000000000000000));
   }
   CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
@@ -256,7 +256,7 @@ static void test_new_inode_same_mtime_and_size_is_modified(void)
   run_diff(dir, m, LATER_NS, &r);
   CHECK_EQ_INT(r.n, 1);
   if (r.n == 1) {
-    CHECK_EQ_INT(r.v[0].kind, CHANGE_MODIFIED);
+    CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_MODIFIED);
     CHECK_EQ_STR(r.v[0].entry.path, "a/page.html");
     CHECK(r.v[0].entry.ino != st.st_ino);
     CHECK_EQ_INT(r.v[0].entry.mtime_ns,
@@ -287,7 +287,7 @@ static void test_racy_entry_is_hashed_again(void)
   CHECK_EQ_INT(r.hashed, 3);
   CHECK_EQ_INT(r.n, 3);
   if (r.n == 3)
-    CHECK_EQ_INT(r.v[0].kind, CHANGE_TOUCHED);
+    CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_TOUCHED);
   CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
   changes_free(r.v, r.n);
   run_diff(dir, m, LATER_NS, &r);
@@ -323,7 +323,7 @@ static void test_file_vanishing_before_hash_is_deleted(void)
   CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
   CHECK_EQ_INT(n, 1);
   if (n == 1) {
-    CHECK_EQ_INT(v[0].kind, CHANGE_DELETED);
+    CHECK_EQ_INT(change_kind(&v[0]), CHANGE_DELETED);
     CHECK_EQ_STR(v[0].entry.path, "index.html");
   }
   CHECK_EQ_INT(diff_failed_count(d), 0);
@@ -498,7 +498,7 @@ static void test_begin_take_moves_the_tree_into_the_changes(void)
   CHECK(v[0].entry.path == p0);
   CHECK(v[1].entry.path == p1);
   CHECK_EQ_STR(v[1].entry.path, "b/c.html");
-  CHECK(v[1].kind == CHANGE_ADDED && (v[1].entry.flags & TREE_HASHED));
+  CHECK(change_kind(&v[1]) == CHANGE_ADDED && (v[1].entry.flags & TREE_HASHED));
   diff_destroy(d);
   changes_free(v, n);
   manifest_destroy(m);

@@ -128,11 +128,11 @@ static void test_view_diff_sees_only_its_paths(void)
   CHECK_EQ_INT(n, 3);
   if (n == 3) {
     CHECK_EQ_STR(v[0].entry.path, "sub/gone.html");
-    CHECK_EQ_INT(v[0].kind, CHANGE_DELETED);
+    CHECK_EQ_INT(change_kind(&v[0]), CHANGE_DELETED);
     CHECK_EQ_STR(v[1].entry.path, "sub/new.html");
-    CHECK_EQ_INT(v[1].kind, CHANGE_ADDED);
+    CHECK_EQ_INT(change_kind(&v[1]), CHANGE_ADDED);
     CHECK_EQ_STR(v[2].entry.path, "sub/old.html");
-    CHECK_EQ_INT(v[2].kind, CHANGE_MODIFIED);
+    CHECK_EQ_INT(change_kind(&v[2]), CHANGE_MODIFIED);
   }
   changes_free(v, n);
   manifest_destroy(m);

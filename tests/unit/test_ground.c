@@ -188,7 +188,7 @@ static void test_baseline_records_what_the_bucket_holds(void)
   CHECK(c->entry.ino != 0);
   CHECK((c->entry.flags & TREE_STALE) == 0);
   for (i = 0; i < n; i++) {
-    CHECK_EQ_INT(v[i].kind, CHANGE_ADDED);
+    CHECK_EQ_INT(change_kind(&v[i]), CHANGE_ADDED);
     if (&v[i] == c)
       continue;
     CHECK(zero_hash(&v[i].entry));

@@ -106,11 +106,10 @@ static void test_edit_batch_merges_unsorted_edits(void)
   struct tree_entry rep = entry("d/p2", 42);
   struct tree_entry del = entry("d/p1", 0);
   struct tree_entry absent = entry("nope", 0);
-  struct change ed[] = {{CHANGE_ADDED, add1},
-                        {CHANGE_DELETED, del},
-                        {CHANGE_MODIFIED, rep},
-                        {CHANGE_ADDED, add0},
-                        {CHANGE_DELETED, absent}};
+  struct change ed[] = {
+      change_make(CHANGE_ADDED, add1), change_make(CHANGE_DELETED, del),
+      change_make(CHANGE_MODIFIED, rep), change_make(CHANGE_ADDED, add0),
+      change_make(CHANGE_DELETED, absent)};
   struct cfw_err err = {0};
 
   CHECK_EQ_INT(manifest_apply(m, ed, 5, &err), 0);
@@ -131,8 +130,10 @@ static void test_edit_batch_is_all_or_nothing(void)
   struct tree_entry a = entry("a", 5);
   struct tree_entry a2 = entry("a", 6);
   struct tree_entry unhashed = entry("b", 7);
-  struct change dup[] = {{CHANGE_ADDED, a}, {CHANGE_ADDED, a2}};
-  struct change bad[] = {{CHANGE_ADDED, a}, {CHANGE_ADDED, unhashed}};
+  struct change dup[] = {change_make(CHANGE_ADDED, a),
+                         change_make(CHANGE_ADDED, a2)};
+  struct change bad[] = {change_make(CHANGE_ADDED, a),
+                         change_make(CHANGE_ADDED, unhashed)};
   struct cfw_err err = {0};
 
   bad[1].entry.flags = 0;
@@ -156,8 +157,9 @@ static void test_edit_replacing_entries_keeps_the_array(void)
   struct tree_entry r2 = entry("d/p2", 52);
   struct tree_entry r0 = entry("d/p0", 50);
   struct tree_entry r1 = entry("d/p1", 51);
-  struct change ed[] = {
-      {CHANGE_MODIFIED, r2}, {CHANGE_MODIFIED, r0}, {CHANGE_MODIFIED, r1}};
+  struct change ed[] = {change_make(CHANGE_MODIFIED, r2),
+                        change_make(CHANGE_MODIFIED, r0),
+                        change_make(CHANGE_MODIFIED, r1)};
   struct cfw_err err = {0};
 
   CHECK_EQ_INT(manifest_apply(m, ed, 3, &err), 0);

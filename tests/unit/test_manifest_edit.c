@@ -37,13 +37,13 @@ static struct tree_entry entry(const char *path, unsigned seed)
 /* A change putting e (m copies its path unless it takes them). */
 static struct change put(struct tree_entry e)
 {
-  return (struct change){.kind = CHANGE_MODIFIED, .entry = e};
+  return change_make(CHANGE_MODIFIED, e);
 }
 
 /* A change removing e.path. */
 static struct change del(struct tree_entry e)
 {
-  return (struct change){.kind = CHANGE_DELETED, .entry = e};
+  return change_make(CHANGE_DELETED, e);
 }
 
 /* A manifest of "d/p00".."d/p<n-1>" (n <= 100), seeds base + i. */
@@ -219,8 +219,8 @@ static void test_apply_take_leaves_added_paths_null(void)
 
   REQUIRE(v != NULL);
   for (i = 0; i < 3; i++) {
-    v[i].kind = kinds[i];
     v[i].entry = entry(paths[i], 20 + (unsigned)i);
+    change_set_kind(&v[i], kinds[i]);
     v[i].entry.path = must(pathref_dup(paths[i]));
   }
   added = v[2].entry.path;
@@ -412,7 +412,7 @@ static size_t random_batch(struct model *md, uint64_t *x, unsigned rate,
       continue;
     ed[n] = put(entry(md->paths[i], (unsigned)(r >> 40) | 1));
     if (r >> 20 & 1)
-      ed[n].kind = CHANGE_DELETED;
+      change_set_kind(&ed[n], CHANGE_DELETED);
     if (take)
       ed[n].entry.path = must(pathref_dup(md->paths[i]));
     md->seed[i] = r >> 20 & 1 ? 0 : (unsigned)(r >> 40) | 1;

@@ -79,7 +79,7 @@ static void fx_change(struct fx *f, enum change_kind kind, const char *path)
     f->v = v;
   }
   memset(&f->v[f->n], 0, sizeof(f->v[f->n]));
-  f->v[f->n].kind = kind;
+  change_set_kind(&f->v[f->n], kind);
   f->v[f->n].entry.path = pathref_dup(path);
   f->v[f->n].entry.flags = TREE_HASHED;
   f->n++;
@@ -1031,13 +1031,13 @@ static void prop_partition(const struct fx *f)
     for (k = 0; k < f->p.v[i].n_changes; k++) {
       seen[f->p.v[i].changes[k]]++;
       CHECK(k == 0 || f->p.v[i].changes[k - 1] < f->p.v[i].changes[k]);
-      CHECK(f->v[f->p.v[i].changes[k]].kind != CHANGE_TOUCHED);
+      CHECK(change_kind(&f->v[f->p.v[i].changes[k]]) != CHANGE_TOUCHED);
     }
   for (k = 0; k < f->p.n_left; k++)
     seen[f->p.left[k]]++;
   for (k = 0; k < f->p.n_no_send; k++) {
     seen[f->p.no_send[k]]++;
-    CHECK(f->v[f->p.no_send[k]].kind == CHANGE_TOUCHED);
+    CHECK(change_kind(&f->v[f->p.no_send[k]]) == CHANGE_TOUCHED);
   }
   for (i = 0; i < f->n; i++)
     if (seen[i] != 1)

@@ -120,7 +120,7 @@ static void site_change(struct site *s, enum change_kind kind, const char *path)
     s->v = v;
   }
   memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
-  s->v[s->n].kind = kind;
+  change_set_kind(&s->v[s->n], kind);
   s->v[s->n].entry.path = pathref_dup(path);
   REQUIRE(s->v[s->n].entry.path != NULL);
   s->v[s->n].entry.flags = TREE_HASHED;
@@ -360,7 +360,7 @@ static void want_items(const struct site *s, size_t i, struct strlist *out)
   char item[CACHETAG_ITEM_SIZE];
 
   if (s->in.tag_origin != NULL && old != NULL &&
-      (c->kind == CHANGE_MODIFIED || c->kind == CHANGE_DELETED) &&
+      (change_kind(c) == CHANGE_MODIFIED || change_kind(c) == CHANGE_DELETED) &&
       (old->flags & (TREE_TAGGED | TREE_STALE)) == TREE_TAGGED) {
     REQUIRE(cachetag_item(s->in.tag_origin, c->entry.path, item) == 0);
     REQUIRE(strlist_push(out, item) == 0);
@@ -412,7 +412,7 @@ static void check_batch(const struct site *s, const struct planner_batch *pb,
   CHECK(wild <= CF_MAX_WILDCARDS_IN_PROGRESS);
   CHECK(l->n - wild <= s->o.max_paths_per_batch);
   for (k = 0; k < pb->n_changes; k++) {
-    CHECK(s->v[pb->changes[k]].kind != CHANGE_TOUCHED);
+    CHECK(change_kind(&s->v[pb->changes[k]]) != CHANGE_TOUCHED);
     strlist_init(&want);
     want_items(s, pb->changes[k], &want);
     for (j = 0; j < want.n; j++)
@@ -435,7 +435,7 @@ static void check_site(const struct site *s)
   check_ascending(s->p.no_send, s->p.n_no_send, seen, s->n);
   check_ascending(s->p.left, s->p.n_left, seen, s->n);
   for (i = 0; i < s->p.n_no_send; i++)
-    CHECK(s->v[s->p.no_send[i]].kind == CHANGE_TOUCHED);
+    CHECK(change_kind(&s->v[s->p.no_send[i]]) == CHANGE_TOUCHED);
   for (i = 0; i < s->n; i++)
     if (seen[i] != 1)
       TEST_FAIL_("change %zu (%s) planned %zu times", i, s->v[i].entry.path,

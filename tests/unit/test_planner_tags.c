@@ -51,8 +51,8 @@ static void fx_change(struct fx *f, enum change_kind kind, const char *path,
   if (kind != CHANGE_ADDED)
     REQUIRE(manifest_put(f->m, &e) == 0);
   REQUIRE(f->n < 8);
-  f->v[f->n].kind = kind;
   f->v[f->n].entry = e;
+  change_set_kind(&f->v[f->n], kind);
   f->v[f->n].entry.flags = TREE_HASHED;
   f->n++;
 }

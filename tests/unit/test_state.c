@@ -42,8 +42,8 @@ static struct change *changes(size_t n, unsigned base, char (*names)[32])
   REQUIRE(v != NULL);
   for (i = 0; i < n; i++) {
     (void)snprintf(names[i], 32, "d/p%zu", i);
-    v[i].kind = CHANGE_ADDED;
     v[i].entry = entry(names[i], base + (unsigned)i);
+    change_set_kind(&v[i], CHANGE_ADDED);
   }
   return v;
 }
@@ -412,8 +412,8 @@ static const struct intent *intend(struct state *s, const char *path,
   (void)snprintf(url, sizeof(url), "/%s", path);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, url) == 0);
-  c.kind = CHANGE_MODIFIED;
   c.entry = entry(path, seed);
+  change_set_kind(&c, CHANGE_MODIFIED);
   CHECK_EQ_INT(intend_copy(s, DIST, &paths, &c, 1, NULL, 1, &in, &err), 0);
   strlist_free(&paths);
   REQUIRE(in != NULL);
@@ -682,8 +682,8 @@ static void test_record_that_cannot_be_written_is_not_open(void)
   statefx_limit_file_size(len + 10);
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/d/p1") == 0);
-  c.kind = CHANGE_MODIFIED;
   c.entry = entry("d/p1", 70);
+  change_set_kind(&c, CHANGE_MODIFIED);
   CHECK(intend_copy(s, DIST, &paths, &c, 1, NULL, 1, &in, &err) < 0);
   CHECK_CONTAINS(err.msg, "nothing was recorded");
   CHECK_EQ_INT(state_intent_count(s), 1);

@@ -27,9 +27,9 @@ static struct tree_entry entry(const char *path, unsigned seed)
 /* A baseline of "b", "d", "f". */
 static void baseline(const char *dir)
 {
-  struct change v[3] = {{CHANGE_ADDED, entry("b", 1)},
-                        {CHANGE_ADDED, entry("d", 2)},
-                        {CHANGE_ADDED, entry("f", 3)}};
+  struct change v[3] = {change_make(CHANGE_ADDED, entry("b", 1)),
+                        change_make(CHANGE_ADDED, entry("d", 2)),
+                        change_make(CHANGE_ADDED, entry("f", 3))};
   struct cfw_err err = {0};
   struct state *s = statefx_open(dir, ROOT, DIST);
 
@@ -55,10 +55,12 @@ static void check_committed(const struct state *s)
 
 static void test_commit_records_adds_changes_and_deletions(void)
 {
-  struct change v[] = {
-      {CHANGE_ADDED, entry("a", 10)},   {CHANGE_MODIFIED, entry("b", 11)},
-      {CHANGE_ADDED, entry("c", 12)},   {CHANGE_DELETED, entry("d", 2)},
-      {CHANGE_TOUCHED, entry("f", 14)}, {CHANGE_ADDED, entry("g", 15)}};
+  struct change v[] = {change_make(CHANGE_ADDED, entry("a", 10)),
+                       change_make(CHANGE_MODIFIED, entry("b", 11)),
+                       change_make(CHANGE_ADDED, entry("c", 12)),
+                       change_make(CHANGE_DELETED, entry("d", 2)),
+                       change_make(CHANGE_TOUCHED, entry("f", 14)),
+                       change_make(CHANGE_ADDED, entry("g", 15))};
   struct cfw_err err = {0};
   const struct intent *in = NULL;
   struct strlist paths;

@@ -21,12 +21,12 @@ static void baseline_and_intend(const char *dir, char ref[STATE_REF_LEN])
   struct state *s = statefx_open(dir, ROOT, SET);
 
   memset(&c, 0, sizeof(c));
-  c.kind = CHANGE_ADDED;
+  change_set_kind(&c, CHANGE_ADDED);
   c.entry.path = (char *)"a.html"; /* borrowed: everything copies it */
   c.entry.size = 1;
   c.entry.flags = TREE_HASHED;
   CHECK_EQ_INT(state_baseline(s, &c, 1, &err), 0);
-  c.kind = CHANGE_MODIFIED;
+  change_set_kind(&c, CHANGE_MODIFIED);
   c.entry.size = 2;
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/a.html") == 0);

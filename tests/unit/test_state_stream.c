@@ -22,7 +22,7 @@ static void fill_change(struct change *c, size_t i, unsigned seed)
   char path[64];
 
   (void)snprintf(path, sizeof(path), "dir%zu/page-%zu.html", i % 7, i);
-  c->kind = i % 3 == 0 ? CHANGE_ADDED : CHANGE_MODIFIED;
+  change_set_kind(c, i % 3 == 0 ? CHANGE_ADDED : CHANGE_MODIFIED);
   c->entry.path = pathref_dup(path);
   REQUIRE(c->entry.path != NULL);
   c->entry.size = 100 + i;
@@ -367,7 +367,7 @@ static void test_intent_by_index_equals_the_gathered_batch(void)
   for (i = 0; i < 3; i++) {
     CHECK_EQ_STR(a->changes[i].entry.path, v[idx[i]].entry.path);
     CHECK_EQ_INT(a->changes[i].entry.size, v[idx[i]].entry.size);
-    CHECK_EQ_INT(a->changes[i].kind, v[idx[i]].kind);
+    CHECK_EQ_INT(change_kind(&a->changes[i]), change_kind(&v[idx[i]]));
   }
   state_close(s);
   changes_free(v, 5);

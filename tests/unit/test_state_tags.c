@@ -55,9 +55,10 @@ static void baseline(const char *dir, const char *hdr)
   struct state *s = open_ok(dir, hdr);
 
   memset(v, 0, sizeof(v));
-  v[0].kind = v[1].kind = CHANGE_ADDED;
   v[0].entry = entry("a.html", 1, 0);
   v[1].entry = entry("b.html", 2, 0);
+  change_set_kind(&v[0], CHANGE_ADDED);
+  change_set_kind(&v[1], CHANGE_ADDED);
   CHECK_EQ_INT(state_baseline(s, v, 2, &err), 0);
   state_close(s);
 }
@@ -74,8 +75,8 @@ static void intend_a(struct state *s, uint32_t flags, char *ref)
   strlist_init(&paths);
   REQUIRE(strlist_push(&paths, "/a.html") == 0);
   memset(&c, 0, sizeof(c));
-  c.kind = CHANGE_MODIFIED;
   c.entry = entry("a.html", 9, flags);
+  change_set_kind(&c, CHANGE_MODIFIED);
   CHECK_EQ_INT(intend_copy(s, DIST, &paths, &c, 1, NULL, 1, &in, &err), 0);
   REQUIRE(in != NULL);
   memcpy(ref, in->ref, STATE_REF_LEN);
@@ -195,8 +196,8 @@ static void test_header_change_clears_every_flag(void)
   s = open_ok(dir, "x-amz-meta-other");
   CHECK(!tagged(s, "a.html"));
   memset(&touch, 0, sizeof(touch));
-  touch.kind = CHANGE_TOUCHED;
   touch.entry = entry("b.html", 2, 0);
+  change_set_kind(&touch, CHANGE_TOUCHED);
   CHECK_EQ_INT(state_record(s, &touch, 1, &err), 0);
   state_close(s);
   /* Recorded before the first write under the new header. */

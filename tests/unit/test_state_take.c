@@ -26,7 +26,7 @@ static struct change *changes(size_t n)
   REQUIRE(v != NULL);
   for (i = 0; i < n; i++) {
     (void)snprintf(name, sizeof(name), "p%06zu", i);
-    v[i].kind = CHANGE_ADDED;
+    change_set_kind(&v[i], CHANGE_ADDED);
     v[i].entry.path = pathref_dup(name);
     REQUIRE(v[i].entry.path != NULL);
     v[i].entry.size = 100 + i;

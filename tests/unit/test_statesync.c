@@ -89,7 +89,7 @@ static void write_entry(const char *dir, const char *path, unsigned seed)
   struct state *s;
 
   memset(&c, 0, sizeof(c));
-  c.kind = CHANGE_ADDED;
+  change_set_kind(&c, CHANGE_ADDED);
   c.entry.path = (char *)path; /* borrowed: state_record copies it */
   c.entry.size = seed;
   c.entry.flags = TREE_HASHED;

@@ -97,7 +97,7 @@ class ReferenceTest(unittest.TestCase):
 
     def test_example_shows_every_config_key(self):
         keys = set(re.findall(r'\[K_[A-Z0-9_]+\] = \{"([a-z0-9_]+)"',
-                              read(os.path.join(SRC, "src", "config.c"))))
+                              read(os.path.join(SRC, "src", "config_key.c"))))
         self.assertGreater(len(keys), 20)
         self.assertEqual(keys - config_keys(), set())
 

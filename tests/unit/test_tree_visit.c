@@ -12,7 +12,7 @@
 
 #define DIRS      40
 #define SUBDIRS   3
-#define FILES     25
+#define FILES     5
 #define MAX_SEEN  (1 + DIRS + DIRS * SUBDIRS)
 #define MAX_TIDS  8
 #define N_THREADS 4

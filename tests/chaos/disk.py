@@ -9,6 +9,7 @@ import subprocess
 import time
 
 from tests.chaos.outcome import Failure
+from tests.e2e.cfw import fill_fs
 
 # Room for the chaos tree's state several times over (its snapshot is a
 # few KiB), so only the filler makes it full.
@@ -49,13 +50,7 @@ class Disk:
 
     def fill(self):
         """Takes every free block, then every free byte of the last."""
-        with open(self.filler, "ab", buffering=0) as f:
-            for size in (65536, 4096, 1):
-                try:
-                    while True:
-                        f.write(b"\0" * size)
-                except OSError:
-                    pass
+        fill_fs(self.filler)
         self.full_since = time.monotonic()
         self.fills += 1
         return "the state's disk filled"

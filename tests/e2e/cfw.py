@@ -55,6 +55,18 @@ def thread_sanitized(binary=None):
         return b"__tsan_init" in f.read()
 
 
+def fill_fs(path):
+    """Appends to the file at path until its file system is full: every
+    free block, then every free byte of the last (a full disk)."""
+    with open(path, "ab", buffering=0) as f:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError:
+                pass
+
+
 def write(root, rel, data):
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-from tests.e2e.cfw import BIN, BucketTest, clean_env, write
+from tests.e2e.cfw import BIN, BucketTest, clean_env, fill_fs, write
 from tests.e2e.daemon import Daemon
 from tests.standin.standin import DISTRIBUTION
 
@@ -306,13 +306,7 @@ class FullCache(S3StateTest):
         if res.returncode != 0:
             self.skipTest("cannot mount a tmpfs: %s" % res.stderr.decode())
         filler = os.path.join(self.fs, "filler")
-        with open(filler, "wb", buffering=0) as f:
-            for size in (4096, 1):
-                try:
-                    while True:
-                        f.write(b"\0" * size)
-                except OSError:
-                    pass
+        fill_fs(filler)
         d = Daemon(self.tmp, *self.args(ci, "--quiet-ms", "200"),
                    env=self.env_of(ci))
         try:

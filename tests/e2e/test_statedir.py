@@ -15,7 +15,7 @@ import subprocess
 import time
 import unittest
 
-from tests.e2e.cfw import BIN, Result, TempTest, clean_env, write
+from tests.e2e.cfw import BIN, Result, TempTest, clean_env, fill_fs, write
 from tests.e2e.daemon import Daemon
 from tests.standin.standin import ACCESS_KEY, DISTRIBUTION, SECRET_KEY, StandIn
 
@@ -73,18 +73,7 @@ class StateTest(TempTest):
     def fill(self, fs):
         """Fills fs to the last block; returns the filler's path."""
         path = os.path.join(fs, "filler")
-        with open(path, "wb", buffering=0) as f:
-            try:
-                while True:
-                    f.write(b"\0" * 4096)
-            except OSError:
-                pass
-        with open(path, "ab", buffering=0) as f:
-            try:
-                while True:
-                    f.write(b"\0")
-            except OSError:
-                pass
+        fill_fs(path)
         return path
 
     def once(self, *extra):

@@ -7,6 +7,7 @@
 #include "change.h"
 #include "err.h"
 #include "manifest.h"
+#include "seenset.h"
 #include "tree.h"
 
 /* Pending work is diff(tree on disk, manifest), in three steps so that
@@ -24,9 +25,20 @@
  *
  * A file is taken as unchanged without hashing only if size, mtime_ns,
  * ctime_ns and ino all equal the manifest's and the manifest's entry is
- * not TREE_RACY.  Otherwise it is hashed and compared by content. */
+ * not TREE_RACY.  Otherwise it is hashed and compared by content.
+ *
+ * The walk may apply that rule as it goes (diff_unchanged_stat), leaving
+ * each unchanged file out of its tree and marking its manifest entry in
+ * a seenset: then the tree holds only what the rule could not rule out,
+ * and the diff, given the set, takes a marked entry missing from the
+ * tree as unchanged, not deleted (issue 13). */
 
 struct diff; /* opaque */
+struct stat;
+
+/* The shortcut's rule, its one home: true if a file that st describes
+ * is certainly what old recorded, so that it needs no hashing. */
+bool diff_unchanged_stat(const struct stat *st, const struct tree_entry *old);
 
 /* Compares t with m and records, in path order, which tree entries need
  * hashing.  It takes t's entries over (t is left empty, also on error):
@@ -38,9 +50,12 @@ struct diff; /* opaque */
  * then.  An entry is marked TREE_RACY if its mtime or ctime lies within
  * TREE_RACY_WINDOW_NS of t->scanned_at_ns (or after it).  t must be
  * sorted by path with no duplicates, as tree_walk leaves it (else
- * -EINVAL).  0, -EINVAL or -ENOMEM.  O(n + m). */
+ * -EINVAL).  seen (NULL: none) holds the entries of m the walk left
+ * out of t as unchanged, borrowed until diff_begin_take returns; any
+ * other entry of m missing from t is deleted.  0, -EINVAL or -ENOMEM.
+ * O(n + m). */
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
-                    struct cfw_err *err);
+                    const struct seenset *seen, struct cfw_err *err);
 
 /* The same against old[0, n_old) instead of a whole manifest: the
  * manifest entries a partial walk covers (partwalk_entries), borrowed until
@@ -49,7 +64,7 @@ int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
  * copied each (issue 13). */
 int diff_begin_take_view(struct diff **out, struct tree *t,
                          const struct tree_entry *const *old, size_t n_old,
-                         struct cfw_err *err);
+                         const struct seenset *seen, struct cfw_err *err);
 
 /* The same as diff_begin_take with a copy of t, which is not referenced
  * afterwards. */

@@ -16,9 +16,10 @@
 #include "urlmap.h"
 
 /* Walks a root and diffs it against a manifest off the loop thread: the
- * walk runs on the libuv threadpool, then the files the stat shortcut
- * cannot rule out are hashed in parallel chunks, so both cores work and
- * the loop stays free. */
+ * walk runs on the libuv threadpool, comparing each file's stat with the
+ * manifest as it goes (diff.h), so that it keeps only what the stat
+ * shortcut cannot rule out; those files are then hashed in parallel
+ * chunks, so both cores work and the loop stays free. */
 struct scan;
 
 struct scan_opts {
@@ -46,6 +47,7 @@ struct scan_result {
                              frees it */
   size_t n_changes;
   size_t n_files;  /* files on disk after excludes */
+  size_t n_same;   /* of those, the ones the walk ruled out by their stat */
   size_t n_dirs;   /* directories the walk read */
   size_t n_hashed; /* files the shortcut could not rule out */
   uint64_t elapsed_ms;
@@ -59,8 +61,9 @@ int scan_start(struct scan **out, uv_loop_t *loop, const struct scan_opts *o,
                scan_cb cb, void *arg, struct cfw_err *err);
 
 /* Gives a scan started without a manifest the one to diff against
- * (borrowed until cb); NULL drops the diff: cb then runs once the walk
- * is over, with -ECANCELED.  Call once, on the loop thread. */
+ * (borrowed until cb); if the walk is still running, it compares with m
+ * from then on.  NULL drops the diff: cb then runs once the walk is
+ * over, with -ECANCELED.  Call once, on the loop thread. */
 void scan_diff(struct scan *s, const struct manifest *m);
 
 /* Frees the scan and any changes not taken from its result.  Only after

@@ -61,6 +61,16 @@ struct tree {
   size_t cap;
   int64_t scanned_at_ns; /* CLOCK_REALTIME when the scan began */
   size_t n_dirs;         /* directories read (listed) by the scan */
+  /* Files the walk met but left out: its known hook had them as they
+   * are (TREE_KNOWN_SAME).  The files on disk are n + n_same. */
+  size_t n_same;
+};
+
+/* What a walk's known hook (tree_walk_opts) says of a file. */
+enum tree_known {
+  TREE_KNOWN_NONE, /* record it, with a path of its own */
+  TREE_KNOWN_PATH, /* record it, holding the path the hook gave */
+  TREE_KNOWN_SAME  /* leave it out: the caller has it as it is */
 };
 
 /* Lets the caller see each directory as the walk reads it: the daemon's
@@ -99,11 +109,17 @@ struct tree_walk_opts {
    * -ELOOP (symlinked directory loop), -ENAMETOOLONG, -EMFILE...  The
    * scan goes on.  May be NULL. */
   void (*warn)(void *ctx, const char *relpath, int err);
-  /* The path another entry of relpath already holds (the manifest's),
-   * held once more for the walk's entry; NULL: a new one is made.  So a
-   * walk of a known tree allocates no path (issue 13).  Called from the
-   * walk's threads at once, like skip.  May be NULL. */
-  char *(*known)(void *ctx, const char *relpath);
+  /* What the caller already has of the regular file at relpath, which
+   * st describes (issue 13).  TREE_KNOWN_SAME leaves it out of the tree,
+   * counted in n_same: so the walk of a tree that did not change records
+   * nothing, and one that did records only what the caller must look
+   * at.  TREE_KNOWN_PATH records it with *path, the path another entry
+   * already holds (the manifest's), held once more for the walk's
+   * entry, so that it allocates no path.  TREE_KNOWN_NONE records it
+   * with a path of its own.  Called from the walk's threads at once,
+   * like skip.  May be NULL: every file is recorded. */
+  enum tree_known (*known)(void *ctx, const char *relpath,
+                           const struct stat *st, char **path);
   void *ctx; /* borrowed; passed to all three */
   /* A symlink whose target resolves (realpath) outside the root is left
    * out with -EXDEV unless this is set: a build folder must not make
@@ -158,6 +174,12 @@ int tree_add(struct tree *t, const char *path, const struct stat *st);
  * -ENOMEM). */
 int tree_add_held(struct tree *t, char *path, const struct stat *st);
 
+/* Records the file at path as o's known hook says (tree_walk_opts): for
+ * whoever walks part of a tree by other means (partwalk.h).  o may be
+ * NULL.  0 or -ENOMEM. */
+int tree_add_known(struct tree *t, const char *path, const struct stat *st,
+                   const struct tree_walk_opts *o);
+
 /* A timestamp as entries keep them: nanoseconds since the epoch. */
 int64_t tree_ts_ns(const struct timespec *ts);
 
@@ -173,7 +195,7 @@ bool tree_entry_same_stat(const struct tree_entry *a,
 int tree_append(struct tree *t, struct tree_entry *e);
 
 /* Appends src's entries to t's, leaving src without entries (its
- * scanned_at_ns and n_dirs as they were): t's array grows once, then
+ * scanned_at_ns, n_dirs and n_same as they were): t's array grows once, then
  * src's shrinks as its entries move, a slice at a time, so that the
  * two hold the same entries for at most a slice (1 MiB) beyond the
  * room t needs (issue 13).  0, or -ENOMEM with both as they were. */

@@ -21,6 +21,8 @@ struct diff_old {
   const struct manifest *m;          /* when v is NULL */
   const struct tree_entry *const *v; /* or NULL: m */
   size_t n;
+  /* The entries the walk left out as unchanged, or NULL: none. */
+  const struct seenset *seen;
 };
 
 /* One array holds the files all along: the walk's, resized in place to
@@ -63,6 +65,14 @@ static bool certainly_unchanged(const struct tree_entry *cur,
   return (old->flags & TREE_HASHED) &&
          !(old->flags & (TREE_RACY | TREE_STALE)) &&
          tree_entry_same_stat(cur, old);
+}
+
+bool diff_unchanged_stat(const struct stat *st, const struct tree_entry *old)
+{
+  struct tree_entry cur = {0};
+
+  tree_entry_set_stat(&cur, st);
+  return certainly_unchanged(&cur, old);
 }
 
 /* Shrinks the candidates' arrays to n (at least a byte): a shrink that
@@ -178,7 +188,8 @@ static int diff_walk(struct diff *d, const struct diff_old *o)
     old = j < nm ? old_at(o, j) : NULL;
     c = walk_cmp(d, i, n, old);
     if (c > 0) {
-      rc = add_deleted(d, old);
+      if (o->seen == NULL || !seenset_has(o->seen, old))
+        rc = add_deleted(d, old);
       j++;
       continue;
     }
@@ -235,9 +246,9 @@ static int diff_take(struct diff **out, struct tree *t,
 }
 
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
-                    struct cfw_err *err)
+                    const struct seenset *seen, struct cfw_err *err)
 {
-  struct diff_old o = {m, NULL, manifest_count(m)};
+  struct diff_old o = {m, NULL, manifest_count(m), seen};
 
   *out = NULL;
   if (!tree_sorted(t)) {
@@ -249,9 +260,9 @@ int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
 
 int diff_begin_take_view(struct diff **out, struct tree *t,
                          const struct tree_entry *const *old, size_t n_old,
-                         struct cfw_err *err)
+                         const struct seenset *seen, struct cfw_err *err)
 {
-  struct diff_old o = {NULL, old, n_old};
+  struct diff_old o = {NULL, old, n_old, seen};
   size_t i;
 
   *out = NULL;
@@ -268,7 +279,7 @@ int diff_begin_take_view(struct diff **out, struct tree *t,
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err)
 {
-  struct diff_old o = {m, NULL, manifest_count(m)};
+  struct diff_old o = {m, NULL, manifest_count(m), NULL};
   struct tree copy;
   size_t i;
   int rc = 0;

@@ -101,6 +101,24 @@ static bool partwalk_skip(void *ctx, const char *rel, bool is_dir)
   return c->o->skip != NULL && c->o->skip(c->o->ctx, full, is_dir);
 }
 
+/* The caller's known hook, asked with the whole path.  A path it holds
+ * is dropped, as partwalk_adopt makes each entry's whole path anew. */
+static enum tree_known partwalk_known(void *ctx, const char *rel,
+                                      const struct stat *st, char **path)
+{
+  struct partwalk_ctx *c = ctx;
+  const char *full = partwalk_full(c, rel);
+  enum tree_known k;
+
+  if (full == NULL || c->o->known == NULL)
+    return TREE_KNOWN_NONE;
+  k = c->o->known(c->o->ctx, full, st, path);
+  if (k != TREE_KNOWN_PATH)
+    return k;
+  pathref_drop(*path);
+  return TREE_KNOWN_NONE;
+}
+
 static void partwalk_warn(void *ctx, const char *rel, int code)
 {
   struct partwalk_ctx *c = ctx;
@@ -130,6 +148,7 @@ static int partwalk_adopt(struct tree *t, struct tree *sub, const char *prefix)
   for (; i < sub->n; i++)
     pathref_drop(sub->v[i].path);
   sub->n = 0; /* the paths now belong to t, or are freed */
+  t->n_same += sub->n_same;
   buf_free(&p);
   tree_free(sub);
   return rc;
@@ -139,8 +158,10 @@ static int partwalk_dir(struct tree *t, const char *root, const char *rel,
                         const struct tree_walk_opts *o, struct cfw_err *err)
 {
   struct partwalk_ctx c = {o, rel, {0}};
-  struct tree_walk_opts so = {
-      .skip = partwalk_skip, .warn = partwalk_warn, .ctx = &c};
+  struct tree_walk_opts so = {.skip = partwalk_skip,
+                              .warn = partwalk_warn,
+                              .known = partwalk_known,
+                              .ctx = &c};
   struct buf dir;
   struct tree sub;
   int rc;
@@ -198,15 +219,6 @@ static int partwalk_stat(const char *root, const char *rel, const char *base,
   return 1;
 }
 
-/* Adds the file at rel, holding the path o->known has for it if any. */
-static int partwalk_add(struct tree *t, const char *rel, const struct stat *st,
-                        const struct tree_walk_opts *o)
-{
-  char *known = o->known != NULL ? o->known(o->ctx, rel) : NULL;
-
-  return known != NULL ? tree_add_held(t, known, st) : tree_add(t, rel, st);
-}
-
 static int partwalk_one(struct tree *t, const char *root, const char *rel,
                         const char *base, const struct tree_walk_opts *o,
                         struct cfw_err *err)
@@ -220,7 +232,7 @@ static int partwalk_one(struct tree *t, const char *root, const char *rel,
   if (S_ISREG(st.st_mode))
     return o->skip && o->skip(o->ctx, rel, false)
                ? 0
-               : partwalk_add(t, rel, &st, o);
+               : tree_add_known(t, rel, &st, o);
   if (S_ISDIR(st.st_mode) && !(o->skip && o->skip(o->ctx, rel, true)))
     return partwalk_dir(t, root, rel, o, err);
   return 0; /* FIFOs, sockets, devices: never files of a site */

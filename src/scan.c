@@ -2,11 +2,13 @@
 #include "scan.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "partwalk.h"
 #include "pathref.h"
+#include "seenset.h"
 #include "tree.h"
 #include "util.h"
 
@@ -35,6 +37,15 @@ struct scan {
    * it, which stays as it is until cb). */
   const struct tree_entry **sub;
   size_t n_sub;
+  /* The manifest the walk compares with as it goes: opts.manifest from
+   * the start, or a late one from scan_diff on, if it comes while the
+   * walk runs (a start-up's load is shorter than its walk).  NULL: the
+   * walk records every file.  Set on the loop thread with seen
+   * (release), read on the walk's (acquire). */
+  const struct manifest *_Atomic live;
+  /* Owned, from the walk to the diff: live's entries the walk left out
+   * as unchanged. */
+  struct seenset *seen;
   struct diff *diff;         /* owned */
   struct scan_chunk *chunks; /* owned */
   /* Subtrees the walk could not read: what the manifest has there is
@@ -85,20 +96,36 @@ static void scan_warn(void *ctx, const char *relpath, int errnum)
           strerror(e));
 }
 
-/* The manifest's own path for relpath, held: the walk's entry of a
- * known file costs no path of its own.  On the walk's threads; the
- * manifest stays as it is until the scan's callback. */
-static char *scan_known(void *ctx, const char *relpath)
+/* Lets the walk compare with m from now on.  Without the room for the
+ * set, it goes on recording every file. */
+static void scan_compare_with(struct scan *s, const struct manifest *m)
 {
-  const struct scan *s = ctx;
+  if (seenset_new(&s->seen, m) == 0)
+    atomic_store_explicit(&s->live, m, memory_order_release);
+}
+
+/* The walk compares as it goes (issue 13): a file the manifest has
+ * with the same stat is left out of the walk's tree and marked seen, so
+ * that the walk of a tree that did not change records nothing; any other
+ * file the manifest knows holds the manifest's path.  On the walk's
+ * threads; the manifest stays as it is until the scan's callback. */
+static enum tree_known scan_known(void *ctx, const char *relpath,
+                                  const struct stat *st, char **path)
+{
+  struct scan *s = ctx;
+  const struct manifest *m;
   const struct tree_entry *e;
 
-  /* A late manifest is still loading, and opts.manifest is the loop
-   * thread's to set meanwhile. */
-  if (s->late)
-    return NULL;
-  e = manifest_find(s->opts.manifest, relpath);
-  return e != NULL ? pathref_hold(e->path) : NULL;
+  m = atomic_load_explicit(&s->live, memory_order_acquire);
+  e = m != NULL ? manifest_find(m, relpath) : NULL;
+  if (e == NULL)
+    return TREE_KNOWN_NONE;
+  if (diff_unchanged_stat(st, e)) {
+    seenset_mark(s->seen, e);
+    return TREE_KNOWN_SAME;
+  }
+  *path = pathref_hold(e->path);
+  return TREE_KNOWN_PATH;
 }
 
 static bool scan_under(const char *prefix, const char *path)
@@ -144,12 +171,14 @@ static void scan_begin_diff(struct scan *s)
   if (s->opts.paths != NULL) {
     r->status = partwalk_entries(&s->sub, &s->n_sub, m, s->opts.paths, &r->err);
     if (r->status == 0)
-      r->status =
-          diff_begin_take_view(&s->diff, &s->tree, s->sub, s->n_sub, &r->err);
+      r->status = diff_begin_take_view(&s->diff, &s->tree, s->sub, s->n_sub,
+                                       s->seen, &r->err);
   } else {
-    r->status = diff_begin_take(&s->diff, &s->tree, m, &r->err);
+    r->status = diff_begin_take(&s->diff, &s->tree, m, s->seen, &r->err);
   }
   tree_free(&s->tree); /* empty, unless partwalk_entries failed */
+  seenset_destroy(s->seen);
+  s->seen = NULL;
 }
 
 /* A whole tree's walk is mostly the kernel's stat: it scales with the
@@ -171,6 +200,8 @@ static void scan_on_walk(uv_work_t *req)
       .skip = scan_skip, .warn = scan_warn, .known = scan_known, .ctx = s};
   struct scan_result *r = &s->result;
 
+  if (!s->late)
+    scan_compare_with(s, s->opts.manifest);
   if (s->opts.paths == NULL) {
     to.visit = s->opts.visit;
     to.threads = scan_walk_threads();
@@ -181,7 +212,8 @@ static void scan_on_walk(uv_work_t *req)
   }
   if (r->status < 0)
     return;
-  r->n_files = s->tree.n;
+  r->n_files = s->tree.n + s->tree.n_same;
+  r->n_same = s->tree.n_same;
   r->n_dirs = s->tree.n_dirs;
   if (!s->late)
     scan_begin_diff(s);
@@ -368,6 +400,8 @@ static void scan_on_walk_done(uv_work_t *req, int status)
 
 void scan_diff(struct scan *s, const struct manifest *m)
 {
+  if (m != NULL && !s->walked)
+    scan_compare_with(s, m);
   s->opts.manifest = m;
   s->cancelled = m == NULL;
   s->manifest_in = true;
@@ -404,6 +438,7 @@ void scan_destroy(struct scan *s)
     return;
   changes_free(s->result.changes, s->result.n_changes);
   diff_destroy(s->diff);
+  seenset_destroy(s->seen);
   free((void *)s->sub);
   strlist_free(&s->unreadable);
   tree_free(&s->tree);

@@ -205,6 +205,24 @@ static const struct tree_visit *walk_file_visitor(const struct walk *w)
   return v != NULL && v->file != NULL ? v : NULL;
 }
 
+int tree_add_known(struct tree *t, const char *path, const struct stat *st,
+                   const struct tree_walk_opts *o)
+{
+  char *held = NULL;
+
+  if (o == NULL || o->known == NULL)
+    return tree_add(t, path, st);
+  switch (o->known(o->ctx, path, st, &held)) {
+  case TREE_KNOWN_SAME:
+    t->n_same++;
+    return 0;
+  case TREE_KNOWN_PATH:
+    return tree_add_held(t, held, st);
+  default:
+    return tree_add(t, path, st);
+  }
+}
+
 /* Records a regular file or descends into a directory; name in dfd is
  * what st describes.  Anything else (FIFO, socket, device) is left out
  * without being opened. */
@@ -213,7 +231,6 @@ static int walk_found(struct walk *w, int dfd, const char *name,
 {
   const struct tree_walk_opts *o = w->o;
   const struct tree_visit *v = walk_file_visitor(w);
-  char *known;
 
   if (S_ISDIR(st->st_mode))
     return walk_subdir(w, dfd, name, again);
@@ -225,11 +242,7 @@ static int walk_found(struct walk *w, int dfd, const char *name,
     visit_end(w);
     return 0;
   }
-  known = o != NULL && o->known != NULL ? o->known(o->ctx, buf_str(&w->path))
-                                        : NULL;
-  if (known != NULL)
-    return tree_add_held(w->t, known, st);
-  return tree_add(w->t, buf_str(&w->path), st);
+  return tree_add_known(w->t, buf_str(&w->path), st, o);
 }
 
 bool tree_path_within(const char *base, const char *path)
@@ -584,6 +597,7 @@ static int par_merge(struct walk_par *p, struct tree *t)
     if (rc < 0)
       return rc;
     t->n_dirs += p->trees[i].n_dirs;
+    t->n_same += p->trees[i].n_same;
   }
   return 0;
 }

@@ -20,6 +20,7 @@ void tree_init(struct tree *t)
   t->cap = 0;
   t->scanned_at_ns = 0;
   t->n_dirs = 0;
+  t->n_same = 0;
 }
 
 void tree_entry_free(struct tree_entry *e)

@@ -339,7 +339,7 @@ static void test_unreadable_file_is_reported_and_left_pending(void)
 {
   struct cfw_err err = {0};
   struct tree_entry e = {0};
-  struct tree t = {&e, 1, 1, 0, 0};
+  struct tree t = {.v = &e, .n = 1, .cap = 1};
   struct manifest *m;
   struct diff *d;
   struct change *v;
@@ -398,7 +398,7 @@ static void test_finish_before_hashing_is_einval(void)
 static void test_unsorted_tree_is_rejected(void)
 {
   struct tree_entry e[2] = {{.path = (char *)"b"}, {.path = (char *)"a"}};
-  struct tree t = {e, 2, 2, 0, 0};
+  struct tree t = {.v = e, .n = 2, .cap = 2};
   struct cfw_err err = {0};
   struct manifest *m;
   struct diff *d = (struct diff *)1;
@@ -489,7 +489,7 @@ static void test_begin_take_moves_the_tree_into_the_changes(void)
   REQUIRE(t.n == 2);
   p0 = t.v[0].path;
   p1 = t.v[1].path;
-  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, NULL, &err), 0);
   CHECK(t.v == NULL && t.n == 0); /* taken */
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_hash_range(d, root, 0, diff_hash_count(d)), 0);

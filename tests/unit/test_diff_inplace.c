@@ -28,7 +28,7 @@ static struct diff *begin(const char *root, const struct manifest *m)
 
   REQUIRE(tree_walk(&t, root, NULL, &err) == 0);
   t.scanned_at_ns += LATER_NS;
-  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, NULL, &err), 0);
   CHECK(t.v == NULL && t.n == 0);
   REQUIRE(d != NULL);
   return d;
@@ -161,7 +161,7 @@ static void test_empty_tree_and_manifest_give_nothing(void)
 
   tree_init(&t);
   REQUIRE(manifest_new(&m) == 0);
-  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, NULL, &err), 0);
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_hash_count(d), 0);
   CHECK_EQ_INT(diff_hash_range(d, "/", 0, 0), 0);
@@ -194,7 +194,7 @@ static void test_empty_tree_deletes_every_known_file(void)
     REQUIRE(manifest_put(m, &e) == 0);
   }
   tree_init(&t);
-  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, NULL, &err), 0);
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_hash_count(d), 0);
   CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);
@@ -257,7 +257,7 @@ static void test_failures_are_kept_only_for_the_failed_files(void)
   add(&t, dir, dd);
   add(&t, dir, "e.html");
   REQUIRE(manifest_new(&m) == 0);
-  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), 0);
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, NULL, &err), 0);
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_failed_count(d), 0); /* none before finishing */
   finish(d, dir, &v, &n);
@@ -347,7 +347,7 @@ static void test_a_candidate_costs_a_byte_beside_its_change(void)
 
   full_tree(&t, &m);
   as_cap(t.n * 16 + ((size_t)512 << 10), &old);
-  rc = diff_begin_take(&d, &t, m, &err);
+  rc = diff_begin_take(&d, &t, m, NULL, &err);
   as_restore(&old);
   CHECK_EQ_INT(rc, 0);
   CHECK(d != NULL && diff_hash_count(d) == ((size_t)1 << 17));
@@ -375,7 +375,7 @@ static void test_taking_the_tree_costs_only_the_states(void)
 
   full_tree(&t, &m);
   as_cap(t.n + ((size_t)512 << 10), &old);
-  rc = diff_begin_take(&d, &t, m, &err);
+  rc = diff_begin_take(&d, &t, m, NULL, &err);
   as_restore(&old);
   CHECK_EQ_INT(rc, 0);
   CHECK(d != NULL && diff_hash_count(d) == ((size_t)1 << 17));
@@ -401,7 +401,7 @@ static void test_no_room_to_take_the_tree_is_enomem(void)
   full_tree(&t, &m);
   /* Half the 128 KiB of states. */
   as_cap(t.n / 2, &old);
-  CHECK_EQ_INT(diff_begin_take(&d, &t, m, &err), -ENOMEM);
+  CHECK_EQ_INT(diff_begin_take(&d, &t, m, NULL, &err), -ENOMEM);
   as_restore(&old);
   CHECK(d == NULL);
   CHECK(t.v == NULL && t.n == 0);

@@ -100,7 +100,7 @@ static struct change *diff_sub(const char *root, const struct manifest *m,
           0);
   t.scanned_at_ns += LATER_NS;
   REQUIRE(partwalk_entries(&v, &nv, m, &paths, &err) == 0);
-  CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, nv, &err), 0);
+  CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, nv, NULL, &err), 0);
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_hash_range(d, root, 0, diff_hash_count(d)), 0);
   CHECK_EQ_INT(diff_finish(d, &out, n, &err), 0);
@@ -154,12 +154,12 @@ static void test_unsorted_view_is_einval_and_frees_the_tree(void)
   REQUIRE(tree_add(&t, "a", &st) == 0);
   v[0] = manifest_at(m, 1);
   v[1] = manifest_at(m, 0);
-  CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, 2, &err), -EINVAL);
+  CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, 2, NULL, &err), -EINVAL);
   CHECK(d == NULL);
   CHECK(t.v == NULL && t.n == 0);
   v[1] = v[0]; /* twice */
   REQUIRE(tree_add(&t, "a", &st) == 0);
-  CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, 2, &err), -EINVAL);
+  CHECK_EQ_INT(diff_begin_take_view(&d, &t, v, 2, NULL, &err), -EINVAL);
   CHECK(t.v == NULL && t.n == 0);
   manifest_destroy(m);
 }
@@ -173,7 +173,7 @@ static void test_empty_view_and_tree_give_nothing(void)
   size_t n = 1;
 
   tree_init(&t);
-  CHECK_EQ_INT(diff_begin_take_view(&d, &t, NULL, 0, &err), 0);
+  CHECK_EQ_INT(diff_begin_take_view(&d, &t, NULL, 0, NULL, &err), 0);
   REQUIRE(d != NULL);
   CHECK_EQ_INT(diff_hash_count(d), 0);
   CHECK_EQ_INT(diff_finish(d, &v, &n, &err), 0);

@@ -71,9 +71,14 @@ static void test_tree_lists_a_file_once(void)
   test_rmtree(dir);
 }
 
-static char *known_a_html(void *ctx, const char *relpath)
+static enum tree_known known_a_html(void *ctx, const char *relpath,
+                                    const struct stat *st, char **path)
 {
-  return strcmp(relpath, "a.html") == 0 ? pathref_hold(ctx) : NULL;
+  (void)st;
+  if (strcmp(relpath, "a.html") != 0)
+    return TREE_KNOWN_NONE;
+  *path = pathref_hold(ctx);
+  return TREE_KNOWN_PATH;
 }
 
 /* Issue 13: a listed file the callback knows holds its path; a file
@@ -107,7 +112,49 @@ static void test_tree_holds_a_known_path(void)
   test_rmtree(dir);
 }
 
+/* Unchanged, as the caller's manifest would say: a/x.html, b/x.html. */
+static enum tree_known known_x_same(void *ctx, const char *relpath,
+                                    const struct stat *st, char **path)
+{
+  (void)ctx;
+  (void)path;
+  REQUIRE(st->st_size == 1);
+  return strcmp(relpath, "a/x.html") == 0 || strcmp(relpath, "b/x.html") == 0
+             ? TREE_KNOWN_SAME
+             : TREE_KNOWN_NONE;
+}
+
+/* Issue 13: the hook is asked with whole paths, for a listed file and
+ * for the files under a listed directory; what it has as it is stays
+ * out of the tree and is counted. */
+static void test_tree_leaves_out_what_the_caller_has(void)
+{
+  struct tree_walk_opts o = {.known = known_x_same};
+  struct cfw_err err = {0};
+  struct strlist paths;
+  struct tree t;
+  char dir[256];
+
+  test_tmpdir(dir, sizeof(dir));
+  test_write(dir, "a/x.html", "x");
+  test_write(dir, "a/y.html", "y");
+  test_write(dir, "b/x.html", "x");
+  strlist_init(&paths);
+  REQUIRE(strlist_push(&paths, "a") == 0);
+  REQUIRE(strlist_push(&paths, "b/x.html") == 0);
+  partwalk_normalise(&paths);
+  tree_init(&t);
+  CHECK_EQ_INT(partwalk_tree(&t, dir, &paths, &o, &err), 0);
+  REQUIRE(t.n == 1);
+  CHECK_EQ_STR(t.v[0].path, "a/y.html");
+  CHECK_EQ_INT(t.n_same, 2);
+  tree_free(&t);
+  strlist_free(&paths);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_descendant_after_a_sibling_is_dropped),
+          TEST(test_tree_leaves_out_what_the_caller_has),
           TEST(test_tree_holds_a_known_path),
           TEST(test_deep_paths_keep_only_the_highest),
           TEST(test_tree_lists_a_file_once))

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -19,6 +20,11 @@ struct run {
   int status;
   size_t n_changes;
   size_t n_dirs;
+  size_t n_files;
+  size_t n_same;
+  size_t n_hashed;
+  struct change *changes; /* taken from the result when keep is set */
+  bool keep;
 };
 
 static void on_dir(void *ctx, const char *rel, int fd, const struct stat *st)
@@ -56,6 +62,14 @@ static void on_scan(struct scan *s, struct scan_result *res, void *arg)
   r->status = res->status;
   r->n_changes = res->n_changes;
   r->n_dirs = res->n_dirs;
+  r->n_files = res->n_files;
+  r->n_same = res->n_same;
+  r->n_hashed = res->n_hashed;
+  if (r->keep) {
+    r->changes = res->changes;
+    res->changes = NULL;
+    res->n_changes = 0;
+  }
   scan_destroy(s);
 }
 
@@ -195,6 +209,164 @@ static void test_visitor_sees_each_directory_before_it_is_read(void)
   test_rmtree(dir);
 }
 
+/* Scans dir against m (only under paths, unless NULL) and keeps the
+ * changes in r. */
+static void scan_against(struct run *r, const char *dir,
+                         const struct manifest *m, const struct strlist *paths)
+{
+  struct scan_opts o = {0};
+  struct cfw_err err = {0};
+  struct scan *s = NULL;
+
+  o.root = dir;
+  o.manifest = m;
+  o.paths = paths;
+  r->keep = true;
+  r->scanned = 0;
+  REQUIRE(scan_start(&s, &r->loop, &o, on_scan, r, &err) == 0);
+  run_until(r, &r->scanned, 1);
+  CHECK_EQ_INT(r->status, 0);
+}
+
+/* The changes r kept, as "KIND path" lines in path order, freed. */
+static void take_changes(struct run *r, struct strlist *out)
+{
+  static const char kinds[] = "AMDT";
+  char line[300];
+  size_t i;
+
+  strlist_init(out);
+  for (i = 0; i < r->n_changes; i++) {
+    (void)snprintf(line, sizeof(line), "%c %s",
+                   kinds[change_kind(&r->changes[i])],
+                   r->changes[i].entry.path);
+    REQUIRE(strlist_push(out, line) == 0);
+  }
+  changes_free(r->changes, r->n_changes);
+  r->changes = NULL;
+}
+
+/* Issue 13: the walk compares as it goes, so it records only the files
+ * whose stat differs from the manifest's; the diff must still tell a
+ * file it left out as unchanged from one that is gone, in a whole walk
+ * and in a walk of part of the tree. */
+static void test_rescan_tells_unchanged_from_deleted(void)
+{
+  struct cfw_err err = {0};
+  struct strlist paths;
+  struct strlist got;
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  char gone[300];
+  int pass;
+
+  make_site(dir, sizeof(dir));
+  test_write(dir, "a/e.html", "e");
+  run_init(&r);
+  REQUIRE(manifest_new(&m) == 0);
+  scan_against(&r, dir, m, NULL); /* the baseline */
+  REQUIRE(r.n_changes == 4);
+  REQUIRE(manifest_apply(m, r.changes, r.n_changes, &err) == 0);
+  changes_free(r.changes, r.n_changes);
+  /* As if recorded long enough ago that the stat alone can clear it. */
+  manifest_clear_flags(m, TREE_RACY);
+  REQUIRE(snprintf(gone, sizeof(gone), "%s/a/b.html", dir) < (int)sizeof(gone));
+  REQUIRE(unlink(gone) == 0);
+  test_write(dir, "a/c/d.html", "d, longer");
+  test_write(dir, "a/new.html", "n");
+  strlist_init(&paths);
+  REQUIRE(strlist_push(&paths, "a") == 0);
+  for (pass = 0; pass < 2; pass++) {
+    scan_against(&r, dir, m, pass == 0 ? NULL : &paths);
+    CHECK_EQ_INT((int)r.n_hashed, 2); /* d.html, new.html */
+    CHECK_EQ_INT((int)r.n_files, pass == 0 ? 4 : 3);
+    CHECK_EQ_INT((int)r.n_same, pass == 0 ? 2 : 1); /* index, a/e */
+    take_changes(&r, &got);
+    REQUIRE(got.n == 3);
+    CHECK_EQ_STR(got.v[0], "D a/b.html");
+    CHECK_EQ_STR(got.v[1], "M a/c/d.html");
+    CHECK_EQ_STR(got.v[2], "A a/new.html");
+    strlist_free(&got);
+  }
+  strlist_free(&paths);
+  manifest_destroy(m);
+  run_free(&r);
+  test_rmtree(dir);
+}
+
+/* A walk held in the visitor at directory "a" until the test lets it
+ * go on. */
+struct hold {
+  uv_sem_t reached;
+  uv_sem_t go;
+};
+
+static void on_dir_hold(void *ctx, const char *rel, int fd,
+                        const struct stat *st)
+{
+  struct hold *h = ctx;
+
+  (void)fd;
+  (void)st;
+  if (strcmp(rel, "a") != 0)
+    return;
+  uv_sem_post(&h->reached);
+  uv_sem_wait(&h->go);
+}
+
+/* Issue 13: a manifest that comes while the walk runs (a start-up loads
+ * it beside the walk) is compared with from then on: what the walk
+ * meets after it is ruled out by stat as it goes, and a file gone from
+ * there is still deleted. */
+static void test_late_manifest_is_compared_with_as_the_walk_goes(void)
+{
+  struct tree_visit v = {.dir = on_dir_hold};
+  struct cfw_err err = {0};
+  struct strlist got;
+  struct manifest *m;
+  struct hold h;
+  struct scan *s;
+  struct run r;
+  char dir[256];
+  char gone[300];
+
+  make_site(dir, sizeof(dir));
+  test_write(dir, "a/e.html", "e");
+  run_init(&r);
+  REQUIRE(manifest_new(&m) == 0);
+  scan_against(&r, dir, m, NULL); /* the baseline */
+  REQUIRE(manifest_apply(m, r.changes, r.n_changes, &err) == 0);
+  changes_free(r.changes, r.n_changes);
+  manifest_clear_flags(m, TREE_RACY);
+  REQUIRE(snprintf(gone, sizeof(gone), "%s/a/e.html", dir) < (int)sizeof(gone));
+  REQUIRE(unlink(gone) == 0);
+  REQUIRE(uv_sem_init(&h.reached, 0) == 0);
+  REQUIRE(uv_sem_init(&h.go, 0) == 0);
+  v.ctx = &h;
+  r.scanned = 0;
+  s = start_late(&r, dir, &v, NULL);
+  uv_sem_wait(&h.reached); /* the walk is at "a", not yet inside */
+  scan_diff(s, m);
+  uv_sem_post(&h.go);
+  run_until(&r, &r.scanned, 1);
+  CHECK_EQ_INT(r.status, 0);
+  CHECK_EQ_INT((int)r.n_files, 3);
+  CHECK_EQ_INT((int)r.n_same, 2); /* a/b.html, a/c/d.html */
+  CHECK_EQ_INT((int)r.n_hashed, 0);
+  take_changes(&r, &got);
+  REQUIRE(got.n == 1);
+  CHECK_EQ_STR(got.v[0], "D a/e.html");
+  strlist_free(&got);
+  uv_sem_destroy(&h.reached);
+  uv_sem_destroy(&h.go);
+  manifest_destroy(m);
+  run_free(&r);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_walk_ends_before_the_manifest_is_given),
+          TEST(test_late_manifest_is_compared_with_as_the_walk_goes),
+          TEST(test_rescan_tells_unchanged_from_deleted),
           TEST(test_dropped_diff_ends_cancelled_after_the_walk),
           TEST(test_visitor_sees_each_directory_before_it_is_read))

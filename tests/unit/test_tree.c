@@ -88,10 +88,12 @@ struct known {
   char *v[KNOWN_DIRS * KNOWN_FILES]; /* held; the odd ones */
   size_t n;
   size_t asked;
+  bool same;     /* the known ones are TREE_KNOWN_SAME, not held */
   uv_mutex_t mu; /* known() runs on every walk thread */
 };
 
-static char *known_of(void *ctx, const char *relpath)
+static enum tree_known known_of(void *ctx, const char *relpath,
+                                const struct stat *st, char **path)
 {
   struct known *k = ctx;
   char *held = NULL;
@@ -103,7 +105,67 @@ static char *known_of(void *ctx, const char *relpath)
     if (strcmp(k->v[i], relpath) == 0)
       held = pathref_hold(k->v[i]);
   uv_mutex_unlock(&k->mu);
-  return held;
+  REQUIRE(S_ISREG(st->st_mode) && st->st_size == 1);
+  if (held != NULL && k->same) {
+    pathref_drop(held);
+    return TREE_KNOWN_SAME;
+  }
+  *path = held;
+  return held != NULL ? TREE_KNOWN_PATH : TREE_KNOWN_NONE;
+}
+
+/* Writes the test's files under dir, the odd ones known to k. */
+static void known_tree(char *dir, size_t len, struct known *k)
+{
+  char name[64];
+  size_t i;
+
+  REQUIRE(uv_mutex_init(&k->mu) == 0);
+  test_tmpdir(dir, len);
+  for (i = 0; i < KNOWN_DIRS * KNOWN_FILES; i++) {
+    (void)snprintf(name, sizeof(name), "d%zu/f%zu.html", i / KNOWN_FILES, i);
+    test_write(dir, name, "x");
+    if (i % 2)
+      REQUIRE((k->v[k->n++] = pathref_dup(name)) != NULL);
+  }
+}
+
+static void known_free(struct known *k, const char *dir)
+{
+  size_t i;
+
+  for (i = 0; i < k->n; i++)
+    pathref_drop(k->v[i]);
+  uv_mutex_destroy(&k->mu);
+  test_rmtree(dir);
+}
+
+/* Issue 13: a file the caller has as it is (TREE_KNOWN_SAME) is left out
+ * and counted, on whichever thread walked it; the others are recorded. */
+static void test_walk_leaves_out_what_the_caller_has(void)
+{
+  struct tree_walk_opts o = {.known = known_of, .threads = 4};
+  struct cfw_err err = {0};
+  struct known k = {.n = 0, .same = true};
+  char dir[256];
+  struct tree t;
+  size_t i;
+  size_t j;
+
+  known_tree(dir, sizeof(dir), &k);
+  o.ctx = &k;
+  CHECK_EQ_INT(tree_walk(&t, dir, &o, &err), 0);
+  CHECK_EQ_INT(k.asked, KNOWN_DIRS * KNOWN_FILES);
+  CHECK_EQ_INT(t.n_same, k.n);
+  REQUIRE(t.n == KNOWN_DIRS * KNOWN_FILES - k.n);
+  for (i = 0; i < t.n; i++) {
+    for (j = 0; j < k.n && strcmp(k.v[j], t.v[i].path) != 0; j++)
+      ;
+    CHECK(j == k.n); /* none of the known ones */
+  }
+  CHECK_EQ_INT(t.n_dirs, KNOWN_DIRS + 1);
+  tree_free(&t);
+  known_free(&k, dir);
 }
 
 /* Issue 13: a file the callback knows holds its path, not a copy, on
@@ -114,22 +176,15 @@ static void test_walk_holds_the_paths_known_already(void)
   struct tree_walk_opts o = {.known = known_of, .threads = 4};
   struct cfw_err err = {0};
   struct known k = {.n = 0};
-  char name[64];
   char dir[256];
   struct tree t;
   size_t i;
   size_t held = 0;
 
-  REQUIRE(uv_mutex_init(&k.mu) == 0);
+  known_tree(dir, sizeof(dir), &k);
   o.ctx = &k;
-  test_tmpdir(dir, sizeof(dir));
-  for (i = 0; i < KNOWN_DIRS * KNOWN_FILES; i++) {
-    (void)snprintf(name, sizeof(name), "d%zu/f%zu.html", i / KNOWN_FILES, i);
-    test_write(dir, name, "x");
-    if (i % 2)
-      REQUIRE((k.v[k.n++] = pathref_dup(name)) != NULL);
-  }
   CHECK_EQ_INT(tree_walk(&t, dir, &o, &err), 0);
+  CHECK_EQ_INT(t.n_same, 0);
   CHECK_EQ_INT(t.n, KNOWN_DIRS * KNOWN_FILES);
   CHECK_EQ_INT(k.asked, KNOWN_DIRS * KNOWN_FILES);
   for (i = 0; i < t.n; i++) {
@@ -142,10 +197,7 @@ static void test_walk_holds_the_paths_known_already(void)
   }
   CHECK_EQ_INT(held, k.n);
   tree_free(&t);
-  for (i = 0; i < k.n; i++)
-    pathref_drop(k.v[i]);
-  uv_mutex_destroy(&k.mu);
-  test_rmtree(dir);
+  known_free(&k, dir);
 }
 
 static void test_symlink_to_file_records_target_stat(void)
@@ -856,6 +908,7 @@ static void test_filehash_of_a_growing_file_ends(void)
 
 TEST_MAIN(TEST(test_scan_lists_regular_files_sorted),
           TEST(test_walk_holds_the_paths_known_already),
+          TEST(test_walk_leaves_out_what_the_caller_has),
           TEST(test_symlink_to_file_records_target_stat),
           TEST(test_symlink_to_dir_is_followed),
           TEST(test_symlink_loop_terminates_with_warning),

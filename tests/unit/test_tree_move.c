@@ -107,7 +107,7 @@ static void test_moving_many_slices_keeps_order_and_paths(void)
 static void test_moving_too_many_is_enomem_and_changes_nothing(void)
 {
   struct tree_entry one = {0};
-  struct tree src = {&one, SIZE_MAX / 2, SIZE_MAX / 2, 0, 0};
+  struct tree src = {.v = &one, .n = SIZE_MAX / 2, .cap = SIZE_MAX / 2};
   struct tree t;
 
   tree_init(&t);

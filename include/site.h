@@ -121,6 +121,7 @@ struct site_report {
   bool scan_failed;   /* the walk or the hashing failed */
   bool whole;         /* the pass diffed the whole tree, not a path list */
   size_t n_files;     /* files on disk after excludes */
+  size_t n_same;      /* of those, ruled out by their stat as walked */
   size_t n_dirs;      /* directories the walk read */
   size_t n_hashed;
   uint64_t scan_ms;

@@ -74,9 +74,11 @@ static void once_on_pass(struct site *site, const struct site_report *r,
 {
   struct once *run = arg;
 
-  log_msg(run->o.log, LOG_DEBUG, "%s: %zu files, %zu hashed, %llu ms",
+  log_msg(run->o.log, LOG_DEBUG,
+          "%s: %zu files, %zu hashed, %llu ms (%zu ruled out by their stat "
+          "as walked)",
           run->sites[run->i].root, r->n_files, r->n_hashed,
-          (unsigned long long)r->scan_ms);
+          (unsigned long long)r->scan_ms, r->n_same);
   once_judge(run, r);
   site_close(site, once_on_closed, run);
 }

@@ -215,6 +215,7 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   r->changes = NULL; /* taken */
   r->n_changes = 0;
   s->rep.n_files = r->n_files;
+  s->rep.n_same = r->n_same;
   s->rep.n_dirs = r->n_dirs;
   s->rep.n_hashed = r->n_hashed;
   s->rep.scan_ms = r->elapsed_ms;

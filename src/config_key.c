@@ -229,6 +229,7 @@ static int store_scalar(struct site_config *layer, const struct key_def *k,
                         const char *v, struct cfw_err *err)
 {
   int b;
+  int rc;
 
   if (k->type == KT_BOOL) {
     if (parse_bool(v, &b) < 0)
@@ -239,15 +240,11 @@ static int store_scalar(struct site_config *layer, const struct key_def *k,
     *(bool *)field(layer, k) = b != 0;
     return 0;
   }
-  if (k->type == KT_DOUBLE) {
-    if (parse_double(v, (double)k->min, (double)k->max, field(layer, k)) < 0)
-      return cfw_err_set(err, -EINVAL,
-                         "\"%s\" is not a number between %" PRIu64
-                         " and %" PRIu64,
-                         v, k->min, k->max);
-    return 0;
-  }
-  if (parse_u64(v, k->min, k->max, field(layer, k)) < 0)
+  if (k->type == KT_DOUBLE)
+    rc = parse_double(v, (double)k->min, (double)k->max, field(layer, k));
+  else
+    rc = parse_u64(v, k->min, k->max, field(layer, k));
+  if (rc < 0)
     return cfw_err_set(
         err, -EINVAL, "\"%s\" is not a number between %" PRIu64 " and %" PRIu64,
         v, k->min, k->max);

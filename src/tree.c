@@ -684,7 +684,6 @@ int tree_walk(struct tree *t, const char *root, const struct tree_walk_opts *o,
     return rc;
   }
   tree_fit(t);
-  if (t->n > 1)
-    qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
+  tree_sort(t);
   return 0;
 }

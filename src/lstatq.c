@@ -41,6 +41,8 @@ void lstatq_batch_free(struct lstatq_batch *b)
   }
   free(b->v);
   free(b->within);
+  if (b->job_free != NULL)
+    b->job_free(b->job_data);
   free(b);
 }
 
@@ -78,6 +80,8 @@ static void lstatq_state(struct lstatq_batch *b)
     if (it->rc == 0 && S_ISLNK(it->st.st_mode) && b->within != NULL)
       lstatq_resolve(it, b->within);
   }
+  if (b->job != NULL)
+    b->job(b->job_data);
 }
 
 static void lstatq_thread(void *arg)

@@ -36,6 +36,13 @@ struct lstatq_batch {
    * each section from its own cursor. */
   size_t split;
   size_t next[2];
+  /* Other work for the thread, run after the paths are stated, in the
+   * batch's turn (the watch's root check: a realpath(3) that a hung
+   * mount may keep waiting).  job_data is owned: job_free frees it
+   * with the batch, whether job ran or not. */
+  void (*job)(void *job_data);
+  void (*job_free)(void *job_data);
+  void *job_data;
 };
 
 /* A new empty batch, or NULL on ENOMEM. */

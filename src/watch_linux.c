@@ -631,7 +631,7 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     return rc;
   }
   w->defer_walk = o->deferred;
-  watch_root_check(w, false);
+  watch_root_start(w);
   w->defer_walk = false;
   /* A seeded watch reads events once the walk is over (watch_seed.c),
    * and any watch once its own walk of the root is in (watch_walk.c). */

@@ -62,6 +62,13 @@ struct watch_id {
   uint64_t ino;
 };
 
+/* What the batch out on the lstatq thread is for. */
+enum watch_batch {
+  WATCH_BATCH_EVENTS, /* the stats events and held names' reports need */
+  WATCH_BATCH_SETTLE, /* watch_links_settle's */
+  WATCH_BATCH_ROOT,   /* a root check (watch_root_check) */
+};
+
 struct watch {
   uv_loop_t *loop;
   uv_poll_t poll;         /* the inotify fd */
@@ -76,6 +83,7 @@ struct watch {
   struct lstatq_batch *stats;   /* owned: the last batch stated, or NULL */
   bool stat_wait;               /* a batch is out */
   bool settling;                /* it is watch_links_settle's */
+  enum watch_batch batch;       /* what it is for */
   uint64_t settle_gen;          /* the root generation it was sent for */
   struct strlist settle_paths;  /* its links' paths, in its order */
   struct watch_hold_key *fires; /* owned: held names to report, in order */
@@ -131,7 +139,12 @@ struct watch {
   bool defer_walk;         /* the first root taken is seeded */
   struct watch_seed *seed; /* shared with the walk; freed by its end */
   bool recheck;            /* a root check waited for the seed */
-  size_t n_listed;         /* directories the watch listed itself */
+  /* A root check asked for, not sent yet (a batch was out), and whether
+   * it is to announce a change; and the one sent's announce. */
+  bool probe_wanted;
+  bool probe_announce;
+  bool probe_sent_announce;
+  size_t n_listed; /* directories the watch listed itself */
   int closing;
   void (*done)(void *arg);
   void *done_arg;
@@ -216,10 +229,11 @@ void watch_lstat_drop(struct watch *w);
  * watch_lstat_take).  Events wait until it is stated (stat_wait), then
  * watch_events_resume runs them.  0, or -ENOMEM (nothing sent). */
 int watch_lstat_fetch(struct watch *w, const char *evs, size_t n);
-/* Sends b (taken) to the lstatq thread for the events (settle false) or
- * for watch_links_settle, and stops reading events until it is back.
- * 0, or -ENOMEM (then b is still the caller's). */
-int watch_lstat_send(struct watch *w, struct lstatq_batch *b, bool settle);
+/* Sends b (taken) to the lstatq thread for what kind says, and stops
+ * reading events until it is back.  0, or -ENOMEM (then b is still the
+ * caller's). */
+int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
+                     enum watch_batch kind);
 /* The stat of abs from the last batch, for a held name's report (fire)
  * or an event, borrowed until the next batch; NULL if the batch has none
  * for it (then fetch one). */
@@ -263,8 +277,19 @@ int watch_poll_start(struct watch *w);
 /* watch_root.c */
 /* Looks at what the root path leads to now and follows it: watches a
  * root that appeared or changed (and, with announce, reports a rescan),
- * drops the watches of one that is gone. */
+ * drops the watches of one that is gone.  The look is taken on the
+ * lstatq thread, in the order of its batches: until it is back, events
+ * wait as for their stats, so it is followed where it was asked for
+ * among them.  Asked for while one is out, it is sent once that one is
+ * back (several make one). */
 void watch_root_check(struct watch *w, bool announce);
+/* The same, here and now: watch_start's, whose caller learns at once
+ * whether there is a tree to walk. */
+void watch_root_start(struct watch *w);
+/* Sends the root check asked for, if one is and the thread is free. */
+void watch_root_check_pending(struct watch *w);
+/* b, a WATCH_BATCH_ROOT batch, is back: follows what it found. */
+void watch_root_probed(struct watch *w, const struct lstatq_batch *b);
 /* Handles an event of a parent's watch; false if ev is not one. */
 struct inotify_event;
 bool watch_parent_event(struct watch *w, const struct inotify_event *ev);

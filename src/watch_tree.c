@@ -453,7 +453,7 @@ void watch_links_settle(struct watch *w)
     w->links_stale = false;
     w->dangling_stale = false;
   }
-  if (b == NULL || rc != 0 || watch_lstat_send(w, b, true) < 0) {
+  if (b == NULL || rc != 0 || watch_lstat_send(w, b, WATCH_BATCH_SETTLE) < 0) {
     lstatq_batch_free(b); /* out of memory: the next change tries again */
     strlist_free(&w->settle_paths);
     return;

@@ -61,10 +61,9 @@ int lstatq_batch_add(struct lstatq_batch *b, char *abs)
   return 0;
 }
 
-/* The symlink at it->abs, resolved within root. */
-static void lstatq_resolve(struct lstatq_item *it, const char *root)
+void lstatq_resolve(struct lstatq_item *it, const char *within)
 {
-  it->res_rc = tree_resolve_within(root, it->abs, &it->res);
+  it->res_rc = tree_resolve_within(within, it->abs, &it->res);
   if (it->res_rc == 0 && lstat(it->res, &it->res_st) < 0)
     it->res_rc = -errno;
 }

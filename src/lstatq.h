@@ -51,6 +51,11 @@ void lstatq_batch_free(struct lstatq_batch *b); /* NULL is fine */
 /* Appends abs (taken, even on failure).  0 or -ENOMEM. */
 int lstatq_batch_add(struct lstatq_batch *b, char *abs);
 
+/* Fills it's res, res_rc and res_st: where the symlink it->abs leads,
+ * resolved within within as a scan follows it.  For a thread of the
+ * caller's own (a walk's), as the lstatq thread does for a batch. */
+void lstatq_resolve(struct lstatq_item *it, const char *within);
+
 struct lstatq;
 /* done(arg, b) runs on the loop thread when b's paths are stated, and
  * hands b back. */

@@ -184,8 +184,11 @@ void watch_forget_tree(struct watch *w, const char *rel);
 void watch_link_add(struct watch *w, const char *rel,
                     const struct lstatq_item *it);
 /* rel is a symlink a walk met (and followed, if a directory, as the
- * watch would): records it, and pins a linked file's directory. */
-void watch_link_seed(struct watch *w, const char *rel);
+ * watch would), which leads where it says (its res, res_rc and res_st,
+ * resolved by the walk's thread): records it, and pins a linked file's
+ * directory. */
+void watch_link_seed(struct watch *w, const char *rel,
+                     const struct lstatq_item *it);
 struct wlink *watch_link_find(const struct watch *w, const char *rel);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);

@@ -245,23 +245,6 @@ static void watch_link_fill(const struct watch *w, struct wlink *l, int rc,
   }
 }
 
-/* Resolves the link at rel as tree.c resolves it into l, here: for a
- * link a walk met, whose findings the loop takes in. */
-static void watch_link_resolve(const struct watch *w, const char *rel,
-                               struct wlink *l)
-{
-  struct stat st;
-  char *abs = watch_abs(w, rel);
-  char *res = NULL;
-  int rc = abs != NULL ? tree_resolve_within(w->real, abs, &res) : -ENOMEM;
-
-  if (rc == 0 && lstat(res, &st) < 0)
-    rc = -errno;
-  watch_link_fill(w, l, rc, res, &st);
-  free(abs);
-  free(res);
-}
-
 static bool watch_link_same(const struct wlink *a, const struct wlink *b)
 {
   if (a->err != b->err || a->is_dir != b->is_dir)
@@ -312,8 +295,8 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   free(res);
 }
 
-/* A link at rel, resolved (it: where the lstatq thread found it leads;
- * NULL: resolved here); NULL on ENOMEM. */
+/* A link at rel, which leads where it says (resolved on another
+ * thread: the lstatq thread's or a walk's); NULL on ENOMEM. */
 static struct wlink *watch_link_make(const struct watch *w, const char *rel,
                                      const struct lstatq_item *it)
 {
@@ -324,10 +307,7 @@ static struct wlink *watch_link_make(const struct watch *w, const char *rel,
     return NULL;
   }
   l->wd = -1;
-  if (it != NULL)
-    watch_link_fill(w, l, it->res_rc, it->res, &it->res_st);
-  else
-    watch_link_resolve(w, rel, l);
+  watch_link_fill(w, l, it->res_rc, it->res, &it->res_st);
   return l;
 }
 
@@ -357,13 +337,14 @@ void watch_link_add(struct watch *w, const char *rel,
   watch_link_follow(w, l);
 }
 
-void watch_link_seed(struct watch *w, const char *rel)
+void watch_link_seed(struct watch *w, const char *rel,
+                     const struct lstatq_item *it)
 {
   struct wlink *l;
 
   if (watch_link_find(w, rel) != NULL)
     return; /* met twice: a link reached through a linked directory */
-  l = watch_link_make(w, rel, NULL);
+  l = watch_link_make(w, rel, it);
   if (l == NULL)
     return;
   if (watch_link_insert(w, l) < 0) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The watch's looks at the disk that resolve a path, off the loop
  * thread: the root check (realpath(3) and statx of the root, when the
- * mount table changes).  A
+ * mount table changes) and the resolving of the symlinks a walk met.  A
  * root on a slow or hung mount (NFS, FUSE) would hold the loop there.
  *
  * The test binary defines realpath(3) itself (the library's is found
@@ -227,5 +227,50 @@ static void test_hung_root_check_holds_no_loop_and_loses_no_mount(void)
   run_stop(&r);
 }
 
+static bool saw_link(const struct run *r)
+{
+  return strlist_contains(&r->seen, "d/l.html") && watch_settled(r->w);
+}
+
+static bool saw_link_twice(const struct run *r)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < r->seen.n; i++)
+    n += strcmp(r->seen.v[i], "d/l.html") == 0;
+  return n >= 2;
+}
+
+/* A directory moved in holds a symlink to a file of the tree: the walk
+ * that watches it meets the link, which is resolved off the loop, and
+ * followed: an edit of its target is reported under its path too. */
+static void test_links_a_walk_met_are_resolved_off_the_loop(void)
+{
+  char dir[8192];
+  char link[8300];
+  char in[8192];
+  struct run r;
+
+  run_init(&r);
+  test_write(r.root, "a.html", "a");
+  run_watch(&r);
+  CHECK(run_until(&r, run_settled, 5000));
+  spy_arm(&r);
+  snprintf(dir, sizeof(dir), "%s/d", r.tmp);
+  CHECK_EQ_INT(mkdir(dir, 0755), 0);
+  snprintf(link, sizeof(link), "%s/l.html", dir);
+  CHECK_EQ_INT(symlink("../a.html", link), 0);
+  snprintf(in, sizeof(in), "%s/d", r.root);
+  CHECK_EQ_INT(rename(dir, in), 0);
+  CHECK(run_until(&r, saw_link, 5000));
+  test_write(r.root, "a.html", "a2");
+  CHECK(run_until(&r, saw_link_twice, 5000));
+  CHECK_EQ_INT(atomic_load(&spy.on_loop), 0);
+  CHECK(atomic_load(&spy.off_loop) > 0); /* not vacuous: it was resolved */
+  run_stop(&r);
+}
+
 TEST_MAIN(TEST(test_root_check_at_mount_change_is_off_the_loop),
-          TEST(test_hung_root_check_holds_no_loop_and_loses_no_mount))
+          TEST(test_hung_root_check_holds_no_loop_and_loses_no_mount),
+          TEST(test_links_a_walk_met_are_resolved_off_the_loop))

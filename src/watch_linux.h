@@ -117,8 +117,16 @@ struct watch {
   struct wlink **links; /* owned: sorted by path */
   size_t n_links;
   size_t cap_links;
-  size_t n_dangling;   /* links with err -ENOENT */
-  bool links_stale;    /* the tree's shape changed: check every link */
+  size_t n_dangling; /* links with err -ENOENT */
+  bool links_stale;  /* the tree's shape changed: check every link */
+  /* Out of watches (watch_fallback.c): the directories whose walk could
+   * not watch everything, none under another; a linked file's directory
+   * not pinned; directory links not followed; and out of memory even to
+   * say which (the rescans never stop then). */
+  struct strlist unwatched;
+  bool pins_short;
+  bool links_unfollowed;
+  bool fallback_stuck;
   bool dangling_stale; /* something appeared: check the dangling links */
   bool fallback_on;
   /* The watch's own walks (watch_walk.c): the first one is on the thread
@@ -173,9 +181,23 @@ int watch_adopt_dir(struct watch *w, int wd, const char *rel);
  * IN_IGNORED, so none is taken for an unknown watch's (a rescan).  Out
  * of memory for the entry, they are; nothing else is lost. */
 void watch_retire(struct watch *w, int wd);
-/* rel cannot be watched (-ENOSPC: out of inotify watches; -ENOMEM...):
- * periodic rescans instead. */
+/* watch_fallback.c */
+/* The walk of rel could not watch everything under it (-ENOSPC: out
+ * of inotify watches; -ENOMEM...): periodic rescans instead, each of
+ * which walks rel again. */
 void watch_fallback(struct watch *w, const char *rel, int code);
+/* A linked file's directory, rel, could not be watched (pinned): the
+ * same, each rescan pins again. */
+void watch_fallback_pins(struct watch *w, const char *rel);
+/* The rescan is due: queues the retry walks (a bounded number) and
+ * pins.  Nothing while walks are queued. */
+void watch_fallback_retry(struct watch *w);
+/* Every walk is in: stops the rescans if nothing is left unwatched. */
+void watch_fallback_settle(struct watch *w);
+/* The root is dropped: nothing of it is left to retry. */
+void watch_fallback_reset(struct watch *w);
+
+/* watch_tree.c */
 /* Stops watching rel and everything below it ("" is everything), links
  * included. */
 void watch_forget_tree(struct watch *w, const char *rel);
@@ -190,6 +212,12 @@ void watch_link_add(struct watch *w, const char *rel,
 void watch_link_seed(struct watch *w, const char *rel,
                      const struct lstatq_item *it);
 struct wlink *watch_link_find(const struct watch *w, const char *rel);
+/* Follows l, a link to a directory left unfollowed while watches were
+ * short; nothing for a link to a file. */
+void watch_link_refollow(struct watch *w, struct wlink *l);
+/* Pins the directory of l's file, if it is a link to one whose pin
+ * could not be added. */
+void watch_link_repin(struct watch *w, struct wlink *l);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);
 /* Resolves links again after the tree's shape changed (every link if
@@ -220,6 +248,9 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget);
  * does not know. */
 void watch_seed_drop(struct watch *w, struct watch_seed *sd);
 void watch_seed_free(struct watch_seed *sd); /* NULL is fine */
+/* Whether the walk met a directory it could not watch (out of watches);
+ * on the walk's thread. */
+bool watch_seed_short(const struct watch_seed *sd);
 
 /* watch_lstat.c */
 /* A report of a held name waits its turn, as an event: queues it. */
@@ -248,6 +279,7 @@ void watch_lstat_done(void *arg, struct lstatq_batch *b); /* lstatq's */
 #define WALK_REPORT 0x1u /* report each file found */
 #define WALK_ROOT   0x2u /* the root's: it sets root_wd (watch_root_walking) */
 #define WALK_RESYNC 0x4u /* then look at every link again */
+#define WALK_RETRY  0x8u /* stop at a directory it cannot watch */
 /* Queues a walk, on the thread pool, of the directory at rel (at abs, or
  * under the resolved root if abs is NULL) and everything below it,
  * adding each directory's watch before reading it.  Until it is taken
@@ -296,10 +328,6 @@ void watch_root_probed(struct watch *w, const struct lstatq_batch *b);
 /* Handles an event of a parent's watch; false if ev is not one. */
 struct inotify_event;
 bool watch_parent_event(struct watch *w, const struct inotify_event *ev);
-/* The fallback's rescan is due: if the root has no watch of its own
- * (root_unwatched), tries to add one, and once one can be, walks the
- * root again to watch the tree (the same root: no new generation). */
-void watch_root_retry(struct watch *w);
 /* Follows the mount table, when the system allows. */
 void watch_mounts_start(struct watch *w);
 int watch_split_root(struct watch *w, const char *root);

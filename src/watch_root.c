@@ -114,6 +114,7 @@ static void watch_drop_all(struct watch *w)
   hold_clear(&w->hold);
   w->root_wd = -1;
   w->root_unwatched = false;
+  watch_fallback_reset(w); /* a new root's walk says what it cannot watch */
 }
 
 static void watch_root_lost(struct watch *w, const char *what, bool announce)
@@ -122,6 +123,7 @@ static void watch_root_lost(struct watch *w, const char *what, bool announce)
     return;
   watch_drop_all(w);
   w->root_present = false;
+  watch_fallback_settle(w); /* nothing to rescan until it is back */
   log_msg(w->opts.log, LOG_INFO, "%s %s", w->root, what);
   if (announce) /* now: there is nothing to watch first */
     watch_report_now(w, NULL);
@@ -201,23 +203,6 @@ static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
   return w->root_present &&
          (w->root_wd >= 0 || w->root_unwatched || watch_root_walking(w)) &&
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
-}
-
-void watch_root_retry(struct watch *w)
-{
-  int wd;
-
-  if (!w->root_present || !w->root_unwatched || watch_root_walking(w))
-    return;
-  /* One inotify_add_watch per rescan while watches are short; the walk
-   * adds it again, through the directory it reads. */
-  wd = inotify_add_watch(w->fd, w->real, WATCH_DIR_MASK);
-  if (wd < 0)
-    return;
-  if (wdmap_get(&w->dirs, wd) == NULL) /* not the root's inode's already */
-    watch_retire(w, wd);
-  log_msg(w->opts.log, LOG_INFO, "%s: watching it again", w->root);
-  (void)watch_walk_push(w, "", w->real, WALK_ROOT | WALK_RESYNC);
 }
 
 /* Follows what the probe p found at the root path. */

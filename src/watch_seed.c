@@ -226,6 +226,11 @@ struct watch_seed *watch_seed_make(const struct watch *w, const char *rel,
   return sd;
 }
 
+bool watch_seed_short(const struct watch_seed *sd)
+{
+  return sd->enospc;
+}
+
 const struct tree_visit *watch_seed_visit(const struct watch_seed *sd)
 {
   return &sd->visit;
@@ -325,7 +330,7 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget)
   if (i == budget || w->closing)
     return w->closing;
   /* The same root, rescanned (below) rather than taken again at each
-   * root check; each rescan tries its watch again (watch_root_retry). */
+   * root check; each rescan tries its watch again (watch_fallback.c). */
   if (sd->root_unwatched)
     w->root_unwatched = true;
   /* Resolved before their targets' directories were all watched: looked

@@ -22,35 +22,6 @@ static char *watch_abs(const struct watch *w, const char *rel)
   return rel[0] != '\0' ? watch_join(w->real, rel) : strdup(w->real);
 }
 
-/* Running out of inotify watches must not stop the daemon: what cannot
- * be watched is rescanned on a timer instead. */
-static void watch_on_fallback(uv_timer_t *t)
-{
-  struct watch *w = container_of(t, struct watch, fallback);
-
-  watch_root_retry(w); /* first: the report waits for its walk */
-  watch_report(w, NULL);
-}
-
-void watch_fallback(struct watch *w, const char *rel, int code)
-{
-  uint64_t ms = w->opts.fallback_rescan_ms ? w->opts.fallback_rescan_ms : 30000;
-
-  if (w->fallback_on)
-    return;
-  if (code == -ENOSPC)
-    log_msg(w->opts.log, LOG_WARN,
-            "%s/%s: out of inotify watches; rescanning every %llu s instead. "
-            "Raise the limit with: sysctl fs.inotify.max_user_watches=524288",
-            w->root, rel, (unsigned long long)(ms / 1000));
-  else
-    log_msg(w->opts.log, LOG_WARN,
-            "%s/%s: cannot watch: %s; rescanning every %llu s instead", w->root,
-            rel, strerror(-code), (unsigned long long)(ms / 1000));
-  if (uv_timer_start(&w->fallback, watch_on_fallback, ms, ms) == 0)
-    w->fallback_on = true;
-}
-
 /* A full scan does not enter a directory it is already inside (tree.c's
  * loop check): neither does the watch.  Every directory on the way to
  * rel was watched before rel, under the paths that reach it, so rel's
@@ -216,7 +187,7 @@ static int watch_pin(struct watch *w, const char *res)
     return -1;
   wd = inotify_add_watch(w->fd, dir, WATCH_DIR_MASK);
   if (wd < 0 && errno == ENOSPC)
-    watch_fallback(w, watch_rel_of(w, dir), -ENOSPC);
+    watch_fallback_pins(w, watch_rel_of(w, dir));
   free(dir);
   e = wd > 0 ? wdmap_add(&w->dirs, wd, NULL) : NULL;
   if (e == NULL)
@@ -282,15 +253,36 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   if (l->err != 0 || watch_skip(w, l->path, l->is_dir))
     return;
   /* Without watches, loops among links go unnoticed (watch_loops): the
-   * periodic rescans cover what lies behind directory links then. */
-  if (l->is_dir && w->fallback_on)
+   * periodic rescans cover what lies behind directory links then, and
+   * the link is followed once they stop (watch_fallback.c). */
+  if (l->is_dir && w->fallback_on) {
+    w->links_unfollowed = true;
     return;
+  }
   res = l->target[0] != '\0' ? watch_join(w->real, l->target) : strdup(w->real);
   if (res == NULL)
     return;
   if (l->is_dir)
     (void)watch_walk_push(w, l->path, res, 0); /* on the pool */
   else
+    l->wd = watch_pin(w, res);
+  free(res);
+}
+
+void watch_link_refollow(struct watch *w, struct wlink *l)
+{
+  if (l->is_dir)
+    watch_link_follow(w, l);
+}
+
+void watch_link_repin(struct watch *w, struct wlink *l)
+{
+  char *res;
+
+  if (l->is_dir || l->err != 0 || l->wd >= 0 || watch_skip(w, l->path, false))
+    return;
+  res = watch_join(w->real, l->target);
+  if (res != NULL)
     l->wd = watch_pin(w, res);
   free(res);
 }

@@ -3,7 +3,8 @@
 #define CFW_LSTATQ_H
 
 /* lstat(2) of a batch of paths on a thread of its own, for a loop that
- * must not touch the disk (the watch: one stat per inotify event).  Not
+ * must not touch the disk (the watch: one stat per inotify event; and a
+ * batch's job, its root check, in the same order).  Not
  * libuv's thread pool: a big pass queues its hashing there in chunks,
  * and a batch queued behind them would keep the watch from reading its
  * inotify fd for the whole pass (the kernel's queue then overflows).

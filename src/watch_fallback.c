@@ -138,6 +138,8 @@ void watch_fallback_retry(struct watch *w)
     (void)watch_walk_push(w, l.v[i], NULL, flags); /* ENOMEM: listed */
   }
   strlist_free(&l);
+  if (w->walks == NULL) /* only pins to retry: no walk ends to settle */
+    watch_fallback_settle(w);
 }
 
 void watch_fallback_settle(struct watch *w)

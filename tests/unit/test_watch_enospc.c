@@ -163,6 +163,36 @@ static void test_new_directory_out_of_watches_is_retried(void)
   run_stop(&r);
 }
 
+static bool saw_alias(const struct run *r)
+{
+  return strlist_contains(&r->seen, "alias.html");
+}
+
+/* A link to a file in a directory that could not be watched: its
+ * directory cannot be pinned either (the link's reports come from the
+ * pin).  Once watches are free, a rescan pins it: an edit of the file
+ * is reported under the link's path too. */
+static void test_linked_file_directory_is_pinned_at_a_rescan(void)
+{
+  char link[8192];
+  struct run r;
+
+  if (!init_short(&r, 2))
+    return;
+  test_write(r.root, "sub/x.html", "x");
+  snprintf(link, sizeof(link), "%s/alias.html", r.root);
+  CHECK_EQ_INT(symlink("sub/x.html", link), 0);
+  start_rescanning(&r);
+  CHECK(run_until(&r, saw_star, 5000));
+  CHECK_EQ_INT(watch_dir_count(r.w), 1);
+  CHECK_EQ_INT(test_max_watches(100), 0);
+  CHECK(run_until(&r, watching_2, 5000));
+  check_watched_and_quiet(&r);
+  CHECK(run_until(&r, saw_alias, 5000));
+  run_stop(&r);
+}
+
 TEST_MAIN(TEST(test_rescans_stop_once_the_root_is_watched_again),
+          TEST(test_linked_file_directory_is_pinned_at_a_rescan),
           TEST(test_subdirectory_out_of_watches_is_watched_at_a_rescan),
           TEST(test_new_directory_out_of_watches_is_retried))

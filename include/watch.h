@@ -58,7 +58,8 @@ struct watch_opts {
   void *skip_ctx;
   /* How often to rescan when watches could not be added (ENOSPC).  A
    * root left without a watch of its own is still the same root (no
-   * new generation); each rescan tries its watch again. */
+   * new generation).  Each rescan walks what could not be watched
+   * again; once every directory is watched, the rescans stop. */
   uint64_t fallback_rescan_ms;
   /* Leave the start-up walk to the caller's (watch_deferred). */
   bool deferred;

@@ -41,6 +41,8 @@ void lstatq_batch_free(struct lstatq_batch *b)
   }
   free(b->v);
   free(b->within);
+  if (b->job_free != NULL)
+    b->job_free(b->job_data);
   free(b);
 }
 
@@ -59,10 +61,9 @@ int lstatq_batch_add(struct lstatq_batch *b, char *abs)
   return 0;
 }
 
-/* The symlink at it->abs, resolved within root. */
-static void lstatq_resolve(struct lstatq_item *it, const char *root)
+void lstatq_resolve(struct lstatq_item *it, const char *within)
 {
-  it->res_rc = tree_resolve_within(root, it->abs, &it->res);
+  it->res_rc = tree_resolve_within(within, it->abs, &it->res);
   if (it->res_rc == 0 && lstat(it->res, &it->res_st) < 0)
     it->res_rc = -errno;
 }
@@ -78,6 +79,8 @@ static void lstatq_state(struct lstatq_batch *b)
     if (it->rc == 0 && S_ISLNK(it->st.st_mode) && b->within != NULL)
       lstatq_resolve(it, b->within);
   }
+  if (b->job != NULL)
+    b->job(b->job_data);
 }
 
 static void lstatq_thread(void *arg)

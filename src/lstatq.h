@@ -3,7 +3,8 @@
 #define CFW_LSTATQ_H
 
 /* lstat(2) of a batch of paths on a thread of its own, for a loop that
- * must not touch the disk (the watch: one stat per inotify event).  Not
+ * must not touch the disk (the watch: one stat per inotify event; and a
+ * batch's job, its root check, in the same order).  Not
  * libuv's thread pool: a big pass queues its hashing there in chunks,
  * and a batch queued behind them would keep the watch from reading its
  * inotify fd for the whole pass (the kernel's queue then overflows).
@@ -36,6 +37,13 @@ struct lstatq_batch {
    * each section from its own cursor. */
   size_t split;
   size_t next[2];
+  /* Other work for the thread, run after the paths are stated, in the
+   * batch's turn (the watch's root check: a realpath(3) that a hung
+   * mount may keep waiting).  job_data is owned: job_free frees it
+   * with the batch, whether job ran or not. */
+  void (*job)(void *job_data);
+  void (*job_free)(void *job_data);
+  void *job_data;
 };
 
 /* A new empty batch, or NULL on ENOMEM. */
@@ -43,6 +51,11 @@ struct lstatq_batch *lstatq_batch_new(void);
 void lstatq_batch_free(struct lstatq_batch *b); /* NULL is fine */
 /* Appends abs (taken, even on failure).  0 or -ENOMEM. */
 int lstatq_batch_add(struct lstatq_batch *b, char *abs);
+
+/* Fills it's res, res_rc and res_st: where the symlink it->abs leads,
+ * resolved within within as a scan follows it.  For a thread of the
+ * caller's own (a walk's), as the lstatq thread does for a batch. */
+void lstatq_resolve(struct lstatq_item *it, const char *within);
 
 struct lstatq;
 /* done(arg, b) runs on the loop thread when b's paths are stated, and

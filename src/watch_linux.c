@@ -531,6 +531,7 @@ static void watch_free(struct watch *w)
   free(w->fires);
   strlist_free(&w->settle_paths);
   strlist_free(&w->later);
+  strlist_free(&w->unwatched);
   hardlinks_destroy(w->hl);
   free(w->root);
   free(w->parent);
@@ -600,6 +601,7 @@ static struct watch *watch_alloc(uv_loop_t *loop, const struct watch_opts *o,
   wdmap_init(&w->dirs);
   strlist_init(&w->later);
   strlist_init(&w->settle_paths);
+  strlist_init(&w->unwatched);
   if (hardlinks_new(&w->hl, loop, watch_on_hardlink, w) < 0) {
     free(w);
     return NULL;
@@ -631,7 +633,7 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     return rc;
   }
   w->defer_walk = o->deferred;
-  watch_root_check(w, false);
+  watch_root_start(w);
   w->defer_walk = false;
   /* A seeded watch reads events once the walk is over (watch_seed.c),
    * and any watch once its own walk of the root is in (watch_walk.c). */

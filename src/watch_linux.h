@@ -62,6 +62,13 @@ struct watch_id {
   uint64_t ino;
 };
 
+/* What the batch out on the lstatq thread is for. */
+enum watch_batch {
+  WATCH_BATCH_EVENTS, /* the stats events and held names' reports need */
+  WATCH_BATCH_SETTLE, /* watch_links_settle's */
+  WATCH_BATCH_ROOT,   /* a root check (watch_root_check) */
+};
+
 struct watch {
   uv_loop_t *loop;
   uv_poll_t poll;         /* the inotify fd */
@@ -76,6 +83,7 @@ struct watch {
   struct lstatq_batch *stats;   /* owned: the last batch stated, or NULL */
   bool stat_wait;               /* a batch is out */
   bool settling;                /* it is watch_links_settle's */
+  enum watch_batch batch;       /* what it is for */
   uint64_t settle_gen;          /* the root generation it was sent for */
   struct strlist settle_paths;  /* its links' paths, in its order */
   struct watch_hold_key *fires; /* owned: held names to report, in order */
@@ -109,8 +117,16 @@ struct watch {
   struct wlink **links; /* owned: sorted by path */
   size_t n_links;
   size_t cap_links;
-  size_t n_dangling;   /* links with err -ENOENT */
-  bool links_stale;    /* the tree's shape changed: check every link */
+  size_t n_dangling; /* links with err -ENOENT */
+  bool links_stale;  /* the tree's shape changed: check every link */
+  /* Out of watches (watch_fallback.c): the directories whose walk could
+   * not watch everything, none under another; a linked file's directory
+   * not pinned; directory links not followed; and out of memory even to
+   * say which (the rescans never stop then). */
+  struct strlist unwatched;
+  bool pins_short;
+  bool links_unfollowed;
+  bool fallback_stuck;
   bool dangling_stale; /* something appeared: check the dangling links */
   bool fallback_on;
   /* The watch's own walks (watch_walk.c): the first one is on the thread
@@ -131,7 +147,12 @@ struct watch {
   bool defer_walk;         /* the first root taken is seeded */
   struct watch_seed *seed; /* shared with the walk; freed by its end */
   bool recheck;            /* a root check waited for the seed */
-  size_t n_listed;         /* directories the watch listed itself */
+  /* A root check asked for, not sent yet (a batch was out), and whether
+   * it is to announce a change; and the one sent's announce. */
+  bool probe_wanted;
+  bool probe_announce;
+  bool probe_sent_announce;
+  size_t n_listed; /* directories the watch listed itself */
   int closing;
   void (*done)(void *arg);
   void *done_arg;
@@ -160,9 +181,23 @@ int watch_adopt_dir(struct watch *w, int wd, const char *rel);
  * IN_IGNORED, so none is taken for an unknown watch's (a rescan).  Out
  * of memory for the entry, they are; nothing else is lost. */
 void watch_retire(struct watch *w, int wd);
-/* rel cannot be watched (-ENOSPC: out of inotify watches; -ENOMEM...):
- * periodic rescans instead. */
+/* watch_fallback.c */
+/* The walk of rel could not watch everything under it (-ENOSPC: out
+ * of inotify watches; -ENOMEM...): periodic rescans instead, each of
+ * which walks rel again. */
 void watch_fallback(struct watch *w, const char *rel, int code);
+/* A linked file's directory, rel, could not be watched (pinned): the
+ * same, each rescan pins again. */
+void watch_fallback_pins(struct watch *w, const char *rel);
+/* The rescan is due: queues the retry walks (a bounded number) and
+ * pins.  Nothing while walks are queued. */
+void watch_fallback_retry(struct watch *w);
+/* Every walk is in: stops the rescans if nothing is left unwatched. */
+void watch_fallback_settle(struct watch *w);
+/* The root is dropped: nothing of it is left to retry. */
+void watch_fallback_reset(struct watch *w);
+
+/* watch_tree.c */
 /* Stops watching rel and everything below it ("" is everything), links
  * included. */
 void watch_forget_tree(struct watch *w, const char *rel);
@@ -171,9 +206,18 @@ void watch_forget_tree(struct watch *w, const char *rel);
 void watch_link_add(struct watch *w, const char *rel,
                     const struct lstatq_item *it);
 /* rel is a symlink a walk met (and followed, if a directory, as the
- * watch would): records it, and pins a linked file's directory. */
-void watch_link_seed(struct watch *w, const char *rel);
+ * watch would), which leads where it says (its res, res_rc and res_st,
+ * resolved by the walk's thread): records it, and pins a linked file's
+ * directory. */
+void watch_link_seed(struct watch *w, const char *rel,
+                     const struct lstatq_item *it);
 struct wlink *watch_link_find(const struct watch *w, const char *rel);
+/* Follows l, a link to a directory left unfollowed while watches were
+ * short; nothing for a link to a file. */
+void watch_link_refollow(struct watch *w, struct wlink *l);
+/* Pins the directory of l's file, if it is a link to one whose pin
+ * could not be added. */
+void watch_link_repin(struct watch *w, struct wlink *l);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);
 /* Resolves links again after the tree's shape changed (every link if
@@ -204,6 +248,9 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget);
  * does not know. */
 void watch_seed_drop(struct watch *w, struct watch_seed *sd);
 void watch_seed_free(struct watch_seed *sd); /* NULL is fine */
+/* Whether the walk met a directory it could not watch (out of watches);
+ * on the walk's thread. */
+bool watch_seed_short(const struct watch_seed *sd);
 
 /* watch_lstat.c */
 /* A report of a held name waits its turn, as an event: queues it. */
@@ -216,10 +263,11 @@ void watch_lstat_drop(struct watch *w);
  * watch_lstat_take).  Events wait until it is stated (stat_wait), then
  * watch_events_resume runs them.  0, or -ENOMEM (nothing sent). */
 int watch_lstat_fetch(struct watch *w, const char *evs, size_t n);
-/* Sends b (taken) to the lstatq thread for the events (settle false) or
- * for watch_links_settle, and stops reading events until it is back.
- * 0, or -ENOMEM (then b is still the caller's). */
-int watch_lstat_send(struct watch *w, struct lstatq_batch *b, bool settle);
+/* Sends b (taken) to the lstatq thread for what kind says, and stops
+ * reading events until it is back.  0, or -ENOMEM (then b is still the
+ * caller's). */
+int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
+                     enum watch_batch kind);
 /* The stat of abs from the last batch, for a held name's report (fire)
  * or an event, borrowed until the next batch; NULL if the batch has none
  * for it (then fetch one). */
@@ -231,6 +279,7 @@ void watch_lstat_done(void *arg, struct lstatq_batch *b); /* lstatq's */
 #define WALK_REPORT 0x1u /* report each file found */
 #define WALK_ROOT   0x2u /* the root's: it sets root_wd (watch_root_walking) */
 #define WALK_RESYNC 0x4u /* then look at every link again */
+#define WALK_RETRY  0x8u /* stop at a directory it cannot watch */
 /* Queues a walk, on the thread pool, of the directory at rel (at abs, or
  * under the resolved root if abs is NULL) and everything below it,
  * adding each directory's watch before reading it.  Until it is taken
@@ -263,15 +312,22 @@ int watch_poll_start(struct watch *w);
 /* watch_root.c */
 /* Looks at what the root path leads to now and follows it: watches a
  * root that appeared or changed (and, with announce, reports a rescan),
- * drops the watches of one that is gone. */
+ * drops the watches of one that is gone.  The look is taken on the
+ * lstatq thread, in the order of its batches: until it is back, events
+ * wait as for their stats, so it is followed where it was asked for
+ * among them.  Asked for while one is out, it is sent once that one is
+ * back (several make one). */
 void watch_root_check(struct watch *w, bool announce);
+/* The same, here and now: watch_start's, whose caller learns at once
+ * whether there is a tree to walk. */
+void watch_root_start(struct watch *w);
+/* Sends the root check asked for, if one is and the thread is free. */
+void watch_root_check_pending(struct watch *w);
+/* b, a WATCH_BATCH_ROOT batch, is back: follows what it found. */
+void watch_root_probed(struct watch *w, const struct lstatq_batch *b);
 /* Handles an event of a parent's watch; false if ev is not one. */
 struct inotify_event;
 bool watch_parent_event(struct watch *w, const struct inotify_event *ev);
-/* The fallback's rescan is due: if the root has no watch of its own
- * (root_unwatched), tries to add one, and once one can be, walks the
- * root again to watch the tree (the same root: no new generation). */
-void watch_root_retry(struct watch *w);
 /* Follows the mount table, when the system allows. */
 void watch_mounts_start(struct watch *w);
 int watch_split_root(struct watch *w, const char *root);

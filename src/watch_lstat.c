@@ -124,27 +124,32 @@ int watch_lstat_fetch(struct watch *w, const char *evs, size_t n)
   if (rc == 0) {
     b->next[0] = 0;
     b->next[1] = b->split;
-    rc = watch_lstat_send(w, b, false);
+    rc = watch_lstat_send(w, b, WATCH_BATCH_EVENTS);
   }
   if (rc < 0)
     lstatq_batch_free(b);
   return rc;
 }
 
-int watch_lstat_send(struct watch *w, struct lstatq_batch *b, bool settle)
+int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
+                     enum watch_batch kind)
 {
   int rc;
 
-  b->within = strdup(w->real);
-  if (b->within == NULL)
-    return -ENOMEM;
+  /* A root check resolves no link; there may be no root yet. */
+  if (kind != WATCH_BATCH_ROOT) {
+    b->within = strdup(w->real);
+    if (b->within == NULL)
+      return -ENOMEM;
+  }
   rc = lstatq_submit(w->statq, b);
   if (rc < 0)
     return rc; /* -EBUSY: a caller's bug, stat_wait says when */
-  if (!settle)
+  if (kind == WATCH_BATCH_EVENTS)
     watch_lstat_drop(w);
   w->stat_wait = true;
-  w->settling = settle;
+  w->settling = kind == WATCH_BATCH_SETTLE;
+  w->batch = kind;
   w->settle_gen = w->root_gen;
   (void)uv_poll_stop(&w->poll); /* cannot fail on a live handle */
   return 0;
@@ -176,20 +181,30 @@ const struct lstatq_item *watch_lstat_take(struct watch *w, bool fire,
 void watch_lstat_done(void *arg, struct lstatq_batch *b)
 {
   struct watch *w = arg;
+  enum watch_batch kind = w->batch;
 
   w->stat_wait = false;
-  if (w->settling) {
-    w->settling = false;
+  w->settling = false;
+  if (kind == WATCH_BATCH_EVENTS) {
+    watch_lstat_drop(w);
+    w->stats = b; /* kept through a root check: still newer than reads */
+  } else if (kind == WATCH_BATCH_SETTLE) {
     watch_links_settled(w, b);
-    lstatq_batch_free(b);
     strlist_free(&w->settle_paths);
-    if (!w->closing)
-      watch_walks_resume(w);
-    return;
+  } else {
+    watch_root_probed(w, b);
   }
-  watch_lstat_drop(w);
-  w->stats = b;
-  watch_events_resume(w);
+  if (kind != WATCH_BATCH_EVENTS)
+    lstatq_batch_free(b);
+  if (w->closing)
+    return;
+  /* A root check asked for while this batch was out goes first: events
+   * wait for it as they would have waited at its turn. */
+  watch_root_check_pending(w);
+  if (kind == WATCH_BATCH_SETTLE)
+    watch_walks_resume(w);
+  else
+    watch_events_resume(w);
 }
 
 #endif /* __linux__ */

@@ -16,8 +16,12 @@
 #include "util.h"
 #include "watch_linux.h"
 
-/* What the root path leads to now. */
+/* What the root path leads to now: looked at on the lstatq thread, as
+ * the events' stats are, since realpath(3) and statx(2) of a root on a
+ * slow or hung mount (NFS, FUSE) would hold the loop. */
 struct watch_probe {
+  char *root;   /* owned: the path to look at (a copy: the watch may be
+                   freed while the thread looks) */
   bool present; /* a directory */
   bool mount;   /* the root of a mounted file system */
   struct watch_id id;
@@ -51,14 +55,16 @@ static bool watch_is_mount(const char *real, const struct statx *stx)
   return mount;
 }
 
-static void watch_probe(const struct watch *w, struct watch_probe *p)
+/* Fills p from what p->root leads to now; on the lstatq thread (or, at
+ * watch_start, the caller's). */
+static void watch_probe_run(void *data)
 {
+  struct watch_probe *p = data;
   struct statx stx;
 
-  memset(p, 0, sizeof(*p));
   /* Resolved first, then looked at without following: the id is the
    * resolved directory's even if the link is re-pointed in between. */
-  p->real = realpath(w->root, NULL);
+  p->real = realpath(p->root, NULL);
   if (p->real == NULL)
     return;
   if (statx(AT_FDCWD, p->real, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
@@ -73,6 +79,29 @@ static void watch_probe(const struct watch *w, struct watch_probe *p)
   p->mount = watch_is_mount(p->real, &stx);
 }
 
+static void watch_probe_free(void *data)
+{
+  struct watch_probe *p = data;
+
+  if (p == NULL)
+    return;
+  free(p->root);
+  free(p->real);
+  free(p);
+}
+
+/* A probe of w's root, not yet run; NULL on ENOMEM. */
+static struct watch_probe *watch_probe_new(const struct watch *w)
+{
+  struct watch_probe *p = calloc(1, sizeof(*p));
+
+  if (p != NULL && (p->root = strdup(w->root)) == NULL) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
 static bool watch_id_eq(const struct watch_id *a, const struct watch_id *b)
 {
   return a->dev == b->dev && a->ino == b->ino;
@@ -85,6 +114,7 @@ static void watch_drop_all(struct watch *w)
   hold_clear(&w->hold);
   w->root_wd = -1;
   w->root_unwatched = false;
+  watch_fallback_reset(w); /* a new root's walk says what it cannot watch */
 }
 
 static void watch_root_lost(struct watch *w, const char *what, bool announce)
@@ -93,6 +123,7 @@ static void watch_root_lost(struct watch *w, const char *what, bool announce)
     return;
   watch_drop_all(w);
   w->root_present = false;
+  watch_fallback_settle(w); /* nothing to rescan until it is back */
   log_msg(w->opts.log, LOG_INFO, "%s %s", w->root, what);
   if (announce) /* now: there is nothing to watch first */
     watch_report_now(w, NULL);
@@ -174,37 +205,15 @@ static bool watch_root_same(const struct watch *w, const struct watch_probe *p)
          watch_id_eq(&p->id, &w->root_id) && strcmp(p->real, w->real) == 0;
 }
 
-void watch_root_retry(struct watch *w)
+/* Follows what the probe p found at the root path. */
+static void watch_root_apply(struct watch *w, struct watch_probe *p,
+                             bool announce)
 {
-  int wd;
-
-  if (!w->root_present || !w->root_unwatched || watch_root_walking(w))
-    return;
-  /* One inotify_add_watch per rescan while watches are short; the walk
-   * adds it again, through the directory it reads. */
-  wd = inotify_add_watch(w->fd, w->real, WATCH_DIR_MASK);
-  if (wd < 0)
-    return;
-  if (wdmap_get(&w->dirs, wd) == NULL) /* not the root's inode's already */
-    watch_retire(w, wd);
-  log_msg(w->opts.log, LOG_INFO, "%s: watching it again", w->root);
-  (void)watch_walk_push(w, "", w->real, WALK_ROOT | WALK_RESYNC);
-}
-
-void watch_root_check(struct watch *w, bool announce)
-{
-  struct watch_probe p;
-
-  if (w->seed != NULL) {
-    w->recheck = true; /* once the walk's watches are in */
-    return;
-  }
-  watch_probe(w, &p);
-  if (!p.present) {
+  if (!p->present) {
     watch_root_lost(w, "was removed; waiting for it to return", announce);
-  } else if (watch_root_same(w, &p)) {
+  } else if (watch_root_same(w, p)) {
     /* Nothing changed. */
-  } else if (w->root_present && w->root_mount && !p.mount) {
+  } else if (w->root_present && w->root_mount && !p->mount) {
     /* What lies beneath a mount point is not the site: an unmounted
      * root is a gone root, not an empty one. */
     watch_root_lost(w,
@@ -212,11 +221,75 @@ void watch_root_check(struct watch *w, bool announce)
                     "mounted there again",
                     announce);
     w->unmounted = true;
-    w->unmounted_id = p.id;
+    w->unmounted_id = p->id;
   } else {
-    watch_root_take(w, &p, announce);
+    watch_root_take(w, p, announce);
   }
+}
+
+/* Looks at the root here and now: for watch_start, whose caller must
+ * know at once whether there is a tree to walk (watch_deferred), and
+ * when a probe cannot be sent (out of memory). */
+static void watch_root_check_here(struct watch *w, bool announce)
+{
+  struct watch_probe p;
+
+  memset(&p, 0, sizeof(p));
+  p.root = w->root; /* borrowed: not freed below */
+  watch_probe_run(&p);
+  watch_root_apply(w, &p, announce);
   free(p.real);
+}
+
+void watch_root_start(struct watch *w)
+{
+  watch_root_check_here(w, false);
+}
+
+void watch_root_check_pending(struct watch *w)
+{
+  struct lstatq_batch *b;
+  struct watch_probe *p;
+  bool announce = w->probe_announce;
+
+  if (!w->probe_wanted || w->stat_wait || w->seed != NULL || w->closing)
+    return;
+  w->probe_wanted = false;
+  w->probe_announce = false;
+  b = lstatq_batch_new();
+  p = b != NULL ? watch_probe_new(w) : NULL;
+  if (p == NULL) {
+    lstatq_batch_free(b);
+    watch_root_check_here(w, announce); /* out of memory: as it was */
+    return;
+  }
+  b->job = watch_probe_run;
+  b->job_free = watch_probe_free;
+  b->job_data = p;
+  w->probe_sent_announce = announce;
+  if (watch_lstat_send(w, b, WATCH_BATCH_ROOT) < 0) {
+    lstatq_batch_free(b);
+    watch_root_check_here(w, announce);
+  }
+}
+
+void watch_root_probed(struct watch *w, const struct lstatq_batch *b)
+{
+  watch_root_apply(w, b->job_data, w->probe_sent_announce);
+}
+
+void watch_root_check(struct watch *w, bool announce)
+{
+  if (w->seed != NULL) {
+    w->recheck = true; /* once the walk's watches are in */
+    return;
+  }
+  /* One probe out at a time: a check asked for meanwhile (a second
+   * mount change) is sent once it is back, so none is lost, and many
+   * make one. */
+  w->probe_wanted = true;
+  w->probe_announce = w->probe_announce || announce;
+  watch_root_check_pending(w);
 }
 
 bool watch_parent_event(struct watch *w, const struct inotify_event *ev)

@@ -50,11 +50,15 @@ struct watch_seed {
   struct buf full; /* the walk's threads': prefix/relpath */
   int *wds;        /* owned: the watch of each dirs.v[i] */
   size_t cap_wds;
-  struct strlist dirs;    /* the walk's directories, each after its parent */
-  struct strlist links;   /* the symlinks it met */
-  struct strlist files;   /* the files it met, when asked to */
-  struct strlist refused; /* directories the watch would not take */
-  size_t at_dir;          /* how far the loop has taken them in */
+  struct strlist dirs;  /* the walk's directories, each after its parent */
+  struct strlist links; /* the symlinks it met */
+  /* Where each of links leads (res, res_rc, res_st), resolved by the
+   * walk's thread as it met the link: the loop never resolves one. */
+  struct lstatq_batch *link_to; /* owned */
+  char *within;                 /* owned: the resolved root, then */
+  struct strlist files;         /* the files it met, when asked to */
+  struct strlist refused;       /* directories the watch would not take */
+  size_t at_dir;                /* how far the loop has taken them in */
   size_t at_link;
   size_t at_file;
   struct watch_id root; /* what the walk read as the root */
@@ -133,11 +137,28 @@ static void seed_push(struct watch_seed *sd, struct strlist *l,
     sd->failed = -ENOMEM;
 }
 
+/* On the walk's thread: records the link and where it leads now.  The
+ * loop checks every link again once the walk is in (watch_seed_apply):
+ * what the link leads to may change before its directory is watched. */
 static void seed_on_link(void *ctx, const char *relpath)
 {
   struct watch_seed *sd = ctx;
+  const char *rel = seed_full(sd, relpath);
+  char *abs;
 
-  seed_push(sd, &sd->links, relpath);
+  if (sd->failed != 0)
+    return;
+  abs = rel != NULL ? watch_join(sd->within, rel) : NULL;
+  if (abs == NULL || strlist_push(&sd->links, rel) < 0) {
+    free(abs);
+    sd->failed = -ENOMEM;
+    return;
+  }
+  if (lstatq_batch_add(sd->link_to, abs) < 0) { /* abs taken */
+    sd->failed = -ENOMEM;
+    return;
+  }
+  lstatq_resolve(&sd->link_to->v[sd->link_to->n - 1], sd->within);
 }
 
 static void seed_on_file(void *ctx, const char *relpath)
@@ -157,6 +178,8 @@ void watch_seed_free(struct watch_seed *sd)
   buf_free(&sd->full);
   strlist_free(&sd->dirs);
   strlist_free(&sd->links);
+  lstatq_batch_free(sd->link_to);
+  free(sd->within);
   strlist_free(&sd->files);
   strlist_free(&sd->refused);
   free(sd->wds);
@@ -176,8 +199,11 @@ static struct watch_seed *seed_alloc(const struct watch *w, const char *rel)
   strlist_init(&sd->refused);
   buf_init(&sd->full, PATH_MAX);
   sd->prefix = strdup(rel);
+  sd->within = strdup(w->real);
+  sd->link_to = lstatq_batch_new();
   sd->fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
-  if (sd->prefix == NULL || sd->fd < 0) {
+  if (sd->prefix == NULL || sd->within == NULL || sd->link_to == NULL ||
+      sd->fd < 0) {
     watch_seed_free(sd);
     return NULL;
   }
@@ -198,6 +224,11 @@ struct watch_seed *watch_seed_make(const struct watch *w, const char *rel,
   if (sd != NULL)
     sd->own = true;
   return sd;
+}
+
+bool watch_seed_short(const struct watch_seed *sd)
+{
+  return sd->enospc;
 }
 
 const struct tree_visit *watch_seed_visit(const struct watch_seed *sd)
@@ -268,14 +299,16 @@ static bool seed_apply_one(struct watch *w, struct watch_seed *sd)
     seed_adopt(w, sd, sd->at_dir++);
     return true;
   }
-  if (sd->at_link < sd->links.n) {
-    rel = sd->links.v[sd->at_link++];
+  /* Out of memory, the last link met may have no resolution. */
+  if (sd->at_link < sd->link_to->n) {
+    rel = sd->links.v[sd->at_link];
     if (!seed_refused(sd, rel)) {
-      watch_link_seed(w, rel);
+      watch_link_seed(w, rel, &sd->link_to->v[sd->at_link]);
       /* A link found stands for what is behind it, as a file would. */
       if (sd->visit.file != NULL && !watch_skip(w, rel, false))
         watch_report_now(w, rel);
     }
+    sd->at_link++;
     return true;
   }
   if (sd->at_file < sd->files.n) {
@@ -297,9 +330,13 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget)
   if (i == budget || w->closing)
     return w->closing;
   /* The same root, rescanned (below) rather than taken again at each
-   * root check; each rescan tries its watch again (watch_root_retry). */
+   * root check; each rescan tries its watch again (watch_fallback.c). */
   if (sd->root_unwatched)
     w->root_unwatched = true;
+  /* Resolved before their targets' directories were all watched: looked
+   * at again (watch_links_settle, on the lstatq thread) now they are. */
+  if (sd->links.n > 0)
+    w->links_stale = true;
   if (sd->enospc)
     watch_fallback(w, sd->prefix, -ENOSPC);
   else if (sd->failed != 0)

@@ -22,35 +22,6 @@ static char *watch_abs(const struct watch *w, const char *rel)
   return rel[0] != '\0' ? watch_join(w->real, rel) : strdup(w->real);
 }
 
-/* Running out of inotify watches must not stop the daemon: what cannot
- * be watched is rescanned on a timer instead. */
-static void watch_on_fallback(uv_timer_t *t)
-{
-  struct watch *w = container_of(t, struct watch, fallback);
-
-  watch_root_retry(w); /* first: the report waits for its walk */
-  watch_report(w, NULL);
-}
-
-void watch_fallback(struct watch *w, const char *rel, int code)
-{
-  uint64_t ms = w->opts.fallback_rescan_ms ? w->opts.fallback_rescan_ms : 30000;
-
-  if (w->fallback_on)
-    return;
-  if (code == -ENOSPC)
-    log_msg(w->opts.log, LOG_WARN,
-            "%s/%s: out of inotify watches; rescanning every %llu s instead. "
-            "Raise the limit with: sysctl fs.inotify.max_user_watches=524288",
-            w->root, rel, (unsigned long long)(ms / 1000));
-  else
-    log_msg(w->opts.log, LOG_WARN,
-            "%s/%s: cannot watch: %s; rescanning every %llu s instead", w->root,
-            rel, strerror(-code), (unsigned long long)(ms / 1000));
-  if (uv_timer_start(&w->fallback, watch_on_fallback, ms, ms) == 0)
-    w->fallback_on = true;
-}
-
 /* A full scan does not enter a directory it is already inside (tree.c's
  * loop check): neither does the watch.  Every directory on the way to
  * rel was watched before rel, under the paths that reach it, so rel's
@@ -216,7 +187,7 @@ static int watch_pin(struct watch *w, const char *res)
     return -1;
   wd = inotify_add_watch(w->fd, dir, WATCH_DIR_MASK);
   if (wd < 0 && errno == ENOSPC)
-    watch_fallback(w, watch_rel_of(w, dir), -ENOSPC);
+    watch_fallback_pins(w, watch_rel_of(w, dir));
   free(dir);
   e = wd > 0 ? wdmap_add(&w->dirs, wd, NULL) : NULL;
   if (e == NULL)
@@ -243,23 +214,6 @@ static void watch_link_fill(const struct watch *w, struct wlink *l, int rc,
     if (l->target == NULL)
       l->err = -ENOMEM;
   }
-}
-
-/* Resolves the link at rel as tree.c resolves it into l, here: for a
- * link a walk met, whose findings the loop takes in. */
-static void watch_link_resolve(const struct watch *w, const char *rel,
-                               struct wlink *l)
-{
-  struct stat st;
-  char *abs = watch_abs(w, rel);
-  char *res = NULL;
-  int rc = abs != NULL ? tree_resolve_within(w->real, abs, &res) : -ENOMEM;
-
-  if (rc == 0 && lstat(res, &st) < 0)
-    rc = -errno;
-  watch_link_fill(w, l, rc, res, &st);
-  free(abs);
-  free(res);
 }
 
 static bool watch_link_same(const struct wlink *a, const struct wlink *b)
@@ -299,9 +253,12 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   if (l->err != 0 || watch_skip(w, l->path, l->is_dir))
     return;
   /* Without watches, loops among links go unnoticed (watch_loops): the
-   * periodic rescans cover what lies behind directory links then. */
-  if (l->is_dir && w->fallback_on)
+   * periodic rescans cover what lies behind directory links then, and
+   * the link is followed once they stop (watch_fallback.c). */
+  if (l->is_dir && w->fallback_on) {
+    w->links_unfollowed = true;
     return;
+  }
   res = l->target[0] != '\0' ? watch_join(w->real, l->target) : strdup(w->real);
   if (res == NULL)
     return;
@@ -312,8 +269,26 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
   free(res);
 }
 
-/* A link at rel, resolved (it: where the lstatq thread found it leads;
- * NULL: resolved here); NULL on ENOMEM. */
+void watch_link_refollow(struct watch *w, struct wlink *l)
+{
+  if (l->is_dir)
+    watch_link_follow(w, l);
+}
+
+void watch_link_repin(struct watch *w, struct wlink *l)
+{
+  char *res;
+
+  if (l->is_dir || l->err != 0 || l->wd >= 0 || watch_skip(w, l->path, false))
+    return;
+  res = watch_join(w->real, l->target);
+  if (res != NULL)
+    l->wd = watch_pin(w, res);
+  free(res);
+}
+
+/* A link at rel, which leads where it says (resolved on another
+ * thread: the lstatq thread's or a walk's); NULL on ENOMEM. */
 static struct wlink *watch_link_make(const struct watch *w, const char *rel,
                                      const struct lstatq_item *it)
 {
@@ -324,10 +299,7 @@ static struct wlink *watch_link_make(const struct watch *w, const char *rel,
     return NULL;
   }
   l->wd = -1;
-  if (it != NULL)
-    watch_link_fill(w, l, it->res_rc, it->res, &it->res_st);
-  else
-    watch_link_resolve(w, rel, l);
+  watch_link_fill(w, l, it->res_rc, it->res, &it->res_st);
   return l;
 }
 
@@ -357,13 +329,14 @@ void watch_link_add(struct watch *w, const char *rel,
   watch_link_follow(w, l);
 }
 
-void watch_link_seed(struct watch *w, const char *rel)
+void watch_link_seed(struct watch *w, const char *rel,
+                     const struct lstatq_item *it)
 {
   struct wlink *l;
 
   if (watch_link_find(w, rel) != NULL)
     return; /* met twice: a link reached through a linked directory */
-  l = watch_link_make(w, rel, NULL);
+  l = watch_link_make(w, rel, it);
   if (l == NULL)
     return;
   if (watch_link_insert(w, l) < 0) {
@@ -453,7 +426,7 @@ void watch_links_settle(struct watch *w)
     w->links_stale = false;
     w->dangling_stale = false;
   }
-  if (b == NULL || rc != 0 || watch_lstat_send(w, b, true) < 0) {
+  if (b == NULL || rc != 0 || watch_lstat_send(w, b, WATCH_BATCH_SETTLE) < 0) {
     lstatq_batch_free(b); /* out of memory: the next change tries again */
     strlist_free(&w->settle_paths);
     return;

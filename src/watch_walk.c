@@ -96,6 +96,11 @@ static bool walk_skip(void *ctx, const char *relpath, bool is_dir)
   const char *rel = relpath;
   bool skip = true;
 
+  /* A retry, still short of watches, ends here: the next rescan tries
+   * again (watch_fallback.c).  The visitor's calls and skip run on the
+   * walk's one thread. */
+  if ((wk->flags & WALK_RETRY) && watch_seed_short(wk->sd))
+    return true;
   if (wk->prefix[0] != '\0') {
     buf_reset(&wk->full);
     if (buf_addf(&wk->full, "%s/%s", wk->prefix, relpath) < 0)
@@ -222,6 +227,7 @@ static void walk_next(struct watch *w)
     walk_start(w);
     return;
   }
+  watch_fallback_settle(w); /* may queue walks: links to follow */
   if (w->settling)
     return; /* the links' batch ends with watch_walks_resume */
   walk_flush_later(w);

@@ -273,9 +273,10 @@ class Traced(Daemon):
     process Daemon follows is strace; signals go to cfwatch itself."""
 
     def __init__(self, dirpath, out, *args, env=None, binary=None,
-                 stacks=False):
-        argv = ["strace", "-f", "-tt", "-T", "-y", "-e", "trace=" + TRACE_SET,
-                "-o", out]
+                 stacks=False, wrap=()):
+        # wrap: a command that execs strace (unshare --mount ...).
+        argv = list(wrap) + ["strace", "-f", "-tt", "-T", "-y", "-e",
+                             "trace=" + TRACE_SET, "-o", out]
         if stacks:
             argv.append("-k")
         argv += [binary or cfw.BIN] + [str(a) for a in args]

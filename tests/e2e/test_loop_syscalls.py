@@ -14,12 +14,17 @@ for want of a trace, the worker threads' own opens and fsyncs of those
 files must be in it.  A second daemon takes a burst of writes, creates,
 renames, a symlink and a hard-linked file's edit: the loop thread must
 not stat any file of the site either (the watch's lstat per event ran
-there).  The survey of every flow (a burst, an S3 origin,
+there).  A third, in a mount namespace of its own, starts on a site
+with symlinks, takes a directory moved in with a link in it, and sees
+the mount table change: the loop thread must not resolve or stat the
+root or anything in it (the root check, on each mount change, and the
+links of the watch's walks were resolved there).  The survey of every flow (a burst, an S3 origin,
 a state in S3, SIGHUP) is `python3 -m tests.e2e.strace_survey`."""
 import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import unittest
 
@@ -153,6 +158,8 @@ BURST_NEW = 200
 BURST_EDITS = 50
 BURST_RENAMES = 50
 STATS = ("stat", "lstat", "newfstatat", "statx", "fstatat64")
+# realpath(3) reads each component's link.
+RESOLVES = STATS + ("readlink", "readlinkat")
 
 
 @unittest.skipIf(WHY_NOT, WHY_NOT)
@@ -241,11 +248,106 @@ class BurstOffTheLoop(unittest.TestCase):
 
     def test_loop_thread_stats_no_site_file(self):
         # The watch's lstat per event, and the resolving of a new link,
-        # ran there.  (The root itself is looked at there when the mount
-        # table changes: not a file of the site.)
+        # ran there; and the root check once the mount table is polled.
         bad = [c for c in self.trace.main_disk()
-               if c.name in STATS and sl.under(c.path, [self.root]) and
-               c.path != self.root]
+               if c.name in STATS and sl.under(c.path, [self.root])]
+        self.assertEqual(bad, [], "%d calls:\n%s" % (len(bad), show(bad)))
+
+
+def mounts_refused():
+    """None if a private mount namespace can mount here, else why not."""
+    if shutil.which("unshare") is None or shutil.which("nsenter") is None:
+        return "unshare or nsenter is not installed"
+    res = subprocess.run(["unshare", "--mount", "--propagation", "private",
+                          "mount", "-t", "tmpfs", "cfwtest", "/mnt"],
+                         stderr=subprocess.PIPE)
+    if res.returncode != 0:
+        return "mounting is not permitted here: %s" % res.stderr.decode(
+            errors="replace").strip()
+    return None
+
+
+NO_MOUNTS = WHY_NOT or mounts_refused()
+
+
+@unittest.skipIf(NO_MOUNTS, NO_MOUNTS)
+class RootAndLinksOffTheLoop(unittest.TestCase):
+    """A dry-running traced daemon, in a private mount namespace, on a
+    site with links; a directory holding a link is moved in, and the
+    mount table changes (a tmpfs mounted beside the root and unmounted):
+    each time the watch looks at its root again."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cfwlooproot.")
+        cls.root = os.path.realpath(os.path.join(cls.tmp, "public"))
+        for rel, data in SITE.items():
+            cfw.write(cls.root, rel, data)
+        os.symlink("a/b.html", os.path.join(cls.root, "alias.html"))
+        os.symlink("a", os.path.join(cls.root, "docs"))
+        cls.trace = sl.Trace(cls.run_daemon())
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def move_in_links(cls):
+        """A directory with a link to a file of the site, moved in: the
+        watch walks it, and meets the link."""
+        stage = os.path.join(cls.tmp, "stage")
+        os.mkdir(stage)
+        os.symlink("../css/site.css", os.path.join(stage, "style.css"))
+        cfw.write(stage, "page.html", "page")
+        os.rename(stage, os.path.join(cls.root, "new"))
+
+    @classmethod
+    def run_daemon(cls):
+        out = os.path.join(cls.tmp, "root.strace")
+        env = {"HOME": cls.tmp}
+        state = os.path.join(cls.tmp, "state")
+        spot = os.path.join(cls.tmp, "spot")
+        os.mkdir(spot)
+        d = sl.Traced(cls.tmp, out, "-v", "--quiet-ms", "100", "-d",
+                      DISTRIBUTION, "--dry-run", "--state-dir", state,
+                      cls.root, env=env, wrap=(
+                          "unshare", "--mount", "--propagation", "private"))
+        try:
+            d.wait_for(PASS, timeout=60)
+            mark = d.mark()
+            cls.move_in_links()
+            d.wait_for(r"batch: 2 files", start=mark, timeout=60)
+            cls.mounted_at = sl.day_seconds()
+            subprocess.run(["nsenter", "-t", str(d.traced_pid()), "-m", "--",
+                            "sh", "-c", "mount -t tmpfs cfwtest %s && "
+                            "umount %s" % (spot, spot)], check=True)
+            # The root check holds the events back until it is in: the
+            # edit's batch comes after it.
+            mark = d.mark()
+            cfw.write(cls.root, "index.html", "<h1>home, edited</h1>")
+            d.wait_for(r"batch: 1 files", start=mark, timeout=60)
+            d.send(signal.SIGTERM)
+            status = d.wait(60)
+        finally:
+            d.kill()
+        if status != 0:
+            raise AssertionError("exit %d:\n%r" % (status, d))
+        return out
+
+    def test_root_and_links_were_resolved_by_workers(self):
+        # Not vacuous: the root was resolved after the mount change, and
+        # the moved-in link, by other threads.
+        work = self.trace.workers()
+        root = [c for c in work if c.name in RESOLVES and
+                c.path == self.root and c.t >= self.mounted_at]
+        self.assertTrue(root, show(work))
+        link = os.path.join(self.root, "new/style.css")
+        self.assertTrue([c for c in work if c.name in RESOLVES and
+                         c.path == link], show(work))
+
+    def test_loop_thread_resolves_nothing_of_the_site(self):
+        bad = [c for c in self.trace.main_disk()
+               if c.name in RESOLVES and sl.under(c.path, [self.root])]
         self.assertEqual(bad, [], "%d calls:\n%s" % (len(bad), show(bad)))
 
 

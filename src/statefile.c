@@ -156,6 +156,25 @@ int statefile_open_read(const char *dir, const char *name, uint64_t max,
   return fd;
 }
 
+int statefile_read_head(const char *dir, const char *name, uint64_t max,
+                        unsigned char *p, size_t n, size_t *got,
+                        struct cfw_err *err)
+{
+  size_t size;
+  int fd;
+  int rc;
+
+  *got = 0;
+  fd = statefile_open_read(dir, name, max, &size, err);
+  if (fd < 0)
+    return fd;
+  rc = read_fd(fd, p, n < size ? n : size, got);
+  (void)close(fd); /* read-only: close cannot lose data */
+  if (rc < 0)
+    (void)cfw_err_set(err, rc, "%s/%s: %s", dir, name, strerror(-rc));
+  return rc;
+}
+
 int statefile_read_some(int fd, void *p, size_t n, size_t *got)
 {
   ssize_t r;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aslimit.h"
+#include "statecache.h"
 #include "statefmt.h"
 #include "statefx.h"
 #include "test.h"
@@ -30,8 +31,8 @@ static size_t big_baseline(const char *dir)
 
   REQUIRE(v != NULL);
   for (i = 0; i < N_ENTRIES; i++) {
-    (void)snprintf(path, sizeof(path), "d%03zu/page-%07zu/index.html",
-                   i / 1000, i);
+    (void)snprintf(path, sizeof(path), "d%03zu/page-%07zu/index.html", i / 1000,
+                   i);
     v[i].entry.path = pathref_dup(path);
     REQUIRE(v[i].entry.path != NULL);
     v[i].entry.size = i;
@@ -96,8 +97,8 @@ static void test_open_holds_the_manifest_and_not_the_file(void)
   rc = state_open(&s, dir, ROOT, DIST, STATE_READONLY, &err);
   as_restore(&old);
   if (rc < 0)
-    TEST_FAIL_("open under a cap of %zu + %zu bytes (the file: %zu): %s",
-               kept, slack, file, err.msg);
+    TEST_FAIL_("open under a cap of %zu + %zu bytes (the file: %zu): %s", kept,
+               slack, file, err.msg);
   CHECK_EQ_INT(rc, 0);
   if (s != NULL)
     CHECK_EQ_INT(manifest_count(state_manifest(s)), N_ENTRIES);
@@ -106,4 +107,41 @@ static void test_open_holds_the_manifest_and_not_the_file(void)
 #endif
 }
 
-TEST_MAIN(TEST(test_open_holds_the_manifest_and_not_the_file))
+/* A state in S3 (statecache.h): a pull wants the snapshot's header
+ * only, and reads no more of it, under a cap far below the file's
+ * size; a push of a snapshot S3 does not hold yet has its bytes. */
+static void test_statecache_reads_the_header_only(void)
+{
+  struct cfw_err err = {0};
+  struct statecache c;
+  char dir[256];
+  size_t file;
+  int rc;
+
+  test_tmpdir(dir, sizeof(dir));
+  file = big_baseline(dir);
+#if AS_LIMIT_USABLE
+  {
+    struct rlimit old;
+
+    (void)malloc_trim(0);
+    as_cap((size_t)1 << 20, &old);
+    rc = statecache_load(&c, dir, 0, &err);
+    as_restore(&old);
+  }
+#else
+  rc = statecache_load(&c, dir, 0, &err); /* no cap under a sanitizer */
+#endif
+  CHECK_EQ_INT(rc, 0);
+  CHECK(c.have_snapshot && c.snap == NULL);
+  CHECK(c.snap_next > 0);
+  statecache_free(&c);
+  CHECK_EQ_INT(statecache_load(&c, dir, STATECACHE_SNAPSHOT, &err), 0);
+  CHECK(c.snap != NULL);
+  CHECK_EQ_INT(c.snap_len, file);
+  statecache_free(&c);
+  test_rmtree(dir);
+}
+
+TEST_MAIN(TEST(test_open_holds_the_manifest_and_not_the_file),
+          TEST(test_statecache_reads_the_header_only))

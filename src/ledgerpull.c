@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "statefile.h"
+#include "statesnap.h"
 #include "urlmap.h"
 #include "util.h"
 #include "wire.h"
@@ -179,16 +179,10 @@ static int ledgerpull_snapshot(struct ledgerpull *lp, const char *dir,
                                struct cfw_err *err)
 {
   struct snapshot snap;
-  unsigned char *p;
   size_t len;
   int rc;
 
-  rc = statefile_read(dir, STATEFMT_SNAPSHOT_FILE, STATEFMT_MAX_BYTES, &p, &len,
-                      err);
-  if (rc < 0)
-    return rc;
-  rc = statefmt_get_snapshot(p, len, STATEFMT_SNAPSHOT_FILE, &snap, err);
-  free(p);
+  rc = statesnap_load(dir, STATEFMT_SNAPSHOT_FILE, &snap, &len, err);
   if (rc == 0)
     rc = ledgerpull_add_intents(lp, snap.intents, snap.n_intents);
   snapshot_free(&snap);

@@ -11,6 +11,7 @@
 #include "state_int.h"
 #include "statefile.h"
 #include "statefmt.h"
+#include "statesnap.h"
 #include "util.h"
 
 #define STATE_RESTART                                                          \
@@ -377,17 +378,11 @@ static int state_load_snapshot(struct state *s, const char *file,
                                struct cfw_err *err)
 {
   struct snapshot snap;
-  unsigned char *data;
   size_t len;
   int version;
   int rc;
 
-  rc = statefile_read(s->dir, STATEFMT_SNAPSHOT_FILE, STATEFMT_MAX_BYTES, &data,
-                      &len, err);
-  if (rc < 0)
-    return rc;
-  rc = statefmt_get_snapshot(data, len, file, &snap, err);
-  free(data);
+  rc = statesnap_load(s->dir, file, &snap, &len, err);
   if (rc < 0)
     return rc;
   s->snapshot_bytes = len;

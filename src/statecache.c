@@ -22,6 +22,9 @@
 #include "wire.h"
 
 #define SNAPSHOT_MAGIC STATEFMT_SNAPSHOT_MAGIC
+/* What statecache_snapshot_header reads: magic, version, flags, length,
+ * written_at, id, next_seq. */
+#define STATECACHE_HEAD_LEN (8 + 4 + 4 + 8 + 8 + STATE_ID_LEN + 8)
 
 /* The snapshot versions a state in S3 may hold. */
 static bool statecache_version_ok(uint32_t v)
@@ -279,37 +282,35 @@ int statecache_forget(const char *dir, struct cfw_err *err)
   return rc == -ENOENT ? 0 : rc;
 }
 
+/* The snapshot's header; its bytes too if they are to be pushed (they
+ * changed since the last push): a pull or a push of a snapshot S3
+ * holds already reads a few bytes, not the file (issue 13). */
 static int statecache_load_snapshot(struct statecache *c, const char *dir,
                                     unsigned flags, struct cfw_err *err)
 {
-  unsigned char *p;
+  unsigned char head[STATECACHE_HEAD_LEN];
   size_t len;
   int rc;
 
-  rc = statefile_read(dir, STATEFMT_SNAPSHOT_FILE, STATEFMT_MAX_BYTES, &p, &len,
-                      err);
+  rc = statefile_read_head(dir, STATEFMT_SNAPSHOT_FILE, STATEFMT_MAX_BYTES,
+                           head, sizeof(head), &len, err);
   if (rc == -ENOENT) {
     cfw_err_clear(err);
     return 0;
   }
   if (rc < 0)
     return rc;
-  rc = statecache_snapshot_header(p, len, c->id, &c->snap_next, &c->snap_ns);
-  if (rc < 0) {
-    free(p);
+  rc = statecache_snapshot_header(head, len, c->id, &c->snap_next, &c->snap_ns);
+  if (rc < 0)
     return cfw_err_set(err, rc, "%s/%s: not a snapshot cfwatch can share", dir,
                        STATEFMT_SNAPSHOT_FILE);
-  }
   c->have_snapshot = true;
   c->next = c->snap_next;
   if ((flags & STATECACHE_SNAPSHOT) != 0 &&
-      (!c->synced || c->synced_ns != c->snap_ns)) {
-    c->snap = p;
-    c->snap_len = len;
-  } else {
-    free(p);
-  }
-  return 0;
+      (!c->synced || c->synced_ns != c->snap_ns))
+    rc = statefile_read(dir, STATEFMT_SNAPSHOT_FILE, STATEFMT_MAX_BYTES,
+                        &c->snap, &c->snap_len, err);
+  return rc;
 }
 
 static int statecache_add_rec(struct statecache *c, uint64_t seq, size_t off,

@@ -58,30 +58,50 @@ static int read_fd(int fd, unsigned char *p, size_t want, size_t *got)
   return 0;
 }
 
+/* A read-only fd on file, a regular file of at most max bytes (its
+ * size in *size), or a negative errno: -EBADMSG if it is not regular
+ * (damaged state, as a corrupt file is), -EFBIG if too big. */
+static int open_regular(const char *file, uint64_t max, size_t *size)
+{
+  struct stat st;
+  int fd;
+  int rc = 0;
+
+  fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return neg_errno();
+  if (fstat(fd, &st) < 0)
+    rc = neg_errno();
+  else if (!S_ISREG(st.st_mode))
+    rc = -EBADMSG;
+  else if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX - 1)
+    rc = -EFBIG;
+  if (rc < 0) {
+    (void)close(fd); /* read-only: close cannot lose data */
+    return rc;
+  }
+  *size = (size_t)st.st_size;
+  return fd;
+}
+
 /* The whole file, or NULL with a negative errno in *code. */
 static unsigned char *read_whole(const char *file, uint64_t max, size_t *len,
                                  int *code)
 {
-  struct stat st;
   unsigned char *p = NULL;
+  size_t size = 0;
   int fd;
   int rc;
 
-  fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  fd = open_regular(file, max, &size);
   if (fd < 0) {
-    *code = neg_errno();
+    *code = fd;
     return NULL;
   }
-  if (fstat(fd, &st) < 0)
-    rc = neg_errno();
-  else if (!S_ISREG(st.st_mode))
-    rc = -EBADMSG; /* damaged state, as a corrupt file is */
-  else if ((uint64_t)st.st_size > max)
-    rc = -EFBIG;
-  else if ((p = calloc((size_t)st.st_size + 1, 1)) == NULL)
+  if ((p = calloc(size + 1, 1)) == NULL)
     rc = -ENOMEM;
   else
-    rc = read_fd(fd, p, (size_t)st.st_size, len);
+    rc = read_fd(fd, p, size, len);
   (void)close(fd); /* read-only: close cannot lose data */
   if (rc < 0) {
     free(p);
@@ -89,6 +109,16 @@ static unsigned char *read_whole(const char *file, uint64_t max, size_t *len,
     return NULL;
   }
   return p;
+}
+
+/* statefile_read's message for a file that cannot be read. */
+static int read_failed(const char *file, const char *dir, const char *name,
+                       int rc, struct cfw_err *err)
+{
+  if (rc == -ENOENT)
+    return cfw_err_set(err, rc, "no %s in %s (first run)", name, dir);
+  return cfw_err_set(err, rc, "%s: %s", file,
+                     rc == -EBADMSG ? "not a regular file" : strerror(-rc));
 }
 
 int statefile_read(const char *dir, const char *name, uint64_t max,
@@ -103,13 +133,57 @@ int statefile_read(const char *dir, const char *name, uint64_t max,
   if (rc < 0)
     return rc;
   *out = read_whole(buf_str(&p), max, len, &rc);
-  if (*out == NULL && rc == -ENOENT)
-    (void)cfw_err_set(err, rc, "no %s in %s (first run)", name, dir);
-  else if (*out == NULL)
-    (void)cfw_err_set(err, rc, "%s: %s", buf_str(&p),
-                      rc == -EBADMSG ? "not a regular file" : strerror(-rc));
+  if (*out == NULL)
+    (void)read_failed(buf_str(&p), dir, name, rc, err);
   buf_free(&p);
   return *out == NULL ? rc : 0;
+}
+
+int statefile_open_read(const char *dir, const char *name, uint64_t max,
+                        size_t *size, struct cfw_err *err)
+{
+  struct buf p;
+  int fd;
+
+  *size = 0;
+  fd = path_of(&p, dir, name, err);
+  if (fd < 0)
+    return fd;
+  fd = open_regular(buf_str(&p), max, size);
+  if (fd < 0)
+    (void)read_failed(buf_str(&p), dir, name, fd, err);
+  buf_free(&p);
+  return fd;
+}
+
+int statefile_read_head(const char *dir, const char *name, uint64_t max,
+                        unsigned char *p, size_t n, size_t *got,
+                        struct cfw_err *err)
+{
+  size_t size;
+  int fd;
+  int rc;
+
+  *got = 0;
+  fd = statefile_open_read(dir, name, max, &size, err);
+  if (fd < 0)
+    return fd;
+  rc = read_fd(fd, p, n < size ? n : size, got);
+  (void)close(fd); /* read-only: close cannot lose data */
+  if (rc < 0)
+    (void)cfw_err_set(err, rc, "%s/%s: %s", dir, name, strerror(-rc));
+  return rc;
+}
+
+int statefile_read_some(int fd, void *p, size_t n, size_t *got)
+{
+  ssize_t r;
+
+  do
+    r = read(fd, p, n);
+  while (r < 0 && errno == EINTR);
+  *got = r > 0 ? (size_t)r : 0;
+  return r < 0 ? neg_errno() : 0;
 }
 
 int statefile_open_append(const char *dir, const char *name, int *created,

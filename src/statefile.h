@@ -16,6 +16,23 @@
 int statefile_read(const char *dir, const char *name, uint64_t max,
                    unsigned char **out, size_t *len, struct cfw_err *err);
 
+/* Opens dir/name to be read as it goes (a file too big to hold whole):
+ * a read-only fd (close it) on a regular file of *size bytes, at most
+ * max, or statefile_read's errors and messages. */
+int statefile_open_read(const char *dir, const char *name, uint64_t max,
+                        size_t *size, struct cfw_err *err);
+
+/* The first n bytes of dir/name (fewer if it is shorter) into p, their
+ * number in *got: for a header, without reading the rest.  0, or
+ * statefile_read's errors and messages. */
+int statefile_read_head(const char *dir, const char *name, uint64_t max,
+                        unsigned char *p, size_t n, size_t *got,
+                        struct cfw_err *err);
+
+/* One read(2) of up to n bytes into p, retried on EINTR: 0 with their
+ * number in *got (0 at the end), or a negative errno. */
+int statefile_read_some(int fd, void *p, size_t n, size_t *got);
+
 /* Opens dir/name for appending, creating it (0600) if absent; with
  * created set if it did not exist.  The fd, or a negative errno. */
 int statefile_open_append(const char *dir, const char *name, int *created,

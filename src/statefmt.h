@@ -110,10 +110,32 @@ int statefmt_stream_snapshot(const struct snapshot *hdr,
                              int (*sink)(void *arg, const void *p, size_t n),
                              void *arg, uint64_t *len);
 
-/* Decodes a snapshot file's bytes, trusting no length in them: magic,
- * version and length first, then the checksum, then the body.  0,
- * -EBADMSG (the message names file, what is wrong and how to start
- * over), -EPROTO (unknown version) or -ENOMEM. */
+/* Where a snapshot's len bytes come from, in order: read puts up to n
+ * of them at p and their number in *got (0 only past the end), and
+ * returns 0 or a negative errno. */
+struct statefmt_src {
+  int (*read)(void *arg, void *p, size_t n, size_t *got);
+  void *arg; /* borrowed */
+  size_t len;
+};
+
+/* The most a snapshot's decoder holds of its input at once: more than
+ * any one field (a path, STATEFMT_URL_MAX), few enough that the load of
+ * a big state costs the state and not its file too. */
+#define STATEFMT_READ_BUF ((size_t)256 << 10)
+
+/* Decodes a snapshot as its bytes are read, trusting no length in
+ * them: magic, version and length first, then the body, then the
+ * checksum over every byte, which wins over what the body said (out is
+ * then freed): the outcome is that of checking the sum first.  Holds
+ * out and at most STATEFMT_READ_BUF bytes of input.  0, -EBADMSG (the
+ * message names file, what is wrong and how to start over; also for
+ * an input that ends before len), -EPROTO (unknown version), -ENOMEM
+ * or the source's error ("file: why"). */
+int statefmt_read_snapshot(const struct statefmt_src *src, const char *file,
+                           struct snapshot *out, struct cfw_err *err);
+
+/* statefmt_read_snapshot over the bytes p[0..len). */
 int statefmt_get_snapshot(const unsigned char *p, size_t len, const char *file,
                           struct snapshot *out, struct cfw_err *err);
 

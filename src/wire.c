@@ -139,19 +139,78 @@ void wire_patch_u32(struct wire_out *w, size_t off, uint32_t v)
 
 void wire_in_init(struct wire_in *r, const void *p, size_t len)
 {
+  memset(r, 0, sizeof(*r));
   r->p = p;
   r->len = len;
-  r->off = 0;
+  r->end = len;
+}
+
+void wire_in_init_stream(struct wire_in *r, unsigned char *buf, size_t cap,
+                         size_t pos, size_t end,
+                         int (*read)(void *arg, void *p, size_t n, size_t *got),
+                         void *arg)
+{
+  memset(r, 0, sizeof(*r));
+  r->p = buf;
+  r->base = pos;
+  r->end = end;
+  r->buf = buf;
+  r->cap = cap;
+  r->read = read;
+  r->arg = arg;
 }
 
 size_t wire_left(const struct wire_in *r)
 {
-  return r->len - r->off;
+  return r->end - (r->base + r->off);
+}
+
+size_t wire_pos(const struct wire_in *r)
+{
+  return r->base + r->off;
+}
+
+/* Moves what is left of the window to its start and reads until it
+ * holds n bytes: false if it cannot (the input is shorter, n is more
+ * than the window, or a read fails: r->rc says which). */
+static bool wire_fill(struct wire_in *r, size_t n)
+{
+  size_t have = r->len - r->off;
+  size_t want;
+  size_t got;
+  int rc;
+
+  if (r->read == NULL || r->rc != 0 || n > wire_left(r))
+    return false;
+  if (n > r->cap) {
+    r->rc = -ENOBUFS;
+    return false;
+  }
+  memmove(r->buf, r->p + r->off, have);
+  r->p = r->buf;
+  r->base += r->off;
+  r->off = 0;
+  r->len = have;
+  while (r->len < n) {
+    want = r->cap - r->len;
+    if (want > r->end - (r->base + r->len))
+      want = r->end - (r->base + r->len);
+    got = 0;
+    rc = r->read(r->arg, r->buf + r->len, want, &got);
+    if (rc == 0 && (got == 0 || got > want))
+      rc = -ENODATA; /* the input ended before its stated length */
+    if (rc < 0) {
+      r->rc = rc;
+      return false;
+    }
+    r->len += got;
+  }
+  return true;
 }
 
 bool wire_get_bytes(struct wire_in *r, size_t n, const unsigned char **out)
 {
-  if (n > r->len - r->off)
+  if (n > r->len - r->off && !wire_fill(r, n))
     return false;
   *out = r->p + r->off;
   r->off += n;

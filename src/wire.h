@@ -35,9 +35,19 @@ struct wire_out {
 };
 
 struct wire_in {
-  const unsigned char *p; /* borrowed */
-  size_t len;
-  size_t off;
+  const unsigned char *p; /* borrowed: the bytes at hand */
+  size_t len;             /* how many */
+  size_t off;             /* read up to here in p */
+  /* A streaming reader (wire_in_init_stream) holds a window of its
+   * input in buf and refills it from read when a get needs more; a
+   * plain one has its input whole in p (read NULL, base 0). */
+  size_t base;        /* the input's offset of p[0] */
+  size_t end;         /* the input's length */
+  unsigned char *buf; /* borrowed: the window, cap bytes */
+  size_t cap;
+  int (*read)(void *arg, void *p, size_t n, size_t *got);
+  void *arg; /* borrowed */
+  int rc;    /* 0, or read's first error: the input ends there */
 };
 
 /* max caps the buffer (-E2BIG past it).  Pair with wire_out_free. */
@@ -72,7 +82,21 @@ void wire_put_entry(struct wire_out *w, const struct tree_entry *e);
 void wire_patch_u32(struct wire_out *w, size_t off, uint32_t v);
 
 void wire_in_init(struct wire_in *r, const void *p, size_t len);
+/* A reader of an input of end bytes that comes from read in pieces,
+ * from offset pos on, through buf[0..cap): read puts up to n bytes at p
+ * and their number in *got, 0 or a negative errno.  Gets see the input
+ * as a plain reader would see it whole, with two differences: a get of
+ * more than cap bytes fails (r->rc -ENOBUFS), as does one past a read
+ * that failed or ended early (r->rc that error, or -ENODATA); and what
+ * wire_get_bytes borrows lasts until the next get only. */
+void wire_in_init_stream(struct wire_in *r, unsigned char *buf, size_t cap,
+                         size_t pos, size_t end,
+                         int (*read)(void *arg, void *p, size_t n, size_t *got),
+                         void *arg);
+/* The bytes of the input after the next get's. */
 size_t wire_left(const struct wire_in *r);
+/* The input's offset of the next get. */
+size_t wire_pos(const struct wire_in *r);
 bool wire_get_u8(struct wire_in *r, uint8_t *v);
 bool wire_get_u32(struct wire_in *r, uint32_t *v);
 bool wire_get_u64(struct wire_in *r, uint64_t *v);

@@ -13,8 +13,10 @@
  *
  * What decodes must keep the format's promises (entries valid, sorted,
  * unique, hashed; an intent with a reference and paths) and encode back
- * to exactly the bytes it came from: one spelling per content.  A record
- * that does not decode is torn only where the input ends. */
+ * to exactly the bytes it came from: one spelling per content.  A
+ * snapshot read in pieces (statefmt_read_snapshot) gets the verdict it
+ * gets whole.  A record that does not decode is torn only where the
+ * input ends. */
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -70,6 +72,42 @@ static void check_round_trip(struct snapshot *s, const uint8_t *p, size_t n)
   manifest_destroy(m);
 }
 
+/* A snapshot's bytes handed out a few at a time, as short reads of a
+ * file would, so that the decoder's window refills mid-field. */
+struct piecesrc {
+  const uint8_t *p; /* borrowed */
+  size_t len;
+  size_t at;
+  size_t step;
+};
+
+static int piece_read(void *arg, void *p, size_t n, size_t *got)
+{
+  struct piecesrc *src = arg;
+
+  *got = n < src->step ? n : src->step;
+  if (*got > src->len - src->at)
+    *got = src->len - src->at;
+  memcpy(p, src->p + src->at, *got);
+  src->at += *got;
+  return 0;
+}
+
+/* Read in pieces, the snapshot gets the verdict it got whole. */
+static void same_in_pieces(const uint8_t *p, size_t n, int rc,
+                           const struct cfw_err *whole)
+{
+  struct piecesrc ps = {p, n, 0, 1 + n % 13};
+  struct statefmt_src src = {piece_read, &ps, n};
+  struct cfw_err err = {0};
+  struct snapshot s;
+
+  FUZZ_CHECK(statefmt_read_snapshot(&src, "manifest", &s, &err) == rc);
+  FUZZ_CHECK(rc == 0 || strcmp(err.msg, whole->msg) == 0);
+  FUZZ_CHECK(rc < 0 || ps.at == n); /* each byte read, once */
+  snapshot_free(&s);
+}
+
 static void snapshot(const uint8_t *p, size_t n)
 {
   struct cfw_err err = {0};
@@ -77,6 +115,7 @@ static void snapshot(const uint8_t *p, size_t n)
   int rc;
 
   rc = statefmt_get_snapshot(p, n, "manifest", &s, &err);
+  same_in_pieces(p, n, rc, &err);
   if (rc < 0) {
     FUZZ_CHECK(rc == -EBADMSG || rc == -EPROTO || rc == -ENOMEM);
     FUZZ_CHECK(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);

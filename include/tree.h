@@ -191,11 +191,6 @@ void tree_entry_set_stat(struct tree_entry *e, const struct stat *st);
 bool tree_entry_same_stat(const struct tree_entry *a,
                           const struct tree_entry *b);
 
-/* Sorts t's entries by path (strcmp), in 8 bytes an entry beside them
- * where qsort(3) takes 16 (tree_sort.c says why that matters).  Paths
- * should be unique; equal ones keep their order. */
-void tree_sort(struct tree *t);
-
 /* Appends *e, taking its path (freed on -ENOMEM). */
 int tree_append(struct tree *t, struct tree_entry *e);
 

@@ -292,7 +292,8 @@ int partwalk_tree(struct tree *t, const char *root, const struct strlist *paths,
     tree_free(t);
     return cfw_err_set(err, rc, "scanning changed paths: %s", strerror(-rc));
   }
-  tree_sort(t);
+  if (t->n > 1) /* qsort wants a valid pointer even for 0 items */
+    qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
   partwalk_dedupe(t);
   return 0;
 }

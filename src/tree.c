@@ -684,6 +684,7 @@ int tree_walk(struct tree *t, const char *root, const struct tree_walk_opts *o,
     return rc;
   }
   tree_fit(t);
-  tree_sort(t);
+  if (t->n > 1)
+    qsort(t->v, t->n, sizeof(*t->v), tree_entry_cmp);
   return 0;
 }

@@ -10,12 +10,19 @@ command or its environment names inside the build tree: a unit test its
 own executable, an end-to-end test cfwatch (CFWATCH_BIN), the botocore
 comparison awsconfig_dump.  Every executable here is named after its
 target (tests/CMakeLists.txt), so the file's name is the target's.
+ctest names the selected tests, with their environment, but leaves out
+the command of an executable not built yet, so the commands come from
+the CTestTestfile.cmake files that cmake wrote.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
+
+ADD_TEST = re.compile(r'^add_test\(([^ ")]+)((?: "(?:[^"\\]|\\.)*")*)\)$')
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 def ctest_tests(build, include, exclude):
@@ -27,9 +34,24 @@ def ctest_tests(build, include, exclude):
     return json.loads(out)["tests"]
 
 
-def words_of(test):
+def commands(build):
+    """Each test's command in the build tree, by the test's name."""
+    found = {}
+    for top, _, files in os.walk(build):
+        if "CTestTestfile.cmake" not in files:
+            continue
+        with open(os.path.join(top, "CTestTestfile.cmake"),
+                  encoding="utf-8") as f:
+            for line in f:
+                m = ADD_TEST.match(line.strip())
+                if m:
+                    found[m.group(1)] = QUOTED.findall(m.group(2))
+    return found
+
+
+def words_of(test, cmds):
     """The command's words and the environment's values."""
-    words = list(test.get("command", []))
+    words = list(cmds.get(test["name"], []))
     for prop in test.get("properties", []):
         if prop["name"] == "ENVIRONMENT":
             words += [v.split("=", 1)[-1] for v in prop["value"]]
@@ -40,9 +62,12 @@ def targets(build, include, exclude):
     """The names of the files the tests run from the build tree (not yet
     built: a directory there, such as the fuzzers' work, is no target)."""
     root = os.path.realpath(build) + os.sep
+    cmds = commands(build)
     found = set()
     for test in ctest_tests(build, include, exclude):
-        for word in words_of(test):
+        if test["name"] not in cmds:
+            raise SystemExit("test_targets: no command for " + test["name"])
+        for word in words_of(test, cmds):
             path = os.path.realpath(word)
             if path.startswith(root) and not os.path.isdir(path):
                 found.add(os.path.basename(path))

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "looplag.h"
 #include "standin.h"
 #include "test.h"
 #include "util.h"
@@ -60,36 +61,14 @@ static const char *fx_getenv(const char *name)
 }
 
 /* Each tick notes the wall time since the last one, and how much of it
- * the loop spent outside its poll (uv_metrics_idle_time counts the time
- * in epoll_wait): running callbacks, or blocked in one.  On a 2-core
- * machine whose other work (the hashing threads, the tests ctest runs
- * beside this one) can keep the loop thread off a core for tens of
- * milliseconds, the wall gap measures the scheduler as much as the
- * loop; the busy time is the loop's own, which is what must stay
- * short.  Both are printed; the busy time is checked.  The busy time
- * leaves out what the thread spent runnable but waiting for a core
- * (the run_delay of /proc/thread-self/schedstat): a loop blocked in a
- * syscall sleeps, which is not run_delay, so it still counts. */
-static uint64_t fx_thread_wait_ns(void)
-{
-  unsigned long long run = 0;
-  unsigned long long wait = 0;
-  FILE *f = fopen("/proc/thread-self/schedstat", "r");
-
-  if (f == NULL)
-    return 0; /* no schedstats: the wall time counts whole */
-  if (fscanf(f, "%llu %llu", &run, &wait) != 2)
-    wait = 0;
-  (void)fclose(f);
-  return wait;
-}
-
+ * the loop spent outside its poll, less what its thread waited for a
+ * core: looplag.h says why, and measures the same way. */
 static void fx_on_tick(uv_timer_t *t)
 {
   struct fx *fx = container_of(t, struct fx, tick);
   uint64_t now = uv_hrtime();
   uint64_t idle = uv_metrics_idle_time(&fx->loop);
-  uint64_t wait = fx_thread_wait_ns();
+  uint64_t wait = looplag_thread_wait_ns();
   uint64_t waited = wait - fx->last_wait_ns;
   uint64_t gap = now - fx->last_ns;
   uint64_t busy = gap - (idle - fx->last_idle_ns);

@@ -717,17 +717,36 @@ void site_queue_paths(struct site *s, struct strlist *paths)
     strlist_free(q);
 }
 
+/* A state in S3 whose open failed before it took the lock (its cache
+ * dir could not be made on a full disk): the daemon waits for room and
+ * kicks again, and the site opens again, as a failed pull is made
+ * again.  A local state that fails to open stops the daemon. */
+static bool site_reopens(const struct site *s)
+{
+  return s->st == SITE_IDLE && s->sync != NULL && s->lock_fd < 0 &&
+         s->o.mode != SITE_PLAN;
+}
+
 int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 {
+  bool reopen;
+
   if (s->closing)
     return -ECANCELED;
-  if (s->state == NULL && s->st != SITE_OPENING && !site_sync_due(s))
+  reopen = site_reopens(s);
+  /* A pull due is read first: the state is replaced on the pool then. */
+  if (!reopen && s->st != SITE_OPENING && !site_sync_due(s) && s->state == NULL)
     return -ENOTCONN; /* it never opened */
   s->next_flags |= flags;
   site_queue_paths(s, paths);
   s->queued = true;
-  if (s->st == SITE_IDLE)
+  if (reopen) {
+    memset(&s->rep, 0, sizeof(s->rep));
+    site_enter(s, SITE_OPENING);
+    site_queue(s, site_job_open);
+  } else if (s->st == SITE_IDLE) {
     site_pass(s);
+  }
   return 0;
 }
 

@@ -355,6 +355,45 @@ class FullCache(S3StateTest):
         self.assertEqual(self.paths_sent(), ["/a/b.html"])
 
 
+    def test_daemon_waits_for_an_inode_for_its_cache_then_sends(self):
+        # The same with no inode left: the cache dir itself cannot be
+        # made, so the first open fails before the lock.  The daemon
+        # said it would try again, and then refused its own retries
+        # ("never opened") for ever.
+        dev = self.machine("dev")
+        dev.site()
+        self.check(self.once(dev, "--baseline"))
+        ci = self.machine("ci")
+        ci.site()
+        ci.write("a/b.html", "b, edited")
+        self.fs = ci.cache
+        os.makedirs(self.fs)
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                              "size=1m,nr_inodes=16", "tmpfs", self.fs],
+                             stderr=subprocess.PIPE)
+        if res.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: %s" % res.stderr.decode())
+        fillers = []
+        try:
+            while True:
+                fillers.append(os.path.join(self.fs, "f%d" % len(fillers)))
+                open(fillers[-1], "wb").close()
+        except OSError:
+            fillers.pop()
+        d = Daemon(self.tmp, *self.args(ci, "--quiet-ms", "200"),
+                   env=self.env_of(ci))
+        try:
+            d.wait_for(r"No space left.*, trying again in 1 s")
+            d.wait_for(r"No space left.*, trying again in 2 s")
+            self.assertIsNone(d.proc.poll(), "\n".join(d.log()))
+            for f in fillers:
+                os.unlink(f)
+            d.wait_for(r"batch: ", timeout=20)
+        finally:
+            self.assertEqual(d.stop(), 0, "\n".join(d.log()))
+        self.assertEqual(self.paths_sent(), ["/a/b.html"])
+
+
 class DryRun(S3StateTest):
     def test_dry_run_never_writes_a_shared_state(self):
         # Replies: 200s and 201s.  A dry run prints the batch and

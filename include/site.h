@@ -156,7 +156,11 @@ int site_start(struct site **out, const struct site_opts *o, site_cb cb,
                void *arg, struct cfw_err *err);
 
 /* Starts a pass over paths (relative to the root; NULL: the whole
- * tree), which it takes over (left empty).  -EBUSY while a pass runs. */
+ * tree), which it takes over (left empty); while a pass runs, or before
+ * the first one has begun (its walk may have read them before they
+ * changed), the next pass.  A state in S3 that never opened (its cache
+ * had no room) is opened again.  -ECANCELED when closing, -ENOTCONN
+ * when a local state never opened (paths are left then). */
 int site_kick(struct site *s, struct strlist *paths, unsigned flags);
 bool site_busy(const struct site *s);
 

@@ -263,14 +263,9 @@ static void site_scan(struct site *s)
     site_fail(s, rc, &err);
 }
 
-/* Starts the pass a kick asked for; a state in S3 is pulled first. */
-static void site_pass(struct site *s)
+/* The pass takes what the kicks asked for. */
+static void site_take_next(struct site *s)
 {
-  if (site_sync_due(s)) {
-    site_sync_reopen(s);
-    return;
-  }
-  site_release(s);
   s->paths = s->next_paths; /* moved */
   strlist_init(&s->next_paths);
   s->paths_set = !s->next_all;
@@ -278,6 +273,27 @@ static void site_pass(struct site *s)
   s->queued = false;
   s->next_all = false;
   s->next_flags = 0;
+}
+
+/* Starts the pass a kick (or the open) asked for; a state in S3 is
+ * pulled first. */
+static void site_pass(struct site *s)
+{
+  if (site_sync_due(s)) {
+    site_sync_reopen(s);
+    return;
+  }
+  site_release(s);
+  if (s->scan != NULL) {
+    /* The first pass diffs the first walk, which began with the open,
+     * before any kick: what a kick named since (the watch reads events
+     * only once that walk is over) may have changed after the walk read
+     * it, so it stays queued for the next pass. */
+    s->paths_set = false;
+    s->flags = 0;
+  } else {
+    site_take_next(s);
+  }
   memset(&s->rep, 0, sizeof(s->rep));
   s->rep.opened = true;
   s->rep.pulled = s->pulled;
@@ -676,8 +692,8 @@ int site_start(struct site **out, const struct site_opts *o, site_cb cb,
   }
   (void)uv_timer_init(o->loop, &s->timer); /* cannot fail */
   s->handles = 1;
-  s->queued = true;
-  s->next_all = true;
+  /* The open goes on to the first pass, over the whole tree: nothing is
+   * queued for it, so that a kick meanwhile is a pass of its own. */
   site_enter(s, SITE_OPENING);
   site_queue(s, site_job_open);
   *out = s;
@@ -701,17 +717,36 @@ void site_queue_paths(struct site *s, struct strlist *paths)
     strlist_free(q);
 }
 
+/* A state in S3 whose open failed before it took the lock (its cache
+ * dir could not be made on a full disk): the daemon waits for room and
+ * kicks again, and the site opens again, as a failed pull is made
+ * again.  A local state that fails to open stops the daemon. */
+static bool site_reopens(const struct site *s)
+{
+  return s->st == SITE_IDLE && s->sync != NULL && s->lock_fd < 0 &&
+         s->o.mode != SITE_PLAN;
+}
+
 int site_kick(struct site *s, struct strlist *paths, unsigned flags)
 {
+  bool reopen;
+
   if (s->closing)
     return -ECANCELED;
-  if (s->state == NULL && s->st != SITE_OPENING && !site_sync_due(s))
+  reopen = site_reopens(s);
+  /* A pull due is read first: the state is replaced on the pool then. */
+  if (!reopen && s->st != SITE_OPENING && !site_sync_due(s) && s->state == NULL)
     return -ENOTCONN; /* it never opened */
   s->next_flags |= flags;
   site_queue_paths(s, paths);
   s->queued = true;
-  if (s->st == SITE_IDLE)
+  if (reopen) {
+    memset(&s->rep, 0, sizeof(s->rep));
+    site_enter(s, SITE_OPENING);
+    site_queue(s, site_job_open);
+  } else if (s->st == SITE_IDLE) {
     site_pass(s);
+  }
   return 0;
 }
 

@@ -14,23 +14,8 @@
 #include "strlist.h"
 #include "test.h"
 #include "watch.h"
+#include "watchns.h"
 #include "watchrun.h"
-
-/* run_init in a user namespace where no more than max_watches inotify
- * watches can be added; false (the case is over) where that is not
- * permitted.  Before any thread is started. */
-static bool init_short(struct run *r, unsigned max_watches)
-{
-  int rc;
-
-  run_init(r);
-  rc = test_private_watches(max_watches);
-  if (rc == 0)
-    return true;
-  CHECK(test_userns_refused(rc));
-  run_stop(r);
-  return false;
-}
 
 /* A watch rescanning every 50 ms where it cannot watch. */
 static void start_rescanning(struct run *r)
@@ -108,7 +93,7 @@ static void test_rescans_stop_once_the_root_is_watched_again(void)
 {
   struct run r;
 
-  if (!init_short(&r, 1))
+  if (!run_init_watches(&r, 1))
     return;
   test_write(r.root, "a.html", "a");
   test_write(r.root, "sub/x.html", "x");
@@ -128,7 +113,7 @@ static void test_subdirectory_out_of_watches_is_watched_at_a_rescan(void)
 {
   struct run r;
 
-  if (!init_short(&r, 2))
+  if (!run_init_watches(&r, 2))
     return;
   test_write(r.root, "a.html", "a");
   test_write(r.root, "sub/x.html", "x");
@@ -160,7 +145,7 @@ static void test_new_directory_out_of_watches_is_retried(void)
   char dir[8192];
   struct run r;
 
-  if (!init_short(&r, 3))
+  if (!run_init_watches(&r, 3))
     return;
   test_write(r.root, "sub/x.html", "x");
   start_rescanning(&r);
@@ -196,7 +181,7 @@ static void test_linked_file_directory_is_pinned_at_a_rescan(void)
   char link[8192];
   struct run r;
 
-  if (!init_short(&r, 2))
+  if (!run_init_watches(&r, 2))
     return;
   test_write(r.root, "sub/x.html", "x");
   snprintf(link, sizeof(link), "%s/alias.html", r.root);

@@ -24,6 +24,7 @@
 #include "test.h"
 #include "util.h"
 #include "watch.h"
+#include "watchns.h"
 #include "watchrun.h"
 
 /* What realpath(3) saw, while armed: calls for paths under dir. */
@@ -132,21 +133,6 @@ static bool root_looked_at(const struct run *r)
   return atomic_load(&spy.root_off_loop) > 0 || atomic_load(&spy.on_loop) > 0;
 }
 
-/* run_init in a private mount namespace; false (the case is over) where
- * mounting is not permitted.  Before any thread is started. */
-static bool init_mounts(struct run *r)
-{
-  int rc;
-
-  run_init(r);
-  rc = test_private_mounts();
-  if (rc == 0)
-    return true;
-  CHECK(test_mount_refused(rc));
-  run_stop(r);
-  return false;
-}
-
 /* A mount and an unmount elsewhere: the watch looks at its root. */
 static void touch_mount_table(const struct run *r)
 {
@@ -164,7 +150,7 @@ static void test_root_check_at_mount_change_is_off_the_loop(void)
 {
   struct run r;
 
-  if (!init_mounts(&r))
+  if (!run_init_mounts(&r))
     return;
   test_write(r.root, "a.html", "a");
   run_watch(&r);
@@ -198,7 +184,7 @@ static void test_hung_root_check_holds_no_loop_and_loses_no_mount(void)
 {
   struct run r;
 
-  if (!init_mounts(&r))
+  if (!run_init_mounts(&r))
     return;
   test_write(r.root, "a.html", "a");
   run_watch(&r);

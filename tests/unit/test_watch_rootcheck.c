@@ -27,22 +27,8 @@
 #include "tree.h"
 #include "util.h"
 #include "watch.h"
+#include "watchns.h"
 #include "watchrun.h"
-
-/* run_init in a private mount namespace; false (the case is over) where
- * mounting is not permitted.  Before any thread is started. */
-static bool run_init_mounts(struct run *r)
-{
-  int rc;
-
-  run_init(r);
-  rc = test_private_mounts();
-  if (rc == 0)
-    return true;
-  CHECK(test_mount_refused(rc));
-  run_stop(r);
-  return false;
-}
 
 static bool never(const struct run *r)
 {
@@ -362,22 +348,6 @@ static void test_mount_onto_root_of_watch_started_in_poll_phase(void)
   CHECK_EQ_INT(uv_async_send(&lm.async), 0);
   check_mounted_root_followed(&r);
   run_stop(&r);
-}
-
-/* run_init in a namespace of its own where no more than max_watches
- * inotify watches can be added; false (the case is over) where that is
- * not permitted.  Before any thread is started. */
-static bool run_init_watches(struct run *r, unsigned max_watches)
-{
-  int rc;
-
-  run_init(r);
-  rc = test_private_watches(max_watches);
-  if (rc == 0)
-    return true;
-  CHECK(test_userns_refused(rc));
-  run_stop(r);
-  return false;
 }
 
 /* A watch of its own walks, rescanning every rescan_ms where it cannot

@@ -40,6 +40,23 @@ struct stat;
  * is certainly what old recorded, so that it needs no hashing. */
 bool diff_unchanged_stat(const struct stat *st, const struct tree_entry *old);
 
+/* True if the only reason such a file needs hashing is that old was
+ * recorded within the racy window: its stat is as recorded. */
+bool diff_racy_same(const struct stat *st, const struct tree_entry *old);
+
+/* What a walk that compared as it went tells the diff. */
+struct diff_walked {
+  /* The entries of m the walk left out of t, as unchanged or for a
+   * later diff, borrowed until diff_begin_take returns; NULL: none.  Any
+   * other entry of m missing from t is deleted. */
+  const struct seenset *seen;
+  /* At most this many candidates, the first in path order (a racy file
+   * as recorded, diff_racy_same, does not count): the others are left
+   * for a later diff, neither changed nor deleted, and counted
+   * (diff_deferred_count).  0: no bound. */
+  size_t bound;
+};
+
 /* Compares t with m and records, in path order, which tree entries need
  * hashing.  It takes t's entries over (t is left empty, also on error):
  * t's array is resized in place to become the change array, each
@@ -50,12 +67,10 @@ bool diff_unchanged_stat(const struct stat *st, const struct tree_entry *old);
  * then.  An entry is marked TREE_RACY if its mtime or ctime lies within
  * TREE_RACY_WINDOW_NS of t->scanned_at_ns (or after it).  t must be
  * sorted by path with no duplicates, as tree_walk leaves it (else
- * -EINVAL).  seen (NULL: none) holds the entries of m the walk left
- * out of t as unchanged, borrowed until diff_begin_take returns; any
- * other entry of m missing from t is deleted.  0, -EINVAL or -ENOMEM.
- * O(n + m). */
+ * -EINVAL).  w (NULL: nothing) says what the walk left out and the
+ * bound.  0, -EINVAL or -ENOMEM.  O(n + m). */
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
-                    const struct seenset *seen, struct cfw_err *err);
+                    const struct diff_walked *w, struct cfw_err *err);
 
 /* The same against old[0, n_old) instead of a whole manifest: the
  * manifest entries a partial walk covers (partwalk_entries), borrowed until
@@ -64,7 +79,7 @@ int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
  * copied each (issue 13). */
 int diff_begin_take_view(struct diff **out, struct tree *t,
                          const struct tree_entry *const *old, size_t n_old,
-                         const struct seenset *seen, struct cfw_err *err);
+                         const struct diff_walked *w, struct cfw_err *err);
 
 /* The same as diff_begin_take with a copy of t, which is not referenced
  * afterwards. */
@@ -73,6 +88,9 @@ int diff_begin(struct diff **out, const struct tree *t,
 
 /* Entries still to hash: items [0, count) for diff_hash_range. */
 size_t diff_hash_count(const struct diff *d);
+
+/* Candidates left for a later diff by the bound (struct diff_walked). */
+size_t diff_deferred_count(const struct diff *d);
 
 /* Hashes items [from, to) of the files under root.  Safe to call from
  * several threads at once for disjoint ranges.  A file that vanished (or

@@ -38,7 +38,20 @@ struct scan_opts {
    * hashing starts, whether the walk succeeded or not.  Borrowed; NULL:
    * nobody. */
   const struct tree_visit *visit;
+  /* The most files the walk takes in to hash, once it compares with a
+   * manifest (issue 13): past it, a file that needs hashing is left for
+   * a later scan, counted in n_deferred, neither changed nor deleted in
+   * this one, so that a scan's memory stays a share of the manifest's
+   * whatever the change.  0: no bound; SCAN_BOUND_AUTO: a quarter of the
+   * manifest's entries, at least SCAN_BOUND_MIN.  A manifest without
+   * entries (a first run, which must see the whole tree at once) is
+   * never bounded, nor are the files walked before a late manifest
+   * came. */
+  size_t bound;
 };
+
+#define SCAN_BOUND_AUTO SIZE_MAX
+#define SCAN_BOUND_MIN  65536
 
 struct scan_result {
   int status; /* 0 or a negative errno; err says more */
@@ -46,10 +59,14 @@ struct scan_result {
   struct change *changes; /* owned by the result: take it or scan_destroy
                              frees it */
   size_t n_changes;
-  size_t n_files;  /* files on disk after excludes */
-  size_t n_same;   /* of those, the ones the walk ruled out by their stat */
+  size_t n_files; /* files on disk after excludes */
+  size_t n_same;  /* of those, the ones the walk ruled out by their stat */
+  /* Of those, the ones left for a later scan by opts.bound: they may
+   * have changed, so a scan must follow that walks them again. */
+  size_t n_deferred;
   size_t n_dirs;   /* directories the walk read */
   size_t n_hashed; /* files the shortcut could not rule out */
+  size_t n_failed; /* of those, the ones that could not be read: pending */
   uint64_t elapsed_ms;
 };
 

@@ -62,7 +62,8 @@ struct tree {
   int64_t scanned_at_ns; /* CLOCK_REALTIME when the scan began */
   size_t n_dirs;         /* directories read (listed) by the scan */
   /* Files the walk met but left out: its known hook had them as they
-   * are (TREE_KNOWN_SAME).  The files on disk are n + n_same. */
+   * are, or left them for a later walk (TREE_KNOWN_SAME).  The files on
+   * disk are n + n_same. */
   size_t n_same;
 };
 
@@ -70,7 +71,8 @@ struct tree {
 enum tree_known {
   TREE_KNOWN_NONE, /* record it, with a path of its own */
   TREE_KNOWN_PATH, /* record it, holding the path the hook gave */
-  TREE_KNOWN_SAME  /* leave it out: the caller has it as it is */
+  TREE_KNOWN_SAME  /* leave it out: the caller has it as it is, or will
+                      look at it in a later walk */
 };
 
 /* Lets the caller see each directory as the walk reads it: the daemon's

@@ -21,8 +21,9 @@ struct diff_old {
   const struct manifest *m;          /* when v is NULL */
   const struct tree_entry *const *v; /* or NULL: m */
   size_t n;
-  /* The entries the walk left out as unchanged, or NULL: none. */
+  /* The entries the walk left out, or NULL: none. */
   const struct seenset *seen;
+  size_t bound; /* SIZE_MAX: none */
 };
 
 /* One array holds the files all along: the walk's, resized in place to
@@ -40,6 +41,7 @@ struct diff {
    * errno is kept where its hash would be (item_fail). */
   unsigned char *state;
   size_t n_items;
+  size_t n_deferred;      /* candidates past the bound, freed */
   struct diff_old old;    /* borrowed until diff_finish */
   int64_t scanned_at_ns;  /* the tree's */
   struct change *deleted; /* owned; in path order */
@@ -73,6 +75,24 @@ bool diff_unchanged_stat(const struct stat *st, const struct tree_entry *old)
 
   tree_entry_set_stat(&cur, st);
   return certainly_unchanged(&cur, old);
+}
+
+/* True if cur needs hashing only because old was recorded within the
+ * racy window. */
+static bool racy_same(const struct tree_entry *cur,
+                      const struct tree_entry *old)
+{
+  return (old->flags & (TREE_HASHED | TREE_RACY | TREE_STALE)) ==
+             (TREE_HASHED | TREE_RACY) &&
+         tree_entry_same_stat(cur, old);
+}
+
+bool diff_racy_same(const struct stat *st, const struct tree_entry *old)
+{
+  struct tree_entry cur = {0};
+
+  tree_entry_set_stat(&cur, st);
+  return racy_same(&cur, old);
 }
 
 /* Shrinks the candidates' arrays to n (at least a byte): a shrink that
@@ -170,6 +190,26 @@ static int walk_cmp(const struct diff *d, size_t i, size_t n,
   return strcmp(d->v[i].entry.path, old->path);
 }
 
+/* What becomes of tree entry i, which has old (NULL: none) in the
+ * manifest: freed as unchanged, freed as past the bound (taken counts
+ * the candidates that count against it), or candidate k. */
+static bool walk_takes(struct diff *d, size_t i, const struct tree_entry *old,
+                       size_t *taken)
+{
+  const struct tree_entry *cur = &d->v[i].entry;
+
+  if (old != NULL && certainly_unchanged(cur, old))
+    return false;
+  if (old != NULL && racy_same(cur, old))
+    return true;
+  if (*taken < d->old.bound) {
+    ++*taken;
+    return true;
+  }
+  d->n_deferred++;
+  return false;
+}
+
 /* Walks the sorted tree (v[0, n_items)) and manifest side by side,
  * keeping the candidates in v[0, k) and freeing the others at once.
  * On -ENOMEM the entries not yet walked are freed too. */
@@ -178,6 +218,7 @@ static int diff_walk(struct diff *d, const struct diff_old *o)
   const struct tree_entry *old;
   size_t n = d->n_items;
   size_t nm = o->n;
+  size_t taken = 0;
   size_t i = 0;
   size_t j = 0;
   size_t k = 0;
@@ -197,7 +238,7 @@ static int diff_walk(struct diff *d, const struct diff_old *o)
       old = NULL;
     else
       j++;
-    if (old == NULL || !certainly_unchanged(&d->v[i].entry, old))
+    if (walk_takes(d, i, old, &taken))
       add_item(d, i, k++, old);
     else
       tree_entry_free(&d->v[i].entry);
@@ -245,10 +286,19 @@ static int diff_take(struct diff **out, struct tree *t,
   return 0;
 }
 
-int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
-                    const struct seenset *seen, struct cfw_err *err)
+/* What is compared with: w's part, or none. */
+static void old_walked(struct diff_old *o, const struct diff_walked *w)
 {
-  struct diff_old o = {m, NULL, manifest_count(m), seen};
+  o->seen = w != NULL ? w->seen : NULL;
+  o->bound = w != NULL && w->bound > 0 ? w->bound : SIZE_MAX;
+}
+
+int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
+                    const struct diff_walked *w, struct cfw_err *err)
+{
+  struct diff_old o = {m, NULL, manifest_count(m), NULL, SIZE_MAX};
+
+  old_walked(&o, w);
 
   *out = NULL;
   if (!tree_sorted(t)) {
@@ -260,11 +310,12 @@ int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
 
 int diff_begin_take_view(struct diff **out, struct tree *t,
                          const struct tree_entry *const *old, size_t n_old,
-                         const struct seenset *seen, struct cfw_err *err)
+                         const struct diff_walked *w, struct cfw_err *err)
 {
-  struct diff_old o = {NULL, old, n_old, seen};
+  struct diff_old o = {NULL, old, n_old, NULL, SIZE_MAX};
   size_t i;
 
+  old_walked(&o, w);
   *out = NULL;
   for (i = 1; i < n_old; i++)
     if (strcmp(old[i - 1]->path, old[i]->path) >= 0)
@@ -279,7 +330,7 @@ int diff_begin_take_view(struct diff **out, struct tree *t,
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err)
 {
-  struct diff_old o = {m, NULL, manifest_count(m), NULL};
+  struct diff_old o = {m, NULL, manifest_count(m), NULL, SIZE_MAX};
   struct tree copy;
   size_t i;
   int rc = 0;
@@ -308,6 +359,11 @@ int diff_begin(struct diff **out, const struct tree *t,
 size_t diff_hash_count(const struct diff *d)
 {
   return d->n_items;
+}
+
+size_t diff_deferred_count(const struct diff *d)
+{
+  return d->n_deferred;
 }
 
 /* A candidate that could not be hashed keeps its negative errno where

@@ -43,6 +43,12 @@ struct scan {
    * walk records every file.  Set on the loop thread with seen
    * (release), read on the walk's (acquire). */
   const struct manifest *_Atomic live;
+  /* opts.bound as it applies to live (scan_bound), set before it. */
+  size_t bound;
+  /* Files that needed hashing since live was set: taken in up to
+   * bound, the rest deferred.  From the walk's threads. */
+  atomic_size_t n_taken;
+  atomic_size_t n_deferred;
   /* Owned, from the walk to the diff: live's entries the walk left out
    * as unchanged. */
   struct seenset *seen;
@@ -96,19 +102,48 @@ static void scan_warn(void *ctx, const char *relpath, int errnum)
           strerror(e));
 }
 
+/* How many files that need hashing the walk takes in while it compares
+ * with m (scan.h); SIZE_MAX for all. */
+static size_t scan_bound(const struct scan *s, const struct manifest *m)
+{
+  size_t n = manifest_count(m);
+  size_t b = s->opts.bound;
+
+  if (b == 0 || n == 0)
+    return SIZE_MAX;
+  if (b == SCAN_BOUND_AUTO)
+    b = n / 4 > SCAN_BOUND_MIN ? n / 4 : SCAN_BOUND_MIN;
+  return b;
+}
+
 /* Lets the walk compare with m from now on.  Without the room for the
  * set, it goes on recording every file. */
 static void scan_compare_with(struct scan *s, const struct manifest *m)
 {
+  s->bound = scan_bound(s, m);
   if (seenset_new(&s->seen, m) == 0)
     atomic_store_explicit(&s->live, m, memory_order_release);
+}
+
+/* Whether a file that needs hashing is past the bound, and left for a
+ * later scan. */
+static bool scan_defers(struct scan *s)
+{
+  if (atomic_fetch_add_explicit(&s->n_taken, 1, memory_order_relaxed) <
+      s->bound)
+    return false;
+  atomic_fetch_add_explicit(&s->n_deferred, 1, memory_order_relaxed);
+  return true;
 }
 
 /* The walk compares as it goes (issue 13): a file the manifest has
  * with the same stat is left out of the walk's tree and marked seen, so
  * that the walk of a tree that did not change records nothing; any other
- * file the manifest knows holds the manifest's path.  On the walk's
- * threads; the manifest stays as it is until the scan's callback. */
+ * file the manifest knows holds the manifest's path.  Past the bound, a
+ * file that needs hashing is left out too, and one the manifest has is
+ * marked seen: not deleted, nor changed until a later scan.  On the
+ * walk's threads; the manifest stays as it is until the scan's
+ * callback. */
 static enum tree_known scan_known(void *ctx, const char *relpath,
                                   const struct stat *st, char **path)
 {
@@ -117,13 +152,24 @@ static enum tree_known scan_known(void *ctx, const char *relpath,
   const struct tree_entry *e;
 
   m = atomic_load_explicit(&s->live, memory_order_acquire);
-  e = m != NULL ? manifest_find(m, relpath) : NULL;
-  if (e == NULL)
+  if (m == NULL)
     return TREE_KNOWN_NONE;
-  if (diff_unchanged_stat(st, e)) {
+  e = manifest_find(m, relpath);
+  if (e != NULL && diff_unchanged_stat(st, e)) {
     seenset_mark(s->seen, e);
     return TREE_KNOWN_SAME;
   }
+  /* A racy file the manifest has as it is was taken in by a scan just
+   * before, not changed since: it does not count against the bound, or
+   * a scan that follows a bounded one at once could take in only those
+   * and get no further. */
+  if ((e == NULL || !diff_racy_same(st, e)) && scan_defers(s)) {
+    if (e != NULL)
+      seenset_mark(s->seen, e);
+    return TREE_KNOWN_SAME;
+  }
+  if (e == NULL)
+    return TREE_KNOWN_NONE;
   *path = pathref_hold(e->path);
   return TREE_KNOWN_PATH;
 }
@@ -164,6 +210,9 @@ static void scan_begin_diff(struct scan *s)
 {
   struct scan_result *r = &s->result;
   const struct manifest *m = s->opts.manifest;
+  /* The bound again over all the walk took in: files walked before a
+   * late manifest came were not counted as they went. */
+  struct diff_walked w = {s->seen, scan_bound(s, m)};
 
   /* The diff takes the tree over: its array becomes the changes (no
    * copy), and the unchanged entries are freed off the loop thread.  A
@@ -171,11 +220,13 @@ static void scan_begin_diff(struct scan *s)
   if (s->opts.paths != NULL) {
     r->status = partwalk_entries(&s->sub, &s->n_sub, m, s->opts.paths, &r->err);
     if (r->status == 0)
-      r->status = diff_begin_take_view(&s->diff, &s->tree, s->sub, s->n_sub,
-                                       s->seen, &r->err);
+      r->status = diff_begin_take_view(&s->diff, &s->tree, s->sub, s->n_sub, &w,
+                                       &r->err);
   } else {
-    r->status = diff_begin_take(&s->diff, &s->tree, m, s->seen, &r->err);
+    r->status = diff_begin_take(&s->diff, &s->tree, m, &w, &r->err);
   }
+  if (r->status == 0)
+    r->n_deferred += diff_deferred_count(s->diff);
   tree_free(&s->tree); /* empty, unless partwalk_entries failed */
   seenset_destroy(s->seen);
   s->seen = NULL;
@@ -213,7 +264,8 @@ static void scan_on_walk(uv_work_t *req)
   if (r->status < 0)
     return;
   r->n_files = s->tree.n + s->tree.n_same;
-  r->n_same = s->tree.n_same;
+  r->n_deferred = atomic_load_explicit(&s->n_deferred, memory_order_relaxed);
+  r->n_same = s->tree.n_same - r->n_deferred;
   r->n_dirs = s->tree.n_dirs;
   if (!s->late)
     scan_begin_diff(s);
@@ -255,8 +307,10 @@ static void scan_on_finish(uv_work_t *req)
 
   if (r->status == 0)
     r->status = diff_finish(s->diff, &r->changes, &r->n_changes, &r->err);
-  if (r->status == 0)
+  if (r->status == 0) {
+    r->n_failed = diff_failed_count(s->diff);
     scan_report_failed(s);
+  }
   if (r->status == 0 && s->unreadable.n > 0)
     scan_keep_unreadable(s);
 }

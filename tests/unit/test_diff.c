@@ -505,7 +505,79 @@ static void test_begin_take_moves_the_tree_into_the_changes(void)
   test_rmtree(root);
 }
 
+/* Diffs root against m with w's bound and hashes; returns the
+ * candidates, the deferred count in *deferred and the changes in r. */
+static size_t bounded_diff(const char *root, const struct manifest *m,
+                           size_t bound, size_t *deferred, struct run *r)
+{
+  struct diff_walked w = {NULL, bound};
+  struct cfw_err err = {0};
+  struct diff *d = NULL;
+  struct tree t;
+  size_t n;
+
+  memset(r, 0, sizeof(*r));
+  CHECK_EQ_INT(tree_walk(&t, root, NULL, &err), 0);
+  REQUIRE(diff_begin_take(&d, &t, m, &w, &err) == 0);
+  n = diff_hash_count(d);
+  *deferred = diff_deferred_count(d);
+  CHECK_EQ_INT(diff_hash_range(d, root, 0, n), 0);
+  CHECK_EQ_INT(diff_finish(d, &r->v, &r->n, &err), 0);
+  diff_destroy(d);
+  return n;
+}
+
+/* Issue 13: a bounded diff takes the first candidates in path order and
+ * leaves the others, neither changed nor deleted; a deletion is not a
+ * candidate and always comes out; a racy file as recorded is hashed
+ * again whatever the bound. */
+static void test_bound_takes_the_first_candidates_in_path_order(void)
+{
+  static const char *const names[] = {"a.html", "b.html", "c.html", "d.html",
+                                      "e.html"};
+  struct manifest *m;
+  struct run r;
+  char dir[256];
+  char path[300];
+  size_t deferred;
+  size_t i;
+
+  test_tmpdir(dir, sizeof(dir));
+  for (i = 0; i < 5; i++)
+    test_write(dir, names[i], "old");
+  m = baseline(dir);
+  for (i = 1; i < 5; i++)
+    test_write(dir, names[i], "new bytes");
+  test_write(dir, "f.html", "new file");
+  join(path, sizeof(path), dir, "a.html");
+  REQUIRE(unlink(path) == 0);
+  CHECK_EQ_INT(bounded_diff(dir, m, 2, &deferred, &r), 2);
+  CHECK_EQ_INT(deferred, 3); /* d, e, f */
+  REQUIRE(r.n == 3);
+  CHECK_EQ_STR(r.v[0].entry.path, "a.html");
+  CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_DELETED);
+  CHECK_EQ_STR(r.v[1].entry.path, "b.html");
+  CHECK_EQ_STR(r.v[2].entry.path, "c.html");
+  CHECK_EQ_INT(manifest_apply(m, r.v, r.n, NULL), 0);
+  changes_free(r.v, r.n);
+  /* b and c were recorded as racy (hashed at the real time): hashed
+   * again beside the bound's one. */
+  CHECK_EQ_INT(bounded_diff(dir, m, 1, &deferred, &r), 3);
+  CHECK_EQ_INT(deferred, 2); /* e, f */
+  CHECK_EQ_INT(r.n, 1);
+  if (r.n == 1)
+    CHECK_EQ_STR(r.v[0].entry.path, "d.html");
+  changes_free(r.v, r.n);
+  /* No bound: everything. */
+  CHECK_EQ_INT(bounded_diff(dir, m, 0, &deferred, &r), 5);
+  CHECK_EQ_INT(deferred, 0);
+  changes_free(r.v, r.n);
+  manifest_destroy(m);
+  test_rmtree(dir);
+}
+
 TEST_MAIN(TEST(test_baseline_adds_every_file_hashed),
+          TEST(test_bound_takes_the_first_candidates_in_path_order),
           TEST(test_untouched_tree_needs_no_hashing),
           TEST(test_added_file_is_added),
           TEST(test_deleted_file_is_deleted_with_old_entry),

@@ -47,8 +47,9 @@ _cfwatch()
   local upload="--upload-cmd --upload-timeout"
   # Cache tags on an S3 origin, for the commands that plan.
   local tags="--cache-tag-header"
-  # The mass-deletion guard, for the commands that send.
-  local guard="--max-delete --max-delete-share --delete-grace-ms --allow-delete"
+  # The mass-deletion guard and a pass's bound, for the commands that send.
+  local guard="--max-delete --max-delete-share --delete-grace-ms --allow-delete
+    --pass-files"
   # The read-only questions to CloudFront, for status, plan and once.
   local ask="--account --account-budget --discover"
 
@@ -89,6 +90,7 @@ _cfwatch()
     --max-paths-per-batch | --wildcard-threshold | --max-evict-ratio | \
     --monthly-free-paths | --monthly-budget-usd | --upload-timeout | \
       --max-delete | --max-delete-share | --delete-grace-ms | --account-budget | \
+      --pass-files | \
       --cache-tag-header | --origin | --region | --s3-endpoint)
     return 0 # a value only the user knows
     ;;

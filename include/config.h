@@ -25,7 +25,7 @@
  * Call order: config_init, config_load_file (optional), config_set_cli
  * for each command-line value, config_finish, then config_sites. */
 
-#define CONFIG_KEYS     38          /* entries in the key table */
+#define CONFIG_KEYS     39          /* entries in the key table */
 #define CONFIG_LINE_CLI 0xffffffffu /* origin: the command line */
 
 #define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
@@ -88,6 +88,12 @@ struct site_config {
   double max_delete_share;
   uint64_t delete_grace_ms;
   bool allow_delete;
+
+  /* The most files one pass takes in to hash and send (scan.h's
+   * bound): a bigger change goes out in several passes, so that a
+   * pass's memory stays a share of the idle daemon's.  0: a quarter of
+   * the files the state knows, at least SCAN_BOUND_MIN. */
+  uint64_t pass_files;
 
   /* An S3 origin cfwatch uploads to itself (s3url.h), its region and an
    * S3-compatible endpoint (path-style); NULL if unset. */

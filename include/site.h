@@ -122,8 +122,14 @@ struct site_report {
   bool whole;         /* the pass diffed the whole tree, not a path list */
   size_t n_files;     /* files on disk after excludes */
   size_t n_same;      /* of those, ruled out by their stat as walked */
-  size_t n_dirs;      /* directories the walk read */
+  /* Of those, left for the next pass by pass_files (scan.h's bound). */
+  size_t deferred;
+  /* That pass follows by itself, over the whole tree: this one went
+   * through, so a caller that would close the site waits for it. */
+  bool again;
+  size_t n_dirs; /* directories the walk read */
   size_t n_hashed;
+  size_t n_failed; /* of those, files that could not be read: pending */
   uint64_t scan_ms;
   size_t n_changes; /* added, modified, deleted (not touched) */
   size_t n_deleted;

@@ -63,6 +63,7 @@ static const struct {
     {"max-delete-share", "max_delete_share", false},
     {"delete-grace-ms", "delete_grace_ms", false},
     {"allow-delete", "allow_delete", true},
+    {"pass-files", "pass_files", false},
     {"origin", "origin", false},
     {"region", "region", false},
     {"s3-endpoint", "s3_endpoint", false},

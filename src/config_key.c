@@ -27,8 +27,9 @@
 #define MONTHLY_BUDGET_USD_MAX 1000000u
 #define UPLOAD_TIMEOUT_S_MAX   86400u /* a day */
 #define MAX_DELETE_MAX         100000000u
-#define DELETE_GRACE_MS_MAX    86400000u /* a day */
-#define ACCOUNT_BUDGET_MAX     100000u   /* requests: hours at the pace */
+#define DELETE_GRACE_MS_MAX    86400000u   /* a day */
+#define PASS_FILES_MAX         1000000000u /* more than any site has */
+#define ACCOUNT_BUDGET_MAX     100000u     /* requests: hours at the pace */
 
 enum key_type {
   KT_PATH,   /* made absolute and normalised */
@@ -121,6 +122,8 @@ static const struct key_def keys[K_COUNT] = {
                            NULL},
     [K_ALLOW_DELETE] = {"allow_delete", KT_BOOL, SITE_FIELD(allow_delete), 0, 0,
                         NULL},
+    [K_PASS_FILES] = {"pass_files", KT_U64, SITE_FIELD(pass_files), 0,
+                      PASS_FILES_MAX, NULL},
     [K_ORIGIN] = {"origin", KT_STR, SITE_FIELD(origin), 0, 0, confcheck_origin},
     [K_REGION] = {"region", KT_STR, SITE_FIELD(region), 0, 0, confcheck_region},
     [K_S3_ENDPOINT] = {"s3_endpoint", KT_URL, SITE_FIELD(s3_endpoint), 0, 0,

@@ -76,10 +76,12 @@ static void once_on_pass(struct site *site, const struct site_report *r,
 
   log_msg(run->o.log, LOG_DEBUG,
           "%s: %zu files, %zu hashed, %llu ms (%zu ruled out by their stat "
-          "as walked)",
+          "as walked, %zu left for the next pass)",
           run->sites[run->i].root, r->n_files, r->n_hashed,
-          (unsigned long long)r->scan_ms, r->n_same);
+          (unsigned long long)r->scan_ms, r->n_same, r->deferred);
   once_judge(run, r);
+  if (run->status == 0 && r->again)
+    return; /* the site passes again by itself for what this one left */
   site_close(site, once_on_closed, run);
 }
 

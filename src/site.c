@@ -103,8 +103,14 @@ static void site_on_released(uv_work_t *w, int status)
 /* Reports the pass, then frees it and goes on (site_next). */
 static void site_finish(struct site *s)
 {
-  struct site_report rep = s->rep;
+  struct site_report rep;
 
+  s->rep.again = site_defers(s);
+  if (s->rep.again) {
+    site_queue_paths(s, NULL);
+    s->queued = true;
+  }
+  rep = s->rep;
   rep.plan = s->planned ? &s->plan : NULL;
   if (rep.status == 0 && s->closing && s->st != SITE_IDLE)
     rep.status = -ECANCELED;
@@ -216,8 +222,10 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   r->n_changes = 0;
   s->rep.n_files = r->n_files;
   s->rep.n_same = r->n_same;
+  s->rep.deferred = r->n_deferred;
   s->rep.n_dirs = r->n_dirs;
   s->rep.n_hashed = r->n_hashed;
+  s->rep.n_failed = r->n_failed;
   s->rep.scan_ms = r->elapsed_ms;
   scan_destroy(scan);
   site_drop_paths(s);
@@ -251,6 +259,7 @@ static void site_scan(struct site *s)
   so.manifest = site_view(s);
   so.urlmap = s->um;
   so.log = s->o.log;
+  so.bound = site_pass_bound(s);
   if (s->paths_set) {
     partwalk_normalise(&s->paths);
     so.paths = &s->paths;
@@ -370,7 +379,7 @@ static void site_sent(struct site *s);
  * upload_cmd), which uploads nothing: recorded, its changes would never
  * reach the origin.  The next run that sends sends them, and each dry
  * pass prints them again. */
-static bool site_records_printed(const struct site *s)
+bool site_records_printed(const struct site *s)
 {
   return s->o.mode != SITE_PLAN && s->cfg->origin == NULL &&
          s->cfg->upload_cmd == NULL;
@@ -664,6 +673,7 @@ static int site_prescan(struct site *s, struct cfw_err *err)
   so.urlmap = s->um;
   so.log = s->o.log;
   so.visit = s->o.first_walk;
+  so.bound = site_pass_bound(s);
   if (s->o.root_gen != NULL)
     s->scan_gen = s->o.root_gen(s->o.root_ctx);
   return scan_start(&s->scan, s->o.loop, &so, site_on_scan, s, err);

@@ -60,6 +60,41 @@ void site_count(struct site *s)
   }
 }
 
+/* How many files that need hashing a pass takes in (scan.h): a pass
+ * that records is bounded, so that its memory stays a share of the idle
+ * daemon's however much changed (issue 13); `plan` and `status` record
+ * nothing and report the whole change. */
+size_t site_pass_bound(const struct site *s)
+{
+  if (s->o.mode == SITE_PLAN)
+    return 0;
+  return s->cfg->pass_files > 0 ? (size_t)s->cfg->pass_files : SCAN_BOUND_AUTO;
+}
+
+/* A pass that left files for a later one is followed at once by a pass
+ * over the whole tree (no event is left to name those files), if that
+ * pass can get further than this one did.  Not after a failed or held
+ * pass, which recorded nothing and has a rule of its own for when it
+ * runs again; nor when the files this pass took in stay pending, since
+ * the next would take them in again and no more: a dry run that does
+ * not record what it prints, a budget that held changes back, or files
+ * that could all not be read. */
+bool site_defers(const struct site *s)
+{
+  const struct site_report *r = &s->rep;
+
+  if (r->deferred == 0 || r->status < 0 || r->held > 0 || s->closing)
+    return false;
+  if ((!site_sends(s) && !site_records_printed(s)) ||
+      (s->planned && s->plan.n_left > 0) || r->n_failed >= r->n_hashed)
+    return false;
+  log_msg(s->o.log, LOG_INFO,
+          "%s: %zu more files to look at than one pass takes in "
+          "(pass_files); another pass follows",
+          s->cfg->root, r->deferred);
+  return true;
+}
+
 bool site_held(struct site *s)
 {
   const struct site_config *c = s->cfg;

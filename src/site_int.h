@@ -217,6 +217,8 @@ void site_advance(struct site *s);
 void site_queue_paths(struct site *s, struct strlist *paths);
 void site_fail(struct site *s, int rc, const struct cfw_err *err);
 bool site_sends(const struct site *s);
+/* Whether a batch printed instead of sent (a dry run) is recorded. */
+bool site_records_printed(const struct site *s);
 /* Where the state lives, for messages: its S3 URL, or the state dir. */
 const char *site_state_home(const struct site_config *cfg);
 
@@ -281,6 +283,8 @@ bool site_held(struct site *s);
 void site_log_held(const struct site *s);
 enum site_first site_first_choice(struct site *s);
 void site_refuse_baseline(struct site *s);
+size_t site_pass_bound(const struct site *s);
+bool site_defers(const struct site *s);
 
 /* site_ground.c */
 void site_ground(struct site *s);

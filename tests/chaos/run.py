@@ -92,7 +92,7 @@ class Run:
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
                  s3=False, dists=None, tags=False, shared=False,
-                 full_disk=False):
+                 full_disk=False, pass_files=None):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -124,6 +124,11 @@ class Run:
             options.append("--s3-state")
         if full_disk:
             options.append("--full-disk")
+        # Bounded passes (--pass-files): a change of more files goes in
+        # passes that follow each other, and kills fall between them.
+        self.pass_files = pass_files
+        if pass_files is not None:
+            options += ["--pass-files", str(pass_files)]
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -173,6 +178,8 @@ class Run:
         args = dists + ["--endpoint", self.cf.endpoint,
                         "--ca-file", self.cf.ca_file, "--state-dir",
                         self.state_url if self.shared else self.state]
+        if self.pass_files is not None:
+            args += ["--pass-files", str(self.pass_files)]
         if self.s3:
             return args + origin.daemon_args(self.cf, self.tags)
         if self.shared:

@@ -544,6 +544,10 @@ class Run:
             out["state_restarts"] = sum(
                 line.count("another writer moved the state")
                 for life in self.lives for line in life.daemon.log())
+        if self.pass_files is not None:
+            out["passes_followed"] = sum(
+                line.count("another pass follows")
+                for life in self.lives for line in life.daemon.log())
         if self.s3:
             for tag in ("mid-upload", "mid-multipart", "uploaded",
                         "before-delete", "mid-delete"):

@@ -46,6 +46,11 @@ pass restarts from a new pull), and kills that also lose the local
 cache.  Seed 3 loses the cache twice; its restarts depend on timing
 (1 to 4 in five runs).  It takes about 15 s.
 
+One seed bounds each pass to two files taken in (--pass-files 2, issue
+13), for 15 rounds: a change of more files goes out in passes that
+follow each other, and the kills fall between them too (11 passes
+follow another in two runs here).  About 10 s.
+
 One seed puts the state dir on a 1 MiB disk that fills and frees at
 random rounds (--full-disk, tests/chaos/disk.py).  Seed 1 fills it six
 times; it fails on a binary that waited 5 minutes before trying a
@@ -60,6 +65,7 @@ from tests.standin.standin import StandIn
 
 ROUNDS = 25
 ORIGIN_ROUNDS = 30
+BOUNDED_ROUNDS = 15
 
 
 def figure(text):
@@ -146,6 +152,16 @@ class Chaos(unittest.TestCase):
         self.assertEqual(out.failures, [], out.message())
         self.assertGreater(out.figures["kills"], 0, out.message())
         self.assertGreater(out.figures["disk_fills"], 0, out.message())
+
+    def test_bounded_passes_lose_no_change_nor_send_one_twice_seed_3(self):
+        # --pass-files 2: a change of more files goes in passes that
+        # follow each other, and kills fall between them.
+        out = run_seed(3, BOUNDED_ROUNDS, BIN, self.cf, strict=True,
+                       pass_files=2)
+        figure(out.summary())
+        self.assertEqual(out.failures, [], out.message())
+        self.assertGreater(out.figures["kills"], 0, out.message())
+        self.assertGreater(out.figures["passes_followed"], 0, out.message())
 
     def deploys(self, seed):
         """The origin mode (tests/chaos/origin.py): the bucket too must

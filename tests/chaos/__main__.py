@@ -42,6 +42,11 @@ def main(argv=None):
     p.add_argument("--full-disk", action="store_true",
                    help="the state dir on a 1 MiB tmpfs that a filler "
                    "fills and frees now and then (root: it mounts)")
+    p.add_argument("--excludes", action="store_true",
+                   help="the config's exclude of docs/ added and lifted "
+                   "between daemons, and SIGHUP reloads mid-pass: a "
+                   "daemon with it never sends a file it covers "
+                   "(tests/chaos/excludes.py)")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -59,6 +64,7 @@ def main(argv=None):
                            s3=args.origin, tags=args.cache_tags,
                            shared=args.s3_state,
                            full_disk=args.full_disk,
+                           excludes=args.excludes,
                            dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),

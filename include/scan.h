@@ -28,8 +28,11 @@ struct scan_opts {
    * the diff waits for scan_diff, so a manifest still loading costs
    * max(load, walk), not the sum. */
   const struct manifest *manifest;
-  const struct urlmap *urlmap; /* borrowed; its excludes prune the walk */
-  struct log *log;             /* borrowed */
+  /* Borrowed; its excludes prune the walk, and a file the manifest
+   * has that they cover (an exclude added since) is no deletion: the
+   * manifest keeps it, as it keeps an unreadable directory's files. */
+  const struct urlmap *urlmap;
+  struct log *log; /* borrowed */
   /* Only these paths (relative; normalised with partwalk_normalise) and
    * what lies under them; NULL for the whole tree.  Borrowed. */
   const struct strlist *paths;

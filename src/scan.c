@@ -181,22 +181,35 @@ static bool scan_under(const char *prefix, const char *path)
   return strncmp(prefix, path, n) == 0 && (path[n] == '/' || path[n] == 0);
 }
 
-/* A file the walk could not see because its directory was unreadable
- * is not deleted: drop those DELETED changes, so the manifest keeps it. */
-static void scan_keep_unreadable(struct scan *s)
+/* Whether the walk could not see path because its directory was
+ * unreadable. */
+static bool scan_in_unreadable(const struct scan *s, const char *path)
 {
-  struct scan_result *r = &s->result;
-  size_t i;
-  size_t j;
   size_t k;
 
+  for (k = 0; k < s->unreadable.n; k++)
+    if (scan_under(s->unreadable.v[k], path))
+      return true;
+  return false;
+}
+
+/* A file the walk did not see is not always deleted: drop those DELETED
+ * changes, so the manifest keeps it.  Its directory was unreadable, or
+ * an exclude (added since it was recorded) left it out: excluded means
+ * untouched, as on a first run's bucket (ground.h), so the file that is
+ * still on disk keeps its object and its cached copies, and lifting the
+ * exclude again costs nothing for the same bytes. */
+static void scan_keep_unseen(struct scan *s)
+{
+  struct scan_result *r = &s->result;
+  const char *path;
+  size_t i;
+  size_t j;
+
   for (i = 0, j = 0; i < r->n_changes; i++) {
-    for (k = 0;
-         change_kind(&r->changes[i]) == CHANGE_DELETED && k < s->unreadable.n &&
-         !scan_under(s->unreadable.v[k], r->changes[i].entry.path);
-         k++)
-      ;
-    if (change_kind(&r->changes[i]) == CHANGE_DELETED && k < s->unreadable.n) {
+    path = r->changes[i].entry.path;
+    if (change_kind(&r->changes[i]) == CHANGE_DELETED &&
+        (scan_skip(s, path, false) || scan_in_unreadable(s, path))) {
       tree_entry_free(&r->changes[i].entry);
       continue;
     }
@@ -311,8 +324,8 @@ static void scan_on_finish(uv_work_t *req)
     r->n_failed = diff_failed_count(s->diff);
     scan_report_failed(s);
   }
-  if (r->status == 0 && s->unreadable.n > 0)
-    scan_keep_unreadable(s);
+  if (r->status == 0 && (s->unreadable.n > 0 || s->opts.urlmap != NULL))
+    scan_keep_unseen(s);
 }
 
 static void scan_on_finished(uv_work_t *req, int status)

@@ -336,6 +336,11 @@ static void site_item_recorded(struct site *s, struct site_item *it,
 {
   struct planner_batch *pb = &s->plan.v[it->batch];
 
+  /* The reference ties an invalidation CloudFront lists to the process
+   * that recorded its batch (a replay after a crash has an older one). */
+  log_msg(s->o.log, LOG_DEBUG,
+          "%s: batch recorded: %zu paths, CallerReference %s", s->cfg->root,
+          in->paths.n, in->ref);
   str_copy(it->ref, sizeof(it->ref), in->ref);
   free(pb->changes);
   pb->changes = NULL;

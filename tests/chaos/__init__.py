@@ -67,6 +67,17 @@ byte and mid-snapshot, with kills beside.  The settle frees the disk
 and changes nothing else: the daemon must find the room by itself.
 (a) to (d) hold all the same.
 
+With --excludes the config changes between daemons (excludes.py): a
+config file beside the options holds `exclude = docs/` or nothing, a
+restart flips it now and then (an exclude added or lifted over pending
+changes and open batches), and a running daemon now and then gets
+SIGHUP, at once or just after a request went out (a reload mid-pass).
+The exclude is lifted before the settle, and beside (a) to (d):
+
+  (h) a daemon running with the exclude never names a file under docs/
+      in a batch of its own, though the state knows those files:
+      excluded means untouched, not deleted.
+
 By hand, from the source dir:
 
     python3 -m tests.chaos --seed 7 --rounds 80 --binary build/cfwatch
@@ -77,6 +88,8 @@ By hand, from the source dir:
         --strict --two-dists
     python3 -m tests.chaos --seeds 1-10 --rounds 40 --binary build/cfwatch \
         --strict --full-disk
+    python3 -m tests.chaos --seeds 1-10 --rounds 40 --binary build/cfwatch \
+        --strict --excludes
 
 The workload and the kill plan depend on the seed only; the stand-in's
 faults are drawn from the same seed, per request.  Timing still differs

@@ -45,6 +45,11 @@ def main(argv=None):
     p.add_argument("--pass-files", type=int, default=None,
                    help="bound each pass to this many files taken in, so "
                    "that a change goes in passes that follow each other")
+    p.add_argument("--excludes", action="store_true",
+                   help="the config's exclude of docs/ added and lifted "
+                   "between daemons, and SIGHUP reloads mid-pass: a "
+                   "daemon with it never sends a file it covers "
+                   "(tests/chaos/excludes.py)")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
@@ -63,6 +68,7 @@ def main(argv=None):
                            shared=args.s3_state,
                            full_disk=args.full_disk,
                            pass_files=args.pass_files,
+                           excludes=args.excludes,
                            dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),

@@ -80,6 +80,8 @@ class Checker:
         self.check_covered()
         self.check_no_unchanged()
         self.check_no_duplicates()
+        if getattr(self.run, "excl", None):
+            self.run.excl.check(self, self.run)
         self.figures(log)
 
     # ---- helpers

@@ -61,7 +61,7 @@ class Outcome:
                     f.get("wildcards", 0), f.get("evicted", 0),
                     f.get("exempt", 0), f.get("stale_risk", 0),
                     self.origin_summary() + self.state_summary() +
-                    self.disk_summary(),
+                    self.disk_summary() + self.excludes_summary(),
                     f.get("elapsed_s", 0)))
 
     def state_summary(self):
@@ -71,6 +71,14 @@ class Outcome:
             return ""
         return ("; state in S3: %d passes restarted by a conflict, %d "
                 "caches lost" % (f["state_restarts"], f["caches_lost"]))
+
+    def excludes_summary(self):
+        """The config's changes (--excludes only)."""
+        f = self.figures
+        if "exclude_toggles" not in f:
+            return ""
+        return "; exclude added or lifted %d times, %d reloads" % (
+            f["exclude_toggles"], f["reloads"])
 
     def disk_summary(self):
         """The full disk's figures (--full-disk only)."""

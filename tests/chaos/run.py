@@ -15,6 +15,7 @@ import time
 from tests.chaos import origin
 from tests.chaos.checker import Checker
 from tests.chaos.disk import Disk
+from tests.chaos.excludes import Excludes
 from tests.chaos.inotify import Inotify
 from tests.chaos.outcome import Failure, Outcome
 from tests.chaos.s3checker import S3Checker
@@ -74,10 +75,11 @@ class Life:
     Its stderr lines, each with the window it was written in, are
     daemon.lines("err")."""
 
-    def __init__(self, daemon):
+    def __init__(self, daemon, excluded=False):
         self.daemon = daemon
         self.spawn = daemon.started
         self.death = None
+        self.excluded = excluded  # ran with --excludes' exclude
 
     def ended(self, t):
         """After the process ended (the daemon was reaped, and its last
@@ -92,7 +94,7 @@ class Run:
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
                  s3=False, dists=None, tags=False, shared=False,
-                 full_disk=False, pass_files=None):
+                 full_disk=False, pass_files=None, excludes=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -129,6 +131,8 @@ class Run:
         self.pass_files = pass_files
         if pass_files is not None:
             options += ["--pass-files", str(pass_files)]
+        if excludes:
+            options.append("--excludes")
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -160,6 +164,8 @@ class Run:
                 self.state = os.path.join(self.disk.path, "state")
         self.work = Workload(seed, self.root, os.path.join(self.tmp, "scr"),
                              big=s3)
+        # --excludes: a config file whose exclude changes (excludes.py).
+        self.excl = Excludes(seed, self.tmp) if excludes else None
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
         self.daemon = None
         self.lives = []  # a Life per process
@@ -180,6 +186,8 @@ class Run:
                         self.state_url if self.shared else self.state]
         if self.pass_files is not None:
             args += ["--pass-files", str(self.pass_files)]
+        if self.excl:
+            args += self.excl.args()
         if self.s3:
             return args + origin.daemon_args(self.cf, self.tags)
         if self.shared:
@@ -207,7 +215,8 @@ class Run:
             "--quiet-ms", QUIET_MS, "--max-delay-ms", MAX_DELAY_MS, self.root]
         self.daemon = Daemon(self.tmp, *args, env=self.env,
                              binary=self.binary)
-        self.lives.append(Life(self.daemon))
+        self.lives.append(Life(self.daemon,
+                               excluded=bool(self.excl and self.excl.on)))
 
     def check_alive(self):
         if self.daemon.proc.poll() is not None:
@@ -423,9 +432,29 @@ class Run:
                     self.say("while stopped: %s" % self.work.step())
                 if self.shared and self.krng.random() < LOSE_CACHE_RATE:
                     self.say("while stopped: %s" % self.lose_cache())
+                self.toggle_exclude()
                 self.spawn()
+            elif self.excl:
+                self.check_alive()
+                what = self.excl.maybe_reload(
+                    self.daemon, lambda d, mark: self.await_line(
+                        d, REQUEST_SENT, mark))
+                if what:
+                    self.say(what)
             time.sleep(pause)
         self.check_alive()
+        if self.excl and self.excl.on:
+            # The settle judges the whole tree: the exclude goes first.
+            self.kill("quiet")
+            self.toggle_exclude(lift=True)
+            self.spawn()
+
+    def toggle_exclude(self, lift=False):
+        """--excludes: between two daemons, the config may change."""
+        if self.excl:
+            what = self.excl.before_spawn(lift=lift)
+            if what:
+                self.say("while stopped: " + what)
 
     def settle(self):
         """Stops the faults and waits until the daemon has nothing left:

@@ -39,26 +39,35 @@ FAILED = re.compile(r"; keeping the changes, trying again in ")
 HELD = re.compile(r" files are gone: more than max_delete")
 # What the first pass logs between the two (daemon.c).
 STARTUP = re.compile(r": start-up read \d+ directories once")
+# A reload (SIGHUP, --excludes) stops the pass in progress, which then
+# logs "scanned" too without having sent what it recorded (app_watch.c).
+RELOADING = re.compile(r"SIGHUP: reloading|SIGHUP during a reload")
+RELOADED = re.compile(r"configuration reloaded$")
 
 
 def clean_passes(life):
     """(lo, hi) of each line a daemon logged at the end of a pass that
     went through (daemon.c logs "scanned ..." as a pass ends, and the
     error of a failed one right after it, or after the start-up line of
-    a first pass)."""
+    a first pass); a pass a reload stopped is not one."""
     lines = life.daemon.lines("err")
     out = []
     held = False
+    reloading = False
     for i, ln in enumerate(lines):
         if HELD.search(ln.text):
             held = True
+        if RELOADING.search(ln.text):
+            reloading = True
+        elif RELOADED.search(ln.text):
+            reloading = False
         if not SCANNED.search(ln.text):
             continue
         j = i + 1
         if j < len(lines) and STARTUP.search(lines[j].text):
             j += 1
         failed = j < len(lines) and FAILED.search(lines[j].text)
-        if not held and not failed:
+        if not held and not failed and not reloading:
             out.append((ln.lo, ln.hi))
         held = False
     return out

@@ -55,6 +55,15 @@ One seed puts the state dir on a 1 MiB disk that fills and frees at
 random rounds (--full-disk, tests/chaos/disk.py).  Seed 1 fills it six
 times; it fails on a binary that waited 5 minutes before trying a
 refused record again (the settle times out).  About 15 s.
+
+One seed changes the config between daemons (--excludes,
+tests/chaos/excludes.py): `exclude = docs/` added and lifted over
+pending changes and open batches, and SIGHUP reloads, some just after a
+request went out.  Seed 1 adds or lifts it four times and reloads five
+times; it fails (h) on a binary that took a newly excluded file for a
+deleted one (9 docs/ paths sent by a daemon that excluded them, in 8
+runs of 9: a kill may hand that batch to the next daemon, a replay).
+About 10 s.
 """
 import sys
 import unittest
@@ -136,6 +145,14 @@ class Chaos(unittest.TestCase):
         figure(out.summary())
         self.assertEqual(out.failures, [], out.message())
         self.assertGreater(out.figures["tag_items"], 0, out.message())
+        self.assertGreater(out.figures["kills"], 0, out.message())
+
+    def test_an_exclude_added_or_lifted_touches_nothing_seed_1(self):
+        out = run_seed(1, ROUNDS, BIN, self.cf, strict=True, excludes=True)
+        figure(out.summary())
+        self.assertEqual(out.failures, [], out.message())
+        self.assertGreater(out.figures["exclude_toggles"], 0, out.message())
+        self.assertGreater(out.figures["reloads"], 0, out.message())
         self.assertGreater(out.figures["kills"], 0, out.message())
 
     def test_state_in_s3_survives_conflicts_and_lost_caches_seed_3(self):

@@ -88,6 +88,21 @@ class OneShot(TempTest):
         self.assertEqual(self.plan().lines, [
             "/docs/caf%C3%A9%20menu.html", "/q%3F%23.html"])
 
+    def test_an_exclude_added_later_leaves_what_it_covers_alone(self):
+        # Excluded means untouched, as on a first run's bucket (and as
+        # `aws s3 sync --delete` and rsync treat excluded files): a file
+        # still on disk is no deletion because an exclude now covers it,
+        # and lifting the exclude sends nothing for the same bytes.
+        self.make_site()
+        self.once()
+        self.assertEqual(self.plan("--exclude", "a/").lines, [])
+        self.assertEqual(self.once("--exclude", "a/").lines, [])
+        self.assertEqual(self.plan().lines, [])
+        # A change made while excluded waits for the exclude to go.
+        write(self.root, "a/b.html", "b2")
+        self.assertEqual(self.once("--exclude", "b.html").lines, [])
+        self.assertEqual(self.plan().lines, ["/a/b.html"])
+
     def test_excluded_files_are_ignored(self):
         self.make_site()
         self.once()

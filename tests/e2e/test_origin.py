@@ -136,6 +136,21 @@ class Sync(OriginTest):
         self.assertEqual(self.s3_ops(since), [])
         self.assertEqual(len(self.cf.invalidations()), 1)
 
+    def test_an_exclude_added_later_deletes_no_object(self):
+        # Replies: 200 to every PUT, 201.  Then `exclude = img/` (another
+        # tool takes img/ over): excluded keys are never touched, so the
+        # file still on disk keeps its object and costs no path; lifting
+        # the exclude again sends nothing, the bytes being the same.
+        self.site()
+        self.check(self.once("--all"))
+        since = self.cf.log()[-1]["seq"]
+        self.check(self.once("--exclude", "img/"))
+        self.assertIn("site/img/logo.svg", self.objects())
+        self.check(self.once())
+        self.assertEqual(self.s3_ops(since), [])
+        self.assertEqual(len(self.cf.invalidations()), 1)
+        self.assertEqual(self.plan().lines, [])
+
     def test_no_page_upload_starts_before_the_assets_are_stored(self):
         # Replies: every PUT 200 after 0.5 s.  blog/a/index.html sorts
         # before the assets and all four fit in flight at once (4), so

@@ -91,8 +91,7 @@ struct site_config {
 
   /* The most files one pass takes in to hash and send (scan.h's
    * bound): a bigger change goes out in several passes, so that a
-   * pass's memory stays a share of the idle daemon's.  0: a quarter of
-   * the files the state knows, at least SCAN_BOUND_MIN. */
+   * pass's memory stays flat.  0 (the default): no bound. */
   uint64_t pass_files;
 
   /* An S3 origin cfwatch uploads to itself (s3url.h), its region and an

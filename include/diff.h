@@ -55,6 +55,9 @@ struct diff_walked {
    * for a later diff, neither changed nor deleted, and counted
    * (diff_deferred_count).  0: no bound. */
   size_t bound;
+  /* NULL, or a set of m's entries where each one the bound leaves is
+   * marked too (borrowed until diff_begin_take returns). */
+  struct seenset *deferred;
 };
 
 /* Compares t with m and records, in path order, which tree entries need

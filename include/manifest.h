@@ -46,6 +46,10 @@ size_t manifest_count(const struct manifest *m);
 /* How many entries lie under the directory dir, at any depth: those whose
  * path begins with dir and a '/' ("" counts them all).  O(log n). */
 size_t manifest_count_under(const struct manifest *m, const char *dir);
+/* The same, with the index of the first of them in *first (entries
+ * first.. first + count - 1 in path order). */
+size_t manifest_range_under(const struct manifest *m, const char *dir,
+                            size_t *first);
 /* The i-th entry in path order (i < count), borrowed. */
 const struct tree_entry *manifest_at(const struct manifest *m, size_t i);
 

@@ -113,6 +113,14 @@ struct planner_input {
   const struct manifest *manifest;
   const struct change *changes; /* borrowed; n_changes of them */
   size_t n_changes;
+  /* The manifest's entries a bounded pass left for a later one (scan.h),
+   * or NULL: none.  They may have changed, so they are not simply
+   * unchanged files a wildcard would evict: the share of the pass's
+   * hashed known files that changed (MODIFIED against TOUCHED) is taken
+   * to hold for them too.  So a rewrite of every file, sent in bounded
+   * passes, still collapses as it would in one; and a build that
+   * rewrote every file with the same bytes does not.  Borrowed. */
+  const struct seenset *deferred;
   const struct urlmap *urlmap; /* borrowed */
   struct planner_inflight inflight;
   uint64_t month_paths; /* paths (wildcards included) sent this month */

@@ -44,17 +44,13 @@ struct scan_opts {
   /* The most files the walk takes in to hash, once it compares with a
    * manifest (issue 13): past it, a file that needs hashing is left for
    * a later scan, counted in n_deferred, neither changed nor deleted in
-   * this one, so that a scan's memory stays a share of the manifest's
-   * whatever the change.  0: no bound; SCAN_BOUND_AUTO: a quarter of the
-   * manifest's entries, at least SCAN_BOUND_MIN.  A manifest without
+   * this one, so that a scan's memory is bounded whatever the change.
+   * The diff applies it again, in path order, to the files walked
+   * before a late manifest came.  0: no bound.  A manifest without
    * entries (a first run, which must see the whole tree at once) is
-   * never bounded, nor are the files walked before a late manifest
-   * came. */
+   * never bounded. */
   size_t bound;
 };
-
-#define SCAN_BOUND_AUTO SIZE_MAX
-#define SCAN_BOUND_MIN  65536
 
 struct scan_result {
   int status; /* 0 or a negative errno; err says more */
@@ -67,6 +63,10 @@ struct scan_result {
   /* Of those, the ones left for a later scan by opts.bound: they may
    * have changed, so a scan must follow that walks them again. */
   size_t n_deferred;
+  /* The manifest entries among them, marked in a set of its entries
+   * (seenset.h) for the planner; NULL if none.  Owned by the result:
+   * take it or scan_destroy frees it. */
+  struct seenset *deferred;
   size_t n_dirs;   /* directories the walk read */
   size_t n_hashed; /* files the shortcut could not rule out */
   size_t n_failed; /* of those, the ones that could not be read: pending */

@@ -32,6 +32,10 @@ void seenset_mark(struct seenset *s, const struct tree_entry *e);
 /* True if e, one of m's entries, was marked. */
 bool seenset_has(const struct seenset *s, const struct tree_entry *e);
 
+/* How many of m's entries first.. first + n - 1 are marked (those past
+ * m's end count as not). */
+size_t seenset_count(const struct seenset *s, size_t first, size_t n);
+
 void seenset_destroy(struct seenset *s); /* NULL is fine */
 
 #endif

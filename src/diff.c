@@ -23,7 +23,8 @@ struct diff_old {
   size_t n;
   /* The entries the walk left out, or NULL: none. */
   const struct seenset *seen;
-  size_t bound; /* SIZE_MAX: none */
+  size_t bound;             /* SIZE_MAX: none */
+  struct seenset *deferred; /* marks what the bound leaves; or NULL */
 };
 
 /* One array holds the files all along: the walk's, resized in place to
@@ -207,6 +208,8 @@ static bool walk_takes(struct diff *d, size_t i, const struct tree_entry *old,
     return true;
   }
   d->n_deferred++;
+  if (old != NULL && d->old.deferred != NULL)
+    seenset_mark(d->old.deferred, old);
   return false;
 }
 
@@ -291,12 +294,13 @@ static void old_walked(struct diff_old *o, const struct diff_walked *w)
 {
   o->seen = w != NULL ? w->seen : NULL;
   o->bound = w != NULL && w->bound > 0 ? w->bound : SIZE_MAX;
+  o->deferred = w != NULL ? w->deferred : NULL;
 }
 
 int diff_begin_take(struct diff **out, struct tree *t, const struct manifest *m,
                     const struct diff_walked *w, struct cfw_err *err)
 {
-  struct diff_old o = {m, NULL, manifest_count(m), NULL, SIZE_MAX};
+  struct diff_old o = {m, NULL, manifest_count(m), NULL, SIZE_MAX, NULL};
 
   old_walked(&o, w);
 
@@ -312,7 +316,7 @@ int diff_begin_take_view(struct diff **out, struct tree *t,
                          const struct tree_entry *const *old, size_t n_old,
                          const struct diff_walked *w, struct cfw_err *err)
 {
-  struct diff_old o = {NULL, old, n_old, NULL, SIZE_MAX};
+  struct diff_old o = {NULL, old, n_old, NULL, SIZE_MAX, NULL};
   size_t i;
 
   old_walked(&o, w);
@@ -330,7 +334,7 @@ int diff_begin_take_view(struct diff **out, struct tree *t,
 int diff_begin(struct diff **out, const struct tree *t,
                const struct manifest *m, struct cfw_err *err)
 {
-  struct diff_old o = {m, NULL, manifest_count(m), NULL, SIZE_MAX};
+  struct diff_old o = {m, NULL, manifest_count(m), NULL, SIZE_MAX, NULL};
   struct tree copy;
   size_t i;
   int rc = 0;

@@ -198,14 +198,23 @@ static size_t lower_bound_dir(const struct manifest *m, const char *dir,
 
 /* The paths under dir sort from dir + "/" up to dir + "0", the byte after
  * '/', so they are one run of the array. */
-size_t manifest_count_under(const struct manifest *m, const char *dir)
+size_t manifest_range_under(const struct manifest *m, const char *dir,
+                            size_t *first)
 {
   size_t len = strlen(dir);
 
+  *first = 0;
   if (len == 0)
     return m->n;
-  return lower_bound_dir(m, dir, len, '/' + 1) -
-         lower_bound_dir(m, dir, len, '/');
+  *first = lower_bound_dir(m, dir, len, '/');
+  return lower_bound_dir(m, dir, len, '/' + 1) - *first;
+}
+
+size_t manifest_count_under(const struct manifest *m, const char *dir)
+{
+  size_t first;
+
+  return manifest_range_under(m, dir, &first);
 }
 
 /* Index of path, or of where it would go (*found false).  O(log n). */

@@ -162,26 +162,55 @@ static int planner_take_prefix(struct planner_tree *pt, const struct urlmap *m)
   return pt->prefix != NULL ? 0 : -ENOMEM;
 }
 
-/* How many known files each node's wildcard would reach.  Only the
+/* The share of the changes' known files, hashed again, that did change:
+ * what a bounded pass takes to hold for the ones it left for later
+ * (planner_input.deferred); 0 if it hashed none. */
+static double planner_changed_share(const struct planner_input *in)
+{
+  size_t modified = 0;
+  size_t touched = 0;
+  size_t i;
+
+  for (i = 0; i < in->n_changes; i++) {
+    if (change_kind(&in->changes[i]) == CHANGE_MODIFIED)
+      modified++;
+    else if (change_kind(&in->changes[i]) == CHANGE_TOUCHED)
+      touched++;
+  }
+  return modified + touched > 0
+             ? (double)modified / (double)(modified + touched)
+             : 0.0;
+}
+
+/* How many known files each node's wildcard would reach, but those a
+ * bounded pass left for later that likely changed.  Only the
  * directories of changes are nodes (a wildcard is built on nothing
  * else), and each counts its subtree by a range search of the sorted
  * manifest: a one-file batch costs O(depth log n), not a walk of the
  * whole manifest (issue 13: 180 ms a batch at a million files). */
 static int planner_count_manifest(struct planner_tree *pt,
-                                  const struct manifest *m)
+                                  const struct planner_input *in)
 {
   const struct planner_node *n;
+  double share = in->deferred != NULL ? planner_changed_share(in) : 0.0;
+  size_t first;
+  size_t count;
+  size_t left;
   struct buf b;
   size_t i;
   int rc = 0;
 
   buf_init(&b, SIZE_MAX / 2);
-  for (i = 0; m != NULL && i < pt->n_nodes && rc == 0; i++) {
+  for (i = 0; in->manifest != NULL && i < pt->n_nodes && rc == 0; i++) {
     n = &pt->nodes[i];
     buf_reset(&b);
     rc = buf_add(&b, planner_dir(pt, n), n->dir_len);
-    if (rc == 0)
-      pt->nodes[i].m_files = manifest_count_under(m, buf_str(&b));
+    if (rc < 0)
+      break;
+    count = manifest_range_under(in->manifest, buf_str(&b), &first);
+    left = share > 0 ? seenset_count(in->deferred, first, count) : 0;
+    left = (size_t)((double)left * share + 0.5);
+    pt->nodes[i].m_files = count - (left < count ? left : count);
   }
   buf_free(&b);
   return rc;
@@ -359,7 +388,7 @@ int planner_tree_build(struct planner_tree *pt, const struct planner_input *in,
     rc = planner_make_stems(pt);
   }
   if (rc == 0)
-    rc = planner_count_manifest(pt, in->manifest);
+    rc = planner_count_manifest(pt, in);
   if (rc == 0)
     rc = planner_count_changes(pt, in, err);
   if (rc == 0) {

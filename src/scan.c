@@ -50,8 +50,10 @@ struct scan {
   atomic_size_t n_taken;
   atomic_size_t n_deferred;
   /* Owned, from the walk to the diff: live's entries the walk left out
-   * as unchanged. */
+   * as unchanged or for later; and those it left for later, to the
+   * result. */
   struct seenset *seen;
+  struct seenset *deferred;
   struct diff *diff;         /* owned */
   struct scan_chunk *chunks; /* owned */
   /* Subtrees the walk could not read: what the manifest has there is
@@ -109,11 +111,7 @@ static size_t scan_bound(const struct scan *s, const struct manifest *m)
   size_t n = manifest_count(m);
   size_t b = s->opts.bound;
 
-  if (b == 0 || n == 0)
-    return SIZE_MAX;
-  if (b == SCAN_BOUND_AUTO)
-    b = n / 4 > SCAN_BOUND_MIN ? n / 4 : SCAN_BOUND_MIN;
-  return b;
+  return b == 0 || n == 0 ? SIZE_MAX : b;
 }
 
 /* Lets the walk compare with m from now on.  Without the room for the
@@ -121,6 +119,8 @@ static size_t scan_bound(const struct scan *s, const struct manifest *m)
 static void scan_compare_with(struct scan *s, const struct manifest *m)
 {
   s->bound = scan_bound(s, m);
+  if (s->bound != SIZE_MAX && seenset_new(&s->deferred, m) < 0)
+    return; /* no room to say what is left: the walk records all */
   if (seenset_new(&s->seen, m) == 0)
     atomic_store_explicit(&s->live, m, memory_order_release);
 }
@@ -164,8 +164,10 @@ static enum tree_known scan_known(void *ctx, const char *relpath,
    * a scan that follows a bounded one at once could take in only those
    * and get no further. */
   if ((e == NULL || !diff_racy_same(st, e)) && scan_defers(s)) {
-    if (e != NULL)
+    if (e != NULL) {
       seenset_mark(s->seen, e);
+      seenset_mark(s->deferred, e);
+    }
     return TREE_KNOWN_SAME;
   }
   if (e == NULL)
@@ -225,11 +227,14 @@ static void scan_begin_diff(struct scan *s)
   const struct manifest *m = s->opts.manifest;
   /* The bound again over all the walk took in: files walked before a
    * late manifest came were not counted as they went. */
-  struct diff_walked w = {s->seen, scan_bound(s, m)};
+  struct diff_walked w = {s->seen, scan_bound(s, m), NULL};
 
   /* The diff takes the tree over: its array becomes the changes (no
    * copy), and the unchanged entries are freed off the loop thread.  A
    * partial walk compares with a view of the manifest, not a copy. */
+  if (w.bound != SIZE_MAX && s->deferred == NULL)
+    (void)seenset_new(&s->deferred, m); /* else the planner is not told */
+  w.deferred = s->deferred;
   if (s->opts.paths != NULL) {
     r->status = partwalk_entries(&s->sub, &s->n_sub, m, s->opts.paths, &r->err);
     if (r->status == 0)
@@ -240,6 +245,10 @@ static void scan_begin_diff(struct scan *s)
   }
   if (r->status == 0)
     r->n_deferred += diff_deferred_count(s->diff);
+  if (r->n_deferred > 0) {
+    r->deferred = s->deferred; /* taken */
+    s->deferred = NULL;
+  }
   tree_free(&s->tree); /* empty, unless partwalk_entries failed */
   seenset_destroy(s->seen);
   s->seen = NULL;
@@ -506,6 +515,8 @@ void scan_destroy(struct scan *s)
   changes_free(s->result.changes, s->result.n_changes);
   diff_destroy(s->diff);
   seenset_destroy(s->seen);
+  seenset_destroy(s->deferred);
+  seenset_destroy(s->result.deferred);
   free((void *)s->sub);
   strlist_free(&s->unreadable);
   tree_free(&s->tree);

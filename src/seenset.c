@@ -67,6 +67,19 @@ bool seenset_has(const struct seenset *s, const struct tree_entry *e)
           (1u << (i % 8))) != 0;
 }
 
+size_t seenset_count(const struct seenset *s, size_t first, size_t n)
+{
+  size_t end = first + n < s->n && first + n >= first ? first + n : s->n;
+  size_t count = 0;
+  size_t i;
+
+  for (i = first; i < end; i++)
+    if (atomic_load_explicit(&s->bits[i / 8], memory_order_relaxed) &
+        (1u << (i % 8)))
+      count++;
+  return count;
+}
+
 void seenset_destroy(struct seenset *s)
 {
   if (s == NULL)

@@ -48,6 +48,8 @@ static void site_release(struct site *s)
 {
   changes_free(s->changes, s->n_changes);
   s->changes = NULL;
+  seenset_destroy(s->deferred);
+  s->deferred = NULL;
   s->n_changes = 0;
   planner_plan_free(&s->plan);
   s->planned = false;
@@ -220,6 +222,8 @@ static void site_on_scan(struct scan *scan, struct scan_result *r, void *arg)
   s->n_changes = r->n_changes;
   r->changes = NULL; /* taken */
   r->n_changes = 0;
+  s->deferred = r->deferred;
+  r->deferred = NULL;
   s->rep.n_files = r->n_files;
   s->rep.n_same = r->n_same;
   s->rep.deferred = r->n_deferred;

@@ -60,15 +60,15 @@ void site_count(struct site *s)
   }
 }
 
-/* How many files that need hashing a pass takes in (scan.h): a pass
- * that records is bounded, so that its memory stays a share of the idle
- * daemon's however much changed (issue 13); `plan` and `status` record
- * nothing and report the whole change. */
+/* How many files that need hashing a pass takes in (scan.h): with
+ * pass_files, a pass that records is bounded, so that its memory stays
+ * flat however much changed (issue 13).  Not by default: each pass
+ * plans on its own, so a rewrite of every file sent in several passes
+ * costs wildcards over parts of the tree where one pass sends one.
+ * `plan` and `status` record nothing and report the whole change. */
 size_t site_pass_bound(const struct site *s)
 {
-  if (s->o.mode == SITE_PLAN)
-    return 0;
-  return s->cfg->pass_files > 0 ? (size_t)s->cfg->pass_files : SCAN_BOUND_AUTO;
+  return s->o.mode == SITE_PLAN ? 0 : (size_t)s->cfg->pass_files;
 }
 
 /* A pass that left files for a later one is followed at once by a pass

@@ -166,6 +166,7 @@ struct site {
   bool scan_dropped;      /* that walk's diff was called off */
   struct change *changes; /* owned: the diff */
   size_t n_changes;
+  struct seenset *deferred; /* owned: what it left for later, or NULL */
   struct planner_plan plan;
   bool planned;
   struct site_item *items; /* owned */

@@ -215,6 +215,7 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   in.manifest = site_view(s);
   in.changes = s->changes;
   in.n_changes = s->n_changes;
+  in.deferred = s->deferred;
   in.urlmap = s->um;
   in.month_paths = s->month_paths;
   in.copies = s->cfg->distributions.n;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""Bounded passes (issue 13): a pass takes in at most pass_files files to
-hash and send, so that its memory stays a share of the idle daemon's
-however much changed; the rest goes in passes that follow at once.  The
+"""Bounded passes (issue 13): with pass_files, a pass takes in at most
+that many files to hash and send, so that its memory stays flat however
+much changed; the rest goes in passes that follow at once.  The
 real binary, real folders, the CloudFront stand-in over loopback TLS.
 
 What must hold: every changed URL is invalidated exactly once across the
@@ -69,8 +69,7 @@ class Bounded(StandInTest):
         self.assertTrue(set("/" + r for r in old[20:]) <= set(first), first)
         plan = self.check(self.cfw("plan", *self.args(), self.root))
         self.assertEqual(plan.lines, [])
-        # Unbounded (a pass of this size is far below the automatic
-        # bound), the next rewrite goes in one pass.
+        # Without --pass-files, the next rewrite goes in one pass.
         self.site(old[:20], "newer")
         res = self.check(self.once())
         self.assertNotIn(FOLLOWS, res.err)

@@ -505,12 +505,14 @@ static void test_begin_take_moves_the_tree_into_the_changes(void)
   test_rmtree(root);
 }
 
-/* Diffs root against m with w's bound and hashes; returns the
- * candidates, the deferred count in *deferred and the changes in r. */
+/* Diffs root against m with a bound (marking what it leaves in set, if
+ * not NULL) and hashes; returns the candidates, the deferred count in
+ * *deferred and the changes in r. */
 static size_t bounded_diff(const char *root, const struct manifest *m,
-                           size_t bound, size_t *deferred, struct run *r)
+                           size_t bound, struct seenset *set, size_t *deferred,
+                           struct run *r)
 {
-  struct diff_walked w = {NULL, bound};
+  struct diff_walked w = {NULL, bound, set};
   struct cfw_err err = {0};
   struct diff *d = NULL;
   struct tree t;
@@ -535,6 +537,7 @@ static void test_bound_takes_the_first_candidates_in_path_order(void)
 {
   static const char *const names[] = {"a.html", "b.html", "c.html", "d.html",
                                       "e.html"};
+  struct seenset *set;
   struct manifest *m;
   struct run r;
   char dir[256];
@@ -551,8 +554,14 @@ static void test_bound_takes_the_first_candidates_in_path_order(void)
   test_write(dir, "f.html", "new file");
   join(path, sizeof(path), dir, "a.html");
   REQUIRE(unlink(path) == 0);
-  CHECK_EQ_INT(bounded_diff(dir, m, 2, &deferred, &r), 2);
+  REQUIRE(seenset_new(&set, m) == 0);
+  CHECK_EQ_INT(bounded_diff(dir, m, 2, set, &deferred, &r), 2);
   CHECK_EQ_INT(deferred, 3); /* d, e, f */
+  /* The ones m has are marked (f is new). */
+  CHECK_EQ_INT(seenset_count(set, 0, manifest_count(m)), 2);
+  CHECK(seenset_has(set, manifest_find(m, "d.html")));
+  CHECK(seenset_has(set, manifest_find(m, "e.html")));
+  seenset_destroy(set);
   REQUIRE(r.n == 3);
   CHECK_EQ_STR(r.v[0].entry.path, "a.html");
   CHECK_EQ_INT(change_kind(&r.v[0]), CHANGE_DELETED);
@@ -562,14 +571,14 @@ static void test_bound_takes_the_first_candidates_in_path_order(void)
   changes_free(r.v, r.n);
   /* b and c were recorded as racy (hashed at the real time): hashed
    * again beside the bound's one. */
-  CHECK_EQ_INT(bounded_diff(dir, m, 1, &deferred, &r), 3);
+  CHECK_EQ_INT(bounded_diff(dir, m, 1, NULL, &deferred, &r), 3);
   CHECK_EQ_INT(deferred, 2); /* e, f */
   CHECK_EQ_INT(r.n, 1);
   if (r.n == 1)
     CHECK_EQ_STR(r.v[0].entry.path, "d.html");
   changes_free(r.v, r.n);
   /* No bound: everything. */
-  CHECK_EQ_INT(bounded_diff(dir, m, 0, &deferred, &r), 5);
+  CHECK_EQ_INT(bounded_diff(dir, m, 0, NULL, &deferred, &r), 5);
   CHECK_EQ_INT(deferred, 0);
   changes_free(r.v, r.n);
   manifest_destroy(m);

@@ -2,6 +2,7 @@
 #include "lstatq.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,17 +11,19 @@
 
 struct lstatq {
   uv_async_t async; /* the thread's "done" */
-  uv_work_t join;   /* lstatq_close: joins the thread on the pool */
   uv_thread_t tid;
   uv_mutex_t mu;
   uv_cond_t wake;
   lstatq_done_cb done;
   void *arg;
   /* Under mu: the batch to state, the one stated, and whether q is
-   * closed (then the thread ends and nothing is sent any more). */
+   * closed (then the thread ends and nothing is sent any more).  The
+   * last of the thread's end and the handle's close frees q. */
   struct lstatq_batch *todo; /* owned */
   struct lstatq_batch *out;  /* owned */
   bool gone;
+  bool thread_ended;
+  bool handle_closed;
   bool busy; /* loop thread only: a batch is out, done has not run */
 };
 
@@ -83,10 +86,13 @@ static void lstatq_state(struct lstatq_batch *b)
     b->job(b->job_data);
 }
 
+static void lstatq_free(struct lstatq *q);
+
 static void lstatq_thread(void *arg)
 {
   struct lstatq *q = arg;
   struct lstatq_batch *b;
+  bool last;
 
   uv_mutex_lock(&q->mu);
   for (;;) {
@@ -104,7 +110,11 @@ static void lstatq_thread(void *arg)
     if (!q->gone)
       (void)uv_async_send(&q->async); /* cannot fail on a live handle */
   }
+  q->thread_ended = true;
+  last = q->handle_closed;
   uv_mutex_unlock(&q->mu);
+  if (last)
+    lstatq_free(q);
 }
 
 static void lstatq_on_done(uv_async_t *a)
@@ -158,6 +168,9 @@ int lstatq_new(struct lstatq **out, uv_loop_t *loop, lstatq_done_cb done,
     lstatq_stop_idle(q);
     goto fail_cond;
   }
+  /* Never joined: a stat on a hung mount must not hold the close, nor
+   * the process's exit.  Cannot fail: the thread is ours, joinable. */
+  (void)pthread_detach(q->tid);
   *out = q;
   return 0;
 
@@ -191,28 +204,21 @@ static void lstatq_free(struct lstatq *q)
   free(q);
 }
 
-static void lstatq_on_join(uv_work_t *req)
-{
-  struct lstatq *q = container_of(req, struct lstatq, join);
-
-  (void)uv_thread_join(&q->tid); /* it ends at once but for one batch */
-}
-
-static void lstatq_on_joined(uv_work_t *req, int status)
-{
-  (void)status; /* a join cannot be cancelled: nobody asks */
-  lstatq_free(container_of(req, struct lstatq, join));
-}
-
+/* The handle is closed: q goes with it if the thread has ended, else
+ * with the thread, whenever its batch is stated (a hung mount: with the
+ * process, then). */
 static void lstatq_on_close(uv_handle_t *h)
 {
   struct lstatq *q =
       container_of((uv_async_t *)(void *)h, struct lstatq, async);
+  bool last;
 
-  if (uv_queue_work(h->loop, &q->join, lstatq_on_join, lstatq_on_joined) < 0) {
-    lstatq_on_join(&q->join); /* only with a loop gone bad: wait here */
+  uv_mutex_lock(&q->mu);
+  q->handle_closed = true;
+  last = q->thread_ended;
+  uv_mutex_unlock(&q->mu);
+  if (last)
     lstatq_free(q);
-  }
 }
 
 void lstatq_close(struct lstatq *q)

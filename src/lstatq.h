@@ -70,9 +70,10 @@ int lstatq_new(struct lstatq **out, uv_loop_t *loop, lstatq_done_cb done,
  * while a batch is out (then b is still the caller's). */
 int lstatq_submit(struct lstatq *q, struct lstatq_batch *b);
 
-/* Stops: done never runs again, a batch out is dropped.  The thread is
- * joined on libuv's pool, so the loop never waits for a stat in flight;
- * q is freed after that, while the loop runs.  NULL is fine. */
+/* Stops: done never runs again, a batch out is dropped.  Nothing waits
+ * for the thread, neither the loop nor the process's exit: it ends, and
+ * q is freed, once a stat in flight returns, which on a hung mount may
+ * be never (then the process's exit ends the thread).  NULL is fine. */
 void lstatq_close(struct lstatq *q);
 
 #endif

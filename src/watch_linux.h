@@ -152,6 +152,9 @@ struct watch {
   bool probe_wanted;
   bool probe_announce;
   bool probe_sent_announce;
+  /* The start's root check is out (watch_root_start): it watches the
+   * parent too, then opts.started runs. */
+  bool starting;
   size_t n_listed; /* directories the watch listed itself */
   int closing;
   void (*done)(void *arg);
@@ -318,9 +321,10 @@ int watch_poll_start(struct watch *w);
  * among them.  Asked for while one is out, it is sent once that one is
  * back (several make one). */
 void watch_root_check(struct watch *w, bool announce);
-/* The same, here and now: watch_start's, whose caller learns at once
- * whether there is a tree to walk. */
-void watch_root_start(struct watch *w);
+/* watch_start's: the same, which also watches the configured root's
+ * parent; events wait for it, and opts.started runs once it is back.
+ * 0, or -ENOMEM (nothing sent). */
+int watch_root_start(struct watch *w);
 /* Sends the root check asked for, if one is and the thread is free. */
 void watch_root_check_pending(struct watch *w);
 /* b, a WATCH_BATCH_ROOT batch, is back: follows what it found. */

@@ -387,7 +387,7 @@ bool watch_root_walking(const struct watch *w)
 
 bool watch_settled(const struct watch *w)
 {
-  return w->seed == NULL && w->walks == NULL;
+  return !w->starting && w->seed == NULL && w->walks == NULL;
 }
 
 #endif /* __linux__ */

@@ -107,6 +107,22 @@ class HungMount(unittest.TestCase):
                                   r"still running", "\n".join(d.log())),
                         repr(d))
 
+    def test_sigterm_ends_while_the_root_hangs(self):
+        # The root is the mount point: the watch's first look at it
+        # hangs (on its stat thread: it ran in watch_start, before the
+        # loop, which then never ran, nor handled the SIGTERM), so the
+        # site never starts; the stop waits for no stuck thread.
+        d = self.spawn(self.root)
+        try:
+            d.wait_until(lambda: stuck_threads(d.pid) > 0,
+                         "a thread stuck on the mount", timeout=30)
+            status, took = self.stop_in_bound(d)
+        finally:
+            d.kill()
+        self.assertEqual(status, 0, repr(d))
+        self.assertLess(took, 5, repr(d))
+        self.assertIn("cfwatch: stopped", d.log(), repr(d))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -5,6 +5,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
 
 #include "tree.h"
 #include "util.h"
@@ -29,7 +33,11 @@ struct lstatq {
 
 struct lstatq_batch *lstatq_batch_new(void)
 {
-  return calloc(1, sizeof(struct lstatq_batch));
+  struct lstatq_batch *b = calloc(1, sizeof(*b));
+
+  if (b != NULL)
+    b->pin_fd = -1;
+  return b;
 }
 
 void lstatq_batch_free(struct lstatq_batch *b)
@@ -44,6 +52,8 @@ void lstatq_batch_free(struct lstatq_batch *b)
   }
   free(b->v);
   free(b->within);
+  if (b->pin_fd >= 0)
+    (void)close(b->pin_fd); /* a dup: its owner's fd keeps the watches */
   if (b->job_free != NULL)
     b->job_free(b->job_data);
   free(b);
@@ -64,11 +74,41 @@ int lstatq_batch_add(struct lstatq_batch *b, char *abs)
   return 0;
 }
 
-void lstatq_resolve(struct lstatq_item *it, const char *within)
+/* it leads to a regular file: watches the file's directory through fd,
+ * as the watch pins it (watch_tree.c). */
+static void lstatq_pin(struct lstatq_item *it, int fd, uint32_t mask)
+{
+#ifdef __linux__
+  const char *slash = strrchr(it->res, '/');
+  char *dir;
+
+  if (slash == NULL)
+    return; /* resolved paths are absolute */
+  dir = slash == it->res ? strdup("/")
+                         : strndup(it->res, (size_t)(slash - it->res));
+  if (dir == NULL) {
+    it->pin_wd = -ENOMEM;
+    return;
+  }
+  it->pin_wd = inotify_add_watch(fd, dir, mask);
+  if (it->pin_wd < 0)
+    it->pin_wd = -errno;
+  free(dir);
+#else
+  (void)it; /* inotify only: no other platform pins */
+  (void)fd;
+  (void)mask;
+#endif
+}
+
+void lstatq_resolve(struct lstatq_item *it, const char *within, int pin_fd,
+                    uint32_t pin_mask)
 {
   it->res_rc = tree_resolve_within(within, it->abs, &it->res);
   if (it->res_rc == 0 && lstat(it->res, &it->res_st) < 0)
     it->res_rc = -errno;
+  if (it->res_rc == 0 && pin_fd >= 0 && S_ISREG(it->res_st.st_mode))
+    lstatq_pin(it, pin_fd, pin_mask);
 }
 
 static void lstatq_state(struct lstatq_batch *b)
@@ -80,7 +120,7 @@ static void lstatq_state(struct lstatq_batch *b)
     it = &b->v[i];
     it->rc = lstat(it->abs, &it->st) == 0 ? 0 : -errno;
     if (it->rc == 0 && S_ISLNK(it->st.st_mode) && b->within != NULL)
-      lstatq_resolve(it, b->within);
+      lstatq_resolve(it, b->within, b->pin_fd, b->pin_mask);
   }
   if (b->job != NULL)
     b->job(b->job_data);

@@ -218,16 +218,19 @@ struct wlink *watch_link_find(const struct watch *w, const char *rel);
 /* Follows l, a link to a directory left unfollowed while watches were
  * short; nothing for a link to a file. */
 void watch_link_refollow(struct watch *w, struct wlink *l);
-/* Pins the directory of l's file, if it is a link to one whose pin
- * could not be added. */
-void watch_link_repin(struct watch *w, struct wlink *l);
+/* The watches b's thread added to pin links' files (pin_wd) that the
+ * watch did not take (a link skipped, a guess no event asked for):
+ * removed, and their events, queued since, dropped.  Before b is
+ * freed, while the watch is open. */
+void watch_pins_leftover(struct watch *w, const struct lstatq_batch *b);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);
 /* Resolves links again after the tree's shape changed (every link if
  * links_stale, the dangling ones if dangling_stale): sends their paths
  * to the lstatq thread, and events and reports wait, as for a walk,
  * until watch_links_settled has followed anew and reported each one
- * that now leads elsewhere.  Nothing while a batch is out already. */
+ * that now leads elsewhere, and pinned anew a linked file whose pin
+ * could not be added.  Nothing while a batch is out already. */
 void watch_links_settle(struct watch *w);
 void watch_links_settled(struct watch *w, const struct lstatq_batch *b);
 void watch_links_free(struct watch *w);

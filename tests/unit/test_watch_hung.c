@@ -62,8 +62,8 @@ static bool never(const struct run *r)
 }
 
 /* watch_start returns at once on a root that hangs, the loop runs
- * meanwhile, and the watch starts once the hang ends.  Before, watch_start itself waited for the hang's end,
- * here 3 s later. */
+ * meanwhile, and the watch starts once the hang ends.  Before, watch_start
+ * itself waited for the hang's end, here 3 s later. */
 static void test_start_on_a_hung_root_holds_no_loop(void)
 {
   struct unhang u = {0};

@@ -557,6 +557,7 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
     return;
   watch_seed_orphan(w);
   watch_walks_orphan(w);
+  watch_lstat_orphan(w);
   lstatq_close(w->statq); /* its callback never runs again */
   w->statq = NULL;
   w->done = done;

@@ -84,6 +84,7 @@ struct watch {
   bool stat_wait;               /* a batch is out */
   bool settling;                /* it is watch_links_settle's */
   enum watch_batch batch;       /* what it is for */
+  uint64_t batch_sent_ms;       /* when it was sent (uv_now) */
   uint64_t settle_gen;          /* the root generation it was sent for */
   struct strlist settle_paths;  /* its links' paths, in its order */
   struct watch_hold_key *fires; /* owned: held names to report, in order */
@@ -280,6 +281,10 @@ int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
 const struct lstatq_item *watch_lstat_take(struct watch *w, bool fire,
                                            const char *abs);
 void watch_lstat_done(void *arg, struct lstatq_batch *b); /* lstatq's */
+/* The watch closes: a batch out for WATCH_STUCK_S or more is said to be
+ * left behind (lstatq_close waits for no thread). */
+void watch_lstat_orphan(struct watch *w);
+#define WATCH_STUCK_S 2
 
 /* watch_walk.c */
 #define WALK_REPORT 0x1u /* report each file found */

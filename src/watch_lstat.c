@@ -158,6 +158,7 @@ int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
   w->stat_wait = true;
   w->settling = kind == WATCH_BATCH_SETTLE;
   w->batch = kind;
+  w->batch_sent_ms = uv_now(w->loop);
   w->settle_gen = w->root_gen;
   (void)uv_poll_stop(&w->poll); /* cannot fail on a live handle */
   return 0;
@@ -184,6 +185,24 @@ const struct lstatq_item *watch_lstat_take(struct watch *w, bool fire,
     return &b->v[i];
   }
   return NULL;
+}
+
+void watch_lstat_orphan(struct watch *w)
+{
+  static const char *const what[] = {"the stats of its events",
+                                     "its check of the links",
+                                     "its look at the root"};
+  uint64_t s;
+
+  if (!w->stat_wait)
+    return;
+  s = (uv_now(w->loop) - w->batch_sent_ms) / 1000;
+  if (s < WATCH_STUCK_S)
+    return; /* in flight, as most are for microseconds */
+  log_msg(w->opts.log, LOG_WARN,
+          "%s: %s has been waiting for the disk for %llu s (a file system "
+          "that does not answer?); closing without it",
+          w->root, what[w->batch], (unsigned long long)s);
 }
 
 void watch_lstat_done(void *arg, struct lstatq_batch *b)

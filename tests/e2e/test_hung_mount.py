@@ -121,12 +121,18 @@ class HungMount(unittest.TestCase):
         try:
             d.wait_until(lambda: stuck_threads(d.pid) > 0,
                          "a thread stuck on the mount", timeout=30)
+            # The watch says what it leaves behind once its look has
+            # waited 2 s (watch_linux.h, WATCH_STUCK_S).
+            time.sleep(3)
             status, took = self.stop_in_bound(d)
         finally:
             d.kill()
         self.assertEqual(status, 0, repr(d))
         self.assertLess(took, 5, repr(d))
         self.assertIn("cfwatch: stopped", d.log(), repr(d))
+        self.assertTrue(re.search(r"public: its look at the root has been "
+                                  r"waiting for the disk for \d+ s",
+                                  "\n".join(d.log())), repr(d))
 
 
 if __name__ == "__main__":

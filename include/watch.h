@@ -63,6 +63,14 @@ struct watch_opts {
   uint64_t fallback_rescan_ms;
   /* Leave the start-up walk to the caller's (watch_deferred). */
   bool deferred;
+  /* Runs once, on the loop, when the start's look at the root is back:
+   * watch_deferred and watch_root_present tell from then on what it
+   * found.  err is NULL, or why nothing can be watched (the root's
+   * parent cannot be).  Never from within watch_start (the look is
+   * taken off the loop thread: a root on a hung mount would hold the
+   * loop), nor once watch_close has returned.  arg is watch_start's.
+   * May be NULL. */
+  void (*started)(struct watch *w, const struct cfw_err *err, void *arg);
 };
 
 /* rel is a file or directory, relative to the root, that may have
@@ -73,7 +81,8 @@ struct watch_opts {
 typedef void (*watch_cb)(struct watch *w, const char *rel, void *arg);
 
 /* Starts watching; cb runs on the loop thread for each event.  On error
- * nothing is left open and cb never runs. */
+ * nothing is left open and neither cb nor o->started ever runs.  The
+ * root is looked at off the loop thread: o->started says when. */
 int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
                 watch_cb cb, void *arg, struct cfw_err *err);
 
@@ -84,7 +93,7 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg);
 /* Directories watched now. */
 size_t watch_dir_count(const struct watch *w);
 
-/* One walk at start-up.  With o->deferred, watch_start watches the
+/* One walk at start-up.  With o->deferred, the watch watches the
  * root's parents but does not list the tree: the caller's walk does,
  * through the visitor returned here (tree_walk_opts.visit), which adds
  * each directory's watch just before the walk reads it.  Events are
@@ -93,8 +102,9 @@ size_t watch_dir_count(const struct watch *w);
  * walk failed, or read another root than the one watched by then, the
  * watch lists the tree itself.
  *
- * NULL when there is nothing to walk (the root is absent; then watching
- * has begun).  Otherwise the caller must make sure done runs once:
+ * Valid once o->started ran.  NULL when there is nothing to walk (the
+ * root is absent; then watching has begun), and before that.
+ * Otherwise the caller must make sure done runs once:
  * hand the visitor to a walk, or call done with -ECANCELED when it
  * gives up (the tree then stays unwatched: for a caller that closes).
  * It stays valid until done, even past watch_close. */
@@ -105,8 +115,9 @@ const struct tree_visit *watch_deferred(const struct watch *w);
  * start-up. */
 size_t watch_listed_count(const struct watch *w);
 
-/* True when no walk of the watch's (the start-up one, or one of its own)
- * is in flight or being taken in: every directory it knows of is
+/* True when the start's look at the root is back and no walk of the
+ * watch's (the start-up one, or one of its own) is in flight or being
+ * taken in: every directory it knows of is
  * watched, and its events are read.  A walk's reports, and those made
  * while it ran, come before this turns true.  For tests and logs. */
 bool watch_settled(const struct watch *w);

@@ -32,7 +32,13 @@ struct app {
   uv_timer_t stop_timer; /* bounds how long a stop may take */
   uv_timer_t watchdog;   /* WATCHDOG=1 to systemd, if it asks */
   bool handles;          /* the signals and timers above are open */
-  bool reload_again;     /* a SIGHUP came during a reload */
+  /* A stop's last bound: work stuck on the thread pool (a hung mount)
+   * is abandoned (app_watch.c).  Open from app_watch until main closes
+   * it after uv_run (app_watch_end). */
+  uv_timer_t stuck_timer;
+  bool stuck_open;
+  bool abandoned;    /* it fired: uv_run returned with work stuck */
+  bool reload_again; /* a SIGHUP came during a reload */
   /* SIGHUP reads the config into next on the threadpool (app_watch.c). */
   uv_work_t reload_read;
   bool reading; /* that read is under way */
@@ -64,5 +70,10 @@ void app_finish(struct app *a);
 /* app_watch.c */
 /* Watch mode: signals, the systemd watchdog, then the daemon. */
 int app_watch(struct app *a, struct cfw_err *err);
+/* After uv_run: closes what the stop left open.  True if the stop gave
+ * up on work stuck on the thread pool: then nothing it may still read
+ * (the config, the loop) may be freed, and libuv's exit-time join of
+ * its pool threads would wait for ever: main ends with _exit. */
+bool app_watch_end(struct app *a);
 
 #endif

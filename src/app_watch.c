@@ -16,6 +16,12 @@
 /* How long SIGTERM waits for a request in flight before cancelling it;
  * the manifest keeps whatever was not acknowledged. */
 #define APP_STOP_GRACE_MS 10000
+/* Once the sites are closed, or that grace is over, how long the stop
+ * still waits for work on the thread pool: a walk, a hash or a stat
+ * stuck on a hung mount (a dead NFS server, a stuck FUSE daemon) would
+ * keep the loop, and the process, alive for ever.  Such work changes no
+ * state: what it was for stays pending, as after a kill. */
+#define APP_STOP_STUCK_MS 3000
 
 /* Tells systemd (Type=notify) about the daemon; a no-op elsewhere.  A
  * lost notification costs nothing lasting, so it is only logged. */
@@ -97,12 +103,39 @@ static int app_daemon_start(struct app *a, struct cfw_err *err)
   return daemon_start(&a->daemon, &o, sites, n, err);
 }
 
+/* The loop still runs APP_STOP_STUCK_MS after the last step of a stop:
+ * only work on the thread pool can hold it (every handle of ours is
+ * closed, or waits for that work).  The loop stops without it. */
+static void app_on_stuck(uv_timer_t *t)
+{
+  struct app *a = container_of(t, struct app, stuck_timer);
+  /* libuv counts the requests in flight in this public field; it has no
+   * call that says how many there are. */
+  unsigned n = a->loop.active_reqs.count;
+
+  log_msg(a->log, LOG_WARN,
+          "stopping: %u task%s on the thread pool still running after %d "
+          "s (a file system that does not answer?); exiting without "
+          "them, what they were for stays pending",
+          n, n == 1 ? "" : "s", APP_STOP_STUCK_MS / 1000);
+  a->abandoned = true;
+  uv_stop(&a->loop);
+}
+
+/* Arms the stop's last bound; it keeps no loop alive itself. */
+static void app_stuck_arm(struct app *a)
+{
+  (void)uv_timer_start(&a->stuck_timer, app_on_stuck, APP_STOP_STUCK_MS,
+                       0); /* live handle: cannot fail */
+}
+
 static void app_on_stopped(void *arg)
 {
   struct app *a = arg;
 
   log_msg(a->log, LOG_INFO, "stopped");
   app_finish(a);
+  app_stuck_arm(a);
 }
 
 static void app_on_stop_timeout(uv_timer_t *t)
@@ -114,6 +147,8 @@ static void app_on_stop_timeout(uv_timer_t *t)
           "abandoning it (its changes stay pending)",
           APP_STOP_GRACE_MS / 1000);
   app_http_drop(a);
+  /* A site that waits for a stuck walk or hash never closes. */
+  app_stuck_arm(a);
 }
 
 static void app_stop(struct app *a)
@@ -262,8 +297,11 @@ int app_watch(struct app *a, struct cfw_err *err)
   size_t i;
   int rc;
 
-  (void)uv_timer_init(&a->loop, &a->stop_timer); /* cannot fail */
-  (void)uv_timer_init(&a->loop, &a->watchdog);   /* cannot fail */
+  (void)uv_timer_init(&a->loop, &a->stop_timer);  /* cannot fail */
+  (void)uv_timer_init(&a->loop, &a->watchdog);    /* cannot fail */
+  (void)uv_timer_init(&a->loop, &a->stuck_timer); /* cannot fail */
+  uv_unref((uv_handle_t *)&a->stuck_timer);
+  a->stuck_open = true;
   for (i = 0; i < ARRAY_SIZE(a->sig); i++) {
     (void)uv_signal_init(&a->loop, &a->sig[i]); /* cannot fail */
     a->sig[i].data = a;
@@ -276,4 +314,15 @@ int app_watch(struct app *a, struct cfw_err *err)
       return cfw_err_set(err, rc, "signal: %s", uv_strerror(rc));
   }
   return app_daemon_start(a, err);
+}
+
+bool app_watch_end(struct app *a)
+{
+  if (a->abandoned || !a->stuck_open)
+    return a->abandoned;
+  /* Nothing else is left on the loop: this runs the close only. */
+  uv_close((uv_handle_t *)&a->stuck_timer, NULL);
+  a->stuck_open = false;
+  (void)uv_run(&a->loop, UV_RUN_DEFAULT);
+  return false;
 }

@@ -401,34 +401,19 @@ static void dsite_on_first_scan(void *ctx)
     dsite_log_watching(ds);
 }
 
-static int dsite_watch(struct dsite *ds, struct cfw_err *err)
+/* The site could not start: the daemon stops (on_error tells main). */
+static void dsite_start_failed(struct dsite *ds, const struct cfw_err *err)
 {
   struct daemon *d = ds->d;
-  struct watch_opts wo = {0};
-  int rc;
 
-  wo.root = ds->cfg->root;
-  wo.log = d->o.log;
-  wo.skip = dsite_skip;
-  wo.skip_ctx = ds;
-  wo.fallback_rescan_ms = DSITE_RESCAN_MS;
-  wo.deferred = true;
-  rc = watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
-  if (rc < 0)
-    return rc;
-  ds->seed = watch_deferred(ds->w);
-  if (ds->seed == NULL) {
-    dsite_log_watching(ds); /* nothing to walk: watching already */
-    return 0;
-  }
-  ds->visit.dir = dsite_on_walk_dir;
-  ds->visit.link = dsite_on_walk_link;
-  ds->visit.done = dsite_on_walked;
-  ds->visit.ctx = ds;
-  return 0;
+  ds->reported = true; /* it never will */
+  if (d->o.on_error != NULL)
+    d->o.on_error(err, d->o.error_arg);
+  else
+    log_msg(d->o.log, LOG_ERROR, "%s", err->msg);
 }
 
-static int dsite_start(struct dsite *ds, struct cfw_err *err)
+static int dsite_site_start(struct dsite *ds, struct cfw_err *err)
 {
   struct daemon *d = ds->d;
   struct site_opts so = {0};
@@ -446,18 +431,6 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
   so.print_arg = d->o.print_arg;
   so.root_gen = dsite_root_gen;
   so.root_ctx = ds;
-  if (site_is_dry(ds->cfg))
-    log_msg(d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
-            ds->cfg->root,
-            ds->cfg->dry_run ? "--dry-run" : "no distribution configured");
-  /* The pipeline opens and diffs the whole tree first, so what changed
-   * while cfwatch was not running is sent; the watch starts first so
-   * that nothing changed meanwhile is missed, and its directories are
-   * watched by the pipeline's first walk, as it reads them: the tree is
-   * read once. */
-  rc = dsite_watch(ds, err);
-  if (rc < 0)
-    return rc;
   if (ds->seed != NULL) {
     so.first_walk = &ds->visit;
     so.first_scanned = dsite_on_first_scan;
@@ -467,6 +440,60 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
   if (rc < 0 && ds->seed != NULL)
     dsite_on_walked(ds, -ECANCELED); /* no walk will tell the watch */
   return rc;
+}
+
+/* The watch has looked at the root (off the loop thread: a root on a
+ * hung mount would have held the loop): the pipeline starts, and opens
+ * and diffs the whole tree first, so what changed while cfwatch was
+ * not running is sent.  The watch started first so that nothing changed
+ * meanwhile is missed, and its directories are watched by the
+ * pipeline's first walk, as it reads them: the tree is read once. */
+static void dsite_on_watch_started(struct watch *w, const struct cfw_err *werr,
+                                   void *arg)
+{
+  struct dsite *ds = arg;
+  struct cfw_err err = {0};
+
+  if (ds->d->stopping)
+    return;
+  if (werr != NULL) {
+    err = *werr;
+    cfw_err_prefix(&err, "%s", ds->cfg->root);
+    dsite_start_failed(ds, &err);
+    return;
+  }
+  ds->seed = watch_deferred(w);
+  if (ds->seed == NULL) {
+    dsite_log_watching(ds); /* nothing to walk: watching already */
+  } else {
+    ds->visit.dir = dsite_on_walk_dir;
+    ds->visit.link = dsite_on_walk_link;
+    ds->visit.done = dsite_on_walked;
+    ds->visit.ctx = ds;
+  }
+  if (dsite_site_start(ds, &err) < 0) {
+    cfw_err_prefix(&err, "%s", ds->cfg->root);
+    dsite_start_failed(ds, &err);
+  }
+}
+
+static int dsite_start(struct dsite *ds, struct cfw_err *err)
+{
+  struct daemon *d = ds->d;
+  struct watch_opts wo = {0};
+
+  wo.root = ds->cfg->root;
+  wo.log = d->o.log;
+  wo.skip = dsite_skip;
+  wo.skip_ctx = ds;
+  wo.fallback_rescan_ms = DSITE_RESCAN_MS;
+  wo.deferred = true;
+  wo.started = dsite_on_watch_started;
+  if (site_is_dry(ds->cfg))
+    log_msg(d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
+            ds->cfg->root,
+            ds->cfg->dry_run ? "--dry-run" : "no distribution configured");
+  return watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
 }
 
 static void dsite_init(struct dsite *ds, struct daemon *d,

@@ -2,31 +2,42 @@
 #include "lstatq.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
 
 #include "tree.h"
 #include "util.h"
 
 struct lstatq {
   uv_async_t async; /* the thread's "done" */
-  uv_work_t join;   /* lstatq_close: joins the thread on the pool */
   uv_thread_t tid;
   uv_mutex_t mu;
   uv_cond_t wake;
   lstatq_done_cb done;
   void *arg;
   /* Under mu: the batch to state, the one stated, and whether q is
-   * closed (then the thread ends and nothing is sent any more). */
+   * closed (then the thread ends and nothing is sent any more).  The
+   * last of the thread's end and the handle's close frees q. */
   struct lstatq_batch *todo; /* owned */
   struct lstatq_batch *out;  /* owned */
   bool gone;
+  bool thread_ended;
+  bool handle_closed;
   bool busy; /* loop thread only: a batch is out, done has not run */
 };
 
 struct lstatq_batch *lstatq_batch_new(void)
 {
-  return calloc(1, sizeof(struct lstatq_batch));
+  struct lstatq_batch *b = calloc(1, sizeof(*b));
+
+  if (b != NULL)
+    b->pin_fd = -1;
+  return b;
 }
 
 void lstatq_batch_free(struct lstatq_batch *b)
@@ -41,6 +52,8 @@ void lstatq_batch_free(struct lstatq_batch *b)
   }
   free(b->v);
   free(b->within);
+  if (b->pin_fd >= 0)
+    (void)close(b->pin_fd); /* a dup: its owner's fd keeps the watches */
   if (b->job_free != NULL)
     b->job_free(b->job_data);
   free(b);
@@ -61,11 +74,41 @@ int lstatq_batch_add(struct lstatq_batch *b, char *abs)
   return 0;
 }
 
-void lstatq_resolve(struct lstatq_item *it, const char *within)
+/* it leads to a regular file: watches the file's directory through fd,
+ * as the watch pins it (watch_tree.c). */
+static void lstatq_pin(struct lstatq_item *it, int fd, uint32_t mask)
+{
+#ifdef __linux__
+  const char *slash = strrchr(it->res, '/');
+  char *dir;
+
+  if (slash == NULL)
+    return; /* resolved paths are absolute */
+  dir = slash == it->res ? strdup("/")
+                         : strndup(it->res, (size_t)(slash - it->res));
+  if (dir == NULL) {
+    it->pin_wd = -ENOMEM;
+    return;
+  }
+  it->pin_wd = inotify_add_watch(fd, dir, mask);
+  if (it->pin_wd < 0)
+    it->pin_wd = -errno;
+  free(dir);
+#else
+  (void)it; /* inotify only: no other platform pins */
+  (void)fd;
+  (void)mask;
+#endif
+}
+
+void lstatq_resolve(struct lstatq_item *it, const char *within, int pin_fd,
+                    uint32_t pin_mask)
 {
   it->res_rc = tree_resolve_within(within, it->abs, &it->res);
   if (it->res_rc == 0 && lstat(it->res, &it->res_st) < 0)
     it->res_rc = -errno;
+  if (it->res_rc == 0 && pin_fd >= 0 && S_ISREG(it->res_st.st_mode))
+    lstatq_pin(it, pin_fd, pin_mask);
 }
 
 static void lstatq_state(struct lstatq_batch *b)
@@ -77,16 +120,19 @@ static void lstatq_state(struct lstatq_batch *b)
     it = &b->v[i];
     it->rc = lstat(it->abs, &it->st) == 0 ? 0 : -errno;
     if (it->rc == 0 && S_ISLNK(it->st.st_mode) && b->within != NULL)
-      lstatq_resolve(it, b->within);
+      lstatq_resolve(it, b->within, b->pin_fd, b->pin_mask);
   }
   if (b->job != NULL)
     b->job(b->job_data);
 }
 
+static void lstatq_free(struct lstatq *q);
+
 static void lstatq_thread(void *arg)
 {
   struct lstatq *q = arg;
   struct lstatq_batch *b;
+  bool last;
 
   uv_mutex_lock(&q->mu);
   for (;;) {
@@ -104,7 +150,11 @@ static void lstatq_thread(void *arg)
     if (!q->gone)
       (void)uv_async_send(&q->async); /* cannot fail on a live handle */
   }
+  q->thread_ended = true;
+  last = q->handle_closed;
   uv_mutex_unlock(&q->mu);
+  if (last)
+    lstatq_free(q);
 }
 
 static void lstatq_on_done(uv_async_t *a)
@@ -158,6 +208,9 @@ int lstatq_new(struct lstatq **out, uv_loop_t *loop, lstatq_done_cb done,
     lstatq_stop_idle(q);
     goto fail_cond;
   }
+  /* Never joined: a stat on a hung mount must not hold the close, nor
+   * the process's exit.  Cannot fail: the thread is ours, joinable. */
+  (void)pthread_detach(q->tid);
   *out = q;
   return 0;
 
@@ -191,28 +244,21 @@ static void lstatq_free(struct lstatq *q)
   free(q);
 }
 
-static void lstatq_on_join(uv_work_t *req)
-{
-  struct lstatq *q = container_of(req, struct lstatq, join);
-
-  (void)uv_thread_join(&q->tid); /* it ends at once but for one batch */
-}
-
-static void lstatq_on_joined(uv_work_t *req, int status)
-{
-  (void)status; /* a join cannot be cancelled: nobody asks */
-  lstatq_free(container_of(req, struct lstatq, join));
-}
-
+/* The handle is closed: q goes with it if the thread has ended, else
+ * with the thread, whenever its batch is stated (a hung mount: with the
+ * process, then). */
 static void lstatq_on_close(uv_handle_t *h)
 {
   struct lstatq *q =
       container_of((uv_async_t *)(void *)h, struct lstatq, async);
+  bool last;
 
-  if (uv_queue_work(h->loop, &q->join, lstatq_on_join, lstatq_on_joined) < 0) {
-    lstatq_on_join(&q->join); /* only with a loop gone bad: wait here */
+  uv_mutex_lock(&q->mu);
+  q->handle_closed = true;
+  last = q->thread_ended;
+  uv_mutex_unlock(&q->mu);
+  if (last)
     lstatq_free(q);
-  }
 }
 
 void lstatq_close(struct lstatq *q)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -24,6 +25,10 @@ struct lstatq_item {
   char *res;          /* owned: tree_resolve_within's result, or NULL */
   struct stat res_st; /* lstat of res, when res_rc is 0 */
   int res_rc;         /* 0, or why not: tree_resolve_within's or lstat's */
+  /* A link to a regular file, with a pin_fd: the inotify watch of the
+   * file's directory, added there (a watch added by path is a path
+   * lookup: disk work), or -errno; 0 when none was added. */
+  int pin_wd;
 };
 
 /* Plain: the caller fills v with paths, the thread fills in the rest. */
@@ -33,6 +38,9 @@ struct lstatq_batch {
   size_t cap;
   char *within; /* owned: resolve symlinks within this (a realpath),
                    as a scan follows them; NULL: do not */
+  int pin_fd;   /* owned: an inotify fd to pin links' files through
+                   (pin_wd), with pin_mask; -1: none */
+  uint32_t pin_mask;
   /* For the caller: v[0, split) and v[split, n) are looked up apart,
    * each section from its own cursor. */
   size_t split;
@@ -46,16 +54,18 @@ struct lstatq_batch {
   void *job_data;
 };
 
-/* A new empty batch, or NULL on ENOMEM. */
+/* A new empty batch (pin_fd -1), or NULL on ENOMEM. */
 struct lstatq_batch *lstatq_batch_new(void);
 void lstatq_batch_free(struct lstatq_batch *b); /* NULL is fine */
 /* Appends abs (taken, even on failure).  0 or -ENOMEM. */
 int lstatq_batch_add(struct lstatq_batch *b, char *abs);
 
 /* Fills it's res, res_rc and res_st: where the symlink it->abs leads,
- * resolved within within as a scan follows it.  For a thread of the
- * caller's own (a walk's), as the lstatq thread does for a batch. */
-void lstatq_resolve(struct lstatq_item *it, const char *within);
+ * resolved within within as a scan follows it; and, with pin_fd >= 0,
+ * pin_wd.  For a thread of the caller's own (a walk's), as the lstatq
+ * thread does for a batch. */
+void lstatq_resolve(struct lstatq_item *it, const char *within, int pin_fd,
+                    uint32_t pin_mask);
 
 struct lstatq;
 /* done(arg, b) runs on the loop thread when b's paths are stated, and
@@ -70,9 +80,10 @@ int lstatq_new(struct lstatq **out, uv_loop_t *loop, lstatq_done_cb done,
  * while a batch is out (then b is still the caller's). */
 int lstatq_submit(struct lstatq *q, struct lstatq_batch *b);
 
-/* Stops: done never runs again, a batch out is dropped.  The thread is
- * joined on libuv's pool, so the loop never waits for a stat in flight;
- * q is freed after that, while the loop runs.  NULL is fine. */
+/* Stops: done never runs again, a batch out is dropped.  Nothing waits
+ * for the thread, neither the loop nor the process's exit: it ends, and
+ * q is freed, once a stat in flight returns, which on a hung mount may
+ * be never (then the process's exit ends the thread).  NULL is fine. */
 void lstatq_close(struct lstatq *q);
 
 #endif

@@ -554,6 +554,12 @@ int main(int argc, char **argv)
     return CFW_EXIT_STATE;
   }
   status = app_main(&a, argc, argv);
+  if (app_watch_end(&a)) {
+    /* Work stuck on a hung mount still runs, and may read (or log
+     * with) what main would free; libuv's exit handler would join its
+     * thread.  stdout was flushed; stderr is not buffered. */
+    _exit(status);
+  }
   curl_global_cleanup();
   config_free(&a.cfg);
   config_free(&a.next);

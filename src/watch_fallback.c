@@ -106,17 +106,16 @@ void watch_fallback_pins(struct watch *w, const char *rel)
   watch_fallback_start(w, rel, -ENOSPC);
 }
 
-/* Pins the linked files' directories that could not be, until one
- * still cannot be. */
+/* Pins the linked files' directories that could not be: their links
+ * are resolved again, and pinned, on the lstatq thread (a watch added
+ * by path is a lookup on the disk). */
 static void watch_retry_pins(struct watch *w)
 {
-  size_t i;
-
   if (!w->pins_short)
     return;
   w->pins_short = false;
-  for (i = 0; i < w->n_links && !w->pins_short; i++)
-    watch_link_repin(w, w->links[i]);
+  w->links_stale = true;
+  watch_links_settle(w); /* else once the batch out is back */
 }
 
 void watch_fallback_retry(struct watch *w)

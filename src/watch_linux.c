@@ -515,10 +515,6 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
   if (rc < 0)
     return cfw_err_set(err, rc, "stat thread: %s", uv_strerror(rc));
   watch_mounts_start(w);
-  w->parent_wd = inotify_add_watch(w->fd, w->parent, WATCH_PARENT_MASK);
-  if (w->parent_wd < 0)
-    return cfw_err_set(err, -errno, "%s: cannot watch: %s", w->parent,
-                       strerror(errno));
   return 0;
 }
 
@@ -561,6 +557,7 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
     return;
   watch_seed_orphan(w);
   watch_walks_orphan(w);
+  watch_lstat_orphan(w);
   lstatq_close(w->statq); /* its callback never runs again */
   w->statq = NULL;
   w->done = done;
@@ -632,15 +629,14 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     watch_close(w, NULL, NULL); /* freed once its handles are closed */
     return rc;
   }
+  /* Events are read once the root check is back (watch_lstat.c), a
+   * seeded watch's once the walk is over (watch_seed.c), and any
+   * watch's once its own walk of the root is in (watch_walk.c). */
   w->defer_walk = o->deferred;
-  watch_root_start(w);
-  w->defer_walk = false;
-  /* A seeded watch reads events once the walk is over (watch_seed.c),
-   * and any watch once its own walk of the root is in (watch_walk.c). */
-  rc = watch_settled(w) ? watch_poll_start(w) : 0;
+  rc = watch_root_start(w);
   if (rc < 0) {
     watch_close(w, NULL, NULL);
-    return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));
+    return cfw_err_set(err, rc, "out of memory");
   }
   *out = w;
   return 0;

@@ -84,6 +84,7 @@ struct watch {
   bool stat_wait;               /* a batch is out */
   bool settling;                /* it is watch_links_settle's */
   enum watch_batch batch;       /* what it is for */
+  uint64_t batch_sent_ms;       /* when it was sent (uv_now) */
   uint64_t settle_gen;          /* the root generation it was sent for */
   struct strlist settle_paths;  /* its links' paths, in its order */
   struct watch_hold_key *fires; /* owned: held names to report, in order */
@@ -152,6 +153,9 @@ struct watch {
   bool probe_wanted;
   bool probe_announce;
   bool probe_sent_announce;
+  /* The start's root check is out (watch_root_start): it watches the
+   * parent too, then opts.started runs. */
+  bool starting;
   size_t n_listed; /* directories the watch listed itself */
   int closing;
   void (*done)(void *arg);
@@ -215,16 +219,19 @@ struct wlink *watch_link_find(const struct watch *w, const char *rel);
 /* Follows l, a link to a directory left unfollowed while watches were
  * short; nothing for a link to a file. */
 void watch_link_refollow(struct watch *w, struct wlink *l);
-/* Pins the directory of l's file, if it is a link to one whose pin
- * could not be added. */
-void watch_link_repin(struct watch *w, struct wlink *l);
+/* The watches b's thread added to pin links' files (pin_wd) that the
+ * watch did not take (a link skipped, a guess no event asked for):
+ * removed, and their events, queued since, dropped.  Before b is
+ * freed, while the watch is open. */
+void watch_pins_leftover(struct watch *w, const struct lstatq_batch *b);
 /* Reports the links to the file name in wd's directory. */
 void watch_report_link_targets(struct watch *w, int wd, const char *name);
 /* Resolves links again after the tree's shape changed (every link if
  * links_stale, the dangling ones if dangling_stale): sends their paths
  * to the lstatq thread, and events and reports wait, as for a walk,
  * until watch_links_settled has followed anew and reported each one
- * that now leads elsewhere.  Nothing while a batch is out already. */
+ * that now leads elsewhere, and pinned anew a linked file whose pin
+ * could not be added.  Nothing while a batch is out already. */
 void watch_links_settle(struct watch *w);
 void watch_links_settled(struct watch *w, const struct lstatq_batch *b);
 void watch_links_free(struct watch *w);
@@ -274,6 +281,10 @@ int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
 const struct lstatq_item *watch_lstat_take(struct watch *w, bool fire,
                                            const char *abs);
 void watch_lstat_done(void *arg, struct lstatq_batch *b); /* lstatq's */
+/* The watch closes: a batch out for WATCH_STUCK_S or more is said to be
+ * left behind (lstatq_close waits for no thread). */
+void watch_lstat_orphan(struct watch *w);
+#define WATCH_STUCK_S 2
 
 /* watch_walk.c */
 #define WALK_REPORT 0x1u /* report each file found */
@@ -318,9 +329,10 @@ int watch_poll_start(struct watch *w);
  * among them.  Asked for while one is out, it is sent once that one is
  * back (several make one). */
 void watch_root_check(struct watch *w, bool announce);
-/* The same, here and now: watch_start's, whose caller learns at once
- * whether there is a tree to walk. */
-void watch_root_start(struct watch *w);
+/* watch_start's: the same, which also watches the configured root's
+ * parent; events wait for it, and opts.started runs once it is back.
+ * 0, or -ENOMEM (nothing sent). */
+int watch_root_start(struct watch *w);
 /* Sends the root check asked for, if one is and the thread is free. */
 void watch_root_check_pending(struct watch *w);
 /* b, a WATCH_BATCH_ROOT batch, is back: follows what it found. */

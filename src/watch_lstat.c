@@ -41,6 +41,7 @@
 #if defined(__linux__) && !defined(CFW_WATCH_LIBUV)
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -65,6 +66,7 @@ void watch_fire_push(struct watch *w, int wd, const char *name)
 
 void watch_lstat_drop(struct watch *w)
 {
+  watch_pins_leftover(w, w->stats);
   lstatq_batch_free(w->stats);
   w->stats = NULL;
 }
@@ -136,11 +138,17 @@ int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
 {
   int rc;
 
-  /* A root check resolves no link; there may be no root yet. */
+  /* A root check resolves no link; there may be no root yet.  A link
+   * to a file is pinned there too, through a dup of the inotify fd (the
+   * watch's may be closed while the thread runs). */
   if (kind != WATCH_BATCH_ROOT) {
     b->within = strdup(w->real);
     if (b->within == NULL)
       return -ENOMEM;
+    b->pin_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+    if (b->pin_fd < 0)
+      return -errno;
+    b->pin_mask = WATCH_DIR_MASK;
   }
   rc = lstatq_submit(w->statq, b);
   if (rc < 0)
@@ -150,6 +158,7 @@ int watch_lstat_send(struct watch *w, struct lstatq_batch *b,
   w->stat_wait = true;
   w->settling = kind == WATCH_BATCH_SETTLE;
   w->batch = kind;
+  w->batch_sent_ms = uv_now(w->loop);
   w->settle_gen = w->root_gen;
   (void)uv_poll_stop(&w->poll); /* cannot fail on a live handle */
   return 0;
@@ -178,6 +187,24 @@ const struct lstatq_item *watch_lstat_take(struct watch *w, bool fire,
   return NULL;
 }
 
+void watch_lstat_orphan(struct watch *w)
+{
+  static const char *const what[] = {"the stats of its events",
+                                     "its check of the links",
+                                     "its look at the root"};
+  uint64_t s;
+
+  if (!w->stat_wait)
+    return;
+  s = (uv_now(w->loop) - w->batch_sent_ms) / 1000;
+  if (s < WATCH_STUCK_S)
+    return; /* in flight, as most are for microseconds */
+  log_msg(w->opts.log, LOG_WARN,
+          "%s: %s has been waiting for the disk for %llu s (a file system "
+          "that does not answer?); closing without it",
+          w->root, what[w->batch], (unsigned long long)s);
+}
+
 void watch_lstat_done(void *arg, struct lstatq_batch *b)
 {
   struct watch *w = arg;
@@ -191,6 +218,8 @@ void watch_lstat_done(void *arg, struct lstatq_batch *b)
   } else if (kind == WATCH_BATCH_SETTLE) {
     watch_links_settled(w, b);
     strlist_free(&w->settle_paths);
+    if (!w->closing)
+      watch_pins_leftover(w, b);
   } else {
     watch_root_probed(w, b);
   }

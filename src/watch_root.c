@@ -18,14 +18,21 @@
 
 /* What the root path leads to now: looked at on the lstatq thread, as
  * the events' stats are, since realpath(3) and statx(2) of a root on a
- * slow or hung mount (NFS, FUSE) would hold the loop. */
+ * slow or hung mount (NFS, FUSE) would hold the loop.  So are the
+ * watches added by path (the parents'): a path lookup is disk work. */
 struct watch_probe {
   char *root;   /* owned: the path to look at (a copy: the watch may be
                    freed while the thread looks) */
   bool present; /* a directory */
   bool mount;   /* the root of a mounted file system */
   struct watch_id id;
-  char *real; /* owned: realpath, or NULL */
+  char *real;    /* owned: realpath, or NULL */
+  int fd;        /* owned: a dup of the inotify fd, or -1 */
+  char *parent;  /* owned: the configured root's parent to watch (at
+                    start), or NULL */
+  int parent_wd; /* its watch, or -errno */
+  int real_wd;   /* the watch of real's parent, or -errno; -1 until
+                    added, and once the loop took it */
 };
 
 static struct watch_id watch_id_of(const struct statx *stx)
@@ -55,13 +62,40 @@ static bool watch_is_mount(const char *real, const struct statx *stx)
   return mount;
 }
 
-/* Fills p from what p->root leads to now; on the lstatq thread (or, at
- * watch_start, the caller's). */
+/* Watches the directory holding real, a resolved root, through p's fd:
+ * `rm -rf releases/5 && mkdir releases/5` under a link is seen there. */
+static void watch_probe_real_parent(struct watch_probe *p)
+{
+  const char *slash = strrchr(p->real, '/');
+  char *dir;
+
+  if (p->fd < 0)
+    return;
+  dir = slash == NULL || slash == p->real
+            ? strdup("/")
+            : strndup(p->real, (size_t)(slash - p->real));
+  if (dir == NULL) {
+    p->real_wd = -ENOMEM;
+    return;
+  }
+  p->real_wd = inotify_add_watch(p->fd, dir, WATCH_PARENT_MASK);
+  if (p->real_wd < 0)
+    p->real_wd = -errno;
+  free(dir);
+}
+
+/* Fills p from what p->root leads to now; on the lstatq thread (or, out
+ * of memory, the loop's). */
 static void watch_probe_run(void *data)
 {
   struct watch_probe *p = data;
   struct statx stx;
 
+  if (p->parent != NULL && p->fd >= 0) {
+    p->parent_wd = inotify_add_watch(p->fd, p->parent, WATCH_PARENT_MASK);
+    if (p->parent_wd < 0)
+      p->parent_wd = -errno;
+  }
   /* Resolved first, then looked at without following: the id is the
    * resolved directory's even if the link is re-pointed in between. */
   p->real = realpath(p->root, NULL);
@@ -77,6 +111,7 @@ static void watch_probe_run(void *data)
   p->present = true;
   p->id = watch_id_of(&stx);
   p->mount = watch_is_mount(p->real, &stx);
+  watch_probe_real_parent(p);
 }
 
 static void watch_probe_free(void *data)
@@ -85,19 +120,32 @@ static void watch_probe_free(void *data)
 
   if (p == NULL)
     return;
+  if (p->fd >= 0)
+    (void)close(p->fd); /* the watch's own fd keeps the instance */
   free(p->root);
+  free(p->parent);
   free(p->real);
   free(p);
 }
 
-/* A probe of w's root, not yet run; NULL on ENOMEM. */
-static struct watch_probe *watch_probe_new(const struct watch *w)
+/* A probe of w's root, not yet run (at start, of its parent too); NULL
+ * on ENOMEM. */
+static struct watch_probe *watch_probe_new(const struct watch *w, bool start)
 {
   struct watch_probe *p = calloc(1, sizeof(*p));
 
-  if (p != NULL && (p->root = strdup(w->root)) == NULL) {
-    free(p);
-    p = NULL;
+  if (p == NULL)
+    return NULL;
+  p->real_wd = -1;
+  p->parent_wd = -1;
+  /* Its own fd: the watch may be closed, and its fd with it, while the
+   * thread looks. */
+  p->fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+  p->root = strdup(w->root);
+  p->parent = start ? strdup(w->parent) : NULL;
+  if (p->fd < 0 || p->root == NULL || (start && p->parent == NULL)) {
+    watch_probe_free(p);
+    return NULL;
   }
   return p;
 }
@@ -130,24 +178,33 @@ static void watch_root_lost(struct watch *w, const char *what, bool announce)
 }
 
 /* Watches the resolved root's parent too, when it is not the configured
- * root's: `rm -rf releases/5 && mkdir releases/5` under a link. */
-static void watch_real_parent(struct watch *w)
+ * root's: `rm -rf releases/5 && mkdir releases/5` under a link.  The
+ * probe p added its watch (taken here). */
+static void watch_real_parent(struct watch *w, struct watch_probe *p)
 {
   const char *slash = strrchr(w->real, '/');
-  char *dir;
-  int wd = -1;
+  int wd = p->real_wd >= 0 ? p->real_wd : -1;
 
+  p->real_wd = -1;
   free(w->real_base);
   w->real_base = strdup(slash != NULL ? slash + 1 : w->real);
-  dir = slash == NULL || slash == w->real
-            ? strdup("/")
-            : strndup(w->real, (size_t)(slash - w->real));
-  if (dir != NULL)
-    wd = inotify_add_watch(w->fd, dir, WATCH_PARENT_MASK);
-  free(dir);
   if (w->real_parent_wd >= 0 && w->real_parent_wd != wd)
     watch_retire(w, w->real_parent_wd);
   w->real_parent_wd = wd == w->parent_wd ? -1 : wd;
+}
+
+/* The probe's watch of real's parent, when not taken (the root is the
+ * same, or not a root to take): one the watch does not know is removed,
+ * and its events, queued since the probe added it, are dropped. */
+static void watch_probe_leftover(struct watch *w, struct watch_probe *p)
+{
+  int wd = p->real_wd;
+
+  p->real_wd = -1;
+  if (wd < 0 || wd == w->parent_wd || wd == w->real_parent_wd ||
+      wdmap_get(&w->dirs, wd) != NULL)
+    return;
+  watch_retire(w, wd);
 }
 
 /* Follows the directory p found at the root: a new one, or the one we
@@ -173,7 +230,7 @@ static void watch_root_take(struct watch *w, struct watch_probe *p,
             "out of memory: hard links of %s are "
             "seen at the next full rescan only",
             w->root);
-  watch_real_parent(w);
+  watch_real_parent(w, p);
   /* Seeded: the start-up walk watches the tree as it reads it; else a
    * walk of the watch's own does, on the pool (watch_walk.c), and the
    * report below waits for it. */
@@ -227,28 +284,94 @@ static void watch_root_apply(struct watch *w, struct watch_probe *p,
   }
 }
 
-/* Looks at the root here and now: for watch_start, whose caller must
- * know at once whether there is a tree to walk (watch_deferred), and
- * when a probe cannot be sent (out of memory). */
+/* The start's probe is back: the configured parent's watch is in, or
+ * nothing can be watched.  Tells the caller, who may close the watch. */
+static void watch_root_started(struct watch *w, const struct watch_probe *p)
+{
+  struct cfw_err err = {0};
+  bool failed = p->parent_wd < 0;
+
+  w->defer_walk = false;
+  if (failed) {
+    (void)cfw_err_set(&err, p->parent_wd, "%s: cannot watch: %s", w->parent,
+                      strerror(-p->parent_wd));
+    if (w->opts.started == NULL)
+      log_msg(w->opts.log, LOG_ERROR, "%s; not watching", err.msg);
+  }
+  if (w->opts.started != NULL)
+    w->opts.started(w, failed ? &err : NULL, w->arg);
+}
+
+/* Follows what the probe p found: the start's, once its parent's watch
+ * is in. */
+static void watch_root_found(struct watch *w, struct watch_probe *p,
+                             bool announce)
+{
+  bool start = w->starting;
+
+  w->starting = false;
+  if (start)
+    w->parent_wd = p->parent_wd >= 0 ? p->parent_wd : -1;
+  if (!start || w->parent_wd >= 0)
+    watch_root_apply(w, p, announce);
+  watch_probe_leftover(w, p);
+  if (start)
+    watch_root_started(w, p);
+}
+
+/* Looks at the root here and now, on the loop: only when a probe cannot
+ * be sent (out of memory). */
 static void watch_root_check_here(struct watch *w, bool announce)
 {
   struct watch_probe p;
 
   memset(&p, 0, sizeof(p));
   p.root = w->root; /* borrowed: not freed below */
+  p.fd = w->fd;     /* borrowed too */
+  p.parent_wd = -1;
+  p.real_wd = -1;
   watch_probe_run(&p);
-  watch_root_apply(w, &p, announce);
+  watch_root_found(w, &p, announce);
   free(p.real);
 }
 
-void watch_root_start(struct watch *w)
+/* Sends p's look at the root to the lstatq thread. */
+static int watch_probe_send(struct watch *w, struct watch_probe *p,
+                            bool announce)
 {
-  watch_root_check_here(w, false);
+  struct lstatq_batch *b = lstatq_batch_new();
+  int rc = -ENOMEM;
+
+  if (b != NULL) {
+    b->job = watch_probe_run;
+    b->job_free = watch_probe_free;
+    b->job_data = p; /* taken */
+    p = NULL;
+    w->probe_sent_announce = announce;
+    rc = watch_lstat_send(w, b, WATCH_BATCH_ROOT);
+  }
+  if (rc < 0)
+    lstatq_batch_free(b);
+  watch_probe_free(p);
+  return rc;
+}
+
+int watch_root_start(struct watch *w)
+{
+  struct watch_probe *p = watch_probe_new(w, true);
+  int rc;
+
+  if (p == NULL)
+    return -ENOMEM;
+  w->starting = true;
+  rc = watch_probe_send(w, p, false);
+  if (rc < 0)
+    w->starting = false;
+  return rc;
 }
 
 void watch_root_check_pending(struct watch *w)
 {
-  struct lstatq_batch *b;
   struct watch_probe *p;
   bool announce = w->probe_announce;
 
@@ -256,26 +379,14 @@ void watch_root_check_pending(struct watch *w)
     return;
   w->probe_wanted = false;
   w->probe_announce = false;
-  b = lstatq_batch_new();
-  p = b != NULL ? watch_probe_new(w) : NULL;
-  if (p == NULL) {
-    lstatq_batch_free(b);
+  p = watch_probe_new(w, false);
+  if (p == NULL || watch_probe_send(w, p, announce) < 0)
     watch_root_check_here(w, announce); /* out of memory: as it was */
-    return;
-  }
-  b->job = watch_probe_run;
-  b->job_free = watch_probe_free;
-  b->job_data = p;
-  w->probe_sent_announce = announce;
-  if (watch_lstat_send(w, b, WATCH_BATCH_ROOT) < 0) {
-    lstatq_batch_free(b);
-    watch_root_check_here(w, announce);
-  }
 }
 
 void watch_root_probed(struct watch *w, const struct lstatq_batch *b)
 {
-  watch_root_apply(w, b->job_data, w->probe_sent_announce);
+  watch_root_found(w, b->job_data, w->probe_sent_announce);
 }
 
 void watch_root_check(struct watch *w, bool announce)

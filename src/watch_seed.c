@@ -158,7 +158,8 @@ static void seed_on_link(void *ctx, const char *relpath)
     sd->failed = -ENOMEM;
     return;
   }
-  lstatq_resolve(&sd->link_to->v[sd->link_to->n - 1], sd->within);
+  lstatq_resolve(&sd->link_to->v[sd->link_to->n - 1], sd->within, sd->fd,
+                 WATCH_DIR_MASK);
 }
 
 static void seed_on_file(void *ctx, const char *relpath)
@@ -329,6 +330,7 @@ bool watch_seed_apply(struct watch *w, struct watch_seed *sd, size_t budget)
       break;
   if (i == budget || w->closing)
     return w->closing;
+  watch_pins_leftover(w, sd->link_to);
   /* The same root, rescanned (below) rather than taken again at each
    * root check; each rescan tries its watch again (watch_fallback.c). */
   if (sd->root_unwatched)
@@ -348,6 +350,7 @@ void watch_seed_drop(struct watch *w, struct watch_seed *sd)
 {
   for (; sd->at_dir < sd->dirs.n; sd->at_dir++)
     seed_unwatch(w, sd->wds[sd->at_dir]);
+  watch_pins_leftover(w, sd->link_to);
 }
 
 /* The start-up walk's seed cannot be used: its watches go, and the

@@ -174,21 +174,21 @@ static const char *watch_rel_of(const struct watch *w, const char *res)
   return res[n] == '\0' ? "" : res + n + 1;
 }
 
-/* Pins the watch of the directory holding the file res. */
-static int watch_pin(struct watch *w, const char *res)
+/* Pins l's file's directory with wd, its watch as the thread that
+ * resolved the link added it (lstatq_item.pin_wd); returns the wd
+ * pinned, or -1. */
+static int watch_pin(struct watch *w, const struct wlink *l, int wd)
 {
-  const char *slash = strrchr(res, '/');
+  const char *slash = strrchr(l->target, '/');
   struct wdmap_entry *e;
   char *dir;
-  int wd;
 
-  dir = slash == res ? strdup("/") : strndup(res, (size_t)(slash - res));
-  if (dir == NULL)
-    return -1;
-  wd = inotify_add_watch(w->fd, dir, WATCH_DIR_MASK);
-  if (wd < 0 && errno == ENOSPC)
-    watch_fallback_pins(w, watch_rel_of(w, dir));
-  free(dir);
+  if (wd == -ENOSPC) {
+    dir = slash != NULL ? strndup(l->target, (size_t)(slash - l->target))
+                        : strdup("");
+    watch_fallback_pins(w, dir != NULL ? dir : "");
+    free(dir);
+  }
   e = wd > 0 ? wdmap_add(&w->dirs, wd, NULL) : NULL;
   if (e == NULL)
     return -1;
@@ -198,6 +198,19 @@ static int watch_pin(struct watch *w, const char *res)
   }
   e->pins++;
   return wd;
+}
+
+void watch_pins_leftover(struct watch *w, const struct lstatq_batch *b)
+{
+  size_t i;
+  int wd;
+
+  for (i = 0; b != NULL && i < b->n; i++) {
+    wd = b->v[i].pin_wd;
+    if (wd > 0 && wd != w->parent_wd && wd != w->real_parent_wd &&
+        wdmap_get(&w->dirs, wd) == NULL)
+      watch_retire(w, wd);
+  }
 }
 
 /* Fills l from where its link leads: rc 0 and the resolved path res,
@@ -245,8 +258,9 @@ static int watch_link_insert(struct watch *w, struct wlink *l)
   return 0;
 }
 
-/* Follows l, which is in the table: watches what it leads to. */
-static void watch_link_follow(struct watch *w, struct wlink *l)
+/* Follows l, which is in the table: watches what it leads to (a file's
+ * directory: pin_wd, its watch, lstatq_item's). */
+static void watch_link_follow(struct watch *w, struct wlink *l, int pin_wd)
 {
   char *res;
 
@@ -259,32 +273,30 @@ static void watch_link_follow(struct watch *w, struct wlink *l)
     w->links_unfollowed = true;
     return;
   }
-  res = l->target[0] != '\0' ? watch_join(w->real, l->target) : strdup(w->real);
-  if (res == NULL)
+  if (!l->is_dir) {
+    l->wd = watch_pin(w, l, pin_wd);
     return;
-  if (l->is_dir)
+  }
+  res = l->target[0] != '\0' ? watch_join(w->real, l->target) : strdup(w->real);
+  if (res != NULL)
     (void)watch_walk_push(w, l->path, res, 0); /* on the pool */
-  else
-    l->wd = watch_pin(w, res);
   free(res);
 }
 
 void watch_link_refollow(struct watch *w, struct wlink *l)
 {
   if (l->is_dir)
-    watch_link_follow(w, l);
+    watch_link_follow(w, l, 0);
 }
 
-void watch_link_repin(struct watch *w, struct wlink *l)
+/* l, a link to a file whose pin could not be added (out of watches),
+ * was resolved again, and it is where it leads now: pins with it's. */
+static void watch_link_repin(struct watch *w, struct wlink *l,
+                             const struct lstatq_item *it)
 {
-  char *res;
-
   if (l->is_dir || l->err != 0 || l->wd >= 0 || watch_skip(w, l->path, false))
     return;
-  res = watch_join(w->real, l->target);
-  if (res != NULL)
-    l->wd = watch_pin(w, res);
-  free(res);
+  l->wd = watch_pin(w, l, it->pin_wd);
 }
 
 /* A link at rel, which leads where it says (resolved on another
@@ -317,7 +329,7 @@ void watch_link_add(struct watch *w, const char *rel,
      * grown meanwhile; a linked file's directory is pinned already. */
     watch_link_free(l);
     if (old->is_dir)
-      watch_link_follow(w, old);
+      watch_link_follow(w, old, 0);
     return;
   }
   if (old != NULL)
@@ -326,7 +338,7 @@ void watch_link_add(struct watch *w, const char *rel,
     watch_link_free(l);
     return;
   }
-  watch_link_follow(w, l);
+  watch_link_follow(w, l, it->pin_wd);
 }
 
 void watch_link_seed(struct watch *w, const char *rel,
@@ -344,7 +356,7 @@ void watch_link_seed(struct watch *w, const char *rel,
     return;
   }
   if (!l->is_dir)
-    watch_link_follow(w, l); /* the walk watched a linked directory */
+    watch_link_follow(w, l, it->pin_wd); /* a directory: walked */
 }
 
 void watch_report_link_targets(struct watch *w, int wd, const char *name)
@@ -438,7 +450,7 @@ void watch_links_settle(struct watch *w)
 void watch_links_settled(struct watch *w, const struct lstatq_batch *b)
 {
   const struct strlist *paths = &w->settle_paths;
-  const struct wlink *l;
+  struct wlink *l;
   size_t *moved = calloc(b->n > 0 ? b->n : 1, sizeof(*moved));
   size_t n = 0;
   size_t last;
@@ -455,6 +467,8 @@ void watch_links_settled(struct watch *w, const struct lstatq_batch *b)
     l = watch_link_find(w, paths->v[i]);
     if (l != NULL && watch_link_moved(w, l, &b->v[i]))
       moved[n++] = i;
+    else if (l != NULL)
+      watch_link_repin(w, l, &b->v[i]);
   }
   /* Sorted, a link under another one that moved comes after it and was
    * followed anew with it. */

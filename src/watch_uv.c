@@ -28,6 +28,7 @@ struct watch {
   uv_fs_event_t root_ev;
   uv_fs_event_t parent_ev;
   uv_timer_t fallback; /* rescans when the root cannot be watched */
+  uv_idle_t started;   /* opts.started, in the loop's first turn */
   char *root;          /* owned */
   char *parent;        /* owned */
   char *base;          /* owned: the root's name in its parent */
@@ -162,6 +163,18 @@ static void watch_free(struct watch *w)
   free(w);
 }
 
+/* The root was looked at in watch_start (FSEvents has no thread of the
+ * watch's to look from); the caller learns it as on Linux: never from
+ * within watch_start. */
+static void watch_on_started(uv_idle_t *idle)
+{
+  struct watch *w = container_of(idle, struct watch, started);
+
+  (void)uv_idle_stop(idle); /* cannot fail */
+  if (w->opts.started != NULL)
+    w->opts.started(w, NULL, w->arg);
+}
+
 int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
                 watch_cb cb, void *arg, struct cfw_err *err)
 {
@@ -181,10 +194,11 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
     watch_free(w);
     return cfw_err_set(err, rc, "%s: not an absolute directory path", o->root);
   }
-  /* Initialising these three handles cannot fail on a live loop. */
+  /* Initialising these four handles cannot fail on a live loop. */
   (void)uv_fs_event_init(loop, &w->root_ev);
   (void)uv_fs_event_init(loop, &w->parent_ev);
   (void)uv_timer_init(loop, &w->fallback);
+  (void)uv_idle_init(loop, &w->started);
   rc = uv_fs_event_start(&w->parent_ev, watch_on_parent, w->parent, 0);
   if (rc < 0) {
     watch_close(w, NULL, NULL); /* freed once its handles are closed */
@@ -192,6 +206,7 @@ int watch_start(struct watch **out, uv_loop_t *loop, const struct watch_opts *o,
                        uv_strerror(rc));
   }
   (void)watch_root_start(w); /* at start the caller scans anyway */
+  (void)uv_idle_start(&w->started, watch_on_started); /* cannot fail */
   *out = w;
   return 0;
 }
@@ -213,13 +228,15 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
     return;
   w->done = done;
   w->done_arg = arg;
-  w->closing = 3;
+  w->closing = 4;
   w->root_ev.data = w;
   w->parent_ev.data = w;
   w->fallback.data = w;
+  w->started.data = w;
   uv_close((uv_handle_t *)&w->root_ev, watch_on_close);
   uv_close((uv_handle_t *)&w->parent_ev, watch_on_close);
   uv_close((uv_handle_t *)&w->fallback, watch_on_close);
+  uv_close((uv_handle_t *)&w->started, watch_on_close);
 }
 
 size_t watch_dir_count(const struct watch *w)

@@ -212,7 +212,15 @@ static void walk_done(struct watch *w, struct watch_walk *wk)
   walk_free(wk);
   if (resync) {
     /* Links re-pointed while events were lost: followed anew (queued
-     * behind this walk, and the rescan's report behind them). */
+     * behind this walk, and the rescan's report behind them).  With a
+     * batch of stats out, the links wait for it, and the rescan's
+     * report and the events that waited for the walk go first.  No
+     * change is lost that way: a link found re-pointed then is
+     * reported by its own path once its new target is watched
+     * (watch_link_redo, whose report waits for that walk), so what the
+     * early rescan read there before the watch existed is read again;
+     * the events run meanwhile are reported under the paths the map
+     * had, as they would have been a moment earlier. */
     w->links_stale = true;
     watch_links_settle(w);
   }
@@ -387,7 +395,7 @@ bool watch_root_walking(const struct watch *w)
 
 bool watch_settled(const struct watch *w)
 {
-  return w->seed == NULL && w->walks == NULL;
+  return !w->starting && w->seed == NULL && w->walks == NULL;
 }
 
 #endif /* __linux__ */

@@ -9,7 +9,9 @@ a file of the site or the state dir: that work belongs to the
 threadpool.  Nor may it open any other file: libcurl's CA bundle, the
 C library's time zone file and the config file at SIGHUP were read
 there, once per client, per process and per reload (strace_survey.py
-found them).  So that the check cannot pass
+found them).  Nor may it resolve the root or watch a directory by path:
+SIGHUP restarted each watch there, with its look at the root and the
+watches of the root's parents.  So that the check cannot pass
 for want of a trace, the worker threads' own opens and fsyncs of those
 files must be in it.  A second daemon takes a burst of writes, creates,
 renames, a symlink and a hard-linked file's edit: the loop thread must
@@ -142,6 +144,25 @@ class LoopSyscalls(unittest.TestCase):
                    ("zoneinfo" in c.path or c.path == "/etc/localtime")]
             self.assertEqual(bad, [], "run %d:\n%s" % (i, show(bad)))
 
+    def test_loop_thread_resolves_nothing_at_restart(self):
+        # SIGHUP restarts the sites' watches on the running loop: their
+        # look at the root (realpath(3), statx) and their watches of
+        # the root's parents, added by path, ran there.
+        for i, tr in enumerate(self.traces):
+            bad = [c for c in tr.main_disk()
+                   if (c.name in RESOLVES and sl.under(c.path, [self.root]))
+                   or c.name == "inotify_add_watch"]
+            self.assertEqual(bad, [], "run %d:\n%s" % (i, show(bad)))
+
+    def test_root_was_looked_at_by_workers(self):
+        # Not vacuous: other threads resolved the root and watched its
+        # parent.
+        work = self.traces[0].workers()
+        self.assertTrue([c for c in work if c.name in RESOLVES and
+                         c.path == self.root], show(work))
+        self.assertTrue([c for c in work if c.name == "inotify_add_watch"
+                         and c.path == self.tmp], show(work))
+
     def test_loop_thread_opens_no_file_at_all(self):
         # libcurl read the CA bundle at each client's first handshake,
         # on the loop (the stand-in's CA here; the system's 140-odd
@@ -248,9 +269,11 @@ class BurstOffTheLoop(unittest.TestCase):
 
     def test_loop_thread_stats_no_site_file(self):
         # The watch's lstat per event, and the resolving of a new link,
-        # ran there; and the root check once the mount table is polled.
+        # ran there; and the root check once the mount table is polled;
+        # and the watch of the new link's file's directory, by path.
         bad = [c for c in self.trace.main_disk()
-               if c.name in STATS and sl.under(c.path, [self.root])]
+               if (c.name in STATS and sl.under(c.path, [self.root])) or
+               c.name == "inotify_add_watch"]
         self.assertEqual(bad, [], "%d calls:\n%s" % (len(bad), show(bad)))
 
 

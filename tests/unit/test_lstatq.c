@@ -6,8 +6,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "fusehang.h"
 #include "lstatq.h"
+#include "mountns.h"
 #include "test.h"
+#include "util.h"
 
 /* A loop, a queue, and the batch it handed back. */
 struct q {
@@ -151,7 +154,72 @@ static void test_close_with_a_batch_out_never_calls_back(void)
   CHECK_EQ_INT(t.calls, 0);
 }
 
+/* The end of a hang, on a timer of the loop's: should the close wait
+ * for the stuck thread, this is what lets it end. */
+struct hang {
+  uv_timer_t timer;
+  int fd;
+  char dir[4200];
+};
+
+static void hang_on_timer(uv_timer_t *timer)
+{
+  struct hang *h = container_of(timer, struct hang, timer);
+
+  fusehang_end(h->fd, h->dir);
+  h->fd = -1;
+}
+
+/* A stat stuck on a hung mount (a dead NFS server, a stuck FUSE daemon)
+ * keeps no loop from ending once the queue is closed: the daemon's
+ * SIGTERM.  The close waited for the thread (a join on the pool), and
+ * so for the hang's end, here 3 s later; at the process's exit, libuv
+ * would wait for that pool thread again, for ever. */
+static void test_close_waits_for_no_stat_on_a_hung_mount(void)
+{
+  struct lstatq_batch *b;
+  struct hang h;
+  uint64_t t0;
+  uint64_t ms;
+  struct q t;
+  int rc = test_private_mounts();
+
+  if (rc != 0) {
+    CHECK(test_mount_refused(rc));
+    return;
+  }
+  q_init(&t);
+  snprintf(h.dir, sizeof(h.dir), "%s/hung", t.tmp);
+  CHECK_EQ_INT(mkdir(h.dir, 0755), 0);
+  h.fd = fusehang_mount(h.dir);
+  b = lstatq_batch_new();
+  REQUIRE(b != NULL);
+  q_add(&t, b, h.fd >= 0 ? "hung/a.html" : "a.html");
+  CHECK_EQ_INT(lstatq_submit(t.q, b), 0);
+  if (h.fd < 0) {
+    CHECK(fusehang_refused(h.fd));
+    q_end(&t);
+    return;
+  }
+  CHECK(fusehang_wait_stuck(5000)); /* the thread is in the stat */
+  CHECK_EQ_INT(uv_timer_init(&t.loop, &h.timer), 0);
+  CHECK_EQ_INT(uv_timer_start(&h.timer, hang_on_timer, 3000, 0), 0);
+  uv_unref((uv_handle_t *)&h.timer); /* keeps no loop alive itself */
+  t0 = uv_hrtime();
+  lstatq_close(t.q);
+  CHECK_EQ_INT(uv_run(&t.loop, UV_RUN_DEFAULT), 0);
+  ms = (uv_hrtime() - t0) / 1000000;
+  CHECK(ms < 1500); /* generous: nothing waits */
+  CHECK_EQ_INT(t.calls, 0);
+  fusehang_end(h.fd, h.dir); /* the thread ends, and frees the queue */
+  uv_close((uv_handle_t *)&h.timer, NULL);
+  CHECK_EQ_INT(uv_run(&t.loop, UV_RUN_DEFAULT), 0);
+  CHECK_EQ_INT(uv_loop_close(&t.loop), 0);
+  test_rmtree(t.tmp);
+}
+
 TEST_MAIN(TEST(test_batch_is_stated_in_order_off_the_loop),
           TEST(test_one_batch_at_a_time),
           TEST(test_symlink_is_resolved_within_the_root),
-          TEST(test_close_with_a_batch_out_never_calls_back))
+          TEST(test_close_with_a_batch_out_never_calls_back),
+          TEST(test_close_waits_for_no_stat_on_a_hung_mount))

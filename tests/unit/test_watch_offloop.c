@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <uv.h>
 
@@ -27,13 +28,16 @@
 #include "watchns.h"
 #include "watchrun.h"
 
-/* What realpath(3) saw, while armed: calls for paths under dir. */
+/* What realpath(3) saw, while armed: calls for paths under dir; and
+ * inotify_add_watch(2), which looks its path up too. */
 static struct {
   char dir[4096];
   pthread_t loop;
   atomic_bool armed;
   atomic_int on_loop;
   atomic_int off_loop;
+  atomic_int watch_on_loop;
+  atomic_int watch_off_loop;
   atomic_int root_off_loop; /* of the root itself, on another thread */
   /* A root check on another thread waits while hold is set. */
   pthread_mutex_t mu;
@@ -91,6 +95,22 @@ char *realpath(const char *path, char *resolved)
   return next(path, resolved);
 }
 
+/* Ours too: a watch added by path, on which thread. */
+int inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+  int (*next)(int, const char *, uint32_t);
+
+  if (atomic_load(&spy.armed) && spy_under(path))
+    atomic_fetch_add(pthread_equal(pthread_self(), spy.loop)
+                         ? &spy.watch_on_loop
+                         : &spy.watch_off_loop,
+                     1);
+  /* NOLINTNEXTLINE(bugprone-*): dlsym hands back a function pointer. */
+  *(void **)&next = dlsym(RTLD_NEXT, "inotify_add_watch");
+  REQUIRE(next != NULL);
+  return next(fd, path, mask);
+}
+
 static void spy_arm(const struct run *r)
 {
   snprintf(spy.dir, sizeof(spy.dir), "%s", r->tmp);
@@ -99,6 +119,8 @@ static void spy_arm(const struct run *r)
   atomic_store(&spy.on_loop, 0);
   atomic_store(&spy.off_loop, 0);
   atomic_store(&spy.root_off_loop, 0);
+  atomic_store(&spy.watch_on_loop, 0);
+  atomic_store(&spy.watch_off_loop, 0);
   atomic_store(&spy.armed, true);
 }
 
@@ -258,6 +280,47 @@ static void test_links_a_walk_met_are_resolved_off_the_loop(void)
   run_stop(&r);
 }
 
+static bool saw_alias(const struct run *r)
+{
+  return strlist_contains(&r->seen, "alias.html");
+}
+
+static bool saw_alias_twice(const struct run *r)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < r->seen.n; i++)
+    n += strcmp(r->seen.v[i], "alias.html") == 0;
+  return n >= 2;
+}
+
+/* Watches added by path look the path up on the disk: the root's
+ * parents' (at start: a daemon's SIGHUP starts its watches on the
+ * loop) and, for a symlink to a file, the file's directory's (the
+ * pin that reports an edit of the file under the link's path).  None
+ * is added on the loop thread.  Not vacuous: the pin works. */
+static void test_watches_by_path_are_added_off_the_loop(void)
+{
+  char alias[8192];
+  struct run r;
+
+  run_init(&r);
+  test_write(r.root, "sub/b.html", "b");
+  spy_arm(&r);
+  run_watch(&r);
+  CHECK(run_until(&r, run_settled, 5000));
+  snprintf(alias, sizeof(alias), "%s/alias.html", r.root);
+  CHECK_EQ_INT(symlink("sub/b.html", alias), 0);
+  CHECK(run_until(&r, saw_alias, 5000));
+  test_write(r.root, "sub/b.html", "b2");
+  CHECK(run_until(&r, saw_alias_twice, 5000));
+  CHECK_EQ_INT(atomic_load(&spy.watch_on_loop), 0);
+  CHECK(atomic_load(&spy.watch_off_loop) >= 2); /* a parent, the pin */
+  run_stop(&r);
+}
+
 TEST_MAIN(TEST(test_root_check_at_mount_change_is_off_the_loop),
           TEST(test_hung_root_check_holds_no_loop_and_loses_no_mount),
-          TEST(test_links_a_walk_met_are_resolved_off_the_loop))
+          TEST(test_links_a_walk_met_are_resolved_off_the_loop),
+          TEST(test_watches_by_path_are_added_off_the_loop))

@@ -68,7 +68,9 @@ static const struct tree_visit *start_up_walk(struct run *r)
 
   o.root = r->root;
   o.deferred = true;
+  o.started = run_on_started;
   CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
+  CHECK(run_until(r, run_started, 5000));
   seed = watch_deferred(r->w);
   REQUIRE(seed != NULL);
   /* The loop runs while the daemon's scan does: the mount table's fd is
@@ -247,25 +249,41 @@ static bool saw_c(const struct run *r)
   return strlist_contains(&r->seen, "c.html");
 }
 
-/* Starts a watch as the daemon does, with its start-up walk over at
- * once. */
-static void start_walked(struct run *r)
+/* The start-up walk, done at once as the watch has looked at the root
+ * (run->on_started). */
+static void walk_seed(struct run *r)
 {
-  const struct tree_visit *seed;
+  const struct tree_visit *seed = watch_deferred(r->w);
   struct tree_walk_opts wo = {0};
-  struct watch_opts o = {0};
   struct cfw_err err;
   struct tree t;
 
-  o.root = r->root;
-  o.deferred = true;
-  CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
-  seed = watch_deferred(r->w);
   REQUIRE(seed != NULL);
   wo.visit = seed;
   CHECK_EQ_INT(tree_walk(&t, r->root, &wo, &err), 0);
   tree_free(&t);
   seed->done(seed->ctx, 0);
+}
+
+/* Starts a watch as the daemon does; its start-up walk is over as soon
+ * as the watch has looked at the root. */
+static void start_deferred(struct run *r)
+{
+  struct watch_opts o = {0};
+  struct cfw_err err;
+
+  o.root = r->root;
+  o.deferred = true;
+  o.started = run_on_started;
+  if (r->on_started == NULL)
+    r->on_started = walk_seed;
+  CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
+}
+
+static void start_walked(struct run *r)
+{
+  start_deferred(r);
+  CHECK(run_until(r, run_started, 5000));
 }
 
 /* A file system, with a file in it, mounted onto the root. */
@@ -312,42 +330,49 @@ static void test_mount_onto_root_before_first_loop_turn_is_followed(void)
  * turn's prepare phase: the last moment before the poll phase that adds
  * the mount table's fd, after that turn's idle handles ran. */
 struct late_mount {
+  struct run r;
   uv_async_t async;
   uv_prepare_t prepare;
-  struct run *r;
 };
 
 static void on_prepare_mount(uv_prepare_t *p)
 {
   struct late_mount *lm = container_of(p, struct late_mount, prepare);
 
-  mount_root(lm->r);
+  mount_root(&lm->r);
   uv_close((uv_handle_t *)p, NULL);
+}
+
+/* The walk, then the mount in the next turn's prepare phase. */
+static void on_started_mount_later(struct run *r)
+{
+  struct late_mount *lm = container_of(r, struct late_mount, r);
+
+  walk_seed(r);
+  CHECK_EQ_INT(uv_prepare_init(&r->loop, &lm->prepare), 0);
+  CHECK_EQ_INT(uv_prepare_start(&lm->prepare, on_prepare_mount), 0);
 }
 
 static void on_async_start(uv_async_t *a)
 {
   struct late_mount *lm = container_of(a, struct late_mount, async);
 
-  start_walked(lm->r);
-  CHECK_EQ_INT(uv_prepare_init(&lm->r->loop, &lm->prepare), 0);
-  CHECK_EQ_INT(uv_prepare_start(&lm->prepare, on_prepare_mount), 0);
+  lm->r.on_started = on_started_mount_later;
+  start_deferred(&lm->r);
   uv_close((uv_handle_t *)a, NULL);
 }
 
 static void test_mount_onto_root_of_watch_started_in_poll_phase(void)
 {
   struct late_mount lm;
-  struct run r;
 
-  if (!run_init_mounts(&r))
+  if (!run_init_mounts(&lm.r))
     return;
-  test_write(r.root, "a.html", "a");
-  lm.r = &r;
-  CHECK_EQ_INT(uv_async_init(&r.loop, &lm.async, on_async_start), 0);
+  test_write(lm.r.root, "a.html", "a");
+  CHECK_EQ_INT(uv_async_init(&lm.r.loop, &lm.async, on_async_start), 0);
   CHECK_EQ_INT(uv_async_send(&lm.async), 0);
-  check_mounted_root_followed(&r);
-  run_stop(&r);
+  check_mounted_root_followed(&lm.r);
+  run_stop(&lm.r);
 }
 
 /* A watch of its own walks, rescanning every rescan_ms where it cannot

@@ -36,6 +36,9 @@ struct run {
   char root[4200];
   /* Told of each report too, after seen has it; may be NULL. */
   void (*tap)(struct run *r, const char *rel);
+  bool started; /* the watch's look at the root at start is back */
+  /* Told then, after started is set; may be NULL. */
+  void (*on_started)(struct run *r);
 };
 
 static inline void run_on_event(struct watch *w, const char *rel, void *arg)
@@ -46,6 +49,24 @@ static inline void run_on_event(struct watch *w, const char *rel, void *arg)
   CHECK_EQ_INT(strlist_push(&r->seen, rel ? rel : "*"), 0);
   if (r->tap != NULL)
     r->tap(r, rel);
+}
+
+/* The watch's opts.started. */
+static inline void run_on_started(struct watch *w, const struct cfw_err *err,
+                                  void *arg)
+{
+  struct run *r = arg;
+
+  (void)w;
+  CHECK(err == NULL);
+  r->started = true;
+  if (r->on_started != NULL)
+    r->on_started(r);
+}
+
+static inline bool run_started(const struct run *r)
+{
+  return r->started;
 }
 
 static inline uint64_t thread_cpu_ns(void)
@@ -125,6 +146,7 @@ static inline void run_watch(struct run *r)
   struct cfw_err err;
 
   o.root = r->root;
+  o.started = run_on_started;
   CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
 }
 

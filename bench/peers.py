@@ -107,7 +107,9 @@ class Watchman:
         conf = os.path.join(self.dir, "watchman.json")
         with open(conf, "w") as f:
             f.write("{}\n")
-        self.env = dict(ENV, WATCHMAN_CONFIG_FILE=conf)
+        # Watchman makes its state dir, $TMPDIR/<user>-state, even when
+        # told every file's path: in self.dir it goes with the bench's.
+        self.env = dict(ENV, WATCHMAN_CONFIG_FILE=conf, TMPDIR=self.dir)
         self.sub = None
         t0 = time.monotonic()
         with open(os.path.join(self.dir, "server.out"), "wb") as out:
@@ -152,7 +154,7 @@ class Watchman:
         self.sub = Daemon(None, argv=[
             "sh", "-c", 'exec "$@" < "$0"', cmd, WATCHMAN, "--sockname",
             self.sock, "--no-spawn", "--no-pretty", "-j", "-p"],
-            env=dict(ENV_EXTRA, WATCHMAN_CONFIG_FILE=self.env[
+            env=dict(ENV_EXTRA, TMPDIR=self.dir, WATCHMAN_CONFIG_FILE=self.env[
                 "WATCHMAN_CONFIG_FILE"]))
         wait_line(self.sub, r'^\{"subscribe"', 0, 30, "out")
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from tests.standin.standin import ACCESS_KEY, SECRET_KEY, StandIn
@@ -76,19 +77,36 @@ def write(root, rel, data):
     return path
 
 
+def rmtree(path, timeout=10):
+    """Removes the tree at path.  A process the test started may still
+    add to it while it ends (a killed daemon's last write, a loop that
+    stops when the daemon has gone): retries for timeout seconds, then
+    raises, so that a test that leaves files behind fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            shutil.rmtree(path)
+            return
+        except OSError:
+            if not os.path.lexists(path):
+                return
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
 class TempTest(unittest.TestCase):
-    """A test with a fresh site root and state dir."""
+    """A test with a fresh site root and state dir, removed after the
+    test and its tearDown, also when setUp fails part way."""
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cfwe2e.")
+        self.addCleanup(rmtree, self.tmp)
         self.root = os.path.join(self.tmp, "public")
         self.state = os.path.join(self.tmp, "state")
         os.makedirs(self.root)
         self.env = {"HOME": self.tmp,
                     "XDG_STATE_HOME": os.path.join(self.tmp, "xdg")}
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def cfw(self, *args, **kw):
         kw.setdefault("env", self.env)

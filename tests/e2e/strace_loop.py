@@ -58,6 +58,9 @@ LOCK_CMDS = ("F_SETLK", "F_SETLKW", "F_OFD_SETLK", "F_OFD_SETLKW", "F_GETLK",
              "F_OFD_GETLK")
 WAITS = {"wait4", "waitid"}
 PSEUDO = ("/proc/", "/sys/", "/dev/")
+# Under /dev but ordinary files: the tests' TMPDIR may be there
+# (scripts/test puts it on tmpfs).
+TMPFS = "/dev/shm/"
 
 
 class Call:
@@ -163,9 +166,13 @@ def _first_fd(args):
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
+def _pseudo(path):
+    return path.startswith(PSEUDO) and not path.startswith(TMPFS)
+
+
 def _on_disk(path):
     return (path is not None and path.startswith("/") and
-            not path.startswith(PSEUDO))
+            not _pseudo(path))
 
 
 def classify(c):
@@ -206,7 +213,7 @@ def classify(c):
         c.kind = "lock"
     elif _on_disk(c.path):
         c.kind = "disk"
-    elif c.path.startswith(PSEUDO):
+    elif _pseudo(c.path):
         c.kind = "pseudo"
     return c.kind
 

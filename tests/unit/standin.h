@@ -254,12 +254,12 @@ static inline void standin_revive(struct standin *s, pid_t main_pid)
  * (killed, say) is replaced. */
 static inline void standin_share(struct standin *s, pid_t main_pid)
 {
-  const char *base = getenv("TMPDIR");
   char path[320];
   int fd;
 
-  REQUIRE(snprintf(s->home, sizeof(s->home), "%s/cfwstandin.%ld",
-                   base ? base : "/tmp",
+  /* Not the case's $TMPDIR, which goes with the case: the stand-in
+   * outlives it and removes its home itself (--remove-dir). */
+  REQUIRE(snprintf(s->home, sizeof(s->home), "%s/cfwstandin.%ld", test_base_tmp,
                    (long)main_pid) < (int)sizeof(s->home));
   REQUIRE(mkdir(s->home, 0700) == 0 || errno == EEXIST);
   REQUIRE(snprintf(path, sizeof(path), "%s/lock", s->home) < (int)sizeof(path));

@@ -233,16 +233,18 @@ static void test_config_file_the_cli_refuses_is_an_error(void)
   CHECK_CONTAINS(err.msg, ".aws/config:3");
 }
 
-TEST_MAIN(TEST(test_cfwatch_region_beats_environment_and_profile),
-          TEST(test_aws_region_beats_aws_default_region),
-          TEST(test_aws_default_region_beats_the_profile),
-          TEST(test_empty_variable_counts_as_unset),
-          TEST(test_default_profile_region_from_config_file),
-          TEST(test_the_credentials_profile_picks_the_section),
-          TEST(test_config_file_variable_is_followed),
-          TEST(test_credentials_file_region_beats_config_file),
-          TEST(test_nothing_set_is_us_east_1),
-          TEST(test_bad_aws_region_names_the_variable),
-          TEST(test_bad_profile_region_names_file_and_line),
-          TEST(test_named_profile_in_neither_file_is_an_error),
-          TEST(test_config_file_the_cli_refuses_is_an_error))
+/* Each case alone (test.h): a case sets the fake environment of fakeenv.h,
+ * which the next would see. */
+TEST_MAIN_ALONE(TEST(test_cfwatch_region_beats_environment_and_profile),
+                TEST(test_aws_region_beats_aws_default_region),
+                TEST(test_aws_default_region_beats_the_profile),
+                TEST(test_empty_variable_counts_as_unset),
+                TEST(test_default_profile_region_from_config_file),
+                TEST(test_the_credentials_profile_picks_the_section),
+                TEST(test_config_file_variable_is_followed),
+                TEST(test_credentials_file_region_beats_config_file),
+                TEST(test_nothing_set_is_us_east_1),
+                TEST(test_bad_aws_region_names_the_variable),
+                TEST(test_bad_profile_region_names_file_and_line),
+                TEST(test_named_profile_in_neither_file_is_an_error),
+                TEST(test_config_file_the_cli_refuses_is_an_error))

@@ -1460,7 +1460,9 @@ static void test_headers_repeated_glob_is_refused(void)
                     "(put the keys in one section)");
 }
 
-TEST_MAIN(
+/* Each case alone (test.h): a case sets the environment (XDG_STATE_HOME,
+ * HOME) and the working directory. */
+TEST_MAIN_ALONE(
     TEST(test_every_key_has_its_table_entry),
     TEST(test_origin_is_checked_and_excludes_upload_cmd),
 

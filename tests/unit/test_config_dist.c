@@ -205,11 +205,12 @@ static void test_default_state_dir_names_the_set(void)
   config_free(&two);
 }
 
-TEST_MAIN(TEST(test_distribution_id_lines_add_up_in_order),
-          TEST(test_one_distribution_is_its_own_set),
-          TEST(test_same_distribution_twice_names_the_line),
-          TEST(test_other_keys_twice_still_keep_the_last),
-          TEST(test_site_list_replaces_the_base_list),
-          TEST(test_cli_ids_add_up_and_replace_the_file),
-          TEST(test_too_many_distributions_are_refused),
-          TEST(test_default_state_dir_names_the_set))
+/* Each case alone (test.h): a case sets the environment (XDG_STATE_HOME). */
+TEST_MAIN_ALONE(TEST(test_distribution_id_lines_add_up_in_order),
+                TEST(test_one_distribution_is_its_own_set),
+                TEST(test_same_distribution_twice_names_the_line),
+                TEST(test_other_keys_twice_still_keep_the_last),
+                TEST(test_site_list_replaces_the_base_list),
+                TEST(test_cli_ids_add_up_and_replace_the_file),
+                TEST(test_too_many_distributions_are_refused),
+                TEST(test_default_state_dir_names_the_set))

@@ -98,8 +98,10 @@ static void test_sites_sharing_a_state_url_are_refused(void)
   test_rmtree(dir);
 }
 
-TEST_MAIN(TEST(test_s3_state_dir_is_kept_as_url_with_a_cache_dir),
-          TEST(test_cache_dir_falls_back_to_home_cache),
-          TEST(test_plain_state_dir_has_no_url),
-          TEST(test_bad_s3_state_dir_names_the_option),
-          TEST(test_sites_sharing_a_state_url_are_refused))
+/* Each case alone (test.h): a case sets the environment (XDG_CACHE_HOME,
+ * HOME). */
+TEST_MAIN_ALONE(TEST(test_s3_state_dir_is_kept_as_url_with_a_cache_dir),
+                TEST(test_cache_dir_falls_back_to_home_cache),
+                TEST(test_plain_state_dir_has_no_url),
+                TEST(test_bad_s3_state_dir_names_the_option),
+                TEST(test_sites_sharing_a_state_url_are_refused))

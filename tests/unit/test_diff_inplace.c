@@ -410,11 +410,12 @@ static void test_no_room_to_take_the_tree_is_enomem(void)
 #endif
 }
 
-TEST_MAIN(TEST(test_every_kind_interleaved_comes_out_in_path_order),
-          TEST(test_empty_tree_and_manifest_give_nothing),
-          TEST(test_empty_tree_deletes_every_known_file),
-          TEST(test_failures_are_kept_only_for_the_failed_files),
-          TEST(test_early_finish_changes_nothing),
-          TEST(test_a_candidate_costs_a_byte_beside_its_change),
-          TEST(test_taking_the_tree_costs_only_the_states),
-          TEST(test_no_room_to_take_the_tree_is_enomem))
+/* Each case alone (test.h): a case caps its address space (aslimit.h). */
+TEST_MAIN_ALONE(TEST(test_every_kind_interleaved_comes_out_in_path_order),
+                TEST(test_empty_tree_and_manifest_give_nothing),
+                TEST(test_empty_tree_deletes_every_known_file),
+                TEST(test_failures_are_kept_only_for_the_failed_files),
+                TEST(test_early_finish_changes_nothing),
+                TEST(test_a_candidate_costs_a_byte_beside_its_change),
+                TEST(test_taking_the_tree_costs_only_the_states),
+                TEST(test_no_room_to_take_the_tree_is_enomem))

@@ -483,13 +483,14 @@ static void test_edit_matches_a_reference_over_random_batches(void)
   manifest_destroy(m);
 }
 
-TEST_MAIN(TEST(test_edit_mix_at_start_middle_and_end),
-          TEST(test_edit_into_an_empty_manifest),
-          TEST(test_edit_deleting_everything_then_adding),
-          TEST(test_edit_adding_keeps_existing_path_strings),
-          TEST(test_edit_takes_given_paths_of_adds_only),
-          TEST(test_failed_edit_gives_nothing),
-          TEST(test_apply_take_leaves_added_paths_null),
-          TEST(test_edit_out_of_memory_leaves_the_manifest),
-          TEST(test_sorted_rewrite_allocates_nothing),
-          TEST(test_edit_matches_a_reference_over_random_batches))
+/* Each case alone (test.h): a case caps its address space (aslimit.h). */
+TEST_MAIN_ALONE(TEST(test_edit_mix_at_start_middle_and_end),
+                TEST(test_edit_into_an_empty_manifest),
+                TEST(test_edit_deleting_everything_then_adding),
+                TEST(test_edit_adding_keeps_existing_path_strings),
+                TEST(test_edit_takes_given_paths_of_adds_only),
+                TEST(test_failed_edit_gives_nothing),
+                TEST(test_apply_take_leaves_added_paths_null),
+                TEST(test_edit_out_of_memory_leaves_the_manifest),
+                TEST(test_sorted_rewrite_allocates_nothing),
+                TEST(test_edit_matches_a_reference_over_random_batches))

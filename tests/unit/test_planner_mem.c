@@ -170,8 +170,9 @@ static void test_out_of_memory_fails_cleanly(void)
   plannerfx_free(&f);
 }
 
-TEST_MAIN(TEST(test_only_touched_changes_fill_no_send),
-          TEST(test_one_change_is_one_unit),
-          TEST(test_full_rewrite_is_one_unit_of_every_change),
-          TEST(test_units_follow_change_order),
-          TEST(test_out_of_memory_fails_cleanly))
+/* Each case alone (test.h): a case caps its address space (aslimit.h). */
+TEST_MAIN_ALONE(TEST(test_only_touched_changes_fill_no_send),
+                TEST(test_one_change_is_one_unit),
+                TEST(test_full_rewrite_is_one_unit_of_every_change),
+                TEST(test_units_follow_change_order),
+                TEST(test_out_of_memory_fails_cleanly))

@@ -287,15 +287,18 @@ static void test_watchdog_bad_usec_is_off(void)
   }
 }
 
-TEST_MAIN(TEST(test_unset_socket_sends_nothing),
-          TEST(test_ready_reaches_path_socket),
-          TEST(test_status_lines_arrive_as_one_datagram),
-          TEST(test_abstract_socket_receives),
-          TEST(test_largest_state_is_sent_longer_refused),
-          TEST(test_missing_socket_is_enoent),
-          TEST(test_bad_addresses_are_refused),
-          TEST(test_empty_state_is_einval), TEST(test_watchdog_unset_is_off),
-          TEST(test_watchdog_usec_read_without_pid),
-          TEST(test_watchdog_for_our_pid_is_on),
-          TEST(test_watchdog_for_another_pid_is_off),
-          TEST(test_watchdog_bad_usec_is_off))
+/* Each case alone (test.h): a case sets the environment (NOTIFY_SOCKET,
+ * WATCHDOG_*). */
+TEST_MAIN_ALONE(TEST(test_unset_socket_sends_nothing),
+                TEST(test_ready_reaches_path_socket),
+                TEST(test_status_lines_arrive_as_one_datagram),
+                TEST(test_abstract_socket_receives),
+                TEST(test_largest_state_is_sent_longer_refused),
+                TEST(test_missing_socket_is_enoent),
+                TEST(test_bad_addresses_are_refused),
+                TEST(test_empty_state_is_einval),
+                TEST(test_watchdog_unset_is_off),
+                TEST(test_watchdog_usec_read_without_pid),
+                TEST(test_watchdog_for_our_pid_is_on),
+                TEST(test_watchdog_for_another_pid_is_off),
+                TEST(test_watchdog_bad_usec_is_off))

@@ -141,7 +141,7 @@ static void test_next_case_sees_none_of_it(void)
 
   REQUIRE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
   standin_start(&s, NULL);
-  REQUIRE(snprintf(home, sizeof(home), "/cfwstandin.%ld", (long)getppid()) <
+  REQUIRE(snprintf(home, sizeof(home), "/cfwstandin.%ld", (long)test_main_pid) <
           (int)sizeof(home));
   CHECK_CONTAINS(s.home, home); /* the binary's, not the case's */
   CHECK_EQ_INT(count_of(&s, "faults", "faults"), 0);

@@ -143,5 +143,6 @@ static void test_statecache_reads_the_header_only(void)
   test_rmtree(dir);
 }
 
-TEST_MAIN(TEST(test_open_holds_the_manifest_and_not_the_file),
-          TEST(test_statecache_reads_the_header_only))
+/* Each case alone (test.h): a case caps its address space (aslimit.h). */
+TEST_MAIN_ALONE(TEST(test_open_holds_the_manifest_and_not_the_file),
+                TEST(test_statecache_reads_the_header_only))

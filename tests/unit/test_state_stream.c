@@ -547,17 +547,18 @@ static void test_full_disk_mid_snapshot_leaves_the_old_one(void)
   test_rmtree(dir);
 }
 
-TEST_MAIN(TEST(test_streamed_intent_without_changes_equals_put),
-          TEST(test_streamed_intent_of_one_change_equals_put),
-          TEST(test_streamed_intent_of_many_chunks_equals_put),
-          TEST(test_streamed_intent_stops_at_the_sinks_error),
-          TEST(test_intent_with_a_path_too_long_is_too_large),
-          TEST(test_big_streamed_intent_loads_back_byte_for_byte),
-          TEST(test_intent_by_index_equals_the_gathered_batch),
-          TEST(test_full_disk_mid_record_leaves_the_journal),
-          TEST(test_full_disk_on_a_new_journal_leaves_none),
-          TEST(test_full_disk_on_a_new_journal_then_room),
-          TEST(test_too_large_intent_writes_nothing),
-          TEST(test_streamed_snapshot_equals_put),
-          TEST(test_big_streamed_snapshot_loads_back),
-          TEST(test_full_disk_mid_snapshot_leaves_the_old_one))
+/* Each case alone (test.h): a case sets a hard file size limit (statefx.h). */
+TEST_MAIN_ALONE(TEST(test_streamed_intent_without_changes_equals_put),
+                TEST(test_streamed_intent_of_one_change_equals_put),
+                TEST(test_streamed_intent_of_many_chunks_equals_put),
+                TEST(test_streamed_intent_stops_at_the_sinks_error),
+                TEST(test_intent_with_a_path_too_long_is_too_large),
+                TEST(test_big_streamed_intent_loads_back_byte_for_byte),
+                TEST(test_intent_by_index_equals_the_gathered_batch),
+                TEST(test_full_disk_mid_record_leaves_the_journal),
+                TEST(test_full_disk_on_a_new_journal_leaves_none),
+                TEST(test_full_disk_on_a_new_journal_then_room),
+                TEST(test_too_large_intent_writes_nothing),
+                TEST(test_streamed_snapshot_equals_put),
+                TEST(test_big_streamed_snapshot_loads_back),
+                TEST(test_full_disk_mid_snapshot_leaves_the_old_one))

@@ -184,8 +184,9 @@ static void test_a_failed_indexed_take_leaves_the_paths(void)
   check_failed_take_leaves(idx, 10000);
 }
 
-TEST_MAIN(TEST(test_indices_move_their_paths_only),
-          TEST(test_the_whole_array_is_taken_itself),
-          TEST(test_a_reordered_whole_is_not_taken_whole),
-          TEST(test_a_failed_whole_take_leaves_the_array),
-          TEST(test_a_failed_indexed_take_leaves_the_paths))
+/* Each case alone (test.h): a case sets a hard file size limit (statefx.h). */
+TEST_MAIN_ALONE(TEST(test_indices_move_their_paths_only),
+                TEST(test_the_whole_array_is_taken_itself),
+                TEST(test_a_reordered_whole_is_not_taken_whole),
+                TEST(test_a_failed_whole_take_leaves_the_array),
+                TEST(test_a_failed_indexed_take_leaves_the_paths))

@@ -416,20 +416,21 @@ static void test_empty_command_is_refused_without_callback(void)
   CHECK_EQ_INT(r.calls, 0);
 }
 
-TEST_MAIN(TEST(test_command_sees_list_root_and_cwd),
-          TEST(test_inherited_cfwatch_vars_are_replaced),
-          TEST(test_stdout_never_reaches_ours),
-          TEST(test_exit_1_reports_last_stderr_lines),
-          TEST(test_long_stderr_keeps_the_newest_bytes),
-          TEST(test_stderr_over_the_cap_keeps_whole_lines),
-          TEST(test_exit_without_stderr_says_only_the_status),
-          TEST(test_killed_by_signal),
-          TEST(test_timeout_kills_the_process_group),
-          TEST(test_timeout_under_a_second_says_ms),
-          TEST(test_cancel_kills_the_command),
-          TEST(test_cancel_before_the_list_is_written_runs_nothing),
-          TEST(test_missing_root_is_reported),
-          TEST(test_missing_state_dir_is_reported),
-          TEST(test_name_with_newline_is_left_out),
-          TEST(test_empty_batch_gives_empty_list),
-          TEST(test_empty_command_is_refused_without_callback))
+/* Each case alone (test.h): a case sets the environment. */
+TEST_MAIN_ALONE(TEST(test_command_sees_list_root_and_cwd),
+                TEST(test_inherited_cfwatch_vars_are_replaced),
+                TEST(test_stdout_never_reaches_ours),
+                TEST(test_exit_1_reports_last_stderr_lines),
+                TEST(test_long_stderr_keeps_the_newest_bytes),
+                TEST(test_stderr_over_the_cap_keeps_whole_lines),
+                TEST(test_exit_without_stderr_says_only_the_status),
+                TEST(test_killed_by_signal),
+                TEST(test_timeout_kills_the_process_group),
+                TEST(test_timeout_under_a_second_says_ms),
+                TEST(test_cancel_kills_the_command),
+                TEST(test_cancel_before_the_list_is_written_runs_nothing),
+                TEST(test_missing_root_is_reported),
+                TEST(test_missing_state_dir_is_reported),
+                TEST(test_name_with_newline_is_left_out),
+                TEST(test_empty_batch_gives_empty_list),
+                TEST(test_empty_command_is_refused_without_callback))

@@ -196,7 +196,9 @@ static void test_linked_file_directory_is_pinned_at_a_rescan(void)
   run_stop(&r);
 }
 
-TEST_MAIN(TEST(test_rescans_stop_once_the_root_is_watched_again),
-          TEST(test_linked_file_directory_is_pinned_at_a_rescan),
-          TEST(test_subdirectory_out_of_watches_is_watched_at_a_rescan),
-          TEST(test_new_directory_out_of_watches_is_retried))
+/* Each case alone (test.h): a case sets its own inotify limits in a
+ * namespace (watchns.h). */
+TEST_MAIN_ALONE(TEST(test_rescans_stop_once_the_root_is_watched_again),
+                TEST(test_linked_file_directory_is_pinned_at_a_rescan),
+                TEST(test_subdirectory_out_of_watches_is_watched_at_a_rescan),
+                TEST(test_new_directory_out_of_watches_is_retried))

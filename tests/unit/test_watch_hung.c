@@ -147,5 +147,7 @@ static void test_close_while_root_check_hangs_ends_the_loop(void)
   test_rmtree(r.tmp);
 }
 
-TEST_MAIN(TEST(test_start_on_a_hung_root_holds_no_loop),
-          TEST(test_close_while_root_check_hangs_ends_the_loop))
+/* Each case alone (test.h): a case mounts a FUSE file system that
+ * hangs, and a thread may stay stuck on it until the case ends. */
+TEST_MAIN_ALONE(TEST(test_start_on_a_hung_root_holds_no_loop),
+                TEST(test_close_while_root_check_hangs_ends_the_loop))

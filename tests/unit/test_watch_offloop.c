@@ -320,7 +320,9 @@ static void test_watches_by_path_are_added_off_the_loop(void)
   run_stop(&r);
 }
 
-TEST_MAIN(TEST(test_root_check_at_mount_change_is_off_the_loop),
-          TEST(test_hung_root_check_holds_no_loop_and_loses_no_mount),
-          TEST(test_links_a_walk_met_are_resolved_off_the_loop),
-          TEST(test_watches_by_path_are_added_off_the_loop))
+/* Each case alone (test.h): a case enters a mount namespace, which needs a
+ * process with no thread yet (watchns.h). */
+TEST_MAIN_ALONE(TEST(test_root_check_at_mount_change_is_off_the_loop),
+                TEST(test_hung_root_check_holds_no_loop_and_loses_no_mount),
+                TEST(test_links_a_walk_met_are_resolved_off_the_loop),
+                TEST(test_watches_by_path_are_added_off_the_loop))

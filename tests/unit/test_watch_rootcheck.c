@@ -452,10 +452,12 @@ static void test_root_out_of_watches_is_rescanned_and_retried(void)
   run_stop(&r);
 }
 
-TEST_MAIN(TEST(test_root_check_while_start_up_walk_is_taken_in),
-          TEST(test_root_check_while_root_walk_is_queued),
-          TEST(test_start_up_walk_of_a_replaced_root_is_dropped),
-          TEST(test_mount_onto_root_before_first_loop_turn_is_followed),
-          TEST(test_mount_onto_root_of_watch_started_in_poll_phase),
-          TEST(test_root_out_of_watches_is_no_new_root_at_mount_change),
-          TEST(test_root_out_of_watches_is_rescanned_and_retried))
+/* Each case alone (test.h): a case enters namespaces, which needs a process
+ * with no thread yet, and sizes the thread pool through the environment. */
+TEST_MAIN_ALONE(TEST(test_root_check_while_start_up_walk_is_taken_in),
+                TEST(test_root_check_while_root_walk_is_queued),
+                TEST(test_start_up_walk_of_a_replaced_root_is_dropped),
+                TEST(test_mount_onto_root_before_first_loop_turn_is_followed),
+                TEST(test_mount_onto_root_of_watch_started_in_poll_phase),
+                TEST(test_root_out_of_watches_is_no_new_root_at_mount_change),
+                TEST(test_root_out_of_watches_is_rescanned_and_retried))

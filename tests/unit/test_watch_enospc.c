@@ -28,12 +28,6 @@ static void start_rescanning(struct run *r)
   CHECK_EQ_INT(watch_start(&r->w, &r->loop, &o, run_on_event, r, &err), 0);
 }
 
-static bool never(const struct run *r)
-{
-  (void)r;
-  return false;
-}
-
 static bool saw_star(const struct run *r)
 {
   return strlist_contains(&r->seen, "*");
@@ -120,7 +114,7 @@ static void test_subdirectory_out_of_watches_is_watched_at_a_rescan(void)
   start_rescanning(&r);
   CHECK(run_until(&r, saw_star, 5000));
   CHECK_EQ_INT(watch_dir_count(r.w), 1); /* the root's alone */
-  CHECK(!run_until(&r, never, 200));     /* a few rescans, still short */
+  CHECK(!run_until(&r, run_never, 200)); /* a few rescans, still short */
   CHECK_EQ_INT(watch_dir_count(r.w), 1);
   CHECK_EQ_INT(test_max_watches(100), 0);
   CHECK(run_until(&r, watching_2, 5000));

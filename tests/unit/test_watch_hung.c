@@ -55,12 +55,6 @@ static uint64_t ms_since(uint64_t t0_ns)
   return (uv_hrtime() - t0_ns) / 1000000u;
 }
 
-static bool never(const struct run *r)
-{
-  (void)r;
-  return false;
-}
-
 /* watch_start returns at once on a root that hangs, the loop runs
  * meanwhile, and the watch starts once the hang ends.  Before, watch_start
  * itself waited for the hang's end, here 3 s later. */
@@ -119,15 +113,15 @@ static void test_close_while_root_check_hangs_ends_the_loop(void)
   test_write(r.root, "a.html", "a");
   run_watch(&r);
   CHECK(run_until(&r, run_settled, 5000));
-  CHECK(!run_until(&r, never, 50)); /* the mount table's first look */
-  l.fd = fusehang_mount(r.root);    /* a mount change: a root check */
+  CHECK(!run_until(&r, run_never, 50)); /* the mount table's first look */
+  l.fd = fusehang_mount(r.root);        /* a mount change: a root check */
   if (l.fd < 0) {
     CHECK(fusehang_refused(l.fd));
     run_stop(&r);
     return;
   }
   l.dir = r.root;
-  CHECK(!run_until(&r, never, 100));
+  CHECK(!run_until(&r, run_never, 100));
   CHECK(fusehang_wait_stuck(2000));
   CHECK_EQ_INT(uv_timer_init(&r.loop, &l.timer), 0);
   CHECK_EQ_INT(uv_timer_start(&l.timer, late_unhang_on_timer, 3000, 0), 0);

@@ -143,12 +143,6 @@ static bool spy_holding(const struct run *r)
   return held;
 }
 
-static bool never(const struct run *r)
-{
-  (void)r;
-  return false;
-}
-
 static bool root_looked_at(const struct run *r)
 {
   (void)r;
@@ -177,11 +171,11 @@ static void test_root_check_at_mount_change_is_off_the_loop(void)
   test_write(r.root, "a.html", "a");
   run_watch(&r);
   CHECK(run_until(&r, run_settled, 5000));
-  CHECK(!run_until(&r, never, 50)); /* the mount table's first look */
+  CHECK(!run_until(&r, run_never, 50)); /* the mount table's first look */
   spy_arm(&r);
   touch_mount_table(&r);
   CHECK(run_until(&r, root_looked_at, 5000));
-  CHECK(!run_until(&r, never, 50));
+  CHECK(!run_until(&r, run_never, 50));
   CHECK_EQ_INT(atomic_load(&spy.on_loop), 0);
   CHECK(atomic_load(&spy.root_off_loop) > 0);
   CHECK_EQ_INT(watch_root_gen(r.w), 1);
@@ -211,20 +205,20 @@ static void test_hung_root_check_holds_no_loop_and_loses_no_mount(void)
   test_write(r.root, "a.html", "a");
   run_watch(&r);
   CHECK(run_until(&r, run_settled, 5000));
-  CHECK(!run_until(&r, never, 50));
+  CHECK(!run_until(&r, run_never, 50));
   spy_arm(&r);
   spy_hold(true);
   touch_mount_table(&r);
   CHECK(run_until(&r, spy_holding, 5000)); /* the check hangs */
   lag_reset(&r);
-  CHECK(!run_until(&r, never, 300));
+  CHECK(!run_until(&r, run_never, 300));
   /* The loop ticked all along (1 ms ticks; generous, for a loaded
    * machine): nothing on it waits for the hung check. */
   CHECK(r.lag.max_gap_ns < 1000 * 1000000ull);
   CHECK_EQ_INT(mount("cfwtest", r.root, "tmpfs", 0, NULL), 0);
   test_write(r.root, "b.html", "b");
   touch_mount_table(&r);
-  CHECK(!run_until(&r, never, 100));
+  CHECK(!run_until(&r, run_never, 100));
   CHECK_EQ_INT(watch_root_gen(r.w), 1); /* nothing followed yet */
   spy_hold(false);
   CHECK(run_until(&r, took_new_root, 5000));
@@ -243,12 +237,7 @@ static bool saw_link(const struct run *r)
 
 static bool saw_link_twice(const struct run *r)
 {
-  size_t i;
-  size_t n = 0;
-
-  for (i = 0; i < r->seen.n; i++)
-    n += strcmp(r->seen.v[i], "d/l.html") == 0;
-  return n >= 2;
+  return run_seen_count(r, "d/l.html") >= 2;
 }
 
 /* A directory moved in holds a symlink to a file of the tree: the walk
@@ -287,12 +276,7 @@ static bool saw_alias(const struct run *r)
 
 static bool saw_alias_twice(const struct run *r)
 {
-  size_t i;
-  size_t n = 0;
-
-  for (i = 0; i < r->seen.n; i++)
-    n += strcmp(r->seen.v[i], "alias.html") == 0;
-  return n >= 2;
+  return run_seen_count(r, "alias.html") >= 2;
 }
 
 /* Watches added by path look the path up on the disk: the root's

@@ -30,12 +30,6 @@
 #include "watchns.h"
 #include "watchrun.h"
 
-static bool never(const struct run *r)
-{
-  (void)r;
-  return false;
-}
-
 static bool saw_twin(const struct run *r)
 {
   return strlist_contains(&r->seen, "b/twin.html");
@@ -76,7 +70,7 @@ static const struct tree_visit *start_up_walk(struct run *r)
   /* The loop runs while the daemon's scan does: the mount table's fd is
    * in the loop's epoll set (its first poll takes a change already
    * made as seen, with nothing to report). */
-  CHECK(!run_until(r, never, 20));
+  CHECK(!run_until(r, run_never, 20));
   wo.visit = seed;
   CHECK_EQ_INT(tree_walk(&t, r->root, &wo, &err), 0);
   tree_free(&t);
@@ -110,7 +104,7 @@ static void test_root_check_while_start_up_walk_is_taken_in(void)
   seed = start_up_walk(&r);
   remount_elsewhere(&r);
   /* The poll fires at once; the root check waits for the walk's end. */
-  CHECK(!run_until(&r, never, 50));
+  CHECK(!run_until(&r, run_never, 50));
   seed->done(seed->ctx, 0);
   CHECK(run_until(&r, run_settled, 5000));
   CHECK_EQ_INT(watch_root_gen(r.w), 1);
@@ -169,7 +163,7 @@ static void test_root_check_while_root_walk_is_queued(void)
   CHECK_EQ_INT(uv_queue_work(&r.loop, &b.req, blocker_on_work, blocker_on_done),
                0);
   run_watch(&r);
-  CHECK(!run_until(&r, never, 20)); /* the mount table's fd polled */
+  CHECK(!run_until(&r, run_never, 20)); /* the mount table's fd polled */
   remount_elsewhere(&r);
   CHECK(!run_until(&r, run_settled, 50)); /* the walk waits */
   uv_sem_post(&b.go);
@@ -224,7 +218,7 @@ static void test_start_up_walk_of_a_replaced_root_is_dropped(void)
   test_write(r.root, "new.html", "n");
   test_write(old, "sub/y.html", "y"); /* on the walk's watch of sub */
   remount_elsewhere(&r);
-  CHECK(!run_until(&r, never, 50));
+  CHECK(!run_until(&r, run_never, 50));
   seed->done(seed->ctx, 0);
   CHECK(run_until(&r, run_settled, 5000));
   CHECK_EQ_INT(watch_root_gen(r.w), 2);
@@ -408,7 +402,7 @@ static void test_root_out_of_watches_is_no_new_root_at_mount_change(void)
   CHECK_EQ_INT(watch_dir_count(r.w), 0); /* no watch for the root */
   for (i = 0; i < 3; i++) {
     remount_elsewhere(&r);
-    CHECK(!run_until(&r, never, 100)); /* the poll fires at once */
+    CHECK(!run_until(&r, run_never, 100)); /* the poll fires at once */
     CHECK(run_settled(&r));
   }
   CHECK_EQ_INT(watch_root_gen(r.w), 1);

@@ -126,6 +126,24 @@ static inline bool run_settled(const struct run *r)
   return watch_settled(r->w);
 }
 
+/* For run_until(r, run_never, ms): run the loop the whole ms. */
+static inline bool run_never(const struct run *r)
+{
+  (void)r;
+  return false;
+}
+
+/* How many times the watch reported rel. */
+static inline size_t run_seen_count(const struct run *r, const char *rel)
+{
+  size_t i;
+  size_t n = 0;
+
+  for (i = 0; i < r->seen.n; i++)
+    n += strcmp(r->seen.v[i], rel) == 0;
+  return n;
+}
+
 /* A fresh temp dir with an empty root in it, and a loop; no watch yet. */
 static inline void run_init(struct run *r)
 {

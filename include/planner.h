@@ -121,6 +121,13 @@ struct planner_input {
    * passes, still collapses as it would in one; and a build that
    * rewrote every file with the same bytes does not.  Borrowed. */
   const struct seenset *deferred;
+  /* The manifest's entries that the earlier passes of a run of bounded
+   * passes sent (passrun.h), or NULL: none.  Invalidated moments ago,
+   * they are not files a wildcard would evict from warm caches, so they
+   * do not count against max_evict_ratio: each pass of a rewrite of
+   * every file collapses as the first one did.  None of them is in
+   * deferred too.  Borrowed. */
+  const struct seenset *fresh;
   const struct urlmap *urlmap; /* borrowed */
   struct planner_inflight inflight;
   uint64_t month_paths; /* paths (wildcards included) sent this month */

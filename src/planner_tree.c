@@ -183,7 +183,9 @@ static double planner_changed_share(const struct planner_input *in)
 }
 
 /* How many known files each node's wildcard would reach, but those a
- * bounded pass left for later that likely changed.  Only the
+ * bounded pass left for later that likely changed and those the run's
+ * earlier passes sent (planner_input.fresh, which has none of the
+ * former).  Only the
  * directories of changes are nodes (a wildcard is built on nothing
  * else), and each counts its subtree by a range search of the sorted
  * manifest: a one-file batch costs O(depth log n), not a walk of the
@@ -210,6 +212,8 @@ static int planner_count_manifest(struct planner_tree *pt,
     count = manifest_range_under(in->manifest, buf_str(&b), &first);
     left = share > 0 ? seenset_count(in->deferred, first, count) : 0;
     left = (size_t)((double)left * share + 0.5);
+    if (in->fresh != NULL)
+      left += seenset_count(in->fresh, first, count);
     pt->nodes[i].m_files = count - (left < count ? left : count);
   }
   buf_free(&b);

@@ -44,32 +44,6 @@ static void site_enter(struct site *s, enum site_state st)
 static void site_close_now(struct site *s);
 static void site_pass(struct site *s);
 
-static void site_release(struct site *s)
-{
-  changes_free(s->changes, s->n_changes);
-  s->changes = NULL;
-  seenset_destroy(s->deferred);
-  s->deferred = NULL;
-  s->n_changes = 0;
-  planner_plan_free(&s->plan);
-  s->planned = false;
-  manifest_destroy(s->view);
-  s->view = NULL;
-  free(s->items);
-  s->items = NULL;
-  s->n_items = 0;
-  s->next = 0;
-  s->dnext = 0;
-  strlist_free(&s->paths);
-  s->paths_set = false;
-  site_origin_free(s);
-  site_origin_free_keys(s);
-  site_ground_free(s);
-  s->uploaded = false;
-  s->tries = 0;
-  s->wait_start = 0;
-}
-
 /* After the pass: a kick that came meanwhile starts the next one, else
  * the site waits (or closes). */
 static void site_next(struct site *s)
@@ -652,6 +626,7 @@ static int site_init(struct site *s, const struct site_opts *o,
 static void site_destroy(struct site *s)
 {
   site_release(s);
+  passrun_clear(&s->run);
   strlist_free(&s->next_paths);
   site_sync_destroy(s);
   s3_client_destroy(s->s3);

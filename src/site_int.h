@@ -15,6 +15,7 @@
 #include "headers.h"
 #include "inflight.h"
 #include "mime.h"
+#include "passrun.h"
 #include "planner.h"
 #include "s3.h"
 #include "s3del.h"
@@ -167,6 +168,10 @@ struct site {
   struct change *changes; /* owned: the diff */
   size_t n_changes;
   struct seenset *deferred; /* owned: what it left for later, or NULL */
+  /* What the run of bounded passes this pass belongs to sent so far,
+   * kept while passes follow at once (site_defers); zeroed by the
+   * site's calloc, emptied by site_release when the run ends. */
+  struct passrun run;
   struct planner_plan plan;
   bool planned;
   struct site_item *items; /* owned */
@@ -229,6 +234,9 @@ int site_job_open(struct site *s, struct cfw_err *err);
 int site_job_project(struct site *s, struct cfw_err *err);
 const struct manifest *site_view(const struct site *s);
 int site_job_plan(struct site *s, struct cfw_err *err);
+/* Frees the pass's data, and the run's once no pass follows: on the
+ * pool after a pass, or on the loop before one. */
+void site_release(struct site *s);
 int site_job_baseline(struct site *s, struct cfw_err *err);
 int site_job_ground(struct site *s, struct cfw_err *err);
 int site_relock(struct site *s, struct cfw_err *err);

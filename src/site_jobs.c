@@ -196,6 +196,59 @@ static void site_busiest(const struct site *s, size_t *file_paths,
   }
 }
 
+void site_release(struct site *s)
+{
+  changes_free(s->changes, s->n_changes);
+  s->changes = NULL;
+  seenset_destroy(s->deferred);
+  s->deferred = NULL;
+  s->n_changes = 0;
+  planner_plan_free(&s->plan);
+  s->planned = false;
+  manifest_destroy(s->view);
+  s->view = NULL;
+  free(s->items);
+  s->items = NULL;
+  s->n_items = 0;
+  s->next = 0;
+  s->dnext = 0;
+  strlist_free(&s->paths);
+  s->paths_set = false;
+  site_origin_free(s);
+  site_origin_free_keys(s);
+  site_ground_free(s);
+  s->uploaded = false;
+  s->tries = 0;
+  s->wait_start = 0;
+  if (!s->rep.again)
+    passrun_clear(&s->run);
+}
+
+/* The planner, with what the run's earlier passes sent (passrun.h); a
+ * pass that leaves files for later adds its own for the next. */
+static int site_plan_run(struct site *s, struct planner_input *in,
+                         const struct planner_opts *po, struct cfw_err *err)
+{
+  struct seenset *fresh;
+  int rc;
+
+  rc = passrun_mark(&s->run, in->manifest, s->deferred, &fresh);
+  if (rc < 0)
+    return cfw_err_set(err, rc, "%s: planning: %s", s->cfg->root,
+                       strerror(-rc));
+  in->fresh = fresh;
+  rc = planner_plan(&s->plan, in, po, err);
+  seenset_destroy(fresh);
+  if (rc < 0) {
+    cfw_err_class(err, CFW_CLASS_USAGE);
+    return rc;
+  }
+  if (s->rep.deferred > 0 && passrun_add(&s->run, s->changes, s->n_changes) < 0)
+    return cfw_err_set(err, -ENOMEM, "%s: planning: %s", s->cfg->root,
+                       strerror(ENOMEM));
+  return 0;
+}
+
 int site_job_plan(struct site *s, struct cfw_err *err)
 {
   struct planner_input in = {0};
@@ -222,11 +275,9 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   site_busiest(s, &in.inflight.file_paths, &in.inflight.wildcards);
   in.tag_origin = site_tags_usable(s) ? &s->origin : NULL;
   config_planner_opts(s->cfg, &po);
-  rc = planner_plan(&s->plan, &in, &po, err);
-  if (rc < 0) {
-    cfw_err_class(err, CFW_CLASS_USAGE);
+  rc = site_plan_run(s, &in, &po, err);
+  if (rc < 0)
     return rc;
-  }
   site_tags_mark(s);
   s->planned = true;
   return 0;

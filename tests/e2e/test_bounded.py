@@ -75,6 +75,24 @@ class Bounded(StandInTest):
         self.assertNotIn(FOLLOWS, res.err)
         self.assertEqual(len(self.cf.invalidations()), 7)
 
+    def test_a_rewrite_of_every_file_collapses_in_each_pass(self):
+        # 40 files of one folder, all rewritten, --pass-files 10, a
+        # wildcard from 5 files, no unchanged file may be evicted: four
+        # passes, one wildcard each.  A pass must not take the files the
+        # passes before it just sent for warm files its wildcard would
+        # evict; it did, and sent 10 file paths each after the first.
+        old = ["blog/p%02d.html" % i for i in range(40)]
+        self.baseline(old)
+        self.site(old, "new")
+        res = self.check(self.once("--pass-files", "10",
+                                   "--wildcard-threshold", "5",
+                                   "--max-evict-ratio", "0"))
+        self.assertEqual(res.err.count(FOLLOWS), 3, res.err)
+        self.assertEqual([inv["paths"] for inv in self.cf.invalidations()],
+                         [["/blog/*"]] * 4)
+        plan = self.check(self.cfw("plan", *self.args(), self.root))
+        self.assertEqual(plan.lines, [])
+
     def test_dry_run_that_records_nothing_stops_after_one_pass(self):
         # A dry run with an upload_cmd uploads nothing, so it records
         # nothing it prints: a pass after it would take in the same

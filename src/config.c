@@ -33,6 +33,7 @@ static void site_init(struct site_config *s)
   s->max_delete = CONFIG_DEFAULT_MAX_DELETE;
   s->max_delete_share = CONFIG_DEFAULT_MAX_DELETE_SHARE;
   s->delete_grace_ms = CONFIG_DEFAULT_DELETE_GRACE_MS;
+  s->pass_files = CONFIG_DEFAULT_PASS_FILES;
   s->account_budget = CFACCOUNT_DEFAULT_BUDGET;
   strlist_init(&s->excludes);
   strlist_init(&s->distributions);

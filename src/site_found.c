@@ -60,15 +60,20 @@ void site_count(struct site *s)
   }
 }
 
-/* How many files that need hashing a pass takes in (scan.h): with
- * pass_files, a pass that records is bounded, so that its memory stays
- * flat however much changed (issue 13).  Not by default: each pass
- * plans on its own, so a rewrite of every file sent in several passes
- * costs wildcards over parts of the tree where one pass sends one.
- * `plan` and `status` record nothing and report the whole change. */
+/* How many files that need hashing a pass takes in (scan.h): a pass
+ * that records is bounded by pass_files, so that its memory stays flat
+ * however much changed (issue 13); the passes that follow take the
+ * rest, and a later pass's wildcards take the files the earlier ones
+ * sent as free to evict (passrun.h), so a rewrite of every file costs a
+ * wildcard a pass.  A pass that records nothing reports the whole
+ * change in one: `plan` and `status`, and a dry run that does not
+ * record what it prints (no pass could follow it: each would take in
+ * the same files again). */
 size_t site_pass_bound(const struct site *s)
 {
-  return s->o.mode == SITE_PLAN ? 0 : (size_t)s->cfg->pass_files;
+  if (s->o.mode == SITE_PLAN || (!site_sends(s) && !site_records_printed(s)))
+    return 0;
+  return (size_t)s->cfg->pass_files;
 }
 
 /* A pass that left files for a later one is followed at once by a pass
@@ -76,17 +81,16 @@ size_t site_pass_bound(const struct site *s)
  * pass can get further than this one did.  Not after a failed or held
  * pass, which recorded nothing and has a rule of its own for when it
  * runs again; nor when the files this pass took in stay pending, since
- * the next would take them in again and no more: a dry run that does
- * not record what it prints, a budget that held changes back, or files
- * that could all not be read. */
+ * the next would take them in again and no more: a budget that held
+ * changes back, or files that could all not be read (a pass that
+ * records nothing is not bounded: site_pass_bound). */
 bool site_defers(const struct site *s)
 {
   const struct site_report *r = &s->rep;
 
   if (r->deferred == 0 || r->status < 0 || r->held > 0 || s->closing)
     return false;
-  if ((!site_sends(s) && !site_records_printed(s)) ||
-      (s->planned && s->plan.n_left > 0) || r->n_failed >= r->n_hashed)
+  if ((s->planned && s->plan.n_left > 0) || r->n_failed >= r->n_hashed)
     return false;
   log_msg(s->o.log, LOG_INFO,
           "%s: %zu more files to look at than one pass takes in "

@@ -69,7 +69,7 @@ class Bounded(StandInTest):
         self.assertTrue(set("/" + r for r in old[20:]) <= set(first), first)
         plan = self.check(self.cfw("plan", *self.args(), self.root))
         self.assertEqual(plan.lines, [])
-        # Without --pass-files, the next rewrite goes in one pass.
+        # With the default bound, the next rewrite goes in one pass.
         self.site(old[:20], "newer")
         res = self.check(self.once())
         self.assertNotIn(FOLLOWS, res.err)
@@ -93,17 +93,19 @@ class Bounded(StandInTest):
         plan = self.check(self.cfw("plan", *self.args(), self.root))
         self.assertEqual(plan.lines, [])
 
-    def test_dry_run_that_records_nothing_stops_after_one_pass(self):
+    def test_dry_run_that_records_nothing_is_not_bounded(self):
         # A dry run with an upload_cmd uploads nothing, so it records
         # nothing it prints: a pass after it would take in the same
-        # files.  Expected: one pass, exit 0, nothing sent or recorded.
+        # files.  Expected: one pass that shows the whole change, as
+        # `plan` does, exit 0, nothing sent or recorded.  It was bounded
+        # and printed 2 of the 9 (and before that, looped for ever).
         old = rels(9, "f")
         self.baseline(old)
         self.site(old, "new")
         res = self.check(self.once("--dry-run", "--upload-cmd", "true",
                                    "--pass-files", "2"))
         self.assertNotIn(FOLLOWS, res.err)
-        self.assertEqual(len(res.lines), 2, res.out)
+        self.assertEqual(len(res.lines), 9, res.out)
         self.assertEqual(self.cf.invalidations(), [])
         plan = self.check(self.cfw("plan", *self.args(), self.root))
         self.assertEqual(len(plan.lines), 9, plan.out)

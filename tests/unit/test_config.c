@@ -637,6 +637,7 @@ static void test_defaults(void)
   CHECK_EQ_STR(s->url_prefix, "");
   CHECK_EQ_STR(s->index_name, "index.html");
   CHECK_EQ_INT(s->excludes.n, 0);
+  CHECK_EQ_INT(s->pass_files, 262144); /* a pass's memory stays flat */
   CHECK_EQ_INT(c.log_level, LOG_INFO);
   CHECK_EQ_INT(c.log_format, LOG_TEXT);
   config_free(&c);

@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,9 @@
  * seconds, not at the next change or minutes later, and a disk that
  * stays full costs a failed append every 30 s. */
 #define DSITE_LOCAL_FIRST_MS 1000
+/* The watch's first look at a root that has not answered after this
+ * long is said to be stuck (a dead NFS server, a hung FUSE mount). */
+#define DSITE_LOOK_SLOW_MS 5000
 
 /* One site of the daemon: its pipeline, kicked by its watch through the
  * debounce. */
@@ -29,6 +33,7 @@ struct dsite {
   struct daemon *d;              /* borrowed */
   const struct site_config *cfg; /* borrowed */
   struct site *site;             /* owned; closed by dsite_close */
+  struct site *gone;             /* site, closing, until its done ran */
   struct watch *w;               /* owned; closed by dsite_close */
   struct debounce deb;
   /* The start-up walk: the watch's visitor, told when it is done. */
@@ -36,6 +41,10 @@ struct dsite {
   const struct tree_visit *seed; /* borrowed from w until its done */
   uv_timer_t timer;              /* the next flush */
   uv_timer_t grace;              /* a held pass: quiet for delete_grace_ms */
+  uv_timer_t look;               /* the watch's first look is slow */
+  uint64_t start_ms;             /* uv_now() when the site started */
+  bool looked;                   /* that look is back */
+  bool look_slow;                /* it was said to be slow */
   struct strlist dirty;          /* paths events named since the last flush */
   size_t dirty_unique;           /* dirty.n after the last dedupe */
   bool dirty_all;
@@ -334,23 +343,34 @@ static void dsite_on_handle_closed(uv_handle_t *h)
   dsite_closed_one(h->data);
 }
 
+static void dsite_on_site_closed(void *arg)
+{
+  struct dsite *ds = arg;
+
+  ds->gone = NULL;
+  dsite_closed_one(ds);
+}
+
 static void dsite_close(struct dsite *ds)
 {
-  ds->closing = 4; /* two timers, the watch, the site */
+  ds->closing = 5; /* three timers, the watch, the site */
   ds->timer.data = ds;
   ds->grace.data = ds;
+  ds->look.data = ds;
   uv_close((uv_handle_t *)&ds->timer, dsite_on_handle_closed);
   uv_close((uv_handle_t *)&ds->grace, dsite_on_handle_closed);
+  uv_close((uv_handle_t *)&ds->look, dsite_on_handle_closed);
   if (ds->w != NULL)
     watch_close(ds->w, dsite_closed_one, ds);
   else
     dsite_closed_one(ds);
   ds->w = NULL;
-  if (ds->site != NULL)
-    site_close(ds->site, dsite_closed_one, ds);
+  ds->gone = ds->site;
+  ds->site = NULL;
+  if (ds->gone != NULL)
+    site_close(ds->gone, dsite_on_site_closed, ds);
   else
     dsite_closed_one(ds);
-  ds->site = NULL;
 }
 
 /* Starting. */
@@ -454,6 +474,12 @@ static void dsite_on_watch_started(struct watch *w, const struct cfw_err *werr,
   struct dsite *ds = arg;
   struct cfw_err err = {0};
 
+  ds->looked = true;
+  (void)uv_timer_stop(&ds->look); /* live handle: cannot fail */
+  if (ds->look_slow)
+    log_msg(ds->d->o.log, LOG_WARN, "%s: the root answered after %llu s",
+            ds->cfg->root,
+            (unsigned long long)((dsite_now(ds) - ds->start_ms) / 1000));
   if (ds->d->stopping)
     return;
   if (werr != NULL) {
@@ -477,6 +503,32 @@ static void dsite_on_watch_started(struct watch *w, const struct cfw_err *werr,
   }
 }
 
+/* The watch's first look at the root has not come back: the site
+ * cannot start, nor READY be sent, until it does.  Said once, and told
+ * to the caller (systemd's STATUS): READY stays withheld, as for any
+ * site whose first pass has not reported, so systemd's start timeout
+ * decides; a root that is merely absent answers at once and is followed
+ * (or refused) by its first pass. */
+static void dsite_on_look_slow(uv_timer_t *t)
+{
+  struct dsite *ds = container_of(t, struct dsite, look);
+  struct daemon *d = ds->d;
+  char status[256];
+  int n;
+
+  if (ds->looked || d->stopping)
+    return;
+  ds->look_slow = true;
+  log_msg(d->o.log, LOG_WARN,
+          "%s: the root does not answer after %llu s (a file system that "
+          "does not answer?); waiting for it, not ready until it does",
+          ds->cfg->root, (unsigned long long)(DSITE_LOOK_SLOW_MS / 1000));
+  n = snprintf(status, sizeof(status), "waiting for %s, which does not answer",
+               ds->cfg->root);
+  if (d->o.on_status != NULL && n > 0 && (size_t)n < sizeof(status))
+    d->o.on_status(status, d->o.status_arg);
+}
+
 static int dsite_start(struct dsite *ds, struct cfw_err *err)
 {
   struct daemon *d = ds->d;
@@ -493,6 +545,9 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
     log_msg(d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
             ds->cfg->root,
             ds->cfg->dry_run ? "--dry-run" : "no distribution configured");
+  ds->start_ms = dsite_now(ds);
+  (void)uv_timer_start(&ds->look, dsite_on_look_slow, DSITE_LOOK_SLOW_MS,
+                       0); /* live handle: cannot fail */
   return watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
 }
 
@@ -506,6 +561,7 @@ static void dsite_init(struct dsite *ds, struct daemon *d,
   debounce_init(&ds->deb, cfg->quiet_ms, cfg->max_delay_ms);
   (void)uv_timer_init(d->o.loop, &ds->timer); /* cannot fail */
   (void)uv_timer_init(d->o.loop, &ds->grace); /* cannot fail */
+  (void)uv_timer_init(d->o.loop, &ds->look);  /* cannot fail */
 }
 
 int daemon_start(struct daemon **out, const struct daemon_opts *o,
@@ -551,4 +607,47 @@ void daemon_stop(struct daemon *d, void (*done)(void *arg), void *arg)
   d->done_arg = arg;
   for (i = 0; i < d->n; i++)
     dsite_close(&d->sites[i]);
+}
+
+/* The site a stop waits for: the one closing, or one not told to yet. */
+static const struct site *dsite_pending(const struct dsite *ds)
+{
+  return ds->gone != NULL ? ds->gone : ds->site;
+}
+
+bool daemon_requests(const struct daemon *d)
+{
+  struct site_wait_info w;
+  size_t i;
+
+  for (i = 0; i < d->n; i++) {
+    if (dsite_pending(&d->sites[i]) == NULL)
+      continue;
+    site_waits(dsite_pending(&d->sites[i]), &w);
+    if (w.kind == SITE_WAIT_NET)
+      return true;
+  }
+  return false;
+}
+
+size_t daemon_stuck(const struct daemon *d, daemon_stuck_fn each, void *arg)
+{
+  struct site_wait_info w;
+  const struct dsite *ds;
+  size_t n = 0;
+  size_t i;
+
+  for (i = 0; i < d->n; i++) {
+    ds = &d->sites[i];
+    if (dsite_pending(ds) == NULL)
+      continue;
+    site_waits(dsite_pending(ds), &w);
+    if (w.kind != SITE_WAIT_DISK)
+      continue;
+    if (w.since_ms == 0) /* the first pass has not begun: since the start */
+      w.since_ms = ds->start_ms;
+    each(arg, ds->cfg->root, &w, uv_now(d->o.loop) - w.since_ms);
+    n++;
+  }
+  return n;
 }

@@ -47,8 +47,11 @@ struct daemon_opts {
   void (*on_error)(const struct cfw_err *err, void *arg);
   void *error_arg;
   /* Runs when what the daemon waits for should be shown (systemd's
-   * STATUS=): a root that does not answer at start.  status is
-   * borrowed for the call.  NULL: none. */
+   * STATUS=): a root that does not answer at start (READY is withheld
+   * until it does), or one missing after the first pass (the daemon is
+   * ready: it follows the root's return); status is borrowed for the
+   * call.  NULL status: the missing root is back, nothing is waited
+   * for.  NULL: none. */
   void (*on_status)(const char *status, void *arg);
   void *status_arg;
 };

@@ -33,18 +33,23 @@ static void app_notify(const struct app *a, const char *state)
     log_msg(a->log, LOG_DEBUG, "sd_notify: %s", strerror(-rc));
 }
 
-static void app_on_ready(void *arg)
+/* STATUS= of a daemon that waits for nothing; READY=1 too once. */
+static void app_tell_watching(const struct app *a, bool ready)
 {
-  struct app *a = arg;
   char state[128];
   size_t n;
   int len;
 
   (void)config_sites(&a->cfg, &n);
-  len = snprintf(state, sizeof(state), "READY=1\nSTATUS=watching %zu site%s", n,
-                 n == 1 ? "" : "s");
+  len = snprintf(state, sizeof(state), "%sSTATUS=watching %zu site%s",
+                 ready ? "READY=1\n" : "", n, n == 1 ? "" : "s");
   if (len > 0 && (size_t)len < sizeof(state))
     app_notify(a, state);
+}
+
+static void app_on_ready(void *arg)
+{
+  app_tell_watching(arg, true);
 }
 
 static void app_on_watchdog(uv_timer_t *t)
@@ -83,6 +88,10 @@ static void app_on_daemon_status(const char *status, void *arg)
   char state[300];
   int n;
 
+  if (status == NULL) {
+    app_tell_watching(a, false);
+    return;
+  }
   n = snprintf(state, sizeof(state), "STATUS=%s", status);
   if (n > 0 && (size_t)n < sizeof(state))
     app_notify(a, state);

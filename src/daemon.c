@@ -45,6 +45,7 @@ struct dsite {
   uint64_t start_ms;             /* uv_now() when the site started */
   bool looked;                   /* that look is back */
   bool look_slow;                /* it was said to be slow */
+  bool told_missing;             /* STATUS= says the root is missing */
   struct strlist dirty;          /* paths events named since the last flush */
   size_t dirty_unique;           /* dirty.n after the last dedupe */
   bool dirty_all;
@@ -245,12 +246,29 @@ static uint64_t dsite_retry_ms(struct dsite *ds, const struct site_report *r)
   return ds->local_ms;
 }
 
+/* Tells the caller what the site waits for (systemd's STATUS=): a
+ * root that does not exist, or does not answer. */
+static void dsite_tell(const struct dsite *ds, const char *why)
+{
+  const struct daemon *d = ds->d;
+  char status[256];
+  int n;
+
+  n = snprintf(status, sizeof(status), "waiting for %s, which %s",
+               ds->cfg->root, why);
+  if (d->o.on_status != NULL && n > 0 && (size_t)n < sizeof(status))
+    d->o.on_status(status, d->o.status_arg);
+}
+
 static void dsite_failed(struct dsite *ds, const struct site_report *r)
 {
   uint64_t ms;
 
   if (r->root_missing) {
     log_msg(ds->d->o.log, LOG_INFO, "%s; waiting for it", r->err.msg);
+    if (!ds->told_missing)
+      dsite_tell(ds, "does not exist");
+    ds->told_missing = true;
     return;
   }
   if (!r->opened && !dsite_waits_for_room(ds, r))
@@ -298,6 +316,10 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
     dsite_first_report(ds, r);
   if (r->status == 0)
     ds->local_ms = 0;
+  if (r->status == 0 && ds->told_missing && ds->d->o.on_status != NULL)
+    ds->d->o.on_status(NULL, ds->d->o.status_arg); /* the root is back */
+  if (r->status == 0)
+    ds->told_missing = false;
   if (r->status < 0 && r->status != -ECANCELED)
     dsite_failed(ds, r);
   if (r->status == 0 && r->stale > 0)
@@ -513,8 +535,6 @@ static void dsite_on_look_slow(uv_timer_t *t)
 {
   struct dsite *ds = container_of(t, struct dsite, look);
   struct daemon *d = ds->d;
-  char status[256];
-  int n;
 
   if (ds->looked || d->stopping)
     return;
@@ -523,10 +543,7 @@ static void dsite_on_look_slow(uv_timer_t *t)
           "%s: the root does not answer after %llu s (a file system that "
           "does not answer?); waiting for it, not ready until it does",
           ds->cfg->root, (unsigned long long)(DSITE_LOOK_SLOW_MS / 1000));
-  n = snprintf(status, sizeof(status), "waiting for %s, which does not answer",
-               ds->cfg->root);
-  if (d->o.on_status != NULL && n > 0 && (size_t)n < sizeof(status))
-    d->o.on_status(status, d->o.status_arg);
+  dsite_tell(ds, "does not answer");
 }
 
 static int dsite_start(struct dsite *ds, struct cfw_err *err)

@@ -63,6 +63,67 @@ def stuck_threads(pid):
     return n
 
 
+class Notify:
+    """A socket standing for systemd's (NOTIFY_SOCKET): the messages a
+    daemon sends there."""
+
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.got = []
+
+    def wait_for(self, pattern, timeout=30, start=0):
+        """Reads until a message (from number start on) has a line
+        matching pattern."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while not any(rx.search(m) for m in self.got[start:]):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r in %r" % (pattern, self.got))
+            self.sock.settimeout(left)
+            try:
+                self.got.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
+class MissingRoot(unittest.TestCase):
+    """What a hung root is compared with: a root that does not exist, for
+    a site with state, is followed; the daemon is READY and its STATUS=
+    says what it waits for, until the root is back."""
+
+    def test_a_missing_root_is_ready_and_told(self):
+        tmp = tempfile.mkdtemp(prefix="cfwmissing.")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        root = os.path.join(tmp, "public")
+        cfw.write(root, "index.html", "<h1>home</h1>")
+        args = ["-v", "--quiet-ms", "100", "-d", DISTRIBUTION, "--dry-run",
+                "--state-dir", os.path.join(tmp, "state"), root]
+        d = Daemon(tmp, *args, env={"HOME": tmp})
+        d.wait_for(r": watching \d+ directories")
+        self.assertEqual(d.stop(), 0, repr(d))  # the baseline
+        shutil.rmtree(root)
+        notify = Notify(tmp)
+        self.addCleanup(notify.close)
+        d = Daemon(tmp, *args, env={"HOME": tmp, "NOTIFY_SOCKET": notify.path})
+        try:
+            notify.wait_for(r"^STATUS=waiting for \S*/public, which does not "
+                            r"exist$")
+            self.assertTrue(any("READY=1" in m for m in notify.got),
+                            notify.got)
+            cfw.write(root, "index.html", "<h1>back</h1>")
+            n = len(notify.got)
+            notify.wait_for(r"^STATUS=watching 1 site$", start=n)
+            self.assertEqual(d.stop(), 0, repr(d))
+        finally:
+            d.kill()
+
+
 @unittest.skipIf(NO_FUSE, NO_FUSE)
 class HungMount(unittest.TestCase):
 
@@ -172,26 +233,19 @@ class HungMount(unittest.TestCase):
         # systemd (Type=notify) hears why the daemon is not ready, and no
         # READY=1: its start timeout decides, as for any first pass that
         # has not reported.
-        path = os.path.join(self.tmp, "notify")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        self.addCleanup(sock.close)
-        d = self.spawn(self.root, env={"NOTIFY_SOCKET": path})
+        notify = Notify(self.tmp)
+        self.addCleanup(notify.close)
+        d = self.spawn(self.root, env={"NOTIFY_SOCKET": notify.path})
         try:
             d.wait_for(r"public: the root does not answer after \d+ s",
                        timeout=30)
-            got = []
-            sock.settimeout(10)
-            while not any("does not answer" in m for m in got):
-                got.append(sock.recv(4096).decode())
+            notify.wait_for(r"^STATUS=waiting for \S*/public, which does "
+                            r"not answer$")
             status, took = self.stop_in_bound(d)
         finally:
             d.kill()
         self.assertEqual(status, 0, repr(d))
-        self.assertTrue(any(re.search(r"^STATUS=waiting for \S*/public, "
-                                      r"which does not answer$", m, re.M)
-                            for m in got), got)
-        self.assertFalse(any("READY=1" in m for m in got), got)
+        self.assertFalse(any("READY=1" in m for m in notify.got), notify.got)
 
 
 if __name__ == "__main__":

@@ -188,9 +188,40 @@ static void app_on_stopped(void *arg)
   app_stuck_arm(a);
 }
 
+struct app_scans {
+  size_t old;   /* scans running for APP_STOP_STUCK_MS or more */
+  size_t other; /* any other work on the disk */
+};
+
+static void app_count_scan(void *arg, const char *root,
+                           const struct site_wait_info *w, uint64_t ms)
+{
+  struct app_scans *c = arg;
+
+  (void)root;
+  if (w->scan && ms >= APP_STOP_STUCK_MS)
+    c->old++;
+  else
+    c->other++;
+}
+
+/* True if the stop waits for nothing but scans that have already run
+ * for the stuck bound: a scan changes no state, so the stop need not
+ * wait for them any longer. */
+static bool app_only_old_scans(const struct app *a)
+{
+  struct app_scans c = {0};
+
+  if (a->closing == NULL || a->reading)
+    return false;
+  (void)daemon_stuck(a->closing, app_count_scan, &c);
+  return c.old > 0 && c.other == 0;
+}
+
 /* The grace APP_STOP_GRACE_MS is for requests only (their answer may be
  * recorded); a stop that waits for none, a scan stuck on a hung mount
- * say, goes straight to the stuck bound. */
+ * say, goes straight to the stuck bound, or ends at once if all it
+ * waits for is scans that ran that long already. */
 static void app_on_stop_tick(uv_timer_t *t)
 {
   struct app *a = container_of(t, struct app, stop_timer);
@@ -205,6 +236,10 @@ static void app_on_stop_tick(uv_timer_t *t)
     app_http_drop(a);
   }
   (void)uv_timer_stop(t); /* live handle: cannot fail */
+  if (app_only_old_scans(a)) {
+    app_on_stuck(&a->stuck_timer);
+    return;
+  }
   /* A site that waits for a stuck walk or hash never closes. */
   app_stuck_arm(a);
 }

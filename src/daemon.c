@@ -6,10 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "debounce.h"
-#include "site.h"
+#include "daemon_int.h"
 #include "util.h"
-#include "watch.h"
 
 /* After a refusal, try again this much later (or at the next change,
  * whichever is first). */
@@ -26,46 +24,6 @@
 /* The watch's first look at a root that has not answered after this
  * long is said to be stuck (a dead NFS server, a hung FUSE mount). */
 #define DSITE_LOOK_SLOW_MS 5000
-
-/* One site of the daemon: its pipeline, kicked by its watch through the
- * debounce. */
-struct dsite {
-  struct daemon *d;              /* borrowed */
-  const struct site_config *cfg; /* borrowed */
-  struct site *site;             /* owned; closed by dsite_close */
-  struct site *gone;             /* site, closing, until its done ran */
-  struct watch *w;               /* owned; closed by dsite_close */
-  struct debounce deb;
-  /* The start-up walk: the watch's visitor, told when it is done. */
-  struct tree_visit visit;
-  const struct tree_visit *seed; /* borrowed from w until its done */
-  uv_timer_t timer;              /* the next flush */
-  uv_timer_t grace;              /* a held pass: quiet for delete_grace_ms */
-  uv_timer_t look;               /* the watch's first look is slow */
-  uint64_t start_ms;             /* uv_now() when the site started */
-  bool looked;                   /* that look is back */
-  bool look_slow;                /* it was said to be slow */
-  bool told_missing;             /* STATUS= says the root is missing */
-  struct strlist dirty;          /* paths events named since the last flush */
-  size_t dirty_unique;           /* dirty.n after the last dedupe */
-  bool dirty_all;
-  bool holding;  /* a pass was held by the guard, and no whole pass since */
-  bool reported; /* the first pass has reported */
-  uint64_t retry_at_ms; /* after a failure: no flush before this */
-  uint64_t local_ms;    /* the last local failure's delay; 0 after a pass */
-  int closing;          /* handles and parts still to close */
-};
-
-struct daemon {
-  struct daemon_opts o;
-  struct dsite *sites; /* owned */
-  size_t n;
-  size_t open;       /* sites not yet fully closed */
-  size_t unreported; /* sites whose first pass has not reported */
-  bool stopping;
-  void (*done)(void *arg);
-  void *done_arg;
-};
 
 static void dsite_arm(struct dsite *ds);
 
@@ -624,47 +582,4 @@ void daemon_stop(struct daemon *d, void (*done)(void *arg), void *arg)
   d->done_arg = arg;
   for (i = 0; i < d->n; i++)
     dsite_close(&d->sites[i]);
-}
-
-/* The site a stop waits for: the one closing, or one not told to yet. */
-static const struct site *dsite_pending(const struct dsite *ds)
-{
-  return ds->gone != NULL ? ds->gone : ds->site;
-}
-
-bool daemon_requests(const struct daemon *d)
-{
-  struct site_wait_info w;
-  size_t i;
-
-  for (i = 0; i < d->n; i++) {
-    if (dsite_pending(&d->sites[i]) == NULL)
-      continue;
-    site_waits(dsite_pending(&d->sites[i]), &w);
-    if (w.kind == SITE_WAIT_NET)
-      return true;
-  }
-  return false;
-}
-
-size_t daemon_stuck(const struct daemon *d, daemon_stuck_fn each, void *arg)
-{
-  struct site_wait_info w;
-  const struct dsite *ds;
-  size_t n = 0;
-  size_t i;
-
-  for (i = 0; i < d->n; i++) {
-    ds = &d->sites[i];
-    if (dsite_pending(ds) == NULL)
-      continue;
-    site_waits(dsite_pending(ds), &w);
-    if (w.kind != SITE_WAIT_DISK)
-      continue;
-    if (w.since_ms == 0) /* the first pass has not begun: since the start */
-      w.since_ms = ds->start_ms;
-    each(arg, ds->cfg->root, &w, uv_now(d->o.loop) - w.since_ms);
-    n++;
-  }
-  return n;
 }

@@ -12,6 +12,7 @@
 #include "hdrrule.h"
 #include "http.h"
 #include "log.h"
+#include "site.h"
 
 /* `cfwatch ROOT`: follows live builds of one or more sites on one loop.
  * Per site: events mark paths dirty, the debounce decides when a burst
@@ -45,6 +46,14 @@ struct daemon_opts {
    * and exit with err's class.  err is borrowed for the call. */
   void (*on_error)(const struct cfw_err *err, void *arg);
   void *error_arg;
+  /* Runs when what the daemon waits for should be shown (systemd's
+   * STATUS=): a root that does not answer at start (READY is withheld
+   * until it does), or one missing after the first pass (the daemon is
+   * ready: it follows the root's return); status is borrowed for the
+   * call.  NULL status: the missing root is back, nothing is waited
+   * for.  NULL: none. */
+  void (*on_status)(const char *status, void *arg);
+  void *status_arg;
 };
 
 /* Starts every site: its watch now; its pipeline opens (lock, state)
@@ -59,5 +68,18 @@ int daemon_start(struct daemon **out, const struct daemon_opts *o,
  * acknowledgement still recorded) unless http is closed meanwhile.
  * done runs once everything is closed; d is freed after it. */
 void daemon_stop(struct daemon *d, void (*done)(void *arg), void *arg);
+
+/* What a stop or a reload still waits for, until daemon_stop's done:
+ * daemon_requests says whether a site has a request in flight (to
+ * CloudFront or S3, or upload_cmd), which a stop gives a grace;
+ * daemon_stuck calls each for every site whose step runs on the thread
+ * pool (the walk, the hashing, the state's files: what a file system
+ * that does not answer holds for ever), with how long, in ms, its pass
+ * (or its start) has been running; it returns how many it named.
+ * Valid on a running daemon too. */
+typedef void (*daemon_stuck_fn)(void *arg, const char *root,
+                                const struct site_wait_info *w, uint64_t ms);
+bool daemon_requests(const struct daemon *d);
+size_t daemon_stuck(const struct daemon *d, daemon_stuck_fn each, void *arg);
 
 #endif

@@ -176,6 +176,22 @@ bool site_busy(const struct site *s);
  * after it. */
 void site_close(struct site *s, void (*done)(void *arg), void *arg);
 
+/* What the site's running step waits for (site_waits.c), for a stop
+ * or a reload waiting for site_close's done: nothing (idle or closed),
+ * the network (a request to CloudFront or S3, upload_cmd, a backoff),
+ * or the disk (work on the thread pool: the walk, the hashing, the
+ * state's files), which a file system that does not answer may hold
+ * for ever. */
+enum site_wait { SITE_WAIT_NONE, SITE_WAIT_NET, SITE_WAIT_DISK };
+struct site_wait_info {
+  enum site_wait kind;
+  bool scan;         /* the step is a scan (the walk, the hashing) */
+  const char *step;  /* static: "its walk or its hashing" */
+  uint64_t since_ms; /* the pass's start (uv_now); 0 before the first
+                        pass began (opening, and its first walk) */
+};
+void site_waits(const struct site *s, struct site_wait_info *out);
+
 /* True if the site's excludes leave rel out (for its watch). */
 bool site_excluded(const struct site *s, const char *rel, bool is_dir);
 

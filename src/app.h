@@ -27,9 +27,15 @@ struct app {
   struct http *http; /* owned; made when something is sent */
   /* Watch mode only. */
   struct daemon *daemon; /* owned until daemon_stop */
+  /* The daemon a stop or a reload waits for, until its done runs
+   * (borrowed: daemon_stop frees it after that). */
+  struct daemon *closing;
+  bool stop_asked;       /* SIGINT or SIGTERM: stopping */
+  bool reload_told;      /* this reload's wait for stuck work was said */
+  uint64_t stop_ms;      /* uv_now() when the stop (or reload) began */
   struct config next;    /* a reloaded config waiting for the swap */
   uv_signal_t sig[3];    /* SIGINT, SIGTERM, SIGHUP */
-  uv_timer_t stop_timer; /* bounds how long a stop may take */
+  uv_timer_t stop_timer; /* a stop's or a reload's checks (app_watch.c) */
   uv_timer_t watchdog;   /* WATCHDOG=1 to systemd, if it asks */
   bool handles;          /* the signals and timers above are open */
   /* A stop's last bound: work stuck on the thread pool (a hung mount)

@@ -33,18 +33,23 @@ static void app_notify(const struct app *a, const char *state)
     log_msg(a->log, LOG_DEBUG, "sd_notify: %s", strerror(-rc));
 }
 
-static void app_on_ready(void *arg)
+/* STATUS= of a daemon that waits for nothing; READY=1 too once. */
+static void app_tell_watching(const struct app *a, bool ready)
 {
-  struct app *a = arg;
   char state[128];
   size_t n;
   int len;
 
   (void)config_sites(&a->cfg, &n);
-  len = snprintf(state, sizeof(state), "READY=1\nSTATUS=watching %zu site%s", n,
-                 n == 1 ? "" : "s");
+  len = snprintf(state, sizeof(state), "%sSTATUS=watching %zu site%s",
+                 ready ? "READY=1\n" : "", n, n == 1 ? "" : "s");
   if (len > 0 && (size_t)len < sizeof(state))
     app_notify(a, state);
+}
+
+static void app_on_ready(void *arg)
+{
+  app_tell_watching(arg, true);
 }
 
 static void app_on_watchdog(uv_timer_t *t)
@@ -77,6 +82,21 @@ static void app_on_daemon_error(const struct cfw_err *err, void *arg)
     app_stop(a);
 }
 
+static void app_on_daemon_status(const char *status, void *arg)
+{
+  const struct app *a = arg;
+  char state[300];
+  int n;
+
+  if (status == NULL) {
+    app_tell_watching(a, false);
+    return;
+  }
+  n = snprintf(state, sizeof(state), "STATUS=%s", status);
+  if (n > 0 && (size_t)n < sizeof(state))
+    app_notify(a, state);
+}
+
 static int app_daemon_start(struct app *a, struct cfw_err *err)
 {
   struct daemon_opts o = {0};
@@ -100,24 +120,53 @@ static int app_daemon_start(struct app *a, struct cfw_err *err)
   o.ready_arg = a;
   o.on_error = app_on_daemon_error;
   o.error_arg = a;
+  o.on_status = app_on_daemon_status;
+  o.status_arg = a;
   return daemon_start(&a->daemon, &o, sites, n, err);
+}
+
+/* How often a stop looks again at what it waits for. */
+#define APP_STOP_TICK_MS 250
+/* A reload still waiting for a site's work on the disk after this long
+ * says so, once. */
+#define APP_RELOAD_TELL_MS 3000
+
+static void app_log_stop_stuck(void *arg, const char *root,
+                               const struct site_wait_info *w, uint64_t ms)
+{
+  const struct app *a = arg;
+
+  log_msg(a->log, LOG_WARN,
+          "stopping: %s%s stuck in %s for %llu s (a file system that does "
+          "not answer?); exiting without it, what it was for stays pending",
+          w->scan ? "scan of " : "", root, w->step,
+          (unsigned long long)(ms / 1000));
 }
 
 /* The loop still runs APP_STOP_STUCK_MS after the last step of a stop:
  * only work on the thread pool can hold it (every handle of ours is
- * closed, or waits for that work).  The loop stops without it. */
+ * closed, or waits for that work).  What is stuck is named, from our
+ * own count of what the stop waits for (libuv has no call that says
+ * what it still runs), and the loop stops without it. */
 static void app_on_stuck(uv_timer_t *t)
 {
   struct app *a = container_of(t, struct app, stuck_timer);
-  /* libuv counts the requests in flight in this public field; it has no
-   * call that says how many there are. */
-  unsigned n = a->loop.active_reqs.count;
+  size_t n = 0;
 
-  log_msg(a->log, LOG_WARN,
-          "stopping: %u task%s on the thread pool still running after %d "
-          "s (a file system that does not answer?); exiting without "
-          "them, what they were for stays pending",
-          n, n == 1 ? "" : "s", APP_STOP_STUCK_MS / 1000);
+  if (a->closing != NULL)
+    n = daemon_stuck(a->closing, app_log_stop_stuck, a);
+  if (a->reading) {
+    log_msg(a->log, LOG_WARN,
+            "stopping: the reload's read of the configuration is stuck (a "
+            "file system that does not answer?); exiting without it");
+    n++;
+  }
+  if (n == 0)
+    log_msg(a->log, LOG_WARN,
+            "stopping: still not done %d s after the rest (a file system "
+            "that does not answer?); exiting without what is left, what it "
+            "was for stays pending",
+            APP_STOP_STUCK_MS / 1000);
   a->abandoned = true;
   uv_stop(&a->loop);
 }
@@ -133,24 +182,70 @@ static void app_on_stopped(void *arg)
 {
   struct app *a = arg;
 
+  a->closing = NULL; /* freed after this */
   log_msg(a->log, LOG_INFO, "stopped");
   app_finish(a);
   app_stuck_arm(a);
 }
 
-static void app_on_stop_timeout(uv_timer_t *t)
+struct app_scans {
+  size_t old;   /* scans running for APP_STOP_STUCK_MS or more */
+  size_t other; /* any other work on the disk */
+};
+
+static void app_count_scan(void *arg, const char *root,
+                           const struct site_wait_info *w, uint64_t ms)
+{
+  struct app_scans *c = arg;
+
+  (void)root;
+  if (w->scan && ms >= APP_STOP_STUCK_MS)
+    c->old++;
+  else
+    c->other++;
+}
+
+/* True if the stop waits for nothing but scans that have already run
+ * for the stuck bound: a scan changes no state, so the stop need not
+ * wait for them any longer. */
+static bool app_only_old_scans(const struct app *a)
+{
+  struct app_scans c = {0};
+
+  if (a->closing == NULL || a->reading)
+    return false;
+  (void)daemon_stuck(a->closing, app_count_scan, &c);
+  return c.old > 0 && c.other == 0;
+}
+
+/* The grace APP_STOP_GRACE_MS is for requests only (their answer may be
+ * recorded); a stop that waits for none, a scan stuck on a hung mount
+ * say, goes straight to the stuck bound, or ends at once if all it
+ * waits for is scans that ran that long already. */
+static void app_on_stop_tick(uv_timer_t *t)
 {
   struct app *a = container_of(t, struct app, stop_timer);
 
-  log_msg(a->log, LOG_WARN,
-          "a request is still in flight after %d s; "
-          "abandoning it (its changes stay pending)",
-          APP_STOP_GRACE_MS / 1000);
-  app_http_drop(a);
+  if (a->closing != NULL && daemon_requests(a->closing)) {
+    if (uv_now(&a->loop) - a->stop_ms < APP_STOP_GRACE_MS)
+      return;
+    log_msg(a->log, LOG_WARN,
+            "a request is still in flight after %d s; "
+            "abandoning it (its changes stay pending)",
+            APP_STOP_GRACE_MS / 1000);
+    app_http_drop(a);
+  }
+  (void)uv_timer_stop(t); /* live handle: cannot fail */
+  if (app_only_old_scans(a)) {
+    app_on_stuck(&a->stuck_timer);
+    return;
+  }
   /* A site that waits for a stuck walk or hash never closes. */
   app_stuck_arm(a);
 }
 
+/* Also during a reload's wait for the old sites: they then end the
+ * stop (app_on_reload_stopped) instead of starting again. */
 static void app_stop(struct app *a)
 {
   size_t i;
@@ -158,11 +253,16 @@ static void app_stop(struct app *a)
   app_notify(a, "STOPPING=1\nSTATUS=stopping");
   for (i = 0; i < ARRAY_SIZE(a->sig); i++)
     (void)uv_signal_stop(&a->sig[i]); /* live handles: cannot fail */
-  (void)uv_timer_start(&a->stop_timer, app_on_stop_timeout, APP_STOP_GRACE_MS,
-                       0);
+  a->stop_asked = true;
+  a->stop_ms = uv_now(&a->loop);
+  (void)uv_timer_start(&a->stop_timer, app_on_stop_tick, 0,
+                       APP_STOP_TICK_MS); /* live handle: cannot fail */
   uv_unref((uv_handle_t *)&a->stop_timer);
-  daemon_stop(a->daemon, app_on_stopped, a);
+  if (a->daemon == NULL)
+    return;
+  a->closing = a->daemon;
   a->daemon = NULL;
+  daemon_stop(a->closing, app_on_stopped, a);
 }
 
 static void app_reload(struct app *a);
@@ -172,6 +272,12 @@ static void app_on_reload_stopped(void *arg)
   struct app *a = arg;
   struct cfw_err err = {0};
 
+  if (a->stop_asked) { /* SIGTERM while waiting: no new sites */
+    app_on_stopped(a);
+    return;
+  }
+  a->closing = NULL;                   /* freed after this */
+  (void)uv_timer_stop(&a->stop_timer); /* live handle: cannot fail */
   config_free(&a->cfg);
   a->cfg = a->next;
   config_init(&a->next);
@@ -194,6 +300,46 @@ static void app_on_reload_stopped(void *arg)
   }
 }
 
+static void app_log_reload_stuck(void *arg, const char *root,
+                                 const struct site_wait_info *w, uint64_t ms)
+{
+  const struct app *a = arg;
+  char state[256];
+  int n;
+
+  log_msg(a->log, LOG_WARN,
+          "reload: waiting for the %s%s, stuck in %s for %llu s (a file "
+          "system that does not answer?); the new configuration applies "
+          "once it returns",
+          w->scan ? "scan of " : "site ", root, w->step,
+          (unsigned long long)(ms / 1000));
+  n = snprintf(state, sizeof(state),
+               "STATUS=reload waiting for %s, stuck on the disk", root);
+  if (n > 0 && (size_t)n < sizeof(state))
+    app_notify(a, state);
+}
+
+/* A reload waits for the old sites to close: each holds its state
+ * dir's lock and borrows the running config, so the new ones cannot
+ * start beside it, and a scan cannot be recalled from the thread pool.
+ * Work stuck on a disk that does not answer holds the reload for as
+ * long: said once, and a SIGTERM still stops (app_stop). */
+static void app_on_reload_tick(uv_timer_t *t)
+{
+  struct app *a = container_of(t, struct app, stop_timer);
+
+  if (a->closing == NULL || a->reload_told) {
+    (void)uv_timer_stop(t); /* live handle: cannot fail */
+    return;
+  }
+  if (uv_now(&a->loop) - a->stop_ms < APP_RELOAD_TELL_MS)
+    return;
+  if (daemon_stuck(a->closing, app_log_reload_stuck, a) > 0) {
+    a->reload_told = true;
+    (void)uv_timer_stop(t); /* live handle: cannot fail */
+  }
+}
+
 /* The config read is back and good: the sites stop, and start again
  * with it (app_on_reload_stopped). */
 static void app_reload_swap(struct app *a)
@@ -208,8 +354,14 @@ static void app_reload_swap(struct app *a)
                (unsigned long long)(uv_hrtime() / 1000));
   if (n > 0 && (size_t)n < sizeof(state))
     app_notify(a, state);
-  daemon_stop(a->daemon, app_on_reload_stopped, a);
+  a->stop_ms = uv_now(&a->loop);
+  a->reload_told = false;
+  (void)uv_timer_start(&a->stop_timer, app_on_reload_tick, APP_STOP_TICK_MS,
+                       APP_STOP_TICK_MS); /* live handle: cannot fail */
+  uv_unref((uv_handle_t *)&a->stop_timer);
+  a->closing = a->daemon;
   a->daemon = NULL;
+  daemon_stop(a->closing, app_on_reload_stopped, a);
 }
 
 /* On the threadpool: a config file on a slow or network disk must not
@@ -280,8 +432,8 @@ static void app_on_signal(uv_signal_t *h, int signum)
     a->reload_again = true;
     return;
   }
-  if (a->daemon == NULL)
-    return; /* a stop is under way */
+  if (a->daemon == NULL && a->closing == NULL)
+    return; /* a reload's restart failed: the loop ends */
   if (signum == SIGHUP) {
     log_msg(a->log, LOG_INFO, "SIGHUP: reloading the configuration");
     app_reload(a);

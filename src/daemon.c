@@ -2,13 +2,12 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "debounce.h"
-#include "site.h"
+#include "daemon_int.h"
 #include "util.h"
-#include "watch.h"
 
 /* After a refusal, try again this much later (or at the next change,
  * whichever is first). */
@@ -22,40 +21,9 @@
  * seconds, not at the next change or minutes later, and a disk that
  * stays full costs a failed append every 30 s. */
 #define DSITE_LOCAL_FIRST_MS 1000
-
-/* One site of the daemon: its pipeline, kicked by its watch through the
- * debounce. */
-struct dsite {
-  struct daemon *d;              /* borrowed */
-  const struct site_config *cfg; /* borrowed */
-  struct site *site;             /* owned; closed by dsite_close */
-  struct watch *w;               /* owned; closed by dsite_close */
-  struct debounce deb;
-  /* The start-up walk: the watch's visitor, told when it is done. */
-  struct tree_visit visit;
-  const struct tree_visit *seed; /* borrowed from w until its done */
-  uv_timer_t timer;              /* the next flush */
-  uv_timer_t grace;              /* a held pass: quiet for delete_grace_ms */
-  struct strlist dirty;          /* paths events named since the last flush */
-  size_t dirty_unique;           /* dirty.n after the last dedupe */
-  bool dirty_all;
-  bool holding;  /* a pass was held by the guard, and no whole pass since */
-  bool reported; /* the first pass has reported */
-  uint64_t retry_at_ms; /* after a failure: no flush before this */
-  uint64_t local_ms;    /* the last local failure's delay; 0 after a pass */
-  int closing;          /* handles and parts still to close */
-};
-
-struct daemon {
-  struct daemon_opts o;
-  struct dsite *sites; /* owned */
-  size_t n;
-  size_t open;       /* sites not yet fully closed */
-  size_t unreported; /* sites whose first pass has not reported */
-  bool stopping;
-  void (*done)(void *arg);
-  void *done_arg;
-};
+/* The watch's first look at a root that has not answered after this
+ * long is said to be stuck (a dead NFS server, a hung FUSE mount). */
+#define DSITE_LOOK_SLOW_MS 5000
 
 static void dsite_arm(struct dsite *ds);
 
@@ -236,12 +204,29 @@ static uint64_t dsite_retry_ms(struct dsite *ds, const struct site_report *r)
   return ds->local_ms;
 }
 
+/* Tells the caller what the site waits for (systemd's STATUS=): a
+ * root that does not exist, or does not answer. */
+static void dsite_tell(const struct dsite *ds, const char *why)
+{
+  const struct daemon *d = ds->d;
+  char status[256];
+  int n;
+
+  n = snprintf(status, sizeof(status), "waiting for %s, which %s",
+               ds->cfg->root, why);
+  if (d->o.on_status != NULL && n > 0 && (size_t)n < sizeof(status))
+    d->o.on_status(status, d->o.status_arg);
+}
+
 static void dsite_failed(struct dsite *ds, const struct site_report *r)
 {
   uint64_t ms;
 
   if (r->root_missing) {
     log_msg(ds->d->o.log, LOG_INFO, "%s; waiting for it", r->err.msg);
+    if (!ds->told_missing)
+      dsite_tell(ds, "does not exist");
+    ds->told_missing = true;
     return;
   }
   if (!r->opened && !dsite_waits_for_room(ds, r))
@@ -289,6 +274,10 @@ static void dsite_on_pass(struct site *site, const struct site_report *r,
     dsite_first_report(ds, r);
   if (r->status == 0)
     ds->local_ms = 0;
+  if (r->status == 0 && ds->told_missing && ds->d->o.on_status != NULL)
+    ds->d->o.on_status(NULL, ds->d->o.status_arg); /* the root is back */
+  if (r->status == 0)
+    ds->told_missing = false;
   if (r->status < 0 && r->status != -ECANCELED)
     dsite_failed(ds, r);
   if (r->status == 0 && r->stale > 0)
@@ -334,23 +323,34 @@ static void dsite_on_handle_closed(uv_handle_t *h)
   dsite_closed_one(h->data);
 }
 
+static void dsite_on_site_closed(void *arg)
+{
+  struct dsite *ds = arg;
+
+  ds->gone = NULL;
+  dsite_closed_one(ds);
+}
+
 static void dsite_close(struct dsite *ds)
 {
-  ds->closing = 4; /* two timers, the watch, the site */
+  ds->closing = 5; /* three timers, the watch, the site */
   ds->timer.data = ds;
   ds->grace.data = ds;
+  ds->look.data = ds;
   uv_close((uv_handle_t *)&ds->timer, dsite_on_handle_closed);
   uv_close((uv_handle_t *)&ds->grace, dsite_on_handle_closed);
+  uv_close((uv_handle_t *)&ds->look, dsite_on_handle_closed);
   if (ds->w != NULL)
     watch_close(ds->w, dsite_closed_one, ds);
   else
     dsite_closed_one(ds);
   ds->w = NULL;
-  if (ds->site != NULL)
-    site_close(ds->site, dsite_closed_one, ds);
+  ds->gone = ds->site;
+  ds->site = NULL;
+  if (ds->gone != NULL)
+    site_close(ds->gone, dsite_on_site_closed, ds);
   else
     dsite_closed_one(ds);
-  ds->site = NULL;
 }
 
 /* Starting. */
@@ -454,6 +454,12 @@ static void dsite_on_watch_started(struct watch *w, const struct cfw_err *werr,
   struct dsite *ds = arg;
   struct cfw_err err = {0};
 
+  ds->looked = true;
+  (void)uv_timer_stop(&ds->look); /* live handle: cannot fail */
+  if (ds->look_slow)
+    log_msg(ds->d->o.log, LOG_WARN, "%s: the root answered after %llu s",
+            ds->cfg->root,
+            (unsigned long long)((dsite_now(ds) - ds->start_ms) / 1000));
   if (ds->d->stopping)
     return;
   if (werr != NULL) {
@@ -477,6 +483,27 @@ static void dsite_on_watch_started(struct watch *w, const struct cfw_err *werr,
   }
 }
 
+/* The watch's first look at the root has not come back: the site
+ * cannot start, nor READY be sent, until it does.  Said once, and told
+ * to the caller (systemd's STATUS): READY stays withheld, as for any
+ * site whose first pass has not reported, so systemd's start timeout
+ * decides; a root that is merely absent answers at once and is followed
+ * (or refused) by its first pass. */
+static void dsite_on_look_slow(uv_timer_t *t)
+{
+  struct dsite *ds = container_of(t, struct dsite, look);
+  struct daemon *d = ds->d;
+
+  if (ds->looked || d->stopping)
+    return;
+  ds->look_slow = true;
+  log_msg(d->o.log, LOG_WARN,
+          "%s: the root does not answer after %llu s (a file system that "
+          "does not answer?); waiting for it, not ready until it does",
+          ds->cfg->root, (unsigned long long)(DSITE_LOOK_SLOW_MS / 1000));
+  dsite_tell(ds, "does not answer");
+}
+
 static int dsite_start(struct dsite *ds, struct cfw_err *err)
 {
   struct daemon *d = ds->d;
@@ -493,6 +520,9 @@ static int dsite_start(struct dsite *ds, struct cfw_err *err)
     log_msg(d->o.log, LOG_INFO, "%s: %s: dry run, printing batches",
             ds->cfg->root,
             ds->cfg->dry_run ? "--dry-run" : "no distribution configured");
+  ds->start_ms = dsite_now(ds);
+  (void)uv_timer_start(&ds->look, dsite_on_look_slow, DSITE_LOOK_SLOW_MS,
+                       0); /* live handle: cannot fail */
   return watch_start(&ds->w, d->o.loop, &wo, dsite_on_event, ds, err);
 }
 
@@ -506,6 +536,7 @@ static void dsite_init(struct dsite *ds, struct daemon *d,
   debounce_init(&ds->deb, cfg->quiet_ms, cfg->max_delay_ms);
   (void)uv_timer_init(d->o.loop, &ds->timer); /* cannot fail */
   (void)uv_timer_init(d->o.loop, &ds->grace); /* cannot fail */
+  (void)uv_timer_init(d->o.loop, &ds->look);  /* cannot fail */
 }
 
 int daemon_start(struct daemon **out, const struct daemon_opts *o,

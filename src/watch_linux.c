@@ -508,8 +508,9 @@ static int watch_open(struct watch *w, uv_loop_t *loop, struct cfw_err *err)
     return cfw_err_set(err, rc, "inotify: %s", uv_strerror(rc));
   }
   /* From here on the handles exist and only watch_close frees w. */
-  (void)uv_timer_init(loop, &w->fallback); /* cannot fail */
-  (void)uv_idle_init(loop, &w->apply);     /* cannot fail */
+  (void)uv_timer_init(loop, &w->fallback);    /* cannot fail */
+  (void)uv_timer_init(loop, &w->probe_retry); /* cannot fail */
+  (void)uv_idle_init(loop, &w->apply);        /* cannot fail */
   hold_init(&w->hold, loop, watch_on_held, watch_on_flushed, w);
   rc = lstatq_new(&w->statq, loop, watch_lstat_done, w);
   if (rc < 0)
@@ -562,13 +563,15 @@ void watch_close(struct watch *w, void (*done)(void *arg), void *arg)
   w->statq = NULL;
   w->done = done;
   w->done_arg = arg;
-  w->closing = w->mounts_fd >= 0 ? 6 : 4;
+  w->closing = w->mounts_fd >= 0 ? 7 : 5;
   w->poll.data = w;
   w->fallback.data = w;
+  w->probe_retry.data = w;
   w->apply.data = w;
   w->hold.timer.data = w;
   uv_close((uv_handle_t *)&w->poll, watch_on_close);
   uv_close((uv_handle_t *)&w->fallback, watch_on_close);
+  uv_close((uv_handle_t *)&w->probe_retry, watch_on_close);
   uv_close((uv_handle_t *)&w->apply, watch_on_close);
   hold_close(&w->hold, watch_on_close);
   if (w->mounts_fd >= 0) {

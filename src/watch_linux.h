@@ -75,6 +75,7 @@ struct watch {
   uv_poll_t mounts;       /* /proc/self/mountinfo: POLLPRI when mounts change */
   uv_idle_t mounts_first; /* one root check once mounts is polled */
   uv_timer_t fallback;    /* periodic rescans after ENOSPC */
+  uv_timer_t probe_retry; /* a root check that could not be sent */
   struct watch_hold hold;
   struct hardlinks *hl; /* owned */
   /* The stat each name event needs, taken off the loop (watch_lstat.c):
@@ -153,6 +154,7 @@ struct watch {
   bool probe_wanted;
   bool probe_announce;
   bool probe_sent_announce;
+  bool probe_failed; /* the last root check could not be sent: said */
   /* The start's root check is out (watch_root_start): it watches the
    * parent too, then opts.started runs. */
   bool starting;

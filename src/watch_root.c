@@ -16,6 +16,9 @@
 #include "util.h"
 #include "watch_linux.h"
 
+/* A root check that could not be sent is tried again this much later. */
+#define WATCH_PROBE_RETRY_MS 1000
+
 /* What the root path leads to now: looked at on the lstatq thread, as
  * the events' stats are, since realpath(3) and statx(2) of a root on a
  * slow or hung mount (NFS, FUSE) would hold the loop.  So are the
@@ -84,8 +87,8 @@ static void watch_probe_real_parent(struct watch_probe *p)
   free(dir);
 }
 
-/* Fills p from what p->root leads to now; on the lstatq thread (or, out
- * of memory, the loop's). */
+/* Fills p from what p->root leads to now; on the lstatq thread, never
+ * the loop's. */
 static void watch_probe_run(void *data)
 {
   struct watch_probe *p = data;
@@ -319,22 +322,6 @@ static void watch_root_found(struct watch *w, struct watch_probe *p,
     watch_root_started(w, p);
 }
 
-/* Looks at the root here and now, on the loop: only when a probe cannot
- * be sent (out of memory). */
-static void watch_root_check_here(struct watch *w, bool announce)
-{
-  struct watch_probe p;
-
-  memset(&p, 0, sizeof(p));
-  p.root = w->root; /* borrowed: not freed below */
-  p.fd = w->fd;     /* borrowed too */
-  p.parent_wd = -1;
-  p.real_wd = -1;
-  watch_probe_run(&p);
-  watch_root_found(w, &p, announce);
-  free(p.real);
-}
-
 /* Sends p's look at the root to the lstatq thread. */
 static int watch_probe_send(struct watch *w, struct watch_probe *p,
                             bool announce)
@@ -370,6 +357,29 @@ int watch_root_start(struct watch *w)
   return rc;
 }
 
+static void watch_on_probe_retry(uv_timer_t *t)
+{
+  watch_root_check_pending(container_of(t, struct watch, probe_retry));
+}
+
+/* The look could not be sent (out of memory, or no fd left for the
+ * probe's copy of the inotify one): it is tried again later, never
+ * taken on the loop, where a root on a hung mount would hold it.  Till
+ * then the watch follows the root as it was, as while a look is out. */
+static void watch_root_check_later(struct watch *w, bool announce)
+{
+  w->probe_wanted = true;
+  w->probe_announce = w->probe_announce || announce;
+  if (!w->probe_failed)
+    log_msg(w->opts.log, LOG_WARN,
+            "%s: out of memory or file descriptors: looking at the root "
+            "again every %d s until it can",
+            w->root, WATCH_PROBE_RETRY_MS / 1000);
+  w->probe_failed = true;
+  (void)uv_timer_start(&w->probe_retry, watch_on_probe_retry,
+                       WATCH_PROBE_RETRY_MS, 0); /* live handle */
+}
+
 void watch_root_check_pending(struct watch *w)
 {
   struct watch_probe *p;
@@ -380,8 +390,11 @@ void watch_root_check_pending(struct watch *w)
   w->probe_wanted = false;
   w->probe_announce = false;
   p = watch_probe_new(w, false);
-  if (p == NULL || watch_probe_send(w, p, announce) < 0)
-    watch_root_check_here(w, announce); /* out of memory: as it was */
+  if (p != NULL && watch_probe_send(w, p, announce) == 0) {
+    w->probe_failed = false;
+    return;
+  }
+  watch_root_check_later(w, announce);
 }
 
 void watch_root_probed(struct watch *w, const struct lstatq_batch *b)

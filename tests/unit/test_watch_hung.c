@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "fusehang.h"
@@ -141,7 +142,59 @@ static void test_close_while_root_check_hangs_ends_the_loop(void)
   test_rmtree(r.tmp);
 }
 
+/* Lowers the soft limit on open files to what is open now: the next
+ * fd the process asks for fails with EMFILE.  The old limit is kept in
+ * *old for run_fds_back. */
+static bool run_fds_out(struct rlimit *old)
+{
+  struct rlimit lim;
+  int fd = dup(0);
+
+  if (fd < 0 || getrlimit(RLIMIT_NOFILE, old) != 0)
+    return false;
+  (void)close(fd); /* the lowest free fd: none below it is free */
+  lim = *old;
+  lim.rlim_cur = (rlim_t)fd;
+  return setrlimit(RLIMIT_NOFILE, &lim) == 0;
+}
+
+/* A root check that cannot send its look to the stat thread (no fd
+ * left for the probe's copy of the inotify fd, as out of memory) must
+ * not look from the loop: the root hangs.  Before, the check looked
+ * there, and the loop waited for the hang's end, 3 s later. */
+static void test_root_check_without_fds_holds_no_loop(void)
+{
+  struct unhang u = {0};
+  struct rlimit old;
+  struct run r;
+
+  if (!run_init_mounts(&r))
+    return;
+  test_write(r.root, "a.html", "a");
+  run_watch(&r);
+  CHECK(run_until(&r, run_settled, 5000));
+  CHECK(!run_until(&r, run_never, 50)); /* the mount table's first look */
+  u.fd = fusehang_mount(r.root);        /* a mount change: a root check */
+  if (u.fd < 0) {
+    CHECK(fusehang_refused(u.fd));
+    run_stop(&r);
+    return;
+  }
+  u.ms = 3000;
+  u.dir = r.root;
+  REQUIRE(run_fds_out(&old));
+  REQUIRE(pthread_create(&u.tid, NULL, unhang_main, &u) == 0);
+  lag_reset(&r);
+  CHECK(!run_until(&r, run_never, 1500));
+  CHECK(r.lag.max_gap_ns < 1000 * 1000000ull); /* the loop ticked */
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &old) == 0);
+  REQUIRE(pthread_join(u.tid, NULL) == 0);
+  CHECK(run_until(&r, run_settled, 5000)); /* the check is sent again */
+  run_stop(&r);
+}
+
 /* Each case alone (test.h): a case mounts a FUSE file system that
  * hangs, and a thread may stay stuck on it until the case ends. */
 TEST_MAIN_ALONE(TEST(test_start_on_a_hung_root_holds_no_loop),
-                TEST(test_close_while_root_check_hangs_ends_the_loop))
+                TEST(test_close_while_root_check_hangs_ends_the_loop),
+                TEST(test_root_check_without_fds_holds_no_loop))

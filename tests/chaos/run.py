@@ -16,6 +16,7 @@ from tests.chaos import origin
 from tests.chaos.checker import Checker
 from tests.chaos.disk import Disk
 from tests.chaos.excludes import Excludes
+from tests.chaos.remap import Remap
 from tests.chaos.inotify import Inotify
 from tests.chaos.outcome import Failure, Outcome
 from tests.chaos.s3checker import S3Checker
@@ -94,7 +95,8 @@ class Run:
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
                  s3=False, dists=None, tags=False, shared=False,
-                 full_disk=False, pass_files=None, excludes=False):
+                 full_disk=False, pass_files=None, excludes=False,
+                 remap=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -133,6 +135,8 @@ class Run:
             options += ["--pass-files", str(pass_files)]
         if excludes:
             options.append("--excludes")
+        if remap:
+            options.append("--remap")
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -166,6 +170,9 @@ class Run:
                              big=s3)
         # --excludes: a config file whose exclude changes (excludes.py).
         self.excl = Excludes(seed, self.tmp) if excludes else None
+        # --remap: the same, of pretty_urls (remap.py).
+        if remap:
+            self.excl = Remap(seed, self.tmp)
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
         self.daemon = None
         self.lives = []  # a Life per process

@@ -15,6 +15,7 @@ import time
 from tests.chaos import origin
 from tests.chaos.checker import Checker
 from tests.chaos.disk import Disk
+from tests.chaos import excludes
 from tests.chaos.excludes import Excludes
 from tests.chaos.remap import Remap
 from tests.chaos.inotify import Inotify
@@ -455,6 +456,10 @@ class Run:
             self.kill("quiet")
             self.toggle_exclude(lift=True)
             self.spawn()
+            # The settle's `plan` takes a state in S3's cache lock while
+            # no daemon holds it: a daemon starting then would find it
+            # taken and exit (status 5), so the settle waits for it.
+            self.daemon.wait_for(excludes.READY, timeout=30)
 
     def toggle_exclude(self, lift=False):
         """--excludes: between two daemons, the config may change."""

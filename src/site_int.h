@@ -284,8 +284,8 @@ bool site_remap_owed(const struct site *s);
 /* True if the pass has something to send with no change: open intents,
  * or a flush owed. */
 bool site_owes(const struct site *s);
-/* True if intent in carries the flush owed. */
-bool site_remap_carries(const struct site *s, const struct intent *in);
+/* True if a batch of paths (NULL: none) carries the flush owed. */
+bool site_remap_carries(const struct site *s, const struct strlist *paths);
 /* CloudFront accepted the flush: the current mapping is recorded. */
 int site_remap_done(struct site *s, struct cfw_err *err);
 

@@ -519,7 +519,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
     return rc;
   if (it->ref[0] != '\0') {
     const struct intent *in = site_intent(s, it->ref);
-    bool remap = site_sends(s) && site_remap_carries(s, in);
+    bool remap =
+        site_sends(s) && in != NULL && site_remap_carries(s, &in->paths);
     uint32_t *stale = NULL;
     size_t n_stale = 0;
     size_t left;
@@ -544,6 +545,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
     return -ENOMEM;
   rc = state_record(s->state, v, pb->n_changes, err);
   free(copy);
+  if (rc == 0 && site_remap_carries(s, &pb->b.paths))
+    rc = site_remap_done(s, err);
   return rc;
 }
 

@@ -6,7 +6,9 @@
  * CloudFront accepted them.  So a crash between the intent and the
  * commit sends the recorded batch again on restart, and the flush is
  * never forgotten, nor sent twice over: an open intent that carries it
- * is the flush.
+ * is the flush.  A dry run that records what it prints as told
+ * (site_records_printed) records the mapping once it printed the
+ * flush, as it does the changes; plan never does.
  *
  * A change that only adds URL forms (pretty_urls, dir_without_slash or
  * query_strings turned on, the rest alike) flushes nothing: every URL
@@ -90,17 +92,17 @@ static bool site_remap_covered(const struct strlist *l, const char *p)
   return false;
 }
 
-bool site_remap_carries(const struct site *s, const struct intent *in)
+bool site_remap_carries(const struct site *s, const struct strlist *paths)
 {
   struct strlist flush;
   bool all = true;
   size_t i;
 
   strlist_init(&flush);
-  if (in == NULL || site_remap_flush(s, &flush) < 0 || flush.n == 0)
+  if (paths == NULL || site_remap_flush(s, &flush) < 0 || flush.n == 0)
     all = false;
   for (i = 0; all && i < flush.n; i++)
-    all = site_remap_covered(&in->paths, flush.v[i]);
+    all = site_remap_covered(paths, flush.v[i]);
   strlist_free(&flush);
   return all;
 }
@@ -116,7 +118,7 @@ bool site_remap_owed(const struct site *s)
   owed = site_remap_flush(s, &flush) < 0 || flush.n > 0;
   strlist_free(&flush);
   for (i = 0; owed && i < state_intent_count(s->state); i++)
-    owed = !site_remap_carries(s, state_intent_at(s->state, i));
+    owed = !site_remap_carries(s, &state_intent_at(s->state, i)->paths);
   return owed;
 }
 
@@ -206,8 +208,8 @@ int site_remap_done(struct site *s, struct cfw_err *err)
 
   if (rc == 0)
     log_msg(s->o.log, LOG_INFO,
-            "%s: the old url mapping's URLs are invalidated; the new mapping "
-            "is recorded",
-            s->cfg->root);
+            "%s: the old url mapping's URLs are %s; the new mapping is "
+            "recorded",
+            s->cfg->root, site_sends(s) ? "invalidated" : "printed (dry run)");
   return rc;
 }

@@ -96,13 +96,28 @@ class Remap(StandInTest):
         self.assertEqual(self.cf.invalidations(), [])
         self.assertEqual(self.plan_conf(off).lines, ["/*"])
 
-    def test_dry_run_shows_the_flush_and_records_nothing(self):
+    def test_plan_shows_the_flush_and_records_nothing(self):
         on = self.conf(pretty_urls="true")
         self.baseline_under(on)
         off = self.conf(pretty_urls="false")
         for _ in range(2):
-            res = self.check(self.once_conf(off, "--dry-run"))
+            res = self.plan_conf(off)
             self.assertEqual(res.lines, ["/*"])
+            self.assertIn("1 batch, 1 paths (1 wildcard)", res.err)
+        self.assertEqual(self.cf.invalidations(), [])
+
+    def test_dry_run_records_the_printed_flush_as_told(self):
+        # A dry run without an origin records what it prints as told
+        # (DESIGN.md), the flush as the changes: printed once.
+        on = self.conf(pretty_urls="true")
+        self.baseline_under(on)
+        off = self.conf(pretty_urls="false")
+        res = self.check(self.once_conf(off, "--dry-run"))
+        self.assertEqual(res.lines, ["/*"])
+        self.assertIn("printed (dry run); the new mapping is recorded",
+                      res.err)
+        res = self.check(self.once_conf(off, "--dry-run"))
+        self.assertEqual(res.lines, [])
         self.assertEqual(self.cf.invalidations(), [])
 
     def test_kill_between_intent_and_commit_still_flushes(self):

@@ -21,7 +21,9 @@ SITE = {
 }
 
 
-class Remap(StandInTest):
+class RemapTest(StandInTest):
+    """Helpers: config files, and runs under them."""
+
     def conf(self, **keys):
         """A config file of its own with keys in [cfwatch]."""
         self.n_conf = getattr(self, "n_conf", 0) + 1
@@ -50,6 +52,10 @@ class Remap(StandInTest):
 
     def paths(self):
         return [sorted(inv["paths"]) for inv in self.cf.invalidations()]
+
+
+class Remap(RemapTest):
+    """One distribution."""
 
     def test_pretty_off_flushes_old_forms_once(self):
         # Replies: 201.  Expected: the edit's own paths and, in a batch
@@ -150,6 +156,46 @@ class Remap(StandInTest):
         self.assertEqual(len(again), 1, again)  # a replay, not a second
         self.assertEqual(again[0]["caller_reference"],
                          invs[0]["caller_reference"])
+        self.assertEqual(self.plan_conf(off).lines, [])
+
+
+class RemapTwoDists(RemapTest):
+    """The same site on two distributions: each must get the flush
+    before the new mapping is recorded."""
+
+    DISTS = ("EDFDVBD6EXAMPLE", "E2QWRUHAPOMQZL")
+
+    def setUp(self):
+        super().setUp()
+        self.cf.configure(distributions=list(self.DISTS))
+
+    def cf_args(self, dist=None, endpoint=None):
+        args = []
+        for d in self.DISTS:
+            args += ["-d", d]
+        return args + ["--endpoint", self.cf.endpoint, "--ca-file",
+                       self.cf.ca_file, "--state-dir", self.state]
+
+    def test_each_distribution_gets_the_flush(self):
+        # Replies: the first create is refused (400 InvalidArgument),
+        # so the run fails with the flush's batch open and the mapping
+        # unrecorded; then 201s.  Expected: the next run sends the batch
+        # to each distribution that lacks it, then records the mapping:
+        # one invalidation of "/*" at each.
+        on = self.conf(pretty_urls="true")
+        self.baseline_under(on)
+        off = self.conf(pretty_urls="false")
+        self.cf.inject({"fault": "error", "status": 400,
+                        "code": "InvalidArgument"}, op="create")
+        res = self.once_conf(off)
+        self.assertNotEqual(res.status, 0, repr(res))
+        self.assertNotIn("new mapping is recorded", res.err)
+        self.cf.clear_faults()
+        res = self.check(self.once_conf(off))
+        self.assertIn("new mapping is recorded", res.err)
+        for d in self.DISTS:
+            invs = self.cf.invalidations(distribution=d)
+            self.assertEqual([i["paths"] for i in invs], [["/*"]], d)
         self.assertEqual(self.plan_conf(off).lines, [])
 
 

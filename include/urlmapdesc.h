@@ -60,9 +60,10 @@ int urlmapdesc_what(const struct urlmap_desc *was,
 
 /* Appends to out the paths that cover every URL was gives any file:
  * the prefix's wildcard ("<prefix>/" and a star), and the bare prefix
- * too when dir_without_slash gave the root's index one ("/blog"): one
- * or two paths, whatever the site's size.  0, -ENAMETOOLONG or
- * -ENOMEM. */
+ * too when dir_without_slash gave the root's index one ("/blog"); with
+ * query_strings too, that index's own wildcard ("/blog" and a star)
+ * alone, which covers the rest.  One or two paths, whatever the site's
+ * size.  0, -ENAMETOOLONG or -ENOMEM. */
 int urlmapdesc_flush(const struct urlmap_desc *was, struct strlist *out);
 
 #endif

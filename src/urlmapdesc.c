@@ -150,9 +150,13 @@ int urlmapdesc_flush(const struct urlmap_desc *was, struct strlist *out)
     return -ENAMETOOLONG;
   memcpy(path, was->prefix, n);
   memcpy(path + n, "/*", 3);
+  /* Only a prefix gives the root's index a URL without a '/': "/blog",
+   * or with query_strings "/blog*", which the old map itself sent and
+   * which covers the rest too. */
+  if (was->dir_without_slash && n > 0 && was->query_strings)
+    memcpy(path + n, "*", 2);
   rc = strlist_push(out, path);
-  /* Only a prefix gives the root's index a URL without a '/'. */
-  if (rc == 0 && was->dir_without_slash && n > 0)
+  if (rc == 0 && was->dir_without_slash && n > 0 && !was->query_strings)
     rc = strlist_push(out, was->prefix);
   return rc;
 }

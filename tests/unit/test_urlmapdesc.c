@@ -127,10 +127,28 @@ static void test_flush_is_the_old_prefix_wildcard(void)
   CHECK_EQ_STR(l.v[0], "/blog/*");
   CHECK_EQ_STR(l.v[1], "/blog");
   strlist_free(&l);
+  /* With query strings that index's URL was "/blog" and a star. */
+  blog.query_strings = true;
+  CHECK_EQ_INT(urlmapdesc_flush(&blog, &l), 0);
+  REQUIRE(l.n == 1);
+  CHECK_EQ_STR(l.v[0], "/blog*");
+  strlist_free(&l);
 }
 
-/* The flush covers every URL the old map gives a file. */
-static void test_flush_covers_every_old_url(void)
+/* True if flush path f covers URL u: equal, or f a wildcard whose stem
+ * starts u (a wildcard u's too). */
+static bool covers(const char *f, const char *u)
+{
+  size_t n = strlen(f);
+
+  if (strcmp(f, u) == 0)
+    return true;
+  return n > 0 && f[n - 1] == '*' && strncmp(f, u, n - 1) == 0;
+}
+
+/* The flush covers every URL the old map (prefix, and the forms in
+ * forms: pretty, dir_without_slash, query_strings) gives a file. */
+static void flush_covers(unsigned forms)
 {
   static const char *const files[] = {"index.html", "a/index.html", "a/b.html",
                                       "c.css"};
@@ -144,7 +162,9 @@ static void test_flush_covers_every_old_url(void)
 
   memset(&o, 0, sizeof(o));
   o.prefix = "/blog/";
-  o.pretty = o.dir_without_slash = o.query_strings = true;
+  o.pretty = (forms & 1) != 0;
+  o.dir_without_slash = (forms & 2) != 0;
+  o.query_strings = (forms & 4) != 0;
   REQUIRE(urlmap_new(&m, &o, &err) == 0);
   strlist_init(&urls);
   strlist_init(&flush);
@@ -158,14 +178,21 @@ static void test_flush_covers_every_old_url(void)
     bool covered = false;
 
     for (k = 0; k < flush.n && !covered; k++)
-      covered = strcmp(flush.v[k], urls.v[i]) == 0 ||
-                strncmp(flush.v[k], urls.v[i], strlen(flush.v[k]) - 1) == 0;
+      covered = covers(flush.v[k], urls.v[i]);
     if (!covered)
-      TEST_FAIL_("%s is not covered", urls.v[i]);
+      TEST_FAIL_("forms %u: %s is not covered", forms, urls.v[i]);
   }
   strlist_free(&urls);
   strlist_free(&flush);
   urlmap_destroy(m);
+}
+
+static void test_flush_covers_every_old_url(void)
+{
+  unsigned forms;
+
+  for (forms = 0; forms < 8; forms++)
+    flush_covers(forms);
 }
 
 TEST_MAIN(TEST(test_text_round_trips), TEST(test_unknown_text_is_refused),

@@ -146,6 +146,13 @@ struct planner_input {
    * invalidation": "a single tag invalidation item ... counts as one
    * path").  NULL (the default): URL paths only.  Borrowed. */
   const struct s3url *tag_origin;
+  /* URL paths owed whatever the changes (a changed URL mapping's flush,
+   * urlmapdesc_flush), or NULL: none.  They go in a batch of their own
+   * with no change, first (ready if it fits what is in progress now),
+   * and are priced and counted with the rest.  The budget does not
+   * leave them out: without them the old URLs stay stale however the
+   * files change, and they are one or two paths.  Borrowed. */
+  const struct strlist *flush;
 };
 
 struct planner_batch {
@@ -189,7 +196,8 @@ struct planner_plan {
 void planner_plan_init(struct planner_plan *p);
 void planner_plan_free(struct planner_plan *p); /* NULL is fine */
 
-/* Plans in->changes into out (initialised; emptied first).  Returns 0,
+/* Plans in->changes (and in->flush) into out (initialised; emptied
+ * first).  Returns 0,
  * -EINVAL (bad options, or a change whose path urlmap refuses; err
  * names it), -ENAMETOOLONG or -ENOMEM; on failure out is empty.  Cost:
  * O(files * depth) to build the tree, plus O(d log d) per round of the

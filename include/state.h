@@ -132,6 +132,23 @@ const char *state_tag_header(const struct state *s);
  * states change in memory only.  0 or -ENOMEM. */
 int state_set_tag_header(struct state *s, const char *h, struct cfw_err *err);
 
+/* The URL mapping (urlmapdesc.h's text) the state's invalidations were
+ * made under: "" if none is recorded (a state older than snapshot
+ * format 4, a fresh one the site has not set it for).  A state without
+ * one is taken as made under the site's current mapping, so upgrading
+ * costs nothing (site_remap.c). */
+const char *state_urlmap(const struct state *s);
+
+/* Records desc as the URL mapping.  If it differs from the recorded
+ * one, the next write writes a snapshot first, and state_compact_due()
+ * says so once a pass has nothing else to write: a crash before then
+ * leaves the old mapping recorded, which costs a second flush at
+ * worst, never a lost one.  Call it only once every URL the edges may
+ * hold under the old mapping has been invalidated, or when the new one
+ * drops none of them (urlmapdesc_compare).  Read-only states change in
+ * memory only.  0 or -ENOMEM. */
+int state_set_urlmap(struct state *s, const char *desc, struct cfw_err *err);
+
 /* The open intents, oldest first; borrowed until the next write. */
 size_t state_intent_count(const struct state *s);
 const struct intent *state_intent_at(const struct state *s, size_t i);

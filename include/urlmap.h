@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "err.h"
 #include "strlist.h"
+#include "urlmapdesc.h"
 
 /* Maps a file of the build folder to the CloudFront URL paths that cache
  * it, and decides which files are not part of the site at all.
@@ -119,5 +120,10 @@ bool urlmap_is_wildcard(const char *path);
 /* The URL prefix every path starts with: "" or "/x", already encoded,
  * without a trailing '/'.  Borrowed from m. */
 const char *urlmap_prefix(const struct urlmap *m);
+
+/* What of m decides each file's URLs (urlmapdesc.h), as it was built:
+ * the prefix without its trailing '/', the index name's default filled
+ * in.  The strings are borrowed from m. */
+void urlmap_describe(const struct urlmap *m, struct urlmap_desc *out);
 
 #endif

@@ -437,6 +437,54 @@ static int planner_drop_covered(struct strlist *l)
   return 0;
 }
 
+/* Whether the flush's paths fit what is in progress now. */
+static bool planner_flush_ready(const struct planner_input *in)
+{
+  size_t nw = 0;
+  size_t i;
+
+  for (i = 0; i < in->flush->n; i++)
+    nw += urlmap_is_wildcard(in->flush->v[i]) ? 1 : 0;
+  return in->inflight.wildcards + nw <= CF_MAX_WILDCARDS_IN_PROGRESS &&
+         in->inflight.file_paths + (in->flush->n - nw) <=
+             CF_MAX_FILE_PATHS_IN_PROGRESS;
+}
+
+/* Puts in->flush in a batch of its own: first, or after the ready
+ * batches if it does not fit now.  Nothing indexes the batches yet. */
+static int planner_add_flush(struct planner_plan *out,
+                             const struct planner_input *in)
+{
+  struct planner_batch *v;
+  struct planner_batch *pb;
+  bool ready;
+  size_t at = 0;
+  size_t i;
+  int rc = 0;
+
+  if (in->flush == NULL || in->flush->n == 0)
+    return 0;
+  ready = planner_flush_ready(in);
+  while (!ready && at < out->n && out->v[at].ready)
+    at++;
+  v = realloc(out->v, (out->n + 1) * sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  out->v = v;
+  memmove(v + at + 1, v + at, (out->n - at) * sizeof(*v));
+  out->n++;
+  pb = &v[at];
+  memset(pb, 0, sizeof(*pb));
+  batch_init(&pb->b);
+  pb->ready = ready;
+  pb->changes = planner_change_indices(0);
+  if (pb->changes == NULL)
+    return -ENOMEM;
+  for (i = 0; i < in->flush->n && rc == 0; i++)
+    rc = strlist_push(&pb->b.paths, in->flush->v[i]);
+  return rc;
+}
+
 /* Sorts and trims each batch, then prices them in order. */
 static int planner_finish(struct planner_plan *out,
                           const struct planner_input *in,
@@ -518,6 +566,8 @@ int planner_plan(struct planner_plan *out, const struct planner_input *in,
   }
   if (rc == 0)
     rc = planner_fill(out, &w, &pk, in);
+  if (rc == 0)
+    rc = planner_add_flush(out, in);
   if (rc == 0)
     rc = planner_finish(out, in, o);
   if (rc == 0) {

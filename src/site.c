@@ -328,8 +328,7 @@ static void site_scanned(struct site *s)
     site_finish(s);
     return;
   }
-  if (site_sends(s) &&
-      (s->rep.n_changes > 0 || state_intent_count(s->state) > 0)) {
+  if (site_sends(s) && (s->rep.n_changes > 0 || site_owes(s))) {
     site_enter(s, SITE_REFRESHING);
     site_tags_check(s);
     return;

@@ -280,6 +280,23 @@ void site_tags_check(struct site *s); /* then site_refresh */
 void site_tags_mark(struct site *s);
 void site_tags_log_plan(const struct site *s);
 
+/* site_remap.c: a URL mapping changed since the state was recorded. */
+/* After the state is loaded: records the mapping if none is, or if the
+ * change only adds URLs; logs a flush owed.  0 or -ENOMEM. */
+int site_remap_open(struct site *s, struct cfw_err *err);
+/* Appends the flush the recorded mapping is owed (none: nothing), open
+ * intents aside.  0 or -ENOMEM. */
+int site_remap_flush(const struct site *s, struct strlist *out);
+/* True if a flush is owed that no open intent carries. */
+bool site_remap_owed(const struct site *s);
+/* True if the pass has something to send with no change: open intents,
+ * or a flush owed. */
+bool site_owes(const struct site *s);
+/* True if a batch of paths (NULL: none) carries the flush owed. */
+bool site_remap_carries(const struct site *s, const struct strlist *paths);
+/* CloudFront accepted the flush: the current mapping is recorded. */
+int site_remap_done(struct site *s, struct cfw_err *err);
+
 /* site_found.c */
 enum site_first {
   SITE_FIRST_GROUND,   /* list the bucket: ground.h */

@@ -137,6 +137,8 @@ int site_job_open(struct site *s, struct cfw_err *err)
                   err);
   if (rc == 0)
     rc = state_set_tag_header(s->state, site_tags_header(s), err);
+  if (rc == 0)
+    rc = site_remap_open(s, err);
   if (rc < 0)
     return cfw_err_wrap(err, rc, "%s", c->root);
   return s->o.mode == SITE_WATCH ? site_check_root(s, err) : 0;
@@ -156,6 +158,8 @@ int site_job_load(struct site *s, struct cfw_err *err)
       STATE_ANY_ROOT | (s->o.mode == SITE_PLAN ? STATE_READONLY : 0), err);
   if (rc == 0)
     rc = state_set_tag_header(s->state, site_tags_header(s), err);
+  if (rc == 0)
+    rc = site_remap_open(s, err);
   if (rc == 0)
     rc = site_relock(s, err);
   if (rc < 0)
@@ -254,6 +258,7 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   struct planner_input in = {0};
   struct planner_opts po;
   struct cfw_err lerr = {0};
+  struct strlist flush;
   struct ledger l;
   int rc;
 
@@ -274,8 +279,15 @@ int site_job_plan(struct site *s, struct cfw_err *err)
   in.copies = s->cfg->distributions.n;
   site_busiest(s, &in.inflight.file_paths, &in.inflight.wildcards);
   in.tag_origin = site_tags_usable(s) ? &s->origin : NULL;
+  strlist_init(&flush);
+  if (site_remap_owed(s) && site_remap_flush(s, &flush) < 0) {
+    strlist_free(&flush);
+    return cfw_err_set(err, -ENOMEM, "out of memory");
+  }
+  in.flush = &flush;
   config_planner_opts(s->cfg, &po);
   rc = site_plan_run(s, &in, &po, err);
+  strlist_free(&flush);
   if (rc < 0)
     return rc;
   site_tags_mark(s);
@@ -558,6 +570,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
     return rc;
   if (it->ref[0] != '\0') {
     const struct intent *in = site_intent(s, it->ref);
+    bool remap =
+        site_sends(s) && in != NULL && site_remap_carries(s, &in->paths);
     uint32_t *stale = NULL;
     size_t n_stale = 0;
     size_t left;
@@ -571,6 +585,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
       s->rep.stale += left;
     if (rc == 0 && site_sends(s) && s->n_dists == 1)
       site_count_invalidation(s, it, NULL);
+    if (rc == 0 && remap)
+      rc = site_remap_done(s, err);
     return rc;
   }
   /* A dry run: the printed batch is recorded as told. */
@@ -580,6 +596,8 @@ int site_job_commit(struct site *s, struct cfw_err *err)
     return -ENOMEM;
   rc = state_record(s->state, v, pb->n_changes, err);
   free(copy);
+  if (rc == 0 && site_remap_carries(s, &pb->b.paths))
+    rc = site_remap_done(s, err);
   return rc;
 }
 

@@ -68,6 +68,7 @@ void state_close(struct state *s)
   free(s->root);
   free(s->distribution);
   free(s->tag_header);
+  free(s->urlmap);
   free(s);
 }
 
@@ -364,9 +365,11 @@ static int state_adopt(struct state *s, struct snapshot *snap)
   s->root = snap->root;
   s->distribution = snap->distribution;
   s->tag_header = snap->tag_header;
+  s->urlmap = snap->urlmap;
   snap->root = NULL;
   snap->distribution = NULL;
   snap->tag_header = NULL;
+  snap->urlmap = NULL;
   s->snapshot_version = snap->version;
   memcpy(s->id, snap->id, STATE_ID_LEN);
   s->next_seq = snap->next_seq;
@@ -490,7 +493,9 @@ static int state_fresh_identity(struct state *s, const char *root,
   s->root = strdup(root);
   s->distribution = strdup(dist != NULL ? dist : "");
   s->tag_header = strdup("");
-  if (s->root == NULL || s->distribution == NULL || s->tag_header == NULL)
+  s->urlmap = strdup("");
+  if (s->root == NULL || s->distribution == NULL || s->tag_header == NULL ||
+      s->urlmap == NULL)
     return cfw_err_set(err, -ENOMEM, "out of memory");
   return state_new_id(s, err);
 }

@@ -18,6 +18,7 @@ struct state {
   char *root;           /* owned: the root the state names */
   char *distribution;   /* owned: "" if none yet */
   char *tag_header;     /* owned: what TREE_TAGGED refers to; "" if none */
+  char *urlmap;         /* owned: the URL mapping recorded; "" if none */
   int snapshot_version; /* of the snapshot loaded; 0 for a fresh state */
   unsigned char id[STATE_ID_LEN];
   struct manifest *m;  /* owned */

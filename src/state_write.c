@@ -67,6 +67,7 @@ static int state_write_snapshot(struct state *s, struct cfw_err *err)
   job.hdr.root = s->root;
   job.hdr.distribution = s->distribution;
   job.hdr.tag_header = s->tag_header;
+  job.hdr.urlmap = s->urlmap;
   /* What cannot be encoded fails before the temp file is made. */
   rc = statefmt_snapshot_size(&job.hdr, s->m, s->open, s->n_open, &job.len);
   if (rc == -EFBIG || rc == -E2BIG)

@@ -30,6 +30,7 @@ void snapshot_free(struct snapshot *s)
   free(s->root);
   free(s->distribution);
   free(s->tag_header);
+  free(s->urlmap);
   memset(s, 0, sizeof(*s));
 }
 

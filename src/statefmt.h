@@ -14,16 +14,23 @@
  * for), to and from memory; nothing here touches the file system.
  * Integers, strings and entries are laid out as wire.h says.
  *
- * manifest (the snapshot), format 3:
- *   "CFWMANI\n"  u32 version (3)  u32 flags (0)  u64 file length
+ * manifest (the snapshot), format 4:
+ *   "CFWMANI\n"  u32 version (4)  u32 flags (0)  u64 file length
  *   i64 written_at_ns  16-byte state id  u64 next journal sequence
  *   str root  str distribution ("" if none yet)
  *   str tag header (cache_tag_header the TREE_TAGGED flags refer to,
  *   "" if none)
+ *   str URL mapping the invalidations were made under (urlmapdesc.h's
+ *   text, "" if none recorded)
  *   u64 entry count, entries (sorted by path, unique)
  *   u32 open intent count, intents (u64 seq, then as in an INTENT, then
  *   u8 uploaded, u32 k, k u32 stale indices as in UPLOADED)
  *   32-byte SHA-256 of everything before it
+ * Format 3 is format 4 without the URL mapping; it is still read (as
+ * mapping "", which the site takes for its current one: state.h).
+ * The mapping changes only with a snapshot, never in a journal record:
+ * it changes seldom, and a record type of its own would make every
+ * journal after it unreadable to an older cfwatch.
  * Format 2 is format 3 without the tag header, and its entries never
  * hold TREE_TAGGED; it is still read (as tag header "").  A state read
  * from format 1 or 2 is written as format 3 before its first journal
@@ -55,7 +62,7 @@
  * every older one).  A state in S3 began at version 2, so its cache
  * takes 2 up to this one (statecache.c). */
 #define STATEFMT_SNAPSHOT_MAGIC     "CFWMANI\n"
-#define STATEFMT_SNAPSHOT_VERSION   3
+#define STATEFMT_SNAPSHOT_VERSION   4
 #define STATEFMT_SHARED_VERSION_MIN 2
 /* The journal's magic and its one version. */
 #define STATEFMT_JOURNAL_MAGIC   "CFWJRNL\n"
@@ -66,8 +73,9 @@
 #define STATEFMT_JOURNAL_HEADER_LEN (8 + 4 + STATE_ID_LEN)
 /* Bigger files and records are refused rather than read. */
 #define STATEFMT_MAX_BYTES  (UINT64_C(1) << 32)
-#define STATEFMT_ID_MAX     128 /* distribution ids, invalidation ids */
-#define STATEFMT_HEADER_MAX 256 /* the cache tag header */
+#define STATEFMT_ID_MAX     128  /* distribution ids, invalidation ids */
+#define STATEFMT_HEADER_MAX 256  /* the cache tag header */
+#define STATEFMT_URLMAP_MAX 8192 /* the URL mapping's text */
 /* A URL path: a file path, each byte percent-encoded at worst. */
 #define STATEFMT_URL_MAX ((size_t)MANIFEST_PATH_MAX * 4)
 
@@ -79,6 +87,7 @@ struct snapshot {
   char *root;           /* owned */
   char *distribution;   /* owned; "" if none */
   char *tag_header;     /* owned; "" if none (format 3) */
+  char *urlmap;         /* owned; "" if none (format 4) */
   struct tree_entry *v; /* owned, sorted; with each path */
   size_t n;
   struct intent *intents; /* owned */
@@ -87,7 +96,7 @@ struct snapshot {
 
 void snapshot_free(struct snapshot *s); /* NULL is fine; leaves it empty */
 
-/* Encodes a format-3 snapshot of hdr's header fields, m's entries and
+/* Encodes a format-4 snapshot of hdr's header fields, m's entries and
  * the intents v[0..n) into w (which must be empty).  0, -EFBIG or
  * -ENOMEM. */
 int statefmt_put_snapshot(struct wire_out *w, const struct snapshot *hdr,

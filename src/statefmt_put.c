@@ -64,6 +64,7 @@ static void put_snapshot_body(struct wire_out *w, const struct snapshot *hdr,
   wire_put_str(w, hdr->distribution ? hdr->distribution : "",
                STATEFMT_ID_MAX - 1);
   wire_put_str(w, hdr->tag_header ? hdr->tag_header : "", STATEFMT_HEADER_MAX);
+  wire_put_str(w, hdr->urlmap ? hdr->urlmap : "", STATEFMT_URLMAP_MAX);
   wire_put_u64(w, count);
   for (i = 0; i < count; i++)
     wire_put_entry(w, manifest_at(m, i));

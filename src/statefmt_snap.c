@@ -163,8 +163,20 @@ static int get_string(struct wire_in *r, size_t max, char **out,
   return rc == 0 ? 0 : statefmt_corrupt(err, file, "invalid %s", what);
 }
 
-/* Formats 2 and 3: identity, sequence, (3: the tag header,) entries,
- * open intents. */
+/* A string of formats from min on, or "" in an older one. */
+static int get_string_since(struct wire_in *r, const struct snapshot *s,
+                            int min, size_t max, char **out, const char *file,
+                            const char *what, struct cfw_err *err)
+{
+  if (s->version >= min)
+    return get_string(r, max, out, file, what, err);
+  *out = strdup("");
+  return *out != NULL ? 0
+                      : cfw_err_set(err, -ENOMEM, "%s: out of memory", file);
+}
+
+/* Formats 2 to 4: identity, sequence, (3: the tag header, 4: the URL
+ * mapping,) entries, open intents. */
 static int get_body_v2(struct wire_in *r, struct snapshot *s, const char *file,
                        struct cfw_err *err)
 {
@@ -182,11 +194,12 @@ static int get_body_v2(struct wire_in *r, struct snapshot *s, const char *file,
   if (rc == 0)
     rc = get_string(r, STATEFMT_ID_MAX - 1, &s->distribution, file,
                     "distribution", err);
-  if (rc == 0 && s->version >= 3)
-    rc = get_string(r, STATEFMT_HEADER_MAX, &s->tag_header, file,
-                    "cache tag header", err);
-  else if (rc == 0 && (s->tag_header = strdup("")) == NULL)
-    rc = cfw_err_set(err, -ENOMEM, "%s: out of memory", file);
+  if (rc == 0)
+    rc = get_string_since(r, s, 3, STATEFMT_HEADER_MAX, &s->tag_header, file,
+                          "cache tag header", err);
+  if (rc == 0)
+    rc = get_string_since(r, s, 4, STATEFMT_URLMAP_MAX, &s->urlmap, file,
+                          "URL mapping", err);
   if (rc == 0 && !wire_get_u64(r, &count))
     rc = statefmt_corrupt(err, file, "header cut short");
   if (rc == 0)
@@ -206,7 +219,8 @@ static int get_body_v1(struct wire_in *r, struct snapshot *s, const char *file,
     return statefmt_corrupt(err, file, "header cut short");
   rc = get_string(r, MANIFEST_PATH_MAX, &s->root, file, "root path", err);
   if (rc == 0 && ((s->distribution = strdup("")) == NULL ||
-                  (s->tag_header = strdup("")) == NULL))
+                  (s->tag_header = strdup("")) == NULL ||
+                  (s->urlmap = strdup("")) == NULL))
     rc = cfw_err_set(err, -ENOMEM, "%s: out of memory", file);
   s->next_seq = 1;
   return rc == 0 ? get_entries(r, count, s, file, err) : rc;

@@ -466,3 +466,12 @@ const char *urlmap_prefix(const struct urlmap *m)
 {
   return m->prefix;
 }
+
+void urlmap_describe(const struct urlmap *m, struct urlmap_desc *out)
+{
+  out->prefix = m->prefix;
+  out->index_name = m->index_name;
+  out->pretty = m->pretty;
+  out->dir_without_slash = m->dir_without_slash;
+  out->query_strings = m->query_strings;
+}

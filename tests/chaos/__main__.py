@@ -50,12 +50,19 @@ def main(argv=None):
                    "between daemons, and SIGHUP reloads mid-pass: a "
                    "daemon with it never sends a file it covers "
                    "(tests/chaos/excludes.py)")
+    p.add_argument("--remap", action="store_true",
+                   help="the config's pretty_urls turned on and off "
+                   "between daemons, and SIGHUP reloads mid-pass: the old "
+                   "URLs are flushed before the new mapping is recorded "
+                   "(tests/chaos/remap.py)")
     p.add_argument("--strict", action="store_true",
                    help="fail on a stale risk too (see Checker.note_exempt)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work dir even when the run passes")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
+    if args.excludes and args.remap:
+        p.error("--excludes and --remap each own the config file")
     failed = 0
     outs = []
     with StandIn(config={"completion_delay": 0}) as cf:
@@ -68,7 +75,7 @@ def main(argv=None):
                            shared=args.s3_state,
                            full_disk=args.full_disk,
                            pass_files=args.pass_files,
-                           excludes=args.excludes,
+                           excludes=args.excludes, remap=args.remap,
                            dists=TWO_DISTS if args.two_dists else None)
             outs.append(out)
             print(("PASS " if not out.failures else "FAIL ") + out.summary(),

@@ -158,7 +158,11 @@ class Checker:
         if path.endswith("*"):
             return [rel for rel in self.m.hist
                     if any(u.startswith(path[:-1]) for u in urls(rel))]
-        return [url_file(path)]
+        rel = url_file(path)
+        # --remap: pretty_urls names a/p1.html /a/p1 too.
+        if rel not in self.m.hist and rel + ".html" in self.m.hist:
+            rel += ".html"
+        return [rel]
 
     @staticmethod
     def show(state):

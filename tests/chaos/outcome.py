@@ -73,8 +73,13 @@ class Outcome:
                 "caches lost" % (f["state_restarts"], f["caches_lost"]))
 
     def excludes_summary(self):
-        """The config's changes (--excludes only)."""
+        """The config's changes (--excludes, --remap)."""
         f = self.figures
+        if "remap_flips" in f:
+            return ("; pretty_urls flipped %d times, %d reloads, %d flushes "
+                    "of /*, new mapping recorded %d times" % (
+                        f["remap_flips"], f["reloads"], f["remap_flushes"],
+                        f["remap_recorded"]))
         if "exclude_toggles" not in f:
             return ""
         return "; exclude added or lifted %d times, %d reloads" % (

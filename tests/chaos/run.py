@@ -15,7 +15,9 @@ import time
 from tests.chaos import origin
 from tests.chaos.checker import Checker
 from tests.chaos.disk import Disk
+from tests.chaos import excludes
 from tests.chaos.excludes import Excludes
+from tests.chaos.remap import Remap
 from tests.chaos.inotify import Inotify
 from tests.chaos.outcome import Failure, Outcome
 from tests.chaos.s3checker import S3Checker
@@ -94,7 +96,8 @@ class Run:
     def __init__(self, seed, rounds, binary, cf, verbose=False,
                  fault_rate=FAULT_RATE, kill_rate=KILL_RATE, strict=False,
                  s3=False, dists=None, tags=False, shared=False,
-                 full_disk=False, pass_files=None, excludes=False):
+                 full_disk=False, pass_files=None, excludes=False,
+                 remap=False):
         self.seed = seed
         self.rounds = rounds
         self.binary = os.path.abspath(binary)
@@ -133,6 +136,8 @@ class Run:
             options += ["--pass-files", str(pass_files)]
         if excludes:
             options.append("--excludes")
+        if remap:
+            options.append("--remap")
         self.out = Outcome(seed, rounds, binary, options)
         self.tmp = tempfile.mkdtemp(prefix="cfwchaos.%d." % seed)
         self.root = os.path.join(self.tmp, "public")
@@ -166,6 +171,9 @@ class Run:
                              big=s3)
         # --excludes: a config file whose exclude changes (excludes.py).
         self.excl = Excludes(seed, self.tmp) if excludes else None
+        # --remap: the same, of pretty_urls (remap.py).
+        if remap:
+            self.excl = Remap(seed, self.tmp)
         self.krng = random.Random(seed * 7919 + 1)  # the kill plan
         self.daemon = None
         self.lives = []  # a Life per process
@@ -448,6 +456,10 @@ class Run:
             self.kill("quiet")
             self.toggle_exclude(lift=True)
             self.spawn()
+            # The settle's `plan` takes a state in S3's cache lock while
+            # no daemon holds it: a daemon starting then would find it
+            # taken and exit (status 5), so the settle waits for it.
+            self.daemon.wait_for(excludes.READY, timeout=30)
 
     def toggle_exclude(self, lift=False):
         """--excludes: between two daemons, the config may change."""

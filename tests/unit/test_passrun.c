@@ -12,7 +12,7 @@ static struct manifest *make_manifest(size_t n, size_t skip_from)
 {
   struct tree_entry *v = calloc(n, sizeof(*v));
   struct manifest *m;
-  char name[16];
+  char name[32];
   size_t k = 0;
   size_t i;
 

@@ -261,11 +261,11 @@ static void test_snapshot_messages(void)
   CHECK_CONTAINS(err.msg, "Nothing was sent");
   CHECK_CONTAINS(err.msg, "remove the state dir");
   p[len / 2] ^= 0x40;
-  p[OFF_VERSION] = 4;
+  p[OFF_VERSION] = 5;
   reseal(p, len);
   spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), -EPROTO);
-  CHECK_CONTAINS(err.msg, "version 4");
+  CHECK_CONTAINS(err.msg, "version 5");
   memcpy(p, "GIF89a\0\0", 8);
   reseal(p, len);
   spill(dir, "manifest", p, len);
@@ -279,8 +279,9 @@ static void test_snapshot_messages(void)
 static void test_sealed_bad_paths_are_rejected(void)
 {
   static const char *const bad[] = {"d/p1", "../x", "d//x", "/abs", "d/./"};
-  /* The root, the distribution, an empty tag header, the count. */
-  size_t first = HDR_LEN + strlen(ROOT) + 4 + strlen(DIST) + 4 + 8 + 4;
+  /* The root, the distribution, an empty tag header and URL mapping,
+   * the count. */
+  size_t first = HDR_LEN + strlen(ROOT) + 4 + strlen(DIST) + 4 + 4 + 8 + 4;
   struct cfw_err err = {0};
   unsigned char *p;
   char dir[256];

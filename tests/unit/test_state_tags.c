@@ -219,8 +219,8 @@ static void spill(const char *dir, const unsigned char *p, size_t len)
   REQUIRE(fd >= 0 && write(fd, p, len) == (ssize_t)len && close(fd) == 0);
 }
 
-/* The format-3 snapshot in dir, made format 2: without the (empty) tag
- * header, version 2, length and trailer anew. */
+/* The format-4 snapshot in dir, made format 2: without the (empty) tag
+ * header and URL mapping, version 2, length and trailer anew. */
 static void make_format_2(const char *dir)
 {
   size_t at = HDR_LEN + strlen(ROOT) + 4 + strlen(DIST);
@@ -230,9 +230,9 @@ static void make_format_2(const char *dir)
   int i;
 
   p = test_slurp(dir, "manifest", &len);
-  REQUIRE(p[OFF_VERSION] == 3 && p[at] == 0 && p[at + 3] == 0);
-  memmove(p + at, p + at + 4, len - at - 4);
-  len -= 4;
+  REQUIRE(p[OFF_VERSION] == 4 && p[at] == 0 && p[at + 7] == 0);
+  memmove(p + at, p + at + 8, len - at - 8);
+  len -= 8;
   p[OFF_VERSION] = 2;
   n = len;
   for (i = 0; i < 8; i++)
@@ -256,12 +256,12 @@ static void test_format_2_loads_untagged_and_is_rewritten(void)
   CHECK_EQ_STR(state_tag_header(s), "");
   CHECK(!tagged(s, "a.html"));
   CHECK_EQ_INT(manifest_find(state_manifest(s), "b.html")->size, 102);
-  /* The first record follows a format-3 snapshot, which a cfwatch
+  /* The first record follows a format-4 snapshot, which a cfwatch
    * that knows no TREE_TAGGED refuses. */
   commit_a(s, TREE_TAGGED);
   state_close(s);
   p = test_slurp(dir, "manifest", &len);
-  CHECK_EQ_INT(p[OFF_VERSION], 3);
+  CHECK_EQ_INT(p[OFF_VERSION], 4);
   free(p);
   s = open_ok(dir, NULL);
   CHECK(tagged(s, "a.html"));

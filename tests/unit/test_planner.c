@@ -320,20 +320,27 @@ static void test_wildcard_taken_at_the_evict_ratio(void)
   fx_free(&f);
 }
 
-/* Marks the manifest's files "dir/pNNNN.html", from..from + n - 1, as
- * left for a later pass; after every fx_file, since the set knows an
+/* Marks the manifest's files "dir/pNNNN.html", from..from + n - 1, in
+ * *set (made on first use); after every fx_file, since the set knows an
  * entry by its place. */
-static void fx_defer(struct fx *f, const char *dir, size_t from, size_t n)
+static void fx_mark(struct fx *f, struct seenset **set, const char *dir,
+                    size_t from, size_t n)
 {
   char path[256];
   size_t i;
 
-  if (f->deferred == NULL && seenset_new(&f->deferred, f->m) < 0)
+  if (*set == NULL && seenset_new(set, f->m) < 0)
     exit(2);
   for (i = from; i < from + n; i++) {
     (void)snprintf(path, sizeof(path), "%s/p%05zu.html", dir, i);
-    seenset_mark(f->deferred, manifest_find(f->m, path));
+    seenset_mark(*set, manifest_find(f->m, path));
   }
+}
+
+/* Those files, left for a later pass. */
+static void fx_defer(struct fx *f, const char *dir, size_t from, size_t n)
+{
+  fx_mark(f, &f->deferred, dir, from, n);
 }
 
 /* Issue 13: a bounded pass that left files for later does not count
@@ -363,19 +370,10 @@ static void test_files_left_for_later_are_not_taken_as_unchanged(void)
   }
 }
 
-/* Marks the manifest's files "dir/pNNNN.html", from..from + n - 1, as
- * sent by an earlier pass of the run (passrun.h); after every fx_file. */
+/* Those files, sent by an earlier pass of the run (passrun.h). */
 static void fx_sent(struct fx *f, const char *dir, size_t from, size_t n)
 {
-  char path[256];
-  size_t i;
-
-  if (f->fresh == NULL && seenset_new(&f->fresh, f->m) < 0)
-    exit(2);
-  for (i = from; i < from + n; i++) {
-    (void)snprintf(path, sizeof(path), "%s/p%05zu.html", dir, i);
-    seenset_mark(f->fresh, manifest_find(f->m, path));
-  }
+  fx_mark(f, &f->fresh, dir, from, n);
 }
 
 /* Issue 13: the files an earlier pass of a run of bounded passes sent

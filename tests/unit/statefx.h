@@ -4,12 +4,27 @@
 
 /* What the state tests share. */
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "pathref.h"
 #include "state.h"
 #include "test.h"
+
+/* Writes len bytes at p as dir/name, whole, or the case ends: a state
+ * file made by hand (an older format, a torn write). */
+static inline void statefx_spill(const char *dir, const char *name,
+                                 const unsigned char *p, size_t len)
+{
+  char path[512];
+  int fd;
+
+  REQUIRE(snprintf(path, sizeof(path), "%s/%s", dir, name) < 512);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0 && write(fd, p, len) == (ssize_t)len && close(fd) == 0);
+}
 
 /* The state in dir for the site root at dist, opened, or the case ends. */
 static inline struct state *statefx_open(const char *dir, const char *root,

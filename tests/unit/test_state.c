@@ -69,17 +69,6 @@ static void join(char *out, size_t n, const char *dir, const char *rel)
     exit(2);
 }
 
-static void spill(const char *dir, const char *name, const unsigned char *p,
-                  size_t len)
-{
-  char path[512];
-  int fd;
-
-  join(path, sizeof(path), dir, name);
-  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  REQUIRE(fd >= 0 && write(fd, p, len) == (ssize_t)len && close(fd) == 0);
-}
-
 /* Recomputes the trailer, as a crafted (not damaged) file would have. */
 static void reseal(unsigned char *p, size_t len)
 {
@@ -164,7 +153,7 @@ static void test_crash_before_rename_keeps_old_snapshot(void)
   baseline(dir, 2);
   p = test_slurp(dir, "manifest", &len);
   /* The crash: a new snapshot half written under the temp name. */
-  spill(dir, "manifest.tmp", p, len / 2);
+  statefx_spill(dir, "manifest.tmp", p, len / 2);
   CHECK_EQ_INT(open_rc(dir, &err), 0);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_compact(s, &err), 0);
@@ -209,11 +198,11 @@ static void test_snapshot_truncation_at_every_offset_is_detected(void)
   baseline(dir, 3);
   p = test_slurp(dir, "manifest", &len);
   for (cut = 0; cut < len; cut++) {
-    spill(dir, "manifest", p, cut);
+    statefx_spill(dir, "manifest", p, cut);
     CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
     CHECK_CONTAINS(err.msg, "corrupt");
   }
-  spill(dir, "manifest", p, len);
+  statefx_spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), 0);
   free(p);
   test_rmtree(dir);
@@ -233,7 +222,7 @@ static void test_snapshot_bit_flips_are_detected(void)
   p = test_slurp(dir, "manifest", &len);
   for (bit = 0; bit < len * 8; bit++) {
     p[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-    spill(dir, "manifest", p, len);
+    statefx_spill(dir, "manifest", p, len);
     rc = open_rc(dir, &err);
     if (rc != -EBADMSG && rc != -EPROTO)
       TEST_FAIL_("bit %zu: open returned %d", bit, rc);
@@ -254,7 +243,7 @@ static void test_snapshot_messages(void)
   baseline(dir, 3);
   p = test_slurp(dir, "manifest", &len);
   p[len / 2] ^= 0x40;
-  spill(dir, "manifest", p, len);
+  statefx_spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
   CHECK_CONTAINS(err.msg, dir);
   CHECK_CONTAINS(err.msg, "checksum mismatch");
@@ -263,12 +252,12 @@ static void test_snapshot_messages(void)
   p[len / 2] ^= 0x40;
   p[OFF_VERSION] = 5;
   reseal(p, len);
-  spill(dir, "manifest", p, len);
+  statefx_spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), -EPROTO);
   CHECK_CONTAINS(err.msg, "version 5");
   memcpy(p, "GIF89a\0\0", 8);
   reseal(p, len);
-  spill(dir, "manifest", p, len);
+  statefx_spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
   CHECK_CONTAINS(err.msg, "bad magic");
   free(p);
@@ -295,14 +284,14 @@ static void test_sealed_bad_paths_are_rejected(void)
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     memcpy(p + first, bad[i], 4);
     reseal(p, len);
-    spill(dir, "manifest", p, len);
+    statefx_spill(dir, "manifest", p, len);
     CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
     CHECK(strstr(err.msg, "invalid path") != NULL ||
           strstr(err.msg, "out of order") != NULL);
   }
   p[OFF_ROOTLEN + 3] = 0x7f;
   reseal(p, len);
-  spill(dir, "manifest", p, len);
+  statefx_spill(dir, "manifest", p, len);
   CHECK_EQ_INT(open_rc(dir, &err), -EBADMSG);
   CHECK_CONTAINS(err.msg, "root");
   free(p);
@@ -388,7 +377,7 @@ static void test_format_1_is_read_and_upgraded(void)
     buf[16 + i] = (unsigned char)(len >> (8 * i));
   reseal(buf, len);
   test_tmpdir(dir, sizeof(dir));
-  spill(dir, "manifest", buf, len);
+  statefx_spill(dir, "manifest", buf, len);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 1);
   CHECK_EQ_INT(manifest_find(state_manifest(s), "a.html")->size, 104);
@@ -522,7 +511,7 @@ static void test_torn_last_record_is_dropped_and_cut(void)
   test_tmpdir(dir, sizeof(dir));
   p = three_records(dir, &len, &last);
   for (cut = last; cut < len; cut++) {
-    spill(dir, "journal", p, cut);
+    statefx_spill(dir, "journal", p, cut);
     s = statefx_open(dir, ROOT, DIST);
     CHECK_EQ_INT(manifest_find(state_manifest(s), "d/p0")->size, 150);
     CHECK_EQ_INT(state_intent_count(s), 0);
@@ -563,7 +552,7 @@ static void test_large_record_is_split_and_a_torn_tail_loses_one_part(void)
   CHECK_EQ_INT(manifest_count(state_manifest(s)), N);
   state_close(s);
   p = test_slurp(dir, "journal", &len);
-  spill(dir, "journal", p, len - 1); /* the last record torn */
+  statefx_spill(dir, "journal", p, len - 1); /* the last record torn */
   s = statefx_open(dir, ROOT, DIST);
   /* d/p0 from the baseline, then 4096 + 4096 of the 10000. */
   CHECK_EQ_INT(manifest_count(state_manifest(s)), 8192);
@@ -589,7 +578,7 @@ static void test_damage_before_the_last_record_is_an_error(void)
   /* Every bit of the records before the last: never a silent loss. */
   for (bit = 28 * 8; bit < last * 8; bit++) {
     p[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-    spill(dir, "journal", p, len);
+    statefx_spill(dir, "journal", p, len);
     rc = open_rc(dir, &err);
     if (rc != -EBADMSG)
       TEST_FAIL_("bit %zu: open returned %d (%s)", bit, rc, err.msg);
@@ -598,7 +587,7 @@ static void test_damage_before_the_last_record_is_an_error(void)
   CHECK_CONTAINS(err.msg, "journal is corrupt");
   /* Damage in the last record is a torn append: dropped. */
   p[len - 40] ^= 1;
-  spill(dir, "journal", p, len);
+  statefx_spill(dir, "journal", p, len);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 0);
   state_close(s);
@@ -617,7 +606,7 @@ static void test_readonly_open_leaves_a_torn_journal_alone(void)
 
   test_tmpdir(dir, sizeof(dir));
   p = three_records(dir, &len, &last);
-  spill(dir, "journal", p, len - 3);
+  statefx_spill(dir, "journal", p, len - 3);
   CHECK_EQ_INT(open_rc(dir, &err), 0);
   free(test_slurp(dir, "journal", &now));
   CHECK_EQ_INT(now, len - 3);
@@ -648,7 +637,7 @@ static void test_compaction_keeps_open_intents_and_drops_the_journal(void)
   state_close(s);
   /* The crash window: the snapshot replaced, the journal not yet gone.
    * Its records are in the snapshot, so they are skipped. */
-  spill(dir, "journal", old, len);
+  statefx_spill(dir, "journal", old, len);
   s = statefx_open(dir, ROOT, DIST);
   CHECK_EQ_INT(state_intent_count(s), 1);
   CHECK_EQ_STR(state_intent_at(s, 0)->ref, ref);

@@ -119,16 +119,6 @@ static void test_readonly_state_changes_memory_only(void)
   test_rmtree(dir);
 }
 
-static void spill(const char *dir, const unsigned char *p, size_t len)
-{
-  char path[512];
-  int fd;
-
-  REQUIRE(snprintf(path, sizeof(path), "%s/manifest", dir) < 512);
-  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  REQUIRE(fd >= 0 && write(fd, p, len) == (ssize_t)len && close(fd) == 0);
-}
-
 /* The format-4 snapshot in dir, with no tag header and no mapping, made
  * format 3: without the (empty) mapping, version 3, length and trailer
  * anew. */
@@ -150,7 +140,7 @@ static void make_format_3(const char *dir)
   for (i = 0; i < 8; i++)
     p[OFF_LENGTH + i] = (unsigned char)(n >> (8 * i));
   CHECK(EVP_Digest(p, len - 32, p + len - 32, NULL, EVP_sha256(), NULL) == 1);
-  spill(dir, p, len);
+  statefx_spill(dir, "manifest", p, len);
   free(p);
 }
 

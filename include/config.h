@@ -31,9 +31,9 @@
 #define CONFIG_DEFAULT_MAX_DELETE       256 /* as s3deploy */
 #define CONFIG_DEFAULT_MAX_DELETE_SHARE 0.5
 #define CONFIG_DEFAULT_DELETE_GRACE_MS  30000
-/* A pass of 250,000 files held 47 MiB above the idle 149 of a site of
- * a million (bench/RESULTS.md); a change of fewer files goes in one
- * pass (issue 13). */
+/* A pass of this many files held 35 MiB above the idle 149 MiB of a
+ * site of a million (bench/RESULTS.md); a change of fewer files goes in
+ * one pass (issue 13). */
 #define CONFIG_DEFAULT_PASS_FILES 262144
 
 struct site_config {

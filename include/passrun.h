@@ -18,7 +18,7 @@
  * (issue 13).
  *
  *   passrun_add(&r, v, n);           after each pass of the run plans
- *   passrun_mark(&r, m, &set);       for the next pass's planner
+ *   passrun_mark(&r, m, skip, &set); for the next pass's planner
  *   passrun_clear(&r);               when the run ends
  *
  * It holds the changes' paths (pathref.h), 8 bytes a file, not copies,

@@ -185,11 +185,11 @@ static double planner_changed_share(const struct planner_input *in)
 /* How many known files each node's wildcard would reach, but those a
  * bounded pass left for later that likely changed and those the run's
  * earlier passes sent (planner_input.fresh, which has none of the
- * former).  Only the
- * directories of changes are nodes (a wildcard is built on nothing
- * else), and each counts its subtree by a range search of the sorted
- * manifest: a one-file batch costs O(depth log n), not a walk of the
- * whole manifest (issue 13: 180 ms a batch at a million files). */
+ * former).  Only the directories of changes are nodes (a wildcard is
+ * built on nothing else), and each counts its subtree by a range search
+ * of the sorted manifest: a one-file batch costs O(depth log n), not a
+ * walk of the whole manifest (issue 13: 180 ms a batch at a million
+ * files). */
 static int planner_count_manifest(struct planner_tree *pt,
                                   const struct planner_input *in)
 {

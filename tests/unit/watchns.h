@@ -26,6 +26,21 @@ static inline bool run_init_mounts(struct run *r)
   return false;
 }
 
+/* run_init_mounts, then a watch on a one-file root, settled and past
+ * the mount table's first look, so that the next mount change is the
+ * case's own; false (the case is over) where mounting is not
+ * permitted. */
+static inline bool run_init_settled(struct run *r)
+{
+  if (!run_init_mounts(r))
+    return false;
+  test_write(r->root, "a.html", "a");
+  run_watch(r);
+  CHECK(run_until(r, run_settled, 5000));
+  CHECK(!run_until(r, run_never, 50)); /* the mount table's first look */
+  return true;
+}
+
 /* run_init in a user namespace where no more than max_watches inotify
  * watches can be added; false (the case is over) where that is not
  * permitted. */

@@ -34,7 +34,8 @@ void passrun_init(struct passrun *r);
 
 /* Holds the paths of v[0, n) that a batch invalidates and the manifest
  * keeps: ADDED and MODIFIED (a DELETED file leaves the manifest, a
- * TOUCHED one is not sent).  0 or -ENOMEM (then r is as it was). */
+ * TOUCHED one is not sent).  0 or -ENOMEM (then r holds some of them,
+ * and the pass fails). */
 int passrun_add(struct passrun *r, const struct change *v, size_t n);
 
 /* In *out, a set of m's entries with a path r holds, but those in

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "pathref.h"
+#include "util.h"
 
 void passrun_init(struct passrun *r)
 {
@@ -18,38 +19,19 @@ static bool passrun_keeps(const struct change *c)
   return change_kind(c) == CHANGE_ADDED || change_kind(c) == CHANGE_MODIFIED;
 }
 
-static int passrun_reserve(struct passrun *r, size_t more)
-{
-  size_t cap = r->cap > 0 ? r->cap : 1024;
-  char **v;
-
-  if (more <= r->cap - r->n)
-    return 0;
-  while (cap - r->n < more) {
-    if (cap > SIZE_MAX / 2 / sizeof(*v))
-      return -ENOMEM;
-    cap *= 2;
-  }
-  v = realloc(r->v, cap * sizeof(*v));
-  if (v == NULL)
-    return -ENOMEM;
-  r->v = v;
-  r->cap = cap;
-  return 0;
-}
-
 int passrun_add(struct passrun *r, const struct change *v, size_t n)
 {
-  size_t more = 0;
+  char **grown;
   size_t i;
 
-  for (i = 0; i < n; i++)
-    more += passrun_keeps(&v[i]);
-  if (passrun_reserve(r, more) < 0)
-    return -ENOMEM;
   for (i = 0; i < n; i++) {
-    if (passrun_keeps(&v[i]))
-      r->v[r->n++] = pathref_hold(v[i].entry.path);
+    if (!passrun_keeps(&v[i]))
+      continue;
+    grown = array_grow(r->v, r->n, &r->cap, sizeof(*r->v));
+    if (grown == NULL)
+      return -ENOMEM;
+    r->v = grown;
+    r->v[r->n++] = pathref_hold(v[i].entry.path);
   }
   return 0;
 }
